@@ -1,0 +1,80 @@
+"""The database engine chosen by URL, and the one way a use case opens a write transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+# SQLite waits this long for the write lock instead of failing with "database is locked".
+SQLITE_BUSY_SECONDS = 30
+
+
+def engine_from_url(url: str) -> Engine:
+    """sqlite:///path/to/file or postgresql://user:pass@host:port/db."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them.
+        path = unquote(url[len("sqlite:///") :])
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_SECONDS)
+    if parsed.scheme in ("postgres", "postgresql"):
+        config = {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": unquote(parsed.username or "postgres"),
+            "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
+        }
+        if parsed.password:
+            config["password"] = unquote(parsed.password)
+        return PostgresEngine(config=config)
+    raise ValueError(f"unsupported database URL scheme: {parsed.scheme!r}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.engine_type == "sqlite"
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every portal table at the engine (the one piece of shared state)."""
+    from portal.tables import ALL_TABLES
+
+    for table in ALL_TABLES:
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    from portal.tables.users import User
+
+    return User._meta.db
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """One use case, one transaction. IMMEDIATE on SQLite so writers queue, never nest."""
+    engine = current_engine()
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(
+            transaction_type=TransactionType.immediate, allow_nested=False
+        ):
+            yield
+    else:
+        async with engine.transaction(allow_nested=False):
+            yield
+
+
+async def start(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=20)
+    else:
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()

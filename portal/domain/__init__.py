@@ -1,0 +1,1 @@
+"""The business rules of dealer ordering; no web framework in here."""

@@ -1,0 +1,113 @@
+"""The acting user and what they may see, expressed as filters inside queries.
+
+Every domain function takes the Actor first. Something outside the actor's scope is
+reported exactly like something that does not exist (NotFound -> 404).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.domain.errors import Forbidden, NotFound, _
+from portal.tables import Dealer, RepAssignment, User
+
+DEALER_ROLES = frozenset({"dealer_admin", "dealer_buyer"})
+STAFF_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "warehouse", "admin"})
+# Roles that see every dealer.
+ALL_DEALER_ROLES = frozenset({"finance", "warehouse", "admin"})
+# Roles that may put an order together and submit it.
+ORDERING_ROLES = frozenset({"dealer_admin", "dealer_buyer", "sales_rep", "sales_manager", "admin"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    role: str
+    name: str
+    dealer_id: int | None = None
+    locale: str = "zh_Hans"
+    discount_authority_bp: int = 0
+
+    @property
+    def is_dealer(self) -> bool:
+        return self.role in DEALER_ROLES
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_order(self) -> bool:
+        return self.role in ORDERING_ROLES
+
+
+def actor_from_user(user: dict) -> Actor:
+    """Build an Actor from a portal_user row (as a dict)."""
+    return Actor(
+        user_id=user["id"],
+        role=user["role"],
+        name=user["display_name"],
+        dealer_id=user.get("dealer"),
+        locale=user.get("locale") or "zh_Hans",
+        discount_authority_bp=user.get("discount_authority_bp") or 0,
+    )
+
+
+async def visible_dealer_ids(actor: Actor) -> list[int] | None:
+    """The dealers the actor may see; None means every dealer."""
+    if actor.is_dealer:
+        return [actor.dealer_id] if actor.dealer_id else []
+    if actor.role in ALL_DEALER_ROLES:
+        return None
+    if actor.role == "sales_rep":
+        rows = await RepAssignment.select(RepAssignment.dealer).where(
+            RepAssignment.rep == actor.user_id
+        )
+        return [r["dealer"] for r in rows]
+    if actor.role == "sales_manager":
+        reps = await User.select(User.id).where(User.manager == actor.user_id)
+        rep_ids = [r["id"] for r in reps]
+        if not rep_ids:
+            return []
+        rows = await RepAssignment.select(RepAssignment.dealer).where(
+            RepAssignment.rep.is_in(rep_ids)
+        )
+        return [r["dealer"] for r in rows]
+    return []
+
+
+def in_scope(column, ids: list[int] | None):
+    """A where-clause restricting a dealer-id column to the visible ids (None: no limit)."""
+    if ids is None:
+        return column.is_not_null()
+    if not ids:
+        return column == -1
+    return column.is_in(ids)
+
+
+async def dealer_in_scope(actor: Actor, dealer_id: int) -> dict:
+    """The dealer row if the actor may see it; NotFound otherwise (same as nonexistent)."""
+    ids = await visible_dealer_ids(actor)
+    row = (
+        await Dealer.select()
+        .where(Dealer.id == dealer_id)
+        .where(in_scope(Dealer.id, ids))
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("Dealer not found."))
+    return row
+
+
+async def ordering_dealer(actor: Actor, dealer_id: int | None) -> dict:
+    """The dealer an order is placed for: a dealer user's own, or one a rep may order for."""
+    if not actor.can_order:
+        raise Forbidden(_("Your role cannot place orders."))
+    if actor.is_dealer:
+        dealer_id = actor.dealer_id
+    if dealer_id is None:
+        raise NotFound(_("Choose a dealer first."))
+    dealer = await dealer_in_scope(actor, dealer_id)
+    if not dealer["active"]:
+        raise Forbidden(_("This dealer account is inactive."))
+    return dealer

@@ -1,0 +1,61 @@
+"""Configuration from the environment, with safe defaults for the embedded SQLite set-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = ROOT / "var"
+
+
+def _secret_from_file(var_dir: Path) -> str:
+    """The embedded default: generate 32+ random bytes once, keep them in var/ with 0600."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    secure_cookies: bool = False
+    session_minutes: int = 60 * 8
+    api_token_minutes: int = 60
+    default_locale: str = "zh_Hans"
+    timezone: str = "Asia/Shanghai"
+    show_stock_numbers: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    var_dir: Path = field(default=DEFAULT_VAR_DIR)
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        var_dir = Path(env.get("PORTAL_VAR_DIR", str(DEFAULT_VAR_DIR)))
+        database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite3'}"
+        secret = env.get("PORTAL_SECRET_KEY") or _secret_from_file(var_dir)
+        if len(secret.encode()) < 32:
+            raise ValueError("PORTAL_SECRET_KEY must be at least 32 bytes")
+        return cls(
+            database_url=database_url,
+            secret_key=secret,
+            host=env.get("PORTAL_HOST", "127.0.0.1"),
+            port=int(env.get("PORTAL_PORT", "8000")),
+            workers=int(env.get("PORTAL_WORKERS", "1")),
+            secure_cookies=env.get("PORTAL_SECURE_COOKIES", "0") == "1",
+            show_stock_numbers=env.get("PORTAL_SHOW_STOCK_NUMBERS", "0") == "1",
+            var_dir=var_dir,
+            debug=env.get("PORTAL_DEBUG", "0") == "1",
+        )

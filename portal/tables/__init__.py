@@ -1,0 +1,48 @@
+"""Piccolo tables by business area; ALL_TABLES in dependency order for migrations and tests."""
+
+from portal.tables.audit import AuditEntry
+from portal.tables.catalog import Category, Favourite, PackUnit, Product, ProductVisibility, Sku
+from portal.tables.dealers import Address, Dealer, RepAssignment, Tier
+from portal.tables.orders import (
+    Cart,
+    CartLine,
+    IdempotencyKey,
+    Order,
+    OrderCounter,
+    OrderEvent,
+    OrderLine,
+)
+from portal.tables.pricing import ContractPrice, TierPrice, VolumeBreak
+from portal.tables.stock import Reservation, StockLevel, Warehouse
+from portal.tables.users import LoginFailure, User
+
+ALL_TABLES = [
+    Tier,
+    Warehouse,
+    User,
+    Dealer,
+    Address,
+    RepAssignment,
+    Category,
+    Product,
+    ProductVisibility,
+    Sku,
+    PackUnit,
+    Favourite,
+    TierPrice,
+    VolumeBreak,
+    ContractPrice,
+    StockLevel,
+    Cart,
+    CartLine,
+    Order,
+    OrderLine,
+    Reservation,
+    OrderEvent,
+    IdempotencyKey,
+    OrderCounter,
+    AuditEntry,
+    LoginFailure,
+]
+
+__all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

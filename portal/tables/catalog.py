@@ -1,0 +1,73 @@
+"""The catalog: category tree, products (SPU), SKUs with pack units, visibility, favourites."""
+
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LazyTableReference,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Category(Table, tablename="category"):
+    name = Varchar(length=50)
+    parent = ForeignKey("self", null=True, default=None)
+    sort = Integer(default=0)
+
+
+class Product(Table, tablename="product"):
+    name = Varchar(length=120, index=True)
+    category = ForeignKey(Category, index=True)
+    brand = Varchar(length=50, default="")
+    description = Text(default="")
+    image = Varchar(length=255, default="")
+    # "all" or "restricted" (then only the tiers / dealers in product_visibility see it).
+    visibility = Varchar(length=10, default="all")
+    active = Boolean(default=True)
+
+
+class ProductVisibility(Table, tablename="product_visibility"):
+    product = ForeignKey(Product, index=True)
+    tier = ForeignKey(
+        LazyTableReference("Tier", module_path="portal.tables.dealers"), null=True, default=None
+    )
+    dealer = ForeignKey(
+        LazyTableReference("Dealer", module_path="portal.tables.dealers"), null=True, default=None
+    )
+
+
+class Sku(Table, tablename="sku"):
+    product = ForeignKey(Product, index=True)
+    code = Varchar(length=40, unique=True, index=True)
+    barcode = Varchar(length=40, default="", index=True)
+    name = Varchar(length=160, index=True)
+    spec = Varchar(length=50, default="")
+    colour = Varchar(length=30, default="")
+    base_unit = Varchar(length=10)
+    base_price_fen = BigInt()
+    moq = Integer(default=1)
+    order_multiple = Integer(default=1)
+    weight_g = Integer(default=0)
+    safety_stock = Integer(default=0)
+    allow_backorder = Boolean(default=False)
+    active = Boolean(default=True)
+
+
+class PackUnit(Table, tablename="pack_unit"):
+    """1 箱 = 24 瓶: `factor` base units in one pack."""
+
+    sku = ForeignKey(Sku, index=True)
+    name = Varchar(length=10)
+    factor = Integer()
+
+
+class Favourite(Table, tablename="favourite"):
+    dealer = ForeignKey(
+        LazyTableReference("Dealer", module_path="portal.tables.dealers"), index=True
+    )
+    sku = ForeignKey(Sku)
+    created_at = Timestamptz()

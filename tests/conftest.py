@@ -1,0 +1,118 @@
+"""Test databases: every domain and HTTP test runs on SQLite and on PostgreSQL.
+
+Each engine gets a database of its own, created and migrated once per session and
+dropped at the end; before each test every table is emptied (isolation by database,
+never by a wrapping transaction). With PORTAL_TEST_REQUIRE_ALL=1 (CI) a missing
+PostgreSQL is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import asyncpg
+import pytest
+
+from portal.db import bind_tables, engine_from_url, start, stop
+from portal.migrate import run_migrations
+from portal.tables import ALL_TABLES
+
+PG_ADMIN_URL = os.environ.get(
+    "PORTAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_ALL = os.environ.get("PORTAL_TEST_REQUIRE_ALL") == "1"
+ENGINES = ["sqlite", "postgres"]
+
+
+def missing(reason: str) -> None:
+    """Skip locally; fail in CI, where nothing may be skipped."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config, items):
+    """postgres_only tests never run on SQLite: deselect those, do not skip them."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("postgres_only") and params.get("engine_name") == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _with_db(url: str, name: str) -> str:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name: str) -> str:
+    """A freshly migrated database for this engine, dropped after the session."""
+    if engine_name == "sqlite":
+        folder = tempfile.mkdtemp(prefix="portal-test-")
+        url = f"sqlite:///{Path(folder) / 'test.sqlite3'}"
+        run_migrations(url)
+        yield url
+        return
+    name = f"portal_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    url = _with_db(PG_ADMIN_URL, name)
+    try:
+        run_migrations(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str):
+    eng = engine_from_url(database_url)
+    await start(eng)
+    yield eng
+    await stop(eng)
+
+
+async def empty_all_tables(eng) -> None:
+    names = [t._meta.tablename for t in ALL_TABLES]
+    if eng.engine_type == "postgres":
+        quoted = ", ".join(f'"{n}"' for n in names)
+        await ALL_TABLES[0].raw(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        for n in reversed(names):
+            await ALL_TABLES[0].raw(f'DELETE FROM "{n}"')
+        # Piccolo's SQLite keys are plain rowids: an emptied table starts again at 1.
+
+
+@pytest.fixture
+async def db(engine) -> AsyncIterator:
+    """An empty database on the current engine, with every table bound to it."""
+    bind_tables(engine)
+    await empty_all_tables(engine)
+    yield engine
