@@ -78,3 +78,10 @@ async def start(engine: Engine) -> None:
 async def stop(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+async def ping() -> None:
+    """Raise if the database cannot answer a trivial query."""
+    from portal.tables.users import User
+
+    await User.raw("SELECT 1")

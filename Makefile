@@ -1,0 +1,51 @@
+# make run: set up and serve the portal on SQLite with demo data.  make test: the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+LOCALES := zh_Hans zh_Hant
+PO := $(foreach l,$(LOCALES),portal/locale/$(l)/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test setup migrate demo messages lint bench clean
+
+run: setup
+	$(BIN)/python -m portal migrate
+	$(BIN)/python -m portal demo
+	$(BIN)/python -m portal serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PY=python3.11)")'
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -d portal/locale -D messages --use-fuzzy -f
+	@touch $(MO)
+
+# Extract every user-facing string and merge it into the catalogs (then translate the .po files).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o portal/locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i portal/locale/messages.pot -d portal/locale -D messages --no-fuzzy-matching --ignore-obsolete
+
+migrate: setup
+	$(BIN)/python -m portal migrate
+
+demo: migrate
+	$(BIN)/python -m portal demo
+
+lint: setup
+	$(BIN)/ruff check portal tests bench
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var/portal.sqlite3*

@@ -1,0 +1,286 @@
+"""create_app(settings): routes, auth, CSRF, templates, error rendering, engine lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Litestar, Request, Response, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from piccolo.engine.base import Engine
+
+from portal import db as dbmod
+from portal import i18n
+from portal.auth.session import make_auth
+from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
+from portal.settings import ROOT, Settings
+
+log = logging.getLogger("portal")
+
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+PROBLEM = "application/problem+json"
+
+
+def configure_jinja(env: Environment) -> None:
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = i18n.money
+    env.filters["number"] = i18n.number
+    env.filters["datetime"] = i18n.local_datetime
+    env.filters["date"] = i18n.local_date
+    env.globals["field_message"] = i18n.field_message
+    env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
+    env.globals["get_locale"] = i18n.get_locale
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def is_api(request: Request) -> bool:
+    return request.scope["path"].startswith("/api/")
+
+
+def problem(
+    request: Request, status: int, type_: str, title: str, detail: str, **extra: Any
+) -> Response:
+    body = {
+        "type": f"/problems/{type_}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.scope["path"],
+        **extra,
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
+    template = "_error.html" if htmx else "error.html"
+    return Template(
+        template_name=template,
+        context={"status": status, "title": title, "detail": detail, "request": request},
+        status_code=status,
+    )
+
+
+def render_domain_error(request: Request, exc: DomainError) -> Response:
+    i18n.set_locale(_request_locale(request))
+    detail = i18n.error_message(exc)
+    if is_api(request):
+        errors = [
+            {"field": e.field, "message": i18n.field_message(e)} for e in exc.errors
+        ]
+        extra = dict(exc.extra)
+        if errors:
+            extra["errors"] = errors
+        return problem(request, exc.status, exc.type, i18n.gettext(exc.title), detail, **extra)
+    if isinstance(exc, Unauthorized):
+        return Redirect("/login", status_code=303)
+    response = error_page(request, exc.status, i18n.gettext(exc.title), detail)
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
+def render_http_error(request: Request, exc: HTTPException) -> Response:
+    i18n.set_locale(_request_locale(request))
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException):
+        if is_api(request):
+            return problem(
+                request, 401, "unauthorized", i18n.gettext("Please sign in."),
+                i18n.gettext("A valid bearer token is required."),
+            )
+        nxt = request.scope["path"]
+        return Redirect(f"/login?next={nxt}" if nxt != "/" else "/login", status_code=303)
+    if isinstance(exc, ValidationException):
+        errors = exc.extra if isinstance(exc.extra, list) else []
+        domain = DomainError(
+            _("Some of the input is not valid."),
+            errors=[
+                FieldError(field=str(e.get("key", "")), message=str(e.get("message", "")))
+                for e in errors
+                if isinstance(e, dict)
+            ],
+        )
+        domain.status = 400
+        domain.type = "validation"
+        domain.title = _("Some of the input is not valid.")
+        return render_domain_error(request, domain)
+    if isinstance(exc, NotFoundException):
+        return render_domain_error(request, NotFound())
+    if isinstance(exc, PermissionDeniedException):
+        title = i18n.gettext("You may not do this.")
+        detail = i18n.gettext(
+            "The form has expired or was not sent from this site. Reload the page and try again."
+        ) if "CSRF" in str(exc.detail) else title
+        if is_api(request):
+            return problem(request, 403, "forbidden", title, detail)
+        return error_page(request, 403, title, detail)
+    if status >= 500:
+        log.exception("server error", exc_info=exc)
+    title = i18n.gettext("The request could not be completed.")
+    if is_api(request):
+        return problem(request, status, "error", title, str(exc.detail))
+    return error_page(request, status, title, title)
+
+
+def render_server_error(request: Request, exc: Exception) -> Response:
+    i18n.set_locale(_request_locale(request))
+    if _is_database_down(exc):
+        title = i18n.gettext("The service is briefly unavailable.")
+        detail = i18n.gettext("We cannot reach the database right now. Please try again shortly.")
+        if is_api(request):
+            resp = problem(request, 503, "unavailable", title, detail)
+        else:
+            resp = error_page(request, 503, title, detail)
+        resp.headers["Retry-After"] = "5"
+        return resp
+    log.exception("unhandled error", exc_info=exc)
+    title = i18n.gettext("Something went wrong on our side.")
+    detail = i18n.gettext("The error has been logged. Please try again.")
+    if is_api(request):
+        return problem(request, 500, "internal", title, detail)
+    return error_page(request, 500, title, detail)
+
+
+def _is_database_down(exc: Exception) -> bool:
+    import asyncpg
+
+    return isinstance(
+        exc,
+        OSError
+        | ConnectionError
+        | asyncpg.exceptions.ConnectionDoesNotExistError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.AdminShutdownError
+        | asyncpg.exceptions.InterfaceError,
+    )
+
+
+def _request_locale(request: Request) -> str:
+    user = request.scope.get("user")
+    if user is not None and getattr(user, "locale", None):
+        return user.locale
+    cookie = request.cookies.get("lang")
+    if cookie in i18n.LOCALES:
+        return cookie
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+async def set_request_locale(request: Request) -> None:
+    i18n.set_locale(_request_locale(request))
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; manifest-src 'self'; worker-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), geolocation=(), microphone=()",
+}
+
+
+async def add_security_headers(response: Response) -> Response:
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    response.headers.setdefault("Vary", "HX-Request, Accept-Language, Cookie")
+    return response
+
+
+@get("/health/live", sync_to_thread=False, include_in_schema=False)
+def health_live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/health/ready", include_in_schema=False)
+async def health_ready() -> Response:
+    try:
+        await dbmod.ping()
+    except Exception as exc:  # any failure to reach the database means "not ready"
+        return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    return Response({"status": "ready"})
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
+    """The portal. Pass an engine to share one (tests); otherwise one is made from settings."""
+    from portal.api import ROUTES as API_ROUTES
+    from portal.web import ROUTES as WEB_ROUTES
+
+    owns_engine = engine is None
+    engine = engine or dbmod.engine_from_url(settings.database_url)
+    auth = make_auth(settings)
+
+    async def on_startup(app: Litestar) -> None:
+        dbmod.bind_tables(engine)
+        if owns_engine:
+            await dbmod.start(engine)
+
+    async def on_shutdown(app: Litestar) -> None:
+        if owns_engine:
+            await dbmod.stop(engine)
+
+    static = create_static_files_router(
+        path="/static", directories=[STATIC], include_in_schema=False, cache_control=None
+    )
+    app = Litestar(
+        route_handlers=[health_live, health_ready, static, *WEB_ROUTES, *API_ROUTES],
+        on_app_init=[auth.on_app_init],
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        before_request=set_request_locale,
+        after_request=add_security_headers,
+        request_class=HTMXRequest,
+        template_config=TemplateConfig(
+            directory=Path(TEMPLATES),
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda e: configure_jinja(e.engine),
+        ),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="__Host-csrf" if settings.secure_cookies else "csrftoken",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="strict",
+            header_name="x-csrftoken",
+            exclude=["^/api/"],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        openapi_config=OpenAPIConfig(
+            title="Dealer ordering portal API",
+            version="1",
+            path="/schema",
+        ),
+        exception_handlers={
+            DomainError: render_domain_error,
+            HTTPException: render_http_error,
+            Exception: render_server_error,
+        },
+        state=State({"settings": settings, "auth": auth}),
+        debug=settings.debug,
+    )
+    return app

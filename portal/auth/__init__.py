@@ -1,0 +1,1 @@
+"""Sign-in, sessions (JWT cookie and bearer), CSRF and login rate limits."""

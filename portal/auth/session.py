@@ -1,0 +1,77 @@
+"""Session tokens: a JWT in an HttpOnly cookie for pages, the same JWT as a bearer for the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.security.jwt import JWTCookieAuth, Token
+
+from portal.domain.accounts import session_actor
+from portal.domain.scope import Actor
+from portal.settings import Settings
+
+AUDIENCE = "dealer-portal"
+ALGORITHM = "HS256"
+
+# Paths anyone may reach without a session.
+PUBLIC_PATHS = [
+    "^/login",
+    "^/static/",
+    "^/health",
+    "^/schema",
+    "^/api/v1/auth/token",
+    "^/favicon.ico",
+    "^/manifest.webmanifest",
+    "^/sw.js",
+    "^/offline",
+]
+
+
+def cookie_name(settings: Settings) -> str:
+    # The __Host- prefix pins the cookie to this host over HTTPS, path /, no Domain.
+    return "__Host-session" if settings.secure_cookies else "session"
+
+
+async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
+    """The Actor behind a token, checked against the database on every request.
+
+    The API takes bearer tokens only: a cookie alone does not authenticate /api/, which is
+    why the API needs no CSRF token.
+    """
+    if connection.scope["path"].startswith("/api/") and not connection.headers.get(
+        "authorization"
+    ):
+        return None
+    try:
+        user_id = int(token.sub)
+        version = int(token.extras.get("ver", -1))
+    except (TypeError, ValueError):
+        return None
+    return await session_actor(user_id, version)
+
+
+def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
+    return JWTCookieAuth[Actor, Token](
+        token_secret=settings.secret_key,
+        retrieve_user_handler=retrieve_actor,
+        algorithm=ALGORITHM,
+        key=cookie_name(settings),
+        secure=settings.secure_cookies,
+        samesite="lax",
+        default_token_expiration=timedelta(minutes=settings.session_minutes),
+        accepted_audiences=[AUDIENCE],
+        require_claims=["exp", "aud", "sub"],
+        exclude=PUBLIC_PATHS,
+        description="Bearer token from POST /api/v1/auth/token",
+    )
+
+
+def issue_token(auth: JWTCookieAuth, user: dict, minutes: int) -> str:
+    return auth.create_token(
+        identifier=str(user["id"]),
+        token_expiration=timedelta(minutes=minutes),
+        token_audience=AUDIENCE,
+        token_extras={"ver": user["token_version"]},
+    )

@@ -1,0 +1,80 @@
+"""Signing in: password check, login rate limits kept in the database, session versions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from portal.auth.passwords import verify_password
+from portal.db import write_transaction
+from portal.domain.errors import RateLimited, Unauthorized, _
+from portal.domain.scope import Actor, actor_from_user
+from portal.tables import LoginFailure, User
+
+
+def _keys(login: str, address: str) -> tuple[str, str]:
+    return f"account:{login.strip().lower()}", f"address:{address}"
+
+
+async def authenticate(
+    login: str,
+    password: str,
+    address: str,
+    *,
+    now: datetime,
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> dict:
+    """The user row for a username or phone number and password.
+
+    Failures are counted per account and per address in the database, so the limit holds
+    across worker processes; past the limit even a right password is refused until the
+    window has passed.
+    """
+    login = (login or "").strip()
+    account_key, address_key = _keys(login, address)
+    since = now - window
+    for key, limit in ((account_key, max_failures), (address_key, max_failures * 4)):
+        recent = await LoginFailure.select(LoginFailure.at).where(
+            (LoginFailure.key == key) & (LoginFailure.at > since)
+        ).order_by(LoginFailure.at)
+        if len(recent) >= limit:
+            oldest = recent[-limit]["at"]
+            retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
+            raise RateLimited(extra={"retry_after": retry_after})
+
+    user = None
+    if login:
+        user = (
+            await User.select()
+            .where((User.username == login) | (User.phone == login))
+            .first()
+        )
+    ok = verify_password(user["password_hash"] if user else None, password or "")
+    if not ok or user is None or not user["active"]:
+        async with write_transaction():
+            await LoginFailure.insert(
+                LoginFailure(key=account_key, at=now), LoginFailure(key=address_key, at=now)
+            )
+        raise Unauthorized(_("Wrong username, phone number or password."))
+    await LoginFailure.delete().where(LoginFailure.key == account_key)
+    return user
+
+
+async def session_actor(user_id: int, token_version: int) -> Actor | None:
+    """The Actor for a session token, or None if the user is gone, inactive or revoked."""
+    user = await User.select().where(User.id == user_id).first()
+    if user is None or not user["active"] or user["token_version"] != token_version:
+        return None
+    return actor_from_user(user)
+
+
+async def revoke_sessions(user_id: int) -> None:
+    """Every token issued so far stops working on its next request."""
+    async with write_transaction():
+        await User.update({User.token_version: User.token_version + 1}).where(
+            User.id == user_id
+        )
+
+
+async def set_locale(actor: Actor, locale: str) -> None:
+    await User.update({User.locale: locale}).where(User.id == actor.user_id)

@@ -1,0 +1,109 @@
+"""Languages: gettext catalogs (Babel), the reader's locale per request, money and time formats.
+
+Message ids are English; zh_Hans is the default language. The current locale lives in a
+context variable set once per request, so domain errors and templates translate alike.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+
+from portal.domain.errors import DomainError, FieldError
+from portal.domain.money import from_fen
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALES = ("zh_Hans", "zh_Hant", "en")
+DEFAULT_LOCALE = "zh_Hans"
+LOCALE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+CURRENCY = "CNY"
+
+_locale: ContextVar[str] = ContextVar("portal_locale", default=DEFAULT_LOCALE)
+
+
+def set_locale(locale: str) -> None:
+    _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    if locale == "en":
+        return NullTranslations()
+    return Translations.load(dirname=str(LOCALE_DIR), locales=[locale], domain="messages")
+
+
+def gettext(msgid: str, **params: Any) -> str:
+    text = translations(get_locale()).gettext(msgid)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    params.setdefault("num", n)
+    return text % params
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick a locale from an Accept-Language header; Chinese scripts by region or script."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            if "hant" in tag or tag in ("zh-tw", "zh-hk", "zh-mo"):
+                return "zh_Hant"
+            return "zh_Hans"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def _babel_locale() -> Locale:
+    return Locale.parse(get_locale())
+
+
+def money(fen: int | None) -> str:
+    """¥1,234.50 in the reader's language."""
+    if fen is None:
+        return ""
+    return format_currency(from_fen(fen), CURRENCY, locale=_babel_locale())
+
+
+def number(value: int | Decimal) -> str:
+    return format_decimal(value, locale=_babel_locale())
+
+
+def local_datetime(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(TIMEZONE), fmt, tzinfo=TIMEZONE, locale=_babel_locale())
+
+
+def local_date(value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_date(value, fmt, locale=_babel_locale())
+
+
+def error_message(err: DomainError) -> str:
+    """A domain error in the reader's language."""
+    return gettext(err.message, **err.params)
+
+
+def field_message(err: FieldError) -> str:
+    return gettext(err.message, **err.params)

@@ -1,0 +1,120 @@
+"""Signing in and out, and choosing a language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+
+from portal import i18n
+from portal.auth.session import cookie_name, issue_token
+from portal.domain import accounts
+from portal.domain.errors import RateLimited, Unauthorized
+from portal.web.common import home_path, page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _safe_next(value: str | None) -> str | None:
+    # Only same-site paths: never an open redirect.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+@get("/login", include_in_schema=False)
+async def login_page(
+    request: Request, next: str | None = None, lang: str | None = None
+) -> Template:
+    context = {"next": _safe_next(next) or "", "error": None}
+    if lang in i18n.LOCALES:
+        # The sign-in page offers the languages as links; remember the choice in a cookie.
+        i18n.set_locale(lang)
+        response = page(request, "account/login.html", context)
+        response.cookies.append(
+            Cookie(key="lang", value=lang, samesite="lax", path="/", max_age=31536000)
+        )
+        return response
+    return page(request, "account/login.html", context)
+
+
+@post("/login", include_in_schema=False)
+async def login_submit(request: Request, data: Form) -> Response:
+    settings = request.app.state.settings
+    login = str(data.get("login", ""))[:100]
+    password = str(data.get("password", ""))[:200]
+    nxt = _safe_next(str(data.get("next", "")))
+    address = request.client.host if request.client else "unknown"
+    try:
+        user = await accounts.authenticate(
+            login,
+            password,
+            address,
+            now=datetime.now(UTC),
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_window_seconds),
+        )
+    except (Unauthorized, RateLimited) as exc:
+        response = page(
+            request,
+            "account/login.html",
+            {"next": nxt or "", "error": i18n.error_message(exc), "login": login},
+            status=exc.status,
+        )
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
+    auth = request.app.state.auth
+    token = issue_token(auth, user, settings.session_minutes)
+    from portal.domain.scope import actor_from_user
+
+    target = nxt or home_path(actor_from_user(user))
+    return Redirect(
+        target,
+        status_code=303,
+        cookies=[
+            Cookie(
+                key=cookie_name(settings),
+                value=token,
+                httponly=True,
+                secure=settings.secure_cookies,
+                samesite="lax",
+                path="/",
+                max_age=settings.session_minutes * 60,
+            ),
+            Cookie(key="lang", value=user["locale"], samesite="lax", path="/", max_age=31536000),
+        ],
+    )
+
+
+@post("/logout", include_in_schema=False)
+async def logout(request: Request) -> Redirect:
+    await accounts.revoke_sessions(request.user.user_id)
+    settings = request.app.state.settings
+    response = Redirect("/login", status_code=303)
+    response.delete_cookie(cookie_name(settings), path="/")
+    return response
+
+
+@post("/lang", include_in_schema=False)
+async def choose_language(request: Request, data: Form) -> Redirect:
+    locale = str(data.get("locale", ""))
+    if locale not in i18n.LOCALES:
+        locale = i18n.DEFAULT_LOCALE
+    user = request.scope.get("user")
+    if user is not None:
+        await accounts.set_locale(user, locale)
+    back = _safe_next(str(data.get("next", ""))) or "/"
+    return Redirect(
+        back,
+        status_code=303,
+        cookies=[Cookie(key="lang", value=locale, samesite="lax", path="/", max_age=31536000)],
+    )
+
+
+ROUTES = [login_page, login_submit, logout, choose_language]
