@@ -1,0 +1,210 @@
+"""The demo supplier: promised sizes, determinism, integer money, working logins, idempotent CLI."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from portal.db import bind_tables
+from portal.demo import (
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    NEAR_LIMIT_DEALER,
+    build_plan,
+    ean13,
+    load_demo,
+    load_demo_if_empty,
+)
+from portal.domain.accounts import authenticate
+from portal.settings import Settings
+from portal.tables import (
+    Address,
+    Category,
+    ContractPrice,
+    Dealer,
+    Order,
+    OrderEvent,
+    PackUnit,
+    Product,
+    RepAssignment,
+    Reservation,
+    Sku,
+    StockLevel,
+    Tier,
+    TierPrice,
+    User,
+    VolumeBreak,
+    Warehouse,
+)
+
+
+def _is_int(value) -> bool:
+    return type(value) is int
+
+
+async def test_demo_builds_the_promised_supplier(db):
+    started = time.perf_counter()
+    summary = await load_demo(None)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 15, f"loading the demo took {elapsed:.1f} s"
+
+    assert await Tier.count() == 3
+    assert await Warehouse.count() == 2
+    assert await Sku.count() == 500 == summary.skus
+    assert await PackUnit.count() == 500
+    dealers = await Dealer.select()
+    assert 35 <= len(dealers) <= 45
+    assert {d["region"] for d in dealers} == {"华东", "华南", "华北", "西南", "华中"}
+    assert all(d["default_warehouse"] for d in dealers)
+
+    # Category tree: top levels with children.
+    categories = await Category.select()
+    tops = [c for c in categories if c["parent"] is None]
+    assert {"饮料", "休闲食品", "日化"} <= {c["name"] for c in tops}
+    assert all(c["parent"] in {t["id"] for t in tops} for c in categories if c["parent"])
+    assert await Product.count() < 500  # products with several variants
+
+    # Every dealer has a dealer_admin, a dealer_buyer, one default address and one rep.
+    users = await User.select()
+    by_role: dict[str, list[dict]] = {}
+    for u in users:
+        by_role.setdefault(u["role"], []).append(u)
+    for d in dealers:
+        roles = {u["role"] for u in users if u["dealer"] == d["id"]}
+        assert roles == {"dealer_admin", "dealer_buyer"}, d["code"]
+    addresses = await Address.select()
+    for d in dealers:
+        own = [a for a in addresses if a["dealer"] == d["id"]]
+        assert 1 <= len(own) <= 2 and sum(a["is_default"] for a in own) == 1, d["code"]
+    phones = [u["phone"] for u in users]
+    assert all(p and len(p) == 11 for p in phones) and len(set(phones)) == len(phones)
+
+    reps = by_role["sales_rep"]
+    assert len(reps) == 5
+    (manager,) = by_role["sales_manager"]
+    assert all(r["manager"] == manager["id"] for r in reps)
+    for role in ("finance", "warehouse", "admin"):
+        assert len(by_role[role]) == 1
+    assignments = await RepAssignment.select()
+    assert len(assignments) == len(dealers)
+    per_rep = {r["id"]: 0 for r in reps}
+    for a in assignments:
+        per_rep[a["rep"]] += 1
+    assert all(6 <= n <= 10 for n in per_rep.values())
+
+    # Pricing data: every SKU priced for every tier, some breaks and contracts.
+    assert await TierPrice.count() == 3 * 500
+    assert await VolumeBreak.count() > 0
+    assert await ContractPrice.count() > 0
+
+    # Stock: rows in both warehouses; a few SKUs out everywhere, a few under safety stock.
+    skus = {s["id"]: s for s in await Sku.select()}
+    totals: dict[int, int] = {}
+    for level in await StockLevel.select():
+        totals[level["sku"]] = totals.get(level["sku"], 0) + level["on_hand"] - level["reserved"]
+    assert len(totals) == 500
+    out = [i for i, q in totals.items() if q == 0]
+    low = [i for i, q in totals.items() if 0 < q < skus[i]["safety_stock"]]
+    assert 3 <= len(out) <= 30 and 3 <= len(low) <= 30
+    assert len(out) == summary.out_of_stock and len(low) == summary.low_stock
+
+    # Past orders went through the ordering use case: numbered, reserved, with a timeline.
+    assert summary.orders_skipped == ()
+    assert summary.orders == await Order.count() >= 10
+    statuses = {o["status"] for o in await Order.select(Order.status)}
+    assert "cancelled" in statuses and statuses <= {"pending_approval", "approved", "cancelled"}
+    assert await Order.count().where(Order.dealer.code == "D01") >= 3
+    assert await OrderEvent.count() >= summary.orders
+    assert await Reservation.count() > 0
+
+    # Dealer 3 has almost no credit left.
+    d3 = next(d for d in dealers if d["code"] == NEAR_LIMIT_DEALER)
+    available = d3["credit_limit_fen"] - d3["balance_fen"] - d3["open_orders_fen"]
+    assert 0 < available <= 200_000
+
+    # Codes, barcodes and buying rules.
+    assert len({s["code"] for s in skus.values()}) == 500
+    assert all(ean13(s["barcode"][:12]) == s["barcode"] for s in skus.values())
+    assert any(s["order_multiple"] > 1 for s in skus.values())
+    assert all(s["moq"] % s["order_multiple"] == 0 for s in skus.values())
+    grid = {}
+    for s in skus.values():
+        grid.setdefault(s["product"], set()).add((s["spec"], s["colour"]))
+    assert any(
+        len({spec for spec, _ in v}) > 1 and len({c for _, c in v}) > 1 for v in grid.values()
+    ), "some product should have a spec x flavour grid"
+
+
+async def test_demo_is_deterministic_with_integer_money(db):
+    await load_demo(None, seed=7, sku_count=120)
+    plan = build_plan(7, 120)
+    rows = await Sku.select(Sku.code, Sku.barcode, Sku.base_price_fen).order_by(Sku.code)
+    assert [(r["code"], r["barcode"], r["base_price_fen"]) for r in rows] == sorted(
+        (s["code"], s["barcode"], s["base_price_fen"]) for s in plan.skus
+    )
+    # Same seed, same plan; another seed, another catalog.
+    assert build_plan(7, 120) == plan
+    other = build_plan(8, 120)
+    assert [s["code"] for s in other.skus] != [s["code"] for s in plan.skus] or [
+        s["base_price_fen"] for s in other.skus
+    ] != [s["base_price_fen"] for s in plan.skus]
+
+    money = [
+        (Sku, Sku.base_price_fen),
+        (TierPrice, TierPrice.price_fen),
+        (VolumeBreak, VolumeBreak.price_fen),
+        (ContractPrice, ContractPrice.price_fen),
+        (Dealer, Dealer.credit_limit_fen),
+        (Dealer, Dealer.balance_fen),
+    ]
+    for table, column in money:
+        values = [r[column._meta.name] for r in await table.select(column)]
+        values = [v for v in values if v is not None]
+        assert values, f"{table.__name__}.{column._meta.name} is empty"
+        assert all(_is_int(v) and v >= 0 for v in values), f"{table.__name__}.{column._meta.name}"
+
+    # Volume breaks pay less than the tier price they break from, the bigger the cheaper.
+    breaks = await VolumeBreak.select().order_by(VolumeBreak.min_qty)
+    by_key: dict[tuple[int, int], list[dict]] = {}
+    for b in breaks:
+        by_key.setdefault((b["tier"], b["sku"]), []).append(b)
+    for rows_ in by_key.values():
+        assert [b["price_fen"] for b in rows_] == sorted(
+            (b["price_fen"] for b in rows_), reverse=True
+        )
+
+
+async def test_every_demo_login_signs_in(db):
+    await load_demo(None, sku_count=40)
+    now = datetime.now(UTC)
+    assert set(DEMO_LOGINS) == {
+        "dealer_admin", "dealer_buyer", "sales_rep", "sales_manager", "finance", "warehouse",
+        "admin",
+    }
+    for role, username in DEMO_LOGINS.items():
+        user = await authenticate(username, DEMO_PASSWORD, "127.0.0.1", now=now)
+        assert user["role"] == role
+    # The demo rep looks after the demo dealer.
+    buyer = await User.select().where(User.username == DEMO_LOGINS["dealer_buyer"]).first()
+    rep = await User.select().where(User.username == DEMO_LOGINS["sales_rep"]).first()
+    assigned = await RepAssignment.select().where(RepAssignment.dealer == buyer["dealer"]).first()
+    assert assigned["rep"] == rep["id"]
+
+
+async def test_cli_demo_loads_once_and_always_prints_the_logins(db, database_url, capsys):
+    settings = Settings(database_url=database_url, secret_key="x" * 40, port=8123)
+    try:
+        await load_demo_if_empty(settings)
+        first = capsys.readouterr().out
+        await load_demo_if_empty(settings)
+        second = capsys.readouterr().out
+    finally:
+        bind_tables(db)  # load_demo_if_empty binds the tables to an engine of its own
+    assert await Sku.count() == 500
+    assert await Dealer.count() == 40
+    for out in (first, second):
+        assert "http://127.0.0.1:8123/" in out
+        assert DEMO_PASSWORD in out
+        for username in DEMO_LOGINS.values():
+            assert username in out
+    assert "not loaded again" in second
