@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from portal.domain.errors import DomainError, FieldError
@@ -78,10 +78,12 @@ def _babel_locale() -> Locale:
 
 
 def money(fen: int | None) -> str:
-    """¥1,234.50 in the reader's language."""
+    """¥1,234.50 in the reader's language (one currency per installation: always ¥, never CN¥)."""
     if fen is None:
         return ""
-    return format_currency(from_fen(fen), CURRENCY, locale=_babel_locale())
+    value = from_fen(fen)
+    digits = format_decimal(abs(value), format="#,##0.00", locale=_babel_locale())
+    return f"-¥{digits}" if value < 0 else f"¥{digits}"
 
 
 def number(value: int | Decimal) -> str:

@@ -1,0 +1,302 @@
+"""Price resolution for a dealer, SKU and quantity, and the words that explain each price.
+
+The rule (DESIGN.md, Prices): the dealer's contract price, else the tier's volume break for
+that quantity, else the tier price (fixed, or a percentage of the base price rounded half-up
+to the fen once), else the base (list) price. Prices are integer fen per base unit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal import i18n
+from portal.domain import money
+from portal.domain.errors import _
+from portal.tables import ContractPrice, PackUnit, Sku, Tier, TierPrice, VolumeBreak
+
+RULE_CONTRACT = "contract"
+RULE_VOLUME = "volume_break"
+RULE_TIER = "tier"
+RULE_BASE = "base"
+RULES = (RULE_CONTRACT, RULE_VOLUME, RULE_TIER, RULE_BASE)
+
+# Ids per IN (...) list: far below SQLite's variable limit; a cart or a page fits in one.
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class PriceInputs:
+    """Everything needed to price one SKU for one dealer."""
+
+    sku_id: int
+    base_price_fen: int
+    base_unit: str
+    pack_name: str | None  # the largest pack unit (箱), None if the SKU has none
+    pack_factor: int | None  # base units in that pack (24)
+    tier_name: str
+    tier_price_fen: int | None  # fixed tier price per base unit
+    tier_percent_bp: int | None  # or a percentage of the base price (8500 = 85 %)
+    breaks: tuple[tuple[int, int], ...]  # (min_qty in base units, price_fen), ascending
+    contract_price_fen: int | None
+    # Every pack unit of the SKU as (name, factor), largest first.
+    packs: tuple[tuple[str, int], ...] = ()
+
+    def tier_unit_price_fen(self) -> int | None:
+        """The tier's own price per base unit (before volume breaks), if the tier lists one."""
+        if self.tier_price_fen is not None:
+            return self.tier_price_fen
+        if self.tier_percent_bp is not None:
+            # The one rounding of a percentage price: half-up to the fen (money.py).
+            return money.to_fen(money.percent_of(self.base_price_fen, self.tier_percent_bp))
+        return None
+
+
+@dataclass(frozen=True)
+class NextBreak:
+    """The next volume break above the quantity: how much more to buy, and its price."""
+
+    more_qty: int  # base units still needed to reach it
+    min_qty: int
+    unit_price_fen: int
+    # How to say it: in packs when the extra quantity is a whole number of packs.
+    base_unit: str = ""
+    pack_name: str | None = None
+    pack_factor: int | None = None
+
+
+@dataclass(frozen=True)
+class PriceQuote:
+    sku_id: int
+    unit_price_fen: int  # per base unit
+    list_price_fen: int  # the base (list) price per base unit
+    rule: str  # one of RULES
+    rule_params: dict[str, Any] = field(default_factory=dict)
+    next_break: NextBreak | None = None
+
+    def line_total_fen(self, qty: int) -> int:
+        return money.line_total_fen(self.unit_price_fen, qty)
+
+    @property
+    def label(self) -> str:
+        """The rule in the reader's language ("一级经销商价, 满 10 箱")."""
+        return rule_label(self.rule, self.rule_params)
+
+
+def _in_packs(qty: int, pack_factor: int | None) -> int | None:
+    """qty as a whole number of packs, or None if it is not one."""
+    if pack_factor and pack_factor > 0 and qty > 0 and qty % pack_factor == 0:
+        return qty // pack_factor
+    return None
+
+
+def resolve(inputs: PriceInputs, qty: int) -> PriceQuote:
+    """The dealer's price for `qty` base units of one SKU, with the rule that gave it."""
+    if qty < 0:
+        raise ValueError("quantity must not be negative")
+    list_price = inputs.base_price_fen
+    if inputs.contract_price_fen is not None:
+        # A contract price wins outright; volume breaks do not apply, so none is offered.
+        return PriceQuote(inputs.sku_id, inputs.contract_price_fen, list_price, RULE_CONTRACT, {})
+
+    reached = None
+    upcoming = None
+    for min_qty, price_fen in sorted(inputs.breaks):
+        if qty >= min_qty:
+            reached = (min_qty, price_fen)
+        elif upcoming is None:
+            upcoming = (min_qty, price_fen)
+
+    next_break = None
+    if upcoming is not None:
+        next_break = NextBreak(
+            more_qty=upcoming[0] - qty,
+            min_qty=upcoming[0],
+            unit_price_fen=upcoming[1],
+            base_unit=inputs.base_unit,
+            pack_name=inputs.pack_name,
+            pack_factor=inputs.pack_factor,
+        )
+
+    if reached is not None:
+        min_qty, price_fen = reached
+        params: dict[str, Any] = {"tier": inputs.tier_name, "min_qty": min_qty}
+        packs = _in_packs(min_qty, inputs.pack_factor)
+        if packs is not None and inputs.pack_name:
+            params.update(pack=inputs.pack_name, packs=packs)
+        else:
+            params["unit"] = inputs.base_unit
+        return PriceQuote(inputs.sku_id, price_fen, list_price, RULE_VOLUME, params, next_break)
+
+    tier_price = inputs.tier_unit_price_fen()
+    if tier_price is not None:
+        params = {"tier": inputs.tier_name}
+        if inputs.tier_price_fen is None and inputs.tier_percent_bp is not None:
+            params["percent_bp"] = inputs.tier_percent_bp
+        return PriceQuote(inputs.sku_id, tier_price, list_price, RULE_TIER, params, next_break)
+
+    return PriceQuote(inputs.sku_id, list_price, list_price, RULE_BASE, {}, next_break)
+
+
+# Msgids (English); the catalogs carry the Chinese ("%(tier)s价, 满 %(packs)s %(pack)s").
+LABEL_CONTRACT = _("Contract price")
+LABEL_VOLUME_PACKS = _("%(tier)s price, from %(packs)s %(pack)s")
+LABEL_VOLUME_UNITS = _("%(tier)s price, from %(min_qty)s %(unit)s")
+LABEL_TIER = _("%(tier)s price")
+LABEL_BASE = _("List price")
+LABEL_NEXT_BREAK = _("%(qty)s more %(unit)s → %(price)s/%(base_unit)s")
+
+
+def rule_label(rule: str, params: dict[str, Any]) -> str:
+    """Which rule gave a price, in the reader's language."""
+    if rule == RULE_CONTRACT:
+        return i18n.gettext(LABEL_CONTRACT)
+    if rule == RULE_VOLUME:
+        if params.get("packs") is not None and params.get("pack"):
+            return i18n.gettext(
+                LABEL_VOLUME_PACKS,
+                tier=params.get("tier", ""),
+                packs=params["packs"],
+                pack=params["pack"],
+            )
+        return i18n.gettext(
+            LABEL_VOLUME_UNITS,
+            tier=params.get("tier", ""),
+            min_qty=params.get("min_qty", ""),
+            unit=params.get("unit", ""),
+        )
+    if rule == RULE_TIER:
+        return i18n.gettext(LABEL_TIER, tier=params.get("tier", ""))
+    return i18n.gettext(LABEL_BASE)
+
+
+def next_break_label(
+    nb: NextBreak,
+    base_unit: str | None = None,
+    pack_name: str | None = None,
+    pack_factor: int | None = None,
+) -> str:
+    """ "4 more 箱 → ¥1.80/瓶": in packs when the extra quantity is whole packs, else base units.
+
+    The units default to those carried by the NextBreak (resolve() fills them in).
+    """
+    base_unit = base_unit if base_unit is not None else nb.base_unit
+    pack_name = pack_name if pack_name is not None else nb.pack_name
+    pack_factor = pack_factor if pack_factor is not None else nb.pack_factor
+    packs = _in_packs(nb.more_qty, pack_factor)
+    if packs is not None and pack_name:
+        qty, unit = packs, pack_name
+    else:
+        qty, unit = nb.more_qty, base_unit
+    return i18n.gettext(
+        LABEL_NEXT_BREAK,
+        qty=qty,
+        unit=unit,
+        price=i18n.money(nb.unit_price_fen),
+        base_unit=base_unit,
+    )
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+async def tier_name(tier_id: int) -> str:
+    row = await Tier.select(Tier.name).where(Tier.id == tier_id).first()
+    return row["name"] if row else ""
+
+
+async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int, PriceInputs]:
+    """PriceInputs for SKU rows already loaded (each with id, base_price_fen, base_unit).
+
+    A fixed number of queries per batch of ids, whatever the number of SKUs.
+    """
+    ids = sorted({int(r["id"]) for r in sku_rows})
+    if not ids:
+        return {}
+    tier_id = dealer["tier"]
+    tname = await tier_name(tier_id)
+    packs: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    tier_prices: dict[int, dict] = {}
+    breaks: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    contracts: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        for row in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
+            PackUnit.sku.is_in(chunk)
+        ):
+            packs[row["sku"]].append((row["name"], int(row["factor"])))
+        for row in await TierPrice.select(
+            TierPrice.sku, TierPrice.price_fen, TierPrice.percent_bp
+        ).where(TierPrice.tier == tier_id, TierPrice.sku.is_in(chunk)):
+            tier_prices[row["sku"]] = row
+        for row in (
+            await VolumeBreak.select(VolumeBreak.sku, VolumeBreak.min_qty, VolumeBreak.price_fen)
+            .where(VolumeBreak.tier == tier_id, VolumeBreak.sku.is_in(chunk))
+            .order_by(VolumeBreak.sku, VolumeBreak.min_qty)
+        ):
+            breaks[row["sku"]].append((int(row["min_qty"]), int(row["price_fen"])))
+        for row in await ContractPrice.select(ContractPrice.sku, ContractPrice.price_fen).where(
+            ContractPrice.dealer == dealer["id"], ContractPrice.sku.is_in(chunk)
+        ):
+            contracts[row["sku"]] = int(row["price_fen"])
+
+    result: dict[int, PriceInputs] = {}
+    for row in sku_rows:
+        sku_id = int(row["id"])
+        sku_packs = tuple(sorted(packs.get(sku_id, []), key=lambda p: (-p[1], p[0])))
+        largest = sku_packs[0] if sku_packs else None
+        tp = tier_prices.get(sku_id)
+        tp_fen = tp["price_fen"] if tp else None
+        tp_bp = tp["percent_bp"] if tp else None
+        result[sku_id] = PriceInputs(
+            sku_id=sku_id,
+            base_price_fen=int(row["base_price_fen"]),
+            base_unit=row["base_unit"],
+            pack_name=largest[0] if largest else None,
+            pack_factor=largest[1] if largest else None,
+            tier_name=tname,
+            tier_price_fen=int(tp_fen) if tp_fen is not None else None,
+            tier_percent_bp=int(tp_bp) if tp_bp is not None else None,
+            breaks=tuple(breaks.get(sku_id, [])),
+            contract_price_fen=contracts.get(sku_id),
+            packs=sku_packs,
+        )
+    return result
+
+
+async def price_inputs(dealer: dict, sku_ids: list[int]) -> dict[int, PriceInputs]:
+    """PriceInputs per SKU id for this dealer (unknown ids are left out). Batched, no N+1."""
+    ids = sorted({int(i) for i in sku_ids})
+    rows: list[dict] = []
+    for chunk in _chunks(ids):
+        rows.extend(
+            await Sku.select(Sku.id, Sku.base_price_fen, Sku.base_unit).where(Sku.id.is_in(chunk))
+        )
+    return await price_inputs_for_rows(dealer, rows)
+
+
+async def quote(dealer: dict, quantities: dict[int, int]) -> dict[int, PriceQuote]:
+    """The dealer's price per SKU for the given quantities (sku_id -> base units)."""
+    inputs = await price_inputs(dealer, list(quantities))
+    return {
+        sku_id: resolve(inputs[sku_id], qty)
+        for sku_id, qty in quantities.items()
+        if sku_id in inputs
+    }
+
+
+def sort_price_sql(sku: str = "s", tier_price: str = "tp", contract: str = "cp") -> str:
+    """An SQL ordering key approximating resolve() at the first quantity (no volume breaks).
+
+    Only for sorting a catalog page by the dealer's price; the price shown always comes from
+    resolve(). Kept here so the rule's order (contract, tier fixed, tier %, base) lives in
+    one module. Expects LEFT JOINs of contract_price `cp` and tier_price `tp`.
+    """
+    return (
+        f"COALESCE({contract}.price_fen, {tier_price}.price_fen, "
+        f"({sku}.base_price_fen * {tier_price}.percent_bp + 5000) / 10000, "
+        f"{sku}.base_price_fen)"
+    )

@@ -1,0 +1,443 @@
+"""The catalog as a dealer sees it: visibility, search, filters, paging, favourites, history."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.domain import catalog
+from portal.domain.catalog import availability
+from portal.domain.errors import NotFound
+from portal.domain.pricing import RULE_CONTRACT, RULE_TIER, RULE_VOLUME
+from portal.tables import Order, OrderLine, Product, ProductVisibility, Sku
+from tests import factories as f
+from tests.db.test_pricing_db import QueryCounter
+
+
+async def product(
+    name: str, category: dict, *, visibility: str = "all", active: bool = True, brand: str = ""
+) -> dict:
+    row = Product(
+        name=name, category=category["id"], visibility=visibility, active=active, brand=brand
+    )
+    await row.save()
+    return await Product.select().where(Product.id == row.id).first()
+
+
+async def visible_to(product_row: dict, *, tier: dict | None = None, dealer: dict | None = None):
+    await ProductVisibility(
+        product=product_row["id"],
+        tier=tier["id"] if tier else None,
+        dealer=dealer["id"] if dealer else None,
+    ).save()
+
+
+_order_seq = itertools.count(1)
+
+
+async def past_order(
+    dealer: dict,
+    user: dict,
+    lines: list[tuple[dict, int, int]],
+    *,
+    status: str = "approved",
+    at: datetime | None = None,
+) -> None:
+    """An order as the orders module leaves it (rows only; pricing is not under test here)."""
+    at = at or datetime.now(UTC)
+    order = Order(
+        number=f"SO-{at:%Y%m%d}-{next(_order_seq):04d}",
+        dealer=dealer["id"],
+        placed_by=user["id"],
+        status=status,
+        created_at=at,
+        updated_at=at,
+    )
+    await order.save()
+    for sku_row, qty, price in lines:
+        await OrderLine(
+            order=order.id,
+            sku=sku_row["id"],
+            sku_code=sku_row["code"],
+            sku_name=sku_row["name"],
+            unit=sku_row["base_unit"],
+            qty=qty,
+            unit_price_fen=price,
+            list_price_fen=sku_row["base_price_fen"],
+            line_total_fen=qty * price,
+            price_rule="tier",
+            price_rule_label="",
+        ).save()
+
+
+@pytest.fixture
+async def world(db):
+    """Two tiers, three dealers, a category tree and a handful of drinks."""
+    t1 = await f.tier(name="一级经销商")
+    t2 = await f.tier(name="二级经销商", rank=2)
+    d1 = await f.dealer(t1)
+    d2 = await f.dealer(t2)
+    d3 = await f.dealer(t2)
+    buyer1 = await f.user("dealer_buyer", d1)
+    buyer2 = await f.user("dealer_buyer", d2)
+    buyer3 = await f.user("dealer_buyer", d3)
+    drinks = await f.category("饮料")
+    water_cat = await f.category("饮用水", parent=drinks)
+    mineral = await f.category("矿泉水", parent=water_cat)
+    snacks = await f.category("零食")
+    wh = await f.warehouse()
+    p_water = await product("农夫山泉饮用天然水", mineral, brand="农夫山泉")
+    p_tea = await product("东方树叶茶饮料", drinks)
+    p_chips = await product("乐事薯片", snacks)
+    p_secret = await product("特供白酒", drinks, visibility="restricted")
+    p_gone = await product("停产汽水", drinks, active=False)
+    water = await f.sku(
+        code="NF-550",
+        name="农夫山泉 550ml",
+        product=p_water,
+        barcode="6921168509256",
+        base_price_fen=200,
+        safety_stock=50,
+    )
+    water_big = await f.sku(
+        code="NF-1500", name="农夫山泉 1.5L", product=p_water, base_price_fen=350, pack=("箱", 12)
+    )
+    tea = await f.sku(
+        code="DF-500",
+        name="东方树叶 茉莉花茶 500ml",
+        product=p_tea,
+        base_price_fen=500,
+        moq=10,
+        order_multiple=6,
+    )
+    chips = await f.sku(
+        code="LS-70", name="乐事 原味 70g", product=p_chips, base_price_fen=650, pack=None
+    )
+    secret = await f.sku(
+        code="TG-01", name="特供白酒 500ml", product=p_secret, base_price_fen=99900
+    )
+    gone = await f.sku(code="QS-01", name="停产汽水 330ml", product=p_gone, base_price_fen=300)
+    retired = await f.sku(
+        code="NF-380", name="农夫山泉 380ml", product=p_water, base_price_fen=150, active=False
+    )
+    await f.stock(water, wh, on_hand=30)  # under safety stock 50: low
+    await f.stock(water_big, wh, on_hand=100, reserved=100)  # nothing available: out
+    await f.stock(tea, wh, on_hand=500, reserved=20)
+    await f.tier_price(t1, water, price_fen=180)
+    await f.volume_break(t1, water, 240, 170)
+    await f.tier_price(t2, water, percent_bp=9500)
+    await f.contract_price(d2, chips, 600)
+    return dict(
+        t1=t1,
+        t2=t2,
+        d1=d1,
+        d2=d2,
+        d3=d3,
+        a1=f.actor(buyer1),
+        a2=f.actor(buyer2),
+        a3=f.actor(buyer3),
+        u1=buyer1,
+        drinks=drinks,
+        water_cat=water_cat,
+        mineral=mineral,
+        snacks=snacks,
+        wh=wh,
+        p_water=p_water,
+        p_tea=p_tea,
+        p_chips=p_chips,
+        p_secret=p_secret,
+        p_gone=p_gone,
+        water=water,
+        water_big=water_big,
+        tea=tea,
+        chips=chips,
+        secret=secret,
+        gone=gone,
+        retired=retired,
+    )
+
+
+def codes(page) -> list[str]:
+    return [i.code for i in page.items]
+
+
+async def test_only_visible_active_skus_are_listed(world):
+    w = world
+    page = await catalog.search(w["a1"], w["d1"], sort="code")
+    assert codes(page) == ["DF-500", "LS-70", "NF-1500", "NF-550"]
+    assert page.total == 4 and not page.has_more
+
+
+async def test_restricted_product_is_seen_by_named_tier_or_dealer_only(world):
+    w = world
+    await visible_to(w["p_secret"], tier=w["t1"])
+    await visible_to(w["p_secret"], dealer=w["d3"])
+    assert "TG-01" in codes(await catalog.search(w["a1"], w["d1"], q="白酒"))
+    assert "TG-01" in codes(await catalog.search(w["a3"], w["d3"], q="白酒"))
+    assert codes(await catalog.search(w["a2"], w["d2"], q="白酒")) == []
+    assert await catalog.find_sku(w["a2"], w["d2"], "TG-01") is None
+    assert await catalog.items_by_ids(w["a2"], w["d2"], [w["secret"]["id"]]) == {}
+    with pytest.raises(NotFound):
+        await catalog.product_detail(w["a2"], w["d2"], w["p_secret"]["id"])
+    with pytest.raises(NotFound):
+        await catalog.toggle_favourite(w["a2"], w["d2"], w["secret"]["id"])
+    detail = await catalog.product_detail(w["a3"], w["d3"], w["p_secret"]["id"])
+    assert [s.code for s in detail.skus] == ["TG-01"]
+
+
+async def test_a_dealer_user_cannot_browse_as_another_dealer(world):
+    w = world
+    with pytest.raises(NotFound):
+        await catalog.search(w["a1"], w["d2"])
+
+
+async def test_chinese_substring_search(world):
+    w = world
+    assert codes(await catalog.search(w["a1"], w["d1"], q="山泉", sort="code")) == [
+        "NF-1500",
+        "NF-550",
+    ]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="茉莉")) == ["DF-500"]
+    # the product name matches too ("树叶茶饮" is only in the product name)
+    assert codes(await catalog.search(w["a1"], w["d1"], q="树叶茶饮")) == ["DF-500"]
+    # every term must match
+    assert codes(await catalog.search(w["a1"], w["d1"], q="山泉 1.5L")) == ["NF-1500"]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="汽水")) == []  # inactive product
+    assert codes(await catalog.search(w["a1"], w["d1"], q="380ml")) == []  # inactive SKU
+
+
+async def test_like_wildcards_in_input_are_literal(world):
+    w = world
+    assert codes(await catalog.search(w["a1"], w["d1"], q="%")) == []
+    assert codes(await catalog.search(w["a1"], w["d1"], q="_")) == []
+    assert codes(await catalog.search(w["a1"], w["d1"], q="NF_550")) == []
+    assert codes(await catalog.search(w["a1"], w["d1"], q="NF-5")) == ["NF-550"]
+
+
+async def test_code_and_barcode_search(world):
+    w = world
+    assert codes(await catalog.search(w["a1"], w["d1"], q="nf-550")) == ["NF-550"]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="NF-")) == ["NF-1500", "NF-550"]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="6921168509256")) == ["NF-550"]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="692116850")) == ["NF-550"]
+    # an exact code is ranked first
+    page = await catalog.search(w["a1"], w["d1"], q="NF-1500")
+    assert codes(page)[0] == "NF-1500"
+
+
+async def test_category_includes_descendants(world):
+    w = world
+    drinks = await catalog.search(w["a1"], w["d1"], category_id=w["drinks"]["id"], sort="code")
+    assert codes(drinks) == ["DF-500", "NF-1500", "NF-550"]
+    water = await catalog.search(w["a1"], w["d1"], category_id=w["water_cat"]["id"], sort="code")
+    assert codes(water) == ["NF-1500", "NF-550"]
+    snacks = await catalog.search(w["a1"], w["d1"], category_id=w["snacks"]["id"])
+    assert codes(snacks) == ["LS-70"]
+    both = await catalog.search(w["a1"], w["d1"], q="山泉", category_id=w["snacks"]["id"])
+    assert codes(both) == []
+
+
+async def test_category_tree(world):
+    tree = await catalog.category_tree()
+    names = {n["name"]: n for n in tree}
+    assert set(names) == {"饮料", "零食"}
+    assert names["饮料"]["children"][0]["name"] == "饮用水"
+    assert names["饮料"]["children"][0]["children"][0]["name"] == "矿泉水"
+
+
+async def test_in_stock_filter_and_availability(world):
+    w = world
+    page = await catalog.search(w["a1"], w["d1"], in_stock=True, sort="code")
+    assert codes(page) == ["DF-500", "NF-550"]
+    items = {i.code: i for i in (await catalog.search(w["a1"], w["d1"], sort="code")).items}
+    assert (items["NF-550"].availability, items["NF-550"].available_qty) == ("low", 30)
+    assert (items["NF-1500"].availability, items["NF-1500"].available_qty) == ("out", 0)
+    assert (items["DF-500"].availability, items["DF-500"].available_qty) == ("in_stock", 480)
+    assert items["LS-70"].availability == "out"  # no stock row at all
+
+
+async def test_stock_in_an_inactive_warehouse_does_not_count(world):
+    w = world
+    closed = await f.warehouse()
+    await f.stock(w["chips"], closed, on_hand=100)
+    from portal.tables import Warehouse
+
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == closed["id"])
+    assert codes(await catalog.search(w["a1"], w["d1"], q="乐事", in_stock=True)) == []
+
+
+def test_availability_values():
+    assert availability(0, 0) == "out"
+    assert availability(-3, 10) == "out"
+    assert availability(1, 0) == "in_stock"
+    assert availability(9, 10) == "low"
+    assert availability(10, 10) == "in_stock"
+
+
+async def test_favourites_toggle_and_filter(world):
+    w = world
+    assert await catalog.toggle_favourite(w["a1"], w["d1"], w["tea"]["id"]) is True
+    assert await catalog.toggle_favourite(w["a1"], w["d1"], w["chips"]["id"]) is True
+    assert await catalog.toggle_favourite(w["a1"], w["d1"], w["chips"]["id"]) is False
+    page = await catalog.search(w["a1"], w["d1"], favourites=True)
+    assert codes(page) == ["DF-500"] and page.items[0].favourite
+    # favourites belong to the dealer, not to everyone
+    assert codes(await catalog.search(w["a2"], w["d2"], favourites=True)) == []
+    other = await catalog.search(w["a2"], w["d2"], q="茉莉")
+    assert not other.items[0].favourite
+    with pytest.raises(NotFound):
+        await catalog.toggle_favourite(w["a1"], w["d1"], w["gone"]["id"])
+    with pytest.raises(NotFound):
+        await catalog.toggle_favourite(w["a1"], w["d1"], 999999)
+
+
+async def test_pagination_and_has_more(db):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("调味品")
+    p = await product("海天酱油", cat)
+    for i in range(25):
+        await f.sku(code=f"HT-{i:03d}", name=f"海天酱油 {i:03d}", product=p)
+    first = await catalog.search(a, d, q="酱油", sort="code", per_page=10)
+    assert (len(first.items), first.has_more, first.total) == (10, True, 25)
+    third = await catalog.search(a, d, q="酱油", sort="code", page=3, per_page=10)
+    assert (codes(third), third.has_more) == ([f"HT-{i:03d}" for i in range(20, 25)], False)
+    beyond = await catalog.search(a, d, q="酱油", page=9, per_page=10)
+    assert (beyond.items, beyond.has_more, beyond.total) == ([], False, 25)
+    seen = []
+    for n in (1, 2, 3):
+        seen += codes(await catalog.search(a, d, sort="name", page=n, per_page=10))
+    assert len(seen) == len(set(seen)) == 25
+
+
+async def test_search_runs_a_constant_number_of_queries(db):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    wh = await f.warehouse()
+    cat = await f.category("调味品")
+    p = await product("海天酱油", cat)
+    for i in range(30):
+        s = await f.sku(code=f"HT-{i:03d}", name=f"海天酱油 {i:03d}", product=p)
+        await f.stock(s, wh, on_hand=i)
+        await f.tier_price(t, s, percent_bp=9000)
+        await catalog.toggle_favourite(a, d, s["id"])
+    with QueryCounter(Sku._meta.db) as small:
+        await catalog.search(a, d, q="酱油", per_page=2)
+    with QueryCounter(Sku._meta.db) as large:
+        page = await catalog.search(a, d, q="酱油", per_page=30)
+    assert len(page.items) == 30
+    print("queries per search:", small.count)
+    assert 3 <= small.count == large.count <= 12
+
+
+async def test_sorts(world):
+    w = world
+    by_name = codes(await catalog.search(w["a1"], w["d1"], sort="name"))
+    assert by_name == ["DF-500", "LS-70", "NF-1500", "NF-550"]  # 东 < 乐 < 农夫山泉 1 < 5
+    asc = await catalog.search(w["a1"], w["d1"], sort="price_asc")
+    # d1 pays 180 for NF-550 (tier), the rest at list price
+    assert [i.quote.unit_price_fen for i in asc.items] == [180, 350, 500, 650]
+    desc = await catalog.search(w["a1"], w["d1"], sort="price_desc")
+    assert codes(desc) == list(reversed(codes(asc)))
+    # dealer 2: 95 % of 200 = 190 for NF-550, contract 600 for LS-70
+    asc2 = await catalog.search(w["a2"], w["d2"], sort="price_asc")
+    assert [i.quote.unit_price_fen for i in asc2.items] == [190, 350, 500, 600]
+    assert (await catalog.search(w["a1"], w["d1"], sort="bogus")).total == 4
+
+
+async def test_items_carry_the_dealers_price_and_first_quantity(world):
+    w = world
+    items = await catalog.items_by_ids(
+        w["a1"], w["d1"], [w["water"]["id"], w["tea"]["id"], w["gone"]["id"], w["retired"]["id"]]
+    )
+    assert set(items) == {w["water"]["id"], w["tea"]["id"]}
+    water = items[w["water"]["id"]]
+    assert (water.quote.unit_price_fen, water.quote.rule) == (180, RULE_TIER)
+    assert (water.pack_name, water.pack_factor, water.unit) == ("箱", 24, "瓶")
+    assert water.quote.next_break.min_qty == 240
+    assert water.quote_for(240).rule == RULE_VOLUME
+    tea = items[w["tea"]["id"]]
+    assert (tea.moq, tea.order_multiple, tea.first_qty) == (10, 6, 12)
+    priced = await catalog.items_by_ids(
+        w["a1"], w["d1"], [w["water"]["id"]], quantities={w["water"]["id"]: 240}
+    )
+    assert priced[w["water"]["id"]].quote.unit_price_fen == 170
+    chips = await catalog.items_by_ids(w["a2"], w["d2"], [w["chips"]["id"]])
+    assert chips[w["chips"]["id"]].quote.rule == RULE_CONTRACT
+
+
+async def test_bought_before_is_the_latest_real_purchase(world):
+    w = world
+    now = datetime.now(UTC)
+    await past_order(
+        w["d1"], w["u1"], [(w["water"], 48, 180), (w["tea"], 12, 450)], at=now - timedelta(days=10)
+    )
+    await past_order(w["d1"], w["u1"], [(w["water"], 240, 170)], at=now - timedelta(days=2))
+    await past_order(w["d1"], w["u1"], [(w["water"], 999, 100)], status="cancelled", at=now)
+    buyer2 = await f.user("dealer_buyer", w["d2"])
+    await past_order(w["d2"], buyer2, [(w["chips"], 5, 600)], at=now)
+    items = {i.code: i for i in (await catalog.search(w["a1"], w["d1"])).items}
+    water = items["NF-550"].bought_before
+    assert (water.qty, water.unit_price_fen) == (240, 170)
+    assert abs(water.at - (now - timedelta(days=2))) < timedelta(seconds=1)
+    assert items["DF-500"].bought_before.qty == 12
+    assert items["LS-70"].bought_before is None  # another dealer's order
+
+
+async def test_find_sku_by_code_or_barcode(world):
+    w = world
+    assert (await catalog.find_sku(w["a1"], w["d1"], "NF-550")).sku_id == w["water"]["id"]
+    assert (await catalog.find_sku(w["a1"], w["d1"], " nf-550 ")).sku_id == w["water"]["id"]
+    assert (await catalog.find_sku(w["a1"], w["d1"], "6921168509256")).code == "NF-550"
+    assert await catalog.find_sku(w["a1"], w["d1"], "NF-55") is None  # exact only
+    assert await catalog.find_sku(w["a1"], w["d1"], "QS-01") is None  # inactive product
+    assert await catalog.find_sku(w["a1"], w["d1"], "NF-380") is None  # inactive SKU
+    assert await catalog.find_sku(w["a1"], w["d1"], "") is None
+    found = await catalog.find_skus(w["a1"], w["d1"], ["NF-550", "DF-500", "nope", "ls-70"])
+    assert {k: v.code for k, v in found.items()} == {
+        "NF-550": "NF-550",
+        "DF-500": "DF-500",
+        "ls-70": "LS-70",
+    }
+
+
+async def test_product_detail_grid_breaks_and_packs(world):
+    w = world
+    p = await product("李宁运动袜", w["drinks"])
+    for spec in ("M", "L"):
+        for colour in ("黑", "白"):
+            await f.sku(
+                code=f"LN-{spec}-{colour}",
+                name=f"李宁运动袜 {spec} {colour}",
+                product=p,
+                spec=spec,
+                colour=colour,
+                pack=("打", 12),
+            )
+    detail = await catalog.product_detail(w["a1"], w["d1"], p["id"])
+    assert detail.product["name"] == "李宁运动袜" and detail.product["category_name"] == "饮料"
+    assert sorted(detail.specs) == ["L", "M"] and sorted(detail.colours) == ["白", "黑"]
+    assert detail.grid[("M", "白")].code == "LN-M-白"
+    assert all(v == [("打", 12)] for v in detail.packs.values())
+
+    water = await catalog.product_detail(w["a1"], w["d1"], w["p_water"]["id"])
+    assert [s.code for s in water.skus] == ["NF-1500", "NF-550"]  # not the inactive NF-380
+    assert water.breaks[w["water"]["id"]] == [(240, 170)]
+    assert water.breaks[w["water_big"]["id"]] == []
+    with pytest.raises(NotFound):
+        await catalog.product_detail(w["a1"], w["d1"], w["p_gone"]["id"])
+    with pytest.raises(NotFound):
+        await catalog.product_detail(w["a1"], w["d1"], 999999)
+
+
+async def test_a_rep_sees_the_dealers_catalog_at_the_dealers_prices(world):
+    w = world
+    rep = f.actor(await f.user("sales_rep"))
+    await f.assign({"id": rep.user_id}, w["d2"])
+    items = {i.code: i for i in (await catalog.search(rep, w["d2"])).items}
+    assert items["NF-550"].quote.unit_price_fen == 190  # 95 % of 200 for 二级经销商
+    assert items["LS-70"].quote.rule == RULE_CONTRACT
