@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,13 +13,25 @@ DEFAULT_VAR_DIR = ROOT / "var"
 
 
 def _secret_from_file(var_dir: Path) -> str:
-    """The embedded default: generate 32+ random bytes once, keep them in var/ with 0600."""
+    """The embedded default: generate 48 random bytes once, keep them in var/ with 0600.
+
+    Several workers may start at once: each writes a complete candidate file and links it
+    into place atomically; whoever loses reads the winner's key, never a half-written file.
+    """
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+        fd, tmp = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

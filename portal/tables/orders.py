@@ -67,7 +67,8 @@ class OrderLine(Table, tablename="order_line"):
     list_price_fen = BigInt()
     line_total_fen = BigInt()
     price_rule = Varchar(length=20)
-    price_rule_label = Varchar(length=100)
+    # The rule's figures (tier, break quantity, pack) as JSON, rendered in the reader's language.
+    price_rule_params = Text(default="{}")
 
 
 class OrderEvent(Table, tablename="order_event"):

@@ -68,7 +68,7 @@ async def past_order(
             list_price_fen=sku_row["base_price_fen"],
             line_total_fen=qty * price,
             price_rule="tier",
-            price_rule_label="",
+            price_rule_params="{}",
         ).save()
 
 

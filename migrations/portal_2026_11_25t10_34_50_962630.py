@@ -3,7 +3,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-11-25T10:13:48:201191"
+ID = "2026-11-25T10:34:50:960523"
 VERSION = "1.38.0"
 DESCRIPTION = "composite unique indexes"
 

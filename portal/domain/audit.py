@@ -1,0 +1,39 @@
+"""The audit log: who changed money, stock, credit or order state, when, and from what to what."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from portal.domain.scope import Actor
+from portal.tables import AuditEntry
+
+
+def _json(value: dict[str, Any]) -> str:
+    # Dates, Decimals and the like become their text form; nothing is lost silently.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+async def record(
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    """Write one entry; call it inside the use case's transaction so it commits with the change."""
+    await AuditEntry.insert(
+        AuditEntry(
+            at=now,
+            actor=actor.user_id if actor else None,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=_json(before),
+            after=_json(after),
+        )
+    )

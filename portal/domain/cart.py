@@ -1,0 +1,520 @@
+"""The cart: a dealer's draft order, one per (dealer, user), filled fast and priced live.
+
+Quantities are stored in base units. Every write checks the quantity rules first (MOQ,
+order multiple, known unit) and names the SKU and the rule when refusing. Prices, stock
+and credit shown here are today's; submission re-checks all of them under lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from portal.db import write_transaction
+from portal.domain import catalog, credit, money, orders, pricing
+from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
+from portal.domain.quantities import (
+    MAX_LINE_QTY,
+    check_line,
+    parse_quick_order,
+    to_base_units,
+)
+from portal.domain.scope import Actor, ordering_dealer
+from portal.tables import Address, Cart, CartLine, OrderLine, Sku
+
+
+@dataclass
+class CartLineView:
+    sku_id: int
+    code: str
+    name: str
+    unit: str
+    pack_name: str | None
+    pack_factor: int | None
+    qty: int  # base units
+    moq: int
+    order_multiple: int
+    unit_price_fen: int
+    list_price_fen: int
+    rule: str
+    rule_params: dict[str, Any]
+    line_total_fen: int
+    next_break: pricing.NextBreak | None
+    availability: str  # in_stock | low | out | unavailable (no longer sold to this dealer)
+    errors: list[FieldError] = field(default_factory=list)
+    available: bool = True  # False: the SKU is no longer visible/active; remove it
+    packs: tuple[tuple[str, int], ...] = ()
+    image: str = ""
+    product_id: int | None = None
+
+    @property
+    def rule_label(self) -> str:
+        return pricing.rule_label(self.rule, self.rule_params) if self.available else ""
+
+    @property
+    def next_break_label(self) -> str:
+        return pricing.next_break_label(self.next_break) if self.next_break else ""
+
+
+@dataclass
+class CartView:
+    dealer_id: int
+    lines: list[CartLineView]
+    total_fen: int
+    list_total_fen: int
+    count: int  # number of lines
+    address_id: int | None
+    addresses: list[dict]
+    requested_date: date | None
+    note: str
+    credit_available_fen: int
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def can_submit(self) -> bool:
+        return bool(self.lines) and not self.errors and not any(ln.errors for ln in self.lines)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _cart_row(dealer_id: int, user_id: int) -> dict | None:
+    return await Cart.select().where(Cart.dealer == dealer_id).where(Cart.user == user_id).first()
+
+
+async def _ensure_cart(dealer_id: int, user_id: int, now: datetime) -> int:
+    """The cart's id, creating it if needed (inside the caller's transaction, race-safe)."""
+    await Cart.raw(
+        'INSERT INTO cart (dealer, "user", address, requested_date, note, updated_at) '
+        'VALUES ({}, {}, NULL, NULL, {}, {}) ON CONFLICT (dealer, "user") DO NOTHING',
+        dealer_id,
+        user_id,
+        "",
+        now,
+    )
+    row = await _cart_row(dealer_id, user_id)
+    return row["id"]
+
+
+async def _put_line(cart_id: int, sku_id: int, qty: int, now: datetime) -> None:
+    if qty <= 0:
+        await CartLine.delete().where((CartLine.cart == cart_id) & (CartLine.sku == sku_id))
+        return
+    await CartLine.raw(
+        "INSERT INTO cart_line (cart, sku, qty, added_at) VALUES ({}, {}, {}, {}) "
+        "ON CONFLICT (cart, sku) DO UPDATE SET qty = excluded.qty",
+        cart_id,
+        sku_id,
+        qty,
+        now,
+    )
+
+
+async def _touch(cart_id: int, now: datetime) -> None:
+    await Cart.update({Cart.updated_at: now}).where(Cart.id == cart_id)
+
+
+async def _current_qty(dealer_id: int, user_id: int) -> dict[int, int]:
+    cart = await _cart_row(dealer_id, user_id)
+    if cart is None:
+        return {}
+    rows = await CartLine.select(CartLine.sku, CartLine.qty).where(CartLine.cart == cart["id"])
+    return {r["sku"]: r["qty"] for r in rows}
+
+
+async def _addresses(dealer_id: int) -> list[dict]:
+    return (
+        await Address.select(
+            Address.id,
+            Address.label,
+            Address.contact,
+            Address.phone,
+            Address.line,
+            Address.is_default,
+        )
+        .where(Address.dealer == dealer_id)
+        .order_by(Address.is_default, ascending=False)
+        .order_by(Address.id)
+    )
+
+
+async def _view(actor: Actor, dealer: dict) -> CartView:
+    cart = await _cart_row(dealer["id"], actor.user_id)
+    rows = []
+    if cart is not None:
+        rows = (
+            await CartLine.select(CartLine.sku, CartLine.qty)
+            .where(CartLine.cart == cart["id"])
+            .order_by(CartLine.added_at)
+            .order_by(CartLine.id)
+        )
+    quantities = {r["sku"]: r["qty"] for r in rows}
+    items = (
+        await catalog.items_by_ids(actor, dealer, list(quantities), quantities=quantities)
+        if quantities
+        else {}
+    )
+    missing = [sku_id for sku_id in quantities if sku_id not in items]
+    gone = {}
+    if missing:
+        gone = {
+            r["id"]: r
+            for r in await Sku.select(Sku.id, Sku.code, Sku.name, Sku.base_unit).where(
+                Sku.id.is_in(missing)
+            )
+        }
+    lines: list[CartLineView] = []
+    for r in rows:
+        sku_id, qty = r["sku"], r["qty"]
+        item = items.get(sku_id)
+        if item is None:
+            sku = gone.get(sku_id, {"code": f"#{sku_id}", "name": "", "base_unit": ""})
+            lines.append(
+                CartLineView(
+                    sku_id=sku_id,
+                    code=sku["code"],
+                    name=sku["name"],
+                    unit=sku["base_unit"],
+                    pack_name=None,
+                    pack_factor=None,
+                    qty=qty,
+                    moq=1,
+                    order_multiple=1,
+                    unit_price_fen=0,
+                    list_price_fen=0,
+                    rule="",
+                    rule_params={},
+                    line_total_fen=0,
+                    next_break=None,
+                    availability="unavailable",
+                    errors=[
+                        FieldError(
+                            str(sku_id), _("%(sku)s is no longer available."), {"sku": sku["code"]}
+                        )
+                    ],
+                    available=False,
+                )
+            )
+            continue
+        quote = item.quote
+        errors = check_line(
+            item.code, qty, moq=item.moq, order_multiple=item.order_multiple, field=str(sku_id)
+        )
+        if qty > item.available_qty:
+            errors.append(
+                FieldError(
+                    str(sku_id),
+                    _("%(sku)s: not enough stock for this quantity."),
+                    {"sku": item.code},
+                )
+            )
+        lines.append(
+            CartLineView(
+                sku_id=sku_id,
+                code=item.code,
+                name=item.name,
+                unit=item.unit,
+                pack_name=item.pack_name,
+                pack_factor=item.pack_factor,
+                qty=qty,
+                moq=item.moq,
+                order_multiple=item.order_multiple,
+                unit_price_fen=quote.unit_price_fen,
+                list_price_fen=quote.list_price_fen,
+                rule=quote.rule,
+                rule_params=dict(quote.rule_params),
+                line_total_fen=quote.line_total_fen(qty),
+                next_break=quote.next_break,
+                availability=item.availability,
+                errors=errors,
+                packs=item.packs,
+                image=item.image,
+                product_id=item.product_id,
+            )
+        )
+    live = [ln for ln in lines if ln.available]
+    total = sum(ln.line_total_fen for ln in live)
+    list_total = sum(money.line_total_fen(ln.list_price_fen, ln.qty) for ln in live)
+    addresses = await _addresses(dealer["id"])
+    address_ids = {a["id"] for a in addresses}
+    address_id = cart["address"] if cart and cart["address"] in address_ids else None
+    if address_id is None and addresses:
+        address_id = addresses[0]["id"]
+    cart_errors: list[FieldError] = []
+    if live and not credit.fits(dealer, total):
+        cart_errors.append(
+            FieldError(
+                "credit",
+                _("Available credit %(available)s, this order %(total)s."),
+                {
+                    "available": money.format_yuan(credit.available_fen(dealer)),
+                    "total": money.format_yuan(total),
+                },
+            )
+        )
+    return CartView(
+        dealer_id=dealer["id"],
+        lines=lines,
+        total_fen=total,
+        list_total_fen=list_total,
+        count=len(lines),
+        address_id=address_id,
+        addresses=addresses,
+        requested_date=cart["requested_date"] if cart else None,
+        note=(cart["note"] or "") if cart else "",
+        credit_available_fen=credit.available_fen(dealer),
+        errors=cart_errors,
+    )
+
+
+async def get_cart(actor: Actor, dealer_id: int | None) -> CartView:
+    """The actor's cart for the dealer, priced at today's prices for its quantities."""
+    return await _view(actor, await ordering_dealer(actor, dealer_id))
+
+
+def _refuse(errors: list[FieldError]) -> ValidationFailed:
+    first = errors[0]
+    return ValidationFailed(first.message, first.params, errors=errors)
+
+
+async def set_qty(
+    actor: Actor, dealer_id: int | None, sku_id: int, qty: int, unit: str | None = None
+) -> CartView:
+    """Set one line's quantity (in `unit`, default the base unit); 0 removes the line."""
+    dealer = await ordering_dealer(actor, dealer_id)
+    if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0 or qty > MAX_LINE_QTY:
+        raise _refuse(
+            [
+                FieldError(
+                    "qty",
+                    _("The quantity must be a whole number from 0 to %(max)s."),
+                    {"max": MAX_LINE_QTY},
+                )
+            ]
+        )
+    now = _now()
+    if qty == 0:
+        cart = await _cart_row(dealer["id"], actor.user_id)
+        if cart is not None:
+            async with write_transaction():
+                await _put_line(cart["id"], sku_id, 0, now)
+                await _touch(cart["id"], now)
+        return await _view(actor, dealer)
+    items = await catalog.items_by_ids(actor, dealer, [sku_id])
+    item = items.get(sku_id)
+    if item is None:
+        raise NotFound(_("Product not found."))
+    qty_base = to_base_units(qty, unit, base_unit=item.unit, packs=dict(item.packs))
+    errors = check_line(item.code, qty_base, moq=item.moq, order_multiple=item.order_multiple)
+    if errors:
+        raise _refuse(errors)
+    async with write_transaction():
+        cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
+        await _put_line(cart_id, sku_id, qty_base, now)
+        await _touch(cart_id, now)
+    return await _view(actor, dealer)
+
+
+async def set_many(actor: Actor, dealer_id: int | None, quantities: dict[int, int]) -> CartView:
+    """Set several lines at once (the variant grid), in base units; 0 removes a line.
+
+    All or nothing: any invalid quantity refuses the whole grid, with an error per SKU
+    (field = the SKU id as text).
+    """
+    dealer = await ordering_dealer(actor, dealer_id)
+    wanted = {int(k): v for k, v in quantities.items()}
+    errors: list[FieldError] = []
+    positive = [k for k, v in wanted.items() if isinstance(v, int) and v > 0]
+    items = await catalog.items_by_ids(actor, dealer, positive) if positive else {}
+    for sku_id, qty in wanted.items():
+        fname = str(sku_id)
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0 or qty > MAX_LINE_QTY:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("The quantity must be a whole number from 0 to %(max)s."),
+                    {"max": MAX_LINE_QTY},
+                )
+            )
+            continue
+        if qty == 0:
+            continue
+        item = items.get(sku_id)
+        if item is None:
+            errors.append(FieldError(fname, _("%(sku)s is not available."), {"sku": f"#{sku_id}"}))
+            continue
+        errors.extend(
+            check_line(
+                item.code, qty, moq=item.moq, order_multiple=item.order_multiple, field=fname
+            )
+        )
+    if errors:
+        raise _refuse(errors)
+    now = _now()
+    async with write_transaction():
+        cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
+        for sku_id in sorted(wanted):
+            await _put_line(cart_id, sku_id, wanted[sku_id], now)
+        await _touch(cart_id, now)
+    return await _view(actor, dealer)
+
+
+async def quick_add(
+    actor: Actor, dealer_id: int | None, text: str
+) -> tuple[CartView, list[FieldError]]:
+    """Add pasted "SKU qty [unit]" lines; quantities add to what the cart already holds.
+
+    Valid lines are added; each invalid one is reported (field "line N") and skipped.
+    """
+    dealer = await ordering_dealer(actor, dealer_id)
+    parsed, errors = parse_quick_order(text)
+    found = await catalog.find_skus(actor, dealer, [code for _n, code, _q, _u in parsed])
+    current = await _current_qty(dealer["id"], actor.user_id)
+    adds: dict[int, int] = {}
+    for line_no, code, qty, unit in parsed:
+        fname = f"line {line_no}"
+        item = found.get(code.strip())
+        if item is None:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("Line %(line)s: %(sku)s is not available."),
+                    {"line": line_no, "sku": code},
+                )
+            )
+            continue
+        try:
+            qty_base = to_base_units(qty, unit, base_unit=item.unit, packs=dict(item.packs))
+        except ValidationFailed:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("Line %(line)s: %(sku)s has no unit %(unit)s."),
+                    {"line": line_no, "sku": item.code, "unit": unit},
+                )
+            )
+            continue
+        combined = current.get(item.sku_id, 0) + adds.get(item.sku_id, 0) + qty_base
+        problems = check_line(
+            item.code, combined, moq=item.moq, order_multiple=item.order_multiple, field=fname
+        )
+        if problems:
+            for p in problems:
+                p.params["line"] = line_no
+            errors.extend(problems)
+            continue
+        adds[item.sku_id] = adds.get(item.sku_id, 0) + qty_base
+    if adds:
+        now = _now()
+        async with write_transaction():
+            cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
+            for sku_id in sorted(adds):
+                await CartLine.raw(
+                    "INSERT INTO cart_line (cart, sku, qty, added_at) VALUES ({}, {}, {}, {}) "
+                    "ON CONFLICT (cart, sku) DO UPDATE SET qty = cart_line.qty + excluded.qty",
+                    cart_id,
+                    sku_id,
+                    adds[sku_id],
+                    now,
+                )
+            await _touch(cart_id, now)
+    errors.sort(key=lambda e: int(e.params.get("line", 0) or 0))
+    return await _view(actor, dealer), errors
+
+
+async def reorder(actor: Actor, order_id: int) -> tuple[CartView, list[FieldError]]:
+    """Put a past order's lines in the cart at today's prices (adding to what is there).
+
+    SKUs no longer available, or whose quantity no longer meets the rules, are reported.
+    """
+    row = await orders.order_in_scope(actor, order_id)
+    dealer = await ordering_dealer(actor, row["dealer"])
+    lines = (
+        await OrderLine.select(OrderLine.sku, OrderLine.sku_code, OrderLine.qty)
+        .where(OrderLine.order == order_id)
+        .order_by(OrderLine.id)
+    )
+    items = await catalog.items_by_ids(actor, dealer, [ln["sku"] for ln in lines])
+    current = await _current_qty(dealer["id"], actor.user_id)
+    errors: list[FieldError] = []
+    new_qty: dict[int, int] = {}
+    for ln in lines:
+        item = items.get(ln["sku"])
+        if item is None:
+            errors.append(
+                FieldError(
+                    ln["sku_code"], _("%(sku)s is no longer available."), {"sku": ln["sku_code"]}
+                )
+            )
+            continue
+        combined = new_qty.get(item.sku_id, current.get(item.sku_id, 0)) + ln["qty"]
+        problems = check_line(
+            item.code,
+            combined,
+            moq=item.moq,
+            order_multiple=item.order_multiple,
+            field=item.code,
+        )
+        if problems:
+            errors.extend(problems)
+            continue
+        new_qty[item.sku_id] = combined
+    if new_qty:
+        now = _now()
+        async with write_transaction():
+            cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
+            for sku_id in sorted(new_qty):
+                await _put_line(cart_id, sku_id, new_qty[sku_id], now)
+            await _touch(cart_id, now)
+    return await _view(actor, dealer), errors
+
+
+async def update_details(
+    actor: Actor,
+    dealer_id: int | None,
+    *,
+    address_id: int | None,
+    requested_date: date | None,
+    note: str,
+    now: datetime | None = None,
+) -> CartView:
+    """Ship-to address, requested date and note for the coming order."""
+    dealer = await ordering_dealer(actor, dealer_id)
+    now = now or _now()
+    note = (note or "").strip()
+    errors = orders.check_details(requested_date, note, now)
+    if address_id is not None:
+        ok = await Address.exists().where(
+            (Address.id == address_id) & (Address.dealer == dealer["id"])
+        )
+        if not ok:
+            errors.append(FieldError("address_id", _("Choose one of the dealer's addresses.")))
+    if errors:
+        raise _refuse(errors)
+    async with write_transaction():
+        cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
+        await Cart.update(
+            {
+                Cart.address: address_id,
+                Cart.requested_date: requested_date,
+                Cart.note: note,
+                Cart.updated_at: now,
+            }
+        ).where(Cart.id == cart_id)
+    return await _view(actor, dealer)
+
+
+async def clear(actor: Actor, dealer_id: int | None) -> None:
+    """Empty the cart and forget its details."""
+    dealer = await ordering_dealer(actor, dealer_id)
+    cart = await _cart_row(dealer["id"], actor.user_id)
+    if cart is None:
+        return
+    now = _now()
+    async with write_transaction():
+        await CartLine.delete().where(CartLine.cart == cart["id"])
+        await Cart.update(
+            {Cart.address: None, Cart.requested_date: None, Cart.note: "", Cart.updated_at: now}
+        ).where(Cart.id == cart["id"])

@@ -1,0 +1,62 @@
+"""Dealer credit: exposure, available credit, the supplier's tolerance and the check on submit.
+
+exposure = ledger balance owed + open orders not yet invoiced; available = limit - exposure.
+An order passes when its total fits in available credit plus the tolerance.
+"""
+
+from __future__ import annotations
+
+from portal.domain.errors import CreditExceeded, _
+from portal.domain.money import format_yuan, from_fen, percent_of, to_fen
+
+
+def exposure_fen(dealer: dict) -> int:
+    return int(dealer["balance_fen"] or 0) + int(dealer["open_orders_fen"] or 0)
+
+
+def available_fen(dealer: dict) -> int:
+    """Credit left before the limit (may be negative when the dealer is already over it)."""
+    return int(dealer["credit_limit_fen"] or 0) - exposure_fen(dealer)
+
+
+def tolerance_fen(dealer: dict) -> int:
+    """How far over the limit an order may go: the greater of an amount and a share of it."""
+    amount = int(dealer.get("credit_tolerance_fen") or 0)
+    share = to_fen(
+        percent_of(
+            int(dealer["credit_limit_fen"] or 0), int(dealer.get("credit_tolerance_bp") or 0)
+        )
+    )
+    return max(amount, share, 0)
+
+
+def ceiling_fen(dealer: dict) -> int:
+    """The highest exposure the dealer may reach: limit plus tolerance."""
+    return int(dealer["credit_limit_fen"] or 0) + tolerance_fen(dealer)
+
+
+def fits(dealer: dict, order_total_fen: int) -> bool:
+    return exposure_fen(dealer) + order_total_fen <= ceiling_fen(dealer)
+
+
+def check_credit(dealer: dict, order_total_fen: int) -> None:
+    """CreditExceeded with the figures when the order does not fit in the dealer's credit.
+
+    The message shows available credit (without the tolerance, which is the supplier's
+    grace, not the dealer's money) and the order total, formatted as ¥ amounts; `extra`
+    carries the same figures as exact decimal strings for the API.
+    """
+    if fits(dealer, order_total_fen):
+        return
+    available = available_fen(dealer)
+    raise CreditExceeded(
+        _("Available credit %(available)s, this order %(total)s."),
+        {"available": format_yuan(available), "total": format_yuan(order_total_fen)},
+        extra={
+            "available": str(from_fen(available)),
+            "order_total": str(from_fen(order_total_fen)),
+            "credit_limit": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
+            "exposure": str(from_fen(exposure_fen(dealer))),
+            "tolerance": str(from_fen(tolerance_fen(dealer))),
+        },
+    )

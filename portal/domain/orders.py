@@ -1,0 +1,1104 @@
+"""Orders: submission (credit, stock, idempotency, numbering), cancellation, the state machine.
+
+Submission follows one shape (as pretix and Saleor do it): validate and price everything
+first, outside any lock; then one short transaction that takes the locks in a fixed order
+(the idempotency key, the dealer row, the SKUs' stock rows by id), re-checks credit and
+stock against the locked rows, and writes the order, its lines, reservations, timeline
+and audit entries. Any refusal raises, and the transaction rolls back: nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from portal.db import current_engine, is_sqlite, write_transaction
+from portal.domain import audit, catalog, credit, pricing, stock
+from portal.domain.errors import (
+    Conflict,
+    CreditExceeded,
+    FieldError,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+    _,
+)
+from portal.domain.money import line_total_fen
+from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
+from portal.domain.scope import Actor, in_scope, ordering_dealer, visible_dealer_ids
+from portal.tables import (
+    Address,
+    Cart,
+    CartLine,
+    Dealer,
+    IdempotencyKey,
+    Order,
+    OrderCounter,
+    OrderEvent,
+    OrderLine,
+)
+
+# --- the state machine -------------------------------------------------------------------
+
+STATUSES = (
+    "pending_approval",
+    "approved",
+    "partially_shipped",
+    "shipped",
+    "completed",
+    "rejected",
+    "cancelled",
+)
+# Orders that hold stock and count towards the dealer's exposure until invoiced or ended.
+OPEN_STATUSES = ("pending_approval", "approved", "partially_shipped")
+# Before approval (and before anything ships) a dealer may still change their mind.
+CANCELLABLE_STATUSES = ("pending_approval", "approved")
+FINAL_STATUSES = ("completed", "rejected", "cancelled")
+INITIAL_STATUS = "pending_approval"
+TRANSITIONS: dict[str, set[str]] = {
+    "pending_approval": {"approved", "rejected", "cancelled"},
+    # Back to pending_approval when staff adjust an approved order and it needs approval again.
+    "approved": {"partially_shipped", "shipped", "cancelled", "pending_approval"},
+    "partially_shipped": {"partially_shipped", "shipped"},
+    "shipped": {"completed"},
+    "completed": set(),
+    "rejected": set(),
+    "cancelled": set(),
+}
+STATUS_LABELS = {
+    "pending_approval": _("Awaiting approval"),
+    "approved": _("Approved"),
+    "partially_shipped": _("Partially shipped"),
+    "shipped": _("Shipped"),
+    "completed": _("Completed"),
+    "rejected": _("Rejected"),
+    "cancelled": _("Cancelled"),
+}
+EVENT_LABELS = {
+    "submitted": _("Submitted"),
+    "auto_approved": _("Approved automatically"),
+    "approved": _("Approved"),
+    "rejected": _("Rejected"),
+    "cancelled": _("Cancelled"),
+}
+# Staff roles that may cancel an order for a dealer in their scope.
+CANCELLING_STAFF = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_NOTE = 500
+MAX_KEY = 100
+
+# Test hooks (STYLE rule 12): tests put an async callable under a point name to run a
+# competing action at that exact moment. Empty in production.
+_test_hooks: dict[str, Callable[[], Awaitable[None]]] = {}
+
+
+async def _hook(point: str) -> None:
+    fn = _test_hooks.get(point)
+    if fn is not None:
+        await fn()
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, set())
+
+
+async def transition(
+    order_id: int,
+    from_status: str,
+    to_status: str,
+    *,
+    actor: Actor | None,
+    kind: str,
+    note: str = "",
+    now: datetime,
+) -> None:
+    """Move an order along the state machine and record it on the timeline.
+
+    Inside the caller's transaction. The update is guarded by the expected current status,
+    so a transition raced by another one is a Conflict, not a silent overwrite.
+    """
+    if not can_transition(from_status, to_status):
+        raise Conflict(
+            _("An order that is %(status)s cannot become %(to)s."),
+            {"status": from_status, "to": to_status},
+        )
+    done = await Order.raw(
+        "UPDATE sales_order SET status = {}, updated_at = {} WHERE id = {} AND status = {} "
+        "RETURNING id",
+        to_status,
+        now,
+        order_id,
+        from_status,
+    )
+    if not done:
+        raise Conflict(_("The order was changed by someone else. Please reload."))
+    await OrderEvent.insert(
+        OrderEvent(
+            order=order_id,
+            at=now,
+            actor=actor.user_id if actor else None,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+        )
+    )
+
+
+def approvals_needed(dealer: dict, total_fen: int, actor: Actor) -> list[str]:
+    """The approval steps an order must pass. Approval rules come in a later issue: none yet."""
+    return []
+
+
+def can_cancel(order: dict, actor: Actor) -> bool:
+    """A dealer user (own dealer) or staff in scope, while the order is not approved-and-moving.
+
+    `order` is a sales_order row (dict with "status" and "dealer"); scope is already applied
+    by the query that loaded it.
+    """
+    if order.get("status") not in CANCELLABLE_STATUSES:
+        return False
+    if actor.is_dealer:
+        return actor.dealer_id == order.get("dealer")
+    return actor.role in CANCELLING_STAFF
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+@dataclass
+class OrderLineView:
+    id: int
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: int
+    unit_price_fen: int
+    list_price_fen: int
+    line_total_fen: int
+    price_rule: str
+    price_rule_params: dict[str, Any]
+    qty_shipped: int = 0
+    qty_backordered: int = 0
+
+    @property
+    def price_rule_label(self) -> str:
+        """The rule that gave the price, in the reader's language (at render time)."""
+        return pricing.rule_label(self.price_rule, self.price_rule_params)
+
+
+@dataclass
+class EventView:
+    at: datetime
+    actor_name: str
+    kind: str
+    from_status: str
+    to_status: str
+    note: str
+
+
+@dataclass
+class OrderView:
+    id: int
+    number: str
+    status: str
+    dealer_id: int
+    dealer_name: str
+    placed_by_name: str
+    rep_name: str
+    total_fen: int
+    list_total_fen: int
+    ship_to: str
+    requested_date: date | None
+    note: str
+    created_at: datetime
+    lines: list[OrderLineView] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+    can_cancel: bool = False
+    dealer_code: str = ""
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+
+@dataclass
+class SubmitResult:
+    order: OrderView
+    created: bool  # False when an idempotent replay returned the first order
+
+
+@dataclass
+class OrderSummary:
+    id: int
+    number: str
+    status: str
+    dealer_id: int
+    dealer_name: str
+    total_fen: int
+    line_count: int
+    created_at: datetime
+
+
+@dataclass
+class OrdersPage:
+    items: list[OrderSummary]
+    page: int
+    has_more: bool
+    total: int
+    per_page: int = 20
+
+
+_ORDER_COLUMNS = (
+    Order.id,
+    Order.number,
+    Order.status,
+    Order.dealer,
+    Order.dealer.name.as_alias("dealer_name"),
+    Order.dealer.code.as_alias("dealer_code"),
+    Order.placed_by.display_name.as_alias("placed_by_name"),
+    Order.rep.display_name.as_alias("rep_name"),
+    Order.total_fen,
+    Order.list_total_fen,
+    Order.ship_to,
+    Order.requested_date,
+    Order.note,
+    Order.created_at,
+)
+
+
+def _params(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def order_in_scope(actor: Actor, order_id: int) -> dict:
+    """The order if the actor may see it; NotFound otherwise (the same as nonexistent)."""
+    ids = await visible_dealer_ids(actor)
+    row = (
+        await Order.select(*_ORDER_COLUMNS)
+        .where(Order.id == order_id)
+        .where(in_scope(Order.dealer, ids))
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("Order not found."))
+    return row
+
+
+async def _view(actor: Actor, row: dict) -> OrderView:
+    lines = await OrderLine.select().where(OrderLine.order == row["id"]).order_by(OrderLine.id)
+    events = (
+        await OrderEvent.select(
+            OrderEvent.at,
+            OrderEvent.actor.display_name.as_alias("actor_name"),
+            OrderEvent.kind,
+            OrderEvent.from_status,
+            OrderEvent.to_status,
+            OrderEvent.note,
+        )
+        .where(OrderEvent.order == row["id"])
+        .order_by(OrderEvent.at)
+        .order_by(OrderEvent.id)
+    )
+    return OrderView(
+        id=row["id"],
+        number=row["number"],
+        status=row["status"],
+        dealer_id=row["dealer"],
+        dealer_name=row["dealer_name"] or "",
+        dealer_code=row["dealer_code"] or "",
+        placed_by_name=row["placed_by_name"] or "",
+        rep_name=row["rep_name"] or "",
+        total_fen=row["total_fen"],
+        list_total_fen=row["list_total_fen"],
+        ship_to=row["ship_to"] or "",
+        requested_date=row["requested_date"],
+        note=row["note"] or "",
+        created_at=row["created_at"],
+        lines=[
+            OrderLineView(
+                id=ln["id"],
+                sku_id=ln["sku"],
+                sku_code=ln["sku_code"],
+                sku_name=ln["sku_name"],
+                unit=ln["unit"],
+                qty=ln["qty"],
+                unit_price_fen=ln["unit_price_fen"],
+                list_price_fen=ln["list_price_fen"],
+                line_total_fen=ln["line_total_fen"],
+                price_rule=ln["price_rule"],
+                price_rule_params=_params(ln["price_rule_params"]),
+                qty_shipped=ln["qty_shipped"],
+                qty_backordered=ln["qty_backordered"],
+            )
+            for ln in lines
+        ],
+        events=[
+            EventView(
+                at=e["at"],
+                actor_name=e["actor_name"] or "",
+                kind=e["kind"],
+                from_status=e["from_status"] or "",
+                to_status=e["to_status"] or "",
+                note=e["note"] or "",
+            )
+            for e in events
+        ],
+        can_cancel=can_cancel(row, actor) and not any(ln["qty_shipped"] for ln in lines),
+    )
+
+
+async def get_order(actor: Actor, order_id: int) -> OrderView:
+    """One order with lines and timeline; NotFound outside the actor's scope."""
+    return await _view(actor, await order_in_scope(actor, order_id))
+
+
+def _like_text(q: str) -> str:
+    # LIKE wildcards typed by a user are taken literally by dropping them.
+    return q.replace("%", "").replace("_", "").replace("\\", "").strip()
+
+
+async def list_orders(
+    actor: Actor,
+    *,
+    status: str | None = None,
+    dealer_id: int | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> OrdersPage:
+    """Orders the actor may see, newest first; filter by status, dealer and number/dealer name."""
+    page = max(1, int(page))
+    per_page = min(max(1, int(per_page)), 100)
+    ids = await visible_dealer_ids(actor)
+    where = [in_scope(Order.dealer, ids)]
+    if status:
+        if status not in STATUSES:
+            raise ValidationFailed(
+                _("Unknown order status %(status)s."),
+                {"status": status},
+                errors=[
+                    FieldError("status", _("Unknown order status %(status)s."), {"status": status})
+                ],
+            )
+        where.append(Order.status == status)
+    if dealer_id is not None:
+        where.append(Order.dealer == dealer_id)
+    text = _like_text(q or "")
+    if text:
+        pattern = f"%{text}%"
+        if is_sqlite(current_engine()):
+            where.append(Order.number.like(pattern) | Order.dealer.name.like(pattern))
+        else:
+            where.append(Order.number.ilike(pattern) | Order.dealer.name.ilike(pattern))
+    count_query = Order.count()
+    query = Order.select(
+        Order.id,
+        Order.number,
+        Order.status,
+        Order.dealer,
+        Order.dealer.name.as_alias("dealer_name"),
+        Order.total_fen,
+        Order.created_at,
+    )
+    for clause in where:
+        count_query = count_query.where(clause)
+        query = query.where(clause)
+    total = await count_query
+    rows = (
+        await query.order_by(Order.created_at, ascending=False)
+        .order_by(Order.id, ascending=False)
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    )
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    counts: dict[int, int] = {}
+    if rows:
+        for r in await OrderLine.raw(
+            'SELECT "order" AS order_id, COUNT(*) AS n FROM order_line WHERE "order" IN ('
+            + ", ".join("{}" for _r in rows)
+            + ') GROUP BY "order"',
+            *[r["id"] for r in rows],
+        ):
+            counts[int(r["order_id"])] = int(r["n"])
+    return OrdersPage(
+        items=[
+            OrderSummary(
+                id=r["id"],
+                number=r["number"],
+                status=r["status"],
+                dealer_id=r["dealer"],
+                dealer_name=r["dealer_name"] or "",
+                total_fen=r["total_fen"],
+                line_count=counts.get(r["id"], 0),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ],
+        page=page,
+        has_more=has_more,
+        total=total,
+        per_page=per_page,
+    )
+
+
+# --- submission ------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedLine:
+    index: int  # position of the first request for this SKU (for field names)
+    sku_id: int
+    code: str
+    name: str
+    unit: str
+    qty: int  # base units
+    unit_price_fen: int
+    list_price_fen: int
+    line_total_fen: int
+    rule: str
+    rule_params: dict[str, Any]
+
+
+@dataclass
+class Prepared:
+    dealer: dict
+    lines: list[PreparedLine]
+    total_fen: int
+    list_total_fen: int
+    ship_to: str
+    address_id: int | None
+    requested_date: date | None
+    note: str
+
+
+def request_hash(
+    dealer_id: int,
+    lines: list[LineRequest],
+    address_id: int | None,
+    requested_date: date | None,
+    note: str,
+) -> str:
+    """What a retry must repeat to count as the same request (the idempotency body)."""
+    body = {
+        "dealer": dealer_id,
+        "lines": sorted(
+            [[ln.sku_id, (ln.sku_code or "").strip(), ln.qty, ln.unit or ""] for ln in lines],
+            key=lambda x: json.dumps(x, ensure_ascii=False),
+        ),
+        "address": address_id,
+        "date": requested_date.isoformat() if requested_date else None,
+        "note": (note or "").strip(),
+    }
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(SHANGHAI).date()
+
+
+def _ship_to_text(address: dict) -> str:
+    parts = [address.get("label"), address.get("contact"), address.get("phone"), address["line"]]
+    return " ".join(p for p in parts if p)
+
+
+async def _resolve_address(dealer: dict, address_id: int | None) -> tuple[int | None, str]:
+    if address_id is not None:
+        row = (
+            await Address.select()
+            .where(Address.id == address_id)
+            .where(Address.dealer == dealer["id"])
+            .first()
+        )
+        if row is None:
+            raise ValidationFailed(
+                errors=[FieldError("address_id", _("Choose one of the dealer's addresses."))]
+            )
+        return row["id"], _ship_to_text(row)
+    row = (
+        await Address.select()
+        .where(Address.dealer == dealer["id"])
+        .order_by(Address.is_default, ascending=False)
+        .order_by(Address.id)
+        .first()
+    )
+    if row is None:
+        return None, ""
+    return row["id"], _ship_to_text(row)
+
+
+def _rule_params_text(params: dict[str, Any]) -> str:
+    """Rule params as compact JSON for order_line.price_rule_params."""
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def check_details(requested_date: date | None, note: str, now: datetime) -> list[FieldError]:
+    errors = []
+    if requested_date is not None and requested_date < _today(now):
+        errors.append(FieldError("requested_date", _("The requested date cannot be in the past.")))
+    if len(note or "") > MAX_NOTE:
+        errors.append(
+            FieldError(
+                "note", _("The note is too long (at most %(max)s characters)."), {"max": MAX_NOTE}
+            )
+        )
+    return errors
+
+
+async def prepare(
+    actor: Actor,
+    dealer: dict,
+    lines: list[LineRequest],
+    *,
+    address_id: int | None,
+    requested_date: date | None,
+    note: str,
+    now: datetime,
+) -> Prepared:
+    """Validate every line and price the order, before any lock. ValidationFailed lists all
+    problems at once, each naming the SKU and the rule."""
+    errors: list[FieldError] = check_details(requested_date, note, now)
+    if not lines:
+        raise ValidationFailed(
+            _("The order has no lines."),
+            errors=errors + [FieldError("lines", _("The order has no lines."))],
+        )
+    codes = [ln.sku_code.strip() for ln in lines if ln.sku_id is None and ln.sku_code]
+    by_code = await catalog.find_skus(actor, dealer, codes) if codes else {}
+    ids = {ln.sku_id for ln in lines if ln.sku_id is not None}
+    items = await catalog.items_by_ids(actor, dealer, sorted(ids)) if ids else {}
+    for item in by_code.values():
+        items.setdefault(item.sku_id, item)
+
+    merged: dict[int, tuple[int, int]] = {}  # sku_id -> (first index, qty)
+    for i, ln in enumerate(lines):
+        fname = f"lines[{i}]"
+        label = (ln.sku_code or "").strip() or (f"#{ln.sku_id}" if ln.sku_id else "?")
+        if ln.sku_id is not None:
+            item = items.get(ln.sku_id)
+        elif ln.sku_code:
+            item = by_code.get(ln.sku_code.strip())
+        else:
+            errors.append(FieldError(fname, _("Line %(line)s names no SKU."), {"line": i + 1}))
+            continue
+        if item is None:
+            errors.append(FieldError(fname, _("%(sku)s is not available."), {"sku": label}))
+            continue
+        qty = ln.qty
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0 or qty > MAX_LINE_QTY:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("%(sku)s: the quantity must be a positive whole number."),
+                    {"sku": item.code},
+                )
+            )
+            continue
+        try:
+            qty_base = to_base_units(qty, ln.unit, base_unit=item.unit, packs=dict(item.packs))
+        except ValidationFailed:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("%(sku)s: unknown unit %(unit)s."),
+                    {"sku": item.code, "unit": ln.unit},
+                )
+            )
+            continue
+        first, before = merged.get(item.sku_id, (i, 0))
+        merged[item.sku_id] = (first, before + qty_base)
+
+    prepared: list[PreparedLine] = []
+    for sku_id, (index, qty) in merged.items():
+        item = items[sku_id]
+        problems = check_line(
+            item.code,
+            qty,
+            moq=item.moq,
+            order_multiple=item.order_multiple,
+            field=f"lines[{index}]",
+        )
+        if problems:
+            errors.extend(problems)
+            continue
+        quote = item.quote_for(qty)
+        prepared.append(
+            PreparedLine(
+                index=index,
+                sku_id=sku_id,
+                code=item.code,
+                name=item.name,
+                unit=item.unit,
+                qty=qty,
+                unit_price_fen=quote.unit_price_fen,
+                list_price_fen=quote.list_price_fen,
+                line_total_fen=quote.line_total_fen(qty),
+                rule=quote.rule,
+                rule_params=dict(quote.rule_params),
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    resolved_address, ship_to = await _resolve_address(dealer, address_id)
+    prepared.sort(key=lambda p: p.index)
+    return Prepared(
+        dealer=dealer,
+        lines=prepared,
+        total_fen=sum(p.line_total_fen for p in prepared),
+        list_total_fen=sum(line_total_fen(p.list_price_fen, p.qty) for p in prepared),
+        ship_to=ship_to,
+        address_id=resolved_address,
+        requested_date=requested_date,
+        note=(note or "").strip(),
+    )
+
+
+class _KeyTaken(Exception):
+    """The idempotency key was inserted by a twin request that committed first."""
+
+
+def _is_unique_violation(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            return True
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _check_key(idempotency_key: str) -> str:
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "idempotency_key",
+                    _("An idempotency key of 1 to %(max)s characters is required."),
+                    {"max": MAX_KEY},
+                )
+            ]
+        )
+    return key
+
+
+async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult | None:
+    """The first result for a used key; Conflict when the body differs. None if unused."""
+    row = (
+        await IdempotencyKey.select()
+        .where(IdempotencyKey.user == actor.user_id)
+        .where(IdempotencyKey.key == key)
+        .first()
+    )
+    if row is None:
+        return None
+    if (body_hash is not None and row["request_hash"] != body_hash) or row["order"] is None:
+        raise Conflict(
+            _("This idempotency key was already used for a different order."),
+            extra={"idempotency_key": key},
+        )
+    return SubmitResult(order=await get_order(actor, row["order"]), created=False)
+
+
+async def _next_number(now: datetime) -> str:
+    """SO-YYYYMMDD-NNNN: an atomic per-day counter (the day in Asia/Shanghai)."""
+    day = _today(now).strftime("%Y%m%d")
+    rows = await OrderCounter.raw(
+        'INSERT INTO order_counter (day, "last") VALUES ({}, 1) '
+        'ON CONFLICT (day) DO UPDATE SET "last" = order_counter."last" + 1 RETURNING "last"',
+        day,
+    )
+    return f"SO-{day}-{int(rows[0]['last']):04d}"
+
+
+async def _lock_dealer(dealer_id: int) -> dict:
+    query = Dealer.select().where(Dealer.id == dealer_id)
+    if not is_sqlite(current_engine()):
+        query = query.lock_rows()
+    row = await query.first()
+    if row is None:
+        raise NotFound(_("Dealer not found."))
+    return row
+
+
+def _stock_refusal(p: Prepared, shortfalls: list[stock.Shortfall]) -> InsufficientStock:
+    by_sku = {line.sku_id: line for line in p.lines}
+    errors, figures = [], []
+    for s in shortfalls:
+        line = by_sku[s.sku_id]
+        params = {
+            "sku": line.code,
+            "requested": s.requested,
+            "available": max(0, s.available),
+            "unit": line.unit,
+        }
+        errors.append(
+            FieldError(
+                f"lines[{line.index}]",
+                _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available."),
+                params,
+            )
+        )
+        figures.append(
+            {"sku": line.code, "requested": s.requested, "available": max(0, s.available)}
+        )
+    return InsufficientStock(
+        _("Not enough stock for %(skus)s."),
+        {"skus": ", ".join(f["sku"] for f in figures)},
+        errors=errors,
+        extra={"lines": figures},
+    )
+
+
+async def _place(
+    actor: Actor,
+    p: Prepared,
+    *,
+    key: str,
+    body_hash: str,
+    now: datetime,
+    cart_line_ids: list[int] | None = None,
+    cart_id: int | None = None,
+) -> int:
+    """The one write transaction of a submission; returns the new order's id."""
+    async with write_transaction():
+        try:
+            key_row = IdempotencyKey(
+                user=actor.user_id, key=key, request_hash=body_hash, created_at=now
+            )
+            await IdempotencyKey.insert(key_row)
+        except Exception as exc:
+            if _is_unique_violation(exc):
+                raise _KeyTaken() from exc
+            raise
+
+        dealer = await _lock_dealer(p.dealer["id"])
+        await _hook("after_dealer_lock")
+        if not dealer["active"]:
+            raise NotFound(_("Dealer not found."))
+        credit.check_credit(dealer, p.total_fen)
+        done = await Dealer.raw(
+            "UPDATE dealer SET open_orders_fen = open_orders_fen + {} "
+            "WHERE id = {} AND balance_fen + open_orders_fen + {} <= {} RETURNING open_orders_fen",
+            p.total_fen,
+            dealer["id"],
+            p.total_fen,
+            credit.ceiling_fen(dealer),
+        )
+        if not done:
+            # Only reachable without the dealer lock; re-read and refuse with today's figures.
+            credit.check_credit(await _lock_dealer(dealer["id"]), p.total_fen)
+            raise CreditExceeded()
+
+        allocations, shortfalls = await stock.allocate(
+            dealer, [(line.sku_id, line.sku_id, line.qty) for line in p.lines]
+        )
+        if shortfalls:
+            raise _stock_refusal(p, shortfalls)
+
+        number = await _next_number(now)
+        order = Order(
+            number=number,
+            dealer=dealer["id"],
+            placed_by=actor.user_id,
+            rep=actor.user_id if actor.is_staff else None,
+            status=INITIAL_STATUS,
+            total_fen=p.total_fen,
+            list_total_fen=p.list_total_fen,
+            ship_to=p.ship_to,
+            requested_date=p.requested_date,
+            note=p.note,
+            created_at=now,
+            updated_at=now,
+        )
+        await Order.insert(order)
+        order_id = order.id
+        await OrderLine.insert(
+            *[
+                OrderLine(
+                    order=order_id,
+                    sku=line.sku_id,
+                    sku_code=line.code,
+                    sku_name=line.name,
+                    unit=line.unit,
+                    qty=line.qty,
+                    unit_price_fen=line.unit_price_fen,
+                    list_price_fen=line.list_price_fen,
+                    line_total_fen=line.line_total_fen,
+                    price_rule=line.rule,
+                    price_rule_params=_rule_params_text(line.rule_params),
+                )
+                for line in p.lines
+            ]
+        )
+        line_ids = {
+            r["sku"]: r["id"]
+            for r in await OrderLine.select(OrderLine.id, OrderLine.sku).where(
+                OrderLine.order == order_id
+            )
+        }
+        await stock.write_reservations(allocations, line_ids)
+        await OrderEvent.insert(
+            OrderEvent(
+                order=order_id,
+                at=now,
+                actor=actor.user_id,
+                kind="submitted",
+                from_status="",
+                to_status=INITIAL_STATUS,
+            )
+        )
+        status = INITIAL_STATUS
+        if not approvals_needed(dealer, p.total_fen, actor):
+            await transition(
+                order_id, INITIAL_STATUS, "approved", actor=None, kind="auto_approved", now=now
+            )
+            status = "approved"
+        await IdempotencyKey.update({IdempotencyKey.order: order_id}).where(
+            IdempotencyKey.id == key_row.id
+        )
+        if cart_id is not None:
+            await _empty_cart(cart_id, cart_line_ids or [], now)
+        await audit.record(
+            actor,
+            "order.submitted",
+            "order",
+            order_id,
+            {"dealer_open_orders_fen": dealer["open_orders_fen"]},
+            {
+                "number": number,
+                "status": status,
+                "dealer_id": dealer["id"],
+                "total_fen": p.total_fen,
+                "dealer_open_orders_fen": dealer["open_orders_fen"] + p.total_fen,
+                "lines": [
+                    {
+                        "sku": line.code,
+                        "qty": line.qty,
+                        "unit_price_fen": line.unit_price_fen,
+                        "rule": line.rule,
+                    }
+                    for line in p.lines
+                ],
+                "reserved": [
+                    {"sku_id": a.sku_id, "warehouse_id": a.warehouse_id, "qty": a.qty}
+                    for a in allocations
+                ],
+            },
+            now=now,
+        )
+    return order_id
+
+
+async def _empty_cart(cart_id: int, line_ids: list[int], now: datetime) -> None:
+    """Clear what was ordered from the cart, and its details, in the submission's transaction."""
+    if line_ids:
+        await CartLine.delete().where(CartLine.id.is_in(line_ids))
+    await Cart.update(
+        {Cart.address: None, Cart.requested_date: None, Cart.note: "", Cart.updated_at: now}
+    ).where(Cart.id == cart_id)
+
+
+async def _submit(
+    actor: Actor,
+    dealer: dict,
+    lines: list[LineRequest],
+    *,
+    key: str,
+    address_id: int | None,
+    requested_date: date | None,
+    note: str,
+    now: datetime,
+    cart_id: int | None = None,
+    cart_line_ids: list[int] | None = None,
+) -> SubmitResult:
+    body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note)
+    replay = await _replay(actor, key, body_hash)
+    if replay is not None:
+        return replay
+    prepared = await prepare(
+        actor,
+        dealer,
+        lines,
+        address_id=address_id,
+        requested_date=requested_date,
+        note=note,
+        now=now,
+    )
+    await _hook("before_transaction")
+    try:
+        order_id = await _place(
+            actor,
+            prepared,
+            key=key,
+            body_hash=body_hash,
+            now=now,
+            cart_id=cart_id,
+            cart_line_ids=cart_line_ids,
+        )
+    except _KeyTaken:
+        replay = await _replay(actor, key, body_hash)
+        if replay is None:  # the twin rolled back after all: it never happened
+            raise Conflict(_("Please try again.")) from None
+        return replay
+    return SubmitResult(order=await get_order(actor, order_id), created=True)
+
+
+async def submit_order(
+    actor: Actor,
+    dealer_id: int | None,
+    lines: list[LineRequest],
+    *,
+    idempotency_key: str,
+    address_id: int | None = None,
+    requested_date: date | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Place an order for a dealer: checked, priced, credit-checked, stock reserved, approved.
+
+    Raises ValidationFailed (per-line errors), CreditExceeded (with the figures),
+    InsufficientStock (the short lines), Conflict (a used key with another body),
+    NotFound/Forbidden (scope). The same key and body again returns the first order.
+    """
+    now = now or datetime.now(UTC)
+    key = _check_key(idempotency_key)
+    dealer = await ordering_dealer(actor, dealer_id)
+    return await _submit(
+        actor,
+        dealer,
+        list(lines),
+        key=key,
+        address_id=address_id,
+        requested_date=requested_date,
+        note=note,
+        now=now,
+    )
+
+
+async def submit_cart(
+    actor: Actor,
+    dealer_id: int | None,
+    *,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Submit the actor's cart for the dealer; the cart is emptied in the same transaction."""
+    now = now or datetime.now(UTC)
+    key = _check_key(idempotency_key)
+    dealer = await ordering_dealer(actor, dealer_id)
+    cart = (
+        await Cart.select()
+        .where(Cart.dealer == dealer["id"])
+        .where(Cart.user == actor.user_id)
+        .first()
+    )
+    rows = []
+    if cart is not None:
+        rows = (
+            await CartLine.select(CartLine.id, CartLine.sku, CartLine.qty)
+            .where(CartLine.cart == cart["id"])
+            .order_by(CartLine.id)
+        )
+    if not rows:
+        # A retry after the cart was submitted (and so emptied) gets the first order back.
+        replay = await _replay(actor, key, None)
+        if replay is not None:
+            return replay
+        raise ValidationFailed(
+            _("Your cart is empty."), errors=[FieldError("lines", _("Your cart is empty."))]
+        )
+    lines = [LineRequest(qty=r["qty"], sku_id=r["sku"]) for r in rows]
+    return await _submit(
+        actor,
+        dealer,
+        lines,
+        key=key,
+        address_id=cart["address"],
+        requested_date=cart["requested_date"],
+        note=cart["note"] or "",
+        now=now,
+        cart_id=cart["id"],
+        cart_line_ids=[r["id"] for r in rows],
+    )
+
+
+# --- cancellation ----------------------------------------------------------------------
+
+
+async def cancel_order(
+    actor: Actor, order_id: int, reason: str = "", *, now: datetime | None = None
+) -> OrderView:
+    """Cancel an order not yet shipped: release its stock and the dealer's exposure."""
+    now = now or datetime.now(UTC)
+    reason = (reason or "").strip()
+    if len(reason) > MAX_NOTE:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "reason",
+                    _("The note is too long (at most %(max)s characters)."),
+                    {"max": MAX_NOTE},
+                )
+            ]
+        )
+    row = await order_in_scope(actor, order_id)
+    if not can_cancel(row, actor):
+        raise Conflict(_("This order can no longer be cancelled."))
+    async with write_transaction():
+        dealer = await _lock_dealer(row["dealer"])
+        current = (
+            await Order.select(Order.status, Order.total_fen).where(Order.id == order_id).first()
+        )
+        shipped = await OrderLine.count().where(
+            (OrderLine.order == order_id) & (OrderLine.qty_shipped > 0)
+        )
+        if current["status"] not in CANCELLABLE_STATUSES or shipped:
+            raise Conflict(_("This order can no longer be cancelled."))
+        await stock.release_order(order_id)
+        total = int(current["total_fen"])
+        await Dealer.raw(
+            "UPDATE dealer SET open_orders_fen = open_orders_fen - {} WHERE id = {}",
+            total,
+            dealer["id"],
+        )
+        await transition(
+            order_id,
+            current["status"],
+            "cancelled",
+            actor=actor,
+            kind="cancelled",
+            note=reason,
+            now=now,
+        )
+        await audit.record(
+            actor,
+            "order.cancelled",
+            "order",
+            order_id,
+            {"status": current["status"], "dealer_open_orders_fen": dealer["open_orders_fen"]},
+            {
+                "status": "cancelled",
+                "reason": reason,
+                "dealer_open_orders_fen": dealer["open_orders_fen"] - total,
+            },
+            now=now,
+        )
+    return await get_order(actor, order_id)

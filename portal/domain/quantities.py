@@ -1,0 +1,162 @@
+"""Quantity rules: whole numbers in a known unit, minimum order, order multiple, quick order."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from portal.domain.errors import FieldError, ValidationFailed, _
+
+# A sane upper bound for one line, in base units: beyond this a typo is far likelier than a need.
+MAX_LINE_QTY = 1_000_000
+# A pasted quick order longer than this is refused rather than half-processed.
+MAX_QUICK_ORDER_LINES = 500
+
+_DIGITS = re.compile(r"[0-9]+")
+# "12", "12箱", "12 箱" are a quantity with an optional unit glued on.
+_QTY_WITH_UNIT = re.compile(r"^([0-9]+)\s*([^\W\d_]+)?$")
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One requested line: a SKU by id or code, a quantity and its unit (None = base unit)."""
+
+    qty: int
+    sku_id: int | None = None
+    sku_code: str | None = None
+    unit: str | None = None
+
+
+def normalise(text: str) -> str:
+    """Full-width digits, spaces and commas (as typed on Chinese keyboards) to ASCII."""
+    return unicodedata.normalize("NFKC", text or "").replace("、", ",")
+
+
+def parse_qty(text: str) -> int:
+    """A typed quantity as a non-negative whole number; ValueError for anything else."""
+    cleaned = normalise(str(text)).strip()
+    if not _DIGITS.fullmatch(cleaned):
+        raise ValueError(text)
+    value = int(cleaned)
+    if value > MAX_LINE_QTY:
+        raise ValueError(text)
+    return value
+
+
+def to_base_units(qty: int, unit: str | None, *, base_unit: str, packs: dict[str, int]) -> int:
+    """qty in `unit` (the base unit or a pack name such as 箱) converted to base units."""
+    name = normalise(unit).strip() if unit else ""
+    if not name or name == base_unit:
+        return qty
+    factor = packs.get(name)
+    if factor is None:
+        raise ValidationFailed(
+            _("Unknown unit %(unit)s."),
+            {"unit": name},
+            errors=[FieldError("unit", _("Unknown unit %(unit)s."), {"unit": name})],
+        )
+    return qty * factor
+
+
+def check_line(
+    sku_code: str,
+    qty_base: int,
+    *,
+    moq: int,
+    order_multiple: int,
+    field: str = "qty",
+) -> list[FieldError]:
+    """Every way a line's quantity breaks the rules, each naming the SKU and the rule."""
+    params = {"sku": sku_code, "moq": moq, "multiple": order_multiple, "max": MAX_LINE_QTY}
+    if qty_base <= 0:
+        return [
+            FieldError(field, _("%(sku)s: the quantity must be a positive whole number."), params)
+        ]
+    errors = []
+    if qty_base > MAX_LINE_QTY:
+        errors.append(FieldError(field, _("%(sku)s: at most %(max)s per line."), params))
+    if moq > 1 and qty_base < moq:
+        errors.append(
+            FieldError(field, _("%(sku)s: the minimum order quantity is %(moq)s."), params)
+        )
+    if order_multiple > 1 and qty_base % order_multiple:
+        errors.append(FieldError(field, _("%(sku)s: order in multiples of %(multiple)s."), params))
+    return errors
+
+
+def parse_quick_order(
+    text: str,
+) -> tuple[list[tuple[int, str, int, str | None]], list[FieldError]]:
+    """Pasted lines "SKU qty [unit]" to (line_no, code, qty, unit), with an error per bad line.
+
+    Separators may be spaces (also full-width), tabs, commas or semicolons, so lines copied
+    from a spreadsheet or a chat message work. Blank lines are skipped.
+    """
+    lines: list[tuple[int, str, int, str | None]] = []
+    errors: list[FieldError] = []
+    raw_lines = normalise(text).splitlines()
+    if len([r for r in raw_lines if r.strip()]) > MAX_QUICK_ORDER_LINES:
+        errors.append(
+            FieldError(
+                "text",
+                _("Paste at most %(max)s lines at a time."),
+                {"max": MAX_QUICK_ORDER_LINES},
+            )
+        )
+        return [], errors
+    for line_no, raw in enumerate(raw_lines, start=1):
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        tokens = [t for t in _SEPARATORS.split(stripped) if t]
+        field = f"line {line_no}"
+        params = {"line": line_no, "text": stripped[:60]}
+        if len(tokens) < 2:
+            errors.append(
+                FieldError(
+                    field,
+                    _('Line %(line)s: write a SKU code and a quantity, e.g. "A100 12".'),
+                    params,
+                )
+            )
+            continue
+        code, qty_token, rest = tokens[0], tokens[1], tokens[2:]
+        match = _QTY_WITH_UNIT.match(qty_token)
+        unit = None
+        if match and match.group(2) and not rest:
+            qty_text, unit = match.group(1), match.group(2).strip()
+        elif match and not match.group(2) and len(rest) <= 1:
+            qty_text, unit = match.group(1), (rest[0] if rest else None)
+        else:
+            errors.append(
+                FieldError(
+                    field,
+                    _("Line %(line)s: %(qty)s is not a whole-number quantity."),
+                    {**params, "qty": " ".join(tokens[1:])[:30]},
+                )
+            )
+            continue
+        try:
+            qty = parse_qty(qty_text)
+        except ValueError:
+            errors.append(
+                FieldError(
+                    field,
+                    _("Line %(line)s: %(qty)s is not a whole-number quantity."),
+                    {**params, "qty": qty_text[:30]},
+                )
+            )
+            continue
+        if qty == 0:
+            errors.append(
+                FieldError(
+                    field,
+                    _("Line %(line)s: the quantity must be at least 1."),
+                    params,
+                )
+            )
+            continue
+        lines.append((line_no, code, qty, unit))
+    return lines, errors

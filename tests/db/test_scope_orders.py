@@ -1,0 +1,168 @@
+"""Scope on orders: a dealer sees only its own, a rep only assigned dealers; outside is 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.domain import cart, orders
+from portal.domain.errors import Forbidden, NotFound, ValidationFailed
+from portal.domain.quantities import LineRequest
+from portal.tables import Dealer, Order, StockLevel
+from tests import factories as f
+from tests.db.test_orders import NOW, reserved, world
+
+
+async def two_dealers():
+    w = await world()
+    other = await f.dealer(w.tier, default_warehouse=w.warehouse)
+    other_buyer = f.actor(await f.user("dealer_buyer", other))
+    order = (
+        await orders.submit_order(
+            w.buyer, None, [LineRequest(qty=10, sku_code="A100")], idempotency_key="a", now=NOW
+        )
+    ).order
+    return w, other, other_buyer, order
+
+
+async def test_another_dealer_cannot_see_or_cancel_or_reorder(db):
+    w, other, other_buyer, order = await two_dealers()
+    with pytest.raises(NotFound):
+        await orders.get_order(other_buyer, order.id)
+    with pytest.raises(NotFound):
+        await orders.cancel_order(other_buyer, order.id)
+    with pytest.raises(NotFound):
+        await cart.reorder(other_buyer, order.id)
+    page = await orders.list_orders(other_buyer)
+    assert page.items == [] and page.total == 0
+    # Filtering by the other dealer's id does not widen the scope.
+    page = await orders.list_orders(other_buyer, dealer_id=w.dealer["id"])
+    assert page.total == 0
+    # Nothing changed for the owner.
+    assert (await orders.get_order(w.buyer, order.id)).status == "approved"
+    assert await reserved(w.sku) == 10
+
+
+async def test_a_missing_order_reads_like_a_foreign_one(db):
+    w, _other, other_buyer, order = await two_dealers()
+    with pytest.raises(NotFound) as missing:
+        await orders.get_order(w.buyer, order.id + 1000)
+    with pytest.raises(NotFound) as foreign:
+        await orders.get_order(other_buyer, order.id)
+    assert missing.value.message == foreign.value.message
+
+
+async def test_a_dealer_user_always_orders_for_their_own_dealer(db):
+    w, other, other_buyer, _order = await two_dealers()
+    result = await orders.submit_order(
+        other_buyer,
+        w.dealer["id"],
+        [LineRequest(qty=1, sku_code="A100")],
+        idempotency_key="x",
+        now=NOW,
+    )
+    assert result.order.dealer_id == other["id"]
+
+
+async def test_a_rep_orders_only_for_assigned_dealers(db):
+    w, other, _other_buyer, dealer_order = await two_dealers()
+    rep_row = await f.user("sales_rep")
+    await f.assign(rep_row, w.dealer)
+    rep = f.actor(rep_row)
+
+    result = await orders.submit_order(
+        rep, w.dealer["id"], [LineRequest(qty=5, sku_code="A100")], idempotency_key="r", now=NOW
+    )
+    assert result.order.rep_name == rep.name and result.order.placed_by_name == rep.name
+    assert result.order.dealer_id == w.dealer["id"]
+    assert (await orders.get_order(rep, dealer_order.id)).can_cancel is True
+
+    with pytest.raises(NotFound):
+        await orders.submit_order(
+            rep,
+            other["id"],
+            [LineRequest(qty=5, sku_code="A100")],
+            idempotency_key="r2",
+            now=NOW,
+        )
+    with pytest.raises(NotFound):
+        await orders.submit_order(
+            rep, None, [LineRequest(qty=5, sku_code="A100")], idempotency_key="r3", now=NOW
+        )
+    other_order = (
+        await orders.submit_order(
+            _other_buyer,
+            None,
+            [LineRequest(qty=1, sku_code="A100")],
+            idempotency_key="o",
+            now=NOW,
+        )
+    ).order
+    with pytest.raises(NotFound):
+        await orders.get_order(rep, other_order.id)
+    with pytest.raises(NotFound):
+        await orders.cancel_order(rep, other_order.id)
+    listed = await orders.list_orders(rep)
+    assert {o.dealer_id for o in listed.items} == {w.dealer["id"]} and listed.total == 2
+    assert await Order.count() == 3
+
+
+async def test_a_manager_sees_the_teams_dealers_only(db):
+    w, other, other_buyer, order = await two_dealers()
+    manager_row = await f.user("sales_manager")
+    rep_row = await f.user("sales_rep", manager=manager_row)
+    await f.assign(rep_row, w.dealer)
+    manager = f.actor(manager_row)
+    assert (await orders.get_order(manager, order.id)).id == order.id
+    other_order = (
+        await orders.submit_order(
+            other_buyer,
+            None,
+            [LineRequest(qty=1, sku_code="A100")],
+            idempotency_key="o",
+            now=NOW,
+        )
+    ).order
+    with pytest.raises(NotFound):
+        await orders.get_order(manager, other_order.id)
+
+
+async def test_roles_that_do_not_order_are_refused(db):
+    w = await world()
+    clerk = f.actor(await f.user("warehouse"))
+    with pytest.raises(Forbidden):
+        await orders.submit_order(
+            clerk,
+            w.dealer["id"],
+            [LineRequest(qty=1, sku_code="A100")],
+            idempotency_key="w",
+            now=NOW,
+        )
+    with pytest.raises(Forbidden):
+        await cart.get_cart(clerk, w.dealer["id"])
+    assert await Order.count() == 0
+
+
+async def test_an_inactive_dealer_cannot_order(db):
+    w = await world()
+    await Dealer.update({Dealer.active: False}).where(Dealer.id == w.dealer["id"])
+    with pytest.raises(Forbidden):
+        await orders.submit_order(
+            w.buyer, None, [LineRequest(qty=1, sku_code="A100")], idempotency_key="i", now=NOW
+        )
+    assert await StockLevel.count() == 2 and await reserved(w.sku) == 0
+
+
+async def test_a_restricted_product_is_not_orderable_by_other_tiers(db):
+    w = await world()
+    hidden = await f.sku(code="H900", name="专供商品")
+    await Order.raw(
+        "UPDATE product SET visibility = {} WHERE id = {}", "restricted", hidden["product"]
+    )
+    await f.stock(hidden, w.warehouse, 100)
+    with pytest.raises(ValidationFailed) as err:
+        await orders.submit_order(
+            w.buyer, None, [LineRequest(qty=1, sku_code="H900")], idempotency_key="h", now=NOW
+        )
+    assert err.value.errors[0].params["sku"] == "H900"
+    with pytest.raises(NotFound):
+        await cart.set_qty(w.buyer, None, hidden["id"], 1)
