@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
@@ -88,9 +90,7 @@ def render_domain_error(request: Request, exc: DomainError) -> Response:
     i18n.set_locale(_request_locale(request))
     detail = i18n.error_message(exc)
     if is_api(request):
-        errors = [
-            {"field": e.field, "message": i18n.field_message(e)} for e in exc.errors
-        ]
+        errors = [{"field": e.field, "message": i18n.field_message(e)} for e in exc.errors]
         extra = dict(exc.extra)
         if errors:
             extra["errors"] = errors
@@ -109,21 +109,18 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException):
         if is_api(request):
             return problem(
-                request, 401, "unauthorized", i18n.gettext("Please sign in."),
+                request,
+                401,
+                "unauthorized",
+                i18n.gettext("Please sign in."),
                 i18n.gettext("A valid bearer token is required."),
             )
         nxt = request.scope["path"]
         return Redirect(f"/login?next={nxt}" if nxt != "/" else "/login", status_code=303)
-    if isinstance(exc, ValidationException):
-        errors = exc.extra if isinstance(exc.extra, list) else []
-        domain = DomainError(
-            _("Some of the input is not valid."),
-            errors=[
-                FieldError(field=str(e.get("key", "")), message=str(e.get("message", "")))
-                for e in errors
-                if isinstance(e, dict)
-            ],
-        )
+    if isinstance(exc, ValidationException) or (isinstance(exc, ClientException) and status == 400):
+        # Litestar's own checks (types, lengths, missing parameters, malformed JSON) are
+        # bad input like any other: a validation problem with messages in the reader's language.
+        domain = DomainError(_("Some of the input is not valid."), errors=_input_errors(exc))
         domain.status = 400
         domain.type = "validation"
         domain.title = _("Some of the input is not valid.")
@@ -132,9 +129,13 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         return render_domain_error(request, NotFound())
     if isinstance(exc, PermissionDeniedException):
         title = i18n.gettext("You may not do this.")
-        detail = i18n.gettext(
-            "The form has expired or was not sent from this site. Reload the page and try again."
-        ) if "CSRF" in str(exc.detail) else title
+        detail = (
+            i18n.gettext(
+                "The form has expired or was not sent from this site. Reload the page and try again."
+            )
+            if "CSRF" in str(exc.detail)
+            else title
+        )
         if is_api(request):
             return problem(request, 403, "forbidden", title, detail)
         return error_page(request, 403, title, detail)
@@ -144,6 +145,53 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     if is_api(request):
         return problem(request, status, "error", title, str(exc.detail))
     return error_page(request, status, title, title)
+
+
+# Litestar/msgspec validation messages (English, technical) -> msgids for the reader.
+_INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Object missing required field `(?P<name>[^`]+)`"), _("This is required.")),
+    (re.compile(r"^Expected `int` >= (?P<min>-?\d+)"), _("Must be at least %(min)s.")),
+    (re.compile(r"^Expected `int` <= (?P<max>-?\d+)"), _("Must be at most %(max)s.")),
+    (re.compile(r"^Expected `(int|int \| null)`"), _("Enter a whole number.")),
+    (re.compile(r"^Expected `str` of length >= 1\b"), _("This is required.")),
+    (re.compile(r"^Expected `str` of length <= (?P<max>\d+)"), _("At most %(max)s characters.")),
+    (re.compile(r"^Expected `array` of length >= 1\b"), _("Give at least one.")),
+    (re.compile(r"^Expected `array` of length <= (?P<max>\d+)"), _("At most %(max)s items.")),
+    (re.compile(r"^Expected `(bool|bool \| null)`"), _("Enter true or false.")),
+    (re.compile(r"^Invalid RFC3339 encoded date"), _("Enter a date as YYYY-MM-DD.")),
+    (re.compile(r"^Invalid (RFC3339 encoded )?datetime"), _("Enter a date and time in ISO 8601.")),
+]
+_MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '(?P<name>[^']+)'")
+
+
+def _input_errors(exc: HTTPException) -> list[FieldError]:
+    """Field errors for Litestar's own validation, as translatable msgids."""
+    detail = str(exc.detail)
+    missing = _MISSING_PARAMETER.match(detail)
+    if missing:
+        return [FieldError(field=missing["name"], message=_("This is required."))]
+    if not isinstance(exc, ValidationException):
+        # A body that is not JSON at all (or not the expected encoding).
+        return [FieldError(field="body", message=_("The request body is not valid JSON."))]
+    errors = []
+    for raw in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(raw, dict):
+            continue
+        field = str(raw.get("key", ""))
+        text = str(raw.get("message", ""))
+        message, params = _("This value is not valid."), {}
+        for pattern, msgid in _INPUT_MESSAGES:
+            found = pattern.match(text)
+            if found:
+                message, params = msgid, found.groupdict()
+                name = params.pop("name", None)
+                if name:
+                    field = f"{field}.{name}" if field and field != "data" else name
+                break
+        if field == "data" and message == _("This value is not valid."):
+            field, message = "body", _("The request body is missing or has the wrong shape.")
+        errors.append(FieldError(field=field or "body", message=message, params=params))
+    return errors
 
 
 def render_server_error(request: Request, exc: Exception) -> Response:
@@ -180,6 +228,9 @@ def _is_database_down(exc: Exception) -> bool:
 
 
 def _request_locale(request: Request) -> str:
+    if is_api(request) and request.headers.get("accept-language"):
+        # An API client says which language it wants on each call; pages use the user's choice.
+        return i18n.negotiate(request.headers.get("accept-language"))
     user = request.scope.get("user")
     if user is not None and getattr(user, "locale", None):
         return user.locale
@@ -269,7 +320,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             header_name="x-csrftoken",
             exclude=["^/api/"],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=500, gzip_compress_level=6
+        ),
         openapi_config=OpenAPIConfig(
             title="Dealer ordering portal API",
             version="1",

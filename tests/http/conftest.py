@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from portal.app import create_app
 from portal.settings import Settings
@@ -21,8 +21,16 @@ def settings(database_url, tmp_path) -> Settings:
 
 @pytest.fixture
 async def client(db, settings):
+    """The app in the test's own event loop (the engine's pool belongs to that loop).
+
+    Litestar's AsyncTestClient would run the app in another thread and loop, where the
+    PostgreSQL pool cannot be used. Start-up is not needed: `db` has bound the tables.
+    """
     app = create_app(settings, engine=db)
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as c:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver.local", follow_redirects=True
+    ) as c:
         yield c
 
 
@@ -32,7 +40,7 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def sign_in(client: AsyncTestClient, username: str, password: str = f.PASSWORD):
+async def sign_in(client: httpx.AsyncClient, username: str, password: str = f.PASSWORD):
     page = await client.get("/login")
     token = csrf_from(page.text)
     return await client.post(

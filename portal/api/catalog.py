@@ -1,0 +1,156 @@
+"""API catalog: SKUs at a dealer's own prices, and the category tree."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.params import QueryParameter
+
+from portal.api.schemas import (
+    BoughtBeforeOut,
+    CategoryOut,
+    NextBreakOut,
+    PackOut,
+    PriceOut,
+    SkuOut,
+    SkuPageOut,
+    money,
+    problems,
+)
+from portal.domain import catalog, pricing, scope
+from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.scope import Actor
+
+
+async def dealer_for(actor: Actor, dealer_id: int | None) -> dict:
+    """The dealer whose prices the caller sees: a dealer user's own, or ?dealer_id for staff.
+
+    Out of scope (an unassigned dealer for a rep) is NotFound, like a dealer that does not
+    exist; dealer users cannot point at another dealer, the parameter is ignored for them.
+    """
+    if actor.is_dealer:
+        return await scope.dealer_in_scope(actor, actor.dealer_id or -1)
+    require_dealer_id(actor, dealer_id)
+    return await scope.dealer_in_scope(actor, dealer_id)
+
+
+def require_dealer_id(actor: Actor, dealer_id: int | None) -> None:
+    """Staff name the dealer they act for on every call (the API keeps no acting dealer)."""
+    if dealer_id is None and not actor.is_dealer:
+        raise ValidationFailed(errors=[FieldError("dealer_id", _("Choose a dealer first."))])
+
+
+def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
+    quote = item.quote
+    nb = quote.next_break
+    bought = item.bought_before
+    return SkuOut(
+        sku_id=item.sku_id,
+        product_id=item.product_id,
+        code=item.code,
+        barcode=item.barcode or "",
+        name=item.name,
+        spec=item.spec or "",
+        colour=item.colour or "",
+        unit=item.unit,
+        pack=PackOut(name=item.pack_name, factor=item.pack_factor)
+        if item.pack_name and item.pack_factor
+        else None,
+        moq=item.moq,
+        order_multiple=item.order_multiple,
+        first_qty=item.first_qty,
+        image=item.image or "",
+        price=PriceOut(
+            unit_price=money(quote.unit_price_fen),
+            list_price=money(quote.list_price_fen),
+            rule=quote.rule,
+            rule_label=pricing.rule_label(quote.rule, quote.rule_params),
+            next_break=NextBreakOut(
+                more_qty=nb.more_qty, min_qty=nb.min_qty, unit_price=money(nb.unit_price_fen)
+            )
+            if nb
+            else None,
+        ),
+        availability=item.availability,
+        available_qty=item.available_qty if show_qty else None,
+        allow_backorder=item.allow_backorder,
+        favourite=item.favourite,
+        bought_before=BoughtBeforeOut(
+            qty=bought.qty,
+            unit_price=money(bought.unit_price_fen),
+            at=bought.at,
+            order_number=bought.order_number,
+        )
+        if bought
+        else None,
+    )
+
+
+@get(
+    "/api/v1/catalog/skus",
+    tags=["catalog"],
+    summary="Search SKUs at a dealer's prices",
+    description=(
+        "Dealer users always see their own dealer's prices (dealer_id is ignored); staff pass "
+        "dealer_id, and a dealer outside their scope answers 404. Prices are decimal strings."
+    ),
+    responses=problems(400, 401, 404, 422),
+)
+async def list_skus(
+    request: Request[Actor, Any, Any],
+    q: Annotated[str, QueryParameter(max_length=100, description="name, code or barcode")] = "",
+    category_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    in_stock: Annotated[bool, QueryParameter()] = False,
+    favourites: Annotated[bool, QueryParameter()] = False,
+    sort: Annotated[
+        str, QueryParameter(max_length=20, description="one of " + ", ".join(catalog.SORTS))
+    ] = "relevance",
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=catalog.MAX_PER_PAGE)] = 20,
+    dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> SkuPageOut:
+    actor = request.user
+    dealer = await dealer_for(actor, dealer_id)
+    result = await catalog.search(
+        actor,
+        dealer,
+        q=q.strip(),
+        category_id=category_id,
+        in_stock=in_stock,
+        favourites=favourites,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    # Dealers see in stock / low / out; numbers only for staff or where the supplier allows.
+    show_qty = actor.is_staff or request.app.state.settings.show_stock_numbers
+    return SkuPageOut(
+        items=[sku_out(item, show_qty=show_qty) for item in result.items],
+        page=result.page,
+        per_page=result.per_page,
+        has_more=result.has_more,
+        total=result.total,
+    )
+
+
+def _category_out(node: Any) -> CategoryOut:
+    get_ = node.get if isinstance(node, dict) else lambda k, d=None: getattr(node, k, d)
+    return CategoryOut(
+        id=get_("id"),
+        name=get_("name"),
+        children=[_category_out(child) for child in (get_("children") or [])],
+    )
+
+
+@get(
+    "/api/v1/catalog/categories",
+    tags=["catalog"],
+    summary="The category tree",
+    responses=problems(401),
+)
+async def list_categories(request: Request[Actor, Any, Any]) -> list[CategoryOut]:
+    return [_category_out(node) for node in await catalog.category_tree()]
+
+
+ROUTES = [list_skus, list_categories]

@@ -1,0 +1,203 @@
+"""API orders: cart-less submission with an idempotency key, listing, detail and cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+
+from portal.api.catalog import require_dealer_id
+from portal.api.schemas import (
+    CancelIn,
+    OrderEventOut,
+    OrderIn,
+    OrderLineOut,
+    OrderOut,
+    OrdersPageOut,
+    OrderSummaryOut,
+    money,
+    problems,
+)
+from portal.domain import orders
+from portal.domain.quantities import LineRequest
+from portal.domain.scope import Actor
+
+# Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
+IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
+ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
+
+
+
+
+def order_out(view: orders.OrderView) -> OrderOut:
+    return OrderOut(
+        id=view.id,
+        number=view.number,
+        status=view.status,
+        dealer_id=view.dealer_id,
+        dealer_name=view.dealer_name,
+        placed_by_name=view.placed_by_name,
+        rep_name=view.rep_name,
+        total=money(view.total_fen),
+        list_total=money(view.list_total_fen),
+        ship_to=view.ship_to or "",
+        requested_date=view.requested_date,
+        note=view.note or "",
+        created_at=view.created_at,
+        can_cancel=bool(view.can_cancel),
+        lines=[
+            OrderLineOut(
+                sku_id=line.sku_id,
+                sku_code=line.sku_code,
+                sku_name=line.sku_name,
+                unit=line.unit,
+                qty=line.qty,
+                qty_shipped=line.qty_shipped,
+                qty_backordered=line.qty_backordered,
+                unit_price=money(line.unit_price_fen),
+                list_price=money(line.list_price_fen),
+                line_total=money(line.line_total_fen),
+                price_rule=line.price_rule,
+                price_rule_label=line.price_rule_label,
+            )
+            for line in view.lines
+        ],
+        events=[
+            OrderEventOut(
+                at=event.at,
+                actor_name=event.actor_name or "",
+                kind=event.kind,
+                from_status=event.from_status or "",
+                to_status=event.to_status or "",
+                note=event.note or "",
+            )
+            for event in view.events
+        ],
+    )
+
+
+def summary_out(item: orders.OrderSummary) -> OrderSummaryOut:
+    return OrderSummaryOut(
+        id=item.id,
+        number=item.number,
+        status=item.status,
+        dealer_id=item.dealer_id,
+        dealer_name=item.dealer_name,
+        total=money(item.total_fen),
+        line_count=item.line_count,
+        created_at=item.created_at,
+    )
+
+
+@post(
+    "/api/v1/orders",
+    tags=["orders"],
+    summary="Submit an order",
+    description=(
+        "Prices, credit and stock are checked and the quantities reserved in one step. "
+        "Send a fresh Idempotency-Key per order: a retry with the same key and body returns "
+        "the first order with 200; the same key with a different body is a 409 conflict. "
+        "Refusals are problem documents: credit-exceeded (with the figures), "
+        "insufficient-stock (the short lines), validation (per-line errors)."
+    ),
+    status_code=201,
+    responses={
+        200: ResponseSpec(data_container=OrderOut, description="Replay of an earlier submission"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
+)
+async def submit_order(
+    request: Request[Actor, Any, Any],
+    data: JSONBody[OrderIn],
+    idempotency_key: Annotated[
+        str,
+        HeaderParameter(
+            name="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            min_length=1,
+            max_length=100,
+            description="1-100 visible ASCII characters, unique per order you mean to place",
+        ),
+    ],
+) -> Response[OrderOut]:
+    require_dealer_id(request.user, data.dealer_id)
+    result = await orders.submit_order(
+        request.user,
+        data.dealer_id,
+        [
+            LineRequest(qty=line.qty, sku_id=line.sku_id, sku_code=line.sku_code, unit=line.unit)
+            for line in data.lines
+        ],
+        idempotency_key=idempotency_key,
+        address_id=data.address_id,
+        requested_date=data.requested_date,
+        note=data.note,
+    )
+    return Response(order_out(result.order), status_code=201 if result.created else 200)
+
+
+@get(
+    "/api/v1/orders",
+    tags=["orders"],
+    summary="Orders the caller may see",
+    responses=problems(400, 401, 422),
+)
+async def list_orders(
+    request: Request[Actor, Any, Any],
+    status: Annotated[
+        str | None,
+        QueryParameter(max_length=20, description="one of " + ", ".join(orders.STATUSES)),
+    ] = None,
+    dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    q: Annotated[str, QueryParameter(max_length=100)] = "",
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+) -> OrdersPageOut:
+    result = await orders.list_orders(
+        request.user,
+        status=status or None,
+        dealer_id=dealer_id,
+        q=q.strip(),
+        page=page,
+        per_page=per_page,
+    )
+    return OrdersPageOut(
+        items=[summary_out(item) for item in result.items],
+        page=result.page,
+        per_page=result.per_page,
+        has_more=result.has_more,
+        total=result.total,
+    )
+
+
+@get(
+    "/api/v1/orders/{order_id:int}",
+    tags=["orders"],
+    summary="One order with lines and timeline",
+    responses=problems(400, 401, 404),
+)
+async def get_order(
+    request: Request[Actor, Any, Any], order_id: Annotated[int, ORDER_ID]
+) -> OrderOut:
+    return order_out(await orders.get_order(request.user, order_id))
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/cancel",
+    tags=["orders"],
+    summary="Cancel an order not yet shipped",
+    status_code=200,
+    responses=problems(400, 401, 404, 409),
+)
+async def cancel_order(
+    request: Request[Actor, Any, Any],
+    order_id: Annotated[int, ORDER_ID],
+    data: JSONBody[CancelIn | None] = None,
+) -> OrderOut:
+    reason = data.reason if data else ""
+    return order_out(await orders.cancel_order(request.user, order_id, reason=reason))
+
+
+ROUTES = [submit_order, list_orders, get_order, cancel_order]

@@ -1,0 +1,261 @@
+"""Request and response bodies of the JSON API (msgspec Structs, documented in OpenAPI).
+
+Money is always a decimal string with two places ("1234.50"), never a number, so no client
+ever rounds through a float. Dates are ISO 8601.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from litestar.openapi.datastructures import ResponseSpec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from portal.domain.money import from_fen
+
+Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
+
+def money(fen: int) -> str:
+    """Fen as the API's decimal string with two places ("1234.50")."""
+    return str(from_fen(fen))
+
+
+# --- problems (RFC 9457; written by portal.app, described here for OpenAPI) ---------------
+
+
+class FieldProblem(Struct):
+    field: Annotated[str, Meta(examples=["lines[0]"])]
+    message: str
+
+
+class ShortLine(Struct):
+    sku: str
+    requested: Annotated[int, Meta(description="base units")]
+    available: int
+
+
+class Problem(Struct, kw_only=True):
+    """A refusal. `type` is stable: /problems/validation, not-found, conflict, unauthorized,
+    forbidden, rate-limited, credit-exceeded, insufficient-stock. Texts are in the caller's
+    language (Accept-Language, else the user's)."""
+
+    type: Annotated[str, Meta(examples=["/problems/validation"])]
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldProblem] | UnsetType = UNSET
+    available: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    order_total: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    credit_limit: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    exposure: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    tolerance: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    lines: Annotated[
+        list[ShortLine] | UnsetType, Meta(description="insufficient-stock: the short lines")
+    ] = UNSET
+    retry_after: Annotated[int | UnsetType, Meta(description="rate-limited: seconds")] = UNSET
+    idempotency_key: Annotated[str | UnsetType, Meta(description="conflict")] = UNSET
+
+
+_PROBLEM_TEXT = {
+    400: "Malformed input (types, lengths, JSON): a validation problem",
+    401: "No valid bearer token, or wrong credentials",
+    403: "The caller's role may not do this",
+    404: "Not found, or outside the caller's scope (the same answer)",
+    409: "Conflicts with the current state (or a reused Idempotency-Key)",
+    422: "Refused: validation, credit-exceeded or insufficient-stock",
+    429: "Too many attempts; see Retry-After",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem documents an endpoint may answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEM_TEXT[status],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+# --- auth -------------------------------------------------------------------------------
+
+
+class TokenRequest(Struct):
+    username: Annotated[str, Meta(min_length=1, max_length=100, description="username or phone")]
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class TokenUser(Struct):
+    id: int
+    role: str
+    dealer_id: int | None
+    name: str
+
+
+class TokenResponse(Struct):
+    access_token: str
+    token_type: str
+    expires_in: Annotated[int, Meta(description="seconds")]
+    user: TokenUser
+
+
+# --- catalog ----------------------------------------------------------------------------
+
+
+class PackOut(Struct):
+    name: str
+    factor: Annotated[int, Meta(description="base units in one pack")]
+
+
+class NextBreakOut(Struct):
+    more_qty: Annotated[int, Meta(description="base units still to add to reach the break")]
+    min_qty: int
+    unit_price: Money
+
+
+class PriceOut(Struct):
+    unit_price: Money
+    list_price: Money
+    rule: str
+    rule_label: str
+    next_break: NextBreakOut | None
+
+
+class BoughtBeforeOut(Struct):
+    qty: Annotated[int, Meta(description="base units on the dealer's latest order line")]
+    unit_price: Money
+    at: datetime | None
+    order_number: str
+
+
+class SkuOut(Struct):
+    sku_id: int
+    product_id: int
+    code: str
+    barcode: str
+    name: str
+    spec: str
+    colour: str
+    unit: str
+    pack: PackOut | None
+    moq: int
+    order_multiple: int
+    first_qty: Annotated[int, Meta(description="smallest quantity meeting MOQ and multiple")]
+    image: str
+    price: PriceOut
+    availability: Annotated[str, Meta(description="in_stock, low or out")]
+    available_qty: Annotated[
+        int | None, Meta(description="base units; only for staff or when the supplier shows it")
+    ]
+    allow_backorder: bool
+    favourite: bool
+    bought_before: BoughtBeforeOut | None
+
+
+class SkuPageOut(Struct):
+    items: list[SkuOut]
+    page: int
+    per_page: int
+    has_more: bool
+    total: int
+
+
+class CategoryOut(Struct):
+    id: int
+    name: str
+    children: list[CategoryOut]
+
+
+# --- orders -----------------------------------------------------------------------------
+
+
+class OrderLineIn(Struct):
+    qty: Annotated[
+        int,
+        Meta(ge=-(10**15), le=10**15, description="whole number of `unit` (default: base unit)"),
+    ]
+    sku_id: Id | None = None
+    sku_code: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    unit: Annotated[str, Meta(min_length=1, max_length=10)] | None = None
+
+
+class OrderIn(Struct):
+    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=500)]
+    # Staff only: dealer users always order for their own dealer.
+    dealer_id: Id | None = None
+    address_id: Id | None = None
+    requested_date: date | None = None
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+class CancelIn(Struct):
+    reason: Annotated[str, Meta(max_length=500)] = ""
+
+
+class OrderLineOut(Struct):
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: Annotated[int, Meta(description="base units")]
+    qty_shipped: int
+    qty_backordered: int
+    unit_price: Money
+    list_price: Money
+    line_total: Money
+    price_rule: str
+    price_rule_label: str
+
+
+class OrderEventOut(Struct):
+    at: datetime
+    actor_name: str
+    kind: str
+    from_status: str
+    to_status: str
+    note: str
+
+
+class OrderOut(Struct):
+    id: int
+    number: str
+    status: str
+    dealer_id: int
+    dealer_name: str
+    placed_by_name: str
+    rep_name: Annotated[str, Meta(description="the rep who ordered for the dealer, if any")]
+    total: Money
+    list_total: Money
+    ship_to: str
+    requested_date: date | None
+    note: str
+    created_at: datetime
+    can_cancel: bool
+    lines: list[OrderLineOut]
+    events: list[OrderEventOut]
+
+
+class OrderSummaryOut(Struct):
+    id: int
+    number: str
+    status: str
+    dealer_id: int
+    dealer_name: str
+    total: Money
+    line_count: int
+    created_at: datetime
+
+
+class OrdersPageOut(Struct):
+    items: list[OrderSummaryOut]
+    page: int
+    per_page: int
+    has_more: bool
+    total: int

@@ -1,0 +1,180 @@
+"""API catalog: each dealer sees its own prices; reps see assigned dealers only; bad input."""
+
+from __future__ import annotations
+
+import re
+
+from tests import factories as f
+from tests.http.test_api_auth import EN, assert_problem, bearer
+
+MONEY = re.compile(r"^-?\d+\.\d{2}$")
+
+
+async def two_dealers_one_sku() -> dict:
+    """SKU list 2.00/瓶; tier 1 fixed 1.80 with a break at 10 箱; tier 2 at 90 %; dealer B
+    also has a contract price of 1.55."""
+    t1 = await f.tier(name="一级经销商", rank=1)
+    t2 = await f.tier(name="二级经销商", rank=2)
+    wh = await f.warehouse()
+    a = await f.dealer(t1, name="甲经销商", default_warehouse=wh)
+    b = await f.dealer(t2, name="乙经销商", default_warehouse=wh)
+    water = await f.sku(code="W550", name="农夫山泉 550ml", base_price_fen=200)
+    tea = await f.sku(code="T500", name="东方树叶 500ml", base_price_fen=500)
+    await f.stock(water, wh, on_hand=1000)
+    await f.tier_price(t1, water, price_fen=180)
+    await f.volume_break(t1, water, min_qty=240, price_fen=165)
+    await f.tier_price(t2, water, percent_bp=9000)
+    await f.contract_price(b, tea, price_fen=455)
+    await f.user("dealer_buyer", a, username="buyer_a")
+    await f.user("dealer_buyer", b, username="buyer_b")
+    return {"a": a, "b": b, "water": water, "tea": tea, "t1": t1, "t2": t2, "wh": wh}
+
+
+def by_code(body: dict) -> dict[str, dict]:
+    return {item["code"]: item for item in body["items"]}
+
+
+async def test_each_dealer_sees_its_own_prices(client):
+    w = await two_dealers_one_sku()
+    a_items = by_code(
+        (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
+    )
+    b_response = await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_b"))
+    assert b_response.status_code == 200, b_response.text
+    b_items = by_code(b_response.json())
+
+    water_a, water_b = a_items["W550"]["price"], b_items["W550"]["price"]
+    assert water_a["unit_price"] == "1.80"
+    assert water_a["list_price"] == "2.00"
+    assert water_a["rule"] == "tier"
+    assert water_a["next_break"] == {"more_qty": 239, "min_qty": 240, "unit_price": "1.65"}
+    assert water_b["unit_price"] == "1.80"  # 90 % of 2.00, by another rule
+    assert water_b["rule"] == "tier"
+    assert water_b["next_break"] is None
+
+    assert a_items["T500"]["price"]["unit_price"] == "5.00"
+    assert a_items["T500"]["price"]["rule"] == "base"
+    assert b_items["T500"]["price"]["unit_price"] == "4.55"
+    assert b_items["T500"]["price"]["rule"] == "contract"
+
+    for items in (a_items, b_items):
+        for item in items.values():
+            for key in ("unit_price", "list_price"):
+                assert isinstance(item["price"][key], str)
+                assert MONEY.match(item["price"][key])
+            assert item["price"]["rule_label"]
+    item = a_items["W550"]
+    assert item["sku_id"] == w["water"]["id"]
+    assert item["unit"] == "瓶"
+    assert item["pack"] == {"name": "箱", "factor": 24}
+    assert item["availability"] == "in_stock"
+    assert item["available_qty"] is None  # dealers see in stock / low / out only
+    assert a_items["T500"]["availability"] == "out"
+
+
+async def test_a_dealer_cannot_ask_for_another_dealers_prices(client):
+    w = await two_dealers_one_sku()
+    headers = await bearer(client, "buyer_a")
+    response = await client.get(
+        "/api/v1/catalog/skus", params={"dealer_id": w["b"]["id"]}, headers=headers
+    )
+    assert response.status_code == 200
+    # dealer_id is ignored for dealer users: still dealer A's tier price, not B's contract.
+    assert by_code(response.json())["T500"]["price"]["unit_price"] == "5.00"
+
+
+async def test_rep_sees_assigned_dealer_and_404_for_others(client):
+    w = await two_dealers_one_sku()
+    rep = await f.user("sales_rep", username="rep1")
+    await f.assign(rep, w["b"])
+    headers = await bearer(client, "rep1")
+
+    assigned = await client.get(
+        "/api/v1/catalog/skus", params={"dealer_id": w["b"]["id"]}, headers=headers
+    )
+    assert assigned.status_code == 200, assigned.text
+    items = by_code(assigned.json())
+    assert items["T500"]["price"]["unit_price"] == "4.55"
+    assert items["W550"]["available_qty"] == 1000  # staff see numbers
+
+    unassigned = await client.get(
+        "/api/v1/catalog/skus", params={"dealer_id": w["a"]["id"]}, headers=headers | EN
+    )
+    body = assert_problem(unassigned, 404, "not-found")
+    missing = await client.get(
+        "/api/v1/catalog/skus", params={"dealer_id": 987654}, headers=headers | EN
+    )
+    # Out of scope reads exactly like a dealer that does not exist.
+    assert {k: v for k, v in assert_problem(missing, 404, "not-found").items()} == body
+    assert "items" not in body
+
+    no_dealer = await client.get("/api/v1/catalog/skus", headers=headers | EN)
+    problem = assert_problem(no_dealer, 422, "validation")
+    assert problem["errors"][0]["field"] == "dealer_id"
+
+
+async def test_search_filters_and_pages(client):
+    w = await two_dealers_one_sku()
+    for n in range(5):
+        await f.sku(code=f"JX{n}", name=f"加多宝凉茶 {n}号")
+    headers = await bearer(client, "buyer_a")
+    found = await client.get("/api/v1/catalog/skus", params={"q": "凉茶"}, headers=headers)
+    assert {i["code"] for i in found.json()["items"]} == {f"JX{n}" for n in range(5)}
+    by_code_q = await client.get("/api/v1/catalog/skus", params={"q": "w550"}, headers=headers)
+    assert [i["code"] for i in by_code_q.json()["items"]] == ["W550"]
+    by_barcode = await client.get(
+        "/api/v1/catalog/skus", params={"q": w["tea"]["barcode"]}, headers=headers
+    )
+    assert [i["code"] for i in by_barcode.json()["items"]] == ["T500"]
+    in_stock = await client.get(
+        "/api/v1/catalog/skus", params={"in_stock": "true"}, headers=headers
+    )
+    assert [i["code"] for i in in_stock.json()["items"]] == ["W550"]
+
+    first = await client.get(
+        "/api/v1/catalog/skus", params={"per_page": 3, "sort": "code"}, headers=headers
+    )
+    body = first.json()
+    assert (body["page"], body["per_page"], body["total"], body["has_more"]) == (1, 3, 7, True)
+    last = await client.get(
+        "/api/v1/catalog/skus", params={"per_page": 3, "page": 3, "sort": "code"}, headers=headers
+    )
+    assert [i["code"] for i in last.json()["items"]] == ["W550"]
+    assert last.json()["has_more"] is False
+
+
+async def test_bad_query_parameters_are_validation_problems(client):
+    await two_dealers_one_sku()
+    headers = await bearer(client, "buyer_a") | EN
+    for params in (
+        {"per_page": 101},
+        {"per_page": 0},
+        {"page": 0},
+        {"page": "abc"},
+        {"in_stock": "maybe"},
+        {"category_id": "x"},
+        {"q": "x" * 101},
+    ):
+        response = await client.get("/api/v1/catalog/skus", params=params, headers=headers)
+        problem = assert_problem(response, 400, "validation")
+        assert problem["errors"][0]["field"] == next(iter(params)), problem
+        assert problem["errors"][0]["message"]
+
+
+async def test_category_tree(client):
+    drinks = await f.category("饮料")
+    await f.category("矿泉水", parent=drinks)
+    await f.category("茶饮料", parent=drinks)
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer")
+    response = await client.get("/api/v1/catalog/categories", headers=await bearer(client, "buyer"))
+    assert response.status_code == 200
+    roots = response.json()
+    assert [r["name"] for r in roots] == ["饮料"]
+    assert sorted(c["name"] for c in roots[0]["children"]) == ["矿泉水", "茶饮料"]
+    assert all(c["children"] == [] for c in roots[0]["children"])
+
+
+async def test_catalog_needs_a_token(client):
+    response = await client.get("/api/v1/catalog/skus")
+    assert_problem(response, 401, "unauthorized")

@@ -1,0 +1,332 @@
+"""API orders: submit with an idempotency key, refusals with figures, bad input, scope, cancel."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from portal.tables import IdempotencyKey, Order, OrderLine, Reservation, StockLevel
+from tests import factories as f
+from tests.http.test_api_auth import EN, assert_problem, bearer
+
+NUMBER = re.compile(r"^SO-\d{8}-\d{4}$")
+
+
+@pytest.fixture
+async def world(db) -> dict:
+    """Dealer A (tier price 1.80/瓶, 100 瓶 in stock) with a buyer and a rep; dealer B apart."""
+    t1 = await f.tier(name="一级经销商")
+    wh = await f.warehouse()
+    a = await f.dealer(t1, name="甲经销商", default_warehouse=wh)
+    b = await f.dealer(t1, name="乙经销商", default_warehouse=wh)
+    water = await f.sku(code="W550", name="农夫山泉 550ml", base_price_fen=200)
+    await f.tier_price(t1, water, price_fen=180)
+    stock_row = await f.stock(water, wh, on_hand=100)
+    await f.user("dealer_buyer", a, username="buyer_a")
+    await f.user("dealer_buyer", b, username="buyer_b")
+    rep = await f.user("sales_rep", username="rep_a")
+    await f.assign(rep, a)
+    await f.user("finance", username="fin")
+    return {"a": a, "b": b, "water": water, "wh": wh, "stock": stock_row, "rep": rep}
+
+
+def order_body(qty=24, **extra) -> dict:
+    return {"lines": [{"sku_code": "W550", "qty": qty}], **extra}
+
+
+async def submit(client, headers: dict, body: dict, key: str = "key-1"):
+    return await client.post(
+        "/api/v1/orders", json=body, headers={**headers, "Idempotency-Key": key}
+    )
+
+
+async def written() -> tuple[int, int, int, int]:
+    """Orders, order lines, idempotency keys and reserved units (all 0 if nothing was written)."""
+    reserved = sum(r["reserved"] for r in await StockLevel.select(StockLevel.reserved))
+    return (
+        await Order.count(),
+        await OrderLine.count(),
+        await IdempotencyKey.count(),
+        reserved,
+    )
+
+
+async def test_submit_replay_and_conflict(client, world):
+    headers = await bearer(client, "buyer_a")
+    first = await submit(client, headers, order_body(note="请周五前送达"))
+    assert first.status_code == 201, first.text
+    order = first.json()
+    assert NUMBER.match(order["number"])
+    assert order["status"] == "approved"
+    assert order["dealer_id"] == world["a"]["id"]
+    assert order["total"] == "43.20"
+    assert order["list_total"] == "48.00"
+    assert order["note"] == "请周五前送达"
+    assert order["can_cancel"] is True
+    assert order["rep_name"] == ""
+    [line] = order["lines"]
+    assert line["sku_code"] == "W550"
+    assert (line["qty"], line["unit"]) == (24, "瓶")
+    assert (line["unit_price"], line["list_price"], line["line_total"]) == ("1.80", "2.00", "43.20")
+    assert line["price_rule"] == "tier"
+    assert line["price_rule_label"]
+    assert [e["to_status"] for e in order["events"]] == ["pending_approval", "approved"]
+    assert await written() == (1, 1, 1, 24)
+
+    replay = await submit(client, headers, order_body(note="请周五前送达"))
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["id"] == order["id"]
+    assert replay.json()["number"] == order["number"]
+
+    different = await submit(client, headers | EN, order_body(qty=48))
+    body = assert_problem(different, 409, "conflict")
+    assert body["idempotency_key"] == "key-1"
+    assert await written() == (1, 1, 1, 24)
+
+    second = await submit(client, headers, order_body(qty=1, note=""), key="key-2")
+    assert second.status_code == 201
+    assert second.json()["id"] != order["id"]
+
+
+async def test_pack_units_and_sku_ids(client, world):
+    headers = await bearer(client, "buyer_a")
+    response = await submit(
+        client, headers, {"lines": [{"sku_id": world["water"]["id"], "qty": 2, "unit": "箱"}]}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["lines"][0]["qty"] == 48
+    assert response.json()["total"] == "86.40"
+
+
+async def test_rep_orders_for_an_assigned_dealer_only(client, world):
+    headers = await bearer(client, "rep_a")
+    ok = await submit(client, headers, order_body(dealer_id=world["a"]["id"]))
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["dealer_id"] == world["a"]["id"]
+    assert ok.json()["rep_name"] == world["rep"]["display_name"]
+
+    before = await written()
+    unassigned = await submit(client, headers | EN, order_body(dealer_id=world["b"]["id"]), "k2")
+    body = assert_problem(unassigned, 404, "not-found")
+    nowhere = await submit(client, headers | EN, order_body(dealer_id=999999), "k3")
+    assert assert_problem(nowhere, 404, "not-found")["detail"] == body["detail"]
+    missing = await submit(client, headers | EN, order_body(), "k4")
+    assert assert_problem(missing, 422, "validation")["errors"][0]["field"] == "dealer_id"
+    assert await written() == before
+
+
+async def test_a_dealer_user_always_orders_for_their_own_dealer(client, world):
+    headers = await bearer(client, "buyer_b")
+    response = await submit(client, headers, order_body(dealer_id=world["a"]["id"]))
+    assert response.status_code == 201
+    assert response.json()["dealer_id"] == world["b"]["id"]
+
+
+async def test_finance_cannot_place_orders(client, world):
+    headers = await bearer(client, "fin")
+    response = await submit(client, headers, order_body(dealer_id=world["a"]["id"]))
+    assert_problem(response, 403, "forbidden")
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_credit_exceeded_gives_the_figures(client, world):
+    from portal.tables import Dealer
+
+    await Dealer.update({Dealer.credit_limit_fen: 5000, Dealer.balance_fen: 1000}).where(
+        Dealer.id == world["a"]["id"]
+    )
+    headers = await bearer(client, "buyer_a")
+    response = await submit(client, headers | EN, order_body(qty=48))
+    body = assert_problem(response, 422, "credit-exceeded")
+    assert body["available"] == "40.00"
+    assert body["order_total"] == "86.40"
+    assert body["credit_limit"] == "50.00"
+    assert "40.00" in body["detail"] and "86.40" in body["detail"]
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_insufficient_stock_names_the_short_lines(client, world):
+    other = await f.sku(code="T500", name="东方树叶 500ml", base_price_fen=500)
+    await f.stock(other, world["wh"], on_hand=50)
+    headers = await bearer(client, "buyer_a")
+    response = await submit(
+        client,
+        headers | EN,
+        {"lines": [{"sku_code": "T500", "qty": 10}, {"sku_code": "W550", "qty": 120}]},
+    )
+    body = assert_problem(response, 422, "insufficient-stock")
+    assert body["lines"] == [{"sku": "W550", "requested": 120, "available": 100}]
+    assert body["errors"][0]["field"] == "lines[1]"
+    assert "W550" in body["errors"][0]["message"]
+    assert "W550" in body["detail"]
+    assert await written() == (0, 0, 0, 0)
+
+
+BAD_LINES = [
+    ({"sku_code": "W550", "qty": "abc"}, 400),
+    ({"sku_code": "W550", "qty": 1.5}, 400),
+    ({"sku_code": "W550", "qty": None}, 400),
+    ({"sku_code": "W550"}, 400),
+    ({"sku_code": "W550", "qty": 10**30}, 400),
+    ({"sku_code": "W550", "qty": -1}, 422),
+    ({"sku_code": "W550", "qty": 0}, 422),
+    ({"sku_code": "W550", "qty": 10**12}, 422),
+    ({"sku_code": "W550", "qty": 1, "unit": "吨"}, 422),
+    ({"sku_code": "NOPE", "qty": 1}, 422),
+    ({"sku_id": 0, "qty": 1}, 400),
+    ({"qty": 1}, 422),
+    ({"sku_code": "W" * 41, "qty": 1}, 400),
+]
+
+
+@pytest.mark.parametrize(("line", "status"), BAD_LINES, ids=[repr(x[0]) for x in BAD_LINES])
+async def test_bad_lines_are_refused_and_nothing_is_written(client, world, line, status):
+    headers = await bearer(client, "buyer_a")
+    response = await submit(client, headers | EN, {"lines": [line]})
+    body = assert_problem(response, status, "validation")
+    assert body["errors"], body
+    assert body["errors"][0]["field"].startswith("lines[0]")
+    assert body["errors"][0]["message"]
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_bad_order_details_are_refused(client, world):
+    headers = await bearer(client, "buyer_a") | EN
+    yesterday = (date.today() - timedelta(days=2)).isoformat()
+    cases = [
+        (order_body(requested_date="2026-02-30"), 400, "requested_date"),
+        (order_body(requested_date="next friday"), 400, "requested_date"),
+        (order_body(requested_date=yesterday), 422, "requested_date"),
+        (order_body(note="x" * 501), 400, "note"),
+        (order_body(address_id=999999), 422, "address_id"),
+        ({"lines": []}, 400, "lines"),
+        ({"lines": "W550 24"}, 400, "lines"),
+        ({}, 400, "lines"),
+    ]
+    for body, status, field in cases:
+        response = await submit(client, headers, body)
+        problem = assert_problem(response, status, "validation")
+        assert [e["field"] for e in problem["errors"]] == [field], problem
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_idempotency_key_is_required_and_checked(client, world):
+    headers = await bearer(client, "buyer_a") | EN
+    missing = await client.post("/api/v1/orders", json=order_body(), headers=headers)
+    problem = assert_problem(missing, 400, "validation")
+    assert problem["errors"] == [{"field": "Idempotency-Key", "message": "This is required."}]
+    for key in ("", "x" * 101, "two words", "钥匙"):
+        response = await client.post(
+            "/api/v1/orders",
+            json=order_body(),
+            headers={**headers, "Idempotency-Key": key.encode()},
+        )
+        assert_problem(response, 400, "validation")
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_malformed_json_is_a_validation_problem(client, world):
+    headers = await bearer(client, "buyer_a") | EN
+    response = await client.post(
+        "/api/v1/orders",
+        content=b'{"lines": [',
+        headers={**headers, "Idempotency-Key": "k", "content-type": "application/json"},
+    )
+    problem = assert_problem(response, 400, "validation")
+    assert problem["errors"][0]["field"] == "body"
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_errors_come_in_the_callers_language(client, world):
+    headers = await bearer(client, "buyer_a")
+    english = await submit(client, headers | EN, {"lines": [{"sku_code": "W550", "qty": 0}]})
+    assert english.json()["title"] == "Some of the input is not valid."
+    assert "positive whole number" in english.json()["errors"][0]["message"]
+    chinese = await submit(
+        client, headers | {"Accept-Language": "zh-CN"}, {"lines": [{"sku_code": "W550", "qty": 0}]}
+    )
+    assert chinese.status_code == 422
+    assert chinese.json()["type"] == "/problems/validation"
+
+
+async def test_list_and_detail_are_scoped(client, world):
+    a_headers = await bearer(client, "buyer_a")
+    b_headers = await bearer(client, "buyer_b")
+    a_order = (await submit(client, a_headers, order_body())).json()
+    b_order = (await submit(client, b_headers, order_body(qty=12))).json()
+
+    mine = (await client.get("/api/v1/orders", headers=a_headers)).json()
+    assert [o["id"] for o in mine["items"]] == [a_order["id"]]
+    assert (mine["total"], mine["has_more"], mine["page"], mine["per_page"]) == (1, False, 1, 20)
+    summary = mine["items"][0]
+    assert summary["total"] == "43.20"
+    assert summary["line_count"] == 1
+    assert summary["number"] == a_order["number"]
+
+    detail = await client.get(f"/api/v1/orders/{a_order['id']}", headers=a_headers)
+    assert detail.status_code == 200
+    assert detail.json() == a_order
+
+    other = await client.get(f"/api/v1/orders/{b_order['id']}", headers=a_headers | EN)
+    nowhere = await client.get("/api/v1/orders/999999", headers=a_headers | EN)
+    other_body = assert_problem(other, 404, "not-found")
+    nowhere_body = assert_problem(nowhere, 404, "not-found")
+    # Another dealer's order reads exactly like one that does not exist.
+    assert {k: v for k, v in other_body.items() if k != "instance"} == {
+        k: v for k, v in nowhere_body.items() if k != "instance"
+    }
+    assert b_order["number"] not in other.text
+
+    rep_headers = await bearer(client, "rep_a")
+    rep_list = (await client.get("/api/v1/orders", headers=rep_headers)).json()
+    assert [o["id"] for o in rep_list["items"]] == [a_order["id"]]
+    rep_other = await client.get(f"/api/v1/orders/{b_order['id']}", headers=rep_headers)
+    assert_problem(rep_other, 404, "not-found")
+
+    approved = await client.get(
+        "/api/v1/orders", params={"status": "approved"}, headers=a_headers
+    )
+    assert approved.json()["total"] == 1
+    cancelled = await client.get(
+        "/api/v1/orders", params={"status": "cancelled"}, headers=a_headers
+    )
+    assert cancelled.json()["items"] == []
+    bogus = await client.get("/api/v1/orders", params={"status": "bogus"}, headers=a_headers)
+    assert_problem(bogus, 422, "validation")
+    bad_page = await client.get("/api/v1/orders", params={"page": "x"}, headers=a_headers)
+    assert_problem(bad_page, 400, "validation")
+
+
+async def test_cancel_releases_stock_and_is_scoped(client, world):
+    a_headers = await bearer(client, "buyer_a")
+    order = (await submit(client, a_headers, order_body())).json()
+    assert await written() == (1, 1, 1, 24)
+
+    b_headers = await bearer(client, "buyer_b")
+    foreign = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}, headers=b_headers
+    )
+    assert_problem(foreign, 404, "not-found")
+
+    response = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "下错了"}, headers=a_headers
+    )
+    assert response.status_code == 200, response.text
+    cancelled = response.json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["can_cancel"] is False
+    assert cancelled["events"][-1]["kind"] == "cancelled"
+    assert cancelled["events"][-1]["note"] == "下错了"
+    assert await Reservation.count() == 0
+    assert (await written())[3] == 0
+
+    again = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=a_headers | EN)
+    assert_problem(again, 409, "conflict")
+    too_long = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x" * 501}, headers=a_headers
+    )
+    assert_problem(too_long, 400, "validation")
+    missing = await client.post("/api/v1/orders/999999/cancel", headers=a_headers)
+    assert_problem(missing, 404, "not-found")
