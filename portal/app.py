@@ -77,11 +77,23 @@ def problem(
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    from portal.web.common import home_path, tabs_for
+
     htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
     template = "_error.html" if htmx else "error.html"
+    actor = request.scope.get("user")
     return Template(
         template_name=template,
-        context={"status": status, "title": title, "detail": detail, "request": request},
+        context={
+            "status": status,
+            "title": title,
+            "detail": detail,
+            "request": request,
+            "actor": actor,
+            # The tab bar stays, so a 404 is never a dead end on a phone.
+            "tabs": tabs_for(actor),
+            "home": home_path(actor) if actor else "/login",
+        },
         status_code=status,
     )
 
@@ -131,7 +143,8 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         title = i18n.gettext("You may not do this.")
         detail = (
             i18n.gettext(
-                "The form has expired or was not sent from this site. Reload the page and try again."
+                "The form has expired or was not sent from this site. "
+                "Reload the page and try again."
             )
             if "CSRF" in str(exc.detail)
             else title

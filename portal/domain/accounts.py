@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from portal.auth.passwords import verify_password
@@ -11,8 +12,10 @@ from portal.domain.scope import Actor, actor_from_user
 from portal.tables import LoginFailure, User
 
 
-def _keys(login: str, address: str) -> tuple[str, str]:
-    return f"account:{login.strip().lower()}", f"address:{address}"
+def _keys(login: str, user: dict | None, address: str) -> tuple[str, str]:
+    # One account, one counter, whether it is named by username or by phone number.
+    account = f"user:{user['id']}" if user else f"login:{login.strip().lower()}"
+    return f"account:{account}", f"address:{address}"
 
 
 async def authenticate(
@@ -31,7 +34,14 @@ async def authenticate(
     window has passed.
     """
     login = (login or "").strip()
-    account_key, address_key = _keys(login, address)
+    user = None
+    if login:
+        user = (
+            await User.select()
+            .where((User.username == login) | (User.phone == login))
+            .first()
+        )
+    account_key, address_key = _keys(login, user, address)
     since = now - window
     for key, limit in ((account_key, max_failures), (address_key, max_failures * 4)):
         recent = await LoginFailure.select(LoginFailure.at).where(
@@ -42,14 +52,10 @@ async def authenticate(
             retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
             raise RateLimited(extra={"retry_after": retry_after})
 
-    user = None
-    if login:
-        user = (
-            await User.select()
-            .where((User.username == login) | (User.phone == login))
-            .first()
-        )
-    ok = verify_password(user["password_hash"] if user else None, password or "")
+    # argon2 is slow on purpose: verify in a worker thread so the event loop keeps serving.
+    ok = await asyncio.to_thread(
+        verify_password, user["password_hash"] if user else None, password or ""
+    )
     if not ok or user is None or not user["active"]:
         async with write_transaction():
             await LoginFailure.insert(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
@@ -21,15 +21,23 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 def _safe_next(value: str | None) -> str | None:
-    # Only same-site paths: never an open redirect.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    # Only same-site paths: never an open redirect. Browsers drop tabs and newlines from
+    # URLs ("/\t/evil.example" becomes "//evil.example"), so any control character or
+    # blank is refused too.
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    ):
         return value
     return None
 
 
 @get("/login", include_in_schema=False)
 async def login_page(
-    request: Request, next: str | None = None, lang: str | None = None
+    request: Request, next: FromQuery[str | None] = None, lang: FromQuery[str | None] = None
 ) -> Template:
     context = {"next": _safe_next(next) or "", "error": None}
     if lang in i18n.LOCALES:

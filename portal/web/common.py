@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import inspect
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
+from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from portal.domain import dealers
+from portal.domain.dealers import DealerCard
 from portal.domain.errors import NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
 
 ACTING_DEALER_COOKIE = "acting_dealer"
+CHROME_STATE = "page_chrome"
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,15 @@ def page(
     """A full page, or just its fragment for an htmx request (history restores get the page)."""
     actor = request.scope.get("user")
     name = fragment if fragment and is_htmx(request) else template
+    chrome: PageChrome = request.state.get(CHROME_STATE) or PageChrome()
     ctx = {
         "request": request,
         "actor": actor,
         "tabs": tabs_for(actor),
         "active_tab": active_tab,
+        "cart_count": chrome.cart_count,
+        "acting": chrome.acting,
+        "show_acting_banner": chrome.show_banner,
         **context,
     }
     return Template(
@@ -102,3 +113,92 @@ async def acting_dealer(request: Request) -> dict | None:
         return await dealer_in_scope(actor, int(raw))
     except NotFound:
         return None
+
+
+def acting_dealer_id(request: Request) -> int | None:
+    """The dealer id the request orders for, before any scope check (the domain checks it)."""
+    actor: Actor | None = request.scope.get("user")
+    if actor is None:
+        return None
+    if actor.is_dealer:
+        return actor.dealer_id
+    raw = request.cookies.get(ACTING_DEALER_COOKIE, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+@dataclass(frozen=True)
+class PageChrome:
+    """What the frame of every page shows: the cart badge and, for staff, whom they order for."""
+
+    cart_count: int = 0
+    acting: DealerCard | None = None
+    # Staff who order see the banner: the acting dealer, or a prompt to choose one.
+    show_banner: bool = False
+
+
+async def load_page_chrome(request: Request) -> Any:
+    """before_request for the pages: run the app's own hook, then load the badge and banner.
+
+    A router-level before_request replaces the app-level one, so the app's hook (the reader's
+    locale) is called first. Fragments (htmx requests) skip the queries: they carry their own
+    out-of-band badge where it changes.
+    """
+    app_hook = request.app.before_request
+    if app_hook is not None:
+        result = app_hook(request)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None:
+            return result
+    actor: Actor | None = request.scope.get("user")
+    if actor is None or not actor.can_order or is_htmx(request):
+        return None
+    dealer_id = acting_dealer_id(request)
+    card: DealerCard | None = None
+    if dealer_id is not None and not actor.is_dealer:
+        try:
+            card = await dealers.dealer_card(actor, dealer_id)
+        except NotFound:
+            card = None
+    count = 0
+    if actor.is_dealer or card is not None:
+        count = await dealers.cart_count(actor, card.id if card else dealer_id)
+    request.state[CHROME_STATE] = PageChrome(
+        cart_count=count, acting=card, show_banner=actor.is_staff
+    )
+    return None
+
+
+FLASH_COOKIE = "flash"
+MAX_FLASH = 10
+
+
+def flash(response: Response, kind: str, messages: list[str]) -> Response:
+    """Messages for the next page (after a redirect): already translated, shown once."""
+    payload = json.dumps({"kind": kind, "messages": [m[:300] for m in messages[:MAX_FLASH]]})
+    value = base64.urlsafe_b64encode(payload.encode()).decode()
+    response.cookies.append(
+        Cookie(key=FLASH_COOKIE, value=value, httponly=True, samesite="lax", path="/", max_age=120)
+    )
+    return response
+
+
+def take_flash(request: Request) -> dict | None:
+    """The flash left by the previous response, if any (the caller clears it with clear_flash)."""
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        kind = data["kind"] if data.get("kind") in ("ok", "warn", "error") else "ok"
+        messages = [str(m)[:300] for m in data.get("messages", [])][:MAX_FLASH]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return {"kind": kind, "messages": messages}
+
+
+def clear_flash(response: Response) -> Response:
+    response.cookies.append(
+        Cookie(key=FLASH_COOKIE, value="", httponly=True, samesite="lax", path="/", max_age=0)
+    )
+    return response

@@ -1,14 +1,74 @@
-"""The landing page after sign-in (placeholder until the dealer home is built)."""
+"""The home page: for a dealer, credit, recent orders and quick links; for staff, their tools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 from litestar import Request, get
-from litestar.response import Template
+from litestar.response import Redirect, Response
 
-from portal.web.common import page
+from portal.domain import credit, orders
+from portal.domain.errors import _
+from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
+
+RECENT_ORDERS = 5
+# Staff whose home is the dealer picker (they order for a dealer on a visit).
+PICKER_ROLES = ("sales_rep", "sales_manager")
+
+
+@dataclass(frozen=True)
+class CreditCard:
+    limit_fen: int
+    used_fen: int
+    available_fen: int
+
+
+@dataclass(frozen=True)
+class QuickLink:
+    href: str
+    label: str  # msgid
+    icon: str
+
+
+DEALER_LINKS = [
+    QuickLink("/catalog", _("Browse the catalog"), "grid"),
+    QuickLink("/cart#quick-order", _("Quick order"), "list"),
+    QuickLink("/catalog?favourites=1", _("Favourites"), "star"),
+    QuickLink("/orders", _("My orders"), "cart"),
+]
+
+
+def staff_links(tabs: list[Tab]) -> list[Tab]:
+    """What a staff member can reach today: their tab bar, less home and their own page."""
+    return [t for t in tabs if t.key not in ("home", "me")]
 
 
 @get("/", include_in_schema=False)
-async def home(request: Request) -> Template:
-    return page(request, "home/page.html", {}, active_tab="home")
+async def home(request: Request) -> Response:
+    actor = request.user
+    if actor.role in PICKER_ROLES:
+        return Redirect(home_path(actor), status_code=303)
+    if not actor.is_dealer:
+        return page(
+            request, "home/staff.html", {"links": staff_links(tabs_for(actor))},
+            active_tab="home",
+        )
+    dealer = await acting_dealer(request)
+    recent = await orders.list_orders(actor, page=1, per_page=RECENT_ORDERS)
+    card = CreditCard(
+        limit_fen=int(dealer["credit_limit_fen"] or 0),
+        used_fen=credit.exposure_fen(dealer),
+        available_fen=credit.available_fen(dealer),
+    )
+    ctx = {
+        "dealer": dealer,
+        "credit": card,
+        "recent": recent.items,
+        "more_orders": recent.has_more,
+        "status_labels": orders.STATUS_LABELS,
+        "links": DEALER_LINKS,
+    }
+    return page(request, "home/page.html", ctx, active_tab="home")
 
 
 ROUTES = [home]

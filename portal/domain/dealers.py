@@ -1,0 +1,115 @@
+"""Dealers as staff pick them: the dealer picker (scoped, searchable, recent first) and cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal.domain import credit
+from portal.domain.errors import NotFound, _
+from portal.domain.scope import Actor, visible_dealer_ids
+from portal.tables import CartLine, Dealer
+
+MAX_PER_PAGE = 100
+MAX_QUERY = 50
+
+
+@dataclass(frozen=True)
+class DealerCard:
+    id: int
+    code: str
+    name: str
+    region: str
+    tier_name: str
+    available_credit_fen: int
+    credit_limit_fen: int
+    last_ordered_at: datetime | None = None
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def _card(row: dict) -> DealerCard:
+    last = row.get("last_at")
+    if isinstance(last, str):  # SQLite hands an aggregate of timestamps back as text
+        last = datetime.fromisoformat(last)
+    return DealerCard(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        region=row["region"] or "",
+        tier_name=row["tier_name"] or "",
+        available_credit_fen=credit.available_fen(row),
+        credit_limit_fen=int(row["credit_limit_fen"] or 0),
+        last_ordered_at=last,
+    )
+
+
+async def _select_cards(
+    actor: Actor,
+    *,
+    dealer_id: int | None = None,
+    q: str | None = None,
+    limit: int = 30,
+    offset: int = 0,
+) -> list[DealerCard]:
+    ids = await visible_dealer_ids(actor)
+    if ids is not None and not ids:
+        return []
+    where = ["d.active = {}"]
+    args: list = [True]
+    if ids is not None:
+        # The scope filter sits inside the query: nothing outside it is ever read.
+        where.append("d.id IN (" + ", ".join("{}" for _ in ids) + ")")
+        args.extend(ids)
+    if dealer_id is not None:
+        where.append("d.id = {}")
+        args.append(dealer_id)
+    if q:
+        pattern = _like_pattern(q)
+        where.append(
+            "(LOWER(d.name) LIKE {} ESCAPE '\\' OR LOWER(d.code) LIKE {} ESCAPE '\\'"
+            " OR LOWER(d.region) LIKE {} ESCAPE '\\')"
+        )
+        args.extend([pattern, pattern, pattern])
+    # "Recent first": the dealers this actor most recently placed an order for, then by name.
+    sql = (
+        "SELECT d.id, d.code, d.name, d.region, d.credit_limit_fen, d.balance_fen,"
+        " d.open_orders_fen, t.name AS tier_name, r.last_at"
+        " FROM dealer d JOIN tier t ON t.id = d.tier"
+        " LEFT JOIN (SELECT o.dealer AS dealer, MAX(o.created_at) AS last_at"
+        "   FROM sales_order o WHERE o.placed_by = {} GROUP BY o.dealer) r ON r.dealer = d.id"
+        " WHERE " + " AND ".join(where) +
+        " ORDER BY CASE WHEN r.last_at IS NULL THEN 1 ELSE 0 END, r.last_at DESC, d.name, d.id"
+        " LIMIT {} OFFSET {}"
+    )
+    rows = await Dealer.raw(sql, actor.user_id, *args, limit, offset)
+    return [_card(r) for r in rows]
+
+
+async def list_dealers(
+    actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
+) -> list[DealerCard]:
+    """Active dealers the actor may see, matching q (name, code or region), recent first."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    q = (q or "").strip()[:MAX_QUERY] or None
+    return await _select_cards(actor, q=q, limit=per_page, offset=(page - 1) * per_page)
+
+
+async def dealer_card(actor: Actor, dealer_id: int) -> DealerCard:
+    """One dealer's card; NotFound when it is outside the actor's scope (or inactive)."""
+    cards = await _select_cards(actor, dealer_id=dealer_id, limit=1)
+    if not cards:
+        raise NotFound(_("Dealer not found."))
+    return cards[0]
+
+
+async def cart_count(actor: Actor, dealer_id: int) -> int:
+    """How many lines the actor's cart for this dealer holds (for the badge on every page)."""
+    return await CartLine.count().where(
+        (CartLine.cart.dealer == dealer_id) & (CartLine.cart.user == actor.user_id)
+    )
+

@@ -1,0 +1,342 @@
+"""The cart page: steppers, quick order, ship-to and date, and submitting the order."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Response, Template
+
+from portal import i18n
+from portal.domain import cart, orders
+from portal.domain.errors import (
+    CreditExceeded,
+    DomainError,
+    FieldError,
+    InsufficientStock,
+    NotFound,
+    ValidationFailed,
+    _,
+)
+from portal.domain.quantities import MAX_LINE_QTY, parse_qty
+from portal.web.common import (
+    acting_dealer_id,
+    clear_flash,
+    flash,
+    is_htmx,
+    page,
+    take_flash,
+)
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+AVAILABILITY_LABELS = {
+    "in_stock": _("In stock"),
+    "low": _("Low stock"),
+    "out": _("Out of stock"),
+    "unavailable": _("No longer available"),
+}
+MSG_BAD_QTY = _("Enter a whole number from 0 to %(max)s.")
+MSG_BAD_DATE = _("Enter a date as YYYY-MM-DD.")
+MSG_BAD_ADDRESS = _("Choose one of your addresses.")
+MSG_NOTE_TOO_LONG = _("The note is too long (at most %(max)s characters).")
+MSG_QUICK_EMPTY = _('Paste one line per product: SKU code and quantity, e.g. "A100 12".')
+MSG_QUICK_TOO_LONG = _("The text is too long.")
+MSG_BAD_KEY = _("The form has expired. Reload the page and try again.")
+MAX_NOTE = 500
+MAX_QUICK_TEXT = 20_000
+DETAIL_FIELDS = ("address_id", "requested_date", "note")
+_KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
+_QUICK_LINE_FIELD = re.compile(r"^line (\d+)$")
+
+
+def _no_dealer(request: Request) -> Redirect | None:
+    """Staff must pick a dealer before there is a cart to show."""
+    if acting_dealer_id(request) is None:
+        return Redirect("/dealers", status_code=303)
+    return None
+
+
+def _line_ui(line: Any) -> dict[str, Any]:
+    """The stepper's target quantities for one line (the domain checks whatever is sent)."""
+    step = max(1, int(line.order_multiple or 1))
+    lower = line.qty - step
+    if lower < max(1, int(line.moq or 1)):
+        lower = 0  # below the minimum the line goes: "−" on the last step removes it
+    return {
+        "dec": max(0, lower),
+        "inc": min(MAX_LINE_QTY, max(line.qty + step, int(line.moq or 1))),
+        "availability": AVAILABILITY_LABELS.get(line.availability or "", ""),
+    }
+
+
+def _context(
+    view: Any,
+    *,
+    submit_error: str | None = None,
+    submit_errors: list[FieldError] | None = None,
+    short_skus: set[str] | None = None,
+    quick_errors: list[FieldError] | None = None,
+    quick_text: str = "",
+    quick_added: int | None = None,
+    details_errors: dict[str, str] | None = None,
+    line_errors: dict[int, str] | None = None,
+    flash_data: dict | None = None,
+    details_saved: bool = False,
+    cart_error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "cart": view,
+        "ui": {line.sku_id: _line_ui(line) for line in view.lines},
+        "cart_count": view.count,
+        # A fresh key each time the form is drawn: a double tap or a retry of this
+        # form sends the same key and gets one order.
+        "idempotency_key": uuid.uuid4().hex,
+        "submit_error": submit_error,
+        "submit_errors": submit_errors or [],
+        "short_skus": short_skus or set(),
+        "quick_errors": quick_errors or [],
+        "quick_text": quick_text,
+        "quick_added": quick_added,
+        "details_errors": details_errors or {},
+        "line_errors": line_errors or {},
+        "flash": flash_data,
+        "details_saved": details_saved,
+        "cart_error": cart_error,
+    }
+
+
+def _render(
+    request: Request, view: Any, *, status: int = 200, fragment: str = "cart/_body_response.html",
+    **extra: Any,
+) -> Template:
+    return page(
+        request, "cart/page.html", _context(view, **extra), fragment=fragment,
+        active_tab="cart", status=status,
+    )
+
+
+def _back_to_cart(request: Request) -> Response:
+    """After a plain form post: back to the cart page (POST-redirect-GET)."""
+    return Redirect("/cart", status_code=303)
+
+
+@get("/cart", include_in_schema=False)
+async def cart_page(request: Request) -> Response:
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    try:
+        view = await cart.get_cart(request.user, acting_dealer_id(request))
+    except NotFound:
+        if request.user.is_dealer:
+            raise
+        # The chosen dealer is no longer in this rep's scope: choose again.
+        return Redirect("/dealers", status_code=303)
+    flash_data = take_flash(request)
+    response = _render(request, view, flash_data=flash_data)
+    return clear_flash(response) if flash_data else response
+
+
+@post("/cart/lines/{sku_id:int}", include_in_schema=False)
+async def set_line(request: Request, sku_id: int, data: Form) -> Response:
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    actor, dealer_id = request.user, acting_dealer_id(request)
+    raw = data.get("set")
+    if raw is None or raw == "":
+        raw = data.get("qty", "")
+    if "remove" in data:
+        raw = "0"
+    unit = str(data.get("unit") or "").strip()[:10] or None
+    try:
+        qty = parse_qty(str(raw))
+    except ValueError:
+        view = await cart.get_cart(actor, dealer_id)
+        message = i18n.gettext(MSG_BAD_QTY, max=i18n.number(MAX_LINE_QTY))
+        return _line_response(request, view, sku_id, status=422, error=message)
+    try:
+        view = await cart.set_qty(actor, dealer_id, sku_id, qty, unit=unit)
+    except ValidationFailed as exc:
+        view = await cart.get_cart(actor, dealer_id)
+        message = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(exc)
+        return _line_response(request, view, sku_id, status=422, error=message)
+    if view is None:
+        view = await cart.get_cart(actor, dealer_id)
+    return _line_response(request, view, sku_id)
+
+
+def _line_response(
+    request: Request, view: Any, sku_id: int, *, status: int = 200, error: str | None = None
+) -> Response:
+    if not is_htmx(request):
+        if error is None:
+            return _back_to_cart(request)
+        if not any(ln.sku_id == sku_id for ln in view.lines):
+            return _render(request, view, status=status, cart_error=error)
+        return _render(request, view, status=status, line_errors={sku_id: error})
+    if not view.lines:
+        # The last line went: show the empty cart instead of an empty list.
+        response = _render(request, view, status=status)
+        response.headers.update({"HX-Retarget": "#cart-body", "HX-Reswap": "outerHTML"})
+        return response
+    # htmx: the changed line, with the totals and the badge swapped out of band.
+    line = next((ln for ln in view.lines if ln.sku_id == sku_id), None)
+    context = _context(view, line_errors={sku_id: error} if error else None)
+    context["line"] = line
+    return page(
+        request, "cart/page.html", context, fragment="cart/_line_response.html",
+        active_tab="cart", status=status,
+    )
+
+
+@post("/cart/details", include_in_schema=False)
+async def save_details(request: Request, data: Form) -> Response:
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    actor, dealer_id = request.user, acting_dealer_id(request)
+    details, errors = _parse_details(data)
+    fragment = "cart/_details.html"
+    if errors:
+        view = await cart.get_cart(actor, dealer_id)
+        return _render(request, view, status=422, fragment=fragment, details_errors=errors)
+    try:
+        view = await cart.update_details(actor, dealer_id, **details)
+    except ValidationFailed as exc:
+        view = await cart.get_cart(actor, dealer_id)
+        return _render(
+            request, view, status=422, fragment=fragment, details_errors=_details_errors(exc)
+        )
+    if not is_htmx(request):
+        return _back_to_cart(request)
+    if view is None:
+        view = await cart.get_cart(actor, dealer_id)
+    return _render(request, view, fragment=fragment, details_saved=True)
+
+
+def _parse_details(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    raw_address = str(data.get("address_id") or "").strip()
+    address_id = None
+    if raw_address:
+        if raw_address.isdigit() and len(raw_address) < 12:
+            address_id = int(raw_address)
+        else:
+            errors["address_id"] = i18n.gettext(MSG_BAD_ADDRESS)
+    raw_date = str(data.get("requested_date") or "").strip()
+    requested = None
+    if raw_date:
+        try:
+            requested = date.fromisoformat(raw_date)
+        except ValueError:
+            errors["requested_date"] = i18n.gettext(MSG_BAD_DATE)
+        if requested is not None and len(raw_date) != 10:
+            errors["requested_date"] = i18n.gettext(MSG_BAD_DATE)
+    note = str(data.get("note") or "").strip()
+    if len(note) > MAX_NOTE:
+        errors["note"] = i18n.gettext(MSG_NOTE_TOO_LONG, max=MAX_NOTE)
+    return {"address_id": address_id, "requested_date": requested, "note": note}, errors
+
+
+def _details_errors(exc: DomainError) -> dict[str, str]:
+    errors = {e.field: i18n.field_message(e) for e in exc.errors}
+    if not errors:
+        errors["details"] = i18n.error_message(exc)
+    return errors
+
+
+@post("/cart/quick", include_in_schema=False)
+async def quick_order(request: Request, data: Form) -> Response:
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    actor, dealer_id = request.user, acting_dealer_id(request)
+    text = str(data.get("text") or "")
+    if len(text) > MAX_QUICK_TEXT or not text.strip():
+        view = await cart.get_cart(actor, dealer_id)
+        msgid = MSG_QUICK_TOO_LONG if text.strip() else MSG_QUICK_EMPTY
+        return _render(
+            request, view, status=422, quick_errors=[FieldError("text", msgid)],
+            quick_text=text[:MAX_QUICK_TEXT],
+        )
+    before = await cart.get_cart(actor, dealer_id)
+    view, errors = await cart.quick_add(actor, dealer_id, text)
+    if not errors and not is_htmx(request):
+        return _back_to_cart(request)
+    added = _count_added(before, view)
+    return _render(
+        request,
+        view,
+        status=422 if errors else 200,
+        quick_errors=errors,
+        quick_text=_failed_lines(text, errors),
+        quick_added=added,
+    )
+
+
+def _count_added(before: Any, after: Any) -> int:
+    old = {ln.sku_id: ln.qty for ln in before.lines}
+    return sum(1 for ln in after.lines if old.get(ln.sku_id) != ln.qty)
+
+
+def _failed_lines(text: str, errors: list[FieldError]) -> str:
+    """Keep only the lines that failed in the box, so a fix and resend adds nothing twice."""
+    numbers = set()
+    for err in errors:
+        match = _QUICK_LINE_FIELD.match(err.field or "")
+        if match:
+            numbers.add(int(match.group(1)))
+    if not numbers:
+        return "" if not errors else text
+    lines = text.splitlines()
+    return "\n".join(lines[n - 1] for n in sorted(numbers) if 0 < n <= len(lines))
+
+
+@post("/cart/submit", include_in_schema=False)
+async def submit(request: Request, data: Form) -> Response:
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    actor, dealer_id = request.user, acting_dealer_id(request)
+    key = str(data.get("idempotency_key") or "")
+    if not _KEY.match(key):
+        view = await cart.get_cart(actor, dealer_id)
+        return _render(request, view, status=400, submit_error=i18n.gettext(MSG_BAD_KEY))
+    if any(name in data for name in DETAIL_FIELDS):
+        # The ship-to, date and note sit in the submit form so a plain (no-JS) post keeps
+        # them; they are saved to the cart first (with htmx they were saved on change).
+        details, errors = _parse_details(data)
+        if errors:
+            view = await cart.get_cart(actor, dealer_id)
+            return _render(request, view, status=422, details_errors=errors)
+        try:
+            await cart.update_details(actor, dealer_id, **details)
+        except ValidationFailed as exc:
+            view = await cart.get_cart(actor, dealer_id)
+            return _render(request, view, status=422, details_errors=_details_errors(exc))
+    try:
+        result = await orders.submit_cart(actor, dealer_id, idempotency_key=key)
+    except (CreditExceeded, InsufficientStock, ValidationFailed) as exc:
+        view = await cart.get_cart(actor, dealer_id)
+        short = {str(e.params.get("sku")) for e in exc.errors if e.params.get("sku")}
+        return _render(
+            request,
+            view,
+            status=exc.status,
+            submit_error=i18n.error_message(exc),
+            submit_errors=exc.errors,
+            short_skus=short if isinstance(exc, InsufficientStock) else set(),
+        )
+    target = f"/orders/{result.order.id}"
+    response: Response
+    if is_htmx(request):
+        response = Response(content=b"", status_code=200, headers={"HX-Redirect": target})
+    else:
+        response = Redirect(target, status_code=303)
+    message = i18n.gettext("Order %(number)s has been placed.", number=result.order.number)
+    return flash(response, "ok", [message])
+
+
+ROUTES = [cart_page, set_line, save_details, quick_order, submit]

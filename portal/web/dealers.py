@@ -1,0 +1,71 @@
+"""The dealer picker for reps and managers, and choosing whom to order for."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from portal.domain import dealers
+from portal.web.common import ACTING_DEALER_COOKIE, acting_dealer_id, is_htmx, page
+
+PER_PAGE = 30
+MAX_PAGE = 1000
+
+
+def _page_number(raw: str | None) -> int:
+    # A bad page number is not worth an error: show the first page.
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+
+
+@get("/dealers", include_in_schema=False)
+async def dealer_picker(
+    request: Request,
+    q: str | None = None,
+    page_no: Annotated[str | None, Parameter(query="page")] = None,
+) -> Template | Redirect:
+    if request.user.is_dealer:
+        # A dealer's own users always order for their dealer: nothing to pick.
+        return Redirect("/", status_code=303)
+    number = _page_number(page_no)
+    query = (q or "").strip()[:50]
+    cards = await dealers.list_dealers(request.user, q=query, page=number, per_page=PER_PAGE)
+    context = {
+        "cards": cards,
+        "q": query,
+        "page_no": number,
+        "has_more": len(cards) == PER_PAGE,
+        "current_id": acting_dealer_id(request),
+    }
+    if context["current_id"] is None:
+        # The banner would only say "choose a dealer" on the page where one is chosen.
+        context["show_acting_banner"] = False
+    # Search-as-you-type swaps the list; "load more" appends rows.
+    fragment = "dealers/_rows.html" if number > 1 else "dealers/_list.html"
+    return page(request, "dealers/page.html", context, fragment=fragment, active_tab="dealers")
+
+
+@post("/dealers/{dealer_id:int}/act", include_in_schema=False)
+async def act_for_dealer(request: Request, dealer_id: int) -> Redirect:
+    card = await dealers.dealer_card(request.user, dealer_id)  # NotFound (404) outside scope
+    response = Redirect("/catalog", status_code=303)
+    if is_htmx(request):
+        response.headers["HX-Redirect"] = "/catalog"
+    response.cookies.append(
+        Cookie(
+            key=ACTING_DEALER_COOKIE,
+            value=str(card.id),
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+            path="/",
+            max_age=12 * 3600,
+        )
+    )
+    return response
+
+
+ROUTES = [dealer_picker, act_for_dealer]

@@ -1,0 +1,164 @@
+"""My orders: the list with state filters, an order's detail and timeline, cancel and reorder."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Response, Template
+
+from portal import i18n
+from portal.domain import cart, orders
+from portal.domain.errors import Conflict, ValidationFailed, _
+from portal.web.common import (
+    ACTING_DEALER_COOKIE,
+    clear_flash,
+    flash,
+    is_htmx,
+    page,
+    take_flash,
+)
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PER_PAGE = 20
+MAX_PAGE = 10_000
+MAX_REASON = orders.MAX_NOTE
+# The chips above the list: every state, plus "all".
+FILTERS = [("", _("All"))] + [(s, orders.STATUS_LABELS[s]) for s in orders.STATUSES]
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+
+
+def _detail_context(view: orders.OrderView, actor: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "order": view,
+        "status_labels": orders.STATUS_LABELS,
+        "event_labels": orders.EVENT_LABELS,
+        # Reordering needs a role that orders; the domain checks it again.
+        "can_reorder": actor.can_order,
+        **extra,
+    }
+
+
+@get("/orders", include_in_schema=False)
+async def order_list(
+    request: Request,
+    status: str | None = None,
+    q: str | None = None,
+    page_no: Annotated[str | None, Parameter(query="page")] = None,
+) -> Template:
+    chosen = status if status in orders.STATUSES else ""
+    query = (q or "").strip()[:30]
+    number = _page_number(page_no)
+    result = await orders.list_orders(
+        request.user, status=chosen or None, q=query or None, page=number, per_page=PER_PAGE
+    )
+    context = {
+        "result": result,
+        "status": chosen,
+        "q": query,
+        "filters": FILTERS,
+        "status_labels": orders.STATUS_LABELS,
+        "bad_status": bool(status) and not chosen,
+    }
+    fragment = "orders/_rows.html" if number > 1 else "orders/_list.html"
+    return page(
+        request, "orders/list.html", context, fragment=fragment, active_tab="orders",
+        status=400 if context["bad_status"] else 200,
+    )
+
+
+@get("/orders/{order_id:int}", include_in_schema=False)
+async def order_detail(request: Request, order_id: int) -> Template:
+    view = await orders.get_order(request.user, order_id)
+    flash_data = take_flash(request)
+    response = page(
+        request,
+        "orders/detail.html",
+        _detail_context(view, request.user, flash=flash_data),
+        active_tab="orders",
+    )
+    return clear_flash(response) if flash_data else response
+
+
+@get("/orders/{order_id:int}/cancel", include_in_schema=False)
+async def cancel_confirm(request: Request, order_id: int) -> Template:
+    """The confirmation step (a page without JS, an inline panel with htmx)."""
+    view = await orders.get_order(request.user, order_id)
+    return page(
+        request,
+        "orders/cancel.html",
+        _detail_context(view, request.user, reason="", error=None),
+        fragment="orders/_cancel_form.html",
+        active_tab="orders",
+    )
+
+
+@post("/orders/{order_id:int}/cancel", include_in_schema=False)
+async def cancel(request: Request, order_id: int, data: Form) -> Response:
+    reason = str(data.get("reason") or "").strip()
+    error, status = None, 200
+    if len(reason) > MAX_REASON:
+        status = 422
+        error = i18n.gettext(
+            "The note is too long (at most %(max)s characters).", max=MAX_REASON
+        )
+    else:
+        try:
+            await orders.cancel_order(request.user, order_id, reason)
+        except (ValidationFailed, Conflict) as exc:
+            status = exc.status
+            error = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(
+                exc
+            )
+    if error is not None:
+        view = await orders.get_order(request.user, order_id)
+        return page(
+            request,
+            "orders/cancel.html",
+            _detail_context(view, request.user, reason=reason[:MAX_REASON * 2], error=error),
+            fragment="orders/_cancel_form.html",
+            active_tab="orders",
+            status=status,
+        )
+    target = f"/orders/{order_id}"
+    response = _redirect(request, target)
+    return flash(response, "ok", [i18n.gettext("The order has been cancelled.")])
+
+
+@post("/orders/{order_id:int}/reorder", include_in_schema=False)
+async def reorder(request: Request, order_id: int) -> Response:
+    view, errors = await cart.reorder(request.user, order_id)
+    response = _redirect(request, "/cart")
+    if not request.user.is_dealer:
+        # Staff reorder for the order's dealer: the cart they land on is that dealer's.
+        response.cookies.append(
+            Cookie(
+                key=ACTING_DEALER_COOKIE,
+                value=str(view.dealer_id),
+                httponly=True,
+                samesite="lax",
+                secure=request.app.state.settings.secure_cookies,
+                path="/",
+                max_age=12 * 3600,
+            )
+        )
+    if errors:
+        messages = [i18n.gettext("Some lines could not be added:")]
+        messages += [i18n.field_message(e) for e in errors]
+        return flash(response, "warn", messages)
+    return flash(response, "ok", [i18n.gettext("The order's lines are in your cart.")])
+
+
+def _redirect(request: Request, target: str) -> Response:
+    if is_htmx(request):
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+ROUTES = [order_list, order_detail, cancel_confirm, cancel, reorder]

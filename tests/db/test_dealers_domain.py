@@ -1,0 +1,120 @@
+"""The dealer picker: scope inside the query, search, recent first, cards with credit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.domain import dealers
+from portal.domain.errors import NotFound
+from portal.tables import Order
+from tests import factories as f
+
+
+async def _order_row(dealer_row: dict, user_row: dict, at: datetime, n: int) -> None:
+    # A bare order row: the picker only reads who placed an order for whom, and when.
+    await Order(
+        number=f"SO-TEST-{n:04d}",
+        dealer=dealer_row["id"],
+        placed_by=user_row["id"],
+        status="approved",
+        created_at=at,
+        updated_at=at,
+    ).save()
+
+
+async def test_rep_sees_only_assigned_dealers_recent_first(db):
+    tier = await f.tier(name="一级经销商")
+    rep = await f.user("sales_rep")
+    other_rep = await f.user("sales_rep")
+    a = await f.dealer(tier, name="杭州甲商贸", credit_limit_fen=500_000, balance_fen=100_000)
+    b = await f.dealer(tier, name="安徽乙批发")
+    c = await f.dealer(tier, name="苏州丙超市")
+    hidden = await f.dealer(tier, name="不属于我的经销商")
+    for d in (a, b, c):
+        await f.assign(rep, d)
+    await f.assign(other_rep, hidden)
+    now = datetime.now(UTC)
+    await _order_row(c, rep, now - timedelta(days=2), 1)
+    await _order_row(b, rep, now - timedelta(days=1), 2)
+    # Another user's recent order for `a` must not lift it for this rep.
+    await _order_row(a, other_rep, now, 3)
+
+    cards = await dealers.list_dealers(f.actor(rep))
+    assert [card.id for card in cards] == [b["id"], c["id"], a["id"]]
+    assert hidden["id"] not in {card.id for card in cards}
+    card_a = cards[2]
+    assert card_a.tier_name == "一级经销商"
+    assert card_a.region == "华东"
+    assert card_a.available_credit_fen == 400_000
+    assert cards[0].last_ordered_at is not None
+
+
+async def test_search_by_chinese_substring_code_and_region(db):
+    rep = await f.user("sales_rep")
+    a = await f.dealer(name="杭州甲商贸")
+    b = await f.dealer(name="安徽乙批发")
+    await f.assign(rep, a)
+    await f.assign(rep, b)
+    actor = f.actor(rep)
+    assert [c.id for c in await dealers.list_dealers(actor, q="乙批")] == [b["id"]]
+    assert [c.id for c in await dealers.list_dealers(actor, q=a["code"].lower())] == [a["id"]]
+    assert len(await dealers.list_dealers(actor, q="华东")) == 2
+    # LIKE wildcards in the query are literal characters, not patterns.
+    assert await dealers.list_dealers(actor, q="%") == []
+    assert await dealers.list_dealers(actor, q="_") == []
+
+
+async def test_paging(db):
+    rep = await f.user("sales_rep")
+    for i in range(5):
+        await f.assign(rep, await f.dealer(name=f"经销商{i}"))
+    actor = f.actor(rep)
+    first = await dealers.list_dealers(actor, per_page=2, page=1)
+    second = await dealers.list_dealers(actor, per_page=2, page=2)
+    third = await dealers.list_dealers(actor, per_page=2, page=3)
+    assert [len(first), len(second), len(third)] == [2, 2, 1]
+    assert len({c.id for c in first + second + third}) == 5
+
+
+async def test_dealer_card_is_scoped(db):
+    rep = await f.user("sales_rep")
+    mine = await f.dealer()
+    theirs = await f.dealer()
+    await f.assign(rep, mine)
+    actor = f.actor(rep)
+    assert (await dealers.dealer_card(actor, mine["id"])).name == mine["name"]
+    with pytest.raises(NotFound):
+        await dealers.dealer_card(actor, theirs["id"])
+    with pytest.raises(NotFound):
+        await dealers.dealer_card(actor, 999_999)
+
+
+async def test_dealer_user_sees_only_own_dealer_and_admin_sees_all(db):
+    own = await f.dealer()
+    other = await f.dealer()
+    buyer = await f.user("dealer_buyer", own)
+    admin = await f.user("admin")
+    assert [c.id for c in await dealers.list_dealers(f.actor(buyer))] == [own["id"]]
+    with pytest.raises(NotFound):
+        await dealers.dealer_card(f.actor(buyer), other["id"])
+    assert {c.id for c in await dealers.list_dealers(f.actor(admin))} == {own["id"], other["id"]}
+    # An unassigned rep sees nobody.
+    assert await dealers.list_dealers(f.actor(await f.user("sales_rep"))) == []
+
+
+async def test_manager_sees_team_dealers(db):
+    manager = await f.user("sales_manager")
+    rep = await f.user("sales_rep", manager=manager)
+    team = await f.dealer()
+    outside = await f.dealer()
+    await f.assign(rep, team)
+    await f.assign(await f.user("sales_rep"), outside)
+    assert [c.id for c in await dealers.list_dealers(f.actor(manager))] == [team["id"]]
+
+
+async def test_cart_count_counts_this_users_lines(db):
+    d = await f.dealer()
+    buyer = await f.user("dealer_buyer", d)
+    assert await dealers.cart_count(f.actor(buyer), d["id"]) == 0

@@ -1,0 +1,138 @@
+"""Reps and managers: the dealer picker, acting for a dealer, the banner, ordering for them."""
+
+from __future__ import annotations
+
+import re
+
+from portal.tables import Order
+from portal.web.common import ACTING_DEALER_COOKIE
+from tests import factories as f
+from tests.http.conftest import csrf_from, sign_in
+
+HX = {"HX-Request": "true"}
+
+
+async def setting():
+    wh = await f.warehouse()
+    tier = await f.tier(name="二级经销商")
+    rep = await f.user("sales_rep", username="rep")
+    mine = await f.dealer(tier, name="杭州甲商贸", default_warehouse=wh, credit_limit_fen=500_000)
+    second = await f.dealer(tier, name="安徽乙批发", default_warehouse=wh)
+    theirs = await f.dealer(tier, name="别人的经销商", default_warehouse=wh)
+    await f.assign(rep, mine)
+    await f.assign(rep, second)
+    await f.assign(await f.user("sales_rep"), theirs)
+    sku = await f.sku(code="A100", base_price_fen=200)
+    await f.stock(sku, wh, 100)
+    return rep, mine, second, theirs, sku
+
+
+async def test_picker_lists_assigned_dealers_with_credit_and_searches(client):
+    rep, mine, second, theirs, _sku = await setting()
+    response = await sign_in(client, "rep")
+    assert response.headers["location"] == "/dealers"
+    page = await client.get("/dealers")
+    assert page.status_code == 200
+    assert mine["name"] in page.text and second["name"] in page.text
+    assert theirs["name"] not in page.text
+    assert "二级经销商" in page.text and "华东" in page.text
+    assert "¥5,000.00" in page.text
+    # No dealer chosen yet: other pages' banner asks for one (the picker needs no banner).
+    assert 'id="acting-banner"' not in page.text
+    me = await client.get("/me")
+    assert re.search(r'id="acting-banner".*?href="/dealers"', me.text, re.S)
+    found = await client.get("/dealers?q=乙批", headers=HX)
+    assert "<html" not in found.text
+    assert second["name"] in found.text and mine["name"] not in found.text
+    assert theirs["name"] not in (await client.get("/dealers?q=别人")).text
+
+
+async def test_rep_acts_for_a_dealer_and_orders_for_them(client):
+    rep, mine, _second, _theirs, sku = await setting()
+    await sign_in(client, "rep")
+    page = await client.get("/dealers")
+    response = await client.post(
+        f"/dealers/{mine['id']}/act", data={"_csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/catalog"
+    cookie = response.headers["set-cookie"]
+    assert f"{ACTING_DEALER_COOKIE}={mine['id']}" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    # Every page now carries the banner with the dealer and its available credit.
+    me = await client.get("/me")
+    banner = re.search(r'id="acting-banner".*?</div>', me.text, re.S).group(0)
+    assert mine["name"] in banner and "¥5,000.00" in banner
+    token = csrf_from(me.text)
+    await client.post(f"/cart/lines/{sku['id']}", data={"qty": "10", "_csrf_token": token})
+    cart = await client.get("/cart")
+    assert re.search(r'id="cart-badge"[^>]*>\s*1\s*</span>', cart.text)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', cart.text).group(1)
+    response = await client.post(
+        "/cart/submit", data={"idempotency_key": key, "_csrf_token": csrf_from(cart.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    order = await Order.select().first()
+    assert order["dealer"] == mine["id"]
+    assert order["placed_by"] == rep["id"] and order["rep"] == rep["id"]
+    detail = await client.get(response.headers["location"])
+    assert rep["display_name"] in detail.text and mine["name"] in detail.text
+    # The picker now lists the dealer ordered for first.
+    picker = await client.get("/dealers")
+    assert picker.text.index(mine["name"]) < picker.text.index("安徽乙批发")
+
+
+async def test_rep_cannot_act_for_an_unassigned_dealer(client):
+    _rep, _mine, _second, theirs, sku = await setting()
+    await sign_in(client, "rep")
+    page = await client.get("/dealers")
+    token = csrf_from(page.text)
+    response = await client.post(
+        f"/dealers/{theirs['id']}/act", data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 404
+    assert ACTING_DEALER_COOKIE not in response.headers.get("set-cookie", "")
+    missing = await client.post("/dealers/999999/act", data={"_csrf_token": token})
+    assert missing.status_code == 404
+    # A forged cookie does not open the dealer's cart either.
+    client.cookies.set(ACTING_DEALER_COOKIE, str(theirs["id"]))
+    response = await client.get("/cart", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/dealers"
+    me = await client.get("/me")
+    assert theirs["name"] not in me.text
+    response = await client.post(
+        f"/cart/lines/{sku['id']}", data={"qty": "1", "_csrf_token": token}
+    )
+    assert response.status_code == 404
+
+
+async def test_staff_without_a_dealer_go_to_the_picker(client):
+    await setting()
+    await sign_in(client, "rep")
+    response = await client.get("/cart", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/dealers"
+
+
+async def test_act_without_csrf_is_forbidden(client):
+    _rep, mine, *_ = await setting()
+    await sign_in(client, "rep")
+    response = await client.post(f"/dealers/{mine['id']}/act", follow_redirects=False)
+    assert response.status_code == 403
+
+
+async def test_pages_keep_the_security_headers(client):
+    await setting()
+    await sign_in(client, "rep")
+    page = await client.get("/dealers")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "HX-Request" in page.headers["vary"]
+
+
+async def test_dealer_users_have_no_picker(client):
+    await setting()
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer")
+    await sign_in(client, "buyer")
+    response = await client.get("/dealers", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
