@@ -11,7 +11,7 @@ from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, MutableScopeHeaders, State
 from litestar.exceptions import (
     ClientException,
     HTTPException,
@@ -26,6 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 from piccolo.engine.base import Engine
 
 from portal import db as dbmod
@@ -270,11 +271,19 @@ SECURITY_HEADERS = {
 }
 
 
-async def add_security_headers(response: Response) -> Response:
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """On every response, error pages and redirects made by exception handlers included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
     for key, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(key, value)
-    response.headers.setdefault("Vary", "HX-Request, Accept-Language, Cookie")
-    return response
+        if key not in headers:
+            headers[key] = value
+    if "vary" not in headers:
+        headers["Vary"] = "HX-Request, Accept-Language, Cookie"
+    # Pages and API answers carry a dealer's prices, credit and orders: never in a shared cache.
+    if "cache-control" not in headers:
+        headers["Cache-Control"] = "private, no-store"
 
 
 @get("/health/live", sync_to_thread=False, include_in_schema=False)
@@ -310,7 +319,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             await dbmod.stop(engine)
 
     static = create_static_files_router(
-        path="/static", directories=[STATIC], include_in_schema=False, cache_control=None
+        path="/static",
+        directories=[STATIC],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=3600, public=True),
     )
     app = Litestar(
         route_handlers=[health_live, health_ready, static, *WEB_ROUTES, *API_ROUTES],
@@ -318,7 +330,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=set_request_locale,
-        after_request=add_security_headers,
+        before_send=[add_security_headers],
         request_class=HTMXRequest,
         template_config=TemplateConfig(
             directory=Path(TEMPLATES),
