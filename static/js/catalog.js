@@ -27,7 +27,47 @@
     var first = parseInt(form.dataset.first, 10) || 1;
     var step = parseInt(form.dataset.step, 10) || 1;
     input.value = String(stepped(qty, btn.dataset.dir, first, step));
+    pending.add(form);
     window.htmx.trigger(form, "qtychange");
   });
   document.addEventListener("htmx:load", function (e) { enhance(e.target); });
+
+  // A tap on + and then straight on a link (the cart tab, say) must not lose the tap: the
+  // quantities still waiting for their pause are sent, and those on their way are awaited,
+  // before the link is followed.
+  var pending = new Set();
+  var inflight = new Map();
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var form = e.detail.elt;
+    if (!pending.has(form) && !(form.classList && form.classList.contains("stepper"))) { return; }
+    pending.delete(form);
+    inflight.set(form, new Promise(function (resolve) {
+      form.addEventListener("htmx:afterRequest", resolve, { once: true });
+    }));
+  });
+  document.addEventListener("htmx:afterRequest", function (e) { inflight.delete(e.detail.elt); });
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"]; }
+    catch (err) { return ""; }
+  }
+  function send(form) {
+    var data = new FormData(form);
+    data.delete("step");
+    return fetch(form.getAttribute("action"), {
+      method: "POST", body: new URLSearchParams(data), credentials: "same-origin", keepalive: true,
+      headers: { "HX-Request": "true", "x-csrftoken": csrf() }
+    });
+  }
+  function flush() {
+    var forms = Array.from(pending);
+    pending.clear();
+    return Promise.all(forms.map(send).concat(Array.from(inflight.values())));
+  }
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a[href]") : null;
+    if (!link || (!pending.size && !inflight.size) || e.defaultPrevented || link.target) { return; }
+    e.preventDefault();
+    flush().finally(function () { window.location.href = link.href; });
+  }, true);
+  window.addEventListener("pagehide", function () { if (pending.size) { flush(); } });
 })();
