@@ -6,6 +6,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
@@ -128,8 +129,14 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
                 i18n.gettext("Please sign in."),
                 i18n.gettext("A valid bearer token is required."),
             )
+        # Back to where the user was after signing in, search and filters included.
         nxt = request.scope["path"]
-        return Redirect(f"/login?next={nxt}" if nxt != "/" else "/login", status_code=303)
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        if query:
+            nxt = f"{nxt}?{query}"
+        if nxt == "/":
+            return Redirect("/login", status_code=303)
+        return Redirect(f"/login?{urlencode({'next': nxt})}", status_code=303)
     if isinstance(exc, ValidationException) or (isinstance(exc, ClientException) and status == 400):
         # Litestar's own checks (types, lengths, missing parameters, malformed JSON) are
         # bad input like any other: a validation problem with messages in the reader's language.

@@ -58,6 +58,8 @@ async def authenticate(
     )
     if not ok or user is None or not user["active"]:
         async with write_transaction():
+            # Failures older than the window count for nothing: drop them so the table stays small.
+            await LoginFailure.delete().where(LoginFailure.at < since)
             await LoginFailure.insert(
                 LoginFailure(key=account_key, at=now), LoginFailure(key=address_key, at=now)
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
@@ -143,7 +143,7 @@ async def cart_page(request: Request) -> Response:
 
 
 @post("/cart/lines/{sku_id:int}", include_in_schema=False)
-async def set_line(request: Request, sku_id: int, data: Form) -> Response:
+async def set_line(request: Request, sku_id: FromPath[int], data: Form) -> Response:
     if (redirect := _no_dealer(request)) is not None:
         return redirect
     actor, dealer_id = request.user, acting_dealer_id(request)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from portal.domain import dealers
@@ -24,8 +24,8 @@ def _page_number(raw: str | None) -> int:
 @get("/dealers", include_in_schema=False)
 async def dealer_picker(
     request: Request,
-    q: str | None = None,
-    page_no: Annotated[str | None, Parameter(query="page")] = None,
+    q: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
 ) -> Template | Redirect:
     if request.user.is_dealer:
         # A dealer's own users always order for their dealer: nothing to pick.
@@ -49,7 +49,7 @@ async def dealer_picker(
 
 
 @post("/dealers/{dealer_id:int}/act", include_in_schema=False)
-async def act_for_dealer(request: Request, dealer_id: int) -> Redirect:
+async def act_for_dealer(request: Request, dealer_id: FromPath[int]) -> Redirect:
     card = await dealers.dealer_card(request.user, dealer_id)  # NotFound (404) outside scope
     response = Redirect("/catalog", status_code=303)
     if is_htmx(request):

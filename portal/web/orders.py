@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
@@ -48,9 +48,9 @@ def _detail_context(view: orders.OrderView, actor: Any, **extra: Any) -> dict[st
 @get("/orders", include_in_schema=False)
 async def order_list(
     request: Request,
-    status: str | None = None,
-    q: str | None = None,
-    page_no: Annotated[str | None, Parameter(query="page")] = None,
+    status: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
 ) -> Template:
     chosen = status if status in orders.STATUSES else ""
     query = (q or "").strip()[:30]
@@ -74,7 +74,7 @@ async def order_list(
 
 
 @get("/orders/{order_id:int}", include_in_schema=False)
-async def order_detail(request: Request, order_id: int) -> Template:
+async def order_detail(request: Request, order_id: FromPath[int]) -> Template:
     view = await orders.get_order(request.user, order_id)
     flash_data = take_flash(request)
     response = page(
@@ -87,7 +87,7 @@ async def order_detail(request: Request, order_id: int) -> Template:
 
 
 @get("/orders/{order_id:int}/cancel", include_in_schema=False)
-async def cancel_confirm(request: Request, order_id: int) -> Template:
+async def cancel_confirm(request: Request, order_id: FromPath[int]) -> Template:
     """The confirmation step (a page without JS, an inline panel with htmx)."""
     view = await orders.get_order(request.user, order_id)
     return page(
@@ -100,7 +100,7 @@ async def cancel_confirm(request: Request, order_id: int) -> Template:
 
 
 @post("/orders/{order_id:int}/cancel", include_in_schema=False)
-async def cancel(request: Request, order_id: int, data: Form) -> Response:
+async def cancel(request: Request, order_id: FromPath[int], data: Form) -> Response:
     reason = str(data.get("reason") or "").strip()
     error, status = None, 200
     if len(reason) > MAX_REASON:
@@ -132,7 +132,7 @@ async def cancel(request: Request, order_id: int, data: Form) -> Response:
 
 
 @post("/orders/{order_id:int}/reorder", include_in_schema=False)
-async def reorder(request: Request, order_id: int) -> Response:
+async def reorder(request: Request, order_id: FromPath[int]) -> Response:
     view, errors = await cart.reorder(request.user, order_id)
     response = _redirect(request, "/cart")
     if not request.user.is_dealer:
