@@ -7,7 +7,7 @@ LOCALES := zh_Hans zh_Hant
 PO := $(foreach l,$(LOCALES),portal/locale/$(l)/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test setup migrate demo messages lint bench clean
+.PHONY: run test setup migrate demo messages lint bench clean audit
 
 run: setup
 	$(BIN)/python -m portal migrate
@@ -49,3 +49,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var/portal.sqlite3*
+
+# Lighthouse (mobile preset) on the key pages against Debian's chromium; not in CI. JSON in var/lighthouse/.
+audit: setup
+	cd bench/lighthouse && npm install --no-audit --no-fund --loglevel=error
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse/audit.py

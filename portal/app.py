@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -41,6 +42,8 @@ log = logging.getLogger("portal")
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 PROBLEM = "application/problem+json"
+# While the database was unreachable at start-up, try to start the pool this often.
+DB_RETRY_SECONDS = 2.0
 
 
 def configure_jinja(env: Environment) -> None:
@@ -217,6 +220,15 @@ def _input_errors(exc: HTTPException) -> list[FieldError]:
 
 def render_server_error(request: Request, exc: Exception) -> Response:
     i18n.set_locale(_request_locale(request))
+    if _is_bad_input(exc):
+        # Input no validator caught and the decoder or the database refused (a NUL character,
+        # a number beyond the column, bytes that are not UTF-8): the caller's error, not ours.
+        log.warning("bad input refused late: %r", exc)
+        domain = DomainError(_("Some of the input is not valid."))
+        domain.status = 400
+        domain.type = "validation"
+        domain.title = _("Some of the input is not valid.")
+        return render_domain_error(request, domain)
     if _is_database_down(exc):
         title = i18n.gettext("The service is briefly unavailable.")
         detail = i18n.gettext("We cannot reach the database right now. Please try again shortly.")
@@ -232,6 +244,15 @@ def render_server_error(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return problem(request, 500, "internal", title, detail)
     return error_page(request, 500, title, detail)
+
+
+def _is_bad_input(exc: Exception) -> bool:
+    import asyncpg
+
+    if isinstance(exc, asyncpg.exceptions.DataError | OverflowError | UnicodeDecodeError):
+        return True
+    # msgspec's answer to a JSON nesting bomb.
+    return isinstance(exc, RecursionError) and "deserializ" in str(exc)
 
 
 def _is_database_down(exc: Exception) -> bool:
@@ -263,6 +284,35 @@ def _request_locale(request: Request) -> str:
 
 async def set_request_locale(request: Request) -> None:
     i18n.set_locale(_request_locale(request))
+
+
+# A NUL character is never valid text: PostgreSQL refuses to store it and SQLite would keep it,
+# so it is refused up front, the same on both engines (raw, percent-encoded or JSON-escaped).
+_NUL_ENCODED = (b"\x00", b"%00")
+_NUL_JSON = (b"\x00", b"\\u0000")
+
+
+async def prepare_request(request: Request) -> None:
+    """Before every handler: refuse NUL characters in the query or a text body; set the locale."""
+    i18n.set_locale(_request_locale(request))
+    query = request.scope.get("query_string", b"")
+    suspect = any(mark in query for mark in _NUL_ENCODED)
+    content_type = request.headers.get("content-type", "")
+    if not suspect and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        marks: tuple[bytes, ...] = ()
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            marks = _NUL_ENCODED
+        elif "json" in content_type or content_type.startswith("text/"):
+            marks = _NUL_JSON
+        if marks:
+            body = await request.body()  # cached: the handler reads the same bytes
+            suspect = any(mark in body for mark in marks)
+    if suspect:
+        domain = DomainError(_("Some of the input is not valid."))
+        domain.status = 400
+        domain.type = "validation"
+        domain.title = _("Some of the input is not valid.")
+        raise domain
 
 
 SECURITY_HEADERS = {
@@ -316,12 +366,36 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     engine = engine or dbmod.engine_from_url(settings.database_url)
     auth = make_auth(settings)
 
+    retry: list[asyncio.Task] = []
+
+    async def start_when_reachable() -> None:
+        while True:
+            await asyncio.sleep(DB_RETRY_SECONDS)
+            try:
+                await dbmod.start(engine)
+            except Exception as exc:
+                if not _is_database_down(exc):
+                    raise
+                continue
+            log.warning("database reachable again: connection pool started")
+            return
+
     async def on_startup(app: Litestar) -> None:
         dbmod.bind_tables(engine)
         if owns_engine:
-            await dbmod.start(engine)
+            try:
+                await dbmod.start(engine)
+            except Exception as exc:
+                if not _is_database_down(exc):
+                    raise
+                # Say why and answer 503 until it is back (queries still try on their own
+                # connections meanwhile), rather than refuse to start or hide the failure.
+                log.error("database unreachable at start-up (%r): answering 503 until it is", exc)
+                retry.append(asyncio.create_task(start_when_reachable()))
 
     async def on_shutdown(app: Litestar) -> None:
+        for task in retry:
+            task.cancel()
         if owns_engine:
             await dbmod.stop(engine)
 
@@ -336,7 +410,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         on_app_init=[auth.on_app_init],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        before_request=set_request_locale,
+        before_request=prepare_request,
         before_send=[add_security_headers],
         request_class=HTMXRequest,
         template_config=TemplateConfig(
@@ -367,5 +441,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         },
         state=State({"settings": settings, "auth": auth}),
         debug=settings.debug,
+        # Logging is the server's business (uvicorn configures it): Litestar's default config
+        # would start a queue-listener thread for every app instance.
+        logging_config=None,
+        # Forms and order bodies are small; refuse anything bigger early (413).
+        request_max_body_size=1_048_576,
     )
     return app

@@ -735,6 +735,30 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
     return placed
 
 
+# Orders from ¥5,000 go to the regional manager; discounts past a rep's authority too;
+# over-credit orders (dealers whose policy allows them) go to finance.
+DEMO_APPROVAL_RULES = (
+    {"kind": "total_at_least", "amount_fen": 500_000, "approver_role": "sales_manager",
+     "step_order": 10},
+    {"kind": "discount_beyond_authority", "approver_role": "sales_manager", "step_order": 10},
+    {"kind": "over_credit", "approver_role": "finance", "step_order": 20},
+)
+# This dealer may order past its limit; such orders wait for finance.
+OVER_CREDIT_APPROVAL_DEALER = "D04"
+
+
+async def _insert_approval_rules() -> None:
+    from portal.tables import ApprovalRule
+
+    created = datetime.now(UTC)
+    await ApprovalRule.insert(
+        *[ApprovalRule(**rule, active=True, created_at=created) for rule in DEMO_APPROVAL_RULES]
+    )
+    await Dealer.update({Dealer.over_credit_policy: "approval"}).where(
+        Dealer.code == OVER_CREDIT_APPROVAL_DEALER
+    )
+
+
 async def load_demo(
     settings_or_none: Settings | None,
     *,
@@ -761,6 +785,7 @@ async def load_demo(
     password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow on purpose
     async with write_transaction():
         await _insert_plan(plan, password_hash)
+        await _insert_approval_rules()
     skipped: list[str] = []
     orders = await _place_orders(plan, skipped)
     return DemoSummary(

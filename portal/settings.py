@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from portal.mail import MailSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = ROOT / "var"
 
@@ -52,6 +54,8 @@ class Settings:
     login_window_seconds: int = 15 * 60
     var_dir: Path = field(default=DEFAULT_VAR_DIR)
     debug: bool = False
+    # SMTP for notifications (PORTAL_SMTP_*); None: mail waits in the outbox, unsent.
+    mail: MailSettings | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -71,4 +75,5 @@ class Settings:
             show_stock_numbers=env.get("PORTAL_SHOW_STOCK_NUMBERS", "0") == "1",
             var_dir=var_dir,
             debug=env.get("PORTAL_DEBUG", "0") == "1",
+            mail=MailSettings.from_env(env),
         )

@@ -173,7 +173,11 @@ async def tier_price(
     tier_row: dict, sku_row: dict, *, price_fen: int | None = None, percent_bp: int | None = None
 ) -> dict:
     return await _insert(
-        TierPrice, tier=tier_row["id"], sku=sku_row["id"], price_fen=price_fen, percent_bp=percent_bp
+        TierPrice,
+        tier=tier_row["id"],
+        sku=sku_row["id"],
+        price_fen=price_fen,
+        percent_bp=percent_bp,
     )
 
 

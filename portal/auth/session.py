@@ -34,15 +34,15 @@ def cookie_name(settings: Settings) -> str:
     return "__Host-session" if settings.secure_cookies else "session"
 
 
-async def retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
+async def retrieve_actor(
+    token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+) -> Actor | None:
     """The Actor behind a token, checked against the database on every request.
 
     The API takes bearer tokens only: a cookie alone does not authenticate /api/, which is
     why the API needs no CSRF token.
     """
-    if connection.scope["path"].startswith("/api/") and not connection.headers.get(
-        "authorization"
-    ):
+    if connection.scope["path"].startswith("/api/") and not connection.headers.get("authorization"):
         return None
     try:
         user_id = int(token.sub)

@@ -13,7 +13,7 @@ from typing import Any
 
 from portal.db import write_transaction
 from portal.domain import catalog, credit, money, orders, pricing
-from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.quantities import (
     MAX_LINE_QTY,
     check_line,
@@ -47,10 +47,29 @@ class CartLineView:
     packs: tuple[tuple[str, int], ...] = ()
     image: str = ""
     product_id: int | None = None
+    # A staff-set price (a rep's discount): the dealer's own price stays for reference.
+    ref_price_fen: int = 0
+    overridden: bool = False
+    beyond_authority: bool = False  # the order will wait for a sales manager
 
     @property
     def rule_label(self) -> str:
-        return pricing.rule_label(self.rule, self.rule_params) if self.available else ""
+        return orders.price_label(self.rule, self.rule_params) if self.available else ""
+
+    @property
+    def price_input(self) -> str:
+        """The staff-set price as typed into the price box (yuan), or empty."""
+        return str(money.from_fen(self.unit_price_fen)) if self.overridden else ""
+
+    @property
+    def ref_price_input(self) -> str:
+        return str(money.from_fen(self.ref_price_fen))
+
+    @property
+    def discount_bp(self) -> int:
+        if not self.overridden or not self.ref_price_fen:
+            return 0
+        return int((self.ref_price_fen - self.unit_price_fen) * 10000 / self.ref_price_fen)
 
     @property
     def next_break_label(self) -> str:
@@ -70,6 +89,7 @@ class CartView:
     note: str
     credit_available_fen: int
     errors: list[FieldError] = field(default_factory=list)
+    can_set_prices: bool = False  # staff ordering for the dealer may discount a line
 
     @property
     def can_submit(self) -> bool:
@@ -145,12 +165,17 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
     rows = []
     if cart is not None:
         rows = (
-            await CartLine.select(CartLine.sku, CartLine.qty)
+            await CartLine.select(CartLine.sku, CartLine.qty, CartLine.unit_price_override_fen)
             .where(CartLine.cart == cart["id"])
             .order_by(CartLine.added_at)
             .order_by(CartLine.id)
         )
     quantities = {r["sku"]: r["qty"] for r in rows}
+    overrides = {
+        r["sku"]: int(r["unit_price_override_fen"])
+        for r in rows
+        if r["unit_price_override_fen"] is not None and actor.is_staff
+    }
     items = (
         await catalog.items_by_ids(actor, dealer, list(quantities), quantities=quantities)
         if quantities
@@ -210,6 +235,12 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
                     {"sku": item.code},
                 )
             )
+        price, rule, params = quote.unit_price_fen, quote.rule, dict(quote.rule_params)
+        override = overrides.get(sku_id)
+        overridden = override is not None and override != quote.unit_price_fen
+        if overridden:
+            price, rule = override, orders.RULE_MANUAL
+            params = {"by": actor.name, "ref_price_fen": quote.unit_price_fen}
         lines.append(
             CartLineView(
                 sku_id=sku_id,
@@ -221,11 +252,18 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
                 qty=qty,
                 moq=item.moq,
                 order_multiple=item.order_multiple,
-                unit_price_fen=quote.unit_price_fen,
+                unit_price_fen=price,
                 list_price_fen=quote.list_price_fen,
-                rule=quote.rule,
-                rule_params=dict(quote.rule_params),
-                line_total_fen=quote.line_total_fen(qty),
+                rule=rule,
+                rule_params=params,
+                line_total_fen=money.line_total_fen(price, qty),
+                ref_price_fen=quote.unit_price_fen,
+                overridden=overridden,
+                beyond_authority=overridden
+                and orders.discount_beyond(
+                    orders.PricedLine(price, quote.unit_price_fen, qty),
+                    actor.discount_authority_bp,
+                ),
                 next_break=quote.next_break,
                 availability=item.availability,
                 errors=errors,
@@ -266,6 +304,7 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
         note=(cart["note"] or "") if cart else "",
         credit_available_fen=credit.available_fen(dealer),
         errors=cart_errors,
+        can_set_prices=actor.is_staff,
     )
 
 
@@ -314,6 +353,54 @@ async def set_qty(
         cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
         await _put_line(cart_id, sku_id, qty_base, now)
         await _touch(cart_id, now)
+    return await _view(actor, dealer)
+
+
+async def set_price(
+    actor: Actor,
+    dealer_id: int | None,
+    sku_id: int,
+    *,
+    unit_price_fen: int | None = None,
+    percent_off_bp: int | None = None,
+) -> CartView:
+    """Staff ordering for a dealer set a line's unit price, or a percentage off the dealer's
+    price; neither (or the dealer's own price) removes the override. Dealers never set prices.
+
+    Beyond the actor's discount authority the order will wait for a sales manager (the
+    discount_beyond_authority rule); the cart line says so.
+    """
+    dealer = await ordering_dealer(actor, dealer_id)
+    if not actor.is_staff:
+        raise Forbidden(_("Only staff may set a price."))
+    cart = await _cart_row(dealer["id"], actor.user_id)
+    exists = cart is not None and await CartLine.exists().where(
+        (CartLine.cart == cart["id"]) & (CartLine.sku == sku_id)
+    )
+    if not exists:
+        raise NotFound(_("Product not found."))
+    if percent_off_bp is not None:
+        if isinstance(percent_off_bp, bool) or not 0 <= percent_off_bp <= 10000:
+            raise _refuse([FieldError("percent_off", _("Enter a percentage from 0 to 100."))])
+        qty = (await _current_qty(dealer["id"], actor.user_id)).get(sku_id, 0)
+        items = await catalog.items_by_ids(actor, dealer, [sku_id], quantities={sku_id: qty})
+        item = items.get(sku_id)
+        if item is None:
+            raise NotFound(_("Product not found."))
+        ref = item.quote_for(qty).unit_price_fen
+        unit_price_fen = money.to_fen(money.percent_of(ref, 10000 - percent_off_bp))
+    if unit_price_fen is not None and (
+        isinstance(unit_price_fen, bool)
+        or not isinstance(unit_price_fen, int)
+        or unit_price_fen < 0
+    ):
+        raise _refuse([FieldError("unit_price", _("The price must be zero or more."))])
+    now = _now()
+    async with write_transaction():
+        await CartLine.update({CartLine.unit_price_override_fen: unit_price_fen}).where(
+            (CartLine.cart == cart["id"]) & (CartLine.sku == sku_id)
+        )
+        await _touch(cart["id"], now)
     return await _view(actor, dealer)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain.errors import NotFound, _
+from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.pricing import (
     BATCH,
     PriceInputs,
@@ -554,6 +554,9 @@ async def product_detail(actor: Actor, dealer: dict, product_id: int) -> Product
 async def toggle_favourite(actor: Actor, dealer: dict, sku_id: int) -> bool:
     """Star or unstar a visible SKU for the dealer; returns whether it is now a favourite."""
     _check_actor(actor, dealer)
+    if not actor.can_order:
+        # Favourites are the ordering dealer's shortlist; staff who never order keep none.
+        raise Forbidden(_("Your role cannot place orders."))
     async with write_transaction():
         visible = await _visible_rows(dealer, "AND s.id = {}", int(sku_id))
         if not visible:

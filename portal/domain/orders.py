@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain import audit, catalog, credit, pricing, stock
+from portal.domain import audit, catalog, credit, notifications, pricing, stock
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
     FieldError,
+    Forbidden,
     InsufficientStock,
     NotFound,
     ValidationFailed,
@@ -36,6 +37,8 @@ from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_b
 from portal.domain.scope import Actor, in_scope, ordering_dealer, visible_dealer_ids
 from portal.tables import (
     Address,
+    ApprovalRule,
+    ApprovalStep,
     Cart,
     CartLine,
     Dealer,
@@ -50,6 +53,7 @@ from portal.tables import (
 
 STATUSES = (
     "pending_approval",
+    "returned",
     "approved",
     "partially_shipped",
     "shipped",
@@ -58,13 +62,19 @@ STATUSES = (
     "cancelled",
 )
 # Orders that hold stock and count towards the dealer's exposure until invoiced or ended.
-OPEN_STATUSES = ("pending_approval", "approved", "partially_shipped")
+# A returned order (sent back to the dealer by an approver) keeps its reservations and
+# exposure while the dealer decides: resubmit (re-checked) or cancel.
+OPEN_STATUSES = ("pending_approval", "returned", "approved", "partially_shipped")
 # Before approval (and before anything ships) a dealer may still change their mind.
-CANCELLABLE_STATUSES = ("pending_approval", "approved")
+CANCELLABLE_STATUSES = ("pending_approval", "returned", "approved")
+# Staff may adjust quantities and prices while the order waits (re-checked on the spot).
+ADJUSTABLE_STATUSES = ("pending_approval", "returned")
 FINAL_STATUSES = ("completed", "rejected", "cancelled")
 INITIAL_STATUS = "pending_approval"
 TRANSITIONS: dict[str, set[str]] = {
-    "pending_approval": {"approved", "rejected", "cancelled"},
+    "pending_approval": {"approved", "rejected", "cancelled", "returned"},
+    # Sent back to the dealer: resubmitted (credit, stock and approval re-checked) or cancelled.
+    "returned": {"pending_approval", "approved", "cancelled"},
     # Back to pending_approval when staff adjust an approved order and it needs approval again.
     "approved": {"partially_shipped", "shipped", "cancelled", "pending_approval"},
     "partially_shipped": {"partially_shipped", "shipped"},
@@ -75,6 +85,7 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 STATUS_LABELS = {
     "pending_approval": _("Awaiting approval"),
+    "returned": _("Returned to dealer"),
     "approved": _("Approved"),
     "partially_shipped": _("Partially shipped"),
     "shipped": _("Shipped"),
@@ -86,7 +97,11 @@ EVENT_LABELS = {
     "submitted": _("Submitted"),
     "auto_approved": _("Approved automatically"),
     "approved": _("Approved"),
+    "step_approved": _("Approval step passed"),
     "rejected": _("Rejected"),
+    "returned": _("Returned to dealer"),
+    "resubmitted": _("Resubmitted"),
+    "adjusted": _("Adjusted"),
     "cancelled": _("Cancelled"),
 }
 # Staff roles that may cancel an order for a dealer in their scope.
@@ -153,9 +168,207 @@ async def transition(
     )
 
 
-def approvals_needed(dealer: dict, total_fen: int, actor: Actor) -> list[str]:
-    """The approval steps an order must pass. Approval rules come in a later issue: none yet."""
-    return []
+# --- approval rules (evaluated here; decisions live in domain/approvals.py) ----------------
+
+RULE_KINDS = (
+    "total_at_least",
+    "over_credit",
+    "discount_beyond_authority",
+    "first_orders",
+    "dealer_flagged",
+)
+APPROVER_ROLES = ("sales_manager", "finance")
+RULE_MANUAL = "manual"  # a line priced by staff (a rep's discount), not by the price list
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An active approval rule as evaluated (a row of approval_rule)."""
+
+    kind: str
+    approver_role: str
+    step_order: int = 10
+    amount_fen: int = 0
+    count: int = 0
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """What the rules need of a line: its price and the dealer's own price for it."""
+
+    unit_price_fen: int
+    ref_price_fen: int  # the price the dealer's price list gives (tier, break or contract)
+    qty: int
+
+
+@dataclass(frozen=True)
+class StepNeeded:
+    role: str
+    rule_kind: str
+
+
+def discount_beyond(line: PricedLine, authority_bp: int) -> bool:
+    """True when the line is further below the dealer's price than `authority_bp` allows."""
+    if line.ref_price_fen <= 0 or line.unit_price_fen >= line.ref_price_fen:
+        return False
+    # (ref - price) / ref > authority / 10000, in integers.
+    return (line.ref_price_fen - line.unit_price_fen) * 10000 > authority_bp * line.ref_price_fen
+
+
+def approvals_needed(
+    rules: list[Rule],
+    dealer: dict,
+    total_fen: int,
+    lines: list[PricedLine],
+    actor: Actor,
+    previous_orders: int,
+) -> list[StepNeeded]:
+    """The approval steps an order must pass, in order; [] means approved on submission.
+
+    Pure: `dealer` is the dealer row as it stands before this order counts (exposure without
+    it). Matching rules are taken in (step_order, id) order; one step per approving role (the
+    first rule naming it places it). An order over credit under the "approval" policy always
+    waits for finance: if no active over_credit rule says so, a finance step is added last.
+    """
+    over = not credit.fits(dealer, total_fen)
+    matched: list[Rule] = []
+    for rule in sorted(rules, key=lambda r: (r.step_order, r.id)):
+        if rule.kind == "total_at_least":
+            hit = total_fen >= rule.amount_fen
+        elif rule.kind == "over_credit":
+            hit = over
+        elif rule.kind == "discount_beyond_authority":
+            hit = any(discount_beyond(ln, actor.discount_authority_bp) for ln in lines)
+        elif rule.kind == "first_orders":
+            hit = previous_orders < rule.count
+        elif rule.kind == "dealer_flagged":
+            hit = bool(dealer.get("flagged_for_review"))
+        else:
+            hit = False
+        if hit:
+            matched.append(rule)
+    steps: list[StepNeeded] = []
+    for rule in matched:
+        # Only finance may approve past the credit limit, whatever the rule row says.
+        role = "finance" if rule.kind == "over_credit" else rule.approver_role
+        existing = next((i for i, st in enumerate(steps) if st.role == role), None)
+        if existing is None:
+            steps.append(StepNeeded(role, rule.kind))
+        elif rule.kind == "over_credit":
+            # The finance step that approves over-credit is the recorded override: say so.
+            steps[existing] = StepNeeded(role, "over_credit")
+    if over and not any(st.rule_kind == "over_credit" for st in steps):
+        finance = next((i for i, st in enumerate(steps) if st.role == "finance"), None)
+        if finance is None:
+            steps.append(StepNeeded("finance", "over_credit"))
+        else:
+            steps[finance] = StepNeeded("finance", "over_credit")
+    return steps
+
+
+LABEL_MANUAL = _("Price set by %(by)s")
+
+
+def price_label(rule: str, params: dict[str, Any]) -> str:
+    """The rule behind a line's price; a staff-set price names who set it."""
+    if rule == RULE_MANUAL:
+        from portal import i18n
+
+        return i18n.gettext(LABEL_MANUAL, by=params.get("by", ""))
+    return pricing.rule_label(rule, params)
+
+
+async def active_rules() -> list[Rule]:
+    rows = await ApprovalRule.select().where(ApprovalRule.active == True)  # noqa: E712
+    return [
+        Rule(
+            kind=r["kind"],
+            approver_role=r["approver_role"],
+            step_order=r["step_order"],
+            amount_fen=int(r["amount_fen"] or 0),
+            count=int(r["count"] or 0),
+            id=r["id"],
+        )
+        for r in rows
+    ]
+
+
+async def previous_order_count(dealer_id: int, order_id: int) -> int:
+    """The dealer's orders before this one that were not rejected or cancelled."""
+    return await Order.count().where(
+        (Order.dealer == dealer_id)
+        & (Order.id < order_id)
+        & Order.status.not_in(["rejected", "cancelled"])
+    )
+
+
+async def open_steps(order_id: int, steps: list[StepNeeded], now: datetime) -> None:
+    """Write the steps an order must pass, numbered after any earlier round's steps."""
+    if not steps:
+        return
+    rows = await ApprovalStep.select(ApprovalStep.step_no).where(ApprovalStep.order == order_id)
+    start = max((r["step_no"] for r in rows), default=0) + 1
+    await ApprovalStep.insert(
+        *[
+            ApprovalStep(
+                order=order_id,
+                step_no=start + i,
+                role=st.role,
+                rule_kind=st.rule_kind,
+                status="pending",
+                created_at=now,
+            )
+            for i, st in enumerate(steps)
+        ]
+    )
+
+
+async def supersede_steps(order_id: int) -> None:
+    """Pending steps no longer apply (the order was returned, rejected, cancelled, adjusted)."""
+    await ApprovalStep.update({ApprovalStep.status: "superseded"}).where(
+        (ApprovalStep.order == order_id) & (ApprovalStep.status == "pending")
+    )
+
+
+async def route_for_approval(
+    actor: Actor,
+    order_id: int,
+    dealer: dict,
+    total_fen: int,
+    lines: list[PricedLine],
+    from_status: str,
+    *,
+    now: datetime,
+) -> tuple[str, list[StepNeeded]]:
+    """Work out the steps and open them, or approve straight away; inside the transaction.
+
+    `dealer` is the locked dealer row without this order's total in its exposure.
+    """
+    steps = approvals_needed(
+        await active_rules(),
+        dealer,
+        total_fen,
+        lines,
+        actor,
+        await previous_order_count(dealer["id"], order_id),
+    )
+    if steps:
+        await open_steps(order_id, steps, now)
+        if from_status != "pending_approval":
+            await transition(
+                order_id, from_status, "pending_approval", actor=actor, kind="resubmitted", now=now
+            )
+        return "pending_approval", steps
+    await transition(
+        order_id,
+        from_status,
+        "approved",
+        actor=None if from_status == "pending_approval" else actor,
+        kind="auto_approved" if from_status == "pending_approval" else "approved",
+        now=now,
+    )
+    return "approved", steps
 
 
 def can_cancel(order: dict, actor: Actor) -> bool:
@@ -193,7 +406,12 @@ class OrderLineView:
     @property
     def price_rule_label(self) -> str:
         """The rule that gave the price, in the reader's language (at render time)."""
-        return pricing.rule_label(self.price_rule, self.price_rule_params)
+        return price_label(self.price_rule, self.price_rule_params)
+
+    @property
+    def ref_price_fen(self) -> int:
+        """The dealer's own price for the line (differs from the unit price when set by staff)."""
+        return int(self.price_rule_params.get("ref_price_fen", self.unit_price_fen))
 
 
 @dataclass
@@ -472,6 +690,7 @@ class PreparedLine:
     line_total_fen: int
     rule: str
     rule_params: dict[str, Any]
+    ref_price_fen: int = 0  # the dealer's own price (differs for a staff-set price)
 
 
 @dataclass
@@ -492,6 +711,7 @@ def request_hash(
     address_id: int | None,
     requested_date: date | None,
     note: str,
+    overrides: dict[int, int] | None = None,
 ) -> str:
     """What a retry must repeat to count as the same request (the idempotency body)."""
     body = {
@@ -504,6 +724,8 @@ def request_hash(
         "date": requested_date.isoformat() if requested_date else None,
         "note": (note or "").strip(),
     }
+    if overrides:
+        body["prices"] = sorted([int(k), int(v)] for k, v in overrides.items())
     text = json.dumps(body, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -569,9 +791,18 @@ async def prepare(
     requested_date: date | None,
     note: str,
     now: datetime,
+    overrides: dict[int, int] | None = None,
 ) -> Prepared:
     """Validate every line and price the order, before any lock. ValidationFailed lists all
-    problems at once, each naming the SKU and the rule."""
+    problems at once, each naming the SKU and the rule.
+
+    `overrides` (sku id -> unit price in fen) are staff-set prices (a rep's discount): the
+    line keeps them with rule "manual", who set them and the dealer's own price for reference.
+    Dealers never set prices.
+    """
+    overrides = dict(overrides or {})
+    if overrides and not actor.is_staff:
+        raise Forbidden(_("Only staff may set a price."))
     errors: list[FieldError] = check_details(requested_date, note, now)
     if not lines:
         raise ValidationFailed(
@@ -637,6 +868,25 @@ async def prepare(
             errors.extend(problems)
             continue
         quote = item.quote_for(qty)
+        price, rule, params = quote.unit_price_fen, quote.rule, dict(quote.rule_params)
+        override = overrides.get(sku_id)
+        if override is not None and override != quote.unit_price_fen:
+            if isinstance(override, bool) or not isinstance(override, int) or override < 0:
+                errors.append(
+                    FieldError(
+                        f"lines[{index}]",
+                        _("%(sku)s: the price must be zero or more."),
+                        {"sku": item.code},
+                    )
+                )
+                continue
+            price, rule = override, RULE_MANUAL
+            params = {
+                "by": actor.name,
+                "by_id": actor.user_id,
+                "ref_price_fen": quote.unit_price_fen,
+                "ref_rule": quote.rule,
+            }
         prepared.append(
             PreparedLine(
                 index=index,
@@ -645,11 +895,12 @@ async def prepare(
                 name=item.name,
                 unit=item.unit,
                 qty=qty,
-                unit_price_fen=quote.unit_price_fen,
+                unit_price_fen=price,
                 list_price_fen=quote.list_price_fen,
-                line_total_fen=quote.line_total_fen(qty),
-                rule=quote.rule,
-                rule_params=dict(quote.rule_params),
+                line_total_fen=line_total_fen(price, qty),
+                rule=rule,
+                rule_params=params,
+                ref_price_fen=quote.unit_price_fen,
             )
         )
     if errors:
@@ -793,15 +1044,26 @@ async def _place(
         await _hook("after_dealer_lock")
         if not dealer["active"]:
             raise NotFound(_("Dealer not found."))
-        credit.check_credit(dealer, p.total_fen)
-        done = await Dealer.raw(
-            "UPDATE dealer SET open_orders_fen = open_orders_fen + {} "
-            "WHERE id = {} AND balance_fen + open_orders_fen + {} <= {} RETURNING open_orders_fen",
-            p.total_fen,
-            dealer["id"],
-            p.total_fen,
-            credit.ceiling_fen(dealer),
-        )
+        over_credit = not credit.fits(dealer, p.total_fen)
+        if over_credit and dealer.get("over_credit_policy") != "approval":
+            credit.check_credit(dealer, p.total_fen)
+        if over_credit:
+            # Allowed past the limit only to wait for finance (an over_credit step below).
+            done = await Dealer.raw(
+                "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} "
+                "RETURNING open_orders_fen",
+                p.total_fen,
+                dealer["id"],
+            )
+        else:
+            done = await Dealer.raw(
+                "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} "
+                "AND balance_fen + open_orders_fen + {} <= {} RETURNING open_orders_fen",
+                p.total_fen,
+                dealer["id"],
+                p.total_fen,
+                credit.ceiling_fen(dealer),
+            )
         if not done:
             # Only reachable without the dealer lock; re-read and refuse with today's figures.
             credit.check_credit(await _lock_dealer(dealer["id"]), p.total_fen)
@@ -865,12 +1127,18 @@ async def _place(
                 to_status=INITIAL_STATUS,
             )
         )
-        status = INITIAL_STATUS
-        if not approvals_needed(dealer, p.total_fen, actor):
-            await transition(
-                order_id, INITIAL_STATUS, "approved", actor=None, kind="auto_approved", now=now
-            )
-            status = "approved"
+        status, steps = await route_for_approval(
+            actor,
+            order_id,
+            dealer,
+            p.total_fen,
+            [PricedLine(ln.unit_price_fen, ln.ref_price_fen, ln.qty) for ln in p.lines],
+            INITIAL_STATUS,
+            now=now,
+        )
+        await notifications.tell(
+            order_id, "submitted" if steps else "approved", actor=actor, now=now
+        )
         await IdempotencyKey.update({IdempotencyKey.order: order_id}).where(
             IdempotencyKey.id == key_row.id
         )
@@ -885,6 +1153,8 @@ async def _place(
             {
                 "number": number,
                 "status": status,
+                "approval_steps": [[st.role, st.rule_kind] for st in steps],
+                "over_credit": over_credit,
                 "dealer_id": dealer["id"],
                 "total_fen": p.total_fen,
                 "dealer_open_orders_fen": dealer["open_orders_fen"] + p.total_fen,
@@ -894,6 +1164,7 @@ async def _place(
                         "qty": line.qty,
                         "unit_price_fen": line.unit_price_fen,
                         "rule": line.rule,
+                        "ref_price_fen": line.ref_price_fen,
                     }
                     for line in p.lines
                 ],
@@ -928,8 +1199,9 @@ async def _submit(
     now: datetime,
     cart_id: int | None = None,
     cart_line_ids: list[int] | None = None,
+    overrides: dict[int, int] | None = None,
 ) -> SubmitResult:
-    body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note)
+    body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note, overrides)
     replay = await _replay(actor, key, body_hash)
     if replay is not None:
         return replay
@@ -941,6 +1213,7 @@ async def _submit(
         requested_date=requested_date,
         note=note,
         now=now,
+        overrides=overrides,
     )
     await _hook("before_transaction")
     try:
@@ -1013,7 +1286,9 @@ async def submit_cart(
     rows = []
     if cart is not None:
         rows = (
-            await CartLine.select(CartLine.id, CartLine.sku, CartLine.qty)
+            await CartLine.select(
+                CartLine.id, CartLine.sku, CartLine.qty, CartLine.unit_price_override_fen
+            )
             .where(CartLine.cart == cart["id"])
             .order_by(CartLine.id)
         )
@@ -1037,6 +1312,11 @@ async def submit_cart(
         now=now,
         cart_id=cart["id"],
         cart_line_ids=[r["id"] for r in rows],
+        overrides={
+            r["sku"]: int(r["unit_price_override_fen"])
+            for r in rows
+            if r["unit_price_override_fen"] is not None
+        },
     )
 
 
@@ -1060,6 +1340,8 @@ async def cancel_order(
             ]
         )
     row = await order_in_scope(actor, order_id)
+    if not actor.is_dealer and actor.role not in CANCELLING_STAFF:
+        raise Forbidden(_("Your role cannot cancel orders."))
     if not can_cancel(row, actor):
         raise Conflict(_("This order can no longer be cancelled."))
     async with write_transaction():
@@ -1073,6 +1355,7 @@ async def cancel_order(
         if current["status"] not in CANCELLABLE_STATUSES or shipped:
             raise Conflict(_("This order can no longer be cancelled."))
         await stock.release_order(order_id)
+        await supersede_steps(order_id)
         total = int(current["total_fen"])
         await Dealer.raw(
             "UPDATE dealer SET open_orders_fen = open_orders_fen - {} WHERE id = {}",

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from portal.db import current_engine, is_sqlite
-from portal.tables import Reservation, StockLevel, Warehouse
+from portal.db import current_engine, is_sqlite, write_transaction
+from portal.domain import audit
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.scope import Actor
+from portal.tables import Reservation, Sku, StockLevel, Warehouse
 from portal.tables.orders import OrderLine
 
 
@@ -247,3 +251,209 @@ async def release_order(order_id: int) -> None:
                 f"the {qty} reserved by order {order_id}"
             )
     await Reservation.delete().where(Reservation.id.is_in([r["id"] for r in reservations]))
+
+
+# --- staff: the stock list and adjustments (warehouse staff and admin) ----------------------
+
+STOCK_STAFF = frozenset({"warehouse", "admin"})
+ADJUST_REASONS = ("receipt", "count", "damage")
+ADJUST_REASON_LABELS = {
+    "receipt": _("Goods received"),
+    "count": _("Stock count"),
+    "damage": _("Damaged or lost"),
+}
+MAX_ADJUST_QTY = 10_000_000
+
+
+@dataclass
+class StockRow:
+    """One SKU at one warehouse, for staff."""
+
+    stock_level_id: int
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    barcode: str
+    unit: str
+    warehouse_id: int
+    warehouse_code: str
+    warehouse_name: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    sku_available: int  # over all active warehouses
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def under_safety(self) -> bool:
+        return self.safety_stock > 0 and self.sku_available < self.safety_stock
+
+
+def _require_stock_staff(actor: Actor) -> None:
+    if actor.role not in STOCK_STAFF:
+        raise Forbidden(_("Only warehouse staff may do this."))
+
+
+async def list_stock(
+    actor: Actor,
+    *,
+    q: str = "",
+    warehouse_id: int | None = None,
+    under_safety: bool = False,
+    sku_id: int | None = None,
+    limit: int = 200,
+) -> list[StockRow]:
+    """Stock by SKU and warehouse; search code, name or barcode; only SKUs under safety stock."""
+    _require_stock_staff(actor)
+    query = StockLevel.select(
+        StockLevel.id,
+        StockLevel.sku,
+        StockLevel.sku.code.as_alias("sku_code"),
+        StockLevel.sku.name.as_alias("sku_name"),
+        StockLevel.sku.barcode.as_alias("barcode"),
+        StockLevel.sku.base_unit.as_alias("unit"),
+        StockLevel.sku.safety_stock.as_alias("safety_stock"),
+        StockLevel.warehouse,
+        StockLevel.warehouse.code.as_alias("warehouse_code"),
+        StockLevel.warehouse.name.as_alias("warehouse_name"),
+        StockLevel.on_hand,
+        StockLevel.reserved,
+    ).where(StockLevel.warehouse.active.eq(True))
+    text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:60]
+    if text:
+        pattern = f"%{text}%"
+        like = "like" if is_sqlite(current_engine()) else "ilike"
+        query = query.where(
+            getattr(StockLevel.sku.code, like)(pattern)
+            | getattr(StockLevel.sku.name, like)(pattern)
+            | (StockLevel.sku.barcode == text)
+        )
+    if warehouse_id is not None:
+        query = query.where(StockLevel.warehouse == warehouse_id)
+    if sku_id is not None:
+        query = query.where(StockLevel.sku == sku_id)
+    rows = (
+        await query.order_by(StockLevel.sku.code)
+        .order_by(StockLevel.warehouse)
+        .limit(limit * 4 if under_safety else limit)
+    )
+    totals = await availability_by_sku([r["sku"] for r in rows])
+    result = [
+        StockRow(
+            stock_level_id=r["id"],
+            sku_id=r["sku"],
+            sku_code=r["sku_code"],
+            sku_name=r["sku_name"],
+            barcode=r["barcode"] or "",
+            unit=r["unit"],
+            warehouse_id=r["warehouse"],
+            warehouse_code=r["warehouse_code"],
+            warehouse_name=r["warehouse_name"],
+            on_hand=r["on_hand"],
+            reserved=r["reserved"],
+            safety_stock=r["safety_stock"] or 0,
+            sku_available=totals.get(r["sku"], 0),
+        )
+        for r in rows
+    ]
+    if under_safety:
+        result = [r for r in result if r.under_safety][:limit]
+    return result
+
+
+def _whole(raw: object, name: str) -> int:
+    text = str(raw if raw is not None else "").strip()
+    if isinstance(raw, bool) or not text.isdigit() or len(text) > 9:
+        raise ValidationFailed(errors=[FieldError(name, _("Enter a whole number."))])
+    return int(text)
+
+
+async def adjust_stock(
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    sku_id: int,
+    reason: str,
+    qty: object,
+    note: str = "",
+    now: datetime | None = None,
+) -> StockRow:
+    """Change on-hand stock with a reason (audited); never below what is reserved.
+
+    receipt: `qty` arrived (+); damage: `qty` lost (−); count: `qty` is what was counted.
+    """
+    now = now or datetime.now(UTC)
+    _require_stock_staff(actor)
+    if reason not in ADJUST_REASONS:
+        raise ValidationFailed(errors=[FieldError("reason", _("Choose a reason."))])
+    amount = _whole(qty, "qty")
+    if amount > MAX_ADJUST_QTY:
+        raise ValidationFailed(errors=[FieldError("qty", _("The quantity is too large."))])
+    if reason != "count" and amount == 0:
+        raise ValidationFailed(errors=[FieldError("qty", _("Enter a quantity above zero."))])
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ValidationFailed(
+            errors=[FieldError("note", _("Too long (at most %(max)s characters)."), {"max": 200})]
+        )
+    if not await Warehouse.exists().where(Warehouse.id == warehouse_id):
+        raise NotFound(_("Warehouse not found."))
+    if not await Sku.exists().where(Sku.id == sku_id):
+        raise NotFound(_("Product not found."))
+    async with write_transaction():
+        if reason == "receipt":
+            # A SKU new to this warehouse gets its stock row on first receipt.
+            await StockLevel.raw(
+                "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
+                "VALUES ({}, {}, 0, 0) ON CONFLICT (warehouse, sku) DO NOTHING",
+                warehouse_id,
+                sku_id,
+            )
+        query = StockLevel.select().where(
+            (StockLevel.warehouse == warehouse_id) & (StockLevel.sku == sku_id)
+        )
+        if not is_sqlite(current_engine()):
+            query = query.lock_rows()
+        row = await query.first()
+        if row is None:
+            raise NotFound(_("This warehouse holds no stock of this product."))
+        delta = {"receipt": amount, "damage": -amount, "count": amount - row["on_hand"]}[reason]
+        done = await StockLevel.raw(
+            "UPDATE stock_level SET on_hand = on_hand + {} "
+            "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
+            delta,
+            row["id"],
+            delta,
+        )
+        if not done:
+            raise ValidationFailed(
+                _("On hand cannot fall below the %(reserved)s reserved for orders."),
+                {"reserved": row["reserved"]},
+                errors=[
+                    FieldError(
+                        "qty",
+                        _("On hand cannot fall below the %(reserved)s reserved for orders."),
+                        {"reserved": row["reserved"]},
+                    )
+                ],
+            )
+        await audit.record(
+            actor,
+            f"stock.{reason}",
+            "stock_level",
+            row["id"],
+            {"on_hand": row["on_hand"], "reserved": row["reserved"]},
+            {
+                "on_hand": int(done[0]["on_hand"]),
+                "reserved": row["reserved"],
+                "delta": delta,
+                "warehouse_id": warehouse_id,
+                "sku_id": sku_id,
+                "note": note,
+            },
+            now=now,
+        )
+    return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]

@@ -1,8 +1,17 @@
 """Piccolo tables by business area; ALL_TABLES in dependency order for migrations and tests."""
 
+from portal.tables.approvals import ApprovalRule, ApprovalStep, MailOutbox, Notification
 from portal.tables.audit import AuditEntry
 from portal.tables.catalog import Category, Favourite, PackUnit, Product, ProductVisibility, Sku
 from portal.tables.dealers import Address, Dealer, RepAssignment, Tier
+from portal.tables.fulfilment import (
+    FulfilmentKey,
+    LedgerEntry,
+    ReturnLine,
+    ReturnRequest,
+    Shipment,
+    ShipmentLine,
+)
 from portal.tables.orders import (
     Cart,
     CartLine,
@@ -43,6 +52,16 @@ ALL_TABLES = [
     OrderCounter,
     AuditEntry,
     LoginFailure,
+    ApprovalRule,
+    ApprovalStep,
+    Notification,
+    MailOutbox,
+    Shipment,
+    ShipmentLine,
+    LedgerEntry,
+    FulfilmentKey,
+    ReturnRequest,
+    ReturnLine,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -43,6 +43,8 @@ class Dealer(Table, tablename="dealer"):
     )
     active = Boolean(default=True)
     created_at = Timestamptz()
+    # Flagged for review: every order waits for approval (the dealer_flagged rule).
+    flagged_for_review = Boolean(default=False)
 
 
 class Address(Table, tablename="dealer_address"):

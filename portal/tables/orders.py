@@ -35,6 +35,8 @@ class CartLine(Table, tablename="cart_line"):
     sku = ForeignKey(Sku)
     qty = Integer()  # in base units
     added_at = Timestamptz()
+    # A staff member's own unit price for the line (a rep's discount); None: the dealer's price.
+    unit_price_override_fen = BigInt(null=True, default=None)
 
 
 class Order(Table, tablename="sales_order"):

@@ -42,6 +42,8 @@ class User(Table, tablename="portal_user"):
     token_version = Integer(default=1)
     locale = Varchar(length=10, default="zh_Hans")
     created_at = Timestamptz()
+    # Where approval notices are mailed (when SMTP is configured); empty: no mail.
+    email = Varchar(length=255, default="")
 
 
 class LoginFailure(Table, tablename="login_failure"):

@@ -2,7 +2,24 @@
 
 from litestar import Router
 
-from portal.web import account, cart, catalog, dealers, home, me, orders
+from portal.web import (
+    account,
+    admin_rules,
+    approvals,
+    cart,
+    catalog,
+    dealers,
+    finance,
+    home,
+    me,
+    notifications,
+    orders,
+    pwa,
+    shipments,
+    statement,
+    visit,
+    warehouse,
+)
 from portal.web.common import load_page_chrome
 
 # One router for the pages so every page gets its frame (cart badge, acting-dealer banner).
@@ -17,6 +34,15 @@ ROUTES = [
             *orders.ROUTES,
             *dealers.ROUTES,
             *me.ROUTES,
+            *pwa.ROUTES,
+            *warehouse.ROUTES,
+            *shipments.ROUTES,
+            *finance.ROUTES,
+            *statement.ROUTES,
+            *approvals.ROUTES,
+            *visit.ROUTES,
+            *notifications.ROUTES,
+            *admin_rules.ROUTES,
         ],
         before_request=load_page_chrome,
     )

@@ -33,39 +33,66 @@ def tabs_for(actor: Actor | None) -> list[Tab]:
     """The bottom tab bar for a role (decided here, never in a template)."""
     if actor is None:
         return []
+    me = Tab("me", "/me", _("Me"), "user")
+    orders_tab = Tab("orders", "/orders", _("Orders"), "list")
     if actor.is_dealer:
         return [
             Tab("home", "/", _("Home"), "home"),
             Tab("catalog", "/catalog", _("Catalog"), "grid"),
             Tab("cart", "/cart", _("Cart"), "cart"),
-            Tab("orders", "/orders", _("Orders"), "list"),
-            Tab("me", "/me", _("Me"), "user"),
+            orders_tab,
+            me,
         ]
-    if actor.role in ("sales_rep", "sales_manager"):
+    if actor.role == "sales_rep":
         return [
             Tab("dealers", "/dealers", _("Dealers"), "users"),
             Tab("catalog", "/catalog", _("Catalog"), "grid"),
             Tab("cart", "/cart", _("Cart"), "cart"),
-            Tab("orders", "/orders", _("Orders"), "list"),
-            Tab("me", "/me", _("Me"), "user"),
+            orders_tab,
+            me,
         ]
-    if actor.role == "admin":
+    if actor.role == "sales_manager":
         return [
-            Tab("home", "/", _("Home"), "home"),
+            Tab("approvals", "/approvals", _("Approvals"), "check"),
             Tab("dealers", "/dealers", _("Dealers"), "users"),
             Tab("catalog", "/catalog", _("Catalog"), "grid"),
-            Tab("orders", "/orders", _("Orders"), "list"),
-            Tab("me", "/me", _("Me"), "user"),
+            orders_tab,
+            me,
         ]
-    return [
+    if actor.role == "finance":
+        return [
+            Tab("approvals", "/approvals", _("Approvals"), "check"),
+            Tab("finance", "/finance", _("Accounts"), "wallet"),
+            orders_tab,
+            me,
+        ]
+    if actor.role == "warehouse":
+        return [
+            Tab("warehouse", "/warehouse", _("To ship"), "truck"),
+            Tab("stock", "/stock", _("Stock"), "box"),
+            orders_tab,
+            me,
+        ]
+    return [  # admin
         Tab("home", "/", _("Home"), "home"),
-        Tab("orders", "/orders", _("Orders"), "list"),
-        Tab("me", "/me", _("Me"), "user"),
+        Tab("approvals", "/approvals", _("Approvals"), "check"),
+        Tab("dealers", "/dealers", _("Dealers"), "users"),
+        orders_tab,
+        me,
     ]
 
 
+HOME_PATHS = {
+    "sales_rep": "/dealers",
+    "sales_manager": "/approvals",
+    "finance": "/approvals",
+    "warehouse": "/warehouse",
+}
+
+
 def home_path(actor: Actor) -> str:
-    return "/dealers" if actor.role in ("sales_rep", "sales_manager") else "/"
+    """Where a role lands after signing in (and when opening the app from the home screen)."""
+    return HOME_PATHS.get(actor.role, "/")
 
 
 def is_htmx(request: Request) -> bool:

@@ -13,7 +13,6 @@ from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
 
 RECENT_ORDERS = 5
 # Staff whose home is the dealer picker (they order for a dealer on a visit).
-PICKER_ROLES = ("sales_rep", "sales_manager")
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,9 @@ class QuickLink:
 
 DEALER_LINKS = [
     QuickLink("/catalog", _("Browse the catalog"), "grid"),
-    QuickLink("/cart#quick-order", _("Quick order"), "list"),
+    QuickLink("/cart#quick-order", _("Quick order"), "cart"),
     QuickLink("/catalog?favourites=1", _("Favourites"), "star"),
-    QuickLink("/orders", _("My orders"), "cart"),
+    QuickLink("/orders", _("My orders"), "list"),
 ]
 
 
@@ -46,7 +45,7 @@ def staff_links(tabs: list[Tab]) -> list[Tab]:
 @get("/", include_in_schema=False)
 async def home(request: Request) -> Response:
     actor = request.user
-    if actor.role in PICKER_ROLES:
+    if home_path(actor) != "/":
         return Redirect(home_path(actor), status_code=303)
     if not actor.is_dealer:
         return page(

@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders
+from portal.domain import cart, orders, returns, shipments
 from portal.domain.errors import Conflict, ValidationFailed, _
 from portal.web.common import (
     ACTING_DEALER_COOKIE,
@@ -30,6 +30,10 @@ MAX_REASON = orders.MAX_NOTE
 FILTERS = [("", _("All"))] + [(s, orders.STATUS_LABELS[s]) for s in orders.STATUSES]
 
 
+# Every kind of timeline entry, whichever area wrote it.
+EVENT_LABELS = {**orders.EVENT_LABELS, **shipments.EVENT_LABELS, **returns.EVENT_LABELS}
+
+
 def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
 
@@ -38,7 +42,7 @@ def _detail_context(view: orders.OrderView, actor: Any, **extra: Any) -> dict[st
     return {
         "order": view,
         "status_labels": orders.STATUS_LABELS,
-        "event_labels": orders.EVENT_LABELS,
+        "event_labels": EVENT_LABELS,
         # Reordering needs a role that orders; the domain checks it again.
         "can_reorder": actor.can_order,
         **extra,

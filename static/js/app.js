@@ -1,5 +1,26 @@
 // Small progressive enhancements; every page works without this file.
-document.addEventListener("htmx:responseError", function (e) {
-  var toast = document.getElementById("toast");
-  if (toast) { toast.textContent = toast.dataset.error || "请求失败，请重试 / Request failed"; setTimeout(function () { toast.textContent = ""; }, 4000); }
-});
+(function () {
+  "use strict";
+  document.addEventListener("htmx:responseError", function () {
+    var toast = document.getElementById("toast");
+    if (!toast) { return; }
+    toast.textContent = toast.dataset.error || "Request failed";
+    setTimeout(function () { toast.textContent = ""; }, 4000);
+  });
+
+  // A thin busy bar while any htmx request is on its way (CSS: html.htmx-busy).
+  var busy = 0;
+  function setBusy(delta) {
+    busy = Math.max(0, busy + delta);
+    document.documentElement.classList.toggle("htmx-busy", busy > 0);
+  }
+  document.addEventListener("htmx:beforeRequest", function () { setBusy(1); });
+  document.addEventListener("htmx:afterRequest", function () { setBusy(-1); });
+
+  // The installable app: a service worker for static assets and an offline notice.
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    });
+  }
+})();

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): order submission vs its SQL floor, catalog at 100k SKUs, weight."""

@@ -1,0 +1,680 @@
+"""python -m bench: the production server on PostgreSQL, generated data, figures and ratios.
+
+Set-up: a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL, default the local server),
+migrated, filled with 100,000 SKUs (COPY), 3 tiers with a price for every SKU, 200 dealers
+(some with contract prices); then `python -m portal serve` with PORTAL_WORKERS=2 and the load
+generator (httpx, asyncio) on the same machine. Every figure is the median of RUNS timed
+runs after a warm-up, and is also given as a ratio to a reference measured in the same run
+(the SQL floor for submissions, /health/live for the catalog), since absolute times drift on
+shared machines. Prints a table and writes bench/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import asyncpg
+import httpx
+from argon2 import PasswordHasher
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ADMIN_URL = os.environ.get(
+    "PORTAL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SKUS = int(os.environ.get("PORTAL_BENCH_SKUS", "100000"))
+DEALERS = 200
+CONCURRENCY = int(os.environ.get("PORTAL_BENCH_CONCURRENCY", "16"))
+WORKERS = 2
+RUNS = 3
+ORDER_SECONDS = 5.0
+CATALOG_SECONDS = 3.0
+WARMUP_SECONDS = 1.5
+PASSWORD = "bench-password"
+LINES = 5
+HOT_SKUS = 5
+
+BRANDS = (
+    "农夫山泉 康师傅 统一 娃哈哈 伊利 蒙牛 青岛 雪花 百威 可口可乐 "
+    "百事 王老吉 加多宝 元气森林 东鹏 红牛 怡宝 景田 今麦郎 白象"
+).split()
+ITEMS = (
+    "矿泉水 纯净水 冰红茶 绿茶 乌龙茶 方便面 牛奶 酸奶 啤酒 可乐 "
+    "橙汁 凉茶 苏打水 功能饮料 咖啡 豆奶 椰汁 气泡水 果汁 挂面"
+).split()
+SPECS = ["250ml", "330ml", "500ml", "550ml", "1L", "1.5L", "2L", "12袋", "24罐", "6连包"]
+COLOURS = ["原味", "柠檬", "蜜桃", "无糖", "草莓", "香草"]
+
+
+# --- the database ------------------------------------------------------------------------
+
+
+def with_db(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
+
+
+async def create_database() -> tuple[str, str]:
+    name = f"portal_bench_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, with_db(ADMIN_URL, name)
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def migrate(url: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    from portal.migrate import run_migrations
+
+    run_migrations(url)
+
+
+@dataclass
+class Data:
+    dealer_ids: list[int]
+    sku_ids: list[int]
+    hot_sku_ids: list[int]
+    warehouse_id: int
+    admin_user_id: int
+    category_id: int
+    search_term: str
+    barcode: str
+    buyer_username: str
+    seconds: float = 0.0
+
+
+async def generate(url: str, rng: random.Random) -> Data:
+    """100k SKUs with COPY; tiers, dealers, users, stock and prices in bulk statements."""
+    started = time.monotonic()
+    conn = await asyncpg.connect(url)
+    now = datetime.now(UTC)
+    try:
+        tiers = [
+            await conn.fetchval(
+                "INSERT INTO tier (code, name, rank) VALUES ($1, $2, $3) RETURNING id", c, n, r
+            )
+            for c, n, r in (("T1", "一级经销商", 1), ("T2", "二级经销商", 2), ("T3", "终端", 3))
+        ]
+        wh = await conn.fetchval(
+            "INSERT INTO warehouse (code, name, priority) VALUES ('WH1', '华东仓', 0) RETURNING id"
+        )
+        wh2 = await conn.fetchval(
+            "INSERT INTO warehouse (code, name, priority) VALUES ('WH2', '华北仓', 1) RETURNING id"
+        )
+        roots = [
+            await conn.fetchval(
+                "INSERT INTO category (name, sort) VALUES ($1, $2) RETURNING id", item, i
+            )
+            for i, item in enumerate(ITEMS)
+        ]
+        products = SKUS // 2
+        await conn.copy_records_to_table(
+            "product",
+            columns=["id", "name", "category", "brand", "description", "image", "visibility",
+                     "active"],
+            records=[
+                (
+                    i + 1,
+                    f"{BRANDS[i % len(BRANDS)]}{ITEMS[(i // len(BRANDS)) % len(ITEMS)]}{i}",
+                    roots[(i // len(BRANDS)) % len(ITEMS)],
+                    BRANDS[i % len(BRANDS)],
+                    "",
+                    "",
+                    "all",
+                    True,
+                )
+                for i in range(products)
+            ],
+        )
+        await conn.execute("SELECT setval('product_id_seq', $1)", products)
+        sku_records = []
+        for i in range(SKUS):
+            p = i // 2
+            spec = SPECS[(i // 7) % len(SPECS)]
+            colour = COLOURS[i % len(COLOURS)] if i % 2 else ""
+            sku_records.append(
+                (
+                    i + 1, p + 1, f"B{i + 1:07d}", f"69{i + 1:011d}",
+                    f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]} {spec}"
+                    f"{colour} #{i + 1}",
+                    spec, colour, "瓶", 100 + (i * 37) % 5000, 1, 1, 500, 0, False, True,
+                )
+            )
+        await conn.copy_records_to_table(
+            "sku",
+            columns=["id", "product", "code", "barcode", "name", "spec", "colour", "base_unit",
+                     "base_price_fen", "moq", "order_multiple", "weight_g", "safety_stock",
+                     "allow_backorder", "active"],
+            records=sku_records,
+        )
+        await conn.execute("SELECT setval('sku_id_seq', $1)", SKUS)
+        await conn.copy_records_to_table(
+            "stock_level",
+            columns=["warehouse", "sku", "on_hand", "reserved"],
+            records=[(wh, i + 1, 10_000_000, 0) for i in range(SKUS)]
+            + [(wh2, i + 1, 1_000, 0) for i in range(0, SKUS, 3)],
+        )
+        await conn.copy_records_to_table(
+            "tier_price",
+            columns=["tier", "sku", "price_fen", "percent_bp"],
+            records=[
+                (t, i + 1, None, 9500 - 500 * n) for n, t in enumerate(tiers) for i in range(SKUS)
+            ],
+        )
+        dealer_ids = []
+        for d in range(DEALERS):
+            dealer_ids.append(
+                await conn.fetchval(
+                    "INSERT INTO dealer (code, name, tier, region, credit_limit_fen, "
+                    "balance_fen, open_orders_fen, default_warehouse, created_at) "
+                    "VALUES ($1, $2, $3, '华东', $4, 0, 0, $5, $6) RETURNING id",
+                    f"D{d:04d}", f"压测经销商{d}", tiers[d % 3], 10**15, wh, now,
+                )
+            )
+        await conn.executemany(
+            "INSERT INTO dealer_address (dealer, label, contact, phone, line, is_default) "
+            "VALUES ($1, '总仓', '王经理', '13800000000', '上海市浦东新区张江路 1 号', true)",
+            [(d,) for d in dealer_ids],
+        )
+        await conn.copy_records_to_table(
+            "contract_price",
+            columns=["dealer", "sku", "price_fen"],
+            records=[
+                (d, s, 99) for d in dealer_ids[:20] for s in rng.sample(range(1, SKUS + 1), 200)
+            ],
+        )
+        password = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+        admin = await conn.fetchval(
+            "INSERT INTO portal_user (username, display_name, password_hash, role, created_at) "
+            "VALUES ('bench_admin', '压测管理员', $1, 'admin', $2) RETURNING id",
+            password, now,
+        )
+        await conn.execute(
+            "INSERT INTO portal_user (username, display_name, password_hash, role, dealer, "
+            "created_at) VALUES ('bench_buyer', '压测采购', $1, 'dealer_buyer', $2, $3)",
+            password, dealer_ids[0], now,
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    hot = rng.sample(range(1, SKUS + 1), HOT_SKUS)
+    return Data(
+        dealer_ids=dealer_ids,
+        sku_ids=list(range(1, SKUS + 1)),
+        hot_sku_ids=hot,
+        warehouse_id=wh,
+        admin_user_id=admin,
+        category_id=roots[3],
+        search_term="冰红茶",
+        barcode=f"69{SKUS // 2 + 17:011d}",
+        buyer_username="bench_buyer",
+        seconds=time.monotonic() - started,
+    )
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, port: int, var_dir: Path) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        PORTAL_DATABASE_URL=url,
+        PORTAL_PORT=str(port),
+        PORTAL_WORKERS=str(WORKERS),
+        PORTAL_VAR_DIR=str(var_dir),
+        PORTAL_SECRET_KEY=secrets.token_urlsafe(48),
+    )
+    log = open(var_dir / "server.log", "w")  # noqa: SIM115 - lives as long as the server
+    return subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+
+
+async def wait_ready(base: str, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    async with httpx.AsyncClient(base_url=base) as c:
+        while time.monotonic() < deadline:
+            try:
+                if (await c.get("/health/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+    raise RuntimeError("the server did not become ready")
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    count: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    error_sample: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+async def drive(one, seconds: float, concurrency: int = CONCURRENCY) -> Run:
+    """`concurrency` loops calling one(worker) until the time is up; one returns ok (bool)."""
+    run = Run()
+    stop = time.monotonic() + seconds
+
+    async def loop(worker: int) -> None:
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            try:
+                ok = await one(worker)
+            except Exception as exc:  # counted, and one shown
+                ok = False
+                run.error_sample = run.error_sample or repr(exc)[:200]
+            if ok is True:
+                run.count += 1
+                run.latencies.append(time.perf_counter() - t0)
+            else:
+                run.errors += 1
+                if isinstance(ok, str):
+                    run.error_sample = run.error_sample or ok[:200]
+
+    started = time.monotonic()
+    await asyncio.gather(*[loop(w) for w in range(concurrency)])
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def summarise(runs: list[Run]) -> dict:
+    best = sorted(runs, key=lambda r: r.rate)[len(runs) // 2]  # the median run
+    return {
+        "per_s": round(best.rate, 1),
+        "p50_ms": round(pct(best.latencies, 50), 2),
+        "p95_ms": round(pct(best.latencies, 95), 2),
+        "p99_ms": round(pct(best.latencies, 99), 2),
+        "errors": sum(r.errors for r in runs),
+        "error_sample": next((r.error_sample for r in runs if r.error_sample), ""),
+        "runs_per_s": [round(r.rate, 1) for r in runs],
+    }
+
+
+async def measure(one, seconds: float) -> dict:
+    await drive(one, WARMUP_SECONDS)
+    return summarise([await drive(one, seconds) for _ in range(RUNS)])
+
+
+async def token(c: httpx.AsyncClient, username: str) -> str:
+    r = await c.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+async def bench_orders(base: str, data: Data, hot: bool) -> dict:
+    rng = random.Random(7 if hot else 5)
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
+        headers = {"Authorization": f"Bearer {await token(c, 'bench_admin')}"}
+        pool = data.hot_sku_ids if hot else data.sku_ids
+
+        async def one(worker: int) -> bool | str:
+            skus = rng.sample(pool, LINES)
+            body = {
+                "dealer_id": rng.choice(data.dealer_ids),
+                "lines": [{"sku_id": s, "qty": 1} for s in skus],
+            }
+            r = await c.post(
+                "/api/v1/orders",
+                json=body,
+                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+            )
+            return True if r.status_code == 201 else f"{r.status_code} {r.text}"
+
+        return await measure(one, ORDER_SECONDS)
+
+
+FLOOR_SQL = {
+    "dealer": "SELECT id, credit_limit_fen, balance_fen, open_orders_fen FROM dealer "
+    "WHERE id = $1 FOR UPDATE",
+    "stock": "SELECT id, on_hand, reserved FROM stock_level WHERE warehouse = $1 "
+    "AND sku = ANY($2::int[]) ORDER BY id FOR UPDATE",
+    "reserve": "UPDATE stock_level SET reserved = stock_level.reserved + v.q "
+    "FROM unnest($1::int[], $2::int[]) AS v(id, q) WHERE stock_level.id = v.id",
+    "order": "INSERT INTO sales_order (number, dealer, placed_by, status, total_fen, "
+    "list_total_fen, created_at, updated_at) VALUES ($1, $2, $3, 'approved', $4, $4, now(), "
+    "now()) RETURNING id",
+    "lines": "INSERT INTO order_line (\"order\", sku, sku_code, sku_name, unit, qty, "
+    "unit_price_fen, list_price_fen, line_total_fen, price_rule) "
+    "SELECT $1, s, 'B', 'floor', '瓶', 1, 100, 100, 100, 'base' FROM unnest($2::int[]) AS s",
+    "exposure": "UPDATE dealer SET open_orders_fen = open_orders_fen + $2 WHERE id = $1",
+}
+
+
+async def bench_floor(url: str, data: Data, hot: bool) -> dict:
+    """The minimal submission transaction on the portal's tables, asyncpg, same concurrency."""
+    rng = random.Random(7 if hot else 5)
+    pool_skus = data.hot_sku_ids if hot else data.sku_ids
+    db = await asyncpg.create_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY)
+    counter = iter(range(10**9))
+    try:
+
+        async def one(worker: int) -> bool:
+            dealer = rng.choice(data.dealer_ids)
+            skus = sorted(rng.sample(pool_skus, LINES))
+            async with db.acquire() as conn, conn.transaction():
+                await conn.fetchrow(FLOOR_SQL["dealer"], dealer)
+                rows = await conn.fetch(FLOOR_SQL["stock"], data.warehouse_id, skus)
+                await conn.execute(FLOOR_SQL["reserve"], [r["id"] for r in rows], [1] * len(rows))
+                order_id = await conn.fetchval(
+                    FLOOR_SQL["order"], f"FL-{hot:d}-{next(counter)}", dealer,
+                    data.admin_user_id, 500,
+                )
+                await conn.execute(FLOOR_SQL["lines"], order_id, skus)
+                await conn.execute(FLOOR_SQL["exposure"], dealer, 500)
+            return True
+
+        return await measure(one, ORDER_SECONDS)
+    finally:
+        await db.close()
+
+
+async def sign_in_cookies(c: httpx.AsyncClient, username: str) -> str:
+    page = await c.get("/login")
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await c.post("/login", data={"login": username, "password": PASSWORD, "_csrf_token": csrf})
+    assert r.status_code in (200, 303), r.status_code
+    return csrf
+
+
+async def bench_catalog(base: str, data: Data) -> dict:
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+    results = {}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as pages, \
+            httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as api:
+        await sign_in_cookies(pages, data.buyer_username)
+        api.headers["Authorization"] = f"Bearer {await token(api, data.buyer_username)}"
+        targets = {
+            "trivial /health/live": (pages, "/health/live", {}),
+            "page: first page": (pages, "/catalog", {}),
+            "page: category": (pages, "/catalog", {"category": data.category_id}),
+            "page: search 冰红茶": (pages, "/catalog", {"q": data.search_term}),
+            "page: barcode": (pages, "/catalog", {"q": data.barcode}),
+            "api: first page": (api, "/api/v1/catalog/skus", {}),
+            "api: category": (api, "/api/v1/catalog/skus", {"category_id": data.category_id}),
+            "api: search 冰红茶": (api, "/api/v1/catalog/skus", {"q": data.search_term}),
+            "api: barcode": (api, "/api/v1/catalog/skus", {"q": data.barcode}),
+        }
+        for name, (client, path, params) in targets.items():
+            check = await client.get(path, params=params)
+            if check.status_code != 200:
+                raise RuntimeError(f"{name}: {check.status_code} {check.text[:300]}")
+
+            async def one(worker: int, client=client, path=path, params=params) -> bool | str:
+                r = await client.get(path, params=params)
+                return True if r.status_code == 200 else f"{r.status_code}"
+
+            results[name] = await measure(one, CATALOG_SECONDS)
+    trivial = results["trivial /health/live"]
+    for figures in results.values():
+        figures["ratio_to_trivial"] = round(figures["per_s"] / trivial["per_s"], 3)
+    return results
+
+
+async def page_weight(base: str, data: Data) -> dict:
+    """Compressed bytes over the wire: the catalog page with its CSS and JS; htmx partials."""
+    gz = {"Accept-Encoding": "gzip"}
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=gz) as c:
+        csrf = await sign_in_cookies(c, data.buyer_username)
+
+        async def wire(method: str, url: str, **kw) -> tuple[int, int]:
+            async with c.stream(method, url, **kw) as r:
+                raw = b"".join([chunk async for chunk in r.aiter_raw()])
+                return r.status_code, len(raw)
+
+        page = await c.get("/catalog")
+        assets = re.findall(
+            r'<(?:link rel="stylesheet" href|script src)="(/static/[^"]+)"', page.text
+        )
+        first = {"/catalog": (await wire("GET", "/catalog"))[1]}
+        for asset in assets:
+            first[asset] = (await wire("GET", asset))[1]
+        hx = {"HX-Request": "true", "x-csrftoken": csrf}
+        partials = {
+            "catalog search (q)": await wire("GET", "/catalog", params={"q": data.search_term},
+                                             headers=hx),
+            "catalog next page": await wire("GET", "/catalog", params={"page": 2}, headers=hx),
+            "catalog category": await wire("GET", "/catalog",
+                                           params={"category": data.category_id}, headers=hx),
+            "stepper (qty +1)": await wire(
+                "POST", f"/catalog/qty/{data.sku_ids[10]}",
+                data={"qty": "1", "step": "set", "_csrf_token": csrf}, headers=hx,
+            ),
+        }
+    return {
+        "first_load_bytes": sum(first.values()),
+        "first_load_parts": first,
+        "partials_bytes": {k: v[1] for k, v in partials.items()},
+        "partials_status": {k: v[0] for k, v in partials.items()},
+    }
+
+
+TRGM_SQL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS sku_name_trgm ON sku USING gin (lower(name) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS product_name_trgm ON product USING gin (lower(name) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS sku_code_trgm ON sku USING gin (lower(code) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS product_brand_trgm ON product USING gin "
+    "(lower(brand) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS sku_barcode_trgm ON sku USING gin (barcode gin_trgm_ops)",
+]
+
+
+async def has_trgm(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return bool(
+            await conn.fetchval("SELECT 1 FROM pg_indexes WHERE indexname = 'sku_name_trgm'")
+        )
+    finally:
+        await conn.close()
+
+
+async def add_trgm(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for sql in TRGM_SQL:
+            await conn.execute(sql)
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def table(report: dict) -> str:
+    out = []
+    o = report["orders"]
+    title = f"order submission (N={CONCURRENCY}, {LINES} lines)"
+    out.append(f"{title:44} "
+               f"{'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for name in ("portal", "floor", "portal hot", "floor hot"):
+        f = o[name]
+        out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
+                   f"{f['p99_ms']:8.1f} {f['errors']:6d}")
+    out.append(f"  portal ÷ floor: {o['ratio']:.2f}   hot: {o['ratio_hot']:.2f}")
+    for label, key in (("catalog", "catalog"), ("catalog with pg_trgm", "catalog_trgm")):
+        if key not in report:
+            continue
+        title = f"{label} ({SKUS} SKUs, N={CONCURRENCY})"
+        out.append(f"{title:44} "
+                   f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'ratio':>8} {'errors':>6}")
+        for name, f in report[key].items():
+            out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
+                       f"{f['ratio_to_trivial']:8.3f} {f['errors']:6d}")
+    w = report["page_weight"]
+    out.append(f"page weight (gzip): /catalog first load with CSS+JS {w['first_load_bytes']:,} B")
+    for name, size in w["partials_bytes"].items():
+        status = w["partials_status"][name]
+        out.append(f"  partial {name:34} {size:8,} B (status {status})")
+    out.append(
+        f"data generation {report['data_seconds']:.1f}s; whole bench {report['seconds']:.0f}s"
+    )
+    return "\n".join(out)
+
+
+async def main() -> int:
+    started = time.monotonic()
+    rng = random.Random(20261125)
+    name, url = await create_database()
+    server = None
+    var_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}-var"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"database {name}: migrating and generating {SKUS:,} SKUs ...", flush=True)
+        await asyncio.to_thread(migrate, url)
+        trgm_from_migrations = await has_trgm(url)
+        data = await generate(url, rng)
+        print(f"  generated in {data.seconds:.1f}s; starting the server ...", flush=True)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(url, port, var_dir)
+        await wait_ready(base)
+        report: dict = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+            },
+            "set_up": {
+                "server": f"python -m portal serve, PORTAL_WORKERS={WORKERS}",
+                "concurrency": CONCURRENCY,
+                "skus": SKUS,
+                "dealers": DEALERS,
+                "runs": RUNS,
+                "trgm_indexes_from_migrations": trgm_from_migrations,
+            },
+            "data_seconds": round(data.seconds, 1),
+        }
+        print("catalog ...", flush=True)
+        report["catalog"] = await bench_catalog(base, data)
+        if not trgm_from_migrations:
+            print("catalog again with pg_trgm indexes ...", flush=True)
+            await add_trgm(url)
+            report["catalog_trgm"] = await bench_catalog(base, data)
+        print("page weight ...", flush=True)
+        report["page_weight"] = await page_weight(base, data)
+        print("orders ...", flush=True)
+        orders = {
+            "portal": await bench_orders(base, data, hot=False),
+            "floor": await bench_floor(url, data, hot=False),
+            "portal hot": await bench_orders(base, data, hot=True),
+            "floor hot": await bench_floor(url, data, hot=True),
+        }
+        orders["ratio"] = round(orders["portal"]["per_s"] / orders["floor"]["per_s"], 3)
+        orders["ratio_hot"] = round(
+            orders["portal hot"]["per_s"] / orders["floor hot"]["per_s"], 3
+        )
+        report["orders"] = orders
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        try:
+            report["invariants"] = await check_invariants(url, data.warehouse_id)
+        except Exception as exc:  # the figures are kept; the failure is reported with them
+            report["invariants"] = {"error": repr(exc)}
+        report["seconds"] = round(time.monotonic() - started, 1)
+        out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        print()
+        print(table(report))
+        print(f"invariants after the run: {report['invariants']}")
+        print(f"written {out.relative_to(ROOT)}")
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        await drop_database(name)
+
+
+async def check_invariants(url: str, data_warehouse: int) -> dict:
+    """After the storm of submissions (portal orders only; the floor's rows are its own)."""
+    conn = await asyncpg.connect(url)
+    try:
+        # Reserved per stock row == the portal's reservations + one unit per floor line.
+        drift = await conn.fetchval(
+            "WITH held AS (SELECT sku, warehouse, sum(qty) AS q FROM reservation "
+            "GROUP BY sku, warehouse UNION ALL SELECT ol.sku, $1::int, count(*) FROM order_line "
+            "ol JOIN sales_order o ON o.id = ol.\"order\" WHERE o.number LIKE 'FL-%' "
+            "GROUP BY ol.sku), total AS (SELECT sku, warehouse, sum(q) AS q FROM held "
+            "GROUP BY sku, warehouse) SELECT count(*) FROM stock_level sl LEFT JOIN total t "
+            "ON t.sku = sl.sku AND t.warehouse = sl.warehouse "
+            "WHERE sl.reserved <> COALESCE(t.q, 0)",
+            data_warehouse,
+        )
+        negative = await conn.fetchval(
+            "SELECT count(*) FROM stock_level WHERE on_hand - reserved < 0"
+        )
+        orphan = await conn.fetchval(
+            "SELECT count(*) FROM sales_order o WHERE NOT EXISTS "
+            "(SELECT 1 FROM order_line l WHERE l.\"order\" = o.id)"
+        )
+        exposure = await conn.fetchval(
+            "SELECT count(*) FROM dealer d LEFT JOIN (SELECT dealer, sum(total_fen) AS t "
+            "FROM sales_order WHERE status IN ('pending_approval', 'approved', "
+            "'partially_shipped') GROUP BY dealer) o ON o.dealer = d.id "
+            "WHERE d.open_orders_fen <> COALESCE(o.t, 0)"
+        )
+    finally:
+        await conn.close()
+    return {
+        "stock_rows_with_reserved_drift": drift,
+        "negative_available": negative,
+        "orders_without_lines": orphan,
+        "dealers_with_exposure_drift": exposure,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,221 @@
+"""API approvals: what waits for me, decide an order's current step, and rule CRUD for admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Request, get, post, put
+from litestar.params import JSONBody, PathParameter
+from msgspec import Meta, Struct
+
+from portal.api.orders import order_out
+from portal.api.schemas import OrderOut, money, problems
+from portal.domain import approvals, orders
+from portal.domain.money import parse_amount, to_fen
+from portal.domain.scope import Actor
+
+ID = PathParameter(ge=1, le=2**31 - 1)
+Reason = Annotated[str, Meta(max_length=500)]
+
+
+class ApprovalOut(Struct):
+    step_id: int
+    step_no: int
+    step_count: int
+    rule_kind: str
+    order_id: int
+    number: str
+    dealer_id: int
+    dealer_name: str
+    total: str
+    margin: str  # against the dealer's own prices; negative = below them
+    credit_after: str
+    created_at: datetime
+
+
+class DecisionIn(Struct):
+    reason: Reason = ""
+
+
+class DecisionOut(Struct):
+    outcome: str  # approved | step_approved | rejected | returned
+    order: OrderOut
+
+
+class RuleIn(Struct):
+    kind: Literal[
+        "total_at_least",
+        "over_credit",
+        "discount_beyond_authority",
+        "first_orders",
+        "dealer_flagged",
+    ]
+    approver_role: Literal["sales_manager", "finance"]
+    step_order: Annotated[int, Meta(ge=-1000, le=1000)] = 10
+    amount: Annotated[str, Meta(max_length=20, pattern=r"^\d{1,12}(\.\d{1,2})?$")] = "0"
+    count: Annotated[int, Meta(ge=0, le=1000)] = 0
+    active: bool = True
+
+
+class RuleOut(Struct):
+    id: int
+    kind: str
+    approver_role: str
+    step_order: int
+    amount: str
+    count: int
+    active: bool
+
+
+def _rule_out(row: dict) -> RuleOut:
+    return RuleOut(
+        id=row["id"],
+        kind=row["kind"],
+        approver_role=row["approver_role"],
+        step_order=row["step_order"],
+        amount=money(int(row["amount_fen"] or 0)),
+        count=int(row["count"] or 0),
+        active=bool(row["active"]),
+    )
+
+
+@get(
+    "/api/v1/approvals",
+    tags=["approvals"],
+    summary="Approval steps waiting for me (my role, dealers in my scope), newest first",
+    responses=problems(401),
+)
+async def list_approvals(request: Request[Actor, Any, Any]) -> list[ApprovalOut]:
+    return [
+        ApprovalOut(
+            step_id=c.step_id,
+            step_no=c.step_no,
+            step_count=c.step_count,
+            rule_kind=c.rule_kind,
+            order_id=c.order_id,
+            number=c.number,
+            dealer_id=c.dealer_id,
+            dealer_name=c.dealer_name,
+            total=money(c.total_fen),
+            margin=money(c.margin_fen),
+            credit_after=money(c.credit_after_fen),
+            created_at=c.created_at,
+        )
+        for c in await approvals.inbox(request.user)
+    ]
+
+
+async def _decide(actor: Actor, order_id: int, action: str, reason: str) -> DecisionOut:
+    step_id = await approvals.current_step_id(actor, order_id)
+    decision = await approvals.decide(actor, step_id, action, reason)
+    return DecisionOut(
+        outcome=decision.outcome, order=order_out(await orders.get_order(actor, order_id))
+    )
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/approve",
+    tags=["approvals"],
+    summary="Approve the order's current approval step",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409),
+)
+async def approve(
+    request: Request[Actor, Any, Any],
+    order_id: Annotated[int, ID],
+    data: JSONBody[DecisionIn | None] = None,
+) -> DecisionOut:
+    return await _decide(request.user, order_id, "approve", data.reason if data else "")
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/reject",
+    tags=["approvals"],
+    summary="Reject the order (a reason is required); its stock and credit are released",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def reject(
+    request: Request[Actor, Any, Any], order_id: Annotated[int, ID], data: JSONBody[DecisionIn]
+) -> DecisionOut:
+    return await _decide(request.user, order_id, "reject", data.reason)
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/return-to-dealer",
+    tags=["approvals"],
+    summary="Send the order back to the dealer with a comment (required)",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def return_to_dealer(
+    request: Request[Actor, Any, Any], order_id: Annotated[int, ID], data: JSONBody[DecisionIn]
+) -> DecisionOut:
+    return await _decide(request.user, order_id, "return", data.reason)
+
+
+def _rule_input(data: RuleIn) -> approvals.RuleInput:
+    return approvals.RuleInput(
+        kind=data.kind,
+        approver_role=data.approver_role,
+        step_order=data.step_order,
+        amount_fen=to_fen(parse_amount(data.amount)),
+        count=data.count,
+        active=data.active,
+    )
+
+
+@get(
+    "/api/v1/approval-rules",
+    tags=["approvals"],
+    summary="Approval rules (admin)",
+    responses=problems(401, 403),
+)
+async def list_rules(request: Request[Actor, Any, Any]) -> list[RuleOut]:
+    return [_rule_out(r) for r in await approvals.list_rules(request.user)]
+
+
+@post(
+    "/api/v1/approval-rules",
+    tags=["approvals"],
+    summary="Add an approval rule (admin)",
+    status_code=201,
+    responses=problems(400, 401, 403, 422),
+)
+async def add_rule(request: Request[Actor, Any, Any], data: JSONBody[RuleIn]) -> RuleOut:
+    return _rule_out(await approvals.save_rule(request.user, None, _rule_input(data)))
+
+
+@get(
+    "/api/v1/approval-rules/{rule_id:int}",
+    tags=["approvals"],
+    summary="One approval rule (admin)",
+    responses=problems(401, 403, 404),
+)
+async def get_rule(request: Request[Actor, Any, Any], rule_id: Annotated[int, ID]) -> RuleOut:
+    return _rule_out(await approvals.get_rule(request.user, rule_id))
+
+
+@put(
+    "/api/v1/approval-rules/{rule_id:int}",
+    tags=["approvals"],
+    summary="Change an approval rule, or deactivate it with active=false (admin)",
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def save_rule(
+    request: Request[Actor, Any, Any], rule_id: Annotated[int, ID], data: JSONBody[RuleIn]
+) -> RuleOut:
+    return _rule_out(await approvals.save_rule(request.user, rule_id, _rule_input(data)))
+
+
+ROUTES = [
+    list_approvals,
+    approve,
+    reject,
+    return_to_dealer,
+    list_rules,
+    add_rule,
+    get_rule,
+    save_rule,
+]

@@ -1,0 +1,141 @@
+"""API money: record payments (idempotent) and read a dealer's ledger and statement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from msgspec import Meta, Struct
+
+from portal.api.schemas import Id, Money, money, problems
+from portal.domain import ledger
+from portal.domain.scope import Actor
+
+IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
+
+
+class PaymentIn(Struct):
+    dealer_id: Id
+    amount: Annotated[str, Meta(max_length=20, examples=["1234.50"])]
+    method: Annotated[str, Meta(description="bank, cash, cheque or other")]
+    reference: Annotated[str, Meta(max_length=60)] = ""
+    value_date: date | None = None
+    note: Annotated[str, Meta(max_length=500)] = ""
+    prepayment: bool = False
+
+
+class EntryOut(Struct):
+    id: int
+    kind: Annotated[str, Meta(description="opening, invoice, payment, prepayment, credit_note")]
+    amount: Annotated[Money, Meta(description="+ owed, − paid")]
+    at: datetime
+    ref_type: str
+    ref_id: int | None
+    due_on: date | None
+    method: str
+    reference: str
+    value_date: date | None
+    note: str
+    balance: Money
+    overdue: bool
+    open_amount: Annotated[Money, Meta(description="invoices: what is still unpaid")]
+
+
+class LedgerOut(Struct):
+    dealer_id: int
+    start: date
+    end: date
+    opening_balance: Money
+    closing_balance: Money
+    invoiced: Money
+    paid: Money
+    credited: Money
+    overdue: Money
+    entries: list[EntryOut]
+
+
+def entry_out(e: ledger.EntryView) -> EntryOut:
+    return EntryOut(
+        id=e.id,
+        kind=e.kind,
+        amount=money(e.amount_fen),
+        at=e.at,
+        ref_type=e.ref_type,
+        ref_id=e.ref_id,
+        due_on=e.due_on,
+        method=e.method,
+        reference=e.reference,
+        value_date=e.value_date,
+        note=e.note,
+        balance=money(e.balance_fen),
+        overdue=e.overdue,
+        open_amount=money(e.open_fen),
+    )
+
+
+@post(
+    "/api/v1/payments",
+    tags=["money"],
+    summary="Record a payment from a dealer (finance)",
+    description="A retry with the same Idempotency-Key and body returns the first entry (200).",
+    status_code=201,
+    responses={
+        200: ResponseSpec(data_container=EntryOut, description="Replay"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
+)
+async def record_payment(
+    request: Request[Actor, Any, Any],
+    data: JSONBody[PaymentIn],
+    idempotency_key: Annotated[
+        str,
+        HeaderParameter(
+            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
+        ),
+    ],
+) -> Response[EntryOut]:
+    entry = await ledger.record_payment(
+        request.user,
+        data.dealer_id,
+        amount=data.amount,
+        method=data.method,
+        reference=data.reference,
+        value_date=data.value_date,
+        note=data.note,
+        prepayment=data.prepayment,
+        idempotency_key=idempotency_key,
+    )
+    return Response(entry_out(entry), status_code=200 if entry.replayed else 201)
+
+
+@get(
+    "/api/v1/dealers/{dealer_id:int}/ledger",
+    tags=["money"],
+    summary="A dealer's ledger and statement for a period (default: this month)",
+    responses=problems(400, 401, 404, 422),
+)
+async def dealer_ledger(
+    request: Request[Actor, Any, Any],
+    dealer_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    start: Annotated[date | None, QueryParameter()] = None,
+    end: Annotated[date | None, QueryParameter()] = None,
+) -> LedgerOut:
+    st = await ledger.statement(request.user, dealer_id, start=start, end=end)
+    return LedgerOut(
+        dealer_id=dealer_id,
+        start=st.start,
+        end=st.end,
+        opening_balance=money(st.opening_fen),
+        closing_balance=money(st.closing_fen),
+        invoiced=money(st.invoiced_fen),
+        paid=money(st.paid_fen),
+        credited=money(st.credited_fen),
+        overdue=money(st.overdue_fen),
+        entries=[entry_out(e) for e in st.entries],
+    )
+
+
+ROUTES = [record_payment, dealer_ledger]

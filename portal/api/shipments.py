@@ -1,0 +1,214 @@
+"""API shipments: create (idempotent) and list an order's shipments, ship, confirm receipt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, PathParameter
+from msgspec import Meta, Struct
+
+from portal.api.schemas import Id, Money, money, problems
+from portal.domain import shipments
+from portal.domain.scope import Actor
+
+IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
+ID = PathParameter(ge=1, le=2**31 - 1)
+Text50 = Annotated[str, Meta(max_length=50)]
+
+
+class ShipmentLineIn(Struct):
+    order_line_id: Id
+    qty: Annotated[int, Meta(ge=-(10**9), le=10**9, description="base units")]
+
+
+class ShipmentIn(Struct):
+    warehouse_id: Id
+    lines: Annotated[list[ShipmentLineIn], Meta(min_length=1, max_length=500)]
+    carrier: Text50 = ""
+    tracking_no: Text50 = ""
+
+
+class ShipIn(Struct):
+    carrier: Text50 | None = None
+    tracking_no: Text50 | None = None
+
+
+class ReceiptIn(Struct):
+    discrepancy: bool = False
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+class ShipmentLineOut(Struct):
+    order_line_id: int
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: int
+
+
+class ShipmentOut(Struct):
+    id: int
+    number: str
+    status: Annotated[str, Meta(description="packed, shipped, received or cancelled")]
+    order_id: int
+    order_number: str
+    dealer_id: int
+    warehouse_id: int
+    warehouse_name: str
+    carrier: str
+    tracking_no: str
+    value: Annotated[Money, Meta(description="the invoice posted when shipped")]
+    created_at: datetime
+    shipped_at: datetime | None
+    received_at: datetime | None
+    discrepancy: bool
+    receipt_note: str
+    auto_received: bool
+    lines: list[ShipmentLineOut]
+
+
+def shipment_out(view: shipments.ShipmentView) -> ShipmentOut:
+    return ShipmentOut(
+        id=view.id,
+        number=view.number,
+        status=view.status,
+        order_id=view.order_id,
+        order_number=view.order_number,
+        dealer_id=view.dealer_id,
+        warehouse_id=view.warehouse_id,
+        warehouse_name=view.warehouse_name,
+        carrier=view.carrier,
+        tracking_no=view.tracking_no,
+        value=money(view.value_fen),
+        created_at=view.created_at,
+        shipped_at=view.shipped_at,
+        received_at=view.received_at,
+        discrepancy=view.discrepancy,
+        receipt_note=view.receipt_note,
+        auto_received=view.auto_received,
+        lines=[
+            ShipmentLineOut(
+                order_line_id=ln.order_line_id,
+                sku_id=ln.sku_id,
+                sku_code=ln.sku_code,
+                sku_name=ln.sku_name,
+                unit=ln.unit,
+                qty=ln.qty,
+            )
+            for ln in view.lines
+        ],
+    )
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/shipments",
+    tags=["shipments"],
+    summary="Pack a shipment of an order from one warehouse (warehouse staff)",
+    description=(
+        "Quantities per order line, each no more than what remains unshipped and what the "
+        "warehouse holds. The shipment is packed; ship it with POST /shipments/{id}/ship. "
+        "A retry with the same Idempotency-Key and body returns the first shipment with 200."
+    ),
+    status_code=201,
+    responses={
+        200: ResponseSpec(data_container=ShipmentOut, description="Replay"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
+)
+async def create_shipment(
+    request: Request[Actor, Any, Any],
+    order_id: Annotated[int, ID],
+    data: JSONBody[ShipmentIn],
+    idempotency_key: Annotated[
+        str,
+        HeaderParameter(
+            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
+        ),
+    ],
+) -> Response[ShipmentOut]:
+    quantities: dict[int, object] = {}
+    for line in data.lines:
+        quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.qty
+    result = await shipments.create_shipment(
+        request.user,
+        order_id,
+        warehouse_id=data.warehouse_id,
+        quantities=quantities,
+        carrier=data.carrier,
+        tracking_no=data.tracking_no,
+        idempotency_key=idempotency_key,
+    )
+    return Response(shipment_out(result.shipment), status_code=201 if result.created else 200)
+
+
+@get(
+    "/api/v1/orders/{order_id:int}/shipments",
+    tags=["shipments"],
+    summary="An order's shipments",
+    responses=problems(400, 401, 404),
+)
+async def list_shipments(
+    request: Request[Actor, Any, Any], order_id: Annotated[int, ID]
+) -> list[ShipmentOut]:
+    return [shipment_out(v) for v in await shipments.list_for_order(request.user, order_id)]
+
+
+@get(
+    "/api/v1/shipments/{shipment_id:int}",
+    tags=["shipments"],
+    summary="One shipment",
+    responses=problems(400, 401, 404),
+)
+async def get_shipment(
+    request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]
+) -> ShipmentOut:
+    return shipment_out(await shipments.get_shipment(request.user, shipment_id))
+
+
+@post(
+    "/api/v1/shipments/{shipment_id:int}/ship",
+    tags=["shipments"],
+    summary="Ship a packed shipment: stock out, order state, invoice to the dealer's ledger",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def ship(
+    request: Request[Actor, Any, Any],
+    shipment_id: Annotated[int, ID],
+    data: JSONBody[ShipIn | None] = None,
+) -> ShipmentOut:
+    view = await shipments.ship(
+        request.user,
+        shipment_id,
+        carrier=data.carrier if data else None,
+        tracking_no=data.tracking_no if data else None,
+    )
+    return shipment_out(view)
+
+
+@post(
+    "/api/v1/shipments/{shipment_id:int}/receipt",
+    tags=["shipments"],
+    summary="The dealer confirms receipt (签收), or reports a discrepancy with a note",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def receipt(
+    request: Request[Actor, Any, Any],
+    shipment_id: Annotated[int, ID],
+    data: JSONBody[ReceiptIn | None] = None,
+) -> ShipmentOut:
+    view = await shipments.confirm_receipt(
+        request.user,
+        shipment_id,
+        discrepancy=data.discrepancy if data else False,
+        note=data.note if data else "",
+    )
+    return shipment_out(view)
+
+
+ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt]

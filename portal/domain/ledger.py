@@ -1,0 +1,710 @@
+"""The dealer ledger (应收账): invoices, payments, credit notes; balances, overdue, statements.
+
+dealer.balance_fen is the sum of the dealer's ledger entries, always. Every entry is
+written by `post()` inside the use case's transaction, which moves balance_fen by the same
+amount in the same statement sequence.
+
+Opening balances: the demo and the factories set dealer.balance_fen directly, without an
+entry. The ledger writes an "opening" entry for the difference lazily, the first time it
+posts anything for a dealer (under the dealer lock), and reads treat a dealer without
+entries as one opening entry of its balance. So sum(entries) == balance_fen holds for
+every dealer the ledger has touched, and every statement adds up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from portal.db import current_engine, is_sqlite, write_transaction
+from portal.domain import audit
+from portal.domain.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    _,
+)
+from portal.domain.money import parse_amount, to_fen
+from portal.domain.scope import Actor, dealer_in_scope
+from portal.tables import Dealer, FulfilmentKey, LedgerEntry
+
+KINDS = ("opening", "invoice", "payment", "prepayment", "credit_note")
+KIND_LABELS = {
+    "opening": _("Opening balance"),
+    "invoice": _("Invoice"),
+    "payment": _("Payment"),
+    "prepayment": _("Prepayment"),
+    "credit_note": _("Credit note"),
+}
+PAYMENT_METHODS = ("bank", "cash", "cheque", "other")
+PAYMENT_METHOD_LABELS = {
+    "bank": _("Bank transfer"),
+    "cash": _("Cash"),
+    "cheque": _("Cheque"),
+    "other": _("Other"),
+}
+FINANCE_ROLES = frozenset({"finance", "admin"})
+MAX_AMOUNT_FEN = 10**13  # ¥100 billion: anything above is a typing mistake
+MAX_TERMS_DAYS = 365
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_day(at: datetime) -> date:
+    return at.astimezone(SHANGHAI).date()
+
+
+async def lock_dealer(dealer_id: int) -> dict:
+    """The dealer row, locked for the rest of the transaction (the first lock a use case takes)."""
+    query = Dealer.select().where(Dealer.id == dealer_id)
+    if not is_sqlite(current_engine()):
+        query = query.lock_rows()
+    row = await query.first()
+    if row is None:
+        raise NotFound(_("Dealer not found."))
+    return row
+
+
+async def _ensure_opening(dealer: dict, actor: Actor | None, now: datetime) -> None:
+    """Write the dealer's opening entry if balance_fen was set without the ledger."""
+    rows = await LedgerEntry.raw(
+        "SELECT COALESCE(SUM(amount_fen), 0) AS total, COUNT(*) AS n "
+        "FROM ledger_entry WHERE dealer = {}",
+        dealer["id"],
+    )
+    total, count = int(rows[0]["total"]), int(rows[0]["n"])
+    gap = int(dealer["balance_fen"] or 0) - total
+    if count == 0 and gap != 0:
+        await LedgerEntry.insert(
+            LedgerEntry(
+                dealer=dealer["id"],
+                kind="opening",
+                amount_fen=gap,
+                # Dated when the dealer was set up, so it comes before everything it precedes.
+                at=min(dealer.get("created_at") or now, now),
+                actor=actor.user_id if actor else None,
+                note="",
+            )
+        )
+
+
+async def post(
+    dealer: dict,
+    kind: str,
+    amount_fen: int,
+    *,
+    actor: Actor | None,
+    now: datetime,
+    ref_type: str = "",
+    ref_id: int | None = None,
+    due_on: date | None = None,
+    method: str = "",
+    reference: str = "",
+    value_date: date | None = None,
+    note: str = "",
+    open_orders_delta_fen: int = 0,
+) -> int:
+    """Write one entry and move balance_fen by it; inside the caller's transaction.
+
+    `dealer` is the locked dealer row. An invoice also moves the value out of open orders
+    (`open_orders_delta_fen`), so the dealer's exposure stays the same. Returns the entry id.
+    """
+    if kind not in KINDS:
+        raise ValueError(kind)
+    await _ensure_opening(dealer, actor, now)
+    entry = LedgerEntry(
+        dealer=dealer["id"],
+        kind=kind,
+        amount_fen=amount_fen,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        due_on=due_on,
+        method=method,
+        reference=reference,
+        value_date=value_date,
+        at=now,
+        actor=actor.user_id if actor else None,
+        note=note,
+    )
+    await LedgerEntry.insert(entry)
+    await Dealer.raw(
+        "UPDATE dealer SET balance_fen = balance_fen + {}, "
+        "open_orders_fen = open_orders_fen + {} WHERE id = {}",
+        amount_fen,
+        open_orders_delta_fen,
+        dealer["id"],
+    )
+    return entry.id
+
+
+def due_date(dealer: dict, at: datetime) -> date:
+    return local_day(at) + timedelta(days=int(dealer.get("payment_terms_days") or 0))
+
+
+# --- finance use cases ------------------------------------------------------------------
+
+
+def _require_finance(actor: Actor) -> None:
+    if actor.role not in FINANCE_ROLES:
+        raise Forbidden(_("Only finance may do this."))
+
+
+def _amount(text: str | Decimal | int, field_name: str = "amount") -> int:
+    """A positive amount in fen from what was typed; ValidationFailed with the field otherwise."""
+    try:
+        value = text if isinstance(text, Decimal) else parse_amount(str(text))
+    except ValueError:
+        raise ValidationFailed(
+            errors=[FieldError(field_name, _("Enter an amount such as 1234.50."))]
+        ) from None
+    fen = to_fen(value)
+    if fen <= 0:
+        raise ValidationFailed(
+            errors=[FieldError(field_name, _("The amount must be more than zero."))]
+        )
+    if fen > MAX_AMOUNT_FEN:
+        raise ValidationFailed(errors=[FieldError(field_name, _("The amount is too large."))])
+    return fen
+
+
+def _text(value: str, field_name: str, max_len: int) -> str:
+    value = (value or "").strip()
+    if len(value) > max_len:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    field_name,
+                    _("Too long (at most %(max)s characters)."),
+                    {"max": max_len},
+                )
+            ]
+        )
+    return value
+
+
+@dataclass
+class EntryView:
+    id: int
+    kind: str
+    amount_fen: int
+    at: datetime
+    ref_type: str
+    ref_id: int | None
+    due_on: date | None
+    method: str
+    reference: str
+    value_date: date | None
+    note: str
+    actor_name: str = ""
+    balance_fen: int = 0  # running balance after this entry
+    overdue: bool = False
+    open_fen: int = 0  # invoices: what is still unpaid
+    replayed: bool = False  # an idempotent retry returned the first entry
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+
+async def record_payment(
+    actor: Actor,
+    dealer_id: int,
+    *,
+    amount: str | Decimal,
+    method: str,
+    reference: str = "",
+    value_date: date | None = None,
+    note: str = "",
+    prepayment: bool = False,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> EntryView:
+    """Finance records money received from a dealer: a payment (or prepayment) entry.
+
+    With an idempotency key, a retry with the same body returns the first entry; the same
+    key with another body is a Conflict.
+    """
+    now = now or datetime.now(UTC)
+    _require_finance(actor)
+    await dealer_in_scope(actor, dealer_id)
+    errors: list[FieldError] = []
+    fen = 0
+    try:
+        fen = _amount(amount)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if method not in PAYMENT_METHODS:
+        errors.append(FieldError("method", _("Choose how the dealer paid.")))
+    try:
+        reference = _text(reference, "reference", 60)
+        note = _text(note, "note", 500)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    kind = "prepayment" if prepayment else "payment"
+    key, body_hash = None, ""
+    if idempotency_key is not None:
+        key = _check_key(idempotency_key)
+        body_hash = hashlib.sha256(
+            json.dumps([dealer_id, fen, method, reference, str(value_date), note, kind]).encode()
+        ).hexdigest()
+        replay = await _replay_payment(actor, key, body_hash)
+        if replay is not None:
+            return replay
+    try:
+        entry_id = await _record_payment(
+            actor, dealer_id, fen, kind, method, reference, value_date, note, key, body_hash, now
+        )
+    except _KeyTaken:
+        replay = await _replay_payment(actor, key or "", body_hash)
+        if replay is None:
+            raise Conflict(_("Please try again.")) from None
+        return replay
+    return await _entry(entry_id)
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+def _check_key(raw: str) -> str:
+    key = (raw or "").strip()
+    if not key or len(key) > 100:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "idempotency_key",
+                    _("An idempotency key of 1 to %(max)s characters is required."),
+                    {"max": 100},
+                )
+            ]
+        )
+    return key
+
+
+def _is_unique_violation(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            return True
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+async def _replay_payment(actor: Actor, key: str, body_hash: str) -> EntryView | None:
+    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    if row is None:
+        return None
+    if row["request_hash"] != body_hash or row["ledger_entry"] is None:
+        raise Conflict(
+            _("This idempotency key was already used for a different request."),
+            extra={"idempotency_key": key},
+        )
+    entry = await _entry(row["ledger_entry"])
+    entry.replayed = True
+    return entry
+
+
+async def _record_payment(
+    actor: Actor,
+    dealer_id: int,
+    fen: int,
+    kind: str,
+    method: str,
+    reference: str,
+    value_date: date | None,
+    note: str,
+    key: str | None,
+    body_hash: str,
+    now: datetime,
+) -> int:
+    async with write_transaction():
+        key_row = None
+        if key is not None:
+            key_row = FulfilmentKey(
+                user=actor.user_id,
+                key=f"{actor.user_id}:{key}",
+                request_hash=body_hash,
+                created_at=now,
+            )
+            try:
+                await FulfilmentKey.insert(key_row)
+            except Exception as exc:
+                if _is_unique_violation(exc):
+                    raise _KeyTaken() from exc
+                raise
+        dealer = await lock_dealer(dealer_id)
+        entry_id = await post(
+            dealer,
+            kind,
+            -fen,
+            actor=actor,
+            now=now,
+            ref_type="payment",
+            method=method,
+            reference=reference,
+            value_date=value_date or local_day(now),
+            note=note,
+        )
+        await audit.record(
+            actor,
+            f"ledger.{kind}",
+            "dealer",
+            dealer_id,
+            {"balance_fen": dealer["balance_fen"]},
+            {
+                "balance_fen": dealer["balance_fen"] - fen,
+                "amount_fen": fen,
+                "method": method,
+                "reference": reference,
+                "entry_id": entry_id,
+            },
+            now=now,
+        )
+        if key_row is not None:
+            await FulfilmentKey.update({FulfilmentKey.ledger_entry: entry_id}).where(
+                FulfilmentKey.id == key_row.id
+            )
+    return entry_id
+
+
+async def record_credit_note(
+    actor: Actor,
+    dealer_id: int,
+    *,
+    amount: str | Decimal,
+    note: str,
+    ref_type: str = "",
+    ref_id: int | None = None,
+    now: datetime | None = None,
+) -> EntryView:
+    """Finance credits a dealer (a price correction, a goodwill gesture): a credit note."""
+    now = now or datetime.now(UTC)
+    _require_finance(actor)
+    await dealer_in_scope(actor, dealer_id)
+    fen = _amount(amount)
+    note = _text(note, "note", 500)
+    if not note:
+        raise ValidationFailed(errors=[FieldError("note", _("Say why the dealer is credited."))])
+    async with write_transaction():
+        dealer = await lock_dealer(dealer_id)
+        entry_id = await post(
+            dealer,
+            "credit_note",
+            -fen,
+            actor=actor,
+            now=now,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            note=note,
+        )
+        await audit.record(
+            actor,
+            "ledger.credit_note",
+            "dealer",
+            dealer_id,
+            {"balance_fen": dealer["balance_fen"]},
+            {"balance_fen": dealer["balance_fen"] - fen, "amount_fen": fen, "note": note},
+            now=now,
+        )
+    return await _entry(entry_id)
+
+
+async def set_credit_terms(
+    actor: Actor,
+    dealer_id: int,
+    *,
+    credit_limit: str | Decimal,
+    payment_terms_days: str | int,
+    now: datetime | None = None,
+) -> dict:
+    """Finance sets a dealer's credit limit and payment terms (audited). Returns the dealer."""
+    now = now or datetime.now(UTC)
+    _require_finance(actor)
+    await dealer_in_scope(actor, dealer_id)
+    errors: list[FieldError] = []
+    limit_fen = 0
+    try:
+        value = (
+            credit_limit if isinstance(credit_limit, Decimal) else parse_amount(str(credit_limit))
+        )
+        limit_fen = to_fen(value)
+        if limit_fen < 0 or limit_fen > MAX_AMOUNT_FEN:
+            raise ValueError(credit_limit)
+    except ValueError:
+        errors.append(FieldError("credit_limit", _("Enter an amount such as 1234.50.")))
+    try:
+        days = int(str(payment_terms_days).strip())
+        if not 0 <= days <= MAX_TERMS_DAYS:
+            raise ValueError(payment_terms_days)
+    except ValueError:
+        days = 0
+        errors.append(
+            FieldError(
+                "payment_terms_days",
+                _("Enter a number of days from 0 to %(max)s."),
+                {"max": MAX_TERMS_DAYS},
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with write_transaction():
+        dealer = await lock_dealer(dealer_id)
+        await Dealer.update(
+            {Dealer.credit_limit_fen: limit_fen, Dealer.payment_terms_days: days}
+        ).where(Dealer.id == dealer_id)
+        await audit.record(
+            actor,
+            "dealer.credit_terms",
+            "dealer",
+            dealer_id,
+            {
+                "credit_limit_fen": dealer["credit_limit_fen"],
+                "payment_terms_days": dealer["payment_terms_days"],
+            },
+            {"credit_limit_fen": limit_fen, "payment_terms_days": days},
+            now=now,
+        )
+    return await Dealer.select().where(Dealer.id == dealer_id).first()
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _view(row: dict) -> EntryView:
+    return EntryView(
+        id=row["id"],
+        kind=row["kind"],
+        amount_fen=int(row["amount_fen"]),
+        at=row["at"],
+        ref_type=row["ref_type"] or "",
+        ref_id=row["ref_id"],
+        due_on=row["due_on"],
+        method=row["method"] or "",
+        reference=row["reference"] or "",
+        value_date=row["value_date"],
+        note=row["note"] or "",
+        actor_name=row.get("actor_name") or "",
+    )
+
+
+_COLUMNS = (
+    LedgerEntry.id,
+    LedgerEntry.kind,
+    LedgerEntry.amount_fen,
+    LedgerEntry.at,
+    LedgerEntry.ref_type,
+    LedgerEntry.ref_id,
+    LedgerEntry.due_on,
+    LedgerEntry.method,
+    LedgerEntry.reference,
+    LedgerEntry.value_date,
+    LedgerEntry.note,
+    LedgerEntry.actor.display_name.as_alias("actor_name"),
+)
+
+
+async def _entry(entry_id: int) -> EntryView:
+    row = await LedgerEntry.select(*_COLUMNS).where(LedgerEntry.id == entry_id).first()
+    return _view(row)
+
+
+async def _all_entries(dealer: dict) -> list[EntryView]:
+    rows = (
+        await LedgerEntry.select(*_COLUMNS)
+        .where(LedgerEntry.dealer == dealer["id"])
+        .order_by(LedgerEntry.at)
+        .order_by(LedgerEntry.id)
+    )
+    entries = [_view(r) for r in rows]
+    if not entries and int(dealer["balance_fen"] or 0) != 0:
+        # Not yet touched by the ledger: its balance is its opening entry.
+        entries = [
+            EntryView(
+                id=0,
+                kind="opening",
+                amount_fen=int(dealer["balance_fen"]),
+                at=dealer["created_at"],
+                ref_type="",
+                ref_id=None,
+                due_on=None,
+                method="",
+                reference="",
+                value_date=None,
+                note="",
+            )
+        ]
+    return entries
+
+
+def _settle(entries: list[EntryView], today: date) -> None:
+    """Apply payments and credits to the oldest debts first (FIFO); flag overdue invoices."""
+    credit = -sum(e.amount_fen for e in entries if e.amount_fen < 0)
+    running = 0
+    for e in entries:
+        running += e.amount_fen
+        e.balance_fen = running
+        if e.amount_fen > 0:
+            paid = min(credit, e.amount_fen)
+            credit -= paid
+            e.open_fen = e.amount_fen - paid
+            e.overdue = bool(e.open_fen and e.due_on is not None and e.due_on < today)
+
+
+@dataclass
+class Statement:
+    """对账单: the dealer's account for a period."""
+
+    dealer: dict
+    start: date
+    end: date
+    opening_fen: int
+    entries: list[EntryView]
+    closing_fen: int
+    invoiced_fen: int
+    paid_fen: int
+    credited_fen: int
+    overdue_fen: int
+    overdue: list[EntryView] = field(default_factory=list)
+
+
+async def statement(
+    actor: Actor,
+    dealer_id: int,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+) -> Statement:
+    """The dealer's statement for [start, end] (local days; default: this month so far).
+
+    Visible to the dealer itself and to staff in scope; NotFound otherwise.
+    """
+    now = now or datetime.now(UTC)
+    dealer = await dealer_in_scope(actor, dealer_id)
+    today = local_day(now)
+    end = end or today
+    start = start or end.replace(day=1)
+    if start > end:
+        raise ValidationFailed(
+            errors=[FieldError("start", _("The start date must not be after the end date."))]
+        )
+    entries = await _all_entries(dealer)
+    _settle(entries, today)
+    before = [e for e in entries if local_day(e.at) < start]
+    within = [e for e in entries if start <= local_day(e.at) <= end]
+    opening = sum(e.amount_fen for e in before)
+    overdue = [e for e in entries if e.overdue]
+    return Statement(
+        dealer=dealer,
+        start=start,
+        end=end,
+        opening_fen=opening,
+        entries=within,
+        closing_fen=opening + sum(e.amount_fen for e in within),
+        invoiced_fen=sum(e.amount_fen for e in within if e.kind == "invoice"),
+        paid_fen=-sum(e.amount_fen for e in within if e.kind in ("payment", "prepayment")),
+        credited_fen=-sum(e.amount_fen for e in within if e.kind == "credit_note"),
+        overdue_fen=sum(e.open_fen for e in overdue),
+        overdue=overdue,
+    )
+
+
+async def overdue_fen(actor: Actor, dealer_id: int, *, now: datetime | None = None) -> int:
+    """What the dealer owes past its payment terms (0 when nothing is overdue)."""
+    now = now or datetime.now(UTC)
+    dealer = await dealer_in_scope(actor, dealer_id)
+    entries = await _all_entries(dealer)
+    _settle(entries, local_day(now))
+    return sum(e.open_fen for e in entries if e.overdue)
+
+
+async def ledger_sum_fen(dealer_id: int) -> int:
+    """The sum of the dealer's entries (for checks and tests)."""
+    rows = await LedgerEntry.raw(
+        "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM ledger_entry WHERE dealer = {}",
+        dealer_id,
+    )
+    return int(rows[0]["total"])
+
+
+@dataclass
+class DealerAccount:
+    """One line of finance's dealer list."""
+
+    dealer_id: int
+    code: str
+    name: str
+    credit_limit_fen: int
+    balance_fen: int
+    open_orders_fen: int
+    payment_terms_days: int
+    overdue_fen: int
+
+    @property
+    def available_fen(self) -> int:
+        return self.credit_limit_fen - self.balance_fen - self.open_orders_fen
+
+
+async def dealer_accounts(
+    actor: Actor, *, q: str = "", overdue_only: bool = False, now: datetime | None = None
+) -> list[DealerAccount]:
+    """Finance's list: every dealer with limit, balance, open orders and what is overdue.
+
+    Entries for all listed dealers are read in one query (no query per dealer).
+    """
+    now = now or datetime.now(UTC)
+    _require_finance(actor)
+    query = Dealer.select().order_by(Dealer.code)
+    text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:50]
+    if text:
+        like = "like" if is_sqlite(current_engine()) else "ilike"
+        pattern = f"%{text}%"
+        query = query.where(
+            getattr(Dealer.name, like)(pattern) | getattr(Dealer.code, like)(pattern)
+        )
+    dealers = await query.limit(500)
+    if not dealers:
+        return []
+    rows = (
+        await LedgerEntry.select(*_COLUMNS, LedgerEntry.dealer)
+        .where(LedgerEntry.dealer.is_in([d["id"] for d in dealers]))
+        .order_by(LedgerEntry.at)
+        .order_by(LedgerEntry.id)
+    )
+    by_dealer: dict[int, list[EntryView]] = {}
+    for r in rows:
+        by_dealer.setdefault(r["dealer"], []).append(_view(r))
+    today = local_day(now)
+    result = []
+    for d in dealers:
+        entries = by_dealer.get(d["id"], [])
+        _settle(entries, today)
+        overdue = sum(e.open_fen for e in entries if e.overdue)
+        if overdue_only and not overdue:
+            continue
+        result.append(
+            DealerAccount(
+                dealer_id=d["id"],
+                code=d["code"],
+                name=d["name"],
+                credit_limit_fen=int(d["credit_limit_fen"] or 0),
+                balance_fen=int(d["balance_fen"] or 0),
+                open_orders_fen=int(d["open_orders_fen"] or 0),
+                payment_terms_days=int(d["payment_terms_days"] or 0),
+                overdue_fen=overdue,
+            )
+        )
+    return result

@@ -1,0 +1,192 @@
+"""Telling people about orders: in-portal notifications and mail, in the change's transaction.
+
+Who is told: the dealer's users, the user who placed the order and its rep, and (while the
+order waits) the approvers who may act on its current step. The acting user is not told
+about their own action. Mail goes to a MailOutbox row (sent later by portal/mail.py), so a
+mail server that is down never blocks or rolls back the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal import i18n
+from portal.db import write_transaction
+from portal.domain.errors import NotFound, _
+from portal.domain.scope import Actor
+from portal.tables import (
+    ApprovalStep,
+    MailOutbox,
+    Notification,
+    Order,
+    RepAssignment,
+    User,
+)
+
+KIND_LABELS = {
+    "submitted": _("Order %(number)s was submitted."),
+    "approval_needed": _("Order %(number)s waits for your approval."),
+    "approved": _("Order %(number)s was approved."),
+    "step_approved": _("Order %(number)s passed an approval step."),
+    "rejected": _("Order %(number)s was rejected."),
+    "returned": _("Order %(number)s was returned to the dealer."),
+    "resubmitted": _("Order %(number)s was resubmitted."),
+    "adjusted": _("Order %(number)s was adjusted."),
+}
+MAIL_SUBJECT = _("Dealer portal: %(text)s")
+PAGE_SIZE = 50
+
+
+async def approvers_for(role: str, dealer_id: int) -> list[int]:
+    """Active users of `role` who have the dealer in scope (the same rule as scope.py)."""
+    if role == "sales_manager":
+        assignment = await RepAssignment.select(RepAssignment.rep).where(
+            RepAssignment.dealer == dealer_id
+        )
+        if not assignment:
+            return []
+        reps = await User.select(User.manager).where(User.id == assignment[0]["rep"])
+        manager = reps[0]["manager"] if reps else None
+        if manager is None:
+            return []
+        rows = await User.select(User.id).where(
+            (User.id == manager) & (User.role == "sales_manager") & (User.active == True)  # noqa: E712
+        )
+        return [r["id"] for r in rows]
+    rows = await User.select(User.id).where((User.role == role) & (User.active == True))  # noqa: E712
+    return [r["id"] for r in rows]
+
+
+async def tell(
+    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str = ""
+) -> None:
+    """Notify everyone concerned with the order; inside the caller's transaction."""
+    order = (
+        await Order.select(Order.number, Order.dealer, Order.placed_by, Order.rep, Order.status)
+        .where(Order.id == order_id)
+        .first()
+    )
+    if order is None:
+        return
+    people: dict[int, str] = {}
+    dealer_users = await User.select(User.id).where(
+        (User.dealer == order["dealer"]) & (User.active == True)  # noqa: E712
+    )
+    for uid in [r["id"] for r in dealer_users] + [order["placed_by"], order["rep"]]:
+        if uid:
+            people[uid] = kind
+    if order["status"] == "pending_approval":
+        step = (
+            await ApprovalStep.select(ApprovalStep.role)
+            .where((ApprovalStep.order == order_id) & (ApprovalStep.status == "pending"))
+            .order_by(ApprovalStep.step_no)
+            .first()
+        )
+        if step is not None:
+            for uid in await approvers_for(step["role"], order["dealer"]):
+                people[uid] = "approval_needed"
+    if actor is not None:
+        people.pop(actor.user_id, None)
+    if not people:
+        return
+    await Notification.insert(
+        *[
+            Notification(user=uid, order=order_id, kind=k, note=note, created_at=now)
+            for uid, k in sorted(people.items())
+        ]
+    )
+    mail_to = await User.select(User.id, User.email, User.locale).where(
+        User.id.is_in(sorted(people))
+    )
+    outbox = []
+    for row in mail_to:
+        if not (row["email"] or "").strip():
+            continue
+        translations = i18n.translations(row["locale"] or i18n.DEFAULT_LOCALE)
+        text = translations.gettext(KIND_LABELS.get(people[row["id"]], KIND_LABELS["submitted"]))
+        text = text % {"number": order["number"]}
+        subject = translations.gettext(MAIL_SUBJECT) % {"text": text}
+        body = text + ("\n\n" + note if note else "")
+        outbox.append(
+            MailOutbox(
+                to=row["email"].strip(),
+                subject=subject[:255],
+                body=body,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    if outbox:
+        await MailOutbox.insert(*outbox)
+
+
+@dataclass
+class NotificationView:
+    id: int
+    kind: str
+    order_id: int | None
+    order_number: str
+    note: str
+    created_at: datetime
+    read: bool
+
+    @property
+    def text(self) -> str:
+        return i18n.gettext(
+            KIND_LABELS.get(self.kind, KIND_LABELS["submitted"]), number=self.order_number
+        )
+
+
+async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[NotificationView]:
+    """The actor's own notifications, newest first."""
+    rows = (
+        await Notification.select(
+            Notification.id,
+            Notification.kind,
+            Notification.order,
+            Notification.order.number.as_alias("order_number"),
+            Notification.note,
+            Notification.created_at,
+            Notification.read_at,
+        )
+        .where(Notification.user == actor.user_id)
+        .order_by(Notification.created_at, ascending=False)
+        .order_by(Notification.id, ascending=False)
+        .limit(max(1, min(limit, 200)))
+    )
+    return [
+        NotificationView(
+            id=r["id"],
+            kind=r["kind"],
+            order_id=r["order"],
+            order_number=r["order_number"] or "",
+            note=r["note"] or "",
+            created_at=r["created_at"],
+            read=r["read_at"] is not None,
+        )
+        for r in rows
+    ]
+
+
+async def unread_count(actor: Actor) -> int:
+    return await Notification.count().where(
+        (Notification.user == actor.user_id) & Notification.read_at.is_null()
+    )
+
+
+async def mark_read(actor: Actor, notification_id: int | None, *, now: datetime) -> None:
+    """Mark one (or, with None, all) of the actor's notifications read."""
+    query = Notification.update({Notification.read_at: now}).where(
+        (Notification.user == actor.user_id) & Notification.read_at.is_null()
+    )
+    if notification_id is not None:
+        exists = await Notification.exists().where(
+            (Notification.id == notification_id) & (Notification.user == actor.user_id)
+        )
+        if not exists:
+            raise NotFound(_("Notification not found."))
+        query = query.where(Notification.id == notification_id)
+    async with write_transaction():
+        await query

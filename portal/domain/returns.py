@@ -1,0 +1,544 @@
+"""Returns (退货, RMA): the dealer asks, staff approve or reject, the warehouse receives.
+
+A dealer may ask to return what was shipped on an order and not already asked back.
+Staff in scope (manager, finance, admin) decide. The warehouse receives and inspects:
+accepted quantities go back on hand at the receiving warehouse and their value (at the
+order's prices) goes to the dealer's ledger as a credit note, in one transaction. Every
+step is on the order's timeline and in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from portal.db import write_transaction
+from portal.domain import audit, ledger
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.money import line_total_fen
+from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.tables import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    ReturnLine,
+    ReturnRequest,
+    StockLevel,
+    Warehouse,
+)
+
+DECIDING_ROLES = frozenset({"sales_manager", "finance", "admin"})
+RECEIVING_ROLES = frozenset({"warehouse", "admin"})
+RETURNABLE_ORDER_STATUSES = ("partially_shipped", "shipped", "completed")
+STATUS_LABELS = {
+    "requested": _("Return requested"),
+    "approved": _("Return approved"),
+    "rejected": _("Return rejected"),
+    "received": _("Return received"),
+}
+EVENT_LABELS = {
+    "return_requested": _("Return requested"),
+    "return_approved": _("Return approved"),
+    "return_rejected": _("Return rejected"),
+    "return_received": _("Return received"),
+}
+MAX_TEXT = 500
+
+
+@dataclass
+class ReturnLineView:
+    order_line_id: int
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: int
+    qty_accepted: int
+
+
+@dataclass
+class ReturnView:
+    id: int
+    number: str
+    status: str
+    order_id: int
+    order_number: str
+    dealer_id: int
+    dealer_name: str
+    reason: str
+    created_at: datetime
+    decision_note: str
+    inspection_note: str
+    credit_fen: int
+    lines: list[ReturnLineView] = field(default_factory=list)
+    can_decide: bool = False
+    can_receive: bool = False
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+def _text(value: str, name: str, errors: list[FieldError]) -> str:
+    value = (value or "").strip()
+    if len(value) > MAX_TEXT:
+        errors.append(
+            FieldError(name, _("Too long (at most %(max)s characters)."), {"max": MAX_TEXT})
+        )
+    return value
+
+
+def _qty(raw: object) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw if raw is not None else "").strip()
+    if text == "":
+        return 0
+    if not text.lstrip("-").isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
+def _parse(quantities: Mapping[object, object], errors: list[FieldError]) -> dict[int, int]:
+    parsed: dict[int, int] = {}
+    for raw_id, raw in quantities.items():
+        try:
+            line_id = int(str(raw_id))
+        except ValueError:
+            errors.append(FieldError("lines", _("Unknown order line.")))
+            continue
+        qty = _qty(raw)
+        if qty is None:
+            errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
+        elif qty < 0:
+            errors.append(FieldError(f"qty[{line_id}]", _("The quantity cannot be negative.")))
+        else:
+            parsed[line_id] = qty
+    return parsed
+
+
+async def _views(rows: list[dict]) -> list[ReturnView]:
+    if not rows:
+        return []
+    lines = await ReturnLine.select(
+        ReturnLine.return_request,
+        ReturnLine.order_line,
+        ReturnLine.sku,
+        ReturnLine.qty,
+        ReturnLine.qty_accepted,
+        ReturnLine.order_line.sku_code.as_alias("sku_code"),
+        ReturnLine.order_line.sku_name.as_alias("sku_name"),
+        ReturnLine.order_line.unit.as_alias("unit"),
+    ).where(ReturnLine.return_request.is_in([r["id"] for r in rows]))
+    by_return: dict[int, list[ReturnLineView]] = defaultdict(list)
+    for ln in sorted(lines, key=lambda r: r["order_line"]):
+        by_return[ln["return_request"]].append(
+            ReturnLineView(
+                order_line_id=ln["order_line"],
+                sku_id=ln["sku"],
+                sku_code=ln["sku_code"],
+                sku_name=ln["sku_name"],
+                unit=ln["unit"],
+                qty=ln["qty"],
+                qty_accepted=ln["qty_accepted"],
+            )
+        )
+    return [
+        ReturnView(
+            id=r["id"],
+            number=r["number"],
+            status=r["status"],
+            order_id=r["order"],
+            order_number=r["order_number"] or "",
+            dealer_id=r["dealer"],
+            dealer_name=r["dealer_name"] or "",
+            reason=r["reason"] or "",
+            created_at=r["created_at"],
+            decision_note=r["decision_note"] or "",
+            inspection_note=r["inspection_note"] or "",
+            credit_fen=int(r["credit_fen"] or 0),
+            lines=by_return.get(r["id"], []),
+        )
+        for r in rows
+    ]
+
+
+_COLUMNS = (
+    ReturnRequest.id,
+    ReturnRequest.number,
+    ReturnRequest.status,
+    ReturnRequest.order,
+    ReturnRequest.order.number.as_alias("order_number"),
+    ReturnRequest.dealer,
+    ReturnRequest.dealer.name.as_alias("dealer_name"),
+    ReturnRequest.reason,
+    ReturnRequest.created_at,
+    ReturnRequest.decision_note,
+    ReturnRequest.inspection_note,
+    ReturnRequest.credit_fen,
+)
+
+
+async def get_return(actor: Actor, return_id: int) -> ReturnView:
+    """One return the actor may see; NotFound otherwise."""
+    ids = await visible_dealer_ids(actor)
+    row = (
+        await ReturnRequest.select(*_COLUMNS)
+        .where(ReturnRequest.id == return_id)
+        .where(in_scope(ReturnRequest.dealer, ids))
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("Return not found."))
+    view = (await _views([row]))[0]
+    view.can_decide = actor.role in DECIDING_ROLES and view.status == "requested"
+    view.can_receive = actor.role in RECEIVING_ROLES and view.status == "approved"
+    return view
+
+
+async def receiving_warehouses(actor: Actor) -> list[dict]:
+    """Where returned goods may be received (active warehouses), for the receiving form."""
+    if actor.role not in RECEIVING_ROLES:
+        return []
+    return await (
+        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
+        .where(Warehouse.active.eq(True))
+        .order_by(Warehouse.priority)
+        .order_by(Warehouse.id)
+    )
+
+
+async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
+    ids = await visible_dealer_ids(actor)
+    rows = (
+        await ReturnRequest.select(*_COLUMNS)
+        .where(ReturnRequest.order == order_id)
+        .where(in_scope(ReturnRequest.dealer, ids))
+        .order_by(ReturnRequest.id)
+    )
+    return await _views(rows)
+
+
+@dataclass
+class ReturnableLine:
+    order_line_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    shipped: int
+    returnable: int
+
+
+async def returnable_lines(actor: Actor, order_id: int) -> list[ReturnableLine]:
+    """For the dealer's return form: each shipped line and how much may still come back."""
+    ids = await visible_dealer_ids(actor)
+    if not await Order.exists().where((Order.id == order_id) & in_scope(Order.dealer, ids)):
+        raise NotFound(_("Order not found."))
+    left = await returnable(order_id)
+    lines = (
+        await OrderLine.select(
+            OrderLine.id,
+            OrderLine.sku_code,
+            OrderLine.sku_name,
+            OrderLine.unit,
+            OrderLine.qty_shipped,
+        )
+        .where(OrderLine.order == order_id)
+        .order_by(OrderLine.id)
+    )
+    return [
+        ReturnableLine(
+            order_line_id=ln["id"],
+            sku_code=ln["sku_code"],
+            sku_name=ln["sku_name"],
+            unit=ln["unit"],
+            shipped=ln["qty_shipped"],
+            returnable=left.get(ln["id"], 0),
+        )
+        for ln in lines
+        if ln["qty_shipped"]
+    ]
+
+
+async def returnable(order_id: int) -> dict[int, int]:
+    """Per order line: shipped less what is already asked back (rejected requests excepted)."""
+    lines = await OrderLine.select(OrderLine.id, OrderLine.qty_shipped).where(
+        OrderLine.order == order_id
+    )
+    asked: dict[int, int] = defaultdict(int)
+    if lines:
+        for r in await ReturnLine.select(
+            ReturnLine.order_line,
+            ReturnLine.qty,
+            ReturnLine.qty_accepted,
+            ReturnLine.return_request.status.as_alias("status"),
+        ).where(ReturnLine.order_line.is_in([ln["id"] for ln in lines])):
+            if r["status"] == "rejected":
+                continue
+            asked[r["order_line"]] += r["qty_accepted"] if r["status"] == "received" else r["qty"]
+    return {ln["id"]: max(0, ln["qty_shipped"] - asked[ln["id"]]) for ln in lines}
+
+
+async def _event(order_id: int, actor: Actor | None, kind: str, note: str, now: datetime) -> None:
+    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
+    await OrderEvent.insert(
+        OrderEvent(
+            order=order_id,
+            at=now,
+            actor=actor.user_id if actor else None,
+            kind=kind,
+            from_status=status,
+            to_status=status,
+            note=note,
+        )
+    )
+
+
+async def request_return(
+    actor: Actor,
+    order_id: int,
+    *,
+    quantities: Mapping[object, object],
+    reason: str,
+    now: datetime | None = None,
+) -> ReturnView:
+    """The dealer asks to return shipped quantities of an order, with a reason."""
+    now = now or datetime.now(UTC)
+    if not actor.is_dealer:
+        raise Forbidden(_("Only the dealer asks for a return."))
+    ids = await visible_dealer_ids(actor)
+    order = (
+        await Order.select(Order.id, Order.number, Order.dealer, Order.status)
+        .where(Order.id == order_id)
+        .where(in_scope(Order.dealer, ids))
+        .first()
+    )
+    if order is None:
+        raise NotFound(_("Order not found."))
+    errors: list[FieldError] = []
+    reason = _text(reason, "reason", errors)
+    if not reason:
+        errors.append(FieldError("reason", _("Say why the goods come back.")))
+    parsed = _parse(quantities, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if not any(parsed.values()):
+        raise ValidationFailed(
+            _("Enter a quantity for at least one line."),
+            errors=[FieldError("lines", _("Enter a quantity for at least one line."))],
+        )
+    if order["status"] not in RETURNABLE_ORDER_STATUSES:
+        raise Conflict(_("Only shipped goods can be returned."))
+    async with write_transaction():
+        await ledger.lock_dealer(order["dealer"])
+        left = await returnable(order_id)
+        skus = {
+            r["id"]: r
+            for r in await OrderLine.select(OrderLine.id, OrderLine.sku, OrderLine.sku_code).where(
+                OrderLine.order == order_id
+            )
+        }
+        for line_id, qty in parsed.items():
+            if line_id not in left:
+                errors.append(FieldError(f"qty[{line_id}]", _("Unknown order line.")))
+            elif qty > left[line_id]:
+                errors.append(
+                    FieldError(
+                        f"qty[{line_id}]",
+                        _("%(sku)s: %(qty)s entered, at most %(left)s can be returned."),
+                        {"sku": skus[line_id]["sku_code"], "qty": qty, "left": left[line_id]},
+                    )
+                )
+        if errors:
+            raise ValidationFailed(errors=errors)
+        count = await ReturnRequest.count().where(ReturnRequest.order == order_id)
+        rma = ReturnRequest(
+            number=f"R{order['number'][2:]}-{count + 1}",
+            order=order_id,
+            dealer=order["dealer"],
+            status="requested",
+            reason=reason,
+            created_by=actor.user_id,
+            created_at=now,
+        )
+        await ReturnRequest.insert(rma)
+        await ReturnLine.insert(
+            *[
+                ReturnLine(
+                    return_request=rma.id, order_line=line_id, sku=skus[line_id]["sku"], qty=qty
+                )
+                for line_id, qty in sorted(parsed.items())
+                if qty
+            ]
+        )
+        await _event(order_id, actor, "return_requested", f"{rma.number}\n{reason}", now)
+        await audit.record(
+            actor,
+            "return.requested",
+            "return",
+            rma.id,
+            {},
+            {"number": rma.number, "lines": {str(k): v for k, v in parsed.items() if v}},
+            now=now,
+        )
+    return await get_return(actor, rma.id)
+
+
+async def decide_return(
+    actor: Actor,
+    return_id: int,
+    *,
+    approve: bool,
+    note: str = "",
+    now: datetime | None = None,
+) -> ReturnView:
+    """Staff approve or reject a requested return (a rejection needs a reason)."""
+    now = now or datetime.now(UTC)
+    if actor.role not in DECIDING_ROLES:
+        raise Forbidden(_("Your role cannot decide on returns."))
+    view = await get_return(actor, return_id)
+    errors: list[FieldError] = []
+    note = _text(note, "note", errors)
+    if not approve and not note:
+        errors.append(FieldError("note", _("Say why the return is rejected.")))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    status = "approved" if approve else "rejected"
+    async with write_transaction():
+        await ledger.lock_dealer(view.dealer_id)
+        done = await ReturnRequest.raw(
+            "UPDATE return_request SET status = {}, decided_by = {}, decided_at = {}, "
+            "decision_note = {} WHERE id = {} AND status = 'requested' RETURNING id",
+            status,
+            actor.user_id,
+            now,
+            note,
+            return_id,
+        )
+        if not done:
+            raise Conflict(_("This return has already been decided."))
+        await _event(view.order_id, actor, f"return_{status}", f"{view.number}\n{note}", now)
+        await audit.record(
+            actor,
+            f"return.{status}",
+            "return",
+            return_id,
+            {"status": "requested"},
+            {"status": status, "note": note},
+            now=now,
+        )
+    return await get_return(actor, return_id)
+
+
+async def receive_return(
+    actor: Actor,
+    return_id: int,
+    *,
+    warehouse_id: int,
+    accepted: Mapping[object, object],
+    note: str = "",
+    now: datetime | None = None,
+) -> ReturnView:
+    """The warehouse receives an approved return and says what it accepts after inspection.
+
+    Accepted quantities go back on hand at the warehouse; their value at the order's prices
+    is credited to the dealer (a credit note), in the same transaction.
+    """
+    now = now or datetime.now(UTC)
+    if actor.role not in RECEIVING_ROLES:
+        raise Forbidden(_("Only warehouse staff may do this."))
+    view = await get_return(actor, return_id)
+    errors: list[FieldError] = []
+    note = _text(note, "note", errors)
+    parsed = _parse(accepted, errors)
+    asked = {ln.order_line_id: ln.qty for ln in view.lines}
+    for line_id, qty in parsed.items():
+        if line_id not in asked:
+            errors.append(FieldError(f"qty[{line_id}]", _("Unknown order line.")))
+        elif qty > asked[line_id]:
+            errors.append(
+                FieldError(
+                    f"qty[{line_id}]",
+                    _("At most %(max)s came back on this line."),
+                    {"max": asked[line_id]},
+                )
+            )
+    if not await Warehouse.exists().where(Warehouse.id == warehouse_id):
+        errors.append(FieldError("warehouse", _("Choose a warehouse.")))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    prices = {
+        r["id"]: r["unit_price_fen"]
+        for r in await OrderLine.select(OrderLine.id, OrderLine.unit_price_fen).where(
+            OrderLine.id.is_in(list(asked) or [-1])
+        )
+    }
+    skus = {ln.order_line_id: ln.sku_id for ln in view.lines}
+    credit = sum(line_total_fen(prices[k], parsed.get(k, 0)) for k in asked)
+    async with write_transaction():
+        dealer = await ledger.lock_dealer(view.dealer_id)
+        done = await ReturnRequest.raw(
+            "UPDATE return_request SET status = 'received', received_by = {}, received_at = {}, "
+            "warehouse = {}, inspection_note = {}, credit_fen = {} "
+            "WHERE id = {} AND status = 'approved' RETURNING id",
+            actor.user_id,
+            now,
+            warehouse_id,
+            note,
+            credit,
+            return_id,
+        )
+        if not done:
+            raise Conflict(_("Only an approved return can be received."))
+        back: dict[int, int] = defaultdict(int)
+        for line_id, qty in sorted(parsed.items()):
+            await ReturnLine.update({ReturnLine.qty_accepted: qty}).where(
+                (ReturnLine.return_request == return_id) & (ReturnLine.order_line == line_id)
+            )
+            if qty:
+                back[skus[line_id]] += qty
+        for sku_id in sorted(back):
+            await StockLevel.raw(
+                "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
+                "VALUES ({}, {}, 0, 0) ON CONFLICT (warehouse, sku) DO NOTHING",
+                warehouse_id,
+                sku_id,
+            )
+            await StockLevel.raw(
+                "UPDATE stock_level SET on_hand = on_hand + {} WHERE warehouse = {} AND sku = {}",
+                back[sku_id],
+                warehouse_id,
+                sku_id,
+            )
+        if credit:
+            await ledger.post(
+                dealer,
+                "credit_note",
+                -credit,
+                actor=actor,
+                now=now,
+                ref_type="return",
+                ref_id=return_id,
+                note=view.number,
+            )
+        await _event(view.order_id, actor, "return_received", f"{view.number}\n{note}", now)
+        await audit.record(
+            actor,
+            "return.received",
+            "return",
+            return_id,
+            {"status": "approved", "dealer_balance_fen": dealer["balance_fen"]},
+            {
+                "status": "received",
+                "warehouse_id": warehouse_id,
+                "accepted": {str(k): v for k, v in parsed.items()},
+                "credit_fen": credit,
+                "dealer_balance_fen": dealer["balance_fen"] - credit,
+            },
+            now=now,
+        )
+    return await get_return(actor, return_id)

@@ -1,0 +1,116 @@
+"""The dealer card a rep opens on a customer visit: credit, open and last orders, top SKUs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from portal.domain import credit
+from portal.domain.orders import OPEN_STATUSES
+from portal.domain.scope import Actor, dealer_in_scope
+from portal.tables import Address, Order, OrderLine, RepAssignment, Tier
+
+LAST_ORDERS = 5
+TOP_SKUS = 10
+
+
+@dataclass
+class TopSku:
+    sku_id: int
+    code: str
+    name: str
+    unit: str
+    qty: int
+    last_bought_at: datetime | None
+
+
+@dataclass
+class VisitCard:
+    id: int
+    code: str
+    name: str
+    region: str
+    tier_name: str
+    phone: str
+    credit_limit_fen: int
+    exposure_fen: int
+    available_fen: int
+    over_credit_policy: str
+    rep_name: str
+    open_orders: list[dict] = field(default_factory=list)
+    last_orders: list[dict] = field(default_factory=list)
+    top_skus: list[TopSku] = field(default_factory=list)
+    addresses: list[dict] = field(default_factory=list)
+
+
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, str):  # SQLite hands an aggregate of timestamps back as text
+        return datetime.fromisoformat(value)
+    return value
+
+
+async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
+    """Everything a rep wants on one screen at the dealer's door; NotFound outside scope."""
+    dealer = await dealer_in_scope(actor, dealer_id)
+    tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
+    rep = (
+        await RepAssignment.select(RepAssignment.rep.display_name.as_alias("name"))
+        .where(RepAssignment.dealer == dealer_id)
+        .first()
+    )
+    columns = (Order.id, Order.number, Order.status, Order.total_fen, Order.created_at)
+    open_orders = (
+        await Order.select(*columns)
+        .where((Order.dealer == dealer_id) & Order.status.is_in(list(OPEN_STATUSES)))
+        .order_by(Order.created_at, ascending=False)
+        .limit(20)
+    )
+    last_orders = (
+        await Order.select(*columns)
+        .where(Order.dealer == dealer_id)
+        .order_by(Order.created_at, ascending=False)
+        .order_by(Order.id, ascending=False)
+        .limit(LAST_ORDERS)
+    )
+    top = await OrderLine.raw(
+        "SELECT l.sku AS sku_id, MAX(l.sku_code) AS code, MAX(l.sku_name) AS name, "
+        "MAX(l.unit) AS unit, SUM(l.qty) AS qty, MAX(o.created_at) AS last_at "
+        'FROM order_line l JOIN sales_order o ON o.id = l."order" '
+        "WHERE o.dealer = {} AND o.status NOT IN ('rejected', 'cancelled') "
+        "GROUP BY l.sku ORDER BY SUM(l.qty) DESC, l.sku LIMIT {}",
+        dealer_id,
+        TOP_SKUS,
+    )
+    addresses = (
+        await Address.select()
+        .where(Address.dealer == dealer_id)
+        .order_by(Address.is_default, ascending=False)
+        .order_by(Address.id)
+    )
+    return VisitCard(
+        id=dealer["id"],
+        code=dealer["code"],
+        name=dealer["name"],
+        region=dealer["region"] or "",
+        tier_name=tier["name"] if tier else "",
+        phone=dealer["contact_phone"] or "",
+        credit_limit_fen=int(dealer["credit_limit_fen"] or 0),
+        exposure_fen=credit.exposure_fen(dealer),
+        available_fen=credit.available_fen(dealer),
+        over_credit_policy=dealer["over_credit_policy"] or "block",
+        rep_name=rep["name"] if rep else "",
+        open_orders=open_orders,
+        last_orders=last_orders,
+        top_skus=[
+            TopSku(
+                sku_id=int(r["sku_id"]),
+                code=r["code"],
+                name=r["name"],
+                unit=r["unit"],
+                qty=int(r["qty"]),
+                last_bought_at=_as_datetime(r["last_at"]),
+            )
+            for r in top
+        ],
+        addresses=addresses,
+    )

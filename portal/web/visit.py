@@ -1,0 +1,70 @@
+"""Field sales on a visit: the dealer card, and a rep's own price for a cart line."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Response, Template
+
+from portal import i18n
+from portal.domain import cart, orders, visit
+from portal.domain.errors import ValidationFailed, _
+from portal.domain.money import parse_amount, to_fen
+from portal.web.cart import _line_response
+from portal.web.common import acting_dealer_id, page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+MSG_BAD_PRICE = _("Enter a price such as 12.50, or a percentage off such as 5.")
+
+
+@get("/dealers/{dealer_id:int}", include_in_schema=False)
+async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Template:
+    card = await visit.visit_card(request.user, dealer_id)
+    return page(
+        request,
+        "visit/card.html",
+        {"card": card, "status_labels": orders.STATUS_LABELS},
+        active_tab="dealers",
+    )
+
+
+def _parse_price(data: dict[str, Any]) -> dict[str, int | None]:
+    """{"unit_price_fen": ...} or {"percent_off_bp": ...}; both empty clears the override."""
+    price = str(data.get("price") or "").strip()[:20]
+    percent = str(data.get("percent_off") or "").strip().rstrip("%")[:10]
+    if "clear" in data or (not price and not percent):
+        return {}
+    try:
+        if percent:
+            bp = Decimal(percent) * 100
+            if bp != bp.to_integral_value():
+                raise ValueError
+            return {"percent_off_bp": int(bp)}
+        return {"unit_price_fen": to_fen(parse_amount(price))}
+    except (ValueError, InvalidOperation, ArithmeticError, ValidationFailed) as exc:
+        raise ValueError from exc
+
+
+@post("/cart/lines/{sku_id:int}/price", include_in_schema=False)
+async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    """A rep's (or manager's) own unit price or percentage off for a line of the cart."""
+    actor, dealer_id = request.user, acting_dealer_id(request)
+    try:
+        values = _parse_price(data)
+    except ValueError:
+        view = await cart.get_cart(actor, dealer_id)
+        return _line_response(request, view, sku_id, status=422, error=i18n.gettext(MSG_BAD_PRICE))
+    try:
+        view = await cart.set_price(actor, dealer_id, sku_id, **values)
+    except ValidationFailed as exc:
+        view = await cart.get_cart(actor, dealer_id)
+        message = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(exc)
+        return _line_response(request, view, sku_id, status=422, error=message)
+    return _line_response(request, view, sku_id)
+
+
+ROUTES = [dealer_card, set_line_price]

@@ -1,0 +1,167 @@
+"""axe-core on each role's main pages, on a phone (390×844) and a desktop (1280×800), and on
+the phone in dark mode: no violations of any impact (labels, contrast, landmarks, heading
+order, names of links)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.demo import DEMO_PASSWORD
+from tests.browser.axe import axe_violations, describe
+from tests.browser.conftest import sign_in
+from tests.browser.test_dealer_orders import htmx_settled
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+CONTEXT = {
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+    "viewport": SIZES["phone"],
+    "color_scheme": "light",
+}
+
+# Users the other browser tests do not touch, so carts and orders stay theirs.
+DEALER = "d02buyer"
+REP = "rep2"
+
+
+@pytest.fixture
+async def context(browser, live_server: str):
+    ctx = await browser.new_context(base_url=live_server, **CONTEXT)
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    await ctx.close()
+
+
+class Audit:
+    """Runs axe on pages at both sizes and keeps every violation for one assertion at the end."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.found: list[str] = []
+        self.checked: list[str] = []
+
+    async def check(self, label: str) -> None:
+        for size, viewport in SIZES.items():
+            await self.page.set_viewport_size(viewport)
+            violations = await axe_violations(self.page)
+            self.checked.append(f"{label}@{size}")
+            if violations:
+                self.found.append(describe(violations, f"{label} ({self.page.url}) @{size}"))
+        await self.page.set_viewport_size(SIZES["phone"])
+        # Dark mode follows the system: it must be as readable (contrast) as the light one.
+        await self.page.emulate_media(color_scheme="dark")
+        violations = await axe_violations(self.page)
+        await self.page.emulate_media(color_scheme="light")
+        self.checked.append(f"{label}@phone-dark")
+        if violations:
+            self.found.append(describe(violations, f"{label} ({self.page.url}) @phone-dark"))
+
+    async def visit(self, path: str, label: str | None = None) -> None:
+        response = await self.page.goto(path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        await self.check(label or path)
+
+    def assert_clean(self) -> None:
+        assert not self.found, "axe violations:\n" + "\n".join(self.found)
+
+
+async def _first_href(page, selector: str) -> str:
+    link = page.locator(selector).first
+    await link.wait_for()
+    href = await link.get_attribute("href")
+    assert href, selector
+    return href
+
+
+async def test_login_page_is_accessible(context):
+    page = await context.new_page()
+    audit = Audit(page)
+    await audit.visit("/login")
+    audit.assert_clean()
+
+
+async def test_dealer_pages_are_accessible(context):
+    page = await context.new_page()
+    await sign_in(page, DEALER, DEMO_PASSWORD)
+    audit = Audit(page)
+    await audit.visit("/", "home")
+    await audit.visit("/catalog")
+    product = await _first_href(page, "li.sku-row a.sku-name")
+    await audit.visit(product, "product")
+
+    # A cart with a line: one tap on the first row's +.
+    await page.goto("/catalog")
+    async with page.expect_response(lambda r: "/catalog/qty/" in r.url):
+        await page.locator("li.sku-row button.step[data-dir=up]").first.click()
+    await htmx_settled(page)
+    await audit.check("catalog with a line in the cart")
+    await audit.visit("/cart")
+    assert await page.locator("form.cart-submit, button.submit-order").count(), "cart is empty"
+
+    await audit.visit("/orders")
+    order = await _first_href(page, "a[href^='/orders/']")
+    assert re.fullmatch(r"/orders/\d+", order), order
+    await audit.visit(order, "order")
+    await audit.visit("/me")
+    audit.assert_clean()
+
+
+async def test_rep_pages_are_accessible(context):
+    page = await context.new_page()
+    await sign_in(page, REP, DEMO_PASSWORD)
+    await page.wait_for_url(re.compile(r"/dealers"))
+    audit = Audit(page)
+    await audit.check("/dealers")
+    await page.locator("button.dealer-pick").first.click()
+    await page.wait_for_url(re.compile(r"/catalog"))
+    await audit.check("/catalog for a dealer")
+    await audit.visit("/cart")
+    await audit.visit("/orders")
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize("role", ["finance", "warehouse", "admin"])
+async def test_staff_pages_are_accessible(context, role: str):
+    from portal.demo import DEMO_LOGINS
+
+    page = await context.new_page()
+    await sign_in(page, DEMO_LOGINS[role], DEMO_PASSWORD)
+    audit = Audit(page)
+    await audit.visit("/", "home")
+    await audit.visit("/orders")
+    audit.assert_clean()
+
+
+async def test_axe_finds_violations(context):
+    # The audit must be able to fail: an unlabelled field and an image without alt are caught.
+    page = await context.new_page()
+    await page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main><h1>t</h1>'
+        '<input type="text"><img src="data:,"></main></body></html>'
+    )
+    ids = {v["id"] for v in await axe_violations(page)}
+    assert {"label", "image-alt"} <= ids, ids
+
+
+async def test_keyboard_reaches_content_with_a_visible_focus(context):
+    # The first Tab lands on the skip link, which is shown and takes focus to <main>; every
+    # focused control draws an outline.
+    page = await context.new_page()
+    await sign_in(page, DEALER, DEMO_PASSWORD)
+    await page.goto("/catalog")
+    await page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert await skip.evaluate("el => el === document.activeElement")
+    box = await skip.bounding_box()
+    assert box and box["x"] >= 0, "the skip link stays off screen when focused"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("() => location.hash") == "#main"
+    for _ in range(4):
+        await page.keyboard.press("Tab")
+        outline = await page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }"
+        )
+        assert outline[1] != "none" and outline[2] != "0px", outline

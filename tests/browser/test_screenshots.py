@@ -1,0 +1,165 @@
+"""Screenshots of each role's main pages, on a phone and a desktop, in both Chinese scripts
+(and the dealer's pages in dark mode), under test-artifacts/screenshots/ for a person to look
+at. Along the way: the language switch on /me works and is remembered, pages do not scroll
+sideways on a phone, and the page is in the language chosen."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
+from tests.browser.conftest import SCREENSHOTS, assert_no_horizontal_scroll, sign_in
+from tests.browser.test_dealer_orders import htmx_settled
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+NARROW = {"width": 360, "height": 740}  # the narrowest phone the portal is made for
+SCRIPTS = {"zh_Hans": ("zh-Hans", "订单"), "zh_Hant": ("zh-Hant", "訂單")}
+# Users no other browser test orders with, so their carts and languages stay ours.
+DEALER = "d02admin"
+REP = "rep2"
+LONG_NAME = "广州满天星供应链管理有限公司"  # D09, one of rep2's dealers
+
+
+@pytest.fixture
+async def context(browser, live_server: str):
+    ctx = await browser.new_context(
+        base_url=live_server,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport=SIZES["phone"],
+        device_scale_factor=1,
+        has_touch=True,
+    )
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    await ctx.close()
+
+
+class Shots:
+    def __init__(self, page, engine: str, role: str) -> None:
+        self.page = page
+        self.engine = engine
+        self.role = role
+        self.script = "zh_Hans"
+        self.errors: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    async def take(self, name: str, *, dark: bool = False, narrow: bool = False) -> None:
+        lang, orders_word = SCRIPTS[self.script]
+        assert await self.page.get_attribute("html", "lang") == lang, self.page.url
+        if self.role != "login":
+            assert orders_word in await self.page.locator(".tabbar").inner_text(), self.page.url
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for size, viewport in SIZES.items():
+            await self.page.set_viewport_size(viewport)
+            if size == "phone":
+                await assert_no_horizontal_scroll(self.page, viewport["width"])
+            await self.page.evaluate("window.scrollTo(0, 0)")
+            stem = f"{self.engine}-{self.script}-{size}-{self.role}-{name}"
+            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
+        if narrow:
+            await self.page.set_viewport_size(NARROW)
+            await assert_no_horizontal_scroll(self.page, NARROW["width"])
+            stem = f"{self.engine}-{self.script}-narrow-{self.role}-{name}"
+            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"))
+        await self.page.set_viewport_size(SIZES["phone"])
+        if dark:
+            await self.page.emulate_media(color_scheme="dark")
+            stem = f"{self.engine}-{self.script}-phone-dark-{self.role}-{name}"
+            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
+            await self.page.emulate_media(color_scheme="light")
+
+    async def visit(self, path: str, name: str, **options: bool) -> None:
+        response = await self.page.goto(path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        await self.take(name, **options)
+
+
+async def choose_language(page, locale: str) -> None:
+    """Pick a language on /me the way a user does; it is kept for the user, not the device."""
+    await page.goto("/me")
+    await page.locator("#locale").select_option(locale)
+    async with page.expect_navigation():
+        await page.locator("form[action='/lang'] button[type=submit]").click()
+    assert await page.locator("#locale").input_value() == locale
+
+
+async def first_href(page, selector: str) -> str:
+    link = page.locator(selector).first
+    await link.wait_for()
+    href = await link.get_attribute("href")
+    assert href, selector
+    return href
+
+
+async def test_login_page_in_both_scripts(context, live_server: str, engine_name: str):
+    page = await context.new_page()
+    shots = Shots(page, engine_name, "login")
+    for script in SCRIPTS:
+        # Before signing in, the language is the device's (a cookie set by the switch).
+        await context.add_cookies([{"name": "lang", "value": script, "url": live_server}])
+        shots.script = script
+        await shots.visit("/login", "login", dark=script == "zh_Hans")
+    assert not shots.errors
+
+
+async def dealer_pages(shots: Shots) -> None:
+    page = shots.page
+    await shots.visit("/", "home", dark=True, narrow=True)
+    await shots.visit("/catalog", "catalog", dark=True)
+    product = await first_href(page, "li.sku-row a.sku-name")
+    # A line in the cart (one tap on the first +), so the cart and its summary have content.
+    async with page.expect_response(lambda r: "/catalog/qty/" in r.url):
+        await page.locator("li.sku-row button.step[data-dir=up]").first.click()
+    await htmx_settled(page)
+    await shots.take("catalog-in-cart")
+    await shots.visit(product, "product")
+    await shots.visit("/cart", "cart", dark=True)
+    await shots.visit("/orders", "orders", narrow=True)
+    await shots.visit(await first_href(page, "a[href^='/orders/']"), "order", dark=True)
+    await shots.visit("/me", "me")
+
+
+async def rep_pages(shots: Shots) -> None:
+    page = shots.page
+    await shots.visit("/dealers", "dealers")
+    # The longest dealer name of the demo, to see how the banner wraps it.
+    card = page.locator(".dealer-card").filter(has_text=LONG_NAME)
+    await card.locator("button.dealer-pick").click()
+    await page.wait_for_url(re.compile(r"/catalog"))
+    await shots.take("catalog", narrow=True)
+    await shots.visit("/cart", "cart")
+    await shots.visit("/orders", "orders")
+    await shots.visit("/me", "me")
+
+
+async def staff_pages(shots: Shots) -> None:
+    await shots.visit("/", "home")
+    await shots.visit("/orders", "orders")
+
+
+ROLES = {
+    "dealer": (DEALER, dealer_pages),
+    "rep": (REP, rep_pages),
+    "finance": (DEMO_LOGINS["finance"], staff_pages),
+    "warehouse": (DEMO_LOGINS["warehouse"], staff_pages),
+    "admin": (DEMO_LOGINS["admin"], staff_pages),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+async def test_main_pages_in_both_scripts(context, engine_name: str, role: str):
+    username, pages = ROLES[role]
+    page = await context.new_page()
+    await sign_in(page, username, DEMO_PASSWORD)
+    shots = Shots(page, engine_name, role)
+    try:
+        for script in SCRIPTS:
+            await choose_language(page, script)
+            shots.script = script
+            await pages(shots)
+    finally:
+        await choose_language(page, "zh_Hans")
+    assert not shots.errors, shots.errors

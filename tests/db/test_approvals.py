@@ -1,0 +1,404 @@
+"""Approval flow: rules at submission, decisions, scope, over-credit, discounts, adjust, notices.
+
+Runs on SQLite and PostgreSQL; the parallel storm is in test_approvals_concurrency.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from portal.domain import approvals, cart, notifications, orders
+from portal.domain.errors import (
+    Conflict,
+    CreditExceeded,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from portal.domain.quantities import LineRequest
+from portal.domain.scope import Actor
+from portal.tables import (
+    ApprovalRule,
+    ApprovalStep,
+    AuditEntry,
+    MailOutbox,
+    Notification,
+    OrderEvent,
+    OrderLine,
+    User,
+)
+from tests import factories as f
+from tests.db.test_orders import NOW, World, dealer_now, reserved, world
+
+
+@dataclass
+class Team:
+    w: World
+    rep: Actor
+    manager: Actor
+    finance: Actor
+    other_manager: Actor
+
+
+async def team(**kw) -> Team:
+    w = await world(**kw)
+    manager_row = await f.user("sales_manager")
+    rep_row = await f.user("sales_rep", manager=manager_row, discount_authority_bp=500)
+    await f.assign(rep_row, w.dealer)
+    finance_row = await f.user("finance")
+    other = await f.user("sales_manager")
+    other_rep = await f.user("sales_rep", manager=other)
+    await f.assign(other_rep, await f.dealer(w.tier))
+    return Team(
+        w,
+        f.actor(rep_row),
+        f.actor(manager_row),
+        f.actor(finance_row),
+        f.actor(other),
+    )
+
+
+async def rule(kind: str, role: str, step_order: int = 10, **kw) -> None:
+    await ApprovalRule.insert(
+        ApprovalRule(kind=kind, approver_role=role, step_order=step_order, created_at=NOW, **kw)
+    )
+
+
+async def place(t: Team, qty_boxes: int = 2, actor: Actor | None = None, key: str = "k1"):
+    result = await orders.submit_order(
+        actor or t.w.buyer,
+        t.w.dealer["id"],
+        [LineRequest(qty=qty_boxes, sku_code="A100", unit="箱")],
+        idempotency_key=key,
+        now=NOW,
+    )
+    return result.order
+
+
+async def steps_of(order_id: int) -> list[tuple]:
+    rows = (
+        await ApprovalStep.select(ApprovalStep.role, ApprovalStep.rule_kind, ApprovalStep.status)
+        .where(ApprovalStep.order == order_id)
+        .order_by(ApprovalStep.step_no)
+    )
+    return [(r["role"], r["rule_kind"], r["status"]) for r in rows]
+
+
+async def kinds(order_id: int) -> list[str]:
+    rows = (
+        await OrderEvent.select(OrderEvent.kind)
+        .where(OrderEvent.order == order_id)
+        .order_by(OrderEvent.id)
+    )
+    return [r["kind"] for r in rows]
+
+
+async def test_no_rule_approves_on_submission(db):
+    t = await team()
+    order = await place(t)
+    assert order.status == "approved"
+    assert await steps_of(order.id) == []
+
+
+async def test_two_steps_manager_then_finance(db):
+    t = await team()
+    await rule("total_at_least", "finance", 20, amount_fen=5_000)
+    await rule("total_at_least", "sales_manager", 10, amount_fen=5_000)
+    order = await place(t)  # 48 瓶 × ¥1.80 = ¥86.40
+    assert order.status == "pending_approval"
+    assert await steps_of(order.id) == [
+        ("sales_manager", "total_at_least", "pending"),
+        ("finance", "total_at_least", "pending"),
+    ]
+    assert await approvals.inbox(t.finance) == []  # not finance's turn yet
+    cards = await approvals.inbox(t.manager)
+    assert [c.number for c in cards] == [order.number]
+    card = cards[0]
+    assert card.total_fen == 8640 and card.margin_fen == 0 and card.step_no == 1
+    assert card.step_count == 2
+    assert card.credit_after_fen == 10_000_000 - 8640
+    assert await approvals.inbox_count(t.manager) == 1
+
+    first = await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    assert first.outcome == "step_approved" and first.order_status == "pending_approval"
+    assert await approvals.inbox(t.manager) == []
+    [fin_card] = await approvals.inbox(t.finance)
+    done = await approvals.decide(t.finance, fin_card.step_id, "approve", now=NOW)
+    assert done.order_status == "approved"
+    assert (await orders.get_order(t.w.buyer, order.id)).status == "approved"
+    assert await kinds(order.id) == ["submitted", "step_approved", "approved"]
+    actions = [r["action"] for r in await AuditEntry.select(AuditEntry.action)]
+    assert actions.count("order.step_approved") == 1 and actions.count("order.approved") == 1
+    # Decided once: the same step again is a conflict.
+    with pytest.raises(Conflict):
+        await approvals.decide(t.finance, fin_card.step_id, "approve", now=NOW)
+
+
+async def test_reject_needs_a_reason_and_releases_stock_and_exposure(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    assert await reserved(t.w.sku) == 48
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 8640
+    [card] = await approvals.inbox(t.manager)
+    with pytest.raises(ValidationFailed):
+        await approvals.decide(t.manager, card.step_id, "reject", "  ", now=NOW)
+    assert await steps_of(order.id) == [("sales_manager", "total_at_least", "pending")]
+    d = await approvals.decide(t.manager, card.step_id, "reject", "价格不对", now=NOW)
+    assert d.order_status == "rejected"
+    assert await reserved(t.w.sku) == 0
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 0
+    view = await orders.get_order(t.w.buyer, order.id)
+    assert view.status == "rejected" and view.events[-1].note == "价格不对"
+    audit = await AuditEntry.select().where(AuditEntry.action == "order.rejected").first()
+    assert json.loads(audit["after"])["dealer_open_orders_fen"] == 0
+
+
+async def test_scope_and_role_guard_decisions(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    step_id = (await ApprovalStep.select().where(ApprovalStep.order == order.id).first())["id"]
+    assert await approvals.inbox(t.other_manager) == []
+    with pytest.raises(NotFound):
+        await approvals.decide(t.other_manager, step_id, "approve", now=NOW)
+    with pytest.raises(Forbidden):
+        await approvals.decide(t.finance, step_id, "approve", now=NOW)  # sees it, wrong role
+    with pytest.raises(Forbidden):
+        await approvals.decide(t.rep, step_id, "approve", now=NOW)
+    with pytest.raises(NotFound):
+        await approvals.decide(t.manager, 999_999, "approve", now=NOW)
+    assert await steps_of(order.id) == [("sales_manager", "total_at_least", "pending")]
+
+
+async def test_return_to_dealer_then_resubmit_or_cancel(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    [card] = await approvals.inbox(t.manager)
+    d = await approvals.decide(t.manager, card.step_id, "return", "请确认数量", now=NOW)
+    assert d.order_status == "returned"
+    # Held while the dealer decides.
+    assert await reserved(t.w.sku) == 48
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 8640
+    assert await approvals.inbox(t.manager) == []
+    standing = await approvals.standing(t.w.buyer, order.id)
+    assert standing.can_resubmit and standing.current is None
+
+    status = await approvals.resubmit(t.w.buyer, order.id, now=NOW)
+    assert status == "pending_approval"
+    assert await steps_of(order.id) == [
+        ("sales_manager", "total_at_least", "returned"),
+        ("sales_manager", "total_at_least", "pending"),
+    ]
+    with pytest.raises(Conflict):
+        await approvals.resubmit(t.w.buyer, order.id, now=NOW)
+    [card2] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card2.step_id, "return", "再看看", now=NOW)
+    cancelled = await orders.cancel_order(t.w.buyer, order.id, "不要了", now=NOW)
+    assert cancelled.status == "cancelled"
+    assert await reserved(t.w.sku) == 0
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 0
+
+
+async def test_resubmit_without_rules_any_more_is_approved(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "return", "改一下", now=NOW)
+    await ApprovalRule.update({ApprovalRule.active: False}).where(ApprovalRule.id > 0)
+    assert await approvals.resubmit(t.w.buyer, order.id, now=NOW) == "approved"
+
+
+async def test_over_credit_waits_for_finance_when_the_policy_allows(db):
+    t = await team(credit_limit_fen=5_000, over_credit_policy="approval")
+    order = await place(t)  # ¥86.40 against a ¥50.00 limit
+    assert order.status == "pending_approval"
+    assert await steps_of(order.id) == [("finance", "over_credit", "pending")]
+    assert await reserved(t.w.sku) == 48
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 8640
+    [card] = await approvals.inbox(t.finance)
+    assert card.credit_after_fen == 5_000 - 8640
+    with pytest.raises(Forbidden):
+        await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    await approvals.decide(t.finance, card.step_id, "approve", "老客户, 特批", now=NOW)
+    entry = await AuditEntry.select().where(AuditEntry.action == "order.approved").first()
+    after = json.loads(entry["after"])
+    assert after["over_credit_override"] is True and after["available_fen"] == 5_000 - 8640
+    assert entry["actor"] == t.finance.user_id
+
+
+async def test_over_credit_is_refused_without_the_policy(db):
+    t = await team(credit_limit_fen=5_000)
+    with pytest.raises(CreditExceeded):
+        await place(t)
+    assert await ApprovalStep.count() == 0
+
+
+async def test_resubmission_rechecks_credit(db):
+    t = await team(credit_limit_fen=20_000)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "return", "等一下", now=NOW)
+    # Meanwhile the dealer's balance grew: resubmitting is refused with the figures.
+    from portal.tables import Dealer
+
+    await Dealer.update({Dealer.balance_fen: 15_000}).where(Dealer.id == t.w.dealer["id"])
+    with pytest.raises(CreditExceeded):
+        await approvals.resubmit(t.w.buyer, order.id, now=NOW)
+    assert (await orders.get_order(t.w.buyer, order.id)).status == "returned"
+
+
+async def test_discount_beyond_authority_routes_to_the_manager(db):
+    t = await team()
+    await rule("discount_beyond_authority", "sales_manager")
+    await cart.set_qty(t.rep, t.w.dealer["id"], t.w.sku["id"], 48)
+    # 5 % authority: ¥1.71 (5 % off ¥1.80) is within it.
+    view = await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], percent_off_bp=500)
+    line = view.lines[0]
+    assert line.unit_price_fen == 171 and line.overridden and not line.beyond_authority
+    view = await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], unit_price_fen=160)
+    assert view.lines[0].beyond_authority and view.total_fen == 48 * 160
+    result = await orders.submit_cart(t.rep, t.w.dealer["id"], idempotency_key="c1", now=NOW)
+    order = result.order
+    assert order.status == "pending_approval" and order.total_fen == 48 * 160
+    ln = order.lines[0]
+    assert ln.price_rule == "manual" and ln.price_rule_params["by"] == t.rep.name
+    assert ln.ref_price_fen == 180 and ln.unit_price_fen == 160
+    assert await steps_of(order.id) == [("sales_manager", "discount_beyond_authority", "pending")]
+    [card] = await approvals.inbox(t.manager)
+    assert card.margin_fen == 48 * (160 - 180)
+    await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    assert (await orders.get_order(t.w.buyer, order.id)).status == "approved"
+
+
+async def test_discount_within_authority_is_approved(db):
+    t = await team()
+    await rule("discount_beyond_authority", "sales_manager")
+    await cart.set_qty(t.rep, t.w.dealer["id"], t.w.sku["id"], 48)
+    await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], unit_price_fen=175)
+    result = await orders.submit_cart(t.rep, t.w.dealer["id"], idempotency_key="c1", now=NOW)
+    assert result.order.status == "approved"
+    assert result.order.lines[0].unit_price_fen == 175
+
+
+async def test_dealers_never_set_prices(db):
+    t = await team()
+    await cart.set_qty(t.w.buyer, None, t.w.sku["id"], 48)
+    with pytest.raises(Forbidden):
+        await cart.set_price(t.w.buyer, None, t.w.sku["id"], unit_price_fen=1)
+    with pytest.raises(Forbidden):
+        await orders.prepare(
+            t.w.buyer,
+            t.w.dealer,
+            [LineRequest(qty=48, sku_id=t.w.sku["id"])],
+            address_id=None,
+            requested_date=None,
+            note="",
+            now=NOW,
+            overrides={t.w.sku["id"]: 1},
+        )
+    # A price override left in a cart (say the user's role changed) is ignored for dealers.
+    assert await OrderLine.count() == 0
+
+
+async def test_staff_adjust_reruns_stock_credit_and_rules(db):
+    t = await team(on_hand=200)
+    await rule("total_at_least", "sales_manager", amount_fen=20_000)
+    order = await place(t, qty_boxes=5)  # 120 瓶 × ¥1.80 = ¥216.00 ≥ ¥200: manager
+    assert order.status == "pending_approval"
+    line = order.lines[0]
+    # Down to 48 瓶: under the amount, so the order no longer needs approval.
+    status = await approvals.adjust(
+        t.manager, order.id, [approvals.LineChange(line.id, 48)], "客户减量", now=NOW
+    )
+    assert status == "approved"
+    assert await reserved(t.w.sku) == 48
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 48 * 180
+    view = await orders.get_order(t.w.buyer, order.id)
+    assert view.total_fen == 48 * 180
+    adjusted = next(e for e in view.events if e.kind == "adjusted")
+    assert "客户减量" in adjusted.note and "120" in adjusted.note and "48" in adjusted.note
+    assert await steps_of(order.id) == [("sales_manager", "total_at_least", "superseded")]
+
+
+async def test_adjust_refuses_what_the_stock_cannot_cover(db):
+    t = await team(on_hand=130)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t, qty_boxes=5)
+    with pytest.raises(ValidationFailed):
+        await approvals.adjust(
+            t.manager, order.id, [approvals.LineChange(order.lines[0].id, 144)], "加量", now=NOW
+        )
+    assert await reserved(t.w.sku) == 120
+    with pytest.raises(Forbidden):
+        await approvals.adjust(
+            t.w.buyer, order.id, [approvals.LineChange(order.lines[0].id, 24)], "x", now=NOW
+        )
+    with pytest.raises(NotFound):
+        await approvals.adjust(
+            t.other_manager, order.id, [approvals.LineChange(order.lines[0].id, 24)], "x", now=NOW
+        )
+
+
+async def test_a_decision_raced_at_the_last_moment_loses(db):
+    """Deterministic race: another approver decides just before this one writes."""
+    t = await team()
+    await rule("total_at_least", "finance", amount_fen=1)
+    other_finance = f.actor(await f.user("finance"))
+    order = await place(t)
+    [card] = await approvals.inbox(t.finance)
+
+    async def competitor():
+        orders._test_hooks.pop("before_decide")
+        await approvals.decide(other_finance, card.step_id, "reject", "不行", now=NOW)
+
+    orders._test_hooks["before_decide"] = competitor
+    try:
+        with pytest.raises(Conflict):
+            await approvals.decide(t.finance, card.step_id, "approve", now=NOW)
+    finally:
+        orders._test_hooks.pop("before_decide", None)
+    view = await orders.get_order(t.w.buyer, order.id)
+    assert view.status == "rejected"
+    assert await kinds(order.id) == ["submitted", "rejected"]
+
+
+async def test_notifications_and_mail_outbox(db):
+    t = await team()
+    await User.update({User.email: "boss@example.com"}).where(User.id == t.manager.user_id)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    mine = await notifications.list_for(t.manager)
+    assert [(n.kind, n.order_number) for n in mine] == [("approval_needed", order.number)]
+    assert await notifications.list_for(t.other_manager) == []
+    assert await notifications.list_for(t.w.buyer) == []  # not told of their own action
+    mail = await MailOutbox.select().first()
+    assert mail["to"] == "boss@example.com" and order.number in mail["subject"]
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    buyer_notes = await notifications.list_for(t.w.buyer)
+    assert [(n.kind, n.read) for n in buyer_notes] == [("approved", False)]
+    assert await notifications.unread_count(t.w.buyer) == 1
+    await notifications.mark_read(t.w.buyer, None, now=NOW)
+    assert await notifications.unread_count(t.w.buyer) == 0
+    with pytest.raises(NotFound):
+        await notifications.mark_read(t.manager, buyer_notes[0].id, now=NOW)
+    assert await Notification.count() >= 2
+
+
+async def test_bulk_approve_small_orders(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    a = await place(t, key="a")
+    b = await place(t, key="b")
+    cards = await approvals.inbox(t.manager)
+    assert [c.number for c in cards] == [b.number, a.number]  # newest first
+    results = await approvals.bulk_approve(t.manager, [c.step_id for c in cards], now=NOW)
+    assert [r.order_status for r in results] == ["approved", "approved"]
+    assert await approvals.inbox_count(t.manager) == 0

@@ -1,0 +1,80 @@
+"""Two warehouse clerks shipping the same remaining quantity at once (real parallel
+connections on PostgreSQL): exactly one succeeds, stock and ledger count it once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from portal.domain import ledger, shipments
+from portal.domain.errors import Conflict
+from portal.tables import Dealer, OrderLine, Shipment, StockLevel
+from tests import factories as f
+from tests.db.test_shipments import NOW, approved_order, fulfil_world
+
+pytestmark = pytest.mark.postgres_only
+
+
+async def outcome(coro):
+    try:
+        return await coro
+    except Exception as exc:  # collected and asserted on below
+        return exc
+
+
+async def test_two_clerks_ship_the_same_remaining_quantity(db):
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    a = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    # A second clerk packed the same 10 from W2 (after the first packing was undone and
+    # redone on a stale screen): both shipments now claim the whole line.
+    await Shipment.update({Shipment.status: "cancelled"}).where(Shipment.id == a.id)
+    b = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh2["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    await Shipment.update({Shipment.status: "packed"}).where(Shipment.id == a.id)
+    clerk2 = f.actor(await f.user("warehouse"))
+
+    results = await asyncio.gather(
+        outcome(shipments.ship(w.clerk, a.id, now=NOW)),
+        outcome(shipments.ship(clerk2, b.id, now=NOW)),
+    )
+    wins = [r for r in results if isinstance(r, shipments.ShipmentView)]
+    losses = [r for r in results if isinstance(r, Conflict)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert (await OrderLine.select().where(OrderLine.id == line["id"]).first())["qty_shipped"] == 10
+    levels = await StockLevel.select().where(StockLevel.sku == w.sku["id"])
+    assert sum(r["on_hand"] for r in levels) == 190
+    assert all(r["reserved"] == 0 for r in levels)
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["balance_fen"] == 2000 == await ledger.ledger_sum_fen(w.dealer["id"])
+    assert d["open_orders_fen"] == 0
+
+
+async def test_many_clerks_ship_one_shipment(db):
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    clerks = [f.actor(await f.user("warehouse")) for _ in range(8)]
+    results = await asyncio.gather(*[outcome(shipments.ship(c, sh.id, now=NOW)) for c in clerks])
+    assert sum(isinstance(r, shipments.ShipmentView) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 7
+    row = (
+        await StockLevel.select()
+        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh1["id"]))
+        .first()
+    )
+    assert (row["on_hand"], row["reserved"]) == (90, 0)

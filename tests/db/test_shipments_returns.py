@@ -1,0 +1,108 @@
+"""Returns (RMA): request, decide, receive; stock and credit restored; scope and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.domain import returns, shipments
+from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.tables import LedgerEntry, OrderEvent
+from tests import factories as f
+from tests.db.test_shipments import (
+    NOW,
+    approved_order,
+    assert_ledger_balanced,
+    dealer_row,
+    fulfil_world,
+    stock_of,
+)
+
+
+async def shipped_order(w, qty=10):
+    o = await approved_order(w, qty=qty)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: qty}, now=NOW
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+    return o, line
+
+
+async def test_return_restores_stock_and_credit(db):
+    w = await fulfil_world()
+    manager = f.actor(await f.user("sales_manager"))
+    admin = f.actor(await f.user("admin"))
+    o, line = await shipped_order(w)
+    assert await stock_of(w.sku, w.wh1) == (90, 0)
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: "4"}, reason="破损", now=NOW
+    )
+    assert rma.status == "requested" and rma.lines[0].qty == 4
+    # Not more than what is left to return.
+    with pytest.raises(ValidationFailed):
+        await returns.request_return(
+            w.buyer, o["id"], quantities={line["id"]: 7}, reason="再退", now=NOW
+        )
+    with pytest.raises(Forbidden):
+        await returns.decide_return(w.clerk, rma.id, approve=True)
+    # The manager has no team here: out of scope reads as not found.
+    with pytest.raises(NotFound):
+        await returns.decide_return(manager, rma.id, approve=True)
+    approved = await returns.decide_return(admin, rma.id, approve=True, now=NOW)
+    assert approved.status == "approved"
+    with pytest.raises(Conflict):
+        await returns.decide_return(admin, rma.id, approve=False, note="晚了", now=NOW)
+    with pytest.raises(ValidationFailed):
+        await returns.receive_return(
+            w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={line["id"]: 5}, now=NOW
+        )
+    received = await returns.receive_return(
+        w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={line["id"]: 3}, note="1 瓶无法再售"
+    )
+    assert received.status == "received" and received.credit_fen == 600
+    assert await stock_of(w.sku, w.wh2) == (103, 0)
+    d = await dealer_row(w)
+    assert d["balance_fen"] == 2000 - 600
+    await assert_ledger_balanced(w.dealer["id"])
+    credit = await LedgerEntry.select().where(LedgerEntry.kind == "credit_note").first()
+    assert credit["ref_type"] == "return" and credit["ref_id"] == rma.id
+    kinds = [e["kind"] for e in await OrderEvent.select().where(OrderEvent.order == o["id"])]
+    assert {"return_requested", "return_approved", "return_received"} <= set(kinds)
+    # 3 accepted, 1 not: 7 may still be asked back.
+    assert (await returns.returnable(o["id"]))[line["id"]] == 7
+
+
+async def test_return_rules(db):
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o = await approved_order(w, qty=10, key="unshipped")
+    with pytest.raises(Conflict):
+        await returns.request_return(
+            w.buyer, o["id"], quantities={o["lines"][0]["id"]: 1}, reason="x"
+        )
+    o2, line = await shipped_order(w)
+    for quantities, reason in (({line["id"]: "x"}, "r"), ({line["id"]: -1}, "r"), ({}, "r")):
+        with pytest.raises(ValidationFailed):
+            await returns.request_return(w.buyer, o2["id"], quantities=quantities, reason=reason)
+    with pytest.raises(ValidationFailed):
+        await returns.request_return(w.buyer, o2["id"], quantities={line["id"]: 1}, reason="")
+    with pytest.raises(Forbidden):
+        await returns.request_return(w.clerk, o2["id"], quantities={line["id"]: 1}, reason="r")
+    stranger = f.actor(await f.user("dealer_buyer", await f.dealer(w.tier)))
+    with pytest.raises(NotFound):
+        await returns.request_return(stranger, o2["id"], quantities={line["id"]: 1}, reason="r")
+    rma = await returns.request_return(w.buyer, o2["id"], quantities={line["id"]: 2}, reason="r")
+    with pytest.raises(NotFound):
+        await returns.get_return(stranger, rma.id)
+    with pytest.raises(ValidationFailed):
+        await returns.decide_return(admin, rma.id, approve=False, note="")
+    rejected = await returns.decide_return(admin, rma.id, approve=False, note="超过退货期")
+    assert rejected.status == "rejected"
+    with pytest.raises(Conflict):
+        await returns.receive_return(
+            w.clerk, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 2}
+        )
+    # A rejected request frees the quantity again.
+    assert (await returns.returnable(o2["id"]))[line["id"]] == 10

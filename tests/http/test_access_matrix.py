@@ -1,0 +1,455 @@
+# ruff: noqa: E501
+"""Access matrix: every route of the app × every role × own/foreign/missing ids, as a table.
+
+The table below is the contract. It is checked against the app's own route table, so a
+route added without a row here fails `test_every_route_is_in_the_matrix`, and a row whose
+route is gone fails too. Each cell is the status a plain request gets:
+
+    "303"            one status (a route without an object id, or the same for all three)
+    "200/404/404"    own id / foreign id (another dealer's, or out of the caller's scope) /
+                     an id that does not exist
+
+A foreign id must answer exactly like a missing one (404, same problem type) for every
+role whose scope does not include it; `test_access_matrix` checks that rule as well as
+the table. Staff sign in with the acting-dealer cookie set to their own dealer, as the
+dealer picker leaves it. To print the observed table (after a deliberate change):
+PORTAL_PRINT_ACCESS_MATRIX=1 pytest tests/http/test_access_matrix.py -s
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from portal.app import create_app
+from portal.domain import orders, shipments
+from portal.domain.quantities import LineRequest
+from portal.settings import Settings
+from portal.tables import OrderLine, Product, ProductVisibility
+from portal.web.common import ACTING_DEALER_COOKIE
+from tests import factories as f
+from tests.http.conftest import csrf_from
+
+ROLES = (
+    "anonymous",
+    "dealer_admin",
+    "dealer_buyer",
+    "sales_rep",
+    "sales_manager",
+    "finance",
+    "warehouse",
+    "admin",
+)
+MISSING_ID = 987_654
+
+# fmt: off
+# route                                                 anonymous dealer_admin dealer_buyer sales_rep sales_manager finance warehouse admin
+MATRIX: dict[str, str] = {
+    "GET /":                                            "303 200 200 303 303 303 303 200",
+    "GET /account/statement":                           "303 200 200 404 404 404 404 404",
+    "GET /admin/approval-rules":                        "303 403 403 403 403 403 403 200",
+    "GET /admin/approval-rules/{rule_id:int}":          "303 403 403 403 403 403 403 404",
+    "GET /api/v1/approval-rules":                       "401 403 403 403 403 403 403 200",
+    "GET /api/v1/approval-rules/{rule_id:int}":         "401 403 403 403 403 403 403 404",
+    "GET /api/v1/approvals":                            "401 200 200 200 200 200 200 200",
+    "GET /api/v1/catalog/categories":                   "401 200 200 200 200 200 200 200",
+    "GET /api/v1/catalog/skus":                         "401 200 200 200 200 200 200 200",
+    "GET /api/v1/dealers/{dealer_id:int}/ledger":       "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /api/v1/orders":                               "401 200 200 200 200 200 200 200",
+    "GET /api/v1/orders/{order_id:int}":                "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /api/v1/orders/{order_id:int}/shipments":      "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /api/v1/shipments/{shipment_id:int}":          "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /api/v1/stock":                                "401 403 403 403 403 403 200 200",
+    "GET /approvals":                                   "303 200 200 200 200 200 200 200",
+    "GET /approvals/badge":                             "303 200 200 200 200 200 200 200",
+    "GET /approvals/{step_id:int}/{action:str}":        "303 422 422 422 422 422 422 422",
+    "GET /cart":                                        "303 200 200 200 200 403 403 200",
+    "GET /catalog":                                     "303 200 200 200 200 200 200 200",
+    "GET /dealers":                                     "303 303 303 200 200 200 200 200",
+    "GET /dealers/{dealer_id:int}":                     "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /finance":                                     "303 403 403 403 403 200 403 200",
+    "GET /finance/dealers/{dealer_id:int}":             "303 403 403 403 403 200/200/404 403 200/200/404",
+    "GET /health/live":                                 "200 200 200 200 200 200 200 200",
+    "GET /health/ready":                                "200 200 200 200 200 200 200 200",
+    "GET /login":                                       "200 200 200 200 200 200 200 200",
+    "GET /me":                                          "303 200 200 200 200 200 200 200",
+    "GET /notifications":                               "303 200 200 200 200 200 200 200",
+    "GET /offline":                                     "200 200 200 200 200 200 200 200",
+    "GET /orders":                                      "303 200 200 200 200 200 200 200",
+    "GET /orders/{order_id:int}":                       "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /orders/{order_id:int}/adjust":                "303 403 403 409/404/404 409/404/404 409/409/404 403 409/409/404",
+    "GET /orders/{order_id:int}/approval":              "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /orders/{order_id:int}/cancel":                "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /orders/{order_id:int}/returns/new":           "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /orders/{order_id:int}/shipments":             "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /products/{product_id:int}":                   "303 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404",
+    "GET /returns/{return_id:int}":                     "303 404 404 404 404 404 404 404",
+    "GET /schema":                                      "200 200 200 200 200 200 200 200",
+    "GET /schema/elements":                             "200 200 200 200 200 200 200 200",
+    "GET /schema/oauth2-redirect.html":                 "200 200 200 200 200 200 200 200",
+    "GET /schema/openapi.json":                         "200 200 200 200 200 200 200 200",
+    "GET /schema/openapi.yaml":                         "200 200 200 200 200 200 200 200",
+    "GET /schema/openapi.yml":                          "200 200 200 200 200 200 200 200",
+    "GET /schema/rapidoc":                              "200 200 200 200 200 200 200 200",
+    "GET /schema/redoc":                                "200 200 200 200 200 200 200 200",
+    "GET /schema/swagger":                              "200 200 200 200 200 200 200 200",
+    "GET /schema/{path:str}":                           "404 404 404 404 404 404 404 404",
+    "GET /shipments/{shipment_id:int}":                 "303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /shipments/{shipment_id:int}/delivery-note.pdf":"303 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "GET /static/{file_path:path}":                     "200 200 200 200 200 200 200 200",
+    "GET /stock":                                       "303 403 403 403 403 403 200 200",
+    "GET /sw.js":                                       "200 200 200 200 200 200 200 200",
+    "GET /warehouse":                                   "303 403 403 403 403 403 200 200",
+    "GET /warehouse/orders/{order_id:int}":             "303 403 403 403 403 403 200/200/404 200/200/404",
+    "HEAD /static/{file_path:path}":                    "200 200 200 200 200 200 200 200",
+    "POST /admin/approval-rules":                       "303 403 403 403 403 403 403 422",
+    "POST /admin/approval-rules/{rule_id:int}":         "303 403 403 403 403 403 403 404",
+    "POST /api/v1/approval-rules":                      "401 400 400 400 400 400 400 400",
+    "POST /api/v1/auth/token":                          "201 201 201 201 201 201 201 201",
+    "POST /api/v1/orders":                              "401 201 201 201 201 403 403 201",
+    "POST /api/v1/orders/{order_id:int}/approve":       "401 409/404/404 409/404/404 409/404/404 409/404/404 409/409/404 409/409/404 409/409/404",
+    "POST /api/v1/orders/{order_id:int}/cancel":        "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 403/403/404 200/200/404",
+    "POST /api/v1/orders/{order_id:int}/reject":        "401 400 400 400 400 400 400 400",
+    "POST /api/v1/orders/{order_id:int}/return-to-dealer":"401 400 400 400 400 400 400 400",
+    "POST /api/v1/orders/{order_id:int}/shipments":     "401 400 400 400 400 400 400 400",
+    "POST /api/v1/payments":                            "401 400 400 400 400 400 400 400",
+    "POST /api/v1/shipments/{shipment_id:int}/receipt": "401 409/404/404 409/404/404 403/404/404 403/404/404 403/403/404 403/403/404 403/403/404",
+    "POST /api/v1/shipments/{shipment_id:int}/ship":    "401 403 403 403 403 403 200/200/404 200/200/404",
+    "POST /api/v1/stock/adjust":                        "401 400 400 400 400 400 400 400",
+    "POST /approvals/bulk":                             "303 303 303 303 303 303 303 303",
+    "POST /approvals/{step_id:int}/{action:str}":       "303 404 404 404 404 404 404 404",
+    "POST /cart/details":                               "303 303 303 303 303 403 403 303",
+    "POST /cart/lines/{sku_id:int}":                    "303 303/404/404 303/404/404 303/404/404 303/404/404 403 403 303/404/404",
+    "POST /cart/lines/{sku_id:int}/price":              "303 403 403 303/404/404 303/404/404 403 403 303/404/404",
+    "POST /cart/quick":                                 "303 303 303 303 303 403 403 303",
+    "POST /cart/submit":                                "303 303 303 303 303 403 403 303",
+    "POST /catalog/favourite/{sku_id:int}":             "303 303/404/404 303/404/404 303/404/404 303/404/404 403/403/403 403/403/403 303/404/404",
+    "POST /catalog/qty/{sku_id:int}":                   "303 303/404/404 303/404/404 303/404/404 303/404/404 403/404/404 403/404/404 303/404/404",
+    "POST /dealers/{dealer_id:int}/act":                "303 303/404/404 303/404/404 303/404/404 303/404/404 303/303/404 303/303/404 303/303/404",
+    "POST /finance/dealers/{dealer_id:int}/credit-notes":"303 403 403 403 403 422/422/404 403 422/422/404",
+    "POST /finance/dealers/{dealer_id:int}/payments":   "303 403 403 403 403 422/422/404 403 422/422/404",
+    "POST /finance/dealers/{dealer_id:int}/terms":      "303 403 403 403 403 422/422/404 403 422/422/404",
+    "POST /lang":                                       "303 303 303 303 303 303 303 303",
+    "POST /login":                                      "401 303 303 303 303 303 303 303",
+    "POST /logout":                                     "303 303 303 303 303 303 303 303",
+    "POST /notifications/read":                         "303 303 303 303 303 303 303 303",
+    "POST /orders/{order_id:int}/adjust":               "303 403 403 409/404/404 409/404/404 409/409/404 403 409/409/404",
+    "POST /orders/{order_id:int}/cancel":               "303 303/404/404 303/404/404 303/404/404 303/404/404 303/303/404 403/403/404 303/303/404",
+    "POST /orders/{order_id:int}/reorder":              "303 303/404/404 303/404/404 303/404/404 303/404/404 403/403/404 403/403/404 303/303/404",
+    "POST /orders/{order_id:int}/resubmit":             "303 303/404/404 303/404/404 303/404/404 303/404/404 303/303/404 303/303/404 303/303/404",
+    "POST /orders/{order_id:int}/returns":              "303 422/404/404 422/404/404 403 403 403 403 403",
+    "POST /products/{product_id:int}/grid":             "303 303/404/404 303/404/404 303/404/404 303/404/404 403/404/404 403/404/404 303/404/404",
+    "POST /returns/{return_id:int}/decision":           "303 403 403 403 404 404 403 404",
+    "POST /returns/{return_id:int}/receive":            "303 403 403 403 403 403 404 404",
+    "POST /shipments/{shipment_id:int}/cancel":         "303 403 403 403 403 403 409/409/404 409/409/404",
+    "POST /shipments/{shipment_id:int}/receipt":        "303 409/404/404 409/404/404 403/404/404 403/404/404 403/403/404 403/403/404 403/403/404",
+    "POST /shipments/{shipment_id:int}/ship":           "303 403 403 403 403 403 409/409/404 409/409/404",
+    "POST /stock/adjust":                               "303 403 403 403 403 403 422 422",
+    "POST /warehouse/orders/{order_id:int}":            "303 403 403 403 403 403 422/422/404 422/422/404",
+    "PUT /api/v1/approval-rules/{rule_id:int}":         "401 400 400 400 400 400 400 400",
+}
+# fmt: on
+
+# Requests that change state go last, in this order (logout ends the session).
+LAST = (
+    "POST /orders/{order_id:int}/cancel",
+    "POST /api/v1/orders/{order_id:int}/cancel",
+    "POST /logout",
+)
+PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def route_keys(app) -> set[str]:
+    """"METHOD path" for every handler in the app's route table (OPTIONS is Litestar's own)."""
+    keys = set()
+    for route in app.routes:
+        for method in getattr(route, "route_handler_map", {}):
+            if method != "OPTIONS":
+                keys.add(f"{method} {route.path}")
+    return keys
+
+
+def parse_cell(cell: str) -> tuple[int, int, int] | int:
+    parts = [int(p) for p in cell.split("/")]
+    return tuple(parts) if len(parts) == 3 else parts[0]  # type: ignore[return-value]
+
+
+def matches(expected: tuple[int, int, int] | int, observed: tuple[int, int, int] | int) -> bool:
+    """One status for a route with ids means the same status for own, foreign and missing."""
+    if isinstance(expected, int) and isinstance(observed, tuple):
+        return observed == (expected,) * 3
+    return expected == observed
+
+
+def expected_table() -> dict[tuple[str, str], Any]:
+    table = {}
+    for key, row in MATRIX.items():
+        cells = row.split()
+        assert len(cells) == len(ROLES), f"{key}: {len(cells)} cells for {len(ROLES)} roles"
+        for role, cell in zip(ROLES, cells, strict=True):
+            table[(key, role)] = parse_cell(cell)
+    return table
+
+
+def test_every_route_is_in_the_matrix(tmp_path):
+    settings = Settings.from_env(
+        {
+            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'routes.sqlite3'}",
+            "PORTAL_VAR_DIR": str(tmp_path),
+        }
+    )
+    routes = route_keys(create_app(settings))
+    assert routes - set(MATRIX) == set(), "routes missing from the access matrix"
+    assert set(MATRIX) - routes == set(), "matrix rows for routes that no longer exist"
+    expected_table()  # every row has one cell per role
+
+
+@dataclass
+class World:
+    own_dealer: dict
+    foreign_dealer: dict
+    own_sku: dict
+    foreign_sku: dict
+    own_product: int
+    foreign_product: int
+    users: dict[str, dict]
+    buyer_b: dict
+    warehouse: dict
+
+
+async def build_world() -> World:
+    """Dealer A (ours) and dealer B (foreign); a product only dealer B may see; staff in scope."""
+    tier = await f.tier()
+    wh = await f.warehouse()
+    a = await f.dealer(tier, name="甲经销商", default_warehouse=wh)
+    b = await f.dealer(tier, name="乙经销商", default_warehouse=wh)
+    public = await f.sku(code="PUB1", name="公开商品")
+    secret = await f.sku(code="SEC1", name="乙专供商品")
+    await Product.update({Product.visibility: "restricted"}).where(
+        Product.id == secret["product"]
+    )
+    await ProductVisibility.insert(ProductVisibility(product=secret["product"], dealer=b["id"]))
+    for s in (public, secret):
+        await f.stock(s, wh, on_hand=100_000)
+    manager = await f.user("sales_manager", username="mgr")
+    rep = await f.user("sales_rep", username="rep", manager=manager)
+    await f.assign(rep, a)
+    users = {
+        "dealer_admin": await f.user("dealer_admin", a, username="dadmin"),
+        "dealer_buyer": await f.user("dealer_buyer", a, username="dbuyer"),
+        "sales_rep": rep,
+        "sales_manager": manager,
+        "finance": await f.user("finance", username="fin"),
+        "warehouse": await f.user("warehouse", username="wh"),
+        "admin": await f.user("admin", username="adm"),
+    }
+    buyer_b = await f.user("dealer_buyer", b, username="bbuyer")
+    return World(a, b, public, secret, public["product"], secret["product"], users, buyer_b, wh)
+
+
+async def fresh_shipments(world: World, tag: str) -> tuple[int, int]:
+    """A packed shipment of a new order of dealer A, and one of dealer B."""
+    own_order, foreign_order = await fresh_orders(world, f"{tag}-ship")
+    staff = f.actor(world.users["admin"])
+    ids = []
+    for order_id in (own_order, foreign_order):
+        line = await OrderLine.select(OrderLine.id).where(OrderLine.order == order_id).first()
+        result = await shipments.create_shipment(
+            staff, order_id, warehouse_id=world.warehouse["id"], quantities={line["id"]: 1}
+        )
+        ids.append(result.shipment.id)
+    return ids[0], ids[1]
+
+
+async def fresh_orders(world: World, tag: str) -> tuple[int, int]:
+    """A new open order for dealer A and one for dealer B (cancels change them)."""
+    ids = []
+    for n, (dealer, buyer, sku) in enumerate((
+        (world.own_dealer, world.users["dealer_buyer"], world.own_sku),
+        (world.foreign_dealer, world.buyer_b, world.foreign_sku),
+    )):
+        result = await orders.submit_order(
+            f.actor(buyer),
+            dealer["id"],
+            [LineRequest(qty=1, sku_id=sku["id"])],
+            idempotency_key=f"matrix-{tag}-{n}",
+        )
+        ids.append(result.order.id)
+    return ids[0], ids[1]
+
+
+def concrete_path(path: str, variant: str, ids: dict[str, dict[str, int]], api: bool) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if api and name == "order_id":
+            name = "api_order_id"
+        if name == "file_path":
+            return "css/app.css"
+        if name == "path":
+            return "no-such-plugin"
+        if name == "action":
+            return "approve"
+        if name not in ids:  # an object this world has no fixture for yet: a missing id
+            return str(MISSING_ID)
+        return str(ids[name][variant])
+
+    return PARAM.sub(fill, path)
+
+
+def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, Any]:
+    """A plausible, valid request for the route (what a real page or client would send)."""
+    method, path = key.split(" ", 1)
+    headers: dict[str, str] = {}
+    kwargs: dict[str, Any] = {}
+    if method == "POST" and not path.startswith("/api/"):
+        headers["x-csrftoken"] = csrf
+        data = {"_csrf_token": csrf}
+        data.update(
+            {
+                # Anonymous: a wrong password (a right one would sign the client in).
+                "/login": {"login": world.users.get(role, world.buyer_b)["username"],
+                           "password": f.PASSWORD if role in world.users else "wrong"},
+                "/lang": {"locale": "en"},
+                "/catalog/qty/{sku_id:int}": {"qty": "2"},
+                "/cart/lines/{sku_id:int}": {"qty": "3"},
+                "/cart/details": {"note": "matrix"},
+                "/cart/quick": {"text": "PUB1 1"},
+                "/cart/submit": {"idempotency_key": f"cart-key-{role}".replace("_", "-")},
+                "/products/{product_id:int}/grid": {
+                    "unit": "base", f"qty_{world.own_sku['id']}": "2"
+                },
+            }.get(path, {})
+        )
+        kwargs["data"] = data
+    if key == "POST /api/v1/auth/token":
+        user = world.users.get(role, world.buyer_b)
+        kwargs["json"] = {"username": user["username"], "password": f.PASSWORD}
+    elif key == "POST /api/v1/orders":
+        headers["Idempotency-Key"] = f"api-{role}"
+        kwargs["json"] = {
+            "dealer_id": world.own_dealer["id"],
+            "lines": [{"sku_id": world.own_sku["id"], "qty": 1}],
+        }
+    elif key == "POST /api/v1/orders/{order_id:int}/cancel":
+        kwargs["json"] = {"reason": "matrix"}
+    elif key in ("GET /api/v1/catalog/skus", "GET /api/v1/orders"):
+        kwargs["params"] = {"dealer_id": world.own_dealer["id"]}
+    kwargs["headers"] = headers
+    return kwargs
+
+
+async def clients_for(app, role: str, world: World):
+    """(page client with the session cookie, API client with a bearer token, CSRF token)."""
+    transport = httpx.ASGITransport(app=app)
+    base = "http://testserver.local"
+    pages = httpx.AsyncClient(transport=transport, base_url=base)
+    api = httpx.AsyncClient(transport=transport, base_url=base)
+    login = await pages.get("/login")
+    csrf = csrf_from(login.text)
+    if role != "anonymous":
+        user = world.users[role]
+        signed = await pages.post(
+            "/login",
+            data={"login": user["username"], "password": f.PASSWORD, "_csrf_token": csrf},
+        )
+        assert signed.status_code == 303, signed.text
+        if role not in ("dealer_admin", "dealer_buyer"):
+            pages.cookies.set(ACTING_DEALER_COOKIE, str(world.own_dealer["id"]))
+        token = await api.post(
+            "/api/v1/auth/token", json={"username": user["username"], "password": f.PASSWORD}
+        )
+        assert token.status_code == 201, token.text
+        api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    return pages, api, csrf
+
+
+def ordered_keys() -> list[str]:
+    return sorted(MATRIX, key=lambda k: (k in LAST, LAST.index(k) if k in LAST else 0, k))
+
+
+async def test_access_matrix(db, settings):
+    app = create_app(settings, engine=db)
+    world = await build_world()
+    observed: dict[tuple[str, str], Any] = {}
+    bodies: dict[tuple[str, str, str], httpx.Response] = {}
+    for role in ROLES:
+        own_order, foreign_order = await fresh_orders(world, role)
+        # The API's cancel gets orders of its own: the page's cancel has ended the first two.
+        api_own, api_foreign = await fresh_orders(world, f"{role}-api")
+        ship_own, ship_foreign = await fresh_shipments(world, role)
+        ids = {
+            "shipment_id": {"own": ship_own, "foreign": ship_foreign, "missing": MISSING_ID},
+            "order_id": {"own": own_order, "foreign": foreign_order, "missing": MISSING_ID},
+            "api_order_id": {"own": api_own, "foreign": api_foreign, "missing": MISSING_ID},
+            "sku_id": {
+                "own": world.own_sku["id"],
+                "foreign": world.foreign_sku["id"],
+                "missing": MISSING_ID,
+            },
+            "product_id": {
+                "own": world.own_product,
+                "foreign": world.foreign_product,
+                "missing": MISSING_ID,
+            },
+            "dealer_id": {
+                "own": world.own_dealer["id"],
+                "foreign": world.foreign_dealer["id"],
+                "missing": MISSING_ID,
+            },
+        }
+        pages, api, csrf = await clients_for(app, role, world)
+        try:
+            for key in ordered_keys():
+                method, path = key.split(" ", 1)
+                client = api if path.startswith("/api/") else pages
+                has_id = any(p in path for p in ("_id:int}",))
+                variants = ("own", "foreign", "missing") if has_id else ("own",)
+                statuses = []
+                # A state change on the own object last, so foreign/missing see it untouched.
+                for variant in sorted(variants, key=lambda v: v == "own"):
+                    url = concrete_path(path, variant, ids, api=path.startswith("/api/"))
+                    kwargs = request_kwargs(key, role, world, csrf)
+                    response = await client.request(method, url, **kwargs)
+                    bodies[(key, role, variant)] = response
+                    statuses.append((variant, response.status_code))
+                by_variant = dict(statuses)
+                observed[(key, role)] = (
+                    (by_variant["own"], by_variant["foreign"], by_variant["missing"])
+                    if has_id
+                    else by_variant["own"]
+                )
+        finally:
+            await pages.aclose()
+            await api.aclose()
+    if os.environ.get("PORTAL_PRINT_ACCESS_MATRIX"):
+        print_table(observed)
+    expected = expected_table()
+    wrong = [
+        f"{key} as {role}: expected {expected[(key, role)]}, got {observed[(key, role)]}"
+        for key in MATRIX
+        for role in ROLES
+        if not matches(expected[(key, role)], observed[(key, role)])
+    ]
+    assert not wrong, "\n".join(wrong)
+    # Foreign reads exactly like missing wherever the foreign object is out of scope.
+    for (key, role), cell in observed.items():
+        if isinstance(cell, tuple) and cell[1] == 404:
+            foreign, missing = bodies[(key, role, "foreign")], bodies[(key, role, "missing")]
+            assert foreign.status_code == missing.status_code == 404
+            assert foreign.headers.get("content-type") == missing.headers.get("content-type")
+            if key.split(" ", 1)[1].startswith("/api/"):
+                assert foreign.json()["type"] == missing.json()["type"] == "/problems/not-found"
+
+
+def print_table(observed: dict[tuple[str, str], Any]) -> None:
+    for key in MATRIX:
+        cells = []
+        for role in ROLES:
+            cell = observed[(key, role)]
+            cells.append("/".join(map(str, cell)) if isinstance(cell, tuple) else str(cell))
+        print(f'    "{key}":'.ljust(48) + f'"{" ".join(cells)}",')
+

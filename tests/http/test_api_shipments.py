@@ -1,0 +1,146 @@
+"""API fulfilment and money: stock, shipments (idempotent), ship, receipt, payments, ledger."""
+
+from __future__ import annotations
+
+from portal.tables import Dealer, LedgerEntry, Shipment
+from tests import factories as f
+from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+from tests.http.test_api_auth import EN, assert_problem, bearer
+
+
+async def setup():
+    w = await fulfil_world(on_hand1=6, on_hand2=100)
+    await f.user("warehouse", username="clerk")
+    await f.user("dealer_buyer", w.dealer, username="buyer")
+    await f.user("finance", username="cfo")
+    other = await f.dealer(w.tier)
+    await f.user("dealer_buyer", other, username="stranger")
+    o = await approved_order(w, qty=10)
+    return w, o
+
+
+async def test_create_ship_list_receipt(db, client):
+    w, o = await setup()
+    line = o["lines"][0]
+    clerk = {**await bearer(client, "clerk"), **EN}
+    body = {
+        "warehouse_id": w.wh1["id"],
+        "lines": [{"order_line_id": line["id"], "qty": 6}],
+        "carrier": "顺丰",
+        "tracking_no": "SF1",
+    }
+    url = f"/api/v1/orders/{o['id']}/shipments"
+    r = await client.post(url, json=body, headers={**clerk, "Idempotency-Key": "s-1"})
+    assert r.status_code == 201, r.text
+    sh = r.json()
+    assert sh["status"] == "packed" and sh["lines"][0]["qty"] == 6
+    again = await client.post(url, json=body, headers={**clerk, "Idempotency-Key": "s-1"})
+    assert again.status_code == 200 and again.json()["id"] == sh["id"]
+    other = await client.post(
+        url,
+        json={**body, "lines": [{"order_line_id": line["id"], "qty": 1}]},
+        headers={**clerk, "Idempotency-Key": "s-1"},
+    )
+    assert_problem(other, 409, "conflict")
+    assert await Shipment.count() == 1
+
+    r = await client.post(f"/api/v1/shipments/{sh['id']}/ship", headers=clerk)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "shipped" and r.json()["value"] == "12.00"
+    assert await stock_of(w.sku, w.wh1) == (0, 0)
+    again = await client.post(f"/api/v1/shipments/{sh['id']}/ship", headers=clerk)
+    assert_problem(again, 409, "conflict")
+
+    buyer = {**await bearer(client, "buyer"), **EN}
+    listing = await client.get(url, headers=buyer)
+    assert listing.status_code == 200 and [s["number"] for s in listing.json()] == [sh["number"]]
+    r = await client.post(
+        f"/api/v1/shipments/{sh['id']}/receipt", json={"discrepancy": False}, headers=buyer
+    )
+    assert r.status_code == 200 and r.json()["status"] == "received"
+
+    stranger = await bearer(client, "stranger")
+    assert_problem(await client.get(url, headers=stranger), 404, "not-found")
+    assert_problem(
+        await client.get(f"/api/v1/shipments/{sh['id']}", headers=stranger), 404, "not-found"
+    )
+    # A dealer cannot create shipments.
+    r = await client.post(url, json=body, headers={**buyer, "Idempotency-Key": "b-1"})
+    assert_problem(r, 403, "forbidden")
+
+
+async def test_bad_shipment_input(db, client):
+    w, o = await setup()
+    line = o["lines"][0]
+    clerk = {**await bearer(client, "clerk"), **EN}
+    url = f"/api/v1/orders/{o['id']}/shipments"
+
+    def body(qty):
+        return {"warehouse_id": w.wh1["id"], "lines": [{"order_line_id": line["id"], "qty": qty}]}
+
+    r = await client.post(url, json=body(11), headers={**clerk, "Idempotency-Key": "a"})
+    problem = assert_problem(r, 422, "validation")
+    assert "only 10 left" in problem["errors"][0]["message"]
+    r = await client.post(url, json=body(-1), headers={**clerk, "Idempotency-Key": "b"})
+    assert_problem(r, 422, "validation")
+    r = await client.post(url, json=body("x"), headers={**clerk, "Idempotency-Key": "c"})
+    assert r.status_code in (400, 422)
+    r = await client.post(url, json=body(1))  # no key
+    assert r.status_code in (400, 401)
+    assert await Shipment.count() == 0
+
+
+async def test_stock_api(db, client):
+    w, o = await setup()
+    clerk = {**await bearer(client, "clerk"), **EN}
+    r = await client.get("/api/v1/stock?q=A100", headers=clerk)
+    assert r.status_code == 200 and {s["sku_code"] for s in r.json()} == {"A100"}
+    r = await client.post(
+        "/api/v1/stock/adjust",
+        json={"warehouse_id": w.wh1["id"], "sku_id": w.sku["id"], "reason": "receipt", "qty": 4},
+        headers=clerk,
+    )
+    assert r.status_code == 200 and r.json()["on_hand"] == 10
+    r = await client.post(
+        "/api/v1/stock/adjust",
+        json={"warehouse_id": w.wh1["id"], "sku_id": w.sku["id"], "reason": "count", "qty": 1},
+        headers=clerk,
+    )
+    assert_problem(r, 422, "validation")
+    buyer = await bearer(client, "buyer")
+    assert_problem(await client.get("/api/v1/stock", headers=buyer), 403, "forbidden")
+
+
+async def test_payments_and_ledger(db, client):
+    w, o = await setup()
+    cfo = {**await bearer(client, "cfo"), **EN}
+    body = {"dealer_id": w.dealer["id"], "amount": "8.50", "method": "bank", "reference": "X1"}
+    r = await client.post("/api/v1/payments", json=body, headers={**cfo, "Idempotency-Key": "p1"})
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == "-8.50"
+    again = await client.post(
+        "/api/v1/payments", json=body, headers={**cfo, "Idempotency-Key": "p1"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    assert await LedgerEntry.count() == 1
+    bad = await client.post(
+        "/api/v1/payments",
+        json={**body, "amount": "abc"},
+        headers={**cfo, "Idempotency-Key": "p2"},
+    )
+    assert_problem(bad, 422, "validation")
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["balance_fen"] == -850
+
+    buyer = await bearer(client, "buyer")
+    r = await client.get(f"/api/v1/dealers/{w.dealer['id']}/ledger", headers=buyer)
+    assert r.status_code == 200
+    assert r.json()["closing_balance"] == "-8.50"
+    r = await client.post("/api/v1/payments", json=body, headers={**buyer, "Idempotency-Key": "p3"})
+    assert_problem(r, 403, "forbidden")
+    stranger = await bearer(client, "stranger")
+    assert_problem(
+        await client.get(f"/api/v1/dealers/{w.dealer['id']}/ledger", headers=stranger),
+        404,
+        "not-found",
+    )

@@ -1,0 +1,193 @@
+"""Warehouse and shipment pages: queue, packing, shipping, receipt, PDF, stock; scope and roles."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+
+from portal.tables import AuditEntry, Order, Shipment, StockLevel
+from tests import factories as f
+from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+from tests.http.conftest import csrf_from, sign_in
+
+
+def any_token(html: str) -> str:
+    """The CSRF token of a page, from a form or from the htmx headers on <body>."""
+    match = re.search(r'"x-csrftoken": "([^"]+)"', html)
+    return match.group(1) if match else csrf_from(html)
+
+
+async def setup(client):
+    w = await fulfil_world(on_hand1=6, on_hand2=100)
+    await f.user("warehouse", username="clerk")
+    await f.user("dealer_buyer", w.dealer, username="buyer")
+    other = await f.dealer(w.tier)
+    await f.user("dealer_buyer", other, username="stranger")
+    o = await approved_order(w, qty=10)
+    return w, o
+
+
+async def form_token(client, url: str) -> str:
+    page = await client.get(url)
+    assert page.status_code == 200, page.text[:500]
+    return csrf_from(page.text)
+
+
+async def test_warehouse_splits_and_dealer_confirms(db, client):
+    w, o = await setup(client)
+    line = o["lines"][0]
+    await sign_in(client, "clerk")
+    queue = await client.get("/warehouse")
+    assert queue.status_code == 200 and f"/warehouse/orders/{o['id']}" in queue.text
+
+    page = await client.get(f"/warehouse/orders/{o['id']}?warehouse={w.wh1['id']}")
+    assert page.status_code == 200
+    assert f'name="qty_{line["id"]}"' in page.text and 'value="6"' in page.text
+    token = csrf_from(page.text)
+    r = await client.post(
+        f"/warehouse/orders/{o['id']}",
+        data={
+            "_csrf_token": token,
+            "warehouse": str(w.wh1["id"]),
+            f"qty_{line['id']}": "6",
+            "carrier": "顺丰",
+            "tracking_no": "SF1",
+            "ship_now": "1",
+        },
+    )
+    assert r.status_code == 200 and "SF1" in r.text
+    first = await Shipment.select().order_by(Shipment.id).first()
+    assert first["status"] == "shipped"
+    assert await stock_of(w.sku, w.wh1) == (0, 0)
+
+    # Second shipment from W2: packed, then shipped from its page.
+    token = await form_token(client, f"/warehouse/orders/{o['id']}?warehouse={w.wh2['id']}")
+    r = await client.post(
+        f"/warehouse/orders/{o['id']}",
+        data={"_csrf_token": token, "warehouse": str(w.wh2["id"]), f"qty_{line['id']}": "4"},
+    )
+    assert r.status_code == 200
+    second = await Shipment.select().order_by(Shipment.id, ascending=False).first()
+    assert second["status"] == "packed"
+    token = csrf_from(r.text)
+    r = await client.post(
+        f"/shipments/{second['id']}/ship",
+        data={"_csrf_token": token, "carrier": "中通", "tracking_no": "ZT2"},
+    )
+    assert r.status_code == 200
+    assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "shipped"
+
+    pdf = await client.get(f"/shipments/{first['id']}/delivery-note.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert first["number"] in text and "A100" in text
+
+    # The dealer sees both shipments, confirms one.
+    await client.post("/logout", data={"_csrf_token": token})
+    client.cookies.clear()
+    await sign_in(client, "buyer")
+    listing = await client.get(f"/orders/{o['id']}/shipments", headers={"HX-Request": "true"})
+    assert first["number"] in listing.text and second["number"] in listing.text
+    page = await client.get(f"/shipments/{first['id']}")
+    assert page.status_code == 200 and "/receipt" in page.text
+    r = await client.post(
+        f"/shipments/{first['id']}/receipt",
+        data={"_csrf_token": csrf_from(page.text), "confirm": "1"},
+    )
+    assert r.status_code == 200
+    assert (await Shipment.select().where(Shipment.id == first["id"]).first())[
+        "status"
+    ] == "received"
+    assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "shipped"
+    # Discrepancy needs a note: refused inline, nothing written.
+    page = await client.get(f"/shipments/{second['id']}")
+    r = await client.post(
+        f"/shipments/{second['id']}/receipt",
+        data={"_csrf_token": csrf_from(page.text), "discrepancy": "1", "note": ""},
+    )
+    assert r.status_code == 422
+    assert (await Shipment.select().where(Shipment.id == second["id"]).first())[
+        "status"
+    ] == "shipped"
+
+
+async def test_bad_quantities_show_errors_and_write_nothing(db, client):
+    w, o = await setup(client)
+    line = o["lines"][0]
+    await sign_in(client, "clerk")
+    for qty in ("abc", "-3", "11", "0"):
+        token = await form_token(client, f"/warehouse/orders/{o['id']}")
+        r = await client.post(
+            f"/warehouse/orders/{o['id']}",
+            data={"_csrf_token": token, "warehouse": str(w.wh1["id"]), f"qty_{line['id']}": qty},
+        )
+        assert r.status_code == 422, qty
+        assert "field-error" in r.text
+    assert await Shipment.count() == 0
+
+
+async def test_dealers_cannot_see_or_make_other_shipments(db, client):
+    w, o = await setup(client)
+    line = o["lines"][0]
+    from portal.domain import shipments
+
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 6}
+        )
+    ).shipment
+    await sign_in(client, "stranger")
+    assert (await client.get(f"/shipments/{sh.id}")).status_code == 404
+    assert (await client.get(f"/shipments/{sh.id}/delivery-note.pdf")).status_code == 404
+    assert (await client.get(f"/orders/{o['id']}/shipments")).status_code == 404
+    client.cookies.clear()
+    await sign_in(client, "buyer")
+    assert (await client.get("/warehouse")).status_code == 403
+    assert (await client.get("/stock")).status_code == 403
+    page = await client.get(f"/shipments/{sh.id}")
+    assert page.status_code == 200 and "/ship" not in page.text.replace("/shipments", "")
+    r = await client.post(
+        f"/warehouse/orders/{o['id']}",
+        data={
+            "_csrf_token": any_token(page.text),
+            "warehouse": str(w.wh1["id"]),
+            f"qty_{line['id']}": "1",
+        },
+    )
+    assert r.status_code == 403
+    r = await client.post(f"/shipments/{sh.id}/ship", data={"_csrf_token": any_token(page.text)})
+    assert r.status_code == 403
+    assert (await Shipment.select().where(Shipment.id == sh.id).first())["status"] == "packed"
+
+
+async def test_stock_page_and_adjust(db, client):
+    w, o = await setup(client)
+    await sign_in(client, "clerk")
+    page = await client.get("/stock?q=A100")
+    assert page.status_code == 200 and "A100" in page.text and "B200" not in page.text
+    row = (
+        await StockLevel.select()
+        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh1["id"]))
+        .first()
+    )
+    data = {
+        "_csrf_token": csrf_from(page.text),
+        "warehouse_id": str(w.wh1["id"]),
+        "sku_id": str(w.sku["id"]),
+        "stock_level_id": str(row["id"]),
+        "reason": "receipt",
+        "qty": "20",
+        "q": "A100",
+    }
+    r = await client.post("/stock/adjust", data=data)
+    assert r.status_code == 200
+    assert await stock_of(w.sku, w.wh1) == (26, 6)
+    # A count below what is reserved is refused, with the figure.
+    r = await client.post("/stock/adjust", data={**data, "reason": "count", "qty": "2"})
+    assert r.status_code == 422 and "6" in r.text
+    r = await client.post("/stock/adjust", data={**data, "qty": "lots"})
+    assert r.status_code == 422
+    assert await stock_of(w.sku, w.wh1) == (26, 6)
+    assert await AuditEntry.count().where(AuditEntry.action == "stock.receipt") == 1

@@ -1,0 +1,77 @@
+"""Return (RMA) pages: the dealer asks, an admin approves, the warehouse receives."""
+
+from __future__ import annotations
+
+from portal.domain import shipments
+from portal.tables import Dealer, ReturnRequest
+from tests import factories as f
+from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
+from tests.http.conftest import csrf_from, sign_in
+
+
+async def test_return_flow_pages(db, client):
+    w = await fulfil_world()
+    await f.user("dealer_buyer", w.dealer, username="buyer")
+    await f.user("admin", username="boss")
+    await f.user("warehouse", username="clerk")
+    stranger_dealer = await f.dealer(w.tier)
+    await f.user("dealer_buyer", stranger_dealer, username="stranger")
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+
+    await sign_in(client, "buyer")
+    fragment = await client.get(f"/orders/{o['id']}/shipments", headers={"HX-Request": "true"})
+    assert f"/orders/{o['id']}/returns/new" in fragment.text
+    form = await client.get(f"/orders/{o['id']}/returns/new")
+    assert form.status_code == 200
+    token = csrf_from(form.text)
+    bad = await client.post(
+        f"/orders/{o['id']}/returns",
+        data={"_csrf_token": token, f"qty_{line['id']}": "11", "reason": "破损"},
+    )
+    assert bad.status_code == 422 and "field-error" in bad.text
+    assert await ReturnRequest.count() == 0
+    r = await client.post(
+        f"/orders/{o['id']}/returns",
+        data={"_csrf_token": token, f"qty_{line['id']}": "2", "reason": "破损"},
+    )
+    assert r.status_code == 200
+    rma = await ReturnRequest.select().first()
+    assert rma["status"] == "requested"
+
+    client.cookies.clear()
+    await sign_in(client, "stranger")
+    assert (await client.get(f"/returns/{rma['id']}")).status_code == 404
+
+    client.cookies.clear()
+    await sign_in(client, "boss")
+    page = await client.get(f"/returns/{rma['id']}")
+    assert "decision-form" in page.text
+    r = await client.post(
+        f"/returns/{rma['id']}/decision",
+        data={"_csrf_token": csrf_from(page.text), "decision": "approve"},
+    )
+    assert r.status_code == 200
+
+    client.cookies.clear()
+    await sign_in(client, "clerk")
+    page = await client.get(f"/returns/{rma['id']}")
+    assert "receive-form" in page.text and "decision-form" not in page.text
+    r = await client.post(
+        f"/returns/{rma['id']}/receive",
+        data={
+            "_csrf_token": csrf_from(page.text),
+            "warehouse": str(w.wh1["id"]),
+            f"qty_{line['id']}": "2",
+        },
+    )
+    assert r.status_code == 200
+    assert await stock_of(w.sku, w.wh1) == (92, 0)
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["balance_fen"] == 2000 - 400
