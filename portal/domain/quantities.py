@@ -160,3 +160,21 @@ def parse_quick_order(
             continue
         lines.append((line_no, code, qty, unit))
     return lines, errors
+
+
+def parse_form_qty(raw: object) -> int | None:
+    """A quantity as a form or JSON sends it: blank is 0, a whole number is itself, else None.
+
+    Unlike parse_qty, a blank field means "none of this line" (shipment and return forms
+    list every line and most stay empty); negative numbers come back for the caller to refuse.
+    """
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw if raw is not None else "").strip()
+    if text == "":
+        return 0
+    if not text.lstrip("-").isdigit() or len(text) > 9:
+        return None
+    return int(text)

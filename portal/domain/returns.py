@@ -18,6 +18,7 @@ from portal.db import write_transaction
 from portal.domain import audit, ledger
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.money import line_total_fen
+from portal.domain.quantities import parse_form_qty
 from portal.domain.scope import Actor, in_scope, visible_dealer_ids
 from portal.tables import (
     Order,
@@ -90,19 +91,6 @@ def _text(value: str, name: str, errors: list[FieldError]) -> str:
     return value
 
 
-def _qty(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    text = str(raw if raw is not None else "").strip()
-    if text == "":
-        return 0
-    if not text.lstrip("-").isdigit() or len(text) > 9:
-        return None
-    return int(text)
-
-
 def _parse(quantities: Mapping[object, object], errors: list[FieldError]) -> dict[int, int]:
     parsed: dict[int, int] = {}
     for raw_id, raw in quantities.items():
@@ -111,7 +99,7 @@ def _parse(quantities: Mapping[object, object], errors: list[FieldError]) -> dic
         except ValueError:
             errors.append(FieldError("lines", _("Unknown order line.")))
             continue
-        qty = _qty(raw)
+        qty = parse_form_qty(raw)
         if qty is None:
             errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
         elif qty < 0:

@@ -37,6 +37,7 @@ from portal.domain.errors import (
 )
 from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
+from portal.domain.quantities import parse_form_qty
 from portal.domain.scope import Actor, in_scope, visible_dealer_ids
 from portal.tables import (
     FulfilmentKey,
@@ -457,19 +458,6 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
 # --- creating a shipment (packed) -------------------------------------------------------------
 
 
-def _parse_qty(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    text = str(raw if raw is not None else "").strip()
-    if text == "":
-        return 0
-    if not text.lstrip("-").isdigit() or len(text) > 9:
-        return None
-    return int(text)
-
-
 def _short_text(value: str, name: str, errors: list[FieldError], max_len: int = MAX_FIELD) -> str:
     value = (value or "").strip()
     if len(value) > max_len:
@@ -557,7 +545,7 @@ async def create_shipment(
         except (TypeError, ValueError):
             errors.append(FieldError("lines", _("Unknown order line.")))
             continue
-        qty = _parse_qty(raw_qty)
+        qty = parse_form_qty(raw_qty)
         if qty is None:
             errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
         elif qty < 0:
