@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit
@@ -33,6 +30,8 @@ from portal.domain.errors import (
     ValidationFailed,
     _,
 )
+from portal.domain.idempotency import KeyTaken as _KeyTaken
+from portal.domain.idempotency import claim_fulfilment_key
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
@@ -272,10 +271,6 @@ async def record_payment(
     return await _entry(entry_id)
 
 
-class _KeyTaken(Exception):
-    pass
-
-
 def _check_key(raw: str) -> str:
     key = (raw or "").strip()
     if not key or len(key) > 100:
@@ -289,18 +284,6 @@ def _check_key(raw: str) -> str:
             ]
         )
     return key
-
-
-def _is_unique_violation(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            return True
-        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
 
 
 async def _replay_payment(actor: Actor, key: str, body_hash: str) -> EntryView | None:
@@ -331,20 +314,7 @@ async def _record_payment(
     now: datetime,
 ) -> int:
     async with write_transaction():
-        key_row = None
-        if key is not None:
-            key_row = FulfilmentKey(
-                user=actor.user_id,
-                key=f"{actor.user_id}:{key}",
-                request_hash=body_hash,
-                created_at=now,
-            )
-            try:
-                await FulfilmentKey.insert(key_row)
-            except Exception as exc:
-                if _is_unique_violation(exc):
-                    raise _KeyTaken() from exc
-                raise
+        key_row = await claim_fulfilment_key(actor, key, body_hash, now)
         dealer = await lock_dealer(dealer_id)
         entry_id = await post(
             dealer,

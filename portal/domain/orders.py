@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, catalog, credit, notifications, pricing, stock
@@ -32,6 +29,8 @@ from portal.domain.errors import (
     ValidationFailed,
     _,
 )
+from portal.domain.idempotency import KeyTaken as _KeyTaken
+from portal.domain.idempotency import is_unique_violation as _is_unique_violation
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
 from portal.domain.scope import Actor, in_scope, ordering_dealer, visible_dealer_ids
@@ -917,22 +916,6 @@ async def prepare(
         requested_date=requested_date,
         note=(note or "").strip(),
     )
-
-
-class _KeyTaken(Exception):
-    """The idempotency key was inserted by a twin request that committed first."""
-
-
-def _is_unique_violation(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            return True
-        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
 
 
 def _check_key(idempotency_key: str) -> str:

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-import asyncpg
 
 from portal.db import write_transaction
 from portal.domain import audit, ledger
@@ -35,6 +32,8 @@ from portal.domain.errors import (
     ValidationFailed,
     _,
 )
+from portal.domain.idempotency import KeyTaken as _KeyTaken
+from portal.domain.idempotency import claim_fulfilment_key
 from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
 from portal.domain.quantities import parse_form_qty
@@ -480,22 +479,6 @@ def _request_hash(
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _is_unique_violation(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            return True
-        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-class _KeyTaken(Exception):
-    pass
-
-
 @dataclass
 class CreateResult:
     shipment: ShipmentView
@@ -604,20 +587,7 @@ async def _pack(
     now: datetime,
 ) -> int:
     async with write_transaction():
-        key_row = None
-        if key is not None:
-            key_row = FulfilmentKey(
-                user=actor.user_id,
-                key=f"{actor.user_id}:{key}",
-                request_hash=body_hash,
-                created_at=now,
-            )
-            try:
-                await FulfilmentKey.insert(key_row)
-            except Exception as exc:
-                if _is_unique_violation(exc):
-                    raise _KeyTaken() from exc
-                raise
+        key_row = await claim_fulfilment_key(actor, key, body_hash, now)
         await ledger.lock_dealer(order["dealer"])
         status = (await Order.select(Order.status).where(Order.id == order["id"]).first())["status"]
         if status not in SHIPPABLE_ORDER_STATUSES:

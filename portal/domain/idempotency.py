@@ -1,0 +1,47 @@
+"""Idempotency keys: telling a retry (or a double tap) from a new request, on both engines."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import asyncpg
+
+from portal.domain.scope import Actor
+from portal.tables import FulfilmentKey
+
+
+class KeyTaken(Exception):
+    """The idempotency key was inserted by a twin request that committed first."""
+
+
+def is_unique_violation(exc: BaseException | None) -> bool:
+    """A unique-index violation, however the driver or Piccolo wrapped it."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            return True
+        if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+async def claim_fulfilment_key(
+    actor: Actor, key: str | None, body_hash: str, now: datetime
+) -> FulfilmentKey | None:
+    """Insert the key first thing in the caller's transaction, so a concurrent twin waits on
+    the unique index and then finds the first result; KeyTaken if the key is already used."""
+    if key is None:
+        return None
+    row = FulfilmentKey(
+        user=actor.user_id, key=f"{actor.user_id}:{key}", request_hash=body_hash, created_at=now
+    )
+    try:
+        await FulfilmentKey.insert(row)
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise KeyTaken() from exc
+        raise
+    return row
