@@ -33,7 +33,7 @@ from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import is_unique_violation as _is_unique_violation
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
-from portal.domain.scope import Actor, in_scope, ordering_dealer, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, ordering_dealer, row_in_scope, visible_dealer_ids
 from portal.tables import (
     Address,
     ApprovalRule,
@@ -503,16 +503,7 @@ def _params(text: str) -> dict[str, Any]:
 
 async def order_in_scope(actor: Actor, order_id: int) -> dict:
     """The order if the actor may see it; NotFound otherwise (the same as nonexistent)."""
-    ids = await visible_dealer_ids(actor)
-    row = (
-        await Order.select(*_ORDER_COLUMNS)
-        .where(Order.id == order_id)
-        .where(in_scope(Order.dealer, ids))
-        .first()
-    )
-    if row is None:
-        raise NotFound(_("Order not found."))
-    return row
+    return await row_in_scope(actor, Order, order_id, _ORDER_COLUMNS, _("Order not found."))
 
 
 async def _view(actor: Actor, row: dict) -> OrderView:

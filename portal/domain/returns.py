@@ -19,7 +19,7 @@ from portal.domain import audit, ledger
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_form_qty
-from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
 from portal.tables import (
     Order,
     OrderEvent,
@@ -173,15 +173,7 @@ _COLUMNS = (
 
 async def get_return(actor: Actor, return_id: int) -> ReturnView:
     """One return the actor may see; NotFound otherwise."""
-    ids = await visible_dealer_ids(actor)
-    row = (
-        await ReturnRequest.select(*_COLUMNS)
-        .where(ReturnRequest.id == return_id)
-        .where(in_scope(ReturnRequest.dealer, ids))
-        .first()
-    )
-    if row is None:
-        raise NotFound(_("Return not found."))
+    row = await row_in_scope(actor, ReturnRequest, return_id, _COLUMNS, _("Return not found."))
     view = (await _views([row]))[0]
     view.can_decide = actor.role in DECIDING_ROLES and view.status == "requested"
     view.can_receive = actor.role in RECEIVING_ROLES and view.status == "approved"

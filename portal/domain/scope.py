@@ -6,7 +6,9 @@ reported exactly like something that does not exist (NotFound -> 404).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.tables import Dealer, RepAssignment, User
@@ -89,10 +91,7 @@ async def dealer_in_scope(actor: Actor, dealer_id: int) -> dict:
     """The dealer row if the actor may see it; NotFound otherwise (same as nonexistent)."""
     ids = await visible_dealer_ids(actor)
     row = (
-        await Dealer.select()
-        .where(Dealer.id == dealer_id)
-        .where(in_scope(Dealer.id, ids))
-        .first()
+        await Dealer.select().where(Dealer.id == dealer_id).where(in_scope(Dealer.id, ids)).first()
     )
     if row is None:
         raise NotFound(_("Dealer not found."))
@@ -111,3 +110,22 @@ async def ordering_dealer(actor: Actor, dealer_id: int | None) -> dict:
     if not dealer["active"]:
         raise Forbidden(_("This dealer account is inactive."))
     return dealer
+
+
+async def row_in_scope(
+    actor: Actor, table: Any, row_id: int, columns: Sequence[Any], missing: str
+) -> dict:
+    """One row of a dealer-owned table (its `dealer` column) if the actor may see that dealer.
+
+    Out of scope raises NotFound with `missing`, exactly as if the row did not exist.
+    """
+    ids = await visible_dealer_ids(actor)
+    row = (
+        await table.select(*columns)
+        .where(table.id == row_id)
+        .where(in_scope(table.dealer, ids))
+        .first()
+    )
+    if row is None:
+        raise NotFound(missing)
+    return row

@@ -37,7 +37,7 @@ from portal.domain.idempotency import claim_fulfilment_key
 from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
 from portal.domain.quantities import parse_form_qty
-from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
 from portal.tables import (
     FulfilmentKey,
     Order,
@@ -223,15 +223,7 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
 
 async def get_shipment(actor: Actor, shipment_id: int) -> ShipmentView:
     """One shipment the actor may see (its dealer is in scope); NotFound otherwise."""
-    ids = await visible_dealer_ids(actor)
-    row = (
-        await Shipment.select(*_COLUMNS)
-        .where(Shipment.id == shipment_id)
-        .where(in_scope(Shipment.dealer, ids))
-        .first()
-    )
-    if row is None:
-        raise NotFound(_("Shipment not found."))
+    row = await row_in_scope(actor, Shipment, shipment_id, _COLUMNS, _("Shipment not found."))
     return (await _views(actor, [row]))[0]
 
 
