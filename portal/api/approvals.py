@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post, put
@@ -11,7 +11,7 @@ from msgspec import Meta, Struct
 
 from portal.api.orders import order_out
 from portal.api.schemas import OrderOut, money, problems
-from portal.domain import approvals, orders
+from portal.domain import approvals, dealers, orders
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor
 
@@ -209,7 +209,36 @@ async def save_rule(
     return _rule_out(await approvals.save_rule(request.user, rule_id, _rule_input(data)))
 
 
+class ReviewFlagIn(Struct):
+    flagged: bool
+    reason: Annotated[str, Meta(max_length=200)] = ""
+
+
+class ReviewFlagOut(Struct):
+    dealer_id: int
+    flagged_for_review: bool
+
+
+@post(
+    "/api/v1/dealers/{dealer_id:int}/review-flag",
+    tags=["approvals"],
+    summary="Flag a dealer for review (its orders then meet the dealer-flagged rule) or clear it",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def review_flag(
+    request: Request[Actor, Any, Any],
+    dealer_id: Annotated[int, ID],
+    data: JSONBody[ReviewFlagIn],
+) -> ReviewFlagOut:
+    flagged = await dealers.set_review_flag(
+        request.user, dealer_id, data.flagged, data.reason, now=datetime.now(UTC)
+    )
+    return ReviewFlagOut(dealer_id=dealer_id, flagged_for_review=flagged)
+
+
 ROUTES = [
+    review_flag,
     list_approvals,
     approve,
     reject,

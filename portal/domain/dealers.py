@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from portal.domain import credit
-from portal.domain.errors import NotFound, _
-from portal.domain.scope import Actor, visible_dealer_ids
+from portal.db import write_transaction
+from portal.domain import audit, credit
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.scope import Actor, dealer_in_scope, visible_dealer_ids
 from portal.tables import CartLine, Dealer
 
 MAX_PER_PAGE = 100
@@ -81,8 +82,9 @@ async def _select_cards(
         " FROM dealer d JOIN tier t ON t.id = d.tier"
         " LEFT JOIN (SELECT o.dealer AS dealer, MAX(o.created_at) AS last_at"
         "   FROM sales_order o WHERE o.placed_by = {} GROUP BY o.dealer) r ON r.dealer = d.id"
-        " WHERE " + " AND ".join(where) +
-        " ORDER BY CASE WHEN r.last_at IS NULL THEN 1 ELSE 0 END, r.last_at DESC, d.name, d.id"
+        " WHERE "
+        + " AND ".join(where)
+        + " ORDER BY CASE WHEN r.last_at IS NULL THEN 1 ELSE 0 END, r.last_at DESC, d.name, d.id"
         " LIMIT {} OFFSET {}"
     )
     rows = await Dealer.raw(sql, actor.user_id, *args, limit, offset)
@@ -113,3 +115,41 @@ async def cart_count(actor: Actor, dealer_id: int) -> int:
         (CartLine.cart.dealer == dealer_id) & (CartLine.cart.user == actor.user_id)
     )
 
+
+# Who may put a dealer under review (their orders then meet the "dealer flagged" rule).
+FLAGGING_ROLES = frozenset({"sales_manager", "finance", "admin"})
+MAX_FLAG_REASON = 200
+
+
+async def set_review_flag(
+    actor: Actor, dealer_id: int, flagged: bool, reason: str, *, now: datetime
+) -> bool:
+    """Flag a dealer in scope for review, or clear the flag; audited with the reason."""
+    if actor.role not in FLAGGING_ROLES:
+        raise Forbidden(_("Your role cannot flag dealers for review."))
+    reason = (reason or "").strip()
+    if flagged and not reason:
+        raise ValidationFailed(errors=[FieldError("reason", _("Say why the dealer is flagged."))])
+    if len(reason) > MAX_FLAG_REASON:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "reason",
+                    _("The note is too long (at most %(max)s characters)."),
+                    {"max": MAX_FLAG_REASON},
+                )
+            ]
+        )
+    dealer = await dealer_in_scope(actor, dealer_id)
+    async with write_transaction():
+        await Dealer.update({Dealer.flagged_for_review: flagged}).where(Dealer.id == dealer["id"])
+        await audit.record(
+            actor,
+            "dealer.review_flag",
+            "dealer",
+            dealer["id"],
+            {"flagged_for_review": bool(dealer.get("flagged_for_review"))},
+            {"flagged_for_review": flagged, "reason": reason},
+            now=now,
+        )
+    return flagged

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from portal.domain import credit
+from portal.domain import credit, dealers
 from portal.domain.orders import OPEN_STATUSES
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Address, Order, OrderLine, RepAssignment, Tier
@@ -37,6 +37,8 @@ class VisitCard:
     available_fen: int
     over_credit_policy: str
     rep_name: str
+    flagged_for_review: bool = False
+    can_flag: bool = False
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
     top_skus: list[TopSku] = field(default_factory=list)
@@ -99,6 +101,8 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         available_fen=credit.available_fen(dealer),
         over_credit_policy=dealer["over_credit_policy"] or "block",
         rep_name=rep["name"] if rep else "",
+        flagged_for_review=bool(dealer.get("flagged_for_review")),
+        can_flag=actor.role in dealers.FLAGGING_ROLES,
         open_orders=open_orders,
         last_orders=last_orders,
         top_skus=[

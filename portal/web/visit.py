@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Response, Template
+from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders, visit
+from portal.domain import cart, dealers, orders, visit
 from portal.domain.errors import ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.web.cart import _line_response
@@ -30,6 +31,30 @@ async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Template:
         {"card": card, "status_labels": orders.STATUS_LABELS},
         active_tab="dealers",
     )
+
+
+@post("/dealers/{dealer_id:int}/review-flag", include_in_schema=False)
+async def review_flag(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    flagged = str(data.get("flagged", "")) == "1"
+    reason = str(data.get("reason", ""))[:1000]
+    try:
+        await dealers.set_review_flag(
+            request.user, dealer_id, flagged, reason, now=datetime.now(UTC)
+        )
+    except ValidationFailed as exc:
+        card = await visit.visit_card(request.user, dealer_id)
+        return page(
+            request,
+            "visit/card.html",
+            {
+                "card": card,
+                "status_labels": orders.STATUS_LABELS,
+                "flag_error": i18n.field_message(exc.errors[0]) if exc.errors else "",
+            },
+            active_tab="dealers",
+            status=422,
+        )
+    return Redirect(f"/dealers/{dealer_id}", status_code=303)
 
 
 def _parse_price(data: dict[str, Any]) -> dict[str, int | None]:
@@ -67,4 +92,4 @@ async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) ->
     return _line_response(request, view, sku_id)
 
 
-ROUTES = [dealer_card, set_line_price]
+ROUTES = [dealer_card, set_line_price, review_flag]
