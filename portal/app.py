@@ -32,7 +32,7 @@ from litestar.types import Message, Scope
 from piccolo.engine.base import Engine
 
 from portal import db as dbmod
-from portal import i18n
+from portal import i18n, mail
 from portal.auth.session import make_auth
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
@@ -392,10 +392,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
                 # connections meanwhile), rather than refuse to start or hide the failure.
                 log.error("database unreachable at start-up (%r): answering 503 until it is", exc)
                 retry.append(asyncio.create_task(start_when_reachable()))
+        # Notification mail leaves from the outbox in the background, never inside a request.
+        app.state.mail_sender = mail.start(settings.mail) if settings.mail else None
 
     async def on_shutdown(app: Litestar) -> None:
         for task in retry:
             task.cancel()
+        if app.state.get("mail_sender"):
+            await app.state.mail_sender.close()
         if owns_engine:
             await dbmod.stop(engine)
 
