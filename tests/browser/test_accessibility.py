@@ -165,3 +165,33 @@ async def test_keyboard_reaches_content_with_a_visible_focus(context):
             " return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }"
         )
         assert outline[1] != "none" and outline[2] != "0px", outline
+
+
+# Pages of approvals, fulfilment and money, per role: (path, or a CSS selector of a link to
+# follow from the previous page, with a name for the report).
+SECOND_ROUND_PAGES = {
+    "sales_manager": [
+        ("/approvals", None),
+        ("/dealers", "a[href^='/dealers/']"),
+        ("/notifications", None),
+    ],
+    "finance": [("/approvals", None), ("/finance", "a[href^='/finance/dealers/']")],
+    "warehouse": [("/warehouse", "a[href^='/warehouse/orders/']"), ("/stock", None)],
+    "admin": [("/admin/approval-rules", None), ("/notifications", None)],
+    "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
+}
+
+
+@pytest.mark.parametrize("role", sorted(SECOND_ROUND_PAGES))
+async def test_approval_and_fulfilment_pages_are_accessible(context, role: str):
+    from portal.demo import DEMO_LOGINS
+
+    page = await context.new_page()
+    await sign_in(page, DEMO_LOGINS[role], DEMO_PASSWORD)
+    audit = Audit(page)
+    for path, follow in SECOND_ROUND_PAGES[role]:
+        await audit.visit(path)
+        if follow:
+            target = await _first_href(page, follow)
+            await audit.visit(target, f"{path} → detail")
+    audit.assert_clean()

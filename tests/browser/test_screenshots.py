@@ -140,11 +140,30 @@ async def staff_pages(shots: Shots) -> None:
     await shots.visit("/orders", "orders")
 
 
+async def manager_pages(shots: Shots) -> None:
+    await shots.visit("/approvals", "approvals")
+    await shots.visit("/dealers", "dealers")
+    await shots.visit("/notifications", "notifications")
+
+
+async def finance_pages(shots: Shots) -> None:
+    await shots.visit("/approvals", "approvals")
+    await shots.visit("/finance", "accounts")
+    await shots.visit("/orders", "orders")
+
+
+async def warehouse_pages(shots: Shots) -> None:
+    await shots.visit("/warehouse", "to-ship")
+    await shots.visit("/stock", "stock")
+    await shots.visit("/orders", "orders")
+
+
 ROLES = {
     "dealer": (DEALER, dealer_pages),
     "rep": (REP, rep_pages),
-    "finance": (DEMO_LOGINS["finance"], staff_pages),
-    "warehouse": (DEMO_LOGINS["warehouse"], staff_pages),
+    "manager": (DEMO_LOGINS["sales_manager"], manager_pages),
+    "finance": (DEMO_LOGINS["finance"], finance_pages),
+    "warehouse": (DEMO_LOGINS["warehouse"], warehouse_pages),
     "admin": (DEMO_LOGINS["admin"], staff_pages),
 }
 
