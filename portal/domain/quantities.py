@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from portal.domain.errors import FieldError, ValidationFailed, _
@@ -178,3 +179,24 @@ def parse_form_qty(raw: object) -> int | None:
     if not text.lstrip("-").isdigit() or len(text) > 9:
         return None
     return int(text)
+
+
+def parse_line_quantities(
+    quantities: Mapping[object, object], errors: list[FieldError]
+) -> dict[int, int]:
+    """{order line id: quantity} from a shipment or return form; problems go to `errors`."""
+    parsed: dict[int, int] = {}
+    for raw_id, raw in quantities.items():
+        try:
+            line_id = int(str(raw_id))
+        except ValueError:
+            errors.append(FieldError("lines", _("Unknown order line.")))
+            continue
+        qty = parse_form_qty(raw)
+        if qty is None:
+            errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
+        elif qty < 0:
+            errors.append(FieldError(f"qty[{line_id}]", _("The quantity cannot be negative.")))
+        else:
+            parsed[line_id] = qty
+    return parsed

@@ -18,7 +18,7 @@ from portal.db import write_transaction
 from portal.domain import audit, ledger
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.money import line_total_fen
-from portal.domain.quantities import parse_form_qty
+from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
 from portal.tables import (
     Order,
@@ -89,24 +89,6 @@ def _text(value: str, name: str, errors: list[FieldError]) -> str:
             FieldError(name, _("Too long (at most %(max)s characters)."), {"max": MAX_TEXT})
         )
     return value
-
-
-def _parse(quantities: Mapping[object, object], errors: list[FieldError]) -> dict[int, int]:
-    parsed: dict[int, int] = {}
-    for raw_id, raw in quantities.items():
-        try:
-            line_id = int(str(raw_id))
-        except ValueError:
-            errors.append(FieldError("lines", _("Unknown order line.")))
-            continue
-        qty = parse_form_qty(raw)
-        if qty is None:
-            errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
-        elif qty < 0:
-            errors.append(FieldError(f"qty[{line_id}]", _("The quantity cannot be negative.")))
-        else:
-            parsed[line_id] = qty
-    return parsed
 
 
 async def _views(rows: list[dict]) -> list[ReturnView]:
@@ -303,7 +285,7 @@ async def request_return(
     reason = _text(reason, "reason", errors)
     if not reason:
         errors.append(FieldError("reason", _("Say why the goods come back.")))
-    parsed = _parse(quantities, errors)
+    parsed = parse_line_quantities(quantities, errors)
     if errors:
         raise ValidationFailed(errors=errors)
     if not any(parsed.values()):
@@ -434,7 +416,7 @@ async def receive_return(
     view = await get_return(actor, return_id)
     errors: list[FieldError] = []
     note = _text(note, "note", errors)
-    parsed = _parse(accepted, errors)
+    parsed = parse_line_quantities(accepted, errors)
     asked = {ln.order_line_id: ln.qty for ln in view.lines}
     for line_id, qty in parsed.items():
         if line_id not in asked:

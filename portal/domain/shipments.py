@@ -36,7 +36,7 @@ from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import claim_fulfilment_key
 from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
-from portal.domain.quantities import parse_form_qty
+from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
 from portal.tables import (
     FulfilmentKey,
@@ -513,20 +513,7 @@ async def create_shipment(
     errors: list[FieldError] = []
     carrier = _short_text(carrier, "carrier", errors)
     tracking_no = _short_text(tracking_no, "tracking_no", errors)
-    parsed: dict[int, int] = {}
-    for raw_id, raw_qty in quantities.items():
-        try:
-            line_id = int(raw_id)
-        except (TypeError, ValueError):
-            errors.append(FieldError("lines", _("Unknown order line.")))
-            continue
-        qty = parse_form_qty(raw_qty)
-        if qty is None:
-            errors.append(FieldError(f"qty[{line_id}]", _("Enter a whole number.")))
-        elif qty < 0:
-            errors.append(FieldError(f"qty[{line_id}]", _("The quantity cannot be negative.")))
-        else:
-            parsed[line_id] = qty
+    parsed = parse_line_quantities(quantities, errors)
     if errors:
         raise ValidationFailed(errors=errors)
     if not any(parsed.values()):
