@@ -1,4 +1,4 @@
-"""Command line: python -m portal migrate | demo | serve | setup."""
+"""Command line: python -m portal migrate | demo | serve | auto-receive | createadmin."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def main(argv: list[str] | None = None) -> int:
         help="confirm receipt of shipments the dealer left unconfirmed (run daily, e.g. cron)",
     )
     receive.add_argument("--days", type=int, default=None, help="days after shipping")
+    admin = sub.add_parser(
+        "createadmin",
+        help="create the first administrator (password from PORTAL_ADMIN_PASSWORD or asked)",
+    )
+    admin.add_argument("username")
+    admin.add_argument("--name", default="", help="display name (default: the username)")
+    admin.add_argument(
+        "--reset-password", action="store_true", help="set a new password on an existing admin"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
 
@@ -43,13 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             bind_tables(engine)
             await start(engine)
             try:
-                days = args.days if args.days is not None else shipments.AUTO_RECEIVE_DAYS
+                days = args.days if args.days is not None else settings.auto_receive_days
                 return await shipments.auto_receive(datetime.now(UTC), days=days)
             finally:
                 await stop(engine)
 
         print(f"auto-received {asyncio.run(run())} shipment(s)")
         return 0
+    if args.command == "createadmin":
+        return _create_admin(settings, args.username, args.name, args.reset_password)
     if args.command == "serve":
         import uvicorn
 
@@ -63,6 +74,65 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     return 2
+
+
+def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> int:
+    import getpass
+    import os
+
+    from portal.auth.passwords import hash_password
+    from portal.db import bind_tables, engine_from_url, start, stop
+    from portal.tables.users import User
+
+    username = username.strip()
+    if not username or len(username) > 64:
+        print("username: 1 to 64 characters", file=sys.stderr)
+        return 2
+    password = os.environ.get("PORTAL_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < 8:
+        print("password: at least 8 characters", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        engine = engine_from_url(settings.database_url)
+        bind_tables(engine)
+        await start(engine)
+        try:
+            existing = await User.select(User.id, User.role).where(
+                User.username == username
+            ).first()
+            if existing and not reset:
+                print(f"{username} exists; use --reset-password to change it", file=sys.stderr)
+                return 1
+            if existing:
+                if existing["role"] != "admin":
+                    print(f"{username} is not an administrator", file=sys.stderr)
+                    return 1
+                await User.update(
+                    {
+                        User.password_hash: hash_password(password),
+                        User.token_version: User.token_version + 1,
+                        User.active: True,
+                    }
+                ).where(User.id == existing["id"])
+                print(f"password of {username} changed; its sessions are signed out")
+                return 0
+            await User.insert(
+                User(
+                    username=username,
+                    display_name=name or username,
+                    password_hash=hash_password(password),
+                    role="admin",
+                    locale=settings.default_locale,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            print(f"administrator {username} created")
+            return 0
+        finally:
+            await stop(engine)
+
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from litestar.types import Message, Scope
 from piccolo.engine.base import Engine
 
 from portal import db as dbmod
-from portal import i18n, mail
+from portal import housekeeping, i18n, mail
 from portal.auth.session import make_auth
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
@@ -394,12 +394,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
                 retry.append(asyncio.create_task(start_when_reachable()))
         # Notification mail leaves from the outbox in the background, never inside a request.
         app.state.mail_sender = mail.start(settings.mail) if settings.mail else None
+        # Auto-receipt of unconfirmed shipments, in the server that owns its engine (tests
+        # sharing an engine drive it themselves).
+        app.state.housekeeper = (
+            housekeeping.start(settings.auto_receive_days, settings.housekeeping_seconds)
+            if owns_engine
+            else None
+        )
 
     async def on_shutdown(app: Litestar) -> None:
         for task in retry:
             task.cancel()
         if app.state.get("mail_sender"):
             await app.state.mail_sender.close()
+        if app.state.get("housekeeper"):
+            await app.state.housekeeper.close()
         if owns_engine:
             await dbmod.stop(engine)
 

@@ -56,6 +56,10 @@ class Settings:
     debug: bool = False
     # SMTP for notifications (PORTAL_SMTP_*); None: mail waits in the outbox, unsent.
     mail: MailSettings | None = None
+    # Unconfirmed shipments count as received this many days after shipping (0: never).
+    auto_receive_days: int = 7
+    # How often each server process runs housekeeping (auto-receipt); 0 turns it off.
+    housekeeping_seconds: int = 3600
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -76,4 +80,6 @@ class Settings:
             var_dir=var_dir,
             debug=env.get("PORTAL_DEBUG", "0") == "1",
             mail=MailSettings.from_env(env),
+            auto_receive_days=int(env.get("PORTAL_AUTO_RECEIVE_DAYS", "7")),
+            housekeeping_seconds=int(env.get("PORTAL_HOUSEKEEPING_SECONDS", "3600")),
         )

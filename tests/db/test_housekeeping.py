@@ -1,0 +1,93 @@
+"""The server's housekeeping loop (auto-receipt) and the createadmin command, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from portal import housekeeping
+from portal.domain import accounts, shipments
+from portal.settings import ROOT
+from portal.tables import Shipment, User
+from tests.db.test_shipments import approved_order, fulfil_world
+
+
+async def _shipped(w, days_ago: int) -> int:
+    when = datetime.now(UTC) - timedelta(days=days_ago)
+    o = await approved_order(w, qty=4, key=f"hk{days_ago}")
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 2}, now=when
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=when)
+    return sh.id
+
+
+async def test_loop_receives_only_shipments_past_the_days(db):
+    w = await fulfil_world()
+    old, recent = await _shipped(w, 9), await _shipped(w, 2)
+    keeper = housekeeping.start(7, interval=0.05, first_delay=0)
+    try:
+        for _ in range(100):
+            row = await Shipment.select(Shipment.status).where(Shipment.id == old).first()
+            if row["status"] == "received":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await keeper.close()
+    rows = {
+        r["id"]: r
+        for r in await Shipment.select(Shipment.id, Shipment.status, Shipment.auto_received)
+    }
+    assert rows[old]["status"] == "received" and rows[old]["auto_received"]
+    assert rows[recent]["status"] == "shipped"
+
+
+async def test_loop_is_off_when_configured_off():
+    assert housekeeping.start(0, interval=3600) is None
+    assert housekeeping.start(7, interval=0) is None
+    assert await housekeeping.run_once(0) == 0
+
+
+def _cli(database_url: str, tmp_path, *args: str, password: str = "s3cret-pass"):
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_VAR_DIR": str(tmp_path),
+        "PORTAL_ADMIN_PASSWORD": password,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "portal", "createadmin", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+async def test_createadmin_creates_then_refuses_then_resets(db, database_url, tmp_path):
+    now = datetime.now(UTC)
+    done = await asyncio.to_thread(_cli, database_url, tmp_path, "boss", "--name", "Boss")
+    assert done.returncode == 0, done.stderr
+    row = await User.select().where(User.username == "boss").first()
+    assert row["role"] == "admin" and row["display_name"] == "Boss"
+    assert "s3cret" not in row["password_hash"]
+    user = await accounts.authenticate("boss", "s3cret-pass", "127.0.0.9", now=now)
+    assert user["id"] == row["id"]
+
+    again = await asyncio.to_thread(_cli, database_url, tmp_path, "boss", password="other-pass")
+    assert again.returncode == 1 and "exists" in again.stderr
+    assert await User.count().where(User.username == "boss") == 1
+
+    reset = await asyncio.to_thread(
+        _cli, database_url, tmp_path, "boss", "--reset-password", password="other-pass"
+    )
+    assert reset.returncode == 0, reset.stderr
+    after = await User.select().where(User.username == "boss").first()
+    assert after["token_version"] == row["token_version"] + 1
+    await accounts.authenticate("boss", "other-pass", "127.0.0.9", now=now)
+
+    short = await asyncio.to_thread(_cli, database_url, tmp_path, "b2", password="short")
+    assert short.returncode == 2 and await User.count().where(User.username == "b2") == 0
