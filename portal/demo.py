@@ -270,6 +270,8 @@ class DemoPlan:
     orders: list[dict[str, Any]] = field(default_factory=list)
     low_stock: list[str] = field(default_factory=list)
     out_of_stock: list[str] = field(default_factory=list)
+    # SKUs that accept backorders: one out of stock, one low (so a short order is backordered).
+    backorder: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,23 @@ def _plan_stock(plan: DemoPlan, rng: random.Random) -> None:
             gz = safety + pack * rng.randint(10, 200)
         plan.stock.append(("SH", code, sh))
         plan.stock.append(("GZ", code, gz))
+    _plan_backorders(plan)
+
+
+def _plan_backorders(plan: DemoPlan) -> None:
+    """The first plainly orderable (every dealer sees it, no MOQ or multiple) out-of-stock and
+    low-stock SKU accept backorders. No randomness, so the rest of the plan is unchanged."""
+    restricted = {name for name, _tier in plan.visibility}
+    plain = [
+        s
+        for s in plan.skus
+        if s["product"] not in restricted and s["moq"] == 1 and s["order_multiple"] == 1
+    ]
+    for pool in (set(plan.out_of_stock), set(plan.low_stock)):
+        chosen = next((s for s in plain if s["code"] in pool), None)
+        if chosen is not None:
+            chosen["allow_backorder"] = True
+            plan.backorder.append(chosen["code"])
 
 
 def _plan_dealers(plan: DemoPlan, rng: random.Random) -> None:
@@ -587,6 +606,14 @@ def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
         plan.orders.append(
             {"dealer": dealer, "username": username, "days_ago": days_ago, "note": note,
              "cancelled": cancelled, "lines": [(c, rng.randint(2, 5)) for c in codes]}
+        )
+    # One order waits for an out-of-stock SKU that accepts backorders, so the backorder
+    # list and the "backordered" line have something to show (no randomness used).
+    if plan.backorder and "D02" in dealers:
+        plan.orders.append(
+            {"dealer": "D02", "username": "d02buyer", "days_ago": 1,
+             "note": "缺货商品先下单，到货即发", "cancelled": False,
+             "lines": [(plan.backorder[0], 1)]}
         )
 
 

@@ -100,7 +100,9 @@ def summary_out(item: orders.OrderSummary) -> OrderSummaryOut:
         "Send a fresh Idempotency-Key per order: a retry with the same key and body returns "
         "the first order with 200; the same key with a different body is a 409 conflict. "
         "Refusals are problem documents: credit-exceeded (with the figures), "
-        "insufficient-stock (the short lines), validation (per-line errors)."
+        "insufficient-stock (the short lines), validation (per-line errors). A SKU that "
+        "allows backorders is never short: what is missing is accepted as the line's "
+        "qty_backordered and reserved, oldest order first, as stock arrives."
     ),
     status_code=201,
     responses={

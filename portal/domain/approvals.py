@@ -427,7 +427,9 @@ async def decide(
                 )
                 outcome, order_status = "approved", "approved"
         elif action == "reject":
-            await stock.release_order(order["id"])
+            # What the order gave back goes to older backorders first, in this transaction.
+            freed = await stock.release_order(order["id"])
+            await stock.fill_backorders(freed, actor=actor, now=now)
             await orders.supersede_steps(order["id"])
             await Dealer.raw(
                 "UPDATE dealer SET open_orders_fen = open_orders_fen - {} WHERE id = {}",
@@ -701,6 +703,10 @@ async def adjust(
                 ]
             )
         await stock.write_reservations(allocations)
+        # A lowered quantity frees stock: older backorders take it before anyone else.
+        await stock.fill_backorders(
+            sorted({ln["sku"] for ln in lines.values()}), actor=actor, now=now
+        )
         before_lines, after_lines = [], []
         new_total = 0
         for lid in sorted(wanted):

@@ -51,6 +51,7 @@ class CartLineView:
     ref_price_fen: int = 0
     overridden: bool = False
     beyond_authority: bool = False  # the order will wait for a sales manager
+    backorder_qty: int = 0  # base units the submission will accept as a backorder
 
     @property
     def rule_label(self) -> str:
@@ -227,7 +228,8 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
         errors = check_line(
             item.code, qty, moq=item.moq, order_multiple=item.order_multiple, field=str(sku_id)
         )
-        if qty > item.available_qty:
+        backorder_qty = max(0, qty - item.available_qty) if item.allow_backorder else 0
+        if qty > item.available_qty and not item.allow_backorder:
             errors.append(
                 FieldError(
                     str(sku_id),
@@ -258,6 +260,7 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
                 rule_params=params,
                 line_total_fen=money.line_total_fen(price, qty),
                 ref_price_fen=quote.unit_price_fen,
+                backorder_qty=backorder_qty,
                 overridden=overridden,
                 beyond_authority=overridden
                 and orders.discount_beyond(

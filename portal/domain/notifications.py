@@ -33,6 +33,7 @@ KIND_LABELS = {
     "returned": _("Order %(number)s was returned to the dealer."),
     "resubmitted": _("Order %(number)s was resubmitted."),
     "adjusted": _("Order %(number)s was adjusted."),
+    "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
 }
 MAIL_SUBJECT = _("Dealer portal: %(text)s")
 PAGE_SIZE = 50

@@ -46,6 +46,7 @@ from portal.tables import (
     OrderCounter,
     OrderEvent,
     OrderLine,
+    Shipment,
 )
 
 # --- the state machine -------------------------------------------------------------------
@@ -102,6 +103,9 @@ EVENT_LABELS = {
     "resubmitted": _("Resubmitted"),
     "adjusted": _("Adjusted"),
     "cancelled": _("Cancelled"),
+    # Short of stock on a SKU that allows it: the rest waits (欠货) until stock arrives.
+    "backordered": _("Backordered"),
+    "backorder_reserved": _("Backorder reserved"),
 }
 # Staff roles that may cancel an order for a dealer in their scope.
 CANCELLING_STAFF = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
@@ -344,6 +348,8 @@ async def route_for_approval(
 
     `dealer` is the locked dealer row without this order's total in its exposure.
     """
+    # Submission, resubmission and adjustment all pass here: the overdue policy holds them.
+    await credit.check_overdue_policy(dealer, now=now)
     steps = approvals_needed(
         await active_rules(),
         dealer,
@@ -400,7 +406,12 @@ class OrderLineView:
     price_rule: str
     price_rule_params: dict[str, Any]
     qty_shipped: int = 0
-    qty_backordered: int = 0
+    qty_backordered: int = 0  # waiting for stock; reserved (oldest order first) as it arrives
+
+    @property
+    def qty_reserved(self) -> int:
+        """What is held in stock for the line (what may ship): not shipped, not backordered."""
+        return max(0, self.qty - self.qty_shipped - self.qty_backordered)
 
     @property
     def price_rule_label(self) -> str:
@@ -446,6 +457,10 @@ class OrderView:
     @property
     def line_count(self) -> int:
         return len(self.lines)
+
+    @property
+    def backordered_lines(self) -> list[OrderLineView]:
+        return [ln for ln in self.lines if ln.qty_backordered > 0]
 
 
 @dataclass
@@ -565,7 +580,11 @@ async def _view(actor: Actor, row: dict) -> OrderView:
             )
             for e in events
         ],
-        can_cancel=can_cancel(row, actor) and not any(ln["qty_shipped"] for ln in lines),
+        can_cancel=can_cancel(row, actor)
+        and not any(ln["qty_shipped"] for ln in lines)
+        and not await Shipment.exists().where(
+            (Shipment.order == row["id"]) & (Shipment.status == "packed")
+        ),
     )
 
 
@@ -943,13 +962,20 @@ async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult
 
 
 async def _next_number(now: datetime) -> str:
-    """SO-YYYYMMDD-NNNN: an atomic per-day counter (the day in Asia/Shanghai)."""
+    """SO-YYYYMMDD-NNNN: an atomic per-day counter (the day in Asia/Shanghai).
+
+    Taken in a short transaction of its own before the submission's: every order of the day
+    goes through this one row, so holding its lock until the submission commits would queue
+    all submissions behind each other. A refused or rolled-back submission leaves a gap in
+    the day's numbers; numbers stay unique and increasing.
+    """
     day = _today(now).strftime("%Y%m%d")
-    rows = await OrderCounter.raw(
-        'INSERT INTO order_counter (day, "last") VALUES ({}, 1) '
-        'ON CONFLICT (day) DO UPDATE SET "last" = order_counter."last" + 1 RETURNING "last"',
-        day,
-    )
+    async with write_transaction():
+        rows = await OrderCounter.raw(
+            'INSERT INTO order_counter (day, "last") VALUES ({}, 1) '
+            'ON CONFLICT (day) DO UPDATE SET "last" = order_counter."last" + 1 RETURNING "last"',
+            day,
+        )
     return f"SO-{day}-{int(rows[0]['last']):04d}"
 
 
@@ -998,11 +1024,16 @@ async def _place(
     *,
     key: str,
     body_hash: str,
+    number: str,
     now: datetime,
     cart_line_ids: list[int] | None = None,
     cart_id: int | None = None,
 ) -> int:
-    """The one write transaction of a submission; returns the new order's id."""
+    """The one write transaction of a submission; returns the new order's id.
+
+    Lock order: the dealer row first, the stock rows last (just before commit), so the rows
+    every submission of a SKU shares are held for as few statements as possible.
+    """
     async with write_transaction():
         try:
             key_row = IdempotencyKey(
@@ -1043,13 +1074,6 @@ async def _place(
             credit.check_credit(await _lock_dealer(dealer["id"]), p.total_fen)
             raise CreditExceeded()
 
-        allocations, shortfalls = await stock.allocate(
-            dealer, [(line.sku_id, line.sku_id, line.qty) for line in p.lines]
-        )
-        if shortfalls:
-            raise _stock_refusal(p, shortfalls)
-
-        number = await _next_number(now)
         order = Order(
             number=number,
             dealer=dealer["id"],
@@ -1090,7 +1114,6 @@ async def _place(
                 OrderLine.order == order_id
             )
         }
-        await stock.write_reservations(allocations, line_ids)
         await OrderEvent.insert(
             OrderEvent(
                 order=order_id,
@@ -1118,6 +1141,27 @@ async def _place(
         )
         if cart_id is not None:
             await _empty_cart(cart_id, cart_line_ids or [], now)
+
+        # Stock last: lock the SKUs' rows (in id order), reserve, and commit soon after.
+        allocations, shortfalls = await stock.allocate(
+            dealer, [(line.sku_id, line.sku_id, line.qty) for line in p.lines]
+        )
+        if shortfalls:
+            raise _stock_refusal(p, shortfalls)
+        await stock.write_reservations(allocations, line_ids)
+        backordered = stock.backordered_by_key(allocations)  # sku id -> qty
+        if backordered:
+            await OrderEvent.insert(
+                OrderEvent(
+                    order=order_id,
+                    at=now,
+                    actor=actor.user_id,
+                    kind="backordered",
+                    from_status=INITIAL_STATUS,
+                    to_status=INITIAL_STATUS,
+                    note=_backorder_note(p, backordered),
+                )
+            )
         await audit.record(
             actor,
             "order.submitted",
@@ -1144,12 +1188,24 @@ async def _place(
                 ],
                 "reserved": [
                     {"sku_id": a.sku_id, "warehouse_id": a.warehouse_id, "qty": a.qty}
-                    for a in allocations
+                    for a in stock.reserved_allocations(allocations)
+                ],
+                "backordered": [
+                    {"sku_id": sku_id, "qty": qty} for sku_id, qty in sorted(backordered.items())
                 ],
             },
             now=now,
         )
     return order_id
+
+
+def _backorder_note(p: Prepared, backordered: dict[Any, int]) -> str:
+    """The timeline note of what waits for stock, e.g. A100: 6 瓶; B200: 2 箱."""
+    return "; ".join(
+        f"{line.code}: {backordered[line.sku_id]} {line.unit}"
+        for line in p.lines
+        if backordered.get(line.sku_id)
+    )
 
 
 async def _empty_cart(cart_id: int, line_ids: list[int], now: datetime) -> None:
@@ -1190,12 +1246,14 @@ async def _submit(
         overrides=overrides,
     )
     await _hook("before_transaction")
+    number = await _next_number(now)
     try:
         order_id = await _place(
             actor,
             prepared,
             key=key,
             body_hash=body_hash,
+            number=number,
             now=now,
             cart_id=cart_id,
             cart_line_ids=cart_line_ids,
@@ -1326,9 +1384,15 @@ async def cancel_order(
         shipped = await OrderLine.count().where(
             (OrderLine.order == order_id) & (OrderLine.qty_shipped > 0)
         )
-        if current["status"] not in CANCELLABLE_STATUSES or shipped:
+        # A parcel being packed would be left for an ended order: the warehouse decides first.
+        packing = await Shipment.count().where(
+            (Shipment.order == order_id) & (Shipment.status == "packed")
+        )
+        if current["status"] not in CANCELLABLE_STATUSES or shipped or packing:
             raise Conflict(_("This order can no longer be cancelled."))
-        await stock.release_order(order_id)
+        freed = await stock.release_order(order_id)  # and clears its backorders
+        # What the order held goes to the oldest open backorders of the same SKUs.
+        await stock.fill_backorders(freed, actor=actor, now=now)
         await supersede_steps(order_id)
         total = int(current["total_fen"])
         await Dealer.raw(

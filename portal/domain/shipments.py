@@ -1,7 +1,8 @@
 """Shipments (发货): from an approved order, packed per warehouse, shipped, received (签收).
 
 Creating a shipment (packed) checks the quantities against what remains of each order
-line (ordered − shipped − already packed) and what the warehouse can give (the line's
+line (ordered − shipped − backordered − already packed: a backordered quantity waits for
+stock and ships only once it is reserved) and what the warehouse can give (the line's
 reservation there plus free stock). Shipping is one transaction, locks in the house
 order (dealer row, then the shipment, order lines, stock rows by id), each change a
 guarded update whose row count is checked: the shipment must still be packed, the
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger
+from portal.domain import audit, ledger, stock
 from portal.domain.errors import (
     Conflict,
     FieldError,
@@ -265,11 +266,12 @@ class PlanLine:
     reserved_here: int  # reserved for this line at the chosen warehouse
     free_here: int  # unreserved stock at the chosen warehouse
     reserved_by_warehouse: dict[int, int] = field(default_factory=dict)
+    backordered: int = 0  # waits for stock: not shippable until reserved
 
     @property
     def remaining(self) -> int:
-        """What may still go into a new shipment."""
-        return max(0, self.ordered - self.shipped - self.packed)
+        """What may still go into a new shipment (never the backordered quantity)."""
+        return max(0, self.ordered - self.shipped - self.backordered - self.packed)
 
     @property
     def can_give(self) -> int:
@@ -304,6 +306,7 @@ async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine
             OrderLine.unit,
             OrderLine.qty,
             OrderLine.qty_shipped,
+            OrderLine.qty_backordered,
         )
         .where(OrderLine.order == order_id)
         .order_by(OrderLine.id)
@@ -342,6 +345,7 @@ async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine
             reserved_here=reserved[ln["id"]].get(warehouse_id, 0) if warehouse_id else 0,
             free_here=free.get(ln["sku"], 0),
             reserved_by_warehouse=dict(reserved[ln["id"]]),
+            backordered=ln["qty_backordered"],
         )
         for ln in lines
     ]
@@ -393,12 +397,17 @@ class QueueItem:
     dealer_name: str
     created_at: datetime
     lines_left: int
-    qty_left: int
+    qty_left: int  # what can ship now (reserved), not what waits as a backorder
     packed: int  # shipments packed, waiting to ship
+    backordered: int = 0  # units still waiting for stock
 
 
 async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
-    """Approved and partially shipped orders, oldest first, with what remains to ship."""
+    """Approved and partially shipped orders, oldest first, with what remains to ship.
+
+    An order whose every open unit is backordered (nothing to ship, nothing packed) waits
+    on the backorders list instead.
+    """
     _require_warehouse(actor)
     ids = await visible_dealer_ids(actor)
     orders = await (
@@ -418,14 +427,15 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
     if not orders:
         return []
     order_ids = [o["id"] for o in orders]
-    left: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for ln in await OrderLine.select(OrderLine.order, OrderLine.qty, OrderLine.qty_shipped).where(
-        OrderLine.order.is_in(order_ids)
-    ):
-        rest = ln["qty"] - ln["qty_shipped"]
+    left: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for ln in await OrderLine.select(
+        OrderLine.order, OrderLine.qty, OrderLine.qty_shipped, OrderLine.qty_backordered
+    ).where(OrderLine.order.is_in(order_ids)):
+        rest = ln["qty"] - ln["qty_shipped"] - ln["qty_backordered"]
         if rest > 0:
             left[ln["order"]][0] += 1
             left[ln["order"]][1] += rest
+        left[ln["order"]][2] += ln["qty_backordered"]
     packed: dict[int, int] = defaultdict(int)
     for s in await Shipment.select(Shipment.order).where(
         Shipment.order.is_in(order_ids) & (Shipment.status == "packed")
@@ -441,8 +451,10 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
             lines_left=left[o["id"]][0],
             qty_left=left[o["id"]][1],
             packed=packed.get(o["id"], 0),
+            backordered=left[o["id"]][2],
         )
         for o in orders
+        if left[o["id"]][1] or packed.get(o["id"]) or not left[o["id"]][2]
     ]
 
 
@@ -572,7 +584,7 @@ async def _pack(
         if status not in SHIPPABLE_ORDER_STATUSES:
             raise Conflict(
                 _("Only approved or partially shipped orders can be shipped."),
-                extra={"status": status},
+                extra={"order_status": status},
             )
         state = {line.order_line_id: line for line in await _lines_state(order["id"], warehouse_id)}
         errors: list[FieldError] = []
@@ -715,6 +727,8 @@ async def ship(
         lines = await ShipmentLine.select(
             ShipmentLine.order_line, ShipmentLine.sku, ShipmentLine.qty
         ).where(ShipmentLine.shipment == shipment_id)
+        # Stock rows before order lines (the order filling backorders takes them in).
+        await stock.lock_stock_rows([ln["sku"] for ln in lines])
         order_lines = {
             r["id"]: r
             for r in await OrderLine.select(
@@ -722,6 +736,7 @@ async def ship(
                 OrderLine.sku,
                 OrderLine.sku_code,
                 OrderLine.qty,
+                OrderLine.qty_backordered,
                 OrderLine.unit_price_fen,
             ).where(OrderLine.order == current.order_id)
         }
@@ -729,9 +744,11 @@ async def ship(
         shipped_now: dict[int, int] = {}
         for ln in sorted(lines, key=lambda r: r["order_line"]):
             qty = ln["qty"]
+            # Never into the backordered quantity: only what is reserved ships.
             done = await OrderLine.raw(
                 "UPDATE order_line SET qty_shipped = qty_shipped + {} "
-                "WHERE id = {} AND qty_shipped + {} <= qty RETURNING qty_shipped",
+                "WHERE id = {} AND qty_shipped + qty_backordered + {} <= qty "
+                "RETURNING qty_shipped",
                 qty,
                 ln["order_line"],
                 qty,
@@ -743,7 +760,9 @@ async def ship(
                 )
             shipped_now[ln["order_line"]] = int(done[0]["qty_shipped"])
             value += line_total_fen(order_lines[ln["order_line"]]["unit_price_fen"], qty)
-        await _take_stock(current, lines, order_lines, shipped_now)
+        released = await _take_stock(current, lines, order_lines, shipped_now)
+        # A reservation given back elsewhere goes to the oldest backorders of the SKU.
+        await stock.fill_backorders(released, actor=actor, now=now)
 
         all_lines = await OrderLine.select(OrderLine.qty, OrderLine.qty_shipped).where(
             OrderLine.order == current.order_id
@@ -803,12 +822,13 @@ async def _take_stock(
     lines: list[dict],
     order_lines: dict[int, dict],
     shipped_now: dict[int, int],
-) -> None:
+) -> list[int]:
     """Consume the shipped quantities from the warehouse and the lines' reservations.
 
     From the shipping warehouse: on hand falls by the quantity; its reservation for the
     line is used first, anything beyond comes from free stock. A line never keeps more
-    reserved than it still has to ship: any excess (held elsewhere) is released.
+    reserved than it still has to ship (less its backordered part): any excess (held
+    elsewhere) is released. Returns the SKUs of which a reservation was released.
     """
     wh = shipment.warehouse_id
     line_ids = [ln["order_line"] for ln in lines]
@@ -830,6 +850,7 @@ async def _take_stock(
     on_hand_out: dict[tuple[int, int], int] = defaultdict(int)
     reserved_out: dict[tuple[int, int], int] = defaultdict(int)
     new_qty: dict[int, int] = {}  # reservation id -> qty left
+    released: set[int] = set()  # SKUs with a reservation given back, not shipped
     for ln in lines:
         line_id, sku, qty = ln["order_line"], ln["sku"], ln["qty"]
         on_hand_out[(wh, sku)] += qty
@@ -842,7 +863,8 @@ async def _take_stock(
                 left[r["id"]] -= take
                 need -= take
                 reserved_out[(wh, sku)] += take
-        still_to_ship = order_lines[line_id]["qty"] - shipped_now[line_id]
+        ol = order_lines[line_id]
+        still_to_ship = ol["qty"] - shipped_now[line_id] - ol["qty_backordered"]
         excess = sum(left.values()) - still_to_ship
         # Release elsewhere first, then what is left here.
         for r in sorted(rows, key=lambda r: (r["warehouse"] == wh, r["id"])):
@@ -852,6 +874,7 @@ async def _take_stock(
             left[r["id"]] -= give
             excess -= give
             reserved_out[(r["warehouse"], sku)] += give
+            released.add(sku)
         for r in rows:
             if left[r["id"]] != r["qty"]:
                 new_qty[r["id"]] = left[r["id"]]
@@ -891,6 +914,7 @@ async def _take_stock(
             await Reservation.update({Reservation.qty: qty}).where(Reservation.id == rid)
     if gone:
         await Reservation.delete().where(Reservation.id.is_in(gone))
+    return sorted(released)
 
 
 async def cancel_shipment(

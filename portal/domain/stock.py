@@ -1,10 +1,16 @@
-"""Stock: availability per SKU, reservations for orders (never oversold) and their release.
+"""Stock: availability per SKU, reservations for orders (never oversold), backorders.
 
 available = on_hand - reserved. Reserving runs inside the caller's transaction: the SKUs'
 stock rows are locked in id order (PostgreSQL; on SQLite the IMMEDIATE transaction is the
 lock), warehouses are chosen by preference, and every change is a guarded update
 (`... WHERE on_hand - reserved >= q`) whose row count is checked, so even a caller that
 forgot the lock could not oversell.
+
+Backorders (欠货): a SKU that allows them takes what is available and records the rest on
+the order line (order_line.qty_backordered) instead of refusing. Whenever stock becomes
+free again (goods received, a count, a return, a cancelled order), `fill_backorders` gives
+it to the open backordered lines, oldest order first. A line's backordered quantity only
+changes while its SKU's stock rows are locked, so filling and cancelling never cross.
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain import audit
+from portal.domain import audit, notifications
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.scope import Actor
-from portal.tables import Reservation, Sku, StockLevel, Warehouse
+from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.tables import OrderEvent, Reservation, Sku, StockLevel, Warehouse
 from portal.tables.orders import OrderLine
 
 
@@ -40,6 +46,22 @@ class Allocation:
     warehouse_id: int
     sku_id: int
     qty: int
+    # True: there was no stock for `qty`; it waits on the line as a backorder (no stock row).
+    backorder: bool = False
+
+
+def reserved_allocations(allocations: list[Allocation]) -> list[Allocation]:
+    """The allocations that hold stock (without the backordered quantities)."""
+    return [a for a in allocations if not a.backorder]
+
+
+def backordered_by_key(allocations: list[Allocation]) -> dict[Hashable, int]:
+    """The backordered quantity per allocation key (only keys with a backorder)."""
+    result: dict[Hashable, int] = defaultdict(int)
+    for a in allocations:
+        if a.backorder:
+            result[a.key] += a.qty
+    return dict(result)
 
 
 async def availability_by_sku(sku_ids: list[int]) -> dict[int, int]:
@@ -82,8 +104,9 @@ async def by_warehouse(sku_ids: list[int]) -> dict[int, list[dict]]:
     return result
 
 
-async def _locked_stock_rows(sku_ids: list[int]) -> list[dict]:
-    """The SKUs' stock rows, locked in id order (the fixed order that prevents deadlocks)."""
+async def lock_stock_rows(sku_ids: list[int]) -> list[dict]:
+    """The SKUs' stock rows (every warehouse), locked in id order: the fixed order that
+    prevents deadlocks. Every change of stock or of a backordered quantity takes it first."""
     query = (
         StockLevel.select(
             StockLevel.id,
@@ -111,24 +134,57 @@ def _preference(dealer: dict, warehouses: dict[int, dict]):
     return key
 
 
+async def backorderable(sku_ids: list[int]) -> set[int]:
+    """The SKUs among `sku_ids` that allow backorders."""
+    ids = sorted(set(sku_ids))
+    if not ids:
+        return set()
+    rows = await Sku.select(Sku.id).where(Sku.id.is_in(ids) & Sku.allow_backorder.eq(True))
+    return {r["id"] for r in rows}
+
+
+async def _active_warehouses() -> dict[int, dict]:
+    return {
+        w["id"]: w
+        for w in await Warehouse.select(Warehouse.id, Warehouse.priority, Warehouse.active)
+    }
+
+
+async def _apply_reserve(per_row: dict[int, int]) -> set[int]:
+    """Raise `reserved` on each stock row (in id order, guarded); the row ids that failed."""
+    failed: set[int] = set()
+    for row_id in sorted(per_row):
+        qty = per_row[row_id]
+        done = await StockLevel.raw(
+            "UPDATE stock_level SET reserved = reserved + {} "
+            "WHERE id = {} AND on_hand - reserved >= {} RETURNING id",
+            qty,
+            row_id,
+            qty,
+        )
+        if not done:
+            failed.add(row_id)
+    return failed
+
+
 async def allocate(
-    dealer: dict, lines: list[tuple[Hashable, int, int]]
+    dealer: dict, lines: list[tuple[Hashable, int, int]], *, backorders: bool = True
 ) -> tuple[list[Allocation], list[Shortfall]]:
     """Reserve stock for (key, sku_id, qty) lines inside the caller's transaction.
 
     Returns the allocations made, or (when any line is short) no allocations and every
     short line with what is available. Shortfalls are found before any update, so normally
     nothing has changed; still, the caller must raise (roll back) on a non-empty list.
-    A line may be split across warehouses.
+    A line may be split across warehouses. A line of a SKU that allows backorders is never
+    short: it takes what there is and the rest comes back as a `backorder` allocation
+    (unless `backorders` is False).
     """
     if not lines:
         return [], []
     sku_ids = [sku_id for _, sku_id, _ in lines]
-    rows = await _locked_stock_rows(sku_ids)
-    warehouses = {
-        w["id"]: w
-        for w in await Warehouse.select(Warehouse.id, Warehouse.priority, Warehouse.active)
-    }
+    rows = await lock_stock_rows(sku_ids)
+    may_wait = await backorderable(sku_ids) if backorders else set()
+    warehouses = await _active_warehouses()
     rows = [r for r in rows if warehouses.get(r["warehouse"], {}).get("active")]
     free = {r["id"]: r["on_hand"] - r["reserved"] for r in rows}
     per_sku: dict[int, list[dict]] = defaultdict(list)
@@ -140,11 +196,13 @@ async def allocate(
     for key, sku_id, qty in lines:
         candidates = per_sku.get(sku_id, [])
         total_free = sum(max(0, free[r["id"]]) for r in candidates)
-        if total_free < qty:
+        if total_free < qty and sku_id not in may_wait:
             shortfalls.append(Shortfall(sku_id=sku_id, requested=qty, available=total_free))
             continue
         remaining = qty
         for row in candidates:
+            if remaining == 0:
+                break
             take = min(remaining, max(0, free[row["id"]]))
             if take <= 0:
                 continue
@@ -159,28 +217,27 @@ async def allocate(
                     qty=take,
                 )
             )
-            if remaining == 0:
-                break
+        if remaining:
+            allocations.append(
+                Allocation(
+                    key=key,
+                    stock_level_id=0,
+                    warehouse_id=0,
+                    sku_id=sku_id,
+                    qty=remaining,
+                    backorder=True,
+                )
+            )
     if shortfalls:
         return [], shortfalls
 
     # Apply in stock-row id order; each update is guarded, and its row count checked.
     per_row: dict[int, int] = defaultdict(int)
-    for a in allocations:
+    for a in reserved_allocations(allocations):
         per_row[a.stock_level_id] += a.qty
-    failed_skus: set[int] = set()
-    for row_id in sorted(per_row):
-        qty = per_row[row_id]
-        done = await StockLevel.raw(
-            "UPDATE stock_level SET reserved = reserved + {} "
-            "WHERE id = {} AND on_hand - reserved >= {} RETURNING id",
-            qty,
-            row_id,
-            qty,
-        )
-        if not done:
-            failed_skus.add(next(a.sku_id for a in allocations if a.stock_level_id == row_id))
-    if failed_skus:
+    failed_rows = await _apply_reserve(per_row)
+    if failed_rows:
+        failed_skus = {a.sku_id for a in allocations if a.stock_level_id in failed_rows}
         # Only possible without the lock; report the lines as short with today's figures.
         now_free = await availability_by_sku(sorted(failed_skus))
         for _key, sku_id, qty in lines:
@@ -191,24 +248,40 @@ async def allocate(
 
 
 async def write_reservations(allocations: list[Allocation], line_ids: dict | None = None) -> None:
-    """Record who holds what; `line_ids` maps allocation keys to order line ids if needed."""
+    """Record who holds what, and the backordered quantities on the order lines.
+
+    `line_ids` maps allocation keys to order line ids if the keys are not line ids already.
+    """
     if not allocations:
         return
-    await Reservation.insert(
-        *[
-            Reservation(
-                order_line=line_ids[a.key] if line_ids is not None else a.key,
-                warehouse=a.warehouse_id,
-                sku=a.sku_id,
-                qty=a.qty,
-            )
-            for a in allocations
-        ]
-    )
+
+    def line_of(a: Allocation) -> int:
+        return line_ids[a.key] if line_ids is not None else a.key
+
+    held = reserved_allocations(allocations)
+    if held:
+        await Reservation.insert(
+            *[
+                Reservation(
+                    order_line=line_of(a), warehouse=a.warehouse_id, sku=a.sku_id, qty=a.qty
+                )
+                for a in held
+            ]
+        )
+    waiting: dict[int, int] = defaultdict(int)
+    for a in allocations:
+        if a.backorder:
+            waiting[line_of(a)] += a.qty
+    for line_id in sorted(waiting):
+        await OrderLine.raw(
+            "UPDATE order_line SET qty_backordered = qty_backordered + {} WHERE id = {}",
+            waiting[line_id],
+            line_id,
+        )
 
 
 async def reserve_lines(dealer: dict, lines: list[tuple[int, int, int]]) -> list[Shortfall]:
-    """Reserve (order_line_id, sku_id, qty) lines and write Reservation rows.
+    """Reserve (order_line_id, sku_id, qty) lines and write Reservation rows (and backorders).
 
     Inside the caller's transaction. A non-empty result means nothing usable was reserved
     and the caller must roll back (raise InsufficientStock).
@@ -220,22 +293,28 @@ async def reserve_lines(dealer: dict, lines: list[tuple[int, int, int]]) -> list
     return []
 
 
-async def release_order(order_id: int) -> None:
-    """Give back every reservation of the order and delete them (in the caller's transaction)."""
-    line_ids = [
-        r["id"] for r in await OrderLine.select(OrderLine.id).where(OrderLine.order == order_id)
-    ]
-    if not line_ids:
-        return
+async def release_order(order_id: int) -> list[int]:
+    """Give back every reservation of the order, delete them and clear its backorders.
+
+    In the caller's transaction, under the locks of the stock rows of every SKU on the order.
+    Returns the SKUs whose stock became free (for `fill_backorders`).
+    """
+    skus = await OrderLine.select(OrderLine.sku).where(OrderLine.order == order_id)
+    if not skus:
+        return []
+    # Lock first, then read: a backorder filled meanwhile is seen with its reservation.
+    rows = await lock_stock_rows(sorted({r["sku"] for r in skus}))
+    lines = await OrderLine.select(OrderLine.id, OrderLine.qty_backordered).where(
+        OrderLine.order == order_id
+    )
+    line_ids = [ln["id"] for ln in lines]
     reservations = await Reservation.select(
         Reservation.id, Reservation.warehouse, Reservation.sku, Reservation.qty
     ).where(Reservation.order_line.is_in(line_ids))
-    if not reservations:
-        return
+    waiting = [ln["id"] for ln in lines if ln["qty_backordered"]]
     held: dict[tuple[int, int], int] = defaultdict(int)
     for r in reservations:
         held[(r["warehouse"], r["sku"])] += r["qty"]
-    rows = await _locked_stock_rows(sorted({sku for _, sku in held}))
     row_ids = {(r["warehouse"], r["sku"]): r["id"] for r in rows}
     for (warehouse_id, sku_id), qty in sorted(held.items(), key=lambda kv: row_ids[kv[0]]):
         done = await StockLevel.raw(
@@ -250,7 +329,258 @@ async def release_order(order_id: int) -> None:
                 f"stock row for warehouse {warehouse_id}, sku {sku_id} holds less than "
                 f"the {qty} reserved by order {order_id}"
             )
-    await Reservation.delete().where(Reservation.id.is_in([r["id"] for r in reservations]))
+    if reservations:
+        await Reservation.delete().where(Reservation.id.is_in([r["id"] for r in reservations]))
+    if waiting:
+        await OrderLine.update({OrderLine.qty_backordered: 0}).where(OrderLine.id.is_in(waiting))
+    return sorted({sku for _, sku in held})
+
+
+# --- backorders: free stock goes to the oldest open backordered lines ------------------------
+
+
+@dataclass(frozen=True)
+class FilledLine:
+    """Part (or all) of a line's backorder that was reserved when stock became free."""
+
+    order_id: int
+    order_number: str
+    order_line_id: int
+    sku_id: int
+    sku_code: str
+    unit: str
+    qty: int
+    still_backordered: int
+
+
+async def _open_backorder_lines(sku_ids: list[int]) -> list[dict]:
+    """Open orders' backordered lines of the SKUs, oldest order first (submitted, then id)."""
+    from portal.domain.orders import OPEN_STATUSES  # orders imports this module
+
+    return await (
+        OrderLine.select(
+            OrderLine.id,
+            OrderLine.sku,
+            OrderLine.sku_code,
+            OrderLine.unit,
+            OrderLine.qty_backordered,
+            OrderLine.order,
+            OrderLine.order.number.as_alias("order_number"),
+            OrderLine.order.status.as_alias("order_status"),
+            OrderLine.order.dealer.default_warehouse.as_alias("default_warehouse"),
+        )
+        .where(OrderLine.sku.is_in(sorted(set(sku_ids))))
+        .where(OrderLine.qty_backordered > 0)
+        .where(OrderLine.order.status.is_in(list(OPEN_STATUSES)))
+        .order_by(OrderLine.order.created_at)
+        .order_by(OrderLine.order.id)
+        .order_by(OrderLine.id)
+    )
+
+
+async def fill_backorders(
+    sku_ids: list[int], *, actor: Actor | None, now: datetime
+) -> list[FilledLine]:
+    """Reserve free stock of the SKUs for open backordered lines, oldest order first.
+
+    Inside the caller's transaction, which has just made stock free (a receipt, a count, a
+    return, a release). Locks the SKUs' stock rows in id order, then writes reservations,
+    lowers the lines' backordered quantities (guarded), puts "backorder reserved" on each
+    order's timeline and audits it. Returns what was reserved.
+    """
+    ids = sorted(set(sku_ids))
+    if not ids or not await _open_backorder_lines(ids):
+        return []
+    rows = await lock_stock_rows(ids)
+    lines = await _open_backorder_lines(ids)  # again, now that nobody else can change them
+    warehouses = await _active_warehouses()
+    rows = [r for r in rows if warehouses.get(r["warehouse"], {}).get("active")]
+    free = {r["id"]: r["on_hand"] - r["reserved"] for r in rows}
+    per_row: dict[int, int] = defaultdict(int)
+    allocations: list[Allocation] = []
+    filled: list[FilledLine] = []
+    for line in lines:
+        if sum(max(0, free[r["id"]]) for r in rows if r["sku"] == line["sku"]) <= 0:
+            continue
+        prefer = _preference({"default_warehouse": line["default_warehouse"]}, warehouses)
+        need, got = line["qty_backordered"], 0
+        for row in sorted((r for r in rows if r["sku"] == line["sku"]), key=prefer):
+            take = min(need - got, max(0, free[row["id"]]))
+            if take <= 0:
+                continue
+            free[row["id"]] -= take
+            per_row[row["id"]] += take
+            got += take
+            allocations.append(
+                Allocation(line["id"], row["id"], row["warehouse"], line["sku"], take)
+            )
+            if got == need:
+                break
+        filled.append(
+            FilledLine(
+                order_id=line["order"],
+                order_number=line["order_number"],
+                order_line_id=line["id"],
+                sku_id=line["sku"],
+                sku_code=line["sku_code"],
+                unit=line["unit"],
+                qty=got,
+                still_backordered=need - got,
+            )
+        )
+    if not filled:
+        return []
+    if await _apply_reserve(per_row):
+        raise RuntimeError("stock rows changed under their lock while filling backorders")
+    await write_reservations(allocations)
+    for f in filled:
+        done = await OrderLine.raw(
+            "UPDATE order_line SET qty_backordered = qty_backordered - {} "
+            "WHERE id = {} AND qty_backordered >= {} RETURNING id",
+            f.qty,
+            f.order_line_id,
+            f.qty,
+        )
+        if not done:
+            raise RuntimeError(f"order line {f.order_line_id} has less backordered than {f.qty}")
+    status = {ln["order"]: ln["order_status"] for ln in lines}
+    by_order: dict[int, list[FilledLine]] = defaultdict(list)
+    for f in filled:
+        by_order[f.order_id].append(f)
+    for order_id, parts in sorted(by_order.items()):
+        # What is still waiting shows on the line itself ("backordered N").
+        note = "; ".join(f"{p.sku_code}: {p.qty} {p.unit}" for p in parts)
+        await OrderEvent.insert(
+            OrderEvent(
+                order=order_id,
+                at=now,
+                actor=actor.user_id if actor else None,
+                kind="backorder_reserved",
+                from_status=status[order_id],
+                to_status=status[order_id],
+                note=note,
+            )
+        )
+        await audit.record(
+            actor,
+            "order.backorder_reserved",
+            "order",
+            order_id,
+            {"backordered": {str(p.order_line_id): p.qty + p.still_backordered for p in parts}},
+            {
+                "backordered": {str(p.order_line_id): p.still_backordered for p in parts},
+                "reserved": [
+                    {
+                        "order_line_id": a.key,
+                        "sku_id": a.sku_id,
+                        "warehouse_id": a.warehouse_id,
+                        "qty": a.qty,
+                    }
+                    for a in allocations
+                    if a.key in {p.order_line_id for p in parts}
+                ],
+            },
+            now=now,
+        )
+        # The dealer hears that goods they waited for are now set aside for them.
+        await notifications.tell(order_id, "backorder_reserved", actor=actor, now=now, note=note)
+    return filled
+
+
+# --- staff: the open backorders, oldest first ------------------------------------------------
+
+BACKORDER_VIEWERS = frozenset({"warehouse", "admin", "sales_manager"})
+
+
+def may_see_backorders(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in BACKORDER_VIEWERS
+
+
+@dataclass
+class BackorderRow:
+    """One order line waiting for stock, for staff."""
+
+    order_line_id: int
+    order_id: int
+    order_number: str
+    order_status: str
+    submitted_at: datetime
+    dealer_id: int
+    dealer_name: str
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: int  # ordered
+    qty_backordered: int
+
+
+async def list_backorders(
+    actor: Actor, *, q: str = "", sku_id: int | None = None, limit: int = 200
+) -> list[BackorderRow]:
+    """Open orders' backordered lines the actor may see (their dealers), oldest order first:
+    the order in which arriving stock will be reserved for them."""
+    from portal.domain.orders import OPEN_STATUSES  # orders imports this module
+
+    if not may_see_backorders(actor):
+        raise Forbidden(_("Your role cannot see backorders."))
+    limit = min(max(1, int(limit)), 500)
+    query = (
+        OrderLine.select(
+            OrderLine.id,
+            OrderLine.order,
+            OrderLine.order.number.as_alias("order_number"),
+            OrderLine.order.status.as_alias("order_status"),
+            OrderLine.order.created_at.as_alias("submitted_at"),
+            OrderLine.order.dealer.as_alias("dealer_id"),
+            OrderLine.order.dealer.name.as_alias("dealer_name"),
+            OrderLine.sku,
+            OrderLine.sku_code,
+            OrderLine.sku_name,
+            OrderLine.unit,
+            OrderLine.qty,
+            OrderLine.qty_backordered,
+        )
+        .where(OrderLine.qty_backordered > 0)
+        .where(OrderLine.order.status.is_in(list(OPEN_STATUSES)))
+        .where(in_scope(OrderLine.order.dealer, await visible_dealer_ids(actor)))
+    )
+    text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:60]
+    if text:
+        pattern = f"%{text}%"
+        like = "like" if is_sqlite(current_engine()) else "ilike"
+        query = query.where(
+            getattr(OrderLine.sku_code, like)(pattern)
+            | getattr(OrderLine.sku_name, like)(pattern)
+            | getattr(OrderLine.order.number, like)(pattern)
+            | getattr(OrderLine.order.dealer.name, like)(pattern)
+        )
+    if sku_id is not None:
+        query = query.where(OrderLine.sku == sku_id)
+    rows = await (
+        query.order_by(OrderLine.order.created_at)
+        .order_by(OrderLine.order.id)
+        .order_by(OrderLine.id)
+        .limit(limit)
+    )
+    return [
+        BackorderRow(
+            order_line_id=r["id"],
+            order_id=r["order"],
+            order_number=r["order_number"],
+            order_status=r["order_status"],
+            submitted_at=r["submitted_at"],
+            dealer_id=r["dealer_id"],
+            dealer_name=r["dealer_name"] or "",
+            sku_id=r["sku"],
+            sku_code=r["sku_code"],
+            sku_name=r["sku_name"],
+            unit=r["unit"],
+            qty=r["qty"],
+            qty_backordered=r["qty_backordered"],
+        )
+        for r in rows
+    ]
 
 
 # --- staff: the stock list and adjustments (warehouse staff and admin) ----------------------
@@ -335,11 +665,15 @@ async def list_stock(
         query = query.where(StockLevel.warehouse == warehouse_id)
     if sku_id is not None:
         query = query.where(StockLevel.sku == sku_id)
-    rows = (
-        await query.order_by(StockLevel.sku.code)
-        .order_by(StockLevel.warehouse)
-        .limit(limit * 4 if under_safety else limit)
-    )
+    if under_safety:
+        # The SKUs under safety stock, decided in SQL (as the alert list) before the limit.
+        from portal.domain.safety_stock import _UNDER_SQL
+
+        under = [r["id"] for r in await Sku.raw(f"SELECT id FROM ({_UNDER_SQL}) AS u")]
+        if not under:
+            return []
+        query = query.where(StockLevel.sku.is_in(under))
+    rows = await query.order_by(StockLevel.sku.code).order_by(StockLevel.warehouse).limit(limit)
     totals = await availability_by_sku([r["sku"] for r in rows])
     result = [
         StockRow(
@@ -359,8 +693,6 @@ async def list_stock(
         )
         for r in rows
     ]
-    if under_safety:
-        result = [r for r in result if r.under_safety][:limit]
     return result
 
 
@@ -404,6 +736,8 @@ async def adjust_stock(
     if not await Sku.exists().where(Sku.id == sku_id):
         raise NotFound(_("Product not found."))
     async with write_transaction():
+        # All the SKU's rows, in id order (as filling backorders below takes them).
+        await lock_stock_rows([sku_id])
         if reason == "receipt":
             # A SKU new to this warehouse gets its stock row on first receipt.
             await StockLevel.raw(
@@ -440,6 +774,17 @@ async def adjust_stock(
                     )
                 ],
             )
+        reserved_after = row["reserved"]
+        filled: list[FilledLine] = []
+        if delta > 0:
+            # More on hand: the oldest open backorders of the SKU get it first.
+            filled = await fill_backorders([sku_id], actor=actor, now=now)
+            if filled:
+                reserved_after = (
+                    await StockLevel.select(StockLevel.reserved)
+                    .where(StockLevel.id == row["id"])
+                    .first()
+                )["reserved"]
         await audit.record(
             actor,
             f"stock.{reason}",
@@ -448,11 +793,12 @@ async def adjust_stock(
             {"on_hand": row["on_hand"], "reserved": row["reserved"]},
             {
                 "on_hand": int(done[0]["on_hand"]),
-                "reserved": row["reserved"],
+                "reserved": reserved_after,
                 "delta": delta,
                 "warehouse_id": warehouse_id,
                 "sku_id": sku_id,
                 "note": note,
+                "backorders_reserved": sum(f.qty for f in filled),
             },
             now=now,
         )

@@ -53,6 +53,7 @@ class Sku(Table, tablename="sku"):
     order_multiple = Integer(default=1)
     weight_g = Integer(default=0)
     safety_stock = Integer(default=0)
+    # Short of stock, a submission accepts the rest as a backorder instead of refusing.
     allow_backorder = Boolean(default=False)
     active = Boolean(default=True)
 

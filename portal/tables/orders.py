@@ -64,6 +64,8 @@ class OrderLine(Table, tablename="order_line"):
     unit = Varchar(length=10)
     qty = Integer()
     qty_shipped = Integer(default=0)
+    # Base units waiting for stock (not reserved, not shippable); reserved oldest order first
+    # as stock arrives. Reserved for the line = qty - qty_shipped - qty_backordered.
     qty_backordered = Integer(default=0)
     unit_price_fen = BigInt()
     list_price_fen = BigInt()

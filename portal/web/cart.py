@@ -336,6 +336,21 @@ async def submit(request: Request, data: Form) -> Response:
     else:
         response = Redirect(target, status_code=303)
     message = i18n.gettext("Order %(number)s has been placed.", number=result.order.number)
+    waiting = result.order.backordered_lines
+    if waiting:
+        # Short of stock on SKUs that allow it: say which lines wait, and how much.
+        messages = [message, i18n.gettext("Backordered (reserved as stock arrives):")]
+        messages += [
+            i18n.gettext(
+                "%(sku)s %(name)s: %(qty)s %(unit)s backordered",
+                sku=ln.sku_code,
+                name=ln.sku_name,
+                qty=ln.qty_backordered,
+                unit=ln.unit,
+            )
+            for ln in waiting
+        ]
+        return flash(response, "warn", messages)
     return flash(response, "ok", [message])
 
 

@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders, returns, shipments
+from portal.domain import cart, orders, returns, shipments, stock
 from portal.domain.errors import Conflict, ValidationFailed, _
 from portal.web.common import (
     ACTING_DEALER_COOKIE,
@@ -69,6 +69,7 @@ async def order_list(
         "filters": FILTERS,
         "status_labels": orders.STATUS_LABELS,
         "bad_status": bool(status) and not chosen,
+        "can_see_backorders": stock.may_see_backorders(request.user),
     }
     fragment = "orders/_rows.html" if number > 1 else "orders/_list.html"
     return page(

@@ -30,7 +30,6 @@ from portal.tables import (
     Dealer,
     IdempotencyKey,
     Order,
-    OrderCounter,
     OrderEvent,
     OrderLine,
     Reservation,
@@ -99,7 +98,8 @@ async def assert_nothing_written(w: World) -> None:
     assert await Reservation.count() == 0
     assert await OrderEvent.count() == 0
     assert await IdempotencyKey.count() == 0
-    assert await OrderCounter.count() == 0
+    # The day's order counter is taken before the submission's transaction, so a refused
+    # submission may leave a gap in the numbers (never a duplicate); nothing else is written.
     assert await AuditEntry.count() == 0
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 0
     assert await reserved(w.sku) == 0
