@@ -1,4 +1,4 @@
-"""Delivery note (发货单) and packing list as a PDF, with the shipment number as a QR code.
+"""PDFs: the delivery note (发货单) and packing list with a QR code; the dealer statement (对账单).
 
 Chinese text uses reportlab's built-in CID font STSong-Light (no font files). The QR code
 holds the shipment page's address, so a phone that scans it opens the shipment.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import datetime
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -18,6 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from portal.domain.ledger import Statement, local_day
 from portal.domain.shipments import ShipmentView
 
 FONT = "STSong-Light"
@@ -127,6 +129,125 @@ def delivery_note(
         ],
         [[line.sku_code, line.sku_name, f"{line.qty} {line.unit}", "□"] for line in shipment.lines],
     )
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """The text cut (with an ellipsis) to fit in `width` points."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def statement(
+    st: Statement,
+    *,
+    gettext: Callable[..., str],
+    money: Callable[[int], str],
+    format_date: Callable,
+    generated_at: datetime,
+) -> bytes:
+    """The dealer's statement for its period as PDF bytes: the figures, then every line.
+
+    The table runs from the opening balance to the closing balance with a running balance
+    on every line; the column headers repeat on each page.
+    """
+    font = _font()
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    dealer = st.dealer
+    pdf.setTitle(f"{gettext('Statement')} {dealer['code']} {st.start} {st.end}")
+    width, height = A4
+    left, right = 20 * mm, width - 20 * mm
+    page_no = 1
+
+    def footer() -> None:
+        pdf.setFont(font, 8)
+        period = f"{format_date(st.start)} – {format_date(st.end)}"
+        pdf.drawString(left, 12 * mm, _fit(f"{dealer['name']} · {period}", font, 8, 140 * mm))
+        pdf.drawRightString(right, 12 * mm, gettext("Page %(n)s", n=page_no))
+
+    pdf.setFont(font, 18)
+    pdf.drawString(left, height - 25 * mm, gettext("Statement"))
+    pdf.setFont(font, 11)
+    y = height - 35 * mm
+    facts = [
+        (gettext("Dealer"), f"{dealer['name']} ({dealer['code']})"),
+        (gettext("Period"), f"{format_date(st.start)} – {format_date(st.end)}"),
+        (gettext("Generated"), format_date(local_day(generated_at))),
+    ]
+    for label, value in facts:
+        pdf.drawString(left, y, _fit(f"{label}: {value}", font, 11, right - left))
+        y -= 6 * mm
+    y -= 2 * mm
+    totals = [
+        (gettext("Opening balance"), st.opening_fen),
+        (gettext("Invoiced"), st.invoiced_fen),
+        (gettext("Paid"), st.paid_fen),
+        (gettext("Credited"), st.credited_fen),
+        (gettext("Closing balance"), st.closing_fen),
+    ]
+    if st.overdue_fen:
+        totals.append((gettext("Overdue"), st.overdue_fen))
+    for label, fen in totals:
+        pdf.drawString(left, y, label)
+        pdf.drawRightString(left + 90 * mm, y, money(fen))
+        y -= 6 * mm
+    y -= 4 * mm
+
+    # Date, type, reference, debit, credit, balance: 170 mm between the margins.
+    columns = [
+        (gettext("Date"), 24 * mm, "l"),
+        (gettext("Type"), 27 * mm, "l"),
+        (gettext("Reference"), 38 * mm, "l"),
+        (gettext("Debits"), 27 * mm, "r"),
+        (gettext("Credits"), 27 * mm, "r"),
+        (gettext("Balance"), 27 * mm, "r"),
+    ]
+
+    def row(y: float, cells: list[str], size: float = 9) -> None:
+        pdf.setFont(font, size)
+        x = left
+        for (_title, w, align), text in zip(columns, cells, strict=True):
+            if align == "r":
+                pdf.drawRightString(x + w - 1 * mm, y, text)
+            else:
+                pdf.drawString(x, y, _fit(text, font, size, w - 2 * mm))
+            x += w
+
+    def head(y: float) -> float:
+        row(y, [c[0] for c in columns], 9)
+        pdf.line(left, y - 2 * mm, right, y - 2 * mm)
+        return y - 7 * mm
+
+    def amount(fen: int | None) -> str:
+        return "" if fen is None else money(fen)
+
+    y = head(y)
+    for line in st.lines():
+        if y < 22 * mm:
+            footer()
+            pdf.showPage()
+            page_no += 1
+            y = head(height - 20 * mm)
+        reference = " · ".join(t for t in (line.reference, line.note) if t)
+        row(
+            y,
+            [
+                format_date(line.day),
+                gettext(line.kind_label),
+                reference,
+                amount(line.debit_fen),
+                amount(line.credit_fen),
+                amount(line.balance_fen),
+            ],
+        )
+        y -= 6 * mm
+    footer()
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

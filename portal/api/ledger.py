@@ -1,18 +1,22 @@
-"""API money: record payments (idempotent) and read a dealer's ledger and statement."""
+"""API money: record payments (idempotent), read a dealer's ledger and statement, and
+download the statement (对账单) as PDF or Excel."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.schemas import Id, Money, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
+from portal.export import XLSX_MEDIA_TYPE, statement_document
 
 IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
 
@@ -54,6 +58,13 @@ class LedgerOut(Struct):
     paid: Money
     credited: Money
     overdue: Money
+    overdue_policy: Annotated[
+        str,
+        Meta(description="warn (overdue invoices are flagged) or block (new orders refused)"),
+    ]
+    orders_blocked: Annotated[
+        bool, Meta(description="block policy and something overdue: submissions are refused")
+    ]
     entries: list[EntryOut]
 
 
@@ -134,8 +145,66 @@ async def dealer_ledger(
         paid=money(st.paid_fen),
         credited=money(st.credited_fen),
         overdue=money(st.overdue_fen),
+        overdue_policy=st.overdue_policy,
+        orders_blocked=st.orders_blocked,
         entries=[entry_out(e) for e in st.entries],
     )
 
 
-ROUTES = [record_payment, dealer_ledger]
+@dataclass
+class _StatementFileOperation(Operation):
+    """OpenAPI for the statement download: one 200 response in two media types."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type="string", format="binary")  # type: ignore[arg-type]
+        self.responses = dict(self.responses or {})
+        self.responses["200"] = OpenAPIResponse(
+            description=(
+                "The statement: opening balance, every entry (date, type, reference, debit, "
+                "credit, running balance) and closing balance, headed in the caller's language "
+                "(Accept-Language)."
+            ),
+            content={
+                "application/pdf": OpenAPIMediaType(schema=binary),
+                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=binary),
+            },
+        )
+
+
+@get(
+    "/api/v1/dealers/{dealer_id:int}/statement",
+    tags=["money"],
+    summary="A dealer's statement (对账单) for a period as PDF or Excel",
+    description=(
+        "`format=pdf` (the default) answers application/pdf; `format=xlsx` answers an Excel "
+        "workbook whose amounts are numbers with a ¥ format and whose text cells are never "
+        "evaluated as formulas. Without `format`, an Accept header naming the Excel media type "
+        "picks xlsx. The period is `start`..`end` in Asia/Shanghai days (default: this month "
+        "so far); `start` after `end` is a validation problem (422), a malformed date a 400. "
+        "A dealer outside the caller's scope answers 404."
+    ),
+    operation_class=_StatementFileOperation,
+    responses=problems(400, 401, 404, 422),
+)
+async def dealer_statement_file(
+    request: Request[Actor, Any, Any],
+    dealer_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    start: Annotated[date | None, QueryParameter()] = None,
+    end: Annotated[date | None, QueryParameter()] = None,
+    fmt: Annotated[
+        Literal["pdf", "xlsx"] | None,
+        QueryParameter(name="format", description="pdf (default) or xlsx"),
+    ] = None,
+) -> Response[bytes]:
+    if fmt is None:
+        fmt = "xlsx" if XLSX_MEDIA_TYPE in (request.headers.get("accept") or "") else "pdf"
+    st = await ledger.statement(request.user, dealer_id, start=start, end=end)
+    doc = statement_document(st, fmt, now=datetime.now(UTC))
+    return Response(
+        content=doc.body,
+        media_type=doc.media_type,
+        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
+    )
+
+
+ROUTES = [record_payment, dealer_ledger, dealer_statement_file]

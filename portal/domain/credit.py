@@ -1,13 +1,28 @@
-"""Dealer credit: exposure, available credit, the supplier's tolerance and the check on submit.
+"""Dealer credit: exposure, available credit, the supplier's tolerance and the checks on submit.
 
 exposure = ledger balance owed + open orders not yet invoiced; available = limit - exposure.
-An order passes when its total fits in available credit plus the tolerance.
+An order passes when its total fits in available credit plus the tolerance, and, for a
+dealer whose overdue policy is "block", when nothing is overdue.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from portal.domain import ledger
 from portal.domain.errors import CreditExceeded, _
 from portal.domain.money import format_yuan, from_fen, percent_of, to_fen
+
+
+class OverdueBlocked(CreditExceeded):
+    """The dealer's overdue policy is "block" and invoices are unpaid past their terms.
+
+    A CreditExceeded (a refusal on credit grounds), with its own problem type; `extra`
+    carries the overdue amount as an exact decimal string.
+    """
+
+    type = "overdue-blocked"
+    title = _("Orders are on hold for overdue invoices.")
 
 
 def exposure_fen(dealer: dict) -> int:
@@ -59,4 +74,22 @@ def check_credit(dealer: dict, order_total_fen: int) -> None:
             "exposure": str(from_fen(exposure_fen(dealer))),
             "tolerance": str(from_fen(tolerance_fen(dealer))),
         },
+    )
+
+
+async def check_overdue_policy(dealer: dict, *, now: datetime) -> None:
+    """OverdueBlocked when the dealer's policy blocks orders and anything is overdue.
+
+    Called inside the use case's transaction with the locked dealer row, wherever an order
+    is (re)submitted; a dealer on the default "warn" policy costs no query.
+    """
+    if (dealer.get("overdue_policy") or "warn") != "block":
+        return
+    overdue = await ledger.dealer_overdue_fen(dealer, now=now)
+    if overdue <= 0:
+        return
+    raise OverdueBlocked(
+        _("%(overdue)s is overdue. New orders are on hold until the overdue invoices are paid."),
+        {"overdue": format_yuan(overdue)},
+        extra={"overdue": str(from_fen(overdue))},
     )

@@ -51,6 +51,12 @@ PAYMENT_METHOD_LABELS = {
     "cheque": _("Cheque"),
     "other": _("Other"),
 }
+# What overdue invoices (unpaid past the payment terms) do to a dealer's new orders.
+OVERDUE_POLICIES = ("warn", "block")
+OVERDUE_POLICY_LABELS = {
+    "warn": _("Flag overdue invoices only"),
+    "block": _("Block new orders while anything is overdue"),
+}
 FINANCE_ROLES = frozenset({"finance", "admin"})
 MAX_AMOUNT_FEN = 10**13  # ¥100 billion: anything above is a typing mistake
 MAX_TERMS_DAYS = 365
@@ -398,9 +404,13 @@ async def set_credit_terms(
     *,
     credit_limit: str | Decimal,
     payment_terms_days: str | int,
+    overdue_policy: str | None = None,
     now: datetime | None = None,
 ) -> dict:
-    """Finance sets a dealer's credit limit and payment terms (audited). Returns the dealer."""
+    """Finance sets a dealer's credit limit, payment terms and overdue policy (audited).
+
+    `overdue_policy` None keeps the dealer's current policy. Returns the dealer.
+    """
     now = now or datetime.now(UTC)
     _require_finance(actor)
     await dealer_in_scope(actor, dealer_id)
@@ -428,12 +438,22 @@ async def set_credit_terms(
                 {"max": MAX_TERMS_DAYS},
             )
         )
+    policy = None if overdue_policy is None else str(overdue_policy).strip()
+    if policy is not None and policy not in OVERDUE_POLICIES:
+        errors.append(
+            FieldError("overdue_policy", _("Choose what overdue invoices do to new orders."))
+        )
     if errors:
         raise ValidationFailed(errors=errors)
     async with write_transaction():
         dealer = await lock_dealer(dealer_id)
+        policy = policy or dealer.get("overdue_policy") or "warn"
         await Dealer.update(
-            {Dealer.credit_limit_fen: limit_fen, Dealer.payment_terms_days: days}
+            {
+                Dealer.credit_limit_fen: limit_fen,
+                Dealer.payment_terms_days: days,
+                Dealer.overdue_policy: policy,
+            }
         ).where(Dealer.id == dealer_id)
         await audit.record(
             actor,
@@ -443,8 +463,13 @@ async def set_credit_terms(
             {
                 "credit_limit_fen": dealer["credit_limit_fen"],
                 "payment_terms_days": dealer["payment_terms_days"],
+                "overdue_policy": dealer.get("overdue_policy") or "warn",
             },
-            {"credit_limit_fen": limit_fen, "payment_terms_days": days},
+            {
+                "credit_limit_fen": limit_fen,
+                "payment_terms_days": days,
+                "overdue_policy": policy,
+            },
             now=now,
         )
     return await Dealer.select().where(Dealer.id == dealer_id).first()
@@ -533,6 +558,19 @@ def _settle(entries: list[EntryView], today: date) -> None:
             e.overdue = bool(e.open_fen and e.due_on is not None and e.due_on < today)
 
 
+@dataclass(frozen=True)
+class StatementLine:
+    """One printed line of a statement: the opening balance, an entry, or the closing balance."""
+
+    day: date
+    kind_label: str  # msgid
+    reference: str
+    note: str
+    debit_fen: int | None  # raises what the dealer owes
+    credit_fen: int | None  # lowers it
+    balance_fen: int  # after this line
+
+
 @dataclass
 class Statement:
     """对账单: the dealer's account for a period."""
@@ -548,6 +586,58 @@ class Statement:
     credited_fen: int
     overdue_fen: int
     overdue: list[EntryView] = field(default_factory=list)
+
+    @property
+    def overdue_policy(self) -> str:
+        return self.dealer.get("overdue_policy") or "warn"
+
+    @property
+    def orders_blocked(self) -> bool:
+        """New orders are refused now: the policy blocks and something is overdue."""
+        return self.overdue_policy == "block" and self.overdue_fen > 0
+
+    @property
+    def debit_fen(self) -> int:
+        """What the period added to the balance (invoices and any other debits)."""
+        return sum(e.amount_fen for e in self.entries if e.amount_fen > 0)
+
+    @property
+    def credit_fen(self) -> int:
+        """What the period took off the balance (payments, prepayments, credit notes)."""
+        return -sum(e.amount_fen for e in self.entries if e.amount_fen < 0)
+
+    def lines(self) -> list[StatementLine]:
+        """Opening balance, each entry with the running balance, closing balance (with the
+        period's debit and credit totals): what the PDF and the workbook print."""
+        result = [
+            StatementLine(self.start, KIND_LABELS["opening"], "", "", None, None, self.opening_fen)
+        ]
+        running = self.opening_fen
+        for e in self.entries:
+            running += e.amount_fen
+            result.append(
+                StatementLine(
+                    local_day(e.at),
+                    e.kind_label,
+                    e.reference,
+                    e.note,
+                    e.amount_fen if e.amount_fen > 0 else None,
+                    -e.amount_fen if e.amount_fen < 0 else None,
+                    running,
+                )
+            )
+        result.append(
+            StatementLine(
+                self.end,
+                _("Closing balance"),
+                "",
+                "",
+                self.debit_fen,
+                self.credit_fen,
+                self.closing_fen,
+            )
+        )
+        return result
 
 
 async def statement(
@@ -568,9 +658,8 @@ async def statement(
     end = end or today
     start = start or end.replace(day=1)
     if start > end:
-        raise ValidationFailed(
-            errors=[FieldError("start", _("The start date must not be after the end date."))]
-        )
+        message = _("The start date must not be after the end date.")
+        raise ValidationFailed(message, errors=[FieldError("start", message)])
     entries = await _all_entries(dealer)
     _settle(entries, today)
     before = [e for e in entries if local_day(e.at) < start]
@@ -596,6 +685,35 @@ async def overdue_fen(actor: Actor, dealer_id: int, *, now: datetime | None = No
     """What the dealer owes past its payment terms (0 when nothing is overdue)."""
     now = now or datetime.now(UTC)
     dealer = await dealer_in_scope(actor, dealer_id)
+    return await dealer_overdue_fen(dealer, now=now)
+
+
+@dataclass(frozen=True)
+class OverdueState:
+    """What is overdue and what the dealer's policy makes of it (for a home page card)."""
+
+    overdue_fen: int
+    policy: str
+
+    @property
+    def orders_blocked(self) -> bool:
+        return self.policy == "block" and self.overdue_fen > 0
+
+
+async def overdue_state(
+    actor: Actor, dealer_id: int, *, now: datetime | None = None
+) -> OverdueState:
+    """The dealer's overdue amount and policy; NotFound outside the actor's scope."""
+    now = now or datetime.now(UTC)
+    dealer = await dealer_in_scope(actor, dealer_id)
+    return OverdueState(
+        await dealer_overdue_fen(dealer, now=now), dealer.get("overdue_policy") or "warn"
+    )
+
+
+async def dealer_overdue_fen(dealer: dict, *, now: datetime) -> int:
+    """The overdue amount of a dealer row the caller already holds (scope checked by it);
+    inside a use case, `dealer` is the locked row, so no payment can slip in between."""
     entries = await _all_entries(dealer)
     _settle(entries, local_day(now))
     return sum(e.open_fen for e in entries if e.overdue)
@@ -622,30 +740,90 @@ class DealerAccount:
     open_orders_fen: int
     payment_terms_days: int
     overdue_fen: int
+    overdue_policy: str = "warn"
+
+    @property
+    def orders_blocked(self) -> bool:
+        return self.overdue_policy == "block" and self.overdue_fen > 0
 
     @property
     def available_fen(self) -> int:
         return self.credit_limit_fen - self.balance_fen - self.open_orders_fen
 
 
-async def dealer_accounts(
-    actor: Actor, *, q: str = "", overdue_only: bool = False, now: datetime | None = None
-) -> list[DealerAccount]:
-    """Finance's list: every dealer with limit, balance, open orders and what is overdue.
+@dataclass
+class AccountsPage:
+    """One page of finance's dealer list."""
 
-    Entries for all listed dealers are read in one query (no query per dealer).
+    items: list[DealerAccount]
+    page: int
+    per_page: int
+    total: int  # dealers matching the search (and the overdue filter) on all pages
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_more(self) -> bool:
+        return self.page < self.pages
+
+
+ACCOUNTS_PER_PAGE = 20
+MAX_ACCOUNTS_PER_PAGE = 100
+
+
+async def dealer_accounts(
+    actor: Actor,
+    *,
+    q: str = "",
+    overdue_only: bool = False,
+    page: int = 1,
+    per_page: int = ACCOUNTS_PER_PAGE,
+    now: datetime | None = None,
+) -> AccountsPage:
+    """Finance's list, by dealer code, searched by name or code: every dealer with limit,
+    balance, open orders and what is overdue; one page of it.
+
+    Entries for the listed dealers are read in one query (no query per dealer). With
+    `overdue_only`, only dealers with an invoice past its due date are candidates (found in
+    SQL); which of them still owe it after payments is worked out on their entries.
     """
     now = now or datetime.now(UTC)
     _require_finance(actor)
-    query = Dealer.select().order_by(Dealer.code)
+    page = max(1, int(page))
+    per_page = min(max(1, int(per_page)), MAX_ACCOUNTS_PER_PAGE)
+    today = local_day(now)
+    where = Dealer.id.is_not_null()
     text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:50]
     if text:
         like = "like" if is_sqlite(current_engine()) else "ilike"
         pattern = f"%{text}%"
-        query = query.where(
-            getattr(Dealer.name, like)(pattern) | getattr(Dealer.code, like)(pattern)
+        where = where & (getattr(Dealer.name, like)(pattern) | getattr(Dealer.code, like)(pattern))
+    if not overdue_only:
+        total = await Dealer.count().where(where)
+        dealers = (
+            await Dealer.select()
+            .where(where)
+            .order_by(Dealer.code)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
-    dealers = await query.limit(500)
+        accounts = await _accounts(dealers, today)
+        return AccountsPage(accounts, page, per_page, total)
+    late = await LedgerEntry.select(LedgerEntry.dealer).where(
+        (LedgerEntry.amount_fen > 0) & (LedgerEntry.due_on < today)
+    )
+    late_ids = sorted({r["dealer"] for r in late})
+    if not late_ids:
+        return AccountsPage([], page, per_page, 0)
+    dealers = await Dealer.select().where(where & Dealer.id.is_in(late_ids)).order_by(Dealer.code)
+    accounts = [a for a in await _accounts(dealers, today) if a.overdue_fen]
+    first = (page - 1) * per_page
+    return AccountsPage(accounts[first : first + per_page], page, per_page, len(accounts))
+
+
+async def _accounts(dealers: list[dict], today: date) -> list[DealerAccount]:
     if not dealers:
         return []
     rows = (
@@ -657,14 +835,10 @@ async def dealer_accounts(
     by_dealer: dict[int, list[EntryView]] = {}
     for r in rows:
         by_dealer.setdefault(r["dealer"], []).append(_view(r))
-    today = local_day(now)
     result = []
     for d in dealers:
         entries = by_dealer.get(d["id"], [])
         _settle(entries, today)
-        overdue = sum(e.open_fen for e in entries if e.overdue)
-        if overdue_only and not overdue:
-            continue
         result.append(
             DealerAccount(
                 dealer_id=d["id"],
@@ -674,7 +848,8 @@ async def dealer_accounts(
                 balance_fen=int(d["balance_fen"] or 0),
                 open_orders_fen=int(d["open_orders_fen"] or 0),
                 payment_terms_days=int(d["payment_terms_days"] or 0),
-                overdue_fen=overdue,
+                overdue_fen=sum(e.open_fen for e in entries if e.overdue),
+                overdue_policy=d.get("overdue_policy") or "warn",
             )
         )
     return result

@@ -36,6 +36,9 @@ def line_total_fen(unit_price_fen: int, qty: int) -> int:
     return to_fen(round_fen(from_fen(unit_price_fen) * Decimal(qty)))
 
 
+MAX_AMOUNT_DIGITS = 15  # yuan digits before the point: ¥999,999,999,999,999.99 at most
+
+
 def parse_amount(text: str) -> Decimal:
     """A user-typed yuan amount ("1,234.5", "¥12") to Decimal; ValueError if it is not one."""
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
@@ -45,6 +48,8 @@ def parse_amount(text: str) -> Decimal:
         raise ValueError(text) from exc
     if not value.is_finite() or value.as_tuple().exponent < -2:
         raise ValueError(text)
+    if value and value.adjusted() >= MAX_AMOUNT_DIGITS:
+        raise ValueError(text)  # beyond any real amount (and beyond exact fen arithmetic)
     return value
 
 

@@ -36,6 +36,9 @@ class Dealer(Table, tablename="dealer"):
     # "block" refuses over-credit orders; "approval" sends them to finance (later issue).
     over_credit_policy = Varchar(length=10, default="block")
     payment_terms_days = Integer(default=30)
+    # Invoices unpaid past the payment terms: "warn" flags them only; "block" also refuses
+    # new orders and resubmissions until they are paid (set by finance).
+    overdue_policy = Varchar(length=10, default="warn")
     default_warehouse = ForeignKey(
         LazyTableReference("Warehouse", module_path="portal.tables.stock"),
         null=True,

@@ -1,14 +1,15 @@
-"""Finance pages: a dealer's ledger and statement, recording payments and credit notes,
-setting the credit limit and payment terms."""
+"""Finance pages: the accounts list, a dealer's ledger and statement (on screen, PDF, Excel),
+recording payments and credit notes, setting the credit limit, payment terms and overdue
+policy."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
@@ -16,15 +17,14 @@ from portal.domain import ledger
 from portal.domain.errors import Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.web.common import clear_flash, flash, page, take_flash
+from portal.web.statement import parse_day, parse_period, statement_file
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def parse_day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip()) if raw else None
-    except ValueError:
-        return None
+def _require_finance(request: Request) -> None:
+    if request.user.role not in ledger.FINANCE_ROLES:
+        raise Forbidden(_("Only finance may do this."))
 
 
 async def _page(
@@ -37,11 +37,9 @@ async def _page(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    if request.user.role not in ledger.FINANCE_ROLES:
-        raise Forbidden(_("Only finance may do this."))
-    statement = await ledger.statement(
-        request.user, dealer_id, start=parse_day(start), end=parse_day(end)
-    )
+    _require_finance(request)
+    first, last = parse_period(start, end)
+    statement = await ledger.statement(request.user, dealer_id, start=first, end=last)
     flash_data = take_flash(request)
     dealer = statement.dealer
     response = page(
@@ -50,7 +48,9 @@ async def _page(
         {
             "st": statement,
             "dealer": dealer,
+            "export_base": f"/finance/dealers/{dealer_id}/statement",
             "methods": ledger.PAYMENT_METHOD_LABELS,
+            "policies": ledger.OVERDUE_POLICY_LABELS,
             "errors": errors or {},
             "values": values or {},
             "limit_text": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
@@ -62,16 +62,37 @@ async def _page(
     return clear_flash(response) if flash_data else response
 
 
+def _page_number(raw: str | None) -> int:
+    """?page=N; anything else (missing, not a number, absurd) is the first page."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
+
+
 @get("/finance", include_in_schema=False)
 async def accounts(
-    request: Request, q: FromQuery[str | None] = None, overdue: FromQuery[str | None] = None
+    request: Request,
+    q: FromQuery[str | None] = None,
+    overdue: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
 ) -> Template:
     query = (q or "").strip()[:50]
-    items = await ledger.dealer_accounts(request.user, q=query, overdue_only=bool(overdue))
+    result = await ledger.dealer_accounts(
+        request.user, q=query, overdue_only=bool(overdue), page=_page_number(page_no)
+    )
+    base = {"q": query, "overdue": "1"} if overdue else {"q": query}
     return page(
         request,
         "finance/accounts.html",
-        {"items": items, "q": query, "overdue": bool(overdue)},
+        {
+            "result": result,
+            "items": result.items,
+            "q": query,
+            "overdue": bool(overdue),
+            "prev_url": f"/finance?{urlencode({**base, 'page': result.page - 1})}",
+            "next_url": f"/finance?{urlencode({**base, 'page': result.page + 1})}",
+            "policies": ledger.OVERDUE_POLICY_LABELS,
+        },
+        fragment="finance/_accounts.html",
         active_tab="finance",
     )
 
@@ -84,6 +105,34 @@ async def dealer_page(
     end: FromQuery[str | None] = None,
 ) -> Template:
     return await _page(request, dealer_id, start=start, end=end)
+
+
+async def _statement(
+    request: Request, dealer_id: int, start: str | None, end: str | None
+) -> ledger.Statement:
+    _require_finance(request)
+    first, last = parse_period(start, end)
+    return await ledger.statement(request.user, dealer_id, start=first, end=last)
+
+
+@get("/finance/dealers/{dealer_id:int}/statement.pdf", include_in_schema=False)
+async def statement_pdf(
+    request: Request,
+    dealer_id: FromPath[int],
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Response:
+    return statement_file(await _statement(request, dealer_id, start, end), "pdf")
+
+
+@get("/finance/dealers/{dealer_id:int}/statement.xlsx", include_in_schema=False)
+async def statement_excel(
+    request: Request,
+    dealer_id: FromPath[int],
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Response:
+    return statement_file(await _statement(request, dealer_id, start, end), "xlsx")
 
 
 def _field_errors(exc: ValidationFailed) -> dict[str, str]:
@@ -99,6 +148,13 @@ def _done(dealer_id: int, message: str) -> Response:
 
 @post("/finance/dealers/{dealer_id:int}/payments", include_in_schema=False)
 async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    raw_day = str(data.get("value_date") or "").strip()
+    if raw_day and parse_day(raw_day) is None:
+        # Not a date: say so rather than booking the payment on today's date.
+        errors = {"value_date": i18n.gettext("Enter a date such as 2026-11-25.")}
+        return await _page(
+            request, dealer_id, errors={"payment": errors}, values=dict(data), status=422
+        )
     try:
         entry = await ledger.record_payment(
             request.user,
@@ -155,6 +211,8 @@ async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Respo
             dealer_id,
             credit_limit=str(data.get("credit_limit") or ""),
             payment_terms_days=str(data.get("payment_terms_days") or ""),
+            # Absent from the form: keep the dealer's policy as it is.
+            overdue_policy=str(data["overdue_policy"]) if "overdue_policy" in data else None,
         )
     except ValidationFailed as exc:
         return await _page(
@@ -164,7 +222,7 @@ async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Respo
             values=dict(data),
             status=422,
         )
-    return _done(dealer_id, i18n.gettext("Credit limit and payment terms saved."))
+    return _done(dealer_id, i18n.gettext("Credit limit, payment terms and overdue policy saved."))
 
 
-ROUTES = [accounts, dealer_page, payment, credit_note, terms]
+ROUTES = [accounts, dealer_page, statement_pdf, statement_excel, payment, credit_note, terms]

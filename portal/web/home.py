@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from litestar import Request, get
 from litestar.response import Redirect, Response
 
-from portal.domain import credit, orders
+from portal.domain import credit, ledger, orders
 from portal.domain.errors import _
 from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
 
@@ -59,6 +59,7 @@ async def home(request: Request) -> Response:
         used_fen=credit.exposure_fen(dealer),
         available_fen=credit.available_fen(dealer),
     )
+    overdue = await ledger.overdue_state(actor, dealer["id"])
     ctx = {
         "dealer": dealer,
         "credit": card,
@@ -66,6 +67,9 @@ async def home(request: Request) -> Response:
         "more_orders": recent.has_more,
         "status_labels": orders.STATUS_LABELS,
         "links": DEALER_LINKS,
+        "overdue_fen": overdue.overdue_fen,
+        "orders_blocked": overdue.orders_blocked,
+        "statement_link": True,
     }
     return page(request, "home/page.html", ctx, active_tab="home")
 

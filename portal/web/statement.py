@@ -1,15 +1,59 @@
-"""The dealer's own account: ledger and statement (对账单) for a period."""
+"""The dealer's own account: ledger and statement (对账单) for a period, on screen, as PDF
+and as Excel. The period parsing and the file download are shared with finance's pages."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from litestar import Request, get
 from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from portal.domain import ledger
-from portal.domain.errors import NotFound, _
+from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
+from portal.export import statement_document
 from portal.web.common import page
-from portal.web.finance import parse_day
+
+
+def parse_day(raw: str | None) -> date | None:
+    """A yyyy-mm-dd date, or None when empty or not a date (for optional form fields)."""
+    try:
+        return date.fromisoformat((raw or "").strip()) if raw else None
+    except ValueError:
+        return None
+
+
+def parse_period(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """The statement period from the query; a value that is not a date is refused (422)."""
+    errors: list[FieldError] = []
+    days: list[date | None] = []
+    for name, raw in (("start", start), ("end", end)):
+        text = (raw or "").strip()
+        day = parse_day(text) if text else None
+        if text and (day is None or len(text) != 10):
+            errors.append(FieldError(name, _("Enter a date such as 2026-11-25.")))
+        days.append(day)
+    if errors:
+        raise ValidationFailed(_("Enter a date such as 2026-11-25."), errors=errors)
+    return days[0], days[1]
+
+
+def statement_file(st: ledger.Statement, fmt: str) -> Response:
+    """The statement as a PDF (shown inline) or an Excel workbook (downloaded)."""
+    doc = statement_document(st, fmt, now=datetime.now(UTC))
+    return Response(
+        content=doc.body,
+        media_type=doc.media_type,
+        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
+    )
+
+
+async def _own_statement(request: Request, start: str | None, end: str | None) -> ledger.Statement:
+    actor = request.user
+    if not actor.is_dealer or actor.dealer_id is None:
+        raise NotFound(_("Page not found."))
+    first, last = parse_period(start, end)
+    return await ledger.statement(actor, actor.dealer_id, start=first, end=last)
 
 
 @get("/account/statement", include_in_schema=False)
@@ -18,11 +62,27 @@ async def statement_page(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Template:
-    actor = request.user
-    if not actor.is_dealer or actor.dealer_id is None:
-        raise NotFound(_("Page not found."))
-    st = await ledger.statement(actor, actor.dealer_id, start=parse_day(start), end=parse_day(end))
-    return page(request, "statement/page.html", {"st": st}, active_tab="me")
+    st = await _own_statement(request, start, end)
+    ctx = {"st": st, "export_base": "/account/statement"}
+    return page(request, "statement/page.html", ctx, active_tab="me")
 
 
-ROUTES = [statement_page]
+@get("/account/statement.pdf", include_in_schema=False)
+async def statement_pdf(
+    request: Request,
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Response:
+    return statement_file(await _own_statement(request, start, end), "pdf")
+
+
+@get("/account/statement.xlsx", include_in_schema=False)
+async def statement_excel(
+    request: Request,
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Response:
+    return statement_file(await _own_statement(request, start, end), "xlsx")
+
+
+ROUTES = [statement_page, statement_pdf, statement_excel]

@@ -1,18 +1,32 @@
-"""The dealer ledger: payments, credit notes, terms, overdue invoices, statements.
+"""The dealer ledger: payments, credit notes, terms, overdue invoices and the overdue policy,
+statements.
 
 dealer.balance_fen equals the sum of its ledger entries after every operation.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from portal.domain import credit, ledger, shipments
-from portal.domain.errors import Forbidden, NotFound, ValidationFailed
-from portal.tables import AuditEntry, Dealer, LedgerEntry
+from portal.domain import approvals, credit, ledger, orders, shipments
+from portal.domain.errors import CreditExceeded, Forbidden, NotFound, ValidationFailed
+from portal.domain.quantities import LineRequest
+from portal.tables import (
+    ApprovalRule,
+    AuditEntry,
+    Dealer,
+    IdempotencyKey,
+    LedgerEntry,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Reservation,
+    StockLevel,
+)
 from tests import factories as f
 from tests.db.test_shipments import (
     NOW,
@@ -168,11 +182,208 @@ async def test_dealer_accounts_for_finance(db):
     o = await approved_order(w, qty=10)
     await ship_all(w, o)
     later = NOW + timedelta(days=6)
-    accounts = await ledger.dealer_accounts(w.finance, now=later)
+    accounts = (await ledger.dealer_accounts(w.finance, now=later)).items
     by_id = {a.dealer_id: a for a in accounts}
     assert by_id[w.dealer["id"]].overdue_fen == 2000 and by_id[other["id"]].overdue_fen == 0
     overdue = await ledger.dealer_accounts(w.finance, overdue_only=True, now=later)
-    assert [a.dealer_id for a in overdue] == [w.dealer["id"]]
-    assert [a.dealer_id for a in await ledger.dealer_accounts(w.finance, q="乙")] == [other["id"]]
+    assert [a.dealer_id for a in overdue.items] == [w.dealer["id"]] and overdue.total == 1
+    # Not yet due: no dealer is overdue.
+    assert (await ledger.dealer_accounts(w.finance, overdue_only=True, now=NOW)).total == 0
+    found = await ledger.dealer_accounts(w.finance, q="乙")
+    assert [a.dealer_id for a in found.items] == [other["id"]]
     with pytest.raises(Forbidden):
         await ledger.dealer_accounts(w.buyer)
+
+
+async def test_dealer_accounts_are_paged_and_searched_by_name_or_code(db):
+    w = await fulfil_world()
+    tier = w.tier
+    made = [await f.dealer(tier, name=f"分页经销商{i:02d}") for i in range(5)]
+    everyone = await ledger.dealer_accounts(w.finance, per_page=100)
+    assert everyone.total == 6 and everyone.pages == 1 and not everyone.has_more
+    codes = [a.code for a in everyone.items]
+    assert codes == sorted(codes)
+    first = await ledger.dealer_accounts(w.finance, q="分页", per_page=2)
+    assert first.total == 5 and first.pages == 3 and first.has_more
+    pages = [first.items]
+    for n in (2, 3):
+        pages.append((await ledger.dealer_accounts(w.finance, q="分页", per_page=2, page=n)).items)
+    seen = [a.dealer_id for p in pages for a in p]
+    assert seen == [d["id"] for d in sorted(made, key=lambda d: d["code"])]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    beyond = await ledger.dealer_accounts(w.finance, q="分页", per_page=2, page=9)
+    assert beyond.items == [] and beyond.total == 5
+    by_code = await ledger.dealer_accounts(w.finance, q=made[3]["code"].lower())
+    assert [a.dealer_id for a in by_code.items] == [made[3]["id"]]
+    # LIKE wildcards typed into the box are plain text, not patterns.
+    assert (await ledger.dealer_accounts(w.finance, q="%")).total == 6
+    assert (await ledger.dealer_accounts(w.finance, q="_x_")).total == 0
+
+
+# --- overdue policy ------------------------------------------------------------------------
+
+
+async def _overdue_world(policy: str = "block"):
+    """A dealer with a ¥20.00 invoice due in 10 days; `later` is a day past that."""
+    w = await fulfil_world()
+    await ledger.set_credit_terms(
+        w.finance,
+        w.dealer["id"],
+        credit_limit="100000",
+        payment_terms_days="10",
+        overdue_policy=policy,
+        now=NOW,
+    )
+    await ship_all(w, await approved_order(w, qty=10, key="first"))
+    return w, NOW + timedelta(days=11)
+
+
+async def _footprint(dealer_id: int) -> tuple:
+    d = await Dealer.select().where(Dealer.id == dealer_id).first()
+    return (
+        await Order.count(),
+        await OrderLine.count(),
+        await OrderEvent.count(),
+        await IdempotencyKey.count(),
+        await Reservation.count(),
+        await AuditEntry.count(),
+        sum(r["reserved"] for r in await StockLevel.select(StockLevel.reserved)),
+        d["open_orders_fen"],
+        d["balance_fen"],
+    )
+
+
+def _lines(w) -> list[LineRequest]:
+    return [LineRequest(qty=5, sku_id=w.sku["id"])]
+
+
+async def test_blocked_dealer_with_overdue_invoices_cannot_order_and_nothing_is_written(db):
+    w, later = await _overdue_world("block")
+    before = await _footprint(w.dealer["id"])
+    with pytest.raises(credit.OverdueBlocked) as exc:
+        await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="k2", now=later)
+    err = exc.value
+    assert isinstance(err, CreditExceeded) and err.type == "overdue-blocked"
+    assert err.params == {"overdue": "¥20.00"} and err.extra == {"overdue": "20.00"}
+    assert await _footprint(w.dealer["id"]) == before
+    # Same key again after paying: the refused attempt left no key behind.
+    await ledger.record_payment(w.finance, w.dealer["id"], amount="20", method="bank", now=later)
+    result = await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="k2", now=later)
+    assert result.created and result.order.status == "approved"
+
+
+async def test_overdue_blocks_only_under_the_block_policy_and_only_when_overdue(db):
+    w, later = await _overdue_world("warn")
+    # "warn" flags the invoice but lets the order through.
+    assert await ledger.overdue_fen(w.finance, w.dealer["id"], now=later) == 2000
+    r = await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="a", now=later)
+    assert r.created
+    await ledger.set_credit_terms(
+        w.finance,
+        w.dealer["id"],
+        credit_limit="100000",
+        payment_terms_days="10",
+        overdue_policy="block",
+        now=NOW,
+    )
+    # Not yet due: "block" lets it through.
+    r = await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="b", now=NOW)
+    assert r.created
+    # A part payment leaves ¥5.00 overdue: still blocked, with that figure.
+    await ledger.record_payment(w.finance, w.dealer["id"], amount="15", method="cash", now=NOW)
+    with pytest.raises(credit.OverdueBlocked) as exc:
+        await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="c", now=later)
+    assert exc.value.extra == {"overdue": "5.00"}
+    # Staff ordering on the dealer's behalf are held too (the rule is the dealer's).
+    admin = f.actor(await f.user("admin"))
+    with pytest.raises(credit.OverdueBlocked):
+        await orders.submit_order(admin, w.dealer["id"], _lines(w), idempotency_key="d", now=later)
+
+
+async def test_resubmission_of_a_returned_order_is_blocked_while_overdue(db):
+    w, later = await _overdue_world("block")
+    await ApprovalRule.insert(
+        ApprovalRule(kind="total_at_least", approver_role="finance", amount_fen=1, created_at=NOW)
+    )
+    placed = await orders.submit_order(w.buyer, None, _lines(w), idempotency_key="r", now=NOW)
+    assert placed.order.status == "pending_approval"
+    [card] = await approvals.inbox(w.finance)
+    await approvals.decide(w.finance, card.step_id, "return", "请核对", now=NOW)
+    before = await _footprint(w.dealer["id"])
+    with pytest.raises(credit.OverdueBlocked):
+        await approvals.resubmit(w.buyer, placed.order.id, now=later)
+    assert (await orders.get_order(w.buyer, placed.order.id)).status == "returned"
+    assert await _footprint(w.dealer["id"]) == before
+    # Paid up: the resubmission goes through.
+    await ledger.record_payment(w.finance, w.dealer["id"], amount="20", method="bank", now=later)
+    assert await approvals.resubmit(w.buyer, placed.order.id, now=later) == "pending_approval"
+
+
+async def test_overdue_policy_is_set_by_finance_audited_and_validated(db):
+    w = await fulfil_world()
+    assert (await dealer_row(w))["overdue_policy"] == "warn"
+    d = await ledger.set_credit_terms(
+        w.finance,
+        w.dealer["id"],
+        credit_limit="100",
+        payment_terms_days="30",
+        overdue_policy="block",
+        now=NOW,
+    )
+    assert d["overdue_policy"] == "block"
+    row = await AuditEntry.select().where(AuditEntry.action == "dealer.credit_terms").first()
+    assert json.loads(row["before"])["overdue_policy"] == "warn"
+    assert json.loads(row["after"])["overdue_policy"] == "block"
+    # Leaving the policy out keeps it.
+    d = await ledger.set_credit_terms(
+        w.finance, w.dealer["id"], credit_limit="100", payment_terms_days="30", now=NOW
+    )
+    assert d["overdue_policy"] == "block"
+    for bad in ("", "BLOCK", "stop"):
+        with pytest.raises(ValidationFailed) as exc:
+            await ledger.set_credit_terms(
+                w.finance,
+                w.dealer["id"],
+                credit_limit="100",
+                payment_terms_days="30",
+                overdue_policy=bad,
+            )
+        assert [e.field for e in exc.value.errors] == ["overdue_policy"]
+    assert (await dealer_row(w))["overdue_policy"] == "block"
+    with pytest.raises(Forbidden):
+        await ledger.set_credit_terms(
+            w.buyer, w.dealer["id"], credit_limit="1", payment_terms_days="1", overdue_policy="warn"
+        )
+
+
+async def test_statement_knows_when_orders_are_blocked(db):
+    w, later = await _overdue_world("block")
+    st = await ledger.statement(w.buyer, w.dealer["id"], now=later)
+    assert st.overdue_policy == "block" and st.overdue_fen == 2000 and st.orders_blocked
+    st = await ledger.statement(w.buyer, w.dealer["id"], now=NOW)
+    assert not st.orders_blocked
+    state = await ledger.overdue_state(w.buyer, w.dealer["id"], now=later)
+    assert (state.overdue_fen, state.policy, state.orders_blocked) == (2000, "block", True)
+    assert not (await ledger.overdue_state(w.buyer, w.dealer["id"], now=NOW)).orders_blocked
+    stranger = f.actor(await f.user("dealer_buyer", await f.dealer(w.tier)))
+    with pytest.raises(NotFound):
+        await ledger.overdue_state(stranger, w.dealer["id"], now=later)
+
+
+async def test_statement_lines_carry_the_running_balance(db):
+    w = await fulfil_world(balance_fen=1000)
+    await ship_all(w, await approved_order(w, qty=10))  # ¥20.00 invoice
+    await ledger.record_payment(
+        w.finance, w.dealer["id"], amount="5", method="bank", reference="=1+1", now=NOW
+    )
+    st = await ledger.statement(w.buyer, w.dealer["id"], start=date(2026, 11, 1), now=NOW)
+    lines = st.lines()
+    assert [(ln.debit_fen, ln.credit_fen, ln.balance_fen) for ln in lines] == [
+        (None, None, 0),
+        (1000, None, 1000),  # the lazily written opening entry
+        (2000, None, 3000),
+        (None, 500, 2500),
+        (3000, 500, 2500),
+    ]
+    assert lines[0].kind_label == "Opening balance" and lines[-1].kind_label == "Closing balance"
+    assert lines[3].reference == "=1+1"

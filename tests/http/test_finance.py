@@ -1,11 +1,30 @@
-"""Finance pages (ledger, payments, credit notes, terms) and the dealer's own statement."""
+"""Finance pages (accounts, ledger, payments, credit notes, terms and the overdue policy) and
+the dealer's own statement; a blocked dealer's refused orders."""
 
 from __future__ import annotations
 
-from portal.tables import Dealer, LedgerEntry
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from portal.domain import cart as cart_domain
+from portal.domain import ledger, orders, shipments
+from portal.domain.quantities import LineRequest
+from portal.tables import (
+    AuditEntry,
+    CartLine,
+    Dealer,
+    IdempotencyKey,
+    LedgerEntry,
+    Order,
+    OrderLine,
+    Reservation,
+)
 from tests import factories as f
 from tests.db.test_shipments import fulfil_world
 from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import EN, assert_problem, bearer
+from tests.http.test_pages_cart_orders import key_from
 
 
 async def test_finance_records_payment_credit_note_and_terms(db, client):
@@ -43,6 +62,7 @@ async def test_finance_records_payment_credit_note_and_terms(db, client):
         {"amount": "abc", "method": "bank"},
         {"amount": "-1", "method": "bank"},
         {"amount": "10", "method": "barter"},
+        {"amount": "10", "method": "bank", "value_date": "31/12/2026"},
     ):
         r = await client.post(f"{url}/payments", data={"_csrf_token": token, **data})
         assert r.status_code == 422 and "field-error" in r.text
@@ -80,3 +100,141 @@ async def test_dealer_statement_page(db, client):
     await f.user("sales_rep", username="rep")
     await sign_in(client, "rep")
     assert (await client.get("/account/statement")).status_code == 404
+
+
+async def overdue_world(policy: str = "block"):
+    """A dealer whose ¥20.00 invoice (shipped 40 days ago, 30 days' terms) is overdue today."""
+    w = await fulfil_world()
+    past = datetime.now(UTC) - timedelta(days=40)
+    await ledger.set_credit_terms(
+        w.finance,
+        w.dealer["id"],
+        credit_limit="100000",
+        payment_terms_days="30",
+        overdue_policy=policy,
+        now=past,
+    )
+    placed = await orders.submit_order(
+        w.buyer, None, [LineRequest(qty=10, sku_id=w.sku["id"])], idempotency_key="old", now=past
+    )
+    [line] = await OrderLine.select().where(OrderLine.order == placed.order.id)
+    created = await shipments.create_shipment(
+        w.clerk,
+        placed.order.id,
+        warehouse_id=w.wh1["id"],
+        quantities={line["id"]: line["qty"]},
+        now=past,
+    )
+    await shipments.ship(w.clerk, created.shipment.id, now=past)
+    buyer = await f.user("dealer_buyer", w.dealer, username="buyer")
+    await f.user("finance", username="cfo")
+    return w, buyer
+
+
+async def test_finance_sets_the_overdue_policy_and_sees_the_overdue_state(db, client):
+    w, _buyer = await overdue_world("warn")
+    await sign_in(client, "cfo")
+    url = f"/finance/dealers/{w.dealer['id']}"
+    page = await client.get(url)
+    assert "仅提示逾期账款" in page.text and "¥20.00" in page.text
+    assert 'name="overdue_policy"' in page.text
+    token = csrf_from(page.text)
+    terms = {"_csrf_token": token, "credit_limit": "100000", "payment_terms_days": "30"}
+    r = await client.post(f"{url}/terms", data={**terms, "overdue_policy": "block"})
+    assert r.status_code == 200
+    assert "有逾期账款时暂停新订单" in r.text and "暂停接收新订单" in r.text
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["overdue_policy"] == "block"
+    audit = (
+        await AuditEntry.select()
+        .where(AuditEntry.action == "dealer.credit_terms")
+        .order_by(AuditEntry.id, ascending=False)
+        .first()
+    )
+    assert json.loads(audit["after"])["overdue_policy"] == "block"
+    assert audit["actor"] is not None
+    # A made-up policy is refused on the form and changes nothing.
+    r = await client.post(f"{url}/terms", data={**terms, "overdue_policy": "maybe"})
+    assert r.status_code == 422 and "field-error" in r.text
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["overdue_policy"] == "block"
+    listing = await client.get("/finance?overdue=1")
+    assert w.dealer["name"] in listing.text and "暂停下单" in listing.text
+
+
+async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing(db, client):
+    w, buyer = await overdue_world("block")
+    await cart_domain.set_qty(f.actor(buyer), w.dealer["id"], w.sku["id"], 5)
+    before = (await Order.count(), await IdempotencyKey.count(), await Reservation.count())
+    await sign_in(client, "buyer")
+    statement = await client.get("/account/statement")
+    assert "暂停接收新订单" in statement.text and "¥20.00" in statement.text
+    home = await client.get("/")
+    assert "暂停接收新订单" in home.text and 'href="/account/statement"' in home.text
+    page = await client.get("/cart")
+    r = await client.post(
+        "/cart/submit",
+        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
+    )
+    assert r.status_code == 422
+    error = re.search(r'id="submit-error">(.*?)</div>', r.text, re.S).group(1)
+    assert "¥20.00" in error and "暂停接收新订单" in error
+    assert (await Order.count(), await IdempotencyKey.count(), await Reservation.count()) == before
+    lines = await CartLine.select().where(CartLine.cart.dealer == w.dealer["id"])
+    assert [(ln["sku"], ln["qty"]) for ln in lines] == [(w.sku["id"], 5)]
+
+    headers = await bearer(client, "buyer")
+    r = await client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku_code": "A100", "qty": 5}]},
+        headers={**headers, **EN, "Idempotency-Key": "api-1"},
+    )
+    body = assert_problem(r, 422, "overdue-blocked")
+    assert body["overdue"] == "20.00" and "¥20.00" in body["detail"]
+    assert "overdue" in body["detail"]
+    account = (await client.get(f"/api/v1/dealers/{w.dealer['id']}/ledger", headers=headers)).json()
+    assert account["overdue_policy"] == "block" and account["orders_blocked"] is True
+    assert account["overdue"] == "20.00"
+    assert (await Order.count(), await IdempotencyKey.count(), await Reservation.count()) == before
+
+    # Paid up, the same cart goes through.
+    await ledger.record_payment(
+        f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
+    )
+    page = await client.get("/cart")
+    r = await client.post(
+        "/cart/submit",
+        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and await Order.count() == before[0] + 1
+
+
+async def test_accounts_list_is_paged_and_searchable(db, client):
+    tier = await f.tier()
+    made = [await f.dealer(tier, name=f"翻页商行{i:02d}") for i in range(23)]
+    await f.user("finance", username="cfo")
+    await sign_in(client, "cfo")
+    first = await client.get("/finance")
+    assert first.status_code == 200
+    assert first.text.count('href="/finance/dealers/') == 20
+    assert "第 1 页，共 2 页" in first.text and 'rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = await client.get("/finance?page=2")
+    shown = set(re.findall(r'href="/finance/dealers/(\d+)"', first.text + second.text))
+    assert shown == {str(d["id"]) for d in made}
+    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    # Search by code (case-insensitive) or by a piece of the Chinese name; the page param
+    # of a search keeps the query.
+    code = made[7]["code"]
+    found = await client.get(f"/finance?q={code.lower()}")
+    assert re.findall(r'href="/finance/dealers/(\d+)"', found.text) == [str(made[7]["id"])]
+    found = await client.get("/finance?q=商行1")
+    assert found.text.count('href="/finance/dealers/') == 10
+    # htmx gets the list alone; nonsense page numbers are the first page.
+    frag = await client.get("/finance?q=翻页", headers={"HX-Request": "true"})
+    assert frag.text.lstrip().startswith('<div id="accounts-list">') and "<html" not in frag.text
+    assert "q=%E7%BF%BB%E9%A1%B5&amp;page=2" in frag.text
+    for junk in ("abc", "-1", "0", "99999999999"):
+        r = await client.get(f"/finance?page={junk}")
+        assert r.status_code == 200 and "第 1 页" in r.text

@@ -1,0 +1,188 @@
+"""Spreadsheet exports (Excel, CSV): user text that is never evaluated, money as exact numbers.
+
+A spreadsheet treats a cell starting with = + - @ (and, in some programs, a tab or a
+carriage return) as a formula, so a payment reference like "=cmd|' /C calc'!A0" would run
+when the file is opened. Every text cell goes through `inert()`, which puts an apostrophe
+in front of such a value, and is written as a string (never as a formula). Amounts are
+Decimals written as numbers with a ¥ format, so totals add up in the sheet to the fen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from portal import i18n, pdf
+from portal.domain.ledger import SHANGHAI, Statement
+from portal.domain.money import from_fen
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
+DATE_FORMAT = "yyyy-mm-dd"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def inert(text: str) -> str:
+    """The text as a spreadsheet shows it but never evaluates it."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def cell_value(value: Any) -> Any:
+    """What goes into a cell: numbers and dates as they are, everything else as inert text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal | date | datetime):
+        return value
+    # Control characters are not allowed in a workbook: drop them first, then disarm.
+    return inert(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
+def put(ws: Worksheet, row: int, column: int, value: Any, number_format: str = "") -> Cell:
+    """Write one cell; text is always a string cell (openpyxl would take "=..." as a formula)."""
+    cell = ws.cell(row=row, column=column)
+    value = cell_value(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(SHANGHAI).replace(tzinfo=None)  # a workbook has no zones
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def csv_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A CSV file (UTF-8 with a BOM, so Excel reads Chinese) with every text cell inert.
+
+    Decimals are written as plain numbers ("1234.50"); text that looks like a formula
+    gets a leading apostrophe.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in (header, *rows):
+        writer.writerow(["" if v is None else _csv_text(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv_text(value: Any) -> str:
+    value = cell_value(value)
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- the dealer statement (对账单) ---------------------------------------------------------
+
+
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else from_fen(fen)
+
+
+def statement_xlsx(st: Statement, *, gettext: Callable[..., str], generated_at: datetime) -> bytes:
+    """The statement as an Excel workbook: a title block, then one row per line.
+
+    Row 5 holds the column headers; the opening balance is row 6 and the closing balance
+    the last row of the table. Amounts are numbers with a ¥ format.
+    """
+    wb = Workbook()
+    ws = wb.active
+    ws.title = gettext("Statement")[:31]
+    dealer = st.dealer
+    put(ws, 1, 1, f"{gettext('Statement')} · {dealer['name']}").font = Font(bold=True, size=14)
+    put(ws, 2, 1, gettext("Dealer"))
+    put(ws, 2, 2, f"{dealer['name']} ({dealer['code']})")
+    put(ws, 3, 1, gettext("Period"))
+    put(ws, 3, 2, st.start, DATE_FORMAT)
+    put(ws, 3, 3, st.end, DATE_FORMAT)
+    put(ws, 4, 1, gettext("Generated"))
+    put(ws, 4, 2, generated_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+    headers = [
+        gettext("Date"),
+        gettext("Type"),
+        gettext("Reference"),
+        gettext("Note"),
+        gettext("Debits"),
+        gettext("Credits"),
+        gettext("Balance"),
+    ]
+    for col, title in enumerate(headers, start=1):
+        cell = put(ws, 5, col, title)
+        cell.font = Font(bold=True)
+        if col >= 5:
+            cell.alignment = Alignment(horizontal="right")
+    lines = st.lines()
+    for i, line in enumerate(lines):
+        row = 6 + i
+        put(ws, row, 1, line.day, DATE_FORMAT)
+        put(ws, row, 2, gettext(line.kind_label))
+        put(ws, row, 3, line.reference or None)
+        put(ws, row, 4, line.note or None)
+        put(ws, row, 5, _yuan(line.debit_fen), YUAN_FORMAT)
+        put(ws, row, 6, _yuan(line.credit_fen), YUAN_FORMAT)
+        put(ws, row, 7, _yuan(line.balance_fen), YUAN_FORMAT)
+    last = 6 + len(lines) - 1
+    for col in range(1, 8):
+        ws.cell(row=6, column=col).font = Font(bold=True)
+        ws.cell(row=last, column=col).font = Font(bold=True)
+    if st.overdue_fen:
+        put(ws, last + 2, 1, gettext("Overdue")).font = Font(bold=True)
+        put(ws, last + 2, 7, from_fen(st.overdue_fen), YUAN_FORMAT)
+    for col, width in enumerate((12, 14, 24, 30, 14, 14, 14), start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "A6"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to send: its bytes, media type, a safe file name and whether to show it inline."""
+
+    body: bytes
+    media_type: str
+    filename: str
+    inline: bool
+
+    @property
+    def disposition(self) -> str:
+        return f'{"inline" if self.inline else "attachment"}; filename="{self.filename}"'
+
+
+def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
+    """The statement as a PDF ("pdf") or an Excel workbook ("xlsx"), in the reader's language."""
+    code = _SAFE_NAME.sub("", str(st.dealer["code"])) or str(st.dealer["id"])
+    name = f"statement-{code}-{st.start.isoformat()}-{st.end.isoformat()}"
+    if fmt == "pdf":
+        body = pdf.statement(
+            st,
+            gettext=i18n.gettext,
+            money=i18n.money,
+            format_date=i18n.local_date,
+            generated_at=now,
+        )
+        return Document(body, "application/pdf", f"{name}.pdf", inline=True)
+    if fmt == "xlsx":
+        body = statement_xlsx(st, gettext=i18n.gettext, generated_at=now)
+        return Document(body, XLSX_MEDIA_TYPE, f"{name}.xlsx", inline=False)
+    raise ValueError(fmt)
