@@ -9,13 +9,14 @@ step is on the order's timeline and in the audit log.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger
+from portal.domain import audit, ledger, photos
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_line_quantities
@@ -25,6 +26,7 @@ from portal.tables import (
     OrderEvent,
     OrderLine,
     ReturnLine,
+    ReturnPhoto,
     ReturnRequest,
     StockLevel,
     Warehouse,
@@ -46,6 +48,32 @@ EVENT_LABELS = {
     "return_received": _("Return received"),
 }
 MAX_TEXT = 500
+# Photos per return (with the request or added while it awaits a decision).
+MAX_PHOTOS = 5
+PHOTO_STATUSES = ("requested",)
+# The largest request body that carries a return's photos: every photo at its limit, and room
+# for the form's other fields. Other requests keep the app's smaller limit.
+PHOTO_UPLOAD_BODY_BYTES = MAX_PHOTOS * photos.MAX_BYTES + 512 * 1024
+
+
+@dataclass
+class ReturnPhotoView:
+    id: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    thumb_width: int
+    thumb_height: int
+    created_at: datetime
+
+
+@dataclass
+class PhotoFile:
+    """A photo's bytes as they are served."""
+
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -74,8 +102,14 @@ class ReturnView:
     inspection_note: str
     credit_fen: int
     lines: list[ReturnLineView] = field(default_factory=list)
+    photos: list[ReturnPhotoView] = field(default_factory=list)
     can_decide: bool = False
     can_receive: bool = False
+    can_add_photos: bool = False
+
+    @property
+    def photos_left(self) -> int:
+        return max(0, MAX_PHOTOS - len(self.photos))
 
     @property
     def status_label(self) -> str:
@@ -104,6 +138,7 @@ async def _views(rows: list[dict]) -> list[ReturnView]:
         ReturnLine.order_line.sku_name.as_alias("sku_name"),
         ReturnLine.order_line.unit.as_alias("unit"),
     ).where(ReturnLine.return_request.is_in([r["id"] for r in rows]))
+    pictures = await _photos([r["id"] for r in rows])
     by_return: dict[int, list[ReturnLineView]] = defaultdict(list)
     for ln in sorted(lines, key=lambda r: r["order_line"]):
         by_return[ln["return_request"]].append(
@@ -132,6 +167,7 @@ async def _views(rows: list[dict]) -> list[ReturnView]:
             inspection_note=r["inspection_note"] or "",
             credit_fen=int(r["credit_fen"] or 0),
             lines=by_return.get(r["id"], []),
+            photos=pictures.get(r["id"], []),
         )
         for r in rows
     ]
@@ -159,7 +195,136 @@ async def get_return(actor: Actor, return_id: int) -> ReturnView:
     view = (await _views([row]))[0]
     view.can_decide = actor.role in DECIDING_ROLES and view.status == "requested"
     view.can_receive = actor.role in RECEIVING_ROLES and view.status == "approved"
+    view.can_add_photos = (
+        actor.is_dealer and view.status in PHOTO_STATUSES and len(view.photos) < MAX_PHOTOS
+    )
     return view
+
+
+async def _photos(return_ids: list[int]) -> dict[int, list[ReturnPhotoView]]:
+    rows = (
+        await ReturnPhoto.select(
+            ReturnPhoto.return_request,
+            ReturnPhoto.id,
+            ReturnPhoto.content_type,
+            ReturnPhoto.size,
+            ReturnPhoto.width,
+            ReturnPhoto.height,
+            ReturnPhoto.thumb_width,
+            ReturnPhoto.thumb_height,
+            ReturnPhoto.created_at,
+        )
+        .where(ReturnPhoto.return_request.is_in(return_ids))
+        .order_by(ReturnPhoto.id)
+    )
+    by_return: dict[int, list[ReturnPhotoView]] = defaultdict(list)
+    for r in rows:
+        by_return[r.pop("return_request")].append(ReturnPhotoView(**r))
+    return by_return
+
+
+async def get_photo(
+    actor: Actor, return_id: int, photo_id: int, *, thumbnail: bool = False
+) -> PhotoFile:
+    """A photo of a return the actor may see (the dealer's users, staff in scope); else NotFound."""
+    await row_in_scope(actor, ReturnRequest, return_id, (ReturnRequest.id,), _("Return not found."))
+    column = ReturnPhoto.thumb if thumbnail else ReturnPhoto.data
+    row = (
+        await ReturnPhoto.select(ReturnPhoto.content_type, column.as_alias("bytes"))
+        .where((ReturnPhoto.id == photo_id) & (ReturnPhoto.return_request == return_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("Photo not found."))
+    return PhotoFile(content_type=row["content_type"], data=bytes(row["bytes"]))
+
+
+async def _check_photos(
+    uploads: Sequence[photos.Upload], max_count: int, errors: list[FieldError]
+) -> list[photos.Picture]:
+    # Decoding and re-encoding is CPU work: off the event loop, and before any lock is taken.
+    return await asyncio.to_thread(
+        photos.check, list(uploads), field="photos", max_count=max_count, errors=errors
+    )
+
+
+async def _insert_photos(
+    actor: Actor, return_id: int, pictures: list[photos.Picture], now: datetime
+) -> None:
+    if pictures:
+        await ReturnPhoto.insert(
+            *[
+                ReturnPhoto(
+                    return_request=return_id,
+                    content_type=p.content_type,
+                    data=p.data,
+                    size=len(p.data),
+                    width=p.width,
+                    height=p.height,
+                    thumb=p.thumb,
+                    thumb_width=p.thumb_width,
+                    thumb_height=p.thumb_height,
+                    created_by=actor.user_id,
+                    created_at=now,
+                )
+                for p in pictures
+            ]
+        )
+
+
+async def add_photos(
+    actor: Actor,
+    return_id: int,
+    uploads: Sequence[photos.Upload],
+    *,
+    now: datetime | None = None,
+) -> ReturnView:
+    """The dealer adds photos to their return while it awaits a decision (MAX_PHOTOS in all)."""
+    now = now or datetime.now(UTC)
+    if not actor.is_dealer:
+        raise Forbidden(_("Only the dealer adds photos to a return."))
+    view = await get_return(actor, return_id)
+    if view.status not in PHOTO_STATUSES:
+        raise Conflict(_("Photos can be added only while the return awaits a decision."))
+    errors: list[FieldError] = []
+    if not uploads:
+        errors.append(FieldError("photos", _("Choose at least one photo.")))
+        raise ValidationFailed(errors=errors)
+    pictures = await _check_photos(uploads, view.photos_left, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    async with write_transaction():
+        await ledger.lock_dealer(view.dealer_id)
+        # Counted again under the lock: two uploads at once must not pass the limit together.
+        status = (
+            await ReturnRequest.select(ReturnRequest.status)
+            .where(ReturnRequest.id == return_id)
+            .first()
+        )
+        if status is None or status["status"] not in PHOTO_STATUSES:
+            raise Conflict(_("Photos can be added only while the return awaits a decision."))
+        count = await ReturnPhoto.count().where(ReturnPhoto.return_request == return_id)
+        if count + len(pictures) > MAX_PHOTOS:
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "photos",
+                        _("At most %(max)s photos (%(count)s chosen)."),
+                        {"max": max(0, MAX_PHOTOS - count), "count": len(pictures)},
+                    )
+                ]
+            )
+        await _insert_photos(actor, return_id, pictures, now)
+        await audit.record(
+            actor,
+            "return.photos_added",
+            "return",
+            return_id,
+            {"photos": count},
+            {"photos": count + len(pictures)},
+            now=now,
+        )
+    return await get_return(actor, return_id)
 
 
 async def receiving_warehouses(actor: Actor) -> list[dict]:
@@ -266,9 +431,13 @@ async def request_return(
     *,
     quantities: Mapping[object, object],
     reason: str,
+    uploads: Sequence[photos.Upload] = (),
     now: datetime | None = None,
 ) -> ReturnView:
-    """The dealer asks to return shipped quantities of an order, with a reason."""
+    """The dealer asks to return shipped quantities of an order, with a reason and photos.
+
+    A photo that is refused refuses the whole request: nothing is written.
+    """
     now = now or datetime.now(UTC)
     if not actor.is_dealer:
         raise Forbidden(_("Only the dealer asks for a return."))
@@ -285,14 +454,15 @@ async def request_return(
     reason = _text(reason, "reason", errors)
     if not reason:
         errors.append(FieldError("reason", _("Say why the goods come back.")))
+    before = len(errors)
     parsed = parse_line_quantities(quantities, errors)
+    # Every refusal at once (a phone user fixes them in one go), but no "enter a quantity"
+    # when a quantity was entered and is wrong.
+    if len(errors) == before and not any(parsed.values()):
+        errors.append(FieldError("lines", _("Enter a quantity for at least one line.")))
+    pictures = await _check_photos(uploads, MAX_PHOTOS, errors) if uploads else []
     if errors:
         raise ValidationFailed(errors=errors)
-    if not any(parsed.values()):
-        raise ValidationFailed(
-            _("Enter a quantity for at least one line."),
-            errors=[FieldError("lines", _("Enter a quantity for at least one line."))],
-        )
     if order["status"] not in RETURNABLE_ORDER_STATUSES:
         raise Conflict(_("Only shipped goods can be returned."))
     async with write_transaction():
@@ -337,6 +507,7 @@ async def request_return(
                 if qty
             ]
         )
+        await _insert_photos(actor, rma.id, pictures, now)
         await _event(order_id, actor, "return_requested", f"{rma.number}\n{reason}", now)
         await audit.record(
             actor,
@@ -344,7 +515,11 @@ async def request_return(
             "return",
             rma.id,
             {},
-            {"number": rma.number, "lines": {str(k): v for k, v in parsed.items() if v}},
+            {
+                "number": rma.number,
+                "lines": {str(k): v for k, v in parsed.items() if v},
+                "photos": len(pictures),
+            },
             now=now,
         )
     return await get_return(actor, rma.id)
@@ -463,6 +638,10 @@ async def receive_return(
             )
             if qty:
                 back[skus[line_id]] += qty
+        # Stock rows in id order first; goods back on hand go to the oldest backorders first.
+        from portal.domain.stock import fill_backorders, lock_stock_rows
+
+        await lock_stock_rows(sorted(back))
         for sku_id in sorted(back):
             await StockLevel.raw(
                 "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
@@ -476,6 +655,7 @@ async def receive_return(
                 warehouse_id,
                 sku_id,
             )
+        await fill_backorders(sorted(back), actor=actor, now=now)
         if credit:
             await ledger.post(
                 dealer,

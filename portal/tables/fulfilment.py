@@ -1,8 +1,10 @@
-"""Fulfilment and money: shipments (发货) with their lines, and the dealer ledger (应收账)."""
+"""Fulfilment and money: shipments (发货) with their lines, the dealer ledger (应收账), returns
+(退货) with their lines and photos."""
 
 from piccolo.columns import (
     BigInt,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -117,3 +119,25 @@ class ReturnLine(Table, tablename="return_line"):
     sku = ForeignKey(Sku, on_delete=OnDelete.restrict)
     qty = Integer()
     qty_accepted = Integer(default=0)
+
+
+
+class ReturnPhoto(Table, tablename="return_photo"):
+    """A photo the dealer sends with a return, as re-encoded by the portal (no metadata kept).
+
+    Kept in the database, not on a disk, so every app process can serve it. `data` is the
+    photo (scaled down to a sensible size), `thumb` a small copy for lists; both have the
+    same content type. `size` is len(data) in bytes.
+    """
+
+    return_request = ForeignKey(ReturnRequest, index=True, on_delete=OnDelete.cascade)
+    content_type = Varchar(length=20)
+    data = Bytea()
+    size = Integer()
+    width = Integer()
+    height = Integer()
+    thumb = Bytea()
+    thumb_width = Integer()
+    thumb_height = Integer()
+    created_by = ForeignKey(_USER, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()

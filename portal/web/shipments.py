@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n, pdf
-from portal.domain import returns, shipments
-from portal.domain.errors import Conflict, InsufficientStock, ValidationFailed
+from portal.domain import photos, returns, shipments
+from portal.domain.errors import Conflict, FieldError, InsufficientStock, ValidationFailed, _
 from portal.web.common import clear_flash, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -144,6 +145,26 @@ async def order_shipments(request: Request, order_id: FromPath[int]) -> Template
 
 # --- returns (RMA) ---------------------------------------------------------------------------
 
+PHOTO_LIMITS = {"max_photos": returns.MAX_PHOTOS, "max_mb": photos.MAX_BYTES // (1024 * 1024)}
+
+
+def photos_too_large(request: Request, exc: Exception) -> Response:
+    """A body over the upload limit is refused before any handler runs: say why in words."""
+    from portal.app import render_domain_error
+
+    message = _("The photos are too large together: at most %(max)s photos of %(mb)s MB each.")
+    params = {"max": PHOTO_LIMITS["max_photos"], "mb": PHOTO_LIMITS["max_mb"]}
+    refused = ValidationFailed(message, params, errors=[FieldError("photos", message, params)])
+    refused.status = 413
+    return render_domain_error(request, refused)
+
+
+# Upload routes take a larger body than the app's default, and explain a body over it.
+UPLOAD_LIMITS: dict[str, Any] = {
+    "request_max_body_size": returns.PHOTO_UPLOAD_BODY_BYTES,
+    "exception_handlers": {413: photos_too_large},
+}
+
 
 async def _return_form(
     request: Request,
@@ -157,14 +178,24 @@ async def _return_form(
     return page(
         request,
         "shipments/return_new.html",
-        {"order_id": order_id, "lines": lines, "errors": errors or {}, "values": values or {}},
+        {
+            "order_id": order_id,
+            "lines": lines,
+            "errors": errors or {},
+            "values": values or {},
+            **PHOTO_LIMITS,
+        },
         active_tab="orders",
         status=status,
     )
 
 
 def _errors(exc: ValidationFailed | Conflict) -> dict[str, str]:
-    errs = {e.field: i18n.field_message(e) for e in exc.errors}
+    errs: dict[str, str] = {}
+    for e in exc.errors:
+        # Several photos may be refused at once: each says which file and why.
+        message = i18n.field_message(e)
+        errs[e.field] = f"{errs[e.field]} {message}" if e.field in errs else message
     if not errs:
         errs["form"] = i18n.error_message(exc)
     return errs
@@ -174,23 +205,49 @@ def _quantities(data: dict[str, Any]) -> dict[str, Any]:
     return {k[4:]: v for k, v in data.items() if k.startswith("qty_") and k[4:].isdigit()}
 
 
+async def _form(request: Request) -> tuple[dict[str, str], list[photos.Upload]]:
+    """A plain or multipart form: its text fields, and the files chosen as `photos`.
+
+    A file input left empty arrives as an empty text field, not as a file: it is no upload.
+    """
+    form = await request.form()
+    values: dict[str, str] = {}
+    uploads: list[photos.Upload] = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key == "photos":
+                uploads.append(photos.Upload(value.filename or "", await value.read()))
+            await value.close()
+        elif key not in values:
+            values[key] = str(value)
+    return values, uploads
+
+
 @get("/orders/{order_id:int}/returns/new", include_in_schema=False)
 async def return_new(request: Request, order_id: FromPath[int]) -> Template:
     return await _return_form(request, order_id)
 
 
-@post("/orders/{order_id:int}/returns", include_in_schema=False)
-async def return_create(request: Request, order_id: FromPath[int], data: Form) -> Response:
+@post(
+    "/orders/{order_id:int}/returns",
+    include_in_schema=False,
+    **UPLOAD_LIMITS,
+)
+async def return_create(request: Request, order_id: FromPath[int]) -> Response:
+    data, uploads = await _form(request)
     try:
         view = await returns.request_return(
             request.user,
             order_id,
             quantities=_quantities(data),
             reason=str(data.get("reason") or "")[:2000],
+            uploads=uploads,
         )
     except (ValidationFailed, Conflict) as exc:
+        # A browser cannot put files back into a form: say so when some were sent.
+        values = {**data, "photos_sent": "1" if uploads else ""}
         return await _return_form(
-            request, order_id, errors=_errors(exc), values=dict(data), status=exc.status
+            request, order_id, errors=_errors(exc), values=values, status=exc.status
         )
     message = i18n.gettext("Return %(number)s requested.", number=view.number)
     return flash(Redirect(f"/returns/{view.id}", status_code=303), "ok", [message])
@@ -216,6 +273,7 @@ async def _return_page(
             "errors": errors or {},
             "values": values or {},
             "flash": flash_data,
+            **PHOTO_LIMITS,
         },
         active_tab=_tab(request),
         status=status,
@@ -262,6 +320,51 @@ async def return_receive(request: Request, return_id: FromPath[int], data: Form)
     return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [i18n.gettext("Saved.")])
 
 
+@post(
+    "/returns/{return_id:int}/photos",
+    include_in_schema=False,
+    **UPLOAD_LIMITS,
+)
+async def return_photos_add(request: Request, return_id: FromPath[int]) -> Response:
+    data, uploads = await _form(request)
+    try:
+        view = await returns.add_photos(request.user, return_id, uploads)
+    except (ValidationFailed, Conflict) as exc:
+        return await _return_page(
+            request, return_id, errors=_errors(exc), values=data, status=exc.status
+        )
+    message = i18n.ngettext(
+        "%(num)s photo added.", "%(num)s photos added.", len(uploads), num=len(uploads)
+    )
+    return flash(Redirect(f"/returns/{view.id}", status_code=303), "ok", [message])
+
+
+def photo_response(photo: returns.PhotoFile, name: str) -> Response:
+    """A stored photo: private to this user's browser, never sniffed as anything else."""
+    return Response(
+        content=photo.data,
+        media_type=photo.content_type,
+        headers={
+            # A photo never changes under its id; only the viewer's own browser keeps it.
+            "Cache-Control": "private, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{name}"',
+        },
+    )
+
+
+@get("/returns/{return_id:int}/photos/{photo_id:int}", include_in_schema=False)
+async def return_photo(
+    request: Request,
+    return_id: FromPath[int],
+    photo_id: FromPath[int],
+    size: Annotated[str | None, QueryParameter(name="size", max_length=10)] = None,
+) -> Response:
+    photo = await returns.get_photo(request.user, return_id, photo_id, thumbnail=size == "thumb")
+    ext = photos.EXTENSIONS.get(photo.content_type, "bin")
+    return photo_response(photo, f"return-{return_id}-{photo_id}.{ext}")
+
+
 ROUTES = [
     shipment_page,
     ship,
@@ -274,4 +377,6 @@ ROUTES = [
     return_page,
     return_decision,
     return_receive,
+    return_photos_add,
+    return_photo,
 ]

@@ -195,3 +195,111 @@ async def test_approval_and_fulfilment_pages_are_accessible(context, role: str):
             target = await _first_href(page, follow)
             await audit.visit(target, f"{path} → detail")
     audit.assert_clean()
+
+
+# --- detail pages: shipment, return (form and page), reject sheet, stock adjust, rule edit ---
+
+# Dealers no other browser test orders for, so their orders and returns stay ours.
+RETURN_DEALER = "d05buyer"
+APPROVAL_DEALER = "d06buyer"
+
+
+async def _signed_in(browser, live_server: str, username: str):
+    ctx = await browser.new_context(base_url=live_server, **CONTEXT)
+    ctx.set_default_timeout(30_000)
+    page = await ctx.new_page()
+    await sign_in(page, username, DEMO_PASSWORD)
+    return ctx, page
+
+
+async def test_detail_pages_are_accessible(browser, live_server: str):
+    from portal.demo import DEMO_LOGINS
+    from tests.browser.returns_data import order_for_the_manager, photo_bytes, shipped_order
+
+    contexts = []
+    audits: list[Audit] = []
+    try:
+        for username in (DEMO_LOGINS["warehouse"], RETURN_DEALER, "admin", "manager"):
+            contexts.append(await _signed_in(browser, live_server, username))
+        (_, clerk), (_, dealer), (_, admin), (_, manager) = contexts
+        audits += [Audit(p) for p in (clerk, dealer, admin, manager)]
+        at_clerk, at_dealer, at_admin, at_manager = audits
+
+        # The shipment, as the warehouse just shipped it and as the dealer sees it (签收 form).
+        order, shipment_path = await shipped_order(live_server, RETURN_DEALER, 11, clerk)
+        await at_clerk.check("shipment (warehouse)")
+        await at_dealer.visit(shipment_path, "shipment (dealer)")
+
+        # The return form: empty, refused (nothing entered), then sent with a photo.
+        await at_dealer.visit(f"/orders/{order['id']}/returns/new", "return form")
+        async with dealer.expect_navigation():
+            await dealer.locator("#return-form button[type=submit]").click()
+        assert await dealer.locator(".field-error").count(), "the empty form was not refused"
+        await at_dealer.check("return form refused")
+        await dealer.locator("#return-form input[name^=qty_]").first.fill("1")
+        await dealer.locator("#reason").fill("外箱破损，瓶身漏液")
+        await dealer.locator("#photos-pick").set_input_files(
+            [{"name": "破损.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes()}]
+        )
+        async with dealer.expect_navigation():
+            await dealer.locator("#return-form button[type=submit]").click()
+        assert re.search(r"/returns/\d+$", dealer.url), dealer.url
+        return_path = dealer.url.split(live_server, 1)[-1]
+        assert await dealer.locator(".photo-strip img").count() == 1
+        await at_dealer.check("return (dealer, with a photo)")
+
+        # Staff decide, then the warehouse receives.
+        await at_admin.visit(return_path, "return (decision form)")
+        async with admin.expect_navigation():
+            await admin.locator("#decision-form button[value=approve]").click()
+        await at_admin.check("return (approved)")
+        await at_clerk.visit(return_path, "return (receive form)")
+
+        # Stock: the adjust form opened, and refused (no quantity).
+        await at_clerk.visit("/stock", "stock")
+        row = clerk.locator(".stock-row").first
+        await row.locator("details:has(form.stock-adjust) > summary").click()
+        await at_clerk.check("stock adjust form")
+        async with clerk.expect_navigation():
+            await row.locator("form.stock-adjust button[type=submit]").click()
+        await at_clerk.check("stock adjust refused")
+        backorders = await clerk.goto("/backorders")
+        if backorders is not None and backorders.status != 404:  # built by another task
+            assert backorders.ok, backorders.status
+            await at_clerk.check("/backorders")
+
+        # The reject sheet: as its own page and opened over the inbox card by htmx.
+        pending = await order_for_the_manager(live_server, APPROVAL_DEALER)
+        await manager.goto("/approvals")
+        card = manager.locator("li", has_text=pending["number"]).first
+        reject = card.locator("a[href$='/reject']")
+        href = await reject.get_attribute("href")
+        assert href, "no reject link on the card"
+        await at_manager.visit(href, "reject sheet")
+        await manager.goto("/approvals")
+        async with manager.expect_response(lambda r: r.url.endswith("/reject")):
+            await manager.locator("li", has_text=pending["number"]).first.locator(
+                "a[href$='/reject']"
+            ).click()
+        await htmx_settled(manager)
+        sheet = manager.locator("form.approval-sheet")
+        await sheet.locator("textarea").wait_for()
+        await at_manager.check("reject sheet over the card")
+        # Rejected with a reason, so the inbox is as the other tests expect it.
+        await sheet.locator("textarea").fill("库存调整，请分批下单")
+        async with manager.expect_response(lambda r: r.url.endswith("/reject")):
+            await sheet.locator("button[type=submit]").click()
+        await htmx_settled(manager)
+        await manager.goto("/approvals")
+        assert not await manager.locator("li", has_text=pending["number"]).count()
+
+        # An approval rule's edit page.
+        await at_admin.visit("/admin/approval-rules")
+        await at_admin.visit(
+            await _first_href(admin, "a[href^='/admin/approval-rules/']"), "approval rule edit"
+        )
+    finally:
+        for ctx, _page in contexts:
+            await ctx.close()
+    found = [line for a in audits for line in a.found]
+    assert not found, "axe violations:\n" + "\n".join(found)
