@@ -1,15 +1,17 @@
-"""API stock for warehouse staff: levels by SKU and warehouse, and adjustments with a reason."""
+"""API stock for warehouse staff: levels by SKU and warehouse, adjustments with a reason,
+safety stock per SKU and the SKUs under it, and a warehouse's pick list."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar import Request, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.schemas import Id, problems
-from portal.domain import stock
+from portal.domain import picking, safety_stock, stock
 from portal.domain.scope import Actor
 
 
@@ -92,4 +94,183 @@ async def adjust(request: Request[Actor, Any, Any], data: JSONBody[AdjustIn]) ->
     return stock_out(row)
 
 
-ROUTES = [list_stock, adjust]
+# --- safety stock ---------------------------------------------------------------------------
+
+
+class SafetyStockIn(Struct):
+    safety_stock: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=safety_stock.MAX_SAFETY_STOCK,
+            description="base units; 0 turns the alert off",
+        ),
+    ]
+
+
+class WarehouseStockOut(Struct):
+    warehouse_id: int
+    warehouse_code: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class SafetyStockOut(Struct):
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    barcode: str
+    unit: str
+    safety_stock: Annotated[int, Meta(description="base units")]
+    available: Annotated[int, Meta(description="over all active warehouses, base units")]
+    under_safety: bool
+    shortfall: Annotated[int, Meta(description="safety stock minus available when under it")]
+    warehouses: list[WarehouseStockOut]
+
+
+def safety_out(level: safety_stock.SafetyLevel) -> SafetyStockOut:
+    return SafetyStockOut(
+        sku_id=level.sku_id,
+        sku_code=level.sku_code,
+        sku_name=level.sku_name,
+        barcode=level.barcode,
+        unit=level.unit,
+        safety_stock=level.safety_stock,
+        available=level.available,
+        under_safety=level.under_safety,
+        shortfall=level.shortfall,
+        warehouses=[
+            WarehouseStockOut(
+                warehouse_id=w["warehouse"],
+                warehouse_code=w["warehouse_code"],
+                on_hand=w["on_hand"],
+                reserved=w["reserved"],
+                available=w["available"],
+            )
+            for w in level.warehouses
+        ],
+    )
+
+
+@put(
+    "/api/v1/stock/{sku_id:int}/safety-stock",
+    tags=["stock"],
+    summary="Set a SKU's safety stock (warehouse staff; audited)",
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def set_safety_stock(
+    request: Request[Actor, Any, Any], sku_id: FromPath[int], data: JSONBody[SafetyStockIn]
+) -> SafetyStockOut:
+    level = await safety_stock.set_safety_stock(request.user, sku_id, data.safety_stock)
+    return safety_out(level)
+
+
+@get(
+    "/api/v1/stock/alerts",
+    tags=["stock"],
+    summary="SKUs whose available stock over all warehouses is below their safety stock",
+    responses=problems(401, 403),
+)
+async def safety_alerts(request: Request[Actor, Any, Any]) -> list[SafetyStockOut]:
+    return [safety_out(level) for level in await safety_stock.under_safety(request.user)]
+
+
+# --- pick list -------------------------------------------------------------------------------
+
+
+class PickOrderQtyOut(Struct):
+    order_id: int
+    order_number: str
+    dealer_name: str
+    qty: Annotated[int, Meta(description="base units")]
+
+
+class PickPackOut(Struct):
+    name: str
+    factor: Annotated[int, Meta(description="base units in one pack")]
+    full_packs: int
+    loose: Annotated[int, Meta(description="base units besides the full packs")]
+
+
+class PickLineOut(Struct):
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    barcode: str
+    unit: str
+    qty: Annotated[int, Meta(description="base units to pick")]
+    pack: PickPackOut | None
+    orders: list[PickOrderQtyOut]
+
+
+class PickOrderOut(Struct):
+    order_id: int
+    number: str
+    dealer_name: str
+    created_at: datetime
+    qty: Annotated[int, Meta(description="base units to pick for this order here")]
+
+
+class PickListOut(Struct):
+    warehouse_id: int
+    warehouse_code: str
+    warehouse_name: str
+    total_qty: int
+    orders: list[PickOrderOut]
+    lines: list[PickLineOut]
+
+
+@get(
+    "/api/v1/warehouses/{warehouse_id:int}/pick-list",
+    tags=["stock"],
+    summary="What to pick in a warehouse for the orders waiting to ship (warehouse staff)",
+    description=(
+        "Per SKU, the quantity reserved in this warehouse for queued (approved or partially "
+        "shipped) orders and not yet shipped or packed, with the per-order breakdown. "
+        "Repeat `order_id` to limit it to those orders."
+    ),
+    responses=problems(400, 401, 403, 404),
+)
+async def pick_list(
+    request: Request[Actor, Any, Any],
+    warehouse_id: FromPath[int],
+    order_id: Annotated[
+        list[int] | None,
+        QueryParameter(description="limit to these orders (repeatable)"),
+    ] = None,
+) -> PickListOut:
+    plist = await picking.pick_list(request.user, warehouse_id, order_id or [])
+    return PickListOut(
+        warehouse_id=plist.warehouse["id"],
+        warehouse_code=plist.warehouse["code"],
+        warehouse_name=plist.warehouse["name"],
+        total_qty=plist.total_qty,
+        orders=[
+            PickOrderOut(o.order_id, o.number, o.dealer_name, o.created_at, o.qty)
+            for o in plist.orders
+        ],
+        lines=[
+            PickLineOut(
+                sku_id=ln.sku_id,
+                sku_code=ln.sku_code,
+                sku_name=ln.sku_name,
+                barcode=ln.barcode,
+                unit=ln.unit,
+                qty=ln.qty,
+                pack=(
+                    PickPackOut(ln.pack_name or "", ln.pack_factor, ln.full_packs, ln.loose)
+                    if ln.pack_factor
+                    else None
+                ),
+                orders=[
+                    PickOrderQtyOut(p.order_id, p.order_number, p.dealer_name, p.qty)
+                    for p in ln.orders
+                ],
+            )
+            for ln in plist.lines
+        ],
+    )
+
+
+ROUTES = [list_stock, adjust, set_safety_stock, safety_alerts, pick_list]

@@ -1,18 +1,21 @@
-"""Warehouse pages on a phone: the to-ship queue, packing a shipment, stock and adjustments."""
+"""Warehouse pages on a phone: the to-ship queue, pick lists, packing a shipment, stock,
+adjustments, safety stock and the SKUs under it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from portal import i18n
-from portal.domain import orders, shipments, stock
+from portal import i18n, pick_pdf
+from portal.domain import orders, picking, safety_stock, shipments, stock
 from portal.domain.errors import ValidationFailed
-from portal.web.common import clear_flash, flash, page, take_flash
+from portal.web.common import clear_flash, flash, is_htmx, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 STOCK_ROWS = 60
@@ -34,7 +37,13 @@ async def queue(request: Request) -> Template:
     response = page(
         request,
         "warehouse/queue.html",
-        {"items": items, "flash": flash_data, "status_labels": orders.STATUS_LABELS},
+        {
+            "items": items,
+            "flash": flash_data,
+            "status_labels": orders.STATUS_LABELS,
+            "warehouses": await picking.picking_warehouses(request.user),
+            "under_safety": await safety_stock.count_under_safety(request.user),
+        },
         active_tab="warehouse",
     )
     return clear_flash(response) if flash_data else response
@@ -148,6 +157,10 @@ async def _stock_page(
             "errors": errors or {},
             "values": values or {},
             "flash": flash_data,
+            "next_url": "/stock?" + urlencode({"q": query, **({"under": "1"} if under else {})}),
+            "alert_count": 0
+            if is_htmx(request)
+            else await safety_stock.count_under_safety(request.user),
         },
         fragment="warehouse/_stock_rows.html",
         active_tab="stock",
@@ -183,4 +196,149 @@ async def adjust(request: Request, data: Form) -> Response:
     return flash(Redirect(target, status_code=303), "ok", [message])
 
 
-ROUTES = [queue, order_page, create, stock_page, adjust]
+def _ids(raw: list[str] | str | None) -> list[int]:
+    """Order ids from repeated query parameters; anything not a plain id is ignored."""
+    values = [raw] if isinstance(raw, str) else list(raw or [])
+    return [i for i in (_int(v) for v in values[: picking.MAX_ORDERS + 1]) if i]
+
+
+@get("/warehouse/pick-list", include_in_schema=False)
+async def pick_list_page(
+    request: Request,
+    warehouse: FromQuery[str | None] = None,
+    order: FromQuery[list[str] | None] = None,
+    format: FromQuery[str | None] = None,
+) -> Response:
+    plist = await picking.pick_list(request.user, _int(warehouse), _ids(order))
+    if format == "pdf":
+        body = pick_pdf.pick_list(
+            plist,
+            gettext=i18n.gettext,
+            format_datetime=i18n.local_datetime,
+            generated_at=datetime.now(UTC),
+        )
+        return Response(
+            content=body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="pick-list-{plist.warehouse["code"]}.pdf"'
+            },
+        )
+    return page(
+        request,
+        "warehouse/pick_list.html",
+        {
+            "plist": plist,
+            "pdf_query": urlencode(
+                [("warehouse", plist.warehouse["id"])]
+                + [("order", oid) for oid in plist.chosen]
+                + [("format", "pdf")]
+            ),
+        },
+        active_tab="warehouse",
+    )
+
+
+@get("/stock/alerts", include_in_schema=False)
+async def alerts_page(request: Request) -> Template:
+    levels = await safety_stock.under_safety(request.user)
+    flash_data = take_flash(request)
+    response = page(
+        request,
+        "warehouse/alerts.html",
+        {
+            "levels": levels,
+            "truncated": len(levels) >= safety_stock.ALERT_LIMIT,
+            "flash": flash_data,
+            "next_url": "/stock/alerts",
+        },
+        active_tab="stock",
+    )
+    return clear_flash(response) if flash_data else response
+
+
+def _next(raw: Any, sku_code: str) -> str:
+    """Where a saved form returns to: a stock page of this app, never another site."""
+    target = str(raw or "").strip()
+    if (
+        target.startswith("/stock")
+        and "//" not in target
+        and "\\" not in target
+        and len(target) < 200
+    ):
+        return target
+    return f"/stock?q={sku_code}"
+
+
+async def _safety_page(
+    request: Request,
+    sku_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str = "",
+    saved: bool = False,
+    next_url: str = "",
+    status: int = 200,
+) -> Template:
+    level = await safety_stock.get_safety_level(request.user, sku_id)
+    return page(
+        request,
+        "warehouse/safety.html",
+        {
+            "s": level,
+            "safety_value": (values or {}).get("safety_stock", level.safety_stock),
+            "safety_error": error,
+            "safety_saved": saved,
+            "next_url": next_url or f"/stock?q={level.sku_code}",
+        },
+        fragment="warehouse/_safety_form.html",
+        active_tab="stock",
+        status=status,
+    )
+
+
+@get("/stock/{sku_id:int}/safety-stock", include_in_schema=False)
+async def safety_page(
+    request: Request, sku_id: FromPath[int], next: FromQuery[str | None] = None
+) -> Template:
+    return await _safety_page(request, sku_id, next_url=_next(next, "") if next else "")
+
+
+@post("/stock/{sku_id:int}/safety-stock", include_in_schema=False)
+async def set_safety(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    try:
+        level = await safety_stock.set_safety_stock(request.user, sku_id, data.get("safety_stock"))
+    except ValidationFailed as exc:
+        errs = _errors(exc)
+        return await _safety_page(
+            request,
+            sku_id,
+            values=dict(data),
+            error=errs.get("safety_stock") or i18n.error_message(exc),
+            next_url=str(data.get("next") or ""),
+            status=422,
+        )
+    if is_htmx(request):
+        # The form alone, saved: the rows around it keep their place on the page.
+        return await _safety_page(request, sku_id, saved=True, next_url=str(data.get("next") or ""))
+    message = i18n.gettext(
+        "%(sku)s: safety stock %(qty)s %(unit)s.",
+        sku=level.sku_code,
+        qty=level.safety_stock,
+        unit=level.unit,
+    )
+    target = _next(data.get("next"), level.sku_code)
+    return flash(Redirect(target, status_code=303), "ok", [message])
+
+
+ROUTES = [
+    queue,
+    order_page,
+    create,
+    pick_list_page,
+    stock_page,
+    adjust,
+    alerts_page,
+    safety_page,
+    set_safety,
+]

@@ -1,12 +1,15 @@
-"""Staff stock: the list (search, safety stock) and adjustments (audited, never below reserved)."""
+"""Staff stock: the list (search, safety stock), adjustments (audited, never below reserved),
+setting safety stock (audited, bounded) and the list of SKUs under it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from portal.domain import stock
-from portal.domain.errors import Forbidden, ValidationFailed
-from portal.tables import AuditEntry, Sku, StockLevel
+from portal.domain import safety_stock, stock
+from portal.domain.errors import Forbidden, NotFound, ValidationFailed
+from portal.tables import AuditEntry, Sku, StockLevel, Warehouse
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
 
@@ -27,6 +30,19 @@ async def test_list_search_and_safety(db):
         await stock.list_stock(w.buyer)
     with pytest.raises(Forbidden):
         await stock.list_stock(f.actor(await f.user("sales_rep")))
+
+
+async def test_under_safety_filter_finds_skus_past_the_first_rows(db):
+    """The filter is applied before the limit: SKUs early in code order that are fine don't
+    crowd out the one that is under its safety stock."""
+    w = await fulfil_world(on_hand1=5, on_hand2=3)
+    for n in range(12):
+        await f.stock(await f.sku(code=f"AA{n:02d}", pack=None), w.wh1, 10)
+    late = await f.sku(code="ZZ99", pack=None)
+    await f.stock(late, w.wh1, 1)
+    await Sku.update({Sku.safety_stock: 5}).where(Sku.id == late["id"])
+    under = await stock.list_stock(w.clerk, under_safety=True, limit=2)
+    assert [r.sku_code for r in under] == ["ZZ99"]
 
 
 async def test_adjust_receipt_count_damage(db):
@@ -70,3 +86,114 @@ async def test_receipt_creates_a_stock_row(db):
         w.clerk, warehouse_id=wh3["id"], sku_id=w.sku["id"], reason="receipt", qty=4, now=NOW
     )
     assert await StockLevel.count().where(StockLevel.warehouse == wh3["id"]) == 1
+
+
+# --- safety stock (portal.domain.safety_stock) ----------------------------------------------
+
+
+async def sku_safety(sku: dict) -> int:
+    return (await Sku.select(Sku.safety_stock).where(Sku.id == sku["id"]).first())["safety_stock"]
+
+
+async def test_set_safety_stock_is_audited(db):
+    w = await fulfil_world(on_hand1=5, on_hand2=3)
+    level = await safety_stock.set_safety_stock(w.clerk, w.sku["id"], " 12 ", now=NOW)
+    assert (level.safety_stock, level.available, level.under_safety, level.shortfall) == (
+        12,
+        8,
+        True,
+        4,
+    )
+    assert {wh["warehouse_code"] for wh in level.warehouses} == {"W1", "W2"}
+    admin = f.actor(await f.user("admin"))
+    level = await safety_stock.set_safety_stock(admin, w.sku["id"], 8, now=NOW)
+    assert (level.under_safety, level.shortfall) == (False, 0)  # 8 available is not under 8
+    await safety_stock.set_safety_stock(admin, w.sku["id"], 8, now=NOW)  # unchanged: no entry
+    entries = (
+        await AuditEntry.select()
+        .where(AuditEntry.action == "sku.safety_stock")
+        .order_by(AuditEntry.id)
+    )
+    assert [(e["actor"], e["entity"], e["entity_id"]) for e in entries] == [
+        (w.clerk.user_id, "sku", str(w.sku["id"])),
+        (admin.user_id, "sku", str(w.sku["id"])),
+    ]
+    assert [json.loads(e["before"]) for e in entries] == [{"safety_stock": 0}, {"safety_stock": 12}]
+    assert [json.loads(e["after"])["safety_stock"] for e in entries] == [12, 8]
+    assert await sku_safety(w.sku) == 8
+    # Back to 0 turns the alert off.
+    assert not (await safety_stock.set_safety_stock(w.clerk, w.sku["id"], "0")).under_safety
+
+
+@pytest.mark.parametrize(
+    "value", ["-1", -1, "abc", "", None, "1.5", 1.5, "10000001", 10**30, "１２", True, "1e3"]
+)
+async def test_bad_safety_stock_writes_nothing(db, value):
+    w = await fulfil_world()
+    await Sku.update({Sku.safety_stock: 7}).where(Sku.id == w.sku["id"])
+    with pytest.raises(ValidationFailed) as exc:
+        await safety_stock.set_safety_stock(w.clerk, w.sku["id"], value, now=NOW)
+    assert exc.value.errors[0].field == "safety_stock"
+    assert await sku_safety(w.sku) == 7
+    assert await AuditEntry.count().where(AuditEntry.action == "sku.safety_stock") == 0
+    # The bound itself is accepted.
+    await safety_stock.set_safety_stock(w.clerk, w.sku["id"], safety_stock.MAX_SAFETY_STOCK)
+    assert await sku_safety(w.sku) == safety_stock.MAX_SAFETY_STOCK
+
+
+async def test_safety_stock_roles_and_missing_sku(db):
+    w = await fulfil_world()
+    rep = f.actor(await f.user("sales_rep"))
+    manager = f.actor(await f.user("sales_manager"))
+    for actor in (w.buyer, rep, manager, w.finance):
+        with pytest.raises(Forbidden):
+            await safety_stock.set_safety_stock(actor, w.sku["id"], 5)
+        with pytest.raises(Forbidden):
+            await safety_stock.under_safety(actor)
+        with pytest.raises(Forbidden):
+            await safety_stock.count_under_safety(actor)
+    with pytest.raises(NotFound):
+        await safety_stock.set_safety_stock(w.clerk, 987_654, 5)
+    with pytest.raises(NotFound):
+        await safety_stock.get_safety_level(w.clerk, 987_654)
+    assert await sku_safety(w.sku) == 0
+    assert await AuditEntry.count() == 0
+
+
+async def test_alert_list(db):
+    w = await fulfil_world(on_hand1=5, on_hand2=3)  # A100 and B200: 8 available each
+    await approved_order(w, qty=4)  # A100: 4 reserved at W1, so 4 available
+    set_ = safety_stock.set_safety_stock
+    await set_(w.clerk, w.sku["id"], 5)  # 4 < 5: under
+    await set_(w.clerk, w.sku2["id"], 8)  # 8 = 8: not under
+    unheld = await f.sku(code="C300", pack=None)  # no stock row anywhere: 0 available
+    await set_(w.clerk, unheld["id"], 1)
+    retired = await f.sku(code="D400", pack=None, active=False)
+    await set_(w.clerk, retired["id"], 10)  # inactive SKUs never alert
+    await f.sku(code="E500", pack=None)  # safety stock 0: never alerts
+    wh3 = await f.warehouse("W3", "华北仓")
+    closed = await f.sku(code="F600", pack=None)
+    await f.stock(closed, wh3, 50)
+    await f.stock(closed, w.wh1, 2)
+    await set_(w.clerk, closed["id"], 10)
+    alerts = await safety_stock.under_safety(w.clerk)
+    # W3 is active: F600 has 52, not under 10.
+    assert [lv.sku_code for lv in alerts] == ["C300", "A100"]
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == wh3["id"])
+    alerts = await safety_stock.under_safety(w.clerk)
+    # Emptiest first: C300 0/1, F600 2/10, A100 4/5.
+    assert [(lv.sku_code, lv.available, lv.safety_stock, lv.shortfall) for lv in alerts] == [
+        ("C300", 0, 1, 1),
+        ("F600", 2, 10, 8),
+        ("A100", 4, 5, 1),
+    ]
+    assert await safety_stock.count_under_safety(w.clerk) == 3
+    # The stock list's filter agrees for the SKUs that have stock rows.
+    listed = {r.sku_code for r in await stock.list_stock(w.clerk, under_safety=True)}
+    assert listed == {"F600", "A100"}
+    # Receiving stock clears the alert.
+    await stock.adjust_stock(
+        w.clerk, warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason="receipt", qty=1, now=NOW
+    )
+    assert [lv.sku_code for lv in await safety_stock.under_safety(w.clerk)] == ["C300", "F600"]
+    assert await safety_stock.count_under_safety(w.clerk) == 2

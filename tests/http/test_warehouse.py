@@ -1,4 +1,5 @@
-"""Warehouse and shipment pages: queue, packing, shipping, receipt, PDF, stock; scope and roles."""
+"""Warehouse and shipment pages: queue, packing, shipping, receipt, PDF, stock, safety stock,
+the alert list and pick lists; scope and roles."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 from pypdf import PdfReader
 
-from portal.tables import AuditEntry, Order, Shipment, StockLevel
+from portal.tables import AuditEntry, Order, Shipment, Sku, StockLevel
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world, stock_of
 from tests.http.conftest import csrf_from, sign_in
@@ -191,3 +192,138 @@ async def test_stock_page_and_adjust(db, client):
     assert r.status_code == 422
     assert await stock_of(w.sku, w.wh1) == (26, 6)
     assert await AuditEntry.count().where(AuditEntry.action == "stock.receipt") == 1
+
+
+# --- safety stock, the alert list and pick lists ------------------------------------------
+
+
+async def safety_of(sku: dict) -> int:
+    return (await Sku.select(Sku.safety_stock).where(Sku.id == sku["id"]).first())["safety_stock"]
+
+
+async def test_safety_stock_form_without_and_with_htmx(db, client):
+    w, o = await setup(client)  # A100: 6 at W1 (all reserved) + 96 free at W2
+    await sign_in(client, "clerk")
+    page = await client.get("/stock?q=A100")
+    url = f"/stock/{w.sku['id']}/safety-stock"
+    assert page.status_code == 200 and f'action="{url}"' in page.text
+    assert page.text.count(f'id="safety-{w.sku["id"]}"') == 1  # once per SKU, not per row
+    token = csrf_from(page.text)
+
+    # Plain form: saved, back where it came from, with a message.
+    r = await client.post(
+        url, data={"_csrf_token": token, "safety_stock": "150", "next": "/stock/alerts"}
+    )
+    assert r.status_code == 200 and str(r.url).endswith("/stock/alerts")
+    assert "A100" in r.text and "150" in r.text
+    assert await safety_of(w.sku) == 150
+
+    # htmx: the form alone comes back, saved.
+    r = await client.post(
+        url, data={"_csrf_token": token, "safety_stock": "20"}, headers={"HX-Request": "true"}
+    )
+    assert r.status_code == 200 and r.text.lstrip().startswith("<form")
+    assert "safety-saved" in r.text and "<html" not in r.text
+    assert await safety_of(w.sku) == 20
+
+    # Bad input: refused with the reason, as the page or as the fragment; nothing written.
+    audits = await AuditEntry.count()
+    for value in ("-1", "abc", "", "1.5", "99999999999", "10000001"):
+        r = await client.post(url, data={"_csrf_token": token, "safety_stock": value})
+        assert r.status_code == 422, value
+        assert "field-error" in r.text and "<html" in r.text
+        r = await client.post(
+            url,
+            data={"_csrf_token": token, "safety_stock": value},
+            headers={"HX-Request": "true"},
+        )
+        assert r.status_code == 422 and "field-error" in r.text and "<html" not in r.text
+    assert await safety_of(w.sku) == 20
+    assert await AuditEntry.count() == audits
+    entries = await AuditEntry.select().where(AuditEntry.action == "sku.safety_stock")
+    assert len(entries) == 2
+
+    # Another site as the return address is ignored.
+    r = await client.post(
+        url,
+        data={"_csrf_token": token, "safety_stock": "21", "next": "//evil.example/stock"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/stock?q=A100"
+    assert (await client.get("/stock/987654/safety-stock")).status_code == 404
+    r = await client.post(
+        "/stock/987654/safety-stock", data={"_csrf_token": token, "safety_stock": "1"}
+    )
+    assert r.status_code == 404
+
+
+async def test_safety_stock_refused_for_dealers(db, client):
+    w, o = await setup(client)
+    await sign_in(client, "buyer")
+    page = await client.get("/orders")
+    token = any_token(page.text)
+    url = f"/stock/{w.sku['id']}/safety-stock"
+    assert (await client.get(url)).status_code == 403
+    r = await client.post(url, data={"_csrf_token": token, "safety_stock": "5"})
+    assert r.status_code == 403
+    assert (await client.get("/stock/alerts")).status_code == 403
+    assert (await client.get("/warehouse/pick-list")).status_code == 403
+    assert (await client.get("/warehouse/pick-list?format=pdf")).status_code == 403
+    assert await safety_of(w.sku) == 0
+    assert await AuditEntry.count().where(AuditEntry.action == "sku.safety_stock") == 0
+
+
+async def test_alert_list_one_tap_from_the_queue(db, client):
+    w, o = await setup(client)  # A100: 96 available over W1 and W2; B200: 106
+    await Sku.update({Sku.safety_stock: 100}).where(Sku.id == w.sku["id"])
+    await Sku.update({Sku.safety_stock: 50}).where(Sku.id == w.sku2["id"])
+    await sign_in(client, "clerk")
+    queue = await client.get("/warehouse")
+    assert queue.status_code == 200
+    badge = re.search(
+        r'href="/stock/alerts">[^<]*<span class="count-badge"[^>]*>(\d+)<', queue.text
+    )
+    assert badge and badge.group(1) == "1"
+    alerts = await client.get("/stock/alerts")
+    assert alerts.status_code == 200
+    assert f'id="alert-{w.sku["id"]}"' in alerts.text and "A100" in alerts.text
+    assert "B200" not in alerts.text
+    assert f'action="/stock/{w.sku["id"]}/safety-stock"' in alerts.text
+    # The stock page links to it too, with the same count.
+    assert 'href="/stock/alerts"' in (await client.get("/stock")).text
+    await Sku.update({Sku.safety_stock: 0}).where(Sku.id == w.sku["id"])
+    queue = await client.get("/warehouse")
+    assert 'href="/stock/alerts"' in queue.text and "count-badge" not in queue.text
+    assert 'href="/backorders"' in queue.text
+    assert f'id="alert-{w.sku["id"]}"' not in (await client.get("/stock/alerts")).text
+
+
+async def test_pick_list_page(db, client):
+    w, o = await setup(client)  # order o: A100 × 10, 6 reserved at W1 and 4 at W2
+    await sign_in(client, "clerk")
+    queue = await client.get("/warehouse")
+    assert 'action="/warehouse/pick-list"' in queue.text
+    assert f'name="order" value="{o["id"]}" form="pick-form"' in queue.text
+    page = await client.get(f"/warehouse/pick-list?warehouse={w.wh1['id']}")
+    assert page.status_code == 200
+    item = re.search(r'<li class="card picklist-item">(.*?)</li>', page.text, re.S)
+    assert item and "A100" in item.group(1) and "<strong>6</strong>" in item.group(1)
+    page = await client.get(f"/warehouse/pick-list?warehouse={w.wh2['id']}&order={o['id']}")
+    assert page.status_code == 200 and "<strong>4</strong>" in page.text
+    assert f'name="order" value="{o["id"]}"' in page.text  # the choice is kept
+    assert 'src="/static/js/picklist.js"' in page.text
+    pdf_link = (
+        f'href="/warehouse/pick-list?warehouse={w.wh2["id"]}&amp;order={o["id"]}&amp;format=pdf"'
+    )
+    assert pdf_link in page.text
+    pdf = await client.get(f"/warehouse/pick-list?warehouse={w.wh1['id']}&format=pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    number = (await Order.select(Order.number).where(Order.id == o["id"]).first())["number"]
+    assert "A100" in text and "6 瓶" in text and number in text
+    # Another order only: nothing to pick; junk ids are ignored; an unknown warehouse is 404.
+    page = await client.get(f"/warehouse/pick-list?warehouse={w.wh2['id']}&order=987654&order=x")
+    assert page.status_code == 200 and "picklist-item" not in page.text
+    assert (await client.get("/warehouse/pick-list?warehouse=987654")).status_code == 404
+    css = await client.get("/static/css/fulfilment.css")
+    assert ".picklist-item { break-inside: avoid" in css.text
