@@ -5,8 +5,14 @@ migrated, filled with 100,000 SKUs (COPY), 3 tiers with a price for every SKU, 2
 (some with contract prices); then `python -m portal serve` with PORTAL_WORKERS=2 and the load
 generator (httpx, asyncio) on the same machine. Every figure is the median of RUNS timed
 runs after a warm-up, and is also given as a ratio to a reference measured in the same run
-(the SQL floor for submissions, /health/live for the catalog), since absolute times drift on
-shared machines. Prints a table and writes bench/results/<timestamp>.json.
+(the SQL floor for submissions, /health/live for the catalog and, as a second figure, for
+submissions too), since absolute times drift on shared machines. Prints a table and writes
+bench/results/<timestamp>.json.
+
+The catalog's search indexes (pg_trgm GIN, prefix btrees) come from the migrations; the
+report records which were found ("trgm_indexes_from_migrations"). While iterating:
+PORTAL_BENCH_QUICK=1 (one timed run per figure, shorter runs), PORTAL_BENCH_ONLY=catalog or
+orders, PORTAL_BENCH_SKUS=20000.
 """
 
 from __future__ import annotations
@@ -41,10 +47,12 @@ SKUS = int(os.environ.get("PORTAL_BENCH_SKUS", "100000"))
 DEALERS = 200
 CONCURRENCY = int(os.environ.get("PORTAL_BENCH_CONCURRENCY", "16"))
 WORKERS = 2
-RUNS = 3
-ORDER_SECONDS = 5.0
-CATALOG_SECONDS = 3.0
-WARMUP_SECONDS = 1.5
+QUICK = os.environ.get("PORTAL_BENCH_QUICK") == "1"
+ONLY = os.environ.get("PORTAL_BENCH_ONLY", "")  # "", "catalog" or "orders"
+RUNS = 1 if QUICK else 3
+ORDER_SECONDS = 3.0 if QUICK else 5.0
+CATALOG_SECONDS = 2.0 if QUICK else 3.0
+WARMUP_SECONDS = 1.0 if QUICK else 1.5
 PASSWORD = "bench-password"
 LINES = 5
 HOT_SKUS = 5
@@ -495,33 +503,26 @@ async def page_weight(base: str, data: Data) -> dict:
     }
 
 
-TRGM_SQL = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS sku_name_trgm ON sku USING gin (lower(name) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS product_name_trgm ON product USING gin (lower(name) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS sku_code_trgm ON sku USING gin (lower(code) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS product_brand_trgm ON product USING gin "
-    "(lower(brand) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS sku_barcode_trgm ON sku USING gin (barcode gin_trgm_ops)",
-]
+# What migration 2026-11-25T14:00:04 creates for the catalog's search on PostgreSQL.
+SEARCH_INDEXES = (
+    "sku_name_trgm",
+    "product_name_trgm",
+    "product_brand_trgm",
+    "sku_code_prefix",
+    "sku_barcode_prefix",
+    "product_category_name",
+)
 
 
-async def has_trgm(url: str) -> bool:
+async def search_indexes(url: str) -> list[str]:
+    """The catalog search indexes present right after migrating (before any data)."""
     conn = await asyncpg.connect(url)
     try:
-        return bool(
-            await conn.fetchval("SELECT 1 FROM pg_indexes WHERE indexname = 'sku_name_trgm'")
+        rows = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE indexname = ANY($1::text[])",
+            list(SEARCH_INDEXES),
         )
-    finally:
-        await conn.close()
-
-
-async def add_trgm(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        for sql in TRGM_SQL:
-            await conn.execute(sql)
-        await conn.execute("ANALYZE")
+        return sorted(r["indexname"] for r in rows)
     finally:
         await conn.close()
 
@@ -529,18 +530,53 @@ async def add_trgm(url: str) -> None:
 # --- the report --------------------------------------------------------------------------
 
 
+async def trivial_rate(base: str) -> dict:
+    """/health/live in the same server, measured next to the submissions."""
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
+
+        async def one(worker: int) -> bool:
+            return (await c.get("/health/live")).status_code == 200
+
+        return await measure(one, CATALOG_SECONDS)
+
+
+async def bench_all_orders(base: str, url: str, data: Data) -> dict:
+    orders = {
+        "trivial /health/live": await trivial_rate(base),
+        "portal": await bench_orders(base, data, hot=False),
+        "floor": await bench_floor(url, data, hot=False),
+        "portal hot": await bench_orders(base, data, hot=True),
+        "floor hot": await bench_floor(url, data, hot=True),
+    }
+    trivial = orders["trivial /health/live"]["per_s"]
+    orders["ratio"] = round(orders["portal"]["per_s"] / orders["floor"]["per_s"], 3)
+    orders["ratio_hot"] = round(orders["portal hot"]["per_s"] / orders["floor hot"]["per_s"], 3)
+    orders["ratio_to_trivial"] = round(orders["portal"]["per_s"] / trivial, 3)
+    orders["ratio_hot_to_trivial"] = round(orders["portal hot"]["per_s"] / trivial, 3)
+    orders["floor_to_trivial"] = round(orders["floor"]["per_s"] / trivial, 3)
+    return orders
+
+
 def table(report: dict) -> str:
     out = []
-    o = report["orders"]
+    o = report.get("orders") or {}
     title = f"order submission (N={CONCURRENCY}, {LINES} lines)"
-    out.append(f"{title:44} "
-               f"{'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
-    for name in ("portal", "floor", "portal hot", "floor hot"):
+    if o:
+        out.append(f"{title:44} "
+                   f"{'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for name in ("trivial /health/live", "portal", "floor", "portal hot", "floor hot"):
+        if name not in o:
+            continue
         f = o[name]
         out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
                    f"{f['p99_ms']:8.1f} {f['errors']:6d}")
-    out.append(f"  portal ÷ floor: {o['ratio']:.2f}   hot: {o['ratio_hot']:.2f}")
-    for label, key in (("catalog", "catalog"), ("catalog with pg_trgm", "catalog_trgm")):
+    if o:
+        out.append(f"  portal ÷ floor: {o['ratio']:.3f}   hot: {o['ratio_hot']:.3f}")
+        out.append(f"  portal ÷ trivial: {o['ratio_to_trivial']:.3f}   "
+                   f"hot: {o['ratio_hot_to_trivial']:.3f}   "
+                   f"floor ÷ trivial: {o['floor_to_trivial']:.3f}")
+    for label, key in (("catalog", "catalog"),):
         if key not in report:
             continue
         title = f"{label} ({SKUS} SKUs, N={CONCURRENCY})"
@@ -549,7 +585,9 @@ def table(report: dict) -> str:
         for name, f in report[key].items():
             out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
                        f"{f['ratio_to_trivial']:8.3f} {f['errors']:6d}")
-    w = report["page_weight"]
+    w = report.get("page_weight")
+    if not w:
+        return "\n".join(out)
     out.append(f"page weight (gzip): /catalog first load with CSS+JS {w['first_load_bytes']:,} B")
     for name, size in w["partials_bytes"].items():
         status = w["partials_status"][name]
@@ -570,7 +608,7 @@ async def main() -> int:
     try:
         print(f"database {name}: migrating and generating {SKUS:,} SKUs ...", flush=True)
         await asyncio.to_thread(migrate, url)
-        trgm_from_migrations = await has_trgm(url)
+        indexes = await search_indexes(url)
         data = await generate(url, rng)
         print(f"  generated in {data.seconds:.1f}s; starting the server ...", flush=True)
         port = free_port()
@@ -590,35 +628,29 @@ async def main() -> int:
                 "skus": SKUS,
                 "dealers": DEALERS,
                 "runs": RUNS,
-                "trgm_indexes_from_migrations": trgm_from_migrations,
+                "trgm_indexes_from_migrations": all(
+                    name in indexes for name in SEARCH_INDEXES if name.endswith("_trgm")
+                ),
+                "search_indexes_from_migrations": indexes,
+                "quick": QUICK,
             },
             "data_seconds": round(data.seconds, 1),
         }
-        print("catalog ...", flush=True)
-        report["catalog"] = await bench_catalog(base, data)
-        if not trgm_from_migrations:
-            print("catalog again with pg_trgm indexes ...", flush=True)
-            await add_trgm(url)
-            report["catalog_trgm"] = await bench_catalog(base, data)
-        print("page weight ...", flush=True)
-        report["page_weight"] = await page_weight(base, data)
-        print("orders ...", flush=True)
-        orders = {
-            "portal": await bench_orders(base, data, hot=False),
-            "floor": await bench_floor(url, data, hot=False),
-            "portal hot": await bench_orders(base, data, hot=True),
-            "floor hot": await bench_floor(url, data, hot=True),
-        }
-        orders["ratio"] = round(orders["portal"]["per_s"] / orders["floor"]["per_s"], 3)
-        orders["ratio_hot"] = round(
-            orders["portal hot"]["per_s"] / orders["floor hot"]["per_s"], 3
-        )
-        report["orders"] = orders
+        if ONLY in ("", "catalog"):
+            print("catalog ...", flush=True)
+            report["catalog"] = await bench_catalog(base, data)
+            print("page weight ...", flush=True)
+            report["page_weight"] = await page_weight(base, data)
+        if ONLY in ("", "orders"):
+            print("orders ...", flush=True)
+            report["orders"] = await bench_all_orders(base, url, data)
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
         try:
-            report["invariants"] = await check_invariants(url, data.warehouse_id)
+            report["invariants"] = (
+                await check_invariants(url, data.warehouse_id) if "orders" in report else {}
+            )
         except Exception as exc:  # the figures are kept; the failure is reported with them
             report["invariants"] = {"error": repr(exc)}
         report["seconds"] = round(time.monotonic() - started, 1)

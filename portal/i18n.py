@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, parse_pattern
 from babel.support import NullTranslations, Translations
 
 from portal.domain.errors import DomainError, FieldError
@@ -73,8 +73,17 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+@cache
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def _babel_locale() -> Locale:
-    return Locale.parse(get_locale())
+    """The reader's Babel locale; parsed once per code (a catalog page formats hundreds)."""
+    return _parsed(get_locale())
+
+
+_MONEY_PATTERN = parse_pattern("#,##0.00")
 
 
 def money(fen: int | None) -> str:
@@ -82,7 +91,7 @@ def money(fen: int | None) -> str:
     if fen is None:
         return ""
     value = from_fen(fen)
-    digits = format_decimal(abs(value), format="#,##0.00", locale=_babel_locale())
+    digits = _MONEY_PATTERN.apply(abs(value), _babel_locale())
     return f"-¥{digits}" if value < 0 else f"¥{digits}"
 
 

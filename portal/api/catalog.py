@@ -23,6 +23,12 @@ from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
 
 
+class SkuListOut(SkuPageOut):
+    """A page of SKUs; `total` is exact when total_exact, else a lower bound ("1000+")."""
+
+    total_exact: bool = True
+
+
 async def dealer_for(actor: Actor, dealer_id: int | None) -> dict:
     """The dealer whose prices the caller sees: a dealer user's own, or ?dealer_id for staff.
 
@@ -93,7 +99,9 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
     summary="Search SKUs at a dealer's prices",
     description=(
         "Dealer users always see their own dealer's prices (dealer_id is ignored); staff pass "
-        "dealer_id, and a dealer outside their scope answers 404. Prices are decimal strings."
+        "dealer_id, and a dealer outside their scope answers 404. Prices are decimal strings. "
+        "total counts the matches exactly up to 1000 (or to the end of the page asked for); "
+        "past that total_exact is false and total is a lower bound."
     ),
     responses=problems(400, 401, 404, 422),
 )
@@ -109,7 +117,7 @@ async def list_skus(
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=catalog.MAX_PER_PAGE)] = 20,
     dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
-) -> SkuPageOut:
+) -> SkuListOut:
     actor = request.user
     dealer = await dealer_for(actor, dealer_id)
     result = await catalog.search(
@@ -125,12 +133,13 @@ async def list_skus(
     )
     # Dealers see in stock / low / out; numbers only for staff or where the supplier allows.
     show_qty = actor.is_staff or request.app.state.settings.show_stock_numbers
-    return SkuPageOut(
+    return SkuListOut(
         items=[sku_out(item, show_qty=show_qty) for item in result.items],
         page=result.page,
         per_page=result.per_page,
         has_more=result.has_more,
         total=result.total,
+        total_exact=result.total_exact,
     )
 
 

@@ -15,6 +15,8 @@ from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.pricing import (
     BATCH,
+    PRICE_COLUMNS,
+    PRICE_JOINS,
     PriceInputs,
     PriceQuote,
     price_inputs_for_rows,
@@ -29,6 +31,9 @@ AVAILABILITY = ("in_stock", "low", "out")
 MAX_PER_PAGE = 100
 MAX_TERMS = 5
 MAX_QUERY_CHARS = 100
+# A page counts the matching SKUs exactly up to this many (or up to the end of the page
+# asked for, if further); beyond it the total is a lower bound (CatalogPage.total_exact).
+COUNT_CAP = 1000
 # Orders that never became a purchase do not count as "bought before".
 NOT_BOUGHT_STATUSES = ("cancelled", "rejected")
 
@@ -83,7 +88,8 @@ class CatalogPage:
     page: int
     per_page: int
     has_more: bool
-    total: int
+    total: int  # exact, or a lower bound ("1000+") when total_exact is False
+    total_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,45 @@ def _matcher(term: str) -> tuple[str, str]:
     return "LOWER({col}) LIKE {} ESCAPE '\\'", term.lower()
 
 
+def _term_filter(term: str) -> tuple[str, list[Any]]:
+    """`AND s.id IN (...)`: SKUs whose name, product name or brand contains `term`, or whose
+    code or barcode starts with it (case aside).
+
+    A UNION of one subquery per column, so each one reads its own index on PostgreSQL
+    (pg_trgm GIN on LOWER(name) and LOWER(brand), btree pattern indexes on LOWER(code) and
+    barcode; migration 2026-11-25T14:00:04); an OR across the SKU-product join could not.
+    On PostgreSQL the ids come as an array (= ANY(ARRAY(...))) so the page is then read by
+    primary key, rather than by hashing every SKU and product. SQLite's LIKE already ignores
+    ASCII case, as before.
+    """
+    sqlite = is_sqlite(current_engine())
+    if sqlite:
+        text = term
+
+        def col(name: str) -> str:
+            return name
+
+    else:
+        text = term.lower()
+
+        def col(name: str) -> str:
+            return f"LOWER({name})"
+
+    contains = f"%{_escape_like(text)}%"
+    prefix = f"{_escape_like(text)}%"
+    esc = " ESCAPE '\\'"
+    sql = (
+        ("AND s.id IN (" if sqlite else "AND s.id = ANY(ARRAY(")
+        + f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc} '
+        f'UNION SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc} '
+        f'UNION SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc} '
+        'UNION SELECT s4.id FROM "sku" s4 WHERE s4.product IN (SELECT p4.id FROM "product" p4 '
+        f'WHERE {col("p4.name")} LIKE {{}}{esc} OR {col("p4.brand")} LIKE {{}}{esc}))'
+        + ("" if sqlite else ")")
+    )
+    return sql, [contains, prefix, prefix, contains, contains]
+
+
 def _like(col: str, template: str) -> str:
     return template.replace("{col}", col)
 
@@ -171,6 +216,15 @@ ITEM_COLUMNS = (
     "p.name AS product_name, p.image AS image, p.category AS category_id"
 )
 FROM_VISIBLE = 'FROM "sku" s JOIN "product" p ON p.id = s.product'
+# What an item needs beyond its row, in the same query: the dealer's tier and contract price,
+# the stock available in active warehouses and whether the dealer starred it. Placeholders:
+# warehouse active (True), dealer id (favourite), then PRICE_JOINS' tier id and dealer id.
+DETAIL_COLUMNS = (
+    f"{PRICE_COLUMNS}, "
+    "(SELECT SUM(sl.on_hand - sl.reserved) FROM \"stock_level\" sl JOIN \"warehouse\" w "
+    "ON w.id = sl.warehouse WHERE w.active = {} AND sl.sku = s.id) AS available, "
+    "(SELECT COUNT(*) FROM \"favourite\" f WHERE f.dealer = {} AND f.sku = s.id) AS fav_n"
+)
 
 
 def _visible_where(sql: _Sql, dealer: dict) -> _Sql:
@@ -200,6 +254,7 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
 
 
 async def _available(sku_ids: list[int]) -> dict[int, int]:
+    """Stock available per SKU in active warehouses (for rows without DETAIL_COLUMNS)."""
     result: dict[int, int] = {}
     for chunk in _chunks(sku_ids):
         sql = _Sql().add(
@@ -263,8 +318,12 @@ async def _items(
         return []
     ids = [int(r["id"]) for r in rows]
     inputs = await price_inputs_for_rows(dealer, rows)
-    stock = await _available(ids)
-    favs = await _favourites(dealer, ids)
+    if all("available" in r and "fav_n" in r for r in rows):
+        stock = {int(r["id"]): int(r["available"] or 0) for r in rows}
+        favs = {int(r["id"]) for r in rows if int(r["fav_n"] or 0) > 0}
+    else:
+        stock = await _available(ids)
+        favs = await _favourites(dealer, ids)
     bought = await bought_before(dealer, ids)
     items = []
     for row in rows:
@@ -308,8 +367,21 @@ async def _items(
     return items
 
 
-async def _visible_rows(dealer: dict, where: str, *args: Any, order: str = "s.id") -> list[dict]:
-    sql = _Sql().add(f"SELECT {ITEM_COLUMNS} {FROM_VISIBLE}")
+async def _visible_rows(
+    dealer: dict, where: str, *args: Any, order: str = "s.id", details: bool = True
+) -> list[dict]:
+    """Visible SKU rows (ITEM_COLUMNS), with DETAIL_COLUMNS unless details=False."""
+    sql = _Sql()
+    if details:
+        sql.add(
+            f"SELECT {ITEM_COLUMNS}, {DETAIL_COLUMNS} {FROM_VISIBLE} {PRICE_JOINS}",
+            True,
+            int(dealer["id"]),
+            int(dealer["tier"]),
+            int(dealer["id"]),
+        )
+    else:
+        sql.add(f"SELECT {ITEM_COLUMNS} {FROM_VISIBLE}")
     _visible_where(sql, dealer)
     sql.add(where, *args)
     sql.add(f"ORDER BY {order}")
@@ -374,28 +446,16 @@ async def search(
         sql.add(f"{select} {FROM_VISIBLE} {joins}", *join_args)
         _visible_where(sql, dealer)
         for term in terms:
-            template, term = _matcher(term)
-            contains = f"%{_escape_like(term)}%"
-            prefix = f"{_escape_like(term)}%"
-            sql.add(
-                "AND ("
-                + " OR ".join(
-                    _like(col, template) for col in ("s.name", "p.name", "p.brand", "s.code")
-                )
-                + " OR s.barcode LIKE {} ESCAPE '\\')",
-                contains,
-                contains,
-                contains,
-                prefix,
-                prefix,
-            )
+            clause, args = _term_filter(term)
+            sql.add(clause, *args)
         if category_id is not None:
             sql.add("AND p.category IN (SELECT id FROM cat_tree)")
         if in_stock:
+            # Per row, so a page stops early instead of summing the stock of every SKU.
             sql.add(
-                'AND s.id IN (SELECT sl.sku FROM "stock_level" sl JOIN "warehouse" w '
-                "ON w.id = sl.warehouse WHERE w.active = {} GROUP BY sl.sku "
-                "HAVING SUM(sl.on_hand - sl.reserved) > 0)",
+                'AND (SELECT SUM(sl.on_hand - sl.reserved) FROM "stock_level" sl '
+                'JOIN "warehouse" w ON w.id = sl.warehouse WHERE w.active = {} '
+                "AND sl.sku = s.id) > 0",
                 True,
             )
         if favourites:
@@ -404,9 +464,6 @@ async def search(
                 int(dealer["id"]),
             )
         return sql
-
-    count_rows = await filtered("SELECT COUNT(*) AS n").run()
-    total = int(count_rows[0]["n"]) if count_rows else 0
 
     joins, join_args = "", ()
     order_args: list[Any] = []
@@ -436,13 +493,57 @@ async def search(
     else:
         order = "p.name, s.code, s.id"
 
-    sql = filtered(f"SELECT {ITEM_COLUMNS}", joins, join_args)
+    # The page's ids only (narrow rows to sort), then everything about those ids in one query.
+    # A search sorts every match anyway, so it counts them in the same pass (exactly).
+    offset = (page - 1) * per_page
+    select = "SELECT s.id AS id, COUNT(*) OVER () AS n_total" if terms else "SELECT s.id AS id"
+    sql = filtered(select, joins, join_args)
     sql.add(f"ORDER BY {order}", *order_args)
-    sql.add("LIMIT {} OFFSET {}", per_page + 1, (page - 1) * per_page)
-    rows = await sql.run()
-    has_more = len(rows) > per_page
-    items = await _items(dealer, rows[:per_page])
-    return CatalogPage(items=items, page=page, per_page=per_page, has_more=has_more, total=total)
+    sql.add("LIMIT {} OFFSET {}", per_page + 1, offset)
+    found_rows = await sql.run()
+    counted = int(found_rows[0]["n_total"]) if terms and found_rows else None
+    page_ids = [int(r["id"]) for r in found_rows]
+    has_more = len(page_ids) > per_page
+    page_ids = page_ids[:per_page]
+    rows: list[dict] = []
+    if page_ids:
+        by_id = {
+            int(r["id"]): r
+            for r in await _visible_rows(
+                dealer, "AND s.id IN (" + ", ".join("{}" for _i in page_ids) + ")", *page_ids
+            )
+        }
+        rows = [by_id[i] for i in page_ids if i in by_id]
+
+    # The total: known without a query when this page is the last one; otherwise counted,
+    # but never past COUNT_CAP (or the end of this page): a lower bound beyond that.
+    total, exact = offset + len(page_ids), True
+    if counted is not None:
+        total = counted
+    elif has_more or (not page_ids and page > 1):
+        cap = max(COUNT_CAP, offset + per_page + 1)
+        inner = filtered("SELECT s.id AS id")
+        count = _Sql()
+        parts, args = list(inner.parts), list(inner.args)
+        if category_id is not None:
+            # The WITH clause stays in front of the outer SELECT.
+            count.add(parts.pop(0), args.pop(0))
+        count.add("SELECT COUNT(*) AS n FROM (")
+        count.parts.extend(parts)
+        count.args.extend(args)
+        count.add("LIMIT {}) capped", cap + 1)
+        found = await count.run()
+        n = int(found[0]["n"]) if found else 0
+        total, exact = (n, True) if n <= cap else (cap, False)
+    items = await _items(dealer, rows)
+    return CatalogPage(
+        items=items,
+        page=page,
+        per_page=per_page,
+        has_more=has_more,
+        total=total,
+        total_exact=exact,
+    )
 
 
 async def items_by_ids(
@@ -558,7 +659,7 @@ async def toggle_favourite(actor: Actor, dealer: dict, sku_id: int) -> bool:
         # Favourites are the ordering dealer's shortlist; staff who never order keep none.
         raise Forbidden(_("Your role cannot place orders."))
     async with write_transaction():
-        visible = await _visible_rows(dealer, "AND s.id = {}", int(sku_id))
+        visible = await _visible_rows(dealer, "AND s.id = {}", int(sku_id), details=False)
         if not visible:
             raise NotFound(_("Product not found."))
         removed = (

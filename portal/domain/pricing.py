@@ -15,7 +15,7 @@ from typing import Any
 from portal import i18n
 from portal.domain import money
 from portal.domain.errors import _
-from portal.tables import ContractPrice, PackUnit, Sku, Tier, TierPrice, VolumeBreak
+from portal.tables import Sku, Tier
 
 RULE_CONTRACT = "contract"
 RULE_VOLUME = "volume_break"
@@ -209,48 +209,107 @@ async def tier_name(tier_id: int) -> str:
     return row["name"] if row else ""
 
 
+# Columns and joins that bring a SKU's tier price and the dealer's contract price into a query
+# on "sku" (alias `s`); the joins take the tier id and the dealer id, in that order. Rows that
+# carry these columns are priced by price_inputs_for_rows without the per-SKU price query.
+PRICE_COLUMNS = (
+    "tp.price_fen AS tp_price_fen, tp.percent_bp AS tp_percent_bp, cp.price_fen AS cp_price_fen"
+)
+PRICE_JOINS = (
+    'LEFT JOIN "tier_price" tp ON tp.sku = s.id AND tp.tier = {} '
+    'LEFT JOIN "contract_price" cp ON cp.sku = s.id AND cp.dealer = {}'
+)
+JOINED_PRICE_KEYS = ("tp_price_fen", "tp_percent_bp", "cp_price_fen")
+
+
+def _in_list(ids: list[int]) -> str:
+    return ", ".join("{}" for _i in ids)
+
+
+async def _joined_prices(tier_id: int, dealer_id: int, ids: list[int]) -> dict[int, dict]:
+    """Tier price and contract price per SKU id: one query per batch."""
+    found: dict[int, dict] = {}
+    for chunk in _chunks(ids):
+        rows = await Sku.raw(
+            f"SELECT s.id AS id, {PRICE_COLUMNS} FROM \"sku\" s {PRICE_JOINS} "
+            f"WHERE s.id IN ({_in_list(chunk)})",
+            int(tier_id),
+            int(dealer_id),
+            *chunk,
+        )
+        found.update({int(r["id"]): r for r in rows})
+    return found
+
+
+async def _lists(
+    tier_id: int, ids: list[int]
+) -> tuple[str | None, dict[int, list[tuple[str, int]]], dict[int, list[tuple[int, int]]]]:
+    """The tier's name, pack units and the tier's volume breaks: one query per batch.
+
+    A UNION ALL of three kinds of rows ("t" tier, "p" pack, "b" break), so a page of SKUs
+    costs one round trip for all its multi-row pricing facts.
+    """
+    name: str | None = None
+    packs: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    breaks: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for n, chunk in enumerate(_chunks(ids)):
+        head = (
+            'SELECT \'t\' AS kind, 0 AS sku, name AS label, 0 AS a, 0 AS b FROM "tier" '
+            "WHERE id = {} UNION ALL "
+            if n == 0
+            else ""
+        )
+        rows = await Sku.raw(
+            head
+            + "SELECT 'p' AS kind, sku, name AS label, factor AS a, 0 AS b "
+            f'FROM "pack_unit" WHERE sku IN ({_in_list(chunk)}) UNION ALL '
+            "SELECT 'b' AS kind, sku, '' AS label, min_qty AS a, price_fen AS b "
+            f'FROM "volume_break" WHERE tier = {{}} AND sku IN ({_in_list(chunk)})',
+            *([int(tier_id)] if n == 0 else []),
+            *chunk,
+            int(tier_id),
+            *chunk,
+        )
+        for row in rows:
+            if row["kind"] == "t":
+                name = row["label"]
+            elif row["kind"] == "p":
+                packs[int(row["sku"])].append((row["label"], int(row["a"])))
+            else:
+                breaks[int(row["sku"])].append((int(row["a"]), int(row["b"])))
+    return name, packs, breaks
+
+
 async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int, PriceInputs]:
     """PriceInputs for SKU rows already loaded (each with id, base_price_fen, base_unit).
 
-    A fixed number of queries per batch of ids, whatever the number of SKUs.
+    Two queries per batch of ids whatever the number of SKUs (one when the rows already carry
+    the PRICE_COLUMNS of PRICE_JOINS): tier and contract prices, then tier name, packs and
+    breaks together.
     """
     ids = sorted({int(r["id"]) for r in sku_rows})
     if not ids:
         return {}
     tier_id = dealer["tier"]
-    tname = await tier_name(tier_id)
-    packs: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    tier_prices: dict[int, dict] = {}
-    breaks: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    contracts: dict[int, int] = {}
-    for chunk in _chunks(ids):
-        for row in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
-            PackUnit.sku.is_in(chunk)
-        ):
-            packs[row["sku"]].append((row["name"], int(row["factor"])))
-        for row in await TierPrice.select(
-            TierPrice.sku, TierPrice.price_fen, TierPrice.percent_bp
-        ).where(TierPrice.tier == tier_id, TierPrice.sku.is_in(chunk)):
-            tier_prices[row["sku"]] = row
-        for row in (
-            await VolumeBreak.select(VolumeBreak.sku, VolumeBreak.min_qty, VolumeBreak.price_fen)
-            .where(VolumeBreak.tier == tier_id, VolumeBreak.sku.is_in(chunk))
-            .order_by(VolumeBreak.sku, VolumeBreak.min_qty)
-        ):
-            breaks[row["sku"]].append((int(row["min_qty"]), int(row["price_fen"])))
-        for row in await ContractPrice.select(ContractPrice.sku, ContractPrice.price_fen).where(
-            ContractPrice.dealer == dealer["id"], ContractPrice.sku.is_in(chunk)
-        ):
-            contracts[row["sku"]] = int(row["price_fen"])
+    joined = all(all(k in r for k in JOINED_PRICE_KEYS) for r in sku_rows)
+    prices = (
+        {int(r["id"]): r for r in sku_rows}
+        if joined
+        else await _joined_prices(tier_id, dealer["id"], ids)
+    )
+    tname, packs, breaks = await _lists(tier_id, ids)
+    if tname is None:
+        tname = ""
 
     result: dict[int, PriceInputs] = {}
     for row in sku_rows:
         sku_id = int(row["id"])
         sku_packs = tuple(sorted(packs.get(sku_id, []), key=lambda p: (-p[1], p[0])))
         largest = sku_packs[0] if sku_packs else None
-        tp = tier_prices.get(sku_id)
-        tp_fen = tp["price_fen"] if tp else None
-        tp_bp = tp["percent_bp"] if tp else None
+        price = prices.get(sku_id) or {}
+        tp_fen = price.get("tp_price_fen")
+        tp_bp = price.get("tp_percent_bp")
+        cp_fen = price.get("cp_price_fen")
         result[sku_id] = PriceInputs(
             sku_id=sku_id,
             base_price_fen=int(row["base_price_fen"]),
@@ -260,8 +319,8 @@ async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int,
             tier_name=tname,
             tier_price_fen=int(tp_fen) if tp_fen is not None else None,
             tier_percent_bp=int(tp_bp) if tp_bp is not None else None,
-            breaks=tuple(breaks.get(sku_id, [])),
-            contract_price_fen=contracts.get(sku_id),
+            breaks=tuple(sorted(breaks.get(sku_id, []))),
+            contract_price_fen=int(cp_fen) if cp_fen is not None else None,
             packs=sku_packs,
         )
     return result

@@ -325,13 +325,27 @@ async def test_search_runs_a_constant_number_of_queries(db):
         await f.stock(s, wh, on_hand=i)
         await f.tier_price(t, s, percent_bp=9000)
         await catalog.toggle_favourite(a, d, s["id"])
+    # Pages with more after them (the total is counted) cost the same whatever their size...
     with QueryCounter(Sku._meta.db) as small:
         await catalog.search(a, d, q="酱油", per_page=2)
     with QueryCounter(Sku._meta.db) as large:
-        page = await catalog.search(a, d, q="酱油", per_page=30)
-    assert len(page.items) == 30
+        page = await catalog.search(a, d, q="酱油", per_page=25)
+    assert len(page.items) == 25 and page.has_more
     print("queries per search:", small.count)
-    assert 3 <= small.count == large.count <= 12
+    assert 3 <= small.count == large.count <= 6
+    # A search counts its matches in the page's own query; so does the last page.
+    with QueryCounter(Sku._meta.db) as whole:
+        page = await catalog.search(a, d, q="酱油", per_page=30)
+    assert (len(page.items), page.total, page.total_exact) == (30, 30, True)
+    assert whole.count == small.count
+    # Browsing without a search counts (capped) only when there is more after the page.
+    with QueryCounter(Sku._meta.db) as browse_more:
+        page = await catalog.search(a, d, per_page=10)
+    assert (page.total, page.has_more) == (30, True)
+    with QueryCounter(Sku._meta.db) as browse_last:
+        page = await catalog.search(a, d, per_page=30)
+    assert (page.total, page.has_more) == (30, False)
+    assert browse_more.count == browse_last.count + 1 == small.count + 1
 
 
 async def test_sorts(world):
@@ -441,3 +455,104 @@ async def test_a_rep_sees_the_dealers_catalog_at_the_dealers_prices(world):
     items = {i.code: i for i in (await catalog.search(rep, w["d2"])).items}
     assert items["NF-550"].quote.unit_price_fen == 190  # 95 % of 200 for 二级经销商
     assert items["LS-70"].quote.rule == RULE_CONTRACT
+
+
+# --- the index-friendly search paths (one subquery per column, issue #3) ----------------------
+
+
+async def test_search_by_exact_barcode_and_barcode_prefix_only(world):
+    w = world
+    page = await catalog.search(w["a1"], w["d1"], q="6921168509256")
+    assert (codes(page), page.total, page.total_exact, page.has_more) == (
+        ["NF-550"],
+        1,
+        True,
+        False,
+    )
+    # A barcode matches from its start, never in the middle.
+    assert codes(await catalog.search(w["a1"], w["d1"], q="1168509256")) == []
+
+
+async def test_search_by_code_prefix_in_any_letter_case(world):
+    w = world
+    assert codes(await catalog.search(w["a1"], w["d1"], q="df-")) == ["DF-500"]
+    assert codes(await catalog.search(w["a1"], w["d1"], q="Nf-15")) == ["NF-1500"]
+    # The code matches from its start only ("500" is inside DF-500 and NF-1500).
+    assert codes(await catalog.search(w["a1"], w["d1"], q="F-500")) == []
+
+
+async def test_search_chinese_substring_of_the_sku_name_only(world):
+    w = world
+    # "茉莉花" is in the SKU name, not in the product name or brand.
+    assert codes(await catalog.search(w["a1"], w["d1"], q="茉莉花")) == ["DF-500"]
+    # "天然水" is in the product name only (农夫山泉饮用天然水): every visible SKU of it.
+    assert codes(await catalog.search(w["a1"], w["d1"], q="天然水", sort="code")) == [
+        "NF-1500",
+        "NF-550",
+    ]
+
+
+async def test_search_by_brand_and_terms_across_columns(db):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("饮料")
+    p = await product("冰红茶", cat, brand="康师傅")
+    other = await product("冰红茶", cat, brand="统一")
+    await f.sku(code="KSF-1", name="冰红茶 500ml", product=p, barcode="6920000000001")
+    await f.sku(code="TY-1", name="冰红茶 500ml", product=other, barcode="6920000000002")
+    await f.sku(code="TY-2", name="冰红茶 1L", product=other, barcode="6920000000003")
+    assert codes(await catalog.search(a, d, q="康师傅")) == ["KSF-1"]
+    # Every term must match, each in any column: brand + SKU name, brand + code prefix.
+    assert codes(await catalog.search(a, d, q="统一 1L")) == ["TY-2"]
+    assert codes(await catalog.search(a, d, q="统一 ty-1")) == ["TY-1"]
+    assert codes(await catalog.search(a, d, q="康师傅 69200000000")) == ["KSF-1"]
+    assert codes(await catalog.search(a, d, q="康师傅 TY")) == []
+
+
+async def test_relevance_puts_the_exact_code_first(world):
+    w = world
+    page = await catalog.search(w["a1"], w["d1"], q="NF-1500")
+    assert codes(page)[0] == "NF-1500"
+    # Exact barcode, then code prefix, then name matches: the order is unchanged.
+    both = await catalog.search(w["a1"], w["d1"], q="NF")
+    assert codes(both) == ["NF-1500", "NF-550"]
+
+
+async def test_total_is_exact_up_to_the_cap_then_a_lower_bound(db, monkeypatch):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("调味品")
+    p = await product("海天酱油", cat)
+    for i in range(12):
+        await f.sku(code=f"HT-{i:03d}", name=f"海天酱油 {i:03d}", product=p)
+    monkeypatch.setattr(catalog, "COUNT_CAP", 5)
+    first = await catalog.search(a, d, sort="code", per_page=3)
+    assert (first.total, first.total_exact, first.has_more) == (5, False, True)
+    # Past the cap the count reaches at least to the end of the page asked for.
+    third = await catalog.search(a, d, sort="code", page=3, per_page=3)
+    assert (third.total, third.total_exact) == (10, False)
+    # The last page knows its total exactly, without counting.
+    last = await catalog.search(a, d, sort="code", page=4, per_page=3)
+    assert (codes(last), last.total, last.total_exact) == (
+        ["HT-009", "HT-010", "HT-011"],
+        12,
+        True,
+    )
+    monkeypatch.setattr(catalog, "COUNT_CAP", 1000)
+    assert (await catalog.search(a, d, per_page=3)).total == 12
+
+
+async def test_items_by_ids_prices_stock_and_favourites_in_three_queries(world):
+    w = world
+    await catalog.toggle_favourite(w["a1"], w["d1"], w["tea"]["id"])
+    ids = [w["water"]["id"], w["water_big"]["id"], w["tea"]["id"], w["chips"]["id"]]
+    with QueryCounter(Sku._meta.db) as counter:
+        items = await catalog.items_by_ids(w["a1"], w["d1"], ids)
+    assert counter.count == 3
+    assert items[w["water"]["id"]].quote.unit_price_fen == 180
+    assert items[w["water"]["id"]].available_qty == 30
+    assert items[w["water_big"]["id"]].availability == "out"
+    assert items[w["tea"]["id"]].favourite and not items[w["chips"]["id"]].favourite
+    assert items[w["tea"]["id"]].available_qty == 480

@@ -178,3 +178,23 @@ async def test_category_tree(client):
 async def test_catalog_needs_a_token(client):
     response = await client.get("/api/v1/catalog/skus")
     assert_problem(response, 401, "unauthorized")
+
+
+async def test_total_is_a_lower_bound_past_the_count_cap(client, monkeypatch):
+    from portal.domain import catalog
+
+    w = await two_dealers_one_sku()
+    for n in range(6):
+        await f.sku(code=f"CAP{n}", name=f"封顶凉茶 {n}", base_price_fen=300)
+    headers = await bearer(client, "buyer_a")
+    monkeypatch.setattr(catalog, "COUNT_CAP", 2)
+    capped = (
+        await client.get("/api/v1/catalog/skus", params={"per_page": 1}, headers=headers)
+    ).json()
+    assert (capped["total"], capped["total_exact"], capped["has_more"]) == (2, False, True)
+    monkeypatch.setattr(catalog, "COUNT_CAP", 1000)
+    exact = (
+        await client.get("/api/v1/catalog/skus", params={"per_page": 1}, headers=headers)
+    ).json()
+    assert (exact["total"], exact["total_exact"]) == (8, True)
+    assert w["water"]["code"] == "W550"

@@ -155,6 +155,27 @@ async def test_paging_with_load_more_and_plain_links(client, world):
     assert "<html" in plain.text and 'rel="prev"' in plain.text
 
 
+async def test_a_large_result_shows_a_lower_bound_not_a_full_count(
+    client, world, monkeypatch
+):
+    from portal.domain import catalog
+
+    for n in range(25):
+        await f.sku(code=f"CAP{n:03d}", name=f"封顶商品{n:03d}", base_price_fen=100)
+    monkeypatch.setattr(catalog, "COUNT_CAP", 3)
+    await sign_in(client, "buyer_a")
+    # Browsing, 20 a page: counted to one past the page, then "more than".
+    capped = await client.get("/catalog")
+    assert "超过 21 个商品" in capped.text
+    monkeypatch.setattr(catalog, "COUNT_CAP", 1000)
+    exact = await client.get("/catalog")
+    assert "超过" not in exact.text
+    # A search counts all its matches exactly, whatever the cap.
+    monkeypatch.setattr(catalog, "COUNT_CAP", 3)
+    found = await client.get("/catalog", params={"q": "封顶"})
+    assert "25 个商品" in found.text and "超过" not in found.text
+
+
 @pytest.mark.parametrize(
     "params",
     [{"page": "0"}, {"page": "x"}, {"page": "-1"}, {"sort": "hack"}, {"in_stock": "maybe"},
