@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=settings.workers,
             proxy_headers=True,
             log_level="info",
+            access_log=settings.access_log,
         )
         return 0
     return 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_to_bytes, urlencode
 
 from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
@@ -65,7 +66,7 @@ def is_api(request: Request) -> bool:
 
 
 def problem(
-    request: Request, status: int, type_: str, title: str, detail: str, **extra: Any
+    request: Request, status: int, type_: str, title: str, detail: str, /, **extra: Any
 ) -> Response:
     body = {
         "type": f"/problems/{type_}",
@@ -73,8 +74,10 @@ def problem(
         "status": status,
         "detail": detail,
         "instance": request.scope["path"],
-        **extra,
     }
+    # A domain error's details never replace the standard members (an order's "status"
+    # in a conflict is not the HTTP status).
+    body.update({k: v for k, v in extra.items() if k not in body})
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
@@ -251,6 +254,9 @@ def _is_bad_input(exc: Exception) -> bool:
 
     if isinstance(exc, asyncpg.exceptions.DataError | OverflowError | UnicodeDecodeError):
         return True
+    # Decimal arithmetic on a typed amount beyond any precision ("9" * 30 yuan).
+    if isinstance(exc, decimal.InvalidOperation):
+        return True
     # msgspec's answer to a JSON nesting bomb.
     return isinstance(exc, RecursionError) and "deserializ" in str(exc)
 
@@ -292,8 +298,19 @@ _NUL_ENCODED = (b"\x00", b"%00")
 _NUL_JSON = (b"\x00", b"\\u0000")
 
 
+def _is_utf8_form(body: bytes) -> bool:
+    """Every name and value of an urlencoded body decodes as UTF-8 (raw or percent-encoded)."""
+    try:
+        for part in body.split(b"&"):
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 async def prepare_request(request: Request) -> None:
-    """Before every handler: refuse NUL characters in the query or a text body; set the locale."""
+    """Before every handler: refuse NUL characters in the query or a text body, and form bodies
+    that are not UTF-8; set the locale."""
     i18n.set_locale(_request_locale(request))
     query = request.scope.get("query_string", b"")
     suspect = any(mark in query for mark in _NUL_ENCODED)
@@ -307,6 +324,9 @@ async def prepare_request(request: Request) -> None:
         if marks:
             body = await request.body()  # cached: the handler reads the same bytes
             suspect = any(mark in body for mark in marks)
+            if marks is _NUL_ENCODED and not suspect:
+                # Form text that is not UTF-8 would otherwise arrive as U+FFFD and be stored.
+                suspect = not _is_utf8_form(body)
     if suspect:
         domain = DomainError(_("Some of the input is not valid."))
         domain.status = 400
@@ -440,7 +460,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             exclude=["^/api/"],
         ),
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=500, gzip_compress_level=6
+            backend="gzip",
+            minimum_size=500,
+            gzip_compress_level=6,
+            # Photos are JPEG/PNG/WebP already: gzip would spend CPU to save nothing.
+            exclude=[r"/photos/\d+$"],
         ),
         openapi_config=OpenAPIConfig(
             title="Dealer ordering portal API",

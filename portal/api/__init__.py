@@ -1,13 +1,25 @@
 """JSON API under /api/v1, one module per area; ROUTES gathers them for the app."""
 
-from portal.api import approvals, auth, catalog, ledger, orders, shipments, stock
+from portal.api import (
+    approvals,
+    auth,
+    backorders,
+    catalog,
+    ledger,
+    orders,
+    returns,
+    shipments,
+    stock,
+)
 
 ROUTES: list = [
     *auth.ROUTES,
     *catalog.ROUTES,
     *orders.ROUTES,
     *shipments.ROUTES,
+    *returns.ROUTES,
     *stock.ROUTES,
+    *backorders.ROUTES,
     *ledger.ROUTES,
     *approvals.ROUTES,
 ]

@@ -39,8 +39,8 @@ class ShortLine(Struct):
 
 class Problem(Struct, kw_only=True):
     """A refusal. `type` is stable: /problems/validation, not-found, conflict, unauthorized,
-    forbidden, rate-limited, credit-exceeded, insufficient-stock. Texts are in the caller's
-    language (Accept-Language, else the user's)."""
+    forbidden, rate-limited, credit-exceeded, overdue-blocked, insufficient-stock. Texts are
+    in the caller's language (Accept-Language, else the user's)."""
 
     type: Annotated[str, Meta(examples=["/problems/validation"])]
     title: str
@@ -53,6 +53,7 @@ class Problem(Struct, kw_only=True):
     credit_limit: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
     exposure: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
     tolerance: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    overdue: Annotated[Money | UnsetType, Meta(description="overdue-blocked")] = UNSET
     lines: Annotated[
         list[ShortLine] | UnsetType, Meta(description="insufficient-stock: the short lines")
     ] = UNSET
@@ -66,13 +67,19 @@ _PROBLEM_TEXT = {
     403: "The caller's role may not do this",
     404: "Not found, or outside the caller's scope (the same answer)",
     409: "Conflicts with the current state (or a reused Idempotency-Key)",
-    422: "Refused: validation, credit-exceeded or insufficient-stock",
+    422: "Refused: validation, credit-exceeded, overdue-blocked or insufficient-stock",
     429: "Too many attempts; see Retry-After",
 }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem documents an endpoint may answer with."""
+    """OpenAPI entries for the problem documents an endpoint may answer with.
+
+    400 is always among them: any request may be refused as malformed (a NUL character in
+    the query, a path id out of range), and without this entry Litestar documents its own
+    plain-JSON 400 instead of the problem document the app actually sends.
+    """
+    statuses = tuple(sorted({400, *statuses}))
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -206,7 +213,10 @@ class OrderLineOut(Struct):
     unit: str
     qty: Annotated[int, Meta(description="base units")]
     qty_shipped: int
-    qty_backordered: int
+    qty_backordered: Annotated[
+        int,
+        Meta(description="base units waiting for stock (not reserved, not shippable yet)"),
+    ]
     unit_price: Money
     list_price: Money
     line_total: Money
@@ -240,6 +250,23 @@ class OrderOut(Struct):
     can_cancel: bool
     lines: list[OrderLineOut]
     events: list[OrderEventOut]
+
+
+class BackorderOut(Struct):
+    """An open order line waiting for stock; listed oldest order first (the fill order)."""
+
+    order_id: int
+    order_number: str
+    order_status: str
+    submitted_at: datetime
+    dealer_id: int
+    dealer_name: str
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    qty: Annotated[int, Meta(description="ordered, base units")]
+    qty_backordered: Annotated[int, Meta(description="waiting for stock, base units")]
 
 
 class OrderSummaryOut(Struct):

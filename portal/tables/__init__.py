@@ -8,6 +8,7 @@ from portal.tables.fulfilment import (
     FulfilmentKey,
     LedgerEntry,
     ReturnLine,
+    ReturnPhoto,
     ReturnRequest,
     Shipment,
     ShipmentLine,
@@ -62,6 +63,7 @@ ALL_TABLES = [
     FulfilmentKey,
     ReturnRequest,
     ReturnLine,
+    ReturnPhoto,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]
