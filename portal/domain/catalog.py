@@ -34,6 +34,8 @@ MAX_QUERY_CHARS = 100
 # A page counts the matching SKUs exactly up to this many (or up to the end of the page
 # asked for, if further); beyond it the total is a lower bound (CatalogPage.total_exact).
 COUNT_CAP = 1000
+# A search term of this many digits or more is a barcode or code (see _term_filter).
+SCANNED_DIGITS = 8
 # Orders that never became a purchase do not count as "bought before".
 NOT_BOUGHT_STATUSES = ("cancelled", "rejected")
 
@@ -184,13 +186,27 @@ def _term_filter(term: str) -> tuple[str, list[Any]]:
     contains = f"%{_escape_like(text)}%"
     prefix = f"{_escape_like(text)}%"
     esc = " ESCAPE '\\'"
+    if term.isdigit() and len(term) >= SCANNED_DIGITS:
+        # A scanned or typed barcode: codes, barcodes and SKU names only. Product names and
+        # brands don't carry 8-digit numbers, and PostgreSQL would read all products for them.
+        sql = (
+            ("AND s.id IN (" if sqlite else "AND s.id = ANY(ARRAY(")
+            + f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc} '
+            f'UNION SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc} '
+            f'UNION SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc})'
+            + ("" if sqlite else ")")
+        )
+        return sql, [contains, prefix, prefix]
     sql = (
         ("AND s.id IN (" if sqlite else "AND s.id = ANY(ARRAY(")
         + f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc} '
         f'UNION SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc} '
         f'UNION SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc} '
+        # Product name and brand as two subqueries: with an OR the planner prefers a
+        # sequential scan of every product to combining the two trigram indexes.
         'UNION SELECT s4.id FROM "sku" s4 WHERE s4.product IN (SELECT p4.id FROM "product" p4 '
-        f'WHERE {col("p4.name")} LIKE {{}}{esc} OR {col("p4.brand")} LIKE {{}}{esc}))'
+        f'WHERE {col("p4.name")} LIKE {{}}{esc} '
+        f'UNION SELECT p5.id FROM "product" p5 WHERE {col("p5.brand")} LIKE {{}}{esc}))'
         + ("" if sqlite else ")")
     )
     return sql, [contains, prefix, prefix, contains, contains]

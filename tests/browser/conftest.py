@@ -88,6 +88,8 @@ def browser_database_url(engine_name: str) -> Iterator[str]:
     name = f"portal_browser_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        # A throwaway database: commits need not wait for the disk (still transactional).
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except (OSError, asyncpg.PostgresError) as exc:
         missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
     url = _with_db(PG_ADMIN_URL, name)

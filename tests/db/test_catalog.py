@@ -471,6 +471,23 @@ async def test_search_by_exact_barcode_and_barcode_prefix_only(world):
     )
     # A barcode matches from its start, never in the middle.
     assert codes(await catalog.search(w["a1"], w["d1"], q="1168509256")) == []
+    # A scanned prefix of eight digits or more still finds it.
+    assert codes(await catalog.search(w["a1"], w["d1"], q="69211685")) == ["NF-550"]
+
+
+async def test_a_long_number_searches_codes_barcodes_and_sku_names_not_brands(db):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("饮料")
+    p = await product("礼盒 20261125", cat, brand="品牌 20261125")
+    await f.sku(code="GB-1", name="礼盒 20261125 装", product=p, barcode="6900000000001")
+    await f.sku(code="GB-2", name="礼盒", product=p, barcode="6900000000002")
+    # Eight digits or more is a barcode or code: the SKU name matches, the product and brand
+    # names are not searched for it.
+    assert codes(await catalog.search(a, d, q="20261125")) == ["GB-1"]
+    # Shorter numbers are ordinary text: product names match too.
+    assert codes(await catalog.search(a, d, q="2026112", sort="code")) == ["GB-1", "GB-2"]
 
 
 async def test_search_by_code_prefix_in_any_letter_case(world):
