@@ -194,4 +194,70 @@ async def get_photo(
     return photo_response(photo, f"return-{return_id}-{photo_id}.{ext}")
 
 
-ROUTES = [create_return, list_returns, get_return, add_photos, get_photo]
+class ReturnDecisionIn(Struct):
+    decision: Annotated[str, Meta(description="approve or reject", pattern="^(approve|reject)$")]
+    note: Annotated[str, Meta(max_length=2000, description="required to reject")] = ""
+
+
+class ReturnReceiveIn(Struct):
+    warehouse_id: Id
+    lines: Annotated[
+        list[ReturnLineIn],
+        Meta(min_length=1, max_length=500, description="accepted quantity per order line"),
+    ]
+    note: Annotated[str, Meta(max_length=2000)] = ""
+
+
+@post(
+    "/api/v1/returns/{return_id:int}/decision",
+    tags=["returns"],
+    summary="Staff approve or reject a requested return (a rejection needs a note)",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def decide_return(
+    request: Request[Actor, Any, Any],
+    return_id: Annotated[int, ID],
+    data: JSONBody[ReturnDecisionIn],
+) -> ReturnOut:
+    view = await returns.decide_return(
+        request.user, return_id, approve=data.decision == "approve", note=data.note
+    )
+    return return_out(view)
+
+
+@post(
+    "/api/v1/returns/{return_id:int}/receive",
+    tags=["returns"],
+    summary="The warehouse receives an approved return: accepted quantities go back to stock "
+    "and their value is credited to the dealer",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def receive_return(
+    request: Request[Actor, Any, Any],
+    return_id: Annotated[int, ID],
+    data: JSONBody[ReturnReceiveIn],
+) -> ReturnOut:
+    accepted: dict[int, object] = {}
+    for line in data.lines:
+        accepted[line.order_line_id] = line.qty
+    view = await returns.receive_return(
+        request.user,
+        return_id,
+        warehouse_id=data.warehouse_id,
+        accepted=accepted,
+        note=data.note,
+    )
+    return return_out(view)
+
+
+ROUTES = [
+    create_return,
+    list_returns,
+    get_return,
+    add_photos,
+    get_photo,
+    decide_return,
+    receive_return,
+]

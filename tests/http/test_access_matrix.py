@@ -110,6 +110,8 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/returns/{return_id:int}":              "401 404 404 404 404 404 404 404",
     "POST /api/v1/returns/{return_id:int}/photos":      "401 404 404 403 403 403 403 403",
     "GET /api/v1/returns/{return_id:int}/photos/{photo_id:int}":"401 404 404 404 404 404 404 404",
+    "POST /api/v1/returns/{return_id:int}/decision":   "401 400 400 400 400 400 400 400",
+    "POST /api/v1/returns/{return_id:int}/receive":    "401 400 400 400 400 400 400 400",
     "GET /schema":                                      "200 200 200 200 200 200 200 200",
     "GET /schema/elements":                             "200 200 200 200 200 200 200 200",
     "GET /schema/oauth2-redirect.html":                 "200 200 200 200 200 200 200 200",

@@ -788,6 +788,11 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/payments": ApiRoute("fin", {
         "dealer_id": "{dealer_id}", "amount": "10.00", "method": "bank", "note": ""},
         keyed=True),
+    "POST /api/v1/returns/{return_id:int}/decision": ApiRoute("mgr", {
+        "decision": "approve", "note": "同意"}),
+    "POST /api/v1/returns/{return_id:int}/receive": ApiRoute("wh", {
+        "warehouse_id": "{warehouse}", "lines": [{"order_line_id": "{order_line}", "qty": 1}],
+        "note": "收到"}),
     "POST /api/v1/shipments/{shipment_id:int}/receipt": ApiRoute("buyer", {
         "discrepancy": True, "note": "少一箱"}, ids={"shipment_id": "shipped"}),
     "POST /api/v1/shipments/{shipment_id:int}/ship": ApiRoute("wh", {

@@ -1,0 +1,75 @@
+"""The whole return over the API: the dealer asks, finance decides, the warehouse receives;
+stock comes back and a credit note reaches the ledger. Refusals are problems, nothing written."""
+
+from __future__ import annotations
+
+from portal.tables import LedgerEntry, ReturnRequest
+from tests import factories as f
+from tests.db.test_shipments import stock_of
+from tests.http.test_api_auth import EN, assert_problem, bearer
+from tests.http.test_return_photos import world
+
+
+async def test_return_decided_and_received_through_the_api(client):
+    w, o, line = await world()
+    await f.user("finance", username="cfo")
+    buyer = {**await bearer(client, "buyer"), **EN}
+    cfo = {**await bearer(client, "cfo"), **EN}
+    clerk = {**await bearer(client, "clerk"), **EN}
+    on_hand_before = (await stock_of(w.sku, w.wh1))[0]
+
+    created = await client.post(
+        f"/api/v1/orders/{o['id']}/returns",
+        json={"reason": "破损", "lines": [{"order_line_id": line["id"], "qty": 4}]},
+        headers=buyer,
+    )
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    url = f"/api/v1/returns/{rid}"
+
+    # The dealer can't decide, and the warehouse can't receive before a decision.
+    assert_problem(
+        await client.post(f"{url}/decision", json={"decision": "approve"}, headers=buyer),
+        403,
+        "forbidden",
+    )
+    receive = {
+        "warehouse_id": w.wh1["id"],
+        "lines": [{"order_line_id": line["id"], "qty": 3}],
+        "note": "一件无法再售",
+    }
+    assert_problem(await client.post(f"{url}/receive", json=receive, headers=clerk), 409, "conflict")
+    # A rejection needs a reason; an unknown decision is a validation problem.
+    assert_problem(
+        await client.post(f"{url}/decision", json={"decision": "reject"}, headers=cfo),
+        422,
+        "validation",
+    )
+    assert_problem(
+        await client.post(f"{url}/decision", json={"decision": "maybe"}, headers=cfo),
+        400,
+        "validation",
+    )
+    assert (await ReturnRequest.select().first())["status"] == "requested"
+
+    approved = await client.post(
+        f"{url}/decision", json={"decision": "approve", "note": "同意"}, headers=cfo
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+
+    too_many = {**receive, "lines": [{"order_line_id": line["id"], "qty": 5}]}
+    assert_problem(
+        await client.post(f"{url}/receive", json=too_many, headers=clerk), 422, "validation"
+    )
+    received = await client.post(f"{url}/receive", json=receive, headers=clerk)
+    assert received.status_code == 200, received.text
+    body = received.json()
+    assert body["status"] == "received" and body["lines"][0]["qty_accepted"] == 3
+    assert body["credit"] == "6.00"  # 3 × ¥2.00 at the order's price
+    assert (await stock_of(w.sku, w.wh1))[0] == on_hand_before + 3
+    notes = await LedgerEntry.select().where(LedgerEntry.dealer == w.dealer["id"])
+    assert [e["amount_fen"] for e in notes if e["kind"] == "credit_note"] == [-600]
+    again = await client.post(f"{url}/receive", json=receive, headers=clerk)
+    assert_problem(again, 409, "conflict")
+    assert (await stock_of(w.sku, w.wh1))[0] == on_hand_before + 3
