@@ -38,7 +38,9 @@ async def test_return_decided_and_received_through_the_api(client):
         "lines": [{"order_line_id": line["id"], "qty": 3}],
         "note": "一件无法再售",
     }
-    assert_problem(await client.post(f"{url}/receive", json=receive, headers=clerk), 409, "conflict")
+    assert_problem(
+        await client.post(f"{url}/receive", json=receive, headers=clerk), 409, "conflict"
+    )
     # A rejection needs a reason; an unknown decision is a validation problem.
     assert_problem(
         await client.post(f"{url}/decision", json={"decision": "reject"}, headers=cfo),
