@@ -13,12 +13,10 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, Money, money, problems
+from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
-
-IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
 
 
 class PaymentIn(Struct):

@@ -10,6 +10,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 
 from portal.api.catalog import require_dealer_id
 from portal.api.schemas import (
+    IDEMPOTENCY_KEY,
     CancelIn,
     OrderEventOut,
     OrderIn,
@@ -25,10 +26,7 @@ from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
 
 # Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
-IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
 ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
-
-
 
 
 def order_out(view: orders.OrderView) -> OrderOut:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, Money, money, problems
+from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
 from portal.domain import photos, returns
 from portal.domain.scope import Actor
 from portal.web.shipments import UPLOAD_LIMITS, photo_response
@@ -112,20 +112,36 @@ def return_out(view: returns.ReturnView) -> ReturnOut:
     "/api/v1/orders/{order_id:int}/returns",
     tags=["returns"],
     summary="The dealer asks to return shipped quantities of an order, with a reason",
-    description="Add photos afterwards with POST /api/v1/returns/{id}/photos (multipart).",
+    description=(
+        "Add photos afterwards with POST /api/v1/returns/{id}/photos (multipart). "
+        "A retry with the same Idempotency-Key and body returns the first return with 200; "
+        "the same key with another body is a conflict."
+    ),
     status_code=201,
     responses=problems(400, 401, 403, 404, 409, 422),
 )
 async def create_return(
-    request: Request[Actor, Any, Any], order_id: Annotated[int, ID], data: JSONBody[ReturnIn]
-) -> ReturnOut:
+    request: Request[Actor, Any, Any],
+    order_id: Annotated[int, ID],
+    data: JSONBody[ReturnIn],
+    idempotency_key: Annotated[
+        str,
+        HeaderParameter(
+            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
+        ),
+    ],
+) -> Response[ReturnOut]:
     quantities: dict[int, object] = {}
     for line in data.lines:
         quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.qty
-    view = await returns.request_return(
-        request.user, order_id, quantities=quantities, reason=data.reason
+    view, created = await returns.request_return_once(
+        request.user,
+        order_id,
+        quantities=quantities,
+        reason=data.reason,
+        idempotency_key=idempotency_key,
     )
-    return return_out(view)
+    return Response(return_out(view), status_code=201 if created else 200)
 
 
 @get(

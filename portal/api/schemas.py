@@ -37,6 +37,10 @@ class ShortLine(Struct):
     available: int
 
 
+# Idempotency-Key header values: 1 to 100 visible ASCII characters.
+IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
+
+
 class Problem(Struct, kw_only=True):
     """A refusal. `type` is stable: /problems/validation, not-found, conflict, unauthorized,
     forbidden, rate-limited, credit-exceeded, overdue-blocked, insufficient-stock. Texts are

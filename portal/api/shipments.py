@@ -10,11 +10,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, Money, money, problems
+from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
 from portal.domain import shipments
 from portal.domain.scope import Actor
 
-IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
 ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
 

@@ -10,6 +10,8 @@ step is on the order's timeline and in the audit log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +20,12 @@ from datetime import UTC, datetime
 from portal.db import write_transaction
 from portal.domain import audit, ledger, photos
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import KeyTaken, claim_fulfilment_key
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
 from portal.tables import (
+    FulfilmentKey,
     Order,
     OrderEvent,
     OrderLine,
@@ -34,6 +38,7 @@ from portal.tables import (
 
 DECIDING_ROLES = frozenset({"sales_manager", "finance", "admin"})
 RECEIVING_ROLES = frozenset({"warehouse", "admin"})
+MAX_KEY = 100  # idempotency key length, as for shipments and payments
 RETURNABLE_ORDER_STATUSES = ("partially_shipped", "shipped", "completed")
 STATUS_LABELS = {
     "requested": _("Return requested"),
@@ -433,10 +438,12 @@ async def request_return(
     reason: str,
     uploads: Sequence[photos.Upload] = (),
     now: datetime | None = None,
+    _key: tuple[str, str] | None = None,
 ) -> ReturnView:
     """The dealer asks to return shipped quantities of an order, with a reason and photos.
 
-    A photo that is refused refuses the whole request: nothing is written.
+    A photo that is refused refuses the whole request: nothing is written. `_key` (key,
+    body hash) is claimed inside the transaction by `request_return_once`.
     """
     now = now or datetime.now(UTC)
     if not actor.is_dealer:
@@ -466,6 +473,7 @@ async def request_return(
     if order["status"] not in RETURNABLE_ORDER_STATUSES:
         raise Conflict(_("Only shipped goods can be returned."))
     async with write_transaction():
+        key_row = await claim_fulfilment_key(actor, *_key, now) if _key else None
         await ledger.lock_dealer(order["dealer"])
         left = await returnable(order_id)
         skus = {
@@ -508,6 +516,10 @@ async def request_return(
             ]
         )
         await _insert_photos(actor, rma.id, pictures, now)
+        if key_row is not None:
+            await FulfilmentKey.update({FulfilmentKey.return_request: rma.id}).where(
+                FulfilmentKey.id == key_row.id
+            )
         await _event(order_id, actor, "return_requested", f"{rma.number}\n{reason}", now)
         await audit.record(
             actor,
@@ -523,6 +535,65 @@ async def request_return(
             now=now,
         )
     return await get_return(actor, rma.id)
+
+
+def _return_hash(order_id: int, quantities: Mapping[object, object], reason: str) -> str:
+    body = {
+        "order": order_id,
+        "lines": sorted((str(k), str(v)) for k, v in quantities.items()),
+        "reason": (reason or "").strip(),
+    }
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
+
+
+async def _replay_return(actor: Actor, key: str, body_hash: str) -> ReturnView | None:
+    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    if row is None:
+        return None
+    if row["request_hash"] != body_hash or row["return_request"] is None:
+        raise Conflict(
+            _("This idempotency key was already used for a different return."),
+            extra={"idempotency_key": key},
+        )
+    return await get_return(actor, row["return_request"])
+
+
+async def request_return_once(
+    actor: Actor,
+    order_id: int,
+    *,
+    quantities: Mapping[object, object],
+    reason: str,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> tuple[ReturnView, bool]:
+    """`request_return` with an idempotency key (the API): the same key and body again give
+    the first return and False; the same key with another body is a Conflict."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "idempotency_key",
+                    _("An idempotency key of 1 to %(max)s characters is required."),
+                    {"max": MAX_KEY},
+                )
+            ]
+        )
+    body_hash = _return_hash(order_id, quantities, reason)
+    replay = await _replay_return(actor, key, body_hash)
+    if replay is not None:
+        return replay, False
+    try:
+        view = await request_return(
+            actor, order_id, quantities=quantities, reason=reason, now=now, _key=(key, body_hash)
+        )
+    except KeyTaken:
+        replay = await _replay_return(actor, key, body_hash)
+        if replay is None:  # the twin rolled back after all
+            raise Conflict(_("Please try again.")) from None
+        return replay, False
+    return view, True
 
 
 async def decide_return(

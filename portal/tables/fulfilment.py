@@ -82,13 +82,19 @@ class LedgerEntry(Table, tablename="ledger_entry"):
 
 
 class FulfilmentKey(Table, tablename="fulfilment_key"):
-    """Idempotency keys of shipment creation and payments, stored as "<user id>:<key>"."""
+    """Idempotency keys of shipments, payments and return requests, as "<user id>:<key>"."""
 
     user = ForeignKey(_USER)
     key = Varchar(length=120, unique=True)
     request_hash = Varchar(length=64)
     shipment = ForeignKey(Shipment, null=True, default=None, on_delete=OnDelete.cascade)
     ledger_entry = ForeignKey(LedgerEntry, null=True, default=None, on_delete=OnDelete.cascade)
+    return_request = ForeignKey(
+        LazyTableReference("ReturnRequest", module_path="portal.tables.fulfilment"),
+        null=True,
+        default=None,
+        on_delete=OnDelete.cascade,
+    )
     created_at = Timestamptz()
 
 

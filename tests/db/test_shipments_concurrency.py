@@ -78,3 +78,31 @@ async def test_many_clerks_ship_one_shipment(db):
         .first()
     )
     assert (row["on_hand"], row["reserved"]) == (90, 0)
+
+
+async def test_a_double_tapped_return_request_makes_one_return(db):
+    from portal.domain import returns
+    from portal.tables import ReturnRequest
+    from tests.db.test_shipments_returns import shipped_order
+
+    w = await fulfil_world()
+    o, line = await shipped_order(w)
+    results = await asyncio.gather(
+        *[
+            outcome(
+                returns.request_return_once(
+                    w.buyer,
+                    o["id"],
+                    quantities={line["id"]: 2},
+                    reason="破损",
+                    idempotency_key="tap",
+                    now=NOW,
+                )
+            )
+            for _ in range(6)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({view.id for view, _created in results}) == 1
+    assert sum(created for _view, created in results) == 1
+    assert await ReturnRequest.count() == 1

@@ -18,13 +18,20 @@ async def test_return_decided_and_received_through_the_api(client):
     clerk = {**await bearer(client, "clerk"), **EN}
     on_hand_before = (await stock_of(w.sku, w.wh1))[0]
 
-    created = await client.post(
-        f"/api/v1/orders/{o['id']}/returns",
-        json={"reason": "破损", "lines": [{"order_line_id": line["id"], "qty": 4}]},
-        headers=buyer,
-    )
+    ask = {"reason": "破损", "lines": [{"order_line_id": line["id"], "qty": 4}]}
+    returns_url = f"/api/v1/orders/{o['id']}/returns"
+    missing = await client.post(returns_url, json=ask, headers=buyer)
+    assert_problem(missing, 400, "validation")
+    keyed = {**buyer, "Idempotency-Key": "rma-1"}
+    created = await client.post(returns_url, json=ask, headers=keyed)
     assert created.status_code == 201, created.text
     rid = created.json()["id"]
+    # A retry with the same key and body is the same return; another body is a conflict.
+    again = await client.post(returns_url, json=ask, headers=keyed)
+    assert again.status_code == 200 and again.json()["id"] == rid
+    other = {**ask, "reason": "发错货"}
+    assert_problem(await client.post(returns_url, json=other, headers=keyed), 409, "conflict")
+    assert await ReturnRequest.count() == 1
     url = f"/api/v1/returns/{rid}"
 
     # The dealer can't decide, and the warehouse can't receive before a decision.

@@ -781,7 +781,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/orders/{order_id:int}/cancel": ApiRoute("buyer", {"reason": "不要了"}),
     "POST /api/v1/orders/{order_id:int}/returns": ApiRoute("buyer", {
         "lines": [{"order_line_id": "{order_line}", "qty": 1}], "reason": "破损"},
-        ids={"order_id": "shipped_order"}),
+        ids={"order_id": "shipped_order"}, keyed=True),
     "POST /api/v1/orders/{order_id:int}/shipments": ApiRoute("wh", {
         "warehouse_id": "{warehouse}", "lines": [{"order_line_id": "{order_line}", "qty": 1}],
         "carrier": ""}, ids={"order_id": "shipped_order"}, keyed=True),

@@ -152,7 +152,7 @@ async def test_api_photos(client):
     created = await client.post(
         f"/api/v1/orders/{o['id']}/returns",
         json={"reason": "broken", "lines": [{"order_line_id": line["id"], "qty": 1}]},
-        headers=headers,
+        headers={**headers, "Idempotency-Key": "rma-1"},
     )
     assert created.status_code == 201, created.text
     rid = created.json()["id"]
