@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, problems
+from portal.api.schemas import IDEMPOTENCY_KEY, Id, problems
 from portal.domain import picking, safety_stock, stock
 from portal.domain.scope import Actor
 
@@ -79,10 +79,28 @@ async def list_stock(
     "/api/v1/stock/adjust",
     tags=["stock"],
     summary="Adjust on-hand stock with a reason (audited; never below reserved)",
+    description=(
+        "Send an Idempotency-Key to make retries safe: the same key and body again change "
+        "nothing more and answer with the stock as it is; the same key with another body is "
+        "a conflict."
+    ),
     status_code=200,
-    responses=problems(400, 401, 403, 404, 422),
+    responses=problems(400, 401, 403, 404, 409, 422),
 )
-async def adjust(request: Request[Actor, Any, Any], data: JSONBody[AdjustIn]) -> StockOut:
+async def adjust(
+    request: Request[Actor, Any, Any],
+    data: JSONBody[AdjustIn],
+    idempotency_key: Annotated[
+        str | None,
+        HeaderParameter(
+            name="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            min_length=1,
+            max_length=100,
+            required=False,
+        ),
+    ] = None,
+) -> StockOut:
     row = await stock.adjust_stock(
         request.user,
         warehouse_id=data.warehouse_id,
@@ -90,6 +108,7 @@ async def adjust(request: Request[Actor, Any, Any], data: JSONBody[AdjustIn]) ->
         reason=data.reason,
         qty=str(data.qty),
         note=data.note,
+        idempotency_key=idempotency_key,
     )
     return stock_out(row)
 

@@ -15,6 +15,8 @@ changes while its SKU's stock rows are locked, so filling and cancelling never c
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -22,9 +24,10 @@ from datetime import UTC, datetime
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, notifications
-from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import KeyTaken, claim_fulfilment_key
 from portal.domain.scope import Actor, in_scope, visible_dealer_ids
-from portal.tables import OrderEvent, Reservation, Sku, StockLevel, Warehouse
+from portal.tables import FulfilmentKey, OrderEvent, Reservation, Sku, StockLevel, Warehouse
 from portal.tables.orders import OrderLine
 
 
@@ -712,10 +715,13 @@ async def adjust_stock(
     qty: object,
     note: str = "",
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> StockRow:
     """Change on-hand stock with a reason (audited); never below what is reserved.
 
     receipt: `qty` arrived (+); damage: `qty` lost (−); count: `qty` is what was counted.
+    With an idempotency key, a retry of the same adjustment changes nothing more and answers
+    with the stock as it is; the same key with another adjustment is a Conflict.
     """
     now = now or datetime.now(UTC)
     _require_stock_staff(actor)
@@ -735,7 +741,58 @@ async def adjust_stock(
         raise NotFound(_("Warehouse not found."))
     if not await Sku.exists().where(Sku.id == sku_id):
         raise NotFound(_("Product not found."))
+    key, body_hash = None, ""
+    if idempotency_key is not None:
+        key = idempotency_key.strip()
+        if not key or len(key) > 100:
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "idempotency_key",
+                        _("An idempotency key of 1 to %(max)s characters is required."),
+                        {"max": 100},
+                    )
+                ]
+            )
+        body_hash = hashlib.sha256(
+            json.dumps([warehouse_id, sku_id, reason, amount, note]).encode()
+        ).hexdigest()
+        if await _adjustment_replayed(actor, key, body_hash):
+            return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
+    try:
+        await _adjust(actor, warehouse_id, sku_id, reason, amount, note, now, key, body_hash)
+    except KeyTaken:
+        if not await _adjustment_replayed(actor, key or "", body_hash):
+            raise Conflict(_("Please try again.")) from None
+    return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
+
+
+async def _adjustment_replayed(actor: Actor, key: str, body_hash: str) -> bool:
+    """True when this key already made this adjustment; Conflict when it made another."""
+    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    if row is None:
+        return False
+    if row["request_hash"] != body_hash:
+        raise Conflict(
+            _("This idempotency key was already used for a different adjustment."),
+            extra={"idempotency_key": key},
+        )
+    return True
+
+
+async def _adjust(
+    actor: Actor,
+    warehouse_id: int,
+    sku_id: int,
+    reason: str,
+    amount: int,
+    note: str,
+    now: datetime,
+    key: str | None,
+    body_hash: str,
+) -> None:
     async with write_transaction():
+        await claim_fulfilment_key(actor, key, body_hash, now)
         # All the SKU's rows, in id order (as filling backorders below takes them).
         await lock_stock_rows([sku_id])
         if reason == "receipt":
@@ -802,4 +859,3 @@ async def adjust_stock(
             },
             now=now,
         )
-    return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]

@@ -82,7 +82,7 @@ class LedgerEntry(Table, tablename="ledger_entry"):
 
 
 class FulfilmentKey(Table, tablename="fulfilment_key"):
-    """Idempotency keys of shipments, payments and return requests, as "<user id>:<key>"."""
+    """Idempotency keys of shipments, payments, returns and stock adjustments ("<user>:<key>")."""
 
     user = ForeignKey(_USER)
     key = Varchar(length=120, unique=True)

@@ -3,6 +3,7 @@ adjustments, safety stock and the SKUs under it."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n, pick_pdf
 from portal.domain import orders, picking, safety_stock, shipments, stock
-from portal.domain.errors import ValidationFailed
+from portal.domain.errors import Conflict, ValidationFailed
 from portal.web.common import clear_flash, flash, is_htmx, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -154,6 +155,8 @@ async def _stock_page(
             "under": bool(under),
             "warehouse": _int(warehouse),
             "reasons": stock.ADJUST_REASON_LABELS,
+            # One key per form on this page: a double tap or a resent form adjusts once.
+            "adjust_key": uuid.uuid4().hex,
             "errors": errors or {},
             "values": values or {},
             "flash": flash_data,
@@ -180,7 +183,11 @@ async def adjust(request: Request, data: Form) -> Response:
             reason=str(data.get("reason") or ""),
             qty=data.get("qty"),
             note=str(data.get("note") or ""),
+            idempotency_key=str(data.get("idempotency_key") or "")[:100] or None,
         )
+    except Conflict as exc:  # the same form sent again with other figures
+        target = f"/stock?{urlencode({'q': q})}" if q else "/stock"
+        return flash(Redirect(target, status_code=303), "error", [i18n.error_message(exc)])
     except ValidationFailed as exc:
         errs = _errors(exc)
         errs["row"] = str(data.get("stock_level_id") or "")

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from portal.domain import ledger, shipments
+from portal.domain import ledger, shipments, stock
 from portal.domain.errors import Conflict
 from portal.tables import Dealer, OrderLine, Shipment, StockLevel
 from tests import factories as f
@@ -106,3 +106,37 @@ async def test_a_double_tapped_return_request_makes_one_return(db):
     assert len({view.id for view, _created in results}) == 1
     assert sum(created for _view, created in results) == 1
     assert await ReturnRequest.count() == 1
+
+
+async def test_a_double_tapped_stock_receipt_counts_once(db):
+    w = await fulfil_world()
+    before = (
+        await StockLevel.select()
+        .where(StockLevel.warehouse == w.wh1["id"])
+        .where(StockLevel.sku == w.sku["id"])
+        .first()
+    )["on_hand"]
+    results = await asyncio.gather(
+        *[
+            outcome(
+                stock.adjust_stock(
+                    w.clerk,
+                    warehouse_id=w.wh1["id"],
+                    sku_id=w.sku["id"],
+                    reason="receipt",
+                    qty=7,
+                    now=NOW,
+                    idempotency_key="grn-9",
+                )
+            )
+            for _ in range(6)
+        ]
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    after = (
+        await StockLevel.select()
+        .where(StockLevel.warehouse == w.wh1["id"])
+        .where(StockLevel.sku == w.sku["id"])
+        .first()
+    )["on_hand"]
+    assert after == before + 7

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from portal.domain import safety_stock, stock
-from portal.domain.errors import Forbidden, NotFound, ValidationFailed
+from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.tables import AuditEntry, Sku, StockLevel, Warehouse
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
@@ -43,6 +43,23 @@ async def test_under_safety_filter_finds_skus_past_the_first_rows(db):
     await Sku.update({Sku.safety_stock: 5}).where(Sku.id == late["id"])
     under = await stock.list_stock(w.clerk, under_safety=True, limit=2)
     assert [r.sku_code for r in under] == ["ZZ99"]
+
+
+async def test_a_retried_adjustment_counts_once(db):
+    w = await fulfil_world(on_hand1=10)
+    receipt = dict(warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason="receipt", qty="5", now=NOW)
+    first = await stock.adjust_stock(w.clerk, **receipt, idempotency_key="grn-1")
+    again = await stock.adjust_stock(w.clerk, **receipt, idempotency_key="grn-1")
+    assert first.on_hand == again.on_hand == 15
+    assert await stock_of(w.sku, w.wh1) == (15, 0)
+    assert await AuditEntry.count().where(AuditEntry.action == "stock.receipt") == 1
+    with pytest.raises(Conflict):
+        await stock.adjust_stock(w.clerk, **{**receipt, "qty": "6"}, idempotency_key="grn-1")
+    # Another clerk's key of the same name is another adjustment; no key adjusts each time.
+    other = f.actor(await f.user("warehouse"))
+    await stock.adjust_stock(other, **receipt, idempotency_key="grn-1")
+    await stock.adjust_stock(w.clerk, **receipt)
+    assert await stock_of(w.sku, w.wh1) == (25, 0)
 
 
 async def test_adjust_receipt_count_damage(db):

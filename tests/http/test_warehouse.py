@@ -192,6 +192,18 @@ async def test_stock_page_and_adjust(db, client):
     assert r.status_code == 422
     assert await stock_of(w.sku, w.wh1) == (26, 6)
     assert await AuditEntry.count().where(AuditEntry.action == "stock.receipt") == 1
+    # The form carries a key per row: sent twice (a double tap, a resend), it counts once.
+    page = await client.get("/stock?q=A100")
+    key = re.search(rf'name="idempotency_key" value="([0-9a-f]+-{row["id"]})"', page.text).group(1)
+    keyed = {**data, "_csrf_token": csrf_from(page.text), "idempotency_key": key, "qty": "4"}
+    for _ in range(2):
+        r = await client.post("/stock/adjust", data=keyed)
+        assert r.status_code == 200
+    assert await stock_of(w.sku, w.wh1) == (30, 6)
+    # The same key with other figures is refused with a message, and changes nothing.
+    r = await client.post("/stock/adjust", data={**keyed, "qty": "9"})
+    assert r.status_code == 200 and "幂等键" in r.text
+    assert await stock_of(w.sku, w.wh1) == (30, 6)
 
 
 # --- safety stock, the alert list and pick lists ------------------------------------------
