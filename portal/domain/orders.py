@@ -1157,8 +1157,8 @@ async def _place(
                     at=now,
                     actor=actor.user_id,
                     kind="backordered",
-                    from_status=INITIAL_STATUS,
-                    to_status=INITIAL_STATUS,
+                    from_status=status,
+                    to_status=status,
                     note=_backorder_note(p, backordered),
                 )
             )

@@ -154,6 +154,8 @@ async def test_submission_reserves_what_there_is_and_backorders_the_rest(db):
     assert dealer["open_orders_fen"] == order.total_fen == 10 * 200 + 3 * 500
     event = next(e for e in order.events if e.kind == "backordered")
     assert event.note == "BK1: 4 瓶"
+    # Recorded after the approval routing: it carries the order's state by then.
+    assert (event.from_status, event.to_status) == ("approved", "approved")
     audit = await AuditEntry.select().where(AuditEntry.action == "order.submitted").first()
     after = json.loads(audit["after"])
     assert after["backordered"] == [{"sku_id": w.bk["id"], "qty": 4}]
