@@ -14,8 +14,11 @@ run: setup
 	$(BIN)/python -m portal demo
 	$(BIN)/python -m portal serve
 
+# Two pytest workers (each with its own databases and browser server); TEST_WORKERS=0 for one.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(STAMP) $(MO)
 
