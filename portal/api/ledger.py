@@ -29,6 +29,12 @@ class PaymentIn(Struct):
     prepayment: bool = False
 
 
+class CreditNoteIn(Struct):
+    dealer_id: Id
+    amount: Annotated[str, Meta(max_length=20, examples=["120.00"])]
+    note: Annotated[str, Meta(max_length=500, description="why the dealer is credited")]
+
+
 class EntryOut(Struct):
     id: int
     kind: Annotated[str, Meta(description="opening, invoice, payment, prepayment, credit_note")]
@@ -120,6 +126,37 @@ async def record_payment(
     return Response(entry_out(entry), status_code=200 if entry.replayed else 201)
 
 
+@post(
+    "/api/v1/credit-notes",
+    tags=["money"],
+    summary="Credit a dealer: a credit note on the ledger (finance)",
+    description="A retry with the same Idempotency-Key and body returns the first entry (200).",
+    status_code=201,
+    responses={
+        200: ResponseSpec(data_container=EntryOut, description="Replay"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
+)
+async def record_credit_note(
+    request: Request[Actor, Any, Any],
+    data: JSONBody[CreditNoteIn],
+    idempotency_key: Annotated[
+        str,
+        HeaderParameter(
+            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
+        ),
+    ],
+) -> Response[EntryOut]:
+    entry = await ledger.record_credit_note(
+        request.user,
+        data.dealer_id,
+        amount=data.amount,
+        note=data.note,
+        idempotency_key=idempotency_key,
+    )
+    return Response(entry_out(entry), status_code=200 if entry.replayed else 201)
+
+
 @get(
     "/api/v1/dealers/{dealer_id:int}/ledger",
     tags=["money"],
@@ -205,4 +242,4 @@ async def dealer_statement_file(
     )
 
 
-ROUTES = [record_payment, dealer_ledger, dealer_statement_file]
+ROUTES = [record_payment, record_credit_note, dealer_ledger, dealer_statement_file]

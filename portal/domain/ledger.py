@@ -364,9 +364,14 @@ async def record_credit_note(
     note: str,
     ref_type: str = "",
     ref_id: int | None = None,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> EntryView:
-    """Finance credits a dealer (a price correction, a goodwill gesture): a credit note."""
+    """Finance credits a dealer (a price correction, a goodwill gesture): a credit note.
+
+    With an idempotency key, a retry with the same body returns the first entry; the same
+    key with another body is a Conflict.
+    """
     now = now or datetime.now(UTC)
     _require_finance(actor)
     await dealer_in_scope(actor, dealer_id)
@@ -374,7 +379,40 @@ async def record_credit_note(
     note = _text(note, "note", 500)
     if not note:
         raise ValidationFailed(errors=[FieldError("note", _("Say why the dealer is credited."))])
+    key, body_hash = None, ""
+    if idempotency_key is not None:
+        key = _check_key(idempotency_key)
+        body_hash = hashlib.sha256(
+            json.dumps([dealer_id, fen, note, "credit_note", ref_type, ref_id]).encode()
+        ).hexdigest()
+        replay = await _replay_payment(actor, key, body_hash)
+        if replay is not None:
+            return replay
+    try:
+        entry_id = await _record_credit_note(
+            actor, dealer_id, fen, note, ref_type, ref_id, key, body_hash, now
+        )
+    except _KeyTaken:
+        replay = await _replay_payment(actor, key or "", body_hash)
+        if replay is None:
+            raise Conflict(_("Please try again.")) from None
+        return replay
+    return await _entry(entry_id)
+
+
+async def _record_credit_note(
+    actor: Actor,
+    dealer_id: int,
+    fen: int,
+    note: str,
+    ref_type: str,
+    ref_id: int | None,
+    key: str | None,
+    body_hash: str,
+    now: datetime,
+) -> int:
     async with write_transaction():
+        key_row = await claim_fulfilment_key(actor, key, body_hash, now)
         dealer = await lock_dealer(dealer_id)
         entry_id = await post(
             dealer,
@@ -395,7 +433,11 @@ async def record_credit_note(
             {"balance_fen": dealer["balance_fen"] - fen, "amount_fen": fen, "note": note},
             now=now,
         )
-    return await _entry(entry_id)
+        if key_row is not None:
+            await FulfilmentKey.update({FulfilmentKey.ledger_entry: entry_id}).where(
+                FulfilmentKey.id == key_row.id
+            )
+    return entry_id
 
 
 async def set_credit_terms(

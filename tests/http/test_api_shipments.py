@@ -144,3 +144,35 @@ async def test_payments_and_ledger(db, client):
         404,
         "not-found",
     )
+
+
+async def test_credit_notes_through_the_api(db, client):
+    w, o = await setup()
+    cfo = {**await bearer(client, "cfo"), **EN}
+    body = {"dealer_id": w.dealer["id"], "amount": "12.00", "note": "价格更正"}
+    keyed = {**cfo, "Idempotency-Key": "cn-1"}
+    r = await client.post("/api/v1/credit-notes", json=body, headers=keyed)
+    assert r.status_code == 201, r.text
+    assert (r.json()["kind"], r.json()["amount"]) == ("credit_note", "-12.00")
+    again = await client.post("/api/v1/credit-notes", json=body, headers=keyed)
+    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    other = await client.post(
+        "/api/v1/credit-notes", json={**body, "amount": "13.00"}, headers=keyed
+    )
+    assert_problem(other, 409, "conflict")
+    no_reason = await client.post(
+        "/api/v1/credit-notes",
+        json={**body, "note": " "},
+        headers={**cfo, "Idempotency-Key": "cn-2"},
+    )
+    assert_problem(no_reason, 422, "validation")
+    assert_problem(
+        await client.post("/api/v1/credit-notes", json=body, headers=cfo), 400, "validation"
+    )
+    buyer = {**await bearer(client, "buyer"), **EN, "Idempotency-Key": "cn-3"}
+    assert_problem(
+        await client.post("/api/v1/credit-notes", json=body, headers=buyer), 403, "forbidden"
+    )
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "credit_note") == 1
+    d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert d["balance_fen"] == -1200

@@ -785,6 +785,8 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/orders/{order_id:int}/shipments": ApiRoute("wh", {
         "warehouse_id": "{warehouse}", "lines": [{"order_line_id": "{order_line}", "qty": 1}],
         "carrier": ""}, ids={"order_id": "shipped_order"}, keyed=True),
+    "POST /api/v1/credit-notes": ApiRoute("fin", {
+        "dealer_id": "{dealer_id}", "amount": "12.00", "note": "价格更正"}, keyed=True),
     "POST /api/v1/payments": ApiRoute("fin", {
         "dealer_id": "{dealer_id}", "amount": "10.00", "method": "bank", "note": ""},
         keyed=True),
