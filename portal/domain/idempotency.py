@@ -7,8 +7,34 @@ from datetime import datetime
 
 import asyncpg
 
+from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
 from portal.tables import FulfilmentKey
+
+MAX_KEY = 100  # characters
+
+
+def check_key(raw: str | None) -> str:
+    """The key as sent, trimmed; ValidationFailed unless it has 1 to MAX_KEY characters."""
+    key = (raw or "").strip()
+    if not key or len(key) > MAX_KEY:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "idempotency_key",
+                    _("An idempotency key of 1 to %(max)s characters is required."),
+                    {"max": MAX_KEY},
+                )
+            ]
+        )
+    return key
+
+
+async def used_fulfilment_key(actor: Actor, key: str) -> dict | None:
+    """The row of a key this user already used (shipments, payments, returns, stock)."""
+    return (
+        await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    )
 
 
 class KeyTaken(Exception):

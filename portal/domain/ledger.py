@@ -31,7 +31,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
-from portal.domain.idempotency import claim_fulfilment_key
+from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
@@ -258,7 +258,7 @@ async def record_payment(
     kind = "prepayment" if prepayment else "payment"
     key, body_hash = None, ""
     if idempotency_key is not None:
-        key = _check_key(idempotency_key)
+        key = check_key(idempotency_key)
         body_hash = hashlib.sha256(
             json.dumps([dealer_id, fen, method, reference, str(value_date), note, kind]).encode()
         ).hexdigest()
@@ -277,23 +277,8 @@ async def record_payment(
     return await _entry(entry_id)
 
 
-def _check_key(raw: str) -> str:
-    key = (raw or "").strip()
-    if not key or len(key) > 100:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "idempotency_key",
-                    _("An idempotency key of 1 to %(max)s characters is required."),
-                    {"max": 100},
-                )
-            ]
-        )
-    return key
-
-
 async def _replay_payment(actor: Actor, key: str, body_hash: str) -> EntryView | None:
-    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    row = await used_fulfilment_key(actor, key)
     if row is None:
         return None
     if row["request_hash"] != body_hash or row["ledger_entry"] is None:
@@ -381,7 +366,7 @@ async def record_credit_note(
         raise ValidationFailed(errors=[FieldError("note", _("Say why the dealer is credited."))])
     key, body_hash = None, ""
     if idempotency_key is not None:
-        key = _check_key(idempotency_key)
+        key = check_key(idempotency_key)
         body_hash = hashlib.sha256(
             json.dumps([dealer_id, fen, note, "credit_note", ref_type, ref_id]).encode()
         ).hexdigest()

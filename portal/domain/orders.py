@@ -30,6 +30,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
+from portal.domain.idempotency import check_key
 from portal.domain.idempotency import is_unique_violation as _is_unique_violation
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
@@ -111,7 +112,6 @@ EVENT_LABELS = {
 CANCELLING_STAFF = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_NOTE = 500
-MAX_KEY = 100
 
 # Test hooks (STYLE rule 12): tests put an async callable under a point name to run a
 # competing action at that exact moment. Empty in production.
@@ -928,21 +928,6 @@ async def prepare(
     )
 
 
-def _check_key(idempotency_key: str) -> str:
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > MAX_KEY:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "idempotency_key",
-                    _("An idempotency key of 1 to %(max)s characters is required."),
-                    {"max": MAX_KEY},
-                )
-            ]
-        )
-    return key
-
-
 async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult | None:
     """The first result for a used key; Conflict when the body differs. None if unused."""
     row = (
@@ -1284,7 +1269,7 @@ async def submit_order(
     NotFound/Forbidden (scope). The same key and body again returns the first order.
     """
     now = now or datetime.now(UTC)
-    key = _check_key(idempotency_key)
+    key = check_key(idempotency_key)
     dealer = await ordering_dealer(actor, dealer_id)
     return await _submit(
         actor,
@@ -1307,7 +1292,7 @@ async def submit_cart(
 ) -> SubmitResult:
     """Submit the actor's cart for the dealer; the cart is emptied in the same transaction."""
     now = now or datetime.now(UTC)
-    key = _check_key(idempotency_key)
+    key = check_key(idempotency_key)
     dealer = await ordering_dealer(actor, dealer_id)
     cart = (
         await Cart.select()

@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 from portal.db import write_transaction
 from portal.domain import audit, ledger, photos
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.idempotency import KeyTaken, claim_fulfilment_key
+from portal.domain.idempotency import (
+    KeyTaken,
+    check_key,
+    claim_fulfilment_key,
+    used_fulfilment_key,
+)
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
@@ -38,7 +43,6 @@ from portal.tables import (
 
 DECIDING_ROLES = frozenset({"sales_manager", "finance", "admin"})
 RECEIVING_ROLES = frozenset({"warehouse", "admin"})
-MAX_KEY = 100  # idempotency key length, as for shipments and payments
 RETURNABLE_ORDER_STATUSES = ("partially_shipped", "shipped", "completed")
 STATUS_LABELS = {
     "requested": _("Return requested"),
@@ -547,7 +551,7 @@ def _return_hash(order_id: int, quantities: Mapping[object, object], reason: str
 
 
 async def _replay_return(actor: Actor, key: str, body_hash: str) -> ReturnView | None:
-    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    row = await used_fulfilment_key(actor, key)
     if row is None:
         return None
     if row["request_hash"] != body_hash or row["return_request"] is None:
@@ -569,17 +573,7 @@ async def request_return_once(
 ) -> tuple[ReturnView, bool]:
     """`request_return` with an idempotency key (the API): the same key and body again give
     the first return and False; the same key with another body is a Conflict."""
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > MAX_KEY:
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "idempotency_key",
-                    _("An idempotency key of 1 to %(max)s characters is required."),
-                    {"max": MAX_KEY},
-                )
-            ]
-        )
+    key = check_key(idempotency_key)
     body_hash = _return_hash(order_id, quantities, reason)
     replay = await _replay_return(actor, key, body_hash)
     if replay is not None:

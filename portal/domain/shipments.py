@@ -34,7 +34,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
-from portal.domain.idempotency import claim_fulfilment_key
+from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
 from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
 from portal.domain.quantities import parse_line_quantities
@@ -74,7 +74,6 @@ EVENT_LABELS = {
 AUTO_RECEIVE_DAYS = 7
 MAX_FIELD = 50
 MAX_NOTE = 500
-MAX_KEY = 100
 
 _test_hooks: dict[str, Callable[[], Awaitable[None]]] = {}
 
@@ -490,7 +489,7 @@ class CreateResult:
 
 
 async def _replay(actor: Actor, key: str, body_hash: str) -> CreateResult | None:
-    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    row = await used_fulfilment_key(actor, key)
     if row is None:
         return None
     if row["request_hash"] != body_hash or row["shipment"] is None:
@@ -536,17 +535,7 @@ async def create_shipment(
     key = None
     body_hash = _request_hash(order_id, warehouse_id, parsed, carrier, tracking_no)
     if idempotency_key is not None:
-        key = idempotency_key.strip()
-        if not key or len(key) > MAX_KEY:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "idempotency_key",
-                        _("An idempotency key of 1 to %(max)s characters is required."),
-                        {"max": MAX_KEY},
-                    )
-                ]
-            )
+        key = check_key(idempotency_key)
         replay = await _replay(actor, key, body_hash)
         if replay is not None:
             return replay

@@ -25,9 +25,14 @@ from datetime import UTC, datetime
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, notifications
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.idempotency import KeyTaken, claim_fulfilment_key
+from portal.domain.idempotency import (
+    KeyTaken,
+    check_key,
+    claim_fulfilment_key,
+    used_fulfilment_key,
+)
 from portal.domain.scope import Actor, in_scope, visible_dealer_ids
-from portal.tables import FulfilmentKey, OrderEvent, Reservation, Sku, StockLevel, Warehouse
+from portal.tables import OrderEvent, Reservation, Sku, StockLevel, Warehouse
 from portal.tables.orders import OrderLine
 
 
@@ -743,17 +748,7 @@ async def adjust_stock(
         raise NotFound(_("Product not found."))
     key, body_hash = None, ""
     if idempotency_key is not None:
-        key = idempotency_key.strip()
-        if not key or len(key) > 100:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "idempotency_key",
-                        _("An idempotency key of 1 to %(max)s characters is required."),
-                        {"max": 100},
-                    )
-                ]
-            )
+        key = check_key(idempotency_key)
         body_hash = hashlib.sha256(
             json.dumps([warehouse_id, sku_id, reason, amount, note]).encode()
         ).hexdigest()
@@ -769,7 +764,7 @@ async def adjust_stock(
 
 async def _adjustment_replayed(actor: Actor, key: str, body_hash: str) -> bool:
     """True when this key already made this adjustment; Conflict when it made another."""
-    row = await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+    row = await used_fulfilment_key(actor, key)
     if row is None:
         return False
     if row["request_hash"] != body_hash:
