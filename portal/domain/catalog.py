@@ -186,30 +186,26 @@ def _term_filter(term: str) -> tuple[str, list[Any]]:
     contains = f"%{_escape_like(text)}%"
     prefix = f"{_escape_like(text)}%"
     esc = " ESCAPE '\\'"
-    if term.isdigit() and len(term) >= SCANNED_DIGITS:
-        # A scanned or typed barcode: codes, barcodes and SKU names only. Product names and
-        # brands don't carry 8-digit numbers, and PostgreSQL would read all products for them.
-        sql = (
-            ("AND s.id IN (" if sqlite else "AND s.id = ANY(ARRAY(")
-            + f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc} '
-            f'UNION SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc} '
-            f'UNION SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc})'
-            + ("" if sqlite else ")")
-        )
-        return sql, [contains, prefix, prefix]
-    sql = (
-        ("AND s.id IN (" if sqlite else "AND s.id = ANY(ARRAY(")
-        + f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc} '
-        f'UNION SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc} '
-        f'UNION SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc} '
+    subqueries = [
+        f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc}',
+        f'SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc}',
+        f'SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc}',
+    ]
+    args = [contains, prefix, prefix]
+    # A scanned or typed barcode (8+ digits) skips product names and brands: they don't
+    # carry such numbers, and PostgreSQL would read every product for them.
+    if not (term.isdigit() and len(term) >= SCANNED_DIGITS):
         # Product name and brand as two subqueries: with an OR the planner prefers a
         # sequential scan of every product to combining the two trigram indexes.
-        'UNION SELECT s4.id FROM "sku" s4 WHERE s4.product IN (SELECT p4.id FROM "product" p4 '
-        f'WHERE {col("p4.name")} LIKE {{}}{esc} '
-        f'UNION SELECT p5.id FROM "product" p5 WHERE {col("p5.brand")} LIKE {{}}{esc}))'
-        + ("" if sqlite else ")")
-    )
-    return sql, [contains, prefix, prefix, contains, contains]
+        subqueries.append(
+            'SELECT s4.id FROM "sku" s4 WHERE s4.product IN (SELECT p4.id FROM "product" p4 '
+            f'WHERE {col("p4.name")} LIKE {{}}{esc} '
+            f'UNION SELECT p5.id FROM "product" p5 WHERE {col("p5.brand")} LIKE {{}}{esc})'
+        )
+        args += [contains, contains]
+    union = " UNION ".join(subqueries)
+    sql = f"AND s.id IN ({union})" if sqlite else f"AND s.id = ANY(ARRAY({union}))"
+    return sql, args
 
 
 def _like(col: str, template: str) -> str:
