@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 # SQLite waits this long for the write lock instead of failing with "database is locked".
 SQLITE_BUSY_SECONDS = 30
@@ -68,9 +69,15 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
+async def _keep_session(connection: object) -> None:
+    """What the pool runs when a connection comes back, after asyncpg has rolled back any open
+    transaction: nothing. asyncpg's default also resets session state (advisory locks, LISTEN,
+    SET, cursors), one more round trip per query, and the portal never changes such state."""
+
+
 async def start(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=20)
+        await engine.start_connection_pool(min_size=2, max_size=20, reset=_keep_session)
     else:
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
 
@@ -85,3 +92,21 @@ async def ping() -> None:
     from portal.tables.users import User
 
     await User.raw("SELECT 1")
+
+
+_ROW_SQL: dict[type, str] = {}
+
+
+async def row_by_id(table: type[Table], row_id: int) -> dict | None:
+    """One whole row by primary key, as `table.select().where(id == row_id).first()` gives it
+    (same keys, same converted values on both engines), without building the query each time:
+    it runs on every request (the session's user, the dealer in scope)."""
+    sql = _ROW_SQL.get(table)
+    if sql is None:
+        columns = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
+        sql = _ROW_SQL[table] = (
+            f'SELECT {columns} FROM "{table._meta.tablename}" WHERE "id" = {{}}'
+        )
+    rows = await table.raw(sql, int(row_id))
+    return rows[0] if rows else None
+

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from portal.auth.passwords import verify_password
-from portal.db import write_transaction
+from portal.db import row_by_id, write_transaction
 from portal.domain.errors import RateLimited, Unauthorized, _
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import LoginFailure, User
@@ -70,7 +70,7 @@ async def authenticate(
 
 async def session_actor(user_id: int, token_version: int) -> Actor | None:
     """The Actor for a session token, or None if the user is gone, inactive or revoked."""
-    user = await User.select().where(User.id == user_id).first()
+    user = await row_by_id(User, user_id)
     if user is None or not user["active"] or user["token_version"] != token_version:
         return None
     return actor_from_user(user)

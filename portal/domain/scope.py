@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from portal.db import row_by_id
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.tables import Dealer, RepAssignment, User
 
@@ -90,9 +91,7 @@ def in_scope(column, ids: list[int] | None):
 async def dealer_in_scope(actor: Actor, dealer_id: int) -> dict:
     """The dealer row if the actor may see it; NotFound otherwise (same as nonexistent)."""
     ids = await visible_dealer_ids(actor)
-    row = (
-        await Dealer.select().where(Dealer.id == dealer_id).where(in_scope(Dealer.id, ids)).first()
-    )
+    row = None if ids is not None and dealer_id not in ids else await row_by_id(Dealer, dealer_id)
     if row is None:
         raise NotFound(_("Dealer not found."))
     return row
