@@ -3,7 +3,9 @@
 Set-up: a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL, default the local server),
 migrated, filled with 100,000 SKUs (COPY), 3 tiers with a price for every SKU, 200 dealers
 (some with contract prices); then `python -m portal serve` with PORTAL_WORKERS=2 and the load
-generator (httpx, asyncio) on the same machine. Every figure is the median of RUNS timed
+generator on the same machine: wrk (C, one thread, scripts in bench/wrk/) when it is installed,
+so that the generator takes little of the CPU the server needs, else httpx (asyncio;
+PORTAL_BENCH_LOADGEN=httpx forces it). Every figure is the median of RUNS timed
 runs after a warm-up, and is also given as a ratio to a reference measured in the same run
 (the SQL floor for submissions, /health/live for the catalog and, as a second figure, for
 submissions too), since absolute times drift on shared machines. Prints a table and writes
@@ -24,6 +26,7 @@ import platform
 import random
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +56,9 @@ RUNS = 1 if QUICK else 3
 ORDER_SECONDS = 3.0 if QUICK else 5.0
 CATALOG_SECONDS = 2.0 if QUICK else 3.0
 WARMUP_SECONDS = 1.0 if QUICK else 1.5
+WRK = shutil.which("wrk") if os.environ.get("PORTAL_BENCH_LOADGEN", "wrk") == "wrk" else None
+LOADGEN = "wrk -t1" if WRK else "httpx"
+WRK_SCRIPTS = ROOT / "bench" / "wrk"
 PASSWORD = "bench-password"
 LINES = 5
 HOT_SKUS = 5
@@ -291,10 +297,16 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     error_sample: str = ""
+    percentiles_ms: dict[str, float] | None = None  # wrk computes its own
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
+
+    def pct_ms(self, p: int) -> float:
+        if self.percentiles_ms is not None:
+            return self.percentiles_ms[f"p{p}_ms"]
+        return pct(self.latencies, p)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -335,9 +347,9 @@ def summarise(runs: list[Run]) -> dict:
     best = sorted(runs, key=lambda r: r.rate)[len(runs) // 2]  # the median run
     return {
         "per_s": round(best.rate, 1),
-        "p50_ms": round(pct(best.latencies, 50), 2),
-        "p95_ms": round(pct(best.latencies, 95), 2),
-        "p99_ms": round(pct(best.latencies, 99), 2),
+        "p50_ms": round(best.pct_ms(50), 2),
+        "p95_ms": round(best.pct_ms(95), 2),
+        "p99_ms": round(best.pct_ms(99), 2),
         "errors": sum(r.errors for r in runs),
         "error_sample": next((r.error_sample for r in runs if r.error_sample), ""),
         "runs_per_s": [round(r.rate, 1) for r in runs],
@@ -347,6 +359,43 @@ def summarise(runs: list[Run]) -> dict:
 async def measure(one, seconds: float) -> dict:
     await drive(one, WARMUP_SECONDS)
     return summarise([await drive(one, seconds) for _ in range(RUNS)])
+
+
+async def wrk(url: str, seconds: float, env: dict[str, str],
+              headers: dict[str, str] | None = None) -> Run:
+    """One wrk run (one thread, CONCURRENCY connections) of bench/wrk/bench.lua, which prints
+    the run's figures as a JSON line."""
+    args = [WRK, "-t1", f"-c{CONCURRENCY}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+            "-s", str(WRK_SCRIPTS / "bench.lua")]
+    for key, value in (headers or {}).items():
+        args += ["-H", f"{key}: {value}"]
+    proc = await asyncio.create_subprocess_exec(
+        *args, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    out, err = await proc.communicate()
+    lines = [ln for ln in out.decode().splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {err.decode()[:300]}")
+    f = json.loads(lines[-1])
+    errors = f["bad"] + f["socket_errors"]
+    return Run(
+        count=f["requests"] - errors,
+        errors=errors,
+        seconds=f["seconds"],
+        error_sample=err.decode()[:200],
+        percentiles_ms={k: f[k] for k in ("p50_ms", "p95_ms", "p99_ms")},
+    )
+
+
+async def measure_wrk(url: str, seconds: float, env: dict[str, str] | None = None,
+                      headers: dict[str, str] | None = None) -> dict:
+    """As measure(), with wrk: a warm-up run, then the median of RUNS timed runs."""
+    def run_env(i: int) -> dict[str, str]:
+        return {**(env or {}), "BENCH_RUN": f"{time.time_ns()}-{i}"}
+
+    await wrk(url, WARMUP_SECONDS, run_env(0), headers)
+    return summarise([await wrk(url, seconds, run_env(i + 1), headers) for i in range(RUNS)])
 
 
 async def token(c: httpx.AsyncClient, username: str) -> str:
@@ -361,6 +410,16 @@ async def bench_orders(base: str, data: Data, hot: bool) -> dict:
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
         headers = {"Authorization": f"Bearer {await token(c, 'bench_admin')}"}
         pool = data.hot_sku_ids if hot else data.sku_ids
+        if WRK:
+            env = {
+                "BENCH_TOKEN": headers["Authorization"].removeprefix("Bearer "),
+                "BENCH_DEALERS": ",".join(map(str, data.dealer_ids)),
+                "BENCH_SKUS": ",".join(map(str, pool)) if hot else "",
+                "BENCH_SKU_MAX": str(len(data.sku_ids)),
+                "BENCH_LINES": str(LINES),
+                "BENCH_SEED": "7" if hot else "5",
+            }
+            return await measure_wrk(base, ORDER_SECONDS, {**env, "BENCH_MODE": "orders"})
 
         async def one(worker: int) -> bool | str:
             skus = rng.sample(pool, LINES)
@@ -453,6 +512,16 @@ async def bench_catalog(base: str, data: Data) -> dict:
             check = await client.get(path, params=params)
             if check.status_code != 200:
                 raise RuntimeError(f"{name}: {check.status_code} {check.text[:300]}")
+            if WRK:
+                headers = dict(client.headers.items()) if client is api else {}
+                if client is pages:
+                    headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in pages.cookies.items())
+                wanted = {k: v for k, v in headers.items() if k.lower() in ("authorization",
+                                                                           "cookie")}
+                results[name] = await measure_wrk(
+                    str(check.request.url), CATALOG_SECONDS, headers=wanted
+                )
+                continue
 
             async def one(worker: int, client=client, path=path, params=params) -> bool | str:
                 r = await client.get(path, params=params)
@@ -532,6 +601,8 @@ async def search_indexes(url: str) -> list[str]:
 
 async def trivial_rate(base: str) -> dict:
     """/health/live in the same server, measured next to the submissions."""
+    if WRK:
+        return await measure_wrk(f"{base}/health/live", CATALOG_SECONDS)
     limits = httpx.Limits(max_connections=CONCURRENCY * 2)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
 
@@ -559,7 +630,7 @@ async def bench_all_orders(base: str, url: str, data: Data) -> dict:
 
 
 def table(report: dict) -> str:
-    out = []
+    out = [f"load generator: {report['set_up']['load_generator']}"]
     o = report.get("orders") or {}
     title = f"order submission (N={CONCURRENCY}, {LINES} lines)"
     if o:
@@ -624,6 +695,7 @@ async def main() -> int:
             },
             "set_up": {
                 "server": f"python -m portal serve, PORTAL_WORKERS={WORKERS}",
+                "load_generator": LOADGEN,
                 "concurrency": CONCURRENCY,
                 "skus": SKUS,
                 "dealers": DEALERS,
