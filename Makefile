@@ -48,6 +48,7 @@ lint: setup
 	$(BIN)/ruff check portal tests bench
 
 bench: setup
+	@command -v wrk >/dev/null || echo "wrk not found: load from httpx instead, which takes CPU from the server (apt-get install wrk)"
 	$(BIN)/python -m bench
 
 clean:
