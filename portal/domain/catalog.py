@@ -19,6 +19,7 @@ from portal.domain.pricing import (
     PRICE_JOINS,
     PriceInputs,
     PriceQuote,
+    list_columns,
     price_inputs_for_rows,
     resolve,
     sort_price_sql,
@@ -229,14 +230,26 @@ ITEM_COLUMNS = (
 )
 FROM_VISIBLE = 'FROM "sku" s JOIN "product" p ON p.id = s.product'
 # What an item needs beyond its row, in the same query: the dealer's tier and contract price,
-# the stock available in active warehouses and whether the dealer starred it. Placeholders:
-# warehouse active (True), dealer id (favourite), then PRICE_JOINS' tier id and dealer id.
+# the stock available in active warehouses, whether the dealer starred it, and the tier name,
+# pack units and volume breaks (pricing.list_columns). Placeholders: see _detail_columns;
+# the query then takes PRICE_JOINS' tier id and dealer id.
 DETAIL_COLUMNS = (
     f"{PRICE_COLUMNS}, "
     "(SELECT SUM(sl.on_hand - sl.reserved) FROM \"stock_level\" sl JOIN \"warehouse\" w "
     "ON w.id = sl.warehouse WHERE w.active = {} AND sl.sku = s.id) AS available, "
     "(SELECT COUNT(*) FROM \"favourite\" f WHERE f.dealer = {} AND f.sku = s.id) AS fav_n"
 )
+
+
+def _detail_columns(sql: _Sql, dealer: dict) -> _Sql:
+    """`SELECT ITEM_COLUMNS, DETAIL_COLUMNS, list columns` with their arguments."""
+    return sql.add(
+        f"SELECT {ITEM_COLUMNS}, {DETAIL_COLUMNS}, {list_columns()}",
+        True,
+        int(dealer["id"]),
+        int(dealer["tier"]),
+        int(dealer["tier"]),
+    )
 
 
 def _visible_where(sql: _Sql, dealer: dict) -> _Sql:
@@ -323,9 +336,14 @@ async def bought_before(dealer: dict, sku_ids: list[int]) -> dict[int, BoughtBef
 
 
 async def _items(
-    dealer: dict, rows: list[dict], quantities: dict[int, int] | None = None
+    dealer: dict,
+    rows: list[dict],
+    quantities: dict[int, int] | None = None,
+    *,
+    history: bool = True,
 ) -> list[CatalogItem]:
-    """CatalogItems for visible SKU rows (ITEM_COLUMNS), in the rows' order."""
+    """CatalogItems for visible SKU rows (ITEM_COLUMNS), in the rows' order; with the dealer's
+    last purchase of each (bought_before) unless history=False."""
     if not rows:
         return []
     ids = [int(r["id"]) for r in rows]
@@ -336,7 +354,7 @@ async def _items(
     else:
         stock = await _available(ids)
         favs = await _favourites(dealer, ids)
-    bought = await bought_before(dealer, ids)
+    bought = await bought_before(dealer, ids) if history else {}
     items = []
     for row in rows:
         sku_id = int(row["id"])
@@ -385,12 +403,8 @@ async def _visible_rows(
     """Visible SKU rows (ITEM_COLUMNS), with DETAIL_COLUMNS unless details=False."""
     sql = _Sql()
     if details:
-        sql.add(
-            f"SELECT {ITEM_COLUMNS}, {DETAIL_COLUMNS} {FROM_VISIBLE} {PRICE_JOINS}",
-            True,
-            int(dealer["id"]),
-            int(dealer["tier"]),
-            int(dealer["id"]),
+        _detail_columns(sql, dealer).add(
+            f"{FROM_VISIBLE} {PRICE_JOINS}", int(dealer["tier"]), int(dealer["id"])
         )
     else:
         sql.add(f"SELECT {ITEM_COLUMNS} {FROM_VISIBLE}")
@@ -438,7 +452,9 @@ async def search(
 
     q: every whitespace-separated term must match the SKU name, product name or brand by
     substring (Chinese included), or the SKU code or barcode by prefix. Unknown sorts fall
-    back to relevance. A constant number of queries whatever the page size.
+    back to relevance. A constant number of queries whatever the page size: one for the
+    page's rows, their stock, prices and favourites and the total, then the pricing lists
+    and the dealer's purchase history of those rows.
     """
     _check_actor(actor, dealer)
     page = max(int(page), 1)
@@ -447,15 +463,19 @@ async def search(
         sort = "relevance"
     terms = _search_terms(q)
 
-    def filtered(select: str, joins: str = "", join_args: tuple = ()) -> _Sql:
-        sql = _Sql()
+    def with_tree(sql: _Sql) -> _Sql:
+        # The category's subtree, as a CTE at the very front of the statement.
         if category_id is not None:
             sql.add(
                 'WITH RECURSIVE cat_tree(id) AS (SELECT id FROM "category" WHERE id = {} '
                 'UNION SELECT c.id FROM "category" c JOIN cat_tree t ON c.parent = t.id)',
                 int(category_id),
             )
-        sql.add(f"{select} {FROM_VISIBLE} {joins}", *join_args)
+        return sql
+
+    def filtered(sql: _Sql, select: str, select_args: tuple = (), joins: str = "",
+                 join_args: tuple = ()) -> _Sql:
+        sql.add(f"{select} {FROM_VISIBLE} {joins}", *select_args, *join_args)
         _visible_where(sql, dealer)
         for term in terms:
             clause, args = _term_filter(term)
@@ -477,72 +497,80 @@ async def search(
             )
         return sql
 
+    # The order as keys (expression, direction); the last key, s.id, makes it total.
     joins, join_args = "", ()
-    order_args: list[Any] = []
+    key_args: list[Any] = []
     if sort == "name":
-        order = "s.name, s.code, s.id"
+        keys = [("s.name", ""), ("s.code", ""), ("s.id", "")]
     elif sort == "code":
-        order = "s.code, s.id"
+        keys = [("s.code", ""), ("s.id", "")]
     elif sort in ("price_asc", "price_desc"):
         joins = (
             'LEFT JOIN "contract_price" cp ON cp.sku = s.id AND cp.dealer = {} '
             'LEFT JOIN "tier_price" tp ON tp.sku = s.id AND tp.tier = {}'
         )
         join_args = (int(dealer["id"]), int(dealer["tier"]))
-        direction = "ASC" if sort == "price_asc" else "DESC"
-        order = f"{sort_price_sql('s', 'tp', 'cp')} {direction}, s.name, s.id"
+        direction = " ASC" if sort == "price_asc" else " DESC"
+        keys = [(sort_price_sql("s", "tp", "cp"), direction), ("s.name", ""), ("s.id", "")]
     elif terms:
         whole = q.strip()[:MAX_QUERY_CHARS] if q else ""
         template, lowered = _matcher(whole)
         prefix = f"{_escape_like(lowered)}%"
-        order = (
+        rank = (
             "CASE WHEN LOWER(s.code) = LOWER({}) OR s.barcode = {} THEN 0 "
             f"WHEN {_like('s.code', template)} THEN 1 "
             f"WHEN {_like('s.name', template)} OR {_like('p.name', template)} THEN 2 "
-            "ELSE 3 END, p.name, s.code, s.id"
+            "ELSE 3 END"
         )
-        order_args = [whole, whole, prefix, prefix, prefix]
+        key_args = [whole, whole, prefix, prefix, prefix]
+        keys = [(rank, ""), ("p.name", ""), ("s.code", ""), ("s.id", "")]
     else:
-        order = "p.name, s.code, s.id"
+        keys = [("p.name", ""), ("s.code", ""), ("s.id", "")]
 
-    # The page's ids only (narrow rows to sort), then everything about those ids in one query.
-    # A search sorts every match anyway, so it counts them in the same pass (exactly).
+    # One statement: the page's ids, sorted on narrow rows (with the ordering keys), then
+    # everything about those ids (stock, prices, favourites) and the total. A search sorts
+    # every match anyway, so it counts them exactly in the same pass (a window); a listing
+    # counts, capped, up to COUNT_CAP (or the end of the page asked for): beyond that the
+    # total is a lower bound. The page's own size gives the total when it is the last page.
     offset = (page - 1) * per_page
-    select = "SELECT s.id AS id, COUNT(*) OVER () AS n_total" if terms else "SELECT s.id AS id"
-    sql = filtered(select, joins, join_args)
-    sql.add(f"ORDER BY {order}", *order_args)
-    sql.add("LIMIT {} OFFSET {}", per_page + 1, offset)
-    found_rows = await sql.run()
-    counted = int(found_rows[0]["n_total"]) if terms and found_rows else None
-    page_ids = [int(r["id"]) for r in found_rows]
-    has_more = len(page_ids) > per_page
-    page_ids = page_ids[:per_page]
-    rows: list[dict] = []
-    if page_ids:
-        by_id = {
-            int(r["id"]): r
-            for r in await _visible_rows(
-                dealer, "AND s.id IN (" + ", ".join("{}" for _i in page_ids) + ")", *page_ids
-            )
-        }
-        rows = [by_id[i] for i in page_ids if i in by_id]
+    cap = max(COUNT_CAP, offset + per_page + 1)
+    key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
+    inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
+    outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
+    sql = with_tree(_Sql())
+    _detail_columns(sql, dealer).add(", ")
+    if terms:
+        sql.add("pg.n_total AS n_total ")
+    else:
+        filtered(sql.add("(SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
+        sql.add("LIMIT {}) capped) AS n_total ", cap + 1)
+    window = ", COUNT(*) OVER () AS n_total" if terms else ""
+    filtered(
+        sql.add("FROM ("),
+        f"SELECT s.id AS id, {key_select}{window}",
+        tuple(key_args),
+        joins,
+        join_args,
+    )
+    sql.add(f"ORDER BY {inner_order} LIMIT {{}} OFFSET {{}}) pg", per_page + 1, offset)
+    sql.add(
+        f'JOIN "sku" s ON s.id = pg.id JOIN "product" p ON p.id = s.product {PRICE_JOINS}',
+        int(dealer["tier"]),
+        int(dealer["id"]),
+    )
+    sql.add(f"ORDER BY {outer_order}")
+    rows = await sql.run()
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
 
-    # The total: known without a query when this page is the last one; otherwise counted,
-    # but never past COUNT_CAP (or the end of this page): a lower bound beyond that.
-    total, exact = offset + len(page_ids), True
-    if counted is not None:
-        total = counted
-    elif has_more or (not page_ids and page > 1):
-        cap = max(COUNT_CAP, offset + per_page + 1)
-        inner = filtered("SELECT s.id AS id")
-        count = _Sql()
-        parts, args = list(inner.parts), list(inner.args)
-        if category_id is not None:
-            # The WITH clause stays in front of the outer SELECT.
-            count.add(parts.pop(0), args.pop(0))
-        count.add("SELECT COUNT(*) AS n FROM (")
-        count.parts.extend(parts)
-        count.args.extend(args)
+    total, exact = offset + len(rows), True
+    if rows and (terms or has_more):
+        n = int(rows[0]["n_total"] or 0)
+        total, exact = (n, True) if terms or n <= cap else (cap, False)
+    elif not rows and page > 1:
+        # Past the end: count what there is (capped), for "n products" above the empty page.
+        count = with_tree(_Sql()).add("SELECT COUNT(*) AS n FROM (")
+        filtered(count, "SELECT s.id AS id")
         count.add("LIMIT {}) capped", cap + 1)
         found = await count.run()
         n = int(found[0]["n"]) if found else 0
@@ -564,9 +592,11 @@ async def items_by_ids(
     sku_ids: list[int],
     *,
     quantities: dict[int, int] | None = None,
+    history: bool = True,
 ) -> dict[int, CatalogItem]:
     """Visible, active SKUs by id (others are left out). Each item is priced at
-    quantities[sku_id] when given, else at its first sensible quantity."""
+    quantities[sku_id] when given, else at its first sensible quantity. history=False leaves
+    out the dealer's last purchase of each (bought_before), which only pages show."""
     _check_actor(actor, dealer)
     ids = sorted({int(i) for i in sku_ids})
     rows: list[dict] = []
@@ -576,7 +606,9 @@ async def items_by_ids(
                 dealer, "AND s.id IN (" + ", ".join("{}" for _c in chunk) + ")", *chunk
             )
         )
-    return {item.sku_id: item for item in await _items(dealer, rows, quantities)}
+    return {
+        item.sku_id: item for item in await _items(dealer, rows, quantities, history=history)
+    }
 
 
 async def find_skus(actor: Actor, dealer: dict, codes: list[str]) -> dict[str, CatalogItem]:

@@ -7,12 +7,14 @@ to the fen once), else the base (list) price. Prices are integer fen per base un
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from portal import i18n
+from portal.db import current_engine, is_sqlite
 from portal.domain import money
 from portal.domain.errors import _
 from portal.tables import Sku, Tier
@@ -222,6 +224,48 @@ PRICE_JOINS = (
 JOINED_PRICE_KEYS = ("tp_price_fen", "tp_percent_bp", "cp_price_fen")
 
 
+# Columns that bring the rest of a SKU's pricing facts into the same query on "sku" (alias
+# `s`): the tier's name, the SKU's pack units and the tier's volume breaks (as JSON arrays).
+# Placeholders: the tier id twice. Rows that carry these columns (and the PRICE_COLUMNS) are
+# priced by price_inputs_for_rows without any query.
+LIST_KEYS = ("tier_name", "packs_json", "breaks_json")
+
+
+def list_columns() -> str:
+    if is_sqlite(current_engine()):
+        agg, arr = "json_group_array", "json_array"
+    else:
+        agg, arr = "json_agg", "json_build_array"
+    return (
+        '(SELECT t.name FROM "tier" t WHERE t.id = {}) AS tier_name, '
+        f"(SELECT {agg}({arr}(pu.name, pu.factor)) FROM \"pack_unit\" pu "
+        "WHERE pu.sku = s.id) AS packs_json, "
+        f"(SELECT {agg}({arr}(vb.min_qty, vb.price_fen)) FROM \"volume_break\" vb "
+        "WHERE vb.tier = {} AND vb.sku = s.id) AS breaks_json"
+    )
+
+
+def _json_pairs(value: Any) -> list[list[Any]]:
+    """A JSON array of pairs as a list (NULL, when nothing was aggregated, is empty)."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str | bytes) else list(value)
+
+
+def _listed(
+    sku_rows: list[dict],
+) -> tuple[str | None, dict[int, list[tuple[str, int]]], dict[int, list[tuple[int, int]]]]:
+    """What _lists would return, read from rows that carry the LIST_KEYS columns."""
+    name = next((r["tier_name"] for r in sku_rows if r["tier_name"] is not None), None)
+    packs: dict[int, list[tuple[str, int]]] = {}
+    breaks: dict[int, list[tuple[int, int]]] = {}
+    for row in sku_rows:
+        sku_id = int(row["id"])
+        packs[sku_id] = [(str(n), int(f)) for n, f in _json_pairs(row["packs_json"])]
+        breaks[sku_id] = [(int(m), int(p)) for m, p in _json_pairs(row["breaks_json"])]
+    return name, packs, breaks
+
+
 def _in_list(ids: list[int]) -> str:
     return ", ".join("{}" for _i in ids)
 
@@ -283,9 +327,9 @@ async def _lists(
 async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int, PriceInputs]:
     """PriceInputs for SKU rows already loaded (each with id, base_price_fen, base_unit).
 
-    Two queries per batch of ids whatever the number of SKUs (one when the rows already carry
-    the PRICE_COLUMNS of PRICE_JOINS): tier and contract prices, then tier name, packs and
-    breaks together.
+    Two queries per batch of ids whatever the number of SKUs: tier and contract prices, then
+    tier name, packs and breaks together; none for what the rows already carry (the
+    PRICE_COLUMNS of PRICE_JOINS, the list_columns()).
     """
     ids = sorted({int(r["id"]) for r in sku_rows})
     if not ids:
@@ -297,7 +341,8 @@ async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int,
         if joined
         else await _joined_prices(tier_id, dealer["id"], ids)
     )
-    tname, packs, breaks = await _lists(tier_id, ids)
+    listed = all(all(k in r for k in LIST_KEYS) for r in sku_rows)
+    tname, packs, breaks = _listed(sku_rows) if listed else await _lists(tier_id, ids)
     if tname is None:
         tname = ""
 

@@ -18,7 +18,7 @@ from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
 from portal.domain.quantities import normalise, parse_qty, to_base_units
-from portal.web.common import acting_dealer, is_htmx, page
+from portal.web.common import CHROME_STATE, PageChrome, acting_dealer, is_htmx, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -258,6 +258,36 @@ def cart_oob(view: Any) -> dict[str, Any]:
 # --- the catalog list -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EmptyCart:
+    """What the catalog shows of a cart known to be empty: no quantities, a hidden summary."""
+
+    count: int = 0
+    total_fen: int = 0
+    lines: tuple = ()
+
+
+async def _cart_for_page(request: Request, dealer: dict) -> Any:
+    """The cart as the catalog page shows it (quantities on the rows, the sticky summary).
+
+    The page frame has just counted the cart's lines for the badge (load_page_chrome); when
+    that count is zero for this very dealer the cart is empty and pricing it would show
+    nothing, so it is not loaded again. An inactive dealer still goes through cart.get_cart,
+    which refuses it as before.
+    """
+    actor = request.user
+    chrome = request.state.get(CHROME_STATE)
+    if (
+        isinstance(chrome, PageChrome)
+        and chrome.cart_count == 0
+        and dealer.get("active")
+        and (chrome.acting.id == dealer["id"] if chrome.acting else actor.is_dealer)
+        and (not actor.is_dealer or actor.dealer_id == dealer["id"])
+    ):
+        return EmptyCart()
+    return await cart.get_cart(actor, dealer["id"])
+
+
 @get("/catalog", include_in_schema=False)
 async def catalog_page(request: Request) -> Response:
     dealer = await acting_dealer(request)
@@ -288,7 +318,7 @@ async def catalog_page(request: Request) -> Response:
         favourites=query.favourites, sort=query.sort, page=query.page, per_page=PER_PAGE,
     )
     # Staff who may look but not order (finance, warehouse) get no cart and no steppers.
-    view = await cart.get_cart(actor, dealer["id"]) if actor.can_order else None
+    view = await _cart_for_page(request, dealer) if actor.can_order else None
     in_cart = cart_quantities(view)
     ctx.update(
         result=result,

@@ -332,20 +332,26 @@ async def test_search_runs_a_constant_number_of_queries(db):
         page = await catalog.search(a, d, q="酱油", per_page=25)
     assert len(page.items) == 25 and page.has_more
     print("queries per search:", small.count)
-    assert 3 <= small.count == large.count <= 6
+    # The page (rows, stock, prices, packs, breaks, favourites, total), then bought-before.
+    assert small.count == large.count == 2
     # A search counts its matches in the page's own query; so does the last page.
     with QueryCounter(Sku._meta.db) as whole:
         page = await catalog.search(a, d, q="酱油", per_page=30)
     assert (len(page.items), page.total, page.total_exact) == (30, 30, True)
     assert whole.count == small.count
-    # Browsing without a search counts (capped) only when there is more after the page.
+    # Browsing without a search counts (capped) in the page's own query as well.
     with QueryCounter(Sku._meta.db) as browse_more:
         page = await catalog.search(a, d, per_page=10)
     assert (page.total, page.has_more) == (30, True)
     with QueryCounter(Sku._meta.db) as browse_last:
         page = await catalog.search(a, d, per_page=30)
     assert (page.total, page.has_more) == (30, False)
-    assert browse_more.count == browse_last.count + 1 == small.count + 1
+    assert browse_more.count == browse_last.count == small.count
+    # Past the last page nothing comes back with the rows: the total is counted apart.
+    with QueryCounter(Sku._meta.db) as beyond:
+        page = await catalog.search(a, d, page=5, per_page=10)
+    assert (page.items, page.total, page.total_exact, page.has_more) == ([], 30, True, False)
+    assert beyond.count == 2
 
 
 async def test_sorts(world):
@@ -561,15 +567,49 @@ async def test_total_is_exact_up_to_the_cap_then_a_lower_bound(db, monkeypatch):
     assert (await catalog.search(a, d, per_page=3)).total == 12
 
 
-async def test_items_by_ids_prices_stock_and_favourites_in_three_queries(world):
+async def test_items_by_ids_prices_stock_and_favourites_in_two_queries(world):
     w = world
     await catalog.toggle_favourite(w["a1"], w["d1"], w["tea"]["id"])
     ids = [w["water"]["id"], w["water_big"]["id"], w["tea"]["id"], w["chips"]["id"]]
     with QueryCounter(Sku._meta.db) as counter:
         items = await catalog.items_by_ids(w["a1"], w["d1"], ids)
-    assert counter.count == 3
+    # The rows with stock, prices, packs, breaks and favourites; then bought-before.
+    assert counter.count == 2
     assert items[w["water"]["id"]].quote.unit_price_fen == 180
     assert items[w["water"]["id"]].available_qty == 30
     assert items[w["water_big"]["id"]].availability == "out"
     assert items[w["tea"]["id"]].favourite and not items[w["chips"]["id"]].favourite
     assert items[w["tea"]["id"]].available_qty == 480
+
+
+async def test_page_rows_carry_every_pack_and_break_as_pricing_reads_them(db):
+    """The page query brings packs and breaks along (JSON); they match pricing's own lists."""
+    from portal.domain import pricing
+    from portal.tables import PackUnit
+
+    t = await f.tier(name='一级 "A" 经销商')
+    other = await f.tier(name="二级经销商", rank=2)
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    p = await product("海天酱油", await f.category("调味品"))
+    many = await f.sku(code="HT-1", name="海天酱油 500ml", product=p, pack=("箱", 24))
+    await PackUnit(sku=many["id"], name='中包 "6"', factor=6).save()
+    await PackUnit(sku=many["id"], name="托", factor=480).save()
+    for min_qty, price in ((240, 170), (48, 185), (960, 160)):
+        await f.volume_break(t, many, min_qty, price)
+    await f.volume_break(other, many, 24, 100)  # another tier's break never applies
+    bare = await f.sku(code="HT-2", name="海天酱油 1L", product=p, pack=None)
+    with QueryCounter(Sku._meta.db) as counter:
+        page = await catalog.search(a, d, q="海天")
+    assert counter.count == 2
+    items = {i.sku_id: i for i in page.items}
+    expected = await pricing.price_inputs(d, [many["id"], bare["id"]])
+    for sku_id in (many["id"], bare["id"]):
+        assert items[sku_id].price_inputs == expected[sku_id]
+    item = items[many["id"]]
+    assert item.packs == (("托", 480), ("箱", 24), ('中包 "6"', 6))
+    assert (item.pack_name, item.pack_factor) == ("托", 480)
+    assert item.price_inputs.breaks == ((48, 185), (240, 170), (960, 160))
+    assert item.price_inputs.tier_name == '一级 "A" 经销商'
+    assert item.quote_for(240).unit_price_fen == 170
+    assert (items[bare["id"]].packs, items[bare["id"]].price_inputs.breaks) == ((), ())
