@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import (
     Address,
+    ApprovalRule,
     Category,
     ContractPrice,
     Dealer,
@@ -44,7 +45,25 @@ def password_hash() -> str:
 async def _insert(table, **values) -> dict:
     row = table(**values)
     await row.save()
-    return (await table.select().where(table.id == row.id).first())
+    return await table.select().where(table.id == row.id).first()
+
+
+async def approval_rule(
+    kind: str = "total_at_least",
+    approver_role: str = "sales_manager",
+    *,
+    amount_fen: int = 1,
+    step_order: int = 10,
+) -> dict:
+    """An approval rule (by default: every order waits for a sales manager)."""
+    return await _insert(
+        ApprovalRule,
+        kind=kind,
+        approver_role=approver_role,
+        step_order=step_order,
+        amount_fen=amount_fen,
+        created_at=now(),
+    )
 
 
 async def tier(code: str | None = None, name: str = "一级经销商", rank: int = 1) -> dict:
@@ -75,8 +94,7 @@ async def dealer(
         credit_limit_fen=credit_limit_fen,
         balance_fen=balance_fen,
         default_warehouse=default_warehouse["id"] if default_warehouse else None,
-        created_at=now(),
-        **extra,
+        **{"created_at": now(), **extra},
     )
     await _insert(
         Address,

@@ -26,14 +26,14 @@ async def record(
     now: datetime,
 ) -> None:
     """Write one entry; call it inside the use case's transaction so it commits with the change."""
-    await AuditEntry.insert(
-        AuditEntry(
-            at=now,
-            actor=actor.user_id if actor else None,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=_json(before),
-            after=_json(after),
-        )
+    await AuditEntry.raw(
+        'INSERT INTO audit_entry (at, actor, action, entity, entity_id, "before", "after") '
+        "VALUES ({}, {}, {}, {}, {}, {}, {})",
+        now,
+        actor.user_id if actor else None,
+        action,
+        entity,
+        str(entity_id),
+        _json(before),
+        _json(after),
     )

@@ -64,19 +64,15 @@ async def tell(
 ) -> None:
     """Notify everyone concerned with the order; inside the caller's transaction."""
     order = (
-        await Order.select(Order.number, Order.dealer, Order.placed_by, Order.rep, Order.status)
+        await Order.select(
+            Order.id, Order.number, Order.dealer, Order.placed_by, Order.rep, Order.status
+        )
         .where(Order.id == order_id)
         .first()
     )
     if order is None:
         return
-    people: dict[int, str] = {}
-    dealer_users = await User.select(User.id).where(
-        (User.dealer == order["dealer"]) & (User.active == True)  # noqa: E712
-    )
-    for uid in [r["id"] for r in dealer_users] + [order["placed_by"], order["rep"]]:
-        if uid:
-            people[uid] = kind
+    role = None
     if order["status"] == "pending_approval":
         step = (
             await ApprovalStep.select(ApprovalStep.role)
@@ -84,9 +80,48 @@ async def tell(
             .order_by(ApprovalStep.step_no)
             .first()
         )
-        if step is not None:
-            for uid in await approvers_for(step["role"], order["dealer"]):
-                people[uid] = "approval_needed"
+        role = step["role"] if step is not None else None
+    await tell_placed(order, kind, approver_role=role, actor=actor, now=now, note=note)
+
+
+def recipients_sql(order: dict) -> tuple[str, list]:
+    """The query (id, email, locale) of the users told about an order besides its approvers:
+    the dealer's active users, the user who placed it and its rep; with its arguments."""
+    return (
+        "SELECT id, email, locale FROM portal_user WHERE (dealer = {} AND active = {}) "
+        "OR id IN ({}, {})",
+        [order["dealer"], True, order["placed_by"] or 0, order["rep"] or 0],
+    )
+
+
+async def tell_placed(
+    order: dict,
+    kind: str,
+    *,
+    approver_role: str | None,
+    actor: Actor | None,
+    now: datetime,
+    note: str = "",
+    users: list[dict] | None = None,
+) -> None:
+    """`tell` for an order the caller holds: `order` has id, number, dealer, placed_by, rep
+    and status; `approver_role` is the role of its first pending step (if it waits);
+    `users`: the rows of recipients_sql if the caller already read them."""
+    order_id = order["id"]
+    if users is None:
+        sql, args = recipients_sql(order)
+        users = await User.raw(sql, *args)
+    known = {int(r["id"]): r for r in users}
+    people: dict[int, str] = {}
+    for uid in sorted(known):
+        if uid not in (order["placed_by"], order["rep"]):
+            people[uid] = kind
+    for uid in (order["placed_by"], order["rep"]):
+        if uid:
+            people[uid] = kind
+    if order["status"] == "pending_approval" and approver_role is not None:
+        for uid in await approvers_for(approver_role, order["dealer"]):
+            people[uid] = "approval_needed"
     if actor is not None:
         people.pop(actor.user_id, None)
     if not people:
@@ -97,15 +132,17 @@ async def tell(
             for uid, k in sorted(people.items())
         ]
     )
-    mail_to = await User.select(User.id, User.email, User.locale).where(
-        User.id.is_in(sorted(people))
-    )
+    missing = sorted(uid for uid in people if uid not in known)
+    if missing:
+        for r in await User.select(User.id, User.email, User.locale).where(User.id.is_in(missing)):
+            known[r["id"]] = r
     outbox = []
-    for row in mail_to:
-        if not (row["email"] or "").strip():
+    for uid in sorted(people):
+        row = known.get(uid)
+        if row is None or not (row["email"] or "").strip():
             continue
         translations = i18n.translations(row["locale"] or i18n.DEFAULT_LOCALE)
-        text = translations.gettext(KIND_LABELS.get(people[row["id"]], KIND_LABELS["submitted"]))
+        text = translations.gettext(KIND_LABELS.get(people[uid], KIND_LABELS["submitted"]))
         text = text % {"number": order["number"]}
         subject = translations.gettext(MAIL_SUBJECT) % {"text": text}
         body = text + ("\n\n" + note if note else "")

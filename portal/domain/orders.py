@@ -21,7 +21,7 @@ from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, catalog, credit, notifications, pricing, stock
 from portal.domain.errors import (
     Conflict,
-    CreditExceeded,
+    DomainError,
     FieldError,
     Forbidden,
     InsufficientStock,
@@ -283,18 +283,12 @@ def price_label(rule: str, params: dict[str, Any]) -> str:
 
 
 async def active_rules() -> list[Rule]:
-    rows = await ApprovalRule.select().where(ApprovalRule.active == True)  # noqa: E712
-    return [
-        Rule(
-            kind=r["kind"],
-            approver_role=r["approver_role"],
-            step_order=r["step_order"],
-            amount_fen=int(r["amount_fen"] or 0),
-            count=int(r["count"] or 0),
-            id=r["id"],
-        )
-        for r in rows
-    ]
+    rows = await ApprovalRule.raw(
+        'SELECT id, kind, approver_role, step_order, amount_fen, "count" FROM approval_rule '
+        "WHERE active = {}",
+        True,
+    )
+    return [_rule_of(r) for r in rows]
 
 
 async def previous_order_count(dealer_id: int, order_id: int) -> int:
@@ -700,6 +694,7 @@ class PreparedLine:
     rule: str
     rule_params: dict[str, Any]
     ref_price_fen: int = 0  # the dealer's own price (differs for a staff-set price)
+    allow_backorder: bool = False  # as the catalog said when the order was priced
 
 
 @dataclass
@@ -748,29 +743,31 @@ def _ship_to_text(address: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-async def _resolve_address(dealer: dict, address_id: int | None) -> tuple[int | None, str]:
+_ADDRESS_SQL = "SELECT id, label, contact, phone, line FROM dealer_address WHERE dealer = {} "
+
+
+def _address_query(dealer_id: int, address_id: int | None) -> tuple[str, list[int]]:
+    """The address an order ships to: the chosen one (if the dealer's) or the dealer's
+    default (else its first); (sql, args)."""
     if address_id is not None:
-        row = (
-            await Address.select()
-            .where(Address.id == address_id)
-            .where(Address.dealer == dealer["id"])
-            .first()
-        )
-        if row is None:
+        return _ADDRESS_SQL + "AND id = {}", [dealer_id, address_id]
+    return _ADDRESS_SQL + "ORDER BY is_default DESC, id LIMIT 1", [dealer_id]
+
+
+async def _resolve_address(
+    dealer: dict, address_id: int | None, rows: list[dict] | None = None
+) -> tuple[int | None, str]:
+    """(address id, ship-to text); `rows`: the result of _address_query if already read."""
+    if rows is None:
+        sql, args = _address_query(dealer["id"], address_id)
+        rows = await Address.raw(sql, *args)
+    if not rows:
+        if address_id is not None:
             raise ValidationFailed(
                 errors=[FieldError("address_id", _("Choose one of the dealer's addresses."))]
             )
-        return row["id"], _ship_to_text(row)
-    row = (
-        await Address.select()
-        .where(Address.dealer == dealer["id"])
-        .order_by(Address.is_default, ascending=False)
-        .order_by(Address.id)
-        .first()
-    )
-    if row is None:
         return None, ""
-    return row["id"], _ship_to_text(row)
+    return rows[0]["id"], _ship_to_text(rows[0])
 
 
 def _rule_params_text(params: dict[str, Any]) -> str:
@@ -801,9 +798,11 @@ async def prepare(
     note: str,
     now: datetime,
     overrides: dict[int, int] | None = None,
+    addresses: list[dict] | None = None,
 ) -> Prepared:
     """Validate every line and price the order, before any lock. ValidationFailed lists all
-    problems at once, each naming the SKU and the rule.
+    problems at once, each naming the SKU and the rule. `addresses`: the rows of
+    _address_query, if the caller already read them.
 
     `overrides` (sku id -> unit price in fen) are staff-set prices (a rep's discount): the
     line keeps them with rule "manual", who set them and the dealer's own price for reference.
@@ -821,7 +820,7 @@ async def prepare(
     codes = [ln.sku_code.strip() for ln in lines if ln.sku_id is None and ln.sku_code]
     by_code = await catalog.find_skus(actor, dealer, codes) if codes else {}
     ids = {ln.sku_id for ln in lines if ln.sku_id is not None}
-    items = await catalog.items_by_ids(actor, dealer, sorted(ids)) if ids else {}
+    items = await catalog.items_by_ids(actor, dealer, sorted(ids), history=False) if ids else {}
     for item in by_code.values():
         items.setdefault(item.sku_id, item)
 
@@ -910,11 +909,12 @@ async def prepare(
                 rule=rule,
                 rule_params=params,
                 ref_price_fen=quote.unit_price_fen,
+                allow_backorder=bool(item.allow_backorder),
             )
         )
     if errors:
         raise ValidationFailed(errors=errors)
-    resolved_address, ship_to = await _resolve_address(dealer, address_id)
+    resolved_address, ship_to = await _resolve_address(dealer, address_id, addresses)
     prepared.sort(key=lambda p: p.index)
     return Prepared(
         dealer=dealer,
@@ -930,14 +930,43 @@ async def prepare(
 
 async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult | None:
     """The first result for a used key; Conflict when the body differs. None if unused."""
-    row = (
-        await IdempotencyKey.select()
-        .where(IdempotencyKey.user == actor.user_id)
-        .where(IdempotencyKey.key == key)
-        .first()
+    rows = await IdempotencyKey.raw(
+        'SELECT request_hash, "order" FROM idempotency_key WHERE "user" = {} AND "key" = {}',
+        actor.user_id,
+        key,
     )
-    if row is None:
+    if not rows:
         return None
+    return await _replay_of(actor, key, body_hash, rows[0])
+
+
+async def _used_key_and_address(
+    actor: Actor, key: str, dealer_id: int, address_id: int | None
+) -> tuple[dict | None, list[dict]]:
+    """The key's row if this user already used it (request_hash, order), and the rows of
+    _address_query, read in one statement before a submission."""
+    address_sql, address_args = _address_query(dealer_id, address_id)
+    rows = await IdempotencyKey.raw(
+        "SELECT 'key' AS src, \"order\" AS id, request_hash AS label, NULL AS contact, "
+        "NULL AS phone, NULL AS line FROM idempotency_key "
+        'WHERE "user" = {} AND "key" = {} '
+        "UNION ALL SELECT 'address' AS src, id, label, contact, phone, line FROM ("
+        + address_sql
+        + ") AS address",
+        actor.user_id,
+        key,
+        *address_args,
+    )
+    used = next(
+        ({"order": r["id"], "request_hash": r["label"]} for r in rows if r["src"] == "key"),
+        None,
+    )
+    return used, [r for r in rows if r["src"] == "address"]
+
+
+async def _replay_of(actor: Actor, key: str, body_hash: str | None, row: dict) -> SubmitResult:
+    """The first result of a used key (its row: request_hash, order); Conflict when the body
+    differs."""
     if (body_hash is not None and row["request_hash"] != body_hash) or row["order"] is None:
         raise Conflict(
             _("This idempotency key was already used for a different order."),
@@ -955,12 +984,17 @@ async def _next_number(now: datetime) -> str:
     the day's numbers; numbers stay unique and increasing.
     """
     day = _today(now).strftime("%Y%m%d")
-    async with write_transaction():
-        rows = await OrderCounter.raw(
-            'INSERT INTO order_counter (day, "last") VALUES ({}, 1) '
-            'ON CONFLICT (day) DO UPDATE SET "last" = order_counter."last" + 1 RETURNING "last"',
-            day,
-        )
+    sql = (
+        'INSERT INTO order_counter (day, "last") VALUES ({}, 1) '
+        'ON CONFLICT (day) DO UPDATE SET "last" = order_counter."last" + 1 RETURNING "last"'
+    )
+    if is_sqlite(current_engine()):
+        # SQLite: take the write lock up front (IMMEDIATE), so concurrent writers queue.
+        async with write_transaction():
+            rows = await OrderCounter.raw(sql, day)
+    else:
+        # PostgreSQL: one statement outside a transaction is atomic on its own (autocommit).
+        rows = await OrderCounter.raw(sql, day)
     return f"SO-{day}-{int(rows[0]['last']):04d}"
 
 
@@ -1003,6 +1037,130 @@ def _stock_refusal(p: Prepared, shortfalls: list[stock.Shortfall]) -> Insufficie
     )
 
 
+async def _charge_dealer(dealer_id: int, total_fen: int) -> dict:
+    """Add an order's total to the dealer's open orders: one statement that also locks the
+    row (the first lock a submission takes). Returns the row as it was before the order
+    counted (NotFound if there is none); the caller checks credit against it and raises,
+    rolling the update back, when the order does not fit."""
+    rows = await Dealer.raw(
+        "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} RETURNING *",
+        total_fen,
+        dealer_id,
+    )
+    if not rows:
+        raise NotFound(_("Dealer not found."))
+    dealer = dict(rows[0])
+    for name in ("active", "flagged_for_review"):
+        value = dealer.get(name)
+        dealer[name] = value is True or value == 1 or value in ("1", b"1", "t", "true")
+    dealer["open_orders_fen"] = int(dealer["open_orders_fen"] or 0) - total_fen
+    return dealer
+
+
+async def _insert_key(
+    actor: Actor, key: str, body_hash: str, order_id: int | None, now: datetime
+) -> None:
+    """Record the idempotency key (with its order); KeyTaken if a twin request holds it.
+
+    A twin still in flight makes this wait on the unique index until it ends: committed,
+    the key is taken; rolled back, the insert goes through.
+    """
+    try:
+        await IdempotencyKey.raw(
+            'INSERT INTO idempotency_key ("user", "key", request_hash, "order", created_at) '
+            "VALUES ({}, {}, {}, {}, {})",
+            actor.user_id,
+            key,
+            body_hash,
+            order_id,
+            now,
+        )
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise _KeyTaken() from exc
+        raise
+
+
+async def _count_previous_orders(dealer_id: int) -> int:
+    """The dealer's orders that were not rejected or cancelled (under the dealer lock, before
+    the new order is written: the same as previous_order_count for it)."""
+    rows = await Order.raw(
+        "SELECT COUNT(*) AS n FROM sales_order WHERE dealer = {} AND status NOT IN ({}, {})",
+        dealer_id,
+        "rejected",
+        "cancelled",
+    )
+    return int(rows[0]["n"])
+
+
+def _rule_of(row: dict) -> Rule:
+    return Rule(
+        kind=row["kind"],
+        approver_role=row["approver_role"],
+        step_order=row["step_order"],
+        amount_fen=int(row["amount_fen"] or 0),
+        count=int(row["count"] or 0),
+        id=row["id"],
+    )
+
+
+async def _rules_and_recipients(order: dict) -> tuple[list[Rule], list[dict]]:
+    """The active approval rules and the users a new order's notifications may go to
+    (notifications.recipients_sql), read in one statement."""
+    people_sql, people_args = notifications.recipients_sql(order)
+    rows = await ApprovalRule.raw(
+        "SELECT 'rule' AS src, id, kind AS a, approver_role AS b, step_order AS n1, "
+        'amount_fen AS n2, "count" AS n3 FROM approval_rule WHERE active = {} '
+        "UNION ALL SELECT 'user' AS src, id, email, locale, 0, 0, 0 FROM ("
+        + people_sql
+        + ") AS people",
+        True,
+        *people_args,
+    )
+    rules = [
+        Rule(
+            kind=r["a"],
+            approver_role=r["b"],
+            step_order=int(r["n1"]),
+            amount_fen=int(r["n2"] or 0),
+            count=int(r["n3"] or 0),
+            id=int(r["id"]),
+        )
+        for r in rows
+        if r["src"] == "rule"
+    ]
+    users = [
+        {"id": int(r["id"]), "email": r["a"], "locale": r["b"]} for r in rows if r["src"] == "user"
+    ]
+    return rules, users
+
+
+async def _route_new_order(
+    actor: Actor, dealer: dict, p: Prepared, rules: list[Rule], *, now: datetime
+) -> list[StepNeeded]:
+    """The approval steps a new order needs (what route_for_approval decides for it), worked
+    out before the order is written, so it is written once with its final status."""
+    await credit.check_overdue_policy(dealer, now=now)
+    previous = (
+        await _count_previous_orders(dealer["id"])
+        if any(rule.kind == "first_orders" for rule in rules)
+        else 0
+    )
+    return approvals_needed(
+        rules,
+        dealer,
+        p.total_fen,
+        [PricedLine(ln.unit_price_fen, ln.ref_price_fen, ln.qty) for ln in p.lines],
+        actor,
+        previous,
+    )
+
+
+def _as_stored(moment: datetime) -> datetime:
+    """A timestamp as the database gives it back (UTC)."""
+    return moment.astimezone(UTC)
+
+
 async def _place(
     actor: Actor,
     p: Prepared,
@@ -1013,140 +1171,149 @@ async def _place(
     now: datetime,
     cart_line_ids: list[int] | None = None,
     cart_id: int | None = None,
-) -> int:
-    """The one write transaction of a submission; returns the new order's id.
+) -> OrderView:
+    """The one write transaction of a submission; returns the new order as get_order would.
 
-    Lock order: the dealer row first, the stock rows last (just before commit), so the rows
-    every submission of a SKU shares are held for as few statements as possible.
+    Lock order: the dealer row first, then the idempotency key (a twin request waits on its
+    unique index), the stock rows last (just before commit), so the rows every submission
+    of a SKU shares are held for as few statements as possible. The approval route is
+    decided before the order is written, so the order is inserted with its final status.
     """
+    rep_id = actor.user_id if actor.is_staff else None
+    # What notifications need of the order (its id once written).
+    order_row: dict[str, Any] = {
+        "id": None,
+        "number": number,
+        "dealer": p.dealer["id"],
+        "placed_by": actor.user_id,
+        "rep": rep_id,
+        "status": None,
+    }
     async with write_transaction():
         try:
-            key_row = IdempotencyKey(
-                user=actor.user_id, key=key, request_hash=body_hash, created_at=now
-            )
-            await IdempotencyKey.insert(key_row)
-        except Exception as exc:
-            if _is_unique_violation(exc):
-                raise _KeyTaken() from exc
+            dealer = await _charge_dealer(p.dealer["id"], p.total_fen)
+            await _hook("after_dealer_lock")
+            if not dealer["active"]:
+                raise NotFound(_("Dealer not found."))
+            over_credit = not credit.fits(dealer, p.total_fen)
+            if over_credit and dealer.get("over_credit_policy") != "approval":
+                credit.check_credit(dealer, p.total_fen)
+            # Over credit under the "approval" policy: allowed past the limit only to wait for
+            # finance (approvals_needed always adds the over_credit step).
+            rules, recipients = await _rules_and_recipients(order_row)
+            steps = await _route_new_order(actor, dealer, p, rules, now=now)
+        except DomainError:
+            # A twin request (same key) that committed first gets its order back, not this
+            # refusal: claim the key before refusing (the refusal rolls it back).
+            await _insert_key(actor, key, body_hash, None, now)
             raise
-
-        dealer = await _lock_dealer(p.dealer["id"])
-        await _hook("after_dealer_lock")
-        if not dealer["active"]:
-            raise NotFound(_("Dealer not found."))
-        over_credit = not credit.fits(dealer, p.total_fen)
-        if over_credit and dealer.get("over_credit_policy") != "approval":
-            credit.check_credit(dealer, p.total_fen)
-        if over_credit:
-            # Allowed past the limit only to wait for finance (an over_credit step below).
-            done = await Dealer.raw(
-                "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} "
-                "RETURNING open_orders_fen",
-                p.total_fen,
-                dealer["id"],
-            )
-        else:
-            done = await Dealer.raw(
-                "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} "
-                "AND balance_fen + open_orders_fen + {} <= {} RETURNING open_orders_fen",
-                p.total_fen,
-                dealer["id"],
-                p.total_fen,
-                credit.ceiling_fen(dealer),
-            )
-        if not done:
-            # Only reachable without the dealer lock; re-read and refuse with today's figures.
-            credit.check_credit(await _lock_dealer(dealer["id"]), p.total_fen)
-            raise CreditExceeded()
-
-        order = Order(
-            number=number,
-            dealer=dealer["id"],
-            placed_by=actor.user_id,
-            rep=actor.user_id if actor.is_staff else None,
-            status=INITIAL_STATUS,
-            total_fen=p.total_fen,
-            list_total_fen=p.list_total_fen,
-            ship_to=p.ship_to,
-            requested_date=p.requested_date,
-            note=p.note,
-            created_at=now,
-            updated_at=now,
-        )
-        await Order.insert(order)
-        order_id = order.id
-        await OrderLine.insert(
-            *[
-                OrderLine(
-                    order=order_id,
-                    sku=line.sku_id,
-                    sku_code=line.code,
-                    sku_name=line.name,
-                    unit=line.unit,
-                    qty=line.qty,
-                    unit_price_fen=line.unit_price_fen,
-                    list_price_fen=line.list_price_fen,
-                    line_total_fen=line.line_total_fen,
-                    price_rule=line.rule,
-                    price_rule_params=_rule_params_text(line.rule_params),
+        status = "pending_approval" if steps else "approved"
+        order_row["status"] = status
+        order_id = int(
+            (
+                await Order.raw(
+                    "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
+                    "list_total_fen, ship_to, requested_date, note, created_at, updated_at) "
+                    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+                    number,
+                    dealer["id"],
+                    actor.user_id,
+                    rep_id,
+                    status,
+                    p.total_fen,
+                    p.list_total_fen,
+                    p.ship_to,
+                    p.requested_date,
+                    p.note,
+                    now,
+                    now,
                 )
-                for line in p.lines
-            ]
+            )[0]["id"]
         )
+        await _insert_key(actor, key, body_hash, order_id, now)
+        line_args: list[Any] = []
+        for line in p.lines:
+            line_args += [
+                order_id,
+                line.sku_id,
+                line.code,
+                line.name,
+                line.unit,
+                line.qty,
+                0,
+                0,
+                line.unit_price_fen,
+                line.list_price_fen,
+                line.line_total_fen,
+                line.rule,
+                _rule_params_text(line.rule_params),
+            ]
         line_ids = {
-            r["sku"]: r["id"]
-            for r in await OrderLine.select(OrderLine.id, OrderLine.sku).where(
-                OrderLine.order == order_id
+            int(r["sku"]): int(r["id"])
+            for r in await OrderLine.raw(
+                'INSERT INTO order_line ("order", sku, sku_code, sku_name, unit, qty, '
+                "qty_shipped, qty_backordered, unit_price_fen, list_price_fen, line_total_fen, "
+                "price_rule, price_rule_params) VALUES "
+                + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines)
+                + " RETURNING id, sku",
+                *line_args,
             )
         }
-        await OrderEvent.insert(
-            OrderEvent(
-                order=order_id,
-                at=now,
-                actor=actor.user_id,
-                kind="submitted",
-                from_status="",
-                to_status=INITIAL_STATUS,
+        if steps:
+            await ApprovalStep.insert(
+                *[
+                    ApprovalStep(
+                        order=order_id,
+                        step_no=i + 1,
+                        role=st.role,
+                        rule_kind=st.rule_kind,
+                        status="pending",
+                        created_at=now,
+                    )
+                    for i, st in enumerate(steps)
+                ]
             )
-        )
-        status, steps = await route_for_approval(
-            actor,
-            order_id,
-            dealer,
-            p.total_fen,
-            [PricedLine(ln.unit_price_fen, ln.ref_price_fen, ln.qty) for ln in p.lines],
-            INITIAL_STATUS,
+        order_row["id"] = order_id
+        await notifications.tell_placed(
+            order_row,
+            "submitted" if steps else "approved",
+            approver_role=steps[0].role if steps else None,
+            actor=actor,
             now=now,
-        )
-        await notifications.tell(
-            order_id, "submitted" if steps else "approved", actor=actor, now=now
-        )
-        await IdempotencyKey.update({IdempotencyKey.order: order_id}).where(
-            IdempotencyKey.id == key_row.id
+            users=recipients,
         )
         if cart_id is not None:
             await _empty_cart(cart_id, cart_line_ids or [], now)
 
         # Stock last: lock the SKUs' rows (in id order), reserve, and commit soon after.
         allocations, shortfalls = await stock.allocate(
-            dealer, [(line.sku_id, line.sku_id, line.qty) for line in p.lines]
+            dealer,
+            [(line.sku_id, line.sku_id, line.qty) for line in p.lines],
+            backorderable_skus={line.sku_id for line in p.lines if line.allow_backorder},
         )
         if shortfalls:
             raise _stock_refusal(p, shortfalls)
         await stock.write_reservations(allocations, line_ids)
         backordered = stock.backordered_by_key(allocations)  # sku id -> qty
+
+        # The timeline: submitted, (approved automatically), (backordered), in one statement.
+        events: list[tuple[int | None, str, str, str, str]] = [
+            (actor.user_id, "submitted", "", INITIAL_STATUS, "")
+        ]
+        if not steps:
+            events.append((None, "auto_approved", INITIAL_STATUS, "approved", ""))
         if backordered:
-            await OrderEvent.insert(
-                OrderEvent(
-                    order=order_id,
-                    at=now,
-                    actor=actor.user_id,
-                    kind="backordered",
-                    from_status=status,
-                    to_status=status,
-                    note=_backorder_note(p, backordered),
-                )
+            events.append(
+                (actor.user_id, "backordered", status, status, _backorder_note(p, backordered))
             )
+        event_args: list[Any] = []
+        for who, kind, from_status, to_status, note in events:
+            event_args += [order_id, now, who, kind, from_status, to_status, note]
+        await OrderEvent.raw(
+            'INSERT INTO order_event ("order", at, actor, kind, from_status, to_status, note) '
+            "VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in events),
+            *event_args,
+        )
         await audit.record(
             actor,
             "order.submitted",
@@ -1181,7 +1348,60 @@ async def _place(
             },
             now=now,
         )
-    return order_id
+    if now.tzinfo is None:
+        return await get_order(actor, order_id)
+    # What get_order would read back, built from what was just written (no re-read).
+    at = _as_stored(now)
+    names = {actor.user_id: actor.name or ""}
+    return OrderView(
+        id=order_id,
+        number=number,
+        status=status,
+        dealer_id=dealer["id"],
+        dealer_name=dealer.get("name") or "",
+        dealer_code=dealer.get("code") or "",
+        placed_by_name=actor.name or "",
+        rep_name=(actor.name or "") if rep_id is not None else "",
+        total_fen=p.total_fen,
+        list_total_fen=p.list_total_fen,
+        ship_to=p.ship_to or "",
+        requested_date=p.requested_date,
+        note=p.note or "",
+        created_at=at,
+        lines=sorted(
+            (
+                OrderLineView(
+                    id=line_ids[line.sku_id],
+                    sku_id=line.sku_id,
+                    sku_code=line.code,
+                    sku_name=line.name,
+                    unit=line.unit,
+                    qty=line.qty,
+                    unit_price_fen=line.unit_price_fen,
+                    list_price_fen=line.list_price_fen,
+                    line_total_fen=line.line_total_fen,
+                    price_rule=line.rule,
+                    price_rule_params=_params(_rule_params_text(line.rule_params)),
+                    qty_shipped=0,
+                    qty_backordered=backordered.get(line.sku_id, 0),
+                )
+                for line in p.lines
+            ),
+            key=lambda ln: ln.id,
+        ),
+        events=[
+            EventView(
+                at=at,
+                actor_name=names.get(who, "") if who is not None else "",
+                kind=kind,
+                from_status=from_status,
+                to_status=to_status,
+                note=note,
+            )
+            for who, kind, from_status, to_status, note in events
+        ],
+        can_cancel=can_cancel({"status": status, "dealer": dealer["id"]}, actor),
+    )
 
 
 def _backorder_note(p: Prepared, backordered: dict[Any, int]) -> str:
@@ -1217,9 +1437,9 @@ async def _submit(
     overrides: dict[int, int] | None = None,
 ) -> SubmitResult:
     body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note, overrides)
-    replay = await _replay(actor, key, body_hash)
-    if replay is not None:
-        return replay
+    used, addresses = await _used_key_and_address(actor, key, dealer["id"], address_id)
+    if used is not None:
+        return await _replay_of(actor, key, body_hash, used)
     prepared = await prepare(
         actor,
         dealer,
@@ -1229,11 +1449,12 @@ async def _submit(
         note=note,
         now=now,
         overrides=overrides,
+        addresses=addresses,
     )
     await _hook("before_transaction")
     number = await _next_number(now)
     try:
-        order_id = await _place(
+        view = await _place(
             actor,
             prepared,
             key=key,
@@ -1248,7 +1469,7 @@ async def _submit(
         if replay is None:  # the twin rolled back after all: it never happened
             raise Conflict(_("Please try again.")) from None
         return replay
-    return SubmitResult(order=await get_order(actor, order_id), created=True)
+    return SubmitResult(order=view, created=True)
 
 
 async def submit_order(

@@ -131,6 +131,31 @@ async def lock_stock_rows(sku_ids: list[int]) -> list[dict]:
     return await query
 
 
+async def _lock_rows_and_warehouses(sku_ids: list[int]) -> tuple[list[dict], dict[int, dict]]:
+    """`lock_stock_rows` with each row's warehouse (priority, active) in the same statement:
+    the same rows, locked in the same (id) order; returns (rows, warehouses by id)."""
+    ids = sorted(set(sku_ids))
+    sql = (
+        "SELECT s.id AS id, s.warehouse AS warehouse, s.sku AS sku, s.on_hand AS on_hand, "
+        "s.reserved AS reserved, w.priority AS priority, w.active AS active "
+        "FROM stock_level s JOIN warehouse w ON w.id = s.warehouse "
+        "WHERE s.sku IN (" + ", ".join("{}" for _ in ids) + ") ORDER BY s.id"
+    )
+    if not is_sqlite(current_engine()):
+        sql += " FOR UPDATE OF s"
+    rows = await StockLevel.raw(sql, *ids)
+    warehouses: dict[int, dict] = {}
+    for row in rows:
+        active = row.pop("active")
+        priority = row.pop("priority")
+        warehouses[row["warehouse"]] = {
+            "id": row["warehouse"],
+            "priority": priority,
+            "active": active is True or active == 1 or active == "1",
+        }
+    return rows, warehouses
+
+
 def _preference(dealer: dict, warehouses: dict[int, dict]):
     """Warehouse order: the dealer's default first, then by priority (1 before 2), then id."""
     default = dealer.get("default_warehouse")
@@ -159,24 +184,31 @@ async def _active_warehouses() -> dict[int, dict]:
 
 
 async def _apply_reserve(per_row: dict[int, int]) -> set[int]:
-    """Raise `reserved` on each stock row (in id order, guarded); the row ids that failed."""
-    failed: set[int] = set()
-    for row_id in sorted(per_row):
-        qty = per_row[row_id]
-        done = await StockLevel.raw(
-            "UPDATE stock_level SET reserved = reserved + {} "
-            "WHERE id = {} AND on_hand - reserved >= {} RETURNING id",
-            qty,
-            row_id,
-            qty,
-        )
-        if not done:
-            failed.add(row_id)
-    return failed
+    """Raise `reserved` on the stock rows in one guarded statement (the caller holds their
+    locks, taken in id order); the row ids that failed the guard (`on_hand - reserved >= q`).
+    """
+    ids = sorted(per_row)
+    if not ids:
+        return set()
+    args: list[int] = []
+    for row_id in ids:
+        args += [row_id, per_row[row_id]]
+    done = await StockLevel.raw(
+        "UPDATE stock_level SET reserved = stock_level.reserved + v.column2 FROM (VALUES "
+        + ", ".join("(CAST({} AS INTEGER), CAST({} AS INTEGER))" for _ in ids)
+        + ") AS v WHERE stock_level.id = v.column1 "
+        "AND stock_level.on_hand - stock_level.reserved >= v.column2 RETURNING id",
+        *args,
+    )
+    return set(ids) - {int(r["id"]) for r in done}
 
 
 async def allocate(
-    dealer: dict, lines: list[tuple[Hashable, int, int]], *, backorders: bool = True
+    dealer: dict,
+    lines: list[tuple[Hashable, int, int]],
+    *,
+    backorders: bool = True,
+    backorderable_skus: set[int] | None = None,
 ) -> tuple[list[Allocation], list[Shortfall]]:
     """Reserve stock for (key, sku_id, qty) lines inside the caller's transaction.
 
@@ -185,14 +217,19 @@ async def allocate(
     nothing has changed; still, the caller must raise (roll back) on a non-empty list.
     A line may be split across warehouses. A line of a SKU that allows backorders is never
     short: it takes what there is and the rest comes back as a `backorder` allocation
-    (unless `backorders` is False).
+    (unless `backorders` is False). `backorderable_skus`: which of the SKUs allow
+    backorders, when the caller already read it (else it is read here).
     """
     if not lines:
         return [], []
     sku_ids = [sku_id for _, sku_id, _ in lines]
-    rows = await lock_stock_rows(sku_ids)
-    may_wait = await backorderable(sku_ids) if backorders else set()
-    warehouses = await _active_warehouses()
+    rows, warehouses = await _lock_rows_and_warehouses(sku_ids)
+    if not backorders:
+        may_wait: set[int] = set()
+    elif backorderable_skus is not None:
+        may_wait = set(backorderable_skus) & set(sku_ids)
+    else:
+        may_wait = await backorderable(sku_ids)
     rows = [r for r in rows if warehouses.get(r["warehouse"], {}).get("active")]
     free = {r["id"]: r["on_hand"] - r["reserved"] for r in rows}
     per_sku: dict[int, list[dict]] = defaultdict(list)
@@ -268,13 +305,13 @@ async def write_reservations(allocations: list[Allocation], line_ids: dict | Non
 
     held = reserved_allocations(allocations)
     if held:
-        await Reservation.insert(
-            *[
-                Reservation(
-                    order_line=line_of(a), warehouse=a.warehouse_id, sku=a.sku_id, qty=a.qty
-                )
-                for a in held
-            ]
+        args: list[int] = []
+        for a in held:
+            args += [line_of(a), a.warehouse_id, a.sku_id, a.qty]
+        await Reservation.raw(
+            "INSERT INTO reservation (order_line, warehouse, sku, qty) VALUES "
+            + ", ".join("({}, {}, {}, {})" for _ in held),
+            *args,
         )
     waiting: dict[int, int] = defaultdict(int)
     for a in allocations:

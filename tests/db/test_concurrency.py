@@ -146,19 +146,41 @@ async def test_many_orders_of_one_dealer_stay_within_credit(db):
 
 async def test_twenty_identical_retries_make_one_order(db):
     w = await world()
-    lines = [LineRequest(qty=1, sku_code="A100", unit="箱")]
+    await twins_make_one_order(w, [LineRequest(qty=1, sku_code="A100", unit="箱")], 20)
+    assert await reserved(w.sku) == 24
+    dealer = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert dealer["open_orders_fen"] == 24 * 180
+
+
+async def twins_make_one_order(w, lines: list[LineRequest], twins: int = 8) -> None:
+    """Identical retries (one key) at once: one order, and every twin gets it back."""
     results = await asyncio.gather(
         *[
             outcome(orders.submit_order(w.buyer, None, lines, idempotency_key="tap", now=NOW))
-            for _ in range(20)
+            for _ in range(twins)
         ]
     )
     assert all(isinstance(r, orders.SubmitResult) for r in results), results
     assert {r.order.id for r in results} == {results[0].order.id}
     assert sum(r.created for r in results) == 1
-    assert await Order.count() == 1 and await reserved(w.sku) == 24
-    dealer = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
-    assert dealer["open_orders_fen"] == 24 * 180
+    assert await Order.count() == 1
+
+
+async def test_retries_of_an_order_that_uses_up_the_credit_get_that_order(db):
+    """The first retry to commit takes all the credit: its twins get its order back, not a
+    credit refusal (a twin refused on credit must still find the key taken)."""
+    w = await world(credit_limit_fen=6_000)  # exactly one order of ¥60.00
+    await twins_make_one_order(w, [LineRequest(qty=6, sku_code="B200")])
+    assert await IdempotencyKey.count() == 1
+    assert (await Dealer.select().where(Dealer.id == w.dealer["id"]).first())[
+        "open_orders_fen"
+    ] == 6_000
+
+
+async def test_retries_of_an_order_that_takes_the_last_units_get_that_order(db):
+    w = await world(on_hand=24)
+    await twins_make_one_order(w, [LineRequest(qty=24, sku_code="A100")])
+    assert await reserved(w.sku) == 24
 
 
 async def test_order_numbers_stay_unique_under_thirty_parallel_submissions(db):

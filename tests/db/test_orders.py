@@ -539,3 +539,23 @@ async def test_stock_taken_between_pricing_and_locking_is_seen(db, hooks):
         await submit(w, [LineRequest(qty=24, sku_code="A100")], key="me")
     assert err.value.extra["lines"] == [{"sku": "A100", "requested": 24, "available": 10}]
     assert await reserved(w.sku) == 20
+
+
+async def test_a_twin_that_used_up_the_credit_first_is_replayed_not_refused(db, hooks):
+    """Deterministic: the same key and body commit first (a double tap) and take all the
+    credit; the second gets that order back instead of a credit refusal."""
+    w = await world(credit_limit_fen=6_000)
+    lines = [LineRequest(qty=6, sku_code="B200")]
+    twin: list[orders.SubmitResult] = []
+
+    async def competitor():
+        if not twin:
+            twin.append(None)
+            twin[0] = await submit(w, list(lines), key="tap")
+
+    hooks["before_transaction"] = competitor
+    second = await submit(w, list(lines), key="tap")
+    assert twin[0].created is True
+    assert second.created is False and second.order.id == twin[0].order.id
+    assert await Order.count() == 1
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 6_000

@@ -50,7 +50,11 @@ async def fulfil_world(
     wh1 = await f.warehouse("W1", "华东仓", priority=1)
     wh2 = await f.warehouse("W2", "华南仓", priority=2)
     tier = await f.tier()
-    dealer = await f.dealer(tier, default_warehouse=wh1, balance_fen=balance_fen)
+    # Set up the day before NOW (not at the real time: the statements here are as of NOW, and
+    # after 16:00 UTC the real time is already the next day in China).
+    dealer = await f.dealer(
+        tier, default_warehouse=wh1, balance_fen=balance_fen, created_at=NOW - timedelta(days=1)
+    )
     buyer = f.actor(await f.user("dealer_buyer", dealer))
     clerk = f.actor(await f.user("warehouse"))
     fin = f.actor(await f.user("finance"))

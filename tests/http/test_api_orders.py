@@ -285,9 +285,7 @@ async def test_list_and_detail_are_scoped(client, world):
     rep_other = await client.get(f"/api/v1/orders/{b_order['id']}", headers=rep_headers)
     assert_problem(rep_other, 404, "not-found")
 
-    approved = await client.get(
-        "/api/v1/orders", params={"status": "approved"}, headers=a_headers
-    )
+    approved = await client.get("/api/v1/orders", params={"status": "approved"}, headers=a_headers)
     assert approved.json()["total"] == 1
     cancelled = await client.get(
         "/api/v1/orders", params={"status": "cancelled"}, headers=a_headers
@@ -330,3 +328,59 @@ async def test_cancel_releases_stock_and_is_scoped(client, world):
     assert_problem(too_long, 400, "validation")
     missing = await client.post("/api/v1/orders/999999/cancel", headers=a_headers)
     assert_problem(missing, 404, "not-found")
+
+
+# --- the 201 response is the order as GET returns it -----------------------------------------
+
+
+async def test_submitted_order_is_the_same_json_as_get(client, world):
+    """The submission builds its response from what it wrote: it must equal the GET."""
+    headers = await bearer(client, "buyer_a")
+    response = await submit(
+        client,
+        headers,
+        order_body(
+            qty=2,
+            unit="箱",
+            note=" 请周五前送达 ",
+            requested_date=str(date.today() + timedelta(days=3)),
+        ),
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    got = await client.get(f"/api/v1/orders/{order['id']}", headers=headers)
+    assert got.status_code == 200, got.text
+    assert order == got.json()
+    assert order["status"] == "approved" and order["ship_to"]
+
+
+async def test_waiting_backordered_order_by_a_rep_is_the_same_json_as_get(client, world):
+    """A rep's order of several lines that waits for approval and backorders part of a line."""
+    await f.approval_rule()
+    late = await f.sku(code="BK1", name="姜汁汽水 330ml", base_price_fen=350, allow_backorder=True)
+    await f.stock(late, world["wh"], on_hand=5)
+    cola = await f.sku(code="C330", name="可乐 330ml", base_price_fen=250, pack=None)
+    await f.stock(cola, world["wh"], on_hand=50)
+    await f.volume_break(await f.tier(name="二级"), cola, 10, 200)
+    headers = await bearer(client, "rep_a")
+    response = await submit(
+        client,
+        headers,
+        {
+            "dealer_id": world["a"]["id"],
+            "lines": [
+                {"sku_code": "BK1", "qty": 8},
+                {"sku_id": cola["id"], "qty": 12},
+                {"sku_code": "W550", "qty": 1, "unit": "箱"},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    got = await client.get(f"/api/v1/orders/{order['id']}", headers=headers)
+    assert got.status_code == 200, got.text
+    assert order == got.json()
+    assert order["status"] == "pending_approval"
+    assert order["rep_name"] == world["rep"]["display_name"]
+    assert [e["kind"] for e in order["events"]] == ["submitted", "backordered"]
+    assert [ln["qty_backordered"] for ln in order["lines"]] == [3, 0, 0]

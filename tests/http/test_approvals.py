@@ -33,17 +33,7 @@ async def world(db) -> dict:
     await f.assign(rep_b, b)
     await f.user("finance", username="fin")
     await f.user("admin", username="root")
-    from datetime import UTC, datetime
-
-    await ApprovalRule.insert(
-        ApprovalRule(
-            kind="total_at_least",
-            approver_role="sales_manager",
-            step_order=10,
-            amount_fen=1,
-            created_at=datetime.now(UTC),
-        )
-    )
+    await f.approval_rule()
     return {"a": a, "b": b, "water": water, "buyer": f.actor(buyer), "rep": rep}
 
 
