@@ -59,6 +59,9 @@ def configure_jinja(env: Environment) -> None:
     env.globals["get_locale"] = i18n.get_locale
     env.trim_blocks = True
     env.lstrip_blocks = True
+    # Templates change with a deploy (and a restart), not while serving: without this every
+    # {% include %} of every catalog row asked the file system for the template's mtime.
+    env.auto_reload = False
 
 
 def is_api(request: Request) -> bool:

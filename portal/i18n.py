@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,8 +90,14 @@ def money(fen: int | None) -> str:
     """¥1,234.50 in the reader's language (one currency per installation: always ¥, never CN¥)."""
     if fen is None:
         return ""
+    return _money(int(fen), get_locale())
+
+
+@lru_cache(maxsize=8192)
+def _money(fen: int, locale: str) -> str:
+    # A catalog page formats a few hundred amounts, mostly the same prices again and again.
     value = from_fen(fen)
-    digits = _MONEY_PATTERN.apply(abs(value), _babel_locale())
+    digits = _MONEY_PATTERN.apply(abs(value), _parsed(locale))
     return f"-¥{digits}" if value < 0 else f"¥{digits}"
 
 

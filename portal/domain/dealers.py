@@ -111,9 +111,13 @@ async def dealer_card(actor: Actor, dealer_id: int) -> DealerCard:
 
 async def cart_count(actor: Actor, dealer_id: int) -> int:
     """How many lines the actor's cart for this dealer holds (for the badge on every page)."""
-    return await CartLine.count().where(
-        (CartLine.cart.dealer == dealer_id) & (CartLine.cart.user == actor.user_id)
+    rows = await CartLine.raw(
+        "SELECT COUNT(*) AS n FROM cart_line cl JOIN cart c ON c.id = cl.cart "
+        'WHERE c.dealer = {} AND c."user" = {}',
+        int(dealer_id),
+        actor.user_id,
     )
+    return int(rows[0]["n"])
 
 
 # Who may put a dealer under review (their orders then meet the "dealer flagged" rule).
