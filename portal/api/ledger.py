@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
+from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
@@ -105,12 +105,7 @@ def entry_out(e: ledger.EntryView) -> EntryOut:
 async def record_payment(
     request: Request[Actor, Any, Any],
     data: JSONBody[PaymentIn],
-    idempotency_key: Annotated[
-        str,
-        HeaderParameter(
-            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> Response[EntryOut]:
     entry = await ledger.record_payment(
         request.user,
@@ -140,12 +135,7 @@ async def record_payment(
 async def record_credit_note(
     request: Request[Actor, Any, Any],
     data: JSONBody[CreditNoteIn],
-    idempotency_key: Annotated[
-        str,
-        HeaderParameter(
-            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> Response[EntryOut]:
     entry = await ledger.record_credit_note(
         request.user,

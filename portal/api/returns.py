@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
+from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems, qty_by_line
 from portal.domain import photos, returns
 from portal.domain.scope import Actor
 from portal.web.shipments import UPLOAD_LIMITS, photo_response
@@ -124,16 +124,9 @@ async def create_return(
     request: Request[Actor, Any, Any],
     order_id: Annotated[int, ID],
     data: JSONBody[ReturnIn],
-    idempotency_key: Annotated[
-        str,
-        HeaderParameter(
-            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> Response[ReturnOut]:
-    quantities: dict[int, object] = {}
-    for line in data.lines:
-        quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.qty
+    quantities = qty_by_line(data.lines)
     view, created = await returns.request_return_once(
         request.user,
         order_id,

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.domain.money import from_fen
@@ -39,6 +40,19 @@ class ShortLine(Struct):
 
 # Idempotency-Key header values: 1 to 100 visible ASCII characters.
 IDEMPOTENCY_KEY = r"^[\x21-\x7E]{1,100}$"
+# The required Idempotency-Key header of a POST that creates something.
+IdempotencyKeyHeader = Annotated[
+    str,
+    HeaderParameter(name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100),
+]
+
+
+def qty_by_line(lines: list) -> dict[int, object]:
+    """Quantities per order_line_id of a body's lines (a line named twice counts twice)."""
+    quantities: dict[int, object] = {}
+    for line in lines:
+        quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.qty
+    return quantities
 
 
 class Problem(Struct, kw_only=True):

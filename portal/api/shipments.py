@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import IDEMPOTENCY_KEY, Id, Money, money, problems
+from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems, qty_by_line
 from portal.domain import shipments
 from portal.domain.scope import Actor
 
@@ -122,16 +122,9 @@ async def create_shipment(
     request: Request[Actor, Any, Any],
     order_id: Annotated[int, ID],
     data: JSONBody[ShipmentIn],
-    idempotency_key: Annotated[
-        str,
-        HeaderParameter(
-            name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100
-        ),
-    ],
+    idempotency_key: IdempotencyKeyHeader,
 ) -> Response[ShipmentOut]:
-    quantities: dict[int, object] = {}
-    for line in data.lines:
-        quantities[line.order_line_id] = quantities.get(line.order_line_id, 0) + line.qty
+    quantities = qty_by_line(data.lines)
     result = await shipments.create_shipment(
         request.user,
         order_id,

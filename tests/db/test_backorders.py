@@ -18,7 +18,6 @@ from portal.domain.errors import Forbidden, InsufficientStock, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
 from portal.tables import (
-    ApprovalRule,
     AuditEntry,
     Dealer,
     Notification,
@@ -299,11 +298,7 @@ async def test_reject_clears_the_backorder(db):
     rep_row = await f.user("sales_rep", manager=manager_row)
     await f.assign(rep_row, w.dealer_a)
     manager = f.actor(manager_row)
-    await ApprovalRule.insert(
-        ApprovalRule(
-            kind="total_at_least", approver_role="sales_manager", amount_fen=1, created_at=NOW
-        )
-    )
+    await f.approval_rule()
     order = await submit(w.buyer_a, [("BK1", 4)], "a1")
     assert order.status == "pending_approval" and order.lines[0].qty_backordered == 3
     # Waiting for approval still queues for stock.
@@ -322,11 +317,7 @@ async def test_adjust_and_resubmit_keep_the_books(db):
     rep_row = await f.user("sales_rep", manager=manager_row)
     await f.assign(rep_row, w.dealer_a)
     manager = f.actor(manager_row)
-    await ApprovalRule.insert(
-        ApprovalRule(
-            kind="total_at_least", approver_role="sales_manager", amount_fen=1, created_at=NOW
-        )
-    )
+    await f.approval_rule()
     order = await submit(w.buyer_a, [("BK1", 5)], "a1")
     line = order.lines[0]
     assert line.qty_backordered == 2
@@ -358,11 +349,7 @@ async def _two_waiting_orders(w: BackorderWorld):
     rep_row = await f.user("sales_rep", manager=manager_row)
     await f.assign(rep_row, w.dealer_a)
     await f.assign(rep_row, w.dealer_b)
-    await ApprovalRule.insert(
-        ApprovalRule(
-            kind="total_at_least", approver_role="sales_manager", amount_fen=1, created_at=NOW
-        )
-    )
+    await f.approval_rule()
     a = await submit(w.buyer_a, [("BK1", 3)], "a1")
     b = await submit(w.buyer_b, [("BK1", 2)], "b1", at=NOW + timedelta(minutes=1))
     assert a.lines[0].qty_backordered == 0 and b.lines[0].qty_backordered == 2
