@@ -37,6 +37,7 @@ from portal import housekeeping, i18n, mail
 from portal.auth.session import make_auth
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
+from portal.web import api_docs
 
 log = logging.getLogger("portal")
 
@@ -473,6 +474,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             title="Dealer ordering portal API",
             version="1",
             path="/schema",
+            render_plugins=api_docs.render_plugins(),
         ),
         exception_handlers={
             DomainError: render_domain_error,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from sqlite3 import Connection as SQLiteConnection
+from urllib.parse import parse_qs, unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -14,16 +15,42 @@ from piccolo.table import Table
 
 # SQLite waits this long for the write lock instead of failing with "database is locked".
 SQLITE_BUSY_SECONDS = 30
+# How SQLite waits for the disk on commit (PRAGMA synchronous), from the URL's ?synchronous=.
+# FULL, SQLite's default, keeps every commit through a power cut; the tests' throwaway
+# databases use OFF, as their PostgreSQL ones use synchronous_commit = off.
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_SQLITE_CONNECTIONS: dict[str, type[SQLiteConnection]] = {}
+
+
+def _sqlite_connection(synchronous: str) -> type[SQLiteConnection]:
+    """A sqlite3 connection class that sets PRAGMA synchronous when it opens: Piccolo opens
+    a connection per query or transaction and hands connect() its keyword arguments."""
+    if synchronous not in _SQLITE_CONNECTIONS:
+
+        class Connection(SQLiteConnection):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                self.execute(f"PRAGMA synchronous = {synchronous}")
+
+        _SQLITE_CONNECTIONS[synchronous] = Connection
+    return _SQLITE_CONNECTIONS[synchronous]
 
 
 def engine_from_url(url: str) -> Engine:
-    """sqlite:///path/to/file or postgresql://user:pass@host:port/db."""
+    """sqlite:///path/to/file[?synchronous=off|normal|full|extra] or
+    postgresql://user:pass@host:port/db."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them.
-        path = unquote(url[len("sqlite:///") :])
+        path = unquote(url[len("sqlite:///") :].partition("?")[0])
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        synchronous = options.pop("synchronous", "FULL").upper()
+        if synchronous not in SQLITE_SYNCHRONOUS or options:
+            raise ValueError(f"unsupported SQLite URL options: {parsed.query!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_SECONDS)
+        return SQLiteEngine(
+            path=path, timeout=SQLITE_BUSY_SECONDS, factory=_sqlite_connection(synchronous)
+        )
     if parsed.scheme in ("postgres", "postgresql"):
         config = {
             "host": parsed.hostname or "127.0.0.1",

@@ -74,7 +74,7 @@ def database_url(engine_name: str) -> str:
     """A freshly migrated database for this engine, dropped after the session."""
     if engine_name == "sqlite":
         folder = tempfile.mkdtemp(prefix="portal-test-")
-        url = f"sqlite:///{Path(folder) / 'test.sqlite3'}"
+        url = f"sqlite:///{Path(folder) / 'test.sqlite3'}?synchronous=off"
         run_migrations(url)
         yield url
         return

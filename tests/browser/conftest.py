@@ -80,7 +80,7 @@ def browser_database_url(engine_name: str) -> Iterator[str]:
     """A migrated database only the browser tests' server uses, dropped at the end."""
     if engine_name == "sqlite":
         folder = tempfile.mkdtemp(prefix="portal-browser-")
-        url = f"sqlite:///{Path(folder) / 'browser.sqlite3'}"
+        url = f"sqlite:///{Path(folder) / 'browser.sqlite3'}?synchronous=off"
         run_migrations(url)
         yield url
         shutil.rmtree(folder, ignore_errors=True)

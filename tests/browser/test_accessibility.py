@@ -79,6 +79,7 @@ async def test_login_page_is_accessible(context):
     page = await context.new_page()
     audit = Audit(page)
     await audit.visit("/login")
+    await audit.visit("/schema", "API reference")
     audit.assert_clean()
 
 

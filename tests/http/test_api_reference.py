@@ -1,0 +1,112 @@
+"""The API reference at /schema: every operation and schema of the OpenAPI document, on a
+page that needs no script and loads nothing from elsewhere (the CSP allows only self)."""
+
+from __future__ import annotations
+
+import re
+
+from portal.web.api_docs import reference, schema_link, type_name
+
+
+async def test_reference_lists_every_operation_and_schema(client):
+    doc = (await client.get("/schema/openapi.json")).json()
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and "operationId" in op:
+                assert f'id="{op["operationId"]}"' in html, (method, path)
+                assert f'<code class="api-path">{path}</code>' in html, path
+    for name in doc["components"]["schemas"]:
+        assert f'id="schema-{name}"' in html, name
+    # Every link to a schema lands on a schema on the page.
+    for target in set(re.findall(r'href="#(schema-[^"]+)"', html)):
+        assert f'id="{target}"' in html, target
+    assert 'href="/schema/openapi.json"' in html
+
+
+async def test_reference_needs_no_script_or_resource_from_elsewhere(client):
+    page = await client.get("/schema")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)
+    assert "<script>" not in page.text and "Redoc.init" not in page.text
+
+
+async def test_reference_speaks_the_users_language(client):
+    zh = await client.get("/schema", headers={"Accept-Language": "zh-CN"})
+    en = await client.get("/schema", headers={"Accept-Language": "en"})
+    assert "<h1>API 文档</h1>" in zh.text
+    assert "<h1>API reference</h1>" in en.text
+
+
+async def test_only_the_json_document_and_the_reference_are_served(client):
+    for gone in ("/schema/openapi.yaml", "/schema/swagger", "/schema/redoc", "/schema/rapidoc"):
+        assert (await client.get(gone)).status_code == 404, gone
+
+
+def test_type_names_and_links():
+    assert type_name({"type": "integer"}) == "integer"
+    assert type_name({"oneOf": [{"type": "string"}, {"type": "null"}]}) == "string | null"
+    assert type_name({"type": "array", "items": {"$ref": "#/components/schemas/OrderOut"}}) == (
+        "OrderOut[]"
+    )
+    assert type_name(None) == ""
+    assert schema_link("OrderOut[]") == "OrderOut"
+    assert schema_link("string | null") == ""
+    assert schema_link("integer") == ""
+
+
+def test_reference_groups_by_first_tag_and_keeps_required_fields():
+    groups, schemas = reference(
+        {
+            "paths": {
+                "/a": {
+                    "get": {
+                        "tags": ["x", "y"],
+                        "summary": "A",
+                        "operationId": "GetA",
+                        "parameters": [
+                            {
+                                "name": "q",
+                                "in": "query",
+                                "required": True,
+                                "schema": {"type": "string", "description": "words"},
+                            }
+                        ],
+                        "responses": {
+                            "200": {
+                                "description": "ok",
+                                "content": {
+                                    "application/json": {
+                                        "schema": {"$ref": "#/components/schemas/Out"}
+                                    }
+                                },
+                            }
+                        },
+                    }
+                },
+                "/b": {
+                    "post": {
+                        "operationId": "PostB",
+                        "requestBody": {
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/In"}}
+                            }
+                        },
+                    }
+                },
+            },
+            "components": {
+                "schemas": {"Out": {"properties": {"id": {"type": "integer"}}, "required": ["id"]}}
+            },
+        }
+    )
+    assert [g.tag for g in groups] == ["x", "api"]
+    (op,) = groups[0].operations
+    assert (op.method, op.path, op.anchor) == ("GET", "/a", "GetA")
+    assert op.parameters[0].required and op.parameters[0].description == "words"
+    assert op.responses == [("200", "ok", "Out")]
+    assert groups[1].operations[0].body == "In"
+    assert schemas[0].name == "Out" and schemas[0].properties == [("id", "integer", True, "")]
