@@ -149,6 +149,29 @@ def test_sqlite_path_with_escaped_characters(tmp_path):
     assert Path(engine.path) == tmp_path / "with space.sqlite3"
 
 
+@pytest.mark.parametrize(
+    ("query", "level"), [("", 2), ("?synchronous=off", 0), ("?synchronous=NORMAL", 1)]
+)
+async def test_sqlite_synchronous_from_the_url(tmp_path, query, level):
+    engine = engine_from_url(f"sqlite:///{tmp_path}/s.sqlite3{query}")
+    assert Path(engine.path) == tmp_path / "s.sqlite3"
+    # Both ways Piccolo opens connections: one per query, and one per transaction.
+    assert (await engine._run_in_new_connection("PRAGMA synchronous")) == [{"synchronous": level}]
+    async with engine.transaction():
+        rows = await engine.current_transaction.get().connection.execute_fetchall(
+            "PRAGMA synchronous"
+        )
+    assert [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows] == [(level,)]
+
+
+@pytest.mark.parametrize(
+    "query", ["?synchronous=sometimes", "?journal=wal", "?synchronous=off&x=1"]
+)
+def test_sqlite_url_with_unknown_options_is_refused(tmp_path, query):
+    with pytest.raises(ValueError, match="SQLite URL options"):
+        engine_from_url(f"sqlite:///{tmp_path}/s.sqlite3{query}")
+
+
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
 def test_postgres_url(scheme):
     engine = engine_from_url(f"{scheme}://app:p%40ss%3Aw@db.internal:5433/portal")
@@ -179,9 +202,7 @@ def test_postgres_url_without_password():
     assert "password" not in engine.config
 
 
-@pytest.mark.parametrize(
-    "url", ["mysql://u@h/db", "http://example.com/db", "portal.sqlite3", ""]
-)
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "http://example.com/db", "portal.sqlite3", ""])
 def test_unsupported_urls_are_refused(url):
     with pytest.raises(ValueError, match="unsupported"):
         engine_from_url(url)
