@@ -35,8 +35,6 @@ MAX_QUERY_CHARS = 100
 # A page counts the matching SKUs exactly up to this many (or up to the end of the page
 # asked for, if further); beyond it the total is a lower bound (CatalogPage.total_exact).
 COUNT_CAP = 1000
-# A search term of this many digits or more is a barcode or code (see _term_filter).
-SCANNED_DIGITS = 8
 # Orders that never became a purchase do not count as "bought before".
 NOT_BOUGHT_STATUSES = ("cancelled", "rejected")
 
@@ -161,52 +159,24 @@ def _matcher(term: str) -> tuple[str, str]:
 
 
 def _term_filter(term: str) -> tuple[str, list[Any]]:
-    """`AND s.id IN (...)`: SKUs whose name, product name or brand contains `term`, or whose
-    code or barcode starts with it (case aside).
+    """`AND (...)`: SKUs whose name, product name or brand contains `term`, or whose code or
+    barcode starts with it (case aside).
 
-    A UNION of one subquery per column, so each one reads its own index on PostgreSQL
-    (pg_trgm GIN on LOWER(name) and LOWER(brand), btree pattern indexes on LOWER(code) and
-    barcode; migration 2026-11-25T14:00:04); an OR across the SKU-product join could not.
-    On PostgreSQL the ids come as an array (= ANY(ARRAY(...))) so the page is then read by
-    primary key, rather than by hashing every SKU and product. SQLite's LIKE already ignores
-    ASCII case, as before.
+    The names are one column, sku.search_text (lower-cased, kept by triggers: migration
+    2026-11-25T14:00:07), so the filter is one condition on the SKU table. On PostgreSQL its
+    three parts each have an index (pg_trgm GIN on search_text, btree pattern indexes on
+    LOWER(code) and barcode), which the planner ORs into one bitmap. A term has no spaces, so
+    it never matches across the joins of the text. SQLite's LIKE already ignores ASCII case.
     """
     sqlite = is_sqlite(current_engine())
-    if sqlite:
-        text = term
-
-        def col(name: str) -> str:
-            return name
-
-    else:
-        text = term.lower()
-
-        def col(name: str) -> str:
-            return f"LOWER({name})"
-
-    contains = f"%{_escape_like(text)}%"
-    prefix = f"{_escape_like(text)}%"
+    text = term if sqlite else term.lower()
+    code = "s.code" if sqlite else "LOWER(s.code)"
     esc = " ESCAPE '\\'"
-    subqueries = [
-        f'SELECT s1.id FROM "sku" s1 WHERE {col("s1.name")} LIKE {{}}{esc}',
-        f'SELECT s2.id FROM "sku" s2 WHERE {col("s2.code")} LIKE {{}}{esc}',
-        f'SELECT s3.id FROM "sku" s3 WHERE s3.barcode LIKE {{}}{esc}',
-    ]
-    args = [contains, prefix, prefix]
-    # A scanned or typed barcode (8+ digits) skips product names and brands: they don't
-    # carry such numbers, and PostgreSQL would read every product for them.
-    if not (term.isdigit() and len(term) >= SCANNED_DIGITS):
-        # Product name and brand as two subqueries: with an OR the planner prefers a
-        # sequential scan of every product to combining the two trigram indexes.
-        subqueries.append(
-            'SELECT s4.id FROM "sku" s4 WHERE s4.product IN (SELECT p4.id FROM "product" p4 '
-            f'WHERE {col("p4.name")} LIKE {{}}{esc} '
-            f'UNION SELECT p5.id FROM "product" p5 WHERE {col("p5.brand")} LIKE {{}}{esc})'
-        )
-        args += [contains, contains]
-    union = " UNION ".join(subqueries)
-    sql = f"AND s.id IN ({union})" if sqlite else f"AND s.id = ANY(ARRAY({union}))"
-    return sql, args
+    sql = (
+        f"AND (s.search_text LIKE {{}}{esc} OR {code} LIKE {{}}{esc} "
+        f"OR s.barcode LIKE {{}}{esc})"
+    )
+    return sql, [f"%{_escape_like(text)}%", f"{_escape_like(text)}%", f"{_escape_like(term)}%"]
 
 
 def _like(col: str, template: str) -> str:

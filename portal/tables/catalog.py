@@ -56,6 +56,9 @@ class Sku(Table, tablename="sku"):
     # Short of stock, a submission accepts the rest as a backorder instead of refusing.
     allow_backorder = Boolean(default=False)
     active = Boolean(default=True)
+    # Lower-cased name, product name and brand, what a catalog search matches; database
+    # triggers keep it (migration 2026-11-25T14:00:07), so no code writes it.
+    search_text = Text(default="")
 
 
 class PackUnit(Table, tablename="pack_unit"):

@@ -481,7 +481,7 @@ async def test_search_by_exact_barcode_and_barcode_prefix_only(world):
     assert codes(await catalog.search(w["a1"], w["d1"], q="69211685")) == ["NF-550"]
 
 
-async def test_a_long_number_searches_codes_barcodes_and_sku_names_not_brands(db):
+async def test_a_long_number_searches_names_as_text_and_barcodes_by_prefix(db):
     t = await f.tier()
     d = await f.dealer(t)
     a = f.actor(await f.user("dealer_buyer", d))
@@ -489,11 +489,44 @@ async def test_a_long_number_searches_codes_barcodes_and_sku_names_not_brands(db
     p = await product("礼盒 20261125", cat, brand="品牌 20261125")
     await f.sku(code="GB-1", name="礼盒 20261125 装", product=p, barcode="6900000000001")
     await f.sku(code="GB-2", name="礼盒", product=p, barcode="6900000000002")
-    # Eight digits or more is a barcode or code: the SKU name matches, the product and brand
-    # names are not searched for it.
-    assert codes(await catalog.search(a, d, q="20261125")) == ["GB-1"]
-    # Shorter numbers are ordinary text: product names match too.
+    # A number is text like any other in names (the SKU's, its product's, the brand), and a
+    # prefix of a barcode.
+    assert codes(await catalog.search(a, d, q="20261125", sort="code")) == ["GB-1", "GB-2"]
     assert codes(await catalog.search(a, d, q="2026112", sort="code")) == ["GB-1", "GB-2"]
+    assert codes(await catalog.search(a, d, q="125 装")) == ["GB-1"]
+    assert codes(await catalog.search(a, d, q="690000000000")) == ["GB-1", "GB-2"]
+    assert codes(await catalog.search(a, d, q="6900000000002")) == ["GB-2"]
+    assert codes(await catalog.search(a, d, q="00000000002")) == []
+
+
+async def test_search_follows_renames_of_products_skus_and_brands(db):
+    """The names a search matches are kept by the database (sku.search_text and its
+    triggers), whoever writes them: here plain table updates, as an import would."""
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("饮料")
+    tea = await product("冰红茶", cat, brand="茶韵")
+    water = await product("矿泉水", cat, brand="润川")
+    await f.sku(code="T-1", name="冰红茶 500ml", product=tea)
+    moved = await f.sku(code="T-2", name="原味 1L", product=tea)
+
+    async def found(q: str) -> list[str]:
+        return codes(await catalog.search(a, d, q=q, sort="code"))
+
+    assert await found("冰红茶") == ["T-1", "T-2"]  # T-2 by its product's name
+    assert await found("茶韵") == ["T-1", "T-2"]
+    await Product.update({Product.name: "柠檬红茶", Product.brand: "新茶"}).where(
+        Product.id == tea["id"]
+    )
+    assert await found("冰红茶") == ["T-1"]  # still in the SKU's own name
+    assert await found("柠檬红茶") == await found("新茶") == ["T-1", "T-2"]
+    assert await found("茶韵") == []
+    await Sku.update({Sku.product: water["id"]}).where(Sku.id == moved["id"])
+    assert await found("矿泉水") == await found("润川") == ["T-2"]
+    await Sku.update({Sku.name: "冰红茶 限定"}).where(Sku.id == moved["id"])
+    assert await found("限定") == ["T-2"]
+    assert await found("冰红茶") == ["T-1", "T-2"]
 
 
 async def test_search_by_code_prefix_in_any_letter_case(world):

@@ -14,7 +14,6 @@ from portal.app import create_app
 from portal.settings import Settings
 from tests import factories as f
 
-
 # One secret for every test's settings, so that equal settings make one app (see _app).
 TEST_SECRET = "test-secret-" + "x" * 52
 _APPS: dict[tuple[Settings, int], Litestar] = {}
