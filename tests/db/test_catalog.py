@@ -159,6 +159,13 @@ async def world(db):
     )
 
 
+@pytest.fixture
+async def shop(db):
+    """A dealer buyer (actor, dealer) of a fresh tier, and a category for new products."""
+    d = await f.dealer(await f.tier())
+    return f.actor(await f.user("dealer_buyer", d)), d, await f.category("饮料")
+
+
 def codes(page) -> list[str]:
     return [i.code for i in page.items]
 
@@ -481,11 +488,8 @@ async def test_search_by_exact_barcode_and_barcode_prefix_only(world):
     assert codes(await catalog.search(w["a1"], w["d1"], q="69211685")) == ["NF-550"]
 
 
-async def test_a_long_number_searches_names_as_text_and_barcodes_by_prefix(db):
-    t = await f.tier()
-    d = await f.dealer(t)
-    a = f.actor(await f.user("dealer_buyer", d))
-    cat = await f.category("饮料")
+async def test_a_long_number_searches_names_as_text_and_barcodes_by_prefix(shop):
+    a, d, cat = shop
     p = await product("礼盒 20261125", cat, brand="品牌 20261125")
     await f.sku(code="GB-1", name="礼盒 20261125 装", product=p, barcode="6900000000001")
     await f.sku(code="GB-2", name="礼盒", product=p, barcode="6900000000002")
@@ -499,13 +503,10 @@ async def test_a_long_number_searches_names_as_text_and_barcodes_by_prefix(db):
     assert codes(await catalog.search(a, d, q="00000000002")) == []
 
 
-async def test_search_follows_renames_of_products_skus_and_brands(db):
+async def test_search_follows_renames_of_products_skus_and_brands(shop):
     """The names a search matches are kept by the database (sku.search_text and its
     triggers), whoever writes them: here plain table updates, as an import would."""
-    t = await f.tier()
-    d = await f.dealer(t)
-    a = f.actor(await f.user("dealer_buyer", d))
-    cat = await f.category("饮料")
+    a, d, cat = shop
     tea = await product("冰红茶", cat, brand="茶韵")
     water = await product("矿泉水", cat, brand="润川")
     await f.sku(code="T-1", name="冰红茶 500ml", product=tea)
@@ -548,11 +549,8 @@ async def test_search_chinese_substring_of_the_sku_name_only(world):
     ]
 
 
-async def test_search_by_brand_and_terms_across_columns(db):
-    t = await f.tier()
-    d = await f.dealer(t)
-    a = f.actor(await f.user("dealer_buyer", d))
-    cat = await f.category("饮料")
+async def test_search_by_brand_and_terms_across_columns(shop):
+    a, d, cat = shop
     p = await product("冰红茶", cat, brand="康师傅")
     other = await product("冰红茶", cat, brand="统一")
     await f.sku(code="KSF-1", name="冰红茶 500ml", product=p, barcode="6920000000001")
