@@ -10,6 +10,7 @@ from portal.api import (
     returns,
     shipments,
     stock,
+    team,
 )
 
 ROUTES: list = [
@@ -22,4 +23,5 @@ ROUTES: list = [
     *backorders.ROUTES,
     *ledger.ROUTES,
     *approvals.ROUTES,
+    *team.ROUTES,
 ]

@@ -18,6 +18,7 @@ from portal.web import (
     pwa,
     shipments,
     statement,
+    team,
     visit,
     warehouse,
 )
@@ -45,6 +46,7 @@ ROUTES = [
             *visit.ROUTES,
             *notifications.ROUTES,
             *admin_rules.ROUTES,
+            *team.ROUTES,
         ],
         before_request=load_page_chrome,
     )

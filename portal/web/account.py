@@ -77,8 +77,6 @@ async def login_submit(request: Request, data: Form) -> Response:
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.extra["retry_after"])
         return response
-    auth = request.app.state.auth
-    token = issue_token(auth, user, settings.session_minutes)
     from portal.domain.scope import actor_from_user
 
     target = nxt or home_path(actor_from_user(user))
@@ -86,17 +84,24 @@ async def login_submit(request: Request, data: Form) -> Response:
         target,
         status_code=303,
         cookies=[
-            Cookie(
-                key=cookie_name(settings),
-                value=token,
-                httponly=True,
-                secure=settings.secure_cookies,
-                samesite="lax",
-                path="/",
-                max_age=settings.session_minutes * 60,
-            ),
+            session_cookie(request, user),
             Cookie(key="lang", value=user["locale"], samesite="lax", path="/", max_age=31536000),
         ],
+    )
+
+
+def session_cookie(request: Request, user: dict) -> Cookie:
+    """The session cookie for `user`: after sign-in, and after a password change ended the
+    user's other sessions."""
+    settings = request.app.state.settings
+    return Cookie(
+        key=cookie_name(settings),
+        value=issue_token(request.app.state.auth, user, settings.session_minutes),
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+        max_age=settings.session_minutes * 60,
     )
 
 

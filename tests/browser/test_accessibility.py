@@ -23,6 +23,7 @@ CONTEXT = {
 
 # Users the other browser tests do not touch, so carts and orders stay theirs.
 DEALER = "d02buyer"
+DEALER_ADMIN = "d02admin"
 REP = "rep2"
 
 
@@ -106,6 +107,22 @@ async def test_dealer_pages_are_accessible(context):
     assert re.fullmatch(r"/orders/\d+", order), order
     await audit.visit(order, "order")
     await audit.visit("/me")
+    await audit.visit("/me/password")
+    audit.assert_clean()
+
+
+async def test_dealer_admin_pages_are_accessible(context):
+    """A dealer's users and addresses, as its administrator keeps them (read only here)."""
+    page = await context.new_page()
+    await sign_in(page, DEALER_ADMIN, DEMO_PASSWORD)
+    audit = Audit(page)
+    await audit.visit("/me")
+    users = await _first_href(page, "a[href$='/users']")
+    await audit.visit(users, "users")
+    await audit.visit(await _first_href(page, ".team-row a"), "user")
+    addresses = users.replace("/users", "/addresses")
+    await audit.visit(addresses, "addresses")
+    await audit.visit(await _first_href(page, ".team-row a"), "address")
     audit.assert_clean()
 
 

@@ -18,6 +18,7 @@ PORTAL_PRINT_ACCESS_MATRIX=1 pytest tests/http/test_access_matrix.py -s
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from portal.app import create_app
 from portal.domain import orders, shipments
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
-from portal.tables import OrderLine, Product, ProductVisibility
+from portal.tables import Address, OrderLine, Product, ProductVisibility
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
 from tests.http.conftest import csrf_from
@@ -170,16 +171,40 @@ MATRIX: dict[str, str] = {
     "POST /stock/adjust":                               "303 403 403 403 403 403 422 422",
     "POST /warehouse/orders/{order_id:int}":            "303 403 403 403 403 403 422/422/404 422/422/404",
     "PUT /api/v1/approval-rules/{rule_id:int}":         "401 400 400 400 400 400 400 400",
+    "GET /me/password":                                 "303 200 200 200 200 200 200 200",
+    "POST /me/password":                                "303 422 422 422 422 422 422 422",
+    "GET /dealers/{dealer_id:int}/users":               "303 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "POST /dealers/{dealer_id:int}/users":              "303 422/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 422/422/404",
+    "GET /dealers/{dealer_id:int}/users/{user_id:int}": "303 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "POST /dealers/{dealer_id:int}/users/{user_id:int}": "303 422/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 422/422/404",
+    "POST /dealers/{dealer_id:int}/users/{user_id:int}/password": "303 422/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 422/422/404",
+    "GET /dealers/{dealer_id:int}/addresses":           "303 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "POST /dealers/{dealer_id:int}/addresses":          "303 422/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 422/422/404",
+    "GET /dealers/{dealer_id:int}/addresses/{address_id:int}": "303 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "POST /dealers/{dealer_id:int}/addresses/{address_id:int}": "303 422/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 422/422/404",
+    "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete": "303 303/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 303/303/404",
+    "POST /api/v1/me/password":                         "401 400 400 400 400 400 400 400",
+    "GET /api/v1/dealers/{dealer_id:int}/users":        "401 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "POST /api/v1/dealers/{dealer_id:int}/users":       "401 201/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 201/201/404",
+    "PUT /api/v1/dealers/{dealer_id:int}/users/{user_id:int}": "401 400 400 400 400 400 400 400",
+    "POST /api/v1/dealers/{dealer_id:int}/users/{user_id:int}/password": "401 400 400 400 400 400 400 400",
+    "GET /api/v1/dealers/{dealer_id:int}/addresses":    "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "POST /api/v1/dealers/{dealer_id:int}/addresses":   "401 201/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 201/201/404",
+    "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "401 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
+    "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "401 204/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 204/204/404",
 }
 # fmt: on
 
 # Requests that change state go last, in this order (logout ends the session).
 LAST = (
+    "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete",
+    "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     "POST /orders/{order_id:int}/cancel",
     "POST /api/v1/orders/{order_id:int}/cancel",
     "POST /logout",
 )
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+_NEW_USERS = itertools.count(1)
 
 
 def route_keys(app) -> set[str]:
@@ -284,6 +309,16 @@ async def fresh_shipments(world: World, tag: str) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
+async def fresh_addresses(world: World) -> dict[str, int]:
+    """A new address of dealer A and one of dealer B (not the default of either)."""
+    ids = {"missing": MISSING_ID}
+    for variant, dealer in (("own", world.own_dealer), ("foreign", world.foreign_dealer)):
+        row = Address(dealer=dealer["id"], contact="赵六", phone="13800000009", line="某路 9 号")
+        await Address.insert(row)
+        ids[variant] = row.id
+    return ids
+
+
 async def fresh_orders(world: World, tag: str) -> tuple[int, int]:
     """A new open order for dealer A and one for dealer B (cancels change them)."""
     ids = []
@@ -304,8 +339,8 @@ async def fresh_orders(world: World, tag: str) -> tuple[int, int]:
 def concrete_path(path: str, variant: str, ids: dict[str, dict[str, int]], api: bool) -> str:
     def fill(match: re.Match) -> str:
         name = match.group(1)
-        if api and name == "order_id":
-            name = "api_order_id"
+        if api and f"api_{name}" in ids:  # the API's own objects (see test_access_matrix)
+            name = f"api_{name}"
         if name == "file_path":
             return "css/app.css"
         if name == "path":
@@ -355,6 +390,18 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         }
     elif key == "POST /api/v1/orders/{order_id:int}/cancel":
         kwargs["json"] = {"reason": "matrix"}
+    elif key == "POST /api/v1/dealers/{dealer_id:int}/users":
+        kwargs["json"] = {
+            "username": f"matrix.{next(_NEW_USERS)}",
+            "password": "long-enough-1",
+            "display_name": "矩阵",
+            "role": "dealer_buyer",
+        }
+    elif key in (
+        "POST /api/v1/dealers/{dealer_id:int}/addresses",
+        "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
+    ):
+        kwargs["json"] = {"contact": "赵六", "phone": "13800000009", "line": "某路 10 号"}
     elif key in ("GET /api/v1/catalog/skus", "GET /api/v1/orders"):
         kwargs["params"] = {"dealer_id": world.own_dealer["id"]}
     kwargs["headers"] = headers
@@ -419,6 +466,14 @@ async def test_access_matrix(db, settings):
                 "foreign": world.foreign_dealer["id"],
                 "missing": MISSING_ID,
             },
+            "user_id": {
+                "own": world.users["dealer_buyer"]["id"],
+                "foreign": world.buyer_b["id"],
+                "missing": MISSING_ID,
+            },
+            # Addresses of their own per role, for pages and for the API: both delete.
+            "address_id": await fresh_addresses(world),
+            "api_address_id": await fresh_addresses(world),
         }
         pages, api, csrf = await clients_for(app, role, world)
         try:

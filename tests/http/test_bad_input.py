@@ -23,7 +23,7 @@ from portal.app import create_app
 from portal.domain import cart, orders
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
-from portal.tables import ALL_TABLES, LoginFailure, OrderLine
+from portal.tables import ALL_TABLES, Address, LoginFailure, OrderLine
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 
@@ -490,6 +490,25 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /catalog/qty/{sku_id:int}": Route("buyer", {"qty": ("int", "6")}),
     "POST /dealers/{dealer_id:int}/review-flag": Route("mgr", {"reason": ("text", "逾期")},
                                                        fixed={"flagged": "1"}),
+    "POST /dealers/{dealer_id:int}/users": Route("adm", {
+        "username": ("text", "new.user"), "display_name": ("text", "新用户"),
+        "role": ("choice", "dealer_buyer"), "phone": ("text", ""), "email": ("text", ""),
+        "password": ("text", "long-enough-1")}),
+    "POST /dealers/{dealer_id:int}/users/{user_id:int}": Route("adm", {
+        "display_name": ("text", "改名"), "role": ("choice", "dealer_buyer"),
+        "phone": ("text", ""), "email": ("text", "")}, ids={"user_id": "buyer_user"},
+        fixed={"active": "1"}),
+    "POST /dealers/{dealer_id:int}/users/{user_id:int}/password": Route("adm", {
+        "new_password": ("text", "new-secret-42")}, ids={"user_id": "buyer_user"}),
+    "POST /dealers/{dealer_id:int}/addresses": Route("adm", {
+        "label": ("text", ""), "contact": ("text", "李四"), "phone": ("text", "13800000002"),
+        "line": ("text", "某路 2 号")}),
+    "POST /dealers/{dealer_id:int}/addresses/{address_id:int}": Route("adm", {
+        "label": ("text", ""), "contact": ("text", "李四"), "phone": ("text", "13800000002"),
+        "line": ("text", "某路 2 号")}, ids={"address_id": "address"}),
+    "POST /me/password": Route("buyer", {
+        "current_password": ("text", f.PASSWORD), "new_password": ("text", "new-secret-42"),
+        "repeat_password": ("text", "new-secret-42")}),
     "POST /finance/dealers/{dealer_id:int}/credit-notes": Route("fin", {
         "amount": ("money", "10.00"), "note": ("text", "退货")}),
     "POST /finance/dealers/{dealer_id:int}/payments": Route("fin", {
@@ -527,6 +546,7 @@ NO_FORM_INPUT = {
     "POST /approvals/bulk": "step ids are parsed as digits and anything else ignored",
     "POST /catalog/favourite/{sku_id:int}": "a toggle",
     "POST /dealers/{dealer_id:int}/act": "chooses the acting dealer",
+    "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete": "removes an address",
     "POST /logout": "ends the session",
     "POST /notifications/read": "marks read",
     "POST /orders/{order_id:int}/reorder": "copies a past order into the cart",
@@ -652,6 +672,10 @@ async def full(db) -> Full:
             "shipment_id": packed,
             "shipped": shipped,
             "warehouse": wh["id"],
+            "buyer_user": buyer.user_id,
+            "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
+                "id"
+            ],
         },
         users={},
     )
@@ -770,6 +794,20 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/auth/token": ApiRoute("anonymous", {"username": "buyer_a", "password": "x"}),
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": ApiRoute("mgr", {
         "flagged": True, "reason": "逾期"}),
+    "POST /api/v1/dealers/{dealer_id:int}/users": ApiRoute("adm", {
+        "username": "new.user", "password": "long-enough-1", "display_name": "新用户",
+        "role": "dealer_buyer"}),
+    "PUT /api/v1/dealers/{dealer_id:int}/users/{user_id:int}": ApiRoute("adm", {
+        "display_name": "改名", "role": "dealer_buyer"}, ids={"user_id": "buyer_user"}),
+    "POST /api/v1/dealers/{dealer_id:int}/users/{user_id:int}/password": ApiRoute("adm", {
+        "new_password": "new-secret-42"}, ids={"user_id": "buyer_user"}),
+    "POST /api/v1/dealers/{dealer_id:int}/addresses": ApiRoute("adm", {
+        "contact": "李四", "phone": "13800000002", "line": "某路 2 号"}),
+    "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": ApiRoute("adm", {
+        "contact": "李四", "phone": "13800000002", "line": "某路 2 号"},
+        ids={"address_id": "address"}),
+    "POST /api/v1/me/password": ApiRoute("buyer", {
+        "current_password": f.PASSWORD, "new_password": "new-secret-42"}),
     "POST /api/v1/orders": ApiRoute("buyer", {
         "lines": [{"sku_code": "W550", "qty": 24}], "note": ""}, keyed=True),
     "POST /api/v1/orders/{order_id:int}/approve": ApiRoute("mgr", {"reason": ""},
@@ -806,6 +844,7 @@ API_ROUTES: dict[str, ApiRoute] = {
 }
 API_NO_BODY = {
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
+    "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
 }
 # Integers where a negative value is valid.
 SIGNED = {"step_order"}

@@ -1,0 +1,417 @@
+"""A dealer's own people and places: its users and ship-to addresses, kept by the dealer's
+admin (dealer_admin, own dealer only) or by an administrator (any dealer); and every user's
+own password.
+
+Scope: a dealer the actor cannot see answers NotFound, like one that does not exist; a dealer
+the actor sees but may not manage (a rep's, finance's) answers Forbidden. A user or address
+of another dealer answers NotFound. Every change is audited; a password change, a reset, a
+role change and a deactivation end the user's sessions on their next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from portal.auth.passwords import hash_password, verify_password
+from portal.db import row_by_id, write_transaction
+from portal.domain import audit
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.scope import Actor, dealer_in_scope
+from portal.tables import Address, Cart, User
+
+DEALER_USER_ROLES = ("dealer_buyer", "dealer_admin")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,30}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 100
+ADDRESS_LIMITS = {"label": 50, "contact": 50, "phone": 32, "line": 255}
+MISSING_ADDRESS = _("Address not found.")
+
+
+@dataclass(frozen=True)
+class UserInput:
+    display_name: str
+    role: str
+    phone: str = ""
+    email: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    label: str
+    contact: str
+    phone: str
+    line: str
+    is_default: bool = False
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def managed_dealer(actor: Actor, dealer_id: int) -> dict:
+    """The dealer if the actor may keep its users and addresses."""
+    dealer = await dealer_in_scope(actor, dealer_id)  # NotFound outside the actor's scope
+    if actor.role != "admin" and not (
+        actor.role == "dealer_admin" and actor.dealer_id == dealer["id"]
+    ):
+        raise Forbidden(_("Only the dealer's administrator can change its users and addresses."))
+    return dealer
+
+
+async def _owned(table: Any, columns: tuple, row_id: int, dealer_id: int, missing: str) -> dict:
+    """A row of the dealer's (a user, an address); NotFound with `missing` for any other."""
+    row = await table.select(*columns).where(table.id == row_id, table.dealer == dealer_id).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def check_new_password(password: str, *, username: str = "") -> list[FieldError]:
+    if len(password) < MIN_PASSWORD:
+        return [
+            FieldError(
+                "new_password",
+                _("Use at least %(n)s characters for the password."),
+                {"n": MIN_PASSWORD},
+            )
+        ]
+    if len(password) > MAX_PASSWORD:
+        return [FieldError("new_password", _("The password is too long."))]
+    if username and password.lower() == username.lower():
+        return [FieldError("new_password", _("The password must not be the username."))]
+    return []
+
+
+async def change_password(actor: Actor, current: str, new: str) -> dict:
+    """The actor's own password: the current one must be right. Every session so far ends;
+    returns the user row with its new token version, so the caller can sign this one in
+    again."""
+    user = await row_by_id(User, actor.user_id)
+    if user is None:
+        raise NotFound(_("User not found."))
+    ok = await asyncio.to_thread(verify_password, user["password_hash"], current or "")
+    errors = [] if ok else [FieldError("current_password", _("The current password is wrong."))]
+    errors += check_new_password(new or "", username=user["username"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    new_hash = await asyncio.to_thread(hash_password, new)
+    now = _now()
+    async with write_transaction():
+        await User.update(
+            {User.password_hash: new_hash, User.token_version: User.token_version + 1}
+        ).where(User.id == actor.user_id)
+        await audit.record(actor, "user.password_changed", "user", actor.user_id, {}, {}, now=now)
+    return await row_by_id(User, actor.user_id)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.role,
+    User.phone,
+    User.email,
+    User.active,
+    User.created_at,
+)
+
+
+def _user_out(row: dict) -> dict:
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "username",
+            "display_name",
+            "role",
+            "phone",
+            "email",
+            "active",
+            "created_at",
+        )
+    }
+
+
+async def list_users(actor: Actor, dealer_id: int) -> list[dict]:
+    dealer = await managed_dealer(actor, dealer_id)
+    rows = (
+        await User.select(*USER_COLUMNS)
+        .where(User.dealer == dealer["id"])
+        .order_by(User.active, ascending=False)
+        .order_by(User.display_name)
+        .order_by(User.id)
+    )
+    return [_user_out(r) for r in rows]
+
+
+async def get_user(actor: Actor, dealer_id: int, user_id: int) -> dict:
+    dealer = await managed_dealer(actor, dealer_id)
+    return _user_out(await _owned(User, USER_COLUMNS, user_id, dealer["id"], _("User not found.")))
+
+
+def _check_user(data: UserInput) -> list[FieldError]:
+    errors = []
+    if not data.display_name.strip() or len(data.display_name) > MAX_NAME:
+        errors.append(FieldError("display_name", _("Enter a name of at most 100 characters.")))
+    if data.role not in DEALER_USER_ROLES:
+        errors.append(FieldError("role", _("Choose buyer or dealer administrator.")))
+    if data.phone and not PHONE.match(data.phone):
+        errors.append(FieldError("phone", _("Enter a phone number of digits.")))
+    if data.email and (len(data.email) > 255 or not EMAIL.match(data.email)):
+        errors.append(FieldError("email", _("Enter an email address such as name@example.com.")))
+    return errors
+
+
+async def _taken(errors: list[FieldError], username: str | None, phone: str, user_id: int | None):
+    if username is not None and await User.exists().where(User.username == username):
+        errors.append(FieldError("username", _("This username is taken.")))
+    if phone:
+        query = User.exists().where(User.phone == phone)
+        if user_id is not None:
+            query = query.where(User.id != user_id)
+        if await query:
+            errors.append(FieldError("phone", _("This phone number belongs to another user.")))
+
+
+async def create_user(
+    actor: Actor, dealer_id: int, username: str, password: str, data: UserInput
+) -> dict:
+    """A new user of the dealer, signing in with `username` and `password` (tell them, and
+    ask them to change it)."""
+    dealer = await managed_dealer(actor, dealer_id)
+    username = (username or "").strip()
+    errors = []
+    if not USERNAME.match(username):
+        errors.append(
+            FieldError("username", _("Use 3 to 64 letters, digits, dots, dashes or underscores."))
+        )
+    errors += _check_user(data)
+    errors += [
+        FieldError("password", e.message, e.params)
+        for e in check_new_password(password or "", username=username)
+    ]
+    await _taken(errors, username if USERNAME.match(username) else None, data.phone, None)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    now = _now()
+    values = {
+        "username": username,
+        "display_name": data.display_name.strip(),
+        "role": data.role,
+        "phone": data.phone or None,
+        "email": data.email,
+        "active": data.active,
+    }
+    async with write_transaction():
+        user = User(
+            dealer=dealer["id"],
+            password_hash=password_hash,
+            created_at=now,
+            locale=actor.locale,
+            **values,
+        )
+        await User.insert(user)
+        await audit.record(
+            actor, "user.created", "user", user.id, {}, {**values, "dealer": dealer["id"]}, now=now
+        )
+    return await get_user(actor, dealer_id, user.id)
+
+
+async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInput) -> dict:
+    """Name, role, phone, email, active. A role change or deactivation ends the user's
+    sessions. The dealer keeps at least one active administrator."""
+    dealer = await managed_dealer(actor, dealer_id)
+    errors = _check_user(data)
+    await _taken(errors, None, data.phone, user_id)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    values = {
+        "display_name": data.display_name.strip(),
+        "role": data.role,
+        "phone": data.phone or None,
+        "email": data.email,
+        "active": data.active,
+    }
+    now = _now()
+    async with write_transaction():
+        before = await _owned(User, USER_COLUMNS, user_id, dealer["id"], _("User not found."))
+        stays_admin = data.active and data.role == "dealer_admin"
+        if before["role"] == "dealer_admin" and before["active"] and not stays_admin:
+            others = await User.count().where(
+                User.dealer == dealer["id"],
+                User.role == "dealer_admin",
+                User.active.eq(True),
+                User.id != user_id,
+            )
+            if not others:
+                raise ValidationFailed(
+                    errors=[
+                        FieldError(
+                            "role",
+                            _("The dealer needs at least one active dealer administrator."),
+                        )
+                    ]
+                )
+        changes: dict[Any, Any] = {getattr(User, k): v for k, v in values.items()}
+        ends_sessions = before["role"] != data.role or (before["active"] and not data.active)
+        if ends_sessions:
+            changes[User.token_version] = User.token_version + 1
+        await User.update(changes).where(User.id == user_id)
+        await audit.record(
+            actor,
+            "user.updated",
+            "user",
+            user_id,
+            {k: before[k] for k in values},
+            values,
+            now=now,
+        )
+    return await get_user(actor, dealer_id, user_id)
+
+
+async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: str) -> None:
+    """Set a user's password (they forgot theirs): their sessions end."""
+    dealer = await managed_dealer(actor, dealer_id)
+    user = await get_user(actor, dealer["id"], user_id)
+    errors = check_new_password(password or "", username=user["username"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    now = _now()
+    async with write_transaction():
+        await User.update(
+            {User.password_hash: password_hash, User.token_version: User.token_version + 1}
+        ).where(User.id == user_id, User.dealer == dealer["id"])
+        await audit.record(actor, "user.password_reset", "user", user_id, {}, {}, now=now)
+
+
+# --- addresses --------------------------------------------------------------------------------
+
+ADDRESS_COLUMNS = (
+    Address.id,
+    Address.label,
+    Address.contact,
+    Address.phone,
+    Address.line,
+    Address.is_default,
+)
+
+
+async def list_addresses(actor: Actor, dealer_id: int) -> list[dict]:
+    """The dealer's ship-to addresses, the default first. Anyone who sees the dealer may read
+    them (they are offered at checkout); only its administrators change them."""
+    dealer = await dealer_in_scope(actor, dealer_id)
+    return (
+        await Address.select(*ADDRESS_COLUMNS)
+        .where(Address.dealer == dealer["id"])
+        .order_by(Address.is_default, ascending=False)
+        .order_by(Address.id)
+    )
+
+
+async def get_address(actor: Actor, dealer_id: int, address_id: int) -> dict:
+    dealer = await dealer_in_scope(actor, dealer_id)
+    return await _owned(Address, ADDRESS_COLUMNS, address_id, dealer["id"], MISSING_ADDRESS)
+
+
+def _check_address(data: AddressInput) -> list[FieldError]:
+    errors = []
+    for name, limit in ADDRESS_LIMITS.items():
+        value = getattr(data, name)
+        if len(value) > limit:
+            errors.append(FieldError(name, _("At most %(max)s characters here."), {"max": limit}))
+        elif name in ("contact", "phone", "line") and not value.strip():
+            errors.append(FieldError(name, _("This field is required.")))
+    if data.phone.strip() and not PHONE.match(data.phone.strip()) and len(data.phone) <= 32:
+        errors.append(FieldError("phone", _("Enter a phone number of digits.")))
+    return errors
+
+
+async def save_address(
+    actor: Actor, dealer_id: int, address_id: int | None, data: AddressInput
+) -> dict:
+    """Add (address_id None) or change an address. The default is unique per dealer; the
+    dealer's first address is its default."""
+    dealer = await managed_dealer(actor, dealer_id)
+    errors = _check_address(data)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    values = {
+        "label": data.label.strip(),
+        "contact": data.contact.strip(),
+        "phone": data.phone.strip(),
+        "line": data.line.strip(),
+        "is_default": data.is_default,
+    }
+    now = _now()
+    async with write_transaction():
+        before: dict = {}
+        if address_id is not None:
+            found = await _owned(
+                Address, ADDRESS_COLUMNS, address_id, dealer["id"], MISSING_ADDRESS
+            )
+            before = {k: found[k] for k in values}
+        elif not await Address.exists().where(Address.dealer == dealer["id"]):
+            values["is_default"] = True
+        if values["is_default"]:
+            await Address.update({Address.is_default: False}).where(Address.dealer == dealer["id"])
+        if address_id is None:
+            row = Address(dealer=dealer["id"], **values)
+            await Address.insert(row)
+            address_id = row.id
+        else:
+            if before.get("is_default") and not values["is_default"]:
+                values["is_default"] = True  # another one becomes the default by choosing it
+            await Address.update({getattr(Address, k): v for k, v in values.items()}).where(
+                Address.id == address_id
+            )
+        await audit.record(
+            actor,
+            "address.saved",
+            "dealer_address",
+            address_id,
+            before,
+            {**values, "dealer": dealer["id"]},
+            now=now,
+        )
+    return await get_address(actor, dealer_id, address_id)
+
+
+async def delete_address(actor: Actor, dealer_id: int, address_id: int) -> None:
+    """Remove an address. Placed orders keep their ship-to text; carts that chose it go back
+    to the default. If it was the default, the oldest remaining address becomes the default."""
+    dealer = await managed_dealer(actor, dealer_id)
+    now = _now()
+    async with write_transaction():
+        found = await _owned(Address, ADDRESS_COLUMNS, address_id, dealer["id"], MISSING_ADDRESS)
+        await Cart.update({Cart.address: None}).where(Cart.address == address_id)
+        await Address.delete().where(Address.id == address_id)
+        if found["is_default"]:
+            oldest = (
+                await Address.select(Address.id)
+                .where(Address.dealer == dealer["id"])
+                .order_by(Address.id)
+                .first()
+            )
+            if oldest:
+                await Address.update({Address.is_default: True}).where(Address.id == oldest["id"])
+        await audit.record(
+            actor,
+            "address.deleted",
+            "dealer_address",
+            address_id,
+            {k: found[k] for k in ("label", "contact", "phone", "line", "is_default")},
+            {},
+            now=now,
+        )
