@@ -20,6 +20,7 @@ from portal.auth.passwords import hash_password, verify_password
 from portal.db import row_by_id, write_transaction
 from portal.domain import audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Address, Cart, User
 
@@ -32,6 +33,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 100
 ADDRESS_LIMITS = {"label": 50, "contact": 50, "phone": 32, "line": 255}
 MISSING_ADDRESS = _("Address not found.")
+_TAKEN = _("This username is taken.")
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def _check_user(data: UserInput) -> list[FieldError]:
 
 async def _taken(errors: list[FieldError], username: str | None, phone: str, user_id: int | None):
     if username is not None and await User.exists().where(User.username == username):
-        errors.append(FieldError("username", _("This username is taken.")))
+        errors.append(FieldError("username", _TAKEN))
     if phone:
         query = User.exists().where(User.phone == phone)
         if user_id is not None:
@@ -213,18 +215,32 @@ async def create_user(
         "email": data.email,
         "active": data.active,
     }
-    async with write_transaction():
-        user = User(
-            dealer=dealer["id"],
-            password_hash=password_hash,
-            created_at=now,
-            locale=actor.locale,
-            **values,
-        )
-        await User.insert(user)
-        await audit.record(
-            actor, "user.created", "user", user.id, {}, {**values, "dealer": dealer["id"]}, now=now
-        )
+    try:
+        async with write_transaction():
+            user = User(
+                dealer=dealer["id"],
+                password_hash=password_hash,
+                created_at=now,
+                locale=actor.locale,
+                **values,
+            )
+            await User.insert(user)
+            await audit.record(
+                actor,
+                "user.created",
+                "user",
+                user.id,
+                {},
+                {**values, "dealer": dealer["id"]},
+                now=now,
+            )
+    except Exception as exc:
+        # The same username or phone, taken by a request that committed in the meantime.
+        if not is_unique_violation(exc):
+            raise
+        taken: list[FieldError] = []
+        await _taken(taken, username, data.phone, None)
+        raise ValidationFailed(errors=taken or [FieldError("username", _TAKEN)]) from None
     return await get_user(actor, dealer_id, user.id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -261,3 +262,25 @@ async def test_bad_addresses_are_refused(shop):
         )
     assert fields(exc) == {"label", "contact", "phone", "line"}
     assert len(await team.list_addresses(actor, shop["a"]["id"])) == 1
+
+
+@pytest.mark.postgres_only
+async def test_two_admins_adding_the_same_username_at_once_make_one_user(shop):
+    """Both pass the "is it taken" check before either commits; the unique index decides and
+    the loser gets the same field error as a plain duplicate, not a server error."""
+    data = UserInput(display_name="同名", role="dealer_buyer")
+
+    async def add(actor):
+        try:
+            return await team.create_user(actor, shop["a"]["id"], "twin", "long-enough-1", data)
+        except ValidationFailed as exc:
+            return exc
+
+    results = await asyncio.gather(
+        *(add(f.actor(shop[who])) for who in ("a_admin", "admin", "a_admin", "admin"))
+    )
+    made = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, ValidationFailed)]
+    assert len(made) == 1 and len(refused) == 3, results
+    assert all([e.field for e in r.errors] == ["username"] for r in refused)
+    assert await User.count().where(User.username == "twin") == 1
