@@ -10,7 +10,7 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-from portal.db import engine_from_url, is_sqlite
+from portal.db import engine_from_url, is_sqlite, stop
 from portal.settings import DEFAULT_VAR_DIR, Settings
 
 
@@ -219,3 +219,34 @@ def test_a_second_worker_racing_for_the_secret_gets_the_same_key(tmp_path, monke
     monkeypatch.setattr(Path, "exists", stale_exists)
     second = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path)})
     assert second.secret_key == first.secret_key
+
+
+async def test_sqlite_connections_are_reused_and_given_back_clean(tmp_path):
+    engine = engine_from_url(f"sqlite:///{tmp_path}/pool.sqlite3")
+    await engine._run_in_new_connection("CREATE TABLE t (x INTEGER)")
+    (first,) = engine._idle
+    assert first._thread.daemon  # an idle connection never keeps the process alive
+    await engine._run_in_new_connection("INSERT INTO t VALUES (1)")
+    assert engine._idle == [first]  # the same connection, not a new one per query
+    # A transaction that fails gives its connection back rolled back.
+    with pytest.raises(RuntimeError):
+        async with engine.transaction():
+            await engine._run_in_existing_connection(
+                engine.current_transaction.get().connection, "INSERT INTO t VALUES (2)"
+            )
+            raise RuntimeError("boom")
+    assert engine._idle == [first] and not first.in_transaction
+    # One left open by mistake is rolled back when it comes back.
+    lent = await engine.get_connection()
+    await lent.execute("BEGIN IMMEDIATE")
+    await lent.execute("INSERT INTO t VALUES (3)")
+    await lent.close()
+    assert not first.in_transaction
+    assert await engine._run_in_new_connection("SELECT x FROM t") == [{"x": 1}]
+    # Two at once are two connections; both are kept, up to the limit.
+    a, b = await engine.get_connection(), await engine.get_connection()
+    await a.close()
+    await b.close()
+    assert len(engine._idle) == 2
+    await stop(engine)
+    assert engine._idle == []
