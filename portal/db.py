@@ -25,8 +25,8 @@ _SQLITE_CONNECTIONS: dict[str, type[SQLiteConnection]] = {}
 
 
 def _sqlite_connection(synchronous: str) -> type[SQLiteConnection]:
-    """A sqlite3 connection class that sets PRAGMA synchronous when it opens: Piccolo opens
-    a connection per query or transaction and hands connect() its keyword arguments."""
+    """A sqlite3 connection class that sets PRAGMA synchronous when it opens (Piccolo hands
+    sqlite3.connect() the engine's keyword arguments, `factory` among them)."""
     if synchronous not in _SQLITE_CONNECTIONS:
 
         class Connection(SQLiteConnection):
