@@ -32,6 +32,7 @@ PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 100
 ADDRESS_LIMITS = {"label": 50, "contact": 50, "phone": 32, "line": 255}
+MISSING_USER = _("User not found.")
 MISSING_ADDRESS = _("Address not found.")
 _TAKEN = _("This username is taken.")
 
@@ -98,20 +99,26 @@ async def change_password(actor: Actor, current: str, new: str) -> dict:
     again."""
     user = await row_by_id(User, actor.user_id)
     if user is None:
-        raise NotFound(_("User not found."))
+        raise NotFound(MISSING_USER)
     ok = await asyncio.to_thread(verify_password, user["password_hash"], current or "")
     errors = [] if ok else [FieldError("current_password", _("The current password is wrong."))]
     errors += check_new_password(new or "", username=user["username"])
     if errors:
         raise ValidationFailed(errors=errors)
-    new_hash = await asyncio.to_thread(hash_password, new)
+    await _store_password(actor, actor.user_id, new, "user.password_changed")
+    return await row_by_id(User, actor.user_id)
+
+
+async def _store_password(actor: Actor, user_id: int, password: str, action: str) -> None:
+    """Hash and keep a checked password; the user's sessions so far end. Audited (the entry
+    says who and when, never the password)."""
+    password_hash = await asyncio.to_thread(hash_password, password)
     now = _now()
     async with write_transaction():
         await User.update(
-            {User.password_hash: new_hash, User.token_version: User.token_version + 1}
-        ).where(User.id == actor.user_id)
-        await audit.record(actor, "user.password_changed", "user", actor.user_id, {}, {}, now=now)
-    return await row_by_id(User, actor.user_id)
+            {User.password_hash: password_hash, User.token_version: User.token_version + 1}
+        ).where(User.id == user_id)
+        await audit.record(actor, action, "user", user_id, {}, {}, now=now)
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ async def list_users(actor: Actor, dealer_id: int) -> list[dict]:
 
 async def get_user(actor: Actor, dealer_id: int, user_id: int) -> dict:
     dealer = await managed_dealer(actor, dealer_id)
-    return _user_out(await _owned(User, USER_COLUMNS, user_id, dealer["id"], _("User not found.")))
+    return _user_out(await _owned(User, USER_COLUMNS, user_id, dealer["id"], MISSING_USER))
 
 
 def _check_user(data: UserInput) -> list[FieldError]:
@@ -261,7 +268,7 @@ async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInpu
     }
     now = _now()
     async with write_transaction():
-        before = await _owned(User, USER_COLUMNS, user_id, dealer["id"], _("User not found."))
+        before = await _owned(User, USER_COLUMNS, user_id, dealer["id"], MISSING_USER)
         stays_admin = data.active and data.role == "dealer_admin"
         if before["role"] == "dealer_admin" and before["active"] and not stays_admin:
             others = await User.count().where(
@@ -299,17 +306,11 @@ async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInpu
 async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: str) -> None:
     """Set a user's password (they forgot theirs): their sessions end."""
     dealer = await managed_dealer(actor, dealer_id)
-    user = await get_user(actor, dealer["id"], user_id)
+    user = await _owned(User, USER_COLUMNS, user_id, dealer["id"], MISSING_USER)
     errors = check_new_password(password or "", username=user["username"])
     if errors:
         raise ValidationFailed(errors=errors)
-    password_hash = await asyncio.to_thread(hash_password, password)
-    now = _now()
-    async with write_transaction():
-        await User.update(
-            {User.password_hash: password_hash, User.token_version: User.token_version + 1}
-        ).where(User.id == user_id, User.dealer == dealer["id"])
-        await audit.record(actor, "user.password_reset", "user", user_id, {}, {}, now=now)
+    await _store_password(actor, user_id, password, "user.password_reset")
 
 
 # --- addresses --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from portal import i18n
 from portal.domain import approvals, orders
 from portal.domain.errors import ValidationFailed
 from portal.domain.money import from_fen, parse_amount, to_fen
-from portal.web.common import page
+from portal.web.common import checked, field_errors, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -81,7 +81,7 @@ def _parse(data: dict[str, Any]) -> tuple[approvals.RuleInput | None, dict[str, 
             step_order=step_order,
             amount_fen=amount_fen,
             count=count,
-            active=str(data.get("active") or "") in ("1", "on", "true"),
+            active=checked(data, "active"),
         ),
         {},
     )
@@ -94,13 +94,13 @@ async def _save(request: Request, rule_id: int | None, data: Form) -> Response:
             await approvals.save_rule(request.user, rule_id, values)
             return Redirect("/admin/approval-rules", status_code=303)
         except ValidationFailed as exc:
-            errors = {e.field: i18n.field_message(e) for e in exc.errors}
+            errors = field_errors(exc)
     rule = await approvals.get_rule(request.user, rule_id) if rule_id else None
     shown = {
         k: str(data.get(k) or "")[:30]
         for k in ("kind", "approver_role", "step_order", "amount", "count")
     }
-    shown["active"] = str(data.get("active") or "") in ("1", "on", "true")
+    shown["active"] = checked(data, "active")
     context = _form(rule, errors, **shown)
     if rule_id is None:
         context["rules"] = await approvals.list_rules(request.user)

@@ -12,9 +12,10 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from portal import i18n
 from portal.domain import dealers
 from portal.domain.dealers import DealerCard
-from portal.domain.errors import NotFound, _
+from portal.domain.errors import DomainError, NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
 
 ACTING_DEALER_COOKIE = "acting_dealer"
@@ -198,6 +199,16 @@ async def load_page_chrome(request: Request) -> Any:
 
 FLASH_COOKIE = "flash"
 MAX_FLASH = 10
+
+
+def field_errors(exc: DomainError) -> dict[str, str]:
+    """A refused form's messages by field, translated, for the form's template."""
+    return {e.field: i18n.field_message(e) for e in exc.errors}
+
+
+def checked(data: dict[str, Any], name: str) -> bool:
+    """Whether a form's checkbox was ticked."""
+    return str(data.get(name) or "") in ("1", "on", "true")
 
 
 def flash(response: Response, kind: str, messages: list[str]) -> Response:

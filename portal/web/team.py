@@ -10,11 +10,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
-from portal import i18n
 from portal.domain import team
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.web.account import session_cookie
-from portal.web.common import page
+from portal.web.common import checked, field_errors, page
 from portal.web.me import ROLE_LABELS
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -24,14 +23,6 @@ ADDRESS_FIELDS = ("label", "contact", "phone", "line")
 
 def _text(data: dict[str, Any], name: str, limit: int = 300) -> str:
     return str(data.get(name) or "")[:limit]
-
-
-def _checked(data: dict[str, Any], name: str) -> bool:
-    return str(data.get(name) or "") in ("1", "on", "true")
-
-
-def _errors(exc: ValidationFailed) -> dict[str, str]:
-    return {e.field: i18n.field_message(e) for e in exc.errors}
 
 
 # --- my password ------------------------------------------------------------------------------
@@ -55,7 +46,7 @@ async def password_change(request: Request, data: Form) -> Response:
         return page(
             request,
             "me/password.html",
-            {"errors": _errors(exc), "done": False},
+            {"errors": field_errors(exc), "done": False},
             active_tab="me",
             status=422,
         )
@@ -74,7 +65,7 @@ def _user_input(data: dict[str, Any]) -> team.UserInput:
         role=_text(data, "role", 20),
         phone=_text(data, "phone", 40).strip(),
         email=_text(data, "email", 300).strip(),
-        active=_checked(data, "active"),
+        active=checked(data, "active"),
     )
 
 
@@ -115,7 +106,9 @@ async def user_add(request: Request, dealer_id: FromPath[int], data: Form) -> Re
         )
     except ValidationFailed as exc:
         values = {k: _text(data, k, 300) for k in USER_FIELDS}
-        return await _users_page(request, dealer_id, values=values, errors=_errors(exc), status=422)
+        return await _users_page(
+            request, dealer_id, values=values, errors=field_errors(exc), status=422
+        )
     return Redirect(f"/dealers/{dealer_id}/users", status_code=303)
 
 
@@ -154,11 +147,9 @@ async def user_save(
     try:
         await team.update_user(request.user, dealer_id, user_id, _user_input(data))
     except ValidationFailed as exc:
-        values = {k: _text(data, k, 300) for k in USER_FIELDS} | {
-            "active": _checked(data, "active")
-        }
+        values = {k: _text(data, k, 300) for k in USER_FIELDS} | {"active": checked(data, "active")}
         return await _user_page(
-            request, dealer_id, user_id, values=values, errors=_errors(exc), status=422
+            request, dealer_id, user_id, values=values, errors=field_errors(exc), status=422
         )
     return Redirect(f"/dealers/{dealer_id}/users", status_code=303)
 
@@ -170,7 +161,7 @@ async def user_password(
     try:
         await team.reset_password(request.user, dealer_id, user_id, _text(data, "new_password"))
     except ValidationFailed as exc:
-        return await _user_page(request, dealer_id, user_id, errors=_errors(exc), status=422)
+        return await _user_page(request, dealer_id, user_id, errors=field_errors(exc), status=422)
     return await _user_page(request, dealer_id, user_id, done="password")
 
 
@@ -183,7 +174,7 @@ def _address_input(data: dict[str, Any]) -> team.AddressInput:
         contact=_text(data, "contact"),
         phone=_text(data, "phone"),
         line=_text(data, "line", 600),
-        is_default=_checked(data, "is_default"),
+        is_default=checked(data, "is_default"),
     )
 
 
@@ -217,7 +208,7 @@ async def address_add(request: Request, dealer_id: FromPath[int], data: Form) ->
     except ValidationFailed as exc:
         values = {k: _text(data, k, 600) for k in ADDRESS_FIELDS}
         return await _addresses_page(
-            request, dealer_id, values=values, errors=_errors(exc), status=422
+            request, dealer_id, values=values, errors=field_errors(exc), status=422
         )
     return Redirect(f"/dealers/{dealer_id}/addresses", status_code=303)
 
@@ -257,10 +248,10 @@ async def address_save(
         await team.save_address(request.user, dealer_id, address_id, _address_input(data))
     except ValidationFailed as exc:
         values = {k: _text(data, k, 600) for k in ADDRESS_FIELDS} | {
-            "is_default": _checked(data, "is_default")
+            "is_default": checked(data, "is_default")
         }
         return await _address_page(
-            request, dealer_id, address_id, values=values, errors=_errors(exc), status=422
+            request, dealer_id, address_id, values=values, errors=field_errors(exc), status=422
         )
     return Redirect(f"/dealers/{dealer_id}/addresses", status_code=303)
 

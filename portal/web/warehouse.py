@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 from portal import i18n, pick_pdf
 from portal.domain import orders, picking, safety_stock, shipments, stock
 from portal.domain.errors import Conflict, ValidationFailed
-from portal.web.common import clear_flash, flash, is_htmx, page, take_flash
+from portal.web.common import clear_flash, field_errors, flash, is_htmx, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 STOCK_ROWS = 60
@@ -25,10 +25,6 @@ STOCK_ROWS = 60
 def _int(raw: Any) -> int | None:
     text = str(raw or "").strip()
     return int(text) if text.isdigit() and len(text) < 10 else None
-
-
-def _errors(exc: ValidationFailed) -> dict[str, str]:
-    return {e.field: i18n.field_message(e) for e in exc.errors}
 
 
 @get("/warehouse", include_in_schema=False)
@@ -102,7 +98,7 @@ async def create(request: Request, order_id: FromPath[int], data: Form) -> Respo
         if data.get("ship_now"):
             sh = await shipments.ship(request.user, sh.id)
     except ValidationFailed as exc:
-        errs = _errors(exc)
+        errs = field_errors(exc)
         if not exc.errors:
             errs["lines"] = i18n.error_message(exc)
         return await _plan_page(
@@ -189,7 +185,7 @@ async def adjust(request: Request, data: Form) -> Response:
         target = f"/stock?{urlencode({'q': q})}" if q else "/stock"
         return flash(Redirect(target, status_code=303), "error", [i18n.error_message(exc)])
     except ValidationFailed as exc:
-        errs = _errors(exc)
+        errs = field_errors(exc)
         errs["row"] = str(data.get("stock_level_id") or "")
         return await _stock_page(request, q, None, None, errors=errs, values=dict(data), status=422)
     message = i18n.gettext(
@@ -316,7 +312,7 @@ async def set_safety(request: Request, sku_id: FromPath[int], data: Form) -> Res
     try:
         level = await safety_stock.set_safety_stock(request.user, sku_id, data.get("safety_stock"))
     except ValidationFailed as exc:
-        errs = _errors(exc)
+        errs = field_errors(exc)
         return await _safety_page(
             request,
             sku_id,
