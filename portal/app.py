@@ -33,7 +33,7 @@ from litestar.types import Message, Scope
 from piccolo.engine.base import Engine
 
 from portal import db as dbmod
-from portal import housekeeping, i18n, mail
+from portal import housekeeping, i18n, mail, webhooks
 from portal.auth.session import make_auth
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
@@ -425,6 +425,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             if owns_engine
             else None
         )
+        # Webhook deliveries the order_event trigger wrote, sent and retried in the background.
+        app.state.webhook_sender = webhooks.start(settings.webhook_seconds) if owns_engine else None
 
     async def on_shutdown(app: Litestar) -> None:
         for task in retry:
@@ -433,6 +435,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             await app.state.mail_sender.close()
         if app.state.get("housekeeper"):
             await app.state.housekeeper.close()
+        if app.state.get("webhook_sender"):
+            await app.state.webhook_sender.close()
         if owns_engine:
             await dbmod.stop(engine)
 

@@ -11,7 +11,6 @@ next attempt (backing off) on failure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import smtplib
 from collections.abc import Mapping
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from portal import background
+from portal.background import Loop
 from portal.tables import MailOutbox
 
 log = logging.getLogger("portal.mail")
@@ -125,28 +126,6 @@ async def send_due(settings: MailSettings, *, now: datetime | None = None, batch
     return sent
 
 
-async def run_sender(settings: MailSettings, stop: asyncio.Event) -> None:
-    """The loop started with the app (when SMTP is configured) until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await send_due(settings)
-        except Exception:  # the database may be briefly away; keep the loop alive
-            log.exception("mail sender round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.interval)
-
-
-@dataclass
-class Sender:
-    task: asyncio.Task
-    stop: asyncio.Event
-
-    async def close(self) -> None:
-        self.stop.set()
-        await self.task
-
-
-def start(settings: MailSettings) -> Sender:
-    """Start the loop in the running event loop (from the app's on_startup)."""
-    stop = asyncio.Event()
-    return Sender(task=asyncio.create_task(run_sender(settings, stop)), stop=stop)
+def start(settings: MailSettings) -> Loop:
+    """Send due mail every `settings.interval` seconds (from the app's on_startup)."""
+    return background.start(lambda: send_due(settings), settings.interval, log)

@@ -60,6 +60,8 @@ class Settings:
     auto_receive_days: int = 7
     # How often each server process runs housekeeping (auto-receipt); 0 turns it off.
     housekeeping_seconds: int = 3600
+    # How often each server process sends due webhook deliveries; 0 turns sending off.
+    webhook_seconds: float = 5.0
     # uvicorn's line per request; off by default (the reverse proxy in front logs requests).
     access_log: bool = False
 
@@ -84,5 +86,6 @@ class Settings:
             mail=MailSettings.from_env(env),
             auto_receive_days=int(env.get("PORTAL_AUTO_RECEIVE_DAYS", "7")),
             housekeeping_seconds=int(env.get("PORTAL_HOUSEKEEPING_SECONDS", "3600")),
+            webhook_seconds=float(env.get("PORTAL_WEBHOOK_SECONDS", "5")),
             access_log=env.get("PORTAL_ACCESS_LOG", "0") == "1",
         )

@@ -11,6 +11,7 @@ from portal.api import (
     shipments,
     stock,
     team,
+    webhooks,
 )
 
 ROUTES: list = [
@@ -24,4 +25,5 @@ ROUTES: list = [
     *ledger.ROUTES,
     *approvals.ROUTES,
     *team.ROUTES,
+    *webhooks.ROUTES,
 ]

@@ -25,6 +25,7 @@ from portal.tables.orders import (
 from portal.tables.pricing import ContractPrice, TierPrice, VolumeBreak
 from portal.tables.stock import Reservation, StockLevel, Warehouse
 from portal.tables.users import LoginFailure, User
+from portal.tables.webhooks import WebhookDelivery, WebhookEndpoint
 
 ALL_TABLES = [
     Tier,
@@ -64,6 +65,8 @@ ALL_TABLES = [
     ReturnRequest,
     ReturnLine,
     ReturnPhoto,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -21,6 +21,7 @@ from portal.web import (
     team,
     visit,
     warehouse,
+    webhooks,
 )
 from portal.web.common import load_page_chrome
 
@@ -47,6 +48,7 @@ ROUTES = [
             *notifications.ROUTES,
             *admin_rules.ROUTES,
             *team.ROUTES,
+            *webhooks.ROUTES,
         ],
         before_request=load_page_chrome,
     )

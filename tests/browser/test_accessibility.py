@@ -316,6 +316,19 @@ async def test_detail_pages_are_accessible(browser, live_server: str):
         await at_admin.visit(
             await _first_href(admin, "a[href^='/admin/approval-rules/']"), "approval rule edit"
         )
+        # Webhooks: the list with its form, the secret shown once, the edit page. Added
+        # inactive, so the live server's sender never tries to reach it.
+        await at_admin.visit("/admin/webhooks")
+        await admin.fill("#wh-url", "https://erp.example.com/hooks/portal")
+        await admin.locator("input[name=events][value='order.approved']").check()
+        await admin.locator("input[name=active]").uncheck()
+        async with admin.expect_navigation():
+            await admin.locator("form[action='/admin/webhooks'] button[type=submit]").click()
+        assert (await admin.locator("#wh-secret").input_value()).startswith("whsec_")
+        await at_admin.check("webhook added, its secret shown")
+        await at_admin.visit(
+            await _first_href(admin, "a[href^='/admin/webhooks/']"), "webhook edit"
+        )
     finally:
         for ctx, _page in contexts:
             await ctx.close()

@@ -27,10 +27,10 @@ from typing import Any
 import httpx
 
 from portal.app import create_app
-from portal.domain import orders, shipments
+from portal.domain import orders, shipments, webhooks
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
-from portal.tables import Address, OrderLine, Product, ProductVisibility
+from portal.tables import Address, OrderLine, Product, ProductVisibility, WebhookDelivery
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
 from tests.http.conftest import csrf_from
@@ -192,6 +192,19 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/dealers/{dealer_id:int}/addresses":   "401 201/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 201/201/404",
     "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "401 200/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 200/200/404",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "401 204/404/404 403/404/404 403/404/404 403/404/404 403/403/404 403/403/404 204/204/404",
+    "GET /admin/webhooks":                              "303 403 403 403 403 403 403 200",
+    "POST /admin/webhooks":                             "303 403 403 403 403 403 403 422",
+    "GET /admin/webhooks/{endpoint_id:int}":            "303 403 403 403 403 403 403 200/200/404",
+    "POST /admin/webhooks/{endpoint_id:int}":           "303 403 403 403 403 403 403 422/422/404",
+    "POST /admin/webhooks/{endpoint_id:int}/secret":    "303 403 403 403 403 403 403 200/200/404",
+    "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "303 403 403 403 403 403 403 303/303/404",
+    "GET /api/v1/webhooks":                             "401 403 403 403 403 403 403 200",
+    "POST /api/v1/webhooks":                            "401 400 400 400 400 400 400 400",
+    "GET /api/v1/webhooks/{endpoint_id:int}":           "401 403 403 403 403 403 403 200/200/404",
+    "PUT /api/v1/webhooks/{endpoint_id:int}":           "401 400 400 400 400 400 400 400",
+    "POST /api/v1/webhooks/{endpoint_id:int}/secret":   "401 403 403 403 403 403 403 200/200/404",
+    "GET /api/v1/webhooks/{endpoint_id:int}/deliveries":"401 403 403 403 403 403 403 200/200/404",
+    "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "401 403 403 403 403 403 403 204/204/404",
 }
 # fmt: on
 
@@ -307,6 +320,21 @@ async def fresh_shipments(world: World, tag: str) -> tuple[int, int]:
         )
         ids.append(result.shipment.id)
     return ids[0], ids[1]
+
+
+async def webhook_ids(world: World) -> dict[str, dict[str, int]]:
+    """A webhook endpoint and one of its deliveries (an order event it is owed)."""
+    saved = await webhooks.save_endpoint(
+        f.actor(world.users["admin"]), None, webhooks.EndpointInput(url="https://erp.example.com/h")
+    )
+    await fresh_orders(world, f"hook-{saved.endpoint['id']}")
+    delivery = (
+        await WebhookDelivery.select(WebhookDelivery.id)
+        .where(WebhookDelivery.endpoint == saved.endpoint["id"])
+        .first()
+    )
+    ids = {"endpoint_id": saved.endpoint["id"], "delivery_id": delivery["id"]}
+    return {k: {"own": v, "foreign": v, "missing": MISSING_ID} for k, v in ids.items()}
 
 
 async def fresh_addresses(world: World) -> dict[str, int]:
@@ -474,6 +502,8 @@ async def test_access_matrix(db, settings):
             # Addresses of their own per role, for pages and for the API: both delete.
             "address_id": await fresh_addresses(world),
             "api_address_id": await fresh_addresses(world),
+            # Webhooks are the administrator's, not any dealer's: no foreign one exists.
+            **await webhook_ids(world),
         }
         pages, api, csrf = await clients_for(app, role, world)
         try:

@@ -23,7 +23,14 @@ from portal.app import create_app
 from portal.domain import cart, orders
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
-from portal.tables import ALL_TABLES, Address, LoginFailure, OrderLine
+from portal.tables import (
+    ALL_TABLES,
+    Address,
+    LoginFailure,
+    OrderEvent,
+    OrderLine,
+    WebhookDelivery,
+)
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 
@@ -480,6 +487,12 @@ FORM_ROUTES: dict[str, Route] = {
         "step_order": ("signed", "5"), "amount": ("money", "500"), "count": ("signed", "0")}),
     "POST /approvals/{step_id:int}/{action:str}": Route("mgr", {"reason": ("text", "价格太低")},
                                                         ids={"action": "reject"}),
+    "POST /admin/webhooks": Route("adm", {
+        "url": ("text", "https://erp.example.com/h"), "description": ("text", ""),
+        "events": ("choice", "order.approved")}, fixed={"active": "1"}),
+    "POST /admin/webhooks/{endpoint_id:int}": Route("adm", {
+        "url": ("text", "https://erp.example.com/h"), "description": ("text", ""),
+        "events": ("choice", "order.approved")}, fixed={"active": "1"}),
     "POST /cart/details": Route("buyer", {
         "note": ("text", "请上午送货"), "requested_date": ("date", ""),
         "address_id": ("int", "")}),
@@ -553,6 +566,8 @@ NO_FORM_INPUT = {
     "POST /orders/{order_id:int}/resubmit": "sends a returned order again",
     "POST /returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
+    "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
+    "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
 }
 # fmt: on
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -610,7 +625,7 @@ class Full:
 @pytest.fixture
 async def full(db) -> Full:
     """One of everything a route acts on, so each request reaches its validation."""
-    from portal.domain import approvals, returns, shipments
+    from portal.domain import approvals, returns, shipments, webhooks
 
     tier = await f.tier()
     wh = await f.warehouse()
@@ -657,6 +672,9 @@ async def full(db) -> Full:
     )
     step = await approvals.current_step_id(admin, pending)
     await cart.set_qty(buyer, a["id"], water["id"], 6)
+    hook = await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url="https://e.com/h"))
+    await OrderEvent.insert(OrderEvent(order=open_order, at=f.now(), kind="adjusted"))
+    delivery = await WebhookDelivery.select(WebhookDelivery.id).first()
     return Full(
         ids={
             "order_id": open_order,
@@ -673,6 +691,8 @@ async def full(db) -> Full:
             "shipped": shipped,
             "warehouse": wh["id"],
             "buyer_user": buyer.user_id,
+            "endpoint_id": hook.endpoint["id"],
+            "delivery_id": delivery["id"],
             "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
                 "id"
             ],
@@ -791,6 +811,10 @@ API_ROUTES: dict[str, ApiRoute] = {
         "kind": "total_at_least", "approver_role": "sales_manager", "amount": "500"}),
     "PUT /api/v1/approval-rules/{rule_id:int}": ApiRoute("adm", {
         "kind": "total_at_least", "approver_role": "sales_manager", "amount": "500"}),
+    "POST /api/v1/webhooks": ApiRoute("adm", {
+        "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
+    "PUT /api/v1/webhooks/{endpoint_id:int}": ApiRoute("adm", {
+        "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
     "POST /api/v1/auth/token": ApiRoute("anonymous", {"username": "buyer_a", "password": "x"}),
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": ApiRoute("mgr", {
         "flagged": True, "reason": "逾期"}),
@@ -845,9 +869,13 @@ API_ROUTES: dict[str, ApiRoute] = {
 API_NO_BODY = {
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
+    "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
+    "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
 # Integers where a negative value is valid.
 SIGNED = {"step_order"}
+# Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
+EMPTY_OK = {"events"}
 # fmt: on
 
 
@@ -897,7 +925,7 @@ def bad_json_values(doc: dict, name: str, schema: dict) -> list[Any]:
     elif "boolean" in types:
         bad += ["maybe", 2]
     elif "array" in types:
-        bad += ["x", [], [None], [{}] * 5_000]
+        bad += ["x", [None], [{}] * 5_000, [FORMULA]] + ([] if name in EMPTY_OK else [[]])
     return bad
 
 
