@@ -186,3 +186,41 @@ def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
         body = statement_xlsx(st, gettext=i18n.gettext, generated_at=now)
         return Document(body, XLSX_MEDIA_TYPE, f"{name}.xlsx", inline=False)
     raise ValueError(fmt)
+
+
+# --- report tables --------------------------------------------------------------------------
+
+
+def table_document(
+    name: str,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: str,
+    *,
+    money_columns: frozenset[int] = frozenset(),
+) -> Document:
+    """A report table as CSV or as an Excel workbook (a title row, then the table).
+
+    Money columns hold Decimals (yuan) and get the ¥ format in Excel; every text cell is inert.
+    """
+    safe = _SAFE_NAME.sub("", name) or "report"
+    if fmt == "csv":
+        return Document(csv_bytes(headers, rows), CSV_MEDIA_TYPE, f"{safe}.csv", inline=False)
+    if fmt != "xlsx":
+        raise ValueError(fmt)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = re.sub(r"[\[\]:*?/\\]", "", title)[:31] or "report"
+    put(ws, 1, 1, title).font = Font(bold=True, size=14)
+    for col, header in enumerate(headers, start=1):
+        put(ws, 3, col, header).font = Font(bold=True)
+    for r, row in enumerate(rows, start=4):
+        for col, value in enumerate(row, start=1):
+            put(ws, r, col, value, YUAN_FORMAT if col - 1 in money_columns else "")
+    for col in range(1, len(headers) + 1):
+        ws.column_dimensions[get_column_letter(col)].width = 28 if col == 1 else 14
+    ws.freeze_panes = "A4"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return Document(buffer.getvalue(), XLSX_MEDIA_TYPE, f"{safe}.xlsx", inline=False)

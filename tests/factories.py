@@ -81,6 +81,7 @@ async def dealer(
     credit_limit_fen: int = 10_000_000,
     balance_fen: int = 0,
     default_warehouse: dict | None = None,
+    region: str = "华东",
     **extra,
 ) -> dict:
     tier_row = tier_row or await tier()
@@ -90,7 +91,7 @@ async def dealer(
         code=f"D{n:04d}",
         name=name or f"测试经销商{n}",
         tier=tier_row["id"],
-        region="华东",
+        region=region,
         credit_limit_fen=credit_limit_fen,
         balance_fen=balance_fen,
         default_warehouse=default_warehouse["id"] if default_warehouse else None,

@@ -7,6 +7,7 @@ from portal.api import (
     catalog,
     ledger,
     orders,
+    reports,
     returns,
     shipments,
     stock,
@@ -26,4 +27,5 @@ ROUTES: list = [
     *approvals.ROUTES,
     *team.ROUTES,
     *webhooks.ROUTES,
+    *reports.ROUTES,
 ]

@@ -16,6 +16,7 @@ from portal.web import (
     notifications,
     orders,
     pwa,
+    reports,
     shipments,
     statement,
     team,
@@ -49,6 +50,7 @@ ROUTES = [
             *admin_rules.ROUTES,
             *team.ROUTES,
             *webhooks.ROUTES,
+            *reports.ROUTES,
         ],
         before_request=load_page_chrome,
     )

@@ -52,11 +52,12 @@ def tabs_for(actor: Actor | None) -> list[Tab]:
             orders_tab,
             me,
         ]
+    reports_tab = Tab("reports", "/reports", _("Reports"), "chart")
     if actor.role == "sales_manager":
         return [
             Tab("approvals", "/approvals", _("Approvals"), "check"),
+            reports_tab,
             Tab("dealers", "/dealers", _("Dealers"), "users"),
-            Tab("catalog", "/catalog", _("Catalog"), "grid"),
             orders_tab,
             me,
         ]
@@ -64,6 +65,7 @@ def tabs_for(actor: Actor | None) -> list[Tab]:
         return [
             Tab("approvals", "/approvals", _("Approvals"), "check"),
             Tab("finance", "/finance", _("Accounts"), "wallet"),
+            reports_tab,
             orders_tab,
             me,
         ]

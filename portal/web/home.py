@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from litestar import Request, get
 from litestar.response import Redirect, Response
 
-from portal.domain import credit, ledger, orders
+from portal.domain import credit, ledger, orders, reports
 from portal.domain.errors import _
+from portal.domain.scope import Actor
 from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
 
 RECENT_ORDERS = 5
@@ -37,9 +38,13 @@ DEALER_LINKS = [
 ]
 
 
-def staff_links(tabs: list[Tab]) -> list[Tab]:
-    """What a staff member can reach today: their tab bar, less home and their own page."""
-    return [t for t in tabs if t.key not in ("home", "me")]
+def staff_links(actor: Actor) -> list[Tab]:
+    """What a staff member can reach: their tab bar, less home and their own page, and the
+    reports where their role has them."""
+    links = [t for t in tabs_for(actor) if t.key not in ("home", "me")]
+    if actor.role in reports.REPORT_ROLES and all(t.key != "reports" for t in links):
+        links.append(Tab("reports", "/reports", _("Reports"), "chart"))
+    return links
 
 
 @get("/", include_in_schema=False)
@@ -49,7 +54,9 @@ async def home(request: Request) -> Response:
         return Redirect(home_path(actor), status_code=303)
     if not actor.is_dealer:
         return page(
-            request, "home/staff.html", {"links": staff_links(tabs_for(actor))},
+            request,
+            "home/staff.html",
+            {"links": staff_links(actor)},
             active_tab="home",
         )
     dealer = await acting_dealer(request)

@@ -190,12 +190,14 @@ async def test_keyboard_reaches_content_with_a_visible_focus(context):
 SECOND_ROUND_PAGES = {
     "sales_manager": [
         ("/approvals", None),
+        ("/reports", None),
+        ("/reports?preset=this_year", None),
         ("/dealers", "a[href^='/dealers/']"),
         ("/notifications", None),
     ],
     "finance": [("/approvals", None), ("/finance", "a[href^='/finance/dealers/']")],
     "warehouse": [("/warehouse", "a[href^='/warehouse/orders/']"), ("/stock", None)],
-    "admin": [("/admin/approval-rules", None), ("/notifications", None)],
+    "admin": [("/admin/approval-rules", None), ("/notifications", None), ("/reports", None)],
     "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
 }
 

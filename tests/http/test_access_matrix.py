@@ -205,6 +205,10 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/webhooks/{endpoint_id:int}/secret":   "401 403 403 403 403 403 403 200/200/404",
     "GET /api/v1/webhooks/{endpoint_id:int}/deliveries":"401 403 403 403 403 403 403 200/200/404",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "401 403 403 403 403 403 403 204/204/404",
+    "GET /reports":                                     "303 403 403 200 200 200 403 200",
+    "GET /reports/export/{by:str}":                     "303 403 403 200 200 200 403 200",
+    "GET /api/v1/reports/sales":                        "401 403 403 200 200 200 403 200",
+    "GET /api/v1/reports/overview":                     "401 403 403 200 200 200 403 200",
 }
 # fmt: on
 
@@ -375,6 +379,8 @@ def concrete_path(path: str, variant: str, ids: dict[str, dict[str, int]], api: 
             return "no-such-plugin"
         if name == "action":
             return "approve"
+        if name == "by":
+            return "dealer"
         if name not in ids:  # an object this world has no fixture for yet: a missing id
             return str(MISSING_ID)
         return str(ids[name][variant])

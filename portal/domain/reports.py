@@ -1,0 +1,420 @@
+"""Reports for staff: sales by period, dealer, product, category, region and rep; what waits
+for action; credit exposure. Scoped like everything else: a rep sees their dealers, a
+manager their team's, finance and administrators every dealer.
+
+Sales are orders that went through (approved, partially shipped, shipped, completed),
+counted on the Shanghai date they were placed, at their order-line totals; orders waiting
+for approval are shown apart, and rejected or cancelled ones are not sales. A product is
+counted under its category's top-level category.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from portal.db import current_engine, is_sqlite
+from portal.domain import credit
+from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
+from portal.domain.ledger import SHANGHAI
+from portal.domain.scope import Actor, visible_dealer_ids
+from portal.tables import Category, Order
+
+REPORT_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
+SOLD = ("approved", "partially_shipped", "shipped", "completed")
+TO_SHIP = ("approved", "partially_shipped")
+GROUPS = ("day", "month", "dealer", "product", "category", "region", "rep")
+GROUP_LABELS = {
+    "day": _("Sales by day"),
+    "month": _("Sales by month"),
+    "dealer": _("Sales by dealer"),
+    "product": _("Sales by product"),
+    "category": _("Sales by category"),
+    "region": _("Sales by region"),
+    "rep": _("Sales by rep"),
+}
+PRESETS = {
+    "this_month": _("This month"),
+    "last_month": _("Last month"),
+    "last_30": _("Last 30 days"),
+    "this_year": _("This year"),
+}
+MAX_DAYS = 3 * 366
+DAILY_UP_TO_DAYS = 62  # a longer period is shown by month
+# How a row without a region or rep (label "") is shown.
+NONE_LABELS = {"region": _("No region"), "rep": _("No rep")}
+
+
+def require_reports(actor: Actor) -> None:
+    if actor.role not in REPORT_ROLES:
+        raise Forbidden(_("Your role has no reports."))
+
+
+# --- the period --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[from, to) in UTC: Shanghai midnight of the first day to that after the last."""
+        first = datetime.combine(self.start, time(), SHANGHAI)
+        after = datetime.combine(self.end + timedelta(days=1), time(), SHANGHAI)
+        return first.astimezone(UTC), after.astimezone(UTC)
+
+    def previous(self) -> Period:
+        """The period of the same length just before (to compare with)."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    @property
+    def series(self) -> str:
+        return "day" if self.days <= DAILY_UP_TO_DAYS else "month"
+
+
+def today_in_shanghai(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(SHANGHAI).date()
+
+
+def preset_period(preset: str, today: date) -> Period:
+    if preset == "last_month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return Period(end.replace(day=1), end)
+    if preset == "last_30":
+        return Period(today - timedelta(days=29), today)
+    if preset == "this_year":
+        return Period(today.replace(month=1, day=1), today)
+    return Period(today.replace(day=1), today)  # this_month
+
+
+def _parse_date(raw: str, name: str, errors: list[FieldError]) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        errors.append(FieldError(name, _("Enter a date such as 2026-11-25.")))
+        return None
+
+
+def parse_period(
+    start: str | None, end: str | None, preset: str | None, *, today: date
+) -> tuple[Period, str]:
+    """The period asked for and its preset name ("" for custom dates). Dates win over a
+    preset; an unknown preset is this month. Bad dates are a ValidationFailed."""
+    start, end = (start or "").strip(), (end or "").strip()
+    if not start and not end:
+        name = preset if preset in PRESETS else "this_month"
+        return preset_period(name, today), name
+    errors: list[FieldError] = []
+    first = _parse_date(start, "start", errors) if start else today.replace(day=1)
+    last = _parse_date(end, "end", errors) if end else today
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert first is not None and last is not None
+    if last < first:
+        raise ValidationFailed(errors=[FieldError("end", _("The end is before the start."))])
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValidationFailed(
+            errors=[FieldError("start", _("Choose at most %(n)s days."), {"n": MAX_DAYS})]
+        )
+    return Period(first, last), ""
+
+
+# --- sales --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    orders: int
+    amount_fen: int
+    qty: int | None = None  # products and categories (in base units)
+    unit: str = ""
+    share: float = 0.0  # of the largest row, for the bar (0..1)
+    detail: str = ""  # a product's or dealer's code
+
+
+def _local_day_sql() -> str:
+    if is_sqlite(current_engine()):
+        return "date(o.created_at, '+8 hours')"  # Shanghai has no daylight saving
+    return "to_char(o.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
+
+
+async def _scope_sql(actor: Actor, column: str = "o.dealer") -> tuple[str, list[Any]] | None:
+    """ " AND <column> IN (...)" for the actor's dealers ("" for all); None when they see none."""
+    ids = await visible_dealer_ids(actor)
+    if ids is None:
+        return "", []
+    if not ids:
+        return None
+    return f" AND {column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
+
+
+def _with_shares(rows: list[Row]) -> list[Row]:
+    top = max((r.amount_fen for r in rows), default=0)
+    if top <= 0:
+        return rows
+    return [replace(r, share=r.amount_fen / top) for r in rows]
+
+
+async def _roots() -> dict[int, dict]:
+    """Each category id → its top-level category (the tree is small)."""
+    rows = await Category.select(Category.id, Category.name, Category.parent)
+    by_id = {r["id"]: r for r in rows}
+
+    def root(row: dict) -> dict:
+        seen = set()
+        while row["parent"] and row["parent"] in by_id and row["id"] not in seen:
+            seen.add(row["id"])
+            row = by_id[row["parent"]]
+        return row
+
+    return {cid: root(r) for cid, r in by_id.items()}
+
+
+def _fill_days(rows: list[Row], period: Period, by: str) -> list[Row]:
+    """Every day (or month) of the period in order, with zeros where nothing was sold."""
+    have = {r.key: r for r in rows}
+    keys: list[str] = []
+    if by == "day":
+        keys = [(period.start + timedelta(days=i)).isoformat() for i in range(period.days)]
+    else:
+        month = period.start.replace(day=1)
+        while month <= period.end:
+            keys.append(month.isoformat()[:7])
+            month += timedelta(days=calendar.monthrange(month.year, month.month)[1])
+    return [have.get(k) or Row(k, k, 0, 0) for k in keys]
+
+
+async def sales(actor: Actor, period: Period, by: str) -> list[Row]:
+    """Sales in the period grouped `by` one of GROUPS; largest first (time series in order)."""
+    require_reports(actor)
+    if by not in GROUPS:
+        raise ValidationFailed(errors=[FieldError("by", _("Unknown grouping."))])
+    scope = await _scope_sql(actor)
+    if scope is None:
+        return _fill_days([], period, by) if by in ("day", "month") else []
+    scope_sql, scope_args = scope
+    first, after = period.bounds()
+    sold = ", ".join(f"'{s}'" for s in SOLD)
+    where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
+    args: list[Any] = [first, after, *scope_args]
+    if by == "product":
+        raw = await Order.raw(
+            "SELECT l.sku AS k, max(l.sku_code) AS code, max(l.sku_name) AS label, "
+            "max(l.unit) AS unit, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
+            "sum(l.line_total_fen) AS amount FROM order_line l "
+            'JOIN sales_order o ON o.id = l."order" '
+            f"WHERE {where} GROUP BY l.sku",
+            *args,
+        )
+        rows = [
+            Row(
+                str(r["k"]),
+                r["label"],
+                int(r["orders"]),
+                int(r["amount"] or 0),
+                int(r["qty"] or 0),
+                r["unit"] or "",
+                detail=r["code"],
+            )
+            for r in raw
+        ]
+    elif by == "category":
+        # Each category counts under its top-level one; an order is counted once per
+        # top-level category it has lines in.
+        roots = await _roots()
+        if not roots:
+            return []
+        # Category ids are integers from the database: written into the statement as such.
+        case = (
+            "CASE p.category "
+            + " ".join(f"WHEN {int(cid)} THEN {int(root['id'])}" for cid, root in roots.items())
+            + " END"
+        )
+        raw = await Order.raw(
+            f"SELECT {case} AS k, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
+            "sum(l.line_total_fen) AS amount FROM order_line l "
+            'JOIN sales_order o ON o.id = l."order" JOIN sku s ON s.id = l.sku '
+            f"JOIN product p ON p.id = s.product WHERE {where} GROUP BY 1",
+            *args,
+        )
+        names = {root["id"]: root["name"] for root in roots.values()}
+        rows = [
+            Row(
+                str(r["k"]),
+                names.get(r["k"], str(r["k"])),
+                int(r["orders"]),
+                int(r["amount"] or 0),
+                int(r["qty"] or 0),
+            )
+            for r in raw
+        ]
+    else:
+        key, label, joins, group = {
+            "day": (_local_day_sql(), _local_day_sql(), "", _local_day_sql()),
+            "month": (
+                f"substr({_local_day_sql()}, 1, 7)",
+                f"substr({_local_day_sql()}, 1, 7)",
+                "",
+                f"substr({_local_day_sql()}, 1, 7)",
+            ),
+            "dealer": (
+                "o.dealer",
+                "max(d.name)",
+                "JOIN dealer d ON d.id = o.dealer",
+                "o.dealer",
+            ),
+            "region": ("d.region", "d.region", "JOIN dealer d ON d.id = o.dealer", "d.region"),
+            "rep": (
+                "ra.rep",
+                "max(u.display_name)",
+                "LEFT JOIN rep_assignment ra ON ra.dealer = o.dealer "
+                "LEFT JOIN portal_user u ON u.id = ra.rep",
+                "ra.rep",
+            ),
+        }[by]
+        detail = "max(d.code)" if by == "dealer" else "''"
+        raw = await Order.raw(
+            f"SELECT {key} AS k, {label} AS label, {detail} AS detail, count(*) AS orders, "
+            f"sum(o.total_fen) AS amount FROM sales_order o {joins} "
+            f"WHERE {where} GROUP BY {group}",
+            *args,
+        )
+        rows = [
+            Row(
+                "" if r["k"] is None else str(r["k"]),
+                r["label"] or "",  # "" for dealers without a region or rep: see NONE_LABELS
+                int(r["orders"]),
+                int(r["amount"] or 0),
+                detail=r["detail"] or "",
+            )
+            for r in raw
+        ]
+    if by in ("day", "month"):
+        return _with_shares(_fill_days(rows, period, by))
+    rows.sort(key=lambda r: (-r.amount_fen, r.label))
+    return _with_shares(rows)
+
+
+# --- the overview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    amount_fen: int
+    orders: int
+    previous_amount_fen: int
+    previous_orders: int
+    waiting_orders: int  # pending approval now
+    waiting_fen: int
+    to_ship_orders: int  # approved or partly shipped now
+    to_ship_fen: int
+    exposure_fen: int  # of the dealers in scope
+    credit_limit_fen: int
+    over_limit_dealers: int
+
+    @property
+    def average_fen(self) -> int:
+        return self.amount_fen // self.orders if self.orders else 0
+
+    @property
+    def change(self) -> float | None:
+        """Sales against the previous period of the same length (None: nothing to compare)."""
+        if not self.previous_amount_fen:
+            return None
+        return (self.amount_fen - self.previous_amount_fen) / self.previous_amount_fen
+
+
+async def _totals(scope: tuple[str, list[Any]], period: Period) -> tuple[int, int]:
+    first, after = period.bounds()
+    sold = ", ".join(f"'{s}'" for s in SOLD)
+    rows = await Order.raw(
+        "SELECT count(*) AS n, sum(o.total_fen) AS amount FROM sales_order o "
+        f"WHERE o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope[0]}",
+        first,
+        after,
+        *scope[1],
+    )
+    return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
+
+
+async def overview(actor: Actor, period: Period) -> Overview:
+    require_reports(actor)
+    scope = await _scope_sql(actor)
+    if scope is None:
+        return Overview(period, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    orders, amount = await _totals(scope, period)
+    previous_orders, previous_amount = await _totals(scope, period.previous())
+    open_rows = await Order.raw(
+        "SELECT o.status AS status, count(*) AS n, sum(o.total_fen) AS amount "
+        "FROM sales_order o WHERE o.status IN ('pending_approval', 'approved', "
+        f"'partially_shipped'){scope[0]} GROUP BY o.status",
+        *scope[1],
+    )
+    by_status = {r["status"]: (int(r["n"]), int(r["amount"] or 0)) for r in open_rows}
+    waiting = by_status.get("pending_approval", (0, 0))
+    to_ship = [by_status.get(s, (0, 0)) for s in TO_SHIP]
+    dealers = await exposures(actor, limit=None)
+    return Overview(
+        period=period,
+        amount_fen=amount,
+        orders=orders,
+        previous_amount_fen=previous_amount,
+        previous_orders=previous_orders,
+        waiting_orders=waiting[0],
+        waiting_fen=waiting[1],
+        to_ship_orders=sum(n for n, _ in to_ship),
+        to_ship_fen=sum(a for _, a in to_ship),
+        exposure_fen=sum(d.exposure_fen for d in dealers),
+        credit_limit_fen=sum(d.credit_limit_fen for d in dealers),
+        over_limit_dealers=sum(1 for d in dealers if d.exposure_fen > d.credit_limit_fen),
+    )
+
+
+@dataclass(frozen=True)
+class Exposure:
+    dealer_id: int
+    name: str
+    code: str
+    credit_limit_fen: int
+    exposure_fen: int
+
+    @property
+    def available_fen(self) -> int:
+        return self.credit_limit_fen - self.exposure_fen
+
+    @property
+    def used(self) -> float:
+        """Exposure as a share of the limit (a dealer without a limit counts as fully used)."""
+        if self.credit_limit_fen <= 0:
+            return 1.0 if self.exposure_fen > 0 else 0.0
+        return self.exposure_fen / self.credit_limit_fen
+
+
+async def exposures(actor: Actor, *, limit: int | None = 10) -> list[Exposure]:
+    """Dealers in scope by how much of their credit they use, most first."""
+    require_reports(actor)
+    scope = await _scope_sql(actor, "d.id")
+    if scope is None:
+        return []
+    rows = await Order.raw(
+        "SELECT d.id, d.name, d.code, d.credit_limit_fen, d.balance_fen, d.open_orders_fen "
+        "FROM dealer d WHERE d.active = {}" + scope[0],
+        True,
+        *scope[1],
+    )
+    found = [
+        Exposure(r["id"], r["name"], r["code"], int(r["credit_limit_fen"]), credit.exposure_fen(r))
+        for r in rows
+    ]
+    found.sort(key=lambda e: (-e.used, -e.exposure_fen, e.name))
+    return found if limit is None else found[:limit]

@@ -1,0 +1,145 @@
+"""Reports for staff on a phone: a period, the sales summary against the period before, the
+sales series, rankings by dealer, product, category, region and rep (each exportable as CSV
+or Excel), what waits for action and credit exposure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from litestar import Request, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, Template
+
+from portal import i18n
+from portal.domain import reports
+from portal.domain.errors import NotFound, ValidationFailed, _
+from portal.domain.money import from_fen
+from portal.export import table_document
+from portal.web.common import field_errors, page
+
+RANKINGS = ("dealer", "product", "category", "region", "rep")
+TOP = 10
+FORMATS = ("csv", "xlsx")
+
+
+def _period(
+    start: str | None, end: str | None, preset: str | None
+) -> tuple[reports.Period, str, dict[str, str]]:
+    """The period asked for, its preset, and field errors (then this month is shown)."""
+    today = reports.today_in_shanghai()
+    try:
+        period, name = reports.parse_period(start, end, preset, today=today)
+        return period, name, {}
+    except ValidationFailed as exc:
+        return reports.preset_period("this_month", today), "", field_errors(exc)
+
+
+@get("/reports", include_in_schema=False)
+async def reports_page(
+    request: Request,
+    preset: FromQuery[str | None] = None,
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Template:
+    actor = request.user
+    reports.require_reports(actor)
+    period, chosen, errors = _period(start, end, preset)
+    overview = await reports.overview(actor, period)
+    rankings = {by: await reports.sales(actor, period, by) for by in RANKINGS}
+    context: dict[str, Any] = {
+        "period": period,
+        "preset": chosen,
+        "presets": reports.PRESETS,
+        "errors": errors,
+        "start_value": (start or "")[:10] if errors else period.start.isoformat(),
+        "end_value": (end or "")[:10] if errors else period.end.isoformat(),
+        "overview": overview,
+        "series_by": period.series,
+        "series": await reports.sales(actor, period, period.series),
+        "rankings": [(by, rows[:TOP], len(rows)) for by, rows in rankings.items()],
+        "group_labels": reports.GROUP_LABELS,
+        "exposures": await reports.exposures(actor, limit=TOP),
+        "query": f"start={period.start.isoformat()}&end={period.end.isoformat()}",
+        "show_acting_banner": False,
+        "percent": percent,
+        "row_label": row_label,
+    }
+    return page(
+        request, "reports/page.html", context, active_tab="reports", status=422 if errors else 200
+    )
+
+
+def row_label(by: str, row: reports.Row) -> str:
+    """A row's name, translated where it stands for "none" (no region, no rep)."""
+    if row.label or by not in reports.NONE_LABELS:
+        return row.label
+    return i18n.gettext(reports.NONE_LABELS[by])
+
+
+def _cells(by: str, row: reports.Row) -> list[Any]:
+    cells: list[Any] = [row_label(by, row)]
+    if by in ("product", "dealer"):
+        cells.append(row.detail)
+    cells.append(row.orders)
+    if by in ("product", "category"):
+        cells.append(row.qty)
+    if by == "product":
+        cells.append(row.unit)
+    cells.append(from_fen(row.amount_fen))
+    return cells
+
+
+@get("/reports/export/{by:str}", include_in_schema=False)
+async def reports_export(
+    request: Request,
+    by: FromPath[str],
+    format: FromQuery[str] = "xlsx",  # noqa: A002 - the query parameter's name
+    preset: FromQuery[str | None] = None,
+    start: FromQuery[str | None] = None,
+    end: FromQuery[str | None] = None,
+) -> Response:
+    """One table of the reports page, every row, as CSV or Excel."""
+    actor = request.user
+    reports.require_reports(actor)
+    if by not in reports.GROUPS or format not in FORMATS:
+        raise NotFound(_("Page not found."))
+    period, _name = reports.parse_period(start, end, preset, today=reports.today_in_shanghai())
+    rows = await reports.sales(actor, period, by)
+    headers = [i18n.gettext(_("Name"))]
+    if by in ("product", "dealer"):
+        headers.append(i18n.gettext(_("Code")))
+    headers.append(i18n.gettext(_("Orders")))
+    if by in ("product", "category"):
+        headers.append(i18n.gettext(_("Quantity")))
+    if by == "product":
+        headers.append(i18n.gettext(_("Unit")))
+    headers.append(i18n.gettext(_("Sales")))
+    title = (
+        f"{i18n.gettext(reports.GROUP_LABELS[by])} "
+        f"{period.start.isoformat()} – {period.end.isoformat()}"
+    )
+    doc = table_document(
+        f"sales-by-{by}-{period.start.isoformat()}-{period.end.isoformat()}",
+        title,
+        headers,
+        [_cells(by, r) for r in rows],
+        format,
+        money_columns=frozenset({len(headers) - 1}),
+    )
+    return Response(
+        content=doc.body,
+        media_type=doc.media_type,
+        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
+    )
+
+
+def percent(value: float | None) -> str:
+    """+12.5% / −3.0%, for the change against the previous period."""
+    if value is None:
+        return ""
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}{abs(Decimal(str(round(value * 100, 1))))}%"
+
+
+ROUTES = [reports_page, reports_export]
