@@ -8,12 +8,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders
+from portal.domain import cart, order_files, orders
 from portal.domain.errors import (
     CreditExceeded,
     DomainError,
@@ -262,6 +263,51 @@ async def quick_order(request: Request, data: Form) -> Response:
             request, view, status=422, quick_errors=[FieldError("text", msgid)],
             quick_text=text[:MAX_QUICK_TEXT],
         )
+    return await _quick_add(request, text)
+
+
+def file_too_large(request: Request, exc: Exception) -> Response:
+    """A body over the upload limit is refused before the handler runs: say why in words."""
+    from portal.app import render_domain_error
+
+    message = _("The file is larger than %(max)s KB.")
+    params = {"max": order_files.MAX_FILE_BYTES // 1000}
+    refused = ValidationFailed(message, params, errors=[FieldError("file", message, params)])
+    refused.status = 413
+    return render_domain_error(request, refused)
+
+
+@post(
+    "/cart/upload",
+    include_in_schema=False,
+    # The file, its form and multipart framing; anything bigger is refused unread.
+    request_max_body_size=order_files.MAX_FILE_BYTES + 64_000,
+    exception_handlers={413: file_too_large},
+)
+async def upload_order_file(request: Request) -> Response:
+    """A CSV or Excel file of "SKU code, quantity, unit" rows into the cart, as a quick order
+    (row N of the file is line N of the messages)."""
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    form = await request.form()
+    name, data = "", b""
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key == "file" and not data:
+                name = value.filename or ""
+                data = await value.read(order_files.MAX_FILE_BYTES + 1)
+            await value.close()
+    try:
+        text = order_files.quick_order_text(name, data)
+    except ValidationFailed as exc:
+        view = await cart.get_cart(request.user, acting_dealer_id(request))
+        return _render(request, view, status=422, quick_errors=exc.errors)
+    return await _quick_add(request, text)
+
+
+async def _quick_add(request: Request, text: str) -> Response:
+    """Add quick-order lines to the cart: back to the cart, or the cart with what failed."""
+    actor, dealer_id = request.user, acting_dealer_id(request)
     before = await cart.get_cart(actor, dealer_id)
     view, errors = await cart.quick_add(actor, dealer_id, text)
     if not errors and not is_htmx(request):
@@ -354,4 +400,4 @@ async def submit(request: Request, data: Form) -> Response:
     return flash(response, "ok", [message])
 
 
-ROUTES = [cart_page, set_line, save_details, quick_order, submit]
+ROUTES = [cart_page, set_line, save_details, quick_order, upload_order_file, submit]

@@ -209,6 +209,7 @@ MATRIX: dict[str, str] = {
     "GET /reports/export/{by:str}":                     "303 403 403 200 200 200 403 200",
     "GET /api/v1/reports/sales":                        "401 403 403 200 200 200 403 200",
     "GET /api/v1/reports/overview":                     "401 403 403 200 200 200 403 200",
+    "POST /cart/upload":                                "303 422 422 422 422 403 403 422",
 }
 # fmt: on
 

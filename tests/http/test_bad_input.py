@@ -565,6 +565,7 @@ NO_FORM_INPUT = {
     "POST /orders/{order_id:int}/reorder": "copies a past order into the cart",
     "POST /orders/{order_id:int}/resubmit": "sends a returned order again",
     "POST /returns/{return_id:int}/photos": "only files (photos have tests of their own)",
+    "POST /cart/upload": "only a file (order files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
