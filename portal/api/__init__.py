@@ -5,6 +5,7 @@ from portal.api import (
     auth,
     backorders,
     catalog,
+    dealers,
     ledger,
     orders,
     reports,
@@ -28,4 +29,5 @@ ROUTES: list = [
     *team.ROUTES,
     *webhooks.ROUTES,
     *reports.ROUTES,
+    *dealers.ROUTES,
 ]

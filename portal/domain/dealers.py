@@ -9,7 +9,7 @@ from portal.db import write_transaction
 from portal.domain import audit, credit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor, dealer_in_scope, visible_dealer_ids
-from portal.tables import CartLine, Dealer
+from portal.tables import CartLine, Dealer, RepAssignment, User
 
 MAX_PER_PAGE = 100
 MAX_QUERY = 50
@@ -157,3 +157,66 @@ async def set_review_flag(
             now=now,
         )
     return flagged
+
+
+# Who may move a dealer to another rep: a manager among their own reps, an administrator
+# among all active reps (or to none). The dealer leaves the old rep's scope at once.
+REASSIGNING_ROLES = frozenset({"sales_manager", "admin"})
+
+
+async def assignable_reps(actor: Actor) -> list[dict]:
+    """The active reps the actor may give a dealer to (id, display_name), by name."""
+    if actor.role not in REASSIGNING_ROLES:
+        return []
+    query = User.select(User.id, User.display_name).where(
+        (User.role == "sales_rep") & (User.active == True)  # noqa: E712
+    )
+    if actor.role == "sales_manager":
+        query = query.where(User.manager == actor.user_id)
+    return await query.order_by(User.display_name).order_by(User.id)
+
+
+async def reassign(
+    actor: Actor, dealer_id: int, rep_id: int | None, *, now: datetime
+) -> dict | None:
+    """Give the dealer to another rep (None: to no rep, administrators only); audited.
+
+    Returns the new rep (id, display_name) or None. NotFound for a dealer outside the
+    actor's scope; ValidationFailed for a rep the actor may not give dealers to.
+    """
+    if actor.role not in REASSIGNING_ROLES:
+        raise Forbidden(_("Your role cannot reassign dealers."))
+    dealer = await dealer_in_scope(actor, dealer_id)
+    reps = {r["id"]: r for r in await assignable_reps(actor)}
+    allowed = actor.role == "admin" if rep_id is None else rep_id in reps
+    if not allowed:
+        raise ValidationFailed(errors=[FieldError("rep_id", _("Choose one of your reps."))])
+    async with write_transaction():
+        current = (
+            await RepAssignment.select(RepAssignment.id, RepAssignment.rep)
+            .where(RepAssignment.dealer == dealer["id"])
+            .first()
+        )
+        before = current["rep"] if current else None
+        if before == rep_id:
+            return reps.get(rep_id) if rep_id else None
+        if rep_id is None:
+            await RepAssignment.delete().where(RepAssignment.dealer == dealer["id"])
+        elif current is None:
+            await RepAssignment.insert(
+                RepAssignment(dealer=dealer["id"], rep=rep_id, assigned_at=now)
+            )
+        else:
+            await RepAssignment.update(
+                {RepAssignment.rep: rep_id, RepAssignment.assigned_at: now}
+            ).where(RepAssignment.id == current["id"])
+        await audit.record(
+            actor,
+            "dealer.reassigned",
+            "dealer",
+            dealer["id"],
+            {"rep": before},
+            {"rep": rep_id},
+            now=now,
+        )
+    return reps.get(rep_id) if rep_id else None

@@ -37,6 +37,7 @@ class VisitCard:
     available_fen: int
     over_credit_policy: str
     rep_name: str
+    rep_id: int | None = None
     flagged_for_review: bool = False
     can_flag: bool = False
     open_orders: list[dict] = field(default_factory=list)
@@ -56,7 +57,9 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
     dealer = await dealer_in_scope(actor, dealer_id)
     tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
     rep = (
-        await RepAssignment.select(RepAssignment.rep.display_name.as_alias("name"))
+        await RepAssignment.select(
+            RepAssignment.rep, RepAssignment.rep.display_name.as_alias("name")
+        )
         .where(RepAssignment.dealer == dealer_id)
         .first()
     )
@@ -101,6 +104,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         available_fen=credit.available_fen(dealer),
         over_credit_policy=dealer["over_credit_policy"] or "block",
         rep_name=rep["name"] if rep else "",
+        rep_id=rep["rep"] if rep else None,
         flagged_for_review=bool(dealer.get("flagged_for_review")),
         can_flag=actor.role in dealers.FLAGGING_ROLES,
         open_orders=open_orders,

@@ -13,24 +13,57 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import cart, dealers, orders, visit
-from portal.domain.errors import ValidationFailed, _
+from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.web.cart import _line_response
-from portal.web.common import acting_dealer_id, page
+from portal.web.common import (
+    acting_dealer_id,
+    clear_flash,
+    field_errors,
+    flash,
+    page,
+    take_flash,
+)
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MSG_BAD_PRICE = _("Enter a price such as 12.50, or a percentage off such as 5.")
 
 
+async def _card_page(request: Request, dealer_id: int, status: int = 200, **extra: Any) -> Template:
+    card = await visit.visit_card(request.user, dealer_id)
+    context = {
+        "card": card,
+        "status_labels": orders.STATUS_LABELS,
+        # The reps this actor may move the dealer to (none for other roles: no form).
+        "reps": await dealers.assignable_reps(request.user),
+        **extra,
+    }
+    return page(request, "visit/card.html", context, active_tab="dealers", status=status)
+
+
 @get("/dealers/{dealer_id:int}", include_in_schema=False)
 async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Template:
-    card = await visit.visit_card(request.user, dealer_id)
-    return page(
-        request,
-        "visit/card.html",
-        {"card": card, "status_labels": orders.STATUS_LABELS},
-        active_tab="dealers",
+    flash_data = take_flash(request)
+    response = await _card_page(request, dealer_id, flash=flash_data)
+    return clear_flash(response) if flash_data else response
+
+
+@post("/dealers/{dealer_id:int}/rep", include_in_schema=False)
+async def reassign_dealer(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    raw = str(data.get("rep_id") or "").strip()[:12]
+    rep_id = int(raw) if raw.isdigit() and int(raw) < 2**31 else None
+    try:
+        if raw and rep_id is None:
+            raise ValidationFailed(errors=[FieldError("rep_id", _("Choose one of your reps."))])
+        rep = await dealers.reassign(request.user, dealer_id, rep_id, now=datetime.now(UTC))
+    except ValidationFailed as exc:
+        return await _card_page(request, dealer_id, status=422, rep_error=field_errors(exc))
+    message = (
+        i18n.gettext(_("The dealer is now looked after by %(name)s."), name=rep["display_name"])
+        if rep
+        else i18n.gettext(_("The dealer has no rep now."))
     )
+    return flash(Redirect(f"/dealers/{dealer_id}", status_code=303), "ok", [message])
 
 
 @post("/dealers/{dealer_id:int}/review-flag", include_in_schema=False)
@@ -42,18 +75,8 @@ async def review_flag(request: Request, dealer_id: FromPath[int], data: Form) ->
             request.user, dealer_id, flagged, reason, now=datetime.now(UTC)
         )
     except ValidationFailed as exc:
-        card = await visit.visit_card(request.user, dealer_id)
-        return page(
-            request,
-            "visit/card.html",
-            {
-                "card": card,
-                "status_labels": orders.STATUS_LABELS,
-                "flag_error": i18n.field_message(exc.errors[0]) if exc.errors else "",
-            },
-            active_tab="dealers",
-            status=422,
-        )
+        flag_error = i18n.field_message(exc.errors[0]) if exc.errors else ""
+        return await _card_page(request, dealer_id, status=422, flag_error=flag_error)
     return Redirect(f"/dealers/{dealer_id}", status_code=303)
 
 
@@ -92,4 +115,4 @@ async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) ->
     return _line_response(request, view, sku_id)
 
 
-ROUTES = [dealer_card, set_line_price, review_flag]
+ROUTES = [dealer_card, reassign_dealer, set_line_price, review_flag]

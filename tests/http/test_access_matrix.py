@@ -210,6 +210,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/reports/sales":                        "401 403 403 200 200 200 403 200",
     "GET /api/v1/reports/overview":                     "401 403 403 200 200 200 403 200",
     "POST /cart/upload":                                "303 422 422 422 422 403 403 422",
+    "POST /dealers/{dealer_id:int}/rep":                "303 403 403 403 422/404/404 403 403 303/303/404",
+    "GET /api/v1/dealers/{dealer_id:int}/rep":          "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "PUT /api/v1/dealers/{dealer_id:int}/rep":          "401 400 400 400 400 400 400 400",
 }
 # fmt: on
 

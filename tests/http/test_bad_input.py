@@ -503,6 +503,7 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /catalog/qty/{sku_id:int}": Route("buyer", {"qty": ("int", "6")}),
     "POST /dealers/{dealer_id:int}/review-flag": Route("mgr", {"reason": ("text", "逾期")},
                                                        fixed={"flagged": "1"}),
+    "POST /dealers/{dealer_id:int}/rep": Route("adm", {"rep_id": ("int", "")}),
     "POST /dealers/{dealer_id:int}/users": Route("adm", {
         "username": ("text", "new.user"), "display_name": ("text", "新用户"),
         "role": ("choice", "dealer_buyer"), "phone": ("text", ""), "email": ("text", ""),
@@ -819,6 +820,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/auth/token": ApiRoute("anonymous", {"username": "buyer_a", "password": "x"}),
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": ApiRoute("mgr", {
         "flagged": True, "reason": "逾期"}),
+    "PUT /api/v1/dealers/{dealer_id:int}/rep": ApiRoute("adm", {"rep_id": None}),
     "POST /api/v1/dealers/{dealer_id:int}/users": ApiRoute("adm", {
         "username": "new.user", "password": "long-enough-1", "display_name": "新用户",
         "role": "dealer_buyer"}),
