@@ -32,7 +32,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 DATE_FORMAT = "yyyy-mm-dd"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 

@@ -5,6 +5,7 @@ from portal.api import (
     auth,
     backorders,
     catalog,
+    data_io,
     dealers,
     ledger,
     orders,
@@ -30,4 +31,5 @@ ROUTES: list = [
     *webhooks.ROUTES,
     *reports.ROUTES,
     *dealers.ROUTES,
+    *data_io.ROUTES,
 ]

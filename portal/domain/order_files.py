@@ -56,7 +56,7 @@ def _rows_from_csv(data: bytes) -> list[list[str]]:
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
 
 
-def _rows_from_xlsx(data: bytes) -> list[list[str]]:
+def _rows_from_xlsx(data: bytes, max_cols: int, max_rows: int) -> list[list[str]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
@@ -64,9 +64,9 @@ def _rows_from_xlsx(data: bytes) -> list[list[str]]:
     try:
         sheet = book.worksheets[0]
         rows = []
-        for row in sheet.iter_rows(max_col=3, values_only=True):
+        for row in sheet.iter_rows(max_col=max_cols, values_only=True):
             rows.append([_cell_text(v) for v in row])
-            if len(rows) > MAX_QUICK_ORDER_LINES + 1:
+            if len(rows) > max_rows + 1:
                 break
         return rows
     finally:
@@ -77,23 +77,37 @@ def _has_digit(text: str) -> bool:
     return any(c.isdigit() for c in normalise(text))
 
 
+def read_rows(
+    filename: str,
+    data: bytes,
+    *,
+    max_cols: int,
+    max_rows: int,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> list[list[str]]:
+    """The rows of a CSV or Excel file (the first sheet) as text cells, at most `max_cols`
+    each; refused as a whole (field "file") when empty, too large or unreadable."""
+    if not data:
+        raise _refuse(_("Choose a file."))
+    if len(data) > max_bytes:
+        raise _refuse(_("The file is larger than %(max)s KB."), {"max": max_bytes // 1000})
+    name = (filename or "").lower()
+    if data.startswith(XLSX_MAGIC):
+        rows = _rows_from_xlsx(data, max_cols, max_rows)
+    elif name.endswith((".xlsx", ".xls")):
+        raise _refuse(_("The Excel file cannot be read."))
+    else:
+        rows = _rows_from_csv(data)
+    return [[_cell_text(c) for c in row[:max_cols]] for row in rows]
+
+
 def quick_order_text(filename: str, data: bytes) -> str:
     """The file's rows as quick-order text, row N on line N (a header row left blank).
 
     Refused as a whole (ValidationFailed on the field "file") when it is empty, too large,
     not CSV or Excel, or has more rows than a quick order takes.
     """
-    if not data:
-        raise _refuse(_("Choose a file."))
-    if len(data) > MAX_FILE_BYTES:
-        raise _refuse(_("The file is larger than %(max)s KB."), {"max": MAX_FILE_BYTES // 1000})
-    name = (filename or "").lower()
-    if data.startswith(XLSX_MAGIC):
-        rows = _rows_from_xlsx(data)
-    elif name.endswith((".xlsx", ".xls")):
-        raise _refuse(_("The Excel file cannot be read."))
-    else:
-        rows = _rows_from_csv(data)
+    rows = read_rows(filename, data, max_cols=3, max_rows=MAX_QUICK_ORDER_LINES)
     cells = [[_cell_text(c) for c in row[:3]] for row in rows]
     filled = [r for r in cells if any(r)]
     if not filled:

@@ -825,69 +825,86 @@ async def _adjust(
 ) -> None:
     async with write_transaction():
         await claim_fulfilment_key(actor, key, body_hash, now)
-        # All the SKU's rows, in id order (as filling backorders below takes them).
-        await lock_stock_rows([sku_id])
-        if reason == "receipt":
-            # A SKU new to this warehouse gets its stock row on first receipt.
-            await StockLevel.raw(
-                "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
-                "VALUES ({}, {}, 0, 0) ON CONFLICT (warehouse, sku) DO NOTHING",
-                warehouse_id,
-                sku_id,
-            )
-        query = StockLevel.select().where(
-            (StockLevel.warehouse == warehouse_id) & (StockLevel.sku == sku_id)
+        await adjust_in_transaction(actor, warehouse_id, sku_id, reason, amount, note, now)
+
+
+async def adjust_in_transaction(
+    actor: Actor,
+    warehouse_id: int,
+    sku_id: int,
+    reason: str,
+    amount: int,
+    note: str,
+    now: datetime,
+    *,
+    create_row: bool = False,
+) -> None:
+    """One adjustment inside the caller's write transaction (a stock import makes many in
+    one): lock the SKU's rows, change on hand (never below reserved), fill backorders, audit.
+    A receipt, or `create_row`, first gives a SKU new to the warehouse its stock row."""
+    # All the SKU's rows, in id order (as filling backorders below takes them).
+    await lock_stock_rows([sku_id])
+    if reason == "receipt" or create_row:
+        # A SKU new to this warehouse gets its stock row on first receipt.
+        await StockLevel.raw(
+            "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
+            "VALUES ({}, {}, 0, 0) ON CONFLICT (warehouse, sku) DO NOTHING",
+            warehouse_id,
+            sku_id,
         )
-        if not is_sqlite(current_engine()):
-            query = query.lock_rows()
-        row = await query.first()
-        if row is None:
-            raise NotFound(_("This warehouse holds no stock of this product."))
-        delta = {"receipt": amount, "damage": -amount, "count": amount - row["on_hand"]}[reason]
-        done = await StockLevel.raw(
-            "UPDATE stock_level SET on_hand = on_hand + {} "
-            "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
-            delta,
-            row["id"],
-            delta,
+    query = StockLevel.select().where(
+        (StockLevel.warehouse == warehouse_id) & (StockLevel.sku == sku_id)
+    )
+    if not is_sqlite(current_engine()):
+        query = query.lock_rows()
+    row = await query.first()
+    if row is None:
+        raise NotFound(_("This warehouse holds no stock of this product."))
+    delta = {"receipt": amount, "damage": -amount, "count": amount - row["on_hand"]}[reason]
+    done = await StockLevel.raw(
+        "UPDATE stock_level SET on_hand = on_hand + {} "
+        "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
+        delta,
+        row["id"],
+        delta,
+    )
+    if not done:
+        raise ValidationFailed(
+            _("On hand cannot fall below the %(reserved)s reserved for orders."),
+            {"reserved": row["reserved"]},
+            errors=[
+                FieldError(
+                    "qty",
+                    _("On hand cannot fall below the %(reserved)s reserved for orders."),
+                    {"reserved": row["reserved"]},
+                )
+            ],
         )
-        if not done:
-            raise ValidationFailed(
-                _("On hand cannot fall below the %(reserved)s reserved for orders."),
-                {"reserved": row["reserved"]},
-                errors=[
-                    FieldError(
-                        "qty",
-                        _("On hand cannot fall below the %(reserved)s reserved for orders."),
-                        {"reserved": row["reserved"]},
-                    )
-                ],
-            )
-        reserved_after = row["reserved"]
-        filled: list[FilledLine] = []
-        if delta > 0:
-            # More on hand: the oldest open backorders of the SKU get it first.
-            filled = await fill_backorders([sku_id], actor=actor, now=now)
-            if filled:
-                reserved_after = (
-                    await StockLevel.select(StockLevel.reserved)
-                    .where(StockLevel.id == row["id"])
-                    .first()
-                )["reserved"]
-        await audit.record(
-            actor,
-            f"stock.{reason}",
-            "stock_level",
-            row["id"],
-            {"on_hand": row["on_hand"], "reserved": row["reserved"]},
-            {
-                "on_hand": int(done[0]["on_hand"]),
-                "reserved": reserved_after,
-                "delta": delta,
-                "warehouse_id": warehouse_id,
-                "sku_id": sku_id,
-                "note": note,
-                "backorders_reserved": sum(f.qty for f in filled),
-            },
-            now=now,
-        )
+    reserved_after = row["reserved"]
+    filled: list[FilledLine] = []
+    if delta > 0:
+        # More on hand: the oldest open backorders of the SKU get it first.
+        filled = await fill_backorders([sku_id], actor=actor, now=now)
+        if filled:
+            reserved_after = (
+                await StockLevel.select(StockLevel.reserved)
+                .where(StockLevel.id == row["id"])
+                .first()
+            )["reserved"]
+    await audit.record(
+        actor,
+        f"stock.{reason}",
+        "stock_level",
+        row["id"],
+        {"on_hand": row["on_hand"], "reserved": row["reserved"]},
+        {
+            "on_hand": int(done[0]["on_hand"]),
+            "reserved": reserved_after,
+            "delta": delta,
+            "warehouse_id": warehouse_id,
+            "sku_id": sku_id,
+            "note": note,
+            "backorders_reserved": sum(f.qty for f in filled),
+        },
+        now=now,
+    )

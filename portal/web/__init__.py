@@ -9,6 +9,7 @@ from portal.web import (
     backorders,
     cart,
     catalog,
+    data_io,
     dealers,
     finance,
     home,
@@ -51,6 +52,7 @@ ROUTES = [
             *team.ROUTES,
             *webhooks.ROUTES,
             *reports.ROUTES,
+            *data_io.ROUTES,
         ],
         before_request=load_page_chrome,
     )

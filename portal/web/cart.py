@@ -8,7 +8,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
@@ -32,6 +31,8 @@ from portal.web.common import (
     is_htmx,
     page,
     take_flash,
+    upload_limits,
+    uploaded_file,
 )
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -266,37 +267,13 @@ async def quick_order(request: Request, data: Form) -> Response:
     return await _quick_add(request, text)
 
 
-def file_too_large(request: Request, exc: Exception) -> Response:
-    """A body over the upload limit is refused before the handler runs: say why in words."""
-    from portal.app import render_domain_error
-
-    message = _("The file is larger than %(max)s KB.")
-    params = {"max": order_files.MAX_FILE_BYTES // 1000}
-    refused = ValidationFailed(message, params, errors=[FieldError("file", message, params)])
-    refused.status = 413
-    return render_domain_error(request, refused)
-
-
-@post(
-    "/cart/upload",
-    include_in_schema=False,
-    # The file, its form and multipart framing; anything bigger is refused unread.
-    request_max_body_size=order_files.MAX_FILE_BYTES + 64_000,
-    exception_handlers={413: file_too_large},
-)
+@post("/cart/upload", include_in_schema=False, **upload_limits(order_files.MAX_FILE_BYTES))
 async def upload_order_file(request: Request) -> Response:
     """A CSV or Excel file of "SKU code, quantity, unit" rows into the cart, as a quick order
     (row N of the file is line N of the messages)."""
     if (redirect := _no_dealer(request)) is not None:
         return redirect
-    form = await request.form()
-    name, data = "", b""
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if key == "file" and not data:
-                name = value.filename or ""
-                data = await value.read(order_files.MAX_FILE_BYTES + 1)
-            await value.close()
+    name, data = await uploaded_file(request, order_files.MAX_FILE_BYTES)
     try:
         text = order_files.quick_order_text(name, data)
     except ValidationFailed as exc:

@@ -196,8 +196,17 @@ SECOND_ROUND_PAGES = {
         ("/notifications", None),
     ],
     "finance": [("/approvals", None), ("/finance", "a[href^='/finance/dealers/']")],
-    "warehouse": [("/warehouse", "a[href^='/warehouse/orders/']"), ("/stock", None)],
-    "admin": [("/admin/approval-rules", None), ("/notifications", None), ("/reports", None)],
+    "warehouse": [
+        ("/warehouse", "a[href^='/warehouse/orders/']"),
+        ("/stock", None),
+        ("/admin/data", None),
+    ],
+    "admin": [
+        ("/admin/approval-rules", None),
+        ("/notifications", None),
+        ("/reports", None),
+        ("/admin/data", None),
+    ],
     "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
 }
 

@@ -213,6 +213,11 @@ MATRIX: dict[str, str] = {
     "POST /dealers/{dealer_id:int}/rep":                "303 403 403 403 422/404/404 403 403 303/303/404",
     "GET /api/v1/dealers/{dealer_id:int}/rep":          "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
     "PUT /api/v1/dealers/{dealer_id:int}/rep":          "401 400 400 400 400 400 400 400",
+    "GET /admin/data":                                  "303 403 403 403 403 403 200 200",
+    "GET /admin/data/{kind:str}/export":                "303 403 403 403 403 403 200 200",
+    "POST /admin/data/{kind:str}":                      "303 403 403 403 403 403 422 422",
+    "GET /api/v1/data/{kind:str}":                      "401 403 403 403 403 403 200 200",
+    "POST /api/v1/data/{kind:str}":                     "401 403 403 403 403 403 422 422",
 }
 # fmt: on
 
@@ -385,6 +390,8 @@ def concrete_path(path: str, variant: str, ids: dict[str, dict[str, int]], api: 
             return "approve"
         if name == "by":
             return "dealer"
+        if name == "kind":
+            return "stock"
         if name not in ids:  # an object this world has no fixture for yet: a missing id
             return str(MISSING_ID)
         return str(ids[name][variant])

@@ -567,6 +567,7 @@ NO_FORM_INPUT = {
     "POST /orders/{order_id:int}/resubmit": "sends a returned order again",
     "POST /returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "POST /cart/upload": "only a file (order files have tests of their own)",
+    "POST /admin/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
@@ -873,6 +874,7 @@ API_NO_BODY = {
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
+    "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
 # Integers where a negative value is valid.

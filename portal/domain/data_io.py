@@ -1,0 +1,677 @@
+"""Bulk export and import (CSV or Excel) of products, prices, stock and dealers.
+
+Every export's first row names its columns; an import reads a file with those names in its
+first row (any order; unknown and read-only columns are ignored), so an exported file can
+be edited and imported back. An import is all or nothing: every row is checked first and
+any problem is reported by row number with nothing written; otherwise all rows are
+applied in one transaction, each change audited. Blank cells leave a value as it is.
+
+- stock (warehouse staff, administrators): warehouse, sku, on_hand, safety_stock. On hand
+  is set as a counted adjustment (never below what is reserved; backorders are filled).
+- prices (administrators): tier, sku, min_qty, price, percent. Without min_qty (or 1) the
+  tier's price: a fixed price or a percentage of the base price; with min_qty a volume break.
+- contract_prices (administrators): dealer, sku, price.
+- dealers (administrators): code, name, tier, region, contact_phone, credit_limit,
+  payment_terms_days, over_credit_policy, active. A new code adds a dealer (name and tier
+  needed).
+- products: export only (category, product, brand, sku, barcode, name, spec, colour, unit,
+  base_price, moq, order_multiple, active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from portal.db import write_transaction
+from portal.domain import audit, stock
+from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
+from portal.domain.money import from_fen, parse_amount, to_fen
+from portal.domain.order_files import read_rows
+from portal.domain.scope import Actor
+from portal.tables import (
+    Category,
+    ContractPrice,
+    Dealer,
+    Sku,
+    StockLevel,
+    Tier,
+    TierPrice,
+    VolumeBreak,
+    Warehouse,
+)
+
+KINDS = ("products", "prices", "contract_prices", "stock", "dealers")
+IMPORTABLE = ("prices", "contract_prices", "stock", "dealers")
+KIND_LABELS = {
+    "products": _("Products"),
+    "prices": _("Tier prices and volume breaks"),
+    "contract_prices": _("Contract prices"),
+    "stock": _("Stock"),
+    "dealers": _("Dealers"),
+}
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "products": (
+        "category",
+        "product",
+        "brand",
+        "sku",
+        "barcode",
+        "name",
+        "spec",
+        "colour",
+        "unit",
+        "base_price",
+        "moq",
+        "order_multiple",
+        "active",
+    ),
+    "prices": ("tier", "sku", "min_qty", "price", "percent"),
+    "contract_prices": ("dealer", "sku", "price"),
+    "stock": ("warehouse", "sku", "name", "on_hand", "reserved", "available", "safety_stock"),
+    "dealers": (
+        "code",
+        "name",
+        "tier",
+        "region",
+        "contact_phone",
+        "credit_limit",
+        "payment_terms_days",
+        "over_credit_policy",
+        "active",
+    ),
+}
+REQUIRED = {
+    "prices": ("tier", "sku"),
+    "contract_prices": ("dealer", "sku", "price"),
+    "stock": ("warehouse", "sku"),
+    "dealers": ("code",),
+}
+MAX_ROWS = 5000
+MAX_FILE_BYTES = 2_000_000
+MAX_QTY = 10_000_000
+POLICIES = ("block", "approval")
+TRUE = ("1", "true", "yes", "y", "是")
+FALSE = ("0", "false", "no", "n", "否")
+
+
+def may_use(actor: Actor, kind: str) -> bool:
+    return actor.role == "admin" or (kind == "stock" and actor.role == "warehouse")
+
+
+def kinds_for(actor: Actor) -> list[str]:
+    return [k for k in KINDS if may_use(actor, k)]
+
+
+def _require(actor: Actor, kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationFailed(errors=[FieldError("kind", _("Unknown kind of data."))])
+    if not may_use(actor, kind):
+        raise Forbidden(_("Your role cannot import or export this."))
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else from_fen(fen)
+
+
+async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The header and the rows of an export (money as Decimal yuan)."""
+    _require(actor, kind)
+    if kind == "products":
+        categories = {r["id"]: r for r in await Category.select()}
+
+        def path(cid: int) -> str:
+            names, seen = [], set()
+            while cid in categories and cid not in seen:
+                seen.add(cid)
+                names.append(categories[cid]["name"])
+                cid = categories[cid]["parent"]
+            return " / ".join(reversed(names))
+
+        raw = await Sku.raw(
+            "SELECT s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, s.base_price_fen, "
+            "s.moq, s.order_multiple, s.active, p.name AS product, p.brand, p.category "
+            "FROM sku s JOIN product p ON p.id = s.product ORDER BY s.code"
+        )
+        rows = [
+            [
+                path(r["category"]),
+                r["product"],
+                r["brand"],
+                r["code"],
+                r["barcode"],
+                r["name"],
+                r["spec"],
+                r["colour"],
+                r["base_unit"],
+                _yuan(r["base_price_fen"]),
+                r["moq"],
+                r["order_multiple"],
+                1 if r["active"] else 0,
+            ]
+            for r in raw
+        ]
+    elif kind == "prices":
+        fixed = await TierPrice.raw(
+            "SELECT t.code AS tier, s.code AS sku, tp.price_fen, tp.percent_bp "
+            "FROM tier_price tp JOIN tier t ON t.id = tp.tier JOIN sku s ON s.id = tp.sku"
+        )
+        breaks = await VolumeBreak.raw(
+            "SELECT t.code AS tier, s.code AS sku, vb.min_qty, vb.price_fen "
+            "FROM volume_break vb JOIN tier t ON t.id = vb.tier JOIN sku s ON s.id = vb.sku"
+        )
+        rows = [
+            [
+                r["tier"],
+                r["sku"],
+                None,
+                _yuan(r["price_fen"]),
+                None if r["percent_bp"] is None else Decimal(r["percent_bp"]) / 100,
+            ]
+            for r in fixed
+        ] + [[r["tier"], r["sku"], r["min_qty"], _yuan(r["price_fen"]), None] for r in breaks]
+        rows.sort(key=lambda r: (r[0], r[1], r[2] or 0))
+    elif kind == "contract_prices":
+        raw = await ContractPrice.raw(
+            "SELECT d.code AS dealer, s.code AS sku, cp.price_fen FROM contract_price cp "
+            "JOIN dealer d ON d.id = cp.dealer JOIN sku s ON s.id = cp.sku ORDER BY d.code, s.code"
+        )
+        rows = [[r["dealer"], r["sku"], _yuan(r["price_fen"])] for r in raw]
+    elif kind == "stock":
+        raw = await StockLevel.raw(
+            "SELECT w.code AS warehouse, s.code AS sku, s.name, sl.on_hand, sl.reserved, "
+            "s.safety_stock FROM stock_level sl JOIN warehouse w ON w.id = sl.warehouse "
+            "JOIN sku s ON s.id = sl.sku ORDER BY w.code, s.code"
+        )
+        rows = [
+            [
+                r["warehouse"],
+                r["sku"],
+                r["name"],
+                r["on_hand"],
+                r["reserved"],
+                r["on_hand"] - r["reserved"],
+                r["safety_stock"],
+            ]
+            for r in raw
+        ]
+    else:  # dealers
+        raw = await Dealer.raw(
+            "SELECT d.code, d.name, t.code AS tier, d.region, d.contact_phone, "
+            "d.credit_limit_fen, d.payment_terms_days, d.over_credit_policy, d.active "
+            "FROM dealer d JOIN tier t ON t.id = d.tier ORDER BY d.code"
+        )
+        rows = [
+            [
+                r["code"],
+                r["name"],
+                r["tier"],
+                r["region"],
+                r["contact_phone"],
+                _yuan(r["credit_limit_fen"]),
+                r["payment_terms_days"],
+                r["over_credit_policy"],
+                1 if r["active"] else 0,
+            ]
+            for r in raw
+        ]
+    return COLUMNS[kind], rows
+
+
+# --- import: reading and checking ----------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class _Rows:
+    """The file's data rows as {column: text}, with their row numbers in the file."""
+
+    rows: list[tuple[int, dict[str, str]]]
+    errors: list[FieldError] = field(default_factory=list)
+
+    def error(self, row: int, message: str, **params: Any) -> None:
+        self.errors.append(FieldError(f"row {row}", message, {"row": row, **params}))
+
+
+def _table(kind: str, filename: str, data: bytes) -> _Rows:
+    cells = read_rows(
+        filename,
+        data,
+        max_cols=len(COLUMNS[kind]) + 10,
+        max_rows=MAX_ROWS,
+        max_bytes=MAX_FILE_BYTES,
+    )
+    filled = [(n, r) for n, r in enumerate(cells, start=1) if any(c.strip() for c in r)]
+    if not filled:
+        raise ValidationFailed(errors=[FieldError("file", _("The file has no lines."))])
+    header_no, header = filled[0]
+    names = [c.strip().lower() for c in header]
+    missing = [c for c in REQUIRED[kind] if c not in names]
+    if missing:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "file",
+                    _("The first row must name the columns; missing: %(columns)s."),
+                    {"columns": ", ".join(missing)},
+                )
+            ]
+        )
+    if len(filled) == 1:
+        raise ValidationFailed(
+            errors=[FieldError("file", _("The file has no rows below its first row."))]
+        )
+    if len(filled) - 1 > MAX_ROWS:
+        raise ValidationFailed(
+            errors=[
+                FieldError("file", _("A file may hold at most %(max)s rows."), {"max": MAX_ROWS})
+            ]
+        )
+    wanted = {name: i for i, name in reversed(list(enumerate(names))) if name in COLUMNS[kind]}
+    rows = [
+        (n, {name: (r[i].strip() if i < len(r) else "") for name, i in wanted.items()})
+        for n, r in filled[1:]
+    ]
+    return _Rows(rows)
+
+
+def _money(text: str) -> int | None:
+    try:
+        fen = to_fen(parse_amount(text))
+    except ValueError:
+        return None
+    return fen if fen >= 0 else None
+
+
+def _whole(text: str, low: int = 0, high: int = MAX_QTY) -> int | None:
+    cleaned = text.strip()
+    if cleaned.endswith(".0"):
+        cleaned = cleaned[:-2]
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        return None
+    value = int(cleaned)
+    return value if low <= value <= high else None
+
+
+def _flag(text: str) -> bool | None:
+    low = text.strip().lower()
+    return True if low in TRUE else False if low in FALSE else None
+
+
+async def _ids(table: Any, codes: set[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = await table.select(table.id, table.code).where(table.code.is_in(sorted(codes)))
+    return {r["code"]: r["id"] for r in rows}
+
+
+MSG_UNKNOWN = {
+    "warehouse": _("Row %(row)s: no warehouse has the code %(code)s."),
+    "product": _("Row %(row)s: no product has the code %(code)s."),
+    "tier": _("Row %(row)s: no tier has the code %(code)s."),
+    "dealer": _("Row %(row)s: no dealer has the code %(code)s."),
+}
+MSG_NUMBER = _("Row %(row)s: %(column)s must be a whole number from %(low)s to %(high)s.")
+MSG_MONEY = _("Row %(row)s: %(column)s must be an amount such as 12.50.")
+MSG_BLANK = _("Row %(row)s: %(column)s is empty.")
+MSG_TWICE = _("Row %(row)s repeats row %(first)s.")
+MSG_BELOW_RESERVED = _(
+    "Row %(row)s: on hand cannot fall below the %(reserved)s reserved for orders."
+)
+
+
+# --- import: one function per kind; each returns the changes to apply in the transaction ------
+
+Change = Callable[[Actor, datetime], Awaitable[str]]  # "created" | "updated" | "unchanged"
+
+
+async def _plan_stock(t: _Rows) -> list[Change]:
+    warehouses = await _ids(Warehouse, {r["warehouse"] for _n, r in t.rows})
+    skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
+    seen: dict[tuple[str, str], int] = {}
+    plan: list[Change] = []
+    for n, r in t.rows:
+        wh, sku = warehouses.get(r["warehouse"]), skus.get(r["sku"])
+        if wh is None:
+            t.error(n, MSG_UNKNOWN["warehouse"], code=r["warehouse"][:40])
+        if sku is None:
+            t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
+        on_hand = _whole(r["on_hand"]) if r.get("on_hand") else None
+        safety = _whole(r["safety_stock"]) if r.get("safety_stock") else None
+        if r.get("on_hand") and on_hand is None:
+            t.error(n, MSG_NUMBER, column="on_hand", low=0, high=MAX_QTY)
+        if r.get("safety_stock") and safety is None:
+            t.error(n, MSG_NUMBER, column="safety_stock", low=0, high=MAX_QTY)
+        key = (r["warehouse"], r["sku"])
+        if key in seen:
+            t.error(n, MSG_TWICE, first=seen[key])
+        seen.setdefault(key, n)
+        if wh is None or sku is None:
+            continue
+        plan.append(_stock_change(n, wh, sku, on_hand, safety))
+    return plan
+
+
+def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | None) -> Change:
+    async def apply(actor: Actor, now: datetime) -> str:
+        outcome = "unchanged"
+        if on_hand is not None:
+            row = (
+                await StockLevel.select(StockLevel.on_hand)
+                .where((StockLevel.warehouse == wh) & (StockLevel.sku == sku))
+                .first()
+            )
+            if row is None or row["on_hand"] != on_hand:
+                try:
+                    await stock.adjust_in_transaction(
+                        actor, wh, sku, "count", on_hand, _("Imported"), now, create_row=True
+                    )
+                except ValidationFailed as exc:
+                    raise ValidationFailed(
+                        errors=[
+                            FieldError(f"row {n}", MSG_BELOW_RESERVED, {"row": n, **exc.params})
+                        ]
+                    ) from None
+                outcome = "created" if row is None else "updated"
+        if safety is not None:
+            before = await Sku.select(Sku.safety_stock).where(Sku.id == sku).first()
+            if before["safety_stock"] != safety:
+                await Sku.update({Sku.safety_stock: safety}).where(Sku.id == sku)
+                await audit.record(
+                    actor,
+                    "sku.safety_stock",
+                    "sku",
+                    sku,
+                    {"safety_stock": before["safety_stock"]},
+                    {"safety_stock": safety},
+                    now=now,
+                )
+                outcome = "updated" if outcome == "unchanged" else outcome
+        return outcome
+
+    return apply
+
+
+async def _plan_prices(t: _Rows) -> list[Change]:
+    tiers = await _ids(Tier, {r["tier"] for _n, r in t.rows})
+    skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
+    seen: dict[tuple[str, str, int], int] = {}
+    plan: list[Change] = []
+    for n, r in t.rows:
+        tier, sku = tiers.get(r["tier"]), skus.get(r["sku"])
+        if tier is None:
+            t.error(n, MSG_UNKNOWN["tier"], code=r["tier"][:40])
+        if sku is None:
+            t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
+        min_qty = _whole(r.get("min_qty") or "1", 1, MAX_QTY)
+        if min_qty is None:
+            t.error(n, MSG_NUMBER, column="min_qty", low=1, high=MAX_QTY)
+            continue
+        price_text, percent_text = r.get("price", ""), r.get("percent", "")
+        price = _money(price_text) if price_text else None
+        if price_text and price is None:
+            t.error(n, MSG_MONEY, column="price")
+            continue
+        percent_bp = None
+        if percent_text:
+            try:
+                bp = Decimal(percent_text.rstrip("%")) * 100
+            except InvalidOperation:
+                bp = Decimal(-1)
+            if bp != bp.to_integral_value() or not 0 < bp <= 10_000:
+                t.error(n, _("Row %(row)s: percent must be from 0.01 to 100."))
+                continue
+            percent_bp = int(bp)
+        if min_qty == 1 and (price is None) == (percent_bp is None):
+            t.error(n, _("Row %(row)s: give either a price or a percent."))
+            continue
+        if min_qty > 1 and (price is None or percent_bp is not None):
+            t.error(n, _("Row %(row)s: a volume break needs a price and no percent."))
+            continue
+        key = (r["tier"], r["sku"], min_qty)
+        if key in seen:
+            t.error(n, MSG_TWICE, first=seen[key])
+        seen.setdefault(key, n)
+        if tier is None or sku is None:
+            continue
+        plan.append(_price_change(tier, sku, min_qty, price, percent_bp))
+    return plan
+
+
+def _price_change(
+    tier: int, sku: int, min_qty: int, price: int | None, percent_bp: int | None
+) -> Change:
+    async def apply(actor: Actor, now: datetime) -> str:
+        if min_qty == 1:
+            table, where = TierPrice, (TierPrice.tier == tier) & (TierPrice.sku == sku)
+            values = {"price_fen": price, "percent_bp": percent_bp}
+        else:
+            table = VolumeBreak
+            where = (
+                (VolumeBreak.tier == tier)
+                & (VolumeBreak.sku == sku)
+                & (VolumeBreak.min_qty == min_qty)
+            )
+            values = {"price_fen": price}
+        return await _upsert(
+            actor,
+            now,
+            table,
+            where,
+            values,
+            {"tier": tier, "sku": sku, "min_qty": min_qty}
+            if min_qty > 1
+            else {"tier": tier, "sku": sku},
+            "price.imported",
+        )
+
+    return apply
+
+
+async def _upsert(
+    actor: Actor,
+    now: datetime,
+    table: Any,
+    where: Any,
+    values: dict[str, Any],
+    keys: dict[str, Any],
+    action: str,
+) -> str:
+    before = await table.select().where(where).first()
+    if before is not None and all(before[k] == v for k, v in values.items()):
+        return "unchanged"
+    if before is None:
+        row = table(**keys, **values)
+        await table.insert(row)
+        entity_id, old = row.id, {}
+    else:
+        await table.update({getattr(table, k): v for k, v in values.items()}).where(
+            table.id == before["id"]
+        )
+        entity_id, old = before["id"], {k: before[k] for k in values}
+    await audit.record(
+        actor, action, table._meta.tablename, entity_id, old, {**keys, **values}, now=now
+    )
+    return "created" if before is None else "updated"
+
+
+async def _plan_contract_prices(t: _Rows) -> list[Change]:
+    dealers = await _ids(Dealer, {r["dealer"] for _n, r in t.rows})
+    skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
+    seen: dict[tuple[str, str], int] = {}
+    plan: list[Change] = []
+    for n, r in t.rows:
+        dealer, sku = dealers.get(r["dealer"]), skus.get(r["sku"])
+        if dealer is None:
+            t.error(n, MSG_UNKNOWN["dealer"], code=r["dealer"][:40])
+        if sku is None:
+            t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
+        price = _money(r["price"]) if r["price"] else None
+        if price is None:
+            t.error(n, MSG_MONEY, column="price")
+        key = (r["dealer"], r["sku"])
+        if key in seen:
+            t.error(n, MSG_TWICE, first=seen[key])
+        seen.setdefault(key, n)
+        if dealer is None or sku is None or price is None:
+            continue
+
+        def change(dealer=dealer, sku=sku, price=price) -> Change:
+            async def apply(actor: Actor, now: datetime) -> str:
+                return await _upsert(
+                    actor,
+                    now,
+                    ContractPrice,
+                    (ContractPrice.dealer == dealer) & (ContractPrice.sku == sku),
+                    {"price_fen": price},
+                    {"dealer": dealer, "sku": sku},
+                    "price.imported",
+                )
+
+            return apply
+
+        plan.append(change())
+    return plan
+
+
+async def _plan_dealers(t: _Rows) -> list[Change]:
+    tiers = await _ids(Tier, {r["tier"] for _n, r in t.rows if r.get("tier")})
+    known = await _ids(Dealer, {r["code"] for _n, r in t.rows})
+    seen: dict[str, int] = {}
+    plan: list[Change] = []
+    for n, r in t.rows:
+        code = r["code"]
+        if not code:
+            t.error(n, MSG_BLANK, column="code")
+            continue
+        if len(code) > 20:
+            t.error(
+                n,
+                _("Row %(row)s: %(column)s is too long (at most %(max)s characters)."),
+                column="code",
+                max=20,
+            )
+            continue
+        values: dict[str, Any] = {}
+        for column, limit in (("name", 100), ("region", 50), ("contact_phone", 32)):
+            text = r.get(column, "")
+            if len(text) > limit:
+                t.error(
+                    n,
+                    _("Row %(row)s: %(column)s is too long (at most %(max)s characters)."),
+                    column=column,
+                    max=limit,
+                )
+            elif text:
+                values[column] = text
+        if r.get("tier"):
+            if r["tier"] in tiers:
+                values["tier"] = tiers[r["tier"]]
+            else:
+                t.error(n, MSG_UNKNOWN["tier"], code=r["tier"][:40])
+        if r.get("credit_limit"):
+            limit_fen = _money(r["credit_limit"])
+            if limit_fen is None:
+                t.error(n, MSG_MONEY, column="credit_limit")
+            else:
+                values["credit_limit_fen"] = limit_fen
+        if r.get("payment_terms_days"):
+            days = _whole(r["payment_terms_days"], 0, 365)
+            if days is None:
+                t.error(n, MSG_NUMBER, column="payment_terms_days", low=0, high=365)
+            else:
+                values["payment_terms_days"] = days
+        if r.get("over_credit_policy"):
+            if r["over_credit_policy"] in POLICIES:
+                values["over_credit_policy"] = r["over_credit_policy"]
+            else:
+                t.error(n, _("Row %(row)s: over_credit_policy must be block or approval."))
+        if r.get("active"):
+            flag = _flag(r["active"])
+            if flag is None:
+                t.error(n, _("Row %(row)s: active must be 1 or 0."))
+            else:
+                values["active"] = flag
+        if code not in known and ("name" not in values or "tier" not in values):
+            t.error(n, _("Row %(row)s: a new dealer needs a name and a tier."))
+        if code in seen:
+            t.error(n, MSG_TWICE, first=seen[code])
+        seen.setdefault(code, n)
+        plan.append(_dealer_change(code, known.get(code), values))
+    return plan
+
+
+def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> Change:
+    async def apply(actor: Actor, now: datetime) -> str:
+        if dealer_id is None:
+            row = Dealer(code=code, created_at=now, **values)
+            await Dealer.insert(row)
+            await audit.record(
+                actor, "dealer.imported", "dealer", row.id, {}, {"code": code, **values}, now=now
+            )
+            return "created"
+        before = await Dealer.select().where(Dealer.id == dealer_id).first()
+        changed = {k: v for k, v in values.items() if before[k] != v}
+        if not changed:
+            return "unchanged"
+        await Dealer.update({getattr(Dealer, k): v for k, v in changed.items()}).where(
+            Dealer.id == dealer_id
+        )
+        await audit.record(
+            actor,
+            "dealer.imported",
+            "dealer",
+            dealer_id,
+            {k: before[k] for k in changed},
+            changed,
+            now=now,
+        )
+        return "updated"
+
+    return apply
+
+
+PLANNERS = {
+    "stock": _plan_stock,
+    "prices": _plan_prices,
+    "contract_prices": _plan_contract_prices,
+    "dealers": _plan_dealers,
+}
+MAX_ERRORS_SHOWN = 100
+
+
+async def import_file(
+    actor: Actor, kind: str, filename: str, data: bytes, *, now: datetime | None = None
+) -> Result:
+    """Check every row, then apply them all in one transaction; ValidationFailed (errors by
+    row, the first MAX_ERRORS_SHOWN) and nothing written if any row is wrong."""
+    _require(actor, kind)
+    if kind not in IMPORTABLE:
+        raise ValidationFailed(errors=[FieldError("kind", _("This data cannot be imported."))])
+    now = now or datetime.now(UTC)
+    table = _table(kind, filename, data)
+    plan = await PLANNERS[kind](table)
+    if table.errors:
+        raise ValidationFailed(
+            _("Nothing was imported: %(n)s problems."),
+            {"n": len(table.errors)},
+            errors=table.errors[:MAX_ERRORS_SHOWN],
+        )
+    result = Result()
+    async with write_transaction():
+        for change in plan:
+            outcome = await change(actor, now)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+    return result

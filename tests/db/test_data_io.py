@@ -1,0 +1,183 @@
+"""Bulk export and import on both engines: an exported file imports back unchanged; stock,
+prices, contract prices and dealers are set from a file in one transaction with an audit
+entry per change; any bad row refuses the whole file with its row number and writes nothing;
+warehouse staff may only touch stock, dealers nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from portal.domain import data_io
+from portal.domain.errors import Forbidden, ValidationFailed
+from portal.export import csv_bytes
+from portal.tables import (
+    AuditEntry,
+    ContractPrice,
+    Dealer,
+    Sku,
+    StockLevel,
+    TierPrice,
+    VolumeBreak,
+)
+from tests import factories as f
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def world(db):
+    wh = await f.warehouse(code="WH1")
+    tier = await f.tier(code="T1")
+    dealer = await f.dealer(tier, name="东方商行", default_warehouse=wh)
+    a = await f.sku(code="A100", name="矿泉水", base_price_fen=200)
+    b = await f.sku(code="B200", name="可乐", base_price_fen=300)
+    await f.stock(a, wh, 100, reserved=30)
+    await f.tier_price(tier, a, price_fen=180)
+    await f.volume_break(tier, a, 240, 160)
+    await f.contract_price(dealer, b, 250)
+    return {
+        "wh": wh, "tier": tier, "dealer": dealer, "a": a, "b": b,
+        "admin": f.actor(await f.user("admin")),
+        "clerk": f.actor(await f.user("warehouse")),
+        "buyer": f.actor(await f.user("dealer_buyer", dealer)),
+    }
+
+
+def csv_file(header, *rows) -> bytes:
+    return csv_bytes(header, rows)
+
+
+async def test_every_export_imports_back_unchanged(world):
+    admin = world["admin"]
+    for kind in data_io.KINDS:
+        header, rows = await data_io.export_rows(admin, kind)
+        assert header == data_io.COLUMNS[kind] and rows, kind
+        if kind in data_io.IMPORTABLE:
+            result = await data_io.import_file(admin, kind, "x.csv", csv_bytes(header, rows),
+                                               now=NOW)
+            assert (result.created, result.updated) == (0, 0), kind
+            assert result.unchanged == len(rows), kind
+    assert await AuditEntry.count() == 0
+    _, products = await data_io.export_rows(admin, "products")
+    assert [p[3] for p in products] == ["A100", "B200"]
+
+
+async def test_stock_is_counted_in_and_safety_stock_set(world):
+    a, b = world["a"], world["b"]
+    data = csv_file(
+        ("sku", "warehouse", "on_hand", "safety_stock"),
+        ("A100", "WH1", 80, 20),
+        ("B200", "WH1", 12, ""),
+    )
+    result = await data_io.import_file(world["clerk"], "stock", "s.csv", data, now=NOW)
+    assert (result.created, result.updated) == (1, 1)
+    levels = {r["sku"]: (r["on_hand"], r["reserved"]) for r in await StockLevel.select()}
+    assert levels == {a["id"]: (80, 30), b["id"]: (12, 0)}
+    assert (await Sku.select(Sku.safety_stock).where(Sku.id == a["id"]).first())[
+        "safety_stock"
+    ] == 20
+    actions = sorted(e["action"] for e in await AuditEntry.select())
+    assert actions == ["sku.safety_stock", "stock.count", "stock.count"]
+
+
+async def test_one_bad_row_refuses_the_whole_file(world):
+    data = csv_file(
+        ("warehouse", "sku", "on_hand"),
+        ("WH1", "B200", 50),  # fine on its own
+        ("WH1", "NOPE", 5),
+        ("WH9", "A100", "x"),
+        ("WH1", "B200", 7),  # the same row twice
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "stock", "s.csv", data, now=NOW)
+    assert [e.field for e in refused.value.errors] == ["row 3", "row 4", "row 4", "row 5"]
+    below = csv_file(("warehouse", "sku", "on_hand"), ("WH1", "B200", 5), ("WH1", "A100", 10))
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "stock", "s.csv", below, now=NOW)
+    assert refused.value.errors[0].field == "row 3"  # under the 30 reserved
+    assert refused.value.errors[0].params["reserved"] == 30
+    assert [(r["sku"], r["on_hand"]) for r in await StockLevel.select()] == [
+        (world["a"]["id"], 100)
+    ]
+    assert await AuditEntry.count() == 0
+
+
+async def test_prices_and_breaks(world):
+    data = csv_file(
+        ("tier", "sku", "min_qty", "price", "percent"),
+        ("T1", "A100", "", "1.70", ""),
+        ("T1", "B200", "", "", "90"),
+        ("T1", "A100", 240, "1.50", ""),
+        ("T1", "A100", 480, "1.40", ""),
+    )
+    result = await data_io.import_file(world["admin"], "prices", "p.xlsx.csv", data, now=NOW)
+    assert (result.created, result.updated, result.unchanged) == (2, 2, 0)
+    fixed = {r["sku"]: (r["price_fen"], r["percent_bp"]) for r in await TierPrice.select()}
+    assert fixed == {world["a"]["id"]: (170, None), world["b"]["id"]: (None, 9000)}
+    breaks = sorted((r["min_qty"], r["price_fen"]) for r in await VolumeBreak.select())
+    assert breaks == [(240, 150), (480, 140)]
+    bad = csv_file(
+        ("tier", "sku", "min_qty", "price", "percent"),
+        ("T1", "A100", "", "1.70", "90"),
+        ("T1", "A100", 10, "", "5"),
+        ("T1", "A100", "", "-3", ""),
+        ("T1", "A100", "", "", "250"),
+        ("T9", "A100", "", "1", ""),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "prices", "p.csv", bad, now=NOW)
+    assert [e.field for e in refused.value.errors] == [f"row {n}" for n in (2, 3, 4, 5, 6)]
+
+
+async def test_contract_prices_and_dealers(world):
+    data = csv_file(("dealer", "sku", "price"), (world["dealer"]["code"], "A100", "1.55"))
+    assert (await data_io.import_file(world["admin"], "contract_prices", "c.csv", data,
+                                      now=NOW)).created == 1
+    assert {r["price_fen"] for r in await ContractPrice.select()} == {155, 250}
+    dealers = csv_file(
+        ("code", "name", "tier", "credit_limit", "active"),
+        (world["dealer"]["code"], "", "", "80000", ""),
+        ("D9001", "新商行", "T1", "5000.00", "1"),
+    )
+    result = await data_io.import_file(world["admin"], "dealers", "d.csv", dealers, now=NOW)
+    assert (result.created, result.updated) == (1, 1)
+    rows = {r["code"]: r for r in await Dealer.select()}
+    assert rows[world["dealer"]["code"]]["credit_limit_fen"] == 8_000_000
+    assert rows[world["dealer"]["code"]]["name"] == "东方商行"  # blank cells keep values
+    assert rows["D9001"]["name"] == "新商行" and rows["D9001"]["credit_limit_fen"] == 500_000
+    no_tier = csv_file(("code", "name"), ("D9002", "缺等级"))
+    with pytest.raises(ValidationFailed):
+        await data_io.import_file(world["admin"], "dealers", "d.csv", no_tier, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"sku,on_hand\nA100,5\n",  # no warehouse column
+        b"warehouse,sku,on_hand\n",  # only the header
+        b"PK\x03\x04broken",
+    ],
+)
+async def test_unusable_files(world, data):
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "stock", "s.csv", data, now=NOW)
+    assert refused.value.errors[0].field in ("file", "row 1")
+    assert await AuditEntry.count() == 0
+
+
+async def test_who_may_import_and_export_what(world):
+    clerk, buyer = world["clerk"], world["buyer"]
+    assert data_io.kinds_for(clerk) == ["stock"]
+    assert data_io.kinds_for(world["admin"]) == list(data_io.KINDS)
+    with pytest.raises(Forbidden):
+        await data_io.export_rows(clerk, "prices")
+    with pytest.raises(Forbidden):
+        await data_io.import_file(clerk, "dealers", "d.csv", b"code\nD1\n", now=NOW)
+    for kind in data_io.KINDS:
+        with pytest.raises(Forbidden):
+            await data_io.export_rows(buyer, kind)
+    with pytest.raises(ValidationFailed):
+        await data_io.import_file(world["admin"], "products", "p.csv", b"sku\nA100\n", now=NOW)
