@@ -23,10 +23,6 @@ Kind = Annotated[
     Literal["products", "prices", "contract_prices", "stock", "dealers"],
     PathParameter(description="what to export or import"),
 ]
-ImportKind = Annotated[
-    Literal["prices", "contract_prices", "stock", "dealers"],
-    PathParameter(description="what to import"),
-]
 COLUMNS = "; ".join(f"{k}: {', '.join(v)}" for k, v in data_io.COLUMNS.items())
 
 
@@ -79,7 +75,7 @@ async def export_data(
     responses=problems(401, 403, 413, 422),
     **UPLOAD_LIMITS,
 )
-async def import_data(request: Request[Actor, Any, Any], kind: ImportKind) -> ImportResult:
+async def import_data(request: Request[Actor, Any, Any], kind: Kind) -> ImportResult:
     name, data = await uploaded_file(request, data_io.MAX_FILE_BYTES)
     result = await data_io.import_file(request.user, kind, name, data)
     return ImportResult(created=result.created, updated=result.updated, unchanged=result.unchanged)

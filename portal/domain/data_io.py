@@ -14,8 +14,10 @@ applied in one transaction, each change audited. Blank cells leave a value as it
 - dealers (administrators): code, name, tier, region, contact_phone, credit_limit,
   payment_terms_days, over_credit_policy, active. A new code adds a dealer (name and tier
   needed).
-- products: export only (category, product, brand, sku, barcode, name, spec, colour, unit,
-  base_price, moq, order_multiple, active).
+- products (administrators): category ("饮料 / 水", made where missing), product, brand,
+  sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active. A new
+  SKU code adds a SKU (and its product and categories where needed); an existing SKU's
+  own fields change, but not its unit, product, brand or category.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from portal.tables import (
     Category,
     ContractPrice,
     Dealer,
+    Product,
     Sku,
     StockLevel,
     Tier,
@@ -45,7 +48,7 @@ from portal.tables import (
 )
 
 KINDS = ("products", "prices", "contract_prices", "stock", "dealers")
-IMPORTABLE = ("prices", "contract_prices", "stock", "dealers")
+IMPORTABLE = KINDS
 KIND_LABELS = {
     "products": _("Products"),
     "prices": _("Tier prices and volume breaks"),
@@ -85,6 +88,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 REQUIRED = {
+    "products": ("sku",),
     "prices": ("tier", "sku"),
     "contract_prices": ("dealer", "sku", "price"),
     "stock": ("warehouse", "sku"),
@@ -327,6 +331,7 @@ MSG_NUMBER = _("Row %(row)s: %(column)s must be a whole number from %(low)s to %
 MSG_MONEY = _("Row %(row)s: %(column)s must be an amount such as 12.50.")
 MSG_BLANK = _("Row %(row)s: %(column)s is empty.")
 MSG_TWICE = _("Row %(row)s repeats row %(first)s.")
+MSG_TOO_LONG = _("Row %(row)s: %(column)s is too long (at most %(max)s characters).")
 MSG_BELOW_RESERVED = _(
     "Row %(row)s: on hand cannot fall below the %(reserved)s reserved for orders."
 )
@@ -557,23 +562,13 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
             t.error(n, MSG_BLANK, column="code")
             continue
         if len(code) > 20:
-            t.error(
-                n,
-                _("Row %(row)s: %(column)s is too long (at most %(max)s characters)."),
-                column="code",
-                max=20,
-            )
+            t.error(n, MSG_TOO_LONG, column="code", max=20)
             continue
         values: dict[str, Any] = {}
         for column, limit in (("name", 100), ("region", 50), ("contact_phone", 32)):
             text = r.get(column, "")
             if len(text) > limit:
-                t.error(
-                    n,
-                    _("Row %(row)s: %(column)s is too long (at most %(max)s characters)."),
-                    column=column,
-                    max=limit,
-                )
+                t.error(n, MSG_TOO_LONG, column=column, max=limit)
             elif text:
                 values[column] = text
         if r.get("tier"):
@@ -643,7 +638,213 @@ def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> 
     return apply
 
 
+SKU_TEXT = {"barcode": 40, "name": 160, "spec": 50, "colour": 30}
+PRODUCT_TEXT = {"product": 120, "brand": 50}
+
+
+def _category_path(text: str) -> list[str]:
+    return [part.strip() for part in text.split("/") if part.strip()]
+
+
+async def _plan_products(t: _Rows) -> list[Change]:
+    codes = {r["sku"] for _n, r in t.rows}
+    existing = (
+        {
+            r["code"]: r
+            for r in await Sku.raw(
+                "SELECT s.id, s.code, s.base_unit, p.name AS product, p.brand, p.category "
+                "FROM sku s JOIN product p ON p.id = s.product WHERE s.code IN ("
+                + ", ".join("{}" for _ in codes)
+                + ")",
+                *sorted(codes),
+            )
+        }
+        if codes
+        else {}
+    )
+    paths = await _category_paths()
+    seen: dict[str, int] = {}
+    plan: list[Change] = []
+    for n, r in t.rows:
+        code = r["sku"]
+        if not code:
+            t.error(n, MSG_BLANK, column="sku")
+            continue
+        values: dict[str, Any] = {}
+        for column, limit in {"sku": 40, **SKU_TEXT, **PRODUCT_TEXT, "unit": 10}.items():
+            if len(r.get(column, "")) > limit:
+                t.error(n, MSG_TOO_LONG, column=column, max=limit)
+        for column in SKU_TEXT:
+            if r.get(column):
+                values[column] = r[column][: SKU_TEXT[column]]
+        if r.get("base_price"):
+            price = _money(r["base_price"])
+            if price is None:
+                t.error(n, MSG_MONEY, column="base_price")
+            else:
+                values["base_price_fen"] = price
+        for column in ("moq", "order_multiple"):
+            if r.get(column):
+                whole = _whole(r[column], 1, 100_000)
+                if whole is None:
+                    t.error(n, MSG_NUMBER, column=column, low=1, high=100_000)
+                else:
+                    values[column] = whole
+        if r.get("active"):
+            flag = _flag(r["active"])
+            if flag is None:
+                t.error(n, _("Row %(row)s: active must be 1 or 0."))
+            else:
+                values["active"] = flag
+        path = _category_path(r.get("category", ""))
+        if any(len(part) > 50 for part in path):
+            t.error(n, MSG_TOO_LONG, column="category", max=50)
+        if code in seen:
+            t.error(n, MSG_TWICE, first=seen[code])
+        seen.setdefault(code, n)
+        old = existing.get(code)
+        if old is None:
+            if not (
+                path
+                and r.get("product")
+                and r.get("name")
+                and r.get("unit")
+                and "base_price_fen" in values
+            ):
+                t.error(
+                    n,
+                    _(
+                        "Row %(row)s: a new product needs category, product, name, unit "
+                        "and base_price."
+                    ),
+                )
+                continue
+            plan.append(_new_sku(code, path, r["product"], r.get("brand", ""), r["unit"], values))
+            continue
+        if r.get("unit") and r["unit"] != old["base_unit"]:
+            t.error(
+                n,
+                _(
+                    "Row %(row)s: the unit of an existing product cannot change "
+                    "(stock and orders count in it)."
+                ),
+            )
+        moved = (
+            (r.get("product") and r["product"] != old["product"])
+            or (r.get("brand") and r["brand"] != old["brand"])
+            or (path and path != paths.get(old["category"]))
+        )
+        if moved:
+            t.error(
+                n,
+                _(
+                    "Row %(row)s: category, product and brand of an existing product "
+                    "cannot change by import; leave them as exported or blank."
+                ),
+            )
+        plan.append(_sku_update(old["id"], values))
+    return plan
+
+
+async def _category_paths() -> dict[int, list[str]]:
+    rows = {r["id"]: r for r in await Category.select()}
+    out: dict[int, list[str]] = {}
+    for cid in rows:
+        names, seen, at = [], set(), cid
+        while at in rows and at not in seen:
+            seen.add(at)
+            names.append(rows[at]["name"])
+            at = rows[at]["parent"]
+        out[cid] = list(reversed(names))
+    return out
+
+
+async def _category_for(path: list[str], actor: Actor, now: datetime) -> int:
+    """The category at this path of names, made (and audited) where it does not exist."""
+    parent = None
+    for name in path:
+        query = Category.select(Category.id).where(Category.name == name)
+        query = query.where(
+            Category.parent.is_null() if parent is None else Category.parent == parent
+        )
+        row = await query.first()
+        if row is None:
+            made = Category(name=name, parent=parent)
+            await Category.insert(made)
+            await audit.record(
+                actor,
+                "category.imported",
+                "category",
+                made.id,
+                {},
+                {"name": name, "parent": parent},
+                now=now,
+            )
+            parent = made.id
+        else:
+            parent = row["id"]
+    assert parent is not None
+    return parent
+
+
+def _new_sku(
+    code: str, path: list[str], product: str, brand: str, unit: str, values: dict[str, Any]
+) -> Change:
+    async def apply(actor: Actor, now: datetime) -> str:
+        category = await _category_for(path, actor, now)
+        found = (
+            await Product.select(Product.id)
+            .where((Product.name == product) & (Product.category == category))
+            .first()
+        )
+        if found is None:
+            made = Product(name=product, category=category, brand=brand)
+            await Product.insert(made)
+            product_id = made.id
+            await audit.record(
+                actor,
+                "product.imported",
+                "product",
+                product_id,
+                {},
+                {"name": product, "category": category, "brand": brand},
+                now=now,
+            )
+        else:
+            product_id = found["id"]
+        row = Sku(code=code, product=product_id, base_unit=unit, **values)
+        await Sku.insert(row)
+        await audit.record(
+            actor,
+            "sku.imported",
+            "sku",
+            row.id,
+            {},
+            {"code": code, "base_unit": unit, **values},
+            now=now,
+        )
+        return "created"
+
+    return apply
+
+
+def _sku_update(sku_id: int, values: dict[str, Any]) -> Change:
+    async def apply(actor: Actor, now: datetime) -> str:
+        before = await Sku.select().where(Sku.id == sku_id).first()
+        changed = {k: v for k, v in values.items() if before[k] != v}
+        if not changed:
+            return "unchanged"
+        await Sku.update({getattr(Sku, k): v for k, v in changed.items()}).where(Sku.id == sku_id)
+        await audit.record(
+            actor, "sku.imported", "sku", sku_id, {k: before[k] for k in changed}, changed, now=now
+        )
+        return "updated"
+
+    return apply
+
+
 PLANNERS = {
+    "products": _plan_products,
     "stock": _plan_stock,
     "prices": _plan_prices,
     "contract_prices": _plan_contract_prices,

@@ -179,5 +179,43 @@ async def test_who_may_import_and_export_what(world):
     for kind in data_io.KINDS:
         with pytest.raises(Forbidden):
             await data_io.export_rows(buyer, kind)
-    with pytest.raises(ValidationFailed):
-        await data_io.import_file(world["admin"], "products", "p.csv", b"sku\nA100\n", now=NOW)
+
+
+async def test_products_are_added_and_changed(world):
+    data = csv_file(
+        ("category", "product", "brand", "sku", "name", "unit", "base_price", "moq"),
+        ("饮料 / 茶", "冰红茶", "康师傅", "C300", "冰红茶 500ml", "瓶", "3.00", "12"),
+        ("饮料 / 茶", "冰红茶", "康师傅", "C301", "冰红茶 1L", "瓶", "5.50", ""),
+        ("", "", "", "A100", "矿泉水 550ml", "", "2.10", ""),
+    )
+    result = await data_io.import_file(world["admin"], "products", "p.csv", data, now=NOW)
+    assert (result.created, result.updated) == (2, 1)
+    skus = {r["code"]: r for r in await Sku.select()}
+    assert skus["C300"]["base_price_fen"] == 300 and skus["C300"]["moq"] == 12
+    assert skus["C300"]["product"] == skus["C301"]["product"]  # one product, two SKUs
+    assert skus["A100"]["name"] == "矿泉水 550ml" and skus["A100"]["base_price_fen"] == 210
+    _, exported = await data_io.export_rows(world["admin"], "products")
+    assert [r[0] for r in exported if r[3] == "C300"] == ["饮料 / 茶"]
+    again = await data_io.import_file(
+        world["admin"], "products", "p.csv",
+        csv_bytes(data_io.COLUMNS["products"], exported), now=NOW,
+    )
+    assert again.unchanged == len(exported)
+    # The search text follows (database triggers).
+    found = await Sku.select(Sku.search_text).where(Sku.code == "C300").first()
+    assert "康师傅" in found["search_text"]
+
+
+async def test_bad_product_rows(world):
+    data = csv_file(
+        ("category", "product", "sku", "name", "unit", "base_price", "moq"),
+        ("饮料", "新品", "N1", "新品", "瓶", "", ""),  # a new SKU needs a base price
+        ("", "", "A100", "", "箱", "", ""),  # the unit of an existing SKU
+        ("", "别的商品", "B200", "", "", "", ""),  # moving an existing SKU
+        ("", "", "B200", "", "", "x", "0"),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "products", "p.csv", data, now=NOW)
+    fields = [e.field for e in refused.value.errors]
+    assert fields == ["row 2", "row 3", "row 4", "row 5", "row 5", "row 5"]
+    assert await Sku.count() == 2 and await AuditEntry.count() == 0
