@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Request, get, post, put
+from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
@@ -139,6 +139,17 @@ async def update_webhook(
     return webhook_out(saved.endpoint)
 
 
+@delete(
+    "/api/v1/webhooks/{endpoint_id:int}",
+    tags=["webhooks"],
+    summary="Remove a webhook endpoint and its deliveries (waiting ones are never sent)",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def delete_webhook(request: Request[Actor, Any, Any], endpoint_id: ObjectId) -> None:
+    await webhooks.delete_endpoint(request.user, endpoint_id)
+
+
 @post(
     "/api/v1/webhooks/{endpoint_id:int}/secret",
     tags=["webhooks"],
@@ -199,6 +210,7 @@ ROUTES = [
     create_webhook,
     get_webhook,
     update_webhook,
+    delete_webhook,
     rotate_webhook_secret,
     list_webhook_deliveries,
     retry_webhook_delivery,

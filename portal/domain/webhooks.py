@@ -229,6 +229,28 @@ async def rotate_secret(actor: Actor, endpoint_id: int, *, now: datetime | None 
     return secret
 
 
+async def delete_endpoint(
+    actor: Actor, endpoint_id: int, *, now: datetime | None = None
+) -> None:
+    """Remove an endpoint and its deliveries (waiting ones are never sent); audited."""
+    _require_admin(actor)
+    now = now or _now()
+    async with write_transaction():
+        row = await WebhookEndpoint.select().where(WebhookEndpoint.id == endpoint_id).first()
+        if row is None:
+            raise NotFound(MISSING)
+        await WebhookEndpoint.delete().where(WebhookEndpoint.id == endpoint_id)
+        await audit.record(
+            actor,
+            "webhook.deleted",
+            "webhook_endpoint",
+            endpoint_id,
+            {"url": row["url"], "events": row["events"], "active": bool(row["active"])},
+            {},
+            now=now,
+        )
+
+
 async def list_deliveries(
     actor: Actor, endpoint_id: int, *, status: str = "", limit: int = DELIVERIES_SHOWN
 ) -> list[dict]:

@@ -121,6 +121,12 @@ async def webhook_secret(request: Request, endpoint_id: FromPath[int]) -> Templa
     return page(request, "admin/webhook_secret.html", context, active_tab="me")
 
 
+@post("/admin/webhooks/{endpoint_id:int}/delete", include_in_schema=False)
+async def webhook_delete(request: Request, endpoint_id: FromPath[int]) -> Response:
+    await webhooks.delete_endpoint(request.user, endpoint_id)
+    return Redirect("/admin/webhooks", status_code=303)
+
+
 @post("/admin/webhooks/deliveries/{delivery_id:int}/retry", include_in_schema=False)
 async def delivery_retry(request: Request, delivery_id: FromPath[int]) -> Response:
     row = await webhooks.retry_delivery(request.user, delivery_id)
@@ -128,4 +134,12 @@ async def delivery_retry(request: Request, delivery_id: FromPath[int]) -> Respon
     return flash(response, "ok", [i18n.gettext("It will be sent again within a few seconds.")])
 
 
-ROUTES = [webhook_list, webhook_add, webhook_edit, webhook_save, webhook_secret, delivery_retry]
+ROUTES = [
+    webhook_list,
+    webhook_add,
+    webhook_edit,
+    webhook_save,
+    webhook_secret,
+    webhook_delete,
+    delivery_retry,
+]

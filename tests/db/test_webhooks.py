@@ -250,3 +250,20 @@ async def test_bad_endpoints_are_refused_and_nothing_is_written(db, data, field)
     assert [e.field for e in refused.value.errors] == [field]
     assert await WebhookEndpoint.count() == 0
     assert await AuditEntry.count() == 0
+
+
+async def test_removing_an_endpoint_drops_what_it_was_owed(db):
+    boss = await admin()
+    saved = await endpoint(boss, "https://erp.example.com/all")
+    kept = await endpoint(boss, "https://erp.example.com/kept")
+    w = await world()
+    await submit(w, [LineRequest(qty=2, sku_code="A100")])
+    with pytest.raises(Forbidden):
+        await webhooks.delete_endpoint(w.buyer, saved.endpoint["id"])
+    await webhooks.delete_endpoint(boss, saved.endpoint["id"], now=NOW)
+    assert [e["id"] for e in await webhooks.list_endpoints(boss)] == [kept.endpoint["id"]]
+    assert await deliveries(saved.endpoint["id"]) == []
+    assert len(await deliveries(kept.endpoint["id"])) == 2
+    assert await AuditEntry.count().where(AuditEntry.action == "webhook.deleted") == 1
+    with pytest.raises(NotFound):
+        await webhooks.delete_endpoint(boss, saved.endpoint["id"], now=NOW)

@@ -218,11 +218,15 @@ MATRIX: dict[str, str] = {
     "POST /admin/data/{kind:str}":                      "303 403 403 403 403 403 422 422",
     "GET /api/v1/data/{kind:str}":                      "401 403 403 403 403 403 200 200",
     "POST /api/v1/data/{kind:str}":                     "401 403 403 403 403 403 422 422",
+    "POST /admin/webhooks/{endpoint_id:int}/delete":    "303 403 403 403 403 403 403 303/303/404",
+    "DELETE /api/v1/webhooks/{endpoint_id:int}":        "401 403 403 403 403 403 403 204/204/404",
 }
 # fmt: on
 
 # Requests that change state go last, in this order (logout ends the session).
 LAST = (
+    "POST /admin/webhooks/{endpoint_id:int}/delete",
+    "DELETE /api/v1/webhooks/{endpoint_id:int}",
     "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     "POST /orders/{order_id:int}/cancel",
@@ -336,18 +340,30 @@ async def fresh_shipments(world: World, tag: str) -> tuple[int, int]:
 
 
 async def webhook_ids(world: World) -> dict[str, dict[str, int]]:
-    """A webhook endpoint and one of its deliveries (an order event it is owed)."""
-    saved = await webhooks.save_endpoint(
-        f.actor(world.users["admin"]), None, webhooks.EndpointInput(url="https://erp.example.com/h")
-    )
-    await fresh_orders(world, f"hook-{saved.endpoint['id']}")
+    """Webhook endpoints (for pages and for the API: both delete) and one of their deliveries.
+
+    Webhooks are the administrator's, not a dealer's: "own" and "foreign" are two endpoints.
+    """
+    admin = f.actor(world.users["admin"])
+
+    async def new() -> int:
+        url = "https://erp.example.com/h"
+        saved = await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url=url))
+        return saved.endpoint["id"]
+
+    ids = {
+        name: {"own": await new(), "foreign": await new(), "missing": MISSING_ID}
+        for name in ("endpoint_id", "api_endpoint_id")
+    }
+    first = ids["endpoint_id"]["own"]
+    await fresh_orders(world, f"hook-{first}")
     delivery = (
         await WebhookDelivery.select(WebhookDelivery.id)
-        .where(WebhookDelivery.endpoint == saved.endpoint["id"])
+        .where(WebhookDelivery.endpoint == first)
         .first()
     )
-    ids = {"endpoint_id": saved.endpoint["id"], "delivery_id": delivery["id"]}
-    return {k: {"own": v, "foreign": v, "missing": MISSING_ID} for k, v in ids.items()}
+    ids["delivery_id"] = {"own": delivery["id"], "foreign": delivery["id"], "missing": MISSING_ID}
+    return ids
 
 
 async def fresh_addresses(world: World) -> dict[str, int]:

@@ -570,6 +570,7 @@ NO_FORM_INPUT = {
     "POST /admin/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
+    "POST /admin/webhooks/{endpoint_id:int}/delete": "removes a webhook",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
 }
 # fmt: on
@@ -874,6 +875,7 @@ API_NO_BODY = {
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
+    "DELETE /api/v1/webhooks/{endpoint_id:int}": "only the path",
     "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
