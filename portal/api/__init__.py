@@ -12,6 +12,7 @@ from portal.api import (
     reports,
     returns,
     shipments,
+    staff,
     stock,
     team,
     webhooks,
@@ -32,4 +33,5 @@ ROUTES: list = [
     *reports.ROUTES,
     *dealers.ROUTES,
     *data_io.ROUTES,
+    *staff.ROUTES,
 ]

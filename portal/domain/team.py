@@ -105,11 +105,11 @@ async def change_password(actor: Actor, current: str, new: str) -> dict:
     errors += check_new_password(new or "", username=user["username"])
     if errors:
         raise ValidationFailed(errors=errors)
-    await _store_password(actor, actor.user_id, new, "user.password_changed")
+    await store_password(actor, actor.user_id, new, "user.password_changed")
     return await row_by_id(User, actor.user_id)
 
 
-async def _store_password(actor: Actor, user_id: int, password: str, action: str) -> None:
+async def store_password(actor: Actor, user_id: int, password: str, action: str) -> None:
     """Hash and keep a checked password; the user's sessions so far end. Audited (the entry
     says who and when, never the password)."""
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -168,20 +168,30 @@ async def get_user(actor: Actor, dealer_id: int, user_id: int) -> dict:
     return _user_out(await _owned(User, USER_COLUMNS, user_id, dealer["id"], MISSING_USER))
 
 
-def _check_user(data: UserInput) -> list[FieldError]:
+def person_errors(display_name: str, phone: str, email: str) -> list[FieldError]:
+    """What is wrong with a user's name, phone number and email (any role)."""
     errors = []
-    if not data.display_name.strip() or len(data.display_name) > MAX_NAME:
+    if not display_name.strip() or len(display_name) > MAX_NAME:
         errors.append(FieldError("display_name", _("Enter a name of at most 100 characters.")))
-    if data.role not in DEALER_USER_ROLES:
-        errors.append(FieldError("role", _("Choose buyer or dealer administrator.")))
-    if data.phone and not PHONE.match(data.phone):
+    if phone and not PHONE.match(phone):
         errors.append(FieldError("phone", _("Enter a phone number of digits.")))
-    if data.email and (len(data.email) > 255 or not EMAIL.match(data.email)):
+    if email and (len(email) > 255 or not EMAIL.match(email)):
         errors.append(FieldError("email", _("Enter an email address such as name@example.com.")))
     return errors
 
 
-async def _taken(errors: list[FieldError], username: str | None, phone: str, user_id: int | None):
+def _check_user(data: UserInput) -> list[FieldError]:
+    errors = person_errors(data.display_name, data.phone, data.email)
+    if data.role not in DEALER_USER_ROLES:
+        after_name = 1 if errors and errors[0].field == "display_name" else 0
+        errors.insert(after_name, FieldError("role", _("Choose buyer or dealer administrator.")))
+    return errors
+
+
+async def taken_fields(
+    errors: list[FieldError], username: str | None, phone: str, user_id: int | None
+) -> None:
+    """Add an error for a username or phone number another user already has."""
     if username is not None and await User.exists().where(User.username == username):
         errors.append(FieldError("username", _TAKEN))
     if phone:
@@ -209,23 +219,31 @@ async def create_user(
         FieldError("password", e.message, e.params)
         for e in check_new_password(password or "", username=username)
     ]
-    await _taken(errors, username if USERNAME.match(username) else None, data.phone, None)
+    await taken_fields(errors, username if USERNAME.match(username) else None, data.phone, None)
     if errors:
         raise ValidationFailed(errors=errors)
-    password_hash = await asyncio.to_thread(hash_password, password)
-    now = _now()
     values = {
-        "username": username,
         "display_name": data.display_name.strip(),
         "role": data.role,
         "phone": data.phone or None,
         "email": data.email,
         "active": data.active,
+        "dealer": dealer["id"],
     }
+    user_id = await insert_user(actor, username, password, values)
+    return await get_user(actor, dealer_id, user_id)
+
+
+async def insert_user(actor: Actor, username: str, password: str, values: dict[str, Any]) -> int:
+    """Add a checked user (any role) with a first password; audited. A username or phone
+    number taken by a request that committed in the meantime is the field error, not a
+    server error. Returns the new user's id."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    now = _now()
     try:
         async with write_transaction():
             user = User(
-                dealer=dealer["id"],
+                username=username,
                 password_hash=password_hash,
                 created_at=now,
                 locale=actor.locale,
@@ -233,22 +251,16 @@ async def create_user(
             )
             await User.insert(user)
             await audit.record(
-                actor,
-                "user.created",
-                "user",
-                user.id,
-                {},
-                {**values, "dealer": dealer["id"]},
+                actor, "user.created", "user", user.id, {}, {"username": username, **values},
                 now=now,
             )
     except Exception as exc:
-        # The same username or phone, taken by a request that committed in the meantime.
         if not is_unique_violation(exc):
             raise
         taken: list[FieldError] = []
-        await _taken(taken, username, data.phone, None)
+        await taken_fields(taken, username, values.get("phone") or "", None)
         raise ValidationFailed(errors=taken or [FieldError("username", _TAKEN)]) from None
-    return await get_user(actor, dealer_id, user.id)
+    return user.id
 
 
 async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInput) -> dict:
@@ -256,7 +268,7 @@ async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInpu
     sessions. The dealer keeps at least one active administrator."""
     dealer = await managed_dealer(actor, dealer_id)
     errors = _check_user(data)
-    await _taken(errors, None, data.phone, user_id)
+    await taken_fields(errors, None, data.phone, user_id)
     if errors:
         raise ValidationFailed(errors=errors)
     values = {
@@ -286,21 +298,28 @@ async def update_user(actor: Actor, dealer_id: int, user_id: int, data: UserInpu
                         )
                     ]
                 )
-        changes: dict[Any, Any] = {getattr(User, k): v for k, v in values.items()}
         ends_sessions = before["role"] != data.role or (before["active"] and not data.active)
-        if ends_sessions:
-            changes[User.token_version] = User.token_version + 1
-        await User.update(changes).where(User.id == user_id)
-        await audit.record(
-            actor,
-            "user.updated",
-            "user",
-            user_id,
-            {k: before[k] for k in values},
-            values,
-            now=now,
-        )
+        await write_user_update(actor, user_id, before, values, ends_sessions, now)
     return await get_user(actor, dealer_id, user_id)
+
+
+async def write_user_update(
+    actor: Actor,
+    user_id: int,
+    before: dict,
+    values: dict[str, Any],
+    ends_sessions: bool,
+    now: datetime,
+) -> None:
+    """Store a checked change of a user, inside the caller's transaction; audited. With
+    `ends_sessions` (a role or scope change, a deactivation) their tokens stop working."""
+    changes: dict[Any, Any] = {getattr(User, k): v for k, v in values.items()}
+    if ends_sessions:
+        changes[User.token_version] = User.token_version + 1
+    await User.update(changes).where(User.id == user_id)
+    await audit.record(
+        actor, "user.updated", "user", user_id, {k: before[k] for k in values}, values, now=now
+    )
 
 
 async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: str) -> None:
@@ -310,7 +329,7 @@ async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: s
     errors = check_new_password(password or "", username=user["username"])
     if errors:
         raise ValidationFailed(errors=errors)
-    await _store_password(actor, user_id, password, "user.password_reset")
+    await store_password(actor, user_id, password, "user.password_reset")
 
 
 # --- addresses --------------------------------------------------------------------------------

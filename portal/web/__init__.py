@@ -19,6 +19,7 @@ from portal.web import (
     pwa,
     reports,
     shipments,
+    staff,
     statement,
     team,
     visit,
@@ -53,6 +54,7 @@ ROUTES = [
             *webhooks.ROUTES,
             *reports.ROUTES,
             *data_io.ROUTES,
+            *staff.ROUTES,
         ],
         before_request=load_page_chrome,
     )

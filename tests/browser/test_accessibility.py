@@ -206,6 +206,7 @@ SECOND_ROUND_PAGES = {
         ("/notifications", None),
         ("/reports", None),
         ("/admin/data", None),
+        ("/admin/users", "a[href^='/admin/users/']"),
     ],
     "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
 }

@@ -220,6 +220,16 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/data/{kind:str}":                     "401 403 403 403 403 403 422 422",
     "POST /admin/webhooks/{endpoint_id:int}/delete":    "303 403 403 403 403 403 403 303/303/404",
     "DELETE /api/v1/webhooks/{endpoint_id:int}":        "401 403 403 403 403 403 403 204/204/404",
+    "GET /admin/users":                                 "303 403 403 403 403 403 403 200",
+    "POST /admin/users":                                "303 403 403 403 403 403 403 422",
+    "GET /admin/users/{user_id:int}":                   "303 403 403 403 403 403 403 404",
+    "POST /admin/users/{user_id:int}":                  "303 403 403 403 403 403 403 404",
+    "POST /admin/users/{user_id:int}/password":         "303 403 403 403 403 403 403 404",
+    "GET /api/v1/staff":                                "401 403 403 403 403 403 403 200",
+    "POST /api/v1/staff":                               "401 400 400 400 400 400 400 400",
+    "GET /api/v1/staff/{user_id:int}":                  "401 403 403 403 403 403 403 404",
+    "PUT /api/v1/staff/{user_id:int}":                  "401 400 400 400 400 400 400 400",
+    "POST /api/v1/staff/{user_id:int}/password":        "401 400 400 400 400 400 400 400",
 }
 # fmt: on
 

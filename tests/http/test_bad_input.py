@@ -493,6 +493,18 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/webhooks/{endpoint_id:int}": Route("adm", {
         "url": ("text", "https://erp.example.com/h"), "description": ("text", ""),
         "events": ("choice", "order.approved")}, fixed={"active": "1"}),
+    "POST /admin/users": Route("adm", {
+        "username": ("text", "new.staff"), "display_name": ("text", "新员工"),
+        "role": ("choice", "sales_rep"), "manager_id": ("int", ""),
+        "discount_authority": ("money", "2.5"), "phone": ("text", ""), "email": ("text", ""),
+        "password": ("text", "long-enough-1")}),
+    "POST /admin/users/{user_id:int}": Route("adm", {
+        "display_name": ("text", "改名"), "role": ("choice", "sales_rep"),
+        "manager_id": ("int", ""), "discount_authority": ("money", "2.5"),
+        "phone": ("text", ""), "email": ("text", "")}, ids={"user_id": "staff_user"},
+        fixed={"active": "1"}),
+    "POST /admin/users/{user_id:int}/password": Route("adm", {
+        "new_password": ("text", "new-secret-42")}, ids={"user_id": "staff_user"}),
     "POST /cart/details": Route("buyer", {
         "note": ("text", "请上午送货"), "requested_date": ("date", ""),
         "address_id": ("int", "")}),
@@ -695,6 +707,7 @@ async def full(db) -> Full:
             "shipped": shipped,
             "warehouse": wh["id"],
             "buyer_user": buyer.user_id,
+            "staff_user": rep["id"],
             "endpoint_id": hook.endpoint["id"],
             "delivery_id": delivery["id"],
             "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
@@ -815,6 +828,13 @@ API_ROUTES: dict[str, ApiRoute] = {
         "kind": "total_at_least", "approver_role": "sales_manager", "amount": "500"}),
     "PUT /api/v1/approval-rules/{rule_id:int}": ApiRoute("adm", {
         "kind": "total_at_least", "approver_role": "sales_manager", "amount": "500"}),
+    "POST /api/v1/staff": ApiRoute("adm", {
+        "username": "new.staff", "password": "long-enough-1", "display_name": "新员工",
+        "role": "sales_rep"}),
+    "PUT /api/v1/staff/{user_id:int}": ApiRoute("adm", {
+        "display_name": "改名", "role": "sales_rep"}, ids={"user_id": "staff_user"}),
+    "POST /api/v1/staff/{user_id:int}/password": ApiRoute("adm", {
+        "new_password": "new-secret-42"}, ids={"user_id": "staff_user"}),
     "POST /api/v1/webhooks": ApiRoute("adm", {
         "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
     "PUT /api/v1/webhooks/{endpoint_id:int}": ApiRoute("adm", {

@@ -1,0 +1,185 @@
+"""The supplier's own people (reps, managers, finance, warehouse, administrators), kept by an
+administrator: add with a first password, rename, change role, manager and discount
+authority, deactivate, set a new password. A role change, a new manager (the rep's scope
+follows the manager's team), a deactivation or a new password ends the user's sessions on
+their next request. The portal always keeps one active administrator. Audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from portal.db import write_transaction
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.scope import Actor
+from portal.domain.team import (
+    USERNAME,
+    check_new_password,
+    insert_user,
+    person_errors,
+    store_password,
+    taken_fields,
+    write_user_update,
+)
+from portal.tables import User
+
+STAFF_ROLES = ("sales_rep", "sales_manager", "finance", "warehouse", "admin")
+MAX_AUTHORITY_BP = 5000  # a discount of at most 50 % below the tier price
+MISSING = _("User not found.")
+LAST_ADMIN = _("The portal needs at least one active administrator.")
+COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.role,
+    User.phone,
+    User.email,
+    User.active,
+    User.manager,
+    User.discount_authority_bp,
+    User.created_at,
+)
+
+
+@dataclass(frozen=True)
+class StaffInput:
+    display_name: str
+    role: str
+    phone: str = ""
+    email: str = ""
+    active: bool = True
+    manager_id: int | None = None  # a rep's sales manager
+    discount_authority_bp: int = 0  # reps and managers
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise Forbidden(_("Only an administrator may manage staff."))
+
+
+def _out(row: dict) -> dict:
+    return {**row, "active": bool(row["active"]), "phone": row["phone"] or ""}
+
+
+async def list_staff(actor: Actor) -> list[dict]:
+    _require_admin(actor)
+    rows = (
+        await User.select(*COLUMNS)
+        .where(User.role.is_in(list(STAFF_ROLES)))
+        .order_by(User.active, ascending=False)
+        .order_by(User.role)
+        .order_by(User.display_name)
+    )
+    return [_out(r) for r in rows]
+
+
+async def get_staff(actor: Actor, user_id: int) -> dict:
+    _require_admin(actor)
+    row = (
+        await User.select(*COLUMNS)
+        .where((User.id == user_id) & User.role.is_in(list(STAFF_ROLES)))
+        .first()
+    )
+    if row is None:
+        raise NotFound(MISSING)
+    return _out(row)
+
+
+async def managers() -> list[dict]:
+    """Active sales managers, for a rep's manager."""
+    return (
+        await User.select(User.id, User.display_name)
+        .where((User.role == "sales_manager") & (User.active == True))  # noqa: E712
+        .order_by(User.display_name)
+    )
+
+
+async def _check(data: StaffInput, user_id: int | None) -> tuple[list[FieldError], dict]:
+    errors = person_errors(data.display_name, data.phone, data.email)
+    if data.role not in STAFF_ROLES:
+        errors.insert(
+            1 if errors and errors[0].field == "display_name" else 0,
+            FieldError("role", _("Choose a role.")),
+        )
+    manager = None
+    if data.role == "sales_rep" and data.manager_id is not None:
+        if data.manager_id not in {m["id"] for m in await managers()} or data.manager_id == user_id:
+            errors.append(FieldError("manager_id", _("Choose an active sales manager.")))
+        else:
+            manager = data.manager_id
+    authority = data.discount_authority_bp if data.role in ("sales_rep", "sales_manager") else 0
+    if not 0 <= authority <= MAX_AUTHORITY_BP:
+        errors.append(
+            FieldError(
+                "discount_authority",
+                _("Enter a discount authority from 0 to %(max)s %%."),
+                {"max": MAX_AUTHORITY_BP // 100},
+            )
+        )
+    values = {
+        "display_name": data.display_name.strip(),
+        "role": data.role,
+        "phone": data.phone or None,
+        "email": data.email,
+        "active": data.active,
+        "manager": manager,
+        "discount_authority_bp": authority,
+    }
+    return errors, values
+
+
+async def create_staff(actor: Actor, username: str, password: str, data: StaffInput) -> dict:
+    _require_admin(actor)
+    username = (username or "").strip()
+    errors, values = await _check(data, None)
+    if not USERNAME.match(username):
+        errors.insert(
+            0,
+            FieldError("username", _("Use 3 to 64 letters, digits, dots, dashes or underscores.")),
+        )
+    errors += [
+        FieldError("password", e.message, e.params)
+        for e in check_new_password(password or "", username=username)
+    ]
+    await taken_fields(errors, username if USERNAME.match(username) else None, data.phone, None)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    user_id = await insert_user(actor, username, password, values)
+    return await get_staff(actor, user_id)
+
+
+async def update_staff(actor: Actor, user_id: int, data: StaffInput) -> dict:
+    before = await get_staff(actor, user_id)
+    errors, values = await _check(data, user_id)
+    await taken_fields(errors, None, data.phone, user_id)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = datetime.now(UTC)
+    async with write_transaction():
+        stays_admin = data.active and data.role == "admin"
+        if before["role"] == "admin" and before["active"] and not stays_admin:
+            others = await User.count().where(
+                User.role == "admin", User.active.eq(True), User.id != user_id
+            )
+            if not others:
+                raise ValidationFailed(
+                    errors=[
+                        FieldError("role", _("The portal needs at least one active administrator."))
+                    ]
+                )
+        ends_sessions = (
+            before["role"] != data.role
+            or before["manager"] != values["manager"]
+            or (before["active"] and not data.active)
+        )
+        await write_user_update(actor, user_id, before, values, ends_sessions, now)
+    return await get_staff(actor, user_id)
+
+
+async def reset_staff_password(actor: Actor, user_id: int, password: str) -> None:
+    user = await get_staff(actor, user_id)
+    errors = check_new_password(password or "", username=user["username"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    await store_password(actor, user_id, password, "user.password_reset")

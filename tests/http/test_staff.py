@@ -1,0 +1,75 @@
+"""Staff through the pages and the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.tables import User
+from tests import factories as f
+from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.fixture
+async def people(db):
+    await f.user("admin", username="root")
+    manager = await f.user("sales_manager", username="boss")
+    await f.user("finance", username="money")
+    return {"manager": manager}
+
+
+async def test_an_administrator_adds_a_rep_who_then_signs_in(client, people, settings):
+    await sign_in(client, "root")
+    me = await client.get("/me", headers=ZH)
+    assert 'href="/admin/users"' in me.text
+    page = await client.get("/admin/users", headers=ZH)
+    token = csrf_from(page.text)
+    bad = await client.post(
+        "/admin/users",
+        data={"username": "x", "display_name": "新人", "role": "sales_rep", "password": "1",
+              "discount_authority": "abc", "_csrf_token": token},
+        headers=ZH,
+    )
+    assert bad.status_code == 422 and "请使用 3 到 64 个字母" in bad.text
+    assert await User.count().where(User.username == "x") == 0
+    done = await client.post(
+        "/admin/users",
+        data={"username": "new.rep", "display_name": "新业务", "role": "sales_rep",
+              "manager_id": str(people["manager"]["id"]), "discount_authority": "2.5",
+              "password": "first-pass-1", "_csrf_token": token},
+        headers=ZH,
+    )
+    assert done.status_code == 200 and "新业务" in done.text
+    row = await User.select().where(User.username == "new.rep").first()
+    assert row["manager"] == people["manager"]["id"] and row["discount_authority_bp"] == 250
+    edit = await client.get(f"/admin/users/{row['id']}", headers=ZH)
+    assert 'value="2.5"' in edit.text
+    reset = await client.post(
+        f"/admin/users/{row['id']}/password",
+        data={"new_password": "second-pass-2", "_csrf_token": token}, headers=ZH,
+    )
+    assert reset.status_code == 200
+    headers = await bearer(client, "new.rep", "second-pass-2")
+    assert (await client.get("/api/v1/orders", headers=headers)).status_code == 200
+
+
+async def test_the_api_for_staff(client, people):
+    root = await bearer(client, "root")
+    made = await client.post(
+        "/api/v1/staff",
+        json={"username": "wh.one", "password": "first-pass-1", "display_name": "仓管",
+              "role": "warehouse"},
+        headers=root,
+    )
+    assert made.status_code == 201 and made.json()["role"] == "warehouse"
+    changed = await client.put(
+        f"/api/v1/staff/{made.json()['id']}",
+        json={"display_name": "仓管", "role": "warehouse", "active": False},
+        headers=root,
+    )
+    assert changed.status_code == 200 and changed.json()["active"] is False
+    money = await bearer(client, "money")
+    assert_problem(await client.get("/api/v1/staff", headers=money), 403, "forbidden")
+    assert_problem(await client.get("/api/v1/staff/987654", headers=root), 404, "not-found")
