@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response, Template
 from portal.domain import team
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.web.account import session_cookie
-from portal.web.common import checked, field_errors, page
+from portal.web.common import checked, clear_flash, field_errors, flash, page, take_flash
 from portal.web.me import ROLE_LABELS
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -30,7 +30,11 @@ def _text(data: dict[str, Any], name: str, limit: int = 300) -> str:
 
 @get("/me/password", include_in_schema=False)
 async def password_page(request: Request) -> Template:
-    return page(request, "me/password.html", {"errors": {}, "done": False}, active_tab="me")
+    # After a change the POST redirects here with a flash, so a reload re-sends nothing.
+    flash_data = take_flash(request)
+    context = {"errors": {}, "done": bool(flash_data)}
+    response = page(request, "me/password.html", context, active_tab="me")
+    return clear_flash(response) if flash_data else response
 
 
 @post("/me/password", include_in_schema=False)
@@ -51,9 +55,9 @@ async def password_change(request: Request, data: Form) -> Response:
             status=422,
         )
     # Signed out everywhere else; this phone stays signed in with a fresh session.
-    response = page(request, "me/password.html", {"errors": {}, "done": True}, active_tab="me")
+    response = Redirect("/me/password", status_code=303)
     response.set_cookie(session_cookie(request, user))
-    return response
+    return flash(response, "ok", ["password"])
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -175,6 +175,9 @@ async def test_password_change_keeps_this_phone_and_signs_out_the_others(client,
         },
     )
     assert changed.status_code == 200 and "密码已修改" in changed.text
+    assert [r.status_code for r in changed.history] == [303]  # a reload re-sends nothing
+    again = await client.get("/me/password")
+    assert "密码已修改" not in again.text  # the message shows once
     assert (await client.get("/catalog", follow_redirects=False)).status_code == 200
     assert (await laptop.get("/catalog")).status_code == 303
     assert (await sign_in(laptop, "buyer", "new-pass-77")).status_code == 303
