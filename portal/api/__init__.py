@@ -15,6 +15,7 @@ from portal.api import (
     staff,
     stock,
     team,
+    warehouses,
     webhooks,
 )
 
@@ -34,4 +35,5 @@ ROUTES: list = [
     *dealers.ROUTES,
     *data_io.ROUTES,
     *staff.ROUTES,
+    *warehouses.ROUTES,
 ]

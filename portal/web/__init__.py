@@ -24,6 +24,7 @@ from portal.web import (
     team,
     visit,
     warehouse,
+    warehouses_admin,
     webhooks,
 )
 from portal.web.common import load_page_chrome
@@ -55,6 +56,7 @@ ROUTES = [
             *reports.ROUTES,
             *data_io.ROUTES,
             *staff.ROUTES,
+            *warehouses_admin.ROUTES,
         ],
         before_request=load_page_chrome,
     )

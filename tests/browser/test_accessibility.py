@@ -207,6 +207,7 @@ SECOND_ROUND_PAGES = {
         ("/reports", None),
         ("/admin/data", None),
         ("/admin/users", "a[href^='/admin/users/']"),
+        ("/admin/warehouses", "a[href^='/admin/warehouses/']"),
     ],
     "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
 }

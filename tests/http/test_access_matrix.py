@@ -230,6 +230,14 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/staff/{user_id:int}":                  "401 403 403 403 403 403 403 404",
     "PUT /api/v1/staff/{user_id:int}":                  "401 400 400 400 400 400 400 400",
     "POST /api/v1/staff/{user_id:int}/password":        "401 400 400 400 400 400 400 400",
+    "GET /admin/warehouses":                            "303 403 403 403 403 403 403 200",
+    "POST /admin/warehouses":                           "303 403 403 403 403 403 403 422",
+    "GET /admin/warehouses/{warehouse_id:int}":         "303 403 403 403 403 403 403 404",
+    "POST /admin/warehouses/{warehouse_id:int}":        "303 403 403 403 403 403 403 404",
+    "GET /api/v1/warehouses":                           "401 403 403 403 403 403 403 200",
+    "POST /api/v1/warehouses":                          "401 400 400 400 400 400 400 400",
+    "GET /api/v1/warehouses/{warehouse_id:int}":        "401 403 403 403 403 403 403 404",
+    "PUT /api/v1/warehouses/{warehouse_id:int}":        "401 400 400 400 400 400 400 400",
 }
 # fmt: on
 

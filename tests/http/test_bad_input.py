@@ -505,6 +505,12 @@ FORM_ROUTES: dict[str, Route] = {
         fixed={"active": "1"}),
     "POST /admin/users/{user_id:int}/password": Route("adm", {
         "new_password": ("text", "new-secret-42")}, ids={"user_id": "staff_user"}),
+    "POST /admin/warehouses": Route("adm", {
+        "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
+        "priority": ("signed", "3")}),
+    "POST /admin/warehouses/{warehouse_id:int}": Route("adm", {
+        "code": ("text", "WH-EDIT"), "name": ("text", "改名仓"), "region": ("text", ""),
+        "priority": ("signed", "3")}, ids={"warehouse_id": "warehouse"}, fixed={"active": "1"}),
     "POST /cart/details": Route("buyer", {
         "note": ("text", "请上午送货"), "requested_date": ("date", ""),
         "address_id": ("int", "")}),
@@ -835,6 +841,9 @@ API_ROUTES: dict[str, ApiRoute] = {
         "display_name": "改名", "role": "sales_rep"}, ids={"user_id": "staff_user"}),
     "POST /api/v1/staff/{user_id:int}/password": ApiRoute("adm", {
         "new_password": "new-secret-42"}, ids={"user_id": "staff_user"}),
+    "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
+    "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
+        "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),
     "POST /api/v1/webhooks": ApiRoute("adm", {
         "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
     "PUT /api/v1/webhooks/{endpoint_id:int}": ApiRoute("adm", {
@@ -900,7 +909,7 @@ API_NO_BODY = {
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
 # Integers where a negative value is valid.
-SIGNED = {"step_order"}
+SIGNED = {"step_order", "priority"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
 EMPTY_OK = {"events"}
 # fmt: on

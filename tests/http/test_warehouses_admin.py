@@ -1,0 +1,38 @@
+"""Warehouses through the page and the API."""
+
+from __future__ import annotations
+
+from portal.tables import Warehouse
+from tests import factories as f
+from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+async def test_an_administrator_adds_and_pauses_a_warehouse(client, db):
+    await f.user("admin", username="root")
+    await f.user("warehouse", username="clerk")
+    await sign_in(client, "root")
+    page = await client.get("/admin/warehouses", headers=ZH)
+    token = csrf_from(page.text)
+    bad = await client.post(
+        "/admin/warehouses", data={"code": "a b", "name": "", "_csrf_token": token}, headers=ZH
+    )
+    assert bad.status_code == 422 and "请使用 1 到 20 个字母" in bad.text
+    done = await client.post(
+        "/admin/warehouses",
+        data={"code": "WH-CD", "name": "成都仓", "priority": "5", "_csrf_token": token},
+        headers=ZH,
+    )
+    assert done.status_code == 200 and "成都仓" in done.text
+    row = await Warehouse.select().where(Warehouse.code == "WH-CD").first()
+    root = await bearer(client, "root")
+    paused = await client.put(
+        f"/api/v1/warehouses/{row['id']}",
+        json={"code": "WH-CD", "name": "成都仓", "priority": 5, "active": False},
+        headers=root,
+    )
+    assert paused.status_code == 200 and paused.json()["active"] is False
+    clerk = await bearer(client, "clerk")
+    assert_problem(await client.get("/api/v1/warehouses", headers=clerk), 403, "forbidden")
