@@ -27,6 +27,8 @@ def _form(rule: dict | None = None, errors: dict[str, str] | None = None, **valu
         "roles": [(r, approvals.ROLE_LABELS[r]) for r in approvals.APPROVER_ROLES],
         "kind_labels": approvals.RULE_LABELS,
         "role_labels": approvals.ROLE_LABELS,
+        # Not an ordering page: no "order for which dealer?" banner.
+        "show_acting_banner": False,
     }
 
 

@@ -31,7 +31,13 @@ def _input(data: dict[str, Any]) -> warehouses.WarehouseInput:
 
 
 async def _page(request: Request, template: str, status: int = 200, **extra: Any) -> Template:
-    context = {"errors": {}, "values": {"priority": 0, "active": True}, **extra}
+    context = {
+        "errors": {},
+        "values": {"priority": 0, "active": True},
+        # Not an ordering page: no "order for which dealer?" banner.
+        "show_acting_banner": False,
+        **extra,
+    }
     if template == "admin/warehouses.html":
         context["warehouses"] = await warehouses.list_warehouses(request.user)
     return page(request, template, context, active_tab="me", status=status)

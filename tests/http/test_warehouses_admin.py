@@ -15,6 +15,7 @@ async def test_an_administrator_adds_and_pauses_a_warehouse(client, db):
     await f.user("warehouse", username="clerk")
     await sign_in(client, "root")
     page = await client.get("/admin/warehouses", headers=ZH)
+    assert 'id="acting-banner"' not in page.text  # not an ordering page
     token = csrf_from(page.text)
     bad = await client.post(
         "/admin/warehouses", data={"code": "a b", "name": "", "_csrf_token": token}, headers=ZH
