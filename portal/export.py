@@ -224,3 +224,19 @@ def table_document(
     buffer = io.BytesIO()
     wb.save(buffer)
     return Document(buffer.getvalue(), XLSX_MEDIA_TYPE, f"{safe}.xlsx", inline=False)
+
+
+# Columns of the bulk exports that hold money (yuan, with the ¥ format in Excel).
+DATA_MONEY_COLUMNS = frozenset({"base_price", "price", "credit_limit"})
+
+
+def data_document(
+    kind: str, header: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str
+) -> Document:
+    """A bulk export (portal/domain/data_io.py) as CSV or Excel, its first row the columns,
+    titled in the reader's language."""
+    from portal.domain.data_io import KIND_LABELS
+
+    money = frozenset(i for i, c in enumerate(header) if c in DATA_MONEY_COLUMNS)
+    title = i18n.gettext(KIND_LABELS[kind])
+    return table_document(kind, title, header, rows, fmt, money_columns=money)

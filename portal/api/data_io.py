@@ -15,9 +15,8 @@ from msgspec import Struct
 from portal.api.schemas import problems
 from portal.domain import data_io
 from portal.domain.scope import Actor
-from portal.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
-from portal.web.common import uploaded_file
-from portal.web.data_io import UPLOAD_LIMITS, export_response
+from portal.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, data_document
+from portal.http_files import document_response, upload_limits, uploaded_file
 
 Kind = Annotated[
     Literal["products", "prices", "contract_prices", "stock", "dealers"],
@@ -62,7 +61,7 @@ async def export_data(
     format: FromQuery[Literal["csv", "xlsx"]] = "csv",  # noqa: A002 - the parameter's name
 ) -> Response[bytes]:
     header, rows = await data_io.export_rows(request.user, kind)
-    return export_response(header, rows, kind, format)
+    return document_response(data_document(kind, header, rows, format))
 
 
 @post(
@@ -73,7 +72,7 @@ async def export_data(
     "(`row N`) and changes nothing. Blank cells leave values as they are. " + COLUMNS,
     status_code=200,
     responses=problems(401, 403, 413, 422),
-    **UPLOAD_LIMITS,
+    **upload_limits(data_io.MAX_FILE_BYTES),
 )
 async def import_data(request: Request[Actor, Any, Any], kind: Kind) -> ImportResult:
     name, data = await uploaded_file(request, data_io.MAX_FILE_BYTES)

@@ -17,6 +17,7 @@ from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
+from portal.http_files import document_response
 
 
 class PaymentIn(Struct):
@@ -224,12 +225,7 @@ async def dealer_statement_file(
     if fmt is None:
         fmt = "xlsx" if XLSX_MEDIA_TYPE in (request.headers.get("accept") or "") else "pdf"
     st = await ledger.statement(request.user, dealer_id, start=start, end=end)
-    doc = statement_document(st, fmt, now=datetime.now(UTC))
-    return Response(
-        content=doc.body,
-        media_type=doc.media_type,
-        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
-    )
+    return document_response(statement_document(st, fmt, now=datetime.now(UTC)))
 
 
 ROUTES = [record_payment, record_credit_note, dealer_ledger, dealer_statement_file]

@@ -23,6 +23,9 @@ PERIOD = (
 )
 
 
+TOP_EXPOSURES = 10
+
+
 class SalesRow(Struct):
     key: Annotated[
         str,
@@ -130,7 +133,6 @@ async def overview_report(
 ) -> OverviewReport:
     period = _period(start, end, preset)
     o = await reports.overview(request.user, period)
-    top = await reports.exposures(request.user)
     return OverviewReport(
         start=period.start,
         end=period.end,
@@ -155,7 +157,7 @@ async def overview_report(
                 exposure=money(e.exposure_fen),
                 available=money(e.available_fen),
             )
-            for e in top
+            for e in o.exposures[:TOP_EXPOSURES]
         ],
     )
 

@@ -400,6 +400,19 @@ async def category_tree() -> list[dict]:
     return roots
 
 
+async def category_lineage() -> dict[int, list[tuple[int, str]]]:
+    """Each category id → the (id, name) of its ancestors and itself, the top level first."""
+    rows = {r["id"]: r for r in await Category.select(Category.id, Category.name, Category.parent)}
+    lineage: dict[int, list[tuple[int, str]]] = {}
+    for cid in rows:
+        chain, at = [], cid
+        while at in rows and all(at != seen for seen, _name in chain):
+            chain.append((at, rows[at]["name"]))
+            at = rows[at]["parent"]
+        lineage[cid] = chain[::-1]
+    return lineage
+
+
 def _search_terms(q: str | None) -> list[str]:
     if not q:
         return []

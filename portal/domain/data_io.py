@@ -30,6 +30,7 @@ from typing import Any
 
 from portal.db import write_transaction
 from portal.domain import audit, stock
+from portal.domain.catalog import category_lineage
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen, parse_amount, to_fen
 from portal.domain.order_files import read_rows
@@ -128,15 +129,10 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
     """The header and the rows of an export (money as Decimal yuan)."""
     _require(actor, kind)
     if kind == "products":
-        categories = {r["id"]: r for r in await Category.select()}
+        lineage = await category_lineage()
 
         def path(cid: int) -> str:
-            names, seen = [], set()
-            while cid in categories and cid not in seen:
-                seen.add(cid)
-                names.append(categories[cid]["name"])
-                cid = categories[cid]["parent"]
-            return " / ".join(reversed(names))
+            return " / ".join(name for _id, name in lineage.get(cid, []))
 
         raw = await Sku.raw(
             "SELECT s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, s.base_price_fen, "
@@ -245,8 +241,16 @@ class _Rows:
     rows: list[tuple[int, dict[str, str]]]
     errors: list[FieldError] = field(default_factory=list)
 
+    seen: dict[Any, int] = field(default_factory=dict)
+
     def error(self, row: int, message: str, **params: Any) -> None:
         self.errors.append(FieldError(f"row {row}", message, {"row": row, **params}))
+
+    def once(self, row: int, key: Any) -> None:
+        """An error if an earlier row had the same key (the same SKU in a warehouse, say)."""
+        if key in self.seen:
+            self.error(row, MSG_TWICE, first=self.seen[key])
+        self.seen.setdefault(key, row)
 
 
 def _table(kind: str, filename: str, data: bytes) -> _Rows:
@@ -345,7 +349,6 @@ Change = Callable[[Actor, datetime], Awaitable[str]]  # "created" | "updated" | 
 async def _plan_stock(t: _Rows) -> list[Change]:
     warehouses = await _ids(Warehouse, {r["warehouse"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
-    seen: dict[tuple[str, str], int] = {}
     plan: list[Change] = []
     for n, r in t.rows:
         wh, sku = warehouses.get(r["warehouse"]), skus.get(r["sku"])
@@ -360,9 +363,7 @@ async def _plan_stock(t: _Rows) -> list[Change]:
         if r.get("safety_stock") and safety is None:
             t.error(n, MSG_NUMBER, column="safety_stock", low=0, high=MAX_QTY)
         key = (r["warehouse"], r["sku"])
-        if key in seen:
-            t.error(n, MSG_TWICE, first=seen[key])
-        seen.setdefault(key, n)
+        t.once(n, key)
         if wh is None or sku is None:
             continue
         plan.append(_stock_change(n, wh, sku, on_hand, safety))
@@ -412,7 +413,6 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
 async def _plan_prices(t: _Rows) -> list[Change]:
     tiers = await _ids(Tier, {r["tier"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
-    seen: dict[tuple[str, str, int], int] = {}
     plan: list[Change] = []
     for n, r in t.rows:
         tier, sku = tiers.get(r["tier"]), skus.get(r["sku"])
@@ -446,9 +446,7 @@ async def _plan_prices(t: _Rows) -> list[Change]:
             t.error(n, _("Row %(row)s: a volume break needs a price and no percent."))
             continue
         key = (r["tier"], r["sku"], min_qty)
-        if key in seen:
-            t.error(n, MSG_TWICE, first=seen[key])
-        seen.setdefault(key, n)
+        t.once(n, key)
         if tier is None or sku is None:
             continue
         plan.append(_price_change(tier, sku, min_qty, price, percent_bp))
@@ -515,7 +513,6 @@ async def _upsert(
 async def _plan_contract_prices(t: _Rows) -> list[Change]:
     dealers = await _ids(Dealer, {r["dealer"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
-    seen: dict[tuple[str, str], int] = {}
     plan: list[Change] = []
     for n, r in t.rows:
         dealer, sku = dealers.get(r["dealer"]), skus.get(r["sku"])
@@ -527,9 +524,7 @@ async def _plan_contract_prices(t: _Rows) -> list[Change]:
         if price is None:
             t.error(n, MSG_MONEY, column="price")
         key = (r["dealer"], r["sku"])
-        if key in seen:
-            t.error(n, MSG_TWICE, first=seen[key])
-        seen.setdefault(key, n)
+        t.once(n, key)
         if dealer is None or sku is None or price is None:
             continue
 
@@ -554,7 +549,6 @@ async def _plan_contract_prices(t: _Rows) -> list[Change]:
 async def _plan_dealers(t: _Rows) -> list[Change]:
     tiers = await _ids(Tier, {r["tier"] for _n, r in t.rows if r.get("tier")})
     known = await _ids(Dealer, {r["code"] for _n, r in t.rows})
-    seen: dict[str, int] = {}
     plan: list[Change] = []
     for n, r in t.rows:
         code = r["code"]
@@ -601,9 +595,7 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
                 values["active"] = flag
         if code not in known and ("name" not in values or "tier" not in values):
             t.error(n, _("Row %(row)s: a new dealer needs a name and a tier."))
-        if code in seen:
-            t.error(n, MSG_TWICE, first=seen[code])
-        seen.setdefault(code, n)
+        t.once(n, code)
         plan.append(_dealer_change(code, known.get(code), values))
     return plan
 
@@ -662,8 +654,9 @@ async def _plan_products(t: _Rows) -> list[Change]:
         if codes
         else {}
     )
-    paths = await _category_paths()
-    seen: dict[str, int] = {}
+    paths = {
+        cid: [name for _id, name in chain] for cid, chain in (await category_lineage()).items()
+    }
     plan: list[Change] = []
     for n, r in t.rows:
         code = r["sku"]
@@ -699,9 +692,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
         path = _category_path(r.get("category", ""))
         if any(len(part) > 50 for part in path):
             t.error(n, MSG_TOO_LONG, column="category", max=50)
-        if code in seen:
-            t.error(n, MSG_TWICE, first=seen[code])
-        seen.setdefault(code, n)
+        t.once(n, code)
         old = existing.get(code)
         if old is None:
             if not (
@@ -744,19 +735,6 @@ async def _plan_products(t: _Rows) -> list[Change]:
             )
         plan.append(_sku_update(old["id"], values))
     return plan
-
-
-async def _category_paths() -> dict[int, list[str]]:
-    rows = {r["id"]: r for r in await Category.select()}
-    out: dict[int, list[str]] = {}
-    for cid in rows:
-        names, seen, at = [], set(), cid
-        while at in rows and at not in seen:
-            seen.add(at)
-            names.append(rows[at]["name"])
-            at = rows[at]["parent"]
-        out[cid] = list(reversed(names))
-    return out
 
 
 async def _category_for(path: list[str], actor: Actor, now: datetime) -> int:

@@ -17,10 +17,11 @@ from typing import Any
 
 from portal.db import current_engine, is_sqlite
 from portal.domain import credit
+from portal.domain.catalog import category_lineage
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import SHANGHAI
 from portal.domain.scope import Actor, visible_dealer_ids
-from portal.tables import Category, Order
+from portal.tables import Order
 
 REPORT_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
 SOLD = ("approved", "partially_shipped", "shipped", "completed")
@@ -147,14 +148,30 @@ def _local_day_sql() -> str:
     return "to_char(o.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
 
 
-async def _scope_sql(actor: Actor, column: str = "o.dealer") -> tuple[str, list[Any]] | None:
-    """ " AND <column> IN (...)" for the actor's dealers ("" for all); None when they see none."""
-    ids = await visible_dealer_ids(actor)
-    if ids is None:
-        return "", []
-    if not ids:
-        return None
-    return f" AND {column} IN (" + ", ".join("{}" for _ in ids) + ")", list(ids)
+@dataclass(frozen=True)
+class Scope:
+    """The dealers a report covers, read once per report: None is every dealer."""
+
+    ids: list[int] | None
+
+    @property
+    def empty(self) -> bool:
+        return self.ids == []
+
+    @property
+    def args(self) -> list[int]:
+        return list(self.ids or [])
+
+    def sql(self, column: str = "o.dealer") -> str:
+        """ " AND <column> IN (...)" (nothing for every dealer), with `args` as its values."""
+        if self.ids is None:
+            return ""
+        return f" AND {column} IN (" + ", ".join("{}" for _ in self.ids) + ")"
+
+
+async def scope_of(actor: Actor) -> Scope:
+    require_reports(actor)
+    return Scope(await visible_dealer_ids(actor))
 
 
 def _with_shares(rows: list[Row]) -> list[Row]:
@@ -162,21 +179,6 @@ def _with_shares(rows: list[Row]) -> list[Row]:
     if top <= 0:
         return rows
     return [replace(r, share=r.amount_fen / top) for r in rows]
-
-
-async def _roots() -> dict[int, dict]:
-    """Each category id → its top-level category (the tree is small)."""
-    rows = await Category.select(Category.id, Category.name, Category.parent)
-    by_id = {r["id"]: r for r in rows}
-
-    def root(row: dict) -> dict:
-        seen = set()
-        while row["parent"] and row["parent"] in by_id and row["id"] not in seen:
-            seen.add(row["id"])
-            row = by_id[row["parent"]]
-        return row
-
-    return {cid: root(r) for cid, r in by_id.items()}
 
 
 def _fill_days(rows: list[Row], period: Period, by: str) -> list[Row]:
@@ -195,13 +197,15 @@ def _fill_days(rows: list[Row], period: Period, by: str) -> list[Row]:
 
 async def sales(actor: Actor, period: Period, by: str) -> list[Row]:
     """Sales in the period grouped `by` one of GROUPS; largest first (time series in order)."""
-    require_reports(actor)
+    return await _sales(await scope_of(actor), period, by)
+
+
+async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
     if by not in GROUPS:
         raise ValidationFailed(errors=[FieldError("by", _("Unknown grouping."))])
-    scope = await _scope_sql(actor)
-    if scope is None:
+    if scope.empty:
         return _fill_days([], period, by) if by in ("day", "month") else []
-    scope_sql, scope_args = scope
+    scope_sql, scope_args = scope.sql(), scope.args
     first, after = period.bounds()
     sold = ", ".join(f"'{s}'" for s in SOLD)
     where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
@@ -230,9 +234,10 @@ async def sales(actor: Actor, period: Period, by: str) -> list[Row]:
     elif by == "category":
         # Each category counts under its top-level one; an order is counted once per
         # top-level category it has lines in.
-        roots = await _roots()
-        if not roots:
+        lineage = await category_lineage()
+        if not lineage:
             return []
+        roots = {cid: {"id": chain[0][0], "name": chain[0][1]} for cid, chain in lineage.items()}
         # Category ids are integers from the database: written into the statement as such.
         case = (
             "CASE p.category "
@@ -321,6 +326,7 @@ class Overview:
     exposure_fen: int  # of the dealers in scope
     credit_limit_fen: int
     over_limit_dealers: int
+    exposures: tuple[Exposure, ...] = ()  # every dealer in scope, the most used credit first
 
     @property
     def average_fen(self) -> int:
@@ -334,36 +340,39 @@ class Overview:
         return (self.amount_fen - self.previous_amount_fen) / self.previous_amount_fen
 
 
-async def _totals(scope: tuple[str, list[Any]], period: Period) -> tuple[int, int]:
+async def _totals(scope: Scope, period: Period) -> tuple[int, int]:
     first, after = period.bounds()
     sold = ", ".join(f"'{s}'" for s in SOLD)
     rows = await Order.raw(
         "SELECT count(*) AS n, sum(o.total_fen) AS amount FROM sales_order o "
-        f"WHERE o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope[0]}",
+        f"WHERE o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}"
+        + scope.sql(),
         first,
         after,
-        *scope[1],
+        *scope.args,
     )
     return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
 
 
 async def overview(actor: Actor, period: Period) -> Overview:
-    require_reports(actor)
-    scope = await _scope_sql(actor)
-    if scope is None:
+    return await _overview(await scope_of(actor), period)
+
+
+async def _overview(scope: Scope, period: Period) -> Overview:
+    if scope.empty:
         return Overview(period, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     orders, amount = await _totals(scope, period)
     previous_orders, previous_amount = await _totals(scope, period.previous())
     open_rows = await Order.raw(
         "SELECT o.status AS status, count(*) AS n, sum(o.total_fen) AS amount "
         "FROM sales_order o WHERE o.status IN ('pending_approval', 'approved', "
-        f"'partially_shipped'){scope[0]} GROUP BY o.status",
-        *scope[1],
+        f"'partially_shipped'){scope.sql()} GROUP BY o.status",
+        *scope.args,
     )
     by_status = {r["status"]: (int(r["n"]), int(r["amount"] or 0)) for r in open_rows}
     waiting = by_status.get("pending_approval", (0, 0))
     to_ship = [by_status.get(s, (0, 0)) for s in TO_SHIP]
-    dealers = await exposures(actor, limit=None)
+    dealers = await _exposures(scope)
     return Overview(
         period=period,
         amount_fen=amount,
@@ -377,6 +386,7 @@ async def overview(actor: Actor, period: Period) -> Overview:
         exposure_fen=sum(d.exposure_fen for d in dealers),
         credit_limit_fen=sum(d.credit_limit_fen for d in dealers),
         over_limit_dealers=sum(1 for d in dealers if d.exposure_fen > d.credit_limit_fen),
+        exposures=tuple(dealers),
     )
 
 
@@ -400,21 +410,34 @@ class Exposure:
         return self.exposure_fen / self.credit_limit_fen
 
 
-async def exposures(actor: Actor, *, limit: int | None = 10) -> list[Exposure]:
-    """Dealers in scope by how much of their credit they use, most first."""
-    require_reports(actor)
-    scope = await _scope_sql(actor, "d.id")
-    if scope is None:
-        return []
+async def _exposures(scope: Scope) -> list[Exposure]:
+    """Active dealers in scope by how much of their credit they use, most first."""
     rows = await Order.raw(
         "SELECT d.id, d.name, d.code, d.credit_limit_fen, d.balance_fen, d.open_orders_fen "
-        "FROM dealer d WHERE d.active = {}" + scope[0],
+        "FROM dealer d WHERE d.active = {}" + scope.sql("d.id"),
         True,
-        *scope[1],
+        *scope.args,
     )
     found = [
         Exposure(r["id"], r["name"], r["code"], int(r["credit_limit_fen"]), credit.exposure_fen(r))
         for r in rows
     ]
     found.sort(key=lambda e: (-e.used, -e.exposure_fen, e.name))
-    return found if limit is None else found[:limit]
+    return found
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    overview: Overview
+    series: list[Row]  # by day, or by month for a long period
+    rankings: dict[str, list[Row]]
+
+
+async def dashboard(actor: Actor, period: Period, rankings: tuple[str, ...]) -> Dashboard:
+    """Everything the reports page shows, the actor's dealers read once."""
+    scope = await scope_of(actor)
+    return Dashboard(
+        overview=await _overview(scope, period),
+        series=await _sales(scope, period, period.series),
+        rankings={by: await _sales(scope, period, by) for by in rankings},
+    )

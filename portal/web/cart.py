@@ -24,6 +24,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.quantities import MAX_LINE_QTY, parse_qty
+from portal.http_files import upload_limits, uploaded_file
 from portal.web.common import (
     acting_dealer_id,
     clear_flash,
@@ -31,8 +32,6 @@ from portal.web.common import (
     is_htmx,
     page,
     take_flash,
-    upload_limits,
-    uploaded_file,
 )
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

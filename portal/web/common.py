@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
-from litestar.datastructures import Cookie, UploadFile
+from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from portal import i18n
 from portal.domain import dealers
 from portal.domain.dealers import DealerCard
-from portal.domain.errors import DomainError, FieldError, NotFound, ValidationFailed, _
+from portal.domain.errors import DomainError, NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
 
 ACTING_DEALER_COOKIE = "acting_dealer"
@@ -243,32 +243,3 @@ def clear_flash(response: Response) -> Response:
     )
     return response
 
-
-async def uploaded_file(request: Request, max_bytes: int) -> tuple[str, bytes]:
-    """The file sent as `file` in a multipart form, read up to one byte past `max_bytes`
-    (so the domain can say it is too large); ("", b"") when there is none."""
-    form = await request.form()
-    name, data = "", b""
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if key == "file" and not data:
-                name = value.filename or ""
-                data = await value.read(max_bytes + 1)
-            await value.close()
-    return name, data
-
-
-def upload_limits(max_bytes: int) -> dict[str, Any]:
-    """Route options for a file upload: a body a little over `max_bytes` (the form around
-    the file) is refused unread with 413, saying in words how large a file may be."""
-
-    def too_large(request: Request, exc: Exception) -> Response:
-        from portal.app import render_domain_error
-
-        message = _("The file is larger than %(max)s KB.")
-        params = {"max": max_bytes // 1000}
-        refused = ValidationFailed(message, params, errors=[FieldError("file", message, params)])
-        refused.status = 413
-        return render_domain_error(request, refused)
-
-    return {"request_max_body_size": max_bytes + 64_000, "exception_handlers": {413: too_large}}

@@ -12,10 +12,10 @@ from litestar.response import Response, Template
 from portal import i18n
 from portal.domain import data_io
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed, _
-from portal.export import table_document
-from portal.web.common import page, upload_limits, uploaded_file
+from portal.export import data_document
+from portal.http_files import document_response, upload_limits, uploaded_file
+from portal.web.common import page
 
-MONEY_COLUMNS = {"base_price", "price", "credit_limit"}
 FORMATS = ("csv", "xlsx")
 
 
@@ -40,24 +40,6 @@ async def data_page(request: Request) -> Template:
     return _page(request)
 
 
-def export_response(
-    header: tuple[str, ...], rows: list[list[Any]], kind: str, fmt: str
-) -> Response:
-    doc = table_document(
-        f"{kind}",
-        i18n.gettext(data_io.KIND_LABELS[kind]),
-        header,
-        rows,
-        fmt,
-        money_columns=frozenset(i for i, c in enumerate(header) if c in MONEY_COLUMNS),
-    )
-    return Response(
-        content=doc.body,
-        media_type=doc.media_type,
-        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
-    )
-
-
 @get("/admin/data/{kind:str}/export", include_in_schema=False)
 async def data_export(
     request: Request,
@@ -67,13 +49,10 @@ async def data_export(
     if kind not in data_io.KINDS or format not in FORMATS:
         raise NotFound(_("Page not found."))
     header, rows = await data_io.export_rows(request.user, kind)
-    return export_response(header, rows, kind, format)
+    return document_response(data_document(kind, header, rows, format))
 
 
-UPLOAD_LIMITS = upload_limits(data_io.MAX_FILE_BYTES)
-
-
-@post("/admin/data/{kind:str}", include_in_schema=False, **UPLOAD_LIMITS)
+@post("/admin/data/{kind:str}", include_in_schema=False, **upload_limits(data_io.MAX_FILE_BYTES))
 async def data_import(request: Request, kind: FromPath[str]) -> Template:
     if kind not in data_io.KINDS:
         raise NotFound(_("Page not found."))

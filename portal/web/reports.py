@@ -16,6 +16,7 @@ from portal.domain import reports
 from portal.domain.errors import NotFound, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.export import table_document
+from portal.http_files import document_response
 from portal.web.common import field_errors, page
 
 RANKINGS = ("dealer", "product", "category", "region", "rep")
@@ -42,11 +43,8 @@ async def reports_page(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Template:
-    actor = request.user
-    reports.require_reports(actor)
     period, chosen, errors = _period(start, end, preset)
-    overview = await reports.overview(actor, period)
-    rankings = {by: await reports.sales(actor, period, by) for by in RANKINGS}
+    board = await reports.dashboard(request.user, period, RANKINGS)
     context: dict[str, Any] = {
         "period": period,
         "preset": chosen,
@@ -54,12 +52,12 @@ async def reports_page(
         "errors": errors,
         "start_value": (start or "")[:10] if errors else period.start.isoformat(),
         "end_value": (end or "")[:10] if errors else period.end.isoformat(),
-        "overview": overview,
+        "overview": board.overview,
         "series_by": period.series,
-        "series": await reports.sales(actor, period, period.series),
-        "rankings": [(by, rows[:TOP], len(rows)) for by, rows in rankings.items()],
+        "series": board.series,
+        "rankings": [(by, rows[:TOP], len(rows)) for by, rows in board.rankings.items()],
         "group_labels": reports.GROUP_LABELS,
-        "exposures": await reports.exposures(actor, limit=TOP),
+        "exposures": board.overview.exposures[:TOP],
         "query": f"start={period.start.isoformat()}&end={period.end.isoformat()}",
         "show_acting_banner": False,
         "percent": percent,
@@ -127,11 +125,7 @@ async def reports_export(
         format,
         money_columns=frozenset({len(headers) - 1}),
     )
-    return Response(
-        content=doc.body,
-        media_type=doc.media_type,
-        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
-    )
+    return document_response(doc)
 
 
 def percent(value: float | None) -> str:

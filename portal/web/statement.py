@@ -12,6 +12,7 @@ from litestar.response import Response, Template
 from portal.domain import ledger
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.export import statement_document
+from portal.http_files import document_response
 from portal.web.common import page
 
 
@@ -40,12 +41,7 @@ def parse_period(start: str | None, end: str | None) -> tuple[date | None, date 
 
 def statement_file(st: ledger.Statement, fmt: str) -> Response:
     """The statement as a PDF (shown inline) or an Excel workbook (downloaded)."""
-    doc = statement_document(st, fmt, now=datetime.now(UTC))
-    return Response(
-        content=doc.body,
-        media_type=doc.media_type,
-        headers={"Content-Disposition": doc.disposition, "Cache-Control": "private, no-store"},
-    )
+    return document_response(statement_document(st, fmt, now=datetime.now(UTC)))
 
 
 async def _own_statement(request: Request, start: str | None, end: str | None) -> ledger.Statement:

@@ -178,7 +178,7 @@ async def test_overview_compares_periods_and_lists_what_waits(shop):
     assert (o.waiting_orders, o.waiting_fen) == (1, p["total_fen"])
     assert o.to_ship_orders == 3  # approved (two) and partially shipped
     assert o.over_limit_dealers == 1
-    top = await reports.exposures(shop["admin"])
+    top = o.exposures
     assert top[0].name == "南方商行" and top[0].used > 1
     assert top[0].exposure_fen == p["total_fen"] + s["total_fen"]
 
