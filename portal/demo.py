@@ -18,6 +18,7 @@ from portal.auth.passwords import hash_password
 from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
 from portal.domain.errors import DomainError
 from portal.domain.money import percent_of, to_fen
+from portal.domain.promotions import SHANGHAI
 from portal.settings import Settings
 from portal.tables import (
     Address,
@@ -786,6 +787,52 @@ async def _insert_approval_rules() -> None:
     )
 
 
+async def _insert_promotions(plan: DemoPlan) -> None:
+    """One promotion of each kind, running for the next weeks: a percentage off the last
+    top-level category, a 满减 on large orders, and a 买赠 on one SKU (buy 5 packs, get 1)."""
+    from portal.tables import Category, Promotion
+
+    now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
+    period = {"starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30)}
+    top = await Category.select(Category.id).where(Category.name == TOP_ORDER[-1]).first()
+    pack_of = {code: factor for code, _n, factor in plan.packs}
+    gift = next(s for s in plan.skus if s["moq"] == 1 and s["order_multiple"] == 1)
+    gift_id = (await Sku.select(Sku.id).where(Sku.code == gift["code"]).first())["id"]
+    factor = int(pack_of.get(gift["code"], 1))
+    await Promotion.insert(
+        Promotion(
+            name="年末特惠 92折",
+            kind="percent_off",
+            category=top["id"],
+            percent_bp=800,
+            created_at=now,
+            updated_at=now,
+            **period,
+        ),
+        Promotion(
+            name="满5000减150",
+            kind="spend_save",
+            threshold_fen=500_000,
+            save_fen=15_000,
+            created_at=now,
+            updated_at=now,
+            **period,
+        ),
+        Promotion(
+            name="买五赠一",
+            kind="buy_get",
+            sku=gift_id,
+            buy_qty=5 * factor,
+            gift_sku=gift_id,
+            gift_qty=factor,
+            created_at=now,
+            updated_at=now,
+            **period,
+        ),
+    )
+
+
 async def load_demo(
     settings_or_none: Settings | None,
     *,
@@ -815,6 +862,9 @@ async def load_demo(
         await _insert_approval_rules()
     skipped: list[str] = []
     orders = await _place_orders(plan, skipped)
+    # After the sample orders, so those stay as they were placed.
+    async with write_transaction():
+        await _insert_promotions(plan)
     return DemoSummary(
         tiers=len(plan.tiers),
         dealers=len(plan.dealers),

@@ -9,6 +9,7 @@ from portal.api import (
     dealers,
     ledger,
     orders,
+    promotions,
     reports,
     returns,
     shipments,
@@ -36,4 +37,5 @@ ROUTES: list = [
     *data_io.ROUTES,
     *staff.ROUTES,
     *warehouses.ROUTES,
+    *promotions.ROUTES,
 ]

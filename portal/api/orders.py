@@ -40,6 +40,9 @@ def order_out(view: orders.OrderView) -> OrderOut:
         rep_name=view.rep_name,
         total=money(view.total_fen),
         list_total=money(view.list_total_fen),
+        goods_total=money(view.goods_fen),
+        discount=money(view.discount_fen),
+        discount_label=view.saving.label if view.saving else "",
         ship_to=view.ship_to or "",
         requested_date=view.requested_date,
         note=view.note or "",
@@ -59,6 +62,8 @@ def order_out(view: orders.OrderView) -> OrderOut:
                 line_total=money(line.line_total_fen),
                 price_rule=line.price_rule,
                 price_rule_label=line.price_rule_label,
+                discount=money(line.discount_fen),
+                is_gift=line.is_gift,
             )
             for line in view.lines
         ],

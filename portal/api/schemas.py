@@ -238,9 +238,21 @@ class OrderLineOut(Struct):
     ]
     unit_price: Money
     list_price: Money
-    line_total: Money
-    price_rule: str
+    line_total: Annotated[
+        Money, Meta(description="qty × unit price, less the line's share of the order's saving")
+    ]
+    price_rule: Annotated[
+        str,
+        Meta(
+            description="contract, volume_break, tier, base, promotion (percentage off), "
+            "manual (set by staff) or gift (买赠, zero-priced)"
+        ),
+    ]
     price_rule_label: str
+    discount: Annotated[
+        Money, Meta(description="the line's share of the order's saving (满减)")
+    ] = "0.00"
+    is_gift: bool = False
 
 
 class OrderEventOut(Struct):
@@ -260,7 +272,7 @@ class OrderOut(Struct):
     dealer_name: str
     placed_by_name: str
     rep_name: Annotated[str, Meta(description="the rep who ordered for the dealer, if any")]
-    total: Money
+    total: Annotated[Money, Meta(description="what the dealer pays: goods less the saving")]
     list_total: Money
     ship_to: str
     requested_date: date | None
@@ -269,6 +281,9 @@ class OrderOut(Struct):
     can_cancel: bool
     lines: list[OrderLineOut]
     events: list[OrderEventOut]
+    goods_total: Annotated[Money, Meta(description="the lines at their prices")] = "0.00"
+    discount: Annotated[Money, Meta(description="the saving a 满减 promotion gave")] = "0.00"
+    discount_label: str = ""
 
 
 class BackorderOut(Struct):

@@ -13,11 +13,12 @@ which re-checks credit and the approval rules, or cancels it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit, catalog, credit, notifications, orders, stock
+from portal.domain import audit, catalog, credit, notifications, orders, promotions, stock
 from portal.domain.errors import (
     Conflict,
     FieldError,
@@ -623,11 +624,18 @@ async def adjust(
     wanted: dict[int, tuple[int, int]] = {
         lid: (ln["qty"], ln["unit_price_fen"]) for lid, ln in lines.items()
     }
+    gift_ids = {lid for lid, ln in lines.items() if ln["price_rule"] == orders.RULE_GIFT}
     for ch in changes:
         ln = lines.get(ch.line_id)
         fname = f"lines[{ch.line_id}]"
         if ln is None:
             errors.append(FieldError(fname, _("Line not found.")))
+            continue
+        if ch.line_id in gift_ids:
+            if (ch.qty, ch.unit_price_fen) not in ((ln["qty"], None), (ln["qty"], 0)):
+                errors.append(
+                    FieldError(fname, _("A gift's quantity follows the line it comes with."))
+                )
             continue
         if (
             isinstance(ch.qty, bool)
@@ -669,6 +677,17 @@ async def adjust(
         for lid, v in wanted.items()
         if v != (lines[lid]["qty"], lines[lid]["unit_price_fen"])
     }
+    # What the order earned at submission follows the new quantities: gifts (a gift earned
+    # no more goes) and the saving (gone below its threshold), on the terms it recorded.
+    gone = await _follow_gifts(lines, gift_ids, wanted)
+    totals = _line_totals(row, lines, wanted, gone)
+    changed.update(
+        {
+            lid: wanted[lid]
+            for lid in gift_ids
+            if lid not in gone and wanted[lid] != (lines[lid]["qty"], 0)
+        }
+    )
     if not changed:
         raise ValidationFailed(errors=[FieldError("lines", _("Nothing was changed."))])
     async with write_transaction():
@@ -681,8 +700,11 @@ async def adjust(
         old_total = int(current["total_fen"])
         # Stock: give back and take again, under the stock row locks (fixed order inside).
         await stock.release_order(order_id)
+        if gone:
+            await OrderLine.delete().where(OrderLine.id.is_in(sorted(gone)))
         allocations, shortfalls = await stock.allocate(
-            dealer, [(lid, lines[lid]["sku"], wanted[lid][0]) for lid in sorted(wanted)]
+            dealer,
+            [(lid, lines[lid]["sku"], wanted[lid][0]) for lid in sorted(wanted) if lid not in gone],
         )
         if shortfalls:
             raise ValidationFailed(
@@ -712,8 +734,22 @@ async def adjust(
         for lid in sorted(wanted):
             ln = lines[lid]
             qty, price = wanted[lid]
-            total = line_total_fen(price, qty)
+            if lid in gone:
+                before_lines.append(
+                    {
+                        "sku": ln["sku_code"],
+                        "qty": ln["qty"],
+                        "unit_price_fen": ln["unit_price_fen"],
+                    }
+                )
+                after_lines.append({"sku": ln["sku_code"], "qty": 0, "unit_price_fen": price})
+                continue
+            total, share = totals[lid]
             new_total += total
+            if share != int(ln["discount_fen"] or 0) and lid not in changed:
+                await OrderLine.update(
+                    {OrderLine.line_total_fen: total, OrderLine.discount_fen: share}
+                ).where(OrderLine.id == lid)
             if lid not in changed:
                 continue
             params = orders._params(ln["price_rule_params"])
@@ -732,6 +768,7 @@ async def adjust(
                     OrderLine.qty: qty,
                     OrderLine.unit_price_fen: price,
                     OrderLine.line_total_fen: total,
+                    OrderLine.discount_fen: share,
                     OrderLine.price_rule: rule,
                     OrderLine.price_rule_params: orders._rule_params_text(params),
                 }
@@ -741,7 +778,9 @@ async def adjust(
             )
             after_lines.append({"sku": ln["sku_code"], "qty": qty, "unit_price_fen": price})
         list_total = sum(
-            line_total_fen(lines[lid]["list_price_fen"], wanted[lid][0]) for lid in wanted
+            line_total_fen(lines[lid]["list_price_fen"], wanted[lid][0])
+            for lid in wanted
+            if lid not in gone
         )
         delta = new_total - old_total
         await Dealer.raw(
@@ -751,7 +790,12 @@ async def adjust(
         )
         dealer = dict(dealer, open_orders_fen=int(dealer["open_orders_fen"] or 0) + delta)
         await Order.update(
-            {Order.total_fen: new_total, Order.list_total_fen: list_total, Order.updated_at: now}
+            {
+                Order.total_fen: new_total,
+                Order.list_total_fen: list_total,
+                Order.discount_fen: sum(share for _t, share in totals.values()),
+                Order.updated_at: now,
+            }
         ).where(Order.id == order_id)
         await orders.supersede_steps(order_id)
         note = (
@@ -794,6 +838,64 @@ async def adjust(
         )
         await notifications.tell(order_id, "adjusted", actor=actor, now=now, note=reason)
     return status
+
+
+async def _follow_gifts(
+    lines: dict[int, dict], gift_ids: set[int], wanted: dict[int, tuple[int, int]]
+) -> set[int]:
+    """Set each gift line's quantity from its bought line's new quantity (in `wanted`), on
+    the terms the line recorded; returns the gift lines that earn nothing any more.
+
+    A gift shrinks with its line; it grows only while stock lasts (赠完即止), unless the gift
+    SKU allows backorders: never by more than is free beyond what the order takes more of.
+    """
+    if not gift_ids:
+        return set()
+    bought = {lines[lid]["sku"]: wanted[lid][0] for lid in lines if lid not in gift_ids}
+    more = defaultdict(int)  # sku -> how much more the bought lines now take
+    for lid in lines:
+        if lid not in gift_ids:
+            more[lines[lid]["sku"]] += max(0, wanted[lid][0] - lines[lid]["qty"])
+    gift_skus = sorted({lines[lid]["sku"] for lid in gift_ids})
+    free = await stock.availability_by_sku(gift_skus)
+    waits = await stock.backorderable(gift_skus)
+    gone: set[int] = set()
+    for lid in sorted(gift_ids):
+        params = orders._params(lines[lid]["price_rule_params"])
+        qty = promotions.gift_quantity(
+            bought.get(params.get("for_sku"), 0),
+            int(params.get("buy", 0)),
+            int(params.get("get", 0)),
+        )
+        sku, before = lines[lid]["sku"], lines[lid]["qty"]
+        if qty > before and sku not in waits:
+            extra = max(0, free.get(sku, 0) - more[sku])
+            qty = min(qty, before + extra)
+            free[sku] = free.get(sku, 0) - (qty - before)
+        if qty <= 0:
+            gone.add(lid)
+        wanted[lid] = (qty, 0)
+    return gone
+
+
+def _line_totals(
+    order_row: dict,
+    lines: dict[int, dict],
+    wanted: dict[int, tuple[int, int]],
+    gone: set[int],
+) -> dict[int, tuple[int, int]]:
+    """Each remaining line's (total, share of the saving) at the wanted quantities and prices:
+    the saving the order recorded applies while its goods still reach the threshold."""
+    gross = {
+        lid: line_total_fen(price, qty) for lid, (qty, price) in wanted.items() if lid not in gone
+    }
+    saving = promotions.Saving.from_params(order_row.get("discount_params"))
+    earned = saving.earned(sum(gross.values())) if saving else 0
+    priced = [lid for lid in sorted(gross) if gross[lid] > 0]
+    shares = dict(
+        zip(priced, promotions.spread(earned, [gross[lid] for lid in priced]), strict=True)
+    )
+    return {lid: (g - shares.get(lid, 0), shares.get(lid, 0)) for lid, g in gross.items()}
 
 
 async def _dealer(order_row: dict) -> dict:

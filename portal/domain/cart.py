@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from portal.db import write_transaction
-from portal.domain import catalog, credit, money, orders, pricing
+from portal.domain import catalog, credit, money, orders, pricing, promotions
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.quantities import (
     MAX_LINE_QTY,
@@ -91,6 +91,15 @@ class CartView:
     credit_available_fen: int
     errors: list[FieldError] = field(default_factory=list)
     can_set_prices: bool = False  # staff ordering for the dealer may discount a line
+    # What the cart earns from promotions (the order gets the same at submission).
+    gifts: list[promotions.Gift] = field(default_factory=list)
+    saving: promotions.Saving | None = None
+    next_saving: promotions.NextSaving | None = None
+
+    @property
+    def goods_fen(self) -> int:
+        """The lines at their prices, before the saving (total_fen is after it)."""
+        return self.total_fen + (self.saving.save_fen if self.saving else 0)
 
     @property
     def can_submit(self) -> bool:
@@ -276,8 +285,17 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
             )
         )
     live = [ln for ln in lines if ln.available]
-    total = sum(ln.line_total_fen for ln in live)
-    list_total = sum(money.line_total_fen(ln.list_price_fen, ln.qty) for ln in live)
+    won = await promotions.earned_for(
+        dealer,
+        live,
+        promotions.today(),
+        in_force=promotions.known_in_force(i.price_inputs for i in items.values()),
+    )
+    goods = sum(ln.line_total_fen for ln in live)
+    total = goods - won.save_fen
+    list_total = sum(money.line_total_fen(ln.list_price_fen, ln.qty) for ln in live) + sum(
+        money.line_total_fen(g.list_price_fen, g.qty) for g in won.gifts
+    )
     addresses = await _addresses(dealer["id"])
     address_ids = {a["id"] for a in addresses}
     address_id = cart["address"] if cart and cart["address"] in address_ids else None
@@ -308,6 +326,9 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
         credit_available_fen=credit.available_fen(dealer),
         errors=cart_errors,
         can_set_prices=actor.is_staff,
+        gifts=won.gifts,
+        saving=won.saving,
+        next_saving=won.next_saving,
     )
 
 
@@ -524,6 +545,7 @@ async def reorder(actor: Actor, order_id: int) -> tuple[CartView, list[FieldErro
     lines = (
         await OrderLine.select(OrderLine.sku, OrderLine.sku_code, OrderLine.qty)
         .where(OrderLine.order == order_id)
+        .where(OrderLine.price_rule != orders.RULE_GIFT)  # gifts come again only if earned
         .order_by(OrderLine.id)
     )
     items = await catalog.items_by_ids(actor, dealer, [ln["sku"] for ln in lines])

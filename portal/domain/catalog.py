@@ -19,6 +19,7 @@ from portal.domain.pricing import (
     PRICE_JOINS,
     PriceInputs,
     PriceQuote,
+    list_args,
     list_columns,
     price_inputs_for_rows,
     resolve,
@@ -217,8 +218,7 @@ def _detail_columns(sql: _Sql, dealer: dict) -> _Sql:
         f"SELECT {ITEM_COLUMNS}, {DETAIL_COLUMNS}, {list_columns()}",
         True,
         int(dealer["id"]),
-        int(dealer["tier"]),
-        int(dealer["tier"]),
+        *list_args(dealer),
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain import audit, catalog, credit, notifications, pricing, stock
+from portal.domain import audit, catalog, credit, notifications, pricing, promotions, stock
 from portal.domain.errors import (
     Conflict,
     DomainError,
@@ -182,6 +182,7 @@ RULE_KINDS = (
 )
 APPROVER_ROLES = ("sales_manager", "finance")
 RULE_MANUAL = "manual"  # a line priced by staff (a rep's discount), not by the price list
+RULE_GIFT = "gift"  # a zero-priced line a buy-N-get-M promotion gave (买赠)
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,8 @@ def price_label(rule: str, params: dict[str, Any]) -> str:
         from portal import i18n
 
         return i18n.gettext(LABEL_MANUAL, by=params.get("by", ""))
+    if rule == RULE_GIFT:
+        return promotions.gift_label(params)
     return pricing.rule_label(rule, params)
 
 
@@ -401,6 +404,16 @@ class OrderLineView:
     price_rule_params: dict[str, Any]
     qty_shipped: int = 0
     qty_backordered: int = 0  # waiting for stock; reserved (oldest order first) as it arrives
+    discount_fen: int = 0  # the line's share of the order's saving (满减), off line_total_fen
+
+    @property
+    def is_gift(self) -> bool:
+        return self.price_rule == RULE_GIFT
+
+    @property
+    def gross_fen(self) -> int:
+        """quantity × unit price, before the line's share of the order's saving."""
+        return self.line_total_fen + self.discount_fen
 
     @property
     def qty_reserved(self) -> int:
@@ -447,6 +460,17 @@ class OrderView:
     events: list[EventView] = field(default_factory=list)
     can_cancel: bool = False
     dealer_code: str = ""
+    discount_fen: int = 0  # the saving a spend-X-save-Y promotion gave (满减)
+    discount_params: str = ""
+
+    @property
+    def saving(self) -> promotions.Saving | None:
+        return promotions.Saving.from_params(self.discount_params) if self.discount_fen else None
+
+    @property
+    def goods_fen(self) -> int:
+        """The lines at their prices, before the order's saving."""
+        return self.total_fen + self.discount_fen
 
     @property
     def line_count(self) -> int:
@@ -495,6 +519,8 @@ _ORDER_COLUMNS = (
     Order.rep.display_name.as_alias("rep_name"),
     Order.total_fen,
     Order.list_total_fen,
+    Order.discount_fen,
+    Order.discount_params,
     Order.ship_to,
     Order.requested_date,
     Order.note,
@@ -541,6 +567,8 @@ async def _view(actor: Actor, row: dict) -> OrderView:
         rep_name=row["rep_name"] or "",
         total_fen=row["total_fen"],
         list_total_fen=row["list_total_fen"],
+        discount_fen=int(row.get("discount_fen") or 0),
+        discount_params=row.get("discount_params") or "",
         ship_to=row["ship_to"] or "",
         requested_date=row["requested_date"],
         note=row["note"] or "",
@@ -560,6 +588,7 @@ async def _view(actor: Actor, row: dict) -> OrderView:
                 price_rule_params=_params(ln["price_rule_params"]),
                 qty_shipped=ln["qty_shipped"],
                 qty_backordered=ln["qty_backordered"],
+                discount_fen=int(ln["discount_fen"] or 0),
             )
             for ln in lines
         ],
@@ -695,6 +724,17 @@ class PreparedLine:
     rule_params: dict[str, Any]
     ref_price_fen: int = 0  # the dealer's own price (differs for a staff-set price)
     allow_backorder: bool = False  # as the catalog said when the order was priced
+    discount_fen: int = 0  # the line's share of the order's saving (already off the total)
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        """Tells lines apart within an order: a SKU may come once bought and once as a gift
+        (of each promotion that gives it)."""
+        return (
+            self.sku_id,
+            self.rule,
+            _rule_params_text(self.rule_params) if self.rule == RULE_GIFT else "",
+        )
 
 
 @dataclass
@@ -707,6 +747,8 @@ class Prepared:
     address_id: int | None
     requested_date: date | None
     note: str
+    discount_fen: int = 0
+    saving: promotions.Saving | None = None
 
 
 def request_hash(
@@ -916,6 +958,8 @@ async def prepare(
         raise ValidationFailed(errors=errors)
     resolved_address, ship_to = await _resolve_address(dealer, address_id, addresses)
     prepared.sort(key=lambda p: p.index)
+    known = promotions.known_in_force(i.price_inputs for i in items.values())
+    saving = await apply_promotions(dealer, prepared, now, in_force=known)
     return Prepared(
         dealer=dealer,
         lines=prepared,
@@ -925,7 +969,55 @@ async def prepare(
         address_id=resolved_address,
         requested_date=requested_date,
         note=(note or "").strip(),
+        discount_fen=saving.save_fen if saving else 0,
+        saving=saving,
     )
+
+
+async def apply_promotions(
+    dealer: dict,
+    lines: list[PreparedLine],
+    now: datetime,
+    *,
+    in_force: tuple[promotions.Promo, ...] | None = None,
+) -> promotions.Saving | None:
+    """Add the gift lines the order earns (买赠) and spread the saving it earns (满减) over
+    its priced lines, in place; returns the saving. Promotions in force at `now` count;
+    `in_force`: those in force today as the catalog read them (used when `now` is today)."""
+    day = promotions.today(now)
+    if day != promotions.today():
+        in_force = None
+    won = await promotions.earned_for(dealer, lines, day, in_force=in_force)
+    next_index = len(lines) and max(p.index for p in lines) + 1
+    for n, gift in enumerate(g for g in won.gifts if g.qty > 0):
+        lines.append(
+            PreparedLine(
+                index=next_index + n,
+                sku_id=gift.sku_id,
+                code=gift.code,
+                name=gift.sku_name,
+                unit=gift.unit,
+                qty=gift.qty,
+                unit_price_fen=0,
+                list_price_fen=gift.list_price_fen,
+                line_total_fen=0,
+                rule=RULE_GIFT,
+                rule_params=gift.rule_params(),
+                ref_price_fen=0,
+                allow_backorder=gift.allow_backorder,
+            )
+        )
+    if won.saving is None:
+        return None
+    priced = [p for p in lines if p.line_total_fen > 0]
+    for p, share in zip(
+        priced,
+        promotions.spread(won.saving.save_fen, [p.line_total_fen for p in priced]),
+        strict=True,
+    ):
+        p.discount_fen = share
+        p.line_total_fen -= share
+    return won.saving
 
 
 async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult | None:
@@ -1009,7 +1101,9 @@ async def _lock_dealer(dealer_id: int) -> dict:
 
 
 def _stock_refusal(p: Prepared, shortfalls: list[stock.Shortfall]) -> InsufficientStock:
-    by_sku = {line.sku_id: line for line in p.lines}
+    by_sku: dict[int, PreparedLine] = {}
+    for line in p.lines:
+        by_sku.setdefault(line.sku_id, line)  # the bought line before a gift of the same SKU
     errors, figures = [], []
     for s in shortfalls:
         line = by_sku[s.sku_id]
@@ -1213,8 +1307,9 @@ async def _place(
             (
                 await Order.raw(
                     "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
-                    "list_total_fen, ship_to, requested_date, note, created_at, updated_at) "
-                    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
+                    "list_total_fen, discount_fen, discount_params, ship_to, requested_date, "
+                    "note, created_at, updated_at) "
+                    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
                     number,
                     dealer["id"],
                     actor.user_id,
@@ -1222,6 +1317,8 @@ async def _place(
                     status,
                     p.total_fen,
                     p.list_total_fen,
+                    p.discount_fen,
+                    p.saving.params() if p.saving else "",
                     p.ship_to,
                     p.requested_date,
                     p.note,
@@ -1245,17 +1342,24 @@ async def _place(
                 line.unit_price_fen,
                 line.list_price_fen,
                 line.line_total_fen,
+                line.discount_fen,
                 line.rule,
                 _rule_params_text(line.rule_params),
             ]
         line_ids = {
-            int(r["sku"]): int(r["id"])
+            (
+                int(r["sku"]),
+                r["price_rule"],
+                r["price_rule_params"] if r["price_rule"] == RULE_GIFT else "",
+            ): int(r["id"])
             for r in await OrderLine.raw(
                 'INSERT INTO order_line ("order", sku, sku_code, sku_name, unit, qty, '
                 "qty_shipped, qty_backordered, unit_price_fen, list_price_fen, line_total_fen, "
-                "price_rule, price_rule_params) VALUES "
-                + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines)
-                + " RETURNING id, sku",
+                "discount_fen, price_rule, price_rule_params) VALUES "
+                + ", ".join(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines
+                )
+                + " RETURNING id, sku, price_rule, price_rule_params",
                 *line_args,
             )
         }
@@ -1286,15 +1390,18 @@ async def _place(
             await _empty_cart(cart_id, cart_line_ids or [], now)
 
         # Stock last: lock the SKUs' rows (in id order), reserve, and commit soon after.
+        bought = [line for line in p.lines if line.rule != RULE_GIFT]
         allocations, shortfalls = await stock.allocate(
             dealer,
-            [(line.sku_id, line.sku_id, line.qty) for line in p.lines],
-            backorderable_skus={line.sku_id for line in p.lines if line.allow_backorder},
+            [(line.key, line.sku_id, line.qty) for line in bought],
+            backorderable_skus={line.sku_id for line in bought if line.allow_backorder},
         )
         if shortfalls:
             raise _stock_refusal(p, shortfalls)
         await stock.write_reservations(allocations, line_ids)
-        backordered = stock.backordered_by_key(allocations)  # sku id -> qty
+        if len(bought) < len(p.lines):
+            allocations += await _reserve_gifts(dealer, p, order_id, line_ids)
+        backordered = stock.backordered_by_key(allocations)  # line key -> qty
 
         # The timeline: submitted, (approved automatically), (backordered), in one statement.
         events: list[tuple[int | None, str, str, str, str]] = [
@@ -1335,6 +1442,7 @@ async def _place(
                         "unit_price_fen": line.unit_price_fen,
                         "rule": line.rule,
                         "ref_price_fen": line.ref_price_fen,
+                        "discount_fen": line.discount_fen,
                     }
                     for line in p.lines
                 ],
@@ -1343,8 +1451,9 @@ async def _place(
                     for a in stock.reserved_allocations(allocations)
                 ],
                 "backordered": [
-                    {"sku_id": sku_id, "qty": qty} for sku_id, qty in sorted(backordered.items())
+                    {"sku_id": key[0], "qty": qty} for key, qty in sorted(backordered.items())
                 ],
+                "discount_fen": p.discount_fen,
             },
             now=now,
         )
@@ -1364,6 +1473,8 @@ async def _place(
         rep_name=(actor.name or "") if rep_id is not None else "",
         total_fen=p.total_fen,
         list_total_fen=p.list_total_fen,
+        discount_fen=p.discount_fen,
+        discount_params=p.saving.params() if p.saving else "",
         ship_to=p.ship_to or "",
         requested_date=p.requested_date,
         note=p.note or "",
@@ -1371,7 +1482,7 @@ async def _place(
         lines=sorted(
             (
                 OrderLineView(
-                    id=line_ids[line.sku_id],
+                    id=line_ids[line.key],
                     sku_id=line.sku_id,
                     sku_code=line.code,
                     sku_name=line.name,
@@ -1383,7 +1494,8 @@ async def _place(
                     price_rule=line.rule,
                     price_rule_params=_params(_rule_params_text(line.rule_params)),
                     qty_shipped=0,
-                    qty_backordered=backordered.get(line.sku_id, 0),
+                    qty_backordered=backordered.get(line.key, 0),
+                    discount_fen=line.discount_fen,
                 )
                 for line in p.lines
             ),
@@ -1404,12 +1516,46 @@ async def _place(
     )
 
 
+async def _reserve_gifts(
+    dealer: dict, p: Prepared, order_id: int, line_ids: dict
+) -> list[stock.Allocation]:
+    """Reserve the gift lines after the bought ones, while stock lasts (赠完即止): a gift whose
+    stock went meanwhile shrinks to what is left, or goes, and never refuses the order."""
+    gifts = [line for line in p.lines if line.rule == RULE_GIFT]
+    waits = {line.sku_id for line in gifts if line.allow_backorder}
+    wanted = [(line.key, line.sku_id, line.qty) for line in gifts]
+    allocations, shortfalls = await stock.allocate(dealer, wanted, backorderable_skus=waits)
+    if shortfalls:
+        left = {s.sku_id: max(0, s.available) for s in shortfalls}
+        for line in gifts:
+            if line.sku_id in left:
+                line.qty = min(line.qty, left[line.sku_id])
+                left[line.sku_id] -= line.qty
+        for line in [g for g in gifts if g.qty == 0]:
+            await OrderLine.delete().where(OrderLine.id == line_ids.pop(line.key))
+            p.lines.remove(line)
+        gifts = [g for g in gifts if g.qty > 0]
+        for line in gifts:
+            await OrderLine.update({OrderLine.qty: line.qty}).where(
+                OrderLine.id == line_ids[line.key]
+            )
+        p.list_total_fen = sum(line_total_fen(x.list_price_fen, x.qty) for x in p.lines)
+        await Order.update({Order.list_total_fen: p.list_total_fen}).where(Order.id == order_id)
+        allocations, shortfalls = await stock.allocate(
+            dealer, [(g.key, g.sku_id, g.qty) for g in gifts], backorderable_skus=waits
+        )
+        if shortfalls:  # cannot happen under the stock locks; refuse rather than oversell
+            raise _stock_refusal(p, shortfalls)
+    await stock.write_reservations(allocations, line_ids)
+    return allocations
+
+
 def _backorder_note(p: Prepared, backordered: dict[Any, int]) -> str:
     """The timeline note of what waits for stock, e.g. A100: 6 瓶; B200: 2 箱."""
     return "; ".join(
-        f"{line.code}: {backordered[line.sku_id]} {line.unit}"
+        f"{line.code}: {backordered[line.key]} {line.unit}"
         for line in p.lines
-        if backordered.get(line.sku_id)
+        if backordered.get(line.key)
     )
 
 

@@ -10,20 +10,23 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from portal import i18n
 from portal.db import current_engine, is_sqlite
-from portal.domain import money
+from portal.domain import money, promotions
 from portal.domain.errors import _
+from portal.domain.promotions import PercentOff, Promo
 from portal.tables import Sku, Tier
 
 RULE_CONTRACT = "contract"
 RULE_VOLUME = "volume_break"
 RULE_TIER = "tier"
 RULE_BASE = "base"
-RULES = (RULE_CONTRACT, RULE_VOLUME, RULE_TIER, RULE_BASE)
+# A percentage-off promotion on top of the price one of the rules above gave.
+RULE_PROMOTION = "promotion"
+RULES = (RULE_CONTRACT, RULE_VOLUME, RULE_TIER, RULE_BASE, RULE_PROMOTION)
 
 # Ids per IN (...) list: far below SQLite's variable limit; a cart or a page fits in one.
 BATCH = 1000
@@ -45,6 +48,11 @@ class PriceInputs:
     contract_price_fen: int | None
     # Every pack unit of the SKU as (name, factor), largest first.
     packs: tuple[tuple[str, int], ...] = ()
+    # The percentage-off promotion in force for this dealer and SKU, if any.
+    promo: PercentOff | None = None
+    # Every promotion in force for the dealer today, when the query brought them (the same
+    # tuple for every SKU of a query); None when they were not read.
+    in_force: tuple[Promo, ...] | None = field(default=None, repr=False, compare=False)
 
     def tier_unit_price_fen(self) -> int | None:
         """The tier's own price per base unit (before volume breaks), if the tier lists one."""
@@ -95,7 +103,37 @@ def _in_packs(qty: int, pack_factor: int | None) -> int | None:
 
 
 def resolve(inputs: PriceInputs, qty: int) -> PriceQuote:
-    """The dealer's price for `qty` base units of one SKU, with the rule that gave it."""
+    """The dealer's price for `qty` base units of one SKU, with the rule that gave it.
+
+    A percentage-off promotion applies on top of whichever rule gave the price (and to the
+    next volume break's price, so the hint tells what the dealer would really pay).
+    """
+    quote = _resolve_rules(inputs, qty)
+    promo = inputs.promo
+    if promo is None:
+        return quote
+    next_break = quote.next_break
+    if next_break is not None:
+        next_break = replace(next_break, unit_price_fen=promo.apply(next_break.unit_price_fen))
+    return PriceQuote(
+        quote.sku_id,
+        promo.apply(quote.unit_price_fen),
+        quote.list_price_fen,
+        RULE_PROMOTION,
+        {
+            "promo": promo.name,
+            "promo_id": promo.promo_id,
+            "off_bp": promo.off_bp,
+            "before_fen": quote.unit_price_fen,
+            "base_rule": quote.rule,
+            "base": dict(quote.rule_params),
+        },
+        next_break,
+    )
+
+
+def _resolve_rules(inputs: PriceInputs, qty: int) -> PriceQuote:
+    """resolve() before promotions: contract, volume break, tier, list."""
     if qty < 0:
         raise ValueError("quantity must not be negative")
     list_price = inputs.base_price_fen
@@ -149,10 +187,20 @@ LABEL_VOLUME_UNITS = _("%(tier)s price, from %(min_qty)s %(unit)s")
 LABEL_TIER = _("%(tier)s price")
 LABEL_BASE = _("List price")
 LABEL_NEXT_BREAK = _("%(qty)s more %(unit)s → %(price)s/%(base_unit)s")
+LABEL_PROMOTION = _("%(base)s, %(promotion)s: %(percent)s off")
 
 
 def rule_label(rule: str, params: dict[str, Any]) -> str:
     """Which rule gave a price, in the reader's language."""
+    if rule == RULE_PROMOTION:
+        off = int(params.get("off_bp", 0))
+        return i18n.gettext(
+            LABEL_PROMOTION,
+            base=rule_label(str(params.get("base_rule", RULE_BASE)), params.get("base") or {}),
+            promotion=params.get("promo", ""),
+            percent=promotions.percent_text(off),
+            zhe=promotions.zhe_text(off),
+        )
     if rule == RULE_CONTRACT:
         return i18n.gettext(LABEL_CONTRACT)
     if rule == RULE_VOLUME:
@@ -225,10 +273,17 @@ JOINED_PRICE_KEYS = ("tp_price_fen", "tp_percent_bp", "cp_price_fen")
 
 
 # Columns that bring the rest of a SKU's pricing facts into the same query on "sku" (alias
-# `s`): the tier's name, the SKU's pack units and the tier's volume breaks (as JSON arrays).
-# Placeholders: the tier id twice. Rows that carry these columns (and the PRICE_COLUMNS) are
-# priced by price_inputs_for_rows without any query.
-LIST_KEYS = ("tier_name", "packs_json", "breaks_json")
+# `s`): the tier's name, the SKU's pack units, the tier's volume breaks and the percentage-off
+# promotions in force for the tier (as JSON arrays; the last is the same on every row and
+# runs once). Placeholders: list_args(). Rows that carry these columns (and the
+# PRICE_COLUMNS) are priced by price_inputs_for_rows without any query.
+LIST_KEYS = ("tier_name", "packs_json", "breaks_json", promotions.PROMOS_KEY)
+
+
+def list_args(dealer: dict) -> list[Any]:
+    """The arguments of list_columns(), in order."""
+    tier = int(dealer["tier"])
+    return [tier, tier, *promotions.in_force_args(dealer, promotions.today())]
 
 
 def list_columns() -> str:
@@ -238,10 +293,11 @@ def list_columns() -> str:
         agg, arr = "json_agg", "json_build_array"
     return (
         '(SELECT t.name FROM "tier" t WHERE t.id = {}) AS tier_name, '
-        f"(SELECT {agg}({arr}(pu.name, pu.factor)) FROM \"pack_unit\" pu "
+        f'(SELECT {agg}({arr}(pu.name, pu.factor)) FROM "pack_unit" pu '
         "WHERE pu.sku = s.id) AS packs_json, "
-        f"(SELECT {agg}({arr}(vb.min_qty, vb.price_fen)) FROM \"volume_break\" vb "
-        "WHERE vb.tier = {} AND vb.sku = s.id) AS breaks_json"
+        f'(SELECT {agg}({arr}(vb.min_qty, vb.price_fen)) FROM "volume_break" vb '
+        "WHERE vb.tier = {} AND vb.sku = s.id) AS breaks_json, "
+        + promotions.in_force_column(agg, arr)
     )
 
 
@@ -275,7 +331,7 @@ async def _joined_prices(tier_id: int, dealer_id: int, ids: list[int]) -> dict[i
     found: dict[int, dict] = {}
     for chunk in _chunks(ids):
         rows = await Sku.raw(
-            f"SELECT s.id AS id, {PRICE_COLUMNS} FROM \"sku\" s {PRICE_JOINS} "
+            f'SELECT s.id AS id, {PRICE_COLUMNS} FROM "sku" s {PRICE_JOINS} '
             f"WHERE s.id IN ({_in_list(chunk)})",
             int(tier_id),
             int(dealer_id),
@@ -298,14 +354,13 @@ async def _lists(
     breaks: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for n, chunk in enumerate(_chunks(ids)):
         head = (
-            'SELECT \'t\' AS kind, 0 AS sku, name AS label, 0 AS a, 0 AS b FROM "tier" '
+            "SELECT 't' AS kind, 0 AS sku, name AS label, 0 AS a, 0 AS b FROM \"tier\" "
             "WHERE id = {} UNION ALL "
             if n == 0
             else ""
         )
         rows = await Sku.raw(
-            head
-            + "SELECT 'p' AS kind, sku, name AS label, factor AS a, 0 AS b "
+            head + "SELECT 'p' AS kind, sku, name AS label, factor AS a, 0 AS b "
             f'FROM "pack_unit" WHERE sku IN ({_in_list(chunk)}) UNION ALL '
             "SELECT 'b' AS kind, sku, '' AS label, min_qty AS a, price_fen AS b "
             f'FROM "volume_break" WHERE tier = {{}} AND sku IN ({_in_list(chunk)})',
@@ -345,6 +400,9 @@ async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int,
     tname, packs, breaks = _listed(sku_rows) if listed else await _lists(tier_id, ids)
     if tname is None:
         tname = ""
+    today = promotions.today()
+    in_force = promotions.from_column(sku_rows[0][promotions.PROMOS_KEY], today) if listed else None
+    offs = await promotions.percent_offs(dealer, sku_rows, today, in_force=in_force)
 
     result: dict[int, PriceInputs] = {}
     for row in sku_rows:
@@ -367,6 +425,8 @@ async def price_inputs_for_rows(dealer: dict, sku_rows: list[dict]) -> dict[int,
             breaks=tuple(sorted(breaks.get(sku_id, []))),
             contract_price_fen=int(cp_fen) if cp_fen is not None else None,
             packs=sku_packs,
+            promo=offs.get(sku_id),
+            in_force=in_force,
         )
     return result
 

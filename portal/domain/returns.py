@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger, photos
+from portal.domain import audit, ledger, photos, promotions
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
     KeyTaken,
@@ -636,6 +636,42 @@ async def decide_return(
     return await get_return(actor, return_id)
 
 
+async def _credit_fen(lines: dict[int, dict], accepted: dict[int, int]) -> int:
+    """The credit for units accepted back, at the price each line was invoiced at.
+
+    A line that carries a share of an order saving is credited slice by slice: these units
+    come after those accepted back from it before, so the credits of a line never add up
+    to more than it was invoiced at (promotions.units_value).
+    """
+    discounted = [
+        k
+        for k, ln in lines.items()
+        if ln["line_total_fen"] != line_total_fen(ln["unit_price_fen"], ln["qty"])
+    ]
+    before: dict[int, int] = defaultdict(int)
+    if discounted:
+        rows = await ReturnLine.raw(
+            "SELECT rl.order_line AS order_line, rl.qty_accepted AS qty FROM return_line rl "
+            "JOIN return_request rr ON rr.id = rl.return_request "
+            "WHERE rr.status = 'received' AND rl.order_line IN ("
+            + ", ".join("{}" for _k in discounted)
+            + ")",
+            *discounted,
+        )
+        for row in rows:
+            before[int(row["order_line"])] += int(row["qty"] or 0)
+    return sum(
+        promotions.units_value(
+            lines[k]["unit_price_fen"],
+            lines[k]["line_total_fen"],
+            lines[k]["qty"],
+            before[k],
+            before[k] + qty,
+        )
+        for k, qty in accepted.items()
+    )
+
+
 async def receive_return(
     actor: Actor,
     return_id: int,
@@ -674,15 +710,16 @@ async def receive_return(
     if errors:
         raise ValidationFailed(errors=errors)
     prices = {
-        r["id"]: r["unit_price_fen"]
-        for r in await OrderLine.select(OrderLine.id, OrderLine.unit_price_fen).where(
-            OrderLine.id.is_in(list(asked) or [-1])
-        )
+        r["id"]: r
+        for r in await OrderLine.select(
+            OrderLine.id, OrderLine.unit_price_fen, OrderLine.line_total_fen, OrderLine.qty
+        ).where(OrderLine.id.is_in(list(asked) or [-1]))
     }
     skus = {ln.order_line_id: ln.sku_id for ln in view.lines}
-    credit = sum(line_total_fen(prices[k], parsed.get(k, 0)) for k in asked)
     async with write_transaction():
         dealer = await ledger.lock_dealer(view.dealer_id)
+        # Under the dealer lock, so returns received at once of one line see each other.
+        credit = await _credit_fen(prices, {k: parsed.get(k, 0) for k in asked})
         done = await ReturnRequest.raw(
             "UPDATE return_request SET status = 'received', received_by = {}, received_at = {}, "
             "warehouse = {}, inspection_note = {}, credit_fen = {} "

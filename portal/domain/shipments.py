@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger, stock
+from portal.domain import audit, ledger, promotions, stock
 from portal.domain.errors import (
     Conflict,
     FieldError,
@@ -35,7 +35,6 @@ from portal.domain.errors import (
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
-from portal.domain.money import line_total_fen
 from portal.domain.orders import transition
 from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
@@ -727,6 +726,7 @@ async def ship(
                 OrderLine.qty,
                 OrderLine.qty_backordered,
                 OrderLine.unit_price_fen,
+                OrderLine.line_total_fen,
             ).where(OrderLine.order == current.order_id)
         }
         value = 0
@@ -747,8 +747,11 @@ async def ship(
                     _("%(sku)s was shipped meanwhile by another shipment. Please reload."),
                     {"sku": order_lines[ln["order_line"]]["sku_code"]},
                 )
-            shipped_now[ln["order_line"]] = int(done[0]["qty_shipped"])
-            value += line_total_fen(order_lines[ln["order_line"]]["unit_price_fen"], qty)
+            shipped_now[ln["order_line"]] = after = int(done[0]["qty_shipped"])
+            line = order_lines[ln["order_line"]]
+            value += promotions.units_value(
+                line["unit_price_fen"], line["line_total_fen"], line["qty"], after - qty, after
+            )
         released = await _take_stock(current, lines, order_lines, shipped_now)
         # A reservation given back elsewhere goes to the oldest backorders of the SKU.
         await stock.fill_backorders(released, actor=actor, now=now)

@@ -22,7 +22,7 @@ from portal.tables.orders import (
     OrderEvent,
     OrderLine,
 )
-from portal.tables.pricing import ContractPrice, TierPrice, VolumeBreak
+from portal.tables.pricing import ContractPrice, Promotion, TierPrice, VolumeBreak
 from portal.tables.stock import Reservation, StockLevel, Warehouse
 from portal.tables.users import LoginFailure, User
 from portal.tables.webhooks import WebhookDelivery, WebhookEndpoint
@@ -43,6 +43,7 @@ ALL_TABLES = [
     TierPrice,
     VolumeBreak,
     ContractPrice,
+    Promotion,
     StockLevel,
     Cart,
     CartLine,

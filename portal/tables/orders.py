@@ -48,6 +48,10 @@ class Order(Table, tablename="sales_order"):
     status = Varchar(length=20, index=True)
     total_fen = BigInt(default=0)
     list_total_fen = BigInt(default=0)
+    # A spend-X-save-Y promotion (满减) the order earned: the saving, spread over the lines
+    # (order_line.discount_fen) and already taken off total_fen; its terms as JSON.
+    discount_fen = BigInt(default=0)
+    discount_params = Text(default="")
     # Ship-to as it was at submission.
     ship_to = Text(default="")
     requested_date = Date(null=True, default=None)
@@ -69,7 +73,9 @@ class OrderLine(Table, tablename="order_line"):
     qty_backordered = Integer(default=0)
     unit_price_fen = BigInt()
     list_price_fen = BigInt()
+    # qty × unit price less the line's share of the order's saving (discount_fen).
     line_total_fen = BigInt()
+    discount_fen = BigInt(default=0)
     price_rule = Varchar(length=20)
     # The rule's figures (tier, break quantity, pack) as JSON, rendered in the reader's language.
     price_rule_params = Text(default="{}")

@@ -16,6 +16,7 @@ from portal.web import (
     me,
     notifications,
     orders,
+    promotions,
     pwa,
     reports,
     shipments,
@@ -57,6 +58,7 @@ ROUTES = [
             *data_io.ROUTES,
             *staff.ROUTES,
             *warehouses_admin.ROUTES,
+            *promotions.ROUTES,
         ],
         before_request=load_page_chrome,
     )

@@ -203,6 +203,8 @@ async def adjust(request: Request, order_id: FromPath[int], data: Form) -> Respo
     view = await approvals.adjustable_order(request.user, order_id)
     changes, errors, values = [], [], {}
     for ln in view.lines:
+        if ln.is_gift:  # follows the line it comes with (approvals.adjust)
+            continue
         qty_raw = str(data.get(f"qty_{ln.id}") or "").strip()[:12]
         price_raw = str(data.get(f"price_{ln.id}") or "").strip()[:20]
         values[ln.id] = {"qty": qty_raw, "price": price_raw}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from litestar import Request, get
 from litestar.response import Redirect, Response
 
-from portal.domain import credit, ledger, orders, reports
+from portal.domain import credit, ledger, orders, promotions, reports
 from portal.domain.errors import _
 from portal.domain.scope import Actor
 from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
@@ -77,6 +77,7 @@ async def home(request: Request) -> Response:
         "overdue_fen": overdue.overdue_fen,
         "orders_blocked": overdue.orders_blocked,
         "statement_link": True,
+        "promotions": await promotions.running_for(actor, dealer),
     }
     return page(request, "home/page.html", ctx, active_tab="home")
 

@@ -14,6 +14,7 @@ import io
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -505,6 +506,21 @@ FORM_ROUTES: dict[str, Route] = {
         fixed={"active": "1"}),
     "POST /admin/users/{user_id:int}/password": Route("adm", {
         "new_password": ("text", "new-secret-42")}, ids={"user_id": "staff_user"}),
+    "POST /admin/promotions": Route("adm", {
+        "name": ("text", "双十二"), "kind": ("choice", "percent_off"),
+        "starts_on": ("date", "2026-12-01"), "ends_on": ("date", "2026-12-31"),
+        "tier": ("int", ""), "percent": ("money", "10"), "sku": ("text", "W550"),
+        "buy_sku": ("text", ""),
+        "category": ("int", ""), "threshold": ("money", ""), "save": ("money", ""),
+        "buy_qty": ("int", ""), "gift_sku": ("text", ""), "gift_qty": ("int", "")}),
+    "POST /admin/promotions/{promo_id:int}": Route("adm", {
+        "name": ("text", "满减"), "kind": ("choice", "spend_save"),
+        "starts_on": ("date", "2026-12-01"), "ends_on": ("date", "2026-12-31"),
+        "tier": ("int", ""), "percent": ("money", ""), "sku": ("text", ""),
+        "buy_sku": ("text", ""),
+        "category": ("int", ""), "threshold": ("money", "1000"), "save": ("money", "50"),
+        "buy_qty": ("int", ""), "gift_sku": ("text", ""), "gift_qty": ("int", "")},
+        ids={"promo_id": "promo_id"}, fixed={"active": "1"}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),
@@ -647,7 +663,7 @@ class Full:
 @pytest.fixture
 async def full(db) -> Full:
     """One of everything a route acts on, so each request reaches its validation."""
-    from portal.domain import approvals, returns, shipments, webhooks
+    from portal.domain import approvals, promotions, returns, shipments, webhooks
 
     tier = await f.tier()
     wh = await f.warehouse()
@@ -697,6 +713,17 @@ async def full(db) -> Full:
     hook = await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url="https://e.com/h"))
     await OrderEvent.insert(OrderEvent(order=open_order, at=f.now(), kind="adjusted"))
     delivery = await WebhookDelivery.select(WebhookDelivery.id).first()
+    promo = await promotions.create(
+        admin,
+        promotions.PromoData(
+            name="满减",
+            kind="spend_save",
+            starts_on=date(2026, 12, 1),
+            ends_on=date(2026, 12, 31),
+            threshold_fen=100_000,
+            save_fen=5_000,
+        ),
+    )
     return Full(
         ids={
             "order_id": open_order,
@@ -716,6 +743,7 @@ async def full(db) -> Full:
             "staff_user": rep["id"],
             "endpoint_id": hook.endpoint["id"],
             "delivery_id": delivery["id"],
+            "promo_id": promo.id,
             "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
                 "id"
             ],
@@ -841,6 +869,12 @@ API_ROUTES: dict[str, ApiRoute] = {
         "display_name": "改名", "role": "sales_rep"}, ids={"user_id": "staff_user"}),
     "POST /api/v1/staff/{user_id:int}/password": ApiRoute("adm", {
         "new_password": "new-secret-42"}, ids={"user_id": "staff_user"}),
+    "POST /api/v1/promotions": ApiRoute("adm", {
+        "name": "买赠", "kind": "buy_get", "starts_on": "2026-12-01", "ends_on": "2026-12-31",
+        "sku_code": "W550", "buy_qty": 24, "gift_sku_code": "W550", "gift_qty": 2}),
+    "PUT /api/v1/promotions/{promo_id:int}": ApiRoute("adm", {
+        "name": "九折", "kind": "percent_off", "starts_on": "2026-12-01",
+        "ends_on": "2026-12-31", "percent_off_bp": 1000}, ids={"promo_id": "promo_id"}),
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
     "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
         "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),

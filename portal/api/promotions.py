@@ -1,0 +1,178 @@
+"""API: promotions. Administrators keep them; a dealer (or staff naming one) reads what is on
+offer today."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Request, get, post, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from msgspec import Meta, Struct
+
+from portal.api.catalog import dealer_for
+from portal.api.schemas import Money, money, problems
+from portal.domain import promotions
+from portal.domain.scope import Actor
+
+PromoId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+Qty = Annotated[int, Meta(ge=1, le=promotions.MAX_QTY)]
+Fen = Annotated[int, Meta(ge=1, le=promotions.MAX_AMOUNT_FEN)]
+
+
+class PromotionIn(Struct):
+    name: Annotated[str, Meta(min_length=1, max_length=promotions.MAX_NAME)]
+    kind: Annotated[str, Meta(description="percent_off, spend_save (满减) or buy_get (买赠)")]
+    starts_on: date
+    ends_on: Annotated[date, Meta(description="the last day, inclusive (Asia/Shanghai)")]
+    active: bool = True
+    tier_id: Annotated[
+        Annotated[int, Meta(ge=1, le=2**31 - 1)] | None, Meta(description="null: every tier")
+    ] = None
+    sku_code: Annotated[
+        str,
+        Meta(
+            max_length=40,
+            description="percent_off: the one SKU it applies to; buy_get: the SKU to buy",
+        ),
+    ] = ""
+    category_id: Annotated[
+        Annotated[int, Meta(ge=1, le=2**31 - 1)] | None,
+        Meta(description="percent_off: a category and its sub-categories"),
+    ] = None
+    percent_off_bp: Annotated[
+        Annotated[int, Meta(ge=1, le=9999)] | None,
+        Meta(description="percent_off: basis points, 1000 = 10% off"),
+    ] = None
+    threshold_fen: Annotated[Fen | None, Meta(description="spend_save: the order reaches")] = None
+    save_fen: Annotated[Fen | None, Meta(description="spend_save: and saves")] = None
+    buy_qty: Annotated[Qty | None, Meta(description="buy_get: every N base units")] = None
+    gift_sku_code: Annotated[str, Meta(max_length=40, description="buy_get: the gift")] = ""
+    gift_qty: Annotated[Qty | None, Meta(description="buy_get: M base units free")] = None
+
+
+class PromotionOut(Struct):
+    id: int
+    name: str
+    kind: str
+    active: bool
+    state: Annotated[str, Meta(description="paused, scheduled, running or ended")]
+    starts_on: date
+    ends_on: date
+    tier_id: int | None
+    sku_id: int | None
+    sku_code: str
+    category_id: int | None
+    percent_off_bp: int
+    threshold: Money
+    save: Money
+    buy_qty: int
+    gift_sku_id: int | None
+    gift_sku_code: str
+    gift_qty: int
+    terms: Annotated[str, Meta(description="what it gives, in the caller's language")]
+
+
+def _out(p: promotions.Promo) -> PromotionOut:
+    return PromotionOut(
+        id=p.id,
+        name=p.name,
+        kind=p.kind,
+        active=p.active,
+        state=p.state(promotions.today()),
+        starts_on=p.starts_on,
+        ends_on=p.ends_on,
+        tier_id=p.tier_id,
+        sku_id=p.sku_id,
+        sku_code=p.sku_code,
+        category_id=p.category_id,
+        percent_off_bp=p.percent_bp,
+        threshold=money(p.threshold_fen),
+        save=money(p.save_fen),
+        buy_qty=p.buy_qty,
+        gift_sku_id=p.gift_sku_id,
+        gift_sku_code=p.gift_code,
+        gift_qty=p.gift_qty,
+        terms=p.terms,
+    )
+
+
+def _data(body: PromotionIn) -> promotions.PromoData:
+    return promotions.PromoData(
+        name=body.name,
+        kind=body.kind,
+        active=body.active,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        tier_id=body.tier_id,
+        sku_code=body.sku_code,
+        category_id=body.category_id,
+        percent_bp=body.percent_off_bp,
+        threshold_fen=body.threshold_fen,
+        save_fen=body.save_fen,
+        buy_qty=body.buy_qty,
+        gift_sku_code=body.gift_sku_code,
+        gift_qty=body.gift_qty,
+    )
+
+
+@get(
+    "/api/v1/promotions",
+    tags=["catalog"],
+    summary="Every promotion (administrators)",
+    responses=problems(401, 403),
+)
+async def list_promotions(request: Request[Actor, Any, Any]) -> list[PromotionOut]:
+    return [_out(p) for p in await promotions.list_promotions(request.user)]
+
+
+@get(
+    "/api/v1/promotions/current",
+    tags=["catalog"],
+    summary="The promotions on offer today for a dealer (staff name it with dealer_id)",
+    responses=problems(401, 404, 422),
+)
+async def current_promotions(
+    request: Request[Actor, Any, Any],
+    dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> list[PromotionOut]:
+    dealer = await dealer_for(request.user, dealer_id)
+    return [_out(p) for p in await promotions.running_for(request.user, dealer)]
+
+
+@post(
+    "/api/v1/promotions",
+    tags=["catalog"],
+    summary="Add a promotion (administrators)",
+    status_code=201,
+    responses=problems(401, 403, 422),
+)
+async def create_promotion(
+    request: Request[Actor, Any, Any], data: JSONBody[PromotionIn]
+) -> PromotionOut:
+    return _out(await promotions.create(request.user, _data(data)))
+
+
+@get(
+    "/api/v1/promotions/{promo_id:int}",
+    tags=["catalog"],
+    summary="A promotion (administrators)",
+    responses=problems(401, 403, 404),
+)
+async def get_promotion(request: Request[Actor, Any, Any], promo_id: PromoId) -> PromotionOut:
+    return _out(await promotions.get_promotion(request.user, promo_id))
+
+
+@put(
+    "/api/v1/promotions/{promo_id:int}",
+    tags=["catalog"],
+    summary="Change a promotion (placed orders keep what they earned)",
+    responses=problems(401, 403, 404, 422),
+)
+async def update_promotion(
+    request: Request[Actor, Any, Any], promo_id: PromoId, data: JSONBody[PromotionIn]
+) -> PromotionOut:
+    return _out(await promotions.update(request.user, promo_id, _data(data)))
+
+
+ROUTES = [list_promotions, current_promotions, create_promotion, get_promotion, update_promotion]
