@@ -860,9 +860,10 @@ async def prepare(
             errors=errors + [FieldError("lines", _("The order has no lines."))],
         )
     codes = [ln.sku_code.strip() for ln in lines if ln.sku_id is None and ln.sku_code]
-    by_code = await catalog.find_skus(actor, dealer, codes) if codes else {}
     ids = {ln.sku_id for ln in lines if ln.sku_id is not None}
-    items = await catalog.items_by_ids(actor, dealer, sorted(ids), history=False) if ids else {}
+    with promotions.priced_on(promotions.today(now)):  # the promotions in force at `now`
+        by_code = await catalog.find_skus(actor, dealer, codes) if codes else {}
+        items = await catalog.items_by_ids(actor, dealer, sorted(ids), history=False) if ids else {}
     for item in by_code.values():
         items.setdefault(item.sku_id, item)
 
@@ -983,10 +984,8 @@ async def apply_promotions(
 ) -> promotions.Saving | None:
     """Add the gift lines the order earns (买赠) and spread the saving it earns (满减) over
     its priced lines, in place; returns the saving. Promotions in force at `now` count;
-    `in_force`: those in force today as the catalog read them (used when `now` is today)."""
+    `in_force`: those in force then, if the catalog read them along with the prices."""
     day = promotions.today(now)
-    if day != promotions.today():
-        in_force = None
     won = await promotions.earned_for(dealer, lines, day, in_force=in_force)
     next_index = len(lines) and max(p.index for p in lines) + 1
     for n, gift in enumerate(g for g in won.gifts if g.qty > 0):

@@ -23,7 +23,9 @@ never alter a placed order (adjusting an order re-applies the terms it recorded)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -64,9 +66,28 @@ _PROMO_COLUMNS = (
 )
 
 
+# The day prices are read for, when an order is priced for a given moment (priced_on()).
+_PRICING_DAY: ContextVar[date | None] = ContextVar("pricing_day", default=None)
+
+
 def today(now: datetime | None = None) -> date:
-    """The Asia/Shanghai date of `now` (default: the present)."""
+    """The Asia/Shanghai date of `now`; by default the day being priced (priced_on()), else
+    the present."""
+    if now is None:
+        day = _PRICING_DAY.get()
+        if day is not None:
+            return day
     return (now or datetime.now(UTC)).astimezone(SHANGHAI).date()
+
+
+@contextmanager
+def priced_on(day: date) -> Iterator[None]:
+    """Read prices and promotions as on `day` within the block (an order dated `now`)."""
+    token = _PRICING_DAY.set(day)
+    try:
+        yield
+    finally:
+        _PRICING_DAY.reset(token)
 
 
 def _as_date(value: Any) -> date:

@@ -300,11 +300,6 @@ async def test_the_order_line_keeps_the_promotion_price_after_it_is_paused(db):
     assert (await orders.get_order(w.buyer, order.id)).lines[0].unit_price_fen == 158
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pricing.price_inputs_for_rows dates percent-off by the wall clock "
-    "(promotions.today()), not by the `now` the order is submitted with",
-)
 async def test_an_order_dated_now_gets_the_percent_off_in_force_on_that_day(db):
     w = await world()
     day = promotions.today() - timedelta(days=30)
