@@ -152,10 +152,6 @@ class Promo:
         return "running"
 
     @property
-    def state_labels(self) -> dict[str, str]:
-        return STATE_LABELS
-
-    @property
     def kind_label(self) -> str:
         return i18n.gettext(KIND_LABELS.get(self.kind, self.kind))
 

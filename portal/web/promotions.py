@@ -252,6 +252,17 @@ async def promotion_save(request: Request, promo_id: FromPath[int], data: Form) 
     return Redirect("/admin/promotions", status_code=303)
 
 
+@post("/admin/promotions/{promo_id:int}/active", include_in_schema=False)
+async def promotion_active(request: Request, promo_id: FromPath[int], data: Form) -> Response:
+    """Pause or resume from the list, one tap (placed orders keep what they earned)."""
+    await promotions.get_promotion(request.user, promo_id)
+    wanted = str(data.get("active") or "")
+    if wanted not in ("0", "1"):
+        raise ValidationFailed(errors=[FieldError("active", _("Choose pause or resume."))])
+    await promotions.set_active(request.user, promo_id, wanted == "1")
+    return Redirect("/admin/promotions", status_code=303)
+
+
 @get("/promotions", include_in_schema=False)
 async def promotions_on_offer(request: Request) -> Template:
     dealer = await acting_dealer(request)
@@ -264,4 +275,11 @@ async def promotions_on_offer(request: Request) -> Template:
     )
 
 
-ROUTES = [promotion_list, promotion_add, promotion_edit, promotion_save, promotions_on_offer]
+ROUTES = [
+    promotion_list,
+    promotion_add,
+    promotion_edit,
+    promotion_save,
+    promotion_active,
+    promotions_on_offer,
+]

@@ -238,6 +238,7 @@ MATRIX: dict[str, str] = {
     "POST /admin/promotions":                           "303 403 403 403 403 403 403 422",
     "GET /admin/promotions/{promo_id:int}":             "303 403 403 403 403 403 403 404",
     "POST /admin/promotions/{promo_id:int}":            "303 403 403 403 403 403 403 404",
+    "POST /admin/promotions/{promo_id:int}/active":     "303 403 403 403 403 403 403 404",
     "GET /promotions":                                  "303 200 200 200 200 200 200 200",
     "GET /api/v1/promotions":                           "401 403 403 403 403 403 403 200",
     "GET /api/v1/promotions/current":                   "401 200 200 422 422 422 422 422",

@@ -521,6 +521,8 @@ FORM_ROUTES: dict[str, Route] = {
         "category": ("int", ""), "threshold": ("money", "1000"), "save": ("money", "50"),
         "buy_qty": ("int", ""), "gift_sku": ("text", ""), "gift_qty": ("int", "")},
         ids={"promo_id": "promo_id"}, fixed={"active": "1"}),
+    "POST /admin/promotions/{promo_id:int}/active": Route("adm", {
+        "active": ("choice", "0")}, ids={"promo_id": "promo_id"}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),

@@ -292,3 +292,26 @@ async def admin_row() -> dict:
     from portal.tables import User
 
     return await User.select().where(User.username == "root").first()
+
+
+async def test_one_tap_pauses_and_resumes_a_promotion_from_the_list(client, db):
+    await shop()
+    root = await bearer(client, "root")
+    body = {"name": "满减", "kind": "spend_save", "threshold_fen": 10_000, "save_fen": 500}
+    made = (await client.post("/api/v1/promotions", json={**body, **period()}, headers=root)).json()
+    await sign_in(client, "root")
+    listed = await client.get("/admin/promotions", headers=ZH)
+    assert f'action="/admin/promotions/{made["id"]}/active"' in listed.text
+    token = csrf_from(listed.text)
+    url = f"/admin/promotions/{made['id']}/active"
+    bad = await client.post(url, data={"active": "maybe", "_csrf_token": token}, headers=ZH)
+    assert bad.status_code == 422
+    assert (await Promotion.select(Promotion.active).first())["active"] is True
+    paused = await client.post(
+        url, data={"active": "0", "_csrf_token": token}, follow_redirects=False
+    )
+    assert paused.status_code == 303
+    assert (await Promotion.select(Promotion.active).first())["active"] is False
+    await client.post(url, data={"active": "1", "_csrf_token": token})
+    assert (await Promotion.select(Promotion.active).first())["active"] is True
+    assert await AuditEntry.count().where(AuditEntry.action == "promotion.updated") == 2
