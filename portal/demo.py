@@ -788,13 +788,19 @@ async def _insert_approval_rules() -> None:
 
 
 async def _insert_promotions(plan: DemoPlan) -> None:
-    """One promotion of each kind, running for the next weeks: a percentage off the last
-    top-level category, a 满减 on large orders, and a 买赠 on one SKU (buy 5 packs, get 1)."""
+    """One promotion of each kind for the next weeks, paused: a percentage off the last
+    top-level category, a 满减 on large orders, and a 买赠 on one SKU (buy 5 packs, get 1).
+    Paused, so the demo's prices and totals are those of its price lists until an
+    administrator resumes one (我的 › 促销, one tap)."""
     from portal.tables import Category, Promotion
 
     now = datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
-    period = {"starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30)}
+    period = {
+        "starts_on": today - timedelta(days=1),
+        "ends_on": today + timedelta(days=30),
+        "active": False,
+    }
     top = await Category.select(Category.id).where(Category.name == TOP_ORDER[-1]).first()
     pack_of = {code: factor for code, _n, factor in plan.packs}
     gift = next(s for s in plan.skus if s["moq"] == 1 and s["order_multiple"] == 1)
@@ -811,10 +817,10 @@ async def _insert_promotions(plan: DemoPlan) -> None:
             **period,
         ),
         Promotion(
-            name="满5000减150",
+            name="满8000减200",
             kind="spend_save",
-            threshold_fen=500_000,
-            save_fen=15_000,
+            threshold_fen=800_000,
+            save_fen=20_000,
             created_at=now,
             updated_at=now,
             **period,
