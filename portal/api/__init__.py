@@ -5,6 +5,7 @@ from portal.api import (
     auth,
     backorders,
     catalog,
+    catalog_admin,
     data_io,
     dealers,
     ledger,
@@ -38,4 +39,5 @@ ROUTES: list = [
     *staff.ROUTES,
     *warehouses.ROUTES,
     *promotions.ROUTES,
+    *catalog_admin.ROUTES,
 ]

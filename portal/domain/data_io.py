@@ -25,14 +25,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from portal.db import write_transaction
 from portal.domain import audit, stock
 from portal.domain.catalog import category_lineage
+from portal.domain.catalog_admin import (
+    MAX_QTY,
+    ORDER_QTY_MAX,
+    SKU_TEXT,
+    amount_fen,
+    percent_bp,
+    upsert_audited,
+    whole,
+    write_sku_changes,
+)
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
-from portal.domain.money import from_fen, parse_amount, to_fen
+from portal.domain.money import from_fen
 from portal.domain.order_files import read_rows
 from portal.domain.scope import Actor
 from portal.tables import (
@@ -97,7 +107,6 @@ REQUIRED = {
 }
 MAX_ROWS = 5000
 MAX_FILE_BYTES = 2_000_000
-MAX_QTY = 10_000_000
 POLICIES = ("block", "approval")
 TRUE = ("1", "true", "yes", "y", "是")
 FALSE = ("0", "false", "no", "n", "否")
@@ -295,24 +304,6 @@ def _table(kind: str, filename: str, data: bytes) -> _Rows:
     return _Rows(rows)
 
 
-def _money(text: str) -> int | None:
-    try:
-        fen = to_fen(parse_amount(text))
-    except ValueError:
-        return None
-    return fen if fen >= 0 else None
-
-
-def _whole(text: str, low: int = 0, high: int = MAX_QTY) -> int | None:
-    cleaned = text.strip()
-    if cleaned.endswith(".0"):
-        cleaned = cleaned[:-2]
-    if not cleaned.isdigit() or len(cleaned) > 9:
-        return None
-    value = int(cleaned)
-    return value if low <= value <= high else None
-
-
 def _flag(text: str) -> bool | None:
     low = text.strip().lower()
     return True if low in TRUE else False if low in FALSE else None
@@ -356,8 +347,8 @@ async def _plan_stock(t: _Rows) -> list[Change]:
             t.error(n, MSG_UNKNOWN["warehouse"], code=r["warehouse"][:40])
         if sku is None:
             t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
-        on_hand = _whole(r["on_hand"]) if r.get("on_hand") else None
-        safety = _whole(r["safety_stock"]) if r.get("safety_stock") else None
+        on_hand = whole(r["on_hand"]) if r.get("on_hand") else None
+        safety = whole(r["safety_stock"]) if r.get("safety_stock") else None
         if r.get("on_hand") and on_hand is None:
             t.error(n, MSG_NUMBER, column="on_hand", low=0, high=MAX_QTY)
         if r.get("safety_stock") and safety is None:
@@ -420,46 +411,38 @@ async def _plan_prices(t: _Rows) -> list[Change]:
             t.error(n, MSG_UNKNOWN["tier"], code=r["tier"][:40])
         if sku is None:
             t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
-        min_qty = _whole(r.get("min_qty") or "1", 1, MAX_QTY)
+        min_qty = whole(r.get("min_qty") or "1", 1, MAX_QTY)
         if min_qty is None:
             t.error(n, MSG_NUMBER, column="min_qty", low=1, high=MAX_QTY)
             continue
         price_text, percent_text = r.get("price", ""), r.get("percent", "")
-        price = _money(price_text) if price_text else None
+        price = amount_fen(price_text) if price_text else None
         if price_text and price is None:
             t.error(n, MSG_MONEY, column="price")
             continue
-        percent_bp = None
-        if percent_text:
-            try:
-                bp = Decimal(percent_text.rstrip("%")) * 100
-            except InvalidOperation:
-                bp = Decimal(-1)
-            if bp != bp.to_integral_value() or not 0 < bp <= 10_000:
-                t.error(n, _("Row %(row)s: percent must be from 0.01 to 100."))
-                continue
-            percent_bp = int(bp)
-        if min_qty == 1 and (price is None) == (percent_bp is None):
+        bp = percent_bp(percent_text) if percent_text else None
+        if percent_text and bp is None:
+            t.error(n, _("Row %(row)s: percent must be from 0.01 to 100."))
+            continue
+        if min_qty == 1 and (price is None) == (bp is None):
             t.error(n, _("Row %(row)s: give either a price or a percent."))
             continue
-        if min_qty > 1 and (price is None or percent_bp is not None):
+        if min_qty > 1 and (price is None or bp is not None):
             t.error(n, _("Row %(row)s: a volume break needs a price and no percent."))
             continue
         key = (r["tier"], r["sku"], min_qty)
         t.once(n, key)
         if tier is None or sku is None:
             continue
-        plan.append(_price_change(tier, sku, min_qty, price, percent_bp))
+        plan.append(_price_change(tier, sku, min_qty, price, bp))
     return plan
 
 
-def _price_change(
-    tier: int, sku: int, min_qty: int, price: int | None, percent_bp: int | None
-) -> Change:
+def _price_change(tier: int, sku: int, min_qty: int, price: int | None, bp: int | None) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         if min_qty == 1:
             table, where = TierPrice, (TierPrice.tier == tier) & (TierPrice.sku == sku)
-            values = {"price_fen": price, "percent_bp": percent_bp}
+            values = {"price_fen": price, "percent_bp": bp}
         else:
             table = VolumeBreak
             where = (
@@ -468,7 +451,7 @@ def _price_change(
                 & (VolumeBreak.min_qty == min_qty)
             )
             values = {"price_fen": price}
-        return await _upsert(
+        return await upsert_audited(
             actor,
             now,
             table,
@@ -483,33 +466,6 @@ def _price_change(
     return apply
 
 
-async def _upsert(
-    actor: Actor,
-    now: datetime,
-    table: Any,
-    where: Any,
-    values: dict[str, Any],
-    keys: dict[str, Any],
-    action: str,
-) -> str:
-    before = await table.select().where(where).first()
-    if before is not None and all(before[k] == v for k, v in values.items()):
-        return "unchanged"
-    if before is None:
-        row = table(**keys, **values)
-        await table.insert(row)
-        entity_id, old = row.id, {}
-    else:
-        await table.update({getattr(table, k): v for k, v in values.items()}).where(
-            table.id == before["id"]
-        )
-        entity_id, old = before["id"], {k: before[k] for k in values}
-    await audit.record(
-        actor, action, table._meta.tablename, entity_id, old, {**keys, **values}, now=now
-    )
-    return "created" if before is None else "updated"
-
-
 async def _plan_contract_prices(t: _Rows) -> list[Change]:
     dealers = await _ids(Dealer, {r["dealer"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
@@ -520,7 +476,7 @@ async def _plan_contract_prices(t: _Rows) -> list[Change]:
             t.error(n, MSG_UNKNOWN["dealer"], code=r["dealer"][:40])
         if sku is None:
             t.error(n, MSG_UNKNOWN["product"], code=r["sku"][:40])
-        price = _money(r["price"]) if r["price"] else None
+        price = amount_fen(r["price"]) if r["price"] else None
         if price is None:
             t.error(n, MSG_MONEY, column="price")
         key = (r["dealer"], r["sku"])
@@ -530,7 +486,7 @@ async def _plan_contract_prices(t: _Rows) -> list[Change]:
 
         def change(dealer=dealer, sku=sku, price=price) -> Change:
             async def apply(actor: Actor, now: datetime) -> str:
-                return await _upsert(
+                return await upsert_audited(
                     actor,
                     now,
                     ContractPrice,
@@ -571,13 +527,13 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
             else:
                 t.error(n, MSG_UNKNOWN["tier"], code=r["tier"][:40])
         if r.get("credit_limit"):
-            limit_fen = _money(r["credit_limit"])
+            limit_fen = amount_fen(r["credit_limit"])
             if limit_fen is None:
                 t.error(n, MSG_MONEY, column="credit_limit")
             else:
                 values["credit_limit_fen"] = limit_fen
         if r.get("payment_terms_days"):
-            days = _whole(r["payment_terms_days"], 0, 365)
+            days = whole(r["payment_terms_days"], 0, 365)
             if days is None:
                 t.error(n, MSG_NUMBER, column="payment_terms_days", low=0, high=365)
             else:
@@ -630,7 +586,6 @@ def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> 
     return apply
 
 
-SKU_TEXT = {"barcode": 40, "name": 160, "spec": 50, "colour": 30}
 PRODUCT_TEXT = {"product": 120, "brand": 50}
 
 
@@ -671,18 +626,18 @@ async def _plan_products(t: _Rows) -> list[Change]:
             if r.get(column):
                 values[column] = r[column][: SKU_TEXT[column]]
         if r.get("base_price"):
-            price = _money(r["base_price"])
+            price = amount_fen(r["base_price"])
             if price is None:
                 t.error(n, MSG_MONEY, column="base_price")
             else:
                 values["base_price_fen"] = price
         for column in ("moq", "order_multiple"):
             if r.get(column):
-                whole = _whole(r[column], 1, 100_000)
-                if whole is None:
-                    t.error(n, MSG_NUMBER, column=column, low=1, high=100_000)
+                number = whole(r[column], 1, ORDER_QTY_MAX)
+                if number is None:
+                    t.error(n, MSG_NUMBER, column=column, low=1, high=ORDER_QTY_MAX)
                 else:
-                    values[column] = whole
+                    values[column] = number
         if r.get("active"):
             flag = _flag(r["active"])
             if flag is None:
@@ -808,15 +763,8 @@ def _new_sku(
 
 def _sku_update(sku_id: int, values: dict[str, Any]) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
-        before = await Sku.select().where(Sku.id == sku_id).first()
-        changed = {k: v for k, v in values.items() if before[k] != v}
-        if not changed:
-            return "unchanged"
-        await Sku.update({getattr(Sku, k): v for k, v in changed.items()}).where(Sku.id == sku_id)
-        await audit.record(
-            actor, "sku.imported", "sku", sku_id, {k: before[k] for k in changed}, changed, now=now
-        )
-        return "updated"
+        changed = await write_sku_changes(actor, sku_id, values, "sku.imported", now)
+        return "updated" if changed else "unchanged"
 
     return apply
 

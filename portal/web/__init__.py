@@ -9,6 +9,7 @@ from portal.web import (
     backorders,
     cart,
     catalog,
+    catalog_admin,
     data_io,
     dealers,
     finance,
@@ -59,6 +60,7 @@ ROUTES = [
             *staff.ROUTES,
             *warehouses_admin.ROUTES,
             *promotions.ROUTES,
+            *catalog_admin.ROUTES,
         ],
         before_request=load_page_chrome,
     )

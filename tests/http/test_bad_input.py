@@ -523,6 +523,17 @@ FORM_ROUTES: dict[str, Route] = {
         ids={"promo_id": "promo_id"}, fixed={"active": "1"}),
     "POST /admin/promotions/{promo_id:int}/active": Route("adm", {
         "active": ("choice", "0")}, ids={"promo_id": "promo_id"}),
+    "POST /admin/skus/{sku_id:int}": Route("adm", {
+        "name": ("text", "农夫山泉 550ml"), "barcode": ("text", "6900000000017"),
+        "base_price": ("money", "2.00"), "moq": ("int", "1"), "order_multiple": ("int", "1"),
+        "safety_stock": ("int", "0")}, fixed={"active": "1", "allow_backorder": "1"}),
+    "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}": Route("adm", {
+        "price": ("money", "1.80"), "percent": ("money", ""), "breaks": ("text", "240 1.60")},
+        ids={"tier_id": "tier_id"}),
+    "POST /admin/skus/{sku_id:int}/contract-prices": Route("adm", {
+        "dealer": ("text", "{dealer_code}"), "price": ("money", "1.50")}),
+    "POST /admin/skus/{sku_id:int}/visibility": Route("adm", {
+        "visibility": ("choice", "all"), "tier_ids": ("int", ""), "dealer_codes": ("text", "")}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),
@@ -593,6 +604,9 @@ FORM_ROUTES: dict[str, Route] = {
 }
 # Routes whose only input is the path (and the CSRF token): nothing a user types can be wrong.
 NO_FORM_INPUT = {
+    "POST /admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}/remove": (
+        "removes a contract price"
+    ),
     "POST /approvals/bulk": "step ids are parsed as digits and anything else ignored",
     "POST /catalog/favourite/{sku_id:int}": "a toggle",
     "POST /dealers/{dealer_id:int}/act": "chooses the acting dealer",
@@ -746,6 +760,8 @@ async def full(db) -> Full:
             "endpoint_id": hook.endpoint["id"],
             "delivery_id": delivery["id"],
             "promo_id": promo.id,
+            "tier_id": tier["id"],
+            "dealer_code": a["code"],
             "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
                 "id"
             ],
@@ -794,6 +810,8 @@ def form_corpus(key: str, route: Route, w: Full) -> list[tuple[str, bool, dict[s
             base[name] = str(w.ids["warehouse"])
         elif value == "" and name == "sku_id":
             base[name] = str(w.ids["sku_id"])
+        elif value.startswith("{") and value.endswith("}"):  # one of the world's ids
+            base[name] = str(w.ids[value[1:-1]])
     base.update(route.fixed)
     cases = []
     for name, (kind, _value) in route.fields.items():
@@ -877,6 +895,16 @@ API_ROUTES: dict[str, ApiRoute] = {
     "PUT /api/v1/promotions/{promo_id:int}": ApiRoute("adm", {
         "name": "九折", "kind": "percent_off", "starts_on": "2026-12-01",
         "ends_on": "2026-12-31", "percent_off_bp": 1000}, ids={"promo_id": "promo_id"}),
+    "PUT /api/v1/admin/skus/{sku_id:int}": ApiRoute("adm", {
+        "name": "农夫山泉 550ml", "barcode": "6900000000017", "base_price": "2.00", "moq": 1,
+        "order_multiple": 1, "safety_stock": 0, "allow_backorder": False, "active": True}),
+    "PUT /api/v1/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}": ApiRoute("adm", {
+        "price": "1.80", "percent": None, "breaks": [{"min_qty": 240, "price": "1.60"}]},
+        ids={"tier_id": "tier_id"}),
+    "PUT /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}": ApiRoute("adm", {
+        "price": "1.50"}, ids={"dealer_code": "dealer_code"}),
+    "PUT /api/v1/admin/products/{product_id:int}/visibility": ApiRoute("adm", {
+        "visibility": "all", "tier_ids": [], "dealer_codes": []}),
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
     "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
         "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),
@@ -937,6 +965,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "PUT /api/v1/stock/{sku_id:int}/safety-stock": ApiRoute("wh", {"safety_stock": 10}),
 }
 API_NO_BODY = {
+    "DELETE /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}": "only the path",
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
@@ -947,7 +976,7 @@ API_NO_BODY = {
 # Integers where a negative value is valid.
 SIGNED = {"step_order", "priority"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
-EMPTY_OK = {"events"}
+EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes"}
 # fmt: on
 
 

@@ -1,0 +1,388 @@
+"""API: products and prices kept by administrators, one SKU at a time (商品与价格)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, delete, get, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from msgspec import Meta, Struct, field
+
+from portal.api.schemas import Id, Money, PackOut, money, problems
+from portal.domain import catalog_admin
+from portal.domain.catalog_admin import ContractRow, Listed, SkuDetail, TierPriceRow, Visibility
+from portal.domain.safety_stock import MAX_SAFETY_STOCK
+from portal.domain.scope import Actor
+
+SkuId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+TierId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+ProductId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+DealerCode = Annotated[str, PathParameter(min_length=1, max_length=20)]
+# What a price may be sent as: yuan with two places, never negative.
+Price = Annotated[
+    str, Meta(pattern=r"^\d{1,13}\.\d{2}$", examples=["12.50"], description="yuan per base unit")
+]
+Percent = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{1,3}(\.\d{1,2})?$",
+        examples=["85"],
+        description="percent of the base price, from 0.01 to 100",
+    ),
+]
+OrderQty = Annotated[int, Meta(ge=1, le=catalog_admin.ORDER_QTY_MAX, description="base units")]
+
+
+class AdminSkuRowOut(Struct):
+    id: int
+    code: str
+    barcode: str
+    name: str
+    spec: str
+    colour: str
+    unit: str
+    base_price: Money
+    active: bool
+    product_id: int
+    product_name: str
+    product_active: bool
+    visibility: Annotated[str, Meta(description="all or restricted")]
+
+
+class AdminSkuPageOut(Struct):
+    items: list[AdminSkuRowOut]
+    page: int
+    per_page: int
+    has_more: bool
+    total: int
+
+
+class BreakOut(Struct):
+    min_qty: Annotated[int, Meta(description="from this many base units on")]
+    price: Money
+
+
+class TierPriceOut(Struct):
+    tier_id: int
+    tier_code: str
+    tier_name: str
+    price: Annotated[Money | None, Meta(description="a fixed price per base unit")]
+    percent: Annotated[str | None, Meta(description="or a percentage of the base price")]
+    unit_price: Annotated[
+        Money | None, Meta(description="what the tier pays per base unit; null: the base price")
+    ]
+    breaks: list[BreakOut]
+
+
+class ContractPriceOut(Struct):
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    price: Money
+
+
+class ListedOut(Struct):
+    id: int
+    code: str
+    name: str
+
+
+class VisibilityOut(Struct):
+    product_id: int
+    visibility: Annotated[str, Meta(description="all, or restricted to the tiers and dealers")]
+    tiers: list[ListedOut]
+    dealers: list[ListedOut]
+
+
+class AdminProductOut(Struct):
+    id: int
+    name: str
+    brand: str
+    active: bool
+    category_id: int
+    category_path: list[str]
+    visibility: VisibilityOut
+
+
+class AdminSkuOut(Struct):
+    id: int
+    code: str
+    barcode: str
+    name: str
+    spec: str
+    colour: str
+    unit: Annotated[str, Meta(description="the base unit; quantities and prices count in it")]
+    base_price: Money
+    moq: int
+    order_multiple: int
+    safety_stock: int
+    allow_backorder: bool
+    active: bool
+    product: AdminProductOut
+    packs: list[PackOut]
+    tier_prices: list[TierPriceOut]
+    contract_prices: list[ContractPriceOut]
+
+
+class AdminSkuIn(Struct):
+    """A SKU's editable fields, all of them (its code, unit and product never change)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=160)]
+    barcode: Annotated[str, Meta(max_length=40)]
+    base_price: Price
+    moq: OrderQty
+    order_multiple: OrderQty
+    safety_stock: Annotated[int, Meta(ge=0, le=MAX_SAFETY_STOCK, description="base units")]
+    allow_backorder: bool
+    active: bool
+
+
+class BreakIn(Struct):
+    min_qty: Annotated[
+        int, Meta(ge=2, le=catalog_admin.MAX_QTY, description="from this many base units on")
+    ]
+    price: Price
+
+
+class TierPriceIn(Struct):
+    """What the tier pays: a fixed price, or a percentage of the base price, or neither (the
+    base price); and exactly these volume breaks, each from a larger quantity than the last."""
+
+    price: Price | None = None
+    percent: Percent | None = None
+    breaks: Annotated[list[BreakIn], Meta(max_length=catalog_admin.MAX_BREAKS)] = field(
+        default_factory=list
+    )
+
+
+class ContractPriceIn(Struct):
+    price: Price
+
+
+class VisibilityIn(Struct):
+    visibility: Literal["all", "restricted"]
+    tier_ids: Annotated[list[Id], Meta(max_length=catalog_admin.MAX_LISTED)] = field(
+        default_factory=list
+    )
+    dealer_codes: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=20)]],
+        Meta(max_length=catalog_admin.MAX_LISTED),
+    ] = field(default_factory=list)
+
+
+def _money(fen: int | None) -> str | None:
+    return None if fen is None else money(fen)
+
+
+def _tier_out(t: TierPriceRow) -> TierPriceOut:
+    return TierPriceOut(
+        tier_id=t.tier_id,
+        tier_code=t.tier_code,
+        tier_name=t.tier_name,
+        price=_money(t.price_fen),
+        percent=None if t.percent_bp is None else t.percent,
+        unit_price=_money(t.unit_price_fen),
+        breaks=[BreakOut(min_qty=q, price=money(p)) for q, p in t.breaks],
+    )
+
+
+def _contract_out(c: ContractRow) -> ContractPriceOut:
+    return ContractPriceOut(
+        dealer_id=c.dealer_id,
+        dealer_code=c.dealer_code,
+        dealer_name=c.dealer_name,
+        price=money(c.price_fen),
+    )
+
+
+def _listed(rows: tuple[Listed, ...]) -> list[ListedOut]:
+    return [ListedOut(id=r.id, code=r.code, name=r.name) for r in rows]
+
+
+def _visibility_out(v: Visibility) -> VisibilityOut:
+    return VisibilityOut(
+        product_id=v.product_id,
+        visibility=v.visibility,
+        tiers=_listed(v.tiers),
+        dealers=_listed(v.dealers),
+    )
+
+
+def _sku_out(d: SkuDetail) -> AdminSkuOut:
+    s, p = d.sku, d.product
+    return AdminSkuOut(
+        id=s["id"],
+        code=s["code"],
+        barcode=s["barcode"] or "",
+        name=s["name"],
+        spec=s["spec"] or "",
+        colour=s["colour"] or "",
+        unit=s["base_unit"],
+        base_price=money(s["base_price_fen"]),
+        moq=s["moq"],
+        order_multiple=s["order_multiple"],
+        safety_stock=s["safety_stock"],
+        allow_backorder=s["allow_backorder"],
+        active=s["active"],
+        product=AdminProductOut(
+            id=p["id"],
+            name=p["name"],
+            brand=p["brand"] or "",
+            active=p["active"],
+            category_id=p["category_id"],
+            category_path=p["category_path"],
+            visibility=_visibility_out(d.visibility),
+        ),
+        packs=[PackOut(name=n, factor=f) for n, f in d.packs],
+        tier_prices=[_tier_out(t) for t in d.tier_prices],
+        contract_prices=[_contract_out(c) for c in d.contract_prices],
+    )
+
+
+@get(
+    "/api/v1/admin/skus",
+    tags=["catalog"],
+    summary="SKUs for administrators, inactive ones too, by code (search: code, barcode, name)",
+    responses=problems(401, 403),
+)
+async def list_admin_skus(
+    request: Request[Actor, Any, Any],
+    q: Annotated[
+        str,
+        QueryParameter(
+            max_length=catalog_admin.MAX_QUERY_CHARS,
+            description="each word part of the code, barcode, name, product name or brand",
+        ),
+    ] = "",
+    page: Annotated[int, QueryParameter(ge=1, le=catalog_admin.MAX_PAGE)] = 1,
+) -> AdminSkuPageOut:
+    result = await catalog_admin.search_skus(request.user, q, page=page)
+    return AdminSkuPageOut(
+        items=[
+            AdminSkuRowOut(
+                id=r.id,
+                code=r.code,
+                barcode=r.barcode,
+                name=r.name,
+                spec=r.spec,
+                colour=r.colour,
+                unit=r.base_unit,
+                base_price=money(r.base_price_fen),
+                active=r.active,
+                product_id=r.product_id,
+                product_name=r.product_name,
+                product_active=r.product_active,
+                visibility=r.visibility,
+            )
+            for r in result.items
+        ],
+        page=result.page,
+        per_page=result.per_page,
+        has_more=result.has_more,
+        total=result.total,
+    )
+
+
+@get(
+    "/api/v1/admin/skus/{sku_id:int}",
+    tags=["catalog"],
+    summary="A SKU with its product, pack units, tier prices, volume breaks and contract prices",
+    responses=problems(401, 403, 404),
+)
+async def get_admin_sku(request: Request[Actor, Any, Any], sku_id: SkuId) -> AdminSkuOut:
+    return _sku_out(await catalog_admin.get_sku(request.user, sku_id))
+
+
+@put(
+    "/api/v1/admin/skus/{sku_id:int}",
+    tags=["catalog"],
+    summary="Change a SKU's name, barcode, base price, order rules, safety stock and flags",
+    responses=problems(401, 403, 404, 422),
+)
+async def update_admin_sku(
+    request: Request[Actor, Any, Any], sku_id: SkuId, data: JSONBody[AdminSkuIn]
+) -> AdminSkuOut:
+    change = catalog_admin.SkuChange(
+        name=data.name,
+        barcode=data.barcode,
+        base_price=data.base_price,
+        moq=data.moq,
+        order_multiple=data.order_multiple,
+        safety_stock=data.safety_stock,
+        allow_backorder=data.allow_backorder,
+        active=data.active,
+    )
+    return _sku_out(await catalog_admin.update_sku(request.user, sku_id, change))
+
+
+@put(
+    "/api/v1/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}",
+    tags=["catalog"],
+    summary="Set one tier's price and volume breaks for a SKU",
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def set_tier_price(
+    request: Request[Actor, Any, Any], sku_id: SkuId, tier_id: TierId, data: JSONBody[TierPriceIn]
+) -> TierPriceOut:
+    change = catalog_admin.TierPriceChange(
+        price=data.price or "",
+        percent=data.percent or "",
+        breaks=[(b.min_qty, b.price) for b in data.breaks],
+    )
+    return _tier_out(await catalog_admin.set_tier_price(request.user, sku_id, tier_id, change))
+
+
+@put(
+    "/api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}",
+    tags=["catalog"],
+    summary="Set a dealer's contract price for a SKU (it wins over the tier's)",
+    description="A code no dealer has is a validation problem on the field `dealer`.",
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def set_contract_price(
+    request: Request[Actor, Any, Any],
+    sku_id: SkuId,
+    dealer_code: DealerCode,
+    data: JSONBody[ContractPriceIn],
+) -> ContractPriceOut:
+    row = await catalog_admin.set_contract_price(request.user, sku_id, dealer_code, data.price)
+    return _contract_out(row)
+
+
+@delete(
+    "/api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}",
+    tags=["catalog"],
+    summary="Remove a dealer's contract price for a SKU (none there: nothing to do)",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def remove_contract_price(
+    request: Request[Actor, Any, Any], sku_id: SkuId, dealer_code: DealerCode
+) -> None:
+    await catalog_admin.remove_contract_price(request.user, sku_id, dealer_code)
+
+
+@put(
+    "/api/v1/admin/products/{product_id:int}/visibility",
+    tags=["catalog"],
+    summary="Show a product to every dealer, or only to the listed tiers and dealers",
+    responses=problems(401, 403, 404, 422),
+)
+async def set_visibility(
+    request: Request[Actor, Any, Any], product_id: ProductId, data: JSONBody[VisibilityIn]
+) -> VisibilityOut:
+    visibility = await catalog_admin.set_visibility(
+        request.user, product_id, data.visibility, data.tier_ids, data.dealer_codes
+    )
+    return _visibility_out(visibility)
+
+
+ROUTES = [
+    list_admin_skus,
+    get_admin_sku,
+    update_admin_sku,
+    set_tier_price,
+    set_contract_price,
+    remove_contract_price,
+    set_visibility,
+]

@@ -1,0 +1,849 @@
+"""Products and prices kept by administrators one SKU at a time (商品与价格): a SKU's own fields,
+each tier's price and volume breaks, dealers' contract prices and who may see the product.
+
+The rules for what may change are the import's (portal.domain.data_io), which uses the checks
+and audited writes defined here: a SKU's code, base unit and product never change (stock and
+orders count in that unit); money is integer fen, never below zero; a tier lists a fixed price
+or a percentage of the base price (or neither), and volume breaks from 2 base units up, each
+at a larger quantity than the one before. Every change is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from portal.db import current_engine, is_sqlite, write_transaction
+from portal.domain import audit
+from portal.domain.catalog import category_lineage
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import is_unique_violation
+from portal.domain.money import from_fen, parse_amount, to_fen
+from portal.domain.pricing import PriceInputs
+from portal.domain.safety_stock import MAX_SAFETY_STOCK
+from portal.domain.scope import Actor
+from portal.tables import (
+    ContractPrice,
+    Dealer,
+    PackUnit,
+    Product,
+    ProductVisibility,
+    Sku,
+    Tier,
+    TierPrice,
+    VolumeBreak,
+)
+
+# Limits shared with the import.
+MAX_QTY = 10_000_000  # base units: a volume break, a counted stock
+ORDER_QTY_MAX = 100_000  # a minimum order quantity or an order multiple
+SKU_TEXT = {"barcode": 40, "name": 160, "spec": 50, "colour": 30}
+MAX_BREAKS = 20
+MAX_BREAKS_TEXT = 2000  # characters of breaks typed one per line
+MAX_LISTED = 200  # tiers or dealers a restricted product names
+PER_PAGE = 30
+MAX_PAGE = 10_000
+MAX_QUERY_CHARS = 100
+MAX_TERMS = 5
+VISIBILITIES = ("all", "restricted")
+
+MISSING_SKU = _("Product not found.")
+MISSING_TIER = _("Tier not found.")
+MISSING_DEALER = _("Dealer not found.")
+MSG_AMOUNT = _("Enter an amount such as 1234.50.")
+MSG_ORDER_QTY = _("Enter a whole number from 1 to %(max)s.")
+MSG_NO_DEALER = _("No dealer has the code %(code)s.")
+RACED = _("Someone else changed this at the same moment. Please try again.")
+MSG_BREAK_FORMAT = _(
+    "Break %(n)s: write the quantity from which it applies and its price, such as 240 1.60."
+)
+MSG_BREAK_QTY = _("Break %(n)s: the quantity must be a whole number from 2 to %(max)s.")
+MSG_BREAK_PRICE = _("Break %(n)s: the price must be an amount such as 1.60.")
+MSG_BREAK_ORDER = _("Break %(n)s: each break must start at a larger quantity than the one before.")
+
+
+# --- checks shared with the import ---------------------------------------------------------------
+
+
+def amount_fen(text: str | Decimal) -> int | None:
+    """An amount as typed ("1,234.50", "¥12") in fen, or None if it is not one or below zero."""
+    try:
+        fen = to_fen(parse_amount(str(text)))
+    except ValueError:
+        return None
+    return fen if fen >= 0 else None
+
+
+def whole(value: str | int, low: int = 0, high: int = MAX_QTY) -> int | None:
+    """A whole number from low to high as typed (a spreadsheet's "12.0" too), or None."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not text.isdecimal() or len(text) > 9:
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def percent_bp(text: str) -> int | None:
+    """A percentage as typed ("85", "92.5", "85%") in basis points, from 0.01 % to 100 %."""
+    try:
+        bp = Decimal(str(text).strip().rstrip("%").strip()) * 100
+    except (ArithmeticError, ValueError):
+        return None
+    if not bp.is_finite() or bp != bp.to_integral_value() or not 0 < bp <= 10_000:
+        return None
+    return int(bp)
+
+
+def percent_text(bp: int) -> str:
+    """Basis points as the percentage an administrator types: 8500 → "85", 9250 → "92.5"."""
+    return format((Decimal(bp) / 100).normalize(), "f")
+
+
+# --- audited writes shared with the import -----------------------------------------------------
+
+
+async def upsert_audited(
+    actor: Actor,
+    now: datetime,
+    table: Any,
+    where: Any,
+    values: dict[str, Any],
+    keys: dict[str, Any],
+    action: str,
+) -> str:
+    """Insert or update the one row `where` picks with `values`, audited; "created", "updated"
+    or "unchanged" (nothing written). Call it inside the use case's transaction."""
+    before = await table.select().where(where).first()
+    if before is not None and all(before[k] == v for k, v in values.items()):
+        return "unchanged"
+    if before is None:
+        row = table(**keys, **values)
+        await table.insert(row)
+        entity_id, old = row.id, {}
+    else:
+        await table.update({getattr(table, k): v for k, v in values.items()}).where(
+            table.id == before["id"]
+        )
+        entity_id, old = before["id"], {k: before[k] for k in values}
+    await audit.record(
+        actor, action, table._meta.tablename, entity_id, old, {**keys, **values}, now=now
+    )
+    return "created" if before is None else "updated"
+
+
+async def delete_audited(
+    actor: Actor,
+    now: datetime,
+    table: Any,
+    where: Any,
+    keys: dict[str, Any],
+    fields: Sequence[str],
+    action: str,
+) -> bool:
+    """Delete the one row `where` picks, audited with what it held; False if there was none."""
+    before = await table.select().where(where).first()
+    if before is None:
+        return False
+    await table.delete().where(table.id == before["id"])
+    await audit.record(
+        actor,
+        action,
+        table._meta.tablename,
+        before["id"],
+        {**keys, **{k: before[k] for k in fields}},
+        {},
+        now=now,
+    )
+    return True
+
+
+async def write_sku_changes(
+    actor: Actor, sku_id: int, values: dict[str, Any], action: str, now: datetime
+) -> bool:
+    """Set those of a SKU's fields that differ, audited with before and after; False if none
+    did. Call it inside the use case's transaction."""
+    before = await Sku.select().where(Sku.id == sku_id).first()
+    if before is None:
+        raise NotFound(MISSING_SKU)
+
+    def old(key: str) -> Any:
+        return bool(before[key]) if isinstance(values[key], bool) else before[key]
+
+    changed = {k: v for k, v in values.items() if old(k) != v}
+    if not changed:
+        return False
+    await Sku.update({getattr(Sku, k): v for k, v in changed.items()}).where(Sku.id == sku_id)
+    await audit.record(actor, action, "sku", sku_id, {k: old(k) for k in changed}, changed, now=now)
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkuRow:
+    """One line of the administrators' SKU list."""
+
+    id: int
+    code: str
+    barcode: str
+    name: str
+    spec: str
+    colour: str
+    base_unit: str
+    base_price_fen: int
+    active: bool
+    product_id: int
+    product_name: str
+    product_active: bool
+    visibility: str
+
+
+@dataclass(frozen=True)
+class SkuPage:
+    items: list[SkuRow]
+    page: int
+    per_page: int
+    has_more: bool
+    total: int
+
+
+@dataclass(frozen=True)
+class TierPriceRow:
+    """What one tier pays for the SKU: a fixed price or a percentage of the base price (or
+    neither: the base price), and its volume breaks (min qty in base units, fen), ascending."""
+
+    tier_id: int
+    tier_code: str
+    tier_name: str
+    price_fen: int | None
+    percent_bp: int | None
+    breaks: tuple[tuple[int, int], ...]
+    # The tier's own price per base unit (a percentage worked out), None if it lists none.
+    unit_price_fen: int | None
+
+    @property
+    def percent(self) -> str:
+        return "" if self.percent_bp is None else percent_text(self.percent_bp)
+
+
+@dataclass(frozen=True)
+class ContractRow:
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    price_fen: int
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A tier or a dealer a restricted product is shown to."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Visibility:
+    product_id: int
+    visibility: str  # "all" or "restricted"
+    tiers: tuple[Listed, ...] = ()
+    dealers: tuple[Listed, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkuDetail:
+    sku: dict[str, Any]  # the SKU row (booleans as bool)
+    product: dict[str, Any]  # id, name, brand, active, category_id, category_path
+    packs: list[tuple[str, int]]  # (name, base units in one), largest first
+    tier_prices: list[TierPriceRow]  # every tier, by rank
+    contract_prices: list[ContractRow]  # by dealer code
+    visibility: Visibility
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise Forbidden(_("Only an administrator may change products and prices."))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_skus(
+    actor: Actor, q: str = "", *, page: int = 1, per_page: int = PER_PAGE
+) -> SkuPage:
+    """SKUs by code, ordered by code, inactive ones included. Every whitespace-separated term
+    of q must be part of the code, the barcode, or the SKU's name, product name or brand."""
+    require_admin(actor)
+    page = min(max(int(page), 1), MAX_PAGE)
+    per_page = min(max(int(per_page), 1), 100)
+    sqlite = is_sqlite(current_engine())
+    where, args = "", []
+    for term in q.strip()[:MAX_QUERY_CHARS].split()[:MAX_TERMS]:
+        code = "s.code" if sqlite else "LOWER(s.code)"
+        # sku.search_text is the lower-cased name, product name and brand (kept by triggers).
+        where += (
+            f" AND (s.search_text LIKE {{}} ESCAPE '\\' OR {code} LIKE {{}} ESCAPE '\\' "
+            "OR s.barcode LIKE {} ESCAPE '\\')"
+        )
+        lowered = f"%{_escape_like(term.lower())}%"
+        args += [lowered, lowered, f"%{_escape_like(term)}%"]
+    base = 'FROM "sku" s JOIN "product" p ON p.id = s.product WHERE 1 = 1' + where
+    rows = await Sku.raw(
+        "SELECT s.id, s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, "
+        "s.base_price_fen, s.active, p.id AS product_id, p.name AS product_name, "
+        f"p.active AS product_active, p.visibility {base} ORDER BY s.code, s.id "
+        "LIMIT {} OFFSET {}",
+        *args,
+        per_page + 1,
+        (page - 1) * per_page,
+    )
+    count = await Sku.raw(f"SELECT COUNT(*) AS n {base}", *args)
+    items = [
+        SkuRow(
+            id=r["id"],
+            code=r["code"],
+            barcode=r["barcode"] or "",
+            name=r["name"],
+            spec=r["spec"] or "",
+            colour=r["colour"] or "",
+            base_unit=r["base_unit"],
+            base_price_fen=int(r["base_price_fen"]),
+            active=bool(r["active"]),
+            product_id=r["product_id"],
+            product_name=r["product_name"],
+            product_active=bool(r["product_active"]),
+            visibility=r["visibility"],
+        )
+        for r in rows[:per_page]
+    ]
+    return SkuPage(
+        items=items,
+        page=page,
+        per_page=per_page,
+        has_more=len(rows) > per_page,
+        total=int(count[0]["n"]) if count else 0,
+    )
+
+
+async def _visibility(product_id: int, visibility: str) -> Visibility:
+    rows = await ProductVisibility.raw(
+        "SELECT pv.tier, pv.dealer, t.code AS tier_code, t.name AS tier_name, "
+        "d.code AS dealer_code, d.name AS dealer_name FROM product_visibility pv "
+        "LEFT JOIN tier t ON t.id = pv.tier LEFT JOIN dealer d ON d.id = pv.dealer "
+        "WHERE pv.product = {} ORDER BY t.rank, t.code, d.code",
+        product_id,
+    )
+    tiers = {
+        r["tier"]: Listed(r["tier"], r["tier_code"], r["tier_name"]) for r in rows if r["tier"]
+    }
+    dealers = {
+        r["dealer"]: Listed(r["dealer"], r["dealer_code"], r["dealer_name"])
+        for r in rows
+        if r["dealer"]
+    }
+    return Visibility(product_id, visibility, tuple(tiers.values()), tuple(dealers.values()))
+
+
+async def get_visibility(actor: Actor, product_id: int) -> Visibility:
+    require_admin(actor)
+    row = await Product.select(Product.visibility).where(Product.id == product_id).first()
+    if row is None:
+        raise NotFound(MISSING_SKU)
+    return await _visibility(product_id, row["visibility"])
+
+
+def _unit_price(base_fen: int, price_fen: int | None, bp: int | None) -> int | None:
+    """The tier's own price per base unit, as price resolution works it out (pricing.py)."""
+    inputs = PriceInputs(
+        sku_id=0,
+        base_price_fen=base_fen,
+        base_unit="",
+        pack_name=None,
+        pack_factor=None,
+        tier_name="",
+        tier_price_fen=price_fen,
+        tier_percent_bp=bp,
+        breaks=(),
+        contract_price_fen=None,
+    )
+    return inputs.tier_unit_price_fen()
+
+
+async def _tier_prices(
+    sku_id: int, base_fen: int, tier_id: int | None = None
+) -> list[TierPriceRow]:
+    tiers = Tier.select(Tier.id, Tier.code, Tier.name).order_by(Tier.rank).order_by(Tier.code)
+    prices = TierPrice.select().where(TierPrice.sku == sku_id)
+    breaks = VolumeBreak.select().where(VolumeBreak.sku == sku_id).order_by(VolumeBreak.min_qty)
+    if tier_id is not None:
+        tiers = tiers.where(Tier.id == tier_id)
+        prices = prices.where(TierPrice.tier == tier_id)
+        breaks = breaks.where(VolumeBreak.tier == tier_id)
+    by_tier = {r["tier"]: r for r in await prices}
+    steps: dict[int, list[tuple[int, int]]] = {}
+    for r in await breaks:
+        steps.setdefault(r["tier"], []).append((int(r["min_qty"]), int(r["price_fen"])))
+    rows = []
+    for t in await tiers:
+        price = by_tier.get(t["id"]) or {}
+        fen, bp = price.get("price_fen"), price.get("percent_bp")
+        rows.append(
+            TierPriceRow(
+                tier_id=t["id"],
+                tier_code=t["code"],
+                tier_name=t["name"],
+                price_fen=fen,
+                percent_bp=bp,
+                breaks=tuple(steps.get(t["id"], [])),
+                unit_price_fen=_unit_price(base_fen, fen, bp),
+            )
+        )
+    return rows
+
+
+async def _contract_prices(sku_id: int, dealer_id: int | None = None) -> list[ContractRow]:
+    sql = (
+        "SELECT d.id, d.code, d.name, cp.price_fen FROM contract_price cp "
+        "JOIN dealer d ON d.id = cp.dealer WHERE cp.sku = {}"
+    )
+    args: list[Any] = [sku_id]
+    if dealer_id is not None:
+        sql += " AND d.id = {}"
+        args.append(dealer_id)
+    rows = await ContractPrice.raw(sql + " ORDER BY d.code", *args)
+    return [ContractRow(r["id"], r["code"], r["name"], int(r["price_fen"])) for r in rows]
+
+
+async def _sku(sku_id: int) -> dict[str, Any]:
+    row = await Sku.select().where(Sku.id == sku_id).first()
+    if row is None:
+        raise NotFound(MISSING_SKU)
+    for key in ("active", "allow_backorder"):
+        row[key] = bool(row[key])
+    return row
+
+
+async def get_sku(actor: Actor, sku_id: int) -> SkuDetail:
+    """One SKU with its product, pack units, every tier's price and breaks, the contract prices
+    and who may see the product; NotFound for an unknown id."""
+    require_admin(actor)
+    sku = await _sku(sku_id)
+    product = await Product.select().where(Product.id == sku["product"]).first()
+    lineage = (await category_lineage()).get(product["category"], [])
+    packs = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
+    return SkuDetail(
+        sku=sku,
+        product={
+            "id": product["id"],
+            "name": product["name"],
+            "brand": product["brand"],
+            "active": bool(product["active"]),
+            "category_id": product["category"],
+            "category_path": [name for _id, name in lineage],
+        },
+        packs=sorted(((p["name"], int(p["factor"])) for p in packs), key=lambda p: (-p[1], p[0])),
+        tier_prices=await _tier_prices(sku_id, int(sku["base_price_fen"])),
+        contract_prices=await _contract_prices(sku_id),
+        visibility=await _visibility(product["id"], product["visibility"]),
+    )
+
+
+# --- changing ---------------------------------------------------------------------------------
+
+
+async def _lock(table: Any, row_id: int) -> None:
+    """On PostgreSQL, hold the row until commit, so that changes to one SKU (or product) run
+    one after the other; on SQLite the IMMEDIATE transaction already does."""
+    if not is_sqlite(current_engine()):
+        await table.select(table.id).where(table.id == row_id).lock_rows().first()
+
+
+@dataclass(frozen=True)
+class SkuChange:
+    """A SKU's editable fields as typed (or as the API sent them)."""
+
+    name: str
+    barcode: str
+    base_price: str  # yuan per base unit, "12.50"
+    moq: str | int
+    order_multiple: str | int
+    safety_stock: str | int
+    allow_backorder: bool
+    active: bool
+
+
+def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    name, barcode = data.name.strip(), data.barcode.strip()
+    if not name or len(name) > SKU_TEXT["name"]:
+        errors.append(
+            FieldError(
+                "name", _("Enter a name of at most %(max)s characters."), {"max": SKU_TEXT["name"]}
+            )
+        )
+    if len(barcode) > SKU_TEXT["barcode"]:
+        errors.append(
+            FieldError("barcode", _("At most %(n)s characters."), {"n": SKU_TEXT["barcode"]})
+        )
+    price = amount_fen(data.base_price)
+    if price is None:
+        errors.append(FieldError("base_price", MSG_AMOUNT))
+    numbers = {}
+    for key in ("moq", "order_multiple"):
+        numbers[key] = whole(getattr(data, key), 1, ORDER_QTY_MAX)
+        if numbers[key] is None:
+            errors.append(FieldError(key, MSG_ORDER_QTY, {"max": ORDER_QTY_MAX}))
+    safety = whole(data.safety_stock, 0, MAX_SAFETY_STOCK)
+    if safety is None:
+        errors.append(
+            FieldError(
+                "safety_stock",
+                _("Enter a whole number from 0 to %(max)s."),
+                {"max": MAX_SAFETY_STOCK},
+            )
+        )
+    values = {
+        "name": name,
+        "barcode": barcode,
+        "base_price_fen": price,
+        **numbers,
+        "safety_stock": safety,
+        "allow_backorder": bool(data.allow_backorder),
+        "active": bool(data.active),
+    }
+    return values, errors
+
+
+async def update_sku(
+    actor: Actor, sku_id: int, data: SkuChange, *, now: datetime | None = None
+) -> SkuDetail:
+    """Change a SKU's name, barcode, base price, order rules, safety stock, backorder and active
+    flags (its code, base unit and product stay); audited; every problem at once."""
+    require_admin(actor)
+    await _sku(sku_id)
+    values, errors = _check_sku(data)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Sku, sku_id)
+        await write_sku_changes(actor, sku_id, values, "sku.saved", now)
+    return await get_sku(actor, sku_id)
+
+
+@dataclass(frozen=True)
+class TierPriceChange:
+    """One tier's price for a SKU as typed: a fixed price or a percentage of the base price
+    (both blank: the tier pays the base price), and its volume breaks, either typed one per
+    line ("240 1.60": from 240 base units, ¥1.60 each) or as (min qty, price) pairs."""
+
+    price: str = ""
+    percent: str = ""
+    breaks: str | Sequence[tuple[str | int, str]] = ""
+
+
+def _break_pairs(breaks: str | Sequence[tuple[str | int, str]]) -> list[tuple[str, str] | None]:
+    if not isinstance(breaks, str):
+        return [(str(qty), str(price)) for qty, price in breaks]
+    pairs: list[tuple[str, str] | None] = []
+    for line in breaks.splitlines():
+        parts = line.split()
+        if parts:
+            pairs.append((parts[0], parts[1]) if len(parts) == 2 else None)
+    return pairs
+
+
+def check_breaks(
+    breaks: str | Sequence[tuple[str | int, str]],
+) -> tuple[list[tuple[int, int]], list[FieldError]]:
+    """Volume breaks as (min qty, fen), each from a larger quantity than the one before; a
+    break at 1 would be the tier price itself (the import reads min_qty 1 so)."""
+    if isinstance(breaks, str) and len(breaks) > MAX_BREAKS_TEXT:
+        return [], [
+            FieldError("breaks", _("At most %(max)s characters."), {"max": MAX_BREAKS_TEXT})
+        ]
+    pairs = _break_pairs(breaks)
+    if len(pairs) > MAX_BREAKS:
+        return [], [FieldError("breaks", _("At most %(max)s volume breaks."), {"max": MAX_BREAKS})]
+    result: list[tuple[int, int]] = []
+    errors: list[FieldError] = []
+    for n, pair in enumerate(pairs, start=1):
+        if pair is None:
+            errors.append(FieldError("breaks", MSG_BREAK_FORMAT, {"n": n}))
+            continue
+        qty, price = whole(pair[0], 2, MAX_QTY), amount_fen(pair[1])
+        if qty is None:
+            errors.append(FieldError("breaks", MSG_BREAK_QTY, {"n": n, "max": MAX_QTY}))
+        if price is None:
+            errors.append(FieldError("breaks", MSG_BREAK_PRICE, {"n": n}))
+        if qty is None or price is None:
+            continue
+        if result and qty <= result[-1][0]:
+            errors.append(FieldError("breaks", MSG_BREAK_ORDER, {"n": n}))
+            continue
+        result.append((qty, price))
+    return result, errors
+
+
+def _check_tier_price(
+    data: TierPriceChange,
+) -> tuple[int | None, int | None, list[tuple[int, int]], list[FieldError]]:
+    errors: list[FieldError] = []
+    price = bp = None
+    if data.price.strip():
+        price = amount_fen(data.price)
+        if price is None:
+            errors.append(FieldError("price", MSG_AMOUNT))
+    if data.percent.strip():
+        bp = percent_bp(data.percent)
+        if bp is None:
+            errors.append(
+                FieldError(
+                    "percent",
+                    _("Enter a percentage of the base price from 0.01 to 100, such as 85."),
+                )
+            )
+    if price is not None and bp is not None:
+        errors.append(FieldError("percent", _("Give either a price or a percentage, not both.")))
+    breaks, break_errors = check_breaks(data.breaks)
+    return price, bp, breaks, errors + break_errors
+
+
+async def set_tier_price(
+    actor: Actor,
+    sku_id: int,
+    tier_id: int,
+    data: TierPriceChange,
+    *,
+    now: datetime | None = None,
+) -> TierPriceRow:
+    """Set what one tier pays for a SKU: its fixed price or percentage (or none) and exactly
+    these volume breaks. Each row written or removed is audited; NotFound for an unknown SKU
+    or tier, every problem of the input at once."""
+    require_admin(actor)
+    sku = await _sku(sku_id)
+    if not await Tier.exists().where(Tier.id == tier_id):
+        raise NotFound(MISSING_TIER)
+    price, bp, breaks, errors = _check_tier_price(data)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    keys = {"tier": tier_id, "sku": sku_id}
+    own = (TierPrice.tier == tier_id) & (TierPrice.sku == sku_id)
+    try:
+        async with write_transaction():
+            await _lock(Sku, sku_id)
+            if price is None and bp is None:
+                await delete_audited(
+                    actor, now, TierPrice, own, keys, ("price_fen", "percent_bp"), "price.removed"
+                )
+            else:
+                values = {"price_fen": price, "percent_bp": bp}
+                await upsert_audited(actor, now, TierPrice, own, values, keys, "price.saved")
+            old = await VolumeBreak.select(VolumeBreak.min_qty).where(
+                (VolumeBreak.tier == tier_id) & (VolumeBreak.sku == sku_id)
+            )
+            kept = {qty for qty, _price in breaks}
+            for row in old:
+                if row["min_qty"] not in kept:
+                    await delete_audited(
+                        actor,
+                        now,
+                        VolumeBreak,
+                        (VolumeBreak.tier == tier_id)
+                        & (VolumeBreak.sku == sku_id)
+                        & (VolumeBreak.min_qty == row["min_qty"]),
+                        {**keys, "min_qty": row["min_qty"]},
+                        ("price_fen",),
+                        "price.removed",
+                    )
+            for qty, fen in breaks:
+                await upsert_audited(
+                    actor,
+                    now,
+                    VolumeBreak,
+                    (VolumeBreak.tier == tier_id)
+                    & (VolumeBreak.sku == sku_id)
+                    & (VolumeBreak.min_qty == qty),
+                    {"price_fen": fen},
+                    {**keys, "min_qty": qty},
+                    "price.saved",
+                )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(RACED) from None
+    return (await _tier_prices(sku_id, int(sku["base_price_fen"]), tier_id))[0]
+
+
+async def _dealer_by_code(code: str) -> dict | None:
+    code = code.strip()
+    if not code or len(code) > 20:
+        return None
+    return await Dealer.select(Dealer.id, Dealer.code).where(Dealer.code == code).first()
+
+
+async def set_contract_price(
+    actor: Actor, sku_id: int, dealer_code: str, price: str, *, now: datetime | None = None
+) -> ContractRow:
+    """Set a dealer's contract price for a SKU (it wins over the dealer's tier); audited. A
+    code no dealer has is a field error ("dealer"), like a price that is not an amount."""
+    require_admin(actor)
+    await _sku(sku_id)
+    errors = []
+    dealer = await _dealer_by_code(dealer_code)
+    if dealer is None:
+        errors.append(FieldError("dealer", MSG_NO_DEALER, {"code": dealer_code.strip()[:20]}))
+    fen = amount_fen(price)
+    if fen is None:
+        errors.append(FieldError("price", MSG_AMOUNT))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    try:
+        async with write_transaction():
+            await _lock(Sku, sku_id)
+            await upsert_audited(
+                actor,
+                now,
+                ContractPrice,
+                (ContractPrice.dealer == dealer["id"]) & (ContractPrice.sku == sku_id),
+                {"price_fen": fen},
+                {"dealer": dealer["id"], "sku": sku_id},
+                "price.saved",
+            )
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(RACED) from None
+    return (await _contract_prices(sku_id, dealer["id"]))[0]
+
+
+async def remove_contract_price(
+    actor: Actor, sku_id: int, dealer_code: str, *, now: datetime | None = None
+) -> bool:
+    """Remove a dealer's contract price for a SKU (the dealer pays its tier's price again);
+    audited. False, with nothing written, if there was none; NotFound for an unknown dealer."""
+    require_admin(actor)
+    await _sku(sku_id)
+    dealer = await _dealer_by_code(dealer_code)
+    if dealer is None:
+        raise NotFound(MISSING_DEALER)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Sku, sku_id)
+        return await delete_audited(
+            actor,
+            now,
+            ContractPrice,
+            (ContractPrice.dealer == dealer["id"]) & (ContractPrice.sku == sku_id),
+            {"dealer": dealer["id"], "sku": sku_id},
+            ("price_fen",),
+            "price.removed",
+        )
+
+
+async def set_visibility(
+    actor: Actor,
+    product_id: int,
+    visibility: str,
+    tier_ids: Sequence[int | str] = (),
+    dealer_codes: Sequence[str] = (),
+    *,
+    now: datetime | None = None,
+) -> Visibility:
+    """Show a product (every SKU of it) to every dealer ("all"), or only to the listed tiers
+    and dealers ("restricted", at least one listed); audited. Listing some with "all" is an
+    error rather than silently dropped."""
+    require_admin(actor)
+    product = await Product.select(Product.id).where(Product.id == product_id).first()
+    if product is None:
+        raise NotFound(MISSING_SKU)
+    errors: list[FieldError] = []
+    if visibility not in VISIBILITIES:
+        errors.append(FieldError("visibility", _("Choose who may see this product.")))
+    wanted_tiers = list(dict.fromkeys(whole(t, 1, 2**31 - 1) for t in tier_ids))
+    codes = list(dict.fromkeys(c.strip() for c in dealer_codes if c.strip()))
+    tiers: dict[int, dict] = {}
+    dealers: dict[str, dict] = {}
+    if len(wanted_tiers) > MAX_LISTED:
+        errors.append(FieldError("tier_ids", _("At most %(max)s items."), {"max": MAX_LISTED}))
+    elif wanted_tiers:
+        known = [t for t in wanted_tiers if t is not None]
+        if known:
+            rows = await Tier.select(Tier.id, Tier.code).where(Tier.id.is_in(known))
+            tiers = {r["id"]: r for r in rows}
+        if any(t not in tiers for t in wanted_tiers):
+            errors.append(FieldError("tier_ids", _("Choose tiers from the list.")))
+    if len(codes) > MAX_LISTED:
+        errors.append(FieldError("dealer_codes", _("At most %(max)s items."), {"max": MAX_LISTED}))
+    elif codes:
+        short = sorted({c for c in codes if len(c) <= 20})
+        if short:
+            rows = await Dealer.select(Dealer.id, Dealer.code).where(Dealer.code.is_in(short))
+            dealers = {r["code"]: r for r in rows}
+        unknown = [c[:20] for c in codes if c not in dealers]
+        if unknown:
+            errors.append(
+                FieldError("dealer_codes", MSG_NO_DEALER, {"code": ", ".join(unknown[:5])})
+            )
+    listed = bool(wanted_tiers or codes)
+    if visibility == "restricted" and not listed:
+        errors.append(
+            FieldError(
+                "visibility",
+                _("Name at least one tier or dealer who may see a restricted product."),
+            )
+        )
+    if visibility == "all" and listed:
+        errors.append(
+            FieldError(
+                "visibility",
+                _("Every dealer sees it: clear the tiers and dealers, or restrict it to them."),
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    tier_list = [tiers[t] for t in wanted_tiers if t is not None]
+    dealer_list = [dealers[c] for c in codes]
+    async with write_transaction():
+        await _lock(Product, product_id)
+        current = await Product.select(Product.visibility).where(Product.id == product_id).first()
+        before = await _visibility(product_id, current["visibility"])
+        after = {
+            "visibility": visibility,
+            "tiers": sorted(t["code"] for t in tier_list),
+            "dealers": sorted(d["code"] for d in dealer_list),
+        }
+        old = {
+            "visibility": before.visibility,
+            "tiers": sorted(t.code for t in before.tiers),
+            "dealers": sorted(d.code for d in before.dealers),
+        }
+        if old != after:
+            await Product.update({Product.visibility: visibility}).where(Product.id == product_id)
+            await ProductVisibility.delete().where(ProductVisibility.product == product_id)
+            rows = [ProductVisibility(product=product_id, tier=t["id"]) for t in tier_list]
+            rows += [ProductVisibility(product=product_id, dealer=d["id"]) for d in dealer_list]
+            if rows:
+                await ProductVisibility.insert(*rows)
+            await audit.record(
+                actor, "product.visibility", "product", product_id, old, after, now=now
+            )
+    return await get_visibility(actor, product_id)
+
+
+def money_text(fen: int | None) -> str:
+    """Fen as the yuan an administrator types back ("12.50"); blank for none."""
+    return "" if fen is None else str(from_fen(fen))

@@ -1,0 +1,245 @@
+"""Products and prices for administrators (商品与价格): find a SKU, then change its fields, each
+tier's price and volume breaks, dealers' contract prices and who sees its product."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Response, Template
+
+from portal import i18n
+from portal.domain import catalog_admin
+from portal.domain.catalog_admin import SkuDetail
+from portal.domain.errors import DomainError, ValidationFailed
+from portal.domain.money import from_fen
+from portal.web.common import checked, page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+SKU_FIELDS = ("name", "barcode", "base_price", "moq", "order_multiple", "safety_stock")
+# What a form field may hold before the domain looks at it (beyond every limit it checks).
+TEXT_LIMIT = 400
+# Dealer codes are typed separated by spaces, commas or new lines (Chinese commas too).
+CODE_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def _text(data: dict[str, Any], name: str, limit: int = TEXT_LIMIT) -> str:
+    return str(data.get(name) or "")[:limit]
+
+
+def _list(data: dict[str, Any], name: str) -> list[str]:
+    raw = data.get(name) or []
+    return [str(v) for v in ([raw] if isinstance(raw, str) else raw)]
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    """A refused form's messages by field, translated; several for one field (volume breaks)
+    are shown one per line."""
+    found: dict[str, str] = {}
+    for err in exc.errors:
+        message = i18n.field_message(err)
+        found[err.field] = f"{found[err.field]}\n{message}" if err.field in found else message
+    return found
+
+
+def _page_number(raw: str | None) -> int:
+    # A bad page number is not worth an error: show the first page.
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= catalog_admin.MAX_PAGE else 1
+
+
+@get("/admin/skus", include_in_schema=False)
+async def sku_list(
+    request: Request,
+    q: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
+) -> Template:
+    query = (q or "").strip()[: catalog_admin.MAX_QUERY_CHARS]
+    result = await catalog_admin.search_skus(request.user, query, page=_page_number(page_no))
+    context = {"result": result, "q": query, "show_acting_banner": False}
+    # Search-as-you-type swaps the list; "load more" appends rows.
+    fragment = "catalog_admin/_rows.html" if result.page > 1 else "catalog_admin/_list.html"
+    return page(request, "catalog_admin/list.html", context, fragment=fragment, active_tab="me")
+
+
+def _breaks_text(breaks: tuple[tuple[int, int], ...]) -> str:
+    return "\n".join(f"{qty} {from_fen(fen)}" for qty, fen in breaks)
+
+
+async def _detail_page(
+    request: Request,
+    sku_id: int,
+    *,
+    status: int = 200,
+    form: str = "",
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
+) -> Template:
+    """The SKU's page; after a refused form, that form shows what was typed and why."""
+    d: SkuDetail = await catalog_admin.get_sku(request.user, sku_id)
+    sku = d.sku
+    sku_values = {
+        "name": sku["name"],
+        "barcode": sku["barcode"],
+        "base_price": catalog_admin.money_text(sku["base_price_fen"]),
+        "moq": sku["moq"],
+        "order_multiple": sku["order_multiple"],
+        "safety_stock": sku["safety_stock"],
+        "allow_backorder": sku["allow_backorder"],
+        "active": sku["active"],
+    }
+    tier_values = {
+        t.tier_id: {
+            "price": catalog_admin.money_text(t.price_fen),
+            "percent": t.percent,
+            "breaks": _breaks_text(t.breaks),
+        }
+        for t in d.tier_prices
+    }
+    vis = d.visibility
+    vis_values = {
+        "visibility": vis.visibility,
+        "tier_ids": {str(t.id) for t in vis.tiers},
+        "dealer_codes": " ".join(x.code for x in vis.dealers),
+    }
+    contract_values = {"dealer": "", "price": ""}
+    typed = typed or {}
+    if form == "sku":
+        sku_values = typed
+    elif form.startswith("tier-"):
+        tier_values[int(form[5:])] = typed
+    elif form == "contract":
+        contract_values = typed
+    elif form == "visibility":
+        vis_values = typed
+    saved = request.query_params.get("saved", "")
+    context = {
+        "d": d,
+        "form": form,
+        "errors": errors or {},
+        "saved": saved[:20],
+        "sku_values": sku_values,
+        "tier_values": tier_values,
+        "contract_values": contract_values,
+        "vis_values": vis_values,
+        # Not an ordering page: no "order for which dealer?" banner.
+        "show_acting_banner": False,
+    }
+    return page(request, "catalog_admin/detail.html", context, active_tab="me", status=status)
+
+
+def _saved(sku_id: int, form: str) -> Redirect:
+    """Back to the SKU's page, at the form that was saved (which says so)."""
+    return Redirect(f"/admin/skus/{sku_id}?saved={form}#{form}", status_code=303)
+
+
+@get("/admin/skus/{sku_id:int}", include_in_schema=False)
+async def sku_detail(request: Request, sku_id: FromPath[int]) -> Template:
+    return await _detail_page(request, sku_id)
+
+
+@post("/admin/skus/{sku_id:int}", include_in_schema=False)
+async def sku_save(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    change = catalog_admin.SkuChange(
+        name=_text(data, "name"),
+        barcode=_text(data, "barcode"),
+        base_price=_text(data, "base_price", 40),
+        moq=_text(data, "moq", 20),
+        order_multiple=_text(data, "order_multiple", 20),
+        safety_stock=_text(data, "safety_stock", 20),
+        allow_backorder=checked(data, "allow_backorder"),
+        active=checked(data, "active"),
+    )
+    try:
+        await catalog_admin.update_sku(request.user, sku_id, change)
+    except ValidationFailed as exc:
+        typed = {k: _text(data, k) for k in SKU_FIELDS}
+        typed |= {"allow_backorder": change.allow_backorder, "active": change.active}
+        return await _detail_page(
+            request, sku_id, status=422, form="sku", errors=_errors(exc), typed=typed
+        )
+    return _saved(sku_id, "sku")
+
+
+@post("/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}", include_in_schema=False)
+async def tier_price_save(
+    request: Request, sku_id: FromPath[int], tier_id: FromPath[int], data: Form
+) -> Response:
+    change = catalog_admin.TierPriceChange(
+        price=_text(data, "price", 40),
+        percent=_text(data, "percent", 40),
+        # Longer than the domain allows stays longer, so it is refused, not cut.
+        breaks=_text(data, "breaks", catalog_admin.MAX_BREAKS_TEXT + 1),
+    )
+    try:
+        await catalog_admin.set_tier_price(request.user, sku_id, tier_id, change)
+    except ValidationFailed as exc:
+        typed = {"price": change.price, "percent": change.percent, "breaks": change.breaks}
+        return await _detail_page(
+            request, sku_id, status=422, form=f"tier-{tier_id}", errors=_errors(exc), typed=typed
+        )
+    return _saved(sku_id, f"tier-{tier_id}")
+
+
+@post("/admin/skus/{sku_id:int}/contract-prices", include_in_schema=False)
+async def contract_price_save(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    dealer, price = _text(data, "dealer", 100), _text(data, "price", 40)
+    try:
+        await catalog_admin.set_contract_price(request.user, sku_id, dealer, price)
+    except ValidationFailed as exc:
+        return await _detail_page(
+            request,
+            sku_id,
+            status=422,
+            form="contract",
+            errors=_errors(exc),
+            typed={"dealer": dealer, "price": price},
+        )
+    return _saved(sku_id, "contracts")
+
+
+@post("/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}/remove", include_in_schema=False)
+async def contract_price_remove(
+    request: Request, sku_id: FromPath[int], dealer_code: FromPath[str]
+) -> Response:
+    await catalog_admin.remove_contract_price(request.user, sku_id, dealer_code[:100])
+    return _saved(sku_id, "contracts")
+
+
+@post("/admin/skus/{sku_id:int}/visibility", include_in_schema=False)
+async def visibility_save(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    d = await catalog_admin.get_sku(request.user, sku_id)
+    visibility = _text(data, "visibility", 20)
+    tier_ids = [t[:20] for t in _list(data, "tier_ids")]
+    codes_text = str(data.get("dealer_codes") or "")
+    try:
+        await catalog_admin.set_visibility(
+            request.user,
+            d.product["id"],
+            visibility,
+            tier_ids,
+            [c for c in CODE_SEPARATORS.split(codes_text) if c],
+        )
+    except ValidationFailed as exc:
+        typed = {
+            "visibility": visibility,
+            "tier_ids": set(tier_ids),
+            "dealer_codes": codes_text[: TEXT_LIMIT * 10],
+        }
+        return await _detail_page(
+            request, sku_id, status=422, form="visibility", errors=_errors(exc), typed=typed
+        )
+    return _saved(sku_id, "visibility")
+
+
+ROUTES = [
+    sku_list,
+    sku_detail,
+    sku_save,
+    tier_price_save,
+    contract_price_save,
+    contract_price_remove,
+    visibility_save,
+]
