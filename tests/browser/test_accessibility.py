@@ -208,8 +208,14 @@ SECOND_ROUND_PAGES = {
         ("/admin/data", None),
         ("/admin/users", "a[href^='/admin/users/']"),
         ("/admin/warehouses", "a[href^='/admin/warehouses/']"),
+        ("/admin/promotions", "a[href^='/admin/promotions/']"),
+        ("/admin/skus", "a[href^='/admin/skus/']"),
     ],
-    "dealer_buyer": [("/account/statement", None), ("/notifications", None)],
+    "dealer_buyer": [
+        ("/account/statement", None),
+        ("/notifications", None),
+        ("/promotions", None),
+    ],
 }
 
 
