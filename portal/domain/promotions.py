@@ -26,7 +26,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -278,22 +278,6 @@ class PercentOff:
         return money.to_fen(money.percent_of(unit_price_fen, 10000 - self.off_bp))
 
 
-async def _ancestors() -> dict[int, set[int]]:
-    """Each category id -> itself and every category above it."""
-    parents = {
-        int(r["id"]): r["parent"] for r in await Category.select(Category.id, Category.parent)
-    }
-    result: dict[int, set[int]] = {}
-    for cid in parents:
-        seen: set[int] = set()
-        at: int | None = cid
-        while at is not None and at not in seen:
-            seen.add(at)
-            at = parents.get(at)
-        result[cid] = seen
-    return result
-
-
 # A column for a query on "sku" that brings every promotion in force for the dealer's tier
 # as a JSON array (see _COLUMN_FIELDS): uncorrelated, so the database runs it once per query.
 # A catalog page and an order's pricing so learn the promotions without a query of their own.
@@ -377,7 +361,9 @@ async def percent_offs(
                     *chunk,
                 )
                 categories.update({int(r["id"]): r["category"] for r in rows})
-        lineage = await _ancestors()
+        from portal.domain.catalog import category_lineage  # catalog imports pricing, this
+
+        lineage = {cid: {c for c, _n in chain} for cid, chain in (await category_lineage()).items()}
     else:
         lineage = {}
     best: dict[int, PercentOff] = {}
@@ -623,8 +609,6 @@ async def gifts(
         qty = entitled if backorder else max(0, min(entitled, free.get(int(row["id"]), 0)))
         if not backorder:
             free[int(row["id"])] = free.get(int(row["id"]), 0) - qty
-        if qty <= 0 and not backorder:
-            qty = 0
         result.append(
             Gift(
                 promo_id=p.id,
@@ -688,9 +672,7 @@ async def earned(
         promos = [p for p in in_force if p.kind in (SPEND_SAVE, BUY_GET)]
     if not promos:
         return Earned()
-    saving = best_saving(promos, goods_fen)
-    if saving is not None:
-        saving = replace(saving, save_fen=min(saving.save_fen, goods_fen))
+    saving = best_saving(promos, goods_fen)  # below its threshold: never above the goods
     return Earned(
         gifts=await gifts(promos, bought, codes, given=reserved_elsewhere),
         saving=saving,
