@@ -38,11 +38,15 @@ def missing(reason: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """postgres_only tests never run on SQLite: deselect those, do not skip them."""
+    """postgres_only and markup_only tests never run on SQLite: deselect those, do not skip
+    them. (markup_only: axe and screenshots judge the HTML and CSS, which are the same on
+    either engine; the browser flows run on both.)"""
     keep, drop = [], []
+    one_engine = ("postgres_only", "markup_only")
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if item.get_closest_marker("postgres_only") and params.get("engine_name") == "sqlite":
+        marked = any(item.get_closest_marker(m) for m in one_engine)
+        if marked and params.get("engine_name") == "sqlite":
             drop.append(item)
         else:
             keep.append(item)

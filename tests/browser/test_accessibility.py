@@ -26,6 +26,9 @@ DEALER = "d02buyer"
 DEALER_ADMIN = "d02admin"
 REP = "rep2"
 
+# The same HTML and CSS on either engine: checked once, on PostgreSQL.
+pytestmark = pytest.mark.markup_only
+
 
 @pytest.fixture
 async def context(browser, live_server: str):
