@@ -413,6 +413,27 @@ async def category_lineage() -> dict[int, list[tuple[int, str]]]:
     return lineage
 
 
+async def category_subtree(category_id: int) -> list[int]:
+    """The category and every category under it (ids, sorted); empty if there is no such
+    category."""
+    rows = await Category.raw('SELECT id, parent FROM "category"')
+    children: dict[int, list[int]] = {}
+    known = set()
+    for r in rows:
+        known.add(int(r["id"]))
+        if r["parent"] is not None:
+            children.setdefault(int(r["parent"]), []).append(int(r["id"]))
+    if category_id not in known:
+        return []
+    found, todo = {category_id}, [category_id]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return sorted(found)
+
+
 def _search_terms(q: str | None) -> list[str]:
     if not q:
         return []
@@ -446,15 +467,17 @@ async def search(
         sort = "relevance"
     terms = _search_terms(q)
 
-    def with_tree(sql: _Sql) -> _Sql:
-        # The category's subtree, as a CTE at the very front of the statement.
-        if category_id is not None:
-            sql.add(
-                'WITH RECURSIVE cat_tree(id) AS (SELECT id FROM "category" WHERE id = {} '
-                'UNION SELECT c.id FROM "category" c JOIN cat_tree t ON c.parent = t.id)',
-                int(category_id),
-            )
-        return sql
+    # The category's subtree as a list of ids written into the statement, so the planner
+    # knows which categories (and how many products) it is looking at: as a recursive CTE
+    # it guessed half the catalog and walked the whole product-name index.
+    in_tree = ""
+    if category_id is not None:
+        tree = await category_subtree(int(category_id))
+        in_tree = (
+            "AND p.category IN (" + ", ".join(f"{cid:d}" for cid in tree) + ")"
+            if tree
+            else "AND 1 = 0"
+        )
 
     def filtered(sql: _Sql, select: str, select_args: tuple = (), joins: str = "",
                  join_args: tuple = ()) -> _Sql:
@@ -464,7 +487,7 @@ async def search(
             clause, args = _term_filter(term)
             sql.add(clause, *args)
         if category_id is not None:
-            sql.add("AND p.category IN (SELECT id FROM cat_tree)")
+            sql.add(in_tree)
         if in_stock:
             # Per row, so a page stops early instead of summing the stock of every SKU.
             sql.add(
@@ -520,13 +543,13 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
-    sql = with_tree(_Sql())
+    sql = _Sql()
     _detail_columns(sql, dealer).add(", ")
     if terms:
         sql.add("pg.n_total AS n_total ")
     else:
         filtered(sql.add("(SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
-        sql.add("LIMIT {}) capped) AS n_total ", cap + 1)
+        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total ")
     window = ", COUNT(*) OVER () AS n_total" if terms else ""
     filtered(
         sql.add("FROM ("),
@@ -535,7 +558,10 @@ async def search(
         joins,
         join_args,
     )
-    sql.add(f"ORDER BY {inner_order} LIMIT {{}} OFFSET {{}}) pg", per_page + 1, offset)
+    # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
+    # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
+    # more than running the statement); with literals it keeps one plan per page number.
+    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) pg")
     sql.add(
         f'JOIN "sku" s ON s.id = pg.id JOIN "product" p ON p.id = s.product {PRICE_JOINS}',
         int(dealer["tier"]),
@@ -552,9 +578,9 @@ async def search(
         total, exact = (n, True) if terms or n <= cap else (cap, False)
     elif not rows and page > 1:
         # Past the end: count what there is (capped), for "n products" above the empty page.
-        count = with_tree(_Sql()).add("SELECT COUNT(*) AS n FROM (")
+        count = _Sql().add("SELECT COUNT(*) AS n FROM (")
         filtered(count, "SELECT s.id AS id")
-        count.add("LIMIT {}) capped", cap + 1)
+        count.add(f"LIMIT {cap + 1:d}) capped")
         found = await count.run()
         n = int(found[0]["n"]) if found else 0
         total, exact = (n, True) if n <= cap else (cap, False)

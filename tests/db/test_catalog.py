@@ -244,6 +244,13 @@ async def test_category_includes_descendants(world):
     assert codes(snacks) == ["LS-70"]
     both = await catalog.search(w["a1"], w["d1"], q="山泉", category_id=w["snacks"]["id"])
     assert codes(both) == []
+    gone = await catalog.search(w["a1"], w["d1"], category_id=w["snacks"]["id"] + 1000)
+    assert (codes(gone), gone.total) == ([], 0)
+    past = await catalog.search(w["a1"], w["d1"], category_id=w["drinks"]["id"], page=5)
+    assert (codes(past), past.total) == ([], 3)
+    assert await catalog.category_subtree(w["water_cat"]["id"]) == sorted(
+        [w["water_cat"]["id"], w["mineral"]["id"]]
+    )
 
 
 async def test_category_tree(world):

@@ -183,6 +183,7 @@ def test_postgres_url(scheme):
         "user": "app",
         "password": "p@ss:w",
         "database": "portal",
+        "server_settings": {"random_page_cost": "1.1"},
     }
 
 
