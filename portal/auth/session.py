@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTCookieAuth, Token
@@ -27,6 +28,41 @@ PUBLIC_PATHS = [
     "^/sw.js",
     "^/offline",
 ]
+
+
+class VerifiedToken(Token):
+    """Litestar's Token, with the tokens this process has already verified remembered.
+
+    A phone or an integration sends the same token with every request, and checking its
+    signature and decoding its claims cost about 60 µs each time. A token seen before, byte
+    for byte and under the same secret and checks, is taken from memory; its expiry (and
+    not-before) is checked again on every use, and whether it was revoked is still decided
+    by the database in retrieve_actor. At most CACHE_SIZE tokens, the least recently used
+    going first.
+    """
+
+    CACHE_SIZE: ClassVar[int] = 4096
+    _verified: ClassVar[OrderedDict[tuple, Token]] = OrderedDict()
+
+    @classmethod
+    def decode(cls, encoded_token: str, secret: str, algorithm: str, *args: Any, **kwargs: Any):
+        key = (encoded_token, secret, algorithm, repr(args), repr(sorted(kwargs.items())))
+        token = cls._verified.get(key)
+        if token is not None and _still_valid(token):
+            cls._verified.move_to_end(key)
+            return token
+        cls._verified.pop(key, None)
+        token = super().decode(encoded_token, secret, algorithm, *args, **kwargs)
+        cls._verified[key] = token
+        if len(cls._verified) > cls.CACHE_SIZE:
+            cls._verified.popitem(last=False)
+        return token
+
+
+def _still_valid(token: Token) -> bool:
+    now = datetime.now(UTC)
+    not_before = token.extras.get("nbf")
+    return token.exp > now and (not_before is None or not_before <= now.timestamp())
 
 
 def cookie_name(settings: Settings) -> str:
@@ -54,6 +90,7 @@ async def retrieve_actor(
 
 def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
     return JWTCookieAuth[Actor, Token](
+        token_cls=VerifiedToken,
         token_secret=settings.secret_key,
         retrieve_user_handler=retrieve_actor,
         algorithm=ALGORITHM,
