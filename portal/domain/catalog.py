@@ -389,9 +389,8 @@ async def _visible_rows(
 
 async def category_tree() -> list[dict]:
     """Every category as a tree: [{"id", "name", "children": [...]}], by sort then name."""
-    rows = await Category.select(Category.id, Category.name, Category.parent).order_by(
-        Category.sort, Category.name, Category.id
-    )
+    # Raw SQL: on every catalog page, where building Piccolo's query cost more than running it.
+    rows = await Category.raw('SELECT id, name, parent FROM "category" ORDER BY sort, name, id')
     nodes = {r["id"]: {"id": r["id"], "name": r["name"], "children": []} for r in rows}
     roots = []
     for r in rows:
