@@ -57,6 +57,7 @@ class Row:
     availability_label: str
     line_total_fen: int
     in_packs: str  # "= 2 箱" when the quantity is whole packs
+    qty_label: str  # the quantity field's accessible name
     error: str = ""
 
 
@@ -75,6 +76,11 @@ def make_row(item: CatalogItem, qty: int, error: str = "") -> Row:
         availability_label=i18n.gettext(AVAILABILITY_LABELS.get(item.availability, "")),
         line_total_fen=quote.line_total_fen(qty) if qty > 0 else 0,
         in_packs=packs,
+        # Here rather than in the row's template: Jinja's gettext with arguments costs several
+        # times Python's, once per row of every catalog page.
+        qty_label=i18n.gettext(
+            "Quantity of %(name)s in %(unit)s", name=item.name, unit=item.unit
+        ),
         error=error,
     )
 

@@ -346,7 +346,7 @@ async def test_search_runs_a_constant_number_of_queries(db):
         page = await catalog.search(a, d, q="酱油", per_page=25)
     assert len(page.items) == 25 and page.has_more
     print("queries per search:", small.count)
-    # The page (rows, stock, prices, packs, breaks, favourites, total), then bought-before.
+    # The rows, stock, prices, packs, breaks, favourites and the total; then bought-before.
     assert small.count == large.count == 2
     # A search counts its matches in the page's own query; so does the last page.
     with QueryCounter(Sku._meta.db) as whole:
@@ -360,7 +360,8 @@ async def test_search_runs_a_constant_number_of_queries(db):
     with QueryCounter(Sku._meta.db) as browse_last:
         page = await catalog.search(a, d, per_page=30)
     assert (page.total, page.has_more) == (30, False)
-    assert browse_more.count == browse_last.count == small.count
+    # ... and brings the dealer's last purchases along too: one statement.
+    assert browse_more.count == browse_last.count == 1
     # Past the last page nothing comes back with the rows: the total is counted apart.
     with QueryCounter(Sku._meta.db) as beyond:
         page = await catalog.search(a, d, page=5, per_page=10)
@@ -420,6 +421,13 @@ async def test_bought_before_is_the_latest_real_purchase(world):
     assert abs(water.at - (now - timedelta(days=2))) < timedelta(seconds=1)
     assert items["DF-500"].bought_before.qty == 12
     assert items["LS-70"].bought_before is None  # another dealer's order
+    # A listing brings it in its own statement; a search and items_by_ids ask apart: the
+    # same answer.
+    searched = await catalog.search(w["a1"], w["d1"], q="NF-550")
+    assert searched.items[0].bought_before == water
+    alone = await catalog.items_by_ids(w["a1"], w["d1"], [w["water"]["id"], w["chips"]["id"]])
+    assert alone[w["water"]["id"]].bought_before == water
+    assert alone[w["chips"]["id"]].bought_before is None
 
 
 async def test_find_sku_by_code_or_barcode(world):
