@@ -78,9 +78,7 @@ def make_row(item: CatalogItem, qty: int, error: str = "") -> Row:
         in_packs=packs,
         # Here rather than in the row's template: Jinja's gettext with arguments costs several
         # times Python's, once per row of every catalog page.
-        qty_label=i18n.gettext(
-            "Quantity of %(name)s in %(unit)s", name=item.name, unit=item.unit
-        ),
+        qty_label=i18n.gettext("Quantity of %(name)s in %(unit)s", name=item.name, unit=item.unit),
         error=error,
     )
 
