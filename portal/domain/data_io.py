@@ -371,9 +371,18 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
                 .first()
             )
             if row is None or row["on_hand"] != on_hand:
+                from portal import i18n  # the note is stored text, in the importer's language
+
                 try:
                     await stock.adjust_in_transaction(
-                        actor, wh, sku, "count", on_hand, _("Imported"), now, create_row=True
+                        actor,
+                        wh,
+                        sku,
+                        "count",
+                        on_hand,
+                        i18n.gettext("Imported"),
+                        now,
+                        create_row=True,
                     )
                 except ValidationFailed as exc:
                     raise ValidationFailed(

@@ -5,6 +5,7 @@ warehouse staff may only touch stock, dealers nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +23,11 @@ from portal.tables import (
     VolumeBreak,
 )
 from tests import factories as f
+
+
+def _after(entry: dict) -> dict:
+    value = entry["after"]
+    return json.loads(value) if isinstance(value, str) else value
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -80,6 +86,9 @@ async def test_stock_is_counted_in_and_safety_stock_set(world):
     ] == 20
     actions = sorted(e["action"] for e in await AuditEntry.select())
     assert actions == ["sku.safety_stock", "stock.count", "stock.count"]
+    counts = await AuditEntry.select().where(AuditEntry.action == "stock.count")
+    # The adjustment's note is stored in the importer's language (zh_Hans by default).
+    assert {_after(e)["note"] for e in counts} == {"导入"}
 
 
 async def test_one_bad_row_refuses_the_whole_file(world):
