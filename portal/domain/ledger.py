@@ -738,12 +738,43 @@ async def overdue_state(
     )
 
 
+# Debts read per round trip by dealer_overdue_fen.
+OVERDUE_PAGE = 50
+
+
 async def dealer_overdue_fen(dealer: dict, *, now: datetime) -> int:
     """The overdue amount of a dealer row the caller already holds (scope checked by it);
-    inside a use case, `dealer` is the locked row, so no payment can slip in between."""
-    entries = await _all_entries(dealer)
-    _settle(entries, local_day(now))
-    return sum(e.open_fen for e in entries if e.overdue)
+    inside a use case, `dealer` is the locked row, so no payment can slip in between.
+
+    The same figure _settle gives over the whole history, without reading it: payments and
+    credits settle the oldest debts first, so what is still open is the newest debts adding
+    up to the balance (balance_fen is the sum of the entries; a dealer without entries has
+    only its opening balance, which is never due). They are read newest first, a page at a
+    time, until the balance is covered: one short query for most dealers, however long
+    their history.
+    """
+    open_left = int(dealer["balance_fen"] or 0)
+    today = local_day(now)
+    overdue = offset = 0
+    while open_left > 0:
+        rows = (
+            await LedgerEntry.select(LedgerEntry.amount_fen, LedgerEntry.due_on)
+            .where((LedgerEntry.dealer == dealer["id"]) & (LedgerEntry.amount_fen > 0))
+            .order_by(LedgerEntry.at, LedgerEntry.id, ascending=False)
+            .limit(OVERDUE_PAGE)
+            .offset(offset)
+        )
+        for row in rows:
+            still_open = min(int(row["amount_fen"]), open_left)
+            open_left -= still_open
+            if row["due_on"] is not None and row["due_on"] < today:
+                overdue += still_open
+            if open_left == 0:
+                break
+        if len(rows) < OVERDUE_PAGE:
+            break
+        offset += OVERDUE_PAGE
+    return overdue
 
 
 async def ledger_sum_fen(dealer_id: int) -> int:

@@ -387,3 +387,44 @@ async def test_statement_lines_carry_the_running_balance(db):
     ]
     assert lines[0].kind_label == "Opening balance" and lines[-1].kind_label == "Closing balance"
     assert lines[3].reference == "=1+1"
+
+
+async def test_overdue_from_the_newest_debts_matches_replaying_the_whole_history(db, monkeypatch):
+    """dealer_overdue_fen reads only the newest debts covering the balance; it must give what
+    FIFO over every entry (_settle) gives, across pages, partly paid debts, prepayments and
+    dealers with only an opening balance."""
+    import random
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(ledger, "OVERDUE_PAGE", 3)  # several pages for most dealers
+    rng = random.Random(20261126)
+    now = datetime(2026, 11, 26, 4, tzinfo=UTC)
+    start = now - timedelta(days=120)
+    for case in range(25):
+        dealer = await f.dealer()
+        entries, total = [], 0
+        for n in range(rng.randint(0, 14)):
+            at = start + timedelta(days=rng.randint(0, 119), minutes=n)
+            if rng.random() < 0.6:
+                amount = rng.randint(1, 500) * 100
+                due = (at + timedelta(days=rng.choice([0, 15, 30, 60]))).date()
+                entries.append(
+                    LedgerEntry(
+                        dealer=dealer["id"], kind="invoice", amount_fen=amount, due_on=due, at=at
+                    )
+                )
+            else:
+                amount = -rng.randint(1, 700) * 100
+                entries.append(
+                    LedgerEntry(dealer=dealer["id"], kind="payment", amount_fen=amount, at=at)
+                )
+            total += amount
+        if entries:
+            await LedgerEntry.insert(*entries)
+        opening = rng.randint(0, 3000) if not entries else 0  # never-touched dealers
+        await Dealer.update({Dealer.balance_fen: total + opening}).where(Dealer.id == dealer["id"])
+        row = await Dealer.select().where(Dealer.id == dealer["id"]).first()
+        replayed = await ledger._all_entries(row)
+        ledger._settle(replayed, ledger.local_day(now))
+        expected = sum(e.open_fen for e in replayed if e.overdue)
+        assert await ledger.dealer_overdue_fen(row, now=now) == expected, case
