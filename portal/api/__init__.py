@@ -17,6 +17,7 @@ from portal.api import (
     staff,
     stock,
     team,
+    tiers,
     warehouses,
     webhooks,
 )
@@ -38,6 +39,7 @@ ROUTES: list = [
     *data_io.ROUTES,
     *staff.ROUTES,
     *warehouses.ROUTES,
+    *tiers.ROUTES,
     *promotions.ROUTES,
     *catalog_admin.ROUTES,
 ]

@@ -77,6 +77,10 @@ class Problem(Struct, kw_only=True):
     ] = UNSET
     retry_after: Annotated[int | UnsetType, Meta(description="rate-limited: seconds")] = UNSET
     idempotency_key: Annotated[str | UnsetType, Meta(description="conflict")] = UNSET
+    uses: Annotated[
+        dict[str, int] | UnsetType,
+        Meta(description="conflict: what still refers to a tier that cannot be removed"),
+    ] = UNSET
 
 
 _PROBLEM_TEXT = {

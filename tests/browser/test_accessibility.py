@@ -211,6 +211,7 @@ SECOND_ROUND_PAGES = {
         ("/admin/data", None),
         ("/admin/users", "a[href^='/admin/users/']"),
         ("/admin/warehouses", "a[href^='/admin/warehouses/']"),
+        ("/admin/tiers", "a[href^='/admin/tiers/']"),
         ("/admin/promotions", "a[href^='/admin/promotions/']"),
         ("/admin/skus", "a[href^='/admin/skus/']"),
     ],

@@ -237,7 +237,7 @@ MATRIX: dict[str, str] = {
     "GET /admin/skus":                                  "303 403 403 403 403 403 403 200",
     "GET /admin/skus/{sku_id:int}":                     "303 403 403 403 403 403 403 200/200/404",
     "POST /admin/skus/{sku_id:int}":                    "303 403 403 403 403 403 403 422/422/404",
-    "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}":"303 403 403 403 403 403 403 404",
+    "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}":"303 403 403 403 403 403 403 303/303/404",
     "POST /admin/skus/{sku_id:int}/contract-prices":    "303 403 403 403 403 403 403 422/422/404",
     "POST /admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}/remove":"303 403 403 403 403 403 403 404",
     "POST /admin/skus/{sku_id:int}/visibility":         "303 403 403 403 403 403 403 422/422/404",
@@ -263,6 +263,16 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/warehouses":                          "401 400 400 400 400 400 400 400",
     "GET /api/v1/warehouses/{warehouse_id:int}":        "401 403 403 403 403 403 403 404",
     "PUT /api/v1/warehouses/{warehouse_id:int}":        "401 400 400 400 400 400 400 400",
+    "GET /admin/tiers":                                 "303 403 403 403 403 403 403 200",
+    "POST /admin/tiers":                                "303 403 403 403 403 403 403 422",
+    "GET /admin/tiers/{tier_id:int}":                   "303 403 403 403 403 403 403 200/200/404",
+    "POST /admin/tiers/{tier_id:int}":                  "303 403 403 403 403 403 403 422/422/404",
+    "POST /admin/tiers/{tier_id:int}/delete":           "303 403 403 403 403 403 403 303/303/404",
+    "GET /api/v1/admin/tiers":                          "401 403 403 403 403 403 403 200",
+    "POST /api/v1/admin/tiers":                         "401 400 400 400 400 400 400 400",
+    "GET /api/v1/admin/tiers/{tier_id:int}":            "401 403 403 403 403 403 403 200/200/404",
+    "PUT /api/v1/admin/tiers/{tier_id:int}":            "401 400 400 400 400 400 400 400",
+    "DELETE /api/v1/admin/tiers/{tier_id:int}":         "401 403 403 403 403 403 403 204/204/404",
 }
 # fmt: on
 
@@ -270,6 +280,8 @@ MATRIX: dict[str, str] = {
 LAST = (
     "POST /admin/webhooks/{endpoint_id:int}/delete",
     "DELETE /api/v1/webhooks/{endpoint_id:int}",
+    "POST /admin/tiers/{tier_id:int}/delete",
+    "DELETE /api/v1/admin/tiers/{tier_id:int}",
     "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     "POST /orders/{order_id:int}/cancel",
@@ -406,6 +418,19 @@ async def webhook_ids(world: World) -> dict[str, dict[str, int]]:
         .first()
     )
     ids["delivery_id"] = {"own": delivery["id"], "foreign": delivery["id"], "missing": MISSING_ID}
+    return ids
+
+
+async def fresh_tiers(tag: str) -> dict[str, dict[str, int]]:
+    """Tiers nothing uses (for pages and for the API: both delete).
+
+    Tiers are the administrator's, not a dealer's: "own" and "foreign" are two tiers.
+    """
+    ids: dict[str, dict[str, int]] = {}
+    for name in ("tier_id", "api_tier_id"):
+        ids[name] = {"missing": MISSING_ID}
+        for variant in ("own", "foreign"):
+            ids[name][variant] = (await f.tier(code=f"{tag[:8]}-{name[:3]}-{variant}"))["id"]
     return ids
 
 
@@ -580,6 +605,7 @@ async def test_access_matrix(db, settings):
             "api_address_id": await fresh_addresses(world),
             # Webhooks are the administrator's, not any dealer's: no foreign one exists.
             **await webhook_ids(world),
+            **await fresh_tiers(role),
         }
         pages, api, csrf = await clients_for(app, role, world)
         try:

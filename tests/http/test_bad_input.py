@@ -540,6 +540,11 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/warehouses/{warehouse_id:int}": Route("adm", {
         "code": ("text", "WH-EDIT"), "name": ("text", "改名仓"), "region": ("text", ""),
         "priority": ("signed", "3")}, ids={"warehouse_id": "warehouse"}, fixed={"active": "1"}),
+    "POST /admin/tiers": Route("adm", {
+        "code": ("text", "T-NEW"), "name": ("text", "新等级"), "rank": ("signed", "3")}),
+    "POST /admin/tiers/{tier_id:int}": Route("adm", {
+        "code": ("text", "T-EDIT"), "name": ("text", "改名等级"), "rank": ("signed", "-3")},
+        ids={"tier_id": "tier_id"}),
     "POST /cart/details": Route("buyer", {
         "note": ("text", "请上午送货"), "requested_date": ("date", ""),
         "address_id": ("int", "")}),
@@ -621,6 +626,7 @@ NO_FORM_INPUT = {
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
     "POST /admin/webhooks/{endpoint_id:int}/delete": "removes a webhook",
+    "POST /admin/tiers/{tier_id:int}/delete": "removes a tier nothing uses",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
 }
 # fmt: on
@@ -908,6 +914,9 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
     "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
         "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),
+    "POST /api/v1/admin/tiers": ApiRoute("adm", {"code": "T-NEW", "name": "新等级", "rank": 3}),
+    "PUT /api/v1/admin/tiers/{tier_id:int}": ApiRoute("adm", {
+        "code": "T-EDIT", "name": "改名等级", "rank": -3}, ids={"tier_id": "tier_id"}),
     "POST /api/v1/webhooks": ApiRoute("adm", {
         "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
     "PUT /api/v1/webhooks/{endpoint_id:int}": ApiRoute("adm", {
@@ -970,11 +979,12 @@ API_NO_BODY = {
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
     "DELETE /api/v1/webhooks/{endpoint_id:int}": "only the path",
+    "DELETE /api/v1/admin/tiers/{tier_id:int}": "only the path",
     "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
 # Integers where a negative value is valid.
-SIGNED = {"step_order", "priority"}
+SIGNED = {"step_order", "priority", "rank"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
 EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes"}
 # fmt: on

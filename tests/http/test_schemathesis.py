@@ -98,6 +98,8 @@ async def build_world() -> World:
             "shipment_id": [ship.shipment.id],
             "dealer_id": [dealer["id"], other["id"]],
             "rule_id": [rule["id"]],
+            # The dealers' tier (in use: removing it is refused) and one nothing uses.
+            "tier_id": [tier["id"], (await f.tier(code="ST-SPARE"))["id"]],
         }
     )
 
