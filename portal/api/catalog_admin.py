@@ -118,14 +118,35 @@ class AdminSkuOut(Struct):
     safety_stock: int
     allow_backorder: bool
     active: bool
+    weight_g: Annotated[int, Meta(description="grams per base unit")]
+    image: Annotated[
+        str, Meta(description="the product's picture, shared by its SKUs; empty: none")
+    ]
     product: AdminProductOut
-    packs: list[PackOut]
+    packs: Annotated[list[PackOut], Meta(description="largest first")]
     tier_prices: list[TierPriceOut]
     contract_prices: list[ContractPriceOut]
 
 
+class PackIn(Struct):
+    name: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=catalog_admin.PACK_NAME_MAX,
+            examples=["箱"],
+            description="no spaces, = or semicolons; not the base unit; unique for the SKU",
+        ),
+    ]
+    factor: Annotated[
+        int,
+        Meta(ge=2, le=catalog_admin.PACK_FACTOR_MAX, description="base units in one pack"),
+    ]
+
+
 class AdminSkuIn(Struct):
-    """A SKU's editable fields, all of them (its code, unit and product never change)."""
+    """A SKU's editable fields (its code, unit and product never change). Weight, picture and
+    pack units may be left out (or null): they stay as they are."""
 
     name: Annotated[str, Meta(min_length=1, max_length=160)]
     barcode: Annotated[str, Meta(max_length=40)]
@@ -135,6 +156,33 @@ class AdminSkuIn(Struct):
     safety_stock: Annotated[int, Meta(ge=0, le=MAX_SAFETY_STOCK, description="base units")]
     allow_backorder: bool
     active: bool
+    weight_g: (
+        Annotated[int, Meta(ge=0, le=catalog_admin.MAX_WEIGHT_G, description="grams per base unit")]
+        | None
+    ) = None
+    image: (
+        Annotated[
+            str,
+            Meta(
+                max_length=catalog_admin.IMAGE_MAX,
+                examples=["/static/products/water.jpg"],
+                description="the product's picture (every SKU of the product shows it): an "
+                "http(s) address or a path under /static/; empty removes it",
+            ),
+        ]
+        | None
+    ) = None
+    packs: (
+        Annotated[
+            list[PackIn],
+            Meta(
+                max_length=catalog_admin.MAX_PACKS,
+                description="every pack unit, replacing the SKU's; [] removes them all. Carts "
+                "and placed orders count in base units and do not change",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class BreakIn(Struct):
@@ -224,6 +272,8 @@ def _sku_out(d: SkuDetail) -> AdminSkuOut:
         safety_stock=s["safety_stock"],
         allow_backorder=s["allow_backorder"],
         active=s["active"],
+        weight_g=s["weight_g"],
+        image=p["image"],
         product=AdminProductOut(
             id=p["id"],
             name=p["name"],
@@ -296,7 +346,10 @@ async def get_admin_sku(request: Request[Actor, Any, Any], sku_id: SkuId) -> Adm
 @put(
     "/api/v1/admin/skus/{sku_id:int}",
     tags=["catalog"],
-    summary="Change a SKU's name, barcode, base price, order rules, safety stock and flags",
+    summary="Change a SKU's fields, flags, weight, pack units and its product's picture",
+    description="`weight_g`, `image` and `packs` are optional: left out, they stay as they are. "
+    "`packs` replaces every pack unit of the SKU; `image` is the product's, so it changes for "
+    "the product's other SKUs too.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_admin_sku(
@@ -311,6 +364,9 @@ async def update_admin_sku(
         safety_stock=data.safety_stock,
         allow_backorder=data.allow_backorder,
         active=data.active,
+        weight_g=data.weight_g,
+        image=data.image,
+        packs=None if data.packs is None else [(p.name, p.factor) for p in data.packs],
     )
     return _sku_out(await catalog_admin.update_sku(request.user, sku_id, change))
 

@@ -1,11 +1,13 @@
 """Products and prices kept by administrators one SKU at a time (商品与价格): a SKU's own fields,
-each tier's price and volume breaks, dealers' contract prices and who may see the product.
+its pack units, each tier's price and volume breaks, dealers' contract prices, the product's
+picture and who may see the product.
 
 The rules for what may change are the import's (portal.domain.data_io), which uses the checks
 and audited writes defined here: a SKU's code, base unit and product never change (stock and
 orders count in that unit); money is integer fen, never below zero; a tier lists a fixed price
 or a percentage of the base price (or neither), and volume breaks from 2 base units up, each
-at a larger quantity than the one before. Every change is audited in its own transaction.
+at a larger quantity than the one before; a pack unit (1 箱 = 24 瓶) holds a whole number of
+base units. Every change is audited in its own transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit
@@ -43,6 +46,14 @@ ORDER_QTY_MAX = 100_000  # a minimum order quantity or an order multiple
 SKU_TEXT = {"barcode": 40, "name": 160, "spec": 50, "colour": 30}
 MAX_BREAKS = 20
 MAX_BREAKS_TEXT = 2000  # characters of breaks typed one per line
+MAX_PACKS = 5
+MAX_PACKS_TEXT = 200  # characters of packs typed one per line
+PACK_NAME_MAX = 10  # pack_unit.name
+PACK_FACTOR_MAX = 100_000  # base units in one pack
+MAX_WEIGHT_G = 1_000_000
+IMAGE_MAX = 255  # product.image
+# Characters a pack's name may not hold: the import writes packs as "箱=24; 中包=6".
+PACK_NAME_FORBIDDEN = frozenset("=＝;；,，")
 MAX_LISTED = 200  # tiers or dealers a restricted product names
 PER_PAGE = 30
 MAX_PAGE = 10_000
@@ -63,6 +74,21 @@ MSG_BREAK_FORMAT = _(
 MSG_BREAK_QTY = _("Break %(n)s: the quantity must be a whole number from 2 to %(max)s.")
 MSG_BREAK_PRICE = _("Break %(n)s: the price must be an amount such as 1.60.")
 MSG_BREAK_ORDER = _("Break %(n)s: each break must start at a larger quantity than the one before.")
+# What is wrong with a pack unit, by problem (see pack_problems); the import words them by row.
+MSG_PACK = {
+    "format": _("Pack %(n)s: write its name and how many %(unit)s it holds, such as box 24."),
+    "name": _("Pack %(n)s: the name must be 1 to %(max)s characters, without spaces, = or ;."),
+    "factor": _("Pack %(n)s: the number of %(unit)s must be a whole number from 2 to %(max)s."),
+    "twice": _("Pack %(n)s: another pack already has the name %(name)s."),
+    "base": _("Pack %(n)s: %(name)s is the base unit itself, not a pack."),
+    "many": _("At most %(max)s pack units."),
+    "long": _("At most %(max)s characters."),
+}
+MSG_WEIGHT = _("Enter the weight in grams, a whole number from 0 to %(max)s.")
+MSG_IMAGE = _(
+    "Enter an address starting with https://, or a path starting with /static/, "
+    "of at most %(max)s characters; leave it empty for no picture."
+)
 
 
 # --- checks shared with the import ---------------------------------------------------------------
@@ -104,6 +130,92 @@ def percent_bp(text: str) -> int | None:
 def percent_text(bp: int) -> str:
     """Basis points as the percentage an administrator types: 8500 → "85", 9250 → "92.5"."""
     return format((Decimal(bp) / 100).normalize(), "f")
+
+
+Problem = tuple[str, dict[str, Any]]  # a key of MSG_PACK and its parameters
+
+
+def pack_problems(
+    pairs: Sequence[tuple[str, str | int] | None], base_unit: str
+) -> tuple[list[tuple[str, int]], list[Problem]]:
+    """Pack units as (name, base units in one), in the order given, and what is wrong with
+    them: each pack n (from 1) named by 1 to PACK_NAME_MAX characters without spaces (nor the
+    import's separators), holding a whole number of base units from 2 on (1 would be the base
+    unit again); names differ from each other and from the base unit; at most MAX_PACKS.
+    None in pairs is a pack that could not be read as a name and a number."""
+    if len(pairs) > MAX_PACKS:
+        return [], [("many", {"max": MAX_PACKS})]
+    packs: list[tuple[str, int]] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    base = base_unit.strip().casefold()
+    for n, pair in enumerate(pairs, start=1):
+        if pair is None:
+            problems.append(("format", {"n": n, "unit": base_unit}))
+            continue
+        name, factor = str(pair[0]).strip(), whole(pair[1], 2, PACK_FACTOR_MAX)
+        bad_name = (
+            not 1 <= len(name) <= PACK_NAME_MAX
+            or any(c.isspace() or not c.isprintable() for c in name)
+            or any(c in PACK_NAME_FORBIDDEN for c in name)
+        )
+        if bad_name:
+            problems.append(("name", {"n": n, "max": PACK_NAME_MAX}))
+        if factor is None:
+            problems.append(("factor", {"n": n, "unit": base_unit, "max": PACK_FACTOR_MAX}))
+        if bad_name or factor is None:
+            continue
+        if name.casefold() == base:
+            problems.append(("base", {"n": n, "name": name}))
+        elif name.casefold() in seen:
+            problems.append(("twice", {"n": n, "name": name}))
+        else:
+            seen.add(name.casefold())
+            packs.append((name, factor))
+    return packs, problems
+
+
+def check_packs(
+    packs: str | Sequence[tuple[str, str | int]], base_unit: str
+) -> tuple[list[tuple[str, int]], list[FieldError]]:
+    """Pack units typed one per line ("箱 24": a 箱 holds 24 base units) or as (name, factor)
+    pairs, checked by pack_problems; errors on the field "packs", each naming its line."""
+    if isinstance(packs, str):
+        if len(packs) > MAX_PACKS_TEXT:
+            return [], [FieldError("packs", MSG_PACK["long"], {"max": MAX_PACKS_TEXT})]
+        pairs: list[tuple[str, str | int] | None] = []
+        for line in packs.splitlines():
+            parts = line.split()
+            if parts:
+                pairs.append((parts[0], parts[1]) if len(parts) == 2 else None)
+    else:
+        pairs = [(str(name), factor) for name, factor in packs]
+    result, problems = pack_problems(pairs, base_unit)
+    return result, [FieldError("packs", MSG_PACK[key], params) for key, params in problems]
+
+
+def packs_text(packs: Sequence[tuple[str, int]]) -> str:
+    """Pack units as an administrator types them back, one per line: "箱 24"."""
+    return "\n".join(f"{name} {factor}" for name, factor in packs)
+
+
+def check_image(text: str) -> str | None:
+    """A product's picture: an https address (pages allow pictures from https sites, e.g. an
+    object store; a plain http one would be mixed content on the portal's https pages) or a
+    path under /static/, at most IMAGE_MAX characters, without spaces; "" for none. None if
+    it is neither."""
+    image = str(text).strip()
+    if not image:
+        return ""
+    if len(image) > IMAGE_MAX or any(c.isspace() or not c.isprintable() for c in image):
+        return None
+    if image.startswith("/static/"):
+        return None if "/../" in image or image.endswith("/..") else image
+    try:
+        parts = urlsplit(image)
+    except ValueError:
+        return None
+    return image if parts.scheme.lower() == "https" and parts.hostname else None
 
 
 # --- audited writes shared with the import -----------------------------------------------------
@@ -181,6 +293,59 @@ async def write_sku_changes(
         return False
     await Sku.update({getattr(Sku, k): v for k, v in changed.items()}).where(Sku.id == sku_id)
     await audit.record(actor, action, "sku", sku_id, {k: old(k) for k in changed}, changed, now=now)
+    return True
+
+
+def _by_size(packs: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    return sorted(packs, key=lambda p: (-p[1], p[0]))
+
+
+async def write_packs(
+    actor: Actor, sku_id: int, packs: Sequence[tuple[str, int]], now: datetime
+) -> bool:
+    """Replace a SKU's pack units with these, audited ("sku.packs", before and after); False,
+    with nothing written, if they are the ones it has. Call it inside the use case's
+    transaction. Carts and placed orders keep their quantities in base units, so changing,
+    adding or removing a pack never alters them; only how they are offered and shown."""
+    rows = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
+    before = _by_size([(r["name"], int(r["factor"])) for r in rows])
+    after = _by_size(packs)
+    if before == after:
+        return False
+    await PackUnit.delete().where(PackUnit.sku == sku_id)
+    if after:
+        await PackUnit.insert(*(PackUnit(sku=sku_id, name=n, factor=f) for n, f in after))
+    await audit.record(
+        actor,
+        "sku.packs",
+        "sku",
+        sku_id,
+        {"packs": [[n, f] for n, f in before]},
+        {"packs": [[n, f] for n, f in after]},
+        now=now,
+    )
+    return True
+
+
+async def write_image(actor: Actor, product_id: int, image: str, now: datetime) -> bool:
+    """Set a product's picture (every SKU of the product shows it), audited ("product.image");
+    False, with nothing written, if it already has this one. Call it inside the use case's
+    transaction."""
+    row = await Product.select(Product.image).where(Product.id == product_id).first()
+    if row is None:
+        raise NotFound(MISSING_SKU)
+    if (row["image"] or "") == image:
+        return False
+    await Product.update({Product.image: image}).where(Product.id == product_id)
+    await audit.record(
+        actor,
+        "product.image",
+        "product",
+        product_id,
+        {"image": row["image"] or ""},
+        {"image": image},
+        now=now,
+    )
     return True
 
 
@@ -262,7 +427,7 @@ class Visibility:
 @dataclass(frozen=True)
 class SkuDetail:
     sku: dict[str, Any]  # the SKU row (booleans as bool)
-    product: dict[str, Any]  # id, name, brand, active, category_id, category_path
+    product: dict[str, Any]  # id, name, brand, image, active, category_id, category_path
     packs: list[tuple[str, int]]  # (name, base units in one), largest first
     tier_prices: list[TierPriceRow]  # every tier, by rank
     contract_prices: list[ContractRow]  # by dealer code
@@ -447,6 +612,7 @@ async def get_sku(actor: Actor, sku_id: int) -> SkuDetail:
             "id": product["id"],
             "name": product["name"],
             "brand": product["brand"],
+            "image": product["image"] or "",
             "active": bool(product["active"]),
             "category_id": product["category"],
             "category_path": [name for _id, name in lineage],
@@ -470,7 +636,8 @@ async def _lock(table: Any, row_id: int) -> None:
 
 @dataclass(frozen=True)
 class SkuChange:
-    """A SKU's editable fields as typed (or as the API sent them)."""
+    """A SKU's editable fields as typed (or as the API sent them). Weight, picture and pack
+    units may be left out (None): they stay as they are."""
 
     name: str
     barcode: str
@@ -480,6 +647,12 @@ class SkuChange:
     safety_stock: str | int
     allow_backorder: bool
     active: bool
+    weight_g: str | int | None = None
+    # The product's picture, shared by all its SKUs: an https address or a /static/ path;
+    # "" removes it.
+    image: str | None = None
+    # Every pack unit, typed one per line ("箱 24") or as (name, factor) pairs; none: "".
+    packs: str | Sequence[tuple[str, str | int]] | None = None
 
 
 def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
@@ -521,6 +694,10 @@ def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
         "allow_backorder": bool(data.allow_backorder),
         "active": bool(data.active),
     }
+    if data.weight_g is not None:
+        values["weight_g"] = whole(data.weight_g, 0, MAX_WEIGHT_G)
+        if values["weight_g"] is None:
+            errors.append(FieldError("weight_g", MSG_WEIGHT, {"max": MAX_WEIGHT_G}))
     return values, errors
 
 
@@ -528,17 +705,59 @@ async def update_sku(
     actor: Actor, sku_id: int, data: SkuChange, *, now: datetime | None = None
 ) -> SkuDetail:
     """Change a SKU's name, barcode, base price, order rules, safety stock, backorder and active
-    flags (its code, base unit and product stay); audited; every problem at once."""
+    flags, and where given its weight, its product's picture (which every SKU of the product
+    shows) and its pack units (replaced, see write_packs: carts and placed orders count in
+    base units and do not change); its code, base unit and product stay. Audited; every
+    problem at once, nothing written if there is one."""
     require_admin(actor)
-    await _sku(sku_id)
+    sku = await _sku(sku_id)
     values, errors = _check_sku(data)
+    image = None
+    if data.image is not None:
+        image = check_image(data.image)
+        if image is None:
+            errors.append(FieldError("image", MSG_IMAGE, {"max": IMAGE_MAX}))
+    packs = None
+    if data.packs is not None:
+        packs, pack_errors = check_packs(data.packs, sku["base_unit"])
+        errors += pack_errors
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
     async with write_transaction():
         await _lock(Sku, sku_id)
         await write_sku_changes(actor, sku_id, values, "sku.saved", now)
+        if image is not None:
+            await _lock(Product, sku["product"])
+            await write_image(actor, sku["product"], image, now)
+        if packs is not None:
+            await write_packs(actor, sku_id, packs, now)
     return await get_sku(actor, sku_id)
+
+
+async def set_packs(
+    actor: Actor,
+    sku_id: int,
+    packs: str | Sequence[tuple[str, str | int]],
+    *,
+    now: datetime | None = None,
+) -> list[tuple[str, int]]:
+    """Replace a SKU's pack units (1 箱 = 24 瓶) with exactly these, typed one per line
+    ("箱 24") or as (name, factor) pairs; nothing typed removes them all. Audited
+    ("sku.packs", before and after); every bad line refused at once with its number, and
+    nothing changed. Carts and placed orders keep their quantities in base units, so a
+    changed pack never alters them: dealers only see and order in the new packs from now on.
+    The SKU's packs, largest first."""
+    require_admin(actor)
+    sku = await _sku(sku_id)
+    checked, errors = check_packs(packs, sku["base_unit"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Sku, sku_id)
+        await write_packs(actor, sku_id, checked, now)
+    return _by_size(checked)
 
 
 @dataclass(frozen=True)

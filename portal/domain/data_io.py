@@ -15,13 +15,17 @@ applied in one transaction, each change audited. Blank cells leave a value as it
   payment_terms_days, over_credit_policy, active. A new code adds a dealer (name and tier
   needed).
 - products (administrators): category ("饮料 / 水", made where missing), product, brand,
-  sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active. A new
-  SKU code adds a SKU (and its product and categories where needed); an existing SKU's
-  own fields change, but not its unit, product, brand or category.
+  sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active, weight_g,
+  packs ("箱=24; 中包=6": every pack unit of the SKU, replacing its packs) and image (the
+  product's picture, shared by its SKUs). A new SKU code adds a SKU (and its product and
+  categories where needed); an existing SKU's own fields, packs and its product's picture
+  change, but not its unit, product, brand or category. Carts and placed orders count in
+  base units, so changed packs never alter them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,13 +36,20 @@ from portal.db import write_transaction
 from portal.domain import audit, stock
 from portal.domain.catalog import category_lineage
 from portal.domain.catalog_admin import (
+    IMAGE_MAX,
+    MAX_PACKS_TEXT,
     MAX_QTY,
+    MAX_WEIGHT_G,
     ORDER_QTY_MAX,
     SKU_TEXT,
     amount_fen,
+    check_image,
+    pack_problems,
     percent_bp,
     upsert_audited,
     whole,
+    write_image,
+    write_packs,
     write_sku_changes,
 )
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
@@ -49,6 +60,7 @@ from portal.tables import (
     Category,
     ContractPrice,
     Dealer,
+    PackUnit,
     Product,
     Sku,
     StockLevel,
@@ -82,6 +94,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "moq",
         "order_multiple",
         "active",
+        "weight_g",
+        "packs",
+        "image",
     ),
     "prices": ("tier", "sku", "min_qty", "price", "percent"),
     "contract_prices": ("dealer", "sku", "price"),
@@ -130,6 +145,11 @@ def _require(actor: Actor, kind: str) -> None:
 # --- export ------------------------------------------------------------------------------------
 
 
+def packs_cell(packs: list[tuple[str, int]]) -> str:
+    """A SKU's pack units as the products file writes them, largest first: "箱=24; 中包=6"."""
+    return "; ".join(f"{n}={f}" for n, f in sorted(packs, key=lambda p: (-p[1], p[0])))
+
+
 def _yuan(fen: int | None) -> Decimal | None:
     return None if fen is None else from_fen(fen)
 
@@ -144,10 +164,14 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
             return " / ".join(name for _id, name in lineage.get(cid, []))
 
         raw = await Sku.raw(
-            "SELECT s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, s.base_price_fen, "
-            "s.moq, s.order_multiple, s.active, p.name AS product, p.brand, p.category "
+            "SELECT s.id, s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, "
+            "s.base_price_fen, s.moq, s.order_multiple, s.active, s.weight_g, "
+            "p.name AS product, p.brand, p.category, p.image "
             "FROM sku s JOIN product p ON p.id = s.product ORDER BY s.code"
         )
+        packs: dict[int, list[tuple[str, int]]] = {}
+        for pack in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor):
+            packs.setdefault(pack["sku"], []).append((pack["name"], int(pack["factor"])))
         rows = [
             [
                 path(r["category"]),
@@ -163,6 +187,9 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
                 r["moq"],
                 r["order_multiple"],
                 1 if r["active"] else 0,
+                r["weight_g"],
+                packs_cell(packs.get(r["id"], [])),
+                r["image"] or "",
             ]
             for r in raw
         ]
@@ -329,6 +356,29 @@ MSG_TWICE = _("Row %(row)s repeats row %(first)s.")
 MSG_TOO_LONG = _("Row %(row)s: %(column)s is too long (at most %(max)s characters).")
 MSG_BELOW_RESERVED = _(
     "Row %(row)s: on hand cannot fall below the %(reserved)s reserved for orders."
+)
+# A products file's packs cell, by problem (catalog_admin.pack_problems).
+MSG_PACKS = {
+    "format": _(
+        "Row %(row)s: write packs as name=number of %(unit)s, separated by semicolons, such as "
+        "box=24; inner=6."
+    ),
+    "name": _(
+        "Row %(row)s: the name of pack %(n)s must be 1 to %(max)s characters, without spaces, "
+        "= or ;."
+    ),
+    "factor": _("Row %(row)s: pack %(n)s must hold a whole number of %(unit)s from 2 to %(max)s."),
+    "twice": _("Row %(row)s: two packs are named %(name)s."),
+    "base": _("Row %(row)s: %(name)s is the base unit itself, not a pack."),
+    "many": _("Row %(row)s: at most %(max)s pack units."),
+}
+MSG_IMAGE = _(
+    "Row %(row)s: image must be an address starting with https://, or a path "
+    "starting with /static/, of at most %(max)s characters."
+)
+MSG_IMAGE_TWICE = _(
+    "Row %(row)s: row %(first)s gives the same product another image (a product has one "
+    "picture for all its SKUs)."
 )
 
 
@@ -608,10 +658,9 @@ async def _plan_products(t: _Rows) -> list[Change]:
         {
             r["code"]: r
             for r in await Sku.raw(
-                "SELECT s.id, s.code, s.base_unit, p.name AS product, p.brand, p.category "
-                "FROM sku s JOIN product p ON p.id = s.product WHERE s.code IN ("
-                + ", ".join("{}" for _ in codes)
-                + ")",
+                "SELECT s.id, s.code, s.base_unit, p.id AS product_id, p.name AS product, "
+                "p.brand, p.category FROM sku s JOIN product p ON p.id = s.product "
+                "WHERE s.code IN (" + ", ".join("{}" for _ in codes) + ")",
                 *sorted(codes),
             )
         }
@@ -622,6 +671,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
         cid: [name for _id, name in chain] for cid, chain in (await category_lineage()).items()
     }
     plan: list[Change] = []
+    images: dict[Any, tuple[int, str]] = {}  # product -> the first row giving it an image
     for n, r in t.rows:
         code = r["sku"]
         if not code:
@@ -653,11 +703,29 @@ async def _plan_products(t: _Rows) -> list[Change]:
                 t.error(n, _("Row %(row)s: active must be 1 or 0."))
             else:
                 values["active"] = flag
+        if r.get("weight_g"):
+            weight = whole(r["weight_g"], 0, MAX_WEIGHT_G)
+            if weight is None:
+                t.error(n, MSG_NUMBER, column="weight_g", low=0, high=MAX_WEIGHT_G)
+            else:
+                values["weight_g"] = weight
         path = _category_path(r.get("category", ""))
         if any(len(part) > 50 for part in path):
             t.error(n, MSG_TOO_LONG, column="category", max=50)
         t.once(n, code)
         old = existing.get(code)
+        packs = _packs(t, n, r.get("packs", ""), old["base_unit"] if old else r.get("unit", ""))
+        image = None
+        if r.get("image"):
+            image = check_image(r["image"])
+            if image is None:
+                t.error(n, MSG_IMAGE, max=IMAGE_MAX)
+            else:
+                # One picture per product: rows of its SKUs must not disagree.
+                product = old["product_id"] if old else (tuple(path), r.get("product", ""))
+                first = images.setdefault(product, (n, image))
+                if first[1] != image:
+                    t.error(n, MSG_IMAGE_TWICE, first=first[0])
         if old is None:
             if not (
                 path
@@ -674,7 +742,18 @@ async def _plan_products(t: _Rows) -> list[Change]:
                     ),
                 )
                 continue
-            plan.append(_new_sku(code, path, r["product"], r.get("brand", ""), r["unit"], values))
+            plan.append(
+                _new_sku(
+                    code,
+                    path,
+                    r["product"],
+                    r.get("brand", ""),
+                    r["unit"],
+                    values,
+                    packs,
+                    image,
+                )
+            )
             continue
         if r.get("unit") and r["unit"] != old["base_unit"]:
             t.error(
@@ -697,8 +776,30 @@ async def _plan_products(t: _Rows) -> list[Change]:
                     "cannot change by import; leave them as exported or blank."
                 ),
             )
-        plan.append(_sku_update(old["id"], values))
+        plan.append(_sku_update(old["id"], old["product_id"], values, packs, image))
     return plan
+
+
+PACK_SEPARATORS = re.compile(r"[;；]")
+
+
+def _packs(t: _Rows, n: int, cell: str, base_unit: str) -> list[tuple[str, int]] | None:
+    """A row's packs cell ("箱=24; 中包=6") as (name, factor) pairs; None if it is blank (the
+    SKU keeps its packs) or wrong (the problems are recorded against the row)."""
+    if not cell:
+        return None
+    if len(cell) > MAX_PACKS_TEXT:
+        t.error(n, MSG_TOO_LONG, column="packs", max=MAX_PACKS_TEXT)
+        return None
+    pairs: list[tuple[str, str | int] | None] = []
+    for item in PACK_SEPARATORS.split(cell):
+        if item.strip():
+            parts = item.replace("＝", "=").split("=")
+            pairs.append((parts[0].strip(), parts[1].strip()) if len(parts) == 2 else None)
+    packs, problems = pack_problems(pairs, base_unit)
+    for key, params in problems:
+        t.error(n, MSG_PACKS[key], **{"unit": base_unit, **params})
+    return None if problems else packs
 
 
 async def _category_for(path: list[str], actor: Actor, now: datetime) -> int:
@@ -730,7 +831,14 @@ async def _category_for(path: list[str], actor: Actor, now: datetime) -> int:
 
 
 def _new_sku(
-    code: str, path: list[str], product: str, brand: str, unit: str, values: dict[str, Any]
+    code: str,
+    path: list[str],
+    product: str,
+    brand: str,
+    unit: str,
+    values: dict[str, Any],
+    packs: list[tuple[str, int]] | None,
+    image: str | None,
 ) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         category = await _category_for(path, actor, now)
@@ -740,7 +848,7 @@ def _new_sku(
             .first()
         )
         if found is None:
-            made = Product(name=product, category=category, brand=brand)
+            made = Product(name=product, category=category, brand=brand, image=image or "")
             await Product.insert(made)
             product_id = made.id
             await audit.record(
@@ -749,11 +857,13 @@ def _new_sku(
                 "product",
                 product_id,
                 {},
-                {"name": product, "category": category, "brand": brand},
+                {"name": product, "category": category, "brand": brand, "image": image or ""},
                 now=now,
             )
         else:
             product_id = found["id"]
+            if image:
+                await write_image(actor, product_id, image, now)
         row = Sku(code=code, product=product_id, base_unit=unit, **values)
         await Sku.insert(row)
         await audit.record(
@@ -765,14 +875,26 @@ def _new_sku(
             {"code": code, "base_unit": unit, **values},
             now=now,
         )
+        if packs:
+            await write_packs(actor, row.id, packs, now)
         return "created"
 
     return apply
 
 
-def _sku_update(sku_id: int, values: dict[str, Any]) -> Change:
+def _sku_update(
+    sku_id: int,
+    product_id: int,
+    values: dict[str, Any],
+    packs: list[tuple[str, int]] | None,
+    image: str | None,
+) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         changed = await write_sku_changes(actor, sku_id, values, "sku.imported", now)
+        if packs is not None and await write_packs(actor, sku_id, packs, now):
+            changed = True
+        if image and await write_image(actor, product_id, image, now):
+            changed = True
         return "updated" if changed else "unchanged"
 
     return apply

@@ -1,5 +1,6 @@
-"""Products and prices for administrators (商品与价格): find a SKU, then change its fields, each
-tier's price and volume breaks, dealers' contract prices and who sees its product."""
+"""Products and prices for administrators (商品与价格): find a SKU, then change its fields, its
+pack units, each tier's price and volume breaks, dealers' contract prices and who sees its
+product."""
 
 from __future__ import annotations
 
@@ -19,7 +20,16 @@ from portal.domain.money import from_fen
 from portal.web.common import checked, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-SKU_FIELDS = ("name", "barcode", "base_price", "moq", "order_multiple", "safety_stock")
+SKU_FIELDS = (
+    "name",
+    "barcode",
+    "base_price",
+    "moq",
+    "order_multiple",
+    "safety_stock",
+    "weight_g",
+    "image",
+)
 # What a form field may hold before the domain looks at it (beyond every limit it checks).
 TEXT_LIMIT = 400
 # Dealer codes are typed separated by spaces, commas or new lines (Chinese commas too).
@@ -87,9 +97,12 @@ async def _detail_page(
         "moq": sku["moq"],
         "order_multiple": sku["order_multiple"],
         "safety_stock": sku["safety_stock"],
+        "weight_g": sku["weight_g"],
+        "image": d.product["image"],
         "allow_backorder": sku["allow_backorder"],
         "active": sku["active"],
     }
+    packs_value = catalog_admin.packs_text(d.packs)
     tier_values = {
         t.tier_id: {
             "price": catalog_admin.money_text(t.price_fen),
@@ -108,6 +121,8 @@ async def _detail_page(
     typed = typed or {}
     if form == "sku":
         sku_values = typed
+    elif form == "packs":
+        packs_value = typed["packs"]
     elif form.startswith("tier-"):
         tier_values[int(form[5:])] = typed
     elif form == "contract":
@@ -121,6 +136,8 @@ async def _detail_page(
         "errors": errors or {},
         "saved": saved[:20],
         "sku_values": sku_values,
+        "packs_value": packs_value,
+        "max_packs": catalog_admin.MAX_PACKS,
         "tier_values": tier_values,
         "contract_values": contract_values,
         "vis_values": vis_values,
@@ -151,6 +168,9 @@ async def sku_save(request: Request, sku_id: FromPath[int], data: Form) -> Respo
         safety_stock=_text(data, "safety_stock", 20),
         allow_backorder=checked(data, "allow_backorder"),
         active=checked(data, "active"),
+        # A form without these fields (an older page) leaves them as they are.
+        weight_g=_text(data, "weight_g", 20) if "weight_g" in data else None,
+        image=_text(data, "image") if "image" in data else None,
     )
     try:
         await catalog_admin.update_sku(request.user, sku_id, change)
@@ -161,6 +181,19 @@ async def sku_save(request: Request, sku_id: FromPath[int], data: Form) -> Respo
             request, sku_id, status=422, form="sku", errors=_errors(exc), typed=typed
         )
     return _saved(sku_id, "sku")
+
+
+@post("/admin/skus/{sku_id:int}/packs", include_in_schema=False)
+async def packs_save(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    # Longer than the domain allows stays longer, so it is refused, not cut.
+    packs = _text(data, "packs", catalog_admin.MAX_PACKS_TEXT + 1)
+    try:
+        await catalog_admin.set_packs(request.user, sku_id, packs)
+    except ValidationFailed as exc:
+        return await _detail_page(
+            request, sku_id, status=422, form="packs", errors=_errors(exc), typed={"packs": packs}
+        )
+    return _saved(sku_id, "packs")
 
 
 @post("/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}", include_in_schema=False)
@@ -238,6 +271,7 @@ ROUTES = [
     sku_list,
     sku_detail,
     sku_save,
+    packs_save,
     tier_price_save,
     contract_price_save,
     contract_price_remove,

@@ -3,16 +3,20 @@ dealer then pays and sees, refusals that change nothing, and the audit trail."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from portal.domain import catalog, catalog_admin
-from portal.domain.catalog_admin import SkuChange, TierPriceChange
+from portal.domain import cart, catalog, catalog_admin, orders
+from portal.domain.catalog_admin import MSG_PACK, SkuChange, TierPriceChange
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
+from portal.domain.quantities import LineRequest
 from portal.tables import (
     AuditEntry,
     ContractPrice,
+    OrderLine,
+    PackUnit,
     Product,
     ProductVisibility,
     Sku,
@@ -390,3 +394,191 @@ async def test_administrators_find_skus_by_code_barcode_or_name_inactive_too(sho
     assert detail.packs == [("箱", 24)]
     assert detail.product["category_path"] == ["饮料"]
     assert [t.tier_code for t in detail.tier_prices] == ["T1", "T2"]
+
+
+# --- pack units, weight and the product's picture ------------------------------------------------
+
+
+async def packs_of(sku_id: int) -> list[tuple[str, int]]:
+    rows = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
+    return sorted(((r["name"], r["factor"]) for r in rows), key=lambda p: -p[1])
+
+
+async def test_pack_units_are_replaced_and_dealers_order_in_the_new_ones(shop):
+    admin, water, first = shop["admin"], shop["water"], shop["first"]
+    sku_id = water["id"]
+    wh = await f.warehouse()
+    await f.stock(water, wh, 10_000)
+    dealer = await f.dealer(first, name="苏州远达", default_warehouse=wh)
+    buyer = f.actor(await f.user("dealer_buyer", dealer))
+    # Before: 2 箱 of 24 in the cart, one 箱 ordered; both counted in 瓶.
+    await cart.set_qty(buyer, dealer["id"], sku_id, 2, "箱")
+    placed = await orders.submit_order(
+        buyer, None, [LineRequest(qty=24, sku_id=sku_id)], idempotency_key="before-packs"
+    )
+    await catalog_admin.set_tier_price(
+        admin, sku_id, first["id"], TierPriceChange(price="1.80", breaks="240 1.60")
+    )
+    saved = await catalog_admin.set_packs(admin, sku_id, " 件  12 \n\n托 1200\n中包 6", now=NOW)
+    assert saved == [("托", 1200), ("件", 12), ("中包", 6)]
+    assert await packs_of(sku_id) == saved
+    item = (await catalog.items_by_ids(buyer, dealer, [sku_id], quantities={sku_id: 240}))[sku_id]
+    assert (item.pack_name, item.pack_factor) == ("托", 1200)
+    assert item.packs == (("托", 1200), ("件", 12), ("中包", 6))
+    # Replaced: the largest pack is now 件; the break reads in 件 (满 20 件).
+    await catalog_admin.set_packs(admin, sku_id, [("件", "12"), ("中包", 6)], now=NOW)
+    assert await packs_of(sku_id) == [("件", 12), ("中包", 6)]
+    item = (await catalog.items_by_ids(buyer, dealer, [sku_id], quantities={sku_id: 240}))[sku_id]
+    assert (item.pack_name, item.pack_factor) == ("件", 12)
+    assert (item.quote.rule, item.quote.unit_price_fen) == ("volume_break", 160)
+    assert item.quote.rule_params["pack"] == "件" and item.quote.rule_params["packs"] == 20
+    # Ordering by the new pack counts 12 瓶 a 件.
+    view = await cart.set_qty(buyer, dealer["id"], sku_id, 3, "件")
+    assert [line.qty for line in view.lines] == [36]
+    # The order placed before keeps its quantity in 瓶.
+    line = await OrderLine.select(OrderLine.qty).where(OrderLine.order == placed.order.id).first()
+    assert line["qty"] == 24
+    # The detail page lists them largest first; the same packs again write nothing.
+    assert (await catalog_admin.get_sku(admin, sku_id)).packs == [("件", 12), ("中包", 6)]
+    await catalog_admin.set_packs(admin, sku_id, "中包 6\n件 12", now=NOW)
+    entries = (
+        await AuditEntry.select().where(AuditEntry.action == "sku.packs").order_by(AuditEntry.id)
+    )
+    assert len(entries) == 2
+    assert entries[0]["entity"] == "sku" and entries[0]["entity_id"] == str(sku_id)
+    assert json.loads(entries[0]["before"]) == {"packs": [["箱", 24]]}
+    assert json.loads(entries[1]["after"]) == {"packs": [["件", 12], ["中包", 6]]}
+    # Cleared: no pack left, the dealer orders in 瓶; a cart line in the old pack stays.
+    in_cart = await cart.set_qty(buyer, dealer["id"], sku_id, 2, "件")
+    assert [line.qty for line in in_cart.lines] == [24]
+    assert await catalog_admin.set_packs(admin, sku_id, "", now=NOW) == []
+    assert await packs_of(sku_id) == []
+    item = (await catalog.items_by_ids(buyer, dealer, [sku_id]))[sku_id]
+    assert (item.pack_name, item.pack_factor, item.packs) == (None, None, ())
+    view = await cart.get_cart(buyer, dealer["id"])
+    assert [(line.qty, line.pack_name) for line in view.lines] == [(24, None)]
+    assert await AuditEntry.count().where(AuditEntry.action == "sku.packs") == 3
+
+
+def _pack_error(refused, key: str, **params) -> bool:
+    errors = refused.value.errors
+    return [(e.field, e.message) for e in errors] == [("packs", MSG_PACK[key])] and all(
+        errors[0].params.get(k) == v for k, v in params.items()
+    )
+
+
+async def test_bad_pack_lines_are_refused_with_their_line_numbers(shop):
+    admin, water = shop["admin"], shop["water"]
+    sku_id = water["id"]
+    cases = [
+        ("箱", "format", {"n": 1}),
+        ("箱 24\n中包 6 盒", "format", {"n": 2}),
+        ("箱 24\n\n中包 1", "factor", {"n": 2, "max": 100_000}),
+        ("箱 100001", "factor", {"n": 1}),
+        ("箱 2.5", "factor", {"n": 1}),
+        ("箱 -6", "factor", {"n": 1}),
+        ("箱 24\n箱 12", "twice", {"n": 2, "name": "箱"}),
+        ("Box 24\nbox 12", "twice", {"n": 2}),
+        ("件 12\n瓶 6", "base", {"n": 2, "name": "瓶"}),
+        ("一二三四五六七八九十一 6", "name", {"n": 1, "max": 10}),
+        ("箱=1 24", "name", {"n": 1}),
+        ("箱;1 24", "name", {"n": 1}),
+        ("\n".join(f"包{n} {n + 2}" for n in range(6)), "many", {"max": 5}),
+        ("箱 24\n" * 41, "long", {"max": 200}),
+        ([("中 包", 6)], "name", {"n": 1}),
+        ([("箱", 24), ("", 6)], "name", {"n": 2}),
+    ]
+    for packs, key, params in cases:
+        with pytest.raises(ValidationFailed) as refused:
+            await catalog_admin.set_packs(admin, sku_id, packs)
+        assert _pack_error(refused, key, **params), (packs, refused.value.errors)
+    # Every bad line at once, each with its number.
+    with pytest.raises(ValidationFailed) as refused:
+        await catalog_admin.set_packs(admin, sku_id, "箱\n瓶 6\n件 1\n盒 6")
+    assert [(e.params["n"], e.message) for e in refused.value.errors] == [
+        (1, MSG_PACK["format"]),
+        (2, MSG_PACK["base"]),
+        (3, MSG_PACK["factor"]),
+    ]
+    # Through update_sku (the API) too, with the SKU's other fields: nothing is written.
+    with pytest.raises(ValidationFailed) as refused:
+        await catalog_admin.update_sku(
+            admin, sku_id, change(base_price="2.40", packs=[("件", 12), ("件", 6)])
+        )
+    assert [e.field for e in refused.value.errors] == ["packs"]
+    assert await packs_of(sku_id) == [("箱", 24)]
+    assert (await Sku.select(Sku.base_price_fen).where(Sku.id == sku_id).first())[
+        "base_price_fen"
+    ] == 200
+    assert await AuditEntry.count() == 0
+    # Who may, and which SKU.
+    for role in ("warehouse", "finance", "sales_manager"):
+        staff = f.actor(await f.user(role))
+        with pytest.raises(Forbidden):
+            await catalog_admin.set_packs(staff, sku_id, "件 12")
+        with pytest.raises(Forbidden):
+            await catalog_admin.update_sku(staff, sku_id, change(packs="件 12"))
+    with pytest.raises(Forbidden):
+        await catalog_admin.set_packs(shop["buyer1"], sku_id, "件 12")
+    with pytest.raises(NotFound):
+        await catalog_admin.set_packs(admin, 987654, "件 12")
+    assert await packs_of(sku_id) == [("箱", 24)] and await AuditEntry.count() == 0
+
+
+async def test_weight_and_the_products_picture(shop):
+    admin, water = shop["admin"], shop["water"]
+    product = water["product"]
+    sibling = await f.sku(code="BV-0010-1500", name="农夫山泉 1.5L", product={"id": product})
+    image = "https://img.example.com/nongfu/550.jpg"
+    detail = await catalog_admin.update_sku(
+        admin,
+        water["id"],
+        change(weight_g="560", image=f"  {image} ", packs="箱 24\n中包 6"),
+        now=NOW,
+    )
+    assert detail.sku["weight_g"] == 560 and detail.product["image"] == image
+    assert detail.packs == [("箱", 24), ("中包", 6)]
+    # The picture is the product's: the other SKU of the product shows it too.
+    items = await catalog.items_by_ids(shop["buyer1"], shop["d1"], [water["id"], sibling["id"]])
+    assert {items[water["id"]].image, items[sibling["id"]].image} == {image}
+    assert sorted(await actions()) == ["product.image", "sku.packs", "sku.saved"]
+    entry = await AuditEntry.select().where(AuditEntry.action == "product.image").first()
+    assert (entry["entity"], entry["entity_id"]) == ("product", str(product))
+    assert json.loads(entry["after"]) == {"image": image}
+    # Left out (None): weight, picture and packs stay as they are.
+    await catalog_admin.update_sku(admin, water["id"], change(name="农夫山泉 550ml 新装"))
+    row = await Sku.select(Sku.weight_g).where(Sku.id == water["id"]).first()
+    assert row["weight_g"] == 560
+    assert (await Product.select(Product.image).where(Product.id == product).first())[
+        "image"
+    ] == image
+    assert await packs_of(water["id"]) == [("箱", 24), ("中包", 6)]
+    # Refused, every field at once, nothing changed.
+    for weight, picture in (
+        ("-1", "ftp://img.example.com/a.jpg"),
+        ("-2", "http://img.example.com/a.jpg"),  # mixed content on https pages
+        ("1000001", "javascript:alert(1)"),
+        ("abc", "/img/a.png"),
+        ("1.5", "https://"),
+        ("", "/static/../portal/settings.py"),
+        ("😀", "https://img.example.com/a b.jpg"),
+        ("9" * 30, "https://img.example.com/" + "a" * 240),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            await catalog_admin.update_sku(
+                admin, water["id"], change(weight_g=weight, image=picture)
+            )
+        assert [e.field for e in refused.value.errors] == ["weight_g", "image"], (weight, picture)
+    assert (await Sku.select(Sku.weight_g).where(Sku.id == water["id"]).first())["weight_g"] == 560
+    # A path under /static/ is fine; empty removes the picture; 0 g and 1,000,000 g are fine.
+    await catalog_admin.update_sku(
+        admin, water["id"], change(weight_g=0, image="/static/products/550.png")
+    )
+    assert (await catalog_admin.get_sku(admin, sibling["id"])).product["image"] == (
+        "/static/products/550.png"
+    )
+    detail = await catalog_admin.update_sku(
+        admin, water["id"], change(weight_g="1000000", image="")
+    )
+    assert (detail.sku["weight_g"], detail.product["image"]) == (1_000_000, "")
+    assert await AuditEntry.count().where(AuditEntry.action == "product.image") == 3

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from portal import i18n
 from portal.domain import data_io
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.export import csv_bytes
@@ -17,6 +18,8 @@ from portal.tables import (
     AuditEntry,
     ContractPrice,
     Dealer,
+    PackUnit,
+    Product,
     Sku,
     StockLevel,
     TierPrice,
@@ -228,3 +231,105 @@ async def test_bad_product_rows(world):
     fields = [e.field for e in refused.value.errors]
     assert fields == ["row 2", "row 3", "row 4", "row 5", "row 5", "row 5"]
     assert await Sku.count() == 2 and await AuditEntry.count() == 0
+
+
+async def packs_by_code() -> dict[str, list[tuple[str, int]]]:
+    rows = await PackUnit.raw(
+        "SELECT s.code, pu.name, pu.factor FROM pack_unit pu JOIN sku s ON s.id = pu.sku"
+    )
+    found: dict[str, list[tuple[str, int]]] = {}
+    for r in rows:
+        found.setdefault(r["code"], []).append((r["name"], r["factor"]))
+    return {code: sorted(packs, key=lambda p: -p[1]) for code, packs in found.items()}
+
+
+async def test_packs_weight_and_image_go_out_and_come_back(world):
+    admin = world["admin"]
+    header, rows = await data_io.export_rows(admin, "products")
+    assert header[-3:] == ("weight_g", "packs", "image")
+    assert [r[-3:] for r in rows] == [[0, "箱=24", ""], [0, "箱=24", ""]]
+    data = csv_file(
+        ("sku", "weight_g", "packs", "image", "category", "product", "name", "unit",
+         "base_price"),
+        ("A100", "560", "中包=6；箱 = 24", "/static/products/a100.png", "", "", "", "", ""),
+        ("B200", "", "件=12", "", "", "", "", "", ""),
+        ("C300", "500", "箱＝12", "https://img.example.com/c.jpg", "饮料 / 茶", "冰红茶",
+         "冰红茶 500ml", "瓶", "3.00"),
+        ("C301", "", "", "https://img.example.com/c.jpg", "饮料 / 茶", "冰红茶", "冰红茶 1L",
+         "瓶", "5.50"),
+    )
+    result = await data_io.import_file(admin, "products", "p.csv", data, now=NOW)
+    assert (result.created, result.updated, result.unchanged) == (2, 2, 0)
+    assert await packs_by_code() == {
+        "A100": [("箱", 24), ("中包", 6)], "B200": [("件", 12)], "C300": [("箱", 12)],
+    }
+    skus = {r["code"]: r for r in await Sku.select()}
+    assert (skus["A100"]["weight_g"], skus["B200"]["weight_g"]) == (560, 0)
+    assert (skus["C300"]["weight_g"], skus["C301"]["weight_g"]) == (500, 0)
+    images = {r["id"]: r["image"] for r in await Product.select(Product.id, Product.image)}
+    assert images[skus["A100"]["product"]] == "/static/products/a100.png"
+    assert images[skus["C300"]["product"]] == "https://img.example.com/c.jpg"
+    assert skus["C300"]["product"] == skus["C301"]["product"]
+    packs = await AuditEntry.select().where(AuditEntry.action == "sku.packs")
+    assert len(packs) == 3  # A100, B200 and the new C300
+    assert await AuditEntry.count().where(AuditEntry.action == "product.image") == 1
+    # Exported as imported, and imported back: nothing changes.
+    header, rows = await data_io.export_rows(admin, "products")
+    by_code = {r[3]: r for r in rows}
+    assert by_code["A100"][-3:] == [560, "箱=24; 中包=6", "/static/products/a100.png"]
+    assert by_code["C301"][-3:] == [0, "", "https://img.example.com/c.jpg"]
+    audited = await AuditEntry.count()
+    again = await data_io.import_file(admin, "products", "p.csv", csv_bytes(header, rows),
+                                      now=NOW)
+    assert again.unchanged == len(rows) == 4
+    assert await AuditEntry.count() == audited
+    # Blank cells leave packs, weight and image as they are; a packs cell replaces them all.
+    blank = csv_file(("sku", "weight_g", "packs", "image"), ("A100", "", "", ""),
+                     ("B200", "250", "箱=24", ""))
+    result = await data_io.import_file(admin, "products", "p.csv", blank, now=NOW)
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert (await packs_by_code())["A100"] == [("箱", 24), ("中包", 6)]
+    assert (await packs_by_code())["B200"] == [("箱", 24)]
+
+
+async def test_bad_packs_weight_and_image_refuse_the_file(world):
+    admin = world["admin"]
+    data = csv_file(
+        ("sku", "packs", "weight_g", "image", "category", "product", "name", "unit",
+         "base_price"),
+        ("A100", "箱=24; 中包=6", "", "", "", "", "", "", ""),  # fine on its own
+        ("B200", "箱", "", "", "", "", "", "", ""),
+        ("A100", "", "-1", "", "", "", "", "", ""),
+        ("B200", "箱=1", "1000001", "ftp://img.example.com/b.jpg", "", "", "", "", ""),
+        ("B200", "箱=24; 箱=12", "", "", "", "", "", "", ""),
+        ("B200", "瓶=6", "", "javascript:alert(1)", "", "", "", "", ""),
+        ("N1", "盒=6", "", "/static/n1.png", "饮料", "新品", "新品", "盒", "1.00"),
+        ("N2", "", "", "/static/n2.png", "饮料", "新品", "新品 大", "瓶", "2.00"),
+        ("B200", "; ".join(f"包{n}={n + 2}" for n in range(6)), "", "", "", "", "", "", ""),
+        ("B200", "中 包=6", "", "", "", "", "", "", ""),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(admin, "products", "p.csv", data, now=NOW)
+    found = [(e.field, e.message) for e in refused.value.errors]
+    assert ("row 3", data_io.MSG_PACKS["format"]) in found
+    assert ("row 4", data_io.MSG_NUMBER) in found
+    assert ("row 5", data_io.MSG_PACKS["factor"]) in found
+    assert ("row 5", data_io.MSG_NUMBER) in found
+    assert ("row 5", data_io.MSG_IMAGE) in found
+    assert ("row 6", data_io.MSG_PACKS["twice"]) in found
+    assert ("row 7", data_io.MSG_PACKS["base"]) in found
+    assert ("row 7", data_io.MSG_IMAGE) in found
+    assert ("row 8", data_io.MSG_PACKS["base"]) in found  # 盒 is N1's own unit
+    assert ("row 9", data_io.MSG_IMAGE_TWICE) in found  # the same new product, another image
+    assert ("row 10", data_io.MSG_PACKS["many"]) in found
+    assert ("row 11", data_io.MSG_PACKS["name"]) in found
+    assert not [f for f, _m in found if f == "row 2"]
+    twice = [e for e in refused.value.errors if e.message == data_io.MSG_IMAGE_TWICE][0]
+    assert twice.params == {"row": 9, "first": 8}
+    # Every message names its row in the reader's language.
+    i18n.set_locale("zh_Hans")
+    text = i18n.field_message(refused.value.errors[0])
+    assert text.startswith("第 3 行") and "箱=24; 中包=6" in text
+    assert await packs_by_code() == {"A100": [("箱", 24)], "B200": [("箱", 24)]}
+    assert await Sku.count() == 2 and await AuditEntry.count() == 0
+    assert {r["weight_g"] for r in await Sku.select(Sku.weight_g)} == {0}

@@ -237,6 +237,7 @@ MATRIX: dict[str, str] = {
     "GET /admin/skus":                                  "303 403 403 403 403 403 403 200",
     "GET /admin/skus/{sku_id:int}":                     "303 403 403 403 403 403 403 200/200/404",
     "POST /admin/skus/{sku_id:int}":                    "303 403 403 403 403 403 403 422/422/404",
+    "POST /admin/skus/{sku_id:int}/packs":              "303 403 403 403 403 403 403 303/303/404",
     "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}":"303 403 403 403 403 403 403 303/303/404",
     "POST /admin/skus/{sku_id:int}/contract-prices":    "303 403 403 403 403 403 403 422/422/404",
     "POST /admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}/remove":"303 403 403 403 403 403 403 404",

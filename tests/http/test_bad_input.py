@@ -526,7 +526,10 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/skus/{sku_id:int}": Route("adm", {
         "name": ("text", "农夫山泉 550ml"), "barcode": ("text", "6900000000017"),
         "base_price": ("money", "2.00"), "moq": ("int", "1"), "order_multiple": ("int", "1"),
-        "safety_stock": ("int", "0")}, fixed={"active": "1", "allow_backorder": "1"}),
+        "safety_stock": ("int", "0"), "weight_g": ("int", "550"),
+        "image": ("text", "/static/products/w550.png")},
+        fixed={"active": "1", "allow_backorder": "1"}),
+    "POST /admin/skus/{sku_id:int}/packs": Route("adm", {"packs": ("text", "箱 24\n中包 6")}),
     "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}": Route("adm", {
         "price": ("money", "1.80"), "percent": ("money", ""), "breaks": ("text", "240 1.60")},
         ids={"tier_id": "tier_id"}),
@@ -903,7 +906,9 @@ API_ROUTES: dict[str, ApiRoute] = {
         "ends_on": "2026-12-31", "percent_off_bp": 1000}, ids={"promo_id": "promo_id"}),
     "PUT /api/v1/admin/skus/{sku_id:int}": ApiRoute("adm", {
         "name": "农夫山泉 550ml", "barcode": "6900000000017", "base_price": "2.00", "moq": 1,
-        "order_multiple": 1, "safety_stock": 0, "allow_backorder": False, "active": True}),
+        "order_multiple": 1, "safety_stock": 0, "allow_backorder": False, "active": True,
+        "weight_g": 550, "image": "/static/products/w550.png",
+        "packs": [{"name": "箱", "factor": 24}, {"name": "中包", "factor": 6}]}),
     "PUT /api/v1/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}": ApiRoute("adm", {
         "price": "1.80", "percent": None, "breaks": [{"min_qty": 240, "price": "1.60"}]},
         ids={"tier_id": "tier_id"}),
@@ -986,7 +991,7 @@ API_NO_BODY = {
 # Integers where a negative value is valid.
 SIGNED = {"step_order", "priority", "rank"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
-EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes"}
+EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes", "packs"}
 # fmt: on
 
 

@@ -105,7 +105,7 @@ async def test_an_administrator_finds_and_changes_a_sku_on_the_page(client, shop
     assert page.status_code == 200 and "BV-0010-550" in page.text
     token = csrf_from(page.text)
     forms = page.text.count('<form method="post"')
-    assert forms == 5 and page.text.count('name="_csrf_token"') == forms  # each carries it
+    assert forms == 6 and page.text.count('name="_csrf_token"') == forms  # each carries it
     form = {
         "name": "农夫山泉 550ml 新装",
         "barcode": "6900000000017",
@@ -377,3 +377,141 @@ async def test_the_api_is_for_administrators_only(client, shop):
     assert_problem(await client.get("/api/v1/admin/skus/987654", headers=root), 404, "not-found")
     doc = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/admin/skus/{sku_id}/tier-prices/{tier_id}" in doc["paths"]
+
+
+async def test_pack_units_weight_and_picture_on_the_page(client, shop):
+    water = shop["water"]
+    sibling = await f.sku(
+        code="BV-0010-1500", name="农夫山泉 1.5L", product={"id": water["product"]}
+    )
+    await User.update({User.locale: "zh_Hans"}).where(User.username == "root")
+    await sign_in(client, "root")
+    base = f"/admin/skus/{water['id']}"
+    page = await client.get(base)
+    packs_area = r'<textarea id="packs-packs" name="packs" rows="3" placeholder="箱 24"[^>]*>'
+    assert re.search(packs_area + "箱 24</textarea>", page.text)
+    assert "修改会同时改变该商品所有 SKU 的图片" in page.text  # said next to the field
+    token = csrf_from(page.text)
+    bad = await client.post(
+        f"{base}/packs", data={"packs": "箱 24\n瓶 6\n件 1", "_csrf_token": token}
+    )
+    assert bad.status_code == 422
+    assert 'id="packs-err-packs"' in bad.text
+    assert "第 2 个包装：瓶 是基本单位本身，不是包装。" in bad.text
+    assert "第 3 个包装：所含瓶数须为 2 到 100000 的整数。" in bad.text
+    assert "箱 24\n瓶 6\n件 1</textarea>" in bad.text  # what was typed stays
+    assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] == {
+        "name": "箱",
+        "factor": 24,
+    }
+    done = await client.post(
+        f"{base}/packs",
+        data={"packs": "件 12\r\n中包 6", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{base}?saved=packs#packs"
+    shown = await client.get(done.headers["location"])
+    assert "已保存" in shown.text and "件 12\n中包 6</textarea>" in shown.text
+    item = await dealer_price(client, "buyer1", "BV-0010-550")
+    assert item["pack"] == {"name": "件", "factor": 12}
+    assert await AuditEntry.count().where(AuditEntry.action == "sku.packs") == 1
+    # Weight and picture go with the SKU's other fields.
+    form = {
+        "name": "农夫山泉 550ml",
+        "barcode": "6900000000017",
+        "base_price": "2.00",
+        "moq": "1",
+        "order_multiple": "1",
+        "safety_stock": "0",
+        "active": "1",
+        "_csrf_token": token,
+    }
+    bad = await client.post(base, data={**form, "weight_g": "-5", "image": "ftp://x/a.jpg"})
+    assert bad.status_code == 422
+    assert "请输入重量（克），0 到 1000000 的整数。" in bad.text
+    assert "请输入以 https:// 开头的地址" in bad.text
+    assert 'value="ftp://x/a.jpg"' in bad.text
+    image = "/static/products/nongfu.png"
+    done = await client.post(
+        base, data={**form, "weight_g": "560", "image": image}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert (await Sku.select(Sku.weight_g).where(Sku.id == water["id"]).first())["weight_g"] == 560
+    assert (await dealer_price(client, "buyer1", "BV-0010-550"))["image"] == image
+    assert (await dealer_price(client, "buyer1", "BV-0010-1500"))["image"] == image
+    sibling_page = await client.get(f"/admin/skus/{sibling['id']}")
+    assert f'value="{image}"' in sibling_page.text
+    # Not for other roles.
+    await client.post("/logout", data={"_csrf_token": token})
+    await sign_in(client, "clerk")
+    token = csrf_from((await client.get("/me")).text)
+    refused = await client.post(f"{base}/packs", data={"packs": "", "_csrf_token": token})
+    assert refused.status_code == 403
+    assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"]["name"] == "件"
+
+
+async def test_the_api_sets_pack_units_weight_and_picture(client, shop):
+    water = shop["water"]
+    root = await bearer(client, "root")
+    url = f"/api/v1/admin/skus/{water['id']}"
+    detail = (await client.get(url, headers=root)).json()
+    assert (detail["weight_g"], detail["image"]) == (0, "")
+    body = {
+        "name": "农夫山泉 550ml",
+        "barcode": "6900000000017",
+        "base_price": "2.00",
+        "moq": 1,
+        "order_multiple": 1,
+        "safety_stock": 0,
+        "allow_backorder": False,
+        "active": True,
+    }
+    zh = {**root, "Accept-Language": "zh-CN"}
+    twice = await client.put(
+        url,
+        json={**body, "packs": [{"name": "箱", "factor": 24}, {"name": "箱", "factor": 12}]},
+        headers=zh,
+    )
+    problem = assert_problem(twice, 422, "validation")
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [
+        ("packs", "第 2 个包装：已有名为 箱 的包装。")
+    ]
+    for spoiled in (
+        {"packs": [{"name": "件", "factor": 1}]},
+        {"packs": [{"name": "一二三四五六七八九十一", "factor": 6}]},
+        {"packs": [{"name": f"包{n}", "factor": n + 2} for n in range(6)]},
+        {"weight_g": 1_000_001},
+        {"image": "x" * 256},
+    ):
+        assert_problem(
+            await client.put(url, json={**body, **spoiled}, headers=root), 400, "validation"
+        )
+    bad_image = await client.put(url, json={**body, "image": "javascript:alert(1)"}, headers=zh)
+    assert [e["field"] for e in assert_problem(bad_image, 422, "validation")["errors"]] == ["image"]
+    changed = await client.put(
+        url,
+        json={
+            **body,
+            "weight_g": 560,
+            "image": "https://img.example.com/550.jpg",
+            "packs": [{"name": "中包", "factor": 6}, {"name": "件", "factor": 12}],
+        },
+        headers=root,
+    )
+    assert changed.status_code == 200, changed.text
+    out = changed.json()
+    assert (out["weight_g"], out["image"]) == (560, "https://img.example.com/550.jpg")
+    assert out["packs"] == [{"name": "件", "factor": 12}, {"name": "中包", "factor": 6}]
+    assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] == {
+        "name": "件",
+        "factor": 12,
+    }
+    # Left out: unchanged. [] removes every pack; "" removes the picture.
+    same = (await client.put(url, json=body, headers=root)).json()
+    assert (same["weight_g"], same["image"], len(same["packs"])) == (560, out["image"], 2)
+    cleared = (await client.put(url, json={**body, "packs": [], "image": ""}, headers=root)).json()
+    assert (cleared["packs"], cleared["image"], cleared["weight_g"]) == ([], "", 560)
+    assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] is None
+    assert await AuditEntry.count().where(AuditEntry.action == "sku.packs") == 2
+    assert await AuditEntry.count().where(AuditEntry.action == "product.image") == 2

@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from portal.tables import AuditEntry, StockLevel, TierPrice
+from portal.tables import AuditEntry, PackUnit, Product, Sku, StockLevel, TierPrice
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import assert_problem, bearer
@@ -94,3 +94,36 @@ async def test_warehouse_staff_touch_stock_only_and_dealers_nothing(client, worl
     await sign_in(client, "buyer")
     assert (await client.get("/admin/data")).status_code == 403
     assert (await StockLevel.select().first())["on_hand"] == 100
+
+
+async def test_products_carry_packs_weight_and_image_through_the_page(client, world):
+    await sign_in(client, "root")
+    page = await client.get("/admin/data", headers=ZH)
+    token = csrf_from(page.text)
+    got = await client.get("/admin/data/products/export", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(got.content)).active
+    header = [c.value for c in sheet[3]]
+    assert header[-3:] == ["weight_g", "packs", "image"]
+    assert [c.value for c in sheet[4]][-3:-1] == [0, "箱=24"]
+    bad = await client.post(
+        "/admin/data/products",
+        data={"_csrf_token": token},
+        files={"file": ("p.csv", "sku,packs,weight_g\nA100,箱=24; 瓶=6,x\n".encode(), "text/csv")},
+        headers={"x-csrftoken": token, **ZH},
+    )
+    assert bad.status_code == 422
+    assert "第 2 行：瓶 是基本单位本身，不是包装。" in bad.text
+    assert "第 2 行：weight_g 必须是 0 到 1000000 之间的整数。" in bad.text
+    assert await PackUnit.count() == 1
+    csv = "sku,packs,weight_g,image\nA100,件=12; 中包=6,560,/static/p/a100.png\n".encode()
+    done = await client.post(
+        "/admin/data/products",
+        data={"_csrf_token": token},
+        files={"file": ("p.csv", csv, "text/csv")},
+        headers={"x-csrftoken": token, **ZH},
+    )
+    assert done.status_code == 200 and "已导入：新增 0，修改 1，未变 0。" in done.text
+    packs = sorted((r["name"], r["factor"]) for r in await PackUnit.select())
+    assert packs == [("中包", 6), ("件", 12)]
+    assert (await Sku.select(Sku.weight_g).first())["weight_g"] == 560
+    assert (await Product.select(Product.image).first())["image"] == "/static/p/a100.png"
