@@ -6,6 +6,7 @@ from portal.api import (
     backorders,
     catalog,
     catalog_admin,
+    categories,
     data_io,
     dealers,
     ledger,
@@ -42,4 +43,5 @@ ROUTES: list = [
     *tiers.ROUTES,
     *promotions.ROUTES,
     *catalog_admin.ROUTES,
+    *categories.ROUTES,
 ]

@@ -98,7 +98,8 @@ class AdminProductOut(Struct):
     id: int
     name: str
     brand: str
-    active: bool
+    description: str
+    active: Annotated[bool, Meta(description="false: none of its SKUs is shown to dealers")]
     category_id: int
     category_path: list[str]
     visibility: VisibilityOut
@@ -179,6 +180,33 @@ class AdminSkuIn(Struct):
                 max_length=catalog_admin.MAX_PACKS,
                 description="every pack unit, replacing the SKU's; [] removes them all. Carts "
                 "and placed orders count in base units and do not change",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ProductIn(Struct):
+    """A product's own fields; they apply to every SKU of the product."""
+
+    name: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=catalog_admin.PRODUCT_TEXT["name"],
+            examples=["农夫山泉饮用天然水"],
+            description="unique within its category",
+        ),
+    ]
+    category_id: Annotated[int, Meta(ge=1, le=2**31 - 1)]
+    active: Annotated[bool, Meta(description="false hides every SKU of the product from dealers")]
+    brand: Annotated[str, Meta(max_length=catalog_admin.PRODUCT_TEXT["brand"])] = ""
+    description: (
+        Annotated[
+            str,
+            Meta(
+                max_length=catalog_admin.PRODUCT_TEXT["description"],
+                description="left out or null: stays as it is",
             ),
         ]
         | None
@@ -278,6 +306,7 @@ def _sku_out(d: SkuDetail) -> AdminSkuOut:
             id=p["id"],
             name=p["name"],
             brand=p["brand"] or "",
+            description=p["description"],
             active=p["active"],
             category_id=p["category_id"],
             category_path=p["category_path"],
@@ -433,6 +462,38 @@ async def set_visibility(
     return _visibility_out(visibility)
 
 
+@put(
+    "/api/v1/admin/products/{product_id:int}",
+    tags=["catalog"],
+    summary="Change a product's name, brand, category, description and active flag",
+    description="The product's fields are shared by all its SKUs: an inactive product hides "
+    "every one of them from dealers.",
+    responses=problems(401, 403, 404, 422),
+)
+async def update_product(
+    request: Request[Actor, Any, Any], product_id: ProductId, data: JSONBody[ProductIn]
+) -> AdminProductOut:
+    change = catalog_admin.ProductChange(
+        name=data.name,
+        brand=data.brand,
+        category_id=data.category_id,
+        active=data.active,
+        description=data.description,
+    )
+    p = await catalog_admin.update_product(request.user, product_id, change)
+    visibility = await catalog_admin.get_visibility(request.user, product_id)
+    return AdminProductOut(
+        id=p["id"],
+        name=p["name"],
+        brand=p["brand"],
+        description=p["description"],
+        active=p["active"],
+        category_id=p["category_id"],
+        category_path=p["category_path"],
+        visibility=_visibility_out(visibility),
+    )
+
+
 ROUTES = [
     list_admin_skus,
     get_admin_sku,
@@ -440,5 +501,6 @@ ROUTES = [
     set_tier_price,
     set_contract_price,
     remove_contract_price,
+    update_product,
     set_visibility,
 ]

@@ -29,6 +29,7 @@ from portal.domain.pricing import PriceInputs
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
 from portal.domain.scope import Actor
 from portal.tables import (
+    Category,
     ContractPrice,
     Dealer,
     PackUnit,
@@ -52,6 +53,7 @@ PACK_NAME_MAX = 10  # pack_unit.name
 PACK_FACTOR_MAX = 100_000  # base units in one pack
 MAX_WEIGHT_G = 1_000_000
 IMAGE_MAX = 255  # product.image
+PRODUCT_TEXT = {"name": 120, "brand": 50, "description": 2000}  # product's columns (and ours)
 # Characters a pack's name may not hold: the import writes packs as "箱=24; 中包=6".
 PACK_NAME_FORBIDDEN = frozenset("=＝;；,，")
 MAX_LISTED = 200  # tiers or dealers a restricted product names
@@ -62,6 +64,7 @@ MAX_TERMS = 5
 VISIBILITIES = ("all", "restricted")
 
 MISSING_SKU = _("Product not found.")
+PRODUCT_TAKEN = _("Another product in this category has this name.")
 MISSING_TIER = _("Tier not found.")
 MISSING_DEALER = _("Dealer not found.")
 MSG_AMOUNT = _("Enter an amount such as 1234.50.")
@@ -427,7 +430,8 @@ class Visibility:
 @dataclass(frozen=True)
 class SkuDetail:
     sku: dict[str, Any]  # the SKU row (booleans as bool)
-    product: dict[str, Any]  # id, name, brand, image, active, category_id, category_path
+    # id, name, brand, description, image, active, category_id, category_path
+    product: dict[str, Any]
     packs: list[tuple[str, int]]  # (name, base units in one), largest first
     tier_prices: list[TierPriceRow]  # every tier, by rank
     contract_prices: list[ContractRow]  # by dealer code
@@ -611,7 +615,8 @@ async def get_sku(actor: Actor, sku_id: int) -> SkuDetail:
         product={
             "id": product["id"],
             "name": product["name"],
-            "brand": product["brand"],
+            "brand": product["brand"] or "",
+            "description": product["description"] or "",
             "image": product["image"] or "",
             "active": bool(product["active"]),
             "category_id": product["category"],
@@ -758,6 +763,111 @@ async def set_packs(
         await _lock(Sku, sku_id)
         await write_packs(actor, sku_id, checked, now)
     return _by_size(checked)
+
+
+@dataclass(frozen=True)
+class ProductChange:
+    """A product's own fields as typed: they apply to every SKU of the product."""
+
+    name: str
+    brand: str
+    category_id: int | str | None
+    active: bool
+    description: str | None = None  # None: stays as it is
+
+
+async def update_product(
+    actor: Actor, product_id: int, data: ProductChange, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Change a product's name, brand, category, description and active flag, for every SKU
+    of it: an inactive product hides all its SKUs from dealers. The name is unique within its
+    category (the import finds a product by category and name). Audited ("product.saved",
+    the fields that changed); every problem at once, nothing written if there is one. The
+    SKUs' search text follows the new name and brand (database triggers keep it). The
+    product's fields as get_sku gives them."""
+    require_admin(actor)
+    if not await Product.exists().where(Product.id == product_id):
+        raise NotFound(MISSING_SKU)
+    errors: list[FieldError] = []
+    name, brand = data.name.strip(), data.brand.strip()
+    if not name or len(name) > PRODUCT_TEXT["name"]:
+        errors.append(
+            FieldError(
+                "name",
+                _("Enter a name of at most %(max)s characters."),
+                {"max": PRODUCT_TEXT["name"]},
+            )
+        )
+    if len(brand) > PRODUCT_TEXT["brand"]:
+        errors.append(
+            FieldError("brand", _("At most %(n)s characters."), {"n": PRODUCT_TEXT["brand"]})
+        )
+    values: dict[str, Any] = {"name": name, "brand": brand, "active": bool(data.active)}
+    if data.description is not None:
+        values["description"] = data.description.strip()
+        if len(values["description"]) > PRODUCT_TEXT["description"]:
+            errors.append(
+                FieldError(
+                    "description",
+                    _("At most %(n)s characters."),
+                    {"n": PRODUCT_TEXT["description"]},
+                )
+            )
+    category = whole(data.category_id if data.category_id is not None else "", 1, 2**31 - 1)
+    if category is None or not await Category.exists().where(Category.id == category):
+        errors.append(FieldError("category", _("Choose a category from the list.")))
+    values["category"] = category
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Product, product_id)
+        taken = await Product.exists().where(
+            (Product.name == name) & (Product.category == category) & (Product.id != product_id)
+        )
+        if taken:
+            raise ValidationFailed(errors=[FieldError("name", PRODUCT_TAKEN)])
+        before = await Product.select().where(Product.id == product_id).first()
+        if before is None:
+            raise NotFound(MISSING_SKU)
+
+        def old(key: str) -> Any:
+            return bool(before[key]) if key == "active" else before[key] or ""
+
+        changed = {k: v for k, v in values.items() if old(k) != v}
+        if changed:
+            await Product.update({getattr(Product, k): v for k, v in changed.items()}).where(
+                Product.id == product_id
+            )
+            await audit.record(
+                actor,
+                "product.saved",
+                "product",
+                product_id,
+                {k: old(k) for k in changed},
+                changed,
+                now=now,
+            )
+    return await get_product(actor, product_id)
+
+
+async def get_product(actor: Actor, product_id: int) -> dict[str, Any]:
+    """A product's own fields: id, name, brand, description, active, category_id and
+    category_path (names from the top level down)."""
+    require_admin(actor)
+    row = await Product.select().where(Product.id == product_id).first()
+    if row is None:
+        raise NotFound(MISSING_SKU)
+    lineage = (await category_lineage()).get(row["category"], [])
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "brand": row["brand"] or "",
+        "description": row["description"] or "",
+        "active": bool(row["active"]),
+        "category_id": row["category"],
+        "category_path": [n for _id, n in lineage],
+    }
 
 
 @dataclass(frozen=True)

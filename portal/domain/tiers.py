@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from portal.db import current_engine, is_sqlite, write_transaction
+from portal.db import write_transaction
 from portal.domain import audit
-from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
+from portal.domain.removal import Use, count_uses, remove_unused
 from portal.domain.scope import Actor
 from portal.tables import Tier
 
@@ -21,26 +22,35 @@ IN_USE = _("This tier is still in use, so it cannot be removed.")
 
 # What may refer to a tier (every foreign key to it), with how each use is reported. The
 # foreign keys cascade, so a tier is removed only when none of these counts is above zero.
-USES: tuple[tuple[str, str, str], ...] = (
-    ("dealers", "dealer", _("Dealers in this tier: %(n)s. Move them to another tier first.")),
-    (
+USES: tuple[Use, ...] = (
+    Use(
+        "dealers",
+        "dealer",
+        "tier",
+        _("Dealers in this tier: %(n)s. Move them to another tier first."),
+    ),
+    Use(
         "tier_prices",
         "tier_price",
+        "tier",
         _("Tier prices: %(n)s. Remove them under Products and prices first."),
     ),
-    (
+    Use(
         "volume_breaks",
         "volume_break",
+        "tier",
         _("Volume breaks: %(n)s. Remove them under Products and prices first."),
     ),
-    (
+    Use(
         "promotions",
         "promotion",
+        "tier",
         _("Promotions for this tier: %(n)s. Set them to another tier or to every tier first."),
     ),
-    (
+    Use(
         "visibility",
         "product_visibility",
+        "tier",
         _("Products shown to this tier: %(n)s. Change their visibility first."),
     ),
 )
@@ -56,15 +66,6 @@ class TierInput:
 def _require_admin(actor: Actor) -> None:
     if actor.role != "admin":
         raise Forbidden(_("Only an administrator may change tiers."))
-
-
-async def _uses(tier_id: int) -> dict[str, int]:
-    """How many rows of each kind refer to the tier, in one statement."""
-    parts = ", ".join(
-        f'(SELECT COUNT(*) FROM "{table}" WHERE tier = {{}}) AS {key}' for key, table, _m in USES
-    )
-    row = (await Tier.raw(f"SELECT {parts}", *([tier_id] * len(USES))))[0]
-    return {key: int(row[key]) for key, _t, _m in USES}
 
 
 async def list_tiers(actor: Actor) -> list[dict]:
@@ -84,7 +85,7 @@ async def get_tier(actor: Actor, tier_id: int) -> dict:
     row = await Tier.select().where(Tier.id == tier_id).first()
     if row is None:
         raise NotFound(MISSING)
-    uses = await _uses(tier_id)
+    uses = await count_uses(Tier, USES, tier_id)
     return {**row, "dealers": uses["dealers"], "uses": uses, "removable": not any(uses.values())}
 
 
@@ -144,25 +145,13 @@ async def delete_tier(actor: Actor, tier_id: int, *, now: datetime | None = None
     _require_admin(actor)
     now = now or datetime.now(UTC)
     async with write_transaction():
-        # Hold the tier first: on PostgreSQL a dealer or price added meanwhile waits for the
-        # row (its foreign key check), then fails, rather than being removed by the cascade.
-        query = Tier.select().where(Tier.id == tier_id)
-        if not is_sqlite(current_engine()):
-            query = query.lock_rows()
-        row = await query.first()
-        if row is None:
-            raise NotFound(MISSING)
-        uses = await _uses(tier_id)
-        if any(uses.values()):
-            raise Conflict(
-                IN_USE,
-                errors=[
-                    FieldError(key, message, {"n": uses[key]})
-                    for key, _t, message in USES
-                    if uses[key]
-                ],
-                extra={"uses": uses},
-            )
-        await Tier.delete().where(Tier.id == tier_id)
-        before = {"code": row["code"], "name": row["name"], "rank": row["rank"]}
-        await audit.record(actor, "tier.deleted", "tier", tier_id, before, {}, now=now)
+        await remove_unused(
+            actor,
+            Tier,
+            tier_id,
+            USES,
+            missing=MISSING,
+            in_use=IN_USE,
+            audited=("code", "name", "rank"),
+            now=now,
+        )

@@ -10,6 +10,7 @@ from portal.web import (
     cart,
     catalog,
     catalog_admin,
+    categories_admin,
     data_io,
     dealers,
     finance,
@@ -63,6 +64,7 @@ ROUTES = [
             *tiers_admin.ROUTES,
             *promotions.ROUTES,
             *catalog_admin.ROUTES,
+            *categories_admin.ROUTES,
         ],
         before_request=load_page_chrome,
     )

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import catalog_admin
+from portal.domain import catalog_admin, categories
 from portal.domain.catalog_admin import SkuDetail
 from portal.domain.errors import DomainError, ValidationFailed
 from portal.domain.money import from_fen
@@ -111,6 +111,13 @@ async def _detail_page(
         }
         for t in d.tier_prices
     }
+    product_values = {
+        "name": d.product["name"],
+        "brand": d.product["brand"],
+        "category": str(d.product["category_id"]),
+        "description": d.product["description"],
+        "active": d.product["active"],
+    }
     vis = d.visibility
     vis_values = {
         "visibility": vis.visibility,
@@ -121,6 +128,8 @@ async def _detail_page(
     typed = typed or {}
     if form == "sku":
         sku_values = typed
+    elif form == "product":
+        product_values = typed
     elif form == "packs":
         packs_value = typed["packs"]
     elif form.startswith("tier-"):
@@ -136,6 +145,8 @@ async def _detail_page(
         "errors": errors or {},
         "saved": saved[:20],
         "sku_values": sku_values,
+        "product_values": product_values,
+        "category_choices": await categories.list_categories(request.user),
         "packs_value": packs_value,
         "max_packs": catalog_admin.MAX_PACKS,
         "tier_values": tier_values,
@@ -181,6 +192,37 @@ async def sku_save(request: Request, sku_id: FromPath[int], data: Form) -> Respo
             request, sku_id, status=422, form="sku", errors=_errors(exc), typed=typed
         )
     return _saved(sku_id, "sku")
+
+
+@post("/admin/skus/{sku_id:int}/product", include_in_schema=False)
+async def product_save(request: Request, sku_id: FromPath[int], data: Form) -> Response:
+    d = await catalog_admin.get_sku(request.user, sku_id)
+    change = catalog_admin.ProductChange(
+        name=_text(data, "name"),
+        brand=_text(data, "brand"),
+        category_id=_text(data, "category", 20),
+        active=checked(data, "active"),
+        # Longer than the domain allows stays longer, so it is refused, not cut.
+        description=(
+            _text(data, "description", catalog_admin.PRODUCT_TEXT["description"] + 1)
+            if "description" in data
+            else None
+        ),
+    )
+    try:
+        await catalog_admin.update_product(request.user, d.product["id"], change)
+    except ValidationFailed as exc:
+        typed = {
+            "name": change.name,
+            "brand": change.brand,
+            "category": change.category_id,
+            "description": change.description or "",
+            "active": change.active,
+        }
+        return await _detail_page(
+            request, sku_id, status=422, form="product", errors=_errors(exc), typed=typed
+        )
+    return _saved(sku_id, "product")
 
 
 @post("/admin/skus/{sku_id:int}/packs", include_in_schema=False)
@@ -271,6 +313,7 @@ ROUTES = [
     sku_list,
     sku_detail,
     sku_save,
+    product_save,
     packs_save,
     tier_price_save,
     contract_price_save,

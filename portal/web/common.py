@@ -243,3 +243,8 @@ def clear_flash(response: Response) -> Response:
     )
     return response
 
+
+def in_use_lines(uses: Any, row: dict[str, Any]) -> list[str]:
+    """What still refers to a row that cannot be removed (portal.domain.removal), one
+    translated line per kind of use, from the row's `uses` counts."""
+    return [i18n.gettext(u.message, n=row["uses"][u.key]) for u in uses if row["uses"][u.key]]

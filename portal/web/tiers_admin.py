@@ -12,7 +12,7 @@ from litestar.response import Redirect, Response, Template
 from portal import i18n
 from portal.domain import tiers
 from portal.domain.errors import Conflict, ValidationFailed
-from portal.web.common import field_errors, page
+from portal.web.common import field_errors, in_use_lines, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("code", "name", "rank")
@@ -33,15 +33,6 @@ def _values(data: dict[str, Any]) -> dict[str, str]:
     return {k: str(data.get(k) or "")[:100] for k in FIELDS}
 
 
-def _in_use(row: dict[str, Any]) -> list[str]:
-    """What still refers to the tier, one translated line per kind of use."""
-    return [
-        i18n.gettext(message, n=row["uses"][key])
-        for key, _table, message in tiers.USES
-        if row["uses"][key]
-    ]
-
-
 async def _page(request: Request, template: str, status: int = 200, **extra: Any) -> Template:
     context = {
         "errors": {},
@@ -53,7 +44,7 @@ async def _page(request: Request, template: str, status: int = 200, **extra: Any
     if template == "admin/tiers.html":
         context["tiers"] = await tiers.list_tiers(request.user)
     else:
-        context["in_use"] = _in_use(context["tier"])
+        context["in_use"] = in_use_lines(tiers.USES, context["tier"])
     return page(request, template, context, active_tab="me", status=status)
 
 

@@ -212,6 +212,7 @@ SECOND_ROUND_PAGES = {
         ("/admin/users", "a[href^='/admin/users/']"),
         ("/admin/warehouses", "a[href^='/admin/warehouses/']"),
         ("/admin/tiers", "a[href^='/admin/tiers/']"),
+        ("/admin/categories", "a[href^='/admin/categories/']"),
         ("/admin/promotions", "a[href^='/admin/promotions/']"),
         ("/admin/skus", "a[href^='/admin/skus/']"),
     ],

@@ -248,6 +248,8 @@ MATRIX: dict[str, str] = {
     "PUT /api/v1/admin/skus/{sku_id:int}/tier-prices/{tier_id:int}":"401 400 400 400 400 400 400 400",
     "PUT /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}":"401 400 400 400 400 400 400 400",
     "DELETE /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}":"401 403 403 403 403 403 403 404",
+    "POST /admin/skus/{sku_id:int}/product":            "303 403 403 403 403 403 403 422/422/404",
+    "PUT /api/v1/admin/products/{product_id:int}":      "401 400 400 400 400 400 400 400",
     "PUT /api/v1/admin/products/{product_id:int}/visibility":"401 400 400 400 400 400 400 400",
     "GET /admin/promotions":                            "303 403 403 403 403 403 403 200",
     "POST /admin/promotions":                           "303 403 403 403 403 403 403 422",
@@ -274,6 +276,16 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/admin/tiers/{tier_id:int}":            "401 403 403 403 403 403 403 200/200/404",
     "PUT /api/v1/admin/tiers/{tier_id:int}":            "401 400 400 400 400 400 400 400",
     "DELETE /api/v1/admin/tiers/{tier_id:int}":         "401 403 403 403 403 403 403 204/204/404",
+    "GET /admin/categories":                            "303 403 403 403 403 403 403 200",
+    "POST /admin/categories":                           "303 403 403 403 403 403 403 422",
+    "GET /admin/categories/{category_id:int}":          "303 403 403 403 403 403 403 200/200/404",
+    "POST /admin/categories/{category_id:int}":         "303 403 403 403 403 403 403 422/422/404",
+    "POST /admin/categories/{category_id:int}/delete":  "303 403 403 403 403 403 403 303/303/404",
+    "GET /api/v1/admin/categories":                     "401 403 403 403 403 403 403 200",
+    "POST /api/v1/admin/categories":                    "401 400 400 400 400 400 400 400",
+    "GET /api/v1/admin/categories/{category_id:int}":   "401 403 403 403 403 403 403 200/200/404",
+    "PUT /api/v1/admin/categories/{category_id:int}":   "401 400 400 400 400 400 400 400",
+    "DELETE /api/v1/admin/categories/{category_id:int}":"401 403 403 403 403 403 403 204/204/404",
 }
 # fmt: on
 
@@ -283,6 +295,8 @@ LAST = (
     "DELETE /api/v1/webhooks/{endpoint_id:int}",
     "POST /admin/tiers/{tier_id:int}/delete",
     "DELETE /api/v1/admin/tiers/{tier_id:int}",
+    "POST /admin/categories/{category_id:int}/delete",
+    "DELETE /api/v1/admin/categories/{category_id:int}",
     "POST /dealers/{dealer_id:int}/addresses/{address_id:int}/delete",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     "POST /orders/{order_id:int}/cancel",
@@ -432,6 +446,19 @@ async def fresh_tiers(tag: str) -> dict[str, dict[str, int]]:
         ids[name] = {"missing": MISSING_ID}
         for variant in ("own", "foreign"):
             ids[name][variant] = (await f.tier(code=f"{tag[:8]}-{name[:3]}-{variant}"))["id"]
+    return ids
+
+
+async def fresh_categories(tag: str) -> dict[str, dict[str, int]]:
+    """Categories nothing uses (for pages and for the API: both delete).
+
+    Categories are the administrator's, not a dealer's: "own" and "foreign" are two of them.
+    """
+    ids: dict[str, dict[str, int]] = {}
+    for name in ("category_id", "api_category_id"):
+        ids[name] = {"missing": MISSING_ID}
+        for variant in ("own", "foreign"):
+            ids[name][variant] = (await f.category(name=f"{tag}-{name[:3]}-{variant}"))["id"]
     return ids
 
 
@@ -607,6 +634,7 @@ async def test_access_matrix(db, settings):
             # Webhooks are the administrator's, not any dealer's: no foreign one exists.
             **await webhook_ids(world),
             **await fresh_tiers(role),
+            **await fresh_categories(role),
         }
         pages, api, csrf = await clients_for(app, role, world)
         try:

@@ -30,6 +30,7 @@ from portal.tables import (
     LoginFailure,
     OrderEvent,
     OrderLine,
+    Product,
     WebhookDelivery,
 )
 from tests import factories as f
@@ -529,6 +530,10 @@ FORM_ROUTES: dict[str, Route] = {
         "safety_stock": ("int", "0"), "weight_g": ("int", "550"),
         "image": ("text", "/static/products/w550.png")},
         fixed={"active": "1", "allow_backorder": "1"}),
+    "POST /admin/skus/{sku_id:int}/product": Route("adm", {
+        "name": ("text", "农夫山泉饮用天然水"), "brand": ("text", "农夫"),
+        "category": ("int", "{category_id}"), "description": ("text", "")},
+        fixed={"active": "1"}),
     "POST /admin/skus/{sku_id:int}/packs": Route("adm", {"packs": ("text", "箱 24\n中包 6")}),
     "POST /admin/skus/{sku_id:int}/tier-prices/{tier_id:int}": Route("adm", {
         "price": ("money", "1.80"), "percent": ("money", ""), "breaks": ("text", "240 1.60")},
@@ -548,6 +553,10 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/tiers/{tier_id:int}": Route("adm", {
         "code": ("text", "T-EDIT"), "name": ("text", "改名等级"), "rank": ("signed", "-3")},
         ids={"tier_id": "tier_id"}),
+    "POST /admin/categories": Route("adm", {
+        "name": ("text", "新分类"), "parent": ("int", "{category_id}"), "sort": ("signed", "3")}),
+    "POST /admin/categories/{category_id:int}": Route("adm", {
+        "name": ("text", "改名分类"), "parent": ("int", ""), "sort": ("signed", "-3")}),
     "POST /cart/details": Route("buyer", {
         "note": ("text", "请上午送货"), "requested_date": ("date", ""),
         "address_id": ("int", "")}),
@@ -630,6 +639,7 @@ NO_FORM_INPUT = {
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
     "POST /admin/webhooks/{endpoint_id:int}/delete": "removes a webhook",
     "POST /admin/tiers/{tier_id:int}/delete": "removes a tier nothing uses",
+    "POST /admin/categories/{category_id:int}/delete": "removes a category nothing uses",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "sends a delivery again",
 }
 # fmt: on
@@ -770,6 +780,7 @@ async def full(db) -> Full:
             "delivery_id": delivery["id"],
             "promo_id": promo.id,
             "tier_id": tier["id"],
+            "category_id": (await Product.select(Product.category).first())["category"],
             "dealer_code": a["code"],
             "address": (await Address.select(Address.id).where(Address.dealer == a["id"]).first())[
                 "id"
@@ -914,6 +925,9 @@ API_ROUTES: dict[str, ApiRoute] = {
         ids={"tier_id": "tier_id"}),
     "PUT /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}": ApiRoute("adm", {
         "price": "1.50"}, ids={"dealer_code": "dealer_code"}),
+    "PUT /api/v1/admin/products/{product_id:int}": ApiRoute("adm", {
+        "name": "农夫山泉饮用天然水", "brand": "农夫", "category_id": "{category_id}",
+        "active": True, "description": ""}),
     "PUT /api/v1/admin/products/{product_id:int}/visibility": ApiRoute("adm", {
         "visibility": "all", "tier_ids": [], "dealer_codes": []}),
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
@@ -922,6 +936,10 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/admin/tiers": ApiRoute("adm", {"code": "T-NEW", "name": "新等级", "rank": 3}),
     "PUT /api/v1/admin/tiers/{tier_id:int}": ApiRoute("adm", {
         "code": "T-EDIT", "name": "改名等级", "rank": -3}, ids={"tier_id": "tier_id"}),
+    "POST /api/v1/admin/categories": ApiRoute("adm", {
+        "name": "新分类", "parent_id": "{category_id}", "sort": 3}),
+    "PUT /api/v1/admin/categories/{category_id:int}": ApiRoute("adm", {
+        "name": "改名分类", "parent_id": None, "sort": -3}),
     "POST /api/v1/webhooks": ApiRoute("adm", {
         "url": "https://erp.example.com/h", "events": ["order.approved"], "description": ""}),
     "PUT /api/v1/webhooks/{endpoint_id:int}": ApiRoute("adm", {
@@ -985,11 +1003,12 @@ API_NO_BODY = {
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
     "DELETE /api/v1/webhooks/{endpoint_id:int}": "only the path",
     "DELETE /api/v1/admin/tiers/{tier_id:int}": "only the path",
+    "DELETE /api/v1/admin/categories/{category_id:int}": "only the path",
     "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
 }
 # Integers where a negative value is valid.
-SIGNED = {"step_order", "priority", "rank"}
+SIGNED = {"step_order", "priority", "rank", "sort"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
 EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes", "packs"}
 # fmt: on
