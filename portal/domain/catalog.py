@@ -434,25 +434,28 @@ async def category_lineage() -> dict[int, list[tuple[int, str]]]:
     return lineage
 
 
-async def category_subtree(category_id: int) -> list[int]:
-    """The category and every category under it (ids, sorted); empty if there is no such
-    category."""
-    rows = await Category.raw('SELECT id, parent FROM "category"')
+def subtree_ids(rows: list[dict], category_id: int) -> set[int]:
+    """The category and every category under it, from rows with id and parent."""
     children: dict[int, list[int]] = {}
-    known = set()
     for r in rows:
-        known.add(int(r["id"]))
         if r["parent"] is not None:
             children.setdefault(int(r["parent"]), []).append(int(r["id"]))
-    if category_id not in known:
-        return []
     found, todo = {category_id}, [category_id]
     while todo:
         for child in children.get(todo.pop(), []):
             if child not in found:
                 found.add(child)
                 todo.append(child)
-    return sorted(found)
+    return found
+
+
+async def category_subtree(category_id: int) -> list[int]:
+    """The category and every category under it (ids, sorted); empty if there is no such
+    category."""
+    rows = await Category.raw('SELECT id, parent FROM "category"')
+    if all(int(r["id"]) != category_id for r in rows):
+        return []
+    return sorted(subtree_ids(rows, category_id))
 
 
 def _search_terms(q: str | None) -> list[str]:

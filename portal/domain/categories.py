@@ -10,6 +10,7 @@ from typing import Any
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit
+from portal.domain.catalog import subtree_ids
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.removal import Use, count_uses, remove_unused
 from portal.domain.scope import Actor
@@ -111,17 +112,7 @@ async def list_categories(actor: Actor) -> list[dict[str, Any]]:
 
 def _descendants(rows: list[dict[str, Any]], category_id: int) -> set[int]:
     """The category and every category under it."""
-    children: dict[int, list[int]] = {}
-    for r in rows:
-        if r["parent"] is not None:
-            children.setdefault(r["parent"], []).append(r["id"])
-    found, todo = {category_id}, [category_id]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+    return subtree_ids(rows, category_id)
 
 
 async def get_category(actor: Actor, category_id: int) -> dict[str, Any]:
