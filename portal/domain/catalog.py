@@ -409,10 +409,15 @@ async def _visible_rows(
 # --- public use cases ------------------------------------------------------------------------
 
 
-async def category_tree() -> list[dict]:
-    """Every category as a tree: [{"id", "name", "children": [...]}], by sort then name."""
+async def category_rows() -> list[dict]:
+    """Every category (id, name, parent), by sort then name: what category_tree and
+    search's category filter are made from, so a page reading both reads the table once."""
     # Raw SQL: on every catalog page, where building Piccolo's query cost more than running it.
-    rows = await Category.raw('SELECT id, name, parent FROM "category" ORDER BY sort, name, id')
+    return await Category.raw('SELECT id, name, parent FROM "category" ORDER BY sort, name, id')
+
+
+def tree_of(rows: list[dict]) -> list[dict]:
+    """category_rows as a tree: [{"id", "name", "children": [...]}], in the rows' order."""
     nodes = {r["id"]: {"id": r["id"], "name": r["name"], "children": []} for r in rows}
     roots = []
     for r in rows:
@@ -421,9 +426,14 @@ async def category_tree() -> list[dict]:
     return roots
 
 
+async def category_tree() -> list[dict]:
+    """Every category as a tree: [{"id", "name", "children": [...]}], by sort then name."""
+    return tree_of(await category_rows())
+
+
 async def category_lineage() -> dict[int, list[tuple[int, str]]]:
     """Each category id → the (id, name) of its ancestors and itself, the top level first."""
-    rows = {r["id"]: r for r in await Category.select(Category.id, Category.name, Category.parent)}
+    rows = {r["id"]: r for r in await category_rows()}
     lineage: dict[int, list[tuple[int, str]]] = {}
     for cid in rows:
         chain, at = [], cid
@@ -449,10 +459,11 @@ def subtree_ids(rows: list[dict], category_id: int) -> set[int]:
     return found
 
 
-async def category_subtree(category_id: int) -> list[int]:
+async def category_subtree(category_id: int, rows: list[dict] | None = None) -> list[int]:
     """The category and every category under it (ids, sorted); empty if there is no such
-    category."""
-    rows = await Category.raw('SELECT id, parent FROM "category"')
+    category. rows: category_rows, when the caller already has them."""
+    if rows is None:
+        rows = await category_rows()
     if all(int(r["id"]) != category_id for r in rows):
         return []
     return sorted(subtree_ids(rows, category_id))
@@ -475,8 +486,12 @@ async def search(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 20,
+    categories: list[dict] | None = None,
 ) -> CatalogPage:
     """A page of the catalog as this dealer sees it, at the dealer's prices.
+
+    categories: category_rows, when the caller has already read them (the catalog page, for
+    its menu); otherwise a category filter reads them.
 
     q: every whitespace-separated term must match the SKU name, product name or brand by
     substring (Chinese included), or the SKU code or barcode by prefix. Unknown sorts fall
@@ -496,7 +511,7 @@ async def search(
     # it guessed half the catalog and walked the whole product-name index.
     in_tree = ""
     if category_id is not None:
-        tree = await category_subtree(int(category_id))
+        tree = await category_subtree(int(category_id), categories)
         in_tree = (
             "AND p.category IN (" + ", ".join(f"{cid:d}" for cid in tree) + ")"
             if tree

@@ -299,7 +299,8 @@ async def catalog_page(request: Request) -> Response:
         return _no_dealer(request)
     actor = request.user
     query = parse_query(request.query_params)
-    tree = await catalog.category_tree()
+    categories = await catalog.category_rows()
+    tree = catalog.tree_of(categories)
     category_id, subcats = resolve_category(query, tree)
     ctx: dict[str, Any] = {
         "query": query,
@@ -320,6 +321,7 @@ async def catalog_page(request: Request) -> Response:
     result = await catalog.search(
         actor, dealer, q=query.q or None, category_id=category_id, in_stock=query.in_stock,
         favourites=query.favourites, sort=query.sort, page=query.page, per_page=PER_PAGE,
+        categories=categories,
     )
     # Staff who may look but not order (finance, warehouse) get no cart and no steppers.
     view = await _cart_for_page(request, dealer) if actor.can_order else None

@@ -91,10 +91,10 @@ async def category_edit(request: Request, category_id: FromPath[int]) -> Templat
 
 @post("/admin/categories/{category_id:int}", include_in_schema=False)
 async def category_save(request: Request, category_id: FromPath[int], data: Form) -> Response:
-    row = await categories.get_category(request.user, category_id)
     try:
         await categories.save_category(request.user, category_id, _input(data))
     except ValidationFailed as exc:
+        row = await categories.get_category(request.user, category_id)  # 404 if unknown
         return await _page(
             request,
             "admin/category_edit.html",

@@ -72,10 +72,10 @@ async def tier_edit(request: Request, tier_id: FromPath[int]) -> Template:
 
 @post("/admin/tiers/{tier_id:int}", include_in_schema=False)
 async def tier_save(request: Request, tier_id: FromPath[int], data: Form) -> Response:
-    row = await tiers.get_tier(request.user, tier_id)
     try:
         await tiers.save_tier(request.user, tier_id, _input(data))
     except ValidationFailed as exc:
+        row = await tiers.get_tier(request.user, tier_id)  # 404 if unknown
         return await _page(
             request,
             "admin/tier_edit.html",

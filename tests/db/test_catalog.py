@@ -251,6 +251,16 @@ async def test_category_includes_descendants(world):
     assert await catalog.category_subtree(w["water_cat"]["id"]) == sorted(
         [w["water_cat"]["id"], w["mineral"]["id"]]
     )
+    # The catalog page hands over the categories it read for its menu: one statement, not two.
+    rows = await catalog.category_rows()
+    with QueryCounter(Sku._meta.db) as handed:
+        drinks = await catalog.search(
+            w["a1"], w["d1"], category_id=w["drinks"]["id"], sort="code", categories=rows
+        )
+    with QueryCounter(Sku._meta.db) as alone:
+        await catalog.search(w["a1"], w["d1"], category_id=w["drinks"]["id"], sort="code")
+    assert codes(drinks) == ["DF-500", "NF-1500", "NF-550"]
+    assert (handed.count, alone.count) == (1, 2)
 
 
 async def test_category_tree(world):
