@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from portal import i18n
 from portal.db import write_transaction
 from portal.domain import audit, stock
 from portal.domain.catalog import category_lineage
@@ -421,8 +422,6 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
                 .first()
             )
             if row is None or row["on_hand"] != on_hand:
-                from portal import i18n  # the note is stored text, in the importer's language
-
                 try:
                     await stock.adjust_in_transaction(
                         actor,
@@ -430,7 +429,7 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
                         sku,
                         "count",
                         on_hand,
-                        i18n.gettext("Imported"),
+                        i18n.gettext("Imported"),  # stored text: the importer's language
                         now,
                         create_row=True,
                     )
