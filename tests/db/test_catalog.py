@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -356,9 +357,10 @@ async def test_search_runs_a_constant_number_of_queries(db):
         page = await catalog.search(a, d, q="酱油", per_page=25)
     assert len(page.items) == 25 and page.has_more
     print("queries per search:", small.count)
-    # The rows, stock, prices, packs, breaks, favourites and the total; then bought-before.
-    assert small.count == large.count == 2
-    # A search counts its matches in the page's own query; so does the last page.
+    # The matches counted (capped); the rows, stock, prices, packs, breaks and favourites;
+    # then bought-before.
+    assert small.count == large.count == 3
+    # The last page of a search costs the same.
     with QueryCounter(Sku._meta.db) as whole:
         page = await catalog.search(a, d, q="酱油", per_page=30)
     assert (len(page.items), page.total, page.total_exact) == (30, 30, True)
@@ -657,7 +659,7 @@ async def test_page_rows_carry_every_pack_and_break_as_pricing_reads_them(db):
     bare = await f.sku(code="HT-2", name="海天酱油 1L", product=p, pack=None)
     with QueryCounter(Sku._meta.db) as counter:
         page = await catalog.search(a, d, q="海天")
-    assert counter.count == 2
+    assert counter.count == 3  # the matches counted, the page, bought-before
     items = {i.sku_id: i for i in page.items}
     expected = await pricing.price_inputs(d, [many["id"], bare["id"]])
     for sku_id in (many["id"], bare["id"]):
@@ -669,3 +671,101 @@ async def test_page_rows_carry_every_pack_and_break_as_pricing_reads_them(db):
     assert item.price_inputs.tier_name == '一级 "A" 经销商'
     assert item.quote_for(240).unit_price_fen == 170
     assert (items[bare["id"]].packs, items[bare["id"]].price_inputs.breaks) == ((), ())
+
+
+async def test_a_search_with_many_matches_pages_as_ranking_them_all_would(db, monkeypatch):
+    """Past DENSE_MATCHES a search finds its page in three index-ordered parts instead of
+    ranking every match; the pages, their order and totals are the same either way."""
+    import random
+
+    rng = random.Random(11)
+    t, other = await f.tier(), await f.tier(name="二级", rank=2)
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    wh = await f.warehouse()
+    drinks = await f.category("饮料")
+    tea = await f.category("茶饮", parent=drinks)
+    snacks = await f.category("零食")
+    names = ["冰红茶", "康师傅冰红茶", "冰红茶 柠檬味", "统一绿茶", "红茶拿铁", "Bh 红茶"]
+    names.append("bhc 零食")
+    products = []
+    for n in range(14):
+        products.append(
+            await product(
+                f"{rng.choice(names)} {n:02d}" if n % 3 else rng.choice(names),
+                rng.choice([drinks, tea, snacks]),
+                visibility="tier" if n == 5 else "all",
+                active=n != 7,
+                brand=rng.choice(["", "康师傅", "冰红茶厂"]),
+            )
+        )
+    await visible_to(products[5], tier=other)  # hidden from this dealer's tier
+    hidden = {products[5]["id"], products[7]["id"]}
+
+    def visible(s: dict) -> bool:
+        return s["active"] and s["product"] not in hidden
+
+    sku_names = ["冰红茶 500ml", "红茶 1L", "冰红茶柠檬 330ml", "薯片", "BHC 冰红茶", "乌龙"]
+    for n in range(60):
+        s = await f.sku(
+            code=rng.choice(["BHC", "bh", "X", "冰红茶"]) + f"-{n:02d}",
+            name=rng.choice(sku_names),
+            barcode=f"690{n % 7:03d}",
+            product=rng.choice(products),
+            active=n % 11 != 3,
+        )
+        if n % 2:
+            await f.stock(s, wh, on_hand=n % 5)
+        if n % 4 == 0:
+            with pytest.raises(NotFound) if not visible(s) else contextlib.nullcontext():
+                await catalog.toggle_favourite(a, d, s["id"])
+
+    async def pages(**kw) -> list:
+        out = []
+        for n in range(1, 6):
+            r = await catalog.search(a, d, page=n, per_page=4, **kw)
+            out.append((codes(r), r.has_more, r.total, r.total_exact))
+        return out
+
+    queries = ["冰红茶", "红茶", "bh", "BHC-05", "690003", "冰红茶 柠檬", "茶", "c-0"]
+    filters = [{}, {"category_id": drinks["id"]}, {"in_stock": True}, {"favourites": True}]
+    dense_pages = 0
+    for q in queries:
+        for kw in filters:
+            monkeypatch.setattr(catalog, "DENSE_MATCHES", 10**9)
+            ranked_all = await pages(q=q, **kw)
+            monkeypatch.setattr(catalog, "DENSE_MATCHES", 2)
+            assert await pages(q=q, **kw) == ranked_all, (q, kw)
+            dense_pages += sum(1 for p in ranked_all if len(p[0]) and p[2] > 2)
+    assert dense_pages > 20  # the dense way really ran, on pages with rows
+    # The ranks hold: the exact code first, then codes that start with the query.
+    monkeypatch.setattr(catalog, "DENSE_MATCHES", 2)
+    by_code = (await catalog.search(a, d, q="bh", per_page=6)).items
+    assert by_code and all(i.code.lower().startswith("bh") for i in by_code)
+    exact = by_code[-1].code
+    assert (await catalog.search(a, d, q=exact.lower(), per_page=3)).items[0].code == exact
+
+
+async def test_a_two_character_term_matches_as_a_substring_on_both_engines(db):
+    """On PostgreSQL a two-character term is found by the bigram index (search_bigrams),
+    not the trigram one; what it matches is the same as a substring match."""
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("饮料")
+    tea = await product("茶饮", cat, brand="Bh 饮品")
+    names = ["冰红茶 500ml", "茶红 500ml", "红 茶 1L", "b_h 测试", "bxh 测试", "纯净水"]
+    made = {n: await f.sku(code=f"T-{i}", name=n, product=tea) for i, n in enumerate(names)}
+    plain = await product("矿泉水", cat)
+    water = await f.sku(code="W-1", name="b%h 矿泉水", product=plain)
+
+    async def found(q: str) -> set[str]:
+        return {i.name for i in (await catalog.search(a, d, q=q, per_page=50)).items}
+
+    assert await found("红茶") == {"冰红茶 500ml"}
+    assert await found("_h") == {"b_h 测试"}  # a LIKE wildcard is a plain character
+    assert await found("%h") == {water["name"]}
+    assert await found("bh") == set(names)  # the brand "Bh 饮品", case aside
+    assert await found("饮品") == set(names)
+    assert await found("水 矿泉") == {water["name"]}
+    assert made["纯净水"]["name"] in await found("净水")

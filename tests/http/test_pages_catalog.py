@@ -170,10 +170,12 @@ async def test_a_large_result_shows_a_lower_bound_not_a_full_count(
     monkeypatch.setattr(catalog, "COUNT_CAP", 1000)
     exact = await client.get("/catalog")
     assert "超过" not in exact.text
-    # A search counts all its matches exactly, whatever the cap.
-    monkeypatch.setattr(catalog, "COUNT_CAP", 3)
+    # A search counts its matches the same way: exactly up to the cap, then "more than".
     found = await client.get("/catalog", params={"q": "封顶"})
     assert "25 个商品" in found.text and "超过" not in found.text
+    monkeypatch.setattr(catalog, "COUNT_CAP", 3)
+    found = await client.get("/catalog", params={"q": "封顶"})
+    assert "超过 21 个商品" in found.text
 
 
 @pytest.mark.parametrize(
