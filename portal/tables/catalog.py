@@ -59,6 +59,11 @@ class Sku(Table, tablename="sku"):
     # Lower-cased name, product name and brand, what a catalog search matches; database
     # triggers keep it (migration 2026-11-25T14:00:07), so no code writes it.
     search_text = Text(default="")
+    # The product's name lower-cased, and whether the product is active and visible to all,
+    # kept by the same triggers (migration 2026-11-25T14:00:13): a search reads the SKU table
+    # alone.
+    product_key = Text(default="")
+    listed = Boolean(default=False)
 
 
 class PackUnit(Table, tablename="pack_unit"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -357,10 +356,9 @@ async def test_search_runs_a_constant_number_of_queries(db):
         page = await catalog.search(a, d, q="酱油", per_page=25)
     assert len(page.items) == 25 and page.has_more
     print("queries per search:", small.count)
-    # The matches counted (capped); the rows, stock, prices, packs, breaks and favourites;
-    # then bought-before.
-    assert small.count == large.count == 3
-    # The last page of a search costs the same.
+    # The rows, stock, prices, packs, breaks, favourites and the total; then bought-before.
+    assert small.count == large.count == 2
+    # A search counts its matches in the page's own query; so does the last page.
     with QueryCounter(Sku._meta.db) as whole:
         page = await catalog.search(a, d, q="酱油", per_page=30)
     assert (len(page.items), page.total, page.total_exact) == (30, 30, True)
@@ -659,7 +657,7 @@ async def test_page_rows_carry_every_pack_and_break_as_pricing_reads_them(db):
     bare = await f.sku(code="HT-2", name="海天酱油 1L", product=p, pack=None)
     with QueryCounter(Sku._meta.db) as counter:
         page = await catalog.search(a, d, q="海天")
-    assert counter.count == 3  # the matches counted, the page, bought-before
+    assert counter.count == 2
     items = {i.sku_id: i for i in page.items}
     expected = await pricing.price_inputs(d, [many["id"], bare["id"]])
     for sku_id in (many["id"], bare["id"]):
@@ -671,79 +669,6 @@ async def test_page_rows_carry_every_pack_and_break_as_pricing_reads_them(db):
     assert item.price_inputs.tier_name == '一级 "A" 经销商'
     assert item.quote_for(240).unit_price_fen == 170
     assert (items[bare["id"]].packs, items[bare["id"]].price_inputs.breaks) == ((), ())
-
-
-async def test_a_search_with_many_matches_pages_as_ranking_them_all_would(db, monkeypatch):
-    """Past DENSE_MATCHES a search finds its page in three index-ordered parts instead of
-    ranking every match; the pages, their order and totals are the same either way."""
-    import random
-
-    rng = random.Random(11)
-    t, other = await f.tier(), await f.tier(name="二级", rank=2)
-    d = await f.dealer(t)
-    a = f.actor(await f.user("dealer_buyer", d))
-    wh = await f.warehouse()
-    drinks = await f.category("饮料")
-    tea = await f.category("茶饮", parent=drinks)
-    snacks = await f.category("零食")
-    names = ["冰红茶", "康师傅冰红茶", "冰红茶 柠檬味", "统一绿茶", "红茶拿铁", "Bh 红茶"]
-    names.append("bhc 零食")
-    products = []
-    for n in range(14):
-        products.append(
-            await product(
-                f"{rng.choice(names)} {n:02d}" if n % 3 else rng.choice(names),
-                rng.choice([drinks, tea, snacks]),
-                visibility="tier" if n == 5 else "all",
-                active=n != 7,
-                brand=rng.choice(["", "康师傅", "冰红茶厂"]),
-            )
-        )
-    await visible_to(products[5], tier=other)  # hidden from this dealer's tier
-    hidden = {products[5]["id"], products[7]["id"]}
-
-    def visible(s: dict) -> bool:
-        return s["active"] and s["product"] not in hidden
-
-    sku_names = ["冰红茶 500ml", "红茶 1L", "冰红茶柠檬 330ml", "薯片", "BHC 冰红茶", "乌龙"]
-    for n in range(60):
-        s = await f.sku(
-            code=rng.choice(["BHC", "bh", "X", "冰红茶"]) + f"-{n:02d}",
-            name=rng.choice(sku_names),
-            barcode=f"690{n % 7:03d}",
-            product=rng.choice(products),
-            active=n % 11 != 3,
-        )
-        if n % 2:
-            await f.stock(s, wh, on_hand=n % 5)
-        if n % 4 == 0:
-            with pytest.raises(NotFound) if not visible(s) else contextlib.nullcontext():
-                await catalog.toggle_favourite(a, d, s["id"])
-
-    async def pages(**kw) -> list:
-        out = []
-        for n in range(1, 6):
-            r = await catalog.search(a, d, page=n, per_page=4, **kw)
-            out.append((codes(r), r.has_more, r.total, r.total_exact))
-        return out
-
-    queries = ["冰红茶", "红茶", "bh", "BHC-05", "690003", "冰红茶 柠檬", "茶", "c-0"]
-    filters = [{}, {"category_id": drinks["id"]}, {"in_stock": True}, {"favourites": True}]
-    dense_pages = 0
-    for q in queries:
-        for kw in filters:
-            monkeypatch.setattr(catalog, "DENSE_MATCHES", 10**9)
-            ranked_all = await pages(q=q, **kw)
-            monkeypatch.setattr(catalog, "DENSE_MATCHES", 2)
-            assert await pages(q=q, **kw) == ranked_all, (q, kw)
-            dense_pages += sum(1 for p in ranked_all if len(p[0]) and p[2] > 2)
-    assert dense_pages > 20  # the dense way really ran, on pages with rows
-    # The ranks hold: the exact code first, then codes that start with the query.
-    monkeypatch.setattr(catalog, "DENSE_MATCHES", 2)
-    by_code = (await catalog.search(a, d, q="bh", per_page=6)).items
-    assert by_code and all(i.code.lower().startswith("bh") for i in by_code)
-    exact = by_code[-1].code
-    assert (await catalog.search(a, d, q=exact.lower(), per_page=3)).items[0].code == exact
 
 
 async def test_a_two_character_term_matches_as_a_substring_on_both_engines(db):
@@ -769,3 +694,45 @@ async def test_a_two_character_term_matches_as_a_substring_on_both_engines(db):
     assert await found("饮品") == set(names)
     assert await found("水 矿泉") == {water["name"]}
     assert made["纯净水"]["name"] in await found("净水")
+
+
+async def test_a_search_follows_every_change_to_a_product_at_once(db):
+    """A search reads the SKU table alone: the product's name and whether it is listed to
+    all are kept on the SKU row by triggers. Renaming, moving, deactivating and restricting
+    show in the next search; a restricted product stays visible to the tier it names."""
+    t, other = await f.tier(), await f.tier(name="二级", rank=2)
+    d, d2 = await f.dealer(t), await f.dealer(other)
+    a, a2 = f.actor(await f.user("dealer_buyer", d)), f.actor(await f.user("dealer_buyer", d2))
+    cat = await f.category("饮料")
+    tea = await product("冰红茶", cat)
+    water = await product("矿泉水", cat)
+    s1 = await f.sku(code="T-1", name="柠檬味 500ml", product=tea)
+    await f.sku(code="W-1", name="原味 550ml", product=water)
+
+    async def found(actor, q: str) -> list[str]:
+        dealer = d if actor is a else d2
+        return codes(await catalog.search(actor, dealer, q=q, per_page=50))
+
+    assert await found(a, "冰红茶") == ["T-1"]  # by its product's name
+    await Product.update({Product.name: "绿茶"}).where(Product.id == tea["id"])
+    assert await found(a, "冰红茶") == [] and await found(a, "绿茶") == ["T-1"]
+    # Relevance: a product name that starts with the query ranks before one that contains it.
+    await Product.update({Product.name: "无糖矿泉水"}).where(Product.id == water["id"])
+    await Sku.update({Sku.product: water["id"]}).where(Sku.id == s1["id"])
+    assert await found(a, "矿泉水") == ["T-1", "W-1"]  # both now "无糖矿泉水": by code
+    await Sku.update({Sku.product: tea["id"]}).where(Sku.id == s1["id"])
+    await Product.update({Product.name: "无糖矿泉水 大瓶"}).where(Product.id == tea["id"])
+    await Product.update({Product.name: "矿泉水 原味"}).where(Product.id == water["id"])
+    assert await found(a, "矿泉水") == ["W-1", "T-1"]  # "矿泉水 原味" starts with the query
+    await Product.update({Product.active: False}).where(Product.id == tea["id"])
+    assert await found(a, "矿泉水") == ["W-1"]
+    await Product.update({Product.active: True, Product.visibility: "tier"}).where(
+        Product.id == tea["id"]
+    )
+    assert await found(a, "矿泉水") == ["W-1"] and await found(a2, "矿泉水") == ["W-1"]
+    await visible_to(tea, tier=other)
+    assert await found(a, "矿泉水") == ["W-1"] and await found(a2, "矿泉水") == ["W-1", "T-1"]
+    await visible_to(tea, dealer=d)
+    assert await found(a, "矿泉水") == ["W-1", "T-1"]
+    rows = await Sku.select(Sku.product_key, Sku.listed).where(Sku.id == s1["id"])
+    assert rows[0]["product_key"] == "无糖矿泉水 大瓶" and not rows[0]["listed"]
