@@ -619,33 +619,35 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
-    sql = _Sql().add("WITH pg AS (")
-    filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
-    # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
-    # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
-    # more than running the statement); with literals it keeps one plan per page number.
-    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
-    # A listing brings the dealer's last purchases in the same statement, one round trip
-    # fewer. A search asks for them apart: its statement is planned afresh for every
-    # pattern, and with them inside the planning alone took 1.5 ms more than the query saved.
-    fold_bought = not terms
-    if fold_bought:
+    if terms:
+        rows, has_more = await _search_rows(
+            dealer, filtered, key_select, tuple(key_args), joins, join_args,
+            inner_order, outer_order, per_page, offset, cap,
+        )
+    else:
+        sql = _Sql().add("WITH pg AS (")
+        filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
+        # LIMIT and OFFSET as literals (integers of ours): with them as parameters
+        # PostgreSQL's generic plan must guess the page size, so it plans each execution
+        # afresh (about 1 ms, more than running the statement); with literals it keeps one
+        # plan per page number.
+        sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
+        # The dealer's last purchases in the same statement, one round trip fewer.
         _bought_query(sql.add(", bought AS ("), dealer, "ol.sku IN (SELECT id FROM pg)")
         sql.add(") ")
-    _detail_columns(sql, dealer).add(f", {BOUGHT_COLUMNS}, " if fold_bought else ", ")
-    filtered(sql.add("(SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
-    sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total ")
-    sql.add(
-        'FROM pg JOIN "sku" s ON s.id = pg.id JOIN "product" p ON p.id = s.product '
-        + ("LEFT JOIN bought bb ON bb.sku = s.id AND bb.rn = 1 " if fold_bought else "")
-        + PRICE_JOINS,
-        int(dealer["tier"]),
-        int(dealer["id"]),
-    )
-    sql.add(f"ORDER BY {outer_order}")
-    rows = await sql.run()
-    has_more = len(rows) > per_page
-    rows = rows[:per_page]
+        _detail_columns(sql, dealer).add(f", {BOUGHT_COLUMNS}, ")
+        filtered(sql.add("(SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
+        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total ")
+        sql.add(
+            'FROM pg JOIN "sku" s ON s.id = pg.id JOIN "product" p ON p.id = s.product '
+            "LEFT JOIN bought bb ON bb.sku = s.id AND bb.rn = 1 " + PRICE_JOINS,
+            int(dealer["tier"]),
+            int(dealer["id"]),
+        )
+        sql.add(f"ORDER BY {outer_order}")
+        rows = await sql.run()
+        has_more = len(rows) > per_page
+        rows = rows[:per_page]
 
     total, exact = offset + len(rows), True
     if rows and has_more:
@@ -668,6 +670,59 @@ async def search(
         total=total,
         total_exact=exact,
     )
+
+
+async def _search_rows(
+    dealer: dict,
+    filtered: Any,
+    key_select: str,
+    key_args: tuple,
+    joins: str,
+    join_args: tuple,
+    inner_order: str,
+    outer_order: str,
+    per_page: int,
+    offset: int,
+    cap: int,
+) -> tuple[list[dict], bool]:
+    """A search's page as rows with DETAIL_COLUMNS, BOUGHT_COLUMNS and n_total; and whether
+    more follow.
+
+    Two statements. The first finds the page's ids and counts the matches (to the cap):
+    PostgreSQL plans it afresh for every pattern, since the best plan depends on it. The
+    second brings those SKUs' stock, prices, favourites and the dealer's last purchases: its
+    text is the same for every search, so PostgreSQL keeps its plan. As one statement, the
+    details were planned again with every pattern, 1 ms of a search's 2.4 ms of planning.
+    """
+    sql = _Sql().add("WITH pg AS (")
+    filtered(sql, f"SELECT s.id AS id, {key_select}", key_args, joins, join_args)
+    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
+    filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
+    sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total FROM pg ORDER BY {outer_order}")
+    found = await sql.run()
+    has_more = len(found) > per_page
+    found = found[:per_page]
+    if not found:
+        return [], has_more
+    ids = [int(r["id"]) for r in found]
+    details = _Sql()
+    if is_sqlite(current_engine()):
+        in_ids, id_args = "IN (" + ", ".join("{}" for _ in ids) + ")", ids
+    else:
+        in_ids, id_args = "= ANY({}::int[])", [ids]
+    _bought_query(details.add("WITH bought AS ("), dealer, f"ol.sku {in_ids}", *id_args)
+    _detail_columns(details.add(") "), dealer).add(f", {BOUGHT_COLUMNS} ")
+    details.add(
+        'FROM "sku" s JOIN "product" p ON p.id = s.product '
+        "LEFT JOIN bought bb ON bb.sku = s.id AND bb.rn = 1 " + PRICE_JOINS,
+        int(dealer["tier"]),
+        int(dealer["id"]),
+    )
+    details.add(f"WHERE s.id {in_ids}", *id_args)
+    by_id = {int(r["id"]): r for r in await details.run()}
+    total = found[0]["n_total"]
+    # In the page's order; a SKU gone between the two statements is left out.
+    return [{**by_id[i], "n_total": total} for i in ids if i in by_id], has_more
 
 
 async def items_by_ids(
