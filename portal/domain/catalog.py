@@ -527,9 +527,11 @@ async def search(
 
     q: every whitespace-separated term must match the SKU name, product name or brand by
     substring (Chinese included), or the SKU code or barcode by prefix. Unknown sorts fall
-    back to relevance. A constant number of queries whatever the page size: one for the
-    page's rows, their stock, prices and favourites and the total, then the pricing lists
-    and the dealer's purchase history of those rows.
+    back to relevance: the exact code or barcode first, then codes that start with the
+    query, then SKU or product names that do, then the rest, each by product name and code.
+    The total is exact up to COUNT_CAP, then a lower bound. Whatever the page size, a
+    listing is one statement (its rows with their stock, prices, packs, breaks, favourites,
+    the dealer's last purchases and the total) and a search two (_search_rows).
     """
     _check_actor(actor, dealer)
     page = max(int(page), 1)
