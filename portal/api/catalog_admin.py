@@ -1,10 +1,11 @@
-"""API: products and prices kept by administrators, one SKU at a time (商品与价格)."""
+"""API: products and prices kept by administrators, one SKU at a time (商品与价格); adding a
+product, and a SKU to a product."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Request, delete, get, put
+from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct, field
 
@@ -103,6 +104,9 @@ class AdminProductOut(Struct):
     category_id: int
     category_path: list[str]
     visibility: VisibilityOut
+    image: Annotated[
+        str, Meta(description="its picture, shared by its SKUs: an address; empty: none")
+    ] = ""
 
 
 class AdminSkuOut(Struct):
@@ -186,21 +190,26 @@ class AdminSkuIn(Struct):
     ) = None
 
 
+ProductName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=catalog_admin.PRODUCT_TEXT["name"],
+        examples=["农夫山泉饮用天然水"],
+        description="unique within its category",
+    ),
+]
+ProductBrand = Annotated[str, Meta(max_length=catalog_admin.PRODUCT_TEXT["brand"])]
+CategoryId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
+
 class ProductIn(Struct):
     """A product's own fields; they apply to every SKU of the product."""
 
-    name: Annotated[
-        str,
-        Meta(
-            min_length=1,
-            max_length=catalog_admin.PRODUCT_TEXT["name"],
-            examples=["农夫山泉饮用天然水"],
-            description="unique within its category",
-        ),
-    ]
-    category_id: Annotated[int, Meta(ge=1, le=2**31 - 1)]
+    name: ProductName
+    category_id: CategoryId
     active: Annotated[bool, Meta(description="false hides every SKU of the product from dealers")]
-    brand: Annotated[str, Meta(max_length=catalog_admin.PRODUCT_TEXT["brand"])] = ""
+    brand: ProductBrand = ""
     description: (
         Annotated[
             str,
@@ -211,6 +220,69 @@ class ProductIn(Struct):
         ]
         | None
     ) = None
+
+
+class ProductNewIn(Struct):
+    """A new product's own fields; its SKUs are added one by one afterwards."""
+
+    name: ProductName
+    category_id: CategoryId
+    active: Annotated[
+        bool, Meta(description="false hides every SKU of the product from dealers")
+    ] = True
+    brand: ProductBrand = ""
+    description: Annotated[str, Meta(max_length=catalog_admin.PRODUCT_TEXT["description"])] = ""
+    image: Annotated[
+        str,
+        Meta(
+            max_length=catalog_admin.IMAGE_MAX,
+            examples=["/static/products/water.jpg"],
+            description="its picture (every SKU of the product shows it): an https address or "
+            "a path under /static/; empty for none",
+        ),
+    ] = ""
+
+
+class SkuNewIn(Struct):
+    """A new SKU's fields. Its code and unit never change afterwards (stock and orders count
+    in the unit); it has no tier prices (every tier pays the base price) and no stock yet."""
+
+    code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=catalog_admin.CODE_MAX,
+            pattern=r"^[\x21-\x2b\x2d-\x3a\x3c-\x7e]+$",
+            examples=["BV-0010-550"],
+            description="unique; letters, digits and signs (printable ASCII) without spaces, "
+            "commas or semicolons",
+        ),
+    ]
+    name: Annotated[str, Meta(min_length=1, max_length=catalog_admin.SKU_TEXT["name"])]
+    unit: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=catalog_admin.UNIT_MAX,
+            examples=["瓶"],
+            description="the base unit; quantities and prices count in it",
+        ),
+    ]
+    base_price: Price
+    barcode: Annotated[str, Meta(max_length=catalog_admin.SKU_TEXT["barcode"])] = ""
+    spec: Annotated[str, Meta(max_length=catalog_admin.SKU_TEXT["spec"])] = ""
+    colour: Annotated[str, Meta(max_length=catalog_admin.SKU_TEXT["colour"])] = ""
+    moq: OrderQty = 1
+    order_multiple: OrderQty = 1
+    safety_stock: Annotated[int, Meta(ge=0, le=MAX_SAFETY_STOCK, description="base units")] = 0
+    allow_backorder: bool = False
+    active: bool = True
+    weight_g: Annotated[
+        int, Meta(ge=0, le=catalog_admin.MAX_WEIGHT_G, description="grams per base unit")
+    ] = 0
+    packs: Annotated[
+        list[PackIn], Meta(max_length=catalog_admin.MAX_PACKS, description="its pack units")
+    ] = field(default_factory=list)
 
 
 class BreakIn(Struct):
@@ -311,6 +383,7 @@ def _sku_out(d: SkuDetail) -> AdminSkuOut:
             category_id=p["category_id"],
             category_path=p["category_path"],
             visibility=_visibility_out(d.visibility),
+            image=p["image"],
         ),
         packs=[PackOut(name=n, factor=f) for n, f in d.packs],
         tier_prices=[_tier_out(t) for t in d.tier_prices],
@@ -481,7 +554,10 @@ async def update_product(
         description=data.description,
     )
     p = await catalog_admin.update_product(request.user, product_id, change)
-    visibility = await catalog_admin.get_visibility(request.user, product_id)
+    return _product_out(p, await catalog_admin.get_visibility(request.user, product_id))
+
+
+def _product_out(p: dict[str, Any], visibility: Visibility) -> AdminProductOut:
     return AdminProductOut(
         id=p["id"],
         name=p["name"],
@@ -491,7 +567,64 @@ async def update_product(
         category_id=p["category_id"],
         category_path=p["category_path"],
         visibility=_visibility_out(visibility),
+        image=p["image"],
     )
+
+
+@post(
+    "/api/v1/admin/products",
+    tags=["catalog"],
+    summary="Add a product (then its SKUs)",
+    description="A name another product in the category has is a validation problem on the "
+    "field `name`; an unknown category one on `category`. Dealers see nothing of a product "
+    "until it has a SKU: add them with `POST /api/v1/admin/products/{id}/skus`.",
+    status_code=201,
+    responses=problems(401, 403, 422),
+)
+async def create_product(
+    request: Request[Actor, Any, Any], data: JSONBody[ProductNewIn]
+) -> AdminProductOut:
+    new = catalog_admin.ProductNew(
+        name=data.name,
+        category_id=data.category_id,
+        brand=data.brand,
+        description=data.description,
+        active=data.active,
+        image=data.image,
+    )
+    p = await catalog_admin.create_product(request.user, new)
+    return _product_out(p, await catalog_admin.get_visibility(request.user, p["id"]))
+
+
+@post(
+    "/api/v1/admin/products/{product_id:int}/skus",
+    tags=["catalog"],
+    summary="Add a SKU to a product",
+    description="A code another SKU has is a validation problem on the field `code`. The new "
+    "SKU has no tier prices (every tier pays the base price) and no stock.",
+    status_code=201,
+    responses=problems(401, 403, 404, 422),
+)
+async def create_sku(
+    request: Request[Actor, Any, Any], product_id: ProductId, data: JSONBody[SkuNewIn]
+) -> AdminSkuOut:
+    new = catalog_admin.SkuNew(
+        code=data.code,
+        name=data.name,
+        base_unit=data.unit,
+        base_price=data.base_price,
+        barcode=data.barcode,
+        spec=data.spec,
+        colour=data.colour,
+        moq=data.moq,
+        order_multiple=data.order_multiple,
+        safety_stock=data.safety_stock,
+        allow_backorder=data.allow_backorder,
+        active=data.active,
+        weight_g=data.weight_g,
+        packs=[(p.name, p.factor) for p in data.packs],
+    )
+    return _sku_out(await catalog_admin.create_sku(request.user, product_id, new))
 
 
 ROUTES = [
@@ -503,4 +636,6 @@ ROUTES = [
     remove_contract_price,
     update_product,
     set_visibility,
+    create_product,
+    create_sku,
 ]

@@ -1,6 +1,6 @@
 """Products and prices kept by administrators one SKU at a time (商品与价格): a SKU's own fields,
 its pack units, each tier's price and volume breaks, dealers' contract prices, the product's
-picture and who may see the product.
+picture and who may see the product; and adding a product, or a SKU to a product, one at a time.
 
 The rules for what may change are the import's (portal.domain.data_io), which uses the checks
 and audited writes defined here: a SKU's code, base unit and product never change (stock and
@@ -12,7 +12,8 @@ base units. Every change is audited in its own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +23,16 @@ from urllib.parse import urlsplit
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit
 from portal.domain.catalog import category_lineage
-from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.categories import TREE_LOCK
+from portal.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    _,
+)
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.money import from_fen, parse_amount, to_fen
 from portal.domain.pricing import PriceInputs
@@ -65,6 +75,7 @@ VISIBILITIES = ("all", "restricted")
 
 MISSING_SKU = _("Product not found.")
 PRODUCT_TAKEN = _("Another product in this category has this name.")
+MSG_CATEGORY = _("Choose a category from the list.")
 MISSING_TIER = _("Tier not found.")
 MISSING_DEALER = _("Dealer not found.")
 MSG_AMOUNT = _("Enter an amount such as 1234.50.")
@@ -776,18 +787,11 @@ class ProductChange:
     description: str | None = None  # None: stays as it is
 
 
-async def update_product(
-    actor: Actor, product_id: int, data: ProductChange, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """Change a product's name, brand, category, description and active flag, for every SKU
-    of it: an inactive product hides all its SKUs from dealers. The name is unique within its
-    category (the import finds a product by category and name). Audited ("product.saved",
-    the fields that changed); every problem at once, nothing written if there is one. The
-    SKUs' search text follows the new name and brand (database triggers keep it). The
-    product's fields as get_sku gives them."""
-    require_admin(actor)
-    if not await Product.exists().where(Product.id == product_id):
-        raise NotFound(MISSING_SKU)
+async def _check_product(
+    data: ProductChange | ProductNew,
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """A product's own fields as they are stored, and what is wrong with them (the name's
+    uniqueness within its category is checked under lock_product_names)."""
     errors: list[FieldError] = []
     name, brand = data.name.strip(), data.brand.strip()
     if not name or len(name) > PRODUCT_TEXT["name"]:
@@ -815,12 +819,39 @@ async def update_product(
             )
     category = whole(data.category_id if data.category_id is not None else "", 1, 2**31 - 1)
     if category is None or not await Category.exists().where(Category.id == category):
-        errors.append(FieldError("category", _("Choose a category from the list.")))
+        errors.append(FieldError("category", MSG_CATEGORY))
     values["category"] = category
+    return values, errors
+
+
+async def lock_product_names() -> None:
+    """On PostgreSQL, the category tree's lock (portal.domain.categories): a product's name is
+    unique within its category, so adding a product or renaming or moving one waits for
+    another doing so, and for a category being changed or removed, instead of both passing
+    the check. On SQLite the IMMEDIATE transaction already runs them one after the other."""
+    if not is_sqlite(current_engine()):
+        await Category.raw("SELECT pg_advisory_xact_lock({})", TREE_LOCK)
+
+
+async def update_product(
+    actor: Actor, product_id: int, data: ProductChange, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Change a product's name, brand, category, description and active flag, for every SKU
+    of it: an inactive product hides all its SKUs from dealers. The name is unique within its
+    category (the import finds a product by category and name). Audited ("product.saved",
+    the fields that changed); every problem at once, nothing written if there is one. The
+    SKUs' search text follows the new name and brand (database triggers keep it). The
+    product's fields as get_sku gives them."""
+    require_admin(actor)
+    if not await Product.exists().where(Product.id == product_id):
+        raise NotFound(MISSING_SKU)
+    values, errors = await _check_product(data)
+    name, category = values["name"], values["category"]
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
     async with write_transaction():
+        await lock_product_names()
         await _lock(Product, product_id)
         taken = await Product.exists().where(
             (Product.name == name) & (Product.category == category) & (Product.id != product_id)
@@ -852,7 +883,7 @@ async def update_product(
 
 
 async def get_product(actor: Actor, product_id: int) -> dict[str, Any]:
-    """A product's own fields: id, name, brand, description, active, category_id and
+    """A product's own fields: id, name, brand, description, image, active, category_id and
     category_path (names from the top level down)."""
     require_admin(actor)
     row = await Product.select().where(Product.id == product_id).first()
@@ -864,10 +895,252 @@ async def get_product(actor: Actor, product_id: int) -> dict[str, Any]:
         "name": row["name"],
         "brand": row["brand"] or "",
         "description": row["description"] or "",
+        "image": row["image"] or "",
         "active": bool(row["active"]),
         "category_id": row["category"],
         "category_path": [n for _id, n in lineage],
     }
+
+
+# --- adding -----------------------------------------------------------------------------------
+
+CODE_MAX = 40  # sku.code
+UNIT_MAX = 10  # sku.base_unit
+# A SKU's code is printable ASCII without spaces, commas or semicolons: a quick order splits
+# "code qty" lines on those, and reads full-width letters as ASCII ones.
+CODE_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - frozenset(",;")
+CODE_TAKEN = _("This code is already used by another SKU.")
+MSG_CODE = _(
+    "Enter a code of 1 to %(max)s letters, digits or signs such as - _ . /, without spaces, "
+    "commas or semicolons."
+)
+MSG_UNIT = _(
+    "Enter the base unit, such as bottle: 1 to %(max)s characters, without spaces, = or ;."
+)
+
+# Test hooks (STYLE rule 12): tests put an async callable under a point name to run a
+# competing action at that exact moment. Empty in production.
+_test_hooks: dict[str, Callable[[], Awaitable[None]]] = {}
+
+
+async def _hook(point: str) -> None:
+    fn = _test_hooks.get(point)
+    if fn is not None:
+        await fn()
+
+
+@dataclass(frozen=True)
+class ProductNew:
+    """A new product's own fields as typed (or as the API sent them); its SKUs are added with
+    create_sku, or the first one with it by create_product_with_sku."""
+
+    name: str
+    category_id: int | str | None
+    brand: str = ""
+    description: str = ""
+    active: bool = True
+    # Its picture, shared by all its SKUs: an https address or a /static/ path; "" for none.
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class SkuNew:
+    """A new SKU's fields as typed (or as the API sent them). The code and the base unit are
+    for good: stock and orders count in the unit, and the import finds a SKU by its code."""
+
+    code: str
+    name: str
+    base_unit: str  # 瓶, 件, kg
+    base_price: str  # yuan per base unit, "12.50"
+    barcode: str = ""
+    spec: str = ""
+    colour: str = ""
+    moq: str | int = 1
+    order_multiple: str | int = 1
+    safety_stock: str | int = 0
+    allow_backorder: bool = False
+    active: bool = True
+    weight_g: str | int = 0
+    # Its pack units, typed one per line ("箱 24") or as (name, factor) pairs; none: "".
+    packs: str | Sequence[tuple[str, str | int]] = ""
+
+
+def _no_gaps(text: str, forbidden: frozenset[str]) -> bool:
+    return not any(c.isspace() or not c.isprintable() or c in forbidden for c in text)
+
+
+def _check_new_sku(
+    data: SkuNew,
+) -> tuple[dict[str, Any], list[tuple[str, int]], list[FieldError]]:
+    """A new SKU's columns, its pack units and what is wrong with them, all at once (whether
+    the code is free is for the database to say: see create_sku)."""
+    errors: list[FieldError] = []
+    code, unit = data.code.strip(), data.base_unit.strip()
+    if not 1 <= len(code) <= CODE_MAX or not set(code) <= CODE_CHARS:
+        errors.append(FieldError("code", MSG_CODE, {"max": CODE_MAX}))
+    own, own_errors = _check_sku(
+        SkuChange(
+            name=data.name,
+            barcode=data.barcode,
+            base_price=data.base_price,
+            moq=data.moq,
+            order_multiple=data.order_multiple,
+            safety_stock=data.safety_stock,
+            allow_backorder=data.allow_backorder,
+            active=data.active,
+            weight_g=data.weight_g,
+        )
+    )
+    errors += own_errors
+    values: dict[str, Any] = {"code": code, **own}
+    for key in ("spec", "colour"):
+        values[key] = str(getattr(data, key)).strip()
+        if len(values[key]) > SKU_TEXT[key]:
+            errors.append(FieldError(key, _("At most %(n)s characters."), {"n": SKU_TEXT[key]}))
+    if not 1 <= len(unit) <= UNIT_MAX or not _no_gaps(unit, PACK_NAME_FORBIDDEN):
+        errors.append(FieldError("base_unit", MSG_UNIT, {"max": UNIT_MAX}))
+    values["base_unit"] = unit
+    packs, pack_errors = check_packs(data.packs, unit)
+    return values, packs, errors + pack_errors
+
+
+async def _check_new_product(data: ProductNew) -> tuple[dict[str, Any], list[FieldError]]:
+    values, errors = await _check_product(data)
+    image = check_image(data.image)
+    if image is None:
+        errors.append(FieldError("image", MSG_IMAGE, {"max": IMAGE_MAX}))
+    values["image"] = image or ""
+    if values["name"] and values["category"] is not None and await _name_taken(values):
+        errors.append(FieldError("name", PRODUCT_TAKEN))
+    return values, errors
+
+
+async def _name_taken(values: dict[str, Any]) -> bool:
+    return await Product.exists().where(
+        (Product.name == values["name"]) & (Product.category == values["category"])
+    )
+
+
+async def _code_taken(code: str) -> list[FieldError]:
+    taken = code and await Sku.exists().where(Sku.code == code)
+    return [FieldError("code", CODE_TAKEN)] if taken else []
+
+
+async def _insert_product(actor: Actor, values: dict[str, Any], now: datetime) -> int:
+    """Inside the use case's transaction: the product, audited, if its name is still free in
+    its category (looked at again under the lock) and the category still there."""
+    await lock_product_names()
+    if not await Category.exists().where(Category.id == values["category"]):
+        raise ValidationFailed(errors=[FieldError("category", MSG_CATEGORY)])
+    if await _name_taken(values):
+        raise ValidationFailed(errors=[FieldError("name", PRODUCT_TAKEN)])
+    row = Product(**values)
+    await Product.insert(row)
+    await audit.record(actor, "product.created", "product", row.id, {}, values, now=now)
+    return row.id
+
+
+async def _insert_sku(
+    actor: Actor,
+    product_id: int,
+    values: dict[str, Any],
+    packs: Sequence[tuple[str, int]],
+    now: datetime,
+) -> int:
+    """Inside the use case's transaction: the SKU and its packs, audited. A code another SKU
+    took meanwhile fails on the unique index (see _refusing_a_taken_code)."""
+    row = Sku(product=product_id, **values)
+    await Sku.insert(row)
+    await audit.record(actor, "sku.created", "sku", row.id, {}, values, now=now)
+    if packs:
+        await write_packs(actor, row.id, packs, now)
+    return row.id
+
+
+@asynccontextmanager
+async def _refusing_a_taken_code() -> AsyncIterator[None]:
+    """Around a SKU's insert: a code another SKU took between the check and the insert (the
+    unique index refused it) becomes the same field error as when the check saw it."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, DomainError) or not is_unique_violation(exc):
+            raise
+        raise ValidationFailed(errors=[FieldError("code", CODE_TAKEN)]) from None
+
+
+async def create_product(
+    actor: Actor, data: ProductNew, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Add a product (no SKU yet: add them with create_sku) in a category that exists. Its
+    name is unique within the category (the import finds a product by category and name),
+    checked under a lock so two administrators cannot both add it. Audited
+    ("product.created"); every problem at once, nothing written if there is one. The
+    product's fields as get_product gives them."""
+    require_admin(actor)
+    values, errors = await _check_new_product(data)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    await _hook("before_write")
+    async with write_transaction():
+        product_id = await _insert_product(actor, values, now)
+    return await get_product(actor, product_id)
+
+
+async def create_sku(
+    actor: Actor, product_id: int, data: SkuNew, *, now: datetime | None = None
+) -> SkuDetail:
+    """Add a SKU to a product: its code (unique, for good), name, variant (spec, colour),
+    base unit (for good: stock and orders count in it), base price, order rules, safety
+    stock, flags, weight and pack units. It has no tier prices yet (every tier pays the base
+    price) and no stock. Audited ("sku.created", "sku.packs"); NotFound for an unknown
+    product, every problem at once, nothing written if there is one."""
+    require_admin(actor)
+    if not await Product.exists().where(Product.id == product_id):
+        raise NotFound(MISSING_SKU)
+    values, packs, errors = _check_new_sku(data)
+    errors += await _code_taken(values["code"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    await _hook("before_write")
+    async with _refusing_a_taken_code(), write_transaction():
+        await _lock(Product, product_id)
+        if not await Product.exists().where(Product.id == product_id):
+            raise NotFound(MISSING_SKU)
+        sku_id = await _insert_sku(actor, product_id, values, packs, now)
+    return await get_sku(actor, sku_id)
+
+
+def _as_product_field(err: FieldError) -> FieldError:
+    return FieldError(f"product_{err.field}", err.message, err.params)
+
+
+async def create_product_with_sku(
+    actor: Actor, product: ProductNew, sku: SkuNew, *, now: datetime | None = None
+) -> SkuDetail:
+    """Add a product with its first SKU in one transaction (a product without a SKU is of no
+    use to dealers), by the rules of create_product and create_sku. The product's problems
+    name their fields "product_<field>" (product_name, product_category, ...) so that they
+    stand apart from the SKU's own (name, ...). Every problem of both at once, nothing
+    written if there is one. The new SKU, as get_sku gives it."""
+    require_admin(actor)
+    product_values, product_errors = await _check_new_product(product)
+    sku_values, packs, errors = _check_new_sku(sku)
+    errors = [_as_product_field(e) for e in product_errors] + errors
+    errors += await _code_taken(sku_values["code"])
+    if errors:
+        raise ValidationFailed(errors=errors)
+    now = now or datetime.now(UTC)
+    await _hook("before_write")
+    async with _refusing_a_taken_code(), write_transaction():
+        try:
+            product_id = await _insert_product(actor, product_values, now)
+        except ValidationFailed as exc:
+            raise ValidationFailed(errors=[_as_product_field(e) for e in exc.errors]) from None
+        sku_id = await _insert_sku(actor, product_id, sku_values, packs, now)
+    return await get_sku(actor, sku_id)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from portal.domain.catalog_admin import (
     SKU_TEXT,
     amount_fen,
     check_image,
+    lock_product_names,
     pack_problems,
     percent_bp,
     upsert_audited,
@@ -928,6 +929,10 @@ async def import_file(
         )
     result = Result()
     async with write_transaction():
+        if kind == "products":
+            # Products are found (or added) by category and name: under the lock that a
+            # product added or renamed on its page takes, so neither adds a second one.
+            await lock_product_names()
         for change in plan:
             outcome = await change(actor, now)
             setattr(result, outcome, getattr(result, outcome) + 1)

@@ -1,6 +1,6 @@
 """Products and prices for administrators (商品与价格): find a SKU, then change its fields, its
 pack units, each tier's price and volume breaks, dealers' contract prices and who sees its
-product."""
+product; add a product with its first SKU, or another SKU to a product."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from portal.domain import catalog_admin, categories
 from portal.domain.catalog_admin import SkuDetail
 from portal.domain.errors import DomainError, ValidationFailed
 from portal.domain.money import from_fen
-from portal.web.common import checked, page
+from portal.web.common import checked, clear_flash, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SKU_FIELDS = (
@@ -141,6 +141,7 @@ async def _detail_page(
     saved = request.query_params.get("saved", "")
     context = {
         "d": d,
+        "flash": take_flash(request),
         "form": form,
         "errors": errors or {},
         "saved": saved[:20],
@@ -164,8 +165,9 @@ def _saved(sku_id: int, form: str) -> Redirect:
 
 
 @get("/admin/skus/{sku_id:int}", include_in_schema=False)
-async def sku_detail(request: Request, sku_id: FromPath[int]) -> Template:
-    return await _detail_page(request, sku_id)
+async def sku_detail(request: Request, sku_id: FromPath[int]) -> Response:
+    response = await _detail_page(request, sku_id)
+    return clear_flash(response) if response.context.get("flash") else response
 
 
 @post("/admin/skus/{sku_id:int}", include_in_schema=False)
@@ -309,6 +311,169 @@ async def visibility_save(request: Request, sku_id: FromPath[int], data: Form) -
     return _saved(sku_id, "visibility")
 
 
+# --- adding a product (with its first SKU) or a SKU ---------------------------------------------
+
+# The new SKU's fields as the form names them (the product's are product_*, see PRODUCT_FIELDS).
+NEW_SKU_FIELDS = (
+    "code",
+    "name",
+    "spec",
+    "colour",
+    "barcode",
+    "base_unit",
+    "base_price",
+    "moq",
+    "order_multiple",
+    "safety_stock",
+    "weight_g",
+    "packs",
+)
+PRODUCT_FIELDS = (
+    "product_name",
+    "product_brand",
+    "product_category",
+    "product_description",
+    "product_image",
+)
+# What an empty form shows: one base unit at a time, no safety stock, orderable at once.
+NEW_SKU_DEFAULTS = {
+    "moq": "1",
+    "order_multiple": "1",
+    "safety_stock": "0",
+    "weight_g": "0",
+    "active": True,
+    "allow_backorder": False,
+}
+NEW_PRODUCT_DEFAULTS = {"product_active": True}
+
+
+def _new_sku_input(data: dict[str, Any]) -> catalog_admin.SkuNew:
+    return catalog_admin.SkuNew(
+        # Longer than the domain allows stays longer, so it is refused, not cut.
+        code=_text(data, "code", catalog_admin.CODE_MAX + 1),
+        name=_text(data, "name"),
+        base_unit=_text(data, "base_unit", catalog_admin.UNIT_MAX + 1),
+        base_price=_text(data, "base_price", 40),
+        barcode=_text(data, "barcode"),
+        spec=_text(data, "spec"),
+        colour=_text(data, "colour"),
+        moq=_text(data, "moq", 20),
+        order_multiple=_text(data, "order_multiple", 20),
+        safety_stock=_text(data, "safety_stock", 20),
+        weight_g=_text(data, "weight_g", 20),
+        packs=_text(data, "packs", catalog_admin.MAX_PACKS_TEXT + 1),
+        allow_backorder=checked(data, "allow_backorder"),
+        active=checked(data, "active"),
+    )
+
+
+def _new_product_input(data: dict[str, Any]) -> catalog_admin.ProductNew:
+    return catalog_admin.ProductNew(
+        name=_text(data, "product_name"),
+        brand=_text(data, "product_brand"),
+        category_id=_text(data, "product_category", 20),
+        description=_text(
+            data, "product_description", catalog_admin.PRODUCT_TEXT["description"] + 1
+        ),
+        image=_text(data, "product_image"),
+        active=checked(data, "product_active"),
+    )
+
+
+def _typed(data: dict[str, Any], fields: tuple[str, ...], flags: tuple[str, ...]) -> dict:
+    """What was typed, to show again in a refused form."""
+    limit = catalog_admin.PRODUCT_TEXT["description"] + 1
+    return {k: _text(data, k, limit) for k in fields} | {k: checked(data, k) for k in flags}
+
+
+async def _new_product_page(
+    request: Request,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    catalog_admin.require_admin(request.user)
+    context = {
+        "values": values or {**NEW_PRODUCT_DEFAULTS, **NEW_SKU_DEFAULTS},
+        "errors": errors or {},
+        "category_choices": await categories.list_categories(request.user),
+        "max_packs": catalog_admin.MAX_PACKS,
+        "show_acting_banner": False,
+    }
+    return page(request, "catalog_admin/new_product.html", context, active_tab="me", status=status)
+
+
+async def _new_sku_page(
+    request: Request,
+    product_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    context = {
+        "product": await catalog_admin.get_product(request.user, product_id),
+        "values": values or dict(NEW_SKU_DEFAULTS),
+        "errors": errors or {},
+        "max_packs": catalog_admin.MAX_PACKS,
+        "show_acting_banner": False,
+    }
+    return page(request, "catalog_admin/new_sku.html", context, active_tab="me", status=status)
+
+
+def _added(d: SkuDetail, message: str) -> Response:
+    """To the new SKU's page, which says what was added (once)."""
+    return flash(Redirect(f"/admin/skus/{d.sku['id']}", status_code=303), "ok", [message])
+
+
+@get("/admin/products/new", include_in_schema=False)
+async def product_new(request: Request) -> Template:
+    return await _new_product_page(request)
+
+
+@post("/admin/products", include_in_schema=False)
+async def product_create(request: Request, data: Form) -> Response:
+    try:
+        d = await catalog_admin.create_product_with_sku(
+            request.user, _new_product_input(data), _new_sku_input(data)
+        )
+    except ValidationFailed as exc:
+        flags = ("product_active", "active", "allow_backorder")
+        values = _typed(data, PRODUCT_FIELDS + NEW_SKU_FIELDS, flags)
+        return await _new_product_page(request, values=values, errors=_errors(exc), status=422)
+    return _added(
+        d,
+        i18n.gettext(
+            "Product %(product)s added, with its SKU %(code)s.",
+            product=d.product["name"],
+            code=d.sku["code"],
+        ),
+    )
+
+
+@get("/admin/products/{product_id:int}/skus/new", include_in_schema=False)
+async def sku_new(request: Request, product_id: FromPath[int]) -> Template:
+    return await _new_sku_page(request, product_id)
+
+
+@post("/admin/products/{product_id:int}/skus", include_in_schema=False)
+async def sku_create(request: Request, product_id: FromPath[int], data: Form) -> Response:
+    try:
+        d = await catalog_admin.create_sku(request.user, product_id, _new_sku_input(data))
+    except ValidationFailed as exc:
+        values = _typed(data, NEW_SKU_FIELDS, ("active", "allow_backorder"))
+        return await _new_sku_page(
+            request, product_id, values=values, errors=_errors(exc), status=422
+        )
+    return _added(
+        d,
+        i18n.gettext(
+            "SKU %(code)s added to %(product)s.", code=d.sku["code"], product=d.product["name"]
+        ),
+    )
+
+
 ROUTES = [
     sku_list,
     sku_detail,
@@ -319,4 +484,8 @@ ROUTES = [
     contract_price_save,
     contract_price_remove,
     visibility_save,
+    product_new,
+    product_create,
+    sku_new,
+    sku_create,
 ]

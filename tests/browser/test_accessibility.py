@@ -215,6 +215,8 @@ SECOND_ROUND_PAGES = {
         ("/admin/categories", "a[href^='/admin/categories/']"),
         ("/admin/promotions", "a[href^='/admin/promotions/']"),
         ("/admin/skus", "a[href^='/admin/skus/']"),
+        ("/admin/products/new", None),
+        ("/admin/products/1/skus/new", None),  # the demo's first product
     ],
     "dealer_buyer": [
         ("/account/statement", None),

@@ -542,6 +542,21 @@ FORM_ROUTES: dict[str, Route] = {
         "dealer": ("text", "{dealer_code}"), "price": ("money", "1.50")}),
     "POST /admin/skus/{sku_id:int}/visibility": Route("adm", {
         "visibility": ("choice", "all"), "tier_ids": ("int", ""), "dealer_codes": ("text", "")}),
+    "POST /admin/products": Route("adm", {
+        "product_name": ("text", "元气森林苏打气泡水"), "product_brand": ("text", "元气森林"),
+        "product_category": ("int", "{category_id}"), "product_description": ("text", ""),
+        "product_image": ("text", "/static/products/soda.png"),
+        "code": ("text", "YQ-0001-480"), "name": ("text", "白桃味 480ml"), "spec": ("text", ""),
+        "colour": ("text", ""), "barcode": ("text", ""), "base_unit": ("text", "瓶"),
+        "base_price": ("money", "5.50"), "moq": ("int", "6"), "order_multiple": ("int", "6"),
+        "safety_stock": ("int", "0"), "weight_g": ("int", "520"), "packs": ("text", "箱 15")},
+        fixed={"product_active": "1", "active": "1", "allow_backorder": "1"}),
+    "POST /admin/products/{product_id:int}/skus": Route("adm", {
+        "code": ("text", "W1500"), "name": ("text", "农夫山泉 1.5L"), "spec": ("text", "1.5L"),
+        "colour": ("text", ""), "barcode": ("text", "6900000000024"),
+        "base_unit": ("text", "瓶"), "base_price": ("money", "3.00"), "moq": ("int", "1"),
+        "order_multiple": ("int", "1"), "safety_stock": ("int", "0"), "weight_g": ("int", "1500"),
+        "packs": ("text", "箱 12")}, fixed={"active": "1"}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),
@@ -930,6 +945,14 @@ API_ROUTES: dict[str, ApiRoute] = {
         "active": True, "description": ""}),
     "PUT /api/v1/admin/products/{product_id:int}/visibility": ApiRoute("adm", {
         "visibility": "all", "tier_ids": [], "dealer_codes": []}),
+    "POST /api/v1/admin/products": ApiRoute("adm", {
+        "name": "元气森林苏打气泡水", "category_id": "{category_id}", "active": True,
+        "brand": "元气森林", "description": "", "image": "/static/products/soda.png"}),
+    "POST /api/v1/admin/products/{product_id:int}/skus": ApiRoute("adm", {
+        "code": "W1500", "name": "农夫山泉 1.5L", "unit": "瓶", "base_price": "3.00",
+        "barcode": "6900000000024", "spec": "1.5L", "colour": "", "moq": 1, "order_multiple": 1,
+        "safety_stock": 0, "allow_backorder": False, "active": True, "weight_g": 1500,
+        "packs": [{"name": "箱", "factor": 12}]}),
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
     "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
         "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),
