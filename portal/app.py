@@ -471,8 +471,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             backend="gzip",
             minimum_size=500,
             gzip_compress_level=6,
-            # Photos are JPEG/PNG/WebP already: gzip would spend CPU to save nothing.
-            exclude=[r"/photos/\d+$"],
+            # Photos and pictures are JPEG/PNG/WebP already: gzip would spend CPU to save nothing.
+            exclude=[r"/photos/\d+$", r"^/pictures/products/\d+(/thumb)?$"],
         ),
         openapi_config=OpenAPIConfig(
             title="Dealer ordering portal API",

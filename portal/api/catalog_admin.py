@@ -10,10 +10,12 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct, field
 
 from portal.api.schemas import Id, Money, PackOut, money, problems
-from portal.domain import catalog_admin
+from portal.domain import catalog_admin, photos
 from portal.domain.catalog_admin import ContractRow, Listed, SkuDetail, TierPriceRow, Visibility
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
 from portal.domain.scope import Actor
+from portal.http_files import uploaded_file
+from portal.web.catalog_admin import PICTURE_LIMITS
 
 SkuId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 TierId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -557,6 +559,31 @@ async def update_product(
     return _product_out(p, await catalog_admin.get_visibility(request.user, product_id))
 
 
+@put(
+    "/api/v1/admin/products/{product_id:int}/picture",
+    tags=["catalog"],
+    summary="Upload a product's picture (multipart/form-data, the file as `file`)",
+    description=(
+        "Send the photo as a multipart/form-data part named `file`: a JPEG, PNG or WebP "
+        f"picture (checked by its content) of at most {photos.MAX_BYTES // 2**20} MB and "
+        f"{photos.MAX_PIXELS // 10**6} megapixels. It is re-encoded without its metadata (EXIF) "
+        f"and scaled down to {photos.MAX_SIDE} px, replaces the product's picture, and the "
+        "product's `image` becomes its address, `/pictures/products/{id}` (`/thumb` for a "
+        "small copy). A refused file is a validation problem on the field `picture`; an "
+        "empty `image` (PUT /api/v1/admin/skus/{id}) removes it."
+    ),
+    **PICTURE_LIMITS,
+    responses=problems(400, 401, 403, 404, 413, 422),
+)
+async def upload_product_picture(
+    request: Request[Actor, Any, Any], product_id: ProductId
+) -> AdminProductOut:
+    name, data = await uploaded_file(request, photos.MAX_BYTES)
+    upload = photos.Upload(name, data)
+    p = await catalog_admin.upload_product_picture(request.user, product_id, upload)
+    return _product_out(p, await catalog_admin.get_visibility(request.user, product_id))
+
+
 def _product_out(p: dict[str, Any], visibility: Visibility) -> AdminProductOut:
     return AdminProductOut(
         id=p["id"],
@@ -638,4 +665,5 @@ ROUTES = [
     set_visibility,
     create_product,
     create_sku,
+    upload_product_picture,
 ]

@@ -1,6 +1,7 @@
 """Products and prices kept by administrators one SKU at a time (商品与价格): a SKU's own fields,
 its pack units, each tier's price and volume breaks, dealers' contract prices, the product's
-picture and who may see the product; and adding a product, or a SKU to a product, one at a time.
+picture (an address, or a photo uploaded and kept by the portal) and who may see the product;
+and adding a product, or a SKU to a product, one at a time.
 
 The rules for what may change are the import's (portal.domain.data_io), which uses the checks
 and audited writes defined here: a SKU's code, base unit and product never change (stock and
@@ -12,6 +13,8 @@ base units. Every change is audited in its own transaction.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain import audit
+from portal.domain import audit, photos
 from portal.domain.catalog import category_lineage
 from portal.domain.categories import TREE_LOCK
 from portal.domain.errors import (
@@ -44,6 +47,7 @@ from portal.tables import (
     Dealer,
     PackUnit,
     Product,
+    ProductPicture,
     ProductVisibility,
     Sku,
     Tier,
@@ -103,6 +107,11 @@ MSG_IMAGE = _(
     "Enter an address starting with https://, or a path starting with /static/, "
     "of at most %(max)s characters; leave it empty for no picture."
 )
+# Where the portal serves a product's uploaded picture (see ProductPicture); product.image holds
+# this path, so every page that shows the address shows the upload.
+PICTURE_PATH = "/pictures/products/"
+OWN_PICTURE = re.compile(r"/pictures/products/([0-9]{1,10})")
+MISSING_PICTURE = _("Picture not found.")
 
 
 # --- checks shared with the import ---------------------------------------------------------------
@@ -213,11 +222,18 @@ def packs_text(packs: Sequence[tuple[str, int]]) -> str:
     return "\n".join(f"{name} {factor}" for name, factor in packs)
 
 
+def own_picture_id(image: str) -> int | None:
+    """The id of the uploaded picture an image address names (/pictures/products/12), or None
+    if it is not one of the portal's own."""
+    match = OWN_PICTURE.fullmatch(image or "")
+    return int(match.group(1)) if match else None
+
+
 def check_image(text: str) -> str | None:
     """A product's picture: an https address (pages allow pictures from https sites, e.g. an
-    object store; a plain http one would be mixed content on the portal's https pages) or a
-    path under /static/, at most IMAGE_MAX characters, without spaces; "" for none. None if
-    it is neither."""
+    object store; a plain http one would be mixed content on the portal's https pages), a
+    path under /static/ or an uploaded picture's own path (/pictures/products/12), at most
+    IMAGE_MAX characters, without spaces; "" for none. None if it is none of these."""
     image = str(text).strip()
     if not image:
         return ""
@@ -225,6 +241,8 @@ def check_image(text: str) -> str | None:
         return None
     if image.startswith("/static/"):
         return None if "/../" in image or image.endswith("/..") else image
+    if own_picture_id(image) is not None:
+        return image
     try:
         parts = urlsplit(image)
     except ValueError:
@@ -343,14 +361,21 @@ async def write_packs(
 
 async def write_image(actor: Actor, product_id: int, image: str, now: datetime) -> bool:
     """Set a product's picture (every SKU of the product shows it), audited ("product.image");
-    False, with nothing written, if it already has this one. Call it inside the use case's
-    transaction."""
+    False, with nothing written, if it already has this one. A picture the product had
+    uploaded goes when its address is replaced or removed (nothing else shows it). Call it
+    inside the use case's transaction."""
     row = await Product.select(Product.image).where(Product.id == product_id).first()
     if row is None:
         raise NotFound(MISSING_SKU)
     if (row["image"] or "") == image:
         return False
     await Product.update({Product.image: image}).where(Product.id == product_id)
+    old_picture = own_picture_id(row["image"] or "")
+    if old_picture is not None:
+        # Only this product's own upload: another product's address typed here stays its own.
+        await ProductPicture.delete().where(
+            (ProductPicture.id == old_picture) & (ProductPicture.product == product_id)
+        )
     await audit.record(
         actor,
         "product.image",
@@ -361,6 +386,89 @@ async def write_image(actor: Actor, product_id: int, image: str, now: datetime) 
         now=now,
     )
     return True
+
+
+# --- uploaded pictures ------------------------------------------------------------------------
+
+
+async def upload_product_picture(
+    actor: Actor, product_id: int, upload: photos.Upload, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Keep an uploaded photo as the product's picture (every SKU of it shows it): checked by
+    its content, re-encoded without metadata and scaled (portal.domain.photos), stored, and
+    product.image set to its own address (audited, "product.image"). The picture it had
+    uploaded before goes in the same transaction. A refused file is a field error
+    ("picture"), nothing written. The product's fields as get_product gives them."""
+    require_admin(actor)
+    if not await Product.exists().where(Product.id == product_id):
+        raise NotFound(MISSING_SKU)
+    errors: list[FieldError] = []
+    if not upload.filename and not upload.data:
+        errors.append(FieldError("picture", _("Choose a picture to upload.")))
+        raise ValidationFailed(errors=errors)
+    # Decoding and re-encoding is CPU work: off the event loop, and before any lock is taken.
+    pictures = await asyncio.to_thread(
+        photos.check, [upload], field="picture", max_count=1, errors=errors
+    )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    picture = pictures[0]
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Product, product_id)
+        row = ProductPicture(
+            product=product_id,
+            content_type=picture.content_type,
+            data=picture.data,
+            thumb=picture.thumb,
+            created_at=now,
+        )
+        await ProductPicture.insert(row)
+        await write_image(actor, product_id, f"{PICTURE_PATH}{row.id}", now)
+        # One picture a product: any other upload of it (the one write_image replaced).
+        await ProductPicture.delete().where(
+            (ProductPicture.product == product_id) & (ProductPicture.id != row.id)
+        )
+    return await get_product(actor, product_id)
+
+
+async def sku_of_product(actor: Actor, product_id: int, wanted: str | int) -> int | None:
+    """Which SKU's page shows a product to an administrator: the wanted SKU if it is one of
+    the product's, else its first; None if it has none. NotFound for an unknown product."""
+    require_admin(actor)
+    if not await Product.exists().where(Product.id == product_id):
+        raise NotFound(MISSING_SKU)
+    sku_id = whole(wanted, 1, 2**31 - 1)
+    if sku_id is not None and await Sku.exists().where(
+        (Sku.id == sku_id) & (Sku.product == product_id)
+    ):
+        return sku_id
+    first = await Sku.select(Sku.id).where(Sku.product == product_id).order_by(Sku.id).first()
+    return None if first is None else int(first["id"])
+
+
+@dataclass(frozen=True)
+class PictureFile:
+    """A stored picture's bytes as they are served."""
+
+    content_type: str
+    data: bytes
+
+
+async def get_product_picture(
+    actor: Actor, picture_id: int, *, thumbnail: bool = False
+) -> PictureFile:
+    """An uploaded product picture (or its thumbnail), for any signed-in user: dealers see
+    products' pictures in the catalog. NotFound if there is none with this id."""
+    column = ProductPicture.thumb if thumbnail else ProductPicture.data
+    row = (
+        await ProductPicture.select(ProductPicture.content_type, column.as_alias("bytes"))
+        .where(ProductPicture.id == picture_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(MISSING_PICTURE)
+    return PictureFile(content_type=row["content_type"], data=bytes(row["bytes"]))
 
 
 # --- reading ----------------------------------------------------------------------------------

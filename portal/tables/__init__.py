@@ -2,7 +2,15 @@
 
 from portal.tables.approvals import ApprovalRule, ApprovalStep, MailOutbox, Notification
 from portal.tables.audit import AuditEntry
-from portal.tables.catalog import Category, Favourite, PackUnit, Product, ProductVisibility, Sku
+from portal.tables.catalog import (
+    Category,
+    Favourite,
+    PackUnit,
+    Product,
+    ProductPicture,
+    ProductVisibility,
+    Sku,
+)
 from portal.tables.dealers import Address, Dealer, RepAssignment, Tier
 from portal.tables.fulfilment import (
     FulfilmentKey,
@@ -36,6 +44,7 @@ ALL_TABLES = [
     RepAssignment,
     Category,
     Product,
+    ProductPicture,
     ProductVisibility,
     Sku,
     PackUnit,

@@ -1,11 +1,14 @@
-"""The catalog: category tree, products (SPU), SKUs with pack units, visibility, favourites."""
+"""The catalog: category tree, products (SPU) and their pictures, SKUs with pack units,
+visibility, favourites."""
 
 from piccolo.columns import (
     BigInt,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     LazyTableReference,
+    OnDelete,
     Text,
     Timestamptz,
     Varchar,
@@ -28,6 +31,23 @@ class Product(Table, tablename="product"):
     # "all" or "restricted" (then only the tiers / dealers in product_visibility see it).
     visibility = Varchar(length=10, default="all")
     active = Boolean(default=True)
+
+
+class ProductPicture(Table, tablename="product_picture"):
+    """A product's picture as an administrator uploaded it, re-encoded by the portal (no
+    metadata kept) and served at /pictures/products/{id}, which product.image then holds.
+
+    A product keeps one: a new upload is a new row (a new id, so a new address that browsers
+    may cache for good) and the old row goes. `thumb` is the small copy the catalog rows show;
+    both have the same content type. Ids are never reused (AUTOINCREMENT on SQLite), for the
+    same reason.
+    """
+
+    product = ForeignKey(Product, index=True, null=False, on_delete=OnDelete.cascade)
+    content_type = Varchar(length=20)
+    data = Bytea()
+    thumb = Bytea()
+    created_at = Timestamptz()
 
 
 class ProductVisibility(Table, tablename="product_visibility"):

@@ -1,6 +1,7 @@
 """Products and prices for administrators (商品与价格): find a SKU, then change its fields, its
 pack units, each tier's price and volume breaks, dealers' contract prices and who sees its
-product; add a product with its first SKU, or another SKU to a product."""
+product, and upload its picture; add a product with its first SKU, or another SKU to a
+product."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import re
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import catalog_admin, categories
+from portal.domain import catalog_admin, categories, photos
 from portal.domain.catalog_admin import SkuDetail
-from portal.domain.errors import DomainError, ValidationFailed
+from portal.domain.errors import DomainError, FieldError, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.web.common import checked, clear_flash, flash, page, take_flash
 
@@ -138,6 +140,8 @@ async def _detail_page(
         contract_values = typed
     elif form == "visibility":
         vis_values = typed
+    image = d.product["image"]
+    picture_id = catalog_admin.own_picture_id(image)
     saved = request.query_params.get("saved", "")
     context = {
         "d": d,
@@ -153,6 +157,9 @@ async def _detail_page(
         "tier_values": tier_values,
         "contract_values": contract_values,
         "vis_values": vis_values,
+        # The current picture, small: an upload's thumbnail, or the address as it is.
+        "picture_thumb": f"{image}/thumb" if picture_id is not None else image,
+        "picture_mb": photos.MAX_BYTES // (1024 * 1024),
         # Not an ordering page: no "order for which dealer?" banner.
         "show_acting_banner": False,
     }
@@ -474,6 +481,62 @@ async def sku_create(request: Request, product_id: FromPath[int], data: Form) ->
     )
 
 
+# --- the product's picture, uploaded -------------------------------------------------------
+
+
+def picture_too_large(request: Request, exc: Exception) -> Response:
+    """A body over the upload limit is refused before any handler runs: say why in words."""
+    from portal.app import render_domain_error
+
+    message = _("The picture is larger than %(max)s MB.")
+    params = {"max": photos.MAX_BYTES // (1024 * 1024)}
+    refused = ValidationFailed(message, params, errors=[FieldError("picture", message, params)])
+    refused.status = 413
+    return render_domain_error(request, refused)
+
+
+# The picture's route takes one photo's worth of body (and the form around it), and explains a
+# body over it; a file just over photos.MAX_BYTES still arrives, for the domain to refuse.
+PICTURE_LIMITS: dict[str, Any] = {
+    "request_max_body_size": photos.MAX_BYTES + 256 * 1024,
+    "exception_handlers": {413: picture_too_large},
+}
+
+
+async def _picture_form(request: Request, field: str) -> tuple[dict[str, str], photos.Upload]:
+    """A multipart form's text fields and the file sent as `field` (an empty Upload if none:
+    a file input left empty arrives as an empty text field)."""
+    form = await request.form()
+    values: dict[str, str] = {}
+    upload = photos.Upload("", b"")
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if key == field and not upload.data:
+                upload = photos.Upload(value.filename or "", await value.read())
+            await value.close()
+        elif key not in values:
+            values[key] = str(value)[:TEXT_LIMIT]
+    return values, upload
+
+
+@post("/admin/products/{product_id:int}/picture", include_in_schema=False, **PICTURE_LIMITS)
+async def picture_upload(request: Request, product_id: FromPath[int]) -> Response:
+    """The SKU page's picture form: back to that SKU's page (the form names it), or the
+    product's first SKU."""
+    data, upload = await _picture_form(request, "picture")
+    sku_id = await catalog_admin.sku_of_product(request.user, product_id, data.get("sku", ""))
+    try:
+        await catalog_admin.upload_product_picture(request.user, product_id, upload)
+    except ValidationFailed as exc:
+        if sku_id is None:
+            messages = list(_errors(exc).values())
+            return flash(Redirect("/admin/skus", status_code=303), "error", messages)
+        return await _detail_page(request, sku_id, status=422, form="picture", errors=_errors(exc))
+    message = i18n.gettext("Picture uploaded.")
+    where = f"/admin/skus/{sku_id}#picture" if sku_id is not None else "/admin/skus"
+    return flash(Redirect(where, status_code=303), "ok", [message])
+
+
 ROUTES = [
     sku_list,
     sku_detail,
@@ -488,4 +551,5 @@ ROUTES = [
     product_create,
     sku_new,
     sku_create,
+    picture_upload,
 ]

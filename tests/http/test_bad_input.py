@@ -648,6 +648,9 @@ NO_FORM_INPUT = {
     "POST /orders/{order_id:int}/reorder": "copies a past order into the cart",
     "POST /orders/{order_id:int}/resubmit": "sends a returned order again",
     "POST /returns/{return_id:int}/photos": "only files (photos have tests of their own)",
+    "POST /admin/products/{product_id:int}/picture": (
+        "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
+    ),
     "POST /cart/upload": "only a file (order files have tests of their own)",
     "POST /admin/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
@@ -1022,6 +1025,9 @@ API_ROUTES: dict[str, ApiRoute] = {
 API_NO_BODY = {
     "DELETE /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}": "only the path",
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
+    "PUT /api/v1/admin/products/{product_id:int}/picture": (
+        "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
+    ),
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
     "DELETE /api/v1/webhooks/{endpoint_id:int}": "only the path",

@@ -1,0 +1,212 @@
+"""Uploading a product's picture from the SKU page (a phone's camera or gallery) and through
+the API; the picture served to every signed-in user with a long private cache, its thumbnail
+in the dealers' catalog; bad files refused in Chinese with nothing changed; who may upload."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from portal.domain import photos
+from portal.tables import ProductPicture
+from tests import factories as f
+from tests.db.test_product_pictures import image_of, picture, state
+from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
+
+CACHE = "private, max-age=31536000, immutable"
+
+
+@pytest.fixture
+async def shop(db) -> dict:
+    tier = await f.tier(code="T1", name="一级经销商", rank=1)
+    wh = await f.warehouse()
+    dealer = await f.dealer(tier, name="上海恒通", default_warehouse=wh)
+    water = await f.sku(code="BV-0010-550", name="农夫山泉 550ml", base_price_fen=200)
+    await f.stock(water, wh, on_hand=100)
+    await f.user("admin", username="root")  # reads the pages in the default, 简体中文
+    await f.user("warehouse", username="clerk")
+    await f.user("sales_rep", username="rep")
+    await f.user("dealer_admin", dealer, username="boss1")
+    await f.user("dealer_buyer", dealer, username="buyer1")
+    return {"water": water, "product_id": water["product"]}
+
+
+async def as_user(client, username: str) -> str:
+    """Sign the client in as this user (only), and the CSRF token of its pages."""
+    client.cookies.clear()
+    signed = await sign_in(client, username)
+    assert signed.status_code == 303, signed.text
+    return csrf_from((await client.get("/me")).text)
+
+
+async def upload_page(client, shop: dict, token: str, name: str, data: bytes, **kw):
+    return await client.post(
+        f"/admin/products/{shop['product_id']}/picture",
+        data={"_csrf_token": token, "sku": str(shop["water"]["id"])},
+        files={"picture": (name, data, "image/jpeg")},
+        follow_redirects=False,
+        **kw,
+    )
+
+
+def picture_error(html: str) -> str:
+    match = re.search(r'id="picture-err-picture">([^<]*)<', html)
+    return match.group(1) if match else ""
+
+
+async def test_upload_from_the_sku_page_shows_in_the_dealers_catalog(client, shop):
+    token = await as_user(client, "root")
+    page = await client.get(f"/admin/skus/{shop['water']['id']}")
+    assert page.status_code == 200
+    assert 'enctype="multipart/form-data"' in page.text
+    assert (
+        '<input id="picture-file" name="picture" type="file" '
+        'accept="image/jpeg,image/png,image/webp"' in page.text
+    )
+    response = await upload_page(client, shop, token, "货架.jpg", picture(exif=True))
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/admin/skus/{shop['water']['id']}#picture"
+    image = await image_of(shop["product_id"])
+    assert re.fullmatch(r"/pictures/products/\d+", image)
+    back = await client.get(response.headers["location"])
+    assert "图片已上传" in back.text
+    assert f'src="{image}/thumb"' in back.text  # the current picture, small
+    assert f'value="{image}"' in back.text  # the address field holds our own path
+
+    await as_user(client, "buyer1")
+    catalog = await client.get("/catalog")
+    assert catalog.status_code == 200
+    assert f'<img src="{image}/thumb" alt="" width="64" height="64"' in catalog.text
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    full = await client.get(image, headers=gzip_ok)
+    thumb = await client.get(f"{image}/thumb", headers=gzip_ok)
+    for response in (full, thumb):
+        assert response.status_code == 200
+        assert "content-encoding" not in response.headers  # JPEG: gzip would save nothing
+        assert response.headers["content-type"] == "image/jpeg"
+        assert response.headers["cache-control"] == CACHE
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert b"SecretCam" not in response.content
+        assert not Image.open(io.BytesIO(response.content)).getexif()
+    assert max(Image.open(io.BytesIO(thumb.content)).size) <= photos.THUMB_SIDE
+    assert len(thumb.content) < len(full.content)
+
+
+async def test_a_png_replaces_the_jpeg_and_the_old_address_is_gone(client, shop):
+    token = await as_user(client, "root")
+    assert (await upload_page(client, shop, token, "a.jpg", picture())).status_code == 303
+    first = await image_of(shop["product_id"])
+    assert (await upload_page(client, shop, token, "b.png", picture("PNG"))).status_code == 303
+    second = await image_of(shop["product_id"])
+    assert second != first
+    assert await ProductPicture.count() == 1
+    await as_user(client, "buyer1")
+    assert (await client.get(first)).status_code == 404
+    assert (await client.get(f"{first}/thumb")).status_code == 404
+    served = await client.get(second)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("货单.jpg", "这不是图片，只是文字。".encode(), "不是 JPEG、PNG 或 WebP"),
+        ("empty.jpg", b"", "空"),
+        ("huge.jpg", None, "5 MB"),
+    ],
+)
+async def test_a_bad_file_is_refused_on_the_page_in_chinese(client, shop, name, data, words):
+    token = await as_user(client, "root")
+    before = await state(shop["product_id"])
+    if data is None:  # just over the limit for a photo, still under the limit for a body
+        data = picture() + b"\0" * (photos.MAX_BYTES + 1 - len(picture()))
+    response = await upload_page(client, shop, token, name, data)
+    assert response.status_code == 422
+    message = picture_error(response.text)
+    assert words in message, message
+    assert 'id="picture-file"' in response.text and 'aria-invalid="true"' in response.text
+    assert await state(shop["product_id"]) == before
+
+
+async def test_a_body_far_over_the_limit_is_refused_unread(client, shop):
+    token = await as_user(client, "root")
+    before = await state(shop["product_id"])
+    response = await upload_page(client, shop, token, "big.jpg", b"\xff" * (6 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "图片超过 5 MB" in response.text
+    assert await state(shop["product_id"]) == before
+
+
+async def test_only_an_administrator_uploads_on_the_page(client, shop):
+    before = await state(shop["product_id"])
+    for username in ("buyer1", "boss1", "rep", "clerk"):
+        token = await as_user(client, username)
+        response = await upload_page(client, shop, token, "a.jpg", picture())
+        assert response.status_code == 403, username
+    token = await as_user(client, "root")
+    response = await client.post(
+        "/admin/products/987654/picture",
+        data={"_csrf_token": token},
+        files={"picture": ("a.jpg", picture(), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 404
+    assert await state(shop["product_id"]) == before
+
+
+async def test_pictures_are_for_signed_in_users(client, shop):
+    token = await as_user(client, "root")
+    assert (await upload_page(client, shop, token, "a.jpg", picture())).status_code == 303
+    image = await image_of(shop["product_id"])
+    client.cookies.clear()
+    for url in (image, f"{image}/thumb"):
+        response = await client.get(url, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+    await as_user(client, "clerk")
+    assert (await client.get(image)).status_code == 200
+    assert (await client.get("/pictures/products/987654")).status_code == 404
+    assert (await client.get("/pictures/products/987654/thumb")).status_code == 404
+
+
+async def test_api_upload(client, shop):
+    headers = await bearer(client, "root")
+    url = f"/api/v1/admin/products/{shop['product_id']}/picture"
+    response = await client.put(
+        url, files={"file": ("a.webp", picture("WEBP"), "image/webp")}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["id"] == shop["product_id"]
+    assert re.fullmatch(r"/pictures/products/\d+", body["image"])
+    assert body["image"] == await image_of(shop["product_id"])
+    assert body["visibility"]["visibility"] == "all" and body["name"] == "农夫山泉 550ml"
+    served = await client.get(body["image"], headers=await bearer(client, "buyer1"))
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+
+
+async def test_api_refusals(client, shop):
+    admin = await bearer(client, "root")
+    url = f"/api/v1/admin/products/{shop['product_id']}/picture"
+    before = await state(shop["product_id"])
+    text = {"file": ("货单.jpg", b"not a picture at all", "image/jpeg")}
+    bad = await client.put(url, files=text, headers=admin)
+    body = assert_problem(bad, 422, "validation")
+    assert body["errors"][0]["field"] == "picture"
+    assert "不是 JPEG、PNG 或 WebP" in body["errors"][0]["message"]
+    empty = await client.put(url, files={"file": ("e.jpg", b"", "image/jpeg")}, headers=admin)
+    assert assert_problem(empty, 422, "validation")["errors"][0]["field"] == "picture"
+    huge = {"file": ("h.jpg", b"\xff" * (6 * 1024 * 1024), "image/jpeg")}
+    assert_problem(await client.put(url, files=huge, headers=admin), 413, "validation")
+    good = {"file": ("a.jpg", picture(), "image/jpeg")}
+    missing = "/api/v1/admin/products/987654/picture"
+    assert_problem(await client.put(missing, files=good, headers=admin), 404, "not-found")
+    for username in ("buyer1", "clerk"):
+        refused = await client.put(url, files=good, headers=await bearer(client, username))
+        assert_problem(refused, 403, "forbidden")
+    assert (await client.put(url, files=good)).status_code == 401
+    assert await state(shop["product_id"]) == before
