@@ -236,8 +236,8 @@ async def test_an_administrator_edits_the_product_on_the_sku_page(client, db):
     page = await client.get(url, headers=ZH)
     assert page.status_code == 200
     assert f'action="{url}/product#product"' in page.text
-    # Said on the product's form as on the visibility form: it applies to every SKU.
-    assert page.text.count("此设置适用于 农夫山泉饮用天然水 的所有 SKU") == 2
+    # Said on the product's form, the picture's and the visibility form: every SKU.
+    assert page.text.count("此设置适用于 农夫山泉饮用天然水 的所有 SKU") == 3
     assert "停用的商品，其所有 SKU 都不会向客户展示" in page.text
     assert f'<option value="{shop["water"]["id"]}" selected>饮料 / 水</option>' in page.text
     token = csrf_from(page.text)
