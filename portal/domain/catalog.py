@@ -531,7 +531,7 @@ async def search(
     query, then SKU or product names that do, then the rest, each by product name and code.
     The total is exact up to COUNT_CAP, then a lower bound. Whatever the page size, a
     listing is one statement (its rows with their stock, prices, packs, breaks, favourites,
-    the dealer's last purchases and the total) and a search two (_search_rows).
+    the dealer's last purchases and the total) and a search two (the second: _search_details).
     """
     _check_actor(actor, dealer)
     page = max(int(page), 1)
@@ -621,20 +621,22 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
+    sql = _Sql().add("WITH pg AS (")
+    filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
+    # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
+    # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
+    # more than running the statement); with literals it keeps one plan per page number.
+    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
     if terms:
-        rows, has_more = await _search_rows(
-            dealer, filtered, key_select, tuple(key_args), joins, join_args,
-            inner_order, outer_order, per_page, offset, cap,
-        )
+        # A search's ids and total only: this statement is planned for each pattern, the
+        # rest comes from one whose plan is kept (_search_details).
+        filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
+        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total FROM pg ORDER BY {outer_order}")
+        found = await sql.run()
+        has_more = len(found) > per_page
+        rows = await _search_details(dealer, found[:per_page])
     else:
-        sql = _Sql().add("WITH pg AS (")
-        filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
-        # LIMIT and OFFSET as literals (integers of ours): with them as parameters
-        # PostgreSQL's generic plan must guess the page size, so it plans each execution
-        # afresh (about 1 ms, more than running the statement); with literals it keeps one
-        # plan per page number.
-        sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
-        # The dealer's last purchases in the same statement, one round trip fewer.
+        # A listing brings everything, the dealer's last purchases too, in this statement.
         _bought_query(sql.add(", bought AS ("), dealer, "ol.sku IN (SELECT id FROM pg)")
         sql.add(") ")
         _detail_columns(sql, dealer).add(f", {BOUGHT_COLUMNS}, ")
@@ -674,38 +676,15 @@ async def search(
     )
 
 
-async def _search_rows(
-    dealer: dict,
-    filtered: Any,
-    key_select: str,
-    key_args: tuple,
-    joins: str,
-    join_args: tuple,
-    inner_order: str,
-    outer_order: str,
-    per_page: int,
-    offset: int,
-    cap: int,
-) -> tuple[list[dict], bool]:
-    """A search's page as rows with DETAIL_COLUMNS, BOUGHT_COLUMNS and n_total; and whether
-    more follow.
-
-    Two statements. The first finds the page's ids and counts the matches (to the cap):
-    PostgreSQL plans it afresh for every pattern, since the best plan depends on it. The
-    second brings those SKUs' stock, prices, favourites and the dealer's last purchases: its
-    text is the same for every search, so PostgreSQL keeps its plan. As one statement, the
-    details were planned again with every pattern, 1 ms of a search's 2.4 ms of planning.
-    """
-    sql = _Sql().add("WITH pg AS (")
-    filtered(sql, f"SELECT s.id AS id, {key_select}", key_args, joins, join_args)
-    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
-    filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
-    sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total FROM pg ORDER BY {outer_order}")
-    found = await sql.run()
-    has_more = len(found) > per_page
-    found = found[:per_page]
+async def _search_details(dealer: dict, found: list[dict]) -> list[dict]:
+    """A search page's rows (id, n_total) with DETAIL_COLUMNS and BOUGHT_COLUMNS, in their
+    order: stock, prices, packs, breaks, promotions, favourites and the dealer's last
+    purchases. The statement's text is the same for every search (the ids are one array
+    parameter on PostgreSQL), so PostgreSQL keeps its plan: as part of the search's own
+    statement, planned for each pattern, the details were 1 ms of its 2.4 ms of planning.
+    A SKU gone since the ids were found is left out."""
     if not found:
-        return [], has_more
+        return []
     ids = [int(r["id"]) for r in found]
     details = _Sql()
     if is_sqlite(current_engine()):
@@ -723,8 +702,7 @@ async def _search_rows(
     details.add(f"WHERE s.id {in_ids}", *id_args)
     by_id = {int(r["id"]): r for r in await details.run()}
     total = found[0]["n_total"]
-    # In the page's order; a SKU gone between the two statements is left out.
-    return [{**by_id[i], "n_total": total} for i in ids if i in by_id], has_more
+    return [{**by_id[i], "n_total": total} for i in ids if i in by_id]
 
 
 async def items_by_ids(

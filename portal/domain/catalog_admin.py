@@ -727,20 +727,10 @@ async def get_sku(actor: Actor, sku_id: int) -> SkuDetail:
     require_admin(actor)
     sku = await _sku(sku_id)
     product = await Product.select().where(Product.id == sku["product"]).first()
-    lineage = (await category_lineage()).get(product["category"], [])
     packs = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
     return SkuDetail(
         sku=sku,
-        product={
-            "id": product["id"],
-            "name": product["name"],
-            "brand": product["brand"] or "",
-            "description": product["description"] or "",
-            "image": product["image"] or "",
-            "active": bool(product["active"]),
-            "category_id": product["category"],
-            "category_path": [name for _id, name in lineage],
-        },
+        product=await _product_fields(product),
         packs=sorted(((p["name"], int(p["factor"])) for p in packs), key=lambda p: (-p[1], p[0])),
         tier_prices=await _tier_prices(sku_id, int(sku["base_price_fen"])),
         contract_prices=await _contract_prices(sku_id),
@@ -997,6 +987,11 @@ async def get_product(actor: Actor, product_id: int) -> dict[str, Any]:
     row = await Product.select().where(Product.id == product_id).first()
     if row is None:
         raise NotFound(MISSING_SKU)
+    return await _product_fields(row)
+
+
+async def _product_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """A product row as get_product and get_sku give it, with its category path."""
     lineage = (await category_lineage()).get(row["category"], [])
     return {
         "id": row["id"],
@@ -1006,7 +1001,7 @@ async def get_product(actor: Actor, product_id: int) -> dict[str, Any]:
         "image": row["image"] or "",
         "active": bool(row["active"]),
         "category_id": row["category"],
-        "category_path": [n for _id, n in lineage],
+        "category_path": [name for _id, name in lineage],
     }
 
 
