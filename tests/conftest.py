@@ -108,12 +108,33 @@ async def engine(database_url: str):
 async def empty_all_tables(eng) -> None:
     names = [t._meta.tablename for t in ALL_TABLES]
     if eng.engine_type == "postgres":
-        quoted = ", ".join(f'"{n}"' for n in names)
-        await ALL_TABLES[0].raw(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        await ALL_TABLES[0].raw(await _pg_emptying_block(eng, names))
     else:
         for n in reversed(names):
             await ALL_TABLES[0].raw(f'DELETE FROM "{n}"')
         # Piccolo's SQLite keys are plain rowids: an emptied table starts again at 1.
+
+
+async def _pg_emptying_block(eng, names: list[str]) -> str:
+    """One statement that empties every table (children first) and restarts every sequence
+    at 1, as TRUNCATE ... RESTART IDENTITY would. Tests leave a few rows behind: deleting
+    them took about 20 ms, where TRUNCATE made new files for each of some 40 tables and
+    their indexes and took 0.1 to over 1 s under the suite's load, before every test."""
+    block = _EMPTYING.get(id(eng))
+    if block is None:
+        rows = await ALL_TABLES[0].raw(  # the sequences of these tables' serial columns
+            "SELECT s.relname AS name FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' AND t.relname = ANY({})",
+            names,
+        )
+        deletes = " ".join(f'DELETE FROM "{n}";' for n in reversed(names))
+        restarts = " ".join(f"ALTER SEQUENCE \"{r['name']}\" RESTART;" for r in rows)
+        block = f"DO $$ BEGIN {deletes} {restarts} END $$"
+        _EMPTYING[id(eng)] = block
+    return block
+
+
+_EMPTYING: dict[int, str] = {}  # engine id -> its emptying block
 
 
 @pytest.fixture
