@@ -126,20 +126,20 @@ def first_qty(moq: int, order_multiple: int) -> int:
 # --- SQL assembly ----------------------------------------------------------------------------
 
 
-class _Sql:
+class SqlText:
     """Raw SQL with Piccolo "{}" placeholders, arguments kept in text order."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.args: list[Any] = []
 
-    def add(self, text: str, *args: Any) -> _Sql:
+    def add(self, text: str, *args: Any) -> SqlText:
         assert text.count("{}") == len(args), text
         self.parts.append(text)
         self.args.extend(args)
         return self
 
-    def add_in(self, prefix: str, values: list[Any], suffix: str = ")") -> _Sql:
+    def add_in(self, prefix: str, values: list[Any], suffix: str = ")") -> SqlText:
         """`prefix{}, {}, ...suffix`: an IN list (callers never pass an empty one)."""
         return self.add(prefix + ", ".join("{}" for _v in values) + suffix, *values)
 
@@ -227,7 +227,7 @@ DETAIL_COLUMNS = (
 )
 
 
-def _detail_columns(sql: _Sql, dealer: dict) -> _Sql:
+def _detail_columns(sql: SqlText, dealer: dict) -> SqlText:
     """`SELECT ITEM_COLUMNS, DETAIL_COLUMNS, list columns` with their arguments."""
     return sql.add(
         f"SELECT {ITEM_COLUMNS}, {DETAIL_COLUMNS}, {list_columns()}",
@@ -237,7 +237,7 @@ def _detail_columns(sql: _Sql, dealer: dict) -> _Sql:
     )
 
 
-def _visible_where(sql: _Sql, dealer: dict) -> _Sql:
+def visible_where(sql: SqlText, dealer: dict) -> SqlText:
     """WHERE: active SKU of an active product the dealer may see (by tier or by name)."""
     return sql.add(
         "WHERE s.active = {} AND p.active = {} AND (p.visibility = 'all' OR EXISTS ("
@@ -250,9 +250,9 @@ def _visible_where(sql: _Sql, dealer: dict) -> _Sql:
     )
 
 
-def _listed_where(sql: _Sql, dealer: dict) -> _Sql:
+def _listed_where(sql: SqlText, dealer: dict) -> SqlText:
     """WHERE for a query of the SKU table alone (no product join), the same SKUs as
-    _visible_where: the SKU's row says whether its product is listed to all; a SKU of any
+    visible_where: the SKU's row says whether its product is listed to all; a SKU of any
     other product is looked up (active, and visible to the dealer by tier or by name)."""
     return sql.add(
         "WHERE s.active = {} AND (s.listed = {} OR EXISTS ("
@@ -284,7 +284,7 @@ async def _available(sku_ids: list[int]) -> dict[int, int]:
     """Stock available per SKU in active warehouses (for rows without DETAIL_COLUMNS)."""
     result: dict[int, int] = {}
     for chunk in _chunks(sku_ids):
-        sql = _Sql().add(
+        sql = SqlText().add(
             "SELECT sl.sku AS sku, SUM(sl.on_hand - sl.reserved) AS available "
             'FROM "stock_level" sl JOIN "warehouse" w ON w.id = sl.warehouse WHERE w.active = {}',
             True,
@@ -312,7 +312,7 @@ def _as_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _bought_query(sql: _Sql, dealer: dict, sku_filter: str, *args: Any) -> _Sql:
+def _bought_query(sql: SqlText, dealer: dict, sku_filter: str, *args: Any) -> SqlText:
     """The dealer's order lines of some SKUs (cancelled and rejected orders aside), each
     numbered by rn per SKU, 1 for the latest."""
     sql.add(
@@ -347,7 +347,7 @@ async def bought_before(dealer: dict, sku_ids: list[int]) -> dict[int, BoughtBef
     """The dealer's latest order line per SKU (cancelled and rejected orders aside)."""
     result: dict[int, BoughtBefore] = {}
     for chunk in _chunks(sku_ids):
-        sql = _Sql().add("SELECT sku, qty, unit_price_fen, created_at, number FROM (")
+        sql = SqlText().add("SELECT sku, qty, unit_price_fen, created_at, number FROM (")
         _bought_query(sql, dealer, "ol.sku IN (" + ", ".join("{}" for _c in chunk) + ")", *chunk)
         for row in await sql.add(") latest WHERE rn = 1").run():
             result[int(row["sku"])] = _bought(row)
@@ -425,14 +425,14 @@ async def _visible_rows(
     dealer: dict, where: str, *args: Any, order: str = "s.id", details: bool = True
 ) -> list[dict]:
     """Visible SKU rows (ITEM_COLUMNS), with DETAIL_COLUMNS unless details=False."""
-    sql = _Sql()
+    sql = SqlText()
     if details:
         _detail_columns(sql, dealer).add(
             f"{FROM_VISIBLE} {PRICE_JOINS}", int(dealer["tier"]), int(dealer["id"])
         )
     else:
         sql.add(f"SELECT {ITEM_COLUMNS} {FROM_VISIBLE}")
-    _visible_where(sql, dealer)
+    visible_where(sql, dealer)
     sql.add(where, *args)
     sql.add(f"ORDER BY {order}")
     return await sql.run()
@@ -563,11 +563,11 @@ async def search(
         else:
             in_tree = f"AND p.category IN ({ids})"
 
-    def filtered(sql: _Sql, select: str, select_args: tuple = (), joins: str = "",
-                 join_args: tuple = ()) -> _Sql:
+    def filtered(sql: SqlText, select: str, select_args: tuple = (), joins: str = "",
+                 join_args: tuple = ()) -> SqlText:
         source = 'FROM "sku" s' if sku_only else FROM_VISIBLE
         sql.add(f"{select} {source} {joins}", *select_args, *join_args)
-        (_listed_where if sku_only else _visible_where)(sql, dealer)
+        (_listed_where if sku_only else visible_where)(sql, dealer)
         for term in terms:
             clause, args = _term_filter(term)
             sql.add(clause, *args)
@@ -621,7 +621,7 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
-    sql = _Sql().add("WITH pg AS (")
+    sql = SqlText().add("WITH pg AS (")
     filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
     # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
     # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
@@ -659,7 +659,7 @@ async def search(
         total, exact = (n, True) if n <= cap else (cap, False)
     elif not rows and page > 1:
         # Past the end: count what there is (capped), for "n products" above the empty page.
-        count = _Sql().add("SELECT COUNT(*) AS n FROM (")
+        count = SqlText().add("SELECT COUNT(*) AS n FROM (")
         filtered(count, "SELECT s.id AS id")
         count.add(f"LIMIT {cap + 1:d}) capped")
         found = await count.run()
@@ -686,7 +686,7 @@ async def _search_details(dealer: dict, found: list[dict]) -> list[dict]:
     if not found:
         return []
     ids = [int(r["id"]) for r in found]
-    details = _Sql()
+    details = SqlText()
     if is_sqlite(current_engine()):
         in_ids, id_args = "IN (" + ", ".join("{}" for _ in ids) + ")", ids
     else:
@@ -739,7 +739,7 @@ async def find_skus(actor: Actor, dealer: dict, codes: list[str]) -> dict[str, C
         return {}
     rows: list[dict] = []
     for chunk in _chunks(wanted):
-        where = _Sql().add_in("AND (s.code IN (", chunk).add_in("OR s.barcode IN (", chunk, "))")
+        where = SqlText().add_in("AND (s.code IN (", chunk).add_in("OR s.barcode IN (", chunk, "))")
         rows.extend(await _visible_rows(dealer, " ".join(where.parts), *where.args))
     by_code = {r["code"]: r for r in rows}
     by_barcode: dict[str, dict] = {}
@@ -749,7 +749,7 @@ async def find_skus(actor: Actor, dealer: dict, codes: list[str]) -> dict[str, C
     missing = [c for c in wanted if c not in by_code and c not in by_barcode]
     by_upper: dict[str, dict] = {}
     for chunk in _chunks(sorted({c.upper() for c in missing})):
-        where = _Sql().add_in("AND UPPER(s.code) IN (", chunk)
+        where = SqlText().add_in("AND UPPER(s.code) IN (", chunk)
         for r in await _visible_rows(dealer, " ".join(where.parts), *where.args):
             by_upper.setdefault(r["code"].upper(), r)
     matched: dict[str, dict] = {}

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, photos
-from portal.domain.catalog import category_lineage
+from portal.domain.catalog import SqlText, category_lineage, visible_where
 from portal.domain.categories import TREE_LOCK
 from portal.domain.errors import (
     Conflict,
@@ -112,6 +112,10 @@ MSG_IMAGE = _(
 PICTURE_PATH = "/pictures/products/"
 OWN_PICTURE = re.compile(r"/pictures/products/([0-9]{1,10})")
 MISSING_PICTURE = _("Picture not found.")
+MSG_OTHER_PICTURE = _(
+    "This address is a picture uploaded for another product, or one replaced since: upload "
+    "this product's picture instead, or enter another address."
+)
 
 
 # --- checks shared with the import ---------------------------------------------------------------
@@ -250,6 +254,40 @@ def check_image(text: str) -> str | None:
     return image if parts.scheme.lower() == "https" and parts.hostname else None
 
 
+def foreign_picture(image: str, current: str) -> bool:
+    """Whether image is the address of an uploaded picture other than the product's own
+    current one (current: the product's image now; "" for a product being added). Products
+    never share an upload: it goes when its own product's picture is replaced, and the other
+    product would be left showing nothing."""
+    return own_picture_id(image) is not None and image != current
+
+
+def check_product_image(text: str, current: str) -> tuple[str, FieldError | None]:
+    """A product's picture as typed (check_image) for a product whose image is now current
+    ("" for one being added): the address, or what is wrong with it (field "image")."""
+    image = check_image(text)
+    if image is None:
+        return "", FieldError("image", MSG_IMAGE, {"max": IMAGE_MAX})
+    if foreign_picture(image, current):
+        return "", FieldError("image", MSG_OTHER_PICTURE)
+    return image, None
+
+
+async def refuse_foreign_picture(product_id: int | None, image: str) -> None:
+    """Inside the use case's transaction, just before a product (None: one being added) gets
+    this image: an uploaded picture's address only on the product it was uploaded for (its
+    upload is the product's one picture). Seen again here, as a picture replaced meanwhile
+    would otherwise be written as an address that serves nothing."""
+    picture = own_picture_id(image)
+    if picture is not None and (
+        product_id is None
+        or not await ProductPicture.exists().where(
+            (ProductPicture.id == picture) & (ProductPicture.product == product_id)
+        )
+    ):
+        raise ValidationFailed(errors=[FieldError("image", MSG_OTHER_PICTURE)])
+
+
 # --- audited writes shared with the import -----------------------------------------------------
 
 
@@ -369,10 +407,12 @@ async def write_image(actor: Actor, product_id: int, image: str, now: datetime) 
         raise NotFound(MISSING_SKU)
     if (row["image"] or "") == image:
         return False
+    await refuse_foreign_picture(product_id, image)
     await Product.update({Product.image: image}).where(Product.id == product_id)
     old_picture = own_picture_id(row["image"] or "")
     if old_picture is not None:
-        # Only this product's own upload: another product's address typed here stays its own.
+        # Only this product's own upload: one of another product's that it shows from before
+        # addresses were checked (see foreign_picture) stays that product's.
         await ProductPicture.delete().where(
             (ProductPicture.id == old_picture) & (ProductPicture.product == product_id)
         )
@@ -458,17 +498,35 @@ class PictureFile:
 async def get_product_picture(
     actor: Actor, picture_id: int, *, thumbnail: bool = False
 ) -> PictureFile:
-    """An uploaded product picture (or its thumbnail), for any signed-in user: dealers see
-    products' pictures in the catalog. NotFound if there is none with this id."""
-    column = ProductPicture.thumb if thumbnail else ProductPicture.data
-    row = (
-        await ProductPicture.select(ProductPicture.content_type, column.as_alias("bytes"))
-        .where(ProductPicture.id == picture_id)
-        .first()
+    """An uploaded product picture (or its thumbnail) while its product shows it (the
+    product's image is its address). Staff see every such picture: a rep looks at restricted
+    products for their dealers, and staff's pages are not scoped by product. A dealer's user
+    sees it only where the catalog shows the product to their dealer (an active SKU of an
+    active product listed to all, or to their tier or to them: catalog.visible_where).
+    NotFound otherwise, the same as for an id that does not exist."""
+    column = "thumb" if thumbnail else "data"
+    sql = SqlText().add(
+        f'SELECT pp.content_type, pp.{column} AS bytes FROM "product_picture" pp '
+        'JOIN "product" p ON p.id = pp.product'
     )
-    if row is None:
+    if actor.is_staff:
+        sql.add("WHERE 1 = 1")
+    else:
+        dealer = None
+        if actor.dealer_id is not None:
+            dealer = (
+                await Dealer.select(Dealer.id, Dealer.tier)
+                .where(Dealer.id == actor.dealer_id)
+                .first()
+            )
+        if dealer is None:
+            raise NotFound(MISSING_PICTURE)
+        visible_where(sql.add('JOIN "sku" s ON s.product = p.id'), dealer)
+    sql.add("AND pp.id = {} AND p.image = {} LIMIT 1", picture_id, f"{PICTURE_PATH}{picture_id}")
+    rows = await sql.run()
+    if not rows:
         raise NotFound(MISSING_PICTURE)
-    return PictureFile(content_type=row["content_type"], data=bytes(row["bytes"]))
+    return PictureFile(content_type=rows[0]["content_type"], data=bytes(rows[0]["bytes"]))
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -762,8 +820,8 @@ class SkuChange:
     allow_backorder: bool
     active: bool
     weight_g: str | int | None = None
-    # The product's picture, shared by all its SKUs: an https address or a /static/ path;
-    # "" removes it.
+    # The product's picture, shared by all its SKUs: an https address or a /static/ path
+    # (or the address of its own upload, as it is); "" removes it.
     image: str | None = None
     # Every pack unit, typed one per line ("箱 24") or as (name, factor) pairs; none: "".
     packs: str | Sequence[tuple[str, str | int]] | None = None
@@ -828,9 +886,10 @@ async def update_sku(
     values, errors = _check_sku(data)
     image = None
     if data.image is not None:
-        image = check_image(data.image)
-        if image is None:
-            errors.append(FieldError("image", MSG_IMAGE, {"max": IMAGE_MAX}))
+        current = await Product.select(Product.image).where(Product.id == sku["product"]).first()
+        image, image_error = check_product_image(data.image, current["image"] or "")
+        if image_error is not None:
+            errors.append(image_error)
     packs = None
     if data.packs is not None:
         packs, pack_errors = check_packs(data.packs, sku["base_unit"])
@@ -1021,6 +1080,14 @@ MSG_UNIT = _(
     "Enter the base unit, such as bottle: 1 to %(max)s characters, without spaces, = or ;."
 )
 
+
+def new_code_ok(code: str) -> bool:
+    """Whether a new SKU may have this code (as typed, spaces around it taken off): 1 to
+    CODE_MAX characters of CODE_CHARS. A SKU keeps its code for good, so this is asked of
+    new codes only; the import too (it finds existing SKUs by their code)."""
+    return 1 <= len(code) <= CODE_MAX and set(code) <= CODE_CHARS
+
+
 # Test hooks (STYLE rule 12): tests put an async callable under a point name to run a
 # competing action at that exact moment. Empty in production.
 _test_hooks: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -1079,7 +1146,7 @@ def _check_new_sku(
     the code is free is for the database to say: see create_sku)."""
     errors: list[FieldError] = []
     code, unit = data.code.strip(), data.base_unit.strip()
-    if not 1 <= len(code) <= CODE_MAX or not set(code) <= CODE_CHARS:
+    if not new_code_ok(code):
         errors.append(FieldError("code", MSG_CODE, {"max": CODE_MAX}))
     own, own_errors = _check_sku(
         SkuChange(
@@ -1109,10 +1176,9 @@ def _check_new_sku(
 
 async def _check_new_product(data: ProductNew) -> tuple[dict[str, Any], list[FieldError]]:
     values, errors = await _check_product(data)
-    image = check_image(data.image)
-    if image is None:
-        errors.append(FieldError("image", MSG_IMAGE, {"max": IMAGE_MAX}))
-    values["image"] = image or ""
+    values["image"], image_error = check_product_image(data.image, "")
+    if image_error is not None:
+        errors.append(image_error)
     if values["name"] and values["category"] is not None and await _name_taken(values):
         errors.append(FieldError("name", PRODUCT_TAKEN))
     return values, errors

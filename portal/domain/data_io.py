@@ -18,9 +18,10 @@ applied in one transaction, each change audited. Blank cells leave a value as it
   sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active, weight_g,
   packs ("箱=24; 中包=6": every pack unit of the SKU, replacing its packs) and image (the
   product's picture, shared by its SKUs). A new SKU code adds a SKU (and its product and
-  categories where needed); an existing SKU's own fields, packs and its product's picture
-  change, but not its unit, product, brand or category. Carts and placed orders count in
-  base units, so changed packs never alter them.
+  categories where needed), by the rule of a code typed on the SKU's page; an existing SKU's
+  own fields, packs and its product's picture change, but not its code, unit, product, brand
+  or category. An uploaded picture's address only ever names its own product's picture.
+  Carts and placed orders count in base units, so changed packs never alter them.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from portal.db import write_transaction
 from portal.domain import audit, stock
 from portal.domain.catalog import category_lineage
 from portal.domain.catalog_admin import (
+    CODE_MAX,
     IMAGE_MAX,
     MAX_PACKS_TEXT,
     MAX_QTY,
@@ -45,9 +47,13 @@ from portal.domain.catalog_admin import (
     SKU_TEXT,
     amount_fen,
     check_image,
+    foreign_picture,
     lock_product_names,
+    new_code_ok,
+    own_picture_id,
     pack_problems,
     percent_bp,
+    refuse_foreign_picture,
     upsert_audited,
     whole,
     write_image,
@@ -382,6 +388,15 @@ MSG_IMAGE_TWICE = _(
     "Row %(row)s: row %(first)s gives the same product another image (a product has one "
     "picture for all its SKUs)."
 )
+MSG_IMAGE_OTHER = _(
+    "Row %(row)s: image is the address of a picture uploaded for another product, or of one "
+    "replaced since; upload this product's picture on its page, or give another address."
+)
+# The rule of a new SKU's code on its page (catalog_admin.new_code_ok), by row.
+MSG_CODE = _(
+    "Row %(row)s: a new sku must be a code of 1 to %(max)s letters, digits or signs such as "
+    "- _ . /, without spaces, commas or semicolons."
+)
 
 
 # --- import: one function per kind; each returns the changes to apply in the transaction ------
@@ -659,7 +674,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
             r["code"]: r
             for r in await Sku.raw(
                 "SELECT s.id, s.code, s.base_unit, p.id AS product_id, p.name AS product, "
-                "p.brand, p.category FROM sku s JOIN product p ON p.id = s.product "
+                "p.brand, p.category, p.image FROM sku s JOIN product p ON p.id = s.product "
                 "WHERE s.code IN (" + ", ".join("{}" for _ in codes) + ")",
                 *sorted(codes),
             )
@@ -670,6 +685,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
     paths = {
         cid: [name for _id, name in chain] for cid, chain in (await category_lineage()).items()
     }
+    shown = await _uploads_shown(t, paths)
     plan: list[Change] = []
     images: dict[Any, tuple[int, str]] = {}  # product -> the first row giving it an image
     for n, r in t.rows:
@@ -678,7 +694,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
             t.error(n, MSG_BLANK, column="sku")
             continue
         values: dict[str, Any] = {}
-        for column, limit in {"sku": 40, **SKU_TEXT, **PRODUCT_TEXT, "unit": 10}.items():
+        for column, limit in {**SKU_TEXT, **PRODUCT_TEXT, "unit": 10}.items():
             if len(r.get(column, "")) > limit:
                 t.error(n, MSG_TOO_LONG, column=column, max=limit)
         for column in SKU_TEXT:
@@ -714,15 +730,21 @@ async def _plan_products(t: _Rows) -> list[Change]:
             t.error(n, MSG_TOO_LONG, column="category", max=50)
         t.once(n, code)
         old = existing.get(code)
+        if old is None and not new_code_ok(code):
+            # Only a new code: an existing SKU is found by its code, which never changes.
+            t.error(n, MSG_CODE, max=CODE_MAX)
         packs = _packs(t, n, r.get("packs", ""), old["base_unit"] if old else r.get("unit", ""))
         image = None
         if r.get("image"):
             image = check_image(r["image"])
+            product = old["product_id"] if old else (tuple(path), r.get("product", ""))
+            current = (old["image"] or "") if old else shown.get(product, "")
             if image is None:
                 t.error(n, MSG_IMAGE, max=IMAGE_MAX)
+            elif foreign_picture(image, current):
+                t.error(n, MSG_IMAGE_OTHER)
             else:
                 # One picture per product: rows of its SKUs must not disagree.
-                product = old["product_id"] if old else (tuple(path), r.get("product", ""))
                 first = images.setdefault(product, (n, image))
                 if first[1] != image:
                     t.error(n, MSG_IMAGE_TWICE, first=first[0])
@@ -778,6 +800,18 @@ async def _plan_products(t: _Rows) -> list[Change]:
             )
         plan.append(_sku_update(old["id"], old["product_id"], values, packs, image))
     return plan
+
+
+async def _uploads_shown(t: _Rows, paths: dict[int, list[str]]) -> dict[Any, str]:
+    """The uploaded pictures the file names that products show now, by (category path,
+    product name): a new SKU's row may give its product the picture it already has."""
+    wanted = sorted({r["image"] for _n, r in t.rows if own_picture_id(r.get("image", ""))})
+    if not wanted:
+        return {}
+    rows = await Product.select(Product.name, Product.category, Product.image).where(
+        Product.image.is_in(wanted)
+    )
+    return {(tuple(paths.get(r["category"], [])), r["name"]): r["image"] for r in rows}
 
 
 PACK_SEPARATORS = re.compile(r"[;；]")
@@ -848,6 +882,7 @@ def _new_sku(
             .first()
         )
         if found is None:
+            await refuse_foreign_picture(None, image or "")
             made = Product(name=product, category=category, brand=brand, image=image or "")
             await Product.insert(made)
             product_id = made.id

@@ -1,5 +1,7 @@
-"""Products' uploaded pictures (商品图片), served to every signed-in user: the catalog shows
-them to dealers. Uploading one is the administrators' (portal.web.catalog_admin)."""
+"""Products' uploaded pictures (商品图片), served to staff and, where the catalog shows them the
+product, to dealers' users (portal.domain.catalog_admin.get_product_picture decides; anything
+else is a 404, which the app's default Cache-Control keeps out of every cache). Uploading
+one is the administrators' (portal.web.catalog_admin)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from portal.domain import catalog_admin, photos
 
 def picture_response(picture: catalog_admin.PictureFile, name: str) -> Response:
     """A stored picture. A new upload gets a new id, so what an address serves never changes:
-    the viewer's browser may keep it for good (never a shared cache: it is behind sign-in)."""
+    the viewer's browser may keep it for good (never a shared cache: it is behind sign-in, and
+    not every user may see it). Only for a picture found: a refusal must not be kept."""
     return Response(
         content=picture.data,
         media_type=picture.content_type,

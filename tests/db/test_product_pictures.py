@@ -1,6 +1,8 @@
 """Product pictures uploaded by an administrator, on both engines: checked by content, kept
 re-encoded without EXIF as the product's one picture (its image becomes the portal's own
-address), replaced by the next upload, gone with the address; refusals write nothing."""
+address), replaced by the next upload, gone with the address; refusals write nothing. Staff
+see every picture a product shows, a dealer's users only those of products the catalog shows
+them; an upload's address goes on no other product, typed or imported."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import pytest
 from PIL import Image
 
 from portal import i18n
-from portal.domain import catalog_admin, photos
-from portal.domain.catalog_admin import SkuChange
+from portal.db import write_transaction
+from portal.domain import catalog, catalog_admin, data_io, photos
+from portal.domain.catalog_admin import ProductNew, SkuChange, SkuNew
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
-from portal.tables import AuditEntry, Product, ProductPicture, Sku
+from portal.export import csv_bytes
+from portal.tables import AuditEntry, Category, Product, ProductPicture, Sku
 from tests import factories as f
 from tests.db.test_return_photos import picture as return_photo
 
@@ -33,6 +37,8 @@ async def shop(db) -> dict:
     return {
         "admin": f.actor(await f.user("admin")),
         "buyer": f.actor(await f.user("dealer_buyer", dealer)),
+        "tier": tier,
+        "dealer": dealer,
         "water": water,
         "product_id": water["product"],
     }
@@ -141,17 +147,195 @@ async def test_replacing_the_address_removes_the_uploaded_picture(shop, new_imag
         )
 
 
-async def test_another_products_picture_typed_as_an_address_is_not_removed(shop):
-    other = await f.sku(code="C330", name="可口可乐 330ml")
+async def upload(shop: dict, product_id: int) -> str:
+    """A new picture for the product; its address."""
     p = await catalog_admin.upload_product_picture(
-        shop["admin"], other["product"], photos.Upload("a.jpg", picture()), now=NOW
+        shop["admin"], product_id, photos.Upload("a.jpg", picture()), now=NOW
     )
+    return p["image"]
+
+
+async def test_another_products_picture_typed_as_an_address_is_refused(shop):
+    other = await f.sku(code="C330", name="可口可乐 330ml")
+    others = await upload(shop, other["product"])
+    replaced = await upload(shop, shop["product_id"])
+    own = await upload(shop, shop["product_id"])
+    before = await state(shop["product_id"])
+    # Another product's upload, and this product's own upload that another has replaced.
+    for address in (others, replaced):
+        with pytest.raises(ValidationFailed) as refused:
+            await catalog_admin.update_sku(
+                shop["admin"], shop["water"]["id"], _change(image=address), now=NOW
+            )
+        assert [e.field for e in refused.value.errors] == ["image"]
+        assert "另一个商品上传的图片" in chinese(refused.value)["image"]
+        assert await state(shop["product_id"]) == before
+    # A product being added has no upload of its own yet.
+    category = (await Category.select(Category.id).first())["id"]
+    new_product = ProductNew(name="新品", category_id=category, image=own)
+    with pytest.raises(ValidationFailed) as refused:
+        await catalog_admin.create_product(shop["admin"], new_product)
+    assert [e.field for e in refused.value.errors] == ["image"]
+    new_sku = SkuNew(code="N1", name="新品", base_unit="瓶", base_price="1.00")
+    with pytest.raises(ValidationFailed) as refused:
+        await catalog_admin.create_product_with_sku(shop["admin"], new_product, new_sku)
+    assert [e.field for e in refused.value.errors] == ["product_image"]
+    assert await state(shop["product_id"]) == before and await Product.count() == 2
+    # Its own picture's address, as the SKU page sends it back, saves.
     await catalog_admin.update_sku(
-        shop["admin"], shop["water"]["id"], _change(image=p["image"]), now=NOW
+        shop["admin"], shop["water"]["id"], _change(image=own, name="农夫山泉"), now=NOW
+    )
+    assert await image_of(shop["product_id"]) == own
+    assert await image_of(other["product"]) == others
+    assert await ProductPicture.count() == 2
+
+
+async def test_a_picture_is_looked_at_again_as_it_is_written(shop):
+    """What was checked before the transaction may be stale by the time it writes: the
+    write refuses another product's upload (and any upload for a product being added)."""
+    other = await f.sku(code="C330", name="可口可乐 330ml")
+    others = await upload(shop, other["product"])
+    before = await state(shop["product_id"])
+    with pytest.raises(ValidationFailed) as refused:
+        async with write_transaction():
+            await catalog_admin.write_image(shop["admin"], shop["product_id"], others, NOW)
+    assert [e.field for e in refused.value.errors] == ["image"]
+    assert await state(shop["product_id"]) == before
+    with pytest.raises(ValidationFailed):
+        await catalog_admin.refuse_foreign_picture(None, others)
+    await catalog_admin.refuse_foreign_picture(None, "https://img.example.com/a.png")
+
+
+async def test_a_product_showing_another_products_picture_from_before_gives_it_up_alone(shop):
+    """Before addresses were checked, a product could show another's upload: removing it from
+    the one leaves the other's picture in place."""
+    other = await f.sku(code="C330", name="可口可乐 330ml")
+    others = await upload(shop, other["product"])
+    await Product.update({Product.image: others}).where(Product.id == shop["product_id"])
+    # Saved as it is, it stays (nothing to change), and can be removed.
+    await catalog_admin.update_sku(
+        shop["admin"], shop["water"]["id"], _change(image=others), now=NOW
     )
     await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], _change(image=""), now=NOW)
     assert await ProductPicture.count() == 1
-    assert await image_of(other["product"]) == p["image"]
+    assert await image_of(other["product"]) == others
+    assert await image_of(shop["product_id"]) == ""
+
+
+async def sees(actor, picture_id: int) -> bool:
+    """Whether the actor gets the picture; its thumbnail answers the same."""
+    try:
+        await catalog_admin.get_product_picture(actor, picture_id)
+    except NotFound:
+        with pytest.raises(NotFound):
+            await catalog_admin.get_product_picture(actor, picture_id, thumbnail=True)
+        return False
+    await catalog_admin.get_product_picture(actor, picture_id, thumbnail=True)
+    return True
+
+
+async def test_a_dealer_sees_a_picture_only_where_the_catalog_shows_its_product(shop):
+    admin = shop["admin"]
+    picture_id = catalog_admin.own_picture_id(await upload(shop, shop["product_id"]))
+    other_tier = await f.tier(code="T2", name="二级经销商", rank=2)
+    named = await f.dealer(shop["tier"])
+    dealers = {
+        "buyer": (shop["buyer"], shop["dealer"]),
+        "other_tier": (f.actor(await f.user("dealer_admin", d := await f.dealer(other_tier))), d),
+        "named": (f.actor(await f.user("dealer_buyer", named)), named),
+    }
+    # Staff see every product: a rep (assigned or not) shows restricted ones to their dealers.
+    rep = await f.user("sales_rep")
+    await f.assign(rep, shop["dealer"])
+    staff = [f.actor(rep), f.actor(await f.user("sales_rep"))]
+    for role in ("sales_manager", "finance", "warehouse"):
+        staff.append(f.actor(await f.user(role)))
+    staff.append(admin)
+
+    async def seen() -> set[str]:
+        for actor in staff:
+            assert await sees(actor, picture_id), actor.role
+        shown = set()
+        for name, (actor, dealer) in dealers.items():
+            # The same answer as the product's page in the catalog.
+            try:
+                await catalog.product_detail(actor, dealer, shop["product_id"])
+                in_catalog = True
+            except NotFound:
+                in_catalog = False
+            assert await sees(actor, picture_id) == in_catalog, name
+            if in_catalog:
+                shown.add(name)
+        return shown
+
+    assert await seen() == {"buyer", "other_tier", "named"}
+    pid = shop["product_id"]
+    await catalog_admin.set_visibility(admin, pid, "restricted", [other_tier["id"]], now=NOW)
+    assert await seen() == {"other_tier"}
+    await catalog_admin.set_visibility(admin, pid, "restricted", [], [named["code"]], now=NOW)
+    assert await seen() == {"named"}
+    await catalog_admin.set_visibility(admin, pid, "all", now=NOW)
+    await Product.update({Product.active: False}).where(Product.id == pid)
+    assert await seen() == set()
+    await Product.update({Product.active: True}).where(Product.id == pid)
+    await Sku.update({Sku.active: False}).where(Sku.product == pid)
+    assert await seen() == set()
+    await Sku.update({Sku.active: True}).where(Sku.product == pid)
+    assert await seen() == {"buyer", "other_tier", "named"}
+
+
+async def test_a_picture_no_product_shows_is_not_found(shop):
+    address = await upload(shop, shop["product_id"])
+    picture_id = catalog_admin.own_picture_id(address)
+    # Left behind by a change made around write_image: nobody sees it any more.
+    await Product.update({Product.image: ""}).where(Product.id == shop["product_id"])
+    assert await ProductPicture.count() == 1
+    for actor in (shop["admin"], shop["buyer"]):
+        assert not await sees(actor, picture_id)
+
+
+async def test_the_import_takes_a_products_own_upload_only(shop):
+    admin = shop["admin"]
+    cola = await f.sku(code="C330", name="可口可乐 330ml", product=await tea_product())
+    colas = await upload(shop, cola["product"])
+    own = await upload(shop, shop["product_id"])
+    # Exported, the addresses come back unchanged.
+    header, rows = await data_io.export_rows(admin, "products")
+    again = await data_io.import_file(admin, "products", "p.csv", csv_bytes(header, rows))
+    assert again.unchanged == 2
+    before = await state(shop["product_id"])
+    columns = ("sku", "category", "product", "name", "unit", "base_price", "image")
+    wrong = csv_bytes(
+        columns,
+        [
+            ("W550", "", "", "", "", "", colas),  # an existing SKU, another product's upload
+            ("N1", "饮料", "新品", "新品", "瓶", "1.00", own),  # a new product
+            ("N2", "茶饮", "可口可乐 330ml", "可乐 2L", "瓶", "6.00", own),  # another product
+        ],
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(admin, "products", "p.csv", wrong, now=NOW)
+    found = [(e.field, e.message) for e in refused.value.errors]
+    assert found == [(f"row {n}", data_io.MSG_IMAGE_OTHER) for n in (2, 3, 4)]
+    i18n.set_locale("zh_Hans")
+    try:
+        assert i18n.field_message(refused.value.errors[0]).startswith("第 2 行：")
+    finally:
+        i18n.set_locale("en")
+    assert await state(shop["product_id"]) == before and await Sku.count() == 2
+    # A new SKU of a product that has the upload may name it, as its sibling's row does.
+    right = csv_bytes(columns, [("C2L", "茶饮", "可口可乐 330ml", "可乐 2L", "瓶", "6.00", colas)])
+    done = await data_io.import_file(admin, "products", "p.csv", right, now=NOW)
+    assert done.created == 1
+    assert await image_of(cola["product"]) == colas and await ProductPicture.count() == 2
+
+
+async def tea_product() -> dict:
+    """A product in a category of its own name, so that a file can name it by its path."""
+    category = await f.category("茶饮")
+    row = Product(name="可口可乐 330ml", category=category["id"])
+    await Product.insert(row)
+    return {"id": row.id}
 
 
 def test_check_image_takes_the_portals_own_picture_paths():

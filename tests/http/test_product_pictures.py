@@ -1,6 +1,8 @@
 """Uploading a product's picture from the SKU page (a phone's camera or gallery) and through
-the API; the picture served to every signed-in user with a long private cache, its thumbnail
-in the dealers' catalog; bad files refused in Chinese with nothing changed; who may upload."""
+the API; the picture served with a long private cache to staff and to the dealers the catalog
+shows its product (others get a 404 no cache keeps), its thumbnail in the dealers' catalog;
+bad files, and another product's upload typed as an address, refused in Chinese with nothing
+changed; who may upload."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import re
 import pytest
 from PIL import Image
 
-from portal.domain import photos
+from portal.domain import catalog_admin, photos
 from portal.tables import ProductPicture
 from tests import factories as f
 from tests.db.test_product_pictures import image_of, picture, state
@@ -210,3 +212,77 @@ async def test_api_refusals(client, shop):
         assert_problem(refused, 403, "forbidden")
     assert (await client.put(url, files=good)).status_code == 401
     assert await state(shop["product_id"]) == before
+
+
+async def test_a_restricted_products_picture_is_not_found_for_other_dealers(client, shop):
+    """Foreign reads like missing: 404, the same body, and never kept by the browser."""
+    admin = f.actor(await f.user("admin"))
+    other_tier = await f.tier(code="T2", name="二级经销商", rank=2)
+    await f.user("dealer_buyer", await f.dealer(other_tier), username="buyer2")
+    p = await catalog_admin.upload_product_picture(
+        admin, shop["product_id"], photos.Upload("a.jpg", picture())
+    )
+    image = p["image"]
+    await catalog_admin.set_visibility(admin, shop["product_id"], "restricted", [other_tier["id"]])
+    for username in ("buyer1", "boss1"):
+        await as_user(client, username)
+        missing = await client.get("/pictures/products/987654")
+        for url in (image, f"{image}/thumb"):
+            hidden = await client.get(url)
+            assert hidden.status_code == 404, (username, url)
+            assert hidden.headers["cache-control"] == "private, no-store"
+            assert hidden.headers["content-type"] == missing.headers["content-type"]
+            assert hidden.text == missing.text
+    client.cookies.clear()
+    api = await client.get(image, headers=await bearer(client, "buyer1"))
+    assert api.status_code == 404
+    # The tier it is shown to, and staff (the rep, the warehouse) see it.
+    for username in ("buyer2", "rep", "clerk"):
+        await as_user(client, username)
+        for url in (image, f"{image}/thumb"):
+            shown = await client.get(url)
+            assert shown.status_code == 200, (username, url)
+            assert shown.headers["cache-control"] == CACHE
+
+
+async def test_another_products_picture_is_refused_as_an_address(client, shop):
+    admin = f.actor(await f.user("admin"))
+    cola = await f.sku(code="C330", name="可口可乐 330ml")
+    others = await catalog_admin.upload_product_picture(
+        admin, cola["product"], photos.Upload("a.jpg", picture())
+    )
+    before = await state(shop["product_id"])
+    token = await as_user(client, "root")
+    form = {
+        "name": "农夫山泉 550ml",
+        "barcode": "",
+        "base_price": "2.00",
+        "moq": "1",
+        "order_multiple": "1",
+        "safety_stock": "0",
+        "active": "1",
+        "image": others["image"],
+        "_csrf_token": token,
+    }
+    page = await client.post(f"/admin/skus/{shop['water']['id']}", data=form)
+    assert page.status_code == 422
+    match = re.search(r'id="sku-err-image">([^<]*)<', page.text)
+    assert match and "另一个商品上传的图片" in match.group(1), page.text
+    client.cookies.clear()
+    api = await client.put(
+        f"/api/v1/admin/skus/{shop['water']['id']}",
+        json={
+            **{k: v for k, v in form.items() if k not in ("_csrf_token", "active")},
+            "moq": 1,
+            "order_multiple": 1,
+            "safety_stock": 0,
+            "allow_backorder": False,
+            "active": True,
+        },
+        headers={**await bearer(client, "root"), "Accept-Language": "zh-CN"},
+    )
+    errors = assert_problem(api, 422, "validation")["errors"]
+    assert [e["field"] for e in errors] == ["image"]
+    assert "另一个商品上传的图片" in errors[0]["message"]
+    assert await state(shop["product_id"]) == before
+    assert await image_of(cola["product"]) == others["image"]
