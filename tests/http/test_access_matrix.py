@@ -27,12 +27,13 @@ from typing import Any
 import httpx
 
 from portal.app import create_app
-from portal.domain import orders, shipments, webhooks
+from portal.domain import catalog_admin, orders, photos, shipments, webhooks
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
 from portal.tables import Address, OrderLine, Product, ProductVisibility, WebhookDelivery
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
+from tests.db.test_return_photos import picture
 from tests.http.conftest import csrf_from
 
 ROLES = (
@@ -259,8 +260,8 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/admin/products/{product_id:int}/skus":"401 400 400 400 400 400 400 400",
     "POST /admin/products/{product_id:int}/picture":    "303 403 403 403 403 403 403 422/422/404",
     "PUT /api/v1/admin/products/{product_id:int}/picture":"401 403 403 403 403 403 403 422/422/404",
-    "GET /pictures/products/{picture_id:int}":          "303 404 404 404 404 404 404 404",
-    "GET /pictures/products/{picture_id:int}/thumb":    "303 404 404 404 404 404 404 404",
+    "GET /pictures/products/{picture_id:int}":          "303 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404 200/200/404 200/200/404",
+    "GET /pictures/products/{picture_id:int}/thumb":    "303 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404 200/200/404 200/200/404",
     "GET /admin/promotions":                            "303 403 403 403 403 403 403 200",
     "POST /admin/promotions":                           "303 403 403 403 403 403 403 422",
     "GET /admin/promotions/{promo_id:int}":             "303 403 403 403 403 403 403 404",
@@ -373,6 +374,8 @@ class World:
     users: dict[str, dict]
     buyer_b: dict
     warehouse: dict
+    own_picture: int
+    foreign_picture: int
 
 
 async def build_world() -> World:
@@ -402,7 +405,20 @@ async def build_world() -> World:
         "admin": await f.user("admin", username="adm"),
     }
     buyer_b = await f.user("dealer_buyer", b, username="bbuyer")
-    return World(a, b, public, secret, public["product"], secret["product"], users, buyer_b, wh)
+    # Uploaded pictures: the public product's (everyone's), the secret one's (dealer B's).
+    pictures = [
+        catalog_admin.own_picture_id(
+            (
+                await catalog_admin.upload_product_picture(
+                    f.actor(users["admin"]), s["product"], photos.Upload("p.jpg", picture())
+                )
+            )["image"]
+        )
+        for s in (public, secret)
+    ]
+    return World(
+        a, b, public, secret, public["product"], secret["product"], users, buyer_b, wh, *pictures
+    )
 
 
 async def fresh_shipments(world: World, tag: str) -> tuple[int, int]:
@@ -631,6 +647,11 @@ async def test_access_matrix(db, settings):
             "dealer_id": {
                 "own": world.own_dealer["id"],
                 "foreign": world.foreign_dealer["id"],
+                "missing": MISSING_ID,
+            },
+            "picture_id": {
+                "own": world.own_picture,
+                "foreign": world.foreign_picture,
                 "missing": MISSING_ID,
             },
             "user_id": {
