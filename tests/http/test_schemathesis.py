@@ -42,11 +42,12 @@ from portal.tables import OrderLine
 from tests import factories as f
 
 BASE = "http://testserver.local"
-# Bounded so that both roles together take well under a minute per engine (about 35 s on
-# SQLite, 26 s on PostgreSQL on a shared 2-core machine): the dealer gets fuzzed requests, the
-# admin (who gets past the role checks to every validator) the coverage cases as well.
+# Bounded: the dealer gets fuzzed requests, the admin (who gets past the role checks to every
+# validator) the coverage cases as well. Derandomized, so every run sends the same requests.
+# The API has grown to 96 operations: at (0, 6) and (16, 4) the four runs took 190 s of
+# a 2-core machine's suite (its largest part); at these budgets about 120 s.
 # (role, coverage cases per operation, fuzzed examples per operation and mode)
-RUNS = [("st_dadmin", 0, 6), ("st_admin", 16, 4)]
+RUNS = [("st_dadmin", 0, 4), ("st_admin", 10, 3)]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
