@@ -46,6 +46,7 @@ demo: migrate
 
 lint: setup
 	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff format --check portal tests bench
 
 bench: setup
 	@command -v wrk >/dev/null || echo "wrk not found: load from httpx instead, which takes CPU from the server (apt-get install wrk)"

@@ -148,8 +148,16 @@ async def generate(url: str, rng: random.Random) -> Data:
         products = SKUS // 2
         await conn.copy_records_to_table(
             "product",
-            columns=["id", "name", "category", "brand", "description", "image", "visibility",
-                     "active"],
+            columns=[
+                "id",
+                "name",
+                "category",
+                "brand",
+                "description",
+                "image",
+                "visibility",
+                "active",
+            ],
             records=[
                 (
                     i + 1,
@@ -172,17 +180,43 @@ async def generate(url: str, rng: random.Random) -> Data:
             colour = COLOURS[i % len(COLOURS)] if i % 2 else ""
             sku_records.append(
                 (
-                    i + 1, p + 1, f"B{i + 1:07d}", f"69{i + 1:011d}",
+                    i + 1,
+                    p + 1,
+                    f"B{i + 1:07d}",
+                    f"69{i + 1:011d}",
                     f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]} {spec}"
                     f"{colour} #{i + 1}",
-                    spec, colour, "瓶", 100 + (i * 37) % 5000, 1, 1, 500, 0, False, True,
+                    spec,
+                    colour,
+                    "瓶",
+                    100 + (i * 37) % 5000,
+                    1,
+                    1,
+                    500,
+                    0,
+                    False,
+                    True,
                 )
             )
         await conn.copy_records_to_table(
             "sku",
-            columns=["id", "product", "code", "barcode", "name", "spec", "colour", "base_unit",
-                     "base_price_fen", "moq", "order_multiple", "weight_g", "safety_stock",
-                     "allow_backorder", "active"],
+            columns=[
+                "id",
+                "product",
+                "code",
+                "barcode",
+                "name",
+                "spec",
+                "colour",
+                "base_unit",
+                "base_price_fen",
+                "moq",
+                "order_multiple",
+                "weight_g",
+                "safety_stock",
+                "allow_backorder",
+                "active",
+            ],
             records=sku_records,
         )
         await conn.execute("SELECT setval('sku_id_seq', $1)", SKUS)
@@ -206,7 +240,12 @@ async def generate(url: str, rng: random.Random) -> Data:
                     "INSERT INTO dealer (code, name, tier, region, credit_limit_fen, "
                     "balance_fen, open_orders_fen, default_warehouse, created_at) "
                     "VALUES ($1, $2, $3, '华东', $4, 0, 0, $5, $6) RETURNING id",
-                    f"D{d:04d}", f"压测经销商{d}", tiers[d % 3], 10**15, wh, now,
+                    f"D{d:04d}",
+                    f"压测经销商{d}",
+                    tiers[d % 3],
+                    10**15,
+                    wh,
+                    now,
                 )
             )
         await conn.executemany(
@@ -225,12 +264,15 @@ async def generate(url: str, rng: random.Random) -> Data:
         admin = await conn.fetchval(
             "INSERT INTO portal_user (username, display_name, password_hash, role, created_at) "
             "VALUES ('bench_admin', '压测管理员', $1, 'admin', $2) RETURNING id",
-            password, now,
+            password,
+            now,
         )
         await conn.execute(
             "INSERT INTO portal_user (username, display_name, password_hash, role, dealer, "
             "created_at) VALUES ('bench_buyer', '压测采购', $1, 'dealer_buyer', $2, $3)",
-            password, dealer_ids[0], now,
+            password,
+            dealer_ids[0],
+            now,
         )
         # As autovacuum would have by the time anyone searches (it is off on some machines):
         # statistics, the visibility map for index-only scans, GIN pending lists merged.
@@ -363,16 +405,28 @@ async def measure(one, seconds: float) -> dict:
     return summarise([await drive(one, seconds) for _ in range(RUNS)])
 
 
-async def wrk(url: str, seconds: float, env: dict[str, str],
-              headers: dict[str, str] | None = None) -> Run:
+async def wrk(
+    url: str, seconds: float, env: dict[str, str], headers: dict[str, str] | None = None
+) -> Run:
     """One wrk run (one thread, CONCURRENCY connections) of bench/wrk/bench.lua, which prints
     the run's figures as a JSON line."""
-    args = [WRK, "-t1", f"-c{CONCURRENCY}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
-            "-s", str(WRK_SCRIPTS / "bench.lua")]
+    args = [
+        WRK,
+        "-t1",
+        f"-c{CONCURRENCY}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPTS / "bench.lua"),
+    ]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     proc = await asyncio.create_subprocess_exec(
-        *args, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *args,
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **env},
     )
     out, err = await proc.communicate()
@@ -390,9 +444,14 @@ async def wrk(url: str, seconds: float, env: dict[str, str],
     )
 
 
-async def measure_wrk(url: str, seconds: float, env: dict[str, str] | None = None,
-                      headers: dict[str, str] | None = None) -> dict:
+async def measure_wrk(
+    url: str,
+    seconds: float,
+    env: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict:
     """As measure(), with wrk: a warm-up run, then the median of RUNS timed runs."""
+
     def run_env(i: int) -> dict[str, str]:
         return {**(env or {}), "BENCH_RUN": f"{time.time_ns()}-{i}"}
 
@@ -449,7 +508,7 @@ FLOOR_SQL = {
     "order": "INSERT INTO sales_order (number, dealer, placed_by, status, total_fen, "
     "list_total_fen, created_at, updated_at) VALUES ($1, $2, $3, 'approved', $4, $4, now(), "
     "now()) RETURNING id",
-    "lines": "INSERT INTO order_line (\"order\", sku, sku_code, sku_name, unit, qty, "
+    "lines": 'INSERT INTO order_line ("order", sku, sku_code, sku_name, unit, qty, '
     "unit_price_fen, list_price_fen, line_total_fen, price_rule) "
     "SELECT $1, s, 'B', 'floor', '瓶', 1, 100, 100, 100, 'base' FROM unnest($2::int[]) AS s",
     "exposure": "UPDATE dealer SET open_orders_fen = open_orders_fen + $2 WHERE id = $1",
@@ -472,8 +531,11 @@ async def bench_floor(url: str, data: Data, hot: bool) -> dict:
                 rows = await conn.fetch(FLOOR_SQL["stock"], data.warehouse_id, skus)
                 await conn.execute(FLOOR_SQL["reserve"], [r["id"] for r in rows], [1] * len(rows))
                 order_id = await conn.fetchval(
-                    FLOOR_SQL["order"], f"FL-{hot:d}-{next(counter)}", dealer,
-                    data.admin_user_id, 500,
+                    FLOOR_SQL["order"],
+                    f"FL-{hot:d}-{next(counter)}",
+                    dealer,
+                    data.admin_user_id,
+                    500,
                 )
                 await conn.execute(FLOOR_SQL["lines"], order_id, skus)
                 await conn.execute(FLOOR_SQL["exposure"], dealer, 500)
@@ -495,8 +557,10 @@ async def sign_in_cookies(c: httpx.AsyncClient, username: str) -> str:
 async def bench_catalog(base: str, data: Data) -> dict:
     limits = httpx.Limits(max_connections=CONCURRENCY * 2)
     results = {}
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as pages, \
-            httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as api:
+    async with (
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as pages,
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as api,
+    ):
         await sign_in_cookies(pages, data.buyer_username)
         api.headers["Authorization"] = f"Bearer {await token(api, data.buyer_username)}"
         targets = {
@@ -518,8 +582,9 @@ async def bench_catalog(base: str, data: Data) -> dict:
                 headers = dict(client.headers.items()) if client is api else {}
                 if client is pages:
                     headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in pages.cookies.items())
-                wanted = {k: v for k, v in headers.items() if k.lower() in ("authorization",
-                                                                           "cookie")}
+                wanted = {
+                    k: v for k, v in headers.items() if k.lower() in ("authorization", "cookie")
+                }
                 results[name] = await measure_wrk(
                     str(check.request.url), CATALOG_SECONDS, headers=wanted
                 )
@@ -556,14 +621,18 @@ async def page_weight(base: str, data: Data) -> dict:
             first[asset] = (await wire("GET", asset))[1]
         hx = {"HX-Request": "true", "x-csrftoken": csrf}
         partials = {
-            "catalog search (q)": await wire("GET", "/catalog", params={"q": data.search_term},
-                                             headers=hx),
+            "catalog search (q)": await wire(
+                "GET", "/catalog", params={"q": data.search_term}, headers=hx
+            ),
             "catalog next page": await wire("GET", "/catalog", params={"page": 2}, headers=hx),
-            "catalog category": await wire("GET", "/catalog",
-                                           params={"category": data.category_id}, headers=hx),
+            "catalog category": await wire(
+                "GET", "/catalog", params={"category": data.category_id}, headers=hx
+            ),
             "stepper (qty +1)": await wire(
-                "POST", f"/catalog/qty/{data.sku_ids[10]}",
-                data={"qty": "1", "step": "set", "_csrf_token": csrf}, headers=hx,
+                "POST",
+                f"/catalog/qty/{data.sku_ids[10]}",
+                data={"qty": "1", "step": "set", "_csrf_token": csrf},
+                headers=hx,
             ),
         }
     return {
@@ -636,28 +705,36 @@ def table(report: dict) -> str:
     o = report.get("orders") or {}
     title = f"order submission (N={CONCURRENCY}, {LINES} lines)"
     if o:
-        out.append(f"{title:44} "
-                   f"{'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+        out.append(
+            f"{title:44} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
+        )
     for name in ("trivial /health/live", "portal", "floor", "portal hot", "floor hot"):
         if name not in o:
             continue
         f = o[name]
-        out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
-                   f"{f['p99_ms']:8.1f} {f['errors']:6d}")
+        out.append(
+            f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
+            f"{f['p99_ms']:8.1f} {f['errors']:6d}"
+        )
     if o:
         out.append(f"  portal ÷ floor: {o['ratio']:.3f}   hot: {o['ratio_hot']:.3f}")
-        out.append(f"  portal ÷ trivial: {o['ratio_to_trivial']:.3f}   "
-                   f"hot: {o['ratio_hot_to_trivial']:.3f}   "
-                   f"floor ÷ trivial: {o['floor_to_trivial']:.3f}")
+        out.append(
+            f"  portal ÷ trivial: {o['ratio_to_trivial']:.3f}   "
+            f"hot: {o['ratio_hot_to_trivial']:.3f}   "
+            f"floor ÷ trivial: {o['floor_to_trivial']:.3f}"
+        )
     for label, key in (("catalog", "catalog"),):
         if key not in report:
             continue
         title = f"{label} ({SKUS} SKUs, N={CONCURRENCY})"
-        out.append(f"{title:44} "
-                   f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'ratio':>8} {'errors':>6}")
+        out.append(
+            f"{title:44} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'ratio':>8} {'errors':>6}"
+        )
         for name, f in report[key].items():
-            out.append(f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
-                       f"{f['ratio_to_trivial']:8.3f} {f['errors']:6d}")
+            out.append(
+                f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
+                f"{f['ratio_to_trivial']:8.3f} {f['errors']:6d}"
+            )
     w = report.get("page_weight")
     if not w:
         return "\n".join(out)
@@ -764,7 +841,7 @@ async def check_invariants(url: str, data_warehouse: int) -> dict:
         )
         orphan = await conn.fetchval(
             "SELECT count(*) FROM sales_order o WHERE NOT EXISTS "
-            "(SELECT 1 FROM order_line l WHERE l.\"order\" = o.id)"
+            '(SELECT 1 FROM order_line l WHERE l."order" = o.id)'
         )
         exposure = await conn.fetchval(
             "SELECT count(*) FROM dealer d LEFT JOIN (SELECT dealer, sum(total_fen) AS t "

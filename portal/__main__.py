@@ -99,9 +99,9 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
         bind_tables(engine)
         await start(engine)
         try:
-            existing = await User.select(User.id, User.role).where(
-                User.username == username
-            ).first()
+            existing = (
+                await User.select(User.id, User.role).where(User.username == username).first()
+            )
             if existing and not reset:
                 print(f"{username} exists; use --reset-password to change it", file=sys.stderr)
                 return 1

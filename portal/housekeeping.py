@@ -58,6 +58,4 @@ def start(
 ) -> Housekeeper | None:
     if interval <= 0 or auto_receive_days <= 0:
         return None
-    return Housekeeper(
-        asyncio.create_task(run_forever(auto_receive_days, interval, first_delay))
-    )
+    return Housekeeper(asyncio.create_task(run_forever(auto_receive_days, interval, first_delay)))

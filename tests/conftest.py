@@ -128,7 +128,7 @@ async def _pg_emptying_block(eng, names: list[str]) -> str:
             names,
         )
         deletes = " ".join(f'DELETE FROM "{n}";' for n in reversed(names))
-        restarts = " ".join(f"ALTER SEQUENCE \"{r['name']}\" RESTART;" for r in rows)
+        restarts = " ".join(f'ALTER SEQUENCE "{r["name"]}" RESTART;' for r in rows)
         block = f"DO $$ BEGIN {deletes} {restarts} END $$"
         _EMPTYING[id(eng)] = block
     return block

@@ -51,11 +51,21 @@ def start_portal(var_dir: Path, port: int) -> subprocess.Popen:
     )
     env.pop("PORTAL_SECRET_KEY", None)
     for command in ("migrate", "demo"):
-        subprocess.run([sys.executable, "-m", "portal", command], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "portal", command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     log = open(var_dir / "server.log", "w")  # noqa: SIM115 - the process owns it until the end
-    proc = subprocess.Popen([sys.executable, "-m", "portal", "serve"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -112,8 +122,11 @@ def dealer_pages(client: httpx.Client) -> dict[str, str]:
 def lighthouse(url: str, name: str, cookie: str | None) -> dict[str, int]:
     report = OUT / f"{name}.json"
     args = [
-        str(LIGHTHOUSE), url,
-        "--output=json", f"--output-path={report}", "--quiet",
+        str(LIGHTHOUSE),
+        url,
+        "--output=json",
+        f"--output-path={report}",
+        "--quiet",
         f"--only-categories={','.join(CATEGORIES)}",
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
     ]
@@ -124,10 +137,15 @@ def lighthouse(url: str, name: str, cookie: str | None) -> dict[str, int]:
     failed = [
         audit["id"]
         for audit in data["audits"].values()
-        if audit.get("score") is not None and audit["score"] < 1
+        if audit.get("score") is not None
+        and audit["score"] < 1
         and audit.get("scoreDisplayMode") in ("binary", "numeric")
-        and any(audit["id"] == ref["id"] for cat in data["categories"].values()
-                for ref in cat["auditRefs"] if ref.get("weight"))
+        and any(
+            audit["id"] == ref["id"]
+            for cat in data["categories"].values()
+            for ref in cat["auditRefs"]
+            if ref.get("weight")
+        )
     ]
     scores = {c: round((data["categories"][c]["score"] or 0) * 100) for c in CATEGORIES}
     scores["_failed"] = failed  # type: ignore[assignment]

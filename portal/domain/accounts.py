@@ -36,17 +36,15 @@ async def authenticate(
     login = (login or "").strip()
     user = None
     if login:
-        user = (
-            await User.select()
-            .where((User.username == login) | (User.phone == login))
-            .first()
-        )
+        user = await User.select().where((User.username == login) | (User.phone == login)).first()
     account_key, address_key = _keys(login, user, address)
     since = now - window
     for key, limit in ((account_key, max_failures), (address_key, max_failures * 4)):
-        recent = await LoginFailure.select(LoginFailure.at).where(
-            (LoginFailure.key == key) & (LoginFailure.at > since)
-        ).order_by(LoginFailure.at)
+        recent = (
+            await LoginFailure.select(LoginFailure.at)
+            .where((LoginFailure.key == key) & (LoginFailure.at > since))
+            .order_by(LoginFailure.at)
+        )
         if len(recent) >= limit:
             oldest = recent[-limit]["at"]
             retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
@@ -79,9 +77,7 @@ async def session_actor(user_id: int, token_version: int) -> Actor | None:
 async def revoke_sessions(user_id: int) -> None:
     """Every token issued so far stops working on its next request."""
     async with write_transaction():
-        await User.update({User.token_version: User.token_version + 1}).where(
-            User.id == user_id
-        )
+        await User.update({User.token_version: User.token_version + 1}).where(User.id == user_id)
 
 
 async def set_locale(actor: Actor, locale: str) -> None:

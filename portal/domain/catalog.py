@@ -221,9 +221,9 @@ FROM_VISIBLE = 'FROM "sku" s JOIN "product" p ON p.id = s.product'
 # the query then takes PRICE_JOINS' tier id and dealer id.
 DETAIL_COLUMNS = (
     f"{PRICE_COLUMNS}, "
-    "(SELECT SUM(sl.on_hand - sl.reserved) FROM \"stock_level\" sl JOIN \"warehouse\" w "
+    '(SELECT SUM(sl.on_hand - sl.reserved) FROM "stock_level" sl JOIN "warehouse" w '
     "ON w.id = sl.warehouse WHERE w.active = {} AND sl.sku = s.id) AS available, "
-    "(SELECT COUNT(*) FROM \"favourite\" f WHERE f.dealer = {} AND f.sku = s.id) AS fav_n"
+    '(SELECT COUNT(*) FROM "favourite" f WHERE f.dealer = {} AND f.sku = s.id) AS fav_n'
 )
 
 
@@ -557,14 +557,13 @@ async def search(
         if not tree:
             in_tree = "AND 1 = 0"
         elif sku_only:
-            in_tree = (
-                f'AND s.product IN (SELECT c.id FROM "product" c WHERE c.category IN ({ids}))'
-            )
+            in_tree = f'AND s.product IN (SELECT c.id FROM "product" c WHERE c.category IN ({ids}))'
         else:
             in_tree = f"AND p.category IN ({ids})"
 
-    def filtered(sql: SqlText, select: str, select_args: tuple = (), joins: str = "",
-                 join_args: tuple = ()) -> SqlText:
+    def filtered(
+        sql: SqlText, select: str, select_args: tuple = (), joins: str = "", join_args: tuple = ()
+    ) -> SqlText:
         source = 'FROM "sku" s' if sku_only else FROM_VISIBLE
         sql.add(f"{select} {source} {joins}", *select_args, *join_args)
         (_listed_where if sku_only else visible_where)(sql, dealer)
@@ -605,8 +604,12 @@ async def search(
         keys = [(sort_price_sql("s", "tp", "cp"), direction), ("s.name", ""), ("s.id", "")]
     elif terms:
         rank, key_args = _relevance(q or "")
-        keys = [(rank, ""), (_bytewise("s.product_key"), ""), (_bytewise("s.code"), ""),
-                ("s.id", "")]
+        keys = [
+            (rank, ""),
+            (_bytewise("s.product_key"), ""),
+            (_bytewise("s.code"), ""),
+            ("s.id", ""),
+        ]
     else:
         keys = [("p.name", ""), ("s.code", ""), ("s.id", "")]
 
@@ -725,9 +728,7 @@ async def items_by_ids(
                 dealer, "AND s.id IN (" + ", ".join("{}" for _c in chunk) + ")", *chunk
             )
         )
-    return {
-        item.sku_id: item for item in await _items(dealer, rows, quantities, history=history)
-    }
+    return {item.sku_id: item for item in await _items(dealer, rows, quantities, history=history)}
 
 
 async def find_skus(actor: Actor, dealer: dict, codes: list[str]) -> dict[str, CatalogItem]:

@@ -32,9 +32,7 @@ def check_key(raw: str | None) -> str:
 
 async def used_fulfilment_key(actor: Actor, key: str) -> dict | None:
     """The row of a key this user already used (shipments, payments, returns, stock)."""
-    return (
-        await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
-    )
+    return await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
 
 
 class KeyTaken(Exception):

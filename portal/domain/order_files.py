@@ -116,7 +116,5 @@ def quick_order_text(filename: str, data: bytes) -> str:
         cells[first] = []
     lines = [" ".join(c.replace(" ", "") for c in row if c) for row in cells]
     if len([ln for ln in lines if ln]) > MAX_QUICK_ORDER_LINES:
-        raise _refuse(
-            _("A file may hold at most %(max)s lines."), {"max": MAX_QUICK_ORDER_LINES}
-        )
+        raise _refuse(_("A file may hold at most %(max)s lines."), {"max": MAX_QUICK_ORDER_LINES})
     return "\n".join(lines)

@@ -251,7 +251,12 @@ async def insert_user(actor: Actor, username: str, password: str, values: dict[s
             )
             await User.insert(user)
             await audit.record(
-                actor, "user.created", "user", user.id, {}, {"username": username, **values},
+                actor,
+                "user.created",
+                "user",
+                user.id,
+                {},
+                {"username": username, **values},
                 now=now,
             )
     except Exception as exc:

@@ -229,9 +229,7 @@ async def rotate_secret(actor: Actor, endpoint_id: int, *, now: datetime | None 
     return secret
 
 
-async def delete_endpoint(
-    actor: Actor, endpoint_id: int, *, now: datetime | None = None
-) -> None:
+async def delete_endpoint(actor: Actor, endpoint_id: int, *, now: datetime | None = None) -> None:
     """Remove an endpoint and its deliveries (waiting ones are never sent); audited."""
     _require_admin(actor)
     now = now or _now()

@@ -127,7 +127,6 @@ class ReturnLine(Table, tablename="return_line"):
     qty_accepted = Integer(default=0)
 
 
-
 class ReturnPhoto(Table, tablename="return_photo"):
     """A photo the dealer sends with a return, as re-encoded by the portal (no metadata kept).
 

@@ -113,12 +113,20 @@ def _context(
 
 
 def _render(
-    request: Request, view: Any, *, status: int = 200, fragment: str = "cart/_body_response.html",
+    request: Request,
+    view: Any,
+    *,
+    status: int = 200,
+    fragment: str = "cart/_body_response.html",
     **extra: Any,
 ) -> Template:
     return page(
-        request, "cart/page.html", _context(view, **extra), fragment=fragment,
-        active_tab="cart", status=status,
+        request,
+        "cart/page.html",
+        _context(view, **extra),
+        fragment=fragment,
+        active_tab="cart",
+        status=status,
     )
 
 
@@ -190,8 +198,12 @@ def _line_response(
     context = _context(view, line_errors={sku_id: error} if error else None)
     context["line"] = line
     return page(
-        request, "cart/page.html", context, fragment="cart/_line_response.html",
-        active_tab="cart", status=status,
+        request,
+        "cart/page.html",
+        context,
+        fragment="cart/_line_response.html",
+        active_tab="cart",
+        status=status,
     )
 
 
@@ -260,7 +272,10 @@ async def quick_order(request: Request, data: Form) -> Response:
         view = await cart.get_cart(actor, dealer_id)
         msgid = MSG_QUICK_TOO_LONG if text.strip() else MSG_QUICK_EMPTY
         return _render(
-            request, view, status=422, quick_errors=[FieldError("text", msgid)],
+            request,
+            view,
+            status=422,
+            quick_errors=[FieldError("text", msgid)],
             quick_text=text[:MAX_QUICK_TEXT],
         )
     return await _quick_add(request, text)

@@ -316,11 +316,24 @@ async def catalog_page(request: Request) -> Response:
     }
     if query.errors:
         ctx["errors"] = messages(query.errors)
-        return page(request, "catalog/page.html", ctx, fragment="catalog/_results.html",
-                    active_tab="catalog", status=400)
+        return page(
+            request,
+            "catalog/page.html",
+            ctx,
+            fragment="catalog/_results.html",
+            active_tab="catalog",
+            status=400,
+        )
     result = await catalog.search(
-        actor, dealer, q=query.q or None, category_id=category_id, in_stock=query.in_stock,
-        favourites=query.favourites, sort=query.sort, page=query.page, per_page=PER_PAGE,
+        actor,
+        dealer,
+        q=query.q or None,
+        category_id=category_id,
+        in_stock=query.in_stock,
+        favourites=query.favourites,
+        sort=query.sort,
+        page=query.page,
+        per_page=PER_PAGE,
         categories=categories,
     )
     # Staff who may look but not order (finance, warehouse) get no cart and no steppers.
@@ -388,8 +401,14 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
         "back": back,
         **cart_oob(view),
     }
-    return page(request, "catalog/qty.html", ctx, fragment="catalog/_row_oob.html",
-                active_tab="catalog", status=status)
+    return page(
+        request,
+        "catalog/qty.html",
+        ctx,
+        fragment="catalog/_row_oob.html",
+        active_tab="catalog",
+        status=status,
+    )
 
 
 @post("/catalog/favourite/{sku_id:int}", include_in_schema=False)
@@ -485,8 +504,10 @@ def product_context(
         )
     has_packs = any(item.pack_name for item in detail.skus)
     first = detail.skus[0]
-    unit_choices = [("base", first.unit), ("pack", next(
-        (i.pack_name for i in detail.skus if i.pack_name), first.unit))]
+    unit_choices = [
+        ("base", first.unit),
+        ("pack", next((i.pack_name for i in detail.skus if i.pack_name), first.unit)),
+    ]
     return {
         "detail": detail,
         "product": detail.product,
@@ -508,7 +529,8 @@ def _unit_param(raw: str | None) -> str:
     if raw == "pack":
         return "pack"
     raise ValidationFailed(
-        _("Unknown unit %(unit)s."), {"unit": str(raw)[:20]},
+        _("Unknown unit %(unit)s."),
+        {"unit": str(raw)[:20]},
         errors=[FieldError("unit", _("Unknown unit %(unit)s."), {"unit": str(raw)[:20]})],
     )
 
@@ -528,10 +550,12 @@ async def product_page(
     detail = await catalog.product_detail(actor, dealer, product_id)
     view = await cart.get_cart(actor, dealer["id"]) if actor.can_order else None
     ctx = product_context(detail, cart_quantities(view), chosen)
-    ctx.update(added=added == "1", oob=False, can_order=actor.can_order,
-               **(cart_oob(view) if view else {}))
-    return page(request, "product/page.html", ctx, fragment="product/_grid.html",
-                active_tab="catalog")
+    ctx.update(
+        added=added == "1", oob=False, can_order=actor.can_order, **(cart_oob(view) if view else {})
+    )
+    return page(
+        request, "product/page.html", ctx, fragment="product/_grid.html", active_tab="catalog"
+    )
 
 
 @post("/products/{product_id:int}/grid", include_in_schema=False)
@@ -592,8 +616,14 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
     in_cart = cart_quantities(view)
     ctx = product_context(detail, in_cart, chosen, entered if status != 200 else None, errors)
     ctx.update(added=status == 200, summary=summary, oob=True, can_order=True, **cart_oob(view))
-    return page(request, "product/page.html", ctx, fragment="product/_grid.html",
-                active_tab="catalog", status=status)
+    return page(
+        request,
+        "product/page.html",
+        ctx,
+        fragment="product/_grid.html",
+        active_tab="catalog",
+        status=status,
+    )
 
 
 def _field_sku(name: str, by_id: dict[int, CatalogItem]) -> int | None:

@@ -73,7 +73,11 @@ async def order_list(
     }
     fragment = "orders/_rows.html" if number > 1 else "orders/_list.html"
     return page(
-        request, "orders/list.html", context, fragment=fragment, active_tab="orders",
+        request,
+        "orders/list.html",
+        context,
+        fragment=fragment,
+        active_tab="orders",
         status=400 if context["bad_status"] else 200,
     )
 
@@ -110,23 +114,19 @@ async def cancel(request: Request, order_id: FromPath[int], data: Form) -> Respo
     error, status = None, 200
     if len(reason) > MAX_REASON:
         status = 422
-        error = i18n.gettext(
-            "The note is too long (at most %(max)s characters).", max=MAX_REASON
-        )
+        error = i18n.gettext("The note is too long (at most %(max)s characters).", max=MAX_REASON)
     else:
         try:
             await orders.cancel_order(request.user, order_id, reason)
         except (ValidationFailed, Conflict) as exc:
             status = exc.status
-            error = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(
-                exc
-            )
+            error = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(exc)
     if error is not None:
         view = await orders.get_order(request.user, order_id)
         return page(
             request,
             "orders/cancel.html",
-            _detail_context(view, request.user, reason=reason[:MAX_REASON * 2], error=error),
+            _detail_context(view, request.user, reason=reason[: MAX_REASON * 2], error=error),
             fragment="orders/_cancel_form.html",
             active_tab="orders",
             status=status,

@@ -26,8 +26,13 @@ def service_worker() -> Response[bytes]:
 async def offline(request: Request) -> Template:
     # The service worker keeps this page, so it holds nothing of the user's: no tab bar with its
     # cart badge, no acting-dealer banner, no name.
-    anonymous = {"actor": None, "tabs": [], "cart_count": 0, "acting": None,
-                 "show_acting_banner": False}
+    anonymous = {
+        "actor": None,
+        "tabs": [],
+        "cart_count": 0,
+        "acting": None,
+        "show_acting_banner": False,
+    }
     response = page(request, "offline.html", anonymous)
     response.headers["Cache-Control"] = "no-cache"
     return response

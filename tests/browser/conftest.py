@@ -68,9 +68,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
-    result = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"{what} failed:\n{result.stdout}\n{result.stderr}")
 

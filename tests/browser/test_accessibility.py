@@ -322,9 +322,11 @@ async def test_detail_pages_are_accessible(browser, live_server: str):
         await at_manager.visit(href, "reject sheet")
         await manager.goto("/approvals")
         async with manager.expect_response(lambda r: r.url.endswith("/reject")):
-            await manager.locator("li", has_text=pending["number"]).first.locator(
-                "a[href$='/reject']"
-            ).click()
+            await (
+                manager.locator("li", has_text=pending["number"])
+                .first.locator("a[href$='/reject']")
+                .click()
+            )
         await htmx_settled(manager)
         sheet = manager.locator("form.approval-sheet")
         await sheet.locator("textarea").wait_for()

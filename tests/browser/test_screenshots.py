@@ -246,9 +246,11 @@ async def test_detail_pages(browser, live_server: str, engine_name: str):
             await admin.page.locator("#decision-form button[value=approve]").click()
         await clerk.visit(return_path, "return-receive", dark=True)
         await clerk.visit("/stock", "stock")
-        await clerk.page.locator(".stock-row").first.locator(
-            "details:has(form.stock-adjust) > summary"
-        ).click()
+        await (
+            clerk.page.locator(".stock-row")
+            .first.locator("details:has(form.stock-adjust) > summary")
+            .click()
+        )
         await clerk.take("stock-adjust", dark=True)
         backorders = await clerk.page.goto("/backorders")
         if backorders is not None and backorders.status != 404:  # built by another task

@@ -32,6 +32,7 @@ def _after(entry: dict) -> dict:
     value = entry["after"]
     return json.loads(value) if isinstance(value, str) else value
 
+
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
@@ -47,7 +48,11 @@ async def world(db):
     await f.volume_break(tier, a, 240, 160)
     await f.contract_price(dealer, b, 250)
     return {
-        "wh": wh, "tier": tier, "dealer": dealer, "a": a, "b": b,
+        "wh": wh,
+        "tier": tier,
+        "dealer": dealer,
+        "a": a,
+        "b": b,
         "admin": f.actor(await f.user("admin")),
         "clerk": f.actor(await f.user("warehouse")),
         "buyer": f.actor(await f.user("dealer_buyer", dealer)),
@@ -64,8 +69,9 @@ async def test_every_export_imports_back_unchanged(world):
         header, rows = await data_io.export_rows(admin, kind)
         assert header == data_io.COLUMNS[kind] and rows, kind
         if kind in data_io.IMPORTABLE:
-            result = await data_io.import_file(admin, kind, "x.csv", csv_bytes(header, rows),
-                                               now=NOW)
+            result = await data_io.import_file(
+                admin, kind, "x.csv", csv_bytes(header, rows), now=NOW
+            )
             assert (result.created, result.updated) == (0, 0), kind
             assert result.unchanged == len(rows), kind
     assert await AuditEntry.count() == 0
@@ -145,8 +151,9 @@ async def test_prices_and_breaks(world):
 
 async def test_contract_prices_and_dealers(world):
     data = csv_file(("dealer", "sku", "price"), (world["dealer"]["code"], "A100", "1.55"))
-    assert (await data_io.import_file(world["admin"], "contract_prices", "c.csv", data,
-                                      now=NOW)).created == 1
+    assert (
+        await data_io.import_file(world["admin"], "contract_prices", "c.csv", data, now=NOW)
+    ).created == 1
     assert {r["price_fen"] for r in await ContractPrice.select()} == {155, 250}
     dealers = csv_file(
         ("code", "name", "tier", "credit_limit", "active"),
@@ -209,8 +216,11 @@ async def test_products_are_added_and_changed(world):
     _, exported = await data_io.export_rows(world["admin"], "products")
     assert [r[0] for r in exported if r[3] == "C300"] == ["饮料 / 茶"]
     again = await data_io.import_file(
-        world["admin"], "products", "p.csv",
-        csv_bytes(data_io.COLUMNS["products"], exported), now=NOW,
+        world["admin"],
+        "products",
+        "p.csv",
+        csv_bytes(data_io.COLUMNS["products"], exported),
+        now=NOW,
     )
     assert again.unchanged == len(exported)
     # The search text follows (database triggers).
@@ -249,19 +259,38 @@ async def test_packs_weight_and_image_go_out_and_come_back(world):
     assert header[-3:] == ("weight_g", "packs", "image")
     assert [r[-3:] for r in rows] == [[0, "箱=24", ""], [0, "箱=24", ""]]
     data = csv_file(
-        ("sku", "weight_g", "packs", "image", "category", "product", "name", "unit",
-         "base_price"),
+        ("sku", "weight_g", "packs", "image", "category", "product", "name", "unit", "base_price"),
         ("A100", "560", "中包=6；箱 = 24", "/static/products/a100.png", "", "", "", "", ""),
         ("B200", "", "件=12", "", "", "", "", "", ""),
-        ("C300", "500", "箱＝12", "https://img.example.com/c.jpg", "饮料 / 茶", "冰红茶",
-         "冰红茶 500ml", "瓶", "3.00"),
-        ("C301", "", "", "https://img.example.com/c.jpg", "饮料 / 茶", "冰红茶", "冰红茶 1L",
-         "瓶", "5.50"),
+        (
+            "C300",
+            "500",
+            "箱＝12",
+            "https://img.example.com/c.jpg",
+            "饮料 / 茶",
+            "冰红茶",
+            "冰红茶 500ml",
+            "瓶",
+            "3.00",
+        ),
+        (
+            "C301",
+            "",
+            "",
+            "https://img.example.com/c.jpg",
+            "饮料 / 茶",
+            "冰红茶",
+            "冰红茶 1L",
+            "瓶",
+            "5.50",
+        ),
     )
     result = await data_io.import_file(admin, "products", "p.csv", data, now=NOW)
     assert (result.created, result.updated, result.unchanged) == (2, 2, 0)
     assert await packs_by_code() == {
-        "A100": [("箱", 24), ("中包", 6)], "B200": [("件", 12)], "C300": [("箱", 12)],
+        "A100": [("箱", 24), ("中包", 6)],
+        "B200": [("件", 12)],
+        "C300": [("箱", 12)],
     }
     skus = {r["code"]: r for r in await Sku.select()}
     assert (skus["A100"]["weight_g"], skus["B200"]["weight_g"]) == (560, 0)
@@ -279,13 +308,13 @@ async def test_packs_weight_and_image_go_out_and_come_back(world):
     assert by_code["A100"][-3:] == [560, "箱=24; 中包=6", "/static/products/a100.png"]
     assert by_code["C301"][-3:] == [0, "", "https://img.example.com/c.jpg"]
     audited = await AuditEntry.count()
-    again = await data_io.import_file(admin, "products", "p.csv", csv_bytes(header, rows),
-                                      now=NOW)
+    again = await data_io.import_file(admin, "products", "p.csv", csv_bytes(header, rows), now=NOW)
     assert again.unchanged == len(rows) == 4
     assert await AuditEntry.count() == audited
     # Blank cells leave packs, weight and image as they are; a packs cell replaces them all.
-    blank = csv_file(("sku", "weight_g", "packs", "image"), ("A100", "", "", ""),
-                     ("B200", "250", "箱=24", ""))
+    blank = csv_file(
+        ("sku", "weight_g", "packs", "image"), ("A100", "", "", ""), ("B200", "250", "箱=24", "")
+    )
     result = await data_io.import_file(admin, "products", "p.csv", blank, now=NOW)
     assert (result.updated, result.unchanged) == (1, 1)
     assert (await packs_by_code())["A100"] == [("箱", 24), ("中包", 6)]
@@ -295,8 +324,7 @@ async def test_packs_weight_and_image_go_out_and_come_back(world):
 async def test_bad_packs_weight_and_image_refuse_the_file(world):
     admin = world["admin"]
     data = csv_file(
-        ("sku", "packs", "weight_g", "image", "category", "product", "name", "unit",
-         "base_price"),
+        ("sku", "packs", "weight_g", "image", "category", "product", "name", "unit", "base_price"),
         ("A100", "箱=24; 中包=6", "", "", "", "", "", "", ""),  # fine on its own
         ("B200", "箱", "", "", "", "", "", "", ""),
         ("A100", "", "-1", "", "", "", "", "", ""),

@@ -178,7 +178,12 @@ async def test_every_demo_login_signs_in(db):
     await load_demo(None, sku_count=40)
     now = datetime.now(UTC)
     assert set(DEMO_LOGINS) == {
-        "dealer_admin", "dealer_buyer", "sales_rep", "sales_manager", "finance", "warehouse",
+        "dealer_admin",
+        "dealer_buyer",
+        "sales_rep",
+        "sales_manager",
+        "finance",
+        "warehouse",
         "admin",
     }
     for role, username in DEMO_LOGINS.items():

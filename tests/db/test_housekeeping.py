@@ -63,7 +63,11 @@ def _cli(database_url: str, tmp_path, *args: str, password: str = "s3cret-pass")
     }
     return subprocess.run(
         [sys.executable, "-m", "portal", "createadmin", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -29,16 +29,22 @@ async def team(db):
     await f.assign(a, mine)
     await f.assign(stranger, theirs)
     return {
-        "boss": f.actor(boss), "a": f.actor(a), "b": f.actor(b),
-        "stranger": f.actor(stranger), "mine": mine, "theirs": theirs,
+        "boss": f.actor(boss),
+        "a": f.actor(a),
+        "b": f.actor(b),
+        "stranger": f.actor(stranger),
+        "mine": mine,
+        "theirs": theirs,
         "rows": {"a": a, "b": b, "stranger": stranger},
     }
 
 
 async def rep_of(dealer: dict) -> int | None:
-    row = await RepAssignment.select(RepAssignment.rep).where(
-        RepAssignment.dealer == dealer["id"]
-    ).first()
+    row = (
+        await RepAssignment.select(RepAssignment.rep)
+        .where(RepAssignment.dealer == dealer["id"])
+        .first()
+    )
     return row["rep"] if row else None
 
 
@@ -64,13 +70,16 @@ async def test_what_a_manager_may_not_do(team):
         await dealers.reassign(boss, mine["id"], None, now=NOW)
     with pytest.raises(NotFound):  # another team's dealer
         await dealers.reassign(boss, theirs["id"], team["a"].user_id, now=NOW)
-    for who in (team["a"], f.actor(await f.user("finance")),
-                f.actor(await f.user("dealer_admin", mine))):
+    for who in (
+        team["a"],
+        f.actor(await f.user("finance")),
+        f.actor(await f.user("dealer_admin", mine)),
+    ):
         with pytest.raises(Forbidden):
             await dealers.reassign(who, mine["id"], team["b"].user_id, now=NOW)
-    assert await rep_of(mine) == team["a"].user_id and await rep_of(theirs) == team[
-        "stranger"
-    ].user_id
+    assert (
+        await rep_of(mine) == team["a"].user_id and await rep_of(theirs) == team["stranger"].user_id
+    )
     assert await AuditEntry.count() == 0
 
 

@@ -18,15 +18,21 @@ async def people(db):
     east = await f.user("sales_manager")
     west = await f.user("sales_manager")
     dealer = await f.dealer()
-    return {"admin": f.actor(boss), "east": east, "west": west, "dealer": dealer,
-            "admin_row": boss}
+    return {"admin": f.actor(boss), "east": east, "west": west, "dealer": dealer, "admin_row": boss}
 
 
 async def test_an_administrator_adds_a_rep_to_a_team(people):
     rep = await staff.create_staff(
-        people["admin"], "li.rep", "first-pass-1",
-        staff.StaffInput(display_name="李业务", role="sales_rep", manager_id=people["east"]["id"],
-                         discount_authority_bp=500, phone="13900000009"),
+        people["admin"],
+        "li.rep",
+        "first-pass-1",
+        staff.StaffInput(
+            display_name="李业务",
+            role="sales_rep",
+            manager_id=people["east"]["id"],
+            discount_authority_bp=500,
+            phone="13900000009",
+        ),
     )
     assert rep["role"] == "sales_rep" and rep["manager"] == people["east"]["id"]
     assert rep["discount_authority_bp"] == 500 and "password_hash" not in rep
@@ -39,7 +45,8 @@ async def test_an_administrator_adds_a_rep_to_a_team(people):
         "token_version"
     ]
     await staff.update_staff(
-        people["admin"], rep["id"],
+        people["admin"],
+        rep["id"],
         staff.StaffInput(display_name="李业务", role="sales_rep", manager_id=people["west"]["id"]),
     )
     assert await visible_dealer_ids(east) == []
@@ -54,12 +61,15 @@ async def test_the_last_administrator_stays(people):
     admin = people["admin"]
     me = people["admin_row"]
     with pytest.raises(ValidationFailed):
-        await staff.update_staff(admin, me["id"], staff.StaffInput(display_name="管理员",
-                                                                  role="finance"))
-    other = await staff.create_staff(admin, "second.admin", "first-pass-1",
-                                     staff.StaffInput(display_name="二号", role="admin"))
-    await staff.update_staff(admin, me["id"], staff.StaffInput(
-        display_name="管理员", role="admin", active=False))
+        await staff.update_staff(
+            admin, me["id"], staff.StaffInput(display_name="管理员", role="finance")
+        )
+    other = await staff.create_staff(
+        admin, "second.admin", "first-pass-1", staff.StaffInput(display_name="二号", role="admin")
+    )
+    await staff.update_staff(
+        admin, me["id"], staff.StaffInput(display_name="管理员", role="admin", active=False)
+    )
     assert not (await User.select(User.active).where(User.id == me["id"]).first())["active"]
     assert other["active"]
 
@@ -69,14 +79,24 @@ async def test_the_last_administrator_stays(people):
     [
         ("a", "first-pass-1", staff.StaffInput(display_name="x", role="sales_rep"), ["username"]),
         ("ok.name", "short", staff.StaffInput(display_name="x", role="sales_rep"), ["password"]),
-        ("ok.name", "first-pass-1", staff.StaffInput(display_name="", role="dealer_buyer"),
-         ["display_name", "role"]),
-        ("ok.name", "first-pass-1",
-         staff.StaffInput(display_name="x", role="sales_rep", discount_authority_bp=9000),
-         ["discount_authority"]),
-        ("ok.name", "first-pass-1",
-         staff.StaffInput(display_name="x", role="sales_rep", manager_id=987654),
-         ["manager_id"]),
+        (
+            "ok.name",
+            "first-pass-1",
+            staff.StaffInput(display_name="", role="dealer_buyer"),
+            ["display_name", "role"],
+        ),
+        (
+            "ok.name",
+            "first-pass-1",
+            staff.StaffInput(display_name="x", role="sales_rep", discount_authority_bp=9000),
+            ["discount_authority"],
+        ),
+        (
+            "ok.name",
+            "first-pass-1",
+            staff.StaffInput(display_name="x", role="sales_rep", manager_id=987654),
+            ["manager_id"],
+        ),
     ],
 )
 async def test_bad_staff_input_changes_nothing(people, username, password, data, fields):

@@ -27,8 +27,10 @@ async def test_add_edit_and_an_inactive_warehouse_is_skipped(db):
     await f.stock(sku, await Warehouse.select().where(Warehouse.id == home["id"]).first(), 5)
     await f.stock(sku, await Warehouse.select().where(Warehouse.id == far["id"]).first(), 5)
     await warehouses.save_warehouse(
-        admin, home["id"],
-        warehouses.WarehouseInput(code="SH", name="上海仓", priority=1, active=False), now=NOW,
+        admin,
+        home["id"],
+        warehouses.WarehouseInput(code="SH", name="上海仓", priority=1, active=False),
+        now=NOW,
     )
     buyer = f.actor(await f.user("dealer_buyer", dealer))
     result = await orders.submit_order(

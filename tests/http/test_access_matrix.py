@@ -319,7 +319,7 @@ _NEW_USERS = itertools.count(1)
 
 
 def route_keys(app) -> set[str]:
-    """"METHOD path" for every handler in the app's route table (OPTIONS is Litestar's own)."""
+    """ "METHOD path" for every handler in the app's route table (OPTIONS is Litestar's own)."""
     keys = set()
     for route in app.routes:
         for method in getattr(route, "route_handler_map", {}):
@@ -386,9 +386,7 @@ async def build_world() -> World:
     b = await f.dealer(tier, name="乙经销商", default_warehouse=wh)
     public = await f.sku(code="PUB1", name="公开商品")
     secret = await f.sku(code="SEC1", name="乙专供商品")
-    await Product.update({Product.visibility: "restricted"}).where(
-        Product.id == secret["product"]
-    )
+    await Product.update({Product.visibility: "restricted"}).where(Product.id == secret["product"])
     await ProductVisibility.insert(ProductVisibility(product=secret["product"], dealer=b["id"]))
     for s in (public, secret):
         await f.stock(s, wh, on_hand=100_000)
@@ -501,10 +499,12 @@ async def fresh_addresses(world: World) -> dict[str, int]:
 async def fresh_orders(world: World, tag: str) -> tuple[int, int]:
     """A new open order for dealer A and one for dealer B (cancels change them)."""
     ids = []
-    for n, (dealer, buyer, sku) in enumerate((
-        (world.own_dealer, world.users["dealer_buyer"], world.own_sku),
-        (world.foreign_dealer, world.buyer_b, world.foreign_sku),
-    )):
+    for n, (dealer, buyer, sku) in enumerate(
+        (
+            (world.own_dealer, world.users["dealer_buyer"], world.own_sku),
+            (world.foreign_dealer, world.buyer_b, world.foreign_sku),
+        )
+    ):
         result = await orders.submit_order(
             f.actor(buyer),
             dealer["id"],
@@ -548,8 +548,10 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         data.update(
             {
                 # Anonymous: a wrong password (a right one would sign the client in).
-                "/login": {"login": world.users.get(role, world.buyer_b)["username"],
-                           "password": f.PASSWORD if role in world.users else "wrong"},
+                "/login": {
+                    "login": world.users.get(role, world.buyer_b)["username"],
+                    "password": f.PASSWORD if role in world.users else "wrong",
+                },
                 "/lang": {"locale": "en"},
                 "/catalog/qty/{sku_id:int}": {"qty": "2"},
                 "/cart/lines/{sku_id:int}": {"qty": "3"},
@@ -557,7 +559,8 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
                 "/cart/quick": {"text": "PUB1 1"},
                 "/cart/submit": {"idempotency_key": f"cart-key-{role}".replace("_", "-")},
                 "/products/{product_id:int}/grid": {
-                    "unit": "base", f"qty_{world.own_sku['id']}": "2"
+                    "unit": "base",
+                    f"qty_{world.own_sku['id']}": "2",
                 },
             }.get(path, {})
         )
@@ -718,4 +721,3 @@ def print_table(observed: dict[tuple[str, str], Any]) -> None:
             cell = observed[(key, role)]
             cells.append("/".join(map(str, cell)) if isinstance(cell, tuple) else str(cell))
         print(f'    "{key}":'.ljust(48) + f'"{" ".join(cells)}",')
-

@@ -111,8 +111,14 @@ async def test_inactive_user_gets_no_token(client):
 
 
 async def test_bad_token_requests_are_validation_problems(client):
-    for body in ({"username": "x"}, {"password": "x"}, {"username": "", "password": "x"},
-                 {"username": "x" * 101, "password": "x"}, [], "text"):
+    for body in (
+        {"username": "x"},
+        {"password": "x"},
+        {"username": "", "password": "x"},
+        {"username": "x" * 101, "password": "x"},
+        [],
+        "text",
+    ):
         response = await client.post("/api/v1/auth/token", json=body, headers=EN)
         problem = assert_problem(response, 400, "validation")
         assert problem["errors"], problem

@@ -104,9 +104,7 @@ def claims(user: dict, **overrides) -> dict:
 
 def sign_hs256_with_header(header: dict, payload: dict, secret: str) -> str:
     """A token whose header claims any algorithm but which is HMAC-SHA256 signed."""
-    signing_input = (
-        _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(payload).encode())
-    )
+    signing_input = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(payload).encode())
     sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64(sig)
 
@@ -123,9 +121,10 @@ def forged(kind: str, user: dict, other: dict, secret: str) -> str:
     if kind == "alg-none":
         return jwt.encode(good, key=None, algorithm="none")
     if kind == "alg-none-uppercase":
-        return sign_hs256_with_header({"alg": "None", "typ": "JWT"}, good, secret).rsplit(
-            ".", 1
-        )[0] + "."
+        return (
+            sign_hs256_with_header({"alg": "None", "typ": "JWT"}, good, secret).rsplit(".", 1)[0]
+            + "."
+        )
     if kind == "hs512-right-key":
         return jwt.encode(good, secret, algorithm="HS512")
     if kind == "rs256-header-hmac-signed":
@@ -562,7 +561,9 @@ def assert_security_headers(r: httpx.Response) -> None:
     assert directives["frame-ancestors"] == "frame-ancestors 'none'"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] in (
-        "same-origin", "strict-origin-when-cross-origin", "no-referrer"
+        "same-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer",
     )
 
 

@@ -86,10 +86,13 @@ async def test_warehouse_staff_touch_stock_only_and_dealers_nothing(client, worl
     buyer = await bearer(client, "buyer")
     assert_problem(await client.get("/api/v1/data/stock", headers=buyer), 403, "forbidden")
     assert_problem(
-        await client.post("/api/v1/data/stock",
-                          files={"file": ("s.csv", b"warehouse,sku,on_hand\nWH1,A100,1\n")},
-                          headers=buyer),
-        403, "forbidden",
+        await client.post(
+            "/api/v1/data/stock",
+            files={"file": ("s.csv", b"warehouse,sku,on_hand\nWH1,A100,1\n")},
+            headers=buyer,
+        ),
+        403,
+        "forbidden",
     )
     await sign_in(client, "buyer")
     assert (await client.get("/admin/data")).status_code == 403

@@ -230,9 +230,12 @@ async def test_database_unreachable_then_back(db, world, database_url, tmp_path)
     app = await asyncio.to_thread(create_app, settings)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with app.lifespan(), httpx.AsyncClient(
-            transport=transport, base_url="http://testserver.local", follow_redirects=True
-        ) as c:
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(
+                transport=transport, base_url="http://testserver.local", follow_redirects=True
+            ) as c,
+        ):
             assert (await c.get("/health/ready")).status_code == 200
             assert (await sign_in(c, "buyer_a")).status_code == 303
             assert (await c.get("/orders")).status_code == 200
@@ -282,9 +285,10 @@ async def test_database_unreachable_at_start_up(db, world, database_url, tmp_pat
     app = await asyncio.to_thread(create_app, settings)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with app.lifespan(), httpx.AsyncClient(
-            transport=transport, base_url="http://testserver.local"
-        ) as c:
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c,
+        ):
             assert (await c.get("/health/live")).status_code == 200
             assert (await c.get("/health/ready")).status_code == 503
             login = await c.get("/login")

@@ -42,8 +42,12 @@ async def test_signing_in_returns_to_the_page_and_its_search(client):
     page = await client.get(login_url)
     response = await client.post(
         "/login",
-        data={"login": "buyer3", "password": f.PASSWORD, "next": nxt,
-              "_csrf_token": csrf_from(page.text)},
+        data={
+            "login": "buyer3",
+            "password": f.PASSWORD,
+            "next": nxt,
+            "_csrf_token": csrf_from(page.text),
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303

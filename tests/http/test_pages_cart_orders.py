@@ -97,7 +97,8 @@ async def test_stepper_without_javascript_redirects_back_to_the_cart(client):
     await put(s, s.a, 1)
     token = await csrf(client, "/cart")
     response = await client.post(
-        f"/cart/lines/{s.a['id']}", data={"qty": "3", "_csrf_token": token},
+        f"/cart/lines/{s.a['id']}",
+        data={"qty": "3", "_csrf_token": token},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -151,14 +152,10 @@ async def test_bad_delivery_details_are_refused_inline(client):
     )
     assert response.status_code == 422
     assert 'id="date-err"' in response.text
-    response = await client.post(
-        "/cart/details", data={"address_id": "abc", "_csrf_token": token}
-    )
+    response = await client.post("/cart/details", data={"address_id": "abc", "_csrf_token": token})
     assert response.status_code == 422
     assert 'id="address-err"' in response.text
-    response = await client.post(
-        "/cart/details", data={"note": "x" * 501, "_csrf_token": token}
-    )
+    response = await client.post("/cart/details", data={"note": "x" * 501, "_csrf_token": token})
     assert response.status_code == 422
     assert 'id="note-err"' in response.text
     view = await cart_domain.get_cart(f.actor(s.buyer), s.dealer["id"])
@@ -445,7 +442,8 @@ async def test_me_page_offers_language_and_sign_out(client):
     assert s.buyer["display_name"] in page.text and s.dealer["name"] in page.text
     assert 'action="/lang"' in page.text and 'action="/logout"' in page.text
     response = await client.post(
-        "/lang", data={"locale": "en", "next": "/me", "_csrf_token": csrf_from(page.text)},
+        "/lang",
+        data={"locale": "en", "next": "/me", "_csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )
     assert response.status_code == 303

@@ -32,12 +32,22 @@ async def world(db):
     water_cat = await f.category("矿泉水", parent=drinks)
     snacks = await f.category("零食")
     water_product = await _product("农夫山泉 550ml", water_cat)
-    water = await f.sku(code="NF550", name="农夫山泉 550ml", base_price_fen=200,
-                        product=water_product, barcode="6921168509256")
-    cola = await f.sku(code="KO330", name="可口可乐 330ml", base_price_fen=300, moq=6,
-                       order_multiple=6)
-    chips = await f.sku(code="LAY70", name="乐事薯片 70g", base_price_fen=650,
-                        product=await _product("乐事薯片 70g", snacks))
+    water = await f.sku(
+        code="NF550",
+        name="农夫山泉 550ml",
+        base_price_fen=200,
+        product=water_product,
+        barcode="6921168509256",
+    )
+    cola = await f.sku(
+        code="KO330", name="可口可乐 330ml", base_price_fen=300, moq=6, order_multiple=6
+    )
+    chips = await f.sku(
+        code="LAY70",
+        name="乐事薯片 70g",
+        base_price_fen=650,
+        product=await _product("乐事薯片 70g", snacks),
+    )
     await f.tier_price(tier, water, price_fen=180)
     await f.volume_break(tier, water, 240, 170)
     await f.tier_price(tier, cola, percent_bp=9000)
@@ -49,9 +59,19 @@ async def world(db):
     rep = await f.user("sales_rep", username="rep1")
     await f.assign(rep, a)
     return {
-        "tier": tier, "wh": wh, "a": a, "b": b, "water": water, "cola": cola, "chips": chips,
-        "buyer_a": buyer_a, "buyer_b": buyer_b, "rep": rep, "drinks": drinks,
-        "water_cat": water_cat, "snacks": snacks,
+        "tier": tier,
+        "wh": wh,
+        "a": a,
+        "b": b,
+        "water": water,
+        "cola": cola,
+        "chips": chips,
+        "buyer_a": buyer_a,
+        "buyer_b": buyer_b,
+        "rep": rep,
+        "drinks": drinks,
+        "water_cat": water_cat,
+        "snacks": snacks,
     }
 
 
@@ -131,7 +151,8 @@ async def test_htmx_search_returns_only_the_results_fragment(client, world):
     assert "HX-Request" in response.headers.get("vary", "")
     # A history restore gets the whole page.
     restore = await client.get(
-        "/catalog", params={"q": "可乐"},
+        "/catalog",
+        params={"q": "可乐"},
         headers={**HX, "HX-History-Restore-Request": "true"},
     )
     assert "<html" in restore.text
@@ -155,9 +176,7 @@ async def test_paging_with_load_more_and_plain_links(client, world):
     assert "<html" in plain.text and 'rel="prev"' in plain.text
 
 
-async def test_a_large_result_shows_a_lower_bound_not_a_full_count(
-    client, world, monkeypatch
-):
+async def test_a_large_result_shows_a_lower_bound_not_a_full_count(client, world, monkeypatch):
     from portal.domain import catalog
 
     for n in range(25):
@@ -180,8 +199,15 @@ async def test_a_large_result_shows_a_lower_bound_not_a_full_count(
 
 @pytest.mark.parametrize(
     "params",
-    [{"page": "0"}, {"page": "x"}, {"page": "-1"}, {"sort": "hack"}, {"in_stock": "maybe"},
-     {"category": "abc"}, {"category": "999999"}],
+    [
+        {"page": "0"},
+        {"page": "x"},
+        {"page": "-1"},
+        {"sort": "hack"},
+        {"in_stock": "maybe"},
+        {"category": "abc"},
+        {"category": "999999"},
+    ],
 )
 async def test_bad_query_strings_get_a_clear_400(client, world, params):
     await sign_in(client, "buyer_a")
@@ -206,8 +232,9 @@ async def test_stepper_adds_to_the_cart_and_updates_the_badge_out_of_band(client
     assert response.status_code == 200, response.text
     assert await _cart_qty(world["buyer_a"], cola) == 6  # the MOQ, in steps of 6
     assert "<html" not in response.text
-    assert re.search(r'<span id="cart-badge"[^>]*hx-swap-oob="true"[^>]*>\s*1\s*</span>',
-                     response.text)
+    assert re.search(
+        r'<span id="cart-badge"[^>]*hx-swap-oob="true"[^>]*>\s*1\s*</span>', response.text
+    )
     assert f'id="sku-{cola["id"]}"' in response.text
     assert 'value="6"' in response.text
 
@@ -267,9 +294,7 @@ async def test_bad_quantities_are_refused_inline_and_change_nothing(client, worl
     assert 'class="c-error"' in response.text
     assert "KO330" in response.text  # the message names the SKU
     assert await _cart_qty(world["buyer_a"], cola) == 12
-    plain = await client.post(
-        f"/catalog/qty/{cola['id']}", data={"qty": qty, "_csrf_token": token}
-    )
+    plain = await client.post(f"/catalog/qty/{cola['id']}", data={"qty": qty, "_csrf_token": token})
     assert plain.status_code == 422
     assert "<html" in plain.text and 'class="c-error"' in plain.text
     assert await _cart_qty(world["buyer_a"], cola) == 12
@@ -310,8 +335,15 @@ async def _tee_product(world) -> tuple[dict, list[dict]]:
     for spec in ("M", "L"):
         for colour in ("白", "黑"):
             skus.append(
-                await f.sku(code=f"TEE-{spec}-{colour}", name="纯棉T恤", base_price_fen=3900,
-                            product=product, spec=spec, colour=colour, pack=("箱", 10))
+                await f.sku(
+                    code=f"TEE-{spec}-{colour}",
+                    name="纯棉T恤",
+                    base_price_fen=3900,
+                    product=product,
+                    spec=spec,
+                    colour=colour,
+                    pack=("箱", 10),
+                )
             )
     for s in skus:
         await f.stock(s, world["wh"], 100)
@@ -331,8 +363,12 @@ async def test_product_page_with_variant_grid_adds_all_to_the_cart(client, world
     token = csrf_from(page.text)
     response = await client.post(
         f"/products/{product['id']}/grid",
-        data={f"qty_{skus[0]['id']}": "2", f"qty_{skus[3]['id']}": "1", "unit": "pack",
-              "_csrf_token": token},
+        data={
+            f"qty_{skus[0]['id']}": "2",
+            f"qty_{skus[3]['id']}": "1",
+            "unit": "pack",
+            "_csrf_token": token,
+        },
         headers=HX,
     )
     assert response.status_code == 200, response.text
@@ -422,13 +458,17 @@ async def test_rep_acting_for_a_dealer_sees_that_dealers_prices(client, world):
 async def test_dealer_home_shows_credit_recent_orders_and_quick_links(client, world):
     buyer = f.actor(world["buyer_a"])
     placed = await orders.submit_order(
-        buyer, world["a"]["id"], [LineRequest(qty=24, sku_id=world["water"]["id"])],
+        buyer,
+        world["a"]["id"],
+        [LineRequest(qty=24, sku_id=world["water"]["id"])],
         idempotency_key="home-test-1",
     )
     # B's order never shows on A's home.
     other = await orders.submit_order(
-        f.actor(world["buyer_b"]), world["b"]["id"],
-        [LineRequest(qty=24, sku_id=world["water"]["id"])], idempotency_key="home-test-2",
+        f.actor(world["buyer_b"]),
+        world["b"]["id"],
+        [LineRequest(qty=24, sku_id=world["water"]["id"])],
+        idempotency_key="home-test-2",
     )
     await sign_in(client, "buyer_a")
     home = await client.get("/")

@@ -52,7 +52,8 @@ async def test_rep_acts_for_a_dealer_and_orders_for_them(client):
     await sign_in(client, "rep")
     page = await client.get("/dealers")
     response = await client.post(
-        f"/dealers/{mine['id']}/act", data={"_csrf_token": csrf_from(page.text)},
+        f"/dealers/{mine['id']}/act",
+        data={"_csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/catalog"
@@ -69,7 +70,8 @@ async def test_rep_acts_for_a_dealer_and_orders_for_them(client):
     assert re.search(r'id="cart-badge"[^>]*>\s*1\s*</span>', cart.text)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', cart.text).group(1)
     response = await client.post(
-        "/cart/submit", data={"idempotency_key": key, "_csrf_token": csrf_from(cart.text)},
+        "/cart/submit",
+        data={"idempotency_key": key, "_csrf_token": csrf_from(cart.text)},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

@@ -24,9 +24,11 @@ async def team(db):
 
 
 async def rep_of(dealer: dict) -> int | None:
-    row = await RepAssignment.select(RepAssignment.rep).where(
-        RepAssignment.dealer == dealer["id"]
-    ).first()
+    row = (
+        await RepAssignment.select(RepAssignment.rep)
+        .where(RepAssignment.dealer == dealer["id"])
+        .first()
+    )
     return row["rep"] if row else None
 
 
@@ -37,8 +39,7 @@ async def test_a_manager_reassigns_from_the_dealer_card(client, team):
     assert 'action="' + url + '/rep"' in card.text
     assert f'<option value="{team["a"]["id"]}" selected>' in card.text
     token = csrf_from(card.text)
-    bad = await client.post(url + "/rep", data={"rep_id": "abc", "_csrf_token": token},
-                            headers=ZH)
+    bad = await client.post(url + "/rep", data={"rep_id": "abc", "_csrf_token": token}, headers=ZH)
     assert bad.status_code == 422 and "请选择您的业务员。" in bad.text
     done = await client.post(
         url + "/rep", data={"rep_id": str(team["b"]["id"]), "_csrf_token": token}, headers=ZH
@@ -68,8 +69,9 @@ async def test_the_api_reads_and_moves_the_rep(client, team):
     assert_problem(refused, 422, "validation")
     rep = await bearer(client, "rep_b")
     assert_problem(
-        await client.put(f"/api/v1/dealers/{dealer_id}/rep", json={"rep_id": team["a"]["id"]},
-                         headers=rep),
+        await client.put(
+            f"/api/v1/dealers/{dealer_id}/rep", json={"rep_id": team["a"]["id"]}, headers=rep
+        ),
         403,
         "forbidden",
     )

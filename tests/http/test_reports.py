@@ -37,8 +37,11 @@ async def shop(db):
     for dealer, qty in ((mine, 40), (other, 4)):
         buyer = await f.user("dealer_buyer", dealer)
         result = await orders.submit_order(
-            f.actor(buyer), dealer["id"], [LineRequest(qty=qty, sku_code="W1")],
-            idempotency_key=f"r{dealer['id']}", now=NOW,
+            f.actor(buyer),
+            dealer["id"],
+            [LineRequest(qty=qty, sku_code="W1")],
+            idempotency_key=f"r{dealer['id']}",
+            now=NOW,
         )
         totals[dealer["id"]] = (await Order.select().where(Order.id == result.order.id).first())[
             "total_fen"
@@ -91,8 +94,9 @@ async def test_the_api_gives_the_same_figures(client, shop):
     ]
     assert body["total"] == "100.00"
     admin = await bearer(client, "root")
-    overview = await client.get("/api/v1/reports/overview", params={"preset": "last_30"},
-                                headers=admin)
+    overview = await client.get(
+        "/api/v1/reports/overview", params={"preset": "last_30"}, headers=admin
+    )
     assert overview.status_code == 200
     o = overview.json()
     assert o["orders"] == 2 and o["sales"] == "110.00" and o["to_ship_orders"] == 2
@@ -122,8 +126,7 @@ async def test_bad_dates_are_refused_clearly(client, shop):
 async def test_dealers_and_the_warehouse_have_no_reports(client, shop):
     for username in ("buyer", "clerk"):
         headers = await bearer(client, username)
-        assert_problem(await client.get("/api/v1/reports/sales", headers=headers), 403,
-                       "forbidden")
+        assert_problem(await client.get("/api/v1/reports/sales", headers=headers), 403, "forbidden")
     await sign_in(client, "buyer")
     assert (await client.get("/reports")).status_code == 403
     assert (await client.get("/reports/export/dealer")).status_code == 403

@@ -28,17 +28,29 @@ async def test_an_administrator_adds_a_rep_who_then_signs_in(client, people, set
     token = csrf_from(page.text)
     bad = await client.post(
         "/admin/users",
-        data={"username": "x", "display_name": "新人", "role": "sales_rep", "password": "1",
-              "discount_authority": "abc", "_csrf_token": token},
+        data={
+            "username": "x",
+            "display_name": "新人",
+            "role": "sales_rep",
+            "password": "1",
+            "discount_authority": "abc",
+            "_csrf_token": token,
+        },
         headers=ZH,
     )
     assert bad.status_code == 422 and "请使用 3 到 64 个字母" in bad.text
     assert await User.count().where(User.username == "x") == 0
     done = await client.post(
         "/admin/users",
-        data={"username": "new.rep", "display_name": "新业务", "role": "sales_rep",
-              "manager_id": str(people["manager"]["id"]), "discount_authority": "2.5",
-              "password": "first-pass-1", "_csrf_token": token},
+        data={
+            "username": "new.rep",
+            "display_name": "新业务",
+            "role": "sales_rep",
+            "manager_id": str(people["manager"]["id"]),
+            "discount_authority": "2.5",
+            "password": "first-pass-1",
+            "_csrf_token": token,
+        },
         headers=ZH,
     )
     assert done.status_code == 200 and "新业务" in done.text
@@ -48,7 +60,8 @@ async def test_an_administrator_adds_a_rep_who_then_signs_in(client, people, set
     assert 'value="2.5"' in edit.text
     reset = await client.post(
         f"/admin/users/{row['id']}/password",
-        data={"new_password": "second-pass-2", "_csrf_token": token}, headers=ZH,
+        data={"new_password": "second-pass-2", "_csrf_token": token},
+        headers=ZH,
     )
     assert reset.status_code == 200
     headers = await bearer(client, "new.rep", "second-pass-2")
@@ -59,8 +72,12 @@ async def test_the_api_for_staff(client, people):
     root = await bearer(client, "root")
     made = await client.post(
         "/api/v1/staff",
-        json={"username": "wh.one", "password": "first-pass-1", "display_name": "仓管",
-              "role": "warehouse"},
+        json={
+            "username": "wh.one",
+            "password": "first-pass-1",
+            "display_name": "仓管",
+            "role": "warehouse",
+        },
         headers=root,
     )
     assert made.status_code == 201 and made.json()["role"] == "warehouse"

@@ -159,9 +159,7 @@ async def test_a_failed_delivery_is_sent_again_from_its_page(client, shop):
         headers={**buyer, "Idempotency-Key": "wh-2"},
     )
     assert await sender.send_due() == 0
-    await WebhookDelivery.update({WebhookDelivery.status: "failed"}).where(
-        WebhookDelivery.id > 0
-    )
+    await WebhookDelivery.update({WebhookDelivery.status: "failed"}).where(WebhookDelivery.id > 0)
     await sign_in(client, "root")
     page = await client.get(f"/admin/webhooks/{saved.endpoint['id']}", headers=ZH)
     assert "已放弃" in page.text and "重新发送" in page.text

@@ -27,8 +27,16 @@ TRANSLATED = ("zh_Hans", "zh_Hant")
 PENDING: tuple[str, ...] = ()
 
 # Attributes a person reads or hears.
-READ_ATTRIBUTES = {"aria-label", "placeholder", "title", "alt", "aria-placeholder",
-                   "aria-roledescription", "aria-valuetext", "label"}
+READ_ATTRIBUTES = {
+    "aria-label",
+    "placeholder",
+    "title",
+    "alt",
+    "aria-placeholder",
+    "aria-roledescription",
+    "aria-valuetext",
+    "label",
+}
 # Technical tokens that are the same in every language.
 ALLOWED_TOKENS = re.compile(
     r"\b(SKU|CSV|API|PDF|QR|SO|ID)\b|¥|×|·|→|…"
