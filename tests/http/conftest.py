@@ -14,7 +14,7 @@ from portal.app import create_app
 from portal.settings import Settings
 from tests import factories as f
 
-# One secret for every test's settings, so that equal settings make one app (see _app).
+# One secret for every test's settings, so that equal settings make one app (see shared_app).
 TEST_SECRET = "test-secret-" + "x" * 52
 _APPS: dict[tuple[Settings, int], Litestar] = {}
 
@@ -30,9 +30,9 @@ def settings(database_url, tmp_path) -> Settings:
     )
 
 
-def _app(settings: Settings, engine) -> Litestar:
+def shared_app(settings: Settings, engine) -> Litestar:
     """The app for these settings and engine, built once per test process: building one takes
-    ~0.2 s and keeps no state of its own between requests (sessions, rate limits, keys and
+    0.2 to 0.5 s and keeps no state of its own between requests (sessions, rate limits, keys and
     every other record live in the database, which `db` empties for each test). Only the
     var folder, where nothing is written once the secret is known, differs between tests."""
     key = (replace(settings, var_dir=Path()), id(engine))
@@ -48,7 +48,7 @@ async def client(db, settings):
     Litestar's AsyncTestClient would run the app in another thread and loop, where the
     PostgreSQL pool cannot be used. Start-up is not needed: `db` has bound the tables.
     """
-    app = _app(settings, db)
+    app = shared_app(settings, db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://testserver.local", follow_redirects=True

@@ -24,7 +24,7 @@ from portal.domain.errors import RateLimited, Unauthorized
 from portal.settings import Settings
 from portal.tables import LoginFailure, User
 from tests import factories as f
-from tests.http.conftest import csrf_from, sign_in
+from tests.http.conftest import csrf_from, shared_app, sign_in
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -53,7 +53,9 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 def app(db, settings):
     # No lifespan needed: with a shared engine, start-up only binds the tables, as `db` did.
-    return create_app(settings, engine=db)
+    # One app per settings and engine, as tests/http/conftest.py keeps them (building one
+    # takes about 0.5 s; these tests keep every record in the database).
+    return shared_app(settings, db)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from portal.tables import Address, User
 from tests import factories as f
-from tests.http.conftest import _app, csrf_from, sign_in
+from tests.http.conftest import csrf_from, shared_app, sign_in
 from tests.http.test_api_auth import assert_problem, bearer
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -29,7 +29,7 @@ async def shop(db):
 @pytest.fixture
 async def other(db, settings):
     """A second phone on the same app (another session), not following redirects."""
-    transport = httpx.ASGITransport(app=_app(settings, db))
+    transport = httpx.ASGITransport(app=shared_app(settings, db))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 
