@@ -9,6 +9,7 @@ PostgreSQL is a failure, not a skip.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import secrets
 import tempfile
@@ -35,6 +36,19 @@ def missing(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+def pytest_configure(config):
+    # The suite is CPU-bound (2 cores, 2 workers) and allocates heavily (pages, app objects):
+    # collect the young generation less often. About 7% less CPU on a pair of heavy tests.
+    gc.set_threshold(20_000, 50, 100)
+
+
+def pytest_collection_finish(session):
+    # What collection imported (the app's modules, test modules, fixtures' code) lives for
+    # the whole run: keep it out of every later full collection.
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):
