@@ -15,11 +15,12 @@ from PIL import Image
 from portal import i18n
 from portal.db import write_transaction
 from portal.domain import catalog, catalog_admin, data_io, photos
-from portal.domain.catalog_admin import ProductNew, SkuChange, SkuNew
+from portal.domain.catalog_admin import ProductNew, SkuNew
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
 from portal.export import csv_bytes
 from portal.tables import AuditEntry, Category, Product, ProductPicture, Sku
 from tests import factories as f
+from tests.db.test_catalog_admin import change
 from tests.db.test_return_photos import picture as return_photo
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ async def test_ids_are_never_reused_so_an_address_never_changes_content(shop):
     first = await catalog_admin.upload_product_picture(
         shop["admin"], shop["product_id"], photos.Upload("a.jpg", picture()), now=NOW
     )
-    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], _change(image=""), now=NOW)
+    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], change(image=""), now=NOW)
     assert await ProductPicture.count() == 0
     again = await catalog_admin.upload_product_picture(
         shop["admin"], shop["product_id"], photos.Upload("b.jpg", picture()), now=NOW
@@ -117,27 +118,13 @@ async def test_ids_are_never_reused_so_an_address_never_changes_content(shop):
     )
 
 
-def _change(**values) -> SkuChange:
-    base = {
-        "name": "农夫山泉 550ml",
-        "barcode": "6900000000017",
-        "base_price": "2.00",
-        "moq": "1",
-        "order_multiple": "1",
-        "safety_stock": "0",
-        "allow_backorder": False,
-        "active": True,
-    }
-    return SkuChange(**{**base, **values})
-
-
 @pytest.mark.parametrize("new_image", ["", "https://img.example.com/w550.png"])
 async def test_replacing_the_address_removes_the_uploaded_picture(shop, new_image):
     p = await catalog_admin.upload_product_picture(
         shop["admin"], shop["product_id"], photos.Upload("a.jpg", picture()), now=NOW
     )
     await catalog_admin.update_sku(
-        shop["admin"], shop["water"]["id"], _change(image=new_image), now=NOW
+        shop["admin"], shop["water"]["id"], change(image=new_image), now=NOW
     )
     assert await image_of(shop["product_id"]) == new_image
     assert await ProductPicture.count() == 0
@@ -165,7 +152,7 @@ async def test_another_products_picture_typed_as_an_address_is_refused(shop):
     for address in (others, replaced):
         with pytest.raises(ValidationFailed) as refused:
             await catalog_admin.update_sku(
-                shop["admin"], shop["water"]["id"], _change(image=address), now=NOW
+                shop["admin"], shop["water"]["id"], change(image=address), now=NOW
             )
         assert [e.field for e in refused.value.errors] == ["image"]
         assert "另一个商品上传的图片" in chinese(refused.value)["image"]
@@ -183,7 +170,7 @@ async def test_another_products_picture_typed_as_an_address_is_refused(shop):
     assert await state(shop["product_id"]) == before and await Product.count() == 2
     # Its own picture's address, as the SKU page sends it back, saves.
     await catalog_admin.update_sku(
-        shop["admin"], shop["water"]["id"], _change(image=own, name="农夫山泉"), now=NOW
+        shop["admin"], shop["water"]["id"], change(image=own, name="农夫山泉"), now=NOW
     )
     assert await image_of(shop["product_id"]) == own
     assert await image_of(other["product"]) == others
@@ -214,9 +201,9 @@ async def test_a_product_showing_another_products_picture_from_before_gives_it_u
     await Product.update({Product.image: others}).where(Product.id == shop["product_id"])
     # Saved as it is, it stays (nothing to change), and can be removed.
     await catalog_admin.update_sku(
-        shop["admin"], shop["water"]["id"], _change(image=others), now=NOW
+        shop["admin"], shop["water"]["id"], change(image=others), now=NOW
     )
-    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], _change(image=""), now=NOW)
+    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], change(image=""), now=NOW)
     assert await ProductPicture.count() == 1
     assert await image_of(other["product"]) == others
     assert await image_of(shop["product_id"]) == ""
