@@ -33,7 +33,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -62,6 +62,7 @@ WRK_SCRIPTS = ROOT / "bench" / "wrk"
 PASSWORD = "bench-password"
 LINES = 5
 HOT_SKUS = 5
+HISTORY_ORDERS = 200  # completed orders per dealer before the run (a year's history)
 
 BRANDS = (
     "农夫山泉 康师傅 统一 娃哈哈 伊利 蒙牛 青岛 雪花 百威 可口可乐 "
@@ -122,7 +123,8 @@ class Data:
 
 
 async def generate(url: str, rng: random.Random) -> Data:
-    """100k SKUs with COPY; tiers, dealers, users, stock and prices in bulk statements."""
+    """100k SKUs with COPY; tiers, dealers, users, stock and prices in bulk statements; a
+    year of completed orders for every dealer."""
     started = time.monotonic()
     conn = await asyncpg.connect(url)
     now = datetime.now(UTC)
@@ -274,6 +276,7 @@ async def generate(url: str, rng: random.Random) -> Data:
             dealer_ids[0],
             now,
         )
+        await _history(conn, rng, dealer_ids, admin, now)
         # As autovacuum would have by the time anyone searches (it is off on some machines):
         # statistics, the visibility map for index-only scans, GIN pending lists merged.
         await conn.execute("VACUUM (ANALYZE)")
@@ -291,6 +294,63 @@ async def generate(url: str, rng: random.Random) -> Data:
         barcode=f"69{SKUS // 2 + 17:011d}",
         buyer_username="bench_buyer",
         seconds=time.monotonic() - started,
+    )
+
+
+async def _history(
+    conn: asyncpg.Connection, rng: random.Random, dealer_ids: list[int], user: int, now: datetime
+) -> None:
+    """A year of completed orders (HISTORY_ORDERS per dealer, 5 lines each), so that the
+    catalog is measured as a dealer with a history meets it: every catalog row looks up the
+    dealer's last purchase of its SKU."""
+    orders, lines = [], []
+    order_id = 0
+    for dealer in dealer_ids:
+        for n in range(HISTORY_ORDERS):
+            order_id += 1
+            at = now - timedelta(days=365 * (HISTORY_ORDERS - n) / HISTORY_ORDERS)
+            skus = rng.sample(range(1, SKUS + 1), LINES)
+            orders.append(
+                (order_id, f"HI-{order_id:08d}", dealer, user, "completed", 1000, 1000, at, at)
+            )
+            lines += [
+                (order_id, dealer, s, f"B{s:07d}", "history", "瓶", 2, 2, 0, 100, 100, 200, "tier")
+                for s in skus
+            ]
+    await conn.copy_records_to_table(
+        "sales_order",
+        columns=[
+            "id",
+            "number",
+            "dealer",
+            "placed_by",
+            "status",
+            "total_fen",
+            "list_total_fen",
+            "created_at",
+            "updated_at",
+        ],
+        records=orders,
+    )
+    await conn.execute("SELECT setval('sales_order_id_seq', $1)", order_id)
+    await conn.copy_records_to_table(
+        "order_line",
+        columns=[
+            "order",
+            "dealer",
+            "sku",
+            "sku_code",
+            "sku_name",
+            "unit",
+            "qty",
+            "qty_shipped",
+            "qty_backordered",
+            "unit_price_fen",
+            "list_price_fen",
+            "line_total_fen",
+            "price_rule",
+        ],
+        records=lines,
     )
 
 
@@ -508,9 +568,10 @@ FLOOR_SQL = {
     "order": "INSERT INTO sales_order (number, dealer, placed_by, status, total_fen, "
     "list_total_fen, created_at, updated_at) VALUES ($1, $2, $3, 'approved', $4, $4, now(), "
     "now()) RETURNING id",
-    "lines": 'INSERT INTO order_line ("order", sku, sku_code, sku_name, unit, qty, '
+    "lines": 'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, '
     "unit_price_fen, list_price_fen, line_total_fen, price_rule) "
-    "SELECT $1, s, 'B', 'floor', '瓶', 1, 100, 100, 100, 'base' FROM unnest($2::int[]) AS s",
+    "SELECT $1, $3, s, 'B', 'floor', '瓶', 1, 100, 100, 100, 'base' "
+    "FROM unnest($2::int[]) AS s",
     "exposure": "UPDATE dealer SET open_orders_fen = open_orders_fen + $2 WHERE id = $1",
 }
 
@@ -537,7 +598,7 @@ async def bench_floor(url: str, data: Data, hot: bool) -> dict:
                     data.admin_user_id,
                     500,
                 )
-                await conn.execute(FLOOR_SQL["lines"], order_id, skus)
+                await conn.execute(FLOOR_SQL["lines"], order_id, skus, dealer)
                 await conn.execute(FLOOR_SQL["exposure"], dealer, 500)
             return True
 

@@ -320,7 +320,7 @@ def _bought_query(sql: SqlText, dealer: dict, sku_filter: str, *args: Any) -> Sq
         "o.created_at AS created_at, o.number AS number, ROW_NUMBER() OVER ("
         "PARTITION BY ol.sku ORDER BY o.created_at DESC, o.id DESC, ol.id DESC) AS rn "
         'FROM "order_line" ol JOIN "sales_order" o ON o.id = ol."order" '
-        "WHERE o.dealer = {}",
+        "WHERE ol.dealer = {}",
         int(dealer["id"]),
     )
     sql.add_in("AND o.status NOT IN (", list(NOT_BOUGHT_STATUSES))

@@ -1331,6 +1331,7 @@ async def _place(
         for line in p.lines:
             line_args += [
                 order_id,
+                dealer["id"],
                 line.sku_id,
                 line.code,
                 line.name,
@@ -1352,11 +1353,11 @@ async def _place(
                 r["price_rule_params"] if r["price_rule"] == RULE_GIFT else "",
             ): int(r["id"])
             for r in await OrderLine.raw(
-                'INSERT INTO order_line ("order", sku, sku_code, sku_name, unit, qty, '
+                'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, '
                 "qty_shipped, qty_backordered, unit_price_fen, list_price_fen, line_total_fen, "
                 "discount_fen, price_rule, price_rule_params) VALUES "
                 + ", ".join(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines
                 )
                 + " RETURNING id, sku, price_rule, price_rule_params",
                 *line_args,

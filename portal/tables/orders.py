@@ -63,6 +63,10 @@ class Order(Table, tablename="sales_order"):
 class OrderLine(Table, tablename="order_line"):
     order = ForeignKey(Order, index=True, on_delete=OnDelete.restrict)
     sku = ForeignKey(Sku, on_delete=OnDelete.restrict)
+    # The order's dealer, copied at submission (an order's dealer never changes): indexed
+    # with the SKU (order_line_dealer_sku), so that the catalog's "bought before" reads only
+    # the dealer's lines of the SKUs on the page, however long the dealer's history.
+    dealer = Integer(default=0)
     sku_code = Varchar(length=40)
     sku_name = Varchar(length=160)
     unit = Varchar(length=10)

@@ -59,6 +59,7 @@ async def past_order(
     for sku_row, qty, price in lines:
         await OrderLine(
             order=order.id,
+            dealer=dealer["id"],
             sku=sku_row["id"],
             sku_code=sku_row["code"],
             sku_name=sku_row["name"],

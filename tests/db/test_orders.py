@@ -150,6 +150,8 @@ async def test_submit_reserves_prices_numbers_and_records(db):
     assert a.price_rule_params == {"tier": "一级经销商"}
     assert (b.sku_code, b.qty, b.price_rule, b.line_total_fen) == ("B200", 12, "base", 12000)
 
+    stored = await OrderLine.select(OrderLine.dealer).where(OrderLine.order == order.id)
+    assert [ln["dealer"] for ln in stored] == [w.dealer["id"]] * 2
     assert await reserved(w.sku) == 48 and await reserved(w.sku2) == 12
     assert (await dealer_now(w.dealer))["open_orders_fen"] == order.total_fen
     res = await Reservation.select().order_by(Reservation.id)

@@ -15,9 +15,10 @@ Whatever the interleaving, afterwards:
   value of its shipped shipments, payments what finance recorded;
 - credit: open_orders_fen equals the open orders' totals less what was invoiced of them
   (so exposure = balance + open orders), and stays within the credit ceiling;
-- orders: no order without lines, numbers unique; every change has its audit entry (order
-  submitted, cancelled, each approval decision, shipment packed / shipped / received /
-  cancelled, each payment) and the order timeline has its events.
+- orders: no order without lines, each line carries its order's dealer, numbers unique;
+  every change has its audit entry (order submitted, cancelled, each approval decision,
+  shipment packed / shipped / received / cancelled, each payment) and the order timeline
+  has its events.
 """
 
 from __future__ import annotations
@@ -482,8 +483,11 @@ async def check_invariants(w: World) -> None:
         assert d["open_orders_fen"] == open_total[d["id"]], f"dealer {d['id']} exposure"
         assert credit.exposure_fen(d) <= credit.ceiling_fen(d), f"dealer {d['id']} over ceiling"
 
-    # Orders: lines, unique numbers.
+    # Orders: lines, each carrying its order's dealer (the catalog's last purchases read
+    # it), unique numbers.
     assert set(by_id) <= {ln["order"] for ln in lines}, "an order without lines"
+    for ln in lines:
+        assert ln["dealer"] == by_id[ln["order"]]["dealer"], f"line {ln['id']} dealer"
     numbers = [o["number"] for o in await Order.select(Order.number)]
     assert len(numbers) == len(set(numbers)), "order numbers repeat"
 
