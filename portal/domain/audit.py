@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from portal.db import Write
 from portal.domain.scope import Actor
 from portal.tables import AuditEntry
 
@@ -26,14 +27,31 @@ async def record(
     now: datetime,
 ) -> None:
     """Write one entry; call it inside the use case's transaction so it commits with the change."""
-    await AuditEntry.raw(
+    sql, args = entry(actor, action, entity, entity_id, before, after, now=now)
+    await AuditEntry.raw(sql, *args)
+
+
+def entry(
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    now: datetime,
+) -> Write:
+    """The INSERT that record() runs, for a caller that writes it with others (write_together)."""
+    return (
         'INSERT INTO audit_entry (at, actor, action, entity, entity_id, "before", "after") '
         "VALUES ({}, {}, {}, {}, {}, {}, {})",
-        now,
-        actor.user_id if actor else None,
-        action,
-        entity,
-        str(entity_id),
-        _json(before),
-        _json(after),
+        [
+            now,
+            actor.user_id if actor else None,
+            action,
+            entity,
+            str(entity_id),
+            _json(before),
+            _json(after),
+        ],
     )

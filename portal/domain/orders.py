@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from portal.db import current_engine, is_sqlite, write_transaction
+from portal.db import current_engine, is_sqlite, write_together, write_transaction
 from portal.domain import audit, catalog, credit, notifications, pricing, promotions, stock
 from portal.domain.errors import (
     Conflict,
@@ -1398,7 +1398,9 @@ async def _place(
         )
         if shortfalls:
             raise _stock_refusal(p, shortfalls)
-        await stock.write_reservations(allocations, line_ids)
+        # From here to the commit, every other order of these SKUs waits for their rows: the
+        # reservations, the timeline and the audit entry go in one statement (write_together).
+        writes = stock.reservation_writes(allocations, line_ids)
         if len(bought) < len(p.lines):
             allocations += await _reserve_gifts(dealer, p, order_id, line_ids)
         backordered = stock.backordered_by_key(allocations)  # line key -> qty
@@ -1416,12 +1418,14 @@ async def _place(
         event_args: list[Any] = []
         for who, kind, from_status, to_status, note in events:
             event_args += [order_id, now, who, kind, from_status, to_status, note]
-        await OrderEvent.raw(
-            'INSERT INTO order_event ("order", at, actor, kind, from_status, to_status, note) '
-            "VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in events),
-            *event_args,
+        writes.append(
+            (
+                'INSERT INTO order_event ("order", at, actor, kind, from_status, to_status, '
+                "note) VALUES " + ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in events),
+                event_args,
+            )
         )
-        await audit.record(
+        submitted = audit.entry(
             actor,
             "order.submitted",
             "order",
@@ -1457,6 +1461,7 @@ async def _place(
             },
             now=now,
         )
+        await write_together([*writes, submitted])
     if now.tzinfo is None:
         return await get_order(actor, order_id)
     # What get_order would read back, built from what was just written (no re-read).

@@ -21,8 +21,9 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from portal.db import current_engine, is_sqlite, write_transaction
+from portal.db import Write, current_engine, is_sqlite, write_together, write_transaction
 from portal.domain import audit, notifications
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
@@ -297,32 +298,40 @@ async def write_reservations(allocations: list[Allocation], line_ids: dict | Non
 
     `line_ids` maps allocation keys to order line ids if the keys are not line ids already.
     """
-    if not allocations:
-        return
+    await write_together(reservation_writes(allocations, line_ids))
+
+
+def reservation_writes(allocations: list[Allocation], line_ids: dict | None = None) -> list[Write]:
+    """What write_reservations writes, for a caller that writes it together with more."""
 
     def line_of(a: Allocation) -> int:
         return line_ids[a.key] if line_ids is not None else a.key
 
+    writes: list[Write] = []
     held = reserved_allocations(allocations)
     if held:
-        args: list[int] = []
+        args: list[Any] = []
         for a in held:
             args += [line_of(a), a.warehouse_id, a.sku_id, a.qty]
-        await Reservation.raw(
-            "INSERT INTO reservation (order_line, warehouse, sku, qty) VALUES "
-            + ", ".join("({}, {}, {}, {})" for _ in held),
-            *args,
+        writes.append(
+            (
+                "INSERT INTO reservation (order_line, warehouse, sku, qty) VALUES "
+                + ", ".join("({}, {}, {}, {})" for _ in held),
+                args,
+            )
         )
     waiting: dict[int, int] = defaultdict(int)
     for a in allocations:
         if a.backorder:
             waiting[line_of(a)] += a.qty
-    for line_id in sorted(waiting):
-        await OrderLine.raw(
+    writes += [
+        (
             "UPDATE order_line SET qty_backordered = qty_backordered + {} WHERE id = {}",
-            waiting[line_id],
-            line_id,
+            [waiting[line_id], line_id],
         )
+        for line_id in sorted(waiting)
+    ]
+    return writes
 
 
 async def reserve_lines(dealer: dict, lines: list[tuple[int, int, int]]) -> list[Shortfall]:
