@@ -237,23 +237,25 @@ async def ping() -> None:
 Write = tuple[str, list[Any]]
 
 
-async def write_together(writes: list[Write]) -> None:
-    """Writes that do not depend on each other (none reads what another writes, none returns
-    rows), in the caller's transaction: on PostgreSQL as one statement, each but the last a
-    data-modifying WITH, so one round trip instead of one each; on SQLite one after another.
+async def write_together(writes: list[Write]) -> list[dict]:
+    """Writes that do not depend on each other (none reads what another writes), in the
+    caller's transaction: on PostgreSQL as one statement, each but the last a data-modifying
+    WITH, so one round trip instead of one each; on SQLite one after another. Returns the
+    rows of the last one's RETURNING, if it has one.
 
     For what a submission writes once it holds its stock rows' locks: every round trip there
     is time that every other order of those SKUs waits.
     """
     from portal.tables.users import User
 
+    rows: list[dict] = []
     if len(writes) <= 1 or is_sqlite(current_engine()):
         for sql, args in writes:
-            await User.raw(sql, *args)
-        return
+            rows = await User.raw(sql, *args)
+        return rows
     *first, (last, _last_args) = writes
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, (part, _) in enumerate(first))
-    await User.raw(f"{sql} {last}", *[value for _, args in writes for value in args])
+    return await User.raw(f"{sql} {last}", *[value for _, args in writes for value in args])
 
 
 _ROW_SQL: dict[type, str] = {}

@@ -1391,17 +1391,24 @@ async def _place(
 
         # Stock last: lock the SKUs' rows (in id order), reserve, and commit soon after.
         bought = [line for line in p.lines if line.rule != RULE_GIFT]
+        wanted = [(line.key, line.sku_id, line.qty) for line in bought]
+        gifts = len(bought) < len(p.lines)
+        # From here to the commit, every other order of these SKUs waits for their rows: the
+        # stock update, the reservations, the timeline and the audit entry go in one
+        # statement (write_together). With gifts, the bought lines' stock is raised first,
+        # for the gifts' allocation to see it.
         allocations, shortfalls = await stock.allocate(
             dealer,
-            [(line.key, line.sku_id, line.qty) for line in bought],
+            wanted,
             backorderable_skus={line.sku_id for line in bought if line.allow_backorder},
+            apply=gifts,
         )
         if shortfalls:
             raise _stock_refusal(p, shortfalls)
-        # From here to the commit, every other order of these SKUs waits for their rows: the
-        # reservations, the timeline and the audit entry go in one statement (write_together).
+        bought_allocations = list(allocations)
+        reserve = None if gifts else stock.reserve_write(allocations)
         writes = stock.reservation_writes(allocations, line_ids)
-        if len(bought) < len(p.lines):
+        if gifts:
             allocations += await _reserve_gifts(dealer, p, order_id, line_ids)
         backordered = stock.backordered_by_key(allocations)  # line key -> qty
 
@@ -1461,7 +1468,11 @@ async def _place(
             },
             now=now,
         )
-        await write_together([*writes, submitted])
+        raised = await write_together([*writes, submitted, *([reserve] if reserve else [])])
+        if reserve is not None:
+            shortfalls = await stock.guard_shortfalls(wanted, bought_allocations, raised)
+            if shortfalls:
+                raise _stock_refusal(p, shortfalls)
     if now.tzinfo is None:
         return await get_order(actor, order_id)
     # What get_order would read back, built from what was just written (no re-read).

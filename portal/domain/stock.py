@@ -184,24 +184,47 @@ async def _active_warehouses() -> dict[int, dict]:
     }
 
 
-async def _apply_reserve(per_row: dict[int, int]) -> set[int]:
-    """Raise `reserved` on the stock rows in one guarded statement (the caller holds their
-    locks, taken in id order); the row ids that failed the guard (`on_hand - reserved >= q`).
-    """
+def reserve_write(allocations: list[Allocation]) -> Write | None:
+    """The one guarded statement that raises `reserved` on the allocations' stock rows, in id
+    order (the caller holds their locks), returning the ids of the rows it raised: a row
+    missing from them failed its guard (`on_hand - reserved >= q`). None if nothing is
+    reserved (all backordered)."""
+    per_row: dict[int, int] = defaultdict(int)
+    for a in reserved_allocations(allocations):
+        per_row[a.stock_level_id] += a.qty
     ids = sorted(per_row)
     if not ids:
-        return set()
+        return None
     args: list[int] = []
     for row_id in ids:
         args += [row_id, per_row[row_id]]
-    done = await StockLevel.raw(
+    return (
         "UPDATE stock_level SET reserved = stock_level.reserved + v.column2 FROM (VALUES "
         + ", ".join("(CAST({} AS INTEGER), CAST({} AS INTEGER))" for _ in ids)
         + ") AS v WHERE stock_level.id = v.column1 "
         "AND stock_level.on_hand - stock_level.reserved >= v.column2 RETURNING id",
-        *args,
+        args,
     )
-    return set(ids) - {int(r["id"]) for r in done}
+
+
+async def guard_shortfalls(
+    lines: list[tuple[Hashable, int, int]], allocations: list[Allocation], raised: list[dict]
+) -> list[Shortfall]:
+    """The lines whose stock rows the guarded update did not raise (`raised`: the rows it
+    returned), as short with today's figures; [] if it raised them all. Only possible
+    without the rows' locks: the caller must raise (roll back) on a non-empty list."""
+    done = {int(r["id"]) for r in raised}
+    failed_skus = {
+        a.sku_id for a in reserved_allocations(allocations) if a.stock_level_id not in done
+    }
+    if not failed_skus:
+        return []
+    now_free = await availability_by_sku(sorted(failed_skus))
+    return [
+        Shortfall(sku_id, qty, now_free.get(sku_id, 0))
+        for _key, sku_id, qty in lines
+        if sku_id in failed_skus
+    ]
 
 
 async def allocate(
@@ -210,6 +233,7 @@ async def allocate(
     *,
     backorders: bool = True,
     backorderable_skus: set[int] | None = None,
+    apply: bool = True,
 ) -> tuple[list[Allocation], list[Shortfall]]:
     """Reserve stock for (key, sku_id, qty) lines inside the caller's transaction.
 
@@ -219,7 +243,10 @@ async def allocate(
     A line may be split across warehouses. A line of a SKU that allows backorders is never
     short: it takes what there is and the rest comes back as a `backorder` allocation
     (unless `backorders` is False). `backorderable_skus`: which of the SKUs allow
-    backorders, when the caller already read it (else it is read here).
+    backorders, when the caller already read it (else it is read here). With apply=False
+    the rows are locked and the allocations computed but `reserved` is not raised: the
+    caller runs reserve_write(allocations) itself, with its other writes, and checks it
+    with guard_shortfalls.
     """
     if not lines:
         return [], []
@@ -277,20 +304,18 @@ async def allocate(
     if shortfalls:
         return [], shortfalls
 
+    if not apply:
+        return allocations, []
     # Apply in stock-row id order; each update is guarded, and its row count checked.
-    per_row: dict[int, int] = defaultdict(int)
-    for a in reserved_allocations(allocations):
-        per_row[a.stock_level_id] += a.qty
-    failed_rows = await _apply_reserve(per_row)
-    if failed_rows:
-        failed_skus = {a.sku_id for a in allocations if a.stock_level_id in failed_rows}
-        # Only possible without the lock; report the lines as short with today's figures.
-        now_free = await availability_by_sku(sorted(failed_skus))
-        for _key, sku_id, qty in lines:
-            if sku_id in failed_skus:
-                shortfalls.append(Shortfall(sku_id, qty, now_free.get(sku_id, 0)))
-        return [], shortfalls
-    return allocations, []
+    write = reserve_write(allocations)
+    if write is None:
+        return allocations, []
+    shortfalls = await guard_shortfalls(lines, allocations, await StockLevel.raw(*_flat(write)))
+    return ([], shortfalls) if shortfalls else (allocations, [])
+
+
+def _flat(write: Write) -> list[Any]:
+    return [write[0], *write[1]]
 
 
 async def write_reservations(allocations: list[Allocation], line_ids: dict | None = None) -> None:
@@ -450,7 +475,6 @@ async def fill_backorders(
     warehouses = await _active_warehouses()
     rows = [r for r in rows if warehouses.get(r["warehouse"], {}).get("active")]
     free = {r["id"]: r["on_hand"] - r["reserved"] for r in rows}
-    per_row: dict[int, int] = defaultdict(int)
     allocations: list[Allocation] = []
     filled: list[FilledLine] = []
     for line in lines:
@@ -463,7 +487,6 @@ async def fill_backorders(
             if take <= 0:
                 continue
             free[row["id"]] -= take
-            per_row[row["id"]] += take
             got += take
             allocations.append(
                 Allocation(line["id"], row["id"], row["warehouse"], line["sku"], take)
@@ -484,7 +507,9 @@ async def fill_backorders(
         )
     if not filled:
         return []
-    if await _apply_reserve(per_row):
+    write = reserve_write(allocations)
+    raised = await StockLevel.raw(*_flat(write)) if write else []
+    if {int(r["id"]) for r in raised} != {a.stock_level_id for a in allocations}:
         raise RuntimeError("stock rows changed under their lock while filling backorders")
     await write_reservations(allocations)
     for f in filled:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.db import write_transaction
-from portal.domain import orders
+from portal.domain import orders, stock
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -276,6 +276,24 @@ async def test_short_stock_names_every_short_line_and_writes_nothing(db):
     assert "A100" in str(e) and "B200" in str(e)
     await assert_nothing_written(w)
     assert await reserved(extra) == 0
+
+
+async def test_the_guarded_stock_update_refuses_what_the_locked_read_got_wrong(db, monkeypatch):
+    """The stock rows are raised in the submission's last statement, guarded by
+    on_hand - reserved >= qty. Were the read under the lock ever wrong (here: it is told of
+    900 more on hand), the guard refuses the order and nothing is left written."""
+    w = await world(on_hand=10)
+    read = stock._lock_rows_and_warehouses
+
+    async def stale(sku_ids):
+        rows, warehouses = await read(sku_ids)
+        return [{**r, "on_hand": r["on_hand"] + 900} for r in rows], warehouses
+
+    monkeypatch.setattr(stock, "_lock_rows_and_warehouses", stale)
+    with pytest.raises(InsufficientStock) as err:
+        await submit(w, [LineRequest(qty=12, sku_code="A100"), LineRequest(qty=6, sku_code="B200")])
+    assert err.value.extra["lines"] == [{"sku": "A100", "requested": 12, "available": 10}]
+    await assert_nothing_written(w)
 
 
 async def test_a_sku_without_any_stock_row_is_short(db):
