@@ -717,42 +717,37 @@ async def list_stock(
 ) -> list[StockRow]:
     """Stock by SKU and warehouse; search code, name or barcode; only SKUs under safety stock."""
     _require_stock_staff(actor)
-    query = StockLevel.select(
-        StockLevel.id,
-        StockLevel.sku,
-        StockLevel.sku.code.as_alias("sku_code"),
-        StockLevel.sku.name.as_alias("sku_name"),
-        StockLevel.sku.barcode.as_alias("barcode"),
-        StockLevel.sku.base_unit.as_alias("unit"),
-        StockLevel.sku.safety_stock.as_alias("safety_stock"),
-        StockLevel.warehouse,
-        StockLevel.warehouse.code.as_alias("warehouse_code"),
-        StockLevel.warehouse.name.as_alias("warehouse_name"),
-        StockLevel.on_hand,
-        StockLevel.reserved,
-    ).where(StockLevel.warehouse.active.eq(True))
+    # From the SKUs in code order to their stock rows (inner joins): PostgreSQL walks the
+    # code index and stops at the limit. From the stock rows with outer joins, as the ORM
+    # wrote it, it sorted every stock row first (107 ms at 100,000 SKUs against 0.2).
+    sql = (
+        "SELECT sl.id AS id, sl.sku AS sku, s.code AS sku_code, s.name AS sku_name, "
+        "s.barcode AS barcode, s.base_unit AS unit, s.safety_stock AS safety_stock, "
+        "sl.warehouse AS warehouse, w.code AS warehouse_code, w.name AS warehouse_name, "
+        "sl.on_hand AS on_hand, sl.reserved AS reserved "
+        'FROM "sku" s JOIN "stock_level" sl ON sl.sku = s.id '
+        'JOIN "warehouse" w ON w.id = sl.warehouse WHERE w.active = {}'
+    )
+    args: list[Any] = [True]
     text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:60]
     if text:
-        pattern = f"%{text}%"
-        like = "like" if is_sqlite(current_engine()) else "ilike"
-        query = query.where(
-            getattr(StockLevel.sku.code, like)(pattern)
-            | getattr(StockLevel.sku.name, like)(pattern)
-            | (StockLevel.sku.barcode == text)
-        )
+        like = "LIKE" if is_sqlite(current_engine()) else "ILIKE"
+        sql += f" AND (s.code {like} {{}} OR s.name {like} {{}} OR s.barcode = {{}})"
+        args += [f"%{text}%", f"%{text}%", text]
     if warehouse_id is not None:
-        query = query.where(StockLevel.warehouse == warehouse_id)
+        sql += " AND sl.warehouse = {}"
+        args.append(int(warehouse_id))
     if sku_id is not None:
-        query = query.where(StockLevel.sku == sku_id)
+        sql += " AND sl.sku = {}"
+        args.append(int(sku_id))
     if under_safety:
         # The SKUs under safety stock, decided in SQL (as the alert list) before the limit.
         from portal.domain.safety_stock import _UNDER_SQL
 
-        under = [r["id"] for r in await Sku.raw(f"SELECT id FROM ({_UNDER_SQL}) AS u")]
-        if not under:
-            return []
-        query = query.where(StockLevel.sku.is_in(under))
-    rows = await query.order_by(StockLevel.sku.code).order_by(StockLevel.warehouse).limit(limit)
+        sql += f" AND s.id IN (SELECT id FROM ({_UNDER_SQL}) AS u)"
+    rows = await StockLevel.raw(
+        f"{sql} ORDER BY s.code, sl.warehouse LIMIT {max(0, int(limit)):d}", *args
+    )
     totals = await availability_by_sku([r["sku"] for r in rows])
     result = [
         StockRow(

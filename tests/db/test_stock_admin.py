@@ -19,6 +19,19 @@ async def test_list_search_and_safety(db):
     await Sku.update({Sku.safety_stock: 20}).where(Sku.id == w.sku["id"])
     rows = await stock.list_stock(w.clerk)
     assert len(rows) == 4
+    # In SKU code order, then warehouse; an inactive warehouse's rows are not listed, and the
+    # limit cuts in that order.
+    assert [(r.sku_code, r.warehouse_id) for r in rows] == sorted(
+        (r.sku_code, r.warehouse_id) for r in rows
+    )
+    assert [r.sku_code for r in rows] == ["A100", "A100", "B200", "B200"]
+    first = await stock.list_stock(w.clerk, limit=3)
+    assert [(r.sku_code, r.warehouse_id) for r in first] == [
+        (r.sku_code, r.warehouse_id) for r in rows[:3]
+    ]
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == w.wh2["id"])
+    assert {r.warehouse_id for r in await stock.list_stock(w.clerk)} == {w.wh1["id"]}
+    await Warehouse.update({Warehouse.active: True}).where(Warehouse.id == w.wh2["id"])
     assert {r.sku_code for r in await stock.list_stock(w.clerk, q="a10")} == {"A100"}
     barcode = w.sku2["barcode"]
     assert {r.sku_code for r in await stock.list_stock(w.clerk, q=barcode)} == {"B200"}
