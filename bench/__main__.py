@@ -2,7 +2,7 @@
 
 Set-up: a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL, default the local server),
 migrated, filled with 100,000 SKUs (COPY), 3 tiers with a price for every SKU, 200 dealers
-(some with contract prices); then `python -m portal serve` with PORTAL_WORKERS=2 and the load
+(some with contract prices), each with a year of completed orders; then `python -m portal serve` with PORTAL_WORKERS=2 and the load
 generator on the same machine: wrk (C, one thread, scripts in bench/wrk/) when it is installed,
 so that the generator takes little of the CPU the server needs, else httpx (asyncio;
 PORTAL_BENCH_LOADGEN=httpx forces it). Every figure is the median of RUNS timed
