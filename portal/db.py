@@ -13,6 +13,7 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 # SQLite waits this long for the write lock instead of failing with "database is locked".
@@ -137,6 +138,42 @@ class PortalSQLiteEngine(SQLiteEngine):
             return await cursor.fetchall()
 
 
+# How many statement texts PortalPostgresEngine keeps compiled (each of the portal's
+# statements is one text; a few carry literal ids, so the set is bounded but not fixed).
+COMPILED_TEXTS = 4096
+
+
+class PortalPostgresEngine(PostgresEngine):
+    """Piccolo's PostgreSQL engine, compiling each statement text once.
+
+    Piccolo parses a query's template into fragments on every run to number its
+    placeholders ($1, $2, …): 10 µs for a short INSERT, 43 µs for a catalog page's
+    statement, on every request. Here a template whose values are all plain (no nested
+    query, as Table.raw passes them) is compiled once and the text kept; the values go to
+    asyncpg as Piccolo would pass them, on the same connection (the transaction's, else the
+    pool's). Anything else (queries Piccolo builds, logging) takes Piccolo's own path."""
+
+    _texts: dict[str, str] = {}
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
+        args = querystring.args
+        if self.log_queries or any(isinstance(value, QueryString) for value in args):
+            return await super().run_querystring(querystring, in_pool=in_pool)
+        text = self._texts.get(querystring.template)
+        if text is None:
+            text = querystring.compile_string(engine_type=self.engine_type)[0]
+            if len(self._texts) >= COMPILED_TEXTS:
+                self._texts.clear()
+            self._texts[querystring.template] = text
+        transaction = self.current_transaction.get()
+        if transaction:
+            return await transaction.connection.fetch(text, *args)
+        if in_pool and self.pool:
+            async with self.pool.acquire() as connection:
+                return await connection.fetch(text, *args)
+        return await self._run_in_new_connection(text, list(args))
+
+
 # Planner costs for the portal's own connections. The hot reads (a catalog page, an order's
 # stock rows) are index lookups on tables that fit in memory; PostgreSQL's default
 # random_page_cost (4.0) prices each such lookup as a seek on a spinning disk, and on 100,000
@@ -170,7 +207,7 @@ def engine_from_url(url: str) -> Engine:
         if parsed.password:
             config["password"] = unquote(parsed.password)
         config["server_settings"] = dict(POSTGRES_SESSION_SETTINGS)
-        return PostgresEngine(config=config)
+        return PortalPostgresEngine(config=config)
     raise ValueError(f"unsupported database URL scheme: {parsed.scheme!r}")
 
 
