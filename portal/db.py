@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from sqlite3 import Connection as SQLiteConnection
@@ -155,16 +155,25 @@ class PortalPostgresEngine(PostgresEngine):
 
     _texts: dict[str, str] = {}
 
+    async def run_text(self, template: str, args: Sequence[Any]) -> list:
+        """asyncpg's rows for one of the portal's own statements (fetch)."""
+        return await self._run_text(template, args)
+
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True):
         args = querystring.args
         if self.log_queries or any(isinstance(value, QueryString) for value in args):
             return await super().run_querystring(querystring, in_pool=in_pool)
-        text = self._texts.get(querystring.template)
+        return await self._run_text(querystring.template, args, in_pool=in_pool)
+
+    async def _run_text(self, template: str, args: Sequence[Any], in_pool: bool = True) -> list:
+        """Compile the template on first use (plain values only), then run it on the
+        connection Piccolo would use: the transaction's, else the pool's."""
+        text = self._texts.get(template)
         if text is None:
-            text = querystring.compile_string(engine_type=self.engine_type)[0]
+            text = QueryString(template, *args).compile_string(engine_type=self.engine_type)[0]
             if len(self._texts) >= COMPILED_TEXTS:
                 self._texts.clear()
-            self._texts[querystring.template] = text
+            self._texts[template] = text
         transaction = self.current_transaction.get()
         if transaction:
             return await transaction.connection.fetch(text, *args)
@@ -172,6 +181,20 @@ class PortalPostgresEngine(PostgresEngine):
             async with self.pool.acquire() as connection:
                 return await connection.fetch(text, *args)
         return await self._run_in_new_connection(text, list(args))
+
+
+async def fetch(sql: str, *args: Any) -> list[dict]:
+    """`Table.raw(sql, *args)` for the portal's own statements ({} placeholders, plain values):
+    the same rows as dicts, on the same connection. On PostgreSQL without Piccolo's query
+    objects, whose set-up (a type check of every value against its column classes) cost more
+    than the statement's own compiling: the hot paths (a submission, a catalog page, the
+    session's user) use this."""
+    engine = current_engine()
+    if not isinstance(engine, PortalPostgresEngine) or engine.log_queries:
+        from portal.tables.users import User
+
+        return await User.raw(sql, *args)
+    return [dict(row) for row in await engine.run_text(sql, args)]
 
 
 # Planner costs for the portal's own connections. The hot reads (a catalog page, an order's
@@ -283,16 +306,14 @@ async def write_together(writes: list[Write]) -> list[dict]:
     For what a submission writes once it holds its stock rows' locks: every round trip there
     is time that every other order of those SKUs waits.
     """
-    from portal.tables.users import User
-
     rows: list[dict] = []
     if len(writes) <= 1 or is_sqlite(current_engine()):
         for sql, args in writes:
-            rows = await User.raw(sql, *args)
+            rows = await fetch(sql, *args)
         return rows
     *first, (last, _last_args) = writes
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, (part, _) in enumerate(first))
-    return await User.raw(f"{sql} {last}", *[value for _, args in writes for value in args])
+    return await fetch(f"{sql} {last}", *[value for _, args in writes for value in args])
 
 
 _ROW_SQL: dict[type, str] = {}
@@ -306,5 +327,5 @@ async def row_by_id(table: type[Table], row_id: int) -> dict | None:
     if sql is None:
         columns = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
         sql = _ROW_SQL[table] = f'SELECT {columns} FROM "{table._meta.tablename}" WHERE "id" = {{}}'
-    rows = await table.raw(sql, int(row_id))
+    rows = await fetch(sql, int(row_id))
     return rows[0] if rows else None

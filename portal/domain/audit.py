@@ -6,9 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from portal.db import Write
+from portal.db import Write, fetch
 from portal.domain.scope import Actor
-from portal.tables import AuditEntry
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -28,7 +27,7 @@ async def record(
 ) -> None:
     """Write one entry; call it inside the use case's transaction so it commits with the change."""
     sql, args = entry(actor, action, entity, entity_id, before, after, now=now)
-    await AuditEntry.raw(sql, *args)
+    await fetch(sql, *args)
 
 
 def entry(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from portal.db import write_transaction
+from portal.db import fetch, write_transaction
 from portal.domain import catalog, credit, money, orders, pricing, promotions
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.quantities import (
@@ -116,7 +116,7 @@ async def _cart_row(dealer_id: int, user_id: int) -> dict | None:
 
 async def _ensure_cart(dealer_id: int, user_id: int, now: datetime) -> int:
     """The cart's id, creating it if needed (inside the caller's transaction, race-safe)."""
-    await Cart.raw(
+    await fetch(
         'INSERT INTO cart (dealer, "user", address, requested_date, note, updated_at) '
         'VALUES ({}, {}, NULL, NULL, {}, {}) ON CONFLICT (dealer, "user") DO NOTHING',
         dealer_id,
@@ -132,7 +132,7 @@ async def _put_line(cart_id: int, sku_id: int, qty: int, now: datetime) -> None:
     if qty <= 0:
         await CartLine.delete().where((CartLine.cart == cart_id) & (CartLine.sku == sku_id))
         return
-    await CartLine.raw(
+    await fetch(
         "INSERT INTO cart_line (cart, sku, qty, added_at) VALUES ({}, {}, {}, {}) "
         "ON CONFLICT (cart, sku) DO UPDATE SET qty = excluded.qty",
         cart_id,
@@ -522,7 +522,7 @@ async def quick_add(
         async with write_transaction():
             cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)
             for sku_id in sorted(adds):
-                await CartLine.raw(
+                await fetch(
                     "INSERT INTO cart_line (cart, sku, qty, added_at) VALUES ({}, {}, {}, {}) "
                     "ON CONFLICT (cart, sku) DO UPDATE SET qty = cart_line.qty + excluded.qty",
                     cart_id,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.db import current_engine, is_sqlite, write_transaction
+from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.pricing import (
     BATCH,
@@ -144,7 +144,7 @@ class SqlText:
         return self.add(prefix + ", ".join("{}" for _v in values) + suffix, *values)
 
     async def run(self) -> list[dict]:
-        return await Sku.raw(" ".join(self.parts), *self.args)
+        return await fetch(" ".join(self.parts), *self.args)
 
 
 def _term_filter(term: str) -> tuple[str, list[Any]]:

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from portal.db import current_engine, is_sqlite, write_together, write_transaction
+from portal.db import current_engine, fetch, is_sqlite, write_together, write_transaction
 from portal.domain import audit, catalog, credit, notifications, pricing, promotions, stock
 from portal.domain.errors import (
     Conflict,
@@ -36,15 +36,11 @@ from portal.domain.money import line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
 from portal.domain.scope import Actor, in_scope, ordering_dealer, row_in_scope, visible_dealer_ids
 from portal.tables import (
-    Address,
-    ApprovalRule,
     ApprovalStep,
     Cart,
     CartLine,
     Dealer,
-    IdempotencyKey,
     Order,
-    OrderCounter,
     OrderEvent,
     OrderLine,
     Shipment,
@@ -148,7 +144,7 @@ async def transition(
             _("An order that is %(status)s cannot become %(to)s."),
             {"status": from_status, "to": to_status},
         )
-    done = await Order.raw(
+    done = await fetch(
         "UPDATE sales_order SET status = {}, updated_at = {} WHERE id = {} AND status = {} "
         "RETURNING id",
         to_status,
@@ -286,7 +282,7 @@ def price_label(rule: str, params: dict[str, Any]) -> str:
 
 
 async def active_rules() -> list[Rule]:
-    rows = await ApprovalRule.raw(
+    rows = await fetch(
         'SELECT id, kind, approver_role, step_order, amount_fen, "count" FROM approval_rule '
         "WHERE active = {}",
         True,
@@ -678,7 +674,7 @@ async def list_orders(
     rows = rows[:per_page]
     counts: dict[int, int] = {}
     if rows:
-        for r in await OrderLine.raw(
+        for r in await fetch(
             'SELECT "order" AS order_id, COUNT(*) AS n FROM order_line WHERE "order" IN ('
             + ", ".join("{}" for _r in rows)
             + ') GROUP BY "order"',
@@ -802,7 +798,7 @@ async def _resolve_address(
     """(address id, ship-to text); `rows`: the result of _address_query if already read."""
     if rows is None:
         sql, args = _address_query(dealer["id"], address_id)
-        rows = await Address.raw(sql, *args)
+        rows = await fetch(sql, *args)
     if not rows:
         if address_id is not None:
             raise ValidationFailed(
@@ -1021,7 +1017,7 @@ async def apply_promotions(
 
 async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult | None:
     """The first result for a used key; Conflict when the body differs. None if unused."""
-    rows = await IdempotencyKey.raw(
+    rows = await fetch(
         'SELECT request_hash, "order" FROM idempotency_key WHERE "user" = {} AND "key" = {}',
         actor.user_id,
         key,
@@ -1037,7 +1033,7 @@ async def _used_key_and_address(
     """The key's row if this user already used it (request_hash, order), and the rows of
     _address_query, read in one statement before a submission."""
     address_sql, address_args = _address_query(dealer_id, address_id)
-    rows = await IdempotencyKey.raw(
+    rows = await fetch(
         "SELECT 'key' AS src, \"order\" AS id, request_hash AS label, NULL AS contact, "
         "NULL AS phone, NULL AS line FROM idempotency_key "
         'WHERE "user" = {} AND "key" = {} '
@@ -1082,10 +1078,10 @@ async def _next_number(now: datetime) -> str:
     if is_sqlite(current_engine()):
         # SQLite: take the write lock up front (IMMEDIATE), so concurrent writers queue.
         async with write_transaction():
-            rows = await OrderCounter.raw(sql, day)
+            rows = await fetch(sql, day)
     else:
         # PostgreSQL: one statement outside a transaction is atomic on its own (autocommit).
-        rows = await OrderCounter.raw(sql, day)
+        rows = await fetch(sql, day)
     return f"SO-{day}-{int(rows[0]['last']):04d}"
 
 
@@ -1135,7 +1131,7 @@ async def _charge_dealer(dealer_id: int, total_fen: int) -> dict:
     row (the first lock a submission takes). Returns the row as it was before the order
     counted (NotFound if there is none); the caller checks credit against it and raises,
     rolling the update back, when the order does not fit."""
-    rows = await Dealer.raw(
+    rows = await fetch(
         "UPDATE dealer SET open_orders_fen = open_orders_fen + {} WHERE id = {} RETURNING *",
         total_fen,
         dealer_id,
@@ -1159,7 +1155,7 @@ async def _insert_key(
     the key is taken; rolled back, the insert goes through.
     """
     try:
-        await IdempotencyKey.raw(
+        await fetch(
             'INSERT INTO idempotency_key ("user", "key", request_hash, "order", created_at) '
             "VALUES ({}, {}, {}, {}, {})",
             actor.user_id,
@@ -1177,7 +1173,7 @@ async def _insert_key(
 async def _count_previous_orders(dealer_id: int) -> int:
     """The dealer's orders that were not rejected or cancelled (under the dealer lock, before
     the new order is written: the same as previous_order_count for it)."""
-    rows = await Order.raw(
+    rows = await fetch(
         "SELECT COUNT(*) AS n FROM sales_order WHERE dealer = {} AND status NOT IN ({}, {})",
         dealer_id,
         "rejected",
@@ -1201,7 +1197,7 @@ async def _rules_and_recipients(order: dict) -> tuple[list[Rule], list[dict]]:
     """The active approval rules and the users a new order's notifications may go to
     (notifications.recipients_sql), read in one statement."""
     people_sql, people_args = notifications.recipients_sql(order)
-    rows = await ApprovalRule.raw(
+    rows = await fetch(
         "SELECT 'rule' AS src, id, kind AS a, approver_role AS b, step_order AS n1, "
         'amount_fen AS n2, "count" AS n3 FROM approval_rule WHERE active = {} '
         "UNION ALL SELECT 'user' AS src, id, email, locale, 0, 0, 0 FROM ("
@@ -1304,7 +1300,7 @@ async def _place(
         order_row["status"] = status
         order_id = int(
             (
-                await Order.raw(
+                await fetch(
                     "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
                     "list_total_fen, discount_fen, discount_params, ship_to, requested_date, "
                     "note, created_at, updated_at) "
@@ -1352,7 +1348,7 @@ async def _place(
                 r["price_rule"],
                 r["price_rule_params"] if r["price_rule"] == RULE_GIFT else "",
             ): int(r["id"])
-            for r in await OrderLine.raw(
+            for r in await fetch(
                 'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, '
                 "qty_shipped, qty_backordered, unit_price_fen, list_price_fen, line_total_fen, "
                 "discount_fen, price_rule, price_rule_params) VALUES "
@@ -1763,7 +1759,7 @@ async def cancel_order(
         await stock.fill_backorders(freed, actor=actor, now=now)
         await supersede_steps(order_id)
         total = int(current["total_fen"])
-        await Dealer.raw(
+        await fetch(
             "UPDATE dealer SET open_orders_fen = open_orders_fen - {} WHERE id = {}",
             total,
             dealer["id"],

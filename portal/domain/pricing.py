@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from portal import i18n
-from portal.db import current_engine, is_sqlite
+from portal.db import current_engine, fetch, is_sqlite
 from portal.domain import money, promotions
 from portal.domain.errors import _
 from portal.domain.promotions import PercentOff, Promo
@@ -330,7 +330,7 @@ async def _joined_prices(tier_id: int, dealer_id: int, ids: list[int]) -> dict[i
     """Tier price and contract price per SKU id: one query per batch."""
     found: dict[int, dict] = {}
     for chunk in _chunks(ids):
-        rows = await Sku.raw(
+        rows = await fetch(
             f'SELECT s.id AS id, {PRICE_COLUMNS} FROM "sku" s {PRICE_JOINS} '
             f"WHERE s.id IN ({_in_list(chunk)})",
             int(tier_id),
@@ -359,7 +359,7 @@ async def _lists(
             if n == 0
             else ""
         )
-        rows = await Sku.raw(
+        rows = await fetch(
             head + "SELECT 'p' AS kind, sku, name AS label, factor AS a, 0 AS b "
             f'FROM "pack_unit" WHERE sku IN ({_in_list(chunk)}) UNION ALL '
             "SELECT 'b' AS kind, sku, '' AS label, min_qty AS a, price_fen AS b "

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.db import Write, current_engine, is_sqlite, write_together, write_transaction
+from portal.db import (
+    Write,
+    current_engine,
+    fetch,
+    is_sqlite,
+    write_together,
+    write_transaction,
+)
 from portal.domain import audit, notifications
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
@@ -144,7 +151,7 @@ async def _lock_rows_and_warehouses(sku_ids: list[int]) -> tuple[list[dict], dic
     )
     if not is_sqlite(current_engine()):
         sql += " FOR UPDATE OF s"
-    rows = await StockLevel.raw(sql, *ids)
+    rows = await fetch(sql, *ids)
     warehouses: dict[int, dict] = {}
     for row in rows:
         active = row.pop("active")
@@ -310,7 +317,7 @@ async def allocate(
     write = reserve_write(allocations)
     if write is None:
         return allocations, []
-    shortfalls = await guard_shortfalls(lines, allocations, await StockLevel.raw(*_flat(write)))
+    shortfalls = await guard_shortfalls(lines, allocations, await fetch(*_flat(write)))
     return ([], shortfalls) if shortfalls else (allocations, [])
 
 
@@ -396,7 +403,7 @@ async def release_order(order_id: int) -> list[int]:
         held[(r["warehouse"], r["sku"])] += r["qty"]
     row_ids = {(r["warehouse"], r["sku"]): r["id"] for r in rows}
     for (warehouse_id, sku_id), qty in sorted(held.items(), key=lambda kv: row_ids[kv[0]]):
-        done = await StockLevel.raw(
+        done = await fetch(
             "UPDATE stock_level SET reserved = reserved - {} "
             "WHERE id = {} AND reserved >= {} RETURNING id",
             qty,
@@ -508,12 +515,12 @@ async def fill_backorders(
     if not filled:
         return []
     write = reserve_write(allocations)
-    raised = await StockLevel.raw(*_flat(write)) if write else []
+    raised = await fetch(*_flat(write)) if write else []
     if {int(r["id"]) for r in raised} != {a.stock_level_id for a in allocations}:
         raise RuntimeError("stock rows changed under their lock while filling backorders")
     await write_reservations(allocations)
     for f in filled:
-        done = await OrderLine.raw(
+        done = await fetch(
             "UPDATE order_line SET qty_backordered = qty_backordered - {} "
             "WHERE id = {} AND qty_backordered >= {} RETURNING id",
             f.qty,
@@ -745,9 +752,7 @@ async def list_stock(
         from portal.domain.safety_stock import _UNDER_SQL
 
         sql += f" AND s.id IN (SELECT id FROM ({_UNDER_SQL}) AS u)"
-    rows = await StockLevel.raw(
-        f"{sql} ORDER BY s.code, sl.warehouse LIMIT {max(0, int(limit)):d}", *args
-    )
+    rows = await fetch(f"{sql} ORDER BY s.code, sl.warehouse LIMIT {max(0, int(limit)):d}", *args)
     totals = await availability_by_sku([r["sku"] for r in rows])
     result = [
         StockRow(
@@ -875,7 +880,7 @@ async def adjust_in_transaction(
     await lock_stock_rows([sku_id])
     if reason == "receipt" or create_row:
         # A SKU new to this warehouse gets its stock row on first receipt.
-        await StockLevel.raw(
+        await fetch(
             "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
             "VALUES ({}, {}, 0, 0) ON CONFLICT (warehouse, sku) DO NOTHING",
             warehouse_id,
@@ -890,7 +895,7 @@ async def adjust_in_transaction(
     if row is None:
         raise NotFound(_("This warehouse holds no stock of this product."))
     delta = {"receipt": amount, "damage": -amount, "count": amount - row["on_hand"]}[reason]
-    done = await StockLevel.raw(
+    done = await fetch(
         "UPDATE stock_level SET on_hand = on_hand + {} "
         "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
         delta,

@@ -9,25 +9,35 @@ from tests import factories as f
 
 
 class QueryCounter:
-    """Counts the queries the engine runs (wraps run_querystring; results are untouched)."""
+    """Counts the queries the engine runs (wraps run_querystring, and on PostgreSQL run_text,
+    which portal.db.fetch calls; results are untouched)."""
+
+    METHODS = ("run_querystring", "run_text")
 
     def __init__(self, engine) -> None:
         self.cls = type(engine)
         self.count = 0
+        self.originals: dict[str, object] = {}
 
     def __enter__(self):
-        self.original = self.cls.run_querystring
-        original, counter = self.original, self
+        for name in self.METHODS:
+            if name in vars(self.cls) or hasattr(self.cls, name):
+                self.originals[name] = getattr(self.cls, name)
+                setattr(self.cls, name, self._counting(self.originals[name]))
+        return self
+
+    def _counting(self, original):
+        counter = self
 
         async def counting(engine, *args, **kwargs):
             counter.count += 1
             return await original(engine, *args, **kwargs)
 
-        self.cls.run_querystring = counting
-        return self
+        return counting
 
     def __exit__(self, *exc):
-        self.cls.run_querystring = self.original
+        for name, original in self.originals.items():
+            setattr(self.cls, name, original)
 
 
 async def _world():
