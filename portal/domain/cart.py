@@ -481,7 +481,9 @@ async def quick_add(
     """
     dealer = await ordering_dealer(actor, dealer_id)
     parsed, errors = parse_quick_order(text)
-    found = await catalog.find_skus(actor, dealer, [code for _n, code, _q, _u in parsed])
+    found = await catalog.find_skus(
+        actor, dealer, [code for _n, code, _q, _u in parsed], history=False
+    )
     current = await _current_qty(dealer["id"], actor.user_id)
     adds: dict[int, int] = {}
     for line_no, code, qty, unit in parsed:

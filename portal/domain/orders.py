@@ -858,7 +858,7 @@ async def prepare(
     codes = [ln.sku_code.strip() for ln in lines if ln.sku_id is None and ln.sku_code]
     ids = {ln.sku_id for ln in lines if ln.sku_id is not None}
     with promotions.priced_on(promotions.today(now)):  # the promotions in force at `now`
-        by_code = await catalog.find_skus(actor, dealer, codes) if codes else {}
+        by_code = await catalog.find_skus(actor, dealer, codes, history=False) if codes else {}
         items = await catalog.items_by_ids(actor, dealer, sorted(ids), history=False) if ids else {}
     for item in by_code.values():
         items.setdefault(item.sku_id, item)
@@ -1028,27 +1028,60 @@ async def _replay(actor: Actor, key: str, body_hash: str | None) -> SubmitResult
 
 
 async def _used_key_and_address(
-    actor: Actor, key: str, dealer_id: int, address_id: int | None
-) -> tuple[dict | None, list[dict]]:
-    """The key's row if this user already used it (request_hash, order), and the rows of
-    _address_query, read in one statement before a submission."""
+    actor: Actor, key: str, dealer_id: int, address_id: int | None, order: dict
+) -> tuple[dict | None, list[dict], list[Rule], list[dict]]:
+    """Read in one statement before a submission: the key's row if this user already used it
+    (request_hash, order), the rows of _address_query, the active approval rules and the
+    users the new order's notifications may go to (notifications.recipients_sql for
+    `order`: dealer, placed_by, rep). Reading the rules before the dealer's lock rather than
+    under it changes nothing: either read is of some moment of the submission."""
     address_sql, address_args = _address_query(dealer_id, address_id)
+    people_sql, people_args = notifications.recipients_sql(order)
     rows = await fetch(
-        "SELECT 'key' AS src, \"order\" AS id, request_hash AS label, NULL AS contact, "
-        "NULL AS phone, NULL AS line FROM idempotency_key "
-        'WHERE "user" = {} AND "key" = {} '
-        "UNION ALL SELECT 'address' AS src, id, label, contact, phone, line FROM ("
+        "SELECT 'key' AS src, \"order\" AS id, request_hash AS t1, NULL AS t2, NULL AS t3, "
+        'NULL AS t4, 0 AS n1, 0 AS n2, 0 AS n3 FROM idempotency_key WHERE "user" = {} '
+        'AND "key" = {} '
+        "UNION ALL SELECT 'address', id, label, contact, phone, line, 0, 0, 0 FROM ("
         + address_sql
-        + ") AS address",
+        + ") AS address "
+        "UNION ALL SELECT 'rule', id, kind, approver_role, NULL, NULL, step_order, amount_fen, "
+        '"count" FROM approval_rule WHERE active = {} '
+        "UNION ALL SELECT 'user', id, email, locale, NULL, NULL, 0, 0, 0 FROM ("
+        + people_sql
+        + ") AS people",
         actor.user_id,
         key,
         *address_args,
+        True,
+        *people_args,
     )
     used = next(
-        ({"order": r["id"], "request_hash": r["label"]} for r in rows if r["src"] == "key"),
+        ({"order": r["id"], "request_hash": r["t1"]} for r in rows if r["src"] == "key"),
         None,
     )
-    return used, [r for r in rows if r["src"] == "address"]
+    addresses = [
+        {"id": r["id"], "label": r["t1"], "contact": r["t2"], "phone": r["t3"], "line": r["t4"]}
+        for r in rows
+        if r["src"] == "address"
+    ]
+    rules = [
+        Rule(
+            kind=r["t1"],
+            approver_role=r["t2"],
+            step_order=int(r["n1"]),
+            amount_fen=int(r["n2"] or 0),
+            count=int(r["n3"] or 0),
+            id=int(r["id"]),
+        )
+        for r in rows
+        if r["src"] == "rule"
+    ]
+    users = [
+        {"id": int(r["id"]), "email": r["t1"], "locale": r["t2"]}
+        for r in rows
+        if r["src"] == "user"
+    ]
+    return used, addresses, rules, users
 
 
 async def _replay_of(actor: Actor, key: str, body_hash: str | None, row: dict) -> SubmitResult:
@@ -1193,37 +1226,6 @@ def _rule_of(row: dict) -> Rule:
     )
 
 
-async def _rules_and_recipients(order: dict) -> tuple[list[Rule], list[dict]]:
-    """The active approval rules and the users a new order's notifications may go to
-    (notifications.recipients_sql), read in one statement."""
-    people_sql, people_args = notifications.recipients_sql(order)
-    rows = await fetch(
-        "SELECT 'rule' AS src, id, kind AS a, approver_role AS b, step_order AS n1, "
-        'amount_fen AS n2, "count" AS n3 FROM approval_rule WHERE active = {} '
-        "UNION ALL SELECT 'user' AS src, id, email, locale, 0, 0, 0 FROM ("
-        + people_sql
-        + ") AS people",
-        True,
-        *people_args,
-    )
-    rules = [
-        Rule(
-            kind=r["a"],
-            approver_role=r["b"],
-            step_order=int(r["n1"]),
-            amount_fen=int(r["n2"] or 0),
-            count=int(r["n3"] or 0),
-            id=int(r["id"]),
-        )
-        for r in rows
-        if r["src"] == "rule"
-    ]
-    users = [
-        {"id": int(r["id"]), "email": r["a"], "locale": r["b"]} for r in rows if r["src"] == "user"
-    ]
-    return rules, users
-
-
 async def _route_new_order(
     actor: Actor, dealer: dict, p: Prepared, rules: list[Rule], *, now: datetime
 ) -> list[StepNeeded]:
@@ -1258,6 +1260,8 @@ async def _place(
     body_hash: str,
     number: str,
     now: datetime,
+    rules: list[Rule],
+    recipients: list[dict],
     cart_line_ids: list[int] | None = None,
     cart_id: int | None = None,
 ) -> OrderView:
@@ -1289,7 +1293,6 @@ async def _place(
                 credit.check_credit(dealer, p.total_fen)
             # Over credit under the "approval" policy: allowed past the limit only to wait for
             # finance (approvals_needed always adds the over_credit step).
-            rules, recipients = await _rules_and_recipients(order_row)
             steps = await _route_new_order(actor, dealer, p, rules, now=now)
         except DomainError:
             # A twin request (same key) that committed first gets its order back, not this
@@ -1595,7 +1598,14 @@ async def _submit(
     overrides: dict[int, int] | None = None,
 ) -> SubmitResult:
     body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note, overrides)
-    used, addresses = await _used_key_and_address(actor, key, dealer["id"], address_id)
+    rep_id = actor.user_id if actor.is_staff else None
+    used, addresses, rules, recipients = await _used_key_and_address(
+        actor,
+        key,
+        dealer["id"],
+        address_id,
+        {"dealer": dealer["id"], "placed_by": actor.user_id, "rep": rep_id},
+    )
     if used is not None:
         return await _replay_of(actor, key, body_hash, used)
     prepared = await prepare(
@@ -1619,6 +1629,8 @@ async def _submit(
             body_hash=body_hash,
             number=number,
             now=now,
+            rules=rules,
+            recipients=recipients,
             cart_id=cart_id,
             cart_line_ids=cart_line_ids,
         )

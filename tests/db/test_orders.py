@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.db import write_transaction
+from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import orders, stock
 from portal.domain.errors import (
     Conflict,
@@ -37,6 +37,7 @@ from portal.tables import (
     TierPrice,
 )
 from tests import factories as f
+from tests.db.test_pricing_db import QueryCounter
 
 # 02:00 UTC is 10:00 in Shanghai: the order number carries 2026-11-25.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -579,3 +580,20 @@ async def test_a_twin_that_used_up_the_credit_first_is_replayed_not_refused(db, 
     assert second.created is False and second.order.id == twin[0].order.id
     assert await Order.count() == 1
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 6_000
+
+
+async def test_a_submission_runs_a_known_number_of_statements(db):
+    """The statement count of a plain submission (no gifts, no approval step), as a guard:
+    every round trip costs both processes CPU, and the ones after the stock lock make every
+    other order of those SKUs wait. On PostgreSQL: the dealer; the key, address, approval
+    rules and recipients; the lines' SKUs by code and by id; the day's counter; the dealer
+    charged and locked; the order; its key; its lines; the stock rows locked; then the stock
+    update, reservations, timeline and audit entry as one statement (write_together; four on
+    SQLite). BEGIN and COMMIT are not counted."""
+    w = await world()
+    await submit(w, [LineRequest(qty=1, sku_id=w.sku["id"])], key="warm")
+    with QueryCounter(current_engine()) as counter:
+        await submit(
+            w, [LineRequest(qty=2, sku_id=w.sku["id"]), LineRequest(qty=6, sku_code="B200")]
+        )
+    assert counter.count == (14 if is_sqlite(current_engine()) else 11)
