@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from portal.db import current_engine, fetch, is_sqlite, write_together, write_transaction
 from portal.domain import audit, catalog, credit, notifications, pricing, promotions, stock
 from portal.domain.errors import (
@@ -1301,66 +1303,32 @@ async def _place(
             raise
         status = "pending_approval" if steps else "approved"
         order_row["status"] = status
-        order_id = int(
-            (
-                await fetch(
-                    "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
-                    "list_total_fen, discount_fen, discount_params, ship_to, requested_date, "
-                    "note, created_at, updated_at) "
-                    "VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id",
-                    number,
-                    dealer["id"],
-                    actor.user_id,
-                    rep_id,
-                    status,
-                    p.total_fen,
-                    p.list_total_fen,
-                    p.discount_fen,
-                    p.saving.params() if p.saving else "",
-                    p.ship_to,
-                    p.requested_date,
-                    p.note,
-                    now,
-                    now,
-                )
-            )[0]["id"]
+        order_args = [
+            number,
+            dealer["id"],
+            actor.user_id,
+            rep_id,
+            status,
+            p.total_fen,
+            p.list_total_fen,
+            p.discount_fen,
+            p.saving.params() if p.saving else "",
+            p.ship_to,
+            p.requested_date,
+            p.note,
+            now,
+            now,
+        ]
+        order_id, line_rows = await _write_order(
+            actor, dealer["id"], p, order_args, key=key, body_hash=body_hash, now=now
         )
-        await _insert_key(actor, key, body_hash, order_id, now)
-        line_args: list[Any] = []
-        for line in p.lines:
-            line_args += [
-                order_id,
-                dealer["id"],
-                line.sku_id,
-                line.code,
-                line.name,
-                line.unit,
-                line.qty,
-                0,
-                0,
-                line.unit_price_fen,
-                line.list_price_fen,
-                line.line_total_fen,
-                line.discount_fen,
-                line.rule,
-                _rule_params_text(line.rule_params),
-            ]
         line_ids = {
             (
                 int(r["sku"]),
                 r["price_rule"],
                 r["price_rule_params"] if r["price_rule"] == RULE_GIFT else "",
             ): int(r["id"])
-            for r in await fetch(
-                'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, '
-                "qty_shipped, qty_backordered, unit_price_fen, list_price_fen, line_total_fen, "
-                "discount_fen, price_rule, price_rule_params) VALUES "
-                + ", ".join(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in p.lines
-                )
-                + " RETURNING id, sku, price_rule, price_rule_params",
-                *line_args,
-            )
+            for r in line_rows
         }
         if steps:
             await ApprovalStep.insert(
@@ -1529,6 +1497,90 @@ async def _place(
         ],
         can_cancel=can_cancel({"status": status, "dealer": dealer["id"]}, actor),
     )
+
+
+_ORDER_INSERT = (
+    "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
+    "list_total_fen, discount_fen, discount_params, ship_to, requested_date, note, created_at, "
+    "updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+)
+_LINES_INSERT = (
+    'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, qty_shipped, '
+    "qty_backordered, unit_price_fen, list_price_fen, line_total_fen, discount_fen, price_rule, "
+    "price_rule_params) VALUES "
+)
+# The unique index a twin request's key meets (migration 2026-11-25T10:34:50).
+_KEY_INDEX = "idempotency_user_key"
+
+
+def _key_insert(order: str) -> str:
+    """The idempotency key's INSERT, its order given as SQL: {} or the WITH's new id."""
+    return (
+        'INSERT INTO idempotency_key ("user", "key", request_hash, "order", created_at) '
+        f"VALUES ({{}}, {{}}, {{}}, {order}, {{}})"
+    )
+
+
+async def _write_order(
+    actor: Actor,
+    dealer_id: int,
+    p: Prepared,
+    order_args: list[Any],
+    *,
+    key: str,
+    body_hash: str,
+    now: datetime,
+) -> tuple[int, list[dict]]:
+    """Insert the order, its idempotency key and its lines; (order id, the lines' rows: id,
+    order, sku, price_rule, price_rule_params). _KeyTaken if a twin request holds the key.
+
+    On PostgreSQL one statement (the order and the key data-modifying WITHs, the key and the
+    lines taking the new order's id from the first); on SQLite three. Either way the key is
+    written after the order, so a twin in flight makes this wait on the key's unique index."""
+    line_args: list[Any] = []
+    for line in p.lines:
+        line_args += [
+            dealer_id,
+            line.sku_id,
+            line.code,
+            line.name,
+            line.unit,
+            line.qty,
+            0,
+            0,
+            line.unit_price_fen,
+            line.list_price_fen,
+            line.line_total_fen,
+            line.discount_fen,
+            line.rule,
+            _rule_params_text(line.rule_params),
+        ]
+
+    def lines_insert(order: str) -> str:
+        each = "(" + order + ", {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+        returning = ' RETURNING id, "order", sku, price_rule, price_rule_params'
+        return _LINES_INSERT + ", ".join(each for _ in p.lines) + returning
+
+    if is_sqlite(current_engine()):
+        order_id = int((await fetch(_ORDER_INSERT + " RETURNING id", *order_args))[0]["id"])
+        await _insert_key(actor, key, body_hash, order_id, now)
+        per_line = len(line_args) // len(p.lines)
+        with_order: list[Any] = []
+        for i in range(0, len(line_args), per_line):
+            with_order += [order_id, *line_args[i : i + per_line]]
+        return order_id, await fetch(lines_insert("{}"), *with_order)
+    new_id = "(SELECT id FROM new_order)"
+    sql = (
+        f"WITH new_order AS ({_ORDER_INSERT} RETURNING id), new_key AS ({_key_insert(new_id)}) "
+        + lines_insert(new_id)
+    )
+    try:
+        rows = await fetch(sql, *order_args, actor.user_id, key, body_hash, now, *line_args)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == _KEY_INDEX:
+            raise _KeyTaken() from exc
+        raise
+    return int(rows[0]["order"]), rows
 
 
 async def _reserve_gifts(
