@@ -2,14 +2,14 @@
 
 Set-up: a fresh PostgreSQL database (PORTAL_BENCH_POSTGRES_URL, default the local server),
 migrated, filled with 100,000 SKUs (COPY), 3 tiers with a price for every SKU, 200 dealers
-(some with contract prices), each with a year of completed orders; then `python -m portal serve` with PORTAL_WORKERS=2 and the load
-generator on the same machine: wrk (C, one thread, scripts in bench/wrk/) when it is installed,
-so that the generator takes little of the CPU the server needs, else httpx (asyncio;
-PORTAL_BENCH_LOADGEN=httpx forces it). Every figure is the median of RUNS timed
-runs after a warm-up, and is also given as a ratio to a reference measured in the same run
-(the SQL floor for submissions, /health/live for the catalog and, as a second figure, for
-submissions too), since absolute times drift on shared machines. Prints a table and writes
-bench/results/<timestamp>.json.
+(some with contract prices), each with a year of completed orders; then `python -m portal
+serve` with PORTAL_WORKERS=2 and the load generator on the same machine: wrk (C, one thread,
+scripts in bench/wrk/) when it is installed, so that the generator takes little of the CPU
+the server needs, else httpx (asyncio; PORTAL_BENCH_LOADGEN=httpx forces it). Every figure
+is the median of RUNS timed runs after a warm-up, and is also given as a ratio to a
+reference measured in the same run (the SQL floor for submissions, /health/live for the
+catalog and, as a second figure, for submissions too), since absolute times drift on shared
+machines. Prints a table and writes bench/results/<timestamp>.json.
 
 The catalog's search indexes (pg_trgm GIN, prefix btrees) come from the migrations; the
 report records which were found ("trgm_indexes_from_migrations"). While iterating:
