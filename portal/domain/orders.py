@@ -1191,8 +1191,7 @@ async def _insert_key(
     """
     try:
         await fetch(
-            'INSERT INTO idempotency_key ("user", "key", request_hash, "order", created_at) '
-            "VALUES ({}, {}, {}, {}, {})",
+            _key_insert("{}"),
             actor.user_id,
             key,
             body_hash,
@@ -1537,24 +1536,26 @@ async def _write_order(
     On PostgreSQL one statement (the order and the key data-modifying WITHs, the key and the
     lines taking the new order's id from the first); on SQLite three. Either way the key is
     written after the order, so a twin in flight makes this wait on the key's unique index."""
-    line_args: list[Any] = []
+    per_line: list[list[Any]] = []
     for line in p.lines:
-        line_args += [
-            dealer_id,
-            line.sku_id,
-            line.code,
-            line.name,
-            line.unit,
-            line.qty,
-            0,
-            0,
-            line.unit_price_fen,
-            line.list_price_fen,
-            line.line_total_fen,
-            line.discount_fen,
-            line.rule,
-            _rule_params_text(line.rule_params),
-        ]
+        per_line.append(
+            [
+                dealer_id,
+                line.sku_id,
+                line.code,
+                line.name,
+                line.unit,
+                line.qty,
+                0,
+                0,
+                line.unit_price_fen,
+                line.list_price_fen,
+                line.line_total_fen,
+                line.discount_fen,
+                line.rule,
+                _rule_params_text(line.rule_params),
+            ]
+        )
 
     def lines_insert(order: str) -> str:
         each = "(" + order + ", {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
@@ -1564,18 +1565,16 @@ async def _write_order(
     if is_sqlite(current_engine()):
         order_id = int((await fetch(_ORDER_INSERT + " RETURNING id", *order_args))[0]["id"])
         await _insert_key(actor, key, body_hash, order_id, now)
-        per_line = len(line_args) // len(p.lines)
-        with_order: list[Any] = []
-        for i in range(0, len(line_args), per_line):
-            with_order += [order_id, *line_args[i : i + per_line]]
-        return order_id, await fetch(lines_insert("{}"), *with_order)
+        args = [value for values in per_line for value in (order_id, *values)]
+        return order_id, await fetch(lines_insert("{}"), *args)
     new_id = "(SELECT id FROM new_order)"
     sql = (
         f"WITH new_order AS ({_ORDER_INSERT} RETURNING id), new_key AS ({_key_insert(new_id)}) "
         + lines_insert(new_id)
     )
     try:
-        rows = await fetch(sql, *order_args, actor.user_id, key, body_hash, now, *line_args)
+        args = [value for values in per_line for value in values]
+        rows = await fetch(sql, *order_args, actor.user_id, key, body_hash, now, *args)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == _KEY_INDEX:
             raise _KeyTaken() from exc

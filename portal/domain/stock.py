@@ -317,12 +317,8 @@ async def allocate(
     write = reserve_write(allocations)
     if write is None:
         return allocations, []
-    shortfalls = await guard_shortfalls(lines, allocations, await fetch(*_flat(write)))
+    shortfalls = await guard_shortfalls(lines, allocations, await write_together([write]))
     return ([], shortfalls) if shortfalls else (allocations, [])
-
-
-def _flat(write: Write) -> list[Any]:
-    return [write[0], *write[1]]
 
 
 async def write_reservations(allocations: list[Allocation], line_ids: dict | None = None) -> None:
@@ -515,7 +511,7 @@ async def fill_backorders(
     if not filled:
         return []
     write = reserve_write(allocations)
-    raised = await fetch(*_flat(write)) if write else []
+    raised = await write_together([write]) if write else []
     if {int(r["id"]) for r in raised} != {a.stock_level_id for a in allocations}:
         raise RuntimeError("stock rows changed under their lock while filling backorders")
     await write_reservations(allocations)
