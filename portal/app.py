@@ -46,6 +46,7 @@ STATIC = ROOT / "static"
 PROBLEM = "application/problem+json"
 # While the database was unreachable at start-up, try to start the pool this often.
 DB_RETRY_SECONDS = 2.0
+NO_SUCH_ADDRESS = _("There is nothing at this address. Check the link.")
 
 
 def configure_jinja(env: Environment) -> None:
@@ -104,7 +105,9 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
             "actor": actor,
             # The tab bar stays, so a 404 is never a dead end on a phone.
             "tabs": tabs_for(actor),
-            "home": home_path(actor) if actor else "/login",
+            # Unknown addresses are answered before the session is read: "/" still takes a
+            # signed-in user to their role's start page (and anyone else to sign in).
+            "home": home_path(actor) if actor else "/",
         },
         status_code=status,
     )
@@ -156,7 +159,8 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         domain.title = _("Some of the input is not valid.")
         return render_domain_error(request, domain)
     if isinstance(exc, NotFoundException):
-        return render_domain_error(request, NotFound())
+        # No route (or no static file) at this path: say so, rather than a bare "Not found."
+        return render_domain_error(request, NotFound(NO_SUCH_ADDRESS))
     if isinstance(exc, PermissionDeniedException):
         title = i18n.gettext("You may not do this.")
         detail = (

@@ -52,3 +52,22 @@ async def test_signing_in_returns_to_the_page_and_its_search(client):
     )
     assert response.status_code == 303
     assert response.headers["location"] == nxt
+
+
+async def test_an_unknown_address_says_so_once_and_leads_back_to_the_start(client):
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer4")
+    await sign_in(client, "buyer4")
+    page = await client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "这个地址没有内容，请检查链接。" in page.text
+    assert "<h1>未找到。</h1>" in page.text
+    # A message that only repeats the heading is left out (it read 未找到。 twice).
+    assert "<p>未找到。</p>" not in page.text
+    # Never a dead end on a phone: the way back leads to the start page, not to signing in.
+    assert '<a class="btn" href="/">' in page.text
+    assert (await client.get("/", follow_redirects=False)).status_code == 200
+    api = await client.get("/api/v1/no-such-endpoint", headers={"Accept-Language": "en"})
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["detail"] == "There is nothing at this address. Check the link."
