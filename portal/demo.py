@@ -55,6 +55,9 @@ DEMO_LOGINS: dict[str, str] = {
 }
 # Dealer 3 sits just under its credit limit so a refusal is easy to show.
 NEAR_LIMIT_DEALER = "D03"
+# This dealer may order past its limit (such orders wait for finance), and has little of it
+# left, so its sample order waits in finance's queue.
+OVER_CREDIT_APPROVAL_DEALER = "D04"
 
 CHUNK = 200  # rows per INSERT: far below SQLite's and asyncpg's parameter limits
 
@@ -523,6 +526,8 @@ def _plan_dealers(plan: DemoPlan, rng: random.Random) -> None:
             balance = _fen_at(limit, rng.randrange(0, 4001, 100))  # 0-40 % of the limit owed
             if code == NEAR_LIMIT_DEALER:
                 limit, balance = 2_000_000, 1_880_000  # ¥20,000 limit, ¥1,200 left
+            elif code == OVER_CREDIT_APPROVAL_DEALER:
+                limit, balance = 3_000_000, 2_700_000  # ¥30,000 limit, ¥3,000 left
             admin_name, buyer_name = _person(rng), _person(rng)
             admin_phone, buyer_phone = phone("138"), phone("138")
             plan.dealers.append(
@@ -608,6 +613,25 @@ def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
             {"dealer": dealer, "username": username, "days_ago": days_ago, "note": note,
              "cancelled": cancelled, "lines": [(c, rng.randint(2, 5)) for c in codes]}
         )
+    # Two orders wait for a decision, so the manager's and finance's queues have something
+    # to show: a large one (over ¥5,000: the regional manager) and one past the credit of
+    # the dealer that may order so (finance). Quantities in 箱, at most 15 of a SKU.
+    factor = {code: f for code, _n, f in plan.packs}
+    box = {s["code"]: s["base_price_fen"] * factor[s["code"]] for s in plan.skus}
+    by_price = sorted(orderable, key=lambda c: (-box[c], c))
+    if "D01" in dealers and len(by_price) >= 20:
+        plan.orders.append(
+            {"dealer": "D01", "username": "d01buyer", "days_ago": 1,
+             "note": "年底备货，量大请优先安排", "cancelled": False,
+             "lines": _sized(sorted(rng.sample(by_price[:20], 3)), box, 800_000)}
+        )
+    mid = [c for c in by_price if 10_000 <= box[c] <= 40_000]
+    if OVER_CREDIT_APPROVAL_DEALER in dealers and len(mid) >= 3:
+        plan.orders.append(
+            {"dealer": OVER_CREDIT_APPROVAL_DEALER, "username": "d04buyer", "days_ago": 2,
+             "note": "", "cancelled": False,
+             "lines": _sized(sorted(rng.sample(mid, 3)), box, 400_000)}
+        )
     # One order waits for an out-of-stock SKU that accepts backorders, so the backorder
     # list and the "backordered" line have something to show (no randomness used).
     if plan.backorder and "D02" in dealers:
@@ -616,6 +640,12 @@ def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
              "note": "缺货商品先下单，到货即发", "cancelled": False,
              "lines": [(plan.backorder[0], 1)]}
         )
+
+
+def _sized(codes: list[str], box: dict[str, int], base_fen: int) -> list[tuple[str, int]]:
+    """The same number of 箱 of each SKU, enough for base_fen at list prices (at most 15)."""
+    qty = min(15, -(-base_fen // sum(box[c] for c in codes)))
+    return [(c, qty) for c in codes]
 
 
 # ---------------------------------------------------------------------------------------
@@ -771,9 +801,6 @@ DEMO_APPROVAL_RULES = (
     {"kind": "discount_beyond_authority", "approver_role": "sales_manager", "step_order": 10},
     {"kind": "over_credit", "approver_role": "finance", "step_order": 20},
 )
-# This dealer may order past its limit; such orders wait for finance.
-OVER_CREDIT_APPROVAL_DEALER = "D04"
-
 
 async def _insert_approval_rules() -> None:
     from portal.tables import ApprovalRule

@@ -10,6 +10,7 @@ from portal.demo import (
     DEMO_LOGINS,
     DEMO_PASSWORD,
     NEAR_LIMIT_DEALER,
+    OVER_CREDIT_APPROVAL_DEALER,
     build_plan,
     ean13,
     load_demo,
@@ -213,3 +214,22 @@ async def test_cli_demo_loads_once_and_always_prints_the_logins(db, database_url
         for username in DEMO_LOGINS.values():
             assert username in out
     assert "not loaded again" in second
+
+
+async def test_the_demo_leaves_an_order_in_the_managers_queue_and_one_in_finances(db):
+    """Signing in as manager or finance shows something to decide, without placing an order
+    first: D01's large order waits for the regional manager, and D04 (which may order past
+    its credit) has one waiting for finance."""
+    from portal.tables import ApprovalStep
+
+    summary = await load_demo(None)
+    assert summary.orders_skipped == ()
+    waiting = await ApprovalStep.select(
+        ApprovalStep.role, ApprovalStep.rule_kind, ApprovalStep.order.dealer.code.as_alias("d")
+    ).where(ApprovalStep.status == "pending")
+    assert {"role": "sales_manager", "rule_kind": "total_at_least", "d": "D01"} in waiting
+    assert {"role": "finance", "rule_kind": "over_credit", "d": OVER_CREDIT_APPROVAL_DEALER} in (
+        waiting
+    )
+    d04 = await Dealer.select().where(Dealer.code == OVER_CREDIT_APPROVAL_DEALER).first()
+    assert d04["over_credit_policy"] == "approval"
