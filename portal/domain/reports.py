@@ -195,29 +195,60 @@ def _fill_days(rows: list[Row], period: Period, by: str) -> list[Row]:
     return [have.get(k) or Row(k, k, 0, 0) for k in keys]
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The first rows of a grouping, largest first, and how many groups there are in all."""
+
+    rows: list[Row]
+    total: int
+
+
 async def sales(actor: Actor, period: Period, by: str) -> list[Row]:
     """Sales in the period grouped `by` one of GROUPS; largest first (time series in order)."""
-    return await _sales(await scope_of(actor), period, by)
+    return (await _sales(await scope_of(actor), period, by)).rows
 
 
-async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
+async def _grouped(sql: str, args: list[Any], top: int | None) -> tuple[list[dict], int]:
+    """The groups `sql` selects (columns k, label and amount among them), with their number.
+
+    With `top`, only the first `top` by amount then label (as the rankings sort them), chosen
+    by the database: a page that shows ten of a month's 20,000 products had built all 20,000
+    rows in Python first (a third of the reports page's time on the bench's data)."""
+    if top is None:
+        raw = await Order.raw(sql, *args)
+        return raw, len(raw)
+    label = "COALESCE(g.label, '')"
+    if not is_sqlite(current_engine()):
+        label += ' COLLATE "C"'  # code point order, as Python's sort of the full list
+    raw = await Order.raw(
+        f"SELECT g.*, count(*) OVER () AS n_groups FROM ({sql}) g "
+        f"ORDER BY COALESCE(g.amount, 0) DESC, {label}, g.k LIMIT {int(top):d}",
+        *args,
+    )
+    return raw, int(raw[0]["n_groups"]) if raw else 0
+
+
+async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) -> Ranking:
+    """Sales grouped `by`: every group, or with `top` (not for day or month) only the first
+    `top` and the number of groups."""
     if by not in GROUPS:
         raise ValidationFailed(errors=[FieldError("by", _("Unknown grouping."))])
     if scope.empty:
-        return _fill_days([], period, by) if by in ("day", "month") else []
+        return Ranking(_fill_days([], period, by) if by in ("day", "month") else [], 0)
     scope_sql, scope_args = scope.sql(), scope.args
     first, after = period.bounds()
     sold = ", ".join(f"'{s}'" for s in SOLD)
     where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
     args: list[Any] = [first, after, *scope_args]
     if by == "product":
-        raw = await Order.raw(
+        raw, total = await _grouped(
             "SELECT l.sku AS k, max(l.sku_code) AS code, max(l.sku_name) AS label, "
             "max(l.unit) AS unit, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" '
             f"WHERE {where} GROUP BY l.sku",
-            *args,
+            args,
+            top,
         )
         rows = [
             Row(
@@ -236,7 +267,7 @@ async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
         # top-level category it has lines in.
         lineage = await category_lineage()
         if not lineage:
-            return []
+            return Ranking([], 0)
         roots = {cid: {"id": chain[0][0], "name": chain[0][1]} for cid, chain in lineage.items()}
         # Category ids are integers from the database: written into the statement as such.
         case = (
@@ -251,6 +282,7 @@ async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
             f"JOIN product p ON p.id = s.product WHERE {where} GROUP BY 1",
             *args,
         )
+        total = len(raw)  # top-level categories: a few, ranked below like the rest
         names = {root["id"]: root["name"] for root in roots.values()}
         rows = [
             Row(
@@ -287,11 +319,12 @@ async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
             ),
         }[by]
         detail = "max(d.code)" if by == "dealer" else "''"
-        raw = await Order.raw(
+        raw, total = await _grouped(
             f"SELECT {key} AS k, {label} AS label, {detail} AS detail, count(*) AS orders, "
             f"sum(o.total_fen) AS amount FROM sales_order o {joins} "
             f"WHERE {where} GROUP BY {group}",
-            *args,
+            args,
+            None if by in ("day", "month") else top,
         )
         rows = [
             Row(
@@ -304,9 +337,10 @@ async def _sales(scope: Scope, period: Period, by: str) -> list[Row]:
             for r in raw
         ]
     if by in ("day", "month"):
-        return _with_shares(_fill_days(rows, period, by))
+        filled = _fill_days(rows, period, by)
+        return Ranking(_with_shares(filled), len(filled))
     rows.sort(key=lambda r: (-r.amount_fen, r.label))
-    return _with_shares(rows)
+    return Ranking(_with_shares(rows if top is None else rows[:top]), total)
 
 
 # --- the overview ------------------------------------------------------------------------------
@@ -430,14 +464,17 @@ async def _exposures(scope: Scope) -> list[Exposure]:
 class Dashboard:
     overview: Overview
     series: list[Row]  # by day, or by month for a long period
-    rankings: dict[str, list[Row]]
+    rankings: dict[str, Ranking]
 
 
-async def dashboard(actor: Actor, period: Period, rankings: tuple[str, ...]) -> Dashboard:
-    """Everything the reports page shows, the actor's dealers read once."""
+async def dashboard(
+    actor: Actor, period: Period, rankings: tuple[str, ...], top: int | None = None
+) -> Dashboard:
+    """Everything the reports page shows, the actor's dealers read once; with `top`, each
+    ranking's first `top` rows and its number of groups."""
     scope = await scope_of(actor)
     return Dashboard(
         overview=await _overview(scope, period),
-        series=await _sales(scope, period, period.series),
-        rankings={by: await _sales(scope, period, by) for by in rankings},
+        series=(await _sales(scope, period, period.series)).rows,
+        rankings={by: await _sales(scope, period, by, top) for by in rankings},
     )

@@ -44,7 +44,7 @@ async def reports_page(
     end: FromQuery[str | None] = None,
 ) -> Template:
     period, chosen, errors = _period(start, end, preset)
-    board = await reports.dashboard(request.user, period, RANKINGS)
+    board = await reports.dashboard(request.user, period, RANKINGS, top=TOP)
     context: dict[str, Any] = {
         "period": period,
         "preset": chosen,
@@ -55,7 +55,7 @@ async def reports_page(
         "overview": board.overview,
         "series_by": period.series,
         "series": board.series,
-        "rankings": [(by, rows[:TOP], len(rows)) for by, rows in board.rankings.items()],
+        "rankings": [(by, r.rows, r.total) for by, r in board.rankings.items()],
         "group_labels": reports.GROUP_LABELS,
         "exposures": board.overview.exposures[:TOP],
         "query": f"start={period.start.isoformat()}&end={period.end.isoformat()}",

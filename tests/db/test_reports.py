@@ -213,3 +213,32 @@ def test_bad_periods_are_refused(start, end, field):
     with pytest.raises(ValidationFailed) as refused:
         reports.parse_period(start, end, None, today=date(2026, 11, 25))
     assert refused.value.errors[0].field == field
+
+
+async def test_the_pages_top_rows_are_the_full_rankings_first_rows_ties_included(shop):
+    """The reports page asks the database for each ranking's first rows and the number of
+    groups; they must be the full ranking's first rows, in its order (amount, then name, by
+    code point), whatever the grouping."""
+    east, south, bare = shop["east"], shop["south"], shop["bare"]
+    # Equal amounts (W1 ×5 = T1 ×2 = ¥10) so that the names decide, and a third dealer.
+    await place(shop, east, [("W1", 5), ("S1", 1)], key="e1")
+    await place(shop, south, [("T1", 2)], key="s1")
+    await place(shop, bare, [("W1", 5)], key="b1")
+    await place(shop, bare, [("T1", 2)], key="b2")
+    admin = shop["admin"]
+    groups = ("dealer", "product", "category", "region", "rep")
+    full = {by: await reports.sales(admin, NOVEMBER, by) for by in groups}
+    assert len(full["dealer"]) == 3 and len(full["product"]) == 3
+    assert full["product"][0].amount_fen == full["product"][1].amount_fen  # a tie, by name
+    for top in (1, 2, 10):
+        board = await reports.dashboard(admin, NOVEMBER, groups, top=top)
+        for by in groups:
+            ranking = board.rankings[by]
+            expected = full[by][:top]
+            assert [(r.key, r.label, r.orders, r.amount_fen, r.qty) for r in ranking.rows] == [
+                (r.key, r.label, r.orders, r.amount_fen, r.qty) for r in expected
+            ], (by, top)
+            assert [round(r.share, 6) for r in ranking.rows] == [
+                round(r.share, 6) for r in expected
+            ]
+            assert ranking.total == len(full[by])
