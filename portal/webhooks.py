@@ -13,7 +13,9 @@ the same X-Portal-Delivery id and the same event id in the body.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,6 +23,7 @@ import httpx
 from portal import background
 from portal.background import Loop
 from portal.domain import webhooks
+from portal.domain.scope import Actor
 from portal.mail import backoff
 from portal.tables import WebhookDelivery
 
@@ -29,6 +32,7 @@ log = logging.getLogger("portal.webhooks")
 MAX_ATTEMPTS = 15  # about 9 hours of retries with the back-off
 LEASE = timedelta(minutes=2)  # a claimed row is retried after this if its sender died
 TIMEOUT = 10.0
+TEST_TIMEOUT = 5.0  # an administrator waits on the page for a test's answer
 USER_AGENT = "dealer-portal-webhooks/1"
 
 
@@ -127,6 +131,43 @@ async def send_due(
         if own_client:
             await client.aclose()
     return delivered
+
+
+@dataclass(frozen=True)
+class TestSent:
+    """What the receiver made of a test: its HTTP status (None if it never answered) and,
+    unless it answered 2xx, what went wrong."""
+
+    status: int | None
+    error: str
+
+    @property
+    def delivered(self) -> bool:
+        return not self.error
+
+
+async def send_test(
+    actor: Actor, endpoint_id: int, *, client: httpx.AsyncClient | None = None
+) -> TestSent:
+    """POST a signed "ping" to the endpoint now, active or not, and say how it went. Nothing
+    is written: the receiver's answer is shown, not kept, and a failed test is not retried.
+    Its X-Portal-Delivery is "test-" and a random part."""
+    endpoint = await webhooks.endpoint_to_test(actor, endpoint_id)
+    payload = webhooks.ping_body(endpoint, datetime.now(UTC))
+    row = {
+        "id": f"test-{secrets.token_hex(8)}",
+        "event_type": webhooks.PING,
+        "url": endpoint["url"],
+        "secret": endpoint["secret"],
+    }
+    own_client = client is None
+    client = client or httpx.AsyncClient(timeout=TEST_TIMEOUT, follow_redirects=False)
+    try:
+        status, error = await _post(client, row, payload)
+    finally:
+        if own_client:
+            await client.aclose()
+    return TestSent(status, error)
 
 
 def start(interval: float) -> Loop | None:

@@ -9,6 +9,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
+from portal import webhooks as sender
 from portal.api.schemas import problems
 from portal.domain import webhooks
 from portal.domain.scope import Actor
@@ -52,6 +53,12 @@ class WebhookCreatedOut(WebhookOut):
 
 class SecretOut(Struct):
     secret: str
+
+
+class TestOut(Struct):
+    delivered: Annotated[bool, Meta(description="the receiver answered 2xx")]
+    status: Annotated[int | None, Meta(description="its HTTP status; null if it never answered")]
+    error: Annotated[str, Meta(description="what went wrong; empty when delivered")]
 
 
 class DeliveryOut(Struct):
@@ -163,6 +170,23 @@ async def rotate_webhook_secret(
     return SecretOut(secret=await webhooks.rotate_secret(request.user, endpoint_id))
 
 
+@post(
+    "/api/v1/webhooks/{endpoint_id:int}/test",
+    tags=["webhooks"],
+    summary="Send a signed test now and say how the receiver answered",
+    description=(
+        'A POST like any delivery, with X-Portal-Event "ping" and a body of type "ping" '
+        "(the endpoint's id and event types), sent at once whether the endpoint is active or "
+        "not, waiting at most 5 s for the answer. Nothing is recorded and nothing is retried."
+    ),
+    status_code=200,
+    responses=problems(401, 403, 404),
+)
+async def test_webhook(request: Request[Actor, Any, Any], endpoint_id: ObjectId) -> TestOut:
+    sent = await sender.send_test(request.user, endpoint_id)
+    return TestOut(delivered=sent.delivered, status=sent.status, error=sent.error)
+
+
 @get(
     "/api/v1/webhooks/{endpoint_id:int}/deliveries",
     tags=["webhooks"],
@@ -212,6 +236,7 @@ ROUTES = [
     update_webhook,
     delete_webhook,
     rotate_webhook_secret,
+    test_webhook,
     list_webhook_deliveries,
     retry_webhook_delivery,
 ]

@@ -53,6 +53,9 @@ EVENT_TYPES: dict[str, str] = {
     "return.received": _("Returned goods received"),
 }
 ALL_EVENTS = "*"
+# A test an administrator sends from the endpoint's page: signed like any delivery, about
+# nothing that happened, and never written to webhook_delivery.
+PING = "ping"
 STATUSES = ("pending", "delivered", "failed")
 STATUS_LABELS = {
     "pending": _("Waiting to be sent"),
@@ -156,6 +159,15 @@ async def get_endpoint(actor: Actor, endpoint_id: int) -> dict:
     if row is None:
         raise NotFound(MISSING)
     return _public(row)
+
+
+async def endpoint_to_test(actor: Actor, endpoint_id: int) -> dict:
+    """The endpoint with its secret, for signing a test (administrators only)."""
+    _require_admin(actor)
+    row = await WebhookEndpoint.select().where(WebhookEndpoint.id == endpoint_id).first()
+    if row is None:
+        raise NotFound(MISSING)
+    return row
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,21 @@ def body(event: dict, event_type: str) -> bytes:
             "to_status": event["to_status"],
             "note": event["note"],
             "actor_id": event["actor"],
+        },
+    }
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def ping_body(endpoint: dict, at: datetime) -> bytes:
+    """A test's JSON body: the same envelope as an event's (id 0, type "ping"), with the
+    endpoint and the event types it takes ("*" for all)."""
+    document = {
+        "id": 0,
+        "type": PING,
+        "created_at": at.astimezone(UTC).isoformat(),
+        "data": {
+            "endpoint_id": endpoint["id"],
+            "events": events_of(endpoint["events"]) or [ALL_EVENTS],
         },
     }
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()

@@ -11,6 +11,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
+from portal import webhooks as sender
 from portal.domain import webhooks
 from portal.domain.errors import ValidationFailed
 from portal.web.common import checked, clear_flash, field_errors, flash, page, take_flash
@@ -121,6 +122,17 @@ async def webhook_secret(request: Request, endpoint_id: FromPath[int]) -> Templa
     return page(request, "admin/webhook_secret.html", context, active_tab="me")
 
 
+@post("/admin/webhooks/{endpoint_id:int}/test", include_in_schema=False)
+async def webhook_test(request: Request, endpoint_id: FromPath[int]) -> Response:
+    sent = await sender.send_test(request.user, endpoint_id)
+    response = Redirect(f"/admin/webhooks/{endpoint_id}", status_code=303)
+    if sent.delivered:
+        message = i18n.gettext("The test arrived: HTTP %(status)s.", status=sent.status)
+        return flash(response, "ok", [message])
+    message = i18n.gettext("The test did not arrive: %(error)s", error=sent.error)
+    return flash(response, "error", [message])
+
+
 @post("/admin/webhooks/{endpoint_id:int}/delete", include_in_schema=False)
 async def webhook_delete(request: Request, endpoint_id: FromPath[int]) -> Response:
     await webhooks.delete_endpoint(request.user, endpoint_id)
@@ -140,6 +152,7 @@ ROUTES = [
     webhook_edit,
     webhook_save,
     webhook_secret,
+    webhook_test,
     webhook_delete,
     delivery_retry,
 ]

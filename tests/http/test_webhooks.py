@@ -216,3 +216,59 @@ async def test_only_administrators_see_or_change_webhooks(client, shop):
     )
     assert unknown.status_code == 400
     assert await WebhookEndpoint.count() == 1
+
+
+async def test_an_administrator_sends_a_signed_test_and_sees_how_it_went(client, shop):
+    """From the endpoint's page and through the API: a signed ping reaches the receiver even
+    while the webhook is paused; a receiver that answers 500, or none at all, is reported as
+    not reached; nothing is written to the deliveries either way."""
+    receiver = await Receiver(free_port()).start()
+    try:
+        saved = await webhooks.save_endpoint(
+            f.actor(shop["admin"]),
+            None,
+            webhooks.EndpointInput(url=receiver.url, events=("order.approved",), active=False),
+        )
+        hook_id = saved.endpoint["id"]
+        await sign_in(client, "root")
+        page = await client.get(f"/admin/webhooks/{hook_id}", headers=ZH)
+        assert "发送测试" in page.text
+        sent = await post_form(client, f"/admin/webhooks/{hook_id}/test", {})
+        assert sent.status_code == 200 and "测试已送达：HTTP 200。" in sent.text
+
+        receiver.status = 500
+        admin = await bearer(client, "root")
+        failed = await client.post(f"/api/v1/webhooks/{hook_id}/test", headers=admin)
+        assert failed.status_code == 200
+        assert failed.json()["delivered"] is False and failed.json()["status"] == 500
+        assert failed.json()["error"].startswith("HTTP 500")
+    finally:
+        await receiver.stop()
+    nobody = await client.post(f"/api/v1/webhooks/{hook_id}/test", headers=admin)
+    assert nobody.json()["delivered"] is False and nobody.json()["status"] is None
+    shown = await post_form(client, f"/admin/webhooks/{hook_id}/test", {})
+    assert "测试未送达：" in shown.text
+
+    assert len(receiver.requests) == 2  # the page's test and the API's (answered 500)
+    got = receiver.requests[0]
+    assert got.headers["x-portal-event"] == "ping"
+    assert got.headers["x-portal-delivery"].startswith("test-")
+    assert webhooks.verify(
+        saved.secret, got.headers["x-portal-timestamp"], got.body, got.headers["x-portal-signature"]
+    )
+    ping = json.loads(got.body)
+    assert ping["type"] == "ping" and ping["data"] == {
+        "endpoint_id": hook_id,
+        "events": ["order.approved"],
+    }
+    assert await WebhookDelivery.count() == 0
+
+    for username in ("buyer", "money"):
+        headers = await bearer(client, username)
+        assert_problem(
+            await client.post(f"/api/v1/webhooks/{hook_id}/test", headers=headers),
+            403,
+            "forbidden",
+        )
+    assert_problem(await client.post("/api/v1/webhooks/999/test", headers=admin), 404, "not-found")
+    assert len(receiver.requests) == 2
