@@ -6,6 +6,7 @@ import asyncio
 import decimal
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlencode
@@ -14,6 +15,7 @@ from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, MutableScopeHeaders, State
 from litestar.exceptions import (
     ClientException,
@@ -27,6 +29,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.htmx import HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
+from litestar.security.jwt import JWTCookieAuth
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
@@ -34,7 +37,7 @@ from piccolo.engine.base import Engine
 
 from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
-from portal.auth.session import make_auth
+from portal.auth.session import cookie_actor, make_auth
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
@@ -89,6 +92,27 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def who_is_lost(auth: JWTCookieAuth) -> Callable[[Exception, Scope], Awaitable[None]]:
+    """An after-exception hook: for a page address with no route, read the session as the
+    authentication middleware would have (the router refused the address before it ran), so
+    the 404 page keeps the signed-in user's tab bar and start page."""
+
+    async def hook(exc: Exception, scope: Scope) -> None:
+        if (
+            not isinstance(exc, NotFoundException)
+            or scope["type"] != "http"
+            or scope.get("user") is not None
+            or scope["path"].startswith(("/api/", "/static/"))
+        ):
+            return
+        try:
+            scope["user"] = await cookie_actor(auth, ASGIConnection(scope))
+        except Exception:  # the database being down must not turn a 404 into a 500
+            log.warning("could not read the session for a 404 page", exc_info=True)
+
+    return hook
+
+
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
     from portal.web.common import home_path, tabs_for
 
@@ -105,8 +129,7 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
             "actor": actor,
             # The tab bar stays, so a 404 is never a dead end on a phone.
             "tabs": tabs_for(actor),
-            # Unknown addresses are answered before the session is read: "/" still takes a
-            # signed-in user to their role's start page (and anyone else to sign in).
+            # "/" takes anyone else to sign in.
             "home": home_path(actor) if actor else "/",
         },
         status_code=status,
@@ -453,6 +476,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[health_live, health_ready, static, *WEB_ROUTES, *API_ROUTES],
         on_app_init=[auth.on_app_init],
+        after_exception=[who_is_lost(auth)],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=prepare_request,

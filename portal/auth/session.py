@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTCookieAuth, Token
 
 from portal.domain.accounts import session_actor
@@ -86,6 +87,30 @@ async def retrieve_actor(
     except (TypeError, ValueError):
         return None
     return await session_actor(user_id, version)
+
+
+async def cookie_actor(
+    auth: JWTCookieAuth[Actor, Token], connection: ASGIConnection[Any, Any, Any, Any]
+) -> Actor | None:
+    """The signed-in user behind a page request's session cookie, checked as the
+    authentication middleware checks it (signature, claims, token version), or None.
+
+    For answers given before that middleware runs: an address with no route is refused by
+    the router, so its 404 page would not know who is asking (and lose the tab bar)."""
+    encoded = connection.cookies.get(auth.key, "").split(" ")[-1]
+    if not encoded:
+        return None
+    try:
+        token = VerifiedToken.decode(
+            encoded_token=encoded,
+            secret=auth.token_secret,
+            algorithm=auth.algorithm,
+            audience=auth.accepted_audiences,
+            require_claims=auth.require_claims,
+        )
+    except NotAuthorizedException:
+        return None
+    return await retrieve_actor(token, connection)
 
 
 def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
