@@ -184,8 +184,10 @@ def statement(
         pdf.drawString(left, y, _fit(f"{label}: {value}", font, 11, right - left))
         y -= 6 * mm
     y -= 2 * mm
-    totals = [
-        (gettext("Opening balance"), st.opening_fen),
+    totals = [(gettext("Opening balance"), st.opening_fen)]
+    if st.brought_fen:
+        totals.append((gettext("Balance brought forward"), st.brought_fen))
+    totals += [
         (gettext("Invoiced"), st.invoiced_fen),
         (gettext("Paid"), st.paid_fen),
         (gettext("Credited"), st.credited_fen),

@@ -62,6 +62,14 @@ class LedgerOut(Struct):
     invoiced: Money
     paid: Money
     credited: Money
+    brought_forward: Annotated[
+        Money,
+        Meta(
+            description="a balance carried in from before the portal (an opening entry) in "
+            "the period; opening_balance + brought_forward + invoiced - paid - credited = "
+            "closing_balance"
+        ),
+    ]
     overdue: Money
     overdue_policy: Annotated[
         str,
@@ -170,6 +178,7 @@ async def dealer_ledger(
         invoiced=money(st.invoiced_fen),
         paid=money(st.paid_fen),
         credited=money(st.credited_fen),
+        brought_forward=money(st.brought_fen),
         overdue=money(st.overdue_fen),
         overdue_policy=st.overdue_policy,
         orders_blocked=st.orders_blocked,

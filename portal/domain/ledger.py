@@ -611,6 +611,9 @@ class Statement:
     invoiced_fen: int
     paid_fen: int
     credited_fen: int
+    # A balance carried in from before the portal (an "opening" entry) dated in the period:
+    # without it the summary would not add up to the closing balance.
+    brought_fen: int
     overdue_fen: int
     overdue: list[EntryView] = field(default_factory=list)
 
@@ -703,6 +706,7 @@ async def statement(
         invoiced_fen=sum(e.amount_fen for e in within if e.kind == "invoice"),
         paid_fen=-sum(e.amount_fen for e in within if e.kind in ("payment", "prepayment")),
         credited_fen=-sum(e.amount_fen for e in within if e.kind == "credit_note"),
+        brought_fen=sum(e.amount_fen for e in within if e.kind == "opening"),
         overdue_fen=sum(e.open_fen for e in overdue),
         overdue=overdue,
     )

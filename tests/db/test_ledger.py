@@ -83,6 +83,25 @@ async def test_opening_balance_then_invoice_payment_credit_note(db):
     actions = [a["action"] for a in await AuditEntry.select(AuditEntry.action)]
     assert "ledger.payment" in actions and "ledger.credit_note" in actions
 
+    # The statement's summary adds up: the balance carried in (the opening entry, written
+    # in this period) is a line of its own, or 期初 + 应收 − 收款 − 贷记 would not be 期末.
+    st = await ledger.statement(w.finance, w.dealer["id"], now=NOW)
+    assert (st.opening_fen, st.brought_fen, st.invoiced_fen, st.paid_fen, st.credited_fen) == (
+        0,
+        50_000,
+        2000,
+        30_050,
+        1000,
+    )
+    assert (
+        st.closing_fen
+        == d["balance_fen"]
+        == (st.opening_fen + st.brought_fen + st.invoiced_fen - st.paid_fen - st.credited_fen)
+    )
+    after = NOW.date() + timedelta(days=1)
+    later = await ledger.statement(w.finance, w.dealer["id"], start=after, end=after, now=NOW)
+    assert (later.opening_fen, later.brought_fen) == (d["balance_fen"], 0)
+
 
 async def test_payment_refusals_write_nothing(db):
     w = await fulfil_world()

@@ -136,6 +136,7 @@ async def test_payments_and_ledger(db, client):
     r = await client.get(f"/api/v1/dealers/{w.dealer['id']}/ledger", headers=buyer)
     assert r.status_code == 200
     assert r.json()["closing_balance"] == "-8.50"
+    assert (r.json()["paid"], r.json()["brought_forward"]) == ("8.50", "0.00")
     r = await client.post("/api/v1/payments", json=body, headers={**buyer, "Idempotency-Key": "p3"})
     assert_problem(r, 403, "forbidden")
     stranger = await bearer(client, "stranger")
