@@ -38,7 +38,9 @@ from portal.tables import Dealer, FulfilmentKey, LedgerEntry
 
 KINDS = ("opening", "invoice", "payment", "prepayment", "credit_note")
 KIND_LABELS = {
-    "opening": _("Opening balance"),
+    # A balance carried in from before the portal; "Opening balance" is a statement's own
+    # first line (what was owed when its period began).
+    "opening": _("Balance brought forward"),
     "invoice": _("Invoice"),
     "payment": _("Payment"),
     "prepayment": _("Prepayment"),
@@ -640,7 +642,7 @@ class Statement:
         """Opening balance, each entry with the running balance, closing balance (with the
         period's debit and credit totals): what the PDF and the workbook print."""
         result = [
-            StatementLine(self.start, KIND_LABELS["opening"], "", "", None, None, self.opening_fen)
+            StatementLine(self.start, _("Opening balance"), "", "", None, None, self.opening_fen)
         ]
         running = self.opening_fen
         for e in self.entries:
