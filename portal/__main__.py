@@ -64,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         import uvicorn
 
+        taken = _port_taken(settings.host, settings.port)
+        if taken:
+            print(
+                f"Cannot listen on {settings.host}:{settings.port}: {taken}. Another program "
+                "(perhaps a portal started earlier) is using it: stop it, or choose another "
+                f"port, e.g. PORTAL_PORT={settings.port + 1} make run",
+                file=sys.stderr,
+            )
+            return 1
         uvicorn.run(
             "portal.asgi:app",
             host=settings.host,
@@ -75,6 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     return 2
+
+
+def _port_taken(host: str, port: int) -> str:
+    """Why host:port cannot be listened on ("" if it can): checked before uvicorn starts, so
+    that `make run` says what to do instead of ending in a traceback after printing a URL
+    that another program answers."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: SO_REUSEADDR, so a port left in TIME_WAIT counts as free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
 
 
 def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> int:
