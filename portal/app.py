@@ -37,7 +37,7 @@ from piccolo.engine.base import Engine
 
 from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
-from portal.auth.session import cookie_actor, make_auth
+from portal.auth.session import make_auth, session_reader
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
@@ -97,6 +97,8 @@ def who_is_lost(auth: JWTCookieAuth) -> Callable[[Exception, Scope], Awaitable[N
     authentication middleware would have (the router refused the address before it ran), so
     the 404 page keeps the signed-in user's tab bar and start page."""
 
+    read_session = session_reader(auth)
+
     async def hook(exc: Exception, scope: Scope) -> None:
         if (
             not isinstance(exc, NotFoundException)
@@ -106,7 +108,7 @@ def who_is_lost(auth: JWTCookieAuth) -> Callable[[Exception, Scope], Awaitable[N
         ):
             return
         try:
-            scope["user"] = await cookie_actor(auth, ASGIConnection(scope))
+            scope["user"] = await read_session(ASGIConnection(scope))
         except Exception:  # the database being down must not turn a 404 into a 500
             log.warning("could not read the session for a 404 page", exc_info=True)
 

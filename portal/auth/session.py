@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -89,28 +90,24 @@ async def retrieve_actor(
     return await session_actor(user_id, version)
 
 
-async def cookie_actor(
-    auth: JWTCookieAuth[Actor, Token], connection: ASGIConnection[Any, Any, Any, Any]
-) -> Actor | None:
-    """The signed-in user behind a page request's session cookie, checked as the
-    authentication middleware checks it (signature, claims, token version), or None.
+def session_reader(
+    auth: JWTCookieAuth[Actor, Token],
+) -> Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[Actor | None]]:
+    """A reader of the signed-in user behind a request's session, or None, by the
+    authentication middleware's own code (signature, claims, token version).
 
     For answers given before that middleware runs: an address with no route is refused by
     the router, so its 404 page would not know who is asking (and lose the tab bar)."""
-    encoded = connection.cookies.get(auth.key, "").split(" ")[-1]
-    if not encoded:
-        return None
-    try:
-        token = VerifiedToken.decode(
-            encoded_token=encoded,
-            secret=auth.token_secret,
-            algorithm=auth.algorithm,
-            audience=auth.accepted_audiences,
-            require_claims=auth.require_claims,
-        )
-    except NotAuthorizedException:
-        return None
-    return await retrieve_actor(token, connection)
+    define = auth.middleware
+    checker = define.middleware(app=None, **define.kwargs)
+
+    async def read(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor | None:
+        try:
+            return (await checker.authenticate_request(connection)).user
+        except NotAuthorizedException:
+            return None
+
+    return read
 
 
 def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:

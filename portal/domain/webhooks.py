@@ -154,11 +154,7 @@ async def list_endpoints(actor: Actor) -> list[dict]:
 
 
 async def get_endpoint(actor: Actor, endpoint_id: int) -> dict:
-    _require_admin(actor)
-    row = await WebhookEndpoint.select().where(WebhookEndpoint.id == endpoint_id).first()
-    if row is None:
-        raise NotFound(MISSING)
-    return _public(row)
+    return _public(await endpoint_to_test(actor, endpoint_id))
 
 
 async def endpoint_to_test(actor: Actor, endpoint_id: int) -> dict:
@@ -334,7 +330,7 @@ def body(event: dict, event_type: str) -> bytes:
             "actor_id": event["actor"],
         },
     }
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _encoded(document)
 
 
 def ping_body(endpoint: dict, at: datetime) -> bytes:
@@ -349,6 +345,11 @@ def ping_body(endpoint: dict, at: datetime) -> bytes:
             "events": events_of(endpoint["events"]) or [ALL_EVENTS],
         },
     }
+    return _encoded(document)
+
+
+def _encoded(document: dict) -> bytes:
+    """Compact JSON with sorted keys: the same document gives the same bytes every time."""
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 

@@ -69,6 +69,7 @@ async def test_an_unknown_address_says_so_once_and_keeps_the_tab_bar(client):
     assert 'href="/catalog"' in page.text and 'class="tabbar' in page.text
     assert '<a class="btn" href="/">' in page.text
     client.cookies.clear()
+    client.cookies.set("session", "Bearer not-a-token")  # a forged session is nobody
     anonymous = await client.get("/no-such-page")
     assert anonymous.status_code == 404 and 'href="/catalog"' not in anonymous.text
     # Without a session, the way back ("/") leads to signing in.
