@@ -235,5 +235,8 @@ async def sign_in(page, username: str, password: str) -> None:
     await page.goto("/login")
     await page.locator("#login").fill(username)
     await page.locator("#password").fill(password)
-    await page.locator("form button[type=submit]").click()
-    await page.wait_for_load_state("load")
+    # Wait for the navigation the form starts (the redirect after signing in, or the refusal
+    # page): waiting for "load" alone could return at once, the login page being loaded
+    # already, and the next goto then raced the sign-in (a run went to /login?next=...).
+    async with page.expect_navigation():
+        await page.locator("form button[type=submit]").click()
