@@ -99,3 +99,37 @@ async def test_discount_beyond_authority_approved_by_the_manager(phone, browser,
     await buyer_ctx.close()
     assert not buyer_errors, buyer_errors
     assert not page.console_errors, page.console_errors
+
+
+async def test_finance_ticks_a_small_order_by_its_tap_target_and_approves_the_selection(
+    phone, shot
+):
+    """The demo leaves a small over-credit order with finance: its card has a checkbox whose
+    label is a full tap target, the number and date each keep to one line, and the selected
+    orders are approved together."""
+    page = phone
+    await sign_in(page, DEMO_LOGINS["finance"], DEMO_PASSWORD)
+    await page.goto("/approvals")
+    card = page.locator(".approval-card").filter(has=page.locator(".approval-pick")).first
+    await card.wait_for()
+    number = (await card.locator(".approval-number").inner_text()).strip()
+    target = await card.locator(".approval-pick-target").bounding_box()
+    assert target and target["width"] >= 44 and target["height"] >= 44, target
+    head = card.locator(".approval-card-head")
+    shown = await head.locator(".approval-number").bounding_box()
+    when = await head.locator("time").bounding_box()
+    assert shown and when
+    assert when["y"] >= shown["y"] + shown["height"] - 1  # the date under the number
+    assert when["x"] >= target["x"] + target["width"] - 1  # both beside the checkbox
+    assert when["height"] < 1.5 * 16 * 1.5  # one line
+    await assert_no_horizontal_scroll(page)
+    await shot(page, "finance-inbox")
+
+    # A tap on the label's corner, off the checkbox itself, ticks it.
+    await page.mouse.click(target["x"] + 3, target["y"] + 3)
+    assert await card.locator(".approval-pick").is_checked()
+    await page.locator("button[form=bulk-form]").click()
+    await page.wait_for_url(re.compile(r"/approvals$"))
+    await page.locator(".alert-ok").wait_for()
+    assert await page.locator(".approval-card").filter(has_text=number).count() == 0
+    assert not page.console_errors, page.console_errors
