@@ -1,4 +1,5 @@
-"""API: which rep looks after a dealer, and moving it to another (managers, administrators)."""
+"""API: the dealers the caller may see with their credit, finance's credit settings, and which
+rep looks after a dealer (moving it to another: managers, administrators)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, put
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
-from portal.domain import dealers
+from portal.api.schemas import Money, money, problems
+from portal.domain import credit, dealers, ledger
+from portal.domain.catalog_admin import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
-from portal.tables import RepAssignment
+from portal.tables import RepAssignment, Tier
 
 DealerId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
@@ -77,4 +79,205 @@ async def set_dealer_rep(
     return await _out(request.user, dealer_id)
 
 
-ROUTES = [get_dealer_rep, set_dealer_rep]
+# --- the dealers and their credit ---------------------------------------------------------
+
+
+class DealerOut(Struct):
+    id: int
+    code: str
+    name: str
+    region: str
+    tier: str
+    credit_limit: Money
+    available_credit: Annotated[
+        Money, Meta(description="credit limit - exposure (negative when over the limit)")
+    ]
+    last_ordered_at: Annotated[
+        datetime | None, Meta(description="when the caller last placed an order for it")
+    ]
+
+
+class DealersPageOut(Struct):
+    items: list[DealerOut]
+    page: int
+    per_page: int
+    has_more: bool
+
+
+class DealerCreditOut(Struct):
+    """A dealer and its credit, as finance, its rep and its own users see it."""
+
+    id: int
+    code: str
+    name: str
+    region: str
+    tier: str
+    active: bool
+    credit_limit: Money
+    balance: Annotated[Money, Meta(description="owed on the ledger (invoices less payments)")]
+    open_orders: Annotated[Money, Meta(description="open orders not yet invoiced")]
+    exposure: Annotated[Money, Meta(description="balance + open_orders")]
+    available_credit: Annotated[
+        Money, Meta(description="credit_limit - exposure (negative when over the limit)")
+    ]
+    tolerance: Annotated[
+        Money,
+        Meta(
+            description="how far an order may take the exposure over the limit: the greater "
+            "of tolerance_amount and tolerance_percent of the limit"
+        ),
+    ]
+    tolerance_amount: Money
+    tolerance_percent: Annotated[str, Meta(examples=["5", "2.5", "0"])]
+    over_credit_policy: Annotated[
+        str,
+        Meta(
+            description="block (an order over the limit and tolerance is refused) or approval "
+            "(it waits for finance)"
+        ),
+    ]
+    payment_terms_days: int
+    overdue: Annotated[Money, Meta(description="owed past the payment terms")]
+    overdue_policy: Annotated[
+        str, Meta(description="warn (overdue invoices are flagged) or block (new orders refused)")
+    ]
+    orders_blocked: Annotated[
+        bool, Meta(description="block policy and something overdue: submissions are refused")
+    ]
+    flagged_for_review: bool
+
+
+def _text(n: int) -> Any:
+    return Annotated[str, Meta(max_length=n)]
+
+
+class CreditTermsIn(Struct):
+    credit_limit: Annotated[str, Meta(max_length=20, examples=["50000.00"])]
+    payment_terms_days: Annotated[int, Meta(description="0 to 365")]
+    overdue_policy: Annotated[
+        _text(20) | None, Meta(description="warn or block; null or absent: unchanged")
+    ] = None
+    over_credit_policy: Annotated[
+        _text(20) | None, Meta(description="block or approval; null or absent: unchanged")
+    ] = None
+    tolerance_amount: Annotated[
+        _text(20) | None,
+        Meta(
+            examples=["2000.00"], description='yuan; "" or "0" for none; null or absent: unchanged'
+        ),
+    ] = None
+    tolerance_percent: Annotated[
+        _text(8) | None,
+        Meta(
+            examples=["5"],
+            description='0 to 100 (up to two decimals); "" or "0" for none; null or absent: '
+            "unchanged",
+        ),
+    ] = None
+
+
+async def _credit_out(dealer: dict) -> DealerCreditOut:
+    tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
+    overdue = await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC))
+    overdue_policy = dealer.get("overdue_policy") or "warn"
+    return DealerCreditOut(
+        id=dealer["id"],
+        code=dealer["code"],
+        name=dealer["name"],
+        region=dealer["region"] or "",
+        tier=tier["name"] if tier else "",
+        active=bool(dealer["active"]),
+        credit_limit=money(int(dealer["credit_limit_fen"] or 0)),
+        balance=money(int(dealer["balance_fen"] or 0)),
+        open_orders=money(int(dealer["open_orders_fen"] or 0)),
+        exposure=money(credit.exposure_fen(dealer)),
+        available_credit=money(credit.available_fen(dealer)),
+        tolerance=money(credit.tolerance_fen(dealer)),
+        tolerance_amount=money(int(dealer.get("credit_tolerance_fen") or 0)),
+        tolerance_percent=percent_text(int(dealer.get("credit_tolerance_bp") or 0)),
+        over_credit_policy=dealer.get("over_credit_policy") or "block",
+        payment_terms_days=int(dealer["payment_terms_days"] or 0),
+        overdue=money(overdue),
+        overdue_policy=overdue_policy,
+        orders_blocked=overdue_policy == "block" and overdue > 0,
+        flagged_for_review=bool(dealer.get("flagged_for_review")),
+    )
+
+
+@get(
+    "/api/v1/dealers",
+    tags=["dealers"],
+    summary="The active dealers the caller may see, with their credit",
+    description=(
+        "A dealer's users see their own dealer; a rep the dealers assigned to them; a manager "
+        "their reps' dealers; finance, warehouse and administrators every dealer. q searches "
+        "name, code and region. The dealers the caller ordered for most recently come first, "
+        "then the rest by name."
+    ),
+    responses=problems(401),
+)
+async def list_dealers(
+    request: Request[Actor, Any, Any],
+    q: Annotated[str, QueryParameter(max_length=50)] = "",
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=dealers.MAX_PER_PAGE)] = 30,
+) -> DealersPageOut:
+    found = await dealers.list_page(request.user, q=q, page=page, per_page=per_page)
+    return DealersPageOut(
+        items=[
+            DealerOut(
+                id=c.id,
+                code=c.code,
+                name=c.name,
+                region=c.region,
+                tier=c.tier_name,
+                credit_limit=money(c.credit_limit_fen),
+                available_credit=money(c.available_credit_fen),
+                last_ordered_at=c.last_ordered_at,
+            )
+            for c in found.items
+        ],
+        page=page,
+        per_page=per_page,
+        has_more=found.has_more,
+    )
+
+
+@get(
+    "/api/v1/dealers/{dealer_id:int}",
+    tags=["dealers"],
+    summary="One dealer and its credit: limit, exposure, available, tolerance and policies",
+    responses=problems(401, 404),
+)
+async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> DealerCreditOut:
+    return await _credit_out(await dealer_in_scope(request.user, dealer_id))
+
+
+@put(
+    "/api/v1/dealers/{dealer_id:int}/credit",
+    tags=["dealers"],
+    summary="Set a dealer's credit settings (finance, administrators)",
+    description=(
+        "The credit limit and payment terms are required; the overdue policy, the policy for "
+        "orders over the limit and the tolerance over it are kept when left out. Nothing is "
+        "written unless every field is valid. Audited, before and after."
+    ),
+    responses=problems(401, 403, 404, 422),
+)
+async def set_dealer_credit(
+    request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[CreditTermsIn]
+) -> DealerCreditOut:
+    dealer = await ledger.set_credit_terms(
+        request.user,
+        dealer_id,
+        credit_limit=data.credit_limit,
+        payment_terms_days=data.payment_terms_days,
+        overdue_policy=data.overdue_policy,
+        over_credit_policy=data.over_credit_policy,
+        tolerance_amount=data.tolerance_amount,
+        tolerance_percent=data.tolerance_percent,
+    )
+    return await _credit_out(dealer)
+
+
+ROUTES = [list_dealers, get_dealer, set_dealer_credit, get_dealer_rep, set_dealer_rep]

@@ -12,7 +12,9 @@ applied in one transaction, each change audited. Blank cells leave a value as it
   tier's price: a fixed price or a percentage of the base price; with min_qty a volume break.
 - contract_prices (administrators): dealer, sku, price.
 - dealers (administrators): code, name, tier, region, contact_phone, credit_limit,
-  payment_terms_days, over_credit_policy, active. A new code adds a dealer (name and tier
+  payment_terms_days, over_credit_policy (block or approval), overdue_policy (warn or
+  block), credit_tolerance (an amount) and credit_tolerance_percent (of the limit; the
+  greater applies: portal.domain.credit), active. A new code adds a dealer (name and tier
   needed).
 - products (administrators): category ("饮料 / 水", made where missing), product, brand,
   sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active, weight_g,
@@ -53,6 +55,7 @@ from portal.domain.catalog_admin import (
     own_picture_id,
     pack_problems,
     percent_bp,
+    percent_text,
     refuse_foreign_picture,
     upsert_audited,
     whole,
@@ -61,6 +64,7 @@ from portal.domain.catalog_admin import (
     write_sku_changes,
 )
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
+from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
 from portal.domain.money import from_fen
 from portal.domain.order_files import read_rows
 from portal.domain.scope import Actor
@@ -118,6 +122,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "credit_limit",
         "payment_terms_days",
         "over_credit_policy",
+        "overdue_policy",
+        "credit_tolerance",
+        "credit_tolerance_percent",
         "active",
     ),
 }
@@ -130,7 +137,6 @@ REQUIRED = {
 }
 MAX_ROWS = 5000
 MAX_FILE_BYTES = 2_000_000
-POLICIES = ("block", "approval")
 TRUE = ("1", "true", "yes", "y", "是")
 FALSE = ("0", "false", "no", "n", "否")
 
@@ -248,7 +254,8 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
     else:  # dealers
         raw = await Dealer.raw(
             "SELECT d.code, d.name, t.code AS tier, d.region, d.contact_phone, "
-            "d.credit_limit_fen, d.payment_terms_days, d.over_credit_policy, d.active "
+            "d.credit_limit_fen, d.payment_terms_days, d.over_credit_policy, d.overdue_policy, "
+            "d.credit_tolerance_fen, d.credit_tolerance_bp, d.active "
             "FROM dealer d JOIN tier t ON t.id = d.tier ORDER BY d.code"
         )
         rows = [
@@ -261,6 +268,9 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
                 _yuan(r["credit_limit_fen"]),
                 r["payment_terms_days"],
                 r["over_credit_policy"],
+                r["overdue_policy"],
+                _yuan(r["credit_tolerance_fen"]),
+                percent_text(int(r["credit_tolerance_bp"] or 0)),
                 1 if r["active"] else 0,
             ]
             for r in raw
@@ -600,23 +610,48 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
                 values["tier"] = tiers[r["tier"]]
             else:
                 t.error(n, MSG_UNKNOWN["tier"], code=r["tier"][:40])
-        if r.get("credit_limit"):
-            limit_fen = amount_fen(r["credit_limit"])
-            if limit_fen is None:
-                t.error(n, MSG_MONEY, column="credit_limit")
-            else:
-                values["credit_limit_fen"] = limit_fen
+        for column, key in (
+            ("credit_limit", "credit_limit_fen"),
+            ("credit_tolerance", "credit_tolerance_fen"),
+        ):
+            if r.get(column):
+                fen = amount_fen(r[column])
+                if fen is None:
+                    t.error(n, MSG_MONEY, column=column)
+                else:
+                    values[key] = fen
         if r.get("payment_terms_days"):
             days = whole(r["payment_terms_days"], 0, 365)
             if days is None:
                 t.error(n, MSG_NUMBER, column="payment_terms_days", low=0, high=365)
             else:
                 values["payment_terms_days"] = days
-        if r.get("over_credit_policy"):
-            if r["over_credit_policy"] in POLICIES:
-                values["over_credit_policy"] = r["over_credit_policy"]
+        for column, allowed, message in (
+            (
+                "over_credit_policy",
+                OVER_CREDIT_POLICIES,
+                _("Row %(row)s: over_credit_policy must be block or approval."),
+            ),
+            (
+                "overdue_policy",
+                OVERDUE_POLICIES,
+                _("Row %(row)s: overdue_policy must be warn or block."),
+            ),
+        ):
+            if r.get(column):
+                if r[column] in allowed:
+                    values[column] = r[column]
+                else:
+                    t.error(n, message)
+        if r.get("credit_tolerance_percent"):
+            bp = tolerance_bp(r["credit_tolerance_percent"])
+            if bp is None:
+                t.error(
+                    n,
+                    _("Row %(row)s: credit_tolerance_percent must be a percentage from 0 to 100."),
+                )
             else:
-                t.error(n, _("Row %(row)s: over_credit_policy must be block or approval."))
+                values["credit_tolerance_bp"] = bp
         if r.get("active"):
             flag = _flag(r["active"])
             if flag is None:

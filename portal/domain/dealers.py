@@ -91,14 +91,29 @@ async def _select_cards(
     return [_card(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class DealerPage:
+    items: list[DealerCard]
+    has_more: bool
+
+
+async def list_page(
+    actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
+) -> DealerPage:
+    """A page of the active dealers the actor may see, matching q (name, code or region),
+    recent first; has_more when another page follows."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    q = (q or "").strip()[:MAX_QUERY] or None
+    cards = await _select_cards(actor, q=q, limit=per_page + 1, offset=(page - 1) * per_page)
+    return DealerPage(cards[:per_page], len(cards) > per_page)
+
+
 async def list_dealers(
     actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
 ) -> list[DealerCard]:
     """Active dealers the actor may see, matching q (name, code or region), recent first."""
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
-    q = (q or "").strip()[:MAX_QUERY] or None
-    return await _select_cards(actor, q=q, limit=per_page, offset=(page - 1) * per_page)
+    return (await list_page(actor, q=q, page=page, per_page=per_page)).items
 
 
 async def dealer_card(actor: Actor, dealer_id: int) -> DealerCard:

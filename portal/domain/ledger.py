@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.db import current_engine, is_sqlite, write_transaction
@@ -58,6 +59,12 @@ OVERDUE_POLICIES = ("warn", "block")
 OVERDUE_POLICY_LABELS = {
     "warn": _("Flag overdue invoices only"),
     "block": _("Block new orders while anything is overdue"),
+}
+# What an order past the credit limit (and its tolerance) does: refused, or sent to finance.
+OVER_CREDIT_POLICIES = ("block", "approval")
+OVER_CREDIT_POLICY_LABELS = {
+    "block": _("Refuse orders over the credit limit"),
+    "approval": _("Send orders over the credit limit to finance for approval"),
 }
 FINANCE_ROLES = frozenset({"finance", "admin"})
 MAX_AMOUNT_FEN = 10**13  # ¥100 billion: anything above is a typing mistake
@@ -427,6 +434,44 @@ async def _record_credit_note(
     return entry_id
 
 
+def tolerance_bp(text: str) -> int | None:
+    """A percentage as typed ("5", "2.5", "5%", "" for none) in basis points, 0 to 100 %."""
+    cleaned = str(text).strip().rstrip("%").strip() or "0"
+    try:
+        bp = Decimal(cleaned) * 100
+    except (ArithmeticError, ValueError):
+        return None
+    if not bp.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= 10_000:
+        return None
+    return int(bp)
+
+
+def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
+    """An amount of credit in fen, 0 to MAX_AMOUNT_FEN, or None when it is not one."""
+    try:
+        if isinstance(value, Decimal):
+            amount = value
+        elif blank_is_zero and not str(value).strip():
+            amount = Decimal(0)
+        else:
+            amount = parse_amount(str(value))
+        fen = to_fen(amount)
+    except (ArithmeticError, ValueError):
+        return None
+    return fen if 0 <= fen <= MAX_AMOUNT_FEN else None
+
+
+# The dealer's credit settings set_credit_terms writes (and audits, before and after).
+CREDIT_TERMS = (
+    "credit_limit_fen",
+    "payment_terms_days",
+    "overdue_policy",
+    "over_credit_policy",
+    "credit_tolerance_fen",
+    "credit_tolerance_bp",
+)
+
+
 async def set_credit_terms(
     actor: Actor,
     dealer_id: int,
@@ -434,32 +479,35 @@ async def set_credit_terms(
     credit_limit: str | Decimal,
     payment_terms_days: str | int,
     overdue_policy: str | None = None,
+    over_credit_policy: str | None = None,
+    tolerance_amount: str | Decimal | None = None,
+    tolerance_percent: str | None = None,
     now: datetime | None = None,
 ) -> dict:
-    """Finance sets a dealer's credit limit, payment terms and overdue policy (audited).
+    """Finance sets a dealer's credit limit, payment terms, overdue policy, over-credit policy
+    and tolerance over the limit (audited, before and after).
 
-    `overdue_policy` None keeps the dealer's current policy. Returns the dealer.
+    The tolerance is an amount (tolerance_amount, in yuan) and a percentage of the limit
+    (tolerance_percent); the greater of the two applies (portal.domain.credit). A blank one
+    is none. Each of overdue_policy, over_credit_policy, tolerance_amount and tolerance_percent left
+    None keeps the dealer's current setting. Nothing is written unless every field is valid.
+    Returns the dealer.
     """
     now = now or datetime.now(UTC)
     _require_finance(actor)
     await dealer_in_scope(actor, dealer_id)
     errors: list[FieldError] = []
-    limit_fen = 0
-    try:
-        value = (
-            credit_limit if isinstance(credit_limit, Decimal) else parse_amount(str(credit_limit))
-        )
-        limit_fen = to_fen(value)
-        if limit_fen < 0 or limit_fen > MAX_AMOUNT_FEN:
-            raise ValueError(credit_limit)
-    except ValueError:
+    changes: dict[str, Any] = {}
+    limit_fen = _credit_amount_fen(credit_limit)
+    if limit_fen is None:
         errors.append(FieldError("credit_limit", _("Enter an amount such as 1234.50.")))
+    changes["credit_limit_fen"] = limit_fen
     try:
         days = int(str(payment_terms_days).strip())
         if not 0 <= days <= MAX_TERMS_DAYS:
             raise ValueError(payment_terms_days)
+        changes["payment_terms_days"] = days
     except ValueError:
-        days = 0
         errors.append(
             FieldError(
                 "payment_terms_days",
@@ -467,39 +515,45 @@ async def set_credit_terms(
                 {"max": MAX_TERMS_DAYS},
             )
         )
-    policy = None if overdue_policy is None else str(overdue_policy).strip()
-    if policy is not None and policy not in OVERDUE_POLICIES:
-        errors.append(
-            FieldError("overdue_policy", _("Choose what overdue invoices do to new orders."))
-        )
+    if overdue_policy is not None:
+        changes["overdue_policy"] = str(overdue_policy).strip()
+        if changes["overdue_policy"] not in OVERDUE_POLICIES:
+            errors.append(
+                FieldError("overdue_policy", _("Choose what overdue invoices do to new orders."))
+            )
+    if over_credit_policy is not None:
+        changes["over_credit_policy"] = str(over_credit_policy).strip()
+        if changes["over_credit_policy"] not in OVER_CREDIT_POLICIES:
+            errors.append(
+                FieldError(
+                    "over_credit_policy", _("Choose what happens to orders over the credit limit.")
+                )
+            )
+    if tolerance_amount is not None:
+        changes["credit_tolerance_fen"] = _credit_amount_fen(tolerance_amount, blank_is_zero=True)
+        if changes["credit_tolerance_fen"] is None:
+            errors.append(FieldError("tolerance_amount", _("Enter an amount such as 1234.50.")))
+    if tolerance_percent is not None:
+        changes["credit_tolerance_bp"] = tolerance_bp(tolerance_percent)
+        if changes["credit_tolerance_bp"] is None:
+            errors.append(
+                FieldError(
+                    "tolerance_percent", _("Enter a percentage from 0 to 100, such as 5 or 2.5.")
+                )
+            )
     if errors:
         raise ValidationFailed(errors=errors)
     async with write_transaction():
         dealer = await lock_dealer(dealer_id)
-        policy = policy or dealer.get("overdue_policy") or "warn"
-        await Dealer.update(
-            {
-                Dealer.credit_limit_fen: limit_fen,
-                Dealer.payment_terms_days: days,
-                Dealer.overdue_policy: policy,
-            }
-        ).where(Dealer.id == dealer_id)
+        before = {name: dealer.get(name) for name in CREDIT_TERMS}
+        before["overdue_policy"] = before["overdue_policy"] or "warn"
+        before["over_credit_policy"] = before["over_credit_policy"] or "block"
+        after = {**before, **changes}
+        await Dealer.update({getattr(Dealer, name): after[name] for name in changes}).where(
+            Dealer.id == dealer_id
+        )
         await audit.record(
-            actor,
-            "dealer.credit_terms",
-            "dealer",
-            dealer_id,
-            {
-                "credit_limit_fen": dealer["credit_limit_fen"],
-                "payment_terms_days": dealer["payment_terms_days"],
-                "overdue_policy": dealer.get("overdue_policy") or "warn",
-            },
-            {
-                "credit_limit_fen": limit_fen,
-                "payment_terms_days": days,
-                "overdue_policy": policy,
-            },
-            now=now,
+            actor, "dealer.credit_terms", "dealer", dealer_id, before, after, now=now
         )
     return await Dealer.select().where(Dealer.id == dealer_id).first()
 

@@ -32,12 +32,12 @@ async def dealer_picker(
         return Redirect("/", status_code=303)
     number = _page_number(page_no)
     query = (q or "").strip()[:50]
-    cards = await dealers.list_dealers(request.user, q=query, page=number, per_page=PER_PAGE)
+    found = await dealers.list_page(request.user, q=query, page=number, per_page=PER_PAGE)
     context = {
-        "cards": cards,
+        "cards": found.items,
         "q": query,
         "page_no": number,
-        "has_more": len(cards) == PER_PAGE,
+        "has_more": found.has_more,
         "current_id": acting_dealer_id(request),
     }
     if context["current_id"] is None:

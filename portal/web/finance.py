@@ -1,9 +1,10 @@
 """Finance pages: the accounts list, a dealer's ledger and statement (on screen, PDF, Excel),
-recording payments and credit notes, setting the credit limit, payment terms and overdue
-policy."""
+recording payments and credit notes, and the credit settings: limit, tolerance over it, what
+an order over it does, payment terms and overdue policy."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,8 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import ledger
+from portal.domain import credit, ledger
+from portal.domain.catalog_admin import percent_text
 from portal.domain.errors import Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.web.common import clear_flash, flash, page, take_flash
@@ -51,15 +53,28 @@ async def _page(
             "export_base": f"/finance/dealers/{dealer_id}/statement",
             "methods": ledger.PAYMENT_METHOD_LABELS,
             "policies": ledger.OVERDUE_POLICY_LABELS,
+            "over_credit_policies": ledger.OVER_CREDIT_POLICY_LABELS,
             "errors": errors or {},
             "values": values or {},
             "limit_text": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
+            "tolerance_fen": credit.tolerance_fen(dealer),
+            "tolerance_text": _blank_if_zero(
+                str(from_fen(int(dealer["credit_tolerance_fen"] or 0)))
+            ),
+            "tolerance_percent_text": _blank_if_zero(
+                percent_text(int(dealer["credit_tolerance_bp"] or 0))
+            ),
             "flash": flash_data,
         },
         active_tab="finance",
         status=status,
     )
     return clear_flash(response) if flash_data else response
+
+
+def _blank_if_zero(text: str) -> str:
+    """A tolerance field's value: blank when there is none (0, 0.00)."""
+    return "" if Decimal(text) == 0 else text
 
 
 def _page_number(raw: str | None) -> int:
@@ -203,6 +218,10 @@ async def credit_note(request: Request, dealer_id: FromPath[int], data: Form) ->
     )
 
 
+def _optional(data: dict[str, Any], name: str) -> str | None:
+    return str(data[name]) if name in data else None
+
+
 @post("/finance/dealers/{dealer_id:int}/terms", include_in_schema=False)
 async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
     try:
@@ -211,8 +230,11 @@ async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Respo
             dealer_id,
             credit_limit=str(data.get("credit_limit") or ""),
             payment_terms_days=str(data.get("payment_terms_days") or ""),
-            # Absent from the form: keep the dealer's policy as it is.
-            overdue_policy=str(data["overdue_policy"]) if "overdue_policy" in data else None,
+            # A field absent from the form keeps the dealer's setting as it is.
+            overdue_policy=_optional(data, "overdue_policy"),
+            over_credit_policy=_optional(data, "over_credit_policy"),
+            tolerance_amount=_optional(data, "tolerance_amount"),
+            tolerance_percent=_optional(data, "tolerance_percent"),
         )
     except ValidationFailed as exc:
         return await _page(
@@ -222,7 +244,7 @@ async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Respo
             values=dict(data),
             status=422,
         )
-    return _done(dealer_id, i18n.gettext("Credit limit, payment terms and overdue policy saved."))
+    return _done(dealer_id, i18n.gettext("Credit settings saved."))
 
 
 ROUTES = [accounts, dealer_page, statement_pdf, statement_excel, payment, credit_note, terms]

@@ -171,6 +171,40 @@ async def test_contract_prices_and_dealers(world):
         await data_io.import_file(world["admin"], "dealers", "d.csv", no_tier, now=NOW)
 
 
+async def test_dealers_credit_policies_and_tolerance_import_and_export(world):
+    code = world["dealer"]["code"]
+    header = ("code", "overdue_policy", "over_credit_policy", "credit_tolerance",
+              "credit_tolerance_percent")  # fmt: skip
+    data = csv_file(header, (code, "block", "approval", "1,500", "2.5"))
+    assert (await data_io.import_file(world["admin"], "dealers", "d.csv", data, now=NOW)).updated
+    row = await Dealer.select().where(Dealer.code == code).first()
+    assert (row["overdue_policy"], row["over_credit_policy"]) == ("block", "approval")
+    assert (row["credit_tolerance_fen"], row["credit_tolerance_bp"]) == (150_000, 250)
+    audit = await AuditEntry.select().where(AuditEntry.action == "dealer.imported").first()
+    assert _after(audit)["credit_tolerance_bp"] == 250
+    columns, rows = await data_io.export_rows(world["admin"], "dealers")
+    exported = dict(zip(columns, next(r for r in rows if r[0] == code), strict=True))
+    assert exported["overdue_policy"] == "block"
+    assert (str(exported["credit_tolerance"]), exported["credit_tolerance_percent"]) == (
+        "1500.00",
+        "2.5",
+    )
+    # Each bad cell is reported by its row, and nothing is written.
+    bad = csv_file(
+        ("name", "tier", *header),
+        ("甲", "T1", "D8001", "stop", "", "", ""),
+        ("乙", "T1", "D8002", "", "", "-1", ""),
+        ("丙", "T1", "D8003", "", "", "", "101"),
+        ("丁", "T1", "D8004", "", "", "", "abc"),
+        ("戊", "T1", code, "", "", "", "0"),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "dealers", "d.csv", bad, now=NOW)
+    assert [e.field for e in refused.value.errors] == ["row 2", "row 3", "row 4", "row 5"]
+    assert await Dealer.select().where(Dealer.code == code).first() == row
+    assert await Dealer.count() == 1
+
+
 @pytest.mark.parametrize(
     "data",
     [

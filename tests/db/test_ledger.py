@@ -143,6 +143,60 @@ async def test_credit_terms_are_audited_and_feed_the_credit_check(db):
         )
 
 
+async def test_tolerance_and_over_credit_policy_are_set_by_finance_audited_and_validated(db):
+    w = await fulfil_world()
+    terms = {"credit_limit": "1000", "payment_terms_days": "30"}
+    d = await ledger.set_credit_terms(
+        w.finance,
+        w.dealer["id"],
+        **terms,
+        tolerance_amount="¥30",
+        tolerance_percent="5%",
+        over_credit_policy="approval",
+        now=NOW,
+    )
+    assert (d["credit_tolerance_fen"], d["credit_tolerance_bp"]) == (3_000, 500)
+    assert d["over_credit_policy"] == "approval"
+    assert credit.tolerance_fen(d) == 5_000  # the greater: 5 % of ¥1,000.00 over ¥30.00
+    assert credit.ceiling_fen(d) == 105_000
+    row = await AuditEntry.select().where(AuditEntry.action == "dealer.credit_terms").first()
+    before, after = json.loads(row["before"]), json.loads(row["after"])
+    assert (before["credit_tolerance_bp"], after["credit_tolerance_bp"]) == (0, 500)
+    assert (before["over_credit_policy"], after["over_credit_policy"]) == ("block", "approval")
+
+    # Left out: kept. Blank: none.
+    d = await ledger.set_credit_terms(w.finance, w.dealer["id"], **terms, now=NOW)
+    assert (d["credit_tolerance_fen"], d["credit_tolerance_bp"]) == (3_000, 500)
+    assert d["over_credit_policy"] == "approval"
+    d = await ledger.set_credit_terms(
+        w.finance, w.dealer["id"], **terms, tolerance_amount=" ", tolerance_percent="", now=NOW
+    )
+    assert (d["credit_tolerance_fen"], d["credit_tolerance_bp"]) == (0, 0)
+
+    audits = await AuditEntry.count().where(AuditEntry.action == "dealer.credit_terms")
+    for field, value in (
+        ("tolerance_amount", "-1"),
+        ("tolerance_amount", "0.001"),
+        ("tolerance_amount", "1e30"),
+        ("tolerance_percent", "100.01"),
+        ("tolerance_percent", "-5"),
+        ("tolerance_percent", "1.234"),
+        ("tolerance_percent", "NaN"),
+        ("over_credit_policy", ""),
+        ("over_credit_policy", "APPROVAL"),
+    ):
+        with pytest.raises(ValidationFailed) as exc:
+            await ledger.set_credit_terms(
+                w.finance,
+                w.dealer["id"],
+                **terms,
+                **{"over_credit_policy": "block", "tolerance_amount": "10", field: value},
+            )
+        assert [e.field for e in exc.value.errors] == [field], (field, value)
+    assert (await dealer_row(w))["over_credit_policy"] == "approval"
+    assert await AuditEntry.count().where(AuditEntry.action == "dealer.credit_terms") == audits
+
+
 async def test_overdue_invoices_fifo(db):
     w = await fulfil_world()
     await Dealer.update({Dealer.payment_terms_days: 10}).where(Dealer.id == w.dealer["id"])

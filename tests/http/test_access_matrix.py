@@ -214,6 +214,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/reports/overview":                     "401 403 403 200 200 200 403 200",
     "POST /cart/upload":                                "303 422 422 422 422 403 403 422",
     "POST /dealers/{dealer_id:int}/rep":                "303 403 403 403 422/404/404 403 403 303/303/404",
+    "GET /api/v1/dealers":                              "401 200 200 200 200 200 200 200",
+    "GET /api/v1/dealers/{dealer_id:int}":              "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
+    "PUT /api/v1/dealers/{dealer_id:int}/credit":       "401 403 403 403 403 200/200/404 403 200/200/404",
     "GET /api/v1/dealers/{dealer_id:int}/rep":          "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
     "PUT /api/v1/dealers/{dealer_id:int}/rep":          "401 400 400 400 400 400 400 400",
     "GET /admin/data":                                  "303 403 403 403 403 403 200 200",
@@ -590,6 +593,8 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     ):
         kwargs["json"] = {"contact": "赵六", "phone": "13800000009", "line": "某路 10 号"}
+    elif key == "PUT /api/v1/dealers/{dealer_id:int}/credit":
+        kwargs["json"] = {"credit_limit": "1000000", "payment_terms_days": 30}
     elif key in ("GET /api/v1/catalog/skus", "GET /api/v1/orders"):
         kwargs["params"] = {"dealer_id": world.own_dealer["id"]}
     kwargs["headers"] = headers

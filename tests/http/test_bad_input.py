@@ -608,7 +608,9 @@ FORM_ROUTES: dict[str, Route] = {
         "amount": ("money", "10.00"), "method": ("choice", "bank"),
         "reference": ("text", "B-1"), "value_date": ("date", ""), "note": ("text", "")}),
     "POST /finance/dealers/{dealer_id:int}/terms": Route("fin", {
-        "credit_limit": ("money", "50000"), "payment_terms_days": ("int", "30")}),
+        "credit_limit": ("money", "50000"), "payment_terms_days": ("int", "30"),
+        "tolerance_amount": ("money", "2000"), "tolerance_percent": ("money", "5"),
+        "over_credit_policy": ("choice", "approval"), "overdue_policy": ("choice", "block")}),
     "POST /lang": Route("buyer", {"locale": ("choice", "en")}, ignored=frozenset({"locale"})),
     "POST /login": Route("anonymous", {"login": ("text", "buyer_a"), "password": ("text", "x")}),
     "POST /orders/{order_id:int}/adjust": Route("rep", {"reason": ("text", "改数量")},
@@ -975,6 +977,9 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": ApiRoute("mgr", {
         "flagged": True, "reason": "逾期"}),
     "PUT /api/v1/dealers/{dealer_id:int}/rep": ApiRoute("adm", {"rep_id": None}),
+    "PUT /api/v1/dealers/{dealer_id:int}/credit": ApiRoute("fin", {
+        "credit_limit": "50000", "payment_terms_days": 30, "overdue_policy": "block",
+        "over_credit_policy": "approval", "tolerance_amount": "2000", "tolerance_percent": "5"}),
     "POST /api/v1/dealers/{dealer_id:int}/users": ApiRoute("adm", {
         "username": "new.user", "password": "long-enough-1", "display_name": "新用户",
         "role": "dealer_buyer"}),

@@ -238,3 +238,50 @@ async def test_accounts_list_is_paged_and_searchable(db, client):
     for junk in ("abc", "-1", "0", "99999999999"):
         r = await client.get(f"/finance?page={junk}")
         assert r.status_code == 200 and "第 1 页" in r.text
+
+
+async def test_finance_sets_the_tolerance_and_over_credit_policy_on_the_dealers_page(db, client):
+    w = await fulfil_world()
+    await f.user("finance", username="cfo")
+    await sign_in(client, "cfo")
+    url = f"/finance/dealers/{w.dealer['id']}"
+    page = await client.get(url)
+    assert 'name="tolerance_amount" ' in page.text and 'name="over_credit_policy"' in page.text
+    assert re.search(r'<option value="block" selected>拒绝超出信用额度的订单', page.text)
+    terms = {
+        "_csrf_token": csrf_from(page.text),
+        "credit_limit": "1000",
+        "payment_terms_days": "30",
+    }
+    r = await client.post(
+        f"{url}/terms",
+        data={
+            **terms,
+            "tolerance_amount": "50",
+            "tolerance_percent": "2.5",
+            "over_credit_policy": "approval",
+        },
+    )
+    assert r.status_code == 200 and "信用设置已保存。" in r.text
+    # ¥50.00 beats 2.5 % of ¥1,000.00; the form shows what was saved.
+    assert re.search(r'id="tolerance">¥50\.00<', r.text)
+    assert 'id="over-credit-policy">超出信用额度的订单交财务审批<' in r.text
+    assert re.search(r'name="tolerance_amount" [^>]*value="50.00"', r.text)
+    assert 'name="tolerance_percent" inputmode="decimal" maxlength="8" value="2.5"' in r.text
+    saved = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
+    assert (saved["credit_tolerance_fen"], saved["credit_tolerance_bp"]) == (5_000, 250)
+    assert saved["over_credit_policy"] == "approval"
+
+    # A bad percentage: the form again with the message and what was typed; nothing saved.
+    r = await client.post(
+        f"{url}/terms",
+        data={
+            **terms,
+            "tolerance_amount": "80",
+            "tolerance_percent": "120",
+            "over_credit_policy": "block",
+        },
+    )
+    assert r.status_code == 422
+    assert "请输入 0 到 100 之间的百分比" in r.text and 'value="120"' in r.text
+    assert await Dealer.select().where(Dealer.id == w.dealer["id"]).first() == saved
