@@ -10,8 +10,9 @@ from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
 from portal.api.orders import order_out
-from portal.api.schemas import OrderOut, money, problems
+from portal.api.schemas import Id, OrderOut, money, problems
 from portal.domain import approvals, dealers, orders
+from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor
 
@@ -155,6 +156,75 @@ async def return_to_dealer(
     return await _decide(request.user, order_id, "return", data.reason)
 
 
+@post(
+    "/api/v1/orders/{order_id:int}/resubmit",
+    tags=["approvals"],
+    summary="Send an order returned to the dealer for approval again",
+    description=(
+        "By the dealer's users or staff who may order for it. Credit, the overdue policy and "
+        "the approval rules are checked again (its stock is still reserved): the order is "
+        "approved, or waits for approval, or the refusal says why."
+    ),
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def resubmit(request: Request[Actor, Any, Any], order_id: Annotated[int, ID]) -> OrderOut:
+    await approvals.resubmit(request.user, order_id)
+    return order_out(await orders.get_order(request.user, order_id))
+
+
+class AdjustLineIn(Struct):
+    order_line_id: Id
+    qty: Annotated[int, Meta(description="the new quantity in base units")]
+    unit_price: Annotated[
+        Annotated[str, Meta(max_length=20)] | None,
+        Meta(examples=["1.80"], description="the new unit price; null or absent: unchanged"),
+    ] = None
+
+
+class AdjustIn(Struct):
+    reason: Annotated[str, Meta(max_length=500, description="required; shown on the timeline")]
+    lines: Annotated[
+        list[AdjustLineIn],
+        Meta(min_length=1, max_length=500, description="lines left out keep their values"),
+    ]
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/adjust",
+    tags=["approvals"],
+    summary="Change quantities or unit prices of an order waiting for approval (staff)",
+    description=(
+        "Re-runs every check the order passed: quantity rules, stock (reserved again for the "
+        "new quantities), credit with the new total, and the approval rules (earlier pending "
+        "steps no longer apply). A gift line follows the line it comes with. The timeline "
+        "shows each line before and after."
+    ),
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def adjust(
+    request: Request[Actor, Any, Any], order_id: Annotated[int, ID], data: JSONBody[AdjustIn]
+) -> OrderOut:
+    changes, errors = [], []
+    for n, line in enumerate(data.lines):
+        price = None
+        if line.unit_price is not None:
+            try:
+                price = to_fen(parse_amount(line.unit_price))
+                if price < 0:
+                    raise ValueError(line.unit_price)
+            except ValueError:
+                errors.append(
+                    FieldError(f"lines[{n}].unit_price", _("Enter an amount such as 1234.50."))
+                )
+        changes.append(approvals.LineChange(line.order_line_id, line.qty, price))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    await approvals.adjust(request.user, order_id, changes, data.reason)
+    return order_out(await orders.get_order(request.user, order_id))
+
+
 def _rule_input(data: RuleIn) -> approvals.RuleInput:
     return approvals.RuleInput(
         kind=data.kind,
@@ -243,6 +313,8 @@ ROUTES = [
     approve,
     reject,
     return_to_dealer,
+    resubmit,
+    adjust,
     list_rules,
     add_rule,
     get_rule,

@@ -50,6 +50,7 @@ def order_out(view: orders.OrderView) -> OrderOut:
         can_cancel=bool(view.can_cancel),
         lines=[
             OrderLineOut(
+                id=line.id,
                 sku_id=line.sku_id,
                 sku_code=line.sku_code,
                 sku_name=line.sku_name,

@@ -230,6 +230,10 @@ class CancelIn(Struct):
 
 
 class OrderLineOut(Struct):
+    id: Annotated[
+        int,
+        Meta(description="the line's id: order_line_id in shipments, returns and adjustments"),
+    ]
     sku_id: int
     sku_code: str
     sku_name: str

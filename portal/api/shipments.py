@@ -203,4 +203,15 @@ async def receipt(
     return shipment_out(view)
 
 
-ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt]
+@post(
+    "/api/v1/shipments/{shipment_id:int}/cancel",
+    tags=["shipments"],
+    summary="Unpack a shipment not yet shipped (warehouse staff): its quantities are open again",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409),
+)
+async def cancel(request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]) -> ShipmentOut:
+    return shipment_out(await shipments.cancel_shipment(request.user, shipment_id))
+
+
+ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt, cancel]

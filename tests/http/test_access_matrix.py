@@ -138,6 +138,9 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/payments":                            "401 400 400 400 400 400 400 400",
     "POST /api/v1/credit-notes":                        "401 400 400 400 400 400 400 400",
     "POST /api/v1/shipments/{shipment_id:int}/receipt": "401 409/404/404 409/404/404 403/404/404 403/404/404 403/403/404 403/403/404 403/403/404",
+    "POST /api/v1/shipments/{shipment_id:int}/cancel":  "401 403 403 403 403 403 409/409/404 409/409/404",
+    "POST /api/v1/orders/{order_id:int}/resubmit":      "401 409/404/404 409/404/404 409/404/404 409/404/404 409/409/404 403/403/404 409/409/404",
+    "POST /api/v1/orders/{order_id:int}/adjust":        "401 403 403 422/404/404 422/404/404 422/422/404 403 422/422/404",
     "POST /api/v1/shipments/{shipment_id:int}/ship":    "401 403 403 403 403 403 200/200/404 200/200/404",
     "POST /api/v1/stock/adjust":                        "401 400 400 400 400 400 400 400",
     "POST /approvals/bulk":                             "303 303 303 303 303 303 303 303",
@@ -307,6 +310,7 @@ MATRIX: dict[str, str] = {
 
 # Requests that change state go last, in this order (logout ends the session).
 LAST = (
+    "POST /api/v1/shipments/{shipment_id:int}/cancel",
     "POST /admin/webhooks/{endpoint_id:int}/delete",
     "DELETE /api/v1/webhooks/{endpoint_id:int}",
     "POST /admin/tiers/{tier_id:int}/delete",
@@ -593,6 +597,8 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     ):
         kwargs["json"] = {"contact": "赵六", "phone": "13800000009", "line": "某路 10 号"}
+    elif key == "POST /api/v1/orders/{order_id:int}/adjust":
+        kwargs["json"] = {"reason": "matrix", "lines": [{"order_line_id": 1, "qty": 1}]}
     elif key == "PUT /api/v1/dealers/{dealer_id:int}/credit":
         kwargs["json"] = {"credit_limit": "1000000", "payment_terms_days": 30}
     elif key in ("GET /api/v1/catalog/skus", "GET /api/v1/orders"):

@@ -747,6 +747,7 @@ async def full(db) -> Full:
     pending = await order(600, "pending")  # ¥1,200: waits for the manager
     shipped_order = await order(48, "shipped")
     line = await OrderLine.select(OrderLine.id).where(OrderLine.order == shipped_order).first()
+    pending_line = await OrderLine.select(OrderLine.id).where(OrderLine.order == pending).first()
 
     async def parcel(qty: int) -> int:
         return (
@@ -784,6 +785,7 @@ async def full(db) -> Full:
         ids={
             "order_id": open_order,
             "pending_order": pending,
+            "pending_line": pending_line["id"],
             "shipped_order": shipped_order,
             "order_line": line["id"],
             "sku_id": water["id"],
@@ -1000,6 +1002,9 @@ API_ROUTES: dict[str, ApiRoute] = {
                                                          ids={"order_id": "pending_order"}),
     "POST /api/v1/orders/{order_id:int}/reject": ApiRoute("mgr", {"reason": "价格"},
                                                         ids={"order_id": "pending_order"}),
+    "POST /api/v1/orders/{order_id:int}/adjust": ApiRoute("mgr", {
+        "reason": "改数量", "lines": [{"order_line_id": "{pending_line}", "qty": 480,
+                                       "unit_price": "1.90"}]}, ids={"order_id": "pending_order"}),
     "POST /api/v1/orders/{order_id:int}/return-to-dealer": ApiRoute(
         "mgr", {"reason": "改一下"}, ids={"order_id": "pending_order"}),
     "POST /api/v1/orders/{order_id:int}/cancel": ApiRoute("buyer", {"reason": "不要了"}),
@@ -1042,6 +1047,8 @@ API_NO_BODY = {
     "DELETE /api/v1/admin/categories/{category_id:int}": "only the path",
     "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
+    "POST /api/v1/orders/{order_id:int}/resubmit": "only the path",
+    "POST /api/v1/shipments/{shipment_id:int}/cancel": "only the path",
 }
 # Integers where a negative value is valid.
 SIGNED = {"step_order", "priority", "rank", "sort"}
