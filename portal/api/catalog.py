@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get
-from litestar.params import QueryParameter
+from litestar import Request, delete, get, put
+from litestar.params import PathParameter, QueryParameter
+from msgspec import Struct
 
 from portal.api.schemas import (
     BoughtBeforeOut,
@@ -162,4 +163,52 @@ async def list_categories(request: Request[Actor, Any, Any]) -> list[CategoryOut
     return [_category_out(node) for node in await catalog.category_tree()]
 
 
-ROUTES = [list_skus, list_categories]
+class FavouriteOut(Struct):
+    dealer_id: int
+    sku_id: int
+    favourite: bool
+
+
+SkuId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+DealerQuery = Annotated[
+    int | None, QueryParameter(ge=1, le=2**31 - 1, description="staff: the dealer acted for")
+]
+
+
+async def _favourite(
+    request: Request, sku_id: int, dealer_id: int | None, wanted: bool
+) -> FavouriteOut:
+    dealer = await dealer_for(request.user, dealer_id)
+    now = await catalog.toggle_favourite(request.user, dealer, sku_id, wanted)
+    return FavouriteOut(dealer_id=dealer["id"], sku_id=sku_id, favourite=now)
+
+
+@put(
+    "/api/v1/favourites/{sku_id:int}",
+    tags=["catalog"],
+    summary="Star a SKU for the dealer (its favourites: GET /catalog/skus?favourites=true)",
+    description="Idempotent. Users who may order: a dealer's own, reps for their dealers.",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def add_favourite(
+    request: Request[Actor, Any, Any], sku_id: SkuId, dealer_id: DealerQuery = None
+) -> FavouriteOut:
+    return await _favourite(request, sku_id, dealer_id, True)
+
+
+@delete(
+    "/api/v1/favourites/{sku_id:int}",
+    tags=["catalog"],
+    summary="Unstar a SKU for the dealer",
+    description="Idempotent: a SKU that is not a favourite stays so.",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def remove_favourite(
+    request: Request[Actor, Any, Any], sku_id: SkuId, dealer_id: DealerQuery = None
+) -> FavouriteOut:
+    return await _favourite(request, sku_id, dealer_id, False)
+
+
+ROUTES = [list_skus, list_categories, add_favourite, remove_favourite]

@@ -819,8 +819,12 @@ async def product_detail(actor: Actor, dealer: dict, product_id: int) -> Product
     )
 
 
-async def toggle_favourite(actor: Actor, dealer: dict, sku_id: int) -> bool:
-    """Star or unstar a visible SKU for the dealer; returns whether it is now a favourite."""
+async def toggle_favourite(
+    actor: Actor, dealer: dict, sku_id: int, wanted: bool | None = None
+) -> bool:
+    """Star (wanted True), unstar (False) or toggle (None) a visible SKU for the dealer;
+    returns whether it is now a favourite. Starring a favourite or unstarring another SKU
+    changes nothing."""
     _check_actor(actor, dealer)
     if not actor.can_order:
         # Favourites are the ordering dealer's shortlist; staff who never order keep none.
@@ -829,13 +833,14 @@ async def toggle_favourite(actor: Actor, dealer: dict, sku_id: int) -> bool:
         visible = await _visible_rows(dealer, "AND s.id = {}", int(sku_id), details=False)
         if not visible:
             raise NotFound(_("Product not found."))
-        removed = (
-            await Favourite.delete()
-            .where(Favourite.dealer == dealer["id"], Favourite.sku == int(sku_id))
-            .returning(Favourite.id)
-        )
-        if removed:
-            return False
+        if wanted is not True:
+            removed = (
+                await Favourite.delete()
+                .where(Favourite.dealer == dealer["id"], Favourite.sku == int(sku_id))
+                .returning(Favourite.id)
+            )
+            if removed or wanted is False:
+                return False
         await Favourite.insert(
             Favourite(dealer=dealer["id"], sku=int(sku_id), created_at=datetime.now(UTC))
         ).on_conflict(action="DO NOTHING")

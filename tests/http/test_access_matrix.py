@@ -217,6 +217,8 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/reports/overview":                     "401 403 403 200 200 200 403 200",
     "POST /cart/upload":                                "303 422 422 422 422 403 403 422",
     "POST /dealers/{dealer_id:int}/rep":                "303 403 403 403 422/404/404 403 403 303/303/404",
+    "PUT /api/v1/favourites/{sku_id:int}":              "401 200/404/404 200/404/404 200/404/404 200/404/404 403 403 200/404/404",
+    "DELETE /api/v1/favourites/{sku_id:int}":           "401 200/404/404 200/404/404 200/404/404 200/404/404 403 403 200/404/404",
     "GET /api/v1/dealers":                              "401 200 200 200 200 200 200 200",
     "GET /api/v1/dealers/{dealer_id:int}":              "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
     "PUT /api/v1/dealers/{dealer_id:int}/credit":       "401 403 403 403 403 200/200/404 403 200/200/404",
@@ -601,7 +603,12 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         kwargs["json"] = {"reason": "matrix", "lines": [{"order_line_id": 1, "qty": 1}]}
     elif key == "PUT /api/v1/dealers/{dealer_id:int}/credit":
         kwargs["json"] = {"credit_limit": "1000000", "payment_terms_days": 30}
-    elif key in ("GET /api/v1/catalog/skus", "GET /api/v1/orders"):
+    elif key in (
+        "GET /api/v1/catalog/skus",
+        "GET /api/v1/orders",
+        "PUT /api/v1/favourites/{sku_id:int}",
+        "DELETE /api/v1/favourites/{sku_id:int}",
+    ):
         kwargs["params"] = {"dealer_id": world.own_dealer["id"]}
     kwargs["headers"] = headers
     return kwargs

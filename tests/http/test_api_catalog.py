@@ -198,3 +198,43 @@ async def test_total_is_a_lower_bound_past_the_count_cap(client, monkeypatch):
     ).json()
     assert (exact["total"], exact["total_exact"]) == (8, True)
     assert w["water"]["code"] == "W550"
+
+
+async def test_favourites_are_starred_and_unstarred_through_the_api(client):
+    w = await two_dealers_one_sku()
+    rep = await f.user("sales_rep", username="rep_a")
+    await f.assign(rep, w["a"])
+    await f.user("finance", username="fin")
+    buyer = await bearer(client, "buyer_a")
+    water = w["water"]["id"]
+    url = f"/api/v1/favourites/{water}"
+
+    async def starred(headers: dict, **params) -> list[str]:
+        r = await client.get(
+            "/api/v1/catalog/skus", params={"favourites": "true", **params}, headers=headers
+        )
+        assert r.status_code == 200, r.text
+        return [item["code"] for item in r.json()["items"]]
+
+    for _ in range(2):  # idempotent
+        r = await client.put(url, headers=buyer)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"dealer_id": w["a"]["id"], "sku_id": water, "favourite": True}
+    assert await starred(buyer) == ["W550"]
+    assert await starred(await bearer(client, "buyer_b")) == []  # dealer B's own list
+    # A rep keeps the list of the dealer they act for.
+    rep_headers = await bearer(client, "rep_a")
+    assert await starred(rep_headers, dealer_id=w["a"]["id"]) == ["W550"]
+    r = await client.delete(url, params={"dealer_id": w["a"]["id"]}, headers=rep_headers)
+    assert r.json()["favourite"] is False
+    assert (await client.delete(url, headers=buyer)).json()["favourite"] is False
+    assert await starred(buyer) == []
+
+    assert_problem(await client.put(url, headers=rep_headers), 422, "validation")  # no dealer
+    r = await client.put(url, params={"dealer_id": w["b"]["id"]}, headers=rep_headers)
+    assert_problem(r, 404, "not-found")  # not their dealer
+    r = await client.put(
+        url, params={"dealer_id": w["a"]["id"]}, headers=await bearer(client, "fin")
+    )
+    assert_problem(r, 403, "forbidden")  # finance orders for nobody
+    assert_problem(await client.put("/api/v1/favourites/987654", headers=buyer), 404, "not-found")

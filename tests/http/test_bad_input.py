@@ -1045,6 +1045,8 @@ API_NO_BODY = {
     "DELETE /api/v1/webhooks/{endpoint_id:int}": "only the path",
     "DELETE /api/v1/admin/tiers/{tier_id:int}": "only the path",
     "DELETE /api/v1/admin/categories/{category_id:int}": "only the path",
+    "PUT /api/v1/favourites/{sku_id:int}": "only the path (and dealer_id for staff)",
+    "DELETE /api/v1/favourites/{sku_id:int}": "only the path (and dealer_id for staff)",
     "POST /api/v1/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
     "POST /api/v1/orders/{order_id:int}/resubmit": "only the path",
