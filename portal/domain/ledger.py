@@ -489,9 +489,9 @@ async def set_credit_terms(
 
     The tolerance is an amount (tolerance_amount, in yuan) and a percentage of the limit
     (tolerance_percent); the greater of the two applies (portal.domain.credit). A blank one
-    is none. Each of overdue_policy, over_credit_policy, tolerance_amount and tolerance_percent left
-    None keeps the dealer's current setting. Nothing is written unless every field is valid.
-    Returns the dealer.
+    is none. Each of overdue_policy, over_credit_policy, tolerance_amount and
+    tolerance_percent left None keeps the dealer's current setting. Nothing is written
+    unless every field is valid. Returns the dealer.
     """
     now = now or datetime.now(UTC)
     _require_finance(actor)
