@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from portal import i18n, pdf
 from portal.domain.ledger import SHANGHAI, Statement
 from portal.domain.money import from_fen
+from portal.domain.shipments import ShipmentView
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
@@ -186,6 +187,16 @@ def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
         body = statement_xlsx(st, gettext=i18n.gettext, generated_at=now)
         return Document(body, XLSX_MEDIA_TYPE, f"{name}.xlsx", inline=False)
     raise ValueError(fmt)
+
+
+def delivery_note_document(shipment: ShipmentView, *, page_url: str) -> Document:
+    """A shipment's delivery note (发货单) and packing list as a PDF, in the reader's language;
+    its QR code leads to the shipment's page (page_url)."""
+    body = pdf.delivery_note(
+        shipment, url=page_url, gettext=i18n.gettext, format_datetime=i18n.local_datetime
+    )
+    name = _SAFE_NAME.sub("", shipment.number) or str(shipment.id)
+    return Document(body, "application/pdf", f"{name}.pdf", inline=True)
 
 
 # --- report tables --------------------------------------------------------------------------

@@ -3,16 +3,14 @@ prices, stock and dealers; administrators, and warehouse staff for stock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import FromQuery, PathParameter
 from litestar.response import Response
 from msgspec import Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import file_operation, problems
 from portal.domain import data_io
 from portal.domain.scope import Actor
 from portal.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, data_document
@@ -23,22 +21,6 @@ Kind = Annotated[
     PathParameter(description="what to export or import"),
 ]
 COLUMNS = "; ".join(f"{k}: {', '.join(v)}" for k, v in data_io.COLUMNS.items())
-
-
-@dataclass
-class _ExportOperation(Operation):
-    """OpenAPI for the export: one 200 response in two media types."""
-
-    def __post_init__(self) -> None:
-        binary = Schema(type="string", format="binary")  # type: ignore[arg-type]
-        self.responses = dict(self.responses or {})
-        self.responses["200"] = OpenAPIResponse(
-            description="The rows, the first naming the columns",
-            content={
-                CSV_MEDIA_TYPE: OpenAPIMediaType(schema=binary),
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=binary),
-            },
-        )
 
 
 class ImportResult(Struct):
@@ -52,7 +34,9 @@ class ImportResult(Struct):
     tags=["data"],
     summary="Export as CSV (format=csv) or Excel (format=xlsx); the first row names the columns",
     description=COLUMNS,
-    operation_class=_ExportOperation,
+    operation_class=file_operation(
+        "The rows, the first naming the columns", CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+    ),
     responses=problems(401, 403, 404),
 )
 async def export_data(

@@ -3,17 +3,15 @@ download the statement (对账单) as PDF or Excel."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems
+from portal.api.schemas import Id, IdempotencyKeyHeader, Money, file_operation, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
@@ -186,26 +184,6 @@ async def dealer_ledger(
     )
 
 
-@dataclass
-class _StatementFileOperation(Operation):
-    """OpenAPI for the statement download: one 200 response in two media types."""
-
-    def __post_init__(self) -> None:
-        binary = Schema(type="string", format="binary")  # type: ignore[arg-type]
-        self.responses = dict(self.responses or {})
-        self.responses["200"] = OpenAPIResponse(
-            description=(
-                "The statement: opening balance, every entry (date, type, reference, debit, "
-                "credit, running balance) and closing balance, headed in the caller's language "
-                "(Accept-Language)."
-            ),
-            content={
-                "application/pdf": OpenAPIMediaType(schema=binary),
-                XLSX_MEDIA_TYPE: OpenAPIMediaType(schema=binary),
-            },
-        )
-
-
 @get(
     "/api/v1/dealers/{dealer_id:int}/statement",
     tags=["money"],
@@ -218,7 +196,13 @@ class _StatementFileOperation(Operation):
         "so far); `start` after `end` is a validation problem (422), a malformed date a 400. "
         "A dealer outside the caller's scope answers 404."
     ),
-    operation_class=_StatementFileOperation,
+    operation_class=file_operation(
+        "The statement: opening balance, every entry (date, type, reference, debit, credit, "
+        "running balance) and closing balance, headed in the caller's language "
+        "(Accept-Language).",
+        "application/pdf",
+        XLSX_MEDIA_TYPE,
+    ),
     responses=problems(400, 401, 404, 422),
 )
 async def dealer_statement_file(

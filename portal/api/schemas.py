@@ -6,10 +6,12 @@ ever rounds through a float. Dates are ISO 8601.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import HeaderParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -22,6 +24,23 @@ Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 def money(fen: int) -> str:
     """Fen as the API's decimal string with two places ("1234.50")."""
     return str(from_fen(fen))
+
+
+def file_operation(description: str, *media_types: str) -> type[Operation]:
+    """An OpenAPI operation class whose 200 response is a file in one of media_types (a
+    handler returning bytes would otherwise be documented as JSON)."""
+
+    @dataclass
+    class FileOperation(Operation):
+        def __post_init__(self) -> None:
+            binary = Schema(type="string", format="binary")  # type: ignore[arg-type]
+            self.responses = dict(self.responses or {})
+            self.responses["200"] = OpenAPIResponse(
+                description=description,
+                content={kind: OpenAPIMediaType(schema=binary) for kind in media_types},
+            )
+
+    return FileOperation
 
 
 # --- problems (RFC 9457; written by portal.app, described here for OpenAPI) ---------------

@@ -1,4 +1,5 @@
-"""API shipments: create (idempotent) and list an order's shipments, ship, confirm receipt."""
+"""API shipments: create (idempotent) and list an order's shipments, ship, unpack, confirm
+receipt, and the delivery note as a PDF."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems, qty_by_line
+from portal.api.schemas import (
+    Id,
+    IdempotencyKeyHeader,
+    Money,
+    file_operation,
+    money,
+    problems,
+    qty_by_line,
+)
 from portal.domain import shipments
 from portal.domain.scope import Actor
+from portal.export import delivery_note_document
+from portal.http_files import document_response
 
 ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
@@ -214,4 +225,26 @@ async def cancel(request: Request[Actor, Any, Any], shipment_id: Annotated[int, 
     return shipment_out(await shipments.cancel_shipment(request.user, shipment_id))
 
 
-ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt, cancel]
+@get(
+    "/api/v1/shipments/{shipment_id:int}/delivery-note",
+    tags=["shipments"],
+    summary="The shipment's delivery note (发货单) and packing list as a PDF",
+    description=(
+        "Shipment number as a QR code (leading to the shipment's page), warehouse, carrier "
+        "and tracking number, ship-to address and every line with its quantity. Whoever may "
+        "see the shipment may print it."
+    ),
+    operation_class=file_operation(
+        "The delivery note and packing list, in the caller's language", "application/pdf"
+    ),
+    responses=problems(400, 401, 404),
+)
+async def delivery_note(
+    request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]
+) -> Response[bytes]:
+    view = await shipments.get_shipment(request.user, shipment_id)
+    page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
+    return document_response(delivery_note_document(view, page_url=page_url))
+
+
+ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt, cancel, delivery_note]

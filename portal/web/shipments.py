@@ -11,9 +11,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Response, Template
 
-from portal import i18n, pdf
+from portal import i18n
 from portal.domain import photos, returns, shipments
 from portal.domain.errors import Conflict, FieldError, InsufficientStock, ValidationFailed, _
+from portal.export import delivery_note_document
+from portal.http_files import document_response
 from portal.web.common import clear_flash, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -108,18 +110,8 @@ async def receipt(request: Request, shipment_id: FromPath[int], data: Form) -> R
 @get("/shipments/{shipment_id:int}/delivery-note.pdf", include_in_schema=False)
 async def delivery_note(request: Request, shipment_id: FromPath[int]) -> Response:
     view = await shipments.get_shipment(request.user, shipment_id)
-    url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
-    body = pdf.delivery_note(
-        view, url=url, gettext=i18n.gettext, format_datetime=i18n.local_datetime
-    )
-    return Response(
-        content=body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{view.number}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
+    return document_response(delivery_note_document(view, page_url=page_url))
 
 
 @get("/orders/{order_id:int}/shipments", include_in_schema=False)

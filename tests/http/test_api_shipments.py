@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+from pypdf import PdfReader
+
 from portal.tables import Dealer, LedgerEntry, Shipment
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world, stock_of
@@ -67,6 +71,18 @@ async def test_create_ship_list_receipt(db, client):
     # A dealer cannot create shipments.
     r = await client.post(url, json=body, headers={**buyer, "Idempotency-Key": "b-1"})
     assert_problem(r, 403, "forbidden")
+
+    # The delivery note, for the dealer as for the warehouse; nobody else's.
+    note = await client.get(f"/api/v1/shipments/{sh['id']}/delivery-note", headers=buyer)
+    assert note.status_code == 200 and note.headers["content-type"] == "application/pdf"
+    assert note.headers["content-disposition"] == f'inline; filename="{sh["number"]}.pdf"'
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(note.content)).pages)
+    assert sh["number"] in text and w.sku["code"] in text and "SF1" in text
+    assert_problem(
+        await client.get(f"/api/v1/shipments/{sh['id']}/delivery-note", headers=stranger),
+        404,
+        "not-found",
+    )
 
 
 async def test_bad_shipment_input(db, client):
