@@ -10,6 +10,7 @@ from portal.api import (
     data_io,
     dealers,
     ledger,
+    notifications,
     orders,
     promotions,
     reports,
@@ -44,4 +45,5 @@ ROUTES: list = [
     *promotions.ROUTES,
     *catalog_admin.ROUTES,
     *categories.ROUTES,
+    *notifications.ROUTES,
 ]

@@ -994,6 +994,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "PUT /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": ApiRoute("adm", {
         "contact": "李四", "phone": "13800000002", "line": "某路 2 号"},
         ids={"address_id": "address"}),
+    "POST /api/v1/notifications/read": ApiRoute("buyer", {"id": None}),
     "POST /api/v1/me/password": ApiRoute("buyer", {
         "current_password": f.PASSWORD, "new_password": "new-secret-42"}),
     "POST /api/v1/orders": ApiRoute("buyer", {

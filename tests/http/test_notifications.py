@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from portal.tables import Notification
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
 
 
 async def test_own_notifications_only_and_mark_read(client, db):
@@ -27,3 +28,50 @@ async def test_own_notifications_only_and_mark_read(client, db):
     assert done.status_code == 200 and "notice-unread" not in done.text
     rows = {r["user"]: r["read_at"] for r in await Notification.select()}
     assert rows[me["id"]] is not None and rows[other["id"]] is None
+
+
+async def test_notifications_through_the_api(client, db):
+    """A decision reaches the dealer's buyer as a notification in the API; they mark one
+    read, then all; nobody reads or marks another user's."""
+    t = await f.tier()
+    wh = await f.warehouse()
+    d = await f.dealer(t, default_warehouse=wh)
+    water = await f.sku(code="W550", base_price_fen=100)
+    await f.stock(water, wh, on_hand=100)
+    await f.user("dealer_buyer", d, username="me")
+    other = await f.user("dealer_buyer", d, username="other")
+    manager = await f.user("sales_manager", username="mgr")
+    await f.assign(await f.user("sales_rep", username="rep", manager=manager), d)
+    await f.approval_rule("total_at_least", "sales_manager", amount_fen=1)
+    me = await bearer(client, "me")
+    placed = await client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku_code": "W550", "qty": 10}]},
+        headers={**me, "Idempotency-Key": "n1"},
+    )
+    number = placed.json()["number"]
+    r = await client.post(
+        f"/api/v1/orders/{placed.json()['id']}/approve", headers=await bearer(client, "mgr")
+    )
+    assert r.status_code == 200, r.text
+    await Notification.insert(
+        Notification(user=other["id"], kind="rejected", note="别人的", created_at=datetime.now(UTC))
+    )
+
+    got = (await client.get("/api/v1/notifications", headers=me)).json()
+    approved = next(n for n in got["items"] if n["kind"] == "approved")
+    assert approved["order_number"] == number and number in approved["text"]
+    assert approved["read"] is False and got["unread"] == len(got["items"]) >= 1
+    assert all(n["note"] != "别人的" for n in got["items"])
+
+    r = await client.post("/api/v1/notifications/read", json={"id": approved["id"]}, headers=me)
+    assert r.json() == {"unread": got["unread"] - 1}
+    theirs = await Notification.select(Notification.id).where(Notification.user == other["id"])
+    r = await client.post("/api/v1/notifications/read", json={"id": theirs[0]["id"]}, headers=me)
+    assert_problem(r, 404, "not-found")
+    assert (await client.post("/api/v1/notifications/read", headers=me)).json() == {"unread": 0}
+    assert all(
+        n["read"] for n in (await client.get("/api/v1/notifications", headers=me)).json()["items"]
+    )
+    rows = await Notification.select().where(Notification.user == other["id"])
+    assert rows[0]["read_at"] is None
