@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Request, get, put
+from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Money, money, problems
+from portal.api.schemas import Id, Money, money, problems
 from portal.domain import credit, dealers, ledger
 from portal.domain.catalog_admin import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
@@ -104,7 +104,7 @@ class DealersPageOut(Struct):
     has_more: bool
 
 
-class DealerCreditOut(Struct):
+class DealerDetailOut(Struct):
     """A dealer and its credit, as finance, its rep and its own users see it."""
 
     id: int
@@ -112,6 +112,11 @@ class DealerCreditOut(Struct):
     name: str
     region: str
     tier: str
+    tier_id: int
+    contact_phone: str
+    default_warehouse_id: Annotated[
+        int | None, Meta(description="the warehouse its orders reserve from first")
+    ]
     active: bool
     credit_limit: Money
     balance: Annotated[Money, Meta(description="owed on the ledger (invoices less payments)")]
@@ -176,16 +181,19 @@ class CreditTermsIn(Struct):
     ] = None
 
 
-async def _credit_out(dealer: dict) -> DealerCreditOut:
+async def _credit_out(dealer: dict) -> DealerDetailOut:
     tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
     overdue = await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC))
     overdue_policy = dealer.get("overdue_policy") or "warn"
-    return DealerCreditOut(
+    return DealerDetailOut(
         id=dealer["id"],
         code=dealer["code"],
         name=dealer["name"],
         region=dealer["region"] or "",
         tier=tier["name"] if tier else "",
+        tier_id=dealer["tier"],
+        contact_phone=dealer["contact_phone"] or "",
+        default_warehouse_id=dealer["default_warehouse"],
         active=bool(dealer["active"]),
         credit_limit=money(int(dealer["credit_limit_fen"] or 0)),
         balance=money(int(dealer["balance_fen"] or 0)),
@@ -243,13 +251,78 @@ async def list_dealers(
     )
 
 
+class DealerIn(Struct):
+    name: Annotated[str, Meta(max_length=100)]
+    tier_id: Id
+    region: Annotated[str, Meta(max_length=50)] = ""
+    contact_phone: Annotated[str, Meta(max_length=32)] = ""
+    default_warehouse_id: Annotated[
+        Id | None, Meta(description="the warehouse its orders reserve from first")
+    ] = None
+    active: bool = True
+
+
+class NewDealerIn(DealerIn, kw_only=True):
+    code: Annotated[str, Meta(max_length=20, description="1-20 letters, digits, - or _; for good")]
+
+
+def _dealer_input(data: DealerIn, code: str = "") -> dealers.DealerInput:
+    return dealers.DealerInput(
+        code=code,
+        name=data.name,
+        tier_id=data.tier_id,
+        region=data.region,
+        contact_phone=data.contact_phone,
+        default_warehouse_id=data.default_warehouse_id,
+        active=data.active,
+    )
+
+
+@post(
+    "/api/v1/dealers",
+    tags=["dealers"],
+    summary="Add a dealer (administrators)",
+    description=(
+        "It has no credit until finance sets a limit (PUT /dealers/{id}/credit); its users "
+        "and addresses come next (/dealers/{id}/users, /dealers/{id}/addresses). A code "
+        "another dealer has is a validation problem. Audited."
+    ),
+    status_code=201,
+    responses=problems(400, 401, 403, 422),
+)
+async def add_dealer(
+    request: Request[Actor, Any, Any], data: JSONBody[NewDealerIn]
+) -> DealerDetailOut:
+    row = await dealers.save_dealer(
+        request.user, None, _dealer_input(data, data.code), now=datetime.now(UTC)
+    )
+    return await _credit_out(row)
+
+
+@put(
+    "/api/v1/dealers/{dealer_id:int}",
+    tags=["dealers"],
+    summary="Change a dealer's name, tier, region, phone, default warehouse, active (admins)",
+    description="The code stays. An inactive dealer's users still sign in; nobody can order "
+    "for it. Audited before and after.",
+    responses=problems(400, 401, 403, 404, 422),
+)
+async def save_dealer(
+    request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[DealerIn]
+) -> DealerDetailOut:
+    row = await dealers.save_dealer(
+        request.user, dealer_id, _dealer_input(data), now=datetime.now(UTC)
+    )
+    return await _credit_out(row)
+
+
 @get(
     "/api/v1/dealers/{dealer_id:int}",
     tags=["dealers"],
     summary="One dealer and its credit: limit, exposure, available, tolerance and policies",
     responses=problems(401, 404),
 )
-async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> DealerCreditOut:
+async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> DealerDetailOut:
     return await _credit_out(await dealer_in_scope(request.user, dealer_id))
 
 
@@ -266,7 +339,7 @@ async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> 
 )
 async def set_dealer_credit(
     request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[CreditTermsIn]
-) -> DealerCreditOut:
+) -> DealerDetailOut:
     dealer = await ledger.set_credit_terms(
         request.user,
         dealer_id,
@@ -280,4 +353,12 @@ async def set_dealer_credit(
     return await _credit_out(dealer)
 
 
-ROUTES = [list_dealers, get_dealer, set_dealer_credit, get_dealer_rep, set_dealer_rep]
+ROUTES = [
+    list_dealers,
+    add_dealer,
+    get_dealer,
+    save_dealer,
+    set_dealer_credit,
+    get_dealer_rep,
+    set_dealer_rep,
+]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from portal.db import write_transaction
 from portal.domain import audit, credit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope, visible_dealer_ids
-from portal.tables import CartLine, Dealer, RepAssignment, User
+from portal.tables import CartLine, Dealer, RepAssignment, Tier, User, Warehouse
 
 MAX_PER_PAGE = 100
 MAX_QUERY = 50
@@ -25,6 +27,7 @@ class DealerCard:
     available_credit_fen: int
     credit_limit_fen: int
     last_ordered_at: datetime | None = None
+    active: bool = True
 
 
 def _like_pattern(q: str) -> str:
@@ -45,6 +48,7 @@ def _card(row: dict) -> DealerCard:
         available_credit_fen=credit.available_fen(row),
         credit_limit_fen=int(row["credit_limit_fen"] or 0),
         last_ordered_at=last,
+        active=bool(row["active"]),
     )
 
 
@@ -59,8 +63,8 @@ async def _select_cards(
     ids = await visible_dealer_ids(actor)
     if ids is not None and not ids:
         return []
-    where = ["d.active = {}"]
-    args: list = [True]
+    # Administrators also find inactive dealers (to change them); nobody orders for one.
+    where, args = (["1 = 1"], []) if actor.role == "admin" else (["d.active = {}"], [True])
     if ids is not None:
         # The scope filter sits inside the query: nothing outside it is ever read.
         where.append("d.id IN (" + ", ".join("{}" for _ in ids) + ")")
@@ -78,7 +82,7 @@ async def _select_cards(
     # "Recent first": the dealers this actor most recently placed an order for, then by name.
     sql = (
         "SELECT d.id, d.code, d.name, d.region, d.credit_limit_fen, d.balance_fen,"
-        " d.open_orders_fen, t.name AS tier_name, r.last_at"
+        " d.open_orders_fen, d.active, t.name AS tier_name, r.last_at"
         " FROM dealer d JOIN tier t ON t.id = d.tier"
         " LEFT JOIN (SELECT o.dealer AS dealer, MAX(o.created_at) AS last_at"
         "   FROM sales_order o WHERE o.placed_by = {} GROUP BY o.dealer) r ON r.dealer = d.id"
@@ -100,8 +104,9 @@ class DealerPage:
 async def list_page(
     actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
 ) -> DealerPage:
-    """A page of the active dealers the actor may see, matching q (name, code or region),
-    recent first; has_more when another page follows."""
+    """A page of the dealers the actor may see (active ones; administrators also inactive
+    ones), matching q (name, code or region), recent first; has_more when another page
+    follows."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     q = (q or "").strip()[:MAX_QUERY] or None
@@ -112,7 +117,8 @@ async def list_page(
 async def list_dealers(
     actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
 ) -> list[DealerCard]:
-    """Active dealers the actor may see, matching q (name, code or region), recent first."""
+    """Dealers the actor may see (administrators: inactive ones too), matching q (name, code
+    or region), recent first."""
     return (await list_page(actor, q=q, page=page, per_page=per_page)).items
 
 
@@ -235,3 +241,95 @@ async def reassign(
             now=now,
         )
     return reps.get(rep_id) if rep_id else None
+
+
+# --- adding and changing dealers (administrators) -------------------------------------------
+
+DEALER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+DEALER_TEXT = {"name": 100, "region": 50, "contact_phone": 32}
+CODE_TAKEN = _("Another dealer has this code.")
+
+
+@dataclass
+class DealerInput:
+    """A dealer's own details. Its code is given once, when it is added; its credit is
+    finance's (ledger.set_credit_terms), its users and addresses the team pages'."""
+
+    name: str
+    tier_id: int | None
+    region: str = ""
+    contact_phone: str = ""
+    default_warehouse_id: int | None = None
+    active: bool = True
+    code: str = ""
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role != "admin":
+        raise Forbidden(_("Only an administrator may add or change dealers."))
+
+
+async def _check_dealer(data: DealerInput, *, new: bool) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if new and not DEALER_CODE.match(data.code):
+        errors.append(FieldError("code", _("Use 1 to 20 letters, digits, dashes or underscores.")))
+    if not data.name.strip():
+        errors.append(FieldError("name", _("Enter a name.")))
+    for name, limit in DEALER_TEXT.items():
+        if len(getattr(data, name)) > limit:
+            errors.append(FieldError(name, _("At most %(n)s characters."), {"n": limit}))
+    if data.tier_id is None or not await Tier.exists().where(Tier.id == data.tier_id):
+        errors.append(FieldError("tier", _("Choose a tier.")))
+    if data.default_warehouse_id is not None and not await Warehouse.exists().where(
+        Warehouse.id == data.default_warehouse_id
+    ):
+        errors.append(FieldError("default_warehouse", _("Choose a warehouse.")))
+    return errors
+
+
+async def save_dealer(
+    actor: Actor, dealer_id: int | None, data: DealerInput, *, now: datetime
+) -> dict:
+    """Add a dealer (dealer_id None) or change one's name, tier, region, contact phone,
+    default warehouse and active flag; audited before and after. A new dealer has no
+    credit until finance gives it a limit. A code another dealer has is a field error, also
+    when two administrators add it at once. An inactive dealer's users still sign in and see
+    their orders, but none can be placed for it. Returns the dealer."""
+    _require_admin(actor)
+    old = None
+    if dealer_id is not None:
+        old = await Dealer.select().where(Dealer.id == dealer_id).first()
+        if old is None:
+            raise NotFound(_("Dealer not found."))
+    errors = await _check_dealer(data, new=old is None)
+    if old is None and not errors and await Dealer.exists().where(Dealer.code == data.code):
+        errors.append(FieldError("code", CODE_TAKEN))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    values = {
+        "name": data.name.strip(),
+        "tier": data.tier_id,
+        "region": data.region.strip(),
+        "contact_phone": data.contact_phone.strip(),
+        "default_warehouse": data.default_warehouse_id,
+        "active": data.active,
+    }
+    try:
+        async with write_transaction():
+            if old is None:
+                row = Dealer(code=data.code, created_at=now, credit_limit_fen=0, **values)
+                await Dealer.insert(row)
+                dealer_id, before, after = row.id, {}, {"code": data.code, **values}
+                action = "dealer.created"
+            else:
+                await Dealer.update({getattr(Dealer, k): v for k, v in values.items()}).where(
+                    Dealer.id == dealer_id
+                )
+                before = {k: old[k] for k in values} | {"active": bool(old["active"])}
+                after, action = values, "dealer.updated"
+            await audit.record(actor, action, "dealer", dealer_id, before, after, now=now)
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ValidationFailed(errors=[FieldError("code", CODE_TAKEN)]) from None
+    return await Dealer.select().where(Dealer.id == dealer_id).first()

@@ -40,6 +40,7 @@ class VisitCard:
     rep_id: int | None = None
     flagged_for_review: bool = False
     can_flag: bool = False
+    active: bool = True
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
     top_skus: list[TopSku] = field(default_factory=list)
@@ -107,6 +108,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         rep_id=rep["rep"] if rep else None,
         flagged_for_review=bool(dealer.get("flagged_for_review")),
         can_flag=actor.role in dealers.FLAGGING_ROLES,
+        active=bool(dealer["active"]),
         open_orders=open_orders,
         last_orders=last_orders,
         top_skus=[

@@ -118,3 +118,84 @@ async def test_cart_count_counts_this_users_lines(db):
     d = await f.dealer()
     buyer = await f.user("dealer_buyer", d)
     assert await dealers.cart_count(f.actor(buyer), d["id"]) == 0
+
+
+async def test_an_administrator_adds_and_changes_dealers_audited_and_validated(db):
+    from portal.domain import scope
+    from portal.domain.errors import Forbidden, ValidationFailed
+    from portal.tables import AuditEntry, Dealer
+
+    tier = await f.tier(name="一级经销商")
+    tier2 = await f.tier(name="二级经销商")
+    wh = await f.warehouse()
+    admin = f.actor(await f.user("admin"))
+    now = datetime.now(UTC)
+    data = dealers.DealerInput(
+        code="D-NEW",
+        name=" 新开经销商 ",
+        tier_id=tier["id"],
+        region="华东",
+        contact_phone="13800000001",
+        default_warehouse_id=wh["id"],
+    )
+    row = await dealers.save_dealer(admin, None, data, now=now)
+    assert (row["code"], row["name"], row["tier"], row["default_warehouse"]) == (
+        "D-NEW",
+        "新开经销商",
+        tier["id"],
+        wh["id"],
+    )
+    assert row["credit_limit_fen"] == 0 and row["active"]  # credit is finance's to give
+    created = await AuditEntry.select().where(AuditEntry.action == "dealer.created").first()
+    assert created["entity_id"] == str(row["id"])
+
+    # Another dealer with the code, or bad details: field errors, nothing written.
+    bad_cases = (
+        (dealers.DealerInput(code="D-NEW", name="重复", tier_id=tier["id"]), ["code"]),
+        (dealers.DealerInput(code="有 空格", name="x", tier_id=tier["id"]), ["code"]),
+        (dealers.DealerInput(code="D-2", name=" ", tier_id=None), ["name", "tier"]),
+        (
+            dealers.DealerInput(
+                code="D-3", name="x" * 101, tier_id=987654, default_warehouse_id=987654
+            ),
+            ["name", "tier", "default_warehouse"],
+        ),
+        (
+            dealers.DealerInput(code="D-4", name="x", tier_id=tier["id"], region="区" * 51),
+            ["region"],
+        ),
+    )
+    for bad, fields in bad_cases:
+        with pytest.raises(ValidationFailed) as exc:
+            await dealers.save_dealer(admin, None, bad, now=now)
+        assert [e.field for e in exc.value.errors] == fields, bad
+    assert await Dealer.count() == 1
+
+    # Changed: the code stays whatever is sent; inactive, nobody orders for it.
+    changed = dealers.DealerInput(
+        code="IGNORED", name="新开经销商（改）", tier_id=tier2["id"], active=False
+    )
+    row = await dealers.save_dealer(admin, row["id"], changed, now=now)
+    assert (row["code"], row["tier"], row["active"], row["default_warehouse"]) == (
+        "D-NEW",
+        tier2["id"],
+        False,
+        None,
+    )
+    updated = await AuditEntry.select().where(AuditEntry.action == "dealer.updated").first()
+    assert updated is not None
+    buyer = f.actor(await f.user("dealer_buyer", row))
+    with pytest.raises(Forbidden):
+        await scope.ordering_dealer(buyer, None)
+    # The administrator still finds it (to change it again); a rep of it does not.
+    assert [c.active for c in await dealers.list_dealers(admin, q="D-NEW")] == [False]
+    rep = await f.user("sales_rep")
+    await f.assign(rep, row)
+    assert await dealers.list_dealers(f.actor(rep)) == []
+
+    for role in ("finance", "sales_manager", "dealer_admin"):
+        user = await f.user(role, row if role == "dealer_admin" else None)
+        with pytest.raises(Forbidden):
+            await dealers.save_dealer(f.actor(user), None, data, now=now)
+    with pytest.raises(NotFound):
+        await dealers.save_dealer(admin, 987654, changed, now=now)

@@ -222,6 +222,12 @@ MATRIX: dict[str, str] = {
     "DELETE /api/v1/favourites/{sku_id:int}":           "401 200/404/404 200/404/404 200/404/404 200/404/404 403 403 200/404/404",
     "GET /api/v1/notifications":                        "401 200 200 200 200 200 200 200",
     "POST /api/v1/notifications/read":                  "401 200 200 200 200 200 200 200",
+    "GET /admin/dealers/new":                           "303 403 403 403 403 403 403 200",
+    "POST /admin/dealers":                              "303 403 403 403 403 403 403 422",
+    "GET /admin/dealers/{dealer_id:int}":               "303 403 403 403 403 403 403 200/200/404",
+    "POST /admin/dealers/{dealer_id:int}":              "303 403 403 403 403 403 403 422/422/404",
+    "POST /api/v1/dealers":                             "401 403 403 403 403 403 403 201",
+    "PUT /api/v1/dealers/{dealer_id:int}":              "401 403 403 403 403 403 403 200/200/404",
     "GET /api/v1/dealers":                              "401 200 200 200 200 200 200 200",
     "GET /api/v1/dealers/{dealer_id:int}":              "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
     "PUT /api/v1/dealers/{dealer_id:int}/credit":       "401 403 403 403 403 200/200/404 403 200/200/404",
@@ -604,6 +610,10 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         kwargs["json"] = {"contact": "赵六", "phone": "13800000009", "line": "某路 10 号"}
     elif key == "POST /api/v1/orders/{order_id:int}/adjust":
         kwargs["json"] = {"reason": "matrix", "lines": [{"order_line_id": 1, "qty": 1}]}
+    elif key == "POST /api/v1/dealers":
+        kwargs["json"] = {"code": "MATRIX1", "name": "矩阵", "tier_id": world.own_dealer["tier"]}
+    elif key == "PUT /api/v1/dealers/{dealer_id:int}":
+        kwargs["json"] = {"name": "改名", "tier_id": world.own_dealer["tier"]}
     elif key == "PUT /api/v1/dealers/{dealer_id:int}/credit":
         kwargs["json"] = {"credit_limit": "1000000", "payment_terms_days": 30}
     elif key in (

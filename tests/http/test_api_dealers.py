@@ -200,3 +200,47 @@ async def test_credit_settings_refuse_bad_input_and_other_roles_changing_nothing
         assert_problem(r, 403, "forbidden")
     assert await dealer_row(a) == before
     assert await AuditEntry.count().where(AuditEntry.action == "dealer.credit_terms") == 0
+
+
+async def test_an_administrator_adds_and_changes_a_dealer_through_the_api(client, world):
+    await f.user("admin", username="adm")
+    adm = {**await bearer(client, "adm"), **EN}
+    tier = world["a"]["tier"]
+    r = await client.post(
+        "/api/v1/dealers",
+        json={"code": "D-API", "name": "新开经销商", "tier_id": tier, "region": "西南"},
+        headers=adm,
+    )
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["code"], made["name"], made["tier"], made["region"]) == (
+        "D-API",
+        "新开经销商",
+        "一级经销商",
+        "西南",
+    )
+    assert made["credit_limit"] == "0.00" and made["active"] is True
+    again = await client.post(
+        "/api/v1/dealers", json={"code": "D-API", "name": "重复", "tier_id": tier}, headers=adm
+    )
+    assert [e["field"] for e in assert_problem(again, 422, "validation")["errors"]] == ["code"]
+
+    url = f"/api/v1/dealers/{made['id']}"
+    r = await client.put(
+        url, json={"name": "新开经销商", "tier_id": tier, "active": False}, headers=adm
+    )
+    assert r.status_code == 200 and r.json()["active"] is False and r.json()["code"] == "D-API"
+    r = await client.put(url, json={"name": "x", "tier_id": 987654}, headers=adm)
+    assert [e["field"] for e in assert_problem(r, 422, "validation")["errors"]] == ["tier"]
+    r = await client.put(
+        url, json={"name": "x", "tier_id": tier}, headers=await bearer(client, "fin")
+    )
+    assert_problem(r, 403, "forbidden")
+    assert_problem(
+        await client.put(
+            "/api/v1/dealers/987654", json={"name": "x", "tier_id": tier}, headers=adm
+        ),
+        404,
+        "not-found",
+    )
+    assert (await client.get(url, headers=adm)).json()["name"] == "新开经销商"

@@ -557,6 +557,13 @@ FORM_ROUTES: dict[str, Route] = {
         "base_unit": ("text", "瓶"), "base_price": ("money", "3.00"), "moq": ("int", "1"),
         "order_multiple": ("int", "1"), "safety_stock": ("int", "0"), "weight_g": ("int", "1500"),
         "packs": ("text", "箱 12")}, fixed={"active": "1"}),
+    "POST /admin/dealers": Route("adm", {
+        "code": ("text", "D-NEW"), "name": ("text", "新经销商"), "tier": ("int", "{tier_id}"),
+        "region": ("text", ""), "contact_phone": ("text", ""),
+        "default_warehouse": ("int", "{warehouse}")}),
+    "POST /admin/dealers/{dealer_id:int}": Route("adm", {
+        "name": ("text", "改名经销商"), "tier": ("int", "{tier_id}"), "region": ("text", ""),
+        "contact_phone": ("text", ""), "default_warehouse": ("int", "")}, fixed={"active": "1"}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),
@@ -979,6 +986,12 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": ApiRoute("mgr", {
         "flagged": True, "reason": "逾期"}),
     "PUT /api/v1/dealers/{dealer_id:int}/rep": ApiRoute("adm", {"rep_id": None}),
+    "POST /api/v1/dealers": ApiRoute("adm", {
+        "code": "D-NEW", "name": "新经销商", "tier_id": "{tier_id}", "region": "",
+        "contact_phone": "", "default_warehouse_id": "{warehouse}", "active": True}),
+    "PUT /api/v1/dealers/{dealer_id:int}": ApiRoute("adm", {
+        "name": "改名", "tier_id": "{tier_id}", "region": "", "contact_phone": "",
+        "default_warehouse_id": None, "active": True}),
     "PUT /api/v1/dealers/{dealer_id:int}/credit": ApiRoute("fin", {
         "credit_limit": "50000", "payment_terms_days": 30, "overdue_policy": "block",
         "over_credit_policy": "approval", "tolerance_amount": "2000", "tolerance_percent": "5"}),

@@ -138,3 +138,54 @@ async def test_dealer_users_have_no_picker(client):
     await sign_in(client, "buyer")
     response = await client.get("/dealers", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+async def test_an_administrator_adds_a_dealer_and_changes_it_on_the_phone(client):
+    tier = await f.tier(name="一级经销商")
+    wh = await f.warehouse(name="华北仓")
+    await f.user("admin", username="adm")
+    await sign_in(client, "adm")
+    picker = await client.get("/dealers")
+    assert 'href="/admin/dealers/new"' in picker.text
+    form = await client.get("/admin/dealers/new")
+    assert form.status_code == 200 and "华北仓" in form.text and "一级经销商" in form.text
+    token = csrf_from(form.text)
+    fields = {
+        "_csrf_token": token,
+        "code": "D-WEB",
+        "name": "北京新开商行",
+        "tier": str(tier["id"]),
+        "region": "华北",
+        "contact_phone": "13800000002",
+        "default_warehouse": str(wh["id"]),
+    }
+    bad = await client.post("/admin/dealers", data={**fields, "code": "有 空格", "tier": ""})
+    assert bad.status_code == 422
+    assert 'id="err-code"' in bad.text and 'id="err-tier"' in bad.text
+    assert 'value="北京新开商行"' in bad.text  # what was typed stays
+    r = await client.post("/admin/dealers", data=fields, follow_redirects=False)
+    assert r.status_code == 303
+    card = await client.get(r.headers["location"])
+    assert "北京新开商行" in card.text and "已添加经销商" in card.text
+    dealer_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert f'href="/admin/dealers/{dealer_id}"' in card.text
+
+    edit = await client.get(f"/admin/dealers/{dealer_id}")
+    assert 'value="北京新开商行"' in edit.text and "D-WEB" in edit.text
+    r = await client.post(
+        f"/admin/dealers/{dealer_id}",
+        data={**fields, "_csrf_token": csrf_from(edit.text), "name": "北京新开商行（停用）"},
+        follow_redirects=False,
+    )  # "active" left unticked: deactivated
+    assert r.status_code == 303
+    found = await client.get("/dealers", params={"q": "D-WEB"})
+    assert "北京新开商行（停用）" in found.text and "已停用" in found.text
+
+
+async def test_only_administrators_add_or_change_dealers(client):
+    rep, mine, *_ = await setting()
+    await sign_in(client, "rep")
+    assert (await client.get("/admin/dealers/new")).status_code == 403
+    assert (await client.get(f"/admin/dealers/{mine['id']}")).status_code == 403
+    page = await client.get("/dealers")
+    assert 'href="/admin/dealers/new"' not in page.text
