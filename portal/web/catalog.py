@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response
 
 from portal import i18n
-from portal.domain import cart, catalog, pricing
+from portal.domain import cart, catalog, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
@@ -61,7 +61,26 @@ class Row:
     error: str = ""
 
 
-def make_row(item: CatalogItem, qty: int, error: str = "") -> Row:
+def shows_stock_figures(request: Request) -> bool:
+    """Staff see how much is available; dealers see in stock / low / out, and the figure too
+    where the supplier turns that on (PORTAL_SHOW_STOCK_NUMBERS)."""
+    return request.user.is_staff or request.app.state.settings.show_stock_numbers
+
+
+def availability_text(item: CatalogItem, show_qty: bool) -> str:
+    """In stock / low / out, and with show_qty how many base units are available."""
+    label = i18n.gettext(AVAILABILITY_LABELS.get(item.availability, ""))
+    if not show_qty:
+        return label
+    return i18n.gettext(
+        "%(label)s · %(n)s %(unit)s",
+        label=label,
+        n=i18n.number(max(item.available_qty, 0)),
+        unit=item.unit,
+    )
+
+
+def make_row(item: CatalogItem, qty: int, error: str = "", show_qty: bool = False) -> Row:
     quote = item.quote_for(qty) if qty > 0 and item.price_inputs is not None else item.quote
     nb = quote.next_break
     packs = ""
@@ -73,7 +92,7 @@ def make_row(item: CatalogItem, qty: int, error: str = "") -> Row:
         quote=quote,
         rule_label=pricing.rule_label(quote.rule, quote.rule_params),
         next_label=pricing.next_break_label(nb) if nb else "",
-        availability_label=i18n.gettext(AVAILABILITY_LABELS.get(item.availability, "")),
+        availability_label=availability_text(item, show_qty),
         line_total_fen=quote.line_total_fen(qty) if qty > 0 else 0,
         in_packs=packs,
         # Here rather than in the row's template: Jinja's gettext with arguments costs several
@@ -341,7 +360,10 @@ async def catalog_page(request: Request) -> Response:
     in_cart = cart_quantities(view)
     ctx.update(
         result=result,
-        rows=[make_row(item, in_cart.get(item.sku_id, 0)) for item in result.items],
+        rows=[
+            make_row(item, in_cart.get(item.sku_id, 0), show_qty=shows_stock_figures(request))
+            for item in result.items
+        ],
         next_url=query.url(page=query.page + 1) if result.has_more else "",
         prev_url=query.url(page=query.page - 1) if query.page > 1 else "",
         **(cart_oob(view) if view else {}),
@@ -395,7 +417,7 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     if status == 200 and not is_htmx(request):
         return Redirect(f"{back}#sku-{sku_id}", status_code=303)
     ctx = {
-        "row": make_row(item, qty, error),
+        "row": make_row(item, qty, error, show_qty=shows_stock_figures(request)),
         "can_order": True,
         "oob": True,
         "back": back,
@@ -551,7 +573,15 @@ async def product_page(
     view = await cart.get_cart(actor, dealer["id"]) if actor.can_order else None
     ctx = product_context(detail, cart_quantities(view), chosen)
     ctx.update(
-        added=added == "1", oob=False, can_order=actor.can_order, **(cart_oob(view) if view else {})
+        added=added == "1",
+        oob=False,
+        can_order=actor.can_order,
+        show_qty=shows_stock_figures(request),
+        # Staff see each warehouse's figures (a rep during a visit, say).
+        by_warehouse=(
+            await stock.by_warehouse([i.sku_id for i in detail.skus]) if actor.is_staff else {}
+        ),
+        **(cart_oob(view) if view else {}),
     )
     return page(
         request, "product/page.html", ctx, fragment="product/_grid.html", active_tab="catalog"
@@ -615,7 +645,14 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
         view = await cart.get_cart(actor, dealer["id"])
     in_cart = cart_quantities(view)
     ctx = product_context(detail, in_cart, chosen, entered if status != 200 else None, errors)
-    ctx.update(added=status == 200, summary=summary, oob=True, can_order=True, **cart_oob(view))
+    ctx.update(
+        added=status == 200,
+        summary=summary,
+        oob=True,
+        can_order=True,
+        show_qty=shows_stock_figures(request),
+        **cart_oob(view),
+    )
     return page(
         request,
         "product/page.html",

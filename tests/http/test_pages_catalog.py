@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+import httpx
 import pytest
 
 from portal.domain import orders
 from portal.domain.quantities import LineRequest
 from portal.tables import CartLine, Favourite, Product, ProductVisibility
 from tests import factories as f
-from tests.http.conftest import csrf_from, sign_in
+from tests.http.conftest import csrf_from, shared_app, sign_in
 
 HX = {"HX-Request": "true"}
 
@@ -512,3 +514,36 @@ async def test_staff_who_cannot_order_browse_without_steppers(client, world):
     page = await client.get("/catalog")
     assert page.status_code == 200
     assert "NF550" in page.text and 'class="stepper"' not in page.text
+
+
+async def test_stock_figures_for_staff_and_where_the_supplier_shows_them(
+    client, world, settings, db
+):
+    """A dealer sees in stock / low / out; a rep sees how much, and each warehouse's figures
+    on the product page; with PORTAL_SHOW_STOCK_NUMBERS dealers see how much too."""
+    await sign_in(client, "buyer_a")
+    page = await client.get("/catalog", params={"q": "NF550"})
+    assert "有货" in page.text and "1,000 瓶" not in page.text
+    product = await client.get(f"/products/{world['water']['product']}")
+    assert "各仓库存" not in product.text and "1,000 瓶" not in product.text
+
+    await client.post("/logout", data={"_csrf_token": csrf_from(page.text)})
+    client.cookies.clear()
+    await sign_in(client, "rep1")
+    client.cookies.set("acting_dealer", str(world["a"]["id"]))
+    page = await client.get("/catalog", params={"q": "NF550"})
+    assert "有货 · 1,000 瓶" in page.text
+    product = await client.get(f"/products/{world['water']['product']}")
+    assert "各仓库存" in product.text
+    assert re.search(
+        rf"<td>{world['wh']['name']}</td><td>1,000</td><td>0</td><td>1,000</td>", product.text
+    )
+
+    shown = shared_app(replace(settings, show_stock_numbers=True), db)
+    transport = httpx.ASGITransport(app=shown)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        await sign_in(c, "buyer_a")
+        page = await c.get("/catalog", params={"q": "NF550"}, follow_redirects=True)
+        assert "有货 · 1,000 瓶" in page.text
+        product = await c.get(f"/products/{world['water']['product']}")
+        assert "各仓库存" not in product.text  # per warehouse: staff only
