@@ -10,9 +10,8 @@ from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
 from portal.api.orders import order_out
-from portal.api.schemas import Id, OrderOut, money, problems
+from portal.api.schemas import Id, OrderOut, money, price_fen, problems
 from portal.domain import approvals, dealers, orders
-from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor
 
@@ -206,21 +205,16 @@ class AdjustIn(Struct):
 async def adjust(
     request: Request[Actor, Any, Any], order_id: Annotated[int, ID], data: JSONBody[AdjustIn]
 ) -> OrderOut:
-    changes, errors = [], []
-    for n, line in enumerate(data.lines):
-        price = None
-        if line.unit_price is not None:
-            try:
-                price = to_fen(parse_amount(line.unit_price))
-                if price < 0:
-                    raise ValueError(line.unit_price)
-            except ValueError:
-                errors.append(
-                    FieldError(f"lines[{n}].unit_price", _("Enter an amount such as 1234.50."))
-                )
-        changes.append(approvals.LineChange(line.order_line_id, line.qty, price))
-    if errors:
-        raise ValidationFailed(errors=errors)
+    changes = [
+        approvals.LineChange(
+            line.order_line_id,
+            line.qty,
+            None
+            if line.unit_price is None
+            else price_fen(line.unit_price, f"lines[{n}].unit_price"),
+        )
+        for n, line in enumerate(data.lines)
+    ]
     await approvals.adjust(request.user, order_id, changes, data.reason)
     return order_out(await orders.get_order(request.user, order_id))
 

@@ -19,6 +19,7 @@ from portal.api.schemas import (
     OrdersPageOut,
     OrderSummaryOut,
     money,
+    price_fen,
     problems,
 )
 from portal.domain import orders
@@ -133,8 +134,18 @@ async def submit_order(
         request.user,
         data.dealer_id,
         [
-            LineRequest(qty=line.qty, sku_id=line.sku_id, sku_code=line.sku_code, unit=line.unit)
-            for line in data.lines
+            LineRequest(
+                qty=line.qty,
+                sku_id=line.sku_id,
+                sku_code=line.sku_code,
+                unit=line.unit,
+                unit_price_fen=(
+                    None
+                    if line.unit_price is None
+                    else price_fen(line.unit_price, f"lines[{n}].unit_price")
+                ),
+            )
+            for n, line in enumerate(data.lines)
         ],
         idempotency_key=idempotency_key,
         address_id=data.address_id,

@@ -15,7 +15,8 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.params import HeaderParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.domain.money import from_fen
+from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.money import from_fen, parse_amount, to_fen
 
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
@@ -24,6 +25,20 @@ Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 def money(fen: int) -> str:
     """Fen as the API's decimal string with two places ("1234.50")."""
     return str(from_fen(fen))
+
+
+def price_fen(text: str, field: str) -> int:
+    """A price typed as a decimal string, in fen; a validation problem naming `field` when it
+    is not an amount of zero or more."""
+    try:
+        fen = to_fen(parse_amount(text))
+        if fen < 0:
+            raise ValueError(text)
+    except ValueError:
+        raise ValidationFailed(
+            errors=[FieldError(field, _("Enter an amount such as 1234.50."))]
+        ) from None
+    return fen
 
 
 def file_operation(description: str, *media_types: str) -> type[Operation]:
@@ -233,6 +248,15 @@ class OrderLineIn(Struct):
     sku_id: Id | None = None
     sku_code: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
     unit: Annotated[str, Meta(min_length=1, max_length=10)] | None = None
+    unit_price: Annotated[
+        Annotated[str, Meta(max_length=20)] | None,
+        Meta(
+            examples=["1.70"],
+            description="staff only: the price per base unit instead of the dealer's (a rep's "
+            "discount; beyond their authority the order waits for approval where a rule says "
+            "so); the line's price_rule is then manual",
+        ),
+    ] = None
 
 
 class OrderIn(Struct):

@@ -761,7 +761,11 @@ def request_hash(
     body = {
         "dealer": dealer_id,
         "lines": sorted(
-            [[ln.sku_id, (ln.sku_code or "").strip(), ln.qty, ln.unit or ""] for ln in lines],
+            [
+                [ln.sku_id, (ln.sku_code or "").strip(), ln.qty, ln.unit or ""]
+                + ([] if ln.unit_price_fen is None else [ln.unit_price_fen])
+                for ln in lines
+            ],
             key=lambda x: json.dumps(x, ensure_ascii=False),
         ),
         "address": address_id,
@@ -849,7 +853,7 @@ async def prepare(
     Dealers never set prices.
     """
     overrides = dict(overrides or {})
-    if overrides and not actor.is_staff:
+    if (overrides or any(ln.unit_price_fen is not None for ln in lines)) and not actor.is_staff:
         raise Forbidden(_("Only staff may set a price."))
     errors: list[FieldError] = check_details(requested_date, note, now)
     if not lines:
@@ -902,6 +906,11 @@ async def prepare(
             continue
         first, before = merged.get(item.sku_id, (i, 0))
         merged[item.sku_id] = (first, before + qty_base)
+        if ln.unit_price_fen is not None:
+            if overrides.setdefault(item.sku_id, ln.unit_price_fen) != ln.unit_price_fen:
+                errors.append(
+                    FieldError(fname, _("%(sku)s: two prices for one SKU."), {"sku": item.code})
+                )
 
     prepared: list[PreparedLine] = []
     for sku_id, (index, qty) in merged.items():

@@ -28,6 +28,9 @@ class LineRequest:
     sku_id: int | None = None
     sku_code: str | None = None
     unit: str | None = None
+    # Staff only: the unit price (per base unit, fen) instead of the dealer's, e.g. a rep's
+    # discount; the line's rule is then "manual".
+    unit_price_fen: int | None = None
 
 
 def normalise(text: str) -> str:

@@ -384,3 +384,56 @@ async def test_waiting_backordered_order_by_a_rep_is_the_same_json_as_get(client
     assert order["rep_name"] == world["rep"]["display_name"]
     assert [e["kind"] for e in order["events"]] == ["submitted", "backordered"]
     assert [ln["qty_backordered"] for ln in order["lines"]] == [3, 0, 0]
+
+
+async def test_a_rep_sets_a_price_through_the_api_and_the_authority_rule_applies(client, world):
+    """A rep's discount: the line's price is theirs (rule manual, the dealer's price kept for
+    reference); past their authority the order waits where a rule says so. Dealers may not
+    set prices; a bad price is a field error; a retry must repeat the price."""
+    from portal.tables import User
+
+    await User.update({User.discount_authority_bp: 500}).where(User.id == world["rep"]["id"])
+    await f.approval_rule("discount_beyond_authority", "sales_manager")
+    rep = await bearer(client, "rep_a")
+    a = world["a"]["id"]
+
+    def body(price: str, qty: int = 24) -> dict:
+        return {"dealer_id": a, "lines": [{"sku_code": "W550", "qty": qty, "unit_price": price}]}
+
+    within = await submit(client, rep, body("1.75"), key="r1")  # 2.8 % under 1.80
+    assert within.status_code == 201, within.text
+    order = within.json()
+    [line] = order["lines"]
+    assert (line["unit_price"], line["price_rule"], order["status"]) == (
+        "1.75",
+        "manual",
+        "approved",
+    )
+    assert order["total"] == "42.00"
+    replay = await submit(client, rep, body("1.75"), key="r1")
+    assert replay.status_code == 200 and replay.json()["id"] == order["id"]
+    other = await submit(client, rep, body("1.70"), key="r1")
+    assert_problem(other, 409, "conflict")
+
+    beyond = await submit(client, rep, body("1.50"), key="r2")  # 16.7 % under
+    assert beyond.status_code == 201, beyond.text
+    assert beyond.json()["status"] == "pending_approval"
+
+    before = await written()
+    bad = await submit(client, rep, body("abc"), key="r3")
+    problem = assert_problem(bad, 422, "validation")
+    assert [e["field"] for e in problem["errors"]] == ["lines[0].unit_price"]
+    negative = await submit(client, rep, body("-1"), key="r4")
+    assert_problem(negative, 422, "validation")
+    twice = body("1.70")
+    twice["lines"].append({"sku_code": "W550", "qty": 24, "unit_price": "1.60"})
+    problem = assert_problem(await submit(client, rep, twice, key="r5"), 422, "validation")
+    assert any("两个价格" in e["message"] for e in problem["errors"]), problem
+    buyer = await submit(
+        client,
+        await bearer(client, "buyer_a"),
+        {"lines": [{"sku_code": "W550", "qty": 24, "unit_price": "1.00"}]},
+        key="b2",
+    )
+    assert_problem(buyer, 403, "forbidden")
+    assert await written() == before
