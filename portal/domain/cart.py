@@ -306,7 +306,13 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
         cart_errors.append(
             FieldError(
                 "credit",
-                _("Available credit %(available)s, this order %(total)s."),
+                # Under the "approval" policy such an order is not refused: it waits for finance.
+                _(
+                    "Available credit %(available)s, this order %(total)s: it will wait for "
+                    "finance's approval."
+                )
+                if dealer.get("over_credit_policy") == "approval"
+                else _("Available credit %(available)s, this order %(total)s."),
                 {
                     "available": money.format_yuan(credit.available_fen(dealer)),
                     "total": money.format_yuan(total),

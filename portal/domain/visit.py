@@ -41,6 +41,7 @@ class VisitCard:
     flagged_for_review: bool = False
     can_flag: bool = False
     active: bool = True
+    tolerance_fen: int = 0  # how far an order may go past the limit (credit.tolerance_fen)
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
     top_skus: list[TopSku] = field(default_factory=list)
@@ -104,6 +105,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         exposure_fen=credit.exposure_fen(dealer),
         available_fen=credit.available_fen(dealer),
         over_credit_policy=dealer["over_credit_policy"] or "block",
+        tolerance_fen=credit.tolerance_fen(dealer),
         rep_name=rep["name"] if rep else "",
         rep_id=rep["rep"] if rep else None,
         flagged_for_review=bool(dealer.get("flagged_for_review")),

@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, dealers, orders, visit
+from portal.domain import cart, dealers, ledger, orders, visit
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.web.cart import _line_response
@@ -34,6 +34,7 @@ async def _card_page(request: Request, dealer_id: int, status: int = 200, **extr
     context = {
         "card": card,
         "status_labels": orders.STATUS_LABELS,
+        "over_credit_policies": ledger.OVER_CREDIT_POLICY_LABELS,
         # The reps this actor may move the dealer to (none for other roles: no form).
         "reps": await dealers.assignable_reps(request.user),
         **extra,

@@ -9,7 +9,7 @@ import pytest
 from portal.domain import cart, orders
 from portal.domain.errors import InsufficientStock, NotFound, ValidationFailed
 from portal.domain.quantities import LineRequest
-from portal.tables import Address, Cart, CartLine, Order, Sku, TierPrice
+from portal.tables import Address, Cart, CartLine, Dealer, Order, Sku, TierPrice
 from tests import factories as f
 from tests.db.test_orders import NOW, reserved, world
 
@@ -133,6 +133,11 @@ async def test_cart_warns_of_short_stock_and_credit(db):
     view = await cart.set_qty(w.buyer, None, w.sku["id"], 12)
     assert view.lines[0].errors[0].params["sku"] == "A100"
     assert view.errors and view.errors[0].field == "credit"
+    assert "approval" not in view.errors[0].message
+    # Where over-credit orders go to finance, the cart says so instead.
+    await Dealer.update({Dealer.over_credit_policy: "approval"}).where(Dealer.id == w.dealer["id"])
+    view = await cart.get_cart(w.buyer, None)
+    assert view.errors[0].field == "credit" and "finance's approval" in view.errors[0].message
 
 
 async def test_details_are_checked_and_kept(db):

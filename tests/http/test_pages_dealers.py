@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.tables import Order
+from portal.tables import Dealer, Order
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
@@ -169,6 +169,11 @@ async def test_an_administrator_adds_a_dealer_and_changes_it_on_the_phone(client
     assert "北京新开商行" in card.text and "已添加经销商" in card.text
     dealer_id = int(r.headers["location"].rsplit("/", 1)[1])
     assert f'href="/admin/dealers/{dealer_id}"' in card.text
+    # The card tells a rep what an order past the limit does, and any tolerance.
+    assert "超额订单" in card.text and "拒绝超出信用额度的订单" in card.text
+    assert "超额容差" not in card.text
+    await Dealer.update({Dealer.credit_tolerance_fen: 50_000}).where(Dealer.id == dealer_id)
+    assert "超额容差</dt><dd>¥500.00" in (await client.get(f"/dealers/{dealer_id}")).text
 
     edit = await client.get(f"/admin/dealers/{dealer_id}")
     assert 'value="北京新开商行"' in edit.text and "D-WEB" in edit.text
