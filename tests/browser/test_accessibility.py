@@ -198,7 +198,11 @@ SECOND_ROUND_PAGES = {
         ("/dealers", "a[href^='/dealers/']"),
         ("/notifications", None),
     ],
-    "finance": [("/approvals", None), ("/finance", "a[href^='/finance/dealers/']")],
+    "finance": [
+        ("/approvals", None),
+        ("/finance", "a[href^='/finance/dealers/']"),
+        ("/dealers", "a[href^='/dealers/']"),
+    ],
     "warehouse": [
         ("/warehouse", "a[href^='/warehouse/orders/']"),
         ("/stock", None),
@@ -217,6 +221,9 @@ SECOND_ROUND_PAGES = {
         ("/admin/skus", "a[href^='/admin/skus/']"),
         ("/admin/products/new", None),
         ("/admin/products/1/skus/new", None),  # the demo's first product
+        ("/admin/dealers/new", None),
+        ("/dealers", "a[href^='/dealers/']"),
+        ("/admin/dealers/1", None),  # the demo's first dealer
     ],
     "dealer_buyer": [
         ("/account/statement", None),
