@@ -2,6 +2,7 @@
 
 from portal.api import (
     approvals,
+    audit,
     auth,
     backorders,
     catalog,
@@ -46,4 +47,5 @@ ROUTES: list = [
     *catalog_admin.ROUTES,
     *categories.ROUTES,
     *notifications.ROUTES,
+    *audit.ROUTES,
 ]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from portal.db import Write, fetch
+from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.scope import Actor
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -54,3 +59,143 @@ def entry(
             _json(after),
         ],
     )
+
+
+# --- reading the log (administrators and finance) ---------------------------------------------
+
+AUDIT_READERS = frozenset({"admin", "finance"})
+MAX_PER_PAGE = 100
+MAX_VALUE_TEXT = 300
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    before: str  # "" when the key was absent
+    after: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    items: list[EntryView]
+    page: int
+    per_page: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What to look for: an entity type and id, actions starting with `action`, a period of
+    Shanghai days (either end may be open)."""
+
+    entity: str = ""
+    entity_id: str = ""
+    action: str = ""
+    start: date | None = None
+    end: date | None = None
+
+
+def _value_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_VALUE_TEXT else text[: MAX_VALUE_TEXT - 1] + "…"
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"": value}
+    return value if isinstance(value, dict) else {"": value}
+
+
+def changes_of(before: Any, after: Any) -> list[Change]:
+    """The keys whose value differs between before and after, in key order, as short text."""
+    old, new = _as_dict(before), _as_dict(after)
+    missing = object()
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, missing), new.get(key, missing)
+        if a != b:
+            out.append(
+                Change(
+                    key,
+                    "" if a is missing else _value_text(a),
+                    "" if b is missing else _value_text(b),
+                )
+            )
+    return out
+
+
+def check_filter(f: LogFilter) -> list[FieldError]:
+    errors = []
+    for name, limit in (("entity", 30), ("entity_id", 40), ("action", 50)):
+        if len(getattr(f, name)) > limit:
+            errors.append(FieldError(name, _("At most %(n)s characters."), {"n": limit}))
+    if f.start and f.end and f.start > f.end:
+        errors.append(FieldError("start", _("The start date must not be after the end date.")))
+    return errors
+
+
+async def list_entries(
+    actor: Actor, log_filter: LogFilter, *, page: int = 1, per_page: int = 50
+) -> EntryPage:
+    """The log newest first, filtered; administrators and finance only."""
+    if actor.role not in AUDIT_READERS:
+        raise Forbidden(_("Only administrators and finance may read the audit log."))
+    errors = check_filter(log_filter)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    page = max(1, int(page))
+    per_page = min(max(1, int(per_page)), MAX_PER_PAGE)
+    where, args = ["1 = 1"], []
+    if log_filter.entity:
+        where.append("a.entity = {}")
+        args.append(log_filter.entity)
+    if log_filter.entity_id:
+        where.append("a.entity_id = {}")
+        args.append(log_filter.entity_id)
+    if log_filter.action:
+        escaped = log_filter.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("a.action LIKE {} ESCAPE '\\'")
+        args.append(f"{escaped}%")
+    for day, op in ((log_filter.start, ">="), (log_filter.end, "<")):
+        if day is not None:
+            bound = day if op == ">=" else day + timedelta(days=1)
+            where.append(f"a.at {op} {{}}")
+            # In UTC, as the column holds it (SQLite compares the text).
+            args.append(datetime.combine(bound, time(), tzinfo=SHANGHAI).astimezone(UTC))
+    rows = await fetch(
+        'SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, a."before", a."after", '
+        "u.display_name AS actor_name FROM audit_entry a "
+        "LEFT JOIN portal_user u ON u.id = a.actor WHERE "
+        + " AND ".join(where)
+        + f" ORDER BY a.at DESC, a.id DESC LIMIT {per_page + 1:d} OFFSET {(page - 1) * per_page:d}",
+        *args,
+    )
+    items = [
+        EntryView(
+            id=int(r["id"]),
+            at=r["at"] if isinstance(r["at"], datetime) else datetime.fromisoformat(r["at"]),
+            actor_id=r["actor"],
+            actor_name=r["actor_name"] or "",
+            action=r["action"],
+            entity=r["entity"],
+            entity_id=r["entity_id"],
+            changes=changes_of(r["before"], r["after"]),
+        )
+        for r in rows[:per_page]
+    ]
+    return EntryPage(items, page, per_page, len(rows) > per_page)

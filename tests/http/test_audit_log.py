@@ -1,0 +1,112 @@
+"""The audit log as administrators and finance read it (page and API): newest first, filtered by
+what changed, the kind of change and the days; the changed keys before and after; nobody else
+reads it, and bad filters are clear errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from portal.domain import audit, ledger
+from portal.domain.errors import Forbidden, ValidationFailed
+from portal.tables import User
+from tests import factories as f
+from tests.http.conftest import sign_in
+from tests.http.test_api_auth import EN, assert_problem, bearer
+
+AT = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai on the 20th
+
+
+@pytest.fixture
+async def world(db) -> dict:
+    tier = await f.tier()
+    a = await f.dealer(tier, name="甲经销商", credit_limit_fen=100_000)
+    b = await f.dealer(tier, name="乙经销商")
+    fin = await f.user("finance", username="fin")
+    await User.update({User.display_name: "钱会计"}).where(User.id == fin["id"])
+    await f.user("admin", username="adm")
+    await f.user("sales_rep", username="rep")
+    actor = f.actor(fin)
+    await ledger.set_credit_terms(
+        actor, a["id"], credit_limit="2000", payment_terms_days="45", now=AT
+    )
+    await ledger.set_credit_terms(
+        actor, b["id"], credit_limit="500", payment_terms_days="30", now=AT.replace(day=22)
+    )
+    await audit.record(None, "order.submitted", "order", 7, {}, {"total_fen": 100}, now=AT)
+    return {"a": a, "b": b}
+
+
+async def test_entries_are_read_newest_first_with_what_changed(world):
+    admin = f.actor(await f.user("admin"))
+    page = await audit.list_entries(admin, audit.LogFilter())
+    assert [(e.action, e.entity_id) for e in page.items] == [
+        ("dealer.credit_terms", str(world["b"]["id"])),
+        ("order.submitted", "7"),
+        ("dealer.credit_terms", str(world["a"]["id"])),  # same time: the later entry first
+    ]
+    first_a = next(e for e in page.items if e.entity_id == str(world["a"]["id"]))
+    assert first_a.actor_name == "钱会计"
+    changed = {c.key: (c.before, c.after) for c in first_a.changes}
+    assert changed["credit_limit_fen"] == ("100000", "200000")
+    assert changed["payment_terms_days"] == ("30", "45")
+    assert "overdue_policy" not in changed  # unchanged keys are left out
+
+    only_a = await audit.list_entries(
+        admin, audit.LogFilter(entity="dealer", entity_id=str(world["a"]["id"]))
+    )
+    assert [e.entity_id for e in only_a.items] == [str(world["a"]["id"])]
+    orders = await audit.list_entries(admin, audit.LogFilter(action="order."))
+    assert [e.action for e in orders.items] == ["order.submitted"]
+    assert orders.items[0].actor_name == ""  # the system
+    # Shanghai days: the 22nd's change only.
+    day = AT.replace(day=22).date()
+    on_22 = await audit.list_entries(admin, audit.LogFilter(start=day, end=day))
+    assert [e.entity_id for e in on_22.items] == [str(world["b"]["id"])]
+    two = await audit.list_entries(admin, audit.LogFilter(), per_page=2)
+    rest = await audit.list_entries(admin, audit.LogFilter(), page=2, per_page=2)
+    assert two.has_more and not rest.has_more and len(rest.items) == 1
+
+    with pytest.raises(ValidationFailed):
+        await audit.list_entries(admin, audit.LogFilter(start=day, end=day.replace(day=21)))
+    for role in ("sales_rep", "sales_manager", "warehouse", "dealer_admin"):
+        user = await f.user(role, world["a"] if role == "dealer_admin" else None)
+        with pytest.raises(Forbidden):
+            await audit.list_entries(f.actor(user), audit.LogFilter())
+
+
+async def test_the_audit_log_page_and_api(client, world):
+    await sign_in(client, "fin")
+    me = await client.get("/me")
+    assert 'href="/admin/audit"' in me.text
+    card = await client.get(f"/dealers/{world['a']['id']}")
+    link = f"/admin/audit?entity=dealer&amp;entity_id={world['a']['id']}"
+    assert link in card.text
+    page = await client.get(
+        "/admin/audit", params={"entity": "dealer", "entity_id": str(world["a"]["id"])}
+    )
+    assert page.status_code == 200
+    assert "dealer.credit_terms" in page.text and "钱会计" in page.text
+    assert "<del>100000</del> → <ins>200000</ins>" in page.text
+    assert f'href="/dealers/{world["a"]["id"]}"' in page.text
+    bad = await client.get("/admin/audit", params={"start": "2026-13-01", "end": "2026-11-01"})
+    assert bad.status_code == 422 and "请输入日期，例如 2026-11-25。" in bad.text
+    later = await client.get("/admin/audit", params={"start": "2026-11-25", "end": "2026-11-01"})
+    assert later.status_code == 422 and "起始日期不能晚于截止日期" in later.text
+
+    api = {**await bearer(client, "adm"), **EN}
+    r = await client.get("/api/v1/audit", params={"action": "dealer.", "per_page": 1}, headers=api)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["has_more"] is True and body["items"][0]["entity_id"] == str(world["b"]["id"])
+    keys = {c["key"] for c in body["items"][0]["changes"]}
+    assert keys == {"credit_limit_fen"}  # its terms stayed 30 days
+    assert_problem(
+        await client.get("/api/v1/audit", params={"start": "2026-13-01"}, headers=api),
+        400,
+        "validation",
+    )
+    assert_problem(
+        await client.get("/api/v1/audit", headers=await bearer(client, "rep")), 403, "forbidden"
+    )
