@@ -202,6 +202,7 @@ SECOND_ROUND_PAGES = {
         ("/approvals", None),
         ("/finance", "a[href^='/finance/dealers/']"),
         ("/dealers", "a[href^='/dealers/']"),
+        ("/admin/audit?entity=order", None),
     ],
     "warehouse": [
         ("/warehouse", "a[href^='/warehouse/orders/']"),
@@ -224,6 +225,7 @@ SECOND_ROUND_PAGES = {
         ("/admin/dealers/new", None),
         ("/dealers", "a[href^='/dealers/']"),
         ("/admin/dealers/1", None),  # the demo's first dealer
+        ("/admin/audit", None),
     ],
     "dealer_buyer": [
         ("/account/statement", None),
