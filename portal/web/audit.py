@@ -37,6 +37,9 @@ ENTITY_LABELS = {
     "dealer": _("Dealer"),
     "dealer_address": _("Address"),
     "sku": _("SKU"),
+    "tier_price": _("Tier price"),
+    "volume_break": _("Volume break"),
+    "contract_price": _("Contract price"),
     "product": _("Product"),
     "stock_level": _("Stock"),
     "shipment": _("Shipment"),
@@ -49,7 +52,6 @@ ENTITY_LABELS = {
     "webhook_endpoint": _("Webhook"),
     "webhook_delivery": _("Webhook delivery"),
     "approval_rule": _("Approval rule"),
-    "ledger_entry": _("Ledger entry"),
 }
 
 
