@@ -110,3 +110,24 @@ async def test_the_audit_log_page_and_api(client, world):
     assert_problem(
         await client.get("/api/v1/audit", headers=await bearer(client, "rep")), 403, "forbidden"
     )
+
+
+async def test_an_orders_page_links_finance_to_its_entries_and_not_the_dealer(client, world):
+    from portal.domain import orders
+    from portal.domain.quantities import LineRequest
+
+    wh = await f.warehouse()
+    sku = await f.sku(code="W550", base_price_fen=100)
+    await f.stock(sku, wh, on_hand=100)
+    buyer = await f.user("dealer_buyer", world["a"], username="buyer")
+    placed = await orders.submit_order(
+        f.actor(buyer), None, [LineRequest(qty=5, sku_id=sku["id"])], idempotency_key="k"
+    )
+    link = f"/admin/audit?entity=order&amp;entity_id={placed.order.id}"
+    await sign_in(client, "buyer")
+    assert link not in (await client.get(f"/orders/{placed.order.id}")).text
+    client.cookies.clear()
+    await sign_in(client, "fin")
+    assert link in (await client.get(f"/orders/{placed.order.id}")).text
+    entries = await client.get(link.replace("&amp;", "&"))
+    assert "order.submitted" in entries.text
