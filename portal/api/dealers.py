@@ -95,6 +95,7 @@ class DealerOut(Struct):
     last_ordered_at: Annotated[
         datetime | None, Meta(description="when the caller last placed an order for it")
     ]
+    active: Annotated[bool, Meta(description="only administrators see inactive dealers")]
 
 
 class DealersPageOut(Struct):
@@ -181,7 +182,7 @@ class CreditTermsIn(Struct):
     ] = None
 
 
-async def _credit_out(dealer: dict) -> DealerDetailOut:
+async def _detail_out(dealer: dict) -> DealerDetailOut:
     tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
     overdue = await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC))
     overdue_policy = dealer.get("overdue_policy") or "warn"
@@ -242,6 +243,7 @@ async def list_dealers(
                 credit_limit=money(c.credit_limit_fen),
                 available_credit=money(c.available_credit_fen),
                 last_ordered_at=c.last_ordered_at,
+                active=c.active,
             )
             for c in found.items
         ],
@@ -296,7 +298,7 @@ async def add_dealer(
     row = await dealers.save_dealer(
         request.user, None, _dealer_input(data, data.code), now=datetime.now(UTC)
     )
-    return await _credit_out(row)
+    return await _detail_out(row)
 
 
 @put(
@@ -313,7 +315,7 @@ async def save_dealer(
     row = await dealers.save_dealer(
         request.user, dealer_id, _dealer_input(data), now=datetime.now(UTC)
     )
-    return await _credit_out(row)
+    return await _detail_out(row)
 
 
 @get(
@@ -323,7 +325,7 @@ async def save_dealer(
     responses=problems(401, 404),
 )
 async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> DealerDetailOut:
-    return await _credit_out(await dealer_in_scope(request.user, dealer_id))
+    return await _detail_out(await dealer_in_scope(request.user, dealer_id))
 
 
 @put(
@@ -350,7 +352,7 @@ async def set_dealer_credit(
         tolerance_amount=data.tolerance_amount,
         tolerance_percent=data.tolerance_percent,
     )
-    return await _credit_out(dealer)
+    return await _detail_out(dealer)
 
 
 ROUTES = [
