@@ -63,6 +63,7 @@ from portal.domain.catalog_admin import (
     write_packs,
     write_sku_changes,
 )
+from portal.domain.dealers import DEALER_CODE
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
 from portal.domain.money import from_fen
@@ -597,6 +598,10 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
             continue
         if len(code) > 20:
             t.error(n, MSG_TOO_LONG, column="code", max=20)
+            continue
+        if code not in known and not DEALER_CODE.match(code):
+            # The rule of a code typed on the new-dealer page (existing codes stay as they are).
+            t.error(n, _("Row %(row)s: use letters, digits, - or _ in a new dealer's code."))
             continue
         values: dict[str, Any] = {}
         for column, limit in (("name", 100), ("region", 50), ("contact_phone", 32)):

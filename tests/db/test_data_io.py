@@ -166,6 +166,10 @@ async def test_contract_prices_and_dealers(world):
     assert rows[world["dealer"]["code"]]["credit_limit_fen"] == 8_000_000
     assert rows[world["dealer"]["code"]]["name"] == "东方商行"  # blank cells keep values
     assert rows["D9001"]["name"] == "新商行" and rows["D9001"]["credit_limit_fen"] == 500_000
+    spaced = csv_file(("code", "name", "tier"), ("D 9003", "空格商行", "T1"))
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "dealers", "d.csv", spaced, now=NOW)
+    assert refused.value.errors[0].field == "row 2"
     no_tier = csv_file(("code", "name"), ("D9002", "缺等级"))
     with pytest.raises(ValidationFailed):
         await data_io.import_file(world["admin"], "dealers", "d.csv", no_tier, now=NOW)
