@@ -631,6 +631,38 @@ async def list_orders(
     """Orders the actor may see, newest first; filter by status, dealer and number/dealer name."""
     page = max(1, int(page))
     per_page = min(max(1, int(per_page)), 100)
+    items, total = await _select_orders(
+        actor, status, dealer_id, q, limit=per_page + 1, offset=(page - 1) * per_page
+    )
+    return OrdersPage(
+        items=items[:per_page],
+        page=page,
+        has_more=len(items) > per_page,
+        total=total,
+        per_page=per_page,
+    )
+
+
+EXPORT_MAX_ORDERS = 10_000
+
+
+async def export_orders(
+    actor: Actor, *, status: str | None = None, q: str | None = None
+) -> tuple[list[OrderSummary], int]:
+    """What list_orders finds, every page of it up to EXPORT_MAX_ORDERS (newest first), and
+    how many there are in all."""
+    return await _select_orders(actor, status, None, q, limit=EXPORT_MAX_ORDERS, offset=0)
+
+
+async def _select_orders(
+    actor: Actor,
+    status: str | None,
+    dealer_id: int | None,
+    q: str | None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[OrderSummary], int]:
     ids = await visible_dealer_ids(actor)
     where = [in_scope(Order.dealer, ids)]
     if status:
@@ -669,39 +701,32 @@ async def list_orders(
     rows = (
         await query.order_by(Order.created_at, ascending=False)
         .order_by(Order.id, ascending=False)
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
+        .limit(limit)
+        .offset(offset)
     )
-    has_more = len(rows) > per_page
-    rows = rows[:per_page]
     counts: dict[int, int] = {}
-    if rows:
+    for chunk in (rows[n : n + 500] for n in range(0, len(rows), 500)):
         for r in await fetch(
             'SELECT "order" AS order_id, COUNT(*) AS n FROM order_line WHERE "order" IN ('
-            + ", ".join("{}" for _r in rows)
+            + ", ".join("{}" for _r in chunk)
             + ') GROUP BY "order"',
-            *[r["id"] for r in rows],
+            *[r["id"] for r in chunk],
         ):
             counts[int(r["order_id"])] = int(r["n"])
-    return OrdersPage(
-        items=[
-            OrderSummary(
-                id=r["id"],
-                number=r["number"],
-                status=r["status"],
-                dealer_id=r["dealer"],
-                dealer_name=r["dealer_name"] or "",
-                total_fen=r["total_fen"],
-                line_count=counts.get(r["id"], 0),
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ],
-        page=page,
-        has_more=has_more,
-        total=total,
-        per_page=per_page,
-    )
+    items = [
+        OrderSummary(
+            id=r["id"],
+            number=r["number"],
+            status=r["status"],
+            dealer_id=r["dealer"],
+            dealer_name=r["dealer_name"] or "",
+            total_fen=r["total_fen"],
+            line_count=counts.get(r["id"], 0),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+    return items, total
 
 
 # --- submission ------------------------------------------------------------------------
