@@ -18,6 +18,8 @@ from portal.domain import credit, ledger
 from portal.domain.catalog_admin import percent_text
 from portal.domain.errors import Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen
+from portal.export import table_document
+from portal.http_files import document_response
 from portal.web.common import clear_flash, flash, page, take_flash
 from portal.web.statement import parse_day, parse_period, statement_file
 
@@ -110,6 +112,68 @@ async def accounts(
         fragment="finance/_accounts.html",
         active_tab="finance",
     )
+
+
+@get("/finance/export", include_in_schema=False)
+async def accounts_export(
+    request: Request,
+    q: FromQuery[str | None] = None,
+    overdue: FromQuery[str | None] = None,
+    fmt: Annotated[str | None, QueryParameter(name="format")] = None,
+) -> Response:
+    """The accounts list as it is filtered, every page of it, as CSV or Excel."""
+    query = (q or "").strip()[:50]
+    accounts: list[ledger.DealerAccount] = []
+    number = 1
+    while True:  # every page; a page is one query for the dealers and one for their entries
+        result = await ledger.dealer_accounts(
+            request.user,
+            q=query,
+            overdue_only=bool(overdue),
+            page=number,
+            per_page=ledger.MAX_ACCOUNTS_PER_PAGE,
+        )
+        accounts.extend(result.items)
+        if not result.has_more:
+            break
+        number += 1
+    headers = [
+        i18n.gettext(h)
+        for h in (
+            _("Code"),
+            _("Name"),
+            _("Credit limit"),
+            _("Balance owed"),
+            _("Open orders"),
+            _("Available credit"),
+            _("Payment terms (days)"),
+            _("Overdue"),
+            _("When invoices are overdue"),
+        )
+    ]
+    rows = [
+        [
+            a.code,
+            a.name,
+            from_fen(a.credit_limit_fen),
+            from_fen(a.balance_fen),
+            from_fen(a.open_orders_fen),
+            from_fen(a.available_fen),
+            a.payment_terms_days,
+            from_fen(a.overdue_fen),
+            i18n.gettext(ledger.OVERDUE_POLICY_LABELS.get(a.overdue_policy, a.overdue_policy)),
+        ]
+        for a in accounts
+    ]
+    doc = table_document(
+        "accounts",
+        i18n.gettext(_("Accounts")),
+        headers,
+        rows,
+        fmt if fmt in ("csv", "xlsx") else "csv",
+        money_columns=frozenset({2, 3, 4, 5, 7}),
+    )
+    return document_response(doc)
 
 
 @get("/finance/dealers/{dealer_id:int}", include_in_schema=False)
@@ -247,4 +311,13 @@ async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Respo
     return _done(dealer_id, i18n.gettext("Credit settings saved."))
 
 
-ROUTES = [accounts, dealer_page, statement_pdf, statement_excel, payment, credit_note, terms]
+ROUTES = [
+    accounts,
+    accounts_export,
+    dealer_page,
+    statement_pdf,
+    statement_excel,
+    payment,
+    credit_note,
+    terms,
+]

@@ -228,6 +228,7 @@ MATRIX: dict[str, str] = {
     "POST /admin/dealers/{dealer_id:int}":              "303 403 403 403 403 403 403 422/422/404",
     "POST /api/v1/dealers":                             "401 403 403 403 403 403 403 201",
     "PUT /api/v1/dealers/{dealer_id:int}":              "401 403 403 403 403 403 403 200/200/404",
+    "GET /finance/export":                              "303 403 403 403 403 200 403 200",
     "GET /orders/export":                               "303 200 200 200 200 200 200 200",
     "GET /admin/audit":                                 "303 403 403 403 403 200 403 200",
     "GET /api/v1/audit":                                "401 403 403 403 403 200 403 200",

@@ -3,6 +3,8 @@ the dealer's own statement; a blocked dealer's refused orders."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -285,3 +287,25 @@ async def test_finance_sets_the_tolerance_and_over_credit_policy_on_the_dealers_
     assert r.status_code == 422
     assert "请输入 0 到 100 之间的百分比" in r.text and 'value="120"' in r.text
     assert await Dealer.select().where(Dealer.id == w.dealer["id"]).first() == saved
+
+
+async def test_finance_exports_the_accounts_list_as_filtered(db, client):
+    w = await fulfil_world(balance_fen=100_000)
+    other = await f.dealer(w.tier, name="乙经销商")
+    await f.user("finance", username="cfo")
+    await f.user("dealer_buyer", other, username="ob")
+    await sign_in(client, "cfo")
+    page = await client.get("/finance")
+    assert "/finance/export?format=csv&amp;q=" in page.text
+    r = await client.get("/finance/export", params={"format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["编码", "名称", "信用额度"]
+    by_code = {row[0]: row for row in rows[1:]}
+    assert set(by_code) == {w.dealer["code"], other["code"]}
+    assert by_code[w.dealer["code"]][3] == "1000.00"  # balance owed
+    only = await client.get("/finance/export", params={"format": "csv", "q": "乙"})
+    assert len(list(csv.reader(io.StringIO(only.content.decode("utf-8-sig"))))) == 2
+    client.cookies.clear()
+    await sign_in(client, "ob")
+    assert (await client.get("/finance/export")).status_code == 403
