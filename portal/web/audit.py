@@ -33,7 +33,7 @@ ENTITY_PAGES = {
 
 # What each kind of subject is called on the page (the log keeps the code).
 ENTITY_LABELS = {
-    "order": _("Orders"),
+    "order": _("Sales order"),
     "dealer": _("Dealer"),
     "dealer_address": _("Address"),
     "sku": _("SKU"),
