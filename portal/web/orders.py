@@ -12,7 +12,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import cart, orders, returns, shipments, stock
-from portal.domain.errors import Conflict, ValidationFailed, _
+from portal.domain.errors import Conflict, FieldError, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.export import table_document
 from portal.http_files import document_response
@@ -93,11 +93,15 @@ async def order_export(
     fmt: Annotated[str | None, QueryParameter(name="format")] = None,
 ) -> Response:
     """The orders the list shows (its state and search), every page of them, as CSV or Excel."""
-    chosen = status if status in orders.STATUSES else None
-    kind = fmt if fmt in ("csv", "xlsx") else "csv"
+    if fmt not in (None, "csv", "xlsx"):
+        raise ValidationFailed(
+            _("Choose CSV or Excel."), errors=[FieldError("format", _("Choose CSV or Excel."))]
+        )
+    # An unknown state is the domain's validation error, said on an error page.
     found, _total = await orders.export_orders(
-        request.user, status=chosen, q=(q or "").strip()[:30] or None
+        request.user, status=status or None, q=(q or "").strip()[:30] or None
     )
+    kind = fmt or "csv"
     headers = [
         i18n.gettext(_("Order number")),
         i18n.gettext(_("Placed at")),

@@ -54,3 +54,9 @@ async def test_the_orders_list_exports_what_it_shows(client, db):
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
     assert [v[0] for v in values] == [placed[0].order.number]
     assert float(values[0][5]) == 1.5 and "¥" in sheet.cell(4, 6).number_format
+    bad = await client.get("/orders/export", params={"status": "zzz"})
+    assert (
+        bad.status_code == 422 and "zzz" in bad.text and "text/html" in bad.headers["content-type"]
+    )
+    bad = await client.get("/orders/export", params={"format": "pdf"})
+    assert bad.status_code == 422 and "请选择 CSV 或 Excel。" in bad.text
