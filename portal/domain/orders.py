@@ -780,7 +780,6 @@ def request_hash(
     address_id: int | None,
     requested_date: date | None,
     note: str,
-    overrides: dict[int, int] | None = None,
 ) -> str:
     """What a retry must repeat to count as the same request (the idempotency body)."""
     body = {
@@ -797,8 +796,6 @@ def request_hash(
         "date": requested_date.isoformat() if requested_date else None,
         "note": (note or "").strip(),
     }
-    if overrides:
-        body["prices"] = sorted([int(k), int(v)] for k, v in overrides.items())
     text = json.dumps(body, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -866,19 +863,18 @@ async def prepare(
     requested_date: date | None,
     note: str,
     now: datetime,
-    overrides: dict[int, int] | None = None,
     addresses: list[dict] | None = None,
 ) -> Prepared:
     """Validate every line and price the order, before any lock. ValidationFailed lists all
     problems at once, each naming the SKU and the rule. `addresses`: the rows of
     _address_query, if the caller already read them.
 
-    `overrides` (sku id -> unit price in fen) are staff-set prices (a rep's discount): the
-    line keeps them with rule "manual", who set them and the dealer's own price for reference.
+    A line's unit_price_fen is a staff-set price (a rep's discount, from the cart or the API):
+    the line keeps it with rule "manual", who set it and the dealer's own price for reference.
     Dealers never set prices.
     """
-    overrides = dict(overrides or {})
-    if (overrides or any(ln.unit_price_fen is not None for ln in lines)) and not actor.is_staff:
+    overrides: dict[int, int] = {}  # sku id -> the staff-set price, once lines are merged
+    if any(ln.unit_price_fen is not None for ln in lines) and not actor.is_staff:
         raise Forbidden(_("Only staff may set a price."))
     errors: list[FieldError] = check_details(requested_date, note, now)
     if not lines:
@@ -1680,9 +1676,8 @@ async def _submit(
     now: datetime,
     cart_id: int | None = None,
     cart_line_ids: list[int] | None = None,
-    overrides: dict[int, int] | None = None,
 ) -> SubmitResult:
-    body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note, overrides)
+    body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note)
     rep_id = actor.user_id if actor.is_staff else None
     used, addresses, rules, recipients = await _used_key_and_address(
         actor,
@@ -1701,7 +1696,6 @@ async def _submit(
         requested_date=requested_date,
         note=note,
         now=now,
-        overrides=overrides,
         addresses=addresses,
     )
     await _hook("before_transaction")
@@ -1793,7 +1787,16 @@ async def submit_cart(
         raise ValidationFailed(
             _("Your cart is empty."), errors=[FieldError("lines", _("Your cart is empty."))]
         )
-    lines = [LineRequest(qty=r["qty"], sku_id=r["sku"]) for r in rows]
+    # Staff-set prices go with their lines; one left in a dealer user's cart (say their role
+    # changed) is ignored, as the cart page ignores it.
+    lines = [
+        LineRequest(
+            qty=r["qty"],
+            sku_id=r["sku"],
+            unit_price_fen=r["unit_price_override_fen"] if actor.is_staff else None,
+        )
+        for r in rows
+    ]
     return await _submit(
         actor,
         dealer,
@@ -1805,11 +1808,6 @@ async def submit_cart(
         now=now,
         cart_id=cart["id"],
         cart_line_ids=[r["id"] for r in rows],
-        overrides={
-            r["sku"]: int(r["unit_price_override_fen"])
-            for r in rows
-            if r["unit_price_override_fen"] is not None
-        },
     )
 
 

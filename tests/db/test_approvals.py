@@ -24,6 +24,7 @@ from portal.tables import (
     ApprovalRule,
     ApprovalStep,
     AuditEntry,
+    CartLine,
     MailOutbox,
     Notification,
     OrderEvent,
@@ -296,15 +297,20 @@ async def test_dealers_never_set_prices(db):
         await orders.prepare(
             t.w.buyer,
             t.w.dealer,
-            [LineRequest(qty=48, sku_id=t.w.sku["id"])],
+            [LineRequest(qty=48, sku_id=t.w.sku["id"], unit_price_fen=1)],
             address_id=None,
             requested_date=None,
             note="",
             now=NOW,
-            overrides={t.w.sku["id"]: 1},
         )
     # A price override left in a cart (say the user's role changed) is ignored for dealers.
     assert await OrderLine.count() == 0
+    await CartLine.update({CartLine.unit_price_override_fen: 1}).where(
+        CartLine.sku == t.w.sku["id"]
+    )
+    placed = await orders.submit_cart(t.w.buyer, None, idempotency_key="stale", now=NOW)
+    assert placed.order.lines[0].unit_price_fen != 1
+    assert placed.order.lines[0].price_rule != orders.RULE_MANUAL
 
 
 async def test_staff_adjust_reruns_stock_credit_and_rules(db):
