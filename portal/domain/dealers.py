@@ -59,12 +59,12 @@ async def _select_cards(
     q: str | None = None,
     limit: int = 30,
     offset: int = 0,
+    with_inactive: bool = False,
 ) -> list[DealerCard]:
     ids = await visible_dealer_ids(actor)
     if ids is not None and not ids:
         return []
-    # Administrators also find inactive dealers (to change them); nobody orders for one.
-    where, args = (["1 = 1"], []) if actor.role == "admin" else (["d.active = {}"], [True])
+    where, args = (["1 = 1"], []) if with_inactive else (["d.active = {}"], [True])
     if ids is not None:
         # The scope filter sits inside the query: nothing outside it is ever read.
         where.append("d.id IN (" + ", ".join("{}" for _ in ids) + ")")
@@ -110,16 +110,16 @@ async def list_page(
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     q = (q or "").strip()[:MAX_QUERY] or None
-    cards = await _select_cards(actor, q=q, limit=per_page + 1, offset=(page - 1) * per_page)
+    cards = await _select_cards(
+        actor,
+        q=q,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+        # Administrators also find inactive dealers, to change them; nobody orders for one
+        # (dealer_card, the acting dealer's, stays active only).
+        with_inactive=actor.role == "admin",
+    )
     return DealerPage(cards[:per_page], len(cards) > per_page)
-
-
-async def list_dealers(
-    actor: Actor, *, q: str | None = None, page: int = 1, per_page: int = 30
-) -> list[DealerCard]:
-    """Dealers the actor may see (administrators: inactive ones too), matching q (name, code
-    or region), recent first."""
-    return (await list_page(actor, q=q, page=page, per_page=per_page)).items
 
 
 async def dealer_card(actor: Actor, dealer_id: int) -> DealerCard:

@@ -41,7 +41,7 @@ async def test_rep_sees_only_assigned_dealers_recent_first(db):
     # Another user's recent order for `a` must not lift it for this rep.
     await _order_row(a, other_rep, now, 3)
 
-    cards = await dealers.list_dealers(f.actor(rep))
+    cards = (await dealers.list_page(f.actor(rep))).items
     assert [card.id for card in cards] == [b["id"], c["id"], a["id"]]
     assert hidden["id"] not in {card.id for card in cards}
     card_a = cards[2]
@@ -58,12 +58,12 @@ async def test_search_by_chinese_substring_code_and_region(db):
     await f.assign(rep, a)
     await f.assign(rep, b)
     actor = f.actor(rep)
-    assert [c.id for c in await dealers.list_dealers(actor, q="乙批")] == [b["id"]]
-    assert [c.id for c in await dealers.list_dealers(actor, q=a["code"].lower())] == [a["id"]]
-    assert len(await dealers.list_dealers(actor, q="华东")) == 2
+    assert [c.id for c in (await dealers.list_page(actor, q="乙批")).items] == [b["id"]]
+    assert [c.id for c in (await dealers.list_page(actor, q=a["code"].lower())).items] == [a["id"]]
+    assert len((await dealers.list_page(actor, q="华东")).items) == 2
     # LIKE wildcards in the query are literal characters, not patterns.
-    assert await dealers.list_dealers(actor, q="%") == []
-    assert await dealers.list_dealers(actor, q="_") == []
+    assert (await dealers.list_page(actor, q="%")).items == []
+    assert (await dealers.list_page(actor, q="_")).items == []
 
 
 async def test_paging(db):
@@ -71,9 +71,9 @@ async def test_paging(db):
     for i in range(5):
         await f.assign(rep, await f.dealer(name=f"经销商{i}"))
     actor = f.actor(rep)
-    first = await dealers.list_dealers(actor, per_page=2, page=1)
-    second = await dealers.list_dealers(actor, per_page=2, page=2)
-    third = await dealers.list_dealers(actor, per_page=2, page=3)
+    first = (await dealers.list_page(actor, per_page=2, page=1)).items
+    second = (await dealers.list_page(actor, per_page=2, page=2)).items
+    third = (await dealers.list_page(actor, per_page=2, page=3)).items
     assert [len(first), len(second), len(third)] == [2, 2, 1]
     assert len({c.id for c in first + second + third}) == 5
 
@@ -96,12 +96,15 @@ async def test_dealer_user_sees_only_own_dealer_and_admin_sees_all(db):
     other = await f.dealer()
     buyer = await f.user("dealer_buyer", own)
     admin = await f.user("admin")
-    assert [c.id for c in await dealers.list_dealers(f.actor(buyer))] == [own["id"]]
+    assert [c.id for c in (await dealers.list_page(f.actor(buyer))).items] == [own["id"]]
     with pytest.raises(NotFound):
         await dealers.dealer_card(f.actor(buyer), other["id"])
-    assert {c.id for c in await dealers.list_dealers(f.actor(admin))} == {own["id"], other["id"]}
+    assert {c.id for c in (await dealers.list_page(f.actor(admin))).items} == {
+        own["id"],
+        other["id"],
+    }
     # An unassigned rep sees nobody.
-    assert await dealers.list_dealers(f.actor(await f.user("sales_rep"))) == []
+    assert (await dealers.list_page(f.actor(await f.user("sales_rep")))).items == []
 
 
 async def test_manager_sees_team_dealers(db):
@@ -111,7 +114,7 @@ async def test_manager_sees_team_dealers(db):
     outside = await f.dealer()
     await f.assign(rep, team)
     await f.assign(await f.user("sales_rep"), outside)
-    assert [c.id for c in await dealers.list_dealers(f.actor(manager))] == [team["id"]]
+    assert [c.id for c in (await dealers.list_page(f.actor(manager))).items] == [team["id"]]
 
 
 async def test_cart_count_counts_this_users_lines(db):
@@ -188,10 +191,12 @@ async def test_an_administrator_adds_and_changes_dealers_audited_and_validated(d
     with pytest.raises(Forbidden):
         await scope.ordering_dealer(buyer, None)
     # The administrator still finds it (to change it again); a rep of it does not.
-    assert [c.active for c in await dealers.list_dealers(admin, q="D-NEW")] == [False]
+    assert [c.active for c in (await dealers.list_page(admin, q="D-NEW")).items] == [False]
+    with pytest.raises(NotFound):  # but nobody acts for it (the acting dealer's card)
+        await dealers.dealer_card(admin, row["id"])
     rep = await f.user("sales_rep")
     await f.assign(rep, row)
-    assert await dealers.list_dealers(f.actor(rep)) == []
+    assert (await dealers.list_page(f.actor(rep))).items == []
 
     for role in ("finance", "sales_manager", "dealer_admin"):
         user = await f.user(role, row if role == "dealer_admin" else None)
