@@ -132,8 +132,7 @@ async def list_skus(
         page=page,
         per_page=per_page,
     )
-    # Dealers see in stock / low / out; numbers only for staff or where the supplier allows.
-    show_qty = actor.is_staff or request.app.state.settings.show_stock_numbers
+    show_qty = catalog.shows_stock_figures(actor, request.app.state.settings.show_stock_numbers)
     return SkuListOut(
         items=[sku_out(item, show_qty=show_qty) for item in result.items],
         page=result.page,

@@ -116,6 +116,13 @@ def availability(available: int, safety_stock: int) -> str:
     return "in_stock"
 
 
+def shows_stock_figures(actor: Actor, supplier_shows: bool) -> bool:
+    """Whether the actor sees how much is available: staff always; dealers see in stock / low
+    / out, and the figure too where the supplier turns that on (supplier_shows:
+    PORTAL_SHOW_STOCK_NUMBERS)."""
+    return actor.is_staff or supplier_shows
+
+
 def first_qty(moq: int, order_multiple: int) -> int:
     """The smallest sensible quantity: a multiple of the order multiple, at least the MOQ."""
     multiple = max(int(order_multiple or 1), 1)

@@ -269,6 +269,18 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden(_("Only an administrator may add or change dealers."))
 
 
+async def editable_dealer(actor: Actor, dealer_id: int | None) -> dict | None:
+    """The dealer an administrator is about to change (None: a new one); Forbidden for
+    anyone else, NotFound for a dealer that does not exist."""
+    _require_admin(actor)
+    if dealer_id is None:
+        return None
+    row = await Dealer.select().where(Dealer.id == dealer_id).first()
+    if row is None:
+        raise NotFound(_("Dealer not found."))
+    return row
+
+
 async def _check_dealer(data: DealerInput, *, new: bool) -> list[FieldError]:
     errors: list[FieldError] = []
     if new and not DEALER_CODE.match(data.code):
@@ -295,12 +307,7 @@ async def save_dealer(
     credit until finance gives it a limit. A code another dealer has is a field error, also
     when two administrators add it at once. An inactive dealer's users still sign in and see
     their orders, but none can be placed for it. Returns the dealer."""
-    _require_admin(actor)
-    old = None
-    if dealer_id is not None:
-        old = await Dealer.select().where(Dealer.id == dealer_id).first()
-        if old is None:
-            raise NotFound(_("Dealer not found."))
+    old = await editable_dealer(actor, dealer_id)
     errors = await _check_dealer(data, new=old is None)
     if old is None and not errors and await Dealer.exists().where(Dealer.code == data.code):
         errors.append(FieldError("code", CODE_TAKEN))

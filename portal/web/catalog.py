@@ -62,9 +62,7 @@ class Row:
 
 
 def shows_stock_figures(request: Request) -> bool:
-    """Staff see how much is available; dealers see in stock / low / out, and the figure too
-    where the supplier turns that on (PORTAL_SHOW_STOCK_NUMBERS)."""
-    return request.user.is_staff or request.app.state.settings.show_stock_numbers
+    return catalog.shows_stock_figures(request.user, request.app.state.settings.show_stock_numbers)
 
 
 def availability_text(item: CatalogItem, show_qty: bool) -> str:
@@ -358,11 +356,11 @@ async def catalog_page(request: Request) -> Response:
     # Staff who may look but not order (finance, warehouse) get no cart and no steppers.
     view = await _cart_for_page(request, dealer) if actor.can_order else None
     in_cart = cart_quantities(view)
+    show_qty = shows_stock_figures(request)
     ctx.update(
         result=result,
         rows=[
-            make_row(item, in_cart.get(item.sku_id, 0), show_qty=shows_stock_figures(request))
-            for item in result.items
+            make_row(item, in_cart.get(item.sku_id, 0), show_qty=show_qty) for item in result.items
         ],
         next_url=query.url(page=query.page + 1) if result.has_more else "",
         prev_url=query.url(page=query.page - 1) if query.page > 1 else "",

@@ -14,8 +14,8 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import dealers
-from portal.domain.errors import Forbidden, NotFound, ValidationFailed, _
-from portal.tables import Dealer, Tier, Warehouse
+from portal.domain.errors import ValidationFailed, _
+from portal.tables import Tier, Warehouse
 from portal.web.common import checked, field_errors, flash, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -49,8 +49,6 @@ async def _form(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    if request.user.role != "admin":
-        raise Forbidden(_("Only an administrator may add or change dealers."))
     tiers = await Tier.select(Tier.id, Tier.name).order_by(Tier.rank).order_by(Tier.id)
     warehouses = (
         await Warehouse.select(Warehouse.id, Warehouse.name, Warehouse.active)
@@ -74,6 +72,7 @@ def _typed(data: dict[str, Any]) -> dict[str, Any]:
 
 @get("/admin/dealers/new", include_in_schema=False)
 async def new_dealer(request: Request) -> Template:
+    await dealers.editable_dealer(request.user, None)  # administrators only
     return await _form(request, None, {"active": True})
 
 
@@ -93,18 +92,9 @@ async def add_dealer(request: Request, data: Form) -> Response:
     return flash(Redirect(f"/dealers/{row['id']}", status_code=303), "ok", [message])
 
 
-async def _dealer(dealer_id: int) -> dict:
-    row = await Dealer.select().where(Dealer.id == dealer_id).first()
-    if row is None:
-        raise NotFound(_("Dealer not found."))
-    return row
-
-
 @get("/admin/dealers/{dealer_id:int}", include_in_schema=False)
 async def edit_dealer(request: Request, dealer_id: FromPath[int]) -> Template:
-    if request.user.role != "admin":
-        raise Forbidden(_("Only an administrator may add or change dealers."))
-    row = await _dealer(dealer_id)
+    row = await dealers.editable_dealer(request.user, dealer_id)
     values = {
         "name": row["name"],
         "region": row["region"],
@@ -118,9 +108,7 @@ async def edit_dealer(request: Request, dealer_id: FromPath[int]) -> Template:
 
 @post("/admin/dealers/{dealer_id:int}", include_in_schema=False)
 async def save_dealer(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
-    if request.user.role != "admin":
-        raise Forbidden(_("Only an administrator may add or change dealers."))
-    row = await _dealer(dealer_id)
+    row = await dealers.editable_dealer(request.user, dealer_id)
     try:
         await dealers.save_dealer(request.user, dealer_id, _input(data), now=datetime.now(UTC))
     except ValidationFailed as exc:
