@@ -12,7 +12,7 @@ from msgspec import Meta, Struct
 
 from portal.api.schemas import Id, Money, money, problems
 from portal.domain import credit, dealers, ledger
-from portal.domain.catalog_admin import percent_text
+from portal.domain.money import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import RepAssignment, Tier
 

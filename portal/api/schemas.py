@@ -16,7 +16,7 @@ from litestar.params import HeaderParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.domain.errors import FieldError, ValidationFailed, _
-from portal.domain.money import from_fen, parse_amount, to_fen
+from portal.domain.money import amount_fen, from_fen
 
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
@@ -30,14 +30,9 @@ def money(fen: int) -> str:
 def price_fen(text: str, field: str) -> int:
     """A price typed as a decimal string, in fen; a validation problem naming `field` when it
     is not an amount of zero or more."""
-    try:
-        fen = to_fen(parse_amount(text))
-        if fen < 0:
-            raise ValueError(text)
-    except ValueError:
-        raise ValidationFailed(
-            errors=[FieldError(field, _("Enter an amount such as 1234.50."))]
-        ) from None
+    fen = amount_fen(text)
+    if fen is None:
+        raise ValidationFailed(errors=[FieldError(field, _("Enter an amount such as 1234.50."))])
     return fen
 
 

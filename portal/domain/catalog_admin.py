@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +36,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import is_unique_violation
-from portal.domain.money import from_fen, parse_amount, to_fen
+from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
 from portal.domain.pricing import PriceInputs
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
 from portal.domain.scope import Actor
@@ -121,15 +120,6 @@ MSG_OTHER_PICTURE = _(
 # --- checks shared with the import ---------------------------------------------------------------
 
 
-def amount_fen(text: str | Decimal) -> int | None:
-    """An amount as typed ("1,234.50", "¥12") in fen, or None if it is not one or below zero."""
-    try:
-        fen = to_fen(parse_amount(str(text)))
-    except ValueError:
-        return None
-    return fen if fen >= 0 else None
-
-
 def whole(value: str | int, low: int = 0, high: int = MAX_QTY) -> int | None:
     """A whole number from low to high as typed (a spreadsheet's "12.0" too), or None."""
     if isinstance(value, bool):
@@ -141,22 +131,6 @@ def whole(value: str | int, low: int = 0, high: int = MAX_QTY) -> int | None:
         return None
     number = int(text)
     return number if low <= number <= high else None
-
-
-def percent_bp(text: str) -> int | None:
-    """A percentage as typed ("85", "92.5", "85%") in basis points, from 0.01 % to 100 %."""
-    try:
-        bp = Decimal(str(text).strip().rstrip("%").strip()) * 100
-    except (ArithmeticError, ValueError):
-        return None
-    if not bp.is_finite() or bp != bp.to_integral_value() or not 0 < bp <= 10_000:
-        return None
-    return int(bp)
-
-
-def percent_text(bp: int) -> str:
-    """Basis points as the percentage an administrator types: 8500 → "85", 9250 → "92.5"."""
-    return format((Decimal(bp) / 100).normalize(), "f")
 
 
 Problem = tuple[str, dict[str, Any]]  # a key of MSG_PACK and its parameters

@@ -47,15 +47,12 @@ from portal.domain.catalog_admin import (
     MAX_WEIGHT_G,
     ORDER_QTY_MAX,
     SKU_TEXT,
-    amount_fen,
     check_image,
     foreign_picture,
     lock_product_names,
     new_code_ok,
     own_picture_id,
     pack_problems,
-    percent_bp,
-    percent_text,
     refuse_foreign_picture,
     upsert_audited,
     whole,
@@ -66,7 +63,7 @@ from portal.domain.catalog_admin import (
 from portal.domain.dealers import DEALER_CODE
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
-from portal.domain.money import from_fen
+from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
 from portal.domain.order_files import read_rows
 from portal.domain.scope import Actor
 from portal.tables import (

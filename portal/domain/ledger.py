@@ -33,7 +33,7 @@ from portal.domain.errors import (
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
-from portal.domain.money import parse_amount, to_fen
+from portal.domain.money import amount_fen, parse_amount, percent_bp, to_fen
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
 
@@ -435,30 +435,16 @@ async def _record_credit_note(
 
 
 def tolerance_bp(text: str) -> int | None:
-    """A percentage as typed ("5", "2.5", "5%", "" for none) in basis points, 0 to 100 %."""
-    cleaned = str(text).strip().rstrip("%").strip() or "0"
-    try:
-        bp = Decimal(cleaned) * 100
-    except (ArithmeticError, ValueError):
-        return None
-    if not bp.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= 10_000:
-        return None
-    return int(bp)
+    """A tolerance percentage as typed ("5", "2.5", "5%", "" for none) in basis points."""
+    return percent_bp(str(text).strip() or "0", zero_ok=True)
 
 
 def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
     """An amount of credit in fen, 0 to MAX_AMOUNT_FEN, or None when it is not one."""
-    try:
-        if isinstance(value, Decimal):
-            amount = value
-        elif blank_is_zero and not str(value).strip():
-            amount = Decimal(0)
-        else:
-            amount = parse_amount(str(value))
-        fen = to_fen(amount)
-    except (ArithmeticError, ValueError):
-        return None
-    return fen if 0 <= fen <= MAX_AMOUNT_FEN else None
+    if blank_is_zero and not str(value).strip():
+        return 0
+    fen = amount_fen(value)
+    return fen if fen is not None and fen <= MAX_AMOUNT_FEN else None
 
 
 # The dealer's credit settings set_credit_terms writes (and audits, before and after).

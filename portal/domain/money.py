@@ -58,3 +58,30 @@ def format_yuan(fen: int) -> str:
     value = from_fen(fen)
     sign = "-" if value < 0 else ""
     return f"{sign}¥{abs(value):,.2f}"
+
+
+def amount_fen(text: str | Decimal) -> int | None:
+    """An amount as typed ("1,234.50", "¥12") in fen, or None if it is not one or below zero."""
+    try:
+        fen = to_fen(parse_amount(str(text)))
+    except ValueError:
+        return None
+    return fen if fen >= 0 else None
+
+
+def percent_bp(text: str, *, zero_ok: bool = False) -> int | None:
+    """A percentage as typed ("85", "92.5", "85%") in basis points, from 0.01 % (0 with
+    zero_ok) to 100 %, or None if it is not one."""
+    try:
+        bp = Decimal(str(text).strip().rstrip("%").strip()) * 100
+    except (ArithmeticError, ValueError):
+        return None
+    lowest = 0 if zero_ok else 1
+    if not bp.is_finite() or bp != bp.to_integral_value() or not lowest <= bp <= 10_000:
+        return None
+    return int(bp)
+
+
+def percent_text(bp: int) -> str:
+    """Basis points as the percentage an administrator types: 8500 → "85", 9250 → "92.5"."""
+    return format((Decimal(bp) / 100).normalize(), "f")

@@ -15,9 +15,8 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import credit, ledger
-from portal.domain.catalog_admin import percent_text
 from portal.domain.errors import Forbidden, ValidationFailed, _
-from portal.domain.money import from_fen
+from portal.domain.money import from_fen, percent_text
 from portal.export import table_document
 from portal.http_files import document_response
 from portal.web.common import clear_flash, flash, page, take_flash
