@@ -149,12 +149,16 @@ def check_filter(f: LogFilter) -> list[FieldError]:
     return errors
 
 
+def require_reader(actor: Actor) -> None:
+    if actor.role not in AUDIT_READERS:
+        raise Forbidden(_("Only administrators and finance may read the audit log."))
+
+
 async def list_entries(
     actor: Actor, log_filter: LogFilter, *, page: int = 1, per_page: int = 50
 ) -> EntryPage:
     """The log newest first, filtered; administrators and finance only."""
-    if actor.role not in AUDIT_READERS:
-        raise Forbidden(_("Only administrators and finance may read the audit log."))
+    require_reader(actor)
     errors = check_filter(log_filter)
     if errors:
         raise ValidationFailed(errors=errors)
