@@ -648,10 +648,12 @@ EXPORT_MAX_ORDERS = 10_000
 
 async def export_orders(
     actor: Actor, *, status: str | None = None, q: str | None = None
-) -> tuple[list[OrderSummary], int]:
-    """What list_orders finds, every page of it up to EXPORT_MAX_ORDERS (newest first), and
-    how many there are in all."""
-    return await _select_orders(actor, status, None, q, limit=EXPORT_MAX_ORDERS, offset=0)
+) -> list[OrderSummary]:
+    """What list_orders finds, every page of it up to EXPORT_MAX_ORDERS, newest first."""
+    items, _total = await _select_orders(
+        actor, status, None, q, limit=EXPORT_MAX_ORDERS, offset=0, count=False
+    )
+    return items
 
 
 async def _select_orders(
@@ -662,7 +664,10 @@ async def _select_orders(
     *,
     limit: int,
     offset: int,
+    count: bool = True,
 ) -> tuple[list[OrderSummary], int]:
+    """A slice of the orders the actor may see, newest first, and (with count) how many
+    there are in all (else 0)."""
     ids = await visible_dealer_ids(actor)
     where = [in_scope(Order.dealer, ids)]
     if status:
@@ -697,7 +702,7 @@ async def _select_orders(
     for clause in where:
         count_query = count_query.where(clause)
         query = query.where(clause)
-    total = await count_query
+    total = await count_query if count else 0
     rows = (
         await query.order_by(Order.created_at, ascending=False)
         .order_by(Order.id, ascending=False)

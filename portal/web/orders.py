@@ -98,7 +98,7 @@ async def order_export(
             _("Choose CSV or Excel."), errors=[FieldError("format", _("Choose CSV or Excel."))]
         )
     # An unknown state is the domain's validation error, said on an error page.
-    found, _total = await orders.export_orders(
+    found = await orders.export_orders(
         request.user, status=status or None, q=(q or "").strip()[:30] or None
     )
     kind = fmt or "csv"
