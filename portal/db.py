@@ -206,8 +206,8 @@ POSTGRES_SESSION_SETTINGS = {"random_page_cost": "1.1"}
 
 
 def engine_from_url(url: str) -> Engine:
-    """sqlite:///path/to/file[?synchronous=off|normal|full|extra] or
-    postgresql://user:pass@host:port/db."""
+    """sqlite:///path/to/file[?synchronous=off|normal|full|extra],
+    postgresql://user:pass@host:port/db or postgresql://user@/db?host=/socket/directory."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them.
@@ -221,8 +221,15 @@ def engine_from_url(url: str) -> Engine:
             path=path, timeout=SQLITE_BUSY_SECONDS, factory=_sqlite_connection(synchronous)
         )
     if parsed.scheme in ("postgres", "postgresql"):
+        # ?host=/var/run/postgresql, as libpq spells it: a Unix socket's directory, for a
+        # server on the same machine (no TCP stack between them: about 20% less CPU per
+        # statement on both sides, measured in bench/).
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        socket_dir = options.pop("host", "")
+        if options or (socket_dir and not socket_dir.startswith("/")):
+            raise ValueError(f"unsupported PostgreSQL URL options: {parsed.query!r}")
         config = {
-            "host": parsed.hostname or "127.0.0.1",
+            "host": socket_dir or parsed.hostname or "127.0.0.1",
             "port": parsed.port or 5432,
             "user": unquote(parsed.username or "postgres"),
             "database": (parsed.path or "/postgres").lstrip("/") or "postgres",

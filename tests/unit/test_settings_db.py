@@ -251,3 +251,16 @@ async def test_sqlite_connections_are_reused_and_given_back_clean(tmp_path):
     assert len(engine._idle) == 2
     await stop(engine)
     assert engine._idle == []
+
+
+def test_postgres_url_with_a_unix_socket():
+    engine = engine_from_url("postgresql://portal@/orders?host=/var/run/postgresql")
+    assert engine.config["host"] == "/var/run/postgresql"
+    assert engine.config["user"] == "portal"
+    assert engine.config["database"] == "orders"
+
+
+@pytest.mark.parametrize("query", ["?host=relative/dir", "?sslmode=require", "?host=/s&x=1"])
+def test_postgres_url_with_unknown_options_is_refused(query):
+    with pytest.raises(ValueError, match="PostgreSQL URL options"):
+        engine_from_url(f"postgresql://portal@/orders{query}")
