@@ -20,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         "auto-receive",
         help="confirm receipt of shipments the dealer left unconfirmed (run daily, e.g. cron)",
     )
-    receive.add_argument("--days", type=int, default=None, help="days after shipping")
+    receive.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="days after shipping (default: the supplier's setting)",
+    )
     admin = sub.add_parser(
         "createadmin",
         help="create the first administrator (password from PORTAL_ADMIN_PASSWORD or asked)",
@@ -44,16 +49,17 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(load_demo_if_empty(settings))
         return 0
     if args.command == "auto-receive":
+        from portal import housekeeping
         from portal.db import bind_tables, engine_from_url, start, stop
-        from portal.domain import shipments
+        from portal.domain import supplier
 
         async def run() -> int:
             engine = engine_from_url(settings.database_url)
             bind_tables(engine)
             await start(engine)
             try:
-                days = args.days if args.days is not None else settings.auto_receive_days
-                return await shipments.auto_receive(datetime.now(UTC), days=days)
+                defaults = supplier.Defaults.of(settings)
+                return await housekeeping.run_once(defaults, days=args.days)
             finally:
                 await stop(engine)
 

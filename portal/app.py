@@ -38,6 +38,7 @@ from piccolo.engine.base import Engine
 from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
 from portal.auth.session import make_auth, session_reader
+from portal.domain import supplier
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
@@ -450,7 +451,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         # Auto-receipt of unconfirmed shipments, in the server that owns its engine (tests
         # sharing an engine drive it themselves).
         app.state.housekeeper = (
-            housekeeping.start(settings.auto_receive_days, settings.housekeeping_seconds)
+            housekeeping.start(supplier.Defaults.of(settings), settings.housekeeping_seconds)
             if owns_engine
             else None
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 from portal.auth.passwords import hash_password
 from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
+from portal.domain import supplier
 from portal.domain.errors import DomainError
 from portal.domain.money import percent_of, to_fen
 from portal.domain.promotions import SHANGHAI
@@ -32,6 +33,7 @@ from portal.tables import (
     RepAssignment,
     Sku,
     StockLevel,
+    SupplierSettings,
     Tier,
     TierPrice,
     User,
@@ -42,6 +44,8 @@ from portal.tables import (
 DEFAULT_SEED = 20261125
 DEFAULT_SKU_COUNT = 500
 SUPPLIER = "润川食品饮料有限公司"
+SUPPLIER_ADDRESS = "四川省成都市双流区西航港大道 1888 号"
+SUPPLIER_PHONE = "028-8566 1888"
 DEMO_PASSWORD = "demo1234"
 # One memorable login per role; d01 is a 一级经销商 in 华东 looked after by rep1.
 DEMO_LOGINS: dict[str, str] = {
@@ -814,6 +818,20 @@ async def _insert_approval_rules() -> None:
     )
 
 
+async def _insert_supplier(defaults: supplier.Defaults) -> None:
+    await SupplierSettings.insert(
+        SupplierSettings(
+            id=1,
+            name=SUPPLIER,
+            address=SUPPLIER_ADDRESS,
+            phone=SUPPLIER_PHONE,
+            show_stock_numbers=defaults.show_stock_numbers,
+            auto_receive_days=defaults.auto_receive_days,
+            updated_at=datetime.now(UTC),
+        )
+    )
+
+
 async def _insert_promotions(plan: DemoPlan) -> None:
     """One promotion of each kind for the next weeks, paused: a percentage off the last
     top-level category, a 满减 on large orders, and a 买赠 on one SKU (buy 5 packs, get 1).
@@ -871,19 +889,23 @@ async def load_demo(
     *,
     seed: int = DEFAULT_SEED,
     sku_count: int = DEFAULT_SKU_COUNT,
+    defaults: supplier.Defaults | None = None,
 ) -> DemoSummary:
     """Load the demo supplier into an empty database: the master data in one write
     transaction, then the sample orders through submit_order (a transaction each).
 
     With settings, an engine is built from settings.database_url, bound and closed again;
-    with None, the tables' current binding is used (tests, load_demo_if_empty).
+    with None, the tables' current binding is used (tests, load_demo_if_empty). The
+    supplier's settings get its name, address and phone, and the environment's defaults
+    (`defaults`) for the rest.
     """
     if settings_or_none is not None:
         engine = engine_from_url(settings_or_none.database_url)
         bind_tables(engine)
         await start(engine)
         try:
-            return await load_demo(None, seed=seed, sku_count=sku_count)
+            defaults = supplier.Defaults.of(settings_or_none)
+            return await load_demo(None, seed=seed, sku_count=sku_count, defaults=defaults)
         finally:
             await stop(engine)
 
@@ -893,6 +915,7 @@ async def load_demo(
     async with write_transaction():
         await _insert_plan(plan, password_hash)
         await _insert_approval_rules()
+        await _insert_supplier(defaults or supplier.Defaults())
     skipped: list[str] = []
     orders = await _place_orders(plan, skipped)
     # After the sample orders, so those stay as they were placed.
@@ -956,7 +979,7 @@ async def load_demo_if_empty(settings: Settings) -> None:
                 f"cannot read the users table ({exc}); run `python -m portal migrate` first"
             ) from exc
         if users == 0:
-            summary = await load_demo(None)
+            summary = await load_demo(None, defaults=supplier.Defaults.of(settings))
             print(
                 f"Loaded the demo supplier {SUPPLIER}: {summary.dealers} dealers, "
                 f"{summary.users} users, {summary.skus} SKUs in {summary.products} products, "

@@ -28,6 +28,7 @@ from portal import i18n, pdf
 from portal.domain.ledger import SHANGHAI, Statement
 from portal.domain.money import from_fen
 from portal.domain.shipments import ShipmentView
+from portal.domain.supplier import SupplierSettings
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
@@ -170,8 +171,20 @@ class Document:
         return f'{"inline" if self.inline else "attachment"}; filename="{self.filename}"'
 
 
-def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
-    """The statement as a PDF ("pdf") or an Excel workbook ("xlsx"), in the reader's language."""
+def letterhead(issuer: SupplierSettings) -> list[str]:
+    """The lines a PDF prints above its title: the supplier's name, then its address and
+    phone; nothing until the supplier has a name."""
+    if not issuer.name:
+        return []
+    details = " · ".join(part for part in (issuer.address, issuer.phone) if part)
+    return [issuer.name, details] if details else [issuer.name]
+
+
+def statement_document(
+    st: Statement, fmt: str, *, now: datetime, issuer: SupplierSettings
+) -> Document:
+    """The statement as a PDF ("pdf") or an Excel workbook ("xlsx"), in the reader's language,
+    under the supplier's letterhead (issuer)."""
     code = _SAFE_NAME.sub("", str(st.dealer["code"])) or str(st.dealer["id"])
     name = f"statement-{code}-{st.start.isoformat()}-{st.end.isoformat()}"
     if fmt == "pdf":
@@ -181,6 +194,7 @@ def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
             money=i18n.money,
             format_date=i18n.local_date,
             generated_at=now,
+            letterhead=letterhead(issuer),
         )
         return Document(body, "application/pdf", f"{name}.pdf", inline=True)
     if fmt == "xlsx":
@@ -189,11 +203,18 @@ def statement_document(st: Statement, fmt: str, *, now: datetime) -> Document:
     raise ValueError(fmt)
 
 
-def delivery_note_document(shipment: ShipmentView, *, page_url: str) -> Document:
-    """A shipment's delivery note (发货单) and packing list as a PDF, in the reader's language;
-    its QR code leads to the shipment's page (page_url)."""
+def delivery_note_document(
+    shipment: ShipmentView, *, page_url: str, issuer: SupplierSettings
+) -> Document:
+    """A shipment's delivery note (发货单) and packing list as a PDF, in the reader's language,
+    under the supplier's letterhead (issuer); its QR code leads to the shipment's page
+    (page_url)."""
     body = pdf.delivery_note(
-        shipment, url=page_url, gettext=i18n.gettext, format_datetime=i18n.local_datetime
+        shipment,
+        url=page_url,
+        gettext=i18n.gettext,
+        format_datetime=i18n.local_datetime,
+        letterhead=letterhead(issuer),
     )
     name = _SAFE_NAME.sub("", shipment.number) or str(shipment.id)
     return Document(body, "application/pdf", f"{name}.pdf", inline=True)

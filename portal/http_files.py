@@ -8,8 +8,15 @@ from typing import Any
 from litestar import Request, Response
 from litestar.datastructures import UploadFile
 
+from portal.domain import supplier
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.export import Document
+
+
+async def issuer(request: Request) -> supplier.SupplierSettings:
+    """The supplier as its documents print it (the letterhead of delivery notes, packing
+    lists and statements)."""
+    return await supplier.current(supplier.Defaults.of(request.app.state.settings))
 
 
 def document_response(doc: Document) -> Response:

@@ -7,7 +7,7 @@ holds the shipment page's address, so a phone that scans it opens the shipment.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from reportlab.graphics import renderPDF
@@ -42,17 +42,28 @@ def _qr(value: str, size: float) -> Drawing:
     return drawing
 
 
+def _letterhead(pdf: canvas.Canvas, font: str, lines: Sequence[str], width: float) -> None:
+    """The supplier's name and, smaller, its address and phone, above a document's title."""
+    top = A4[1] - 12 * mm
+    for size, line in zip((11, 8), lines, strict=False):
+        pdf.setFont(font, size)
+        pdf.drawString(20 * mm, top, _fit(line, font, size, width))
+        top -= 5 * mm
+
+
 def delivery_note(
     shipment: ShipmentView,
     *,
     url: str,
     gettext: Callable[..., str],
     format_datetime: Callable,
+    letterhead: Sequence[str] = (),
 ) -> bytes:
     """The delivery note (page 1) and packing list (page 2) of a shipment, as PDF bytes.
 
     `gettext` and `format_datetime` come from the caller so the texts are in the reader's
-    language; `url` is what the QR code opens.
+    language; `url` is what the QR code opens; `letterhead` is the supplier's name and its
+    address and phone, printed above the title of each page.
     """
     font = _font()
     buffer = io.BytesIO()
@@ -61,6 +72,7 @@ def delivery_note(
     width, height = A4
 
     def header(title: str) -> float:
+        _letterhead(pdf, font, letterhead, width - 80 * mm)
         pdf.setFont(font, 18)
         pdf.drawString(20 * mm, height - 25 * mm, title)
         pdf.setFont(font, 11)
@@ -150,11 +162,12 @@ def statement(
     money: Callable[[int], str],
     format_date: Callable,
     generated_at: datetime,
+    letterhead: Sequence[str] = (),
 ) -> bytes:
     """The dealer's statement for its period as PDF bytes: the figures, then every line.
 
     The table runs from the opening balance to the closing balance with a running balance
-    on every line; the column headers repeat on each page.
+    on every line; the column headers repeat on each page. `letterhead`: as on delivery notes.
     """
     font = _font()
     buffer = io.BytesIO()
@@ -171,6 +184,7 @@ def statement(
         pdf.drawString(left, 12 * mm, _fit(f"{dealer['name']} · {period}", font, 8, 140 * mm))
         pdf.drawRightString(right, 12 * mm, gettext("Page %(n)s", n=page_no))
 
+    _letterhead(pdf, font, letterhead, right - left)
     pdf.setFont(font, 18)
     pdf.drawString(left, height - 25 * mm, gettext("Statement"))
     pdf.setFont(font, 11)

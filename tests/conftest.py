@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from portal.db import bind_tables, engine_from_url, start, stop
+from portal.domain import supplier
 from portal.migrate import run_migrations
 from portal.tables import ALL_TABLES
 
@@ -156,4 +157,5 @@ async def db(engine) -> AsyncIterator:
     """An empty database on the current engine, with every table bound to it."""
     bind_tables(engine)
     await empty_all_tables(engine)
+    supplier.forget()  # what a process remembers of the settings is gone with the rows
     yield engine

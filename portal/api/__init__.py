@@ -16,6 +16,7 @@ from portal.api import (
     promotions,
     reports,
     returns,
+    settings,
     shipments,
     staff,
     stock,
@@ -48,4 +49,5 @@ ROUTES: list = [
     *categories.ROUTES,
     *notifications.ROUTES,
     *audit.ROUTES,
+    *settings.ROUTES,
 ]

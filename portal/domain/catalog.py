@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
+from portal.domain import supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.pricing import (
     BATCH,
@@ -116,11 +117,11 @@ def availability(available: int, safety_stock: int) -> str:
     return "in_stock"
 
 
-def shows_stock_figures(actor: Actor, supplier_shows: bool) -> bool:
+async def shows_stock_figures(actor: Actor, defaults: supplier.Defaults) -> bool:
     """Whether the actor sees how much is available: staff always; dealers see in stock / low
-    / out, and the figure too where the supplier turns that on (supplier_shows:
-    PORTAL_SHOW_STOCK_NUMBERS)."""
-    return actor.is_staff or supplier_shows
+    / out, and the figure too where the supplier turns that on (its settings, else the
+    defaults: PORTAL_SHOW_STOCK_NUMBERS)."""
+    return actor.is_staff or (await supplier.current(defaults)).show_stock_numbers
 
 
 def first_qty(moq: int, order_multiple: int) -> int:

@@ -32,6 +32,7 @@ from portal.tables.orders import (
 )
 from portal.tables.pricing import ContractPrice, Promotion, TierPrice, VolumeBreak
 from portal.tables.stock import Reservation, StockLevel, Warehouse
+from portal.tables.supplier import SupplierSettings
 from portal.tables.users import LoginFailure, User
 from portal.tables.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -77,6 +78,7 @@ ALL_TABLES = [
     ReturnPhoto,
     WebhookEndpoint,
     WebhookDelivery,
+    SupplierSettings,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

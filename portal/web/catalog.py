@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response
 
 from portal import i18n
-from portal.domain import cart, catalog, pricing, stock
+from portal.domain import cart, catalog, pricing, stock, supplier
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
@@ -61,8 +61,9 @@ class Row:
     error: str = ""
 
 
-def shows_stock_figures(request: Request) -> bool:
-    return catalog.shows_stock_figures(request.user, request.app.state.settings.show_stock_numbers)
+async def shows_stock_figures(request: Request) -> bool:
+    defaults = supplier.Defaults.of(request.app.state.settings)
+    return await catalog.shows_stock_figures(request.user, defaults)
 
 
 def availability_text(item: CatalogItem, show_qty: bool) -> str:
@@ -356,7 +357,7 @@ async def catalog_page(request: Request) -> Response:
     # Staff who may look but not order (finance, warehouse) get no cart and no steppers.
     view = await _cart_for_page(request, dealer) if actor.can_order else None
     in_cart = cart_quantities(view)
-    show_qty = shows_stock_figures(request)
+    show_qty = await shows_stock_figures(request)
     ctx.update(
         result=result,
         rows=[
@@ -415,7 +416,7 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     if status == 200 and not is_htmx(request):
         return Redirect(f"{back}#sku-{sku_id}", status_code=303)
     ctx = {
-        "row": make_row(item, qty, error, show_qty=shows_stock_figures(request)),
+        "row": make_row(item, qty, error, show_qty=await shows_stock_figures(request)),
         "can_order": True,
         "oob": True,
         "back": back,
@@ -574,7 +575,7 @@ async def product_page(
         added=added == "1",
         oob=False,
         can_order=actor.can_order,
-        show_qty=shows_stock_figures(request),
+        show_qty=await shows_stock_figures(request),
         # Staff see each warehouse's figures (a rep during a visit, say).
         by_warehouse=(
             await stock.by_warehouse([i.sku_id for i in detail.skus]) if actor.is_staff else {}
@@ -648,7 +649,7 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
         summary=summary,
         oob=True,
         can_order=True,
-        show_qty=shows_stock_figures(request),
+        show_qty=await shows_stock_figures(request),
         **cart_oob(view),
     )
     return page(

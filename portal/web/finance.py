@@ -200,7 +200,7 @@ async def statement_pdf(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Response:
-    return statement_file(await _statement(request, dealer_id, start, end), "pdf")
+    return await statement_file(request, await _statement(request, dealer_id, start, end), "pdf")
 
 
 @get("/finance/dealers/{dealer_id:int}/statement.xlsx", include_in_schema=False)
@@ -210,7 +210,7 @@ async def statement_excel(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Response:
-    return statement_file(await _statement(request, dealer_id, start, end), "xlsx")
+    return await statement_file(request, await _statement(request, dealer_id, start, end), "xlsx")
 
 
 def _field_errors(exc: ValidationFailed) -> dict[str, str]:

@@ -12,7 +12,7 @@ from litestar.response import Response, Template
 from portal.domain import ledger
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.export import statement_document
-from portal.http_files import document_response
+from portal.http_files import document_response, issuer
 from portal.web.common import page
 
 
@@ -39,9 +39,10 @@ def parse_period(start: str | None, end: str | None) -> tuple[date | None, date 
     return days[0], days[1]
 
 
-def statement_file(st: ledger.Statement, fmt: str) -> Response:
+async def statement_file(request: Request, st: ledger.Statement, fmt: str) -> Response:
     """The statement as a PDF (shown inline) or an Excel workbook (downloaded)."""
-    return document_response(statement_document(st, fmt, now=datetime.now(UTC)))
+    doc = statement_document(st, fmt, now=datetime.now(UTC), issuer=await issuer(request))
+    return document_response(doc)
 
 
 async def _own_statement(request: Request, start: str | None, end: str | None) -> ledger.Statement:
@@ -69,7 +70,7 @@ async def statement_pdf(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Response:
-    return statement_file(await _own_statement(request, start, end), "pdf")
+    return await statement_file(request, await _own_statement(request, start, end), "pdf")
 
 
 @get("/account/statement.xlsx", include_in_schema=False)
@@ -78,7 +79,7 @@ async def statement_excel(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Response:
-    return statement_file(await _own_statement(request, start, end), "xlsx")
+    return await statement_file(request, await _own_statement(request, start, end), "xlsx")
 
 
 ROUTES = [statement_page, statement_pdf, statement_excel]

@@ -9,9 +9,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from portal import housekeeping
-from portal.domain import accounts, shipments
+from portal.domain import accounts, shipments, supplier
 from portal.settings import ROOT
 from portal.tables import Shipment, User
+from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world
 
 
@@ -31,7 +32,7 @@ async def _shipped(w, days_ago: int) -> int:
 async def test_loop_receives_only_shipments_past_the_days(db):
     w = await fulfil_world()
     old, recent = await _shipped(w, 9), await _shipped(w, 2)
-    keeper = housekeeping.start(7, interval=0.05, first_delay=0)
+    keeper = housekeeping.start(supplier.Defaults(), interval=0.05, first_delay=0)
     try:
         for _ in range(100):
             row = await Shipment.select(Shipment.status).where(Shipment.id == old).first()
@@ -49,9 +50,21 @@ async def test_loop_receives_only_shipments_past_the_days(db):
 
 
 async def test_loop_is_off_when_configured_off():
-    assert housekeeping.start(0, interval=3600) is None
-    assert housekeeping.start(7, interval=0) is None
-    assert await housekeeping.run_once(0) == 0
+    assert housekeeping.start(supplier.Defaults(), interval=0) is None
+
+
+async def test_a_pass_follows_the_supplier_settings_over_the_defaults(db):
+    w = await fulfil_world()
+    old = await _shipped(w, 9)
+    off = supplier.Defaults(auto_receive_days=0)
+    assert await housekeeping.run_once(off) == 0  # nothing saved: the default (never) holds
+    admin = f.actor(await f.user("admin"))
+    settings = supplier.SettingsInput(name="康源饮品", auto_receive_days=10)
+    await supplier.save(admin, settings, off)
+    assert await housekeeping.run_once(off) == 0  # 9 days is not past 10
+    assert await housekeeping.run_once(off, days=8) == 1  # the command's --days wins
+    row = await Shipment.select(Shipment.status).where(Shipment.id == old).first()
+    assert row["status"] == "received"
 
 
 def _cli(database_url: str, tmp_path, *args: str, password: str = "s3cret-pass"):

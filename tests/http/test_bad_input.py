@@ -564,6 +564,9 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/dealers/{dealer_id:int}": Route("adm", {
         "name": ("text", "改名经销商"), "tier": ("int", "{tier_id}"), "region": ("text", ""),
         "contact_phone": ("text", ""), "default_warehouse": ("int", "")}, fixed={"active": "1"}),
+    "POST /admin/settings": Route("adm", {
+        "name": ("text", "润川食品饮料有限公司"), "address": ("text", ""), "phone": ("text", ""),
+        "auto_receive_days": ("int", "7")}, fixed={"show_stock_numbers": "1"}),
     "POST /admin/warehouses": Route("adm", {
         "code": ("text", "WH-NEW"), "name": ("text", "新仓"), "region": ("text", ""),
         "priority": ("signed", "3")}),
@@ -968,6 +971,9 @@ API_ROUTES: dict[str, ApiRoute] = {
         "barcode": "6900000000024", "spec": "1.5L", "colour": "", "moq": 1, "order_multiple": 1,
         "safety_stock": 0, "allow_backorder": False, "active": True, "weight_g": 1500,
         "packs": [{"name": "箱", "factor": 12}]}),
+    "PUT /api/v1/settings": ApiRoute("adm", {
+        "name": "润川食品饮料有限公司", "address": "", "phone": "028-8566 1888",
+        "show_stock_numbers": True, "auto_receive_days": 7}),
     "POST /api/v1/warehouses": ApiRoute("adm", {"code": "WH-NEW", "name": "新仓"}),
     "PUT /api/v1/warehouses/{warehouse_id:int}": ApiRoute("adm", {
         "code": "WH-EDIT", "name": "改名仓"}, ids={"warehouse_id": "warehouse"}),

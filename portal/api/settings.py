@@ -1,0 +1,92 @@
+"""API: the supplier's settings, kept by administrators."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, put
+from litestar.params import JSONBody
+from msgspec import Meta, Struct
+
+from portal.api.schemas import problems
+from portal.domain import supplier
+from portal.domain.scope import Actor
+
+
+class SettingsIn(Struct):
+    name: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=100,
+            description="printed on delivery notes, packing lists and statements",
+        ),
+    ]
+    address: Annotated[str, Meta(max_length=200)] = ""
+    phone: Annotated[str, Meta(max_length=40, examples=["0571-8888 6666"])] = ""
+    show_stock_numbers: Annotated[
+        bool, Meta(description="dealers see how much is available; staff always do")
+    ] = False
+    auto_receive_days: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=supplier.MAX_AUTO_RECEIVE_DAYS,
+            description="a shipment the dealer has not confirmed counts as received this many "
+            "days after shipping; 0: never",
+        ),
+    ] = 7
+
+
+class SettingsOut(Struct):
+    name: str
+    address: str
+    phone: str
+    show_stock_numbers: bool
+    auto_receive_days: int
+    saved: Annotated[bool, Meta(description="false while the server's configured defaults apply")]
+
+
+def _out(now: supplier.SupplierSettings) -> SettingsOut:
+    return SettingsOut(
+        name=now.name,
+        address=now.address,
+        phone=now.phone,
+        show_stock_numbers=now.show_stock_numbers,
+        auto_receive_days=now.auto_receive_days,
+        saved=now.saved,
+    )
+
+
+@get(
+    "/api/v1/settings",
+    tags=["settings"],
+    summary="The supplier's settings",
+    responses=problems(401, 403),
+)
+async def get_settings(request: Request[Actor, Any, Any]) -> SettingsOut:
+    defaults = supplier.Defaults.of(request.app.state.settings)
+    return _out(await supplier.for_admin(request.user, defaults))
+
+
+@put(
+    "/api/v1/settings",
+    tags=["settings"],
+    summary="Change the supplier's settings (all of them; audited)",
+    responses=problems(401, 403, 422),
+)
+async def put_settings(
+    request: Request[Actor, Any, Any], data: JSONBody[SettingsIn]
+) -> SettingsOut:
+    values = supplier.SettingsInput(
+        name=data.name,
+        address=data.address,
+        phone=data.phone,
+        show_stock_numbers=data.show_stock_numbers,
+        auto_receive_days=data.auto_receive_days,
+    )
+    defaults = supplier.Defaults.of(request.app.state.settings)
+    return _out(await supplier.save(request.user, values, defaults))
+
+
+ROUTES = [get_settings, put_settings]

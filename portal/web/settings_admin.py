@@ -1,0 +1,64 @@
+"""The supplier's settings page for administrators (我的 › 系统设置)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from portal.domain import supplier
+from portal.domain.errors import ValidationFailed
+from portal.web.common import checked, field_errors, page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+TEXT_FIELDS = ("name", "address", "phone")
+
+
+def _days(text: str) -> int:
+    text = text.strip()[:6]
+    return int(text) if text.isdigit() else -1  # anything else is refused by the domain
+
+
+def _input(data: dict[str, Any]) -> supplier.SettingsInput:
+    return supplier.SettingsInput(
+        # Cut well past the limits, so an overlong value is refused, not silently shortened.
+        **{name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS},
+        show_stock_numbers=checked(data, "show_stock_numbers"),
+        auto_receive_days=_days(str(data.get("auto_receive_days") or "")),
+    )
+
+
+def _render(request: Request, values: dict[str, Any], status: int = 200, **extra: Any) -> Template:
+    context = {
+        "values": values,
+        "errors": {},
+        "max_days": supplier.MAX_AUTO_RECEIVE_DAYS,
+        "show_acting_banner": False,  # not an ordering page
+        **extra,
+    }
+    return page(request, "admin/settings.html", context, active_tab="me", status=status)
+
+
+@get("/admin/settings", include_in_schema=False)
+async def settings_page(request: Request, saved: FromQuery[str | None] = None) -> Template:
+    now = await supplier.for_admin(request.user, supplier.Defaults.of(request.app.state.settings))
+    return _render(request, now.__dict__, saved=saved == "1")
+
+
+@post("/admin/settings", include_in_schema=False)
+async def settings_save(request: Request, data: Form) -> Response:
+    defaults = supplier.Defaults.of(request.app.state.settings)
+    try:
+        await supplier.save(request.user, _input(data), defaults)
+    except ValidationFailed as exc:
+        values = {name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS}
+        values["show_stock_numbers"] = checked(data, "show_stock_numbers")
+        values["auto_receive_days"] = str(data.get("auto_receive_days") or "")[:6]
+        return _render(request, values, 422, errors=field_errors(exc))
+    return Redirect("/admin/settings?saved=1", status_code=303)
+
+
+ROUTES = [settings_page, settings_save]
