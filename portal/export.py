@@ -176,7 +176,9 @@ def letterhead(issuer: SupplierSettings) -> list[str]:
     phone; nothing until the supplier has a name."""
     if not issuer.name:
         return []
-    details = " · ".join(part for part in (issuer.address, issuer.phone) if part)
+    # Spaces, not a middle dot: the PDFs' CJK font has no "·".
+    phone = f"{i18n.gettext('Phone')}: {issuer.phone}" if issuer.phone else ""
+    details = "    ".join(part for part in (issuer.address, phone) if part)
     return [issuer.name, details] if details else [issuer.name]
 
 

@@ -23,10 +23,13 @@ from portal.domain.ledger import Statement, local_day
 from portal.domain.shipments import ShipmentView
 
 FONT = "STSong-Light"
+# Between two facts on one line. Not "·": STSong-Light's encoding has no glyph for it, and a
+# PDF showed a box in its place.
+SEPARATOR = " | "
 _registered = False
 
 
-def _font() -> str:
+def cjk_font() -> str:
     global _registered
     if not _registered:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -47,7 +50,7 @@ def _letterhead(pdf: canvas.Canvas, font: str, lines: Sequence[str], width: floa
     top = A4[1] - 12 * mm
     for size, line in zip((11, 8), lines, strict=False):
         pdf.setFont(font, size)
-        pdf.drawString(20 * mm, top, _fit(line, font, size, width))
+        pdf.drawString(20 * mm, top, fit(line, font, size, width))
         top -= 5 * mm
 
 
@@ -65,7 +68,7 @@ def delivery_note(
     language; `url` is what the QR code opens; `letterhead` is the supplier's name and its
     address and phone, printed above the title of each page.
     """
-    font = _font()
+    font = cjk_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     pdf.setTitle(f"{gettext('Delivery note')} {shipment.number}")
@@ -146,7 +149,7 @@ def delivery_note(
     return buffer.getvalue()
 
 
-def _fit(text: str, font: str, size: float, width: float) -> str:
+def fit(text: str, font: str, size: float, width: float) -> str:
     """The text cut (with an ellipsis) to fit in `width` points."""
     if pdfmetrics.stringWidth(text, font, size) <= width:
         return text
@@ -169,7 +172,7 @@ def statement(
     The table runs from the opening balance to the closing balance with a running balance
     on every line; the column headers repeat on each page. `letterhead`: as on delivery notes.
     """
-    font = _font()
+    font = cjk_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     dealer = st.dealer
@@ -181,7 +184,9 @@ def statement(
     def footer() -> None:
         pdf.setFont(font, 8)
         period = f"{format_date(st.start)} – {format_date(st.end)}"
-        pdf.drawString(left, 12 * mm, _fit(f"{dealer['name']} · {period}", font, 8, 140 * mm))
+        pdf.drawString(
+            left, 12 * mm, fit(f"{dealer['name']}{SEPARATOR}{period}", font, 8, 140 * mm)
+        )
         pdf.drawRightString(right, 12 * mm, gettext("Page %(n)s", n=page_no))
 
     _letterhead(pdf, font, letterhead, right - left)
@@ -195,7 +200,7 @@ def statement(
         (gettext("Generated"), format_date(local_day(generated_at))),
     ]
     for label, value in facts:
-        pdf.drawString(left, y, _fit(f"{label}: {value}", font, 11, right - left))
+        pdf.drawString(left, y, fit(f"{label}: {value}", font, 11, right - left))
         y -= 6 * mm
     y -= 2 * mm
     totals = [(gettext("Opening balance"), st.opening_fen)]
@@ -232,7 +237,7 @@ def statement(
             if align == "r":
                 pdf.drawRightString(x + w - 1 * mm, y, text)
             else:
-                pdf.drawString(x, y, _fit(text, font, size, w - 2 * mm))
+                pdf.drawString(x, y, fit(text, font, size, w - 2 * mm))
             x += w
 
     def head(y: float) -> float:
@@ -250,7 +255,7 @@ def statement(
             pdf.showPage()
             page_no += 1
             y = head(height - 20 * mm)
-        reference = " · ".join(t for t in (line.reference, line.note) if t)
+        reference = SEPARATOR.join(t for t in (line.reference, line.note) if t)
         row(
             y,
             [

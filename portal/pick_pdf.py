@@ -12,28 +12,10 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from portal.domain.picking import PickLine, PickList
-
-FONT = "STSong-Light"
-
-
-def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
-
-def _fit(text: str, font: str, size: float, width: float) -> str:
-    """The text cut (with an ellipsis) to fit in `width` points."""
-    if pdfmetrics.stringWidth(text, font, size) <= width:
-        return text
-    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
+from portal.pdf import SEPARATOR, cjk_font, fit
 
 
 def _packs(line: PickLine, gettext: Callable[..., str]) -> str:
@@ -58,11 +40,11 @@ def pick_list(
     generated_at: datetime,
 ) -> bytes:
     """The pick list as PDF bytes (A4), texts in the caller's language."""
-    font = _font()
+    font = cjk_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     wh = plist.warehouse
-    title = f"{gettext('Pick list')} · {wh['name']} ({wh['code']})"
+    title = f"{gettext('Pick list')}{SEPARATOR}{wh['name']} ({wh['code']})"
     pdf.setTitle(title)
     width, height = A4
     left, right = 18 * mm, width - 18 * mm
@@ -70,7 +52,7 @@ def pick_list(
 
     def footer() -> None:
         pdf.setFont(font, 8)
-        pdf.drawString(left, 10 * mm, _fit(title, font, 8, 120 * mm))
+        pdf.drawString(left, 10 * mm, fit(title, font, 8, 120 * mm))
         pdf.drawRightString(right, 10 * mm, gettext("Page %(n)s", n=page_no))
 
     def new_page() -> float:
@@ -81,7 +63,7 @@ def pick_list(
         return height - 20 * mm
 
     pdf.setFont(font, 18)
-    pdf.drawString(left, height - 22 * mm, _fit(title, font, 18, right - left))
+    pdf.drawString(left, height - 22 * mm, fit(title, font, 18, right - left))
     pdf.setFont(font, 10)
     y = height - 30 * mm
     summary = gettext(
@@ -91,7 +73,7 @@ def pick_list(
         orders=len(plist.orders),
     )
     pdf.drawString(
-        left, y, _fit(f"{format_datetime(generated_at)} · {summary}", font, 10, right - left)
+        left, y, fit(f"{format_datetime(generated_at)}{SEPARATOR}{summary}", font, 10, right - left)
     )
     y -= 10 * mm
     if not plist.lines:
@@ -103,17 +85,17 @@ def pick_list(
         pdf.rect(left, y - 3.5 * mm, 4.5 * mm, 4.5 * mm)  # tick when picked
         pdf.setFont(font, 11)
         head = f"{line.sku_code} {line.sku_name}"
-        pdf.drawString(left + 7 * mm, y - 2.5 * mm, _fit(head, font, 11, 120 * mm))
+        pdf.drawString(left + 7 * mm, y - 2.5 * mm, fit(head, font, 11, 120 * mm))
         pdf.drawRightString(right, y - 2.5 * mm, f"{line.qty} {line.unit}")
         y -= 6 * mm
         pdf.setFont(font, 9)
-        extra = " · ".join(p for p in (line.barcode, _packs(line, gettext)) if p)
+        extra = SEPARATOR.join(p for p in (line.barcode, _packs(line, gettext)) if p)
         if extra:
-            pdf.drawString(left + 7 * mm, y - 1.5 * mm, _fit(extra, font, 9, right - left - 7 * mm))
+            pdf.drawString(left + 7 * mm, y - 1.5 * mm, fit(extra, font, 9, right - left - 7 * mm))
             y -= 5 * mm
         for share in line.orders:
             text = f"{share.order_number}  {share.dealer_name}"
-            pdf.drawString(left + 12 * mm, y - 1.5 * mm, _fit(text, font, 9, 120 * mm))
+            pdf.drawString(left + 12 * mm, y - 1.5 * mm, fit(text, font, 9, 120 * mm))
             pdf.drawRightString(right, y - 1.5 * mm, f"{share.qty} {line.unit}")
             y -= 5 * mm
         pdf.line(left, y, right, y)
