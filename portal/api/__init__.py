@@ -1,6 +1,7 @@
 """JSON API under /api/v1, one module per area; ROUTES gathers them for the app."""
 
 from portal.api import (
+    api_keys,
     approvals,
     audit,
     auth,
@@ -50,4 +51,5 @@ ROUTES: list = [
     *notifications.ROUTES,
     *audit.ROUTES,
     *settings.ROUTES,
+    *api_keys.ROUTES,
 ]

@@ -9,8 +9,10 @@ from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
+from portal.domain import api_keys
 from portal.domain.accounts import session_actor
 from portal.domain.scope import Actor
 from portal.settings import Settings
@@ -110,8 +112,28 @@ def session_reader(
     return read
 
 
+class PortalAuthenticationMiddleware(JWTCookieAuthenticationMiddleware):
+    """Litestar's JWT cookie/bearer middleware, also taking integration keys
+    (`Authorization: Bearer dpk_…`, portal.domain.api_keys) on the API's paths."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        scheme, _, value = (connection.headers.get("authorization") or "").partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and api_keys.looks_like_key(value):
+            actor = None
+            if connection.scope["path"].startswith("/api/"):
+                actor = await api_keys.actor_for_key(value)
+            if actor is None:
+                raise NotAuthorizedException()
+            return AuthenticationResult(user=actor, auth=None)
+        return await super().authenticate_request(connection)
+
+
 def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
     return JWTCookieAuth[Actor, Token](
+        authentication_middleware_class=PortalAuthenticationMiddleware,
         token_cls=VerifiedToken,
         token_secret=settings.secret_key,
         retrieve_user_handler=retrieve_actor,
@@ -123,7 +145,7 @@ def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
         accepted_audiences=[AUDIENCE],
         require_claims=["exp", "aud", "sub"],
         exclude=PUBLIC_PATHS,
-        description="Bearer token from POST /api/v1/auth/token",
+        description="Bearer token from POST /api/v1/auth/token, or an integration key (dpk_…)",
     )
 
 

@@ -30,6 +30,8 @@ class Actor:
     dealer_id: int | None = None
     locale: str = "zh_Hans"
     discount_authority_bp: int = 0
+    # Signed in by an integration key (portal.domain.api_keys), not a password session.
+    via_key: bool = False
 
     @property
     def is_dealer(self) -> bool:
@@ -44,7 +46,7 @@ class Actor:
         return self.role in ORDERING_ROLES
 
 
-def actor_from_user(user: dict) -> Actor:
+def actor_from_user(user: dict, *, via_key: bool = False) -> Actor:
     """Build an Actor from a portal_user row (as a dict)."""
     return Actor(
         user_id=user["id"],
@@ -53,6 +55,7 @@ def actor_from_user(user: dict) -> Actor:
         dealer_id=user.get("dealer"),
         locale=user.get("locale") or "zh_Hans",
         discount_authority_bp=user.get("discount_authority_bp") or 0,
+        via_key=via_key,
     )
 
 

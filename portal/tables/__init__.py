@@ -33,7 +33,7 @@ from portal.tables.orders import (
 from portal.tables.pricing import ContractPrice, Promotion, TierPrice, VolumeBreak
 from portal.tables.stock import Reservation, StockLevel, Warehouse
 from portal.tables.supplier import SupplierSettings
-from portal.tables.users import LoginFailure, User
+from portal.tables.users import ApiKey, LoginFailure, User
 from portal.tables.webhooks import WebhookDelivery, WebhookEndpoint
 
 ALL_TABLES = [
@@ -79,6 +79,7 @@ ALL_TABLES = [
     WebhookEndpoint,
     WebhookDelivery,
     SupplierSettings,
+    ApiKey,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -5,6 +5,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     LazyTableReference,
+    OnDelete,
     Timestamptz,
     Varchar,
 )
@@ -51,3 +52,18 @@ class LoginFailure(Table, tablename="login_failure"):
 
     key = Varchar(length=200, index=True)
     at = Timestamptz()
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A key an integration sends as its bearer token; it acts as its user (that user's role
+    and scope). Only a SHA-256 of the key is kept: the key itself is shown once."""
+
+    user = ForeignKey(User, on_delete=OnDelete.cascade)  # indexed (migration 2026-11-25T14:00:18)
+    name = Varchar(length=60)  # what the key is for: "金蝶 ERP"
+    prefix = Varchar(length=16)  # the key's first characters, to recognise it in lists
+    key_hash = Varchar(length=64, unique=True)
+    created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

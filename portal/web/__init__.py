@@ -5,6 +5,7 @@ from litestar import Router
 from portal.web import (
     account,
     admin_rules,
+    api_keys,
     approvals,
     audit,
     backorders,
@@ -69,6 +70,7 @@ ROUTES = [
             *staff.ROUTES,
             *warehouses_admin.ROUTES,
             *settings_admin.ROUTES,
+            *api_keys.ROUTES,
             *tiers_admin.ROUTES,
             *promotions.ROUTES,
             *catalog_admin.ROUTES,

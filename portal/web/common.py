@@ -208,6 +208,13 @@ def field_errors(exc: DomainError) -> dict[str, str]:
     return {e.field: i18n.field_message(e) for e in exc.errors}
 
 
+def whole_number(data: dict[str, Any], name: str, digits: int = 6) -> int:
+    """A form field's whole number from 0, or -1 for anything else (empty, signed, not ASCII
+    digits, over `digits` long), which the domain's range check then refuses in words."""
+    text = str(data.get(name) or "").strip()
+    return int(text) if len(text) <= digits and text.isascii() and text.isdigit() else -1
+
+
 def checked(data: dict[str, Any], name: str) -> bool:
     """Whether a form's checkbox was ticked."""
     return str(data.get(name) or "") in ("1", "on", "true")

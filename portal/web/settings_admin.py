@@ -11,15 +11,10 @@ from litestar.response import Redirect, Response, Template
 
 from portal.domain import supplier
 from portal.domain.errors import ValidationFailed
-from portal.web.common import checked, field_errors, page
+from portal.web.common import checked, field_errors, page, whole_number
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 TEXT_FIELDS = ("name", "address", "phone")
-
-
-def _days(text: str) -> int:
-    text = text.strip()[:6]
-    return int(text) if text.isdigit() else -1  # anything else is refused by the domain
 
 
 def _input(data: dict[str, Any]) -> supplier.SettingsInput:
@@ -27,7 +22,7 @@ def _input(data: dict[str, Any]) -> supplier.SettingsInput:
         # Cut well past the limits, so an overlong value is refused, not silently shortened.
         **{name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS},
         show_stock_numbers=checked(data, "show_stock_numbers"),
-        auto_receive_days=_days(str(data.get("auto_receive_days") or "")),
+        auto_receive_days=whole_number(data, "auto_receive_days"),
     )
 
 

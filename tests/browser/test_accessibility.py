@@ -217,6 +217,7 @@ SECOND_ROUND_PAGES = {
         ("/admin/users", "a[href^='/admin/users/']"),
         ("/admin/warehouses", "a[href^='/admin/warehouses/']"),
         ("/admin/settings", None),
+        ("/me/api-keys", None),
         ("/admin/tiers", "a[href^='/admin/tiers/']"),
         ("/admin/categories", "a[href^='/admin/categories/']"),
         ("/admin/promotions", "a[href^='/admin/promotions/']"),

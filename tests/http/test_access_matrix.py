@@ -21,7 +21,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -30,7 +32,7 @@ from portal.app import create_app
 from portal.domain import catalog_admin, orders, photos, shipments, webhooks
 from portal.domain.quantities import LineRequest
 from portal.settings import Settings
-from portal.tables import Address, OrderLine, Product, ProductVisibility, WebhookDelivery
+from portal.tables import Address, ApiKey, OrderLine, Product, ProductVisibility, WebhookDelivery
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
 from tests.db.test_return_photos import picture
@@ -254,6 +256,9 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/staff/{user_id:int}":                  "401 403 403 403 403 403 403 404",
     "PUT /api/v1/staff/{user_id:int}":                  "401 400 400 400 400 400 400 400",
     "POST /api/v1/staff/{user_id:int}/password":        "401 400 400 400 400 400 400 400",
+    "GET /me/api-keys":                                 "303 200 403 403 403 403 403 200",
+    "POST /me/api-keys":                                "303 422 403 403 403 403 403 422",
+    "POST /me/api-keys/{key_id:int}/revoke":            "303 303/404/404 403 403 403 403 403 303/303/404",
     "GET /admin/settings":                              "303 403 403 403 403 403 403 200",
     "POST /admin/settings":                             "303 403 403 403 403 403 403 422",
     "GET /admin/warehouses":                            "303 403 403 403 403 403 403 200",
@@ -298,6 +303,9 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/promotions":                          "401 400 400 400 400 400 400 400",
     "GET /api/v1/promotions/{promo_id:int}":            "401 403 403 403 403 403 403 404",
     "PUT /api/v1/promotions/{promo_id:int}":            "401 400 400 400 400 400 400 400",
+    "GET /api/v1/api-keys":                             "401 200 403 403 403 403 403 200",
+    "POST /api/v1/api-keys":                            "401 400 400 400 400 400 400 400",
+    "POST /api/v1/api-keys/{key_id:int}/revoke":        "401 200/404/404 403 403 403 403 403 200/200/404",
     "GET /api/v1/settings":                             "401 403 403 403 403 403 403 200",
     "PUT /api/v1/settings":                             "401 400 400 400 400 400 400 400",
     "GET /api/v1/warehouses":                           "401 403 403 403 403 403 403 200",
@@ -524,6 +532,22 @@ async def fresh_addresses(world: World) -> dict[str, int]:
     return ids
 
 
+async def fresh_keys(world: World) -> dict[str, int]:
+    """An integration key of dealer A's buyer and one of dealer B's (revoking changes them)."""
+    ids = {"missing": MISSING_ID}
+    for variant, user in (("own", world.users["dealer_buyer"]), ("foreign", world.buyer_b)):
+        row = ApiKey(
+            user=user["id"],
+            name="matrix",
+            prefix="dpk_matrix",
+            key_hash=secrets.token_hex(32),
+            created_at=datetime.now(UTC),
+        )
+        await ApiKey.insert(row)
+        ids[variant] = row.id
+    return ids
+
+
 async def fresh_orders(world: World, tag: str) -> tuple[int, int]:
     """A new open order for dealer A and one for dealer B (cancels change them)."""
     ids = []
@@ -706,6 +730,8 @@ async def test_access_matrix(db, settings):
             # Addresses of their own per role, for pages and for the API: both delete.
             "address_id": await fresh_addresses(world),
             "api_address_id": await fresh_addresses(world),
+            "key_id": await fresh_keys(world),
+            "api_key_id": await fresh_keys(world),
             # Webhooks are the administrator's, not any dealer's: no foreign one exists.
             **await webhook_ids(world),
             **await fresh_tiers(role),

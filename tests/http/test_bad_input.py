@@ -564,6 +564,8 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /admin/dealers/{dealer_id:int}": Route("adm", {
         "name": ("text", "改名经销商"), "tier": ("int", "{tier_id}"), "region": ("text", ""),
         "contact_phone": ("text", ""), "default_warehouse": ("int", "")}, fixed={"active": "1"}),
+    "POST /me/api-keys": Route("adm", {
+        "username": ("text", "adm"), "name": ("text", "ERP"), "days": ("int", "30")}),
     "POST /admin/settings": Route("adm", {
         "name": ("text", "润川食品饮料有限公司"), "address": ("text", ""), "phone": ("text", ""),
         "auto_receive_days": ("int", "7")}, fixed={"show_stock_numbers": "1"}),
@@ -651,6 +653,7 @@ NO_FORM_INPUT = {
     "POST /admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}/remove": (
         "removes a contract price"
     ),
+    "POST /me/api-keys/{key_id:int}/revoke": "only the path",
     "POST /approvals/bulk": "step ids are parsed as digits and anything else ignored",
     "POST /catalog/favourite/{sku_id:int}": "a toggle",
     "POST /dealers/{dealer_id:int}/act": "chooses the acting dealer",
@@ -971,6 +974,7 @@ API_ROUTES: dict[str, ApiRoute] = {
         "barcode": "6900000000024", "spec": "1.5L", "colour": "", "moq": 1, "order_multiple": 1,
         "safety_stock": 0, "allow_backorder": False, "active": True, "weight_g": 1500,
         "packs": [{"name": "箱", "factor": 12}]}),
+    "POST /api/v1/api-keys": ApiRoute("adm", {"username": "adm", "name": "ERP", "days": 30}),
     "PUT /api/v1/settings": ApiRoute("adm", {
         "name": "润川食品饮料有限公司", "address": "", "phone": "028-8566 1888",
         "show_stock_numbers": True, "auto_receive_days": 7}),
@@ -1054,6 +1058,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "PUT /api/v1/stock/{sku_id:int}/safety-stock": ApiRoute("wh", {"safety_stock": 10}),
 }
 API_NO_BODY = {
+    "POST /api/v1/api-keys/{key_id:int}/revoke": "only the path",
     "DELETE /api/v1/admin/skus/{sku_id:int}/contract-prices/{dealer_code:str}": "only the path",
     "POST /api/v1/returns/{return_id:int}/photos": "only files (photos have tests of their own)",
     "PUT /api/v1/admin/products/{product_id:int}/picture": (

@@ -1,0 +1,118 @@
+"""Integration keys through the pages and the API, and what a key may reach."""
+
+from __future__ import annotations
+
+import re
+
+from portal.tables import ApiKey, Order
+from tests import factories as f
+from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import EN, assert_problem, bearer
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+async def test_a_dealers_administrator_issues_a_key_the_shop_then_uses(client, db):
+    dealer, other = await f.dealer(), await f.dealer()
+    await f.user("dealer_admin", dealer, username="boss")
+    await f.user("dealer_buyer", dealer, username="shop")
+    await f.user("dealer_buyer", other, username="stranger")
+    await sign_in(client, "boss")
+    me = await client.get("/me", headers=ZH)
+    assert 'href="/me/api-keys"' in me.text and "集成密钥" in me.text
+    page = await client.get("/me/api-keys", headers=ZH)
+    assert page.status_code == 200 and "还没有集成密钥" in page.text
+    assert '<option value="shop"' in page.text and "stranger" not in page.text
+    token = csrf_from(page.text)
+
+    bad = await client.post(
+        "/me/api-keys",
+        data={"username": "stranger", "name": "", "days": "abc", "_csrf_token": token},
+        headers=ZH,
+    )
+    assert bad.status_code == 422 and "请选择您管理的在职用户" in bad.text
+    assert await ApiKey.count() == 0
+
+    made = await client.post(
+        "/me/api-keys",
+        data={"username": "shop", "name": "网店同步", "days": "90", "_csrf_token": token},
+        headers=ZH,
+    )
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    key = re.search(r'id="api-key"[^>]*value="(dpk_[^"]+)"', made.text).group(1)
+    listed = await client.get("/me/api-keys", headers=ZH)
+    assert "网店同步" in listed.text and key[:12] in listed.text and key not in listed.text
+
+    # The shop's system uses the key on the API, as the shop's buyer; never on the pages.
+    shop = {"Authorization": f"Bearer {key}", **EN}
+    orders = await client.get("/api/v1/orders", headers=shop)
+    assert orders.status_code == 200, orders.text
+    mine = await client.get(f"/api/v1/dealers/{dealer['id']}", headers=shop)
+    assert mine.status_code == 200 and mine.json()["id"] == dealer["id"]
+    assert_problem(
+        await client.get(f"/api/v1/dealers/{other['id']}", headers=shop), 404, "not-found"
+    )
+    client.cookies.clear()
+    page_with_key = await client.get("/catalog", headers=shop, follow_redirects=False)
+    assert page_with_key.status_code in (302, 303) and "/login" in page_with_key.headers["location"]
+    # A key cannot manage keys, not even its own.
+    assert_problem(await client.get("/api/v1/api-keys", headers=shop), 403, "forbidden")
+
+    # Revoked on the page: refused on the very next request.
+    await sign_in(client, "boss")
+    listed = await client.get("/me/api-keys", headers=ZH)
+    key_id = (await ApiKey.select(ApiKey.id).first())["id"]
+    revoked = await client.post(
+        f"/me/api-keys/{key_id}/revoke",
+        data={"_csrf_token": csrf_from(listed.text)},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert_problem(await client.get("/api/v1/orders", headers=shop), 401, "unauthorized")
+    assert "已吊销" in (await client.get("/me/api-keys", headers=ZH)).text
+
+
+async def test_an_erp_key_acts_as_the_warehouse_account_it_was_issued_for(client, db):
+    dealer = await f.dealer()
+    await f.user("admin", username="root")
+    await f.user("warehouse", username="erp")
+    await f.user("dealer_admin", dealer, username="boss")
+    root = {**await bearer(client, "root"), **EN}
+    made = await client.post(
+        "/api/v1/api-keys", json={"username": "erp", "name": "金蝶 ERP", "days": 0}, headers=root
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["key"].startswith("dpk_") and body["role"] == "warehouse"
+    assert body["expires_at"] is None and body["state"] == "active"
+    erp = {"Authorization": f"Bearer {body['key']}", **EN}
+    assert (await client.get("/api/v1/stock", headers=erp)).status_code == 200
+    assert_problem(await client.get("/api/v1/audit", headers=erp), 403, "forbidden")
+    listing = (await client.get("/api/v1/api-keys", headers=root)).json()
+    assert [k["name"] for k in listing] == ["金蝶 ERP"] and "key" not in listing[0]
+
+    refused = await client.post(
+        "/api/v1/api-keys", json={"username": "nobody", "name": " ", "days": 1}, headers=root
+    )
+    assert_problem(refused, 422, "validation")
+    assert {e["field"] for e in refused.json()["errors"]} == {"username", "name"}
+    assert (
+        await client.post(
+            "/api/v1/api-keys", json={"username": "erp", "name": "x", "days": 731}, headers=root
+        )
+    ).status_code == 400
+    boss = await bearer(client, "boss")
+    revoke = await client.post(f"/api/v1/api-keys/{body['id']}/revoke", headers=boss)
+    assert_problem(revoke, 404, "not-found")  # not the dealer administrator's to revoke
+    done = await client.post(f"/api/v1/api-keys/{body['id']}/revoke", headers=root)
+    assert done.status_code == 200 and done.json()["state"] == "revoked"
+    assert_problem(await client.get("/api/v1/stock", headers=erp), 401, "unauthorized")
+    assert await ApiKey.count() == 1 and await Order.count() == 0
+
+
+async def test_unknown_or_malformed_keys_are_refused(client, db):
+    await f.user("admin", username="root")
+    for value in ("dpk_nope", "dpk_" + "x" * 500, "dpk_\u00e9"):
+        header = f"Bearer {value}".encode()  # bytes: the last is not ASCII
+        response = await client.get("/api/v1/orders", headers={"Authorization": header})
+        assert_problem(response, 401, "unauthorized")
