@@ -39,6 +39,7 @@ class KeyOut(Struct):
     username: str
     role: str
     dealer_id: int | None
+    dealer_name: Annotated[str, Meta(description='"" for staff')]
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
@@ -59,6 +60,7 @@ def _fields(view: api_keys.KeyView) -> dict[str, Any]:
         "username": view.username,
         "role": view.role,
         "dealer_id": view.dealer_id,
+        "dealer_name": view.dealer_name,
         "created_at": view.created_at,
         "expires_at": view.expires_at,
         "last_used_at": view.last_used_at,

@@ -52,6 +52,7 @@ class KeyView:
     user_name: str
     role: str
     dealer_id: int | None
+    dealer_name: str  # "" for staff
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
@@ -105,6 +106,7 @@ _VIEW_COLUMNS = (
     ApiKey.user.display_name,
     ApiKey.user.role,
     ApiKey.user.dealer,
+    ApiKey.user.dealer.name,
 )
 
 
@@ -118,6 +120,7 @@ def _view(row: dict, now: datetime) -> KeyView:
         user_name=row["user.display_name"],
         role=row["user.role"],
         dealer_id=row["user.dealer"],
+        dealer_name=row["user.dealer.name"] or "",
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         last_used_at=row["last_used_at"],

@@ -13,7 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from portal import i18n
-from portal.domain import dealers
+from portal.domain import dealers, supplier
 from portal.domain.dealers import DealerCard
 from portal.domain.errors import DomainError, NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
@@ -124,6 +124,7 @@ def page(
         "cart_count": chrome.cart_count,
         "acting": chrome.acting,
         "show_acting_banner": chrome.show_banner,
+        "brand": chrome.brand,
         **context,
     }
     return Template(
@@ -164,6 +165,8 @@ class PageChrome:
     acting: DealerCard | None = None
     # Staff who order see the banner: the acting dealer, or a prompt to choose one.
     show_banner: bool = False
+    # The supplier's name in the top bar (its settings), for people signed in.
+    brand: str = ""
 
 
 async def load_page_chrome(request: Request) -> Any:
@@ -181,7 +184,11 @@ async def load_page_chrome(request: Request) -> Any:
         if result is not None:
             return result
     actor: Actor | None = request.scope.get("user")
-    if actor is None or not actor.can_order or is_htmx(request):
+    if actor is None or is_htmx(request):
+        return None
+    issuer = await supplier.current(supplier.Defaults.of(request.app.state.settings))
+    if not actor.can_order:
+        request.state[CHROME_STATE] = PageChrome(brand=issuer.name)
         return None
     dealer_id = acting_dealer_id(request)
     card: DealerCard | None = None
@@ -194,7 +201,7 @@ async def load_page_chrome(request: Request) -> Any:
     if actor.is_dealer or card is not None:
         count = await dealers.cart_count(actor, card.id if card else dealer_id)
     request.state[CHROME_STATE] = PageChrome(
-        cart_count=count, acting=card, show_banner=actor.is_staff
+        cart_count=count, acting=card, show_banner=actor.is_staff, brand=issuer.name
     )
     return None
 

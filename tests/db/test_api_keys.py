@@ -80,6 +80,7 @@ async def test_a_dealers_administrator_keeps_keys_for_its_own_users_only(db):
         ]
     )
     view, _key = await api_keys.create_key(boss, api_keys.KeyInput("d-buyer", "网店", 365), now=NOW)
+    assert view.dealer_id == buyer["dealer"] and view.dealer_name  # the dealer's name
     for username in ("x-buyer", "erp"):
         with pytest.raises(ValidationFailed) as caught:
             await api_keys.create_key(boss, api_keys.KeyInput(username, "x", 1), now=NOW)

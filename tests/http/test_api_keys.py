@@ -90,6 +90,7 @@ async def test_an_erp_key_acts_as_the_warehouse_account_it_was_issued_for(client
     assert_problem(await client.get("/api/v1/audit", headers=erp), 403, "forbidden")
     listing = (await client.get("/api/v1/api-keys", headers=root)).json()
     assert [k["name"] for k in listing] == ["金蝶 ERP"] and "key" not in listing[0]
+    assert listing[0]["dealer_name"] == ""
 
     refused = await client.post(
         "/api/v1/api-keys", json={"username": "nobody", "name": " ", "days": 1}, headers=root

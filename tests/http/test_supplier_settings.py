@@ -66,10 +66,15 @@ async def test_an_administrator_sets_them_on_the_phone_and_dealers_see_figures(
     assert 'name="show_stock_numbers" value="1" aria-describedby="stock-hint" checked' in shown.text
     assert await AuditEntry.count().where(AuditEntry.action == "supplier.settings_saved") == 1
 
+    assert '<span class="brand">润川食品饮料有限公司</span>' in shown.text  # the top bar
+
     client.cookies.clear()
+    login = await client.get("/login", headers=ZH)
+    assert '<span class="brand">经销商订货平台</span>' in login.text  # nobody signed in yet
     await sign_in(client, "buyer_a")
     catalog = await client.get("/catalog", params={"q": "NF550"}, headers=ZH)
     assert "有货 · 1,000 瓶" in catalog.text
+    assert '<span class="brand">润川食品饮料有限公司</span>' in catalog.text
     buyer = await bearer(client, "buyer_a")
     api = await client.get("/api/v1/catalog/skus", params={"q": "NF550"}, headers=buyer)
     assert api.json()["items"][0]["available_qty"] == 1000
