@@ -28,6 +28,8 @@ ENTITY_PAGES = {
     "promotion": "/admin/promotions/{}",
     "webhook_endpoint": "/admin/webhooks/{}",
     "approval_rule": "/admin/approval-rules/{}",
+    "supplier_settings": "/admin/settings",
+    "api_key": "/me/api-keys",
 }
 
 
@@ -52,6 +54,8 @@ ENTITY_LABELS = {
     "webhook_endpoint": _("Webhook"),
     "webhook_delivery": _("Webhook delivery"),
     "approval_rule": _("Approval rule"),
+    "supplier_settings": _("Supplier settings"),
+    "api_key": _("Integration key"),
 }
 
 

@@ -65,6 +65,8 @@ async def test_an_administrator_sets_them_on_the_phone_and_dealers_see_figures(
     assert "已保存" in shown.text and 'value="润川食品饮料有限公司"' in shown.text
     assert 'name="show_stock_numbers" value="1" aria-describedby="stock-hint" checked' in shown.text
     assert await AuditEntry.count().where(AuditEntry.action == "supplier.settings_saved") == 1
+    log = await client.get("/admin/audit", params={"entity": "supplier_settings"}, headers=ZH)
+    assert '<a href="/admin/settings">系统设置 #1</a>' in log.text
 
     assert '<span class="brand">润川食品饮料有限公司</span>' in shown.text  # the top bar
 
