@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from portal.domain import dealers
+from portal.domain import dealers, supplier
 from portal.domain.errors import NotFound, _
 from portal.web.common import acting_dealer_id, page
 
@@ -30,10 +30,17 @@ async def me_page(request: Request) -> Template:
             card = await dealers.dealer_card(actor, dealer_id)
         except NotFound:
             card = None
+    # A dealer's people see whom they buy from, with a number to call.
+    issuer = (
+        await supplier.current(supplier.Defaults.of(request.app.state.settings))
+        if actor.is_dealer
+        else None
+    )
     context = {
         "role_label": ROLE_LABELS.get(actor.role, actor.role),
         "dealer": card,
         "dealer_is_own": actor.is_dealer,
+        "issuer": issuer if issuer and issuer.name else None,
     }
     return page(request, "me/page.html", context, active_tab="me")
 
