@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -40,7 +41,7 @@ def _render(request: Request, values: dict[str, Any], status: int = 200, **extra
 @get("/admin/settings", include_in_schema=False)
 async def settings_page(request: Request, saved: FromQuery[str | None] = None) -> Template:
     now = await supplier.for_admin(request.user, supplier.Defaults.of(request.app.state.settings))
-    return _render(request, now.__dict__, saved=saved == "1")
+    return _render(request, asdict(now), saved=saved == "1")
 
 
 @post("/admin/settings", include_in_schema=False)
