@@ -516,7 +516,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             HTTPException: render_http_error,
             Exception: render_server_error,
         },
-        state=State({"settings": settings, "auth": auth}),
+        state=State(
+            {
+                "settings": settings,
+                "auth": auth,
+                # What the supplier's settings are until an administrator saves them.
+                "supplier_defaults": supplier.Defaults.of(settings),
+            }
+        ),
         debug=settings.debug,
         # Logging is the server's business (uvicorn configures it): Litestar's default config
         # would start a queue-listener thread for every app instance.

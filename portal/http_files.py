@@ -13,10 +13,10 @@ from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.export import Document
 
 
-async def issuer(request: Request) -> supplier.SupplierSettings:
-    """The supplier as its documents print it (the letterhead of delivery notes, packing
-    lists and statements)."""
-    return await supplier.current(supplier.Defaults.of(request.app.state.settings))
+async def supplier_now(request: Request) -> supplier.SupplierSettings:
+    """The supplier's settings in force (its name for the top bar, the letterhead of
+    delivery notes, packing lists and statements), for the pages and the API alike."""
+    return await supplier.current(request.app.state.supplier_defaults)
 
 
 def document_response(doc: Document) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -52,21 +53,8 @@ class KeyCreatedOut(KeyOut):
 
 
 def _fields(view: api_keys.KeyView) -> dict[str, Any]:
-    return {
-        "id": view.id,
-        "name": view.name,
-        "prefix": view.prefix,
-        "user_id": view.user_id,
-        "username": view.username,
-        "role": view.role,
-        "dealer_id": view.dealer_id,
-        "dealer_name": view.dealer_name,
-        "created_at": view.created_at,
-        "expires_at": view.expires_at,
-        "last_used_at": view.last_used_at,
-        "revoked_at": view.revoked_at,
-        "state": view.state,
-    }
+    """The view's fields that KeyOut shows (all but the user's display name)."""
+    return {k: v for k, v in asdict(view).items() if k in KeyOut.__struct_fields__}
 
 
 @get(

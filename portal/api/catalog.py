@@ -19,7 +19,7 @@ from portal.api.schemas import (
     money,
     problems,
 )
-from portal.domain import catalog, pricing, scope, supplier
+from portal.domain import catalog, pricing, scope
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
 
@@ -132,9 +132,7 @@ async def list_skus(
         page=page,
         per_page=per_page,
     )
-    show_qty = await catalog.shows_stock_figures(
-        actor, supplier.Defaults.of(request.app.state.settings)
-    )
+    show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
     return SkuListOut(
         items=[sku_out(item, show_qty=show_qty) for item in result.items],
         page=result.page,

@@ -15,7 +15,7 @@ from portal.api.schemas import Id, IdempotencyKeyHeader, Money, file_operation, 
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
-from portal.http_files import document_response, issuer
+from portal.http_files import document_response, supplier_now
 
 
 class PaymentIn(Struct):
@@ -218,7 +218,7 @@ async def dealer_statement_file(
     if fmt is None:
         fmt = "xlsx" if XLSX_MEDIA_TYPE in (request.headers.get("accept") or "") else "pdf"
     st = await ledger.statement(request.user, dealer_id, start=start, end=end)
-    doc = statement_document(st, fmt, now=datetime.now(UTC), issuer=await issuer(request))
+    doc = statement_document(st, fmt, now=datetime.now(UTC), issuer=await supplier_now(request))
     return document_response(doc)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from litestar import Request, get, put
 from litestar.params import JSONBody
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, structs
 
 from portal.api.schemas import problems
 from portal.domain import supplier
@@ -48,14 +49,7 @@ class SettingsOut(Struct):
 
 
 def _out(now: supplier.SupplierSettings) -> SettingsOut:
-    return SettingsOut(
-        name=now.name,
-        address=now.address,
-        phone=now.phone,
-        show_stock_numbers=now.show_stock_numbers,
-        auto_receive_days=now.auto_receive_days,
-        saved=now.saved,
-    )
+    return SettingsOut(**asdict(now))
 
 
 @get(
@@ -65,7 +59,7 @@ def _out(now: supplier.SupplierSettings) -> SettingsOut:
     responses=problems(401, 403),
 )
 async def get_settings(request: Request[Actor, Any, Any]) -> SettingsOut:
-    defaults = supplier.Defaults.of(request.app.state.settings)
+    defaults = request.app.state.supplier_defaults
     return _out(await supplier.for_admin(request.user, defaults))
 
 
@@ -78,14 +72,8 @@ async def get_settings(request: Request[Actor, Any, Any]) -> SettingsOut:
 async def put_settings(
     request: Request[Actor, Any, Any], data: JSONBody[SettingsIn]
 ) -> SettingsOut:
-    values = supplier.SettingsInput(
-        name=data.name,
-        address=data.address,
-        phone=data.phone,
-        show_stock_numbers=data.show_stock_numbers,
-        auto_receive_days=data.auto_receive_days,
-    )
-    defaults = supplier.Defaults.of(request.app.state.settings)
+    values = supplier.SettingsInput(**structs.asdict(data))
+    defaults = request.app.state.supplier_defaults
     return _out(await supplier.save(request.user, values, defaults))
 
 

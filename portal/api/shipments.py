@@ -23,7 +23,7 @@ from portal.api.schemas import (
 from portal.domain import shipments
 from portal.domain.scope import Actor
 from portal.export import delivery_note_document
-from portal.http_files import document_response, issuer
+from portal.http_files import document_response, supplier_now
 
 ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
@@ -244,7 +244,7 @@ async def delivery_note(
 ) -> Response[bytes]:
     view = await shipments.get_shipment(request.user, shipment_id)
     page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
-    doc = delivery_note_document(view, page_url=page_url, issuer=await issuer(request))
+    doc = delivery_note_document(view, page_url=page_url, issuer=await supplier_now(request))
     return document_response(doc)
 
 

@@ -19,8 +19,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from portal.db import row_by_id, write_transaction
+from portal.db import fetch, write_transaction
 from portal.domain import audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor, actor_from_user
@@ -129,23 +130,25 @@ def _view(row: dict, now: datetime) -> KeyView:
     )
 
 
-async def list_keys(actor: Actor, *, now: datetime | None = None) -> list[KeyView]:
-    """The keys the actor manages, newest first: every key for an administrator, the keys of
-    its own dealer's users for a dealer's administrator."""
+def _managed(actor: Actor) -> Any:
+    """The keys in the actor's care, as a query of their views: every key for an
+    administrator, its own dealer's users' keys for a dealer's administrator."""
     _require_manager(actor)
-    query = ApiKey.select(*_VIEW_COLUMNS).order_by(ApiKey.id, ascending=False)
+    query = ApiKey.select(*_VIEW_COLUMNS)
     if actor.role != "admin":
         query = query.where(ApiKey.user.dealer == actor.dealer_id)
+    return query
+
+
+async def list_keys(actor: Actor, *, now: datetime | None = None) -> list[KeyView]:
+    """The keys the actor manages (_managed), newest first."""
+    query = _managed(actor).order_by(ApiKey.id, ascending=False)
     now = now or datetime.now(UTC)
     return [_view(r, now) for r in await query]
 
 
 async def get_key(actor: Actor, key_id: int, *, now: datetime | None = None) -> KeyView:
-    _require_manager(actor)
-    query = ApiKey.select(*_VIEW_COLUMNS).where(ApiKey.id == key_id)
-    if actor.role != "admin":
-        query = query.where(ApiKey.user.dealer == actor.dealer_id)
-    row = await query.first()
+    row = await _managed(actor).where(ApiKey.id == key_id).first()
     if row is None:
         raise NotFound(MISSING)
     return _view(row, now or datetime.now(UTC))
@@ -259,18 +262,17 @@ async def actor_for_key(key: str, *, now: datetime | None = None) -> Actor | Non
     if not looks_like_key(key) or len(key) > 100:
         return None
     now = now or datetime.now(UTC)
-    row = (
-        await ApiKey.select(
-            ApiKey.id, ApiKey.user, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.last_used_at
-        )
-        .where(ApiKey.key_hash == hash_key(key))
-        .first()
+    # The key and its user in one round trip: every request of an integration reads them.
+    rows = await fetch(
+        "SELECT k.id AS key_id, k.expires_at, k.revoked_at, k.last_used_at, u.* "
+        'FROM api_key k JOIN portal_user u ON u.id = k."user" WHERE k.key_hash = {}',
+        hash_key(key),
     )
-    if row is None or _state(row, now) != "active":
+    if not rows:
         return None
-    user = await row_by_id(User, row["user"])
-    if user is None or not user["active"]:
+    user = rows[0]
+    if _state(user, now) != "active" or not user["active"]:
         return None
-    if row["last_used_at"] is None or now - row["last_used_at"] >= USE_RECORDED_EVERY:
-        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
+    if user["last_used_at"] is None or now - user["last_used_at"] >= USE_RECORDED_EVERY:
+        await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == user["key_id"])
     return actor_from_user(user, via_key=True)

@@ -181,5 +181,6 @@ async def save(
             values,
             now=now,
         )
-    _cache.pop(id(current_engine()), None)
-    return await current(defaults)
+    saved = dict(values)  # the row as now stored: this process sees it at once
+    _cache[id(current_engine())] = (time.monotonic(), saved)
+    return _settings(saved, defaults)

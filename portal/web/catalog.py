@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response
 
 from portal import i18n
-from portal.domain import cart, catalog, pricing, stock, supplier
+from portal.domain import cart, catalog, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
@@ -62,7 +62,7 @@ class Row:
 
 
 async def shows_stock_figures(request: Request) -> bool:
-    defaults = supplier.Defaults.of(request.app.state.settings)
+    defaults = request.app.state.supplier_defaults
     return await catalog.shows_stock_figures(request.user, defaults)
 
 

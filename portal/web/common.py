@@ -13,10 +13,11 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from portal import i18n
-from portal.domain import dealers, supplier
+from portal.domain import dealers
 from portal.domain.dealers import DealerCard
 from portal.domain.errors import DomainError, NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
+from portal.http_files import supplier_now
 
 ACTING_DEALER_COOKIE = "acting_dealer"
 CHROME_STATE = "page_chrome"
@@ -186,7 +187,7 @@ async def load_page_chrome(request: Request) -> Any:
     actor: Actor | None = request.scope.get("user")
     if actor is None or is_htmx(request):
         return None
-    issuer = await supplier.current(supplier.Defaults.of(request.app.state.settings))
+    issuer = await supplier_now(request)
     if not actor.can_order:
         request.state[CHROME_STATE] = PageChrome(brand=issuer.name)
         return None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from portal.domain import dealers, supplier
+from portal.domain import dealers
 from portal.domain.errors import NotFound, _
+from portal.http_files import supplier_now
 from portal.web.common import acting_dealer_id, page
 
 ROLE_LABELS = {
@@ -31,11 +32,7 @@ async def me_page(request: Request) -> Template:
         except NotFound:
             card = None
     # A dealer's people see whom they buy from, with a number to call.
-    issuer = (
-        await supplier.current(supplier.Defaults.of(request.app.state.settings))
-        if actor.is_dealer
-        else None
-    )
+    issuer = await supplier_now(request) if actor.is_dealer else None
     context = {
         "role_label": ROLE_LABELS.get(actor.role, actor.role),
         "dealer": card,

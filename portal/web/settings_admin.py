@@ -18,12 +18,20 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 TEXT_FIELDS = ("name", "address", "phone")
 
 
-def _input(data: dict[str, Any]) -> supplier.SettingsInput:
+def _values(data: dict[str, Any]) -> dict[str, Any]:
+    """The form as typed (to show again if refused). Texts are cut well past their limits, so
+    an overlong value is refused, not silently shortened."""
+    values: dict[str, Any] = {name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS}
+    values["show_stock_numbers"] = checked(data, "show_stock_numbers")
+    values["auto_receive_days"] = str(data.get("auto_receive_days") or "")[:6]
+    return values
+
+
+def _input(values: dict[str, Any]) -> supplier.SettingsInput:
     return supplier.SettingsInput(
-        # Cut well past the limits, so an overlong value is refused, not silently shortened.
-        **{name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS},
-        show_stock_numbers=checked(data, "show_stock_numbers"),
-        auto_receive_days=whole_number(data, "auto_receive_days"),
+        **{name: values[name] for name in TEXT_FIELDS},
+        show_stock_numbers=values["show_stock_numbers"],
+        auto_receive_days=whole_number(values, "auto_receive_days"),
     )
 
 
@@ -40,19 +48,17 @@ def _render(request: Request, values: dict[str, Any], status: int = 200, **extra
 
 @get("/admin/settings", include_in_schema=False)
 async def settings_page(request: Request, saved: FromQuery[str | None] = None) -> Template:
-    now = await supplier.for_admin(request.user, supplier.Defaults.of(request.app.state.settings))
+    now = await supplier.for_admin(request.user, request.app.state.supplier_defaults)
     return _render(request, asdict(now), saved=saved == "1")
 
 
 @post("/admin/settings", include_in_schema=False)
 async def settings_save(request: Request, data: Form) -> Response:
-    defaults = supplier.Defaults.of(request.app.state.settings)
+    defaults = request.app.state.supplier_defaults
+    values = _values(data)
     try:
-        await supplier.save(request.user, _input(data), defaults)
+        await supplier.save(request.user, _input(values), defaults)
     except ValidationFailed as exc:
-        values = {name: str(data.get(name) or "")[:400] for name in TEXT_FIELDS}
-        values["show_stock_numbers"] = checked(data, "show_stock_numbers")
-        values["auto_receive_days"] = str(data.get("auto_receive_days") or "")[:6]
         return _render(request, values, 422, errors=field_errors(exc))
     return Redirect("/admin/settings?saved=1", status_code=303)
 

@@ -12,7 +12,7 @@ from litestar.response import Response, Template
 from portal.domain import ledger
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.export import statement_document
-from portal.http_files import document_response, issuer
+from portal.http_files import document_response, supplier_now
 from portal.web.common import page
 
 
@@ -41,7 +41,7 @@ def parse_period(start: str | None, end: str | None) -> tuple[date | None, date 
 
 async def statement_file(request: Request, st: ledger.Statement, fmt: str) -> Response:
     """The statement as a PDF (shown inline) or an Excel workbook (downloaded)."""
-    doc = statement_document(st, fmt, now=datetime.now(UTC), issuer=await issuer(request))
+    doc = statement_document(st, fmt, now=datetime.now(UTC), issuer=await supplier_now(request))
     return document_response(doc)
 
 
