@@ -112,8 +112,12 @@ def local_datetime(value: datetime | None, fmt: str = "short") -> str:
 
 
 def local_date(value: date | None, fmt: str = "medium") -> str:
+    """A date in the reader's language; a moment (datetime) as its day in Asia/Shanghai, not
+    in UTC (between 00:00 and 08:00 there, UTC is still the day before)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(TIMEZONE).date()
     return format_date(value, fmt, locale=_babel_locale())
 
 

@@ -99,3 +99,11 @@ def test_unknown_locale_falls_back_to_simplified():
 )
 def test_language_from_the_browser(header: str | None, locale: str):
     assert i18n.negotiate(header) == locale
+
+
+def test_a_moment_shown_as_a_date_is_its_day_in_shanghai():
+    # 02:30 on the 26th in Shanghai is still the 25th in UTC: the page says the 26th.
+    i18n.set_locale("zh_Hans")
+    early = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)
+    assert i18n.local_date(early) == "2026年11月26日"
+    assert i18n.local_date(early.date()) == "2026年11月25日"  # a plain date stays as it is
