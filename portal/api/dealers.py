@@ -11,7 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.schemas import Id, Money, money, problems
-from portal.domain import credit, dealers, ledger
+from portal.domain import credit, dealers, ledger, supplier
 from portal.domain.money import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import RepAssignment, Tier
@@ -201,7 +201,7 @@ async def _detail_out(dealer: dict) -> DealerDetailOut:
         open_orders=money(int(dealer["open_orders_fen"] or 0)),
         exposure=money(credit.exposure_fen(dealer)),
         available_credit=money(credit.available_fen(dealer)),
-        tolerance=money(credit.tolerance_fen(dealer)),
+        tolerance=money(credit.tolerance_fen(dealer, await supplier.credit_tolerance())),
         tolerance_amount=money(int(dealer.get("credit_tolerance_fen") or 0)),
         tolerance_percent=percent_text(int(dealer.get("credit_tolerance_bp") or 0)),
         over_credit_policy=dealer.get("over_credit_policy") or "block",

@@ -37,6 +37,25 @@ class SettingsIn(Struct):
             "days after shipping; 0: never",
         ),
     ] = 7
+    credit_tolerance_amount: Annotated[
+        str,
+        Meta(
+            max_length=20,
+            examples=["2000.00"],
+            description="yuan any dealer's orders may go over its credit limit before they are "
+            'refused or wait for finance; "" or "0" for none. The greatest of this, '
+            "credit_tolerance_percent and the dealer's own tolerance applies",
+        ),
+    ] = ""
+    credit_tolerance_percent: Annotated[
+        str,
+        Meta(
+            max_length=8,
+            examples=["5"],
+            description='of each dealer\'s credit limit, 0 to 100 (up to two decimals); "" or '
+            '"0" for none',
+        ),
+    ] = ""
 
 
 class SettingsOut(Struct):
@@ -45,6 +64,8 @@ class SettingsOut(Struct):
     phone: str
     show_stock_numbers: bool
     auto_receive_days: int
+    credit_tolerance_amount: Annotated[str, Meta(description='yuan; "" for none')]
+    credit_tolerance_percent: Annotated[str, Meta(description='of each limit; "" for none')]
     saved: Annotated[bool, Meta(description="false while the server's configured defaults apply")]
 
 

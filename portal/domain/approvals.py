@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit, catalog, credit, notifications, orders, promotions, stock
+from portal.domain import (
+    audit,
+    catalog,
+    credit,
+    ledger,
+    notifications,
+    orders,
+    promotions,
+    stock,
+    supplier,
+)
 from portal.domain.errors import (
     Conflict,
     FieldError,
@@ -373,7 +383,7 @@ async def decide(
         raise Forbidden(_("This step is for another role."))
     await _hook("before_decide")
     async with write_transaction():
-        dealer = await orders._lock_dealer(order["dealer"])
+        dealer = await ledger.lock_dealer(order["dealer"])
         current = (
             await Order.select(Order.status, Order.total_fen).where(Order.id == order["id"]).first()
         )
@@ -516,13 +526,30 @@ async def bulk_approve(
 
 
 async def _reroute(
-    actor: Actor, order_id: int, dealer: dict, total_fen: int, from_status: str, now: datetime
+    actor: Actor,
+    order_id: int,
+    dealer: dict,
+    total_fen: int,
+    from_status: str,
+    now: datetime,
+    *,
+    raises_exposure: bool = True,
 ) -> tuple[str, list[orders.StepNeeded]]:
     """Re-check credit and the rules for an order whose total is already in `dealer`'s
-    exposure; open new steps (or approve)."""
+    exposure; open new steps (or approve).
+
+    An order that does not fit is refused under the "block" policy only when this action
+    raises the dealer's exposure (a resubmission, an adjustment upwards): an adjustment that
+    lowers the total of a dealer already over its limit (finance lowered it since) is let
+    through, to the approval steps the rules give."""
     without = dict(dealer, open_orders_fen=int(dealer["open_orders_fen"] or 0) - total_fen)
-    if not credit.fits(without, total_fen) and dealer.get("over_credit_policy") != "approval":
-        credit.check_credit(without, total_fen)
+    tolerance = await supplier.credit_tolerance()
+    if (
+        raises_exposure
+        and not credit.fits(without, total_fen, tolerance)
+        and dealer.get("over_credit_policy") != "approval"
+    ):
+        credit.check_credit(without, total_fen, tolerance)
     lines = await OrderLine.select(
         OrderLine.qty, OrderLine.unit_price_fen, OrderLine.price_rule_params
     ).where(OrderLine.order == order_id)
@@ -547,7 +574,7 @@ async def resubmit(actor: Actor, order_id: int, *, now: datetime | None = None) 
     if not _may_resubmit(actor, row):
         raise Forbidden(_("You cannot resubmit this order."))
     async with write_transaction():
-        dealer = await orders._lock_dealer(row["dealer"])
+        dealer = await ledger.lock_dealer(row["dealer"])
         current = (
             await Order.select(Order.status, Order.total_fen).where(Order.id == order_id).first()
         )
@@ -691,7 +718,7 @@ async def adjust(
     if not changed:
         raise ValidationFailed(errors=[FieldError("lines", _("Nothing was changed."))])
     async with write_transaction():
-        dealer = await orders._lock_dealer(row["dealer"])
+        dealer = await ledger.lock_dealer(row["dealer"])
         current = (
             await Order.select(Order.status, Order.total_fen).where(Order.id == order_id).first()
         )
@@ -820,7 +847,9 @@ async def adjust(
         )
         # Credit and the rules, as at submission, with the new total.
         from_status = current["status"]
-        status, steps = await _reroute(actor, order_id, dealer, new_total, from_status, now)
+        status, steps = await _reroute(
+            actor, order_id, dealer, new_total, from_status, now, raises_exposure=delta > 0
+        )
         await audit.record(
             actor,
             "order.adjusted",

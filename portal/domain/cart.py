@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from portal.db import fetch, write_transaction
-from portal.domain import catalog, credit, money, orders, pricing, promotions
+from portal.domain import catalog, credit, money, orders, pricing, promotions, supplier
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.quantities import (
     MAX_LINE_QTY,
@@ -302,7 +302,7 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
     if address_id is None and addresses:
         address_id = addresses[0]["id"]
     cart_errors: list[FieldError] = []
-    if live and not credit.fits(dealer, total):
+    if live and not credit.fits(dealer, total, await supplier.credit_tolerance()):
         cart_errors.append(
             FieldError(
                 "credit",

@@ -1,12 +1,19 @@
-"""Dealer credit: exposure, available credit, the supplier's tolerance and the checks on submit.
+"""Dealer credit: exposure, available credit, the tolerance over the limit and the checks on
+submit.
 
 exposure = ledger balance owed + open orders not yet invoiced; available = limit - exposure.
 An order passes when its total fits in available credit plus the tolerance, and, for a
 dealer whose overdue policy is "block", when nothing is overdue.
+
+The tolerance is the greatest of four figures: the amount and the percentage of the limit
+finance set for the dealer, and the amount and the percentage the supplier allows every
+dealer (its settings, portal.domain.supplier.credit_tolerance). Every check takes the
+supplier's as an argument, so no caller can leave it out.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from portal.domain import ledger
@@ -25,6 +32,18 @@ class OverdueBlocked(CreditExceeded):
     title = _("Orders are on hold for overdue invoices.")
 
 
+@dataclass(frozen=True)
+class Tolerance:
+    """How far over a dealer's credit limit the supplier lets any dealer's orders go: an
+    amount, and a share of the dealer's limit in basis points; the greater applies."""
+
+    amount_fen: int = 0
+    bp: int = 0
+
+
+NO_TOLERANCE = Tolerance()
+
+
 def exposure_fen(dealer: dict) -> int:
     return int(dealer["balance_fen"] or 0) + int(dealer["open_orders_fen"] or 0)
 
@@ -34,34 +53,36 @@ def available_fen(dealer: dict) -> int:
     return int(dealer["credit_limit_fen"] or 0) - exposure_fen(dealer)
 
 
-def tolerance_fen(dealer: dict) -> int:
-    """How far over the limit an order may go: the greater of an amount and a share of it."""
-    amount = int(dealer.get("credit_tolerance_fen") or 0)
-    share = to_fen(
-        percent_of(
-            int(dealer["credit_limit_fen"] or 0), int(dealer.get("credit_tolerance_bp") or 0)
-        )
+def tolerance_fen(dealer: dict, supplier: Tolerance) -> int:
+    """How far over the limit an order may go: the greatest of the dealer's amount, the
+    dealer's share of its limit, the supplier's amount and the supplier's share."""
+    limit = int(dealer["credit_limit_fen"] or 0)
+    return max(
+        int(dealer.get("credit_tolerance_fen") or 0),
+        to_fen(percent_of(limit, int(dealer.get("credit_tolerance_bp") or 0))),
+        supplier.amount_fen,
+        to_fen(percent_of(limit, supplier.bp)),
+        0,
     )
-    return max(amount, share, 0)
 
 
-def ceiling_fen(dealer: dict) -> int:
+def ceiling_fen(dealer: dict, supplier: Tolerance) -> int:
     """The highest exposure the dealer may reach: limit plus tolerance."""
-    return int(dealer["credit_limit_fen"] or 0) + tolerance_fen(dealer)
+    return int(dealer["credit_limit_fen"] or 0) + tolerance_fen(dealer, supplier)
 
 
-def fits(dealer: dict, order_total_fen: int) -> bool:
-    return exposure_fen(dealer) + order_total_fen <= ceiling_fen(dealer)
+def fits(dealer: dict, order_total_fen: int, supplier: Tolerance) -> bool:
+    return exposure_fen(dealer) + order_total_fen <= ceiling_fen(dealer, supplier)
 
 
-def check_credit(dealer: dict, order_total_fen: int) -> None:
+def check_credit(dealer: dict, order_total_fen: int, supplier: Tolerance) -> None:
     """CreditExceeded with the figures when the order does not fit in the dealer's credit.
 
     The message shows available credit (without the tolerance, which is the supplier's
     grace, not the dealer's money) and the order total, formatted as ¥ amounts; `extra`
     carries the same figures as exact decimal strings for the API.
     """
-    if fits(dealer, order_total_fen):
+    if fits(dealer, order_total_fen, supplier):
         return
     available = available_fen(dealer)
     raise CreditExceeded(
@@ -72,7 +93,7 @@ def check_credit(dealer: dict, order_total_fen: int) -> None:
             "order_total": str(from_fen(order_total_fen)),
             "credit_limit": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
             "exposure": str(from_fen(exposure_fen(dealer))),
-            "tolerance": str(from_fen(tolerance_fen(dealer))),
+            "tolerance": str(from_fen(tolerance_fen(dealer, supplier))),
         },
     )
 

@@ -439,7 +439,7 @@ def tolerance_bp(text: str) -> int | None:
     return percent_bp(str(text).strip() or "0", zero_ok=True)
 
 
-def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
+def credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
     """An amount of credit in fen, 0 to MAX_AMOUNT_FEN, or None when it is not one."""
     if blank_is_zero and not str(value).strip():
         return 0
@@ -484,7 +484,7 @@ async def set_credit_terms(
     await dealer_in_scope(actor, dealer_id)
     errors: list[FieldError] = []
     changes: dict[str, Any] = {}
-    limit_fen = _credit_amount_fen(credit_limit)
+    limit_fen = credit_amount_fen(credit_limit)
     if limit_fen is None:
         errors.append(FieldError("credit_limit", _("Enter an amount such as 1234.50.")))
     changes["credit_limit_fen"] = limit_fen
@@ -516,7 +516,7 @@ async def set_credit_terms(
                 )
             )
     if tolerance_amount is not None:
-        changes["credit_tolerance_fen"] = _credit_amount_fen(tolerance_amount, blank_is_zero=True)
+        changes["credit_tolerance_fen"] = credit_amount_fen(tolerance_amount, blank_is_zero=True)
         if changes["credit_tolerance_fen"] is None:
             errors.append(FieldError("tolerance_amount", _("Enter an amount such as 1234.50.")))
     if tolerance_percent is not None:

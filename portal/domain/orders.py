@@ -20,7 +20,17 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from portal.db import current_engine, fetch, is_sqlite, write_together, write_transaction
-from portal.domain import audit, catalog, credit, notifications, pricing, promotions, stock
+from portal.domain import (
+    audit,
+    catalog,
+    credit,
+    ledger,
+    notifications,
+    pricing,
+    promotions,
+    stock,
+    supplier,
+)
 from portal.domain.errors import (
     Conflict,
     DomainError,
@@ -41,7 +51,6 @@ from portal.tables import (
     ApprovalStep,
     Cart,
     CartLine,
-    Dealer,
     Order,
     OrderEvent,
     OrderLine,
@@ -225,15 +234,18 @@ def approvals_needed(
     lines: list[PricedLine],
     actor: Actor,
     previous_orders: int,
+    *,
+    tolerance: credit.Tolerance,
 ) -> list[StepNeeded]:
     """The approval steps an order must pass, in order; [] means approved on submission.
 
     Pure: `dealer` is the dealer row as it stands before this order counts (exposure without
-    it). Matching rules are taken in (step_order, id) order; one step per approving role (the
-    first rule naming it places it). An order over credit under the "approval" policy always
-    waits for finance: if no active over_credit rule says so, a finance step is added last.
+    it); `tolerance` the supplier's over every dealer's limit. Matching rules are taken in
+    (step_order, id) order; one step per approving role (the first rule naming it places it).
+    An order over credit under the "approval" policy always waits for finance: if no active
+    over_credit rule says so, a finance step is added last.
     """
-    over = not credit.fits(dealer, total_fen)
+    over = not credit.fits(dealer, total_fen, tolerance)
     matched: list[Rule] = []
     for rule in sorted(rules, key=lambda r: (r.step_order, r.id)):
         if rule.kind == "total_at_least":
@@ -352,6 +364,7 @@ async def route_for_approval(
         lines,
         actor,
         await previous_order_count(dealer["id"], order_id),
+        tolerance=await supplier.credit_tolerance(),
     )
     if steps:
         await open_steps(order_id, steps, now)
@@ -1155,16 +1168,6 @@ async def _next_number(now: datetime) -> str:
     return f"SO-{day}-{int(rows[0]['last']):04d}"
 
 
-async def _lock_dealer(dealer_id: int) -> dict:
-    query = Dealer.select().where(Dealer.id == dealer_id)
-    if not is_sqlite(current_engine()):
-        query = query.lock_rows()
-    row = await query.first()
-    if row is None:
-        raise NotFound(_("Dealer not found."))
-    return row
-
-
 def _stock_refusal(p: Prepared, shortfalls: list[stock.Shortfall]) -> InsufficientStock:
     by_sku: dict[int, PreparedLine] = {}
     for line in p.lines:
@@ -1263,7 +1266,13 @@ def _rule_of(row: dict) -> Rule:
 
 
 async def _route_new_order(
-    actor: Actor, dealer: dict, p: Prepared, rules: list[Rule], *, now: datetime
+    actor: Actor,
+    dealer: dict,
+    p: Prepared,
+    rules: list[Rule],
+    *,
+    tolerance: credit.Tolerance,
+    now: datetime,
 ) -> list[StepNeeded]:
     """The approval steps a new order needs (what route_for_approval decides for it), worked
     out before the order is written, so it is written once with its final status."""
@@ -1280,6 +1289,7 @@ async def _route_new_order(
         [PricedLine(ln.unit_price_fen, ln.ref_price_fen, ln.qty) for ln in p.lines],
         actor,
         previous,
+        tolerance=tolerance,
     )
 
 
@@ -1297,6 +1307,7 @@ async def _place(
     number: str,
     now: datetime,
     rules: list[Rule],
+    tolerance: credit.Tolerance,
     recipients: list[dict],
     cart_line_ids: list[int] | None = None,
     cart_id: int | None = None,
@@ -1324,12 +1335,12 @@ async def _place(
             await _hook("after_dealer_lock")
             if not dealer["active"]:
                 raise NotFound(_("Dealer not found."))
-            over_credit = not credit.fits(dealer, p.total_fen)
+            over_credit = not credit.fits(dealer, p.total_fen, tolerance)
             if over_credit and dealer.get("over_credit_policy") != "approval":
-                credit.check_credit(dealer, p.total_fen)
+                credit.check_credit(dealer, p.total_fen, tolerance)
             # Over credit under the "approval" policy: allowed past the limit only to wait for
             # finance (approvals_needed always adds the over_credit step).
-            steps = await _route_new_order(actor, dealer, p, rules, now=now)
+            steps = await _route_new_order(actor, dealer, p, rules, tolerance=tolerance, now=now)
         except DomainError:
             # A twin request (same key) that committed first gets its order back, not this
             # refusal: claim the key before refusing (the refusal rolls it back).
@@ -1703,6 +1714,7 @@ async def _submit(
         now=now,
         addresses=addresses,
     )
+    tolerance = await supplier.credit_tolerance()
     await _hook("before_transaction")
     number = await _next_number(now)
     try:
@@ -1714,6 +1726,7 @@ async def _submit(
             number=number,
             now=now,
             rules=rules,
+            tolerance=tolerance,
             recipients=recipients,
             cart_id=cart_id,
             cart_line_ids=cart_line_ids,
@@ -1841,7 +1854,7 @@ async def cancel_order(
     if not can_cancel(row, actor):
         raise Conflict(_("This order can no longer be cancelled."))
     async with write_transaction():
-        dealer = await _lock_dealer(row["dealer"])
+        dealer = await ledger.lock_dealer(row["dealer"])
         current = (
             await Order.select(Order.status, Order.total_fen).where(Order.id == order_id).first()
         )

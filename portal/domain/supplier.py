@@ -1,7 +1,8 @@
 """The supplier's own settings, kept by administrators: its name, address and phone (printed
 on delivery notes, packing lists and statements), whether dealers see how much is available
-(staff always do), and after how many days a shipment the dealer leaves unconfirmed counts
-as received.
+(staff always do), after how many days a shipment the dealer leaves unconfirmed counts as
+received, and how far over its credit limit any dealer's orders may go (an amount and a
+percentage of the limit; finance may allow a dealer more, portal.domain.credit).
 
 One row (id 1), absent until an administrator first saves; until then the environment's
 values (PORTAL_SHOW_STOCK_NUMBERS, PORTAL_AUTO_RECEIVE_DAYS) are the defaults, so an
@@ -21,14 +22,20 @@ from typing import Any
 
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import audit
+from portal.domain.credit import Tolerance
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
+from portal.domain.ledger import credit_amount_fen, tolerance_bp
+from portal.domain.money import from_fen, percent_text
 from portal.domain.scope import Actor
 from portal.domain.team import PHONE
 
 CACHE_SECONDS = 5.0
 MAX_AUTO_RECEIVE_DAYS = 90
 TEXT_LIMITS = {"name": 100, "address": 200, "phone": 40}
-_COLUMNS = "name, address, phone, show_stock_numbers, auto_receive_days"
+_COLUMNS = (
+    "name, address, phone, show_stock_numbers, auto_receive_days, "
+    "credit_tolerance_fen, credit_tolerance_bp"
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class SupplierSettings:
     phone: str
     show_stock_numbers: bool
     auto_receive_days: int  # 0: never
+    # Over every dealer's credit limit, as typed: yuan ("" none) and percent ("" none).
+    credit_tolerance_amount: str
+    credit_tolerance_percent: str
     saved: bool  # False while the defaults apply
 
 
@@ -61,6 +71,8 @@ class SettingsInput:
     phone: str = ""
     show_stock_numbers: bool = False
     auto_receive_days: int = 7
+    credit_tolerance_amount: str = ""  # yuan, "" or "0" for none
+    credit_tolerance_percent: str = ""  # of each dealer's limit, "" or "0" for none
 
 
 # id(engine) → (monotonic time read, the row or None)
@@ -72,6 +84,10 @@ def forget() -> None:
     _cache.clear()
 
 
+def _blank_if_zero(text: str) -> str:
+    return "" if text in ("0", "0.00") else text
+
+
 def _settings(row: dict | None, defaults: Defaults) -> SupplierSettings:
     if row is None:
         return SupplierSettings(
@@ -80,6 +96,8 @@ def _settings(row: dict | None, defaults: Defaults) -> SupplierSettings:
             phone="",
             show_stock_numbers=defaults.show_stock_numbers,
             auto_receive_days=defaults.auto_receive_days,
+            credit_tolerance_amount="",
+            credit_tolerance_percent="",
             saved=False,
         )
     return SupplierSettings(
@@ -88,6 +106,8 @@ def _settings(row: dict | None, defaults: Defaults) -> SupplierSettings:
         phone=row["phone"],
         show_stock_numbers=bool(row["show_stock_numbers"]),
         auto_receive_days=int(row["auto_receive_days"]),
+        credit_tolerance_amount=_blank_if_zero(str(from_fen(int(row["credit_tolerance_fen"])))),
+        credit_tolerance_percent=_blank_if_zero(percent_text(int(row["credit_tolerance_bp"]))),
         saved=True,
     )
 
@@ -97,15 +117,29 @@ async def _read() -> dict | None:
     return rows[0] if rows else None
 
 
-async def current(defaults: Defaults) -> SupplierSettings:
-    """The settings in force, for anyone's page (nothing in them is private): read at most
-    every CACHE_SECONDS per process."""
+async def _row() -> dict | None:
+    """The row as this process last read it, at most CACHE_SECONDS ago."""
     key = id(current_engine())
     cached = _cache.get(key)
     now = time.monotonic()
     if cached is None or now - cached[0] > CACHE_SECONDS:
         cached = _cache[key] = (now, await _read())
-    return _settings(cached[1], defaults)
+    return cached[1]
+
+
+async def current(defaults: Defaults) -> SupplierSettings:
+    """The settings in force, for anyone's page (nothing in them is private): read at most
+    every CACHE_SECONDS per process."""
+    return _settings(await _row(), defaults)
+
+
+async def credit_tolerance() -> Tolerance:
+    """What the supplier lets every dealer's orders go over its credit limit (none until an
+    administrator sets it), for the credit checks: read at most every CACHE_SECONDS."""
+    row = await _row()
+    if row is None:
+        return Tolerance()
+    return Tolerance(int(row["credit_tolerance_fen"]), int(row["credit_tolerance_bp"]))
 
 
 def _require_admin(actor: Actor) -> None:
@@ -121,7 +155,8 @@ async def for_admin(actor: Actor, defaults: Defaults) -> SupplierSettings:
     return _settings(row, defaults)
 
 
-def _check(data: SettingsInput) -> list[FieldError]:
+def _check(data: SettingsInput) -> tuple[list[FieldError], int | None, int | None]:
+    """The input's errors, and its tolerance as stored (fen, basis points; None if refused)."""
     errors = []
     if not data.name.strip():
         errors.append(FieldError("name", _("Enter a name.")))
@@ -139,7 +174,18 @@ def _check(data: SettingsInput) -> list[FieldError]:
                 {"max": MAX_AUTO_RECEIVE_DAYS},
             )
         )
-    return errors
+    amount = credit_amount_fen(data.credit_tolerance_amount, blank_is_zero=True)
+    if amount is None:
+        errors.append(FieldError("credit_tolerance_amount", _("Enter an amount such as 1234.50.")))
+    bp = tolerance_bp(data.credit_tolerance_percent)
+    if bp is None:
+        errors.append(
+            FieldError(
+                "credit_tolerance_percent",
+                _("Enter a percentage from 0 to 100, such as 5 or 2.5."),
+            )
+        )
+    return errors, amount, bp
 
 
 async def save(
@@ -147,7 +193,7 @@ async def save(
 ) -> SupplierSettings:
     """Change the settings, all or nothing, audited ("supplier.settings_saved")."""
     _require_admin(actor)
-    errors = _check(data)
+    errors, tolerance_fen, tolerance_bp_ = _check(data)
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
@@ -157,18 +203,22 @@ async def save(
         "phone": data.phone.strip(),
         "show_stock_numbers": data.show_stock_numbers,
         "auto_receive_days": data.auto_receive_days,
+        "credit_tolerance_fen": tolerance_fen,
+        "credit_tolerance_bp": tolerance_bp_,
     }
     lock = "" if is_sqlite(current_engine()) else " FOR UPDATE"
     async with write_transaction():
         rows = await fetch(f"SELECT {_COLUMNS} FROM supplier_settings WHERE id = 1{lock}")
         old = _settings(rows[0] if rows else None, defaults)
         before = {k: v for k, v in asdict(old).items() if k in values}
+        # The tolerance before, as stored (none while nothing was saved).
+        before["credit_tolerance_fen"] = int(rows[0]["credit_tolerance_fen"]) if rows else 0
+        before["credit_tolerance_bp"] = int(rows[0]["credit_tolerance_bp"]) if rows else 0
+        placeholders = ", ".join("{}" for _value in values)
         await fetch(
             f"INSERT INTO supplier_settings (id, {_COLUMNS}, updated_at) "
-            "VALUES (1, {}, {}, {}, {}, {}, {}) ON CONFLICT (id) DO UPDATE SET "
-            "name = excluded.name, address = excluded.address, phone = excluded.phone, "
-            "show_stock_numbers = excluded.show_stock_numbers, "
-            "auto_receive_days = excluded.auto_receive_days, updated_at = excluded.updated_at",
+            f"VALUES (1, {placeholders}, {{}}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{name} = excluded.{name}" for name in (*values, "updated_at")),
             *values.values(),
             now,
         )

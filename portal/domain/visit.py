@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from portal.domain import credit, dealers
+from portal.domain import credit, dealers, supplier
 from portal.domain.orders import OPEN_STATUSES
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Address, Order, OrderLine, RepAssignment, Tier
@@ -105,7 +105,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         exposure_fen=credit.exposure_fen(dealer),
         available_fen=credit.available_fen(dealer),
         over_credit_policy=dealer["over_credit_policy"] or "block",
-        tolerance_fen=credit.tolerance_fen(dealer),
+        tolerance_fen=credit.tolerance_fen(dealer, await supplier.credit_tolerance()),
         rep_name=rep["name"] if rep else "",
         rep_id=rep["rep"] if rep else None,
         flagged_for_review=bool(dealer.get("flagged_for_review")),

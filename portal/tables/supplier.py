@@ -1,7 +1,7 @@
 """The supplier's own settings: one row (id 1), absent until an administrator first saves
 them; until then the environment's defaults apply (portal/domain/supplier.py)."""
 
-from piccolo.columns import Boolean, Integer, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -11,4 +11,8 @@ class SupplierSettings(Table, tablename="supplier_settings"):
     phone = Varchar(length=40, default="")
     show_stock_numbers = Boolean(default=False)  # dealers see how much is available
     auto_receive_days = Integer(default=7)  # 0: shipments are never received automatically
+    # How far over its credit limit any dealer's orders may go: the greater of an amount and
+    # a share of the dealer's limit (basis points), and of the dealer's own tolerance.
+    credit_tolerance_fen = BigInt(default=0)
+    credit_tolerance_bp = Integer(default=0)
     updated_at = Timestamptz()

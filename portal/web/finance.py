@@ -14,7 +14,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import credit, ledger
+from portal.domain import credit, ledger, supplier
 from portal.domain.errors import Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen, percent_text
 from portal.export import table_document
@@ -45,6 +45,7 @@ async def _page(
     statement = await ledger.statement(request.user, dealer_id, start=first, end=last)
     flash_data = take_flash(request)
     dealer = statement.dealer
+    supplier_tolerance = await supplier.credit_tolerance()
     response = page(
         request,
         "finance/dealer.html",
@@ -58,7 +59,9 @@ async def _page(
             "errors": errors or {},
             "values": values or {},
             "limit_text": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
-            "tolerance_fen": credit.tolerance_fen(dealer),
+            "tolerance_fen": credit.tolerance_fen(dealer, supplier_tolerance),
+            "supplier_tolerance": supplier_tolerance,
+            "supplier_percent": percent_text(supplier_tolerance.bp),
             "tolerance_text": _blank_if_zero(
                 str(from_fen(int(dealer["credit_tolerance_fen"] or 0)))
             ),

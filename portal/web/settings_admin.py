@@ -15,7 +15,7 @@ from portal.domain.errors import ValidationFailed
 from portal.web.common import checked, field_errors, page, whole_number
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-TEXT_FIELDS = ("name", "address", "phone")
+TEXT_FIELDS = ("name", "address", "phone", "credit_tolerance_amount", "credit_tolerance_percent")
 
 
 def _values(data: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from portal.domain import approvals, cart, notifications, orders
+from portal.domain import approvals, cart, notifications, orders, supplier
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -25,6 +25,7 @@ from portal.tables import (
     ApprovalStep,
     AuditEntry,
     CartLine,
+    Dealer,
     MailOutbox,
     Notification,
     OrderEvent,
@@ -233,6 +234,24 @@ async def test_over_credit_waits_for_finance_when_the_policy_allows(db):
     assert entry["actor"] == t.finance.user_id
 
 
+async def test_within_the_supplier_tolerance_no_finance_step_is_needed(db):
+    t = await team(credit_limit_fen=5_000, over_credit_policy="approval")
+    admin = f.actor(await f.user("admin"))
+    # ¥86.40 on a ¥50.00 limit is ¥36.40 over: a cent less of tolerance still waits for
+    # finance, exactly that much does not.
+    short = supplier.SettingsInput(name="润川", credit_tolerance_amount="36.39")
+    await supplier.save(admin, short, supplier.Defaults())
+    waits = await place(t)
+    assert waits.status == "pending_approval"
+    assert await steps_of(waits.id) == [("finance", "over_credit", "pending")]
+    await orders.cancel_order(t.w.buyer, waits.id, "重下", now=NOW)
+    enough = supplier.SettingsInput(name="润川", credit_tolerance_amount="36.40")
+    await supplier.save(admin, enough, supplier.Defaults())
+    order = await place(t, key="k2")
+    assert order.status == "approved"
+    assert await ApprovalStep.count().where(ApprovalStep.order == order.id) == 0
+
+
 async def test_over_credit_is_refused_without_the_policy(db):
     t = await team(credit_limit_fen=5_000)
     with pytest.raises(CreditExceeded):
@@ -331,6 +350,24 @@ async def test_staff_adjust_reruns_stock_credit_and_rules(db):
     adjusted = next(e for e in view.events if e.kind == "adjusted")
     assert "客户减量" in adjusted.note and "120" in adjusted.note and "48" in adjusted.note
     assert await steps_of(order.id) == [("sales_manager", "total_at_least", "superseded")]
+
+
+async def test_lowering_an_order_of_a_dealer_over_its_limit_is_not_refused(db):
+    t = await team(on_hand=200)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t, qty_boxes=5)  # ¥216.00, waiting for the manager
+    # Finance lowers the limit under what the dealer already owes on open orders.
+    await Dealer.update({Dealer.credit_limit_fen: 10_000}).where(Dealer.id == t.w.dealer["id"])
+    line = order.lines[0]
+    with pytest.raises(CreditExceeded):  # raising it is refused: exposure would grow
+        await approvals.adjust(
+            t.manager, order.id, [approvals.LineChange(line.id, 144)], "加量", now=NOW
+        )
+    status = await approvals.adjust(
+        t.manager, order.id, [approvals.LineChange(line.id, 96)], "减量", now=NOW
+    )
+    assert status == "pending_approval"  # still ≥ ¥0.01: the manager decides
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 96 * 180
 
 
 async def test_adjust_refuses_what_the_stock_cannot_cover(db):

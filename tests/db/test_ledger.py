@@ -157,8 +157,10 @@ async def test_tolerance_and_over_credit_policy_are_set_by_finance_audited_and_v
     )
     assert (d["credit_tolerance_fen"], d["credit_tolerance_bp"]) == (3_000, 500)
     assert d["over_credit_policy"] == "approval"
-    assert credit.tolerance_fen(d) == 5_000  # the greater: 5 % of ¥1,000.00 over ¥30.00
-    assert credit.ceiling_fen(d) == 105_000
+    assert (
+        credit.tolerance_fen(d, credit.NO_TOLERANCE) == 5_000
+    )  # the greater: 5 % of ¥1,000.00 over ¥30.00
+    assert credit.ceiling_fen(d, credit.NO_TOLERANCE) == 105_000
     row = await AuditEntry.select().where(AuditEntry.action == "dealer.credit_terms").first()
     before, after = json.loads(row["before"]), json.loads(row["after"])
     assert (before["credit_tolerance_bp"], after["credit_tolerance_bp"]) == (0, 500)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.db import current_engine, is_sqlite, write_transaction
-from portal.domain import orders, stock
+from portal.domain import orders, stock, supplier
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -252,6 +252,25 @@ async def test_tolerance_lets_an_order_through(db):
     result = await submit(w, [LineRequest(qty=12, sku_code="B200")])  # ¥120 on ¥100 + ¥20
     assert result.order.status == "approved"
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 12_000
+
+
+async def test_the_supplier_tolerance_lets_an_order_through_and_no_further(db):
+    # ¥120.00 on a ¥100.00 limit: the supplier's 20 % lets it through, where the dealer has
+    # no tolerance of its own; the next ¥120.00 would take it ¥140 over.
+    w = await world(credit_limit_fen=10_000)
+    admin = f.actor(await f.user("admin"))
+    settings = supplier.SettingsInput(name="润川", credit_tolerance_percent="20")
+    await supplier.save(admin, settings, supplier.Defaults())
+    result = await submit(w, [LineRequest(qty=12, sku_code="B200")], key="first")
+    assert result.order.status == "approved"
+    with pytest.raises(CreditExceeded) as err:
+        await submit(w, [LineRequest(qty=12, sku_code="B200")], key="second")
+    assert err.value.extra["tolerance"] == "20.00" and err.value.extra["available"] == "-20.00"
+    # The dealer's own tolerance counts where it is the greater.
+    await Dealer.update({Dealer.credit_tolerance_fen: 15_000}).where(Dealer.id == w.dealer["id"])
+    again = await submit(w, [LineRequest(qty=12, sku_code="B200")], key="third")
+    assert again.order.status == "approved"
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 24_000
 
 
 async def test_short_stock_names_every_short_line_and_writes_nothing(db):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from portal.db import fetch
-from portal.domain import catalog, supplier
+from portal.domain import catalog, credit, supplier
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.tables import AuditEntry, SupplierSettings
 from tests import factories as f
@@ -19,6 +19,8 @@ GOOD = supplier.SettingsInput(
     phone="0571-8888 6666",
     show_stock_numbers=True,
     auto_receive_days=10,
+    credit_tolerance_amount="¥500",
+    credit_tolerance_percent="2.5%",
 )
 
 
@@ -77,6 +79,11 @@ async def test_saving_is_audited_before_and_after_and_kept_to_one_row(db):
         ({"phone": "1" * 41}, "phone"),
         ({"auto_receive_days": -1}, "auto_receive_days"),
         ({"auto_receive_days": 91}, "auto_receive_days"),
+        ({"credit_tolerance_amount": "abc"}, "credit_tolerance_amount"),
+        ({"credit_tolerance_amount": "-1"}, "credit_tolerance_amount"),
+        ({"credit_tolerance_amount": "1" * 15}, "credit_tolerance_amount"),
+        ({"credit_tolerance_percent": "101"}, "credit_tolerance_percent"),
+        ({"credit_tolerance_percent": "=1+1"}, "credit_tolerance_percent"),
     ],
 )
 async def test_bad_settings_are_refused_and_change_nothing(db, change, field):
@@ -88,7 +95,27 @@ async def test_bad_settings_are_refused_and_change_nothing(db, change, field):
     assert [e.field for e in caught.value.errors] == [field]
     row = await SupplierSettings.select().first()
     assert row["name"] == "康源饮品有限公司" and row["auto_receive_days"] == 10
+    assert (row["credit_tolerance_fen"], row["credit_tolerance_bp"]) == (50_000, 250)
     assert await AuditEntry.count().where(AuditEntry.entity == "supplier_settings") == 1
+    assert await supplier.credit_tolerance() == credit.Tolerance(50_000, 250)
+
+
+async def test_the_credit_tolerance_is_kept_in_fen_and_basis_points_and_audited(db):
+    assert await supplier.credit_tolerance() == credit.Tolerance()  # none until saved
+    admin = f.actor(await f.user("admin"))
+    saved = await supplier.save(admin, GOOD, ENV)
+    assert (saved.credit_tolerance_amount, saved.credit_tolerance_percent) == ("500.00", "2.5")
+    assert await supplier.credit_tolerance() == credit.Tolerance(amount_fen=50_000, bp=250)
+    none = supplier.SettingsInput(
+        name="康源", credit_tolerance_amount=" ", credit_tolerance_percent="0"
+    )
+    cleared = await supplier.save(admin, none, ENV)
+    assert (cleared.credit_tolerance_amount, cleared.credit_tolerance_percent) == ("", "")
+    assert await supplier.credit_tolerance() == credit.Tolerance()
+    last = await AuditEntry.select().order_by(AuditEntry.id, ascending=False).first()
+    before, after = json.loads(last["before"]), json.loads(last["after"])
+    assert (before["credit_tolerance_fen"], before["credit_tolerance_bp"]) == (50_000, 250)
+    assert (after["credit_tolerance_fen"], after["credit_tolerance_bp"]) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import io
 
 from pypdf import PdfReader
 
-from portal.tables import AuditEntry, SupplierSettings
+from portal.tables import AuditEntry, Dealer, SupplierSettings, User
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world
 from tests.http.conftest import csrf_from, sign_in
@@ -20,6 +20,8 @@ GOOD = {
     "phone": "028-8566 1888",
     "show_stock_numbers": True,
     "auto_receive_days": 10,
+    "credit_tolerance_amount": "2000.00",
+    "credit_tolerance_percent": "5",
 }
 
 
@@ -99,6 +101,8 @@ async def test_the_api_reads_and_changes_them_for_administrators_only(client, db
         "phone": "",
         "show_stock_numbers": False,
         "auto_receive_days": 7,
+        "credit_tolerance_amount": "",
+        "credit_tolerance_percent": "",
         "saved": False,
     }
     done = await client.put("/api/v1/settings", json=GOOD, headers=root)
@@ -114,8 +118,18 @@ async def test_the_api_reads_and_changes_them_for_administrators_only(client, db
         "/api/v1/settings", json={**GOOD, "auto_receive_days": 91}, headers=root
     )
     assert out_of_range.status_code == 400
+    bad_tolerance = await client.put(
+        "/api/v1/settings",
+        json={**GOOD, "credit_tolerance_amount": "lots", "credit_tolerance_percent": "150"},
+        headers={**root, **ZH},
+    )
+    assert_problem(bad_tolerance, 422, "validation")
+    messages = {e["field"]: e["message"] for e in bad_tolerance.json()["errors"]}
+    assert set(messages) == {"credit_tolerance_amount", "credit_tolerance_percent"}
+    assert "金额" in messages["credit_tolerance_amount"]
     row = await SupplierSettings.select().first()
     assert row["phone"] == "028-8566 1888" and row["auto_receive_days"] == 10
+    assert (row["credit_tolerance_fen"], row["credit_tolerance_bp"]) == (200_000, 500)
 
     for who in ("cfo", "boss"):
         headers = await bearer(client, who)
@@ -161,3 +175,49 @@ async def test_delivery_notes_and_statements_carry_the_letterhead(client, db):
         assert "Runchuan Foods Co." in text and "028-8566 1888" in text
         assert "·" not in text  # the PDFs' CJK font draws a box for it
     assert note.count("Runchuan Foods Co.") == 2  # the delivery note and the packing list
+
+
+async def test_a_supplier_tolerance_set_on_the_phone_lets_any_dealer_go_over(client, db):
+    w = await fulfil_world()
+    await Dealer.update({Dealer.credit_limit_fen: 10_000}).where(Dealer.id == w.dealer["id"])
+    buyer_row = await User.select().where(User.id == w.buyer.user_id).first()
+    await f.user("admin", username="root")
+    await f.user("finance", username="cfo")
+    order = {"lines": [{"sku_id": w.sku2["id"], "qty": 11}]}  # ¥110.00 on a ¥100.00 limit
+    buyer = await bearer(client, buyer_row["username"])
+    refused = await client.post(
+        "/api/v1/orders", json=order, headers={**buyer, "Idempotency-Key": "over-1"}
+    )
+    assert_problem(refused, 422, "credit-exceeded")
+
+    await sign_in(client, "root")
+    page = await client.get("/admin/settings", headers=ZH)
+    assert 'name="credit_tolerance_percent"' in page.text
+    form = {"name": "润川", "auto_receive_days": "7", "_csrf_token": csrf_from(page.text)}
+    bad = await client.post(
+        "/admin/settings", data={**form, "credit_tolerance_percent": "abc"}, headers=ZH
+    )
+    assert bad.status_code == 422 and "请输入 0 到 100 之间的百分比" in bad.text
+    assert await SupplierSettings.count() == 0
+    done = await client.post(
+        "/admin/settings",
+        data={**form, "credit_tolerance_percent": "10"},
+        headers=ZH,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    shown = await client.get(done.headers["location"], headers=ZH)
+    assert 'name="credit_tolerance_percent" type="text" value="10"' in shown.text
+
+    placed = await client.post(
+        "/api/v1/orders", json=order, headers={**buyer, "Idempotency-Key": "over-2"}
+    )
+    assert placed.status_code == 201 and placed.json()["status"] == "approved"
+
+    client.cookies.clear()
+    await sign_in(client, "cfo")
+    finance = await client.get(f"/finance/dealers/{w.dealer['id']}", headers=ZH)
+    assert 'id="tolerance">¥10.00<' in finance.text and 'id="supplier-tolerance"' in finance.text
+    cfo = await bearer(client, "cfo")
+    dealer = await client.get(f"/api/v1/dealers/{w.dealer['id']}", headers=cfo)
+    assert dealer.json()["tolerance"] == "10.00" and dealer.json()["tolerance_percent"] == "0"

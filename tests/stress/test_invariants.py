@@ -31,7 +31,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.domain import approvals, credit, ledger, orders, shipments
+from portal.domain import approvals, credit, ledger, orders, shipments, supplier
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -479,9 +479,11 @@ async def check_invariants(w: World) -> None:
             open_total[o["dealer"]] += o["total_fen"] - invoiced_order[o["id"]]
         elif o["status"] in ("shipped", "completed"):
             assert invoiced_order[o["id"]] == o["total_fen"], f"order {o['id']} invoiced"
+    tolerance = await supplier.credit_tolerance()
     for d in dealers:
         assert d["open_orders_fen"] == open_total[d["id"]], f"dealer {d['id']} exposure"
-        assert credit.exposure_fen(d) <= credit.ceiling_fen(d), f"dealer {d['id']} over ceiling"
+        ceiling = credit.ceiling_fen(d, tolerance)
+        assert credit.exposure_fen(d) <= ceiling, f"dealer {d['id']} over ceiling"
 
     # Orders: lines, each carrying its order's dealer (the catalog's last purchases read
     # it), unique numbers.

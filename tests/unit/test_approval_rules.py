@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from portal.domain.credit import NO_TOLERANCE
 from portal.domain.orders import PricedLine, Rule, StepNeeded, approvals_needed, discount_beyond
 from portal.domain.scope import Actor
 
@@ -87,7 +88,7 @@ SIX_OFF = [PricedLine(940, 1000, 10)]  # 6 % below
     ],
 )
 def test_rule_cases(rules, d, total, lines, actor, previous, expected):
-    steps = approvals_needed(rules, d, total, lines, actor, previous)
+    steps = approvals_needed(rules, d, total, lines, actor, previous, tolerance=NO_TOLERANCE)
     assert [(s.role, s.rule_kind) for s in steps] == expected
 
 
@@ -132,7 +133,9 @@ rules_st = st.lists(
 def test_rule_properties(rules, limit, total, price, authority, previous, flagged):
     actor = Actor(1, "sales_rep", "r", discount_authority_bp=authority)
     d = dealer(limit=limit, flagged=flagged)
-    steps = approvals_needed(rules, d, total, [PricedLine(price, 1000, 3)], actor, previous)
+    steps = approvals_needed(
+        rules, d, total, [PricedLine(price, 1000, 3)], actor, previous, tolerance=NO_TOLERANCE
+    )
     roles = [s.role for s in steps]
     # One step per role, only the two approving roles.
     assert len(roles) == len(set(roles)) and set(roles) <= {"sales_manager", "finance"}
@@ -143,5 +146,7 @@ def test_rule_properties(rules, limit, total, price, authority, previous, flagge
     if not rules and not over:
         assert steps == []
     # Adding rules never removes a step (monotone).
-    fewer = approvals_needed(rules[:-1], d, total, [PricedLine(price, 1000, 3)], actor, previous)
+    fewer = approvals_needed(
+        rules[:-1], d, total, [PricedLine(price, 1000, 3)], actor, previous, tolerance=NO_TOLERANCE
+    )
     assert {s.role for s in fewer} <= set(roles)
