@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN = Decimal("0.01")
 HUNDRED = Decimal(100)
 BP = Decimal(10000)  # basis points in one whole
+# A number as people type one: "12", "-3", "12.50", ".5" (no exponent, no underscores).
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def to_fen(amount: Decimal) -> int:
@@ -40,8 +43,13 @@ MAX_AMOUNT_DIGITS = 15  # yuan digits before the point: ¥999,999,999,999,999.99
 
 
 def parse_amount(text: str) -> Decimal:
-    """A user-typed yuan amount ("1,234.5", "¥12") to Decimal; ValueError if it is not one."""
+    """A user-typed yuan amount ("1,234.5", "¥12") to Decimal; ValueError if it is not one.
+
+    Digits with an optional sign and decimal point only: Decimal alone would also take
+    "1e3", "1_000", "NaN" and "Infinity", which nobody types as an amount of money."""
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
+    if not PLAIN_NUMBER.fullmatch(cleaned):
+        raise ValueError(text)
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
@@ -72,8 +80,11 @@ def amount_fen(text: str | Decimal) -> int | None:
 def percent_bp(text: str, *, zero_ok: bool = False) -> int | None:
     """A percentage as typed ("85", "92.5", "85%") in basis points, from 0.01 % (0 with
     zero_ok) to 100 %, or None if it is not one."""
+    cleaned = str(text).strip().rstrip("%").strip()
+    if not PLAIN_NUMBER.fullmatch(cleaned):
+        return None
     try:
-        bp = Decimal(str(text).strip().rstrip("%").strip()) * 100
+        bp = Decimal(cleaned) * 100
     except (ArithmeticError, ValueError):
         return None
     lowest = 0 if zero_ok else 1

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.domain.money import parse_amount, to_fen
+from portal.domain.money import parse_amount, percent_bp, to_fen
 
 
 @pytest.mark.parametrize(
@@ -16,7 +16,8 @@ def test_amounts_people_type(text, fen):
 
 
 @pytest.mark.parametrize(
-    "text", ["9" * 16, "9" * 30, "1e30", "1E+15", "12.345", "abc", "NaN", "Infinity", ""]
+    "text",
+    ["9" * 16, "9" * 30, "1e30", "1E+15", "12.345", "abc", "NaN", "Infinity", "", "1e3", "1_000"],
 )
 def test_nonsense_and_absurd_amounts_are_refused(text):
     with pytest.raises(ValueError):
@@ -25,3 +26,9 @@ def test_nonsense_and_absurd_amounts_are_refused(text):
 
 def test_zero_and_negative_parse_for_the_caller_to_judge():
     assert parse_amount("0") == Decimal(0) and parse_amount("-5") == Decimal(-5)
+
+
+@pytest.mark.parametrize("text", ["1e1", "5_0", "NaN", "Infinity", "", "五"])
+def test_percentages_are_plain_numbers(text):
+    assert percent_bp(text) is None
+    assert percent_bp("2.5%") == 250 and percent_bp(" 100 ") == 10_000
