@@ -754,6 +754,16 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     )
 
 
+async def _rep_of(dealer_id: int) -> Any:
+    """The actor of the rep a dealer is assigned to."""
+    from portal.domain.scope import actor_from_user
+
+    assigned = await RepAssignment.select(RepAssignment.rep).where(
+        RepAssignment.dealer == dealer_id
+    )
+    return actor_from_user(await User.select().where(User.id == assigned[0]["rep"]).first())
+
+
 async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
     """Past orders through the real use case (one transaction each), so their prices, stock
     reservations, credit exposure and timelines are exactly what the portal would write."""
@@ -786,8 +796,12 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
                 now=at,
             )
             if order["cancelled"]:
-                reason = "订错规格，重新下单"
-                await cancel_order(actor, result.order.id, reason, now=at + timedelta(hours=2))
+                # Before approval the dealer cancels; an approved order its rep cancels at the
+                # dealer's call.
+                by, reason = actor, "订错规格，重新下单"
+                if not result.order.can_cancel:
+                    by, reason = await _rep_of(dealer_id[order["dealer"]]), "客户来电：订错规格"
+                await cancel_order(by, result.order.id, reason, now=at + timedelta(hours=2))
         except DomainError as exc:
             # The master data is committed already; a refused sample order is reported in the
             # summary (and fails the demo tests) rather than leaving a half-loaded portal.

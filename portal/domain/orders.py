@@ -73,8 +73,11 @@ STATUSES = (
 # A returned order (sent back to the dealer by an approver) keeps its reservations and
 # exposure while the dealer decides: resubmit (re-checked) or cancel.
 OPEN_STATUSES = ("pending_approval", "returned", "approved", "partially_shipped")
-# Before approval (and before anything ships) a dealer may still change their mind.
+# Staff in CANCELLING_STAFF may cancel an order until anything ships; a dealer only before
+# approval (DESIGN: "Before approval a dealer may cancel"): once approved, its rep or the
+# supplier's staff cancel it for them.
 CANCELLABLE_STATUSES = ("pending_approval", "returned", "approved")
+DEALER_CANCELLABLE_STATUSES = ("pending_approval", "returned")
 # Staff may adjust quantities and prices while the order waits (re-checked on the spot).
 ADJUSTABLE_STATUSES = ("pending_approval", "returned")
 FINAL_STATUSES = ("completed", "rejected", "cancelled")
@@ -385,16 +388,16 @@ async def route_for_approval(
 
 
 def can_cancel(order: dict, actor: Actor) -> bool:
-    """A dealer user (own dealer) or staff in scope, while the order is not approved-and-moving.
+    """A dealer user (own dealer) before approval, or staff in scope until anything ships.
 
     `order` is a sales_order row (dict with "status" and "dealer"); scope is already applied
     by the query that loaded it.
     """
-    if order.get("status") not in CANCELLABLE_STATUSES:
-        return False
+    status = order.get("status")
     if actor.is_dealer:
-        return actor.dealer_id == order.get("dealer")
-    return actor.role in CANCELLING_STAFF
+        own = actor.dealer_id == order.get("dealer")
+        return own and status in DEALER_CANCELLABLE_STATUSES
+    return actor.role in CANCELLING_STAFF and status in CANCELLABLE_STATUSES
 
 
 # --- views -----------------------------------------------------------------------------
@@ -1852,6 +1855,10 @@ async def cancel_order(
     if not actor.is_dealer and actor.role not in CANCELLING_STAFF:
         raise Forbidden(_("Your role cannot cancel orders."))
     if not can_cancel(row, actor):
+        if actor.is_dealer and row["status"] == "approved":
+            raise Conflict(
+                _("The order is approved: to cancel it, ask your sales rep or the supplier.")
+            )
         raise Conflict(_("This order can no longer be cancelled."))
     async with write_transaction():
         dealer = await ledger.lock_dealer(row["dealer"])
@@ -1865,7 +1872,8 @@ async def cancel_order(
         packing = await Shipment.count().where(
             (Shipment.order == order_id) & (Shipment.status == "packed")
         )
-        if current["status"] not in CANCELLABLE_STATUSES or shipped or packing:
+        still = can_cancel({"status": current["status"], "dealer": row["dealer"]}, actor)
+        if not still or shipped or packing:
             raise Conflict(_("This order can no longer be cancelled."))
         freed = await stock.release_order(order_id)  # and clears its backorders
         # What the order held goes to the oldest open backorders of the same SKUs.

@@ -176,6 +176,27 @@ async def test_scope_and_role_guard_decisions(db):
     assert await steps_of(order.id) == [("sales_manager", "total_at_least", "pending")]
 
 
+async def test_a_dealer_cancels_before_approval_and_the_rep_after(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    waiting = await place(t, key="waits")
+    assert waiting.status == "pending_approval" and waiting.can_cancel is True
+    await orders.cancel_order(t.w.buyer, waiting.id, "不要了", now=NOW)
+    assert await reserved(t.w.sku) == 0
+    approved = await place(t, key="goes")
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    view = await orders.get_order(t.w.buyer, approved.id)
+    assert view.status == "approved" and view.can_cancel is False
+    with pytest.raises(Conflict) as refused:  # DESIGN: "Before approval a dealer may cancel"
+        await orders.cancel_order(t.w.buyer, approved.id, now=NOW)
+    assert "sales rep" in refused.value.message
+    assert await reserved(t.w.sku) == 48 and await orders.get_order(t.rep, approved.id)
+    assert (await orders.get_order(t.rep, approved.id)).can_cancel is True
+    done = await orders.cancel_order(t.rep, approved.id, "客户电话取消", now=NOW)
+    assert done.status == "cancelled" and await reserved(t.w.sku) == 0
+
+
 async def test_return_to_dealer_then_resubmit_or_cancel(db):
     t = await team()
     await rule("total_at_least", "sales_manager", amount_fen=1)

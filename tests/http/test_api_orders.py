@@ -64,7 +64,7 @@ async def test_submit_replay_and_conflict(client, world):
     assert order["total"] == "43.20"
     assert order["list_total"] == "48.00"
     assert order["note"] == "请周五前送达"
-    assert order["can_cancel"] is True
+    assert order["can_cancel"] is False  # approved: no longer the dealer's to cancel
     assert order["rep_name"] == ""
     [line] = order["lines"]
     assert line["sku_code"] == "W550"
@@ -308,8 +308,18 @@ async def test_cancel_releases_stock_and_is_scoped(client, world):
     )
     assert_problem(foreign, 404, "not-found")
 
+    # Approved on submission: the dealer is told to ask its rep (DESIGN: "Before approval a
+    # dealer may cancel"); the supplier's staff cancel it.
+    refused = await client.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "下错了"}, headers=a_headers | EN
+    )
+    assert_problem(refused, 409, "conflict")
+    assert "ask your sales rep" in refused.json()["detail"]
+    assert await Reservation.count() == 1
+    await f.user("admin", username="root")
+    staff = await bearer(client, "root")
     response = await client.post(
-        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "下错了"}, headers=a_headers
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "下错了"}, headers=staff
     )
     assert response.status_code == 200, response.text
     cancelled = response.json()
@@ -320,10 +330,10 @@ async def test_cancel_releases_stock_and_is_scoped(client, world):
     assert await Reservation.count() == 0
     assert (await written())[3] == 0
 
-    again = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=a_headers | EN)
+    again = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=staff | EN)
     assert_problem(again, 409, "conflict")
     too_long = await client.post(
-        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x" * 501}, headers=a_headers
+        f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x" * 501}, headers=staff
     )
     assert_problem(too_long, 400, "validation")
     missing = await client.post("/api/v1/orders/999999/cancel", headers=a_headers)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from portal.domain import cart as cart_domain
-from portal.tables import CartLine, Dealer, Order, OrderEvent, StockLevel
+from portal.tables import ApprovalRule, CartLine, Dealer, Order, OrderEvent, StockLevel
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 
@@ -24,6 +25,19 @@ async def shop(*, credit_limit_fen: int = 10_000_000, b_stock: int = 5) -> Simpl
     await f.stock(b, wh, b_stock)
     await f.tier_price(tier, a, price_fen=180)
     return SimpleNamespace(wh=wh, tier=tier, dealer=dealer, buyer=buyer, a=a, b=b)
+
+
+async def needs_approval() -> None:
+    """Every order waits for a manager: a dealer may cancel only before approval."""
+    await ApprovalRule.insert(
+        ApprovalRule(
+            kind="total_at_least",
+            approver_role="sales_manager",
+            amount_fen=1,
+            step_order=10,
+            created_at=datetime.now(UTC),
+        )
+    )
 
 
 async def csrf(client, path: str = "/me") -> str:
@@ -303,6 +317,7 @@ async def place(client, s: SimpleNamespace, sku: dict, qty: int) -> dict:
 
 async def test_orders_list_filters_by_status_and_searches(client):
     s = await shop()
+    await needs_approval()
     await sign_in(client, "buyer")
     kept = await place(client, s, s.a, 2)
     dropped = await place(client, s, s.a, 3)
@@ -312,9 +327,9 @@ async def test_orders_list_filters_by_status_and_searches(client):
     assert kept["number"] in everything.text and dropped["number"] in everything.text
     cancelled = await client.get("/orders?status=cancelled")
     assert dropped["number"] in cancelled.text and kept["number"] not in cancelled.text
-    approved = await client.get("/orders?status=approved", headers=HX)
-    assert kept["number"] in approved.text and dropped["number"] not in approved.text
-    assert "<html" not in approved.text
+    waiting = await client.get("/orders?status=pending_approval", headers=HX)
+    assert kept["number"] in waiting.text and dropped["number"] not in waiting.text
+    assert "<html" not in waiting.text
     found = await client.get(f"/orders?q={kept['number'][-4:]}")
     assert kept["number"] in found.text and dropped["number"] not in found.text
     bad = await client.get("/orders?status=nonsense")
@@ -347,11 +362,14 @@ async def test_order_detail_shows_lines_and_timeline(client):
     events = await OrderEvent.count().where(OrderEvent.order == order["id"])
     assert html.count('class="timeline-item"') == events >= 1
     assert s.buyer["display_name"] in html
-    assert f'href="/orders/{order["id"]}/cancel"' in html
+    # Approved on submission: no cancel button for the dealer, a word on whom to ask.
+    assert f'href="/orders/{order["id"]}/cancel"' not in html
+    assert 'id="cancel-hint"' in html and "业务员" in html
 
 
 async def test_cancel_confirms_then_cancels_and_releases(client):
     s = await shop()
+    await needs_approval()
     await sign_in(client, "buyer")
     order = await place(client, s, s.a, 24)
     dealer = await Dealer.select().where(Dealer.id == s.dealer["id"]).first()

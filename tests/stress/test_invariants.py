@@ -224,7 +224,13 @@ async def storm(w: World, rng: random.Random) -> Counter:
 
         async def cancellable() -> list[tuple[object, int]]:
             ids = set(await orders_in(*orders.CANCELLABLE_STATUSES))
-            return [p for p in w.placed if p[1] in ids]
+            waiting = set(await orders_in(*orders.DEALER_CANCELLABLE_STATUSES))
+            # A dealer cancels before approval; an approved order finance cancels for them.
+            return [
+                (who if not who.is_dealer or order_id in waiting else w.finance, order_id)
+                for who, order_id in w.placed
+                if order_id in ids
+            ]
 
         chosen = await pick(cancellable, "cancel")
         if chosen is None:
