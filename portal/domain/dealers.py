@@ -10,7 +10,7 @@ from portal.db import write_transaction
 from portal.domain import audit, credit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
-from portal.domain.scope import Actor, dealer_in_scope, visible_dealer_ids
+from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
 from portal.tables import CartLine, Dealer, RepAssignment, Tier, User, Warehouse
 
 MAX_PER_PAGE = 100
@@ -62,7 +62,7 @@ async def _select_cards(
     with_inactive: bool = False,
 ) -> list[DealerCard]:
     ids = await visible_dealer_ids(actor)
-    if ids is not None and not ids:
+    if (ids is not None and not ids) or actor.role in ACCOUNT_BLIND_ROLES:
         return []
     where, args = (["1 = 1"], []) if with_inactive else (["d.active = {}"], [True])
     if ids is not None:
@@ -107,6 +107,8 @@ async def list_page(
     """A page of the dealers the actor may see (active ones; administrators also inactive
     ones), matching q (name, code or region), recent first; has_more when another page
     follows."""
+    if actor.role in ACCOUNT_BLIND_ROLES:
+        raise Forbidden(_("Your role cannot see dealers' accounts."))
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     q = (q or "").strip()[:MAX_QUERY] or None

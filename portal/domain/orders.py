@@ -78,6 +78,8 @@ OPEN_STATUSES = ("pending_approval", "returned", "approved", "partially_shipped"
 # supplier's staff cancel it for them.
 CANCELLABLE_STATUSES = ("pending_approval", "returned", "approved")
 DEALER_CANCELLABLE_STATUSES = ("pending_approval", "returned")
+# Orders the warehouse never sees: not approved (yet, or ever), so never to ship.
+NOT_TO_SHIP = ("pending_approval", "returned", "rejected")
 # Staff may adjust quantities and prices while the order waits (re-checked on the spot).
 ADJUSTABLE_STATUSES = ("pending_approval", "returned")
 FINAL_STATUSES = ("completed", "rejected", "cancelled")
@@ -551,8 +553,13 @@ def _params(text: str) -> dict[str, Any]:
 
 
 async def order_in_scope(actor: Actor, order_id: int) -> dict:
-    """The order if the actor may see it; NotFound otherwise (the same as nonexistent)."""
-    return await row_in_scope(actor, Order, order_id, _ORDER_COLUMNS, _("Order not found."))
+    """The order if the actor may see it; NotFound otherwise (the same as nonexistent).
+
+    Warehouse staff see orders once they are to ship (NOT_TO_SHIP never are)."""
+    row = await row_in_scope(actor, Order, order_id, _ORDER_COLUMNS, _("Order not found."))
+    if actor.role == "warehouse" and row["status"] in NOT_TO_SHIP:
+        raise NotFound(_("Order not found."))
+    return row
 
 
 async def _view(actor: Actor, row: dict) -> OrderView:
@@ -686,6 +693,8 @@ async def _select_orders(
     there are in all (else 0)."""
     ids = await visible_dealer_ids(actor)
     where = [in_scope(Order.dealer, ids)]
+    if actor.role == "warehouse":
+        where.append(Order.status.not_in(list(NOT_TO_SHIP)))
     if status:
         if status not in STATUSES:
             raise ValidationFailed(

@@ -18,6 +18,9 @@ DEALER_ROLES = frozenset({"dealer_admin", "dealer_buyer"})
 STAFF_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "warehouse", "admin"})
 # Roles that see every dealer.
 ALL_DEALER_ROLES = frozenset({"finance", "warehouse", "admin"})
+# Warehouse staff see the orders they ship from every dealer, but no dealer's account: its
+# credit, ledger, statements, users and addresses (DESIGN gives them "orders to ship").
+ACCOUNT_BLIND_ROLES = frozenset({"warehouse"})
 # Roles that may put an order together and submit it.
 ORDERING_ROLES = frozenset({"dealer_admin", "dealer_buyer", "sales_rep", "sales_manager", "admin"})
 
@@ -92,7 +95,11 @@ def in_scope(column, ids: list[int] | None):
 
 
 async def dealer_in_scope(actor: Actor, dealer_id: int) -> dict:
-    """The dealer row if the actor may see it; NotFound otherwise (same as nonexistent)."""
+    """The dealer row if the actor may see it; NotFound otherwise (same as nonexistent).
+
+    Warehouse staff see no dealer's account (ACCOUNT_BLIND_ROLES), only its orders."""
+    if actor.role in ACCOUNT_BLIND_ROLES:
+        raise NotFound(_("Dealer not found."))
     ids = await visible_dealer_ids(actor)
     row = None if ids is not None and dealer_id not in ids else await row_by_id(Dealer, dealer_id)
     if row is None:

@@ -15,9 +15,10 @@ from litestar.response import Redirect, Response
 from portal import i18n
 from portal.domain import cart, catalog, pricing, stock
 from portal.domain.catalog import CatalogItem
-from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
+from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
 from portal.domain.quantities import normalise, parse_qty, to_base_units
+from portal.domain.scope import ACCOUNT_BLIND_ROLES
 from portal.web.common import CHROME_STATE, PageChrome, acting_dealer, is_htmx, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -266,7 +267,10 @@ def _safe_back(value: str | None, fallback: str = "/catalog") -> str:
 
 
 def _no_dealer(request: Request) -> Response:
-    """Staff with no dealer picked: plain requests go to the picker, htmx ones are told to."""
+    """Staff with no dealer picked: plain requests go to the picker, htmx ones are told to.
+    Warehouse staff have no picker (they see no dealer's account, prices included)."""
+    if request.user.role in ACCOUNT_BLIND_ROLES:
+        raise Forbidden(_("Your role cannot see a dealer's catalog or prices."))
     if is_htmx(request):
         return Response(b"", status_code=204, headers={"HX-Redirect": "/dealers"})
     return Redirect("/dealers", status_code=303)

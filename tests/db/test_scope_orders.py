@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.domain import cart, orders
+from portal.domain import cart, dealers, ledger, orders, scope, team
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.tables import Dealer, Order, StockLevel
@@ -166,3 +166,32 @@ async def test_a_restricted_product_is_not_orderable_by_other_tiers(db):
     assert err.value.errors[0].params["sku"] == "H900"
     with pytest.raises(NotFound):
         await cart.set_qty(w.buyer, None, hidden["id"], 1)
+
+
+async def test_the_warehouse_sees_orders_to_ship_and_no_dealer_s_account(db):
+    w = await world()
+    clerk = f.actor(await f.user("warehouse"))
+    waiting = (
+        await orders.submit_order(
+            w.buyer, None, [LineRequest(qty=12, sku_code="A100")], idempotency_key="w", now=NOW
+        )
+    ).order
+    # Not yet approved: not the warehouse's to see (the same 404 as an order that is not).
+    await Order.update({Order.status: "pending_approval"}).where(Order.id == waiting.id)
+    with pytest.raises(NotFound):
+        await orders.get_order(clerk, waiting.id)
+    assert (await orders.list_orders(clerk)).items == []
+    await Order.update({Order.status: "approved"}).where(Order.id == waiting.id)
+    assert (await orders.get_order(clerk, waiting.id)).id == waiting.id
+    assert [o.id for o in (await orders.list_orders(clerk)).items] == [waiting.id]
+    # The dealer's account (credit, ledger, statements, addresses, users): never.
+    for read in (
+        lambda: scope.dealer_in_scope(clerk, w.dealer["id"]),
+        lambda: ledger.statement(clerk, w.dealer["id"]),
+        lambda: team.list_addresses(clerk, w.dealer["id"]),
+        lambda: dealers.dealer_card(clerk, w.dealer["id"]),
+    ):
+        with pytest.raises(NotFound):
+            await read()
+    with pytest.raises(Forbidden):
+        await dealers.list_page(clerk)
