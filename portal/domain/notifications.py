@@ -86,11 +86,21 @@ async def tell(
 
 def recipients_sql(order: dict) -> tuple[str, list]:
     """The query (id, email, locale) of the users told about an order besides its approvers:
-    the dealer's active users, the user who placed it and its rep; with its arguments."""
+    the dealer's active users, the user who placed it, its rep (who ordered for the dealer)
+    and the rep who looks after the dealer (DESIGN: "The dealer and the rep are told of each
+    decision"); with its arguments."""
     return (
         "SELECT id, email, locale FROM portal_user WHERE (dealer = {} AND active = {}) "
-        "OR id IN ({}, {})",
-        [order["dealer"], True, order["placed_by"] or 0, order["rep"] or 0],
+        "OR id IN ({}, {}) OR (active = {} AND id IN "
+        "(SELECT ra.rep FROM rep_assignment ra WHERE ra.dealer = {}))",
+        [
+            order["dealer"],
+            True,
+            order["placed_by"] or 0,
+            order["rep"] or 0,
+            True,
+            order["dealer"],
+        ],
     )
 
 

@@ -448,6 +448,9 @@ async def test_notifications_and_mail_outbox(db):
     await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
     buyer_notes = await notifications.list_for(t.w.buyer)
     assert [(n.kind, n.read) for n in buyer_notes] == [("approved", False)]
+    # The rep who looks after the dealer is told too, though the dealer placed the order.
+    rep_notes = await notifications.list_for(t.rep)
+    assert ("approved", order.number) in [(n.kind, n.order_number) for n in rep_notes]
     assert await notifications.unread_count(t.w.buyer) == 1
     await notifications.mark_read(t.w.buyer, None, now=NOW)
     assert await notifications.unread_count(t.w.buyer) == 0
