@@ -21,8 +21,16 @@ Reason = Annotated[str, Meta(max_length=500)]
 
 class ApprovalOut(Struct):
     step_id: int
-    step_no: int
-    step_count: int
+    step_no: Annotated[
+        int, Meta(description="this step's place in the current round of approval, from 1")
+    ]
+    step_count: Annotated[
+        int,
+        Meta(
+            description="how many steps the current round has (an adjustment, a return "
+            "or a resubmission starts a new round)"
+        ),
+    ]
     rule_kind: str
     order_id: int
     number: str

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from portal.db import write_transaction
 from portal.domain import (
@@ -272,20 +273,26 @@ async def inbox(actor: Actor) -> list[InboxCard]:
             orders._params(ln["price_rule_params"]).get("ref_price_fen", ln["unit_price_fen"])
         )
         ref_totals[ln["order"]] = ref_totals.get(ln["order"], 0) + line_total_fen(ref, ln["qty"])
-    counts: dict[int, int] = {}
-    for s in await ApprovalStep.select(ApprovalStep.order).where(
-        ApprovalStep.order.is_in(order_ids) & (ApprovalStep.status != "superseded")
-    ):
-        counts[s["order"]] = counts.get(s["order"], 0) + 1
+    # "Step 2 of 3" counts the steps of the current round only: an adjustment, a return or a
+    # resubmission opens a new round (open_steps writes a round's steps at one moment), and
+    # the steps of earlier rounds keep their numbers.
+    rounds: dict[tuple[int, Any], list[int]] = {}
+    created: dict[int, Any] = {}
+    for st in await ApprovalStep.select(
+        ApprovalStep.id, ApprovalStep.order, ApprovalStep.step_no, ApprovalStep.created_at
+    ).where(ApprovalStep.order.is_in(order_ids)):
+        rounds.setdefault((st["order"], st["created_at"]), []).append(st["step_no"])
+        created[st["id"]] = st["created_at"]
     cards = []
     for r in rows:
         o = order_rows[r["order"]]
         ref_total = ref_totals.get(o["id"], o["total_fen"])
+        this_round = sorted(rounds.get((o["id"], created.get(r["id"])), [r["step_no"]]))
         cards.append(
             InboxCard(
                 step_id=r["id"],
-                step_no=r["step_no"],
-                step_count=counts.get(o["id"], 1),
+                step_no=this_round.index(r["step_no"]) + 1,
+                step_count=len(this_round),
                 rule_kind=r["rule_kind"],
                 order_id=o["id"],
                 number=o["number"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -371,6 +372,26 @@ async def test_staff_adjust_reruns_stock_credit_and_rules(db):
     adjusted = next(e for e in view.events if e.kind == "adjusted")
     assert "客户减量" in adjusted.note and "120" in adjusted.note and "48" in adjusted.note
     assert await steps_of(order.id) == [("sales_manager", "total_at_least", "superseded")]
+
+
+async def test_after_an_adjustment_the_inbox_counts_the_new_round_s_steps(db):
+    t = await team(on_hand=200)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    await rule("total_at_least", "finance", step_order=20, amount_fen=10_000)
+    order = await place(t, qty_boxes=5)  # ¥216.00: manager, then finance
+    [card] = await approvals.inbox(t.manager)
+    assert (card.step_no, card.step_count) == (1, 2)
+    await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
+    [fin] = await approvals.inbox(t.finance)
+    assert (fin.step_no, fin.step_count) == (2, 2)
+    line = order.lines[0]
+    # Finance lowers it under ¥100.00: a new round with the manager's step only.
+    later = NOW + timedelta(minutes=5)
+    await approvals.adjust(
+        t.finance, order.id, [approvals.LineChange(line.id, 48)], "减量", now=later
+    )
+    [again] = await approvals.inbox(t.manager)
+    assert (again.step_no, again.step_count) == (1, 1)
 
 
 async def test_lowering_an_order_of_a_dealer_over_its_limit_is_not_refused(db):
