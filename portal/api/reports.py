@@ -59,6 +59,15 @@ class ExposureRow(Struct):
     available: Money
 
 
+class SafetyRow(Struct):
+    sku_id: int
+    sku_code: str
+    sku_name: str
+    unit: str
+    available: int
+    safety_stock: int
+
+
 class OverviewReport(Struct):
     start: date
     end: date
@@ -75,6 +84,12 @@ class OverviewReport(Struct):
     credit_limits: Money
     dealers_over_limit: int
     top_exposures: list[ExposureRow]
+    under_safety_stock: Annotated[
+        int, Meta(description="active SKUs whose available stock is below their safety stock")
+    ]
+    furthest_under_safety: Annotated[
+        list[SafetyRow], Meta(description="those furthest under it (empty shelves first)")
+    ]
 
 
 def _period(start: str | None, end: str | None, preset: str | None) -> reports.Period:
@@ -158,6 +173,18 @@ async def overview_report(
                 available=money(e.available_fen),
             )
             for e in o.exposures[:TOP_EXPOSURES]
+        ],
+        under_safety_stock=o.under_safety,
+        furthest_under_safety=[
+            SafetyRow(
+                sku_id=level.sku_id,
+                sku_code=level.sku_code,
+                sku_name=level.sku_name,
+                unit=level.unit,
+                available=level.available,
+                safety_stock=level.safety_stock,
+            )
+            for level in o.under_safety_top
         ],
     )
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from portal.db import current_engine, is_sqlite
-from portal.domain import credit
+from portal.domain import credit, safety_stock
 from portal.domain.catalog import category_lineage
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import SHANGHAI
@@ -26,6 +26,7 @@ from portal.tables import Order
 REPORT_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
 SOLD = ("approved", "partially_shipped", "shipped", "completed")
 TO_SHIP = ("approved", "partially_shipped")
+SAFETY_TOP = 5  # the SKUs furthest under their safety stock the overview names
 GROUPS = ("day", "month", "dealer", "product", "category", "region", "rep")
 GROUP_LABELS = {
     "day": _("Sales by day"),
@@ -361,6 +362,9 @@ class Overview:
     credit_limit_fen: int
     over_limit_dealers: int
     exposures: tuple[Exposure, ...] = ()  # every dealer in scope, the most used credit first
+    # Stock under safety level (the supplier's, not per dealer): how many SKUs, the emptiest.
+    under_safety: int = 0
+    under_safety_top: tuple[Any, ...] = ()  # safety_stock.SafetyLevel
 
     @property
     def average_fen(self) -> int:
@@ -389,7 +393,17 @@ async def _totals(scope: Scope, period: Period) -> tuple[int, int]:
 
 
 async def overview(actor: Actor, period: Period) -> Overview:
-    return await _overview(await scope_of(actor), period)
+    return await _with_safety(actor, await _overview(await scope_of(actor), period))
+
+
+async def _with_safety(actor: Actor, board: Overview) -> Overview:
+    """The overview with the SKUs under their safety stock (DESIGN: a manager's dashboards
+    show "stock under safety level")."""
+    return replace(
+        board,
+        under_safety=await safety_stock.count_under_safety(actor),
+        under_safety_top=tuple(await safety_stock.under_safety(actor, limit=SAFETY_TOP)),
+    )
 
 
 async def _overview(scope: Scope, period: Period) -> Overview:
@@ -444,6 +458,11 @@ class Exposure:
         return self.exposure_fen / self.credit_limit_fen
 
 
+async def exposures(actor: Actor) -> list[Exposure]:
+    """Every dealer in the actor's scope with its credit exposure, the most used first."""
+    return list(await _exposures(await scope_of(actor)))
+
+
 async def _exposures(scope: Scope) -> list[Exposure]:
     """Active dealers in scope by how much of their credit they use, most first."""
     rows = await Order.raw(
@@ -474,7 +493,7 @@ async def dashboard(
     ranking's first `top` rows and its number of groups."""
     scope = await scope_of(actor)
     return Dashboard(
-        overview=await _overview(scope, period),
+        overview=await _with_safety(actor, await _overview(scope, period)),
         series=(await _sales(scope, period, period.series)).rows,
         rankings={by: await _sales(scope, period, by, top) for by in rankings},
     )

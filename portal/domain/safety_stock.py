@@ -17,6 +17,8 @@ from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFail
 from portal.domain.scope import Actor
 from portal.tables import Sku
 
+# Who sets a SKU's safety stock; every staff role sees what is under it (DESIGN: "staff see
+# what is under it"; a manager's dashboard shows it).
 SAFETY_STAFF = frozenset({"warehouse", "admin"})
 MAX_SAFETY_STOCK = 10_000_000  # base units; the same bound as a stock adjustment
 ALERT_LIMIT = 200
@@ -65,6 +67,15 @@ class SafetyLevel:
 def require_safety_staff(actor: Actor) -> None:
     if actor.role not in SAFETY_STAFF:
         raise Forbidden(_("Only warehouse staff may do this."))
+
+
+def require_safety_viewer(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise Forbidden(_("Only the supplier's staff see safety stock."))
+
+
+def may_set(actor: Actor) -> bool:
+    return actor.role in SAFETY_STAFF
 
 
 def parse_safety_stock(raw: object) -> int:
@@ -119,7 +130,7 @@ _SKU_COLUMNS = (
 
 async def get_safety_level(actor: Actor, sku_id: int) -> SafetyLevel:
     """One SKU's safety stock and availability, for staff; NotFound for an unknown SKU."""
-    require_safety_staff(actor)
+    require_safety_viewer(actor)
     row = await Sku.select(*_SKU_COLUMNS).where(Sku.id == sku_id).first()
     if row is None:
         raise NotFound(_("Product not found."))
@@ -163,7 +174,7 @@ async def set_safety_stock(
 async def under_safety(actor: Actor, *, limit: int = ALERT_LIMIT) -> list[SafetyLevel]:
     """Active SKUs whose available stock is below their safety stock: empty shelves first,
     then by how far under they are (available ÷ safety stock), then by code."""
-    require_safety_staff(actor)
+    require_safety_viewer(actor)
     rows = await Sku.raw(
         f"{_UNDER_SQL} ORDER BY {_AVAILABLE} * 1.0 / s.safety_stock, s.code LIMIT {{}}",
         max(1, min(int(limit), 1000)),
@@ -172,7 +183,8 @@ async def under_safety(actor: Actor, *, limit: int = ALERT_LIMIT) -> list[Safety
 
 
 async def count_under_safety(actor: Actor) -> int:
-    """How many active SKUs are under their safety stock (the warehouse page's badge)."""
-    require_safety_staff(actor)
+    """How many active SKUs are under their safety stock (the warehouse page's badge, the
+    reports)."""
+    require_safety_viewer(actor)
     rows = await Sku.raw(f"SELECT COUNT(*) AS n FROM ({_UNDER_SQL}) AS under_safety")
     return int(rows[0]["n"]) if rows else 0

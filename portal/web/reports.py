@@ -100,6 +100,8 @@ async def reports_export(
     """One table of the reports page, every row, as CSV or Excel."""
     actor = request.user
     reports.require_reports(actor)
+    if by == "exposure" and format in FORMATS:
+        return document_response(await _exposure_document(actor, format))
     if by not in reports.GROUPS or format not in FORMATS:
         raise NotFound(_("Page not found."))
     period, _name = reports.parse_period(start, end, preset, today=reports.today_in_shanghai())
@@ -126,6 +128,41 @@ async def reports_export(
         money_columns=frozenset({len(headers) - 1}),
     )
     return document_response(doc)
+
+
+async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
+    """The credit exposure table: every dealer in the actor's scope, the most used first."""
+    today = reports.today_in_shanghai()
+    headers = [
+        i18n.gettext(h)
+        for h in (
+            _("Dealer"),
+            _("Code"),
+            _("Credit limit"),
+            _("Exposure"),
+            _("Available credit"),
+            _("Used"),
+        )
+    ]
+    rows = [
+        [
+            e.name,
+            e.code,
+            from_fen(e.credit_limit_fen),
+            from_fen(e.exposure_fen),
+            from_fen(e.available_fen),
+            percent(e.used).replace("+", ""),
+        ]
+        for e in await reports.exposures(actor)
+    ]
+    return table_document(
+        f"credit-exposure-{today.isoformat()}",
+        f"{i18n.gettext(_('Credit exposure'))} {today.isoformat()}",
+        headers,
+        rows,
+        format,
+        money_columns=frozenset({2, 3, 4}),
+    )
 
 
 def percent(value: float | None) -> str:

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n, pick_pdf
 from portal.domain import orders, picking, safety_stock, shipments, stock
-from portal.domain.errors import Conflict, ValidationFailed
+from portal.domain.errors import Conflict, ValidationFailed, _
 from portal.web.common import clear_flash, field_errors, flash, is_htmx, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -246,6 +246,9 @@ async def pick_list_page(
 async def alerts_page(request: Request) -> Template:
     levels = await safety_stock.under_safety(request.user)
     flash_data = take_flash(request)
+    # Warehouse staff and administrators change safety stock from here; the other staff
+    # come from the reports and only read.
+    can_set = safety_stock.may_set(request.user)
     response = page(
         request,
         "warehouse/alerts.html",
@@ -254,8 +257,11 @@ async def alerts_page(request: Request) -> Template:
             "truncated": len(levels) >= safety_stock.ALERT_LIMIT,
             "flash": flash_data,
             "next_url": "/stock/alerts",
+            "can_set": can_set,
+            "back": ("/warehouse", _("To ship")) if can_set else ("/reports", _("Reports")),
+            "show_acting_banner": False,
         },
-        active_tab="stock",
+        active_tab="stock" if can_set else "reports",
     )
     return clear_flash(response) if flash_data else response
 
@@ -283,6 +289,7 @@ async def _safety_page(
     next_url: str = "",
     status: int = 200,
 ) -> Template:
+    safety_stock.require_safety_staff(request.user)  # the form to change it
     level = await safety_stock.get_safety_level(request.user, sku_id)
     return page(
         request,

@@ -178,10 +178,15 @@ async def test_safety_stock_roles_and_missing_sku(db):
     for actor in (w.buyer, rep, manager, w.finance):
         with pytest.raises(Forbidden):
             await safety_stock.set_safety_stock(actor, w.sku["id"], 5)
-        with pytest.raises(Forbidden):
-            await safety_stock.under_safety(actor)
-        with pytest.raises(Forbidden):
-            await safety_stock.count_under_safety(actor)
+    # Every staff role sees what is under safety stock (DESIGN: "staff see what is under
+    # it"); a dealer's people do not.
+    with pytest.raises(Forbidden):
+        await safety_stock.under_safety(w.buyer)
+    with pytest.raises(Forbidden):
+        await safety_stock.count_under_safety(w.buyer)
+    for actor in (rep, manager, w.finance):
+        assert await safety_stock.under_safety(actor) == []
+        assert await safety_stock.count_under_safety(actor) == 0
     with pytest.raises(NotFound):
         await safety_stock.set_safety_stock(w.clerk, 987_654, 5)
     with pytest.raises(NotFound):

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from portal.domain import orders
 from portal.domain.quantities import LineRequest
-from portal.tables import Order
+from portal.tables import Order, Sku
 from tests import factories as f
 from tests.http.conftest import sign_in
 from tests.http.test_api_auth import assert_problem, bearer
@@ -130,3 +130,47 @@ async def test_dealers_and_the_warehouse_have_no_reports(client, shop):
     await sign_in(client, "buyer")
     assert (await client.get("/reports")).status_code == 403
     assert (await client.get("/reports/export/dealer")).status_code == 403
+
+
+async def test_stock_under_safety_level_on_the_dashboard_and_the_api(client, shop):
+    # W1 has 1,000 on hand and 44 reserved: 956 available; a safety stock of 2,000 is short.
+    await Sku.update({Sku.safety_stock: 2000}).where(Sku.code == "W1")
+    other = await f.sku(code="W2", name="苏打水", base_price_fen=300, pack=None)
+    await Sku.update({Sku.safety_stock: 5}).where(Sku.id == other["id"])  # nothing in stock
+    await sign_in(client, "boss")
+    page = await client.get("/reports", headers=ZH)
+    section = page.text[page.text.index('id="safety"') :]
+    assert "2 个商品低于安全库存" in section
+    assert section.index("苏打水") < section.index("矿泉水")  # empty shelves first
+    assert 'href="/stock/alerts"' in section
+    alerts = await client.get("/stock/alerts", headers=ZH)  # the manager reads, cannot change
+    assert alerts.status_code == 200 and "苏打水" in alerts.text
+    assert 'name="safety_stock"' not in alerts.text and 'href="/reports"' in alerts.text
+    form = await client.get(f"/stock/{other['id']}/safety-stock", headers=ZH)
+    assert form.status_code == 403
+    boss = await bearer(client, "boss")
+    o = (await client.get("/api/v1/reports/overview", headers=boss)).json()
+    assert o["under_safety_stock"] == 2
+    assert [
+        (r["sku_code"], r["available"], r["safety_stock"]) for r in o["furthest_under_safety"]
+    ] == [
+        ("W2", 0, 5),
+        ("W1", 956, 2000),
+    ]
+
+
+async def test_the_credit_exposure_table_exports(client, shop):
+    await sign_in(client, "boss")
+    page = await client.get("/reports", headers=ZH)
+    assert 'href="/reports/export/exposure?format=csv"' in page.text
+    got = await client.get("/reports/export/exposure", params={"format": "csv"}, headers=ZH)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert rows[0] == ["经销商", "编码", "信用额度", "占用额度", "可用额度", "已用额度"]
+    assert [r[0] for r in rows[1:]] == ["东方商行"]  # the manager's team only
+    assert rows[1][3] == "100.00"
+    await sign_in(client, "root")
+    book = await client.get("/reports/export/exposure", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    names = {row[0].value for row in sheet.iter_rows(min_row=4) if row[0].value}
+    assert names == {"东方商行", "'=HYPERLINK(1)"} or names == {"东方商行", "=HYPERLINK(1)"}
