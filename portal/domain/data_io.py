@@ -415,6 +415,14 @@ Change = Callable[[Actor, datetime], Awaitable[str]]  # "created" | "updated" | 
 async def _plan_stock(t: _Rows) -> list[Change]:
     warehouses = await _ids(Warehouse, {r["warehouse"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
+    # What orders hold now, so that a count below it is reported with every other bad row
+    # (the adjustment checks it again under the stock row's lock).
+    reserved: dict[tuple[int, int], int] = {}
+    if skus:
+        for level in await StockLevel.select(
+            StockLevel.warehouse, StockLevel.sku, StockLevel.reserved
+        ).where(StockLevel.sku.is_in(sorted(set(skus.values())))):
+            reserved[(level["warehouse"], level["sku"])] = int(level["reserved"])
     plan: list[Change] = []
     for n, r in t.rows:
         wh, sku = warehouses.get(r["warehouse"]), skus.get(r["sku"])
@@ -432,6 +440,9 @@ async def _plan_stock(t: _Rows) -> list[Change]:
         t.once(n, key)
         if wh is None or sku is None:
             continue
+        held = reserved.get((wh, sku), 0)
+        if on_hand is not None and on_hand < held:
+            t.error(n, MSG_BELOW_RESERVED, reserved=held)
         plan.append(_stock_change(n, wh, sku, on_hand, safety))
     return plan
 

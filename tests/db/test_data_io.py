@@ -116,6 +116,11 @@ async def test_one_bad_row_refuses_the_whole_file(world):
         await data_io.import_file(world["admin"], "stock", "s.csv", below, now=NOW)
     assert refused.value.errors[0].field == "row 3"  # under the 30 reserved
     assert refused.value.errors[0].params["reserved"] == 30
+    # A count under what is reserved and an unknown SKU: both rows in the one report.
+    both = csv_file(("warehouse", "sku", "on_hand"), ("WH1", "A100", 10), ("WH1", "NOPE", 5))
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "stock", "s.csv", both, now=NOW)
+    assert [e.field for e in refused.value.errors] == ["row 2", "row 3"]
     assert [(r["sku"], r["on_hand"]) for r in await StockLevel.select()] == [
         (world["a"]["id"], 100)
     ]
