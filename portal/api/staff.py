@@ -28,6 +28,14 @@ class StaffIn(Struct):
     active: bool = True
     manager_id: Annotated[ManagerId | None, Meta(description="a rep's sales manager")] = None
     discount_authority_bp: Authority = 0
+    warehouse_ids: Annotated[
+        list[Annotated[int, Meta(ge=1, le=2**31 - 1)]],
+        Meta(
+            max_length=100,
+            description="warehouse staff: the warehouses they ship from and keep stock in "
+            "(they see those only); empty: every warehouse. Ignored for other roles",
+        ),
+    ] = []
 
 
 class NewStaffIn(StaffIn):
@@ -49,6 +57,7 @@ class StaffOut(Struct):
     active: bool
     manager_id: int | None
     discount_authority_bp: int
+    warehouse_ids: list[int]
     created_at: datetime
 
 
@@ -63,6 +72,7 @@ def _out(row: dict[str, Any]) -> StaffOut:
         active=row["active"],
         manager_id=row["manager"],
         discount_authority_bp=row["discount_authority_bp"],
+        warehouse_ids=row["warehouse_ids"],
         created_at=row["created_at"],
     )
 
@@ -76,6 +86,7 @@ def _input(data: StaffIn) -> staff.StaffInput:
         active=data.active,
         manager_id=data.manager_id,
         discount_authority_bp=data.discount_authority_bp,
+        warehouse_ids=tuple(data.warehouse_ids),
     )
 
 

@@ -65,7 +65,7 @@ from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
 from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
 from portal.domain.order_files import read_rows
-from portal.domain.scope import Actor
+from portal.domain.scope import Actor, staff_warehouses
 from portal.tables import (
     Category,
     ContractPrice,
@@ -294,6 +294,8 @@ class _Rows:
     errors: list[FieldError] = field(default_factory=list)
 
     seen: dict[Any, int] = field(default_factory=dict)
+    # The warehouses the importer works in (a warehouse user given some), else None: all.
+    warehouses: list[int] | None = None
 
     def error(self, row: int, message: str, **params: Any) -> None:
         self.errors.append(FieldError(f"row {row}", message, {"row": row, **params}))
@@ -414,6 +416,8 @@ Change = Callable[[Actor, datetime], Awaitable[str]]  # "created" | "updated" | 
 
 async def _plan_stock(t: _Rows) -> list[Change]:
     warehouses = await _ids(Warehouse, {r["warehouse"] for _n, r in t.rows})
+    if t.warehouses is not None:  # another team's warehouse reads as one that does not exist
+        warehouses = {code: wh for code, wh in warehouses.items() if wh in t.warehouses}
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
     # What orders hold now, so that a count below it is reported with every other bad row
     # (the adjustment checks it again under the stock row's lock).
@@ -1003,6 +1007,7 @@ async def import_file(
         raise ValidationFailed(errors=[FieldError("kind", _("This data cannot be imported."))])
     now = now or datetime.now(UTC)
     table = _table(kind, filename, data)
+    table.warehouses = await staff_warehouses(actor)
     plan = await PLANNERS[kind](table)
     if table.errors:
         raise ValidationFailed(

@@ -46,7 +46,15 @@ from portal.domain.idempotency import check_key
 from portal.domain.idempotency import is_unique_violation as _is_unique_violation
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, LineRequest, check_line, to_base_units
-from portal.domain.scope import Actor, in_scope, ordering_dealer, row_in_scope, visible_dealer_ids
+from portal.domain.scope import (
+    Actor,
+    in_scope,
+    ordering_dealer,
+    orders_in_warehouses,
+    row_in_scope,
+    staff_warehouses,
+    visible_dealer_ids,
+)
 from portal.tables import (
     ApprovalStep,
     Cart,
@@ -557,8 +565,14 @@ async def order_in_scope(actor: Actor, order_id: int) -> dict:
 
     Warehouse staff see orders once they are to ship (NOT_TO_SHIP never are)."""
     row = await row_in_scope(actor, Order, order_id, _ORDER_COLUMNS, _("Order not found."))
-    if actor.role == "warehouse" and row["status"] in NOT_TO_SHIP:
-        raise NotFound(_("Order not found."))
+    if actor.role == "warehouse":
+        if row["status"] in NOT_TO_SHIP:
+            raise NotFound(_("Order not found."))
+        mine = await staff_warehouses(actor)
+        if mine is not None and not await Order.exists().where(
+            (Order.id == order_id) & orders_in_warehouses(mine)
+        ):
+            raise NotFound(_("Order not found."))
     return row
 
 
@@ -695,6 +709,9 @@ async def _select_orders(
     where = [in_scope(Order.dealer, ids)]
     if actor.role == "warehouse":
         where.append(Order.status.not_in(list(NOT_TO_SHIP)))
+        mine = await staff_warehouses(actor)
+        if mine is not None:
+            where.append(orders_in_warehouses(mine))
     if status:
         if status not in STATUSES:
             raise ValidationFailed(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, staff_warehouses, visible_dealer_ids
 from portal.tables import OrderLine, PackUnit, Reservation, ShipmentLine, Warehouse
 
 PICKING_ROLES = frozenset({"warehouse", "admin"})
@@ -83,14 +83,17 @@ def require_picking_staff(actor: Actor) -> None:
 
 
 async def picking_warehouses(actor: Actor) -> list[dict]:
-    """Active warehouses, in reservation preference order (priority, then id)."""
+    """Active warehouses, in reservation preference order (priority, then id): those of a
+    warehouse user given warehouses, else all."""
     require_picking_staff(actor)
-    return await (
+    rows = await (
         Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
         .where(Warehouse.active.eq(True))
         .order_by(Warehouse.priority)
         .order_by(Warehouse.id)
     )
+    mine = await staff_warehouses(actor)
+    return rows if mine is None else [w for w in rows if w["id"] in mine]
 
 
 def _chosen(order_ids: list[int] | None) -> list[int]:

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from portal.db import row_by_id
 from portal.domain.errors import Forbidden, NotFound, _
-from portal.tables import Dealer, RepAssignment, User
+from portal.tables import Dealer, RepAssignment, User, WarehouseStaff
 
 DEALER_ROLES = frozenset({"dealer_admin", "dealer_buyer"})
 STAFF_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "warehouse", "admin"})
@@ -138,3 +140,38 @@ async def row_in_scope(
     if row is None:
         raise NotFound(missing)
     return row
+
+
+# --- warehouse staff's warehouses -------------------------------------------------------------
+
+
+async def staff_warehouses(actor: Actor) -> list[int] | None:
+    """The warehouses a warehouse user works in; None for every warehouse (a warehouse user
+    given none, and every other role)."""
+    if actor.role != "warehouse":
+        return None
+    rows = await WarehouseStaff.select(WarehouseStaff.warehouse).where(
+        WarehouseStaff.user == actor.user_id
+    )
+    return sorted(r["warehouse"] for r in rows) or None
+
+
+async def require_staff_warehouse(actor: Actor, warehouse_id: int) -> None:
+    """NotFound for a warehouse outside the warehouse user's own (as one that does not exist)."""
+    ids = await staff_warehouses(actor)
+    if ids is not None and str(warehouse_id).strip() not in {str(i) for i in ids}:
+        raise NotFound(_("Warehouse not found."))
+
+
+def orders_in_warehouses(ids: list[int]) -> WhereRaw:
+    """A where-clause on sales_order: orders with something reserved in, shipped from, or
+    whose dealer defaults to one of the warehouses (ids are integers of ours)."""
+    listed = ", ".join(str(int(i)) for i in ids)
+    return WhereRaw(
+        '(sales_order.id IN (SELECT ol."order" FROM order_line ol JOIN reservation r '
+        f"ON r.order_line = ol.id WHERE r.warehouse IN ({listed})) "
+        'OR sales_order.id IN (SELECT sh."order" FROM shipment sh '
+        f"WHERE sh.warehouse IN ({listed})) "
+        "OR sales_order.dealer IN (SELECT d.id FROM dealer d "
+        f"WHERE d.default_warehouse IN ({listed})))"
+    )

@@ -35,9 +35,17 @@ from portal.domain.errors import (
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
-from portal.domain.orders import transition
+from portal.domain.orders import order_in_scope, transition
 from portal.domain.quantities import parse_line_quantities
-from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
+from portal.domain.scope import (
+    Actor,
+    in_scope,
+    orders_in_warehouses,
+    require_staff_warehouse,
+    row_in_scope,
+    staff_warehouses,
+    visible_dealer_ids,
+)
 from portal.tables import (
     FulfilmentKey,
     Order,
@@ -221,12 +229,18 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
 
 
 async def get_shipment(actor: Actor, shipment_id: int) -> ShipmentView:
-    """One shipment the actor may see (its dealer is in scope); NotFound otherwise."""
+    """One shipment the actor may see (its dealer is in scope, and for a warehouse user given
+    warehouses, from one of them); NotFound otherwise."""
     row = await row_in_scope(actor, Shipment, shipment_id, _COLUMNS, _("Shipment not found."))
+    mine = await staff_warehouses(actor)
+    if mine is not None and row["warehouse"] not in mine:
+        raise NotFound(_("Shipment not found."))
     return (await _views(actor, [row]))[0]
 
 
 async def _order_in_scope(actor: Actor, order_id: int) -> dict:
+    if actor.role == "warehouse":
+        await order_in_scope(actor, order_id)  # to ship, and in the user's warehouses
     ids = await visible_dealer_ids(actor)
     row = (
         await Order.select(
@@ -362,6 +376,9 @@ async def shipment_plan(
         .order_by(Warehouse.priority)
         .order_by(Warehouse.id)
     )
+    mine = await staff_warehouses(actor)
+    if mine is not None:
+        warehouses = [w for w in warehouses if w["id"] in mine]
     known = {w["id"] for w in warehouses}
     if warehouse_id is not None and warehouse_id not in known:
         raise NotFound(_("Warehouse not found."))
@@ -408,6 +425,7 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
     """
     _require_warehouse(actor)
     ids = await visible_dealer_ids(actor)
+    mine = await staff_warehouses(actor)
     orders = await (
         Order.select(
             Order.id,
@@ -418,6 +436,7 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
         )
         .where(Order.status.is_in(list(SHIPPABLE_ORDER_STATUSES)))
         .where(in_scope(Order.dealer, ids))
+        .where(orders_in_warehouses(mine) if mine is not None else Order.id.is_not_null())
         .order_by(Order.created_at)
         .order_by(Order.id)
         .limit(limit)
@@ -520,6 +539,7 @@ async def create_shipment(
     now = now or datetime.now(UTC)
     _require_warehouse(actor)
     order = await _order_in_scope(actor, order_id)
+    await require_staff_warehouse(actor, warehouse_id)
     errors: list[FieldError] = []
     carrier = _short_text(carrier, "carrier", errors)
     tracking_no = _short_text(tracking_no, "tracking_no", errors)

@@ -2,7 +2,9 @@
 administrator: add with a first password, rename, change role, manager and discount
 authority, deactivate, set a new password. A role change, a new manager (the rep's scope
 follows the manager's team), a deactivation or a new password ends the user's sessions on
-their next request. The portal always keeps one active administrator. Audited.
+their next request. The portal always keeps one active administrator. A warehouse user may
+be given the warehouses they work in (none: every warehouse); they then see and act on
+those only (portal.domain.scope.staff_warehouses), from their next request. Audited.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
+from portal.domain import audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor
 from portal.domain.team import (
@@ -22,7 +25,7 @@ from portal.domain.team import (
     taken_fields,
     write_user_update,
 )
-from portal.tables import User
+from portal.tables import User, Warehouse, WarehouseStaff
 
 STAFF_ROLES = ("sales_rep", "sales_manager", "finance", "warehouse", "admin")
 MAX_AUTHORITY_BP = 5000  # a discount of at most 50 % below the tier price
@@ -51,6 +54,7 @@ class StaffInput:
     active: bool = True
     manager_id: int | None = None  # a rep's sales manager
     discount_authority_bp: int = 0  # reps and managers
+    warehouse_ids: tuple[int, ...] = ()  # warehouse staff: where they work (none: everywhere)
 
 
 def _require_admin(actor: Actor) -> None:
@@ -58,8 +62,54 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden(_("Only an administrator may manage staff."))
 
 
-def _out(row: dict) -> dict:
-    return {**row, "active": bool(row["active"]), "phone": row["phone"] or ""}
+def _out(row: dict, warehouses: list[int] | None = None) -> dict:
+    return {
+        **row,
+        "active": bool(row["active"]),
+        "phone": row["phone"] or "",
+        "warehouse_ids": warehouses or [],
+    }
+
+
+async def _warehouses_of(user_ids: list[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    if user_ids:
+        for r in await WarehouseStaff.select(WarehouseStaff.user, WarehouseStaff.warehouse).where(
+            WarehouseStaff.user.is_in(user_ids)
+        ):
+            found.setdefault(r["user"], []).append(r["warehouse"])
+    return {uid: sorted(ids) for uid, ids in found.items()}
+
+
+async def warehouses() -> list[dict]:
+    """Every warehouse (id, code, name, active), for a warehouse user's form."""
+    return await (
+        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name, Warehouse.active)
+        .order_by(Warehouse.priority)
+        .order_by(Warehouse.id)
+    )
+
+
+async def _set_warehouses(
+    actor: Actor, user_id: int, wanted: list[int], before: list[int], now: datetime
+) -> None:
+    """Store a warehouse user's warehouses, inside the caller's transaction; audited."""
+    if sorted(wanted) == sorted(before):
+        return
+    await WarehouseStaff.delete().where(WarehouseStaff.user == user_id)
+    if wanted:
+        await WarehouseStaff.insert(
+            *[WarehouseStaff(user=user_id, warehouse=wh) for wh in sorted(wanted)]
+        )
+    await audit.record(
+        actor,
+        "user.warehouses",
+        "user",
+        user_id,
+        {"warehouse_ids": sorted(before)},
+        {"warehouse_ids": sorted(wanted)},
+        now=now,
+    )
 
 
 async def list_staff(actor: Actor) -> list[dict]:
@@ -71,7 +121,8 @@ async def list_staff(actor: Actor) -> list[dict]:
         .order_by(User.role)
         .order_by(User.display_name)
     )
-    return [_out(r) for r in rows]
+    places = await _warehouses_of([r["id"] for r in rows if r["role"] == "warehouse"])
+    return [_out(r, places.get(r["id"])) for r in rows]
 
 
 async def get_staff(actor: Actor, user_id: int) -> dict:
@@ -83,7 +134,7 @@ async def get_staff(actor: Actor, user_id: int) -> dict:
     )
     if row is None:
         raise NotFound(MISSING)
-    return _out(row)
+    return _out(row, (await _warehouses_of([user_id])).get(user_id))
 
 
 async def managers() -> list[dict]:
@@ -95,7 +146,7 @@ async def managers() -> list[dict]:
     )
 
 
-async def _check(data: StaffInput, user_id: int | None) -> tuple[list[FieldError], dict]:
+async def _check(data: StaffInput, user_id: int | None) -> tuple[list[FieldError], dict, list[int]]:
     errors = person_errors(data.display_name, data.phone, data.email)
     if data.role not in STAFF_ROLES:
         errors.insert(
@@ -117,6 +168,12 @@ async def _check(data: StaffInput, user_id: int | None) -> tuple[list[FieldError
                 {"max": MAX_AUTHORITY_BP // 100},
             )
         )
+    # Only warehouse staff have warehouses; for any other role they are cleared.
+    wanted = sorted(set(data.warehouse_ids)) if data.role == "warehouse" else []
+    if wanted:
+        known = {w["id"] for w in await warehouses()}
+        if not set(wanted) <= known:
+            errors.append(FieldError("warehouse_ids", _("Choose warehouses from the list.")))
     values = {
         "display_name": data.display_name.strip(),
         "role": data.role,
@@ -126,13 +183,13 @@ async def _check(data: StaffInput, user_id: int | None) -> tuple[list[FieldError
         "manager": manager,
         "discount_authority_bp": authority,
     }
-    return errors, values
+    return errors, values, wanted
 
 
 async def create_staff(actor: Actor, username: str, password: str, data: StaffInput) -> dict:
     _require_admin(actor)
     username = (username or "").strip()
-    errors, values = await _check(data, None)
+    errors, values, wanted = await _check(data, None)
     if not USERNAME.match(username):
         errors.insert(
             0,
@@ -145,13 +202,17 @@ async def create_staff(actor: Actor, username: str, password: str, data: StaffIn
     await taken_fields(errors, username if USERNAME.match(username) else None, data.phone, None)
     if errors:
         raise ValidationFailed(errors=errors)
-    user_id = await insert_user(actor, username, password, values)
+
+    async def place(user_id: int) -> None:
+        await _set_warehouses(actor, user_id, wanted, [], datetime.now(UTC))
+
+    user_id = await insert_user(actor, username, password, values, then=place)
     return await get_staff(actor, user_id)
 
 
 async def update_staff(actor: Actor, user_id: int, data: StaffInput) -> dict:
     before = await get_staff(actor, user_id)
-    errors, values = await _check(data, user_id)
+    errors, values, wanted = await _check(data, user_id)
     await taken_fields(errors, None, data.phone, user_id)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -174,6 +235,7 @@ async def update_staff(actor: Actor, user_id: int, data: StaffInput) -> dict:
             or (before["active"] and not data.active)
         )
         await write_user_update(actor, user_id, before, values, ends_sessions, now)
+        await _set_warehouses(actor, user_id, wanted, before["warehouse_ids"], now)
     return await get_staff(actor, user_id)
 
 

@@ -39,7 +39,7 @@ from portal.domain.idempotency import (
     claim_fulfilment_key,
     used_fulfilment_key,
 )
-from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, require_staff_warehouse, visible_dealer_ids
 from portal.tables import OrderEvent, Reservation, Sku, StockLevel, Warehouse
 from portal.tables.orders import OrderLine
 
@@ -793,10 +793,12 @@ async def adjust_stock(
 
     receipt: `qty` arrived (+); damage: `qty` lost (−); count: `qty` is what was counted.
     With an idempotency key, a retry of the same adjustment changes nothing more and answers
-    with the stock as it is; the same key with another adjustment is a Conflict.
+    with the stock as it is; the same key with another adjustment is a Conflict. A
+    warehouse user given warehouses adjusts those only (NotFound for another).
     """
     now = now or datetime.now(UTC)
     _require_stock_staff(actor)
+    await require_staff_warehouse(actor, warehouse_id)
     if reason not in ADJUST_REASONS:
         raise ValidationFailed(errors=[FieldError("reason", _("Choose a reason."))])
     amount = _whole(qty, "qty")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -234,10 +235,18 @@ async def create_user(
     return await get_user(actor, dealer_id, user_id)
 
 
-async def insert_user(actor: Actor, username: str, password: str, values: dict[str, Any]) -> int:
+async def insert_user(
+    actor: Actor,
+    username: str,
+    password: str,
+    values: dict[str, Any],
+    *,
+    then: Callable[[int], Awaitable[None]] | None = None,
+) -> int:
     """Add a checked user (any role) with a first password; audited. A username or phone
     number taken by a request that committed in the meantime is the field error, not a
-    server error. Returns the new user's id."""
+    server error. `then` writes what belongs with the new user in the same transaction.
+    Returns the new user's id."""
     password_hash = await asyncio.to_thread(hash_password, password)
     now = _now()
     try:
@@ -259,6 +268,8 @@ async def insert_user(actor: Actor, username: str, password: str, values: dict[s
                 {"username": username, **values},
                 now=now,
             )
+            if then is not None:
+                await then(user.id)
     except Exception as exc:
         if not is_unique_violation(exc):
             raise

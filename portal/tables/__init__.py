@@ -31,7 +31,7 @@ from portal.tables.orders import (
     OrderLine,
 )
 from portal.tables.pricing import ContractPrice, Promotion, TierPrice, VolumeBreak
-from portal.tables.stock import Reservation, StockLevel, Warehouse
+from portal.tables.stock import Reservation, StockLevel, Warehouse, WarehouseStaff
 from portal.tables.supplier import SupplierSettings
 from portal.tables.users import ApiKey, LoginFailure, User
 from portal.tables.webhooks import WebhookDelivery, WebhookEndpoint
@@ -80,6 +80,7 @@ ALL_TABLES = [
     WebhookDelivery,
     SupplierSettings,
     ApiKey,
+    WarehouseStaff,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -30,3 +30,10 @@ class Reservation(Table, tablename="reservation"):
     warehouse = ForeignKey(Warehouse)
     sku = ForeignKey(Sku)
     qty = Integer()
+
+
+class WarehouseStaff(Table, tablename="warehouse_staff"):
+    """A warehouse the warehouse user works in; a warehouse user with none works in all."""
+
+    user = ForeignKey(LazyTableReference("User", module_path="portal.tables.users"))
+    warehouse = ForeignKey(Warehouse)

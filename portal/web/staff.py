@@ -24,6 +24,14 @@ def _text(data: dict[str, Any], name: str, limit: int = 300) -> str:
     return str(data.get(name) or "")[:limit]
 
 
+def _warehouse_ids(data: dict[str, Any]) -> tuple[int, ...]:
+    """The ticked warehouses (one value or several); anything not a number is left for the
+    domain to refuse as an unknown warehouse (-1)."""
+    raw = data.get("warehouse_ids") or []
+    ticked = raw if isinstance(raw, list) else [raw]
+    return tuple(int(t) if str(t).isdigit() and len(str(t)) < 10 else -1 for t in ticked[:100])
+
+
 def _input(data: dict[str, Any]) -> staff.StaffInput:
     """The form as the domain takes it. A manager or authority that is not a number goes on
     as an impossible value, so the domain reports it beside every other problem."""
@@ -45,6 +53,7 @@ def _input(data: dict[str, Any]) -> staff.StaffInput:
         active=checked(data, "active"),
         manager_id=manager,
         discount_authority_bp=authority,
+        warehouse_ids=_warehouse_ids(data),
     )
 
 
@@ -53,6 +62,7 @@ async def _context(**extra: Any) -> dict[str, Any]:
         "roles": [(r, ROLE_LABELS[r]) for r in staff.STAFF_ROLES],
         "role_labels": ROLE_LABELS,
         "managers": await staff.managers(),
+        "warehouses": await staff.warehouses(),
         "errors": {},
         "show_acting_banner": False,
         **extra,
@@ -84,6 +94,7 @@ async def staff_add(request: Request, data: Form) -> Response:
         )
     except ValidationFailed as exc:
         values = {k: _text(data, k, 300) for k in FIELDS}
+        values["warehouse_ids"] = list(_warehouse_ids(data))
         return await _list_page(request, status=422, values=values, errors=field_errors(exc))
     return Redirect("/admin/users", status_code=303)
 
@@ -114,7 +125,10 @@ async def staff_save(request: Request, user_id: FromPath[int], data: Form) -> Re
     try:
         await staff.update_staff(request.user, user_id, _input(data))
     except ValidationFailed as exc:
-        values = {k: _text(data, k, 300) for k in FIELDS} | {"active": checked(data, "active")}
+        values = {k: _text(data, k, 300) for k in FIELDS} | {
+            "active": checked(data, "active"),
+            "warehouse_ids": list(_warehouse_ids(data)),
+        }
         return await _edit_page(
             request, user_id, status=422, values=values, errors=field_errors(exc)
         )

@@ -1080,7 +1080,7 @@ API_NO_BODY = {
 # Integers where a negative value is valid.
 SIGNED = {"step_order", "priority", "rank", "sort"}
 # Lists where an empty one is valid (a webhook's events: [] subscribes to every type).
-EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes", "packs"}
+EMPTY_OK = {"events", "breaks", "tier_ids", "dealer_codes", "packs", "warehouse_ids"}
 # fmt: on
 
 

@@ -90,3 +90,52 @@ async def test_the_api_for_staff(client, people):
     money = await bearer(client, "money")
     assert_problem(await client.get("/api/v1/staff", headers=money), 403, "forbidden")
     assert_problem(await client.get("/api/v1/staff/987654", headers=root), 404, "not-found")
+
+
+async def test_an_administrator_gives_a_warehouse_user_their_warehouses(client, people):
+    east = await f.warehouse("E1", "华东仓", priority=1)
+    south = await f.warehouse("S1", "华南仓", priority=2)
+    clerk = await f.user("warehouse", username="clerk")
+    await sign_in(client, "root")
+    page = await client.get(f"/admin/users/{clerk['id']}", headers=ZH)
+    assert page.status_code == 200 and 'name="warehouse_ids"' in page.text
+    assert "华东仓" in page.text and "华南仓" in page.text
+    form = {
+        "display_name": clerk["display_name"],
+        "role": "warehouse",
+        "active": "1",
+        "warehouse_ids": [str(south["id"])],
+        "_csrf_token": csrf_from(page.text),
+    }
+    saved = await client.post(f"/admin/users/{clerk['id']}", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    again = await client.get(f"/admin/users/{clerk['id']}", headers=ZH)
+    assert f'name="warehouse_ids" value="{south["id"]}" checked' in again.text
+    assert f'name="warehouse_ids" value="{east["id"]}" checked' not in again.text
+    bad = await client.post(
+        f"/admin/users/{clerk['id']}", data={**form, "warehouse_ids": ["abc"]}, headers=ZH
+    )
+    assert bad.status_code == 422 and "请从列表中选择仓库" in bad.text
+
+    root = await bearer(client, "root")
+    read = await client.get(f"/api/v1/staff/{clerk['id']}", headers=root)
+    assert read.json()["warehouse_ids"] == [south["id"]]
+    both = await client.put(
+        f"/api/v1/staff/{clerk['id']}",
+        json={
+            "display_name": "仓管",
+            "role": "warehouse",
+            "warehouse_ids": [east["id"], south["id"]],
+        },
+        headers=root,
+    )
+    assert both.status_code == 200 and both.json()["warehouse_ids"] == [east["id"], south["id"]]
+    unknown = await client.put(
+        f"/api/v1/staff/{clerk['id']}",
+        json={"display_name": "仓管", "role": "warehouse", "warehouse_ids": [987654]},
+        headers={**root, **ZH},
+    )
+    assert_problem(unknown, 422, "validation")
+    assert (await client.get(f"/api/v1/staff/{clerk['id']}", headers=root)).json()[
+        "warehouse_ids"
+    ] == [east["id"], south["id"]]
