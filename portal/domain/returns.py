@@ -28,7 +28,7 @@ from portal.domain.idempotency import (
 )
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_line_quantities
-from portal.domain.scope import Actor, in_scope, row_in_scope, visible_dealer_ids
+from portal.domain.scope import Actor, in_scope, row_in_scope, staff_warehouses, visible_dealer_ids
 from portal.tables import (
     FulfilmentKey,
     Order,
@@ -340,12 +340,14 @@ async def receiving_warehouses(actor: Actor) -> list[dict]:
     """Where returned goods may be received (active warehouses), for the receiving form."""
     if actor.role not in RECEIVING_ROLES:
         return []
-    return await (
+    rows = await (
         Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
         .where(Warehouse.active.eq(True))
         .order_by(Warehouse.priority)
         .order_by(Warehouse.id)
     )
+    mine = await staff_warehouses(actor)  # a warehouse user given warehouses: theirs only
+    return rows if mine is None else [w for w in rows if w["id"] in mine]
 
 
 async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
@@ -705,7 +707,10 @@ async def receive_return(
                     {"max": asked[line_id]},
                 )
             )
-    if not await Warehouse.exists().where(Warehouse.id == warehouse_id):
+    mine = await staff_warehouses(actor)
+    if not await Warehouse.exists().where(Warehouse.id == warehouse_id) or (
+        mine is not None and warehouse_id not in mine
+    ):
         errors.append(FieldError("warehouse", _("Choose a warehouse.")))
     if errors:
         raise ValidationFailed(errors=errors)

@@ -67,11 +67,6 @@ NOW_DAY = promotions.today(NOW)  # 2026-11-25 in Shanghai
 SHANGHAI_MIDNIGHT = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 2026-11-25 00:00 in Shanghai
 
 
-async def admin():
-    """An administrator: approved orders are cancelled by the supplier's staff."""
-    return f.actor(await f.user("admin"))
-
-
 def window() -> tuple[date, date]:
     """A promotion's first and last day so that it is in force on NOW's date (orders) and
     today (catalog and cart), with a day or two to spare."""
@@ -469,7 +464,7 @@ async def test_cancelling_an_order_with_a_saving_releases_its_net_total(db):
         )
     ).order
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 20_640 - 700
-    await orders.cancel_order(await admin(), order.id, "不要了", now=NOW)
+    await orders.cancel_order(await an_admin(), order.id, "不要了", now=NOW)
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 0
     assert await reserved(w.sku) == 0 and await reserved(w.sku2) == 0
 
@@ -654,7 +649,7 @@ async def test_buy_get_the_same_sku_adds_a_zero_priced_gift_line(db):
     stored = await lines_of(order.id)
     assert [(ln["qty"], ln["price_rule"]) for ln in stored] == [(50, "tier"), (4, "gift")]
     # Cancelling gives the gift's stock back too.
-    await orders.cancel_order(await admin(), order.id, "不要了", now=NOW)
+    await orders.cancel_order(await an_admin(), order.id, "不要了", now=NOW)
     assert await reserved(w.sku) == 0
 
 

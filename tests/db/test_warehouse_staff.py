@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from portal.domain import orders, picking, shipments, staff, stock
+from portal.domain import orders, picking, returns, shipments, staff, stock
 from portal.domain.errors import NotFound, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.tables import AuditEntry, WarehouseStaff
 from tests import factories as f
 from tests.db.test_shipments import NOW, fulfil_world
+from tests.db.test_shipments_returns import shipped_order
 
 
 async def give(admin, clerk, warehouse_ids) -> dict:
@@ -100,3 +101,25 @@ async def test_warehouses_are_kept_by_the_administrator_audited_and_checked(db):
         staff.StaffInput(display_name="南仓 小王", role="warehouse", warehouse_ids=(w.wh2["id"],)),
     )
     assert made["warehouse_ids"] == [w.wh2["id"]]
+
+
+async def test_returned_goods_are_received_into_the_user_s_own_warehouses(db):
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    south = f.actor(await f.user("warehouse"))
+    await give(admin, south, (w.wh2["id"],))
+    o, line = await shipped_order(w)  # shipped from W1 by the unassigned clerk
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 2}, reason="破损", now=NOW
+    )
+    await returns.decide_return(admin, rma.id, approve=True, now=NOW)
+    assert [wh["id"] for wh in await returns.receiving_warehouses(south)] == [w.wh2["id"]]
+    with pytest.raises(ValidationFailed) as refused:
+        await returns.receive_return(
+            south, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 2}, now=NOW
+        )
+    assert [e.field for e in refused.value.errors] == ["warehouse"]
+    done = await returns.receive_return(
+        south, rma.id, warehouse_id=w.wh2["id"], accepted={line["id"]: 2}, now=NOW
+    )
+    assert done.status == "received"
