@@ -256,7 +256,8 @@ def approvals_needed(
     it); `tolerance` the supplier's over every dealer's limit. Matching rules are taken in
     (step_order, id) order; one step per approving role (the first rule naming it places it).
     An order over credit under the "approval" policy always waits for finance: if no active
-    over_credit rule says so, a finance step is added last.
+    over_credit rule says so, a finance step is added last. Four eyes: a sales manager's own
+    order (or adjustment) never waits for the sales manager; that step goes to finance.
     """
     over = not credit.fits(dealer, total_fen, tolerance)
     matched: list[Rule] = []
@@ -279,6 +280,8 @@ def approvals_needed(
     for rule in matched:
         # Only finance may approve past the credit limit, whatever the rule row says.
         role = "finance" if rule.kind == "over_credit" else rule.approver_role
+        if role == "sales_manager" and actor.role == "sales_manager":
+            role = "finance"
         existing = next((i for i, st in enumerate(steps) if st.role == role), None)
         if existing is None:
             steps.append(StepNeeded(role, rule.kind))

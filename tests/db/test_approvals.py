@@ -319,6 +319,21 @@ async def test_discount_beyond_authority_routes_to_the_manager(db):
     assert (await orders.get_order(t.w.buyer, order.id)).status == "approved"
 
 
+async def test_a_manager_s_own_discount_goes_to_finance_not_to_the_manager(db):
+    t = await team()
+    await rule("discount_beyond_authority", "sales_manager")
+    boss = t.manager  # no discount authority of their own
+    await cart.set_qty(boss, t.w.dealer["id"], t.w.sku["id"], 48)
+    await cart.set_price(boss, t.w.dealer["id"], t.w.sku["id"], unit_price_fen=160)
+    order = (await orders.submit_cart(boss, t.w.dealer["id"], idempotency_key="m1", now=NOW)).order
+    assert order.status == "pending_approval"
+    assert await steps_of(order.id) == [("finance", "discount_beyond_authority", "pending")]
+    assert await approvals.inbox(boss) == []  # never one's own
+    [card] = await approvals.inbox(t.finance)
+    await approvals.decide(t.finance, card.step_id, "approve", now=NOW)
+    assert (await orders.get_order(t.w.buyer, order.id)).status == "approved"
+
+
 async def test_discount_within_authority_is_approved(db):
     t = await team()
     await rule("discount_beyond_authority", "sales_manager")
