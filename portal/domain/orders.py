@@ -249,6 +249,7 @@ def approvals_needed(
     previous_orders: int,
     *,
     tolerance: credit.Tolerance,
+    placer_role: str,
 ) -> list[StepNeeded]:
     """The approval steps an order must pass, in order; [] means approved on submission.
 
@@ -256,8 +257,9 @@ def approvals_needed(
     it); `tolerance` the supplier's over every dealer's limit. Matching rules are taken in
     (step_order, id) order; one step per approving role (the first rule naming it places it).
     An order over credit under the "approval" policy always waits for finance: if no active
-    over_credit rule says so, a finance step is added last. Four eyes: a sales manager's own
-    order (or adjustment) never waits for the sales manager; that step goes to finance.
+    over_credit rule says so, a finance step is added last. Four eyes: an order a sales
+    manager placed (`placer_role`) never waits for the sales manager; that step goes to
+    finance. (A manager adjusting someone else's order still decides it.)
     """
     over = not credit.fits(dealer, total_fen, tolerance)
     matched: list[Rule] = []
@@ -280,7 +282,7 @@ def approvals_needed(
     for rule in matched:
         # Only finance may approve past the credit limit, whatever the rule row says.
         role = "finance" if rule.kind == "over_credit" else rule.approver_role
-        if role == "sales_manager" and actor.role == "sales_manager":
+        if role == "sales_manager" and placer_role == "sales_manager":
             role = "finance"
         existing = next((i for i, st in enumerate(steps) if st.role == role), None)
         if existing is None:
@@ -357,6 +359,16 @@ async def supersede_steps(order_id: int) -> None:
     )
 
 
+async def _placer_role(order_id: int) -> str:
+    """The role of the user who placed the order ("" if unknown)."""
+    row = (
+        await Order.select(Order.placed_by.role.as_alias("placer_role"))
+        .where(Order.id == order_id)
+        .first()
+    )
+    return (row or {}).get("placer_role") or ""
+
+
 async def route_for_approval(
     actor: Actor,
     order_id: int,
@@ -381,6 +393,7 @@ async def route_for_approval(
         actor,
         await previous_order_count(dealer["id"], order_id),
         tolerance=await supplier.credit_tolerance(),
+        placer_role=await _placer_role(order_id),
     )
     if steps:
         await open_steps(order_id, steps, now)
@@ -1322,6 +1335,7 @@ async def _route_new_order(
         actor,
         previous,
         tolerance=tolerance,
+        placer_role=actor.role,
     )
 
 

@@ -88,7 +88,9 @@ SIX_OFF = [PricedLine(940, 1000, 10)]  # 6 % below
     ],
 )
 def test_rule_cases(rules, d, total, lines, actor, previous, expected):
-    steps = approvals_needed(rules, d, total, lines, actor, previous, tolerance=NO_TOLERANCE)
+    steps = approvals_needed(
+        rules, d, total, lines, actor, previous, tolerance=NO_TOLERANCE, placer_role=actor.role
+    )
     assert [(s.role, s.rule_kind) for s in steps] == expected
 
 
@@ -134,7 +136,14 @@ def test_rule_properties(rules, limit, total, price, authority, previous, flagge
     actor = Actor(1, "sales_rep", "r", discount_authority_bp=authority)
     d = dealer(limit=limit, flagged=flagged)
     steps = approvals_needed(
-        rules, d, total, [PricedLine(price, 1000, 3)], actor, previous, tolerance=NO_TOLERANCE
+        rules,
+        d,
+        total,
+        [PricedLine(price, 1000, 3)],
+        actor,
+        previous,
+        tolerance=NO_TOLERANCE,
+        placer_role=actor.role,
     )
     roles = [s.role for s in steps]
     # One step per role, only the two approving roles.
@@ -147,6 +156,34 @@ def test_rule_properties(rules, limit, total, price, authority, previous, flagge
         assert steps == []
     # Adding rules never removes a step (monotone).
     fewer = approvals_needed(
-        rules[:-1], d, total, [PricedLine(price, 1000, 3)], actor, previous, tolerance=NO_TOLERANCE
+        rules[:-1],
+        d,
+        total,
+        [PricedLine(price, 1000, 3)],
+        actor,
+        previous,
+        tolerance=NO_TOLERANCE,
+        placer_role=actor.role,
     )
     assert {s.role for s in fewer} <= set(roles)
+
+
+def test_an_order_a_manager_placed_never_waits_for_a_manager():
+    rules = [Rule("total_at_least", "sales_manager", amount_fen=1)]
+    manager = Actor(2, "sales_manager", "m")
+    mine = approvals_needed(
+        rules,
+        dealer(),
+        10,
+        AT_PRICE,
+        manager,
+        0,
+        tolerance=NO_TOLERANCE,
+        placer_role="sales_manager",
+    )
+    assert [(s.role, s.rule_kind) for s in mine] == [("finance", "total_at_least")]
+    # The manager adjusting a rep's order still decides it.
+    theirs = approvals_needed(
+        rules, dealer(), 10, AT_PRICE, manager, 0, tolerance=NO_TOLERANCE, placer_role="sales_rep"
+    )
+    assert [(s.role, s.rule_kind) for s in theirs] == [("sales_manager", "total_at_least")]
