@@ -439,12 +439,35 @@ def tolerance_bp(text: str) -> int | None:
     return percent_bp(str(text).strip() or "0", zero_ok=True)
 
 
-def credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
+def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> int | None:
     """An amount of credit in fen, 0 to MAX_AMOUNT_FEN, or None when it is not one."""
     if blank_is_zero and not str(value).strip():
         return 0
     fen = amount_fen(value)
     return fen if fen is not None and fen <= MAX_AMOUNT_FEN else None
+
+
+def tolerance_fields(
+    amount: str | Decimal | None,
+    percent: str | None,
+    fields: tuple[str, str],
+    errors: list[FieldError],
+) -> tuple[int | None, int | None]:
+    """A tolerance over a credit limit as typed (yuan, percent; blank for none) in fen and
+    basis points; a field error (named by `fields`) for each that is not one. None in, None
+    out (left unchanged)."""
+    fen = bp = None
+    if amount is not None:
+        fen = _credit_amount_fen(amount, blank_is_zero=True)
+        if fen is None:
+            errors.append(FieldError(fields[0], _("Enter an amount such as 1234.50.")))
+    if percent is not None:
+        bp = tolerance_bp(percent)
+        if bp is None:
+            errors.append(
+                FieldError(fields[1], _("Enter a percentage from 0 to 100, such as 5 or 2.5."))
+            )
+    return fen, bp
 
 
 # The dealer's credit settings set_credit_terms writes (and audits, before and after).
@@ -484,7 +507,7 @@ async def set_credit_terms(
     await dealer_in_scope(actor, dealer_id)
     errors: list[FieldError] = []
     changes: dict[str, Any] = {}
-    limit_fen = credit_amount_fen(credit_limit)
+    limit_fen = _credit_amount_fen(credit_limit)
     if limit_fen is None:
         errors.append(FieldError("credit_limit", _("Enter an amount such as 1234.50.")))
     changes["credit_limit_fen"] = limit_fen
@@ -515,18 +538,13 @@ async def set_credit_terms(
                     "over_credit_policy", _("Choose what happens to orders over the credit limit.")
                 )
             )
+    fen, bp = tolerance_fields(
+        tolerance_amount, tolerance_percent, ("tolerance_amount", "tolerance_percent"), errors
+    )
     if tolerance_amount is not None:
-        changes["credit_tolerance_fen"] = credit_amount_fen(tolerance_amount, blank_is_zero=True)
-        if changes["credit_tolerance_fen"] is None:
-            errors.append(FieldError("tolerance_amount", _("Enter an amount such as 1234.50.")))
+        changes["credit_tolerance_fen"] = fen
     if tolerance_percent is not None:
-        changes["credit_tolerance_bp"] = tolerance_bp(tolerance_percent)
-        if changes["credit_tolerance_bp"] is None:
-            errors.append(
-                FieldError(
-                    "tolerance_percent", _("Enter a percentage from 0 to 100, such as 5 or 2.5.")
-                )
-            )
+        changes["credit_tolerance_bp"] = bp
     if errors:
         raise ValidationFailed(errors=errors)
     async with write_transaction():

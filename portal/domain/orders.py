@@ -725,9 +725,7 @@ async def _select_orders(
     where = [in_scope(Order.dealer, ids)]
     if actor.role == "warehouse":
         where.append(Order.status.not_in(list(NOT_TO_SHIP)))
-        mine = await staff_warehouses(actor)
-        if mine is not None:
-            where.append(orders_in_warehouses(mine))
+        where.append(orders_in_warehouses(await staff_warehouses(actor)))
     if status:
         if status not in STATUSES:
             raise ValidationFailed(

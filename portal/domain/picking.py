@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.scope import Actor, in_scope, staff_warehouses, visible_dealer_ids
-from portal.tables import OrderLine, PackUnit, Reservation, ShipmentLine, Warehouse
+from portal.domain.scope import Actor, in_scope, visible_dealer_ids, working_warehouses
+from portal.tables import OrderLine, PackUnit, Reservation, ShipmentLine
 
 PICKING_ROLES = frozenset({"warehouse", "admin"})
 QUEUED_STATUSES = ("approved", "partially_shipped")  # the to-ship queue's orders
@@ -83,17 +83,9 @@ def require_picking_staff(actor: Actor) -> None:
 
 
 async def picking_warehouses(actor: Actor) -> list[dict]:
-    """Active warehouses, in reservation preference order (priority, then id): those of a
-    warehouse user given warehouses, else all."""
+    """The warehouses the actor picks in (scope.working_warehouses)."""
     require_picking_staff(actor)
-    rows = await (
-        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
-        .where(Warehouse.active.eq(True))
-        .order_by(Warehouse.priority)
-        .order_by(Warehouse.id)
-    )
-    mine = await staff_warehouses(actor)
-    return rows if mine is None else [w for w in rows if w["id"] in mine]
+    return await working_warehouses(actor)
 
 
 def _chosen(order_ids: list[int] | None) -> list[int]:

@@ -28,7 +28,13 @@ from portal.domain.idempotency import (
 )
 from portal.domain.money import line_total_fen
 from portal.domain.quantities import parse_line_quantities
-from portal.domain.scope import Actor, in_scope, row_in_scope, staff_warehouses, visible_dealer_ids
+from portal.domain.scope import (
+    Actor,
+    in_scope,
+    row_in_scope,
+    visible_dealer_ids,
+    working_warehouses,
+)
 from portal.tables import (
     FulfilmentKey,
     Order,
@@ -38,7 +44,6 @@ from portal.tables import (
     ReturnPhoto,
     ReturnRequest,
     StockLevel,
-    Warehouse,
 )
 
 DECIDING_ROLES = frozenset({"sales_manager", "finance", "admin"})
@@ -340,14 +345,7 @@ async def receiving_warehouses(actor: Actor) -> list[dict]:
     """Where returned goods may be received (active warehouses), for the receiving form."""
     if actor.role not in RECEIVING_ROLES:
         return []
-    rows = await (
-        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
-        .where(Warehouse.active.eq(True))
-        .order_by(Warehouse.priority)
-        .order_by(Warehouse.id)
-    )
-    mine = await staff_warehouses(actor)  # a warehouse user given warehouses: theirs only
-    return rows if mine is None else [w for w in rows if w["id"] in mine]
+    return await working_warehouses(actor)
 
 
 async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
@@ -707,10 +705,7 @@ async def receive_return(
                     {"max": asked[line_id]},
                 )
             )
-    mine = await staff_warehouses(actor)
-    if not await Warehouse.exists().where(Warehouse.id == warehouse_id) or (
-        mine is not None and warehouse_id not in mine
-    ):
+    if warehouse_id not in {w["id"] for w in await working_warehouses(actor)}:
         errors.append(FieldError("warehouse", _("Choose a warehouse.")))
     if errors:
         raise ValidationFailed(errors=errors)

@@ -14,7 +14,7 @@ from piccolo.columns.combination import WhereRaw
 
 from portal.db import row_by_id
 from portal.domain.errors import Forbidden, NotFound, _
-from portal.tables import Dealer, RepAssignment, User, WarehouseStaff
+from portal.tables import Dealer, RepAssignment, User, Warehouse, WarehouseStaff
 
 DEALER_ROLES = frozenset({"dealer_admin", "dealer_buyer"})
 STAFF_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "warehouse", "admin"})
@@ -156,6 +156,20 @@ async def staff_warehouses(actor: Actor) -> list[int] | None:
     return sorted(r["warehouse"] for r in rows) or None
 
 
+async def working_warehouses(actor: Actor) -> list[dict]:
+    """The active warehouses (id, code, name) the actor may ship from, pick in and receive
+    into, in reservation preference order (priority, then id): a warehouse user's own when
+    they were given some, else all."""
+    rows = await (
+        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
+        .where(Warehouse.active.eq(True))
+        .order_by(Warehouse.priority)
+        .order_by(Warehouse.id)
+    )
+    mine = await staff_warehouses(actor)
+    return rows if mine is None else [w for w in rows if w["id"] in mine]
+
+
 async def require_staff_warehouse(actor: Actor, warehouse_id: int) -> None:
     """NotFound for a warehouse outside the warehouse user's own (as one that does not exist)."""
     ids = await staff_warehouses(actor)
@@ -163,9 +177,12 @@ async def require_staff_warehouse(actor: Actor, warehouse_id: int) -> None:
         raise NotFound(_("Warehouse not found."))
 
 
-def orders_in_warehouses(ids: list[int]) -> WhereRaw:
+def orders_in_warehouses(ids: list[int] | None) -> WhereRaw:
     """A where-clause on sales_order: orders with something reserved in, shipped from, or
-    whose dealer defaults to one of the warehouses (ids are integers of ours)."""
+    whose dealer defaults to one of the warehouses (ids are integers of ours); None: no
+    limit, as in_scope."""
+    if ids is None:
+        return WhereRaw("1 = 1")
     listed = ", ".join(str(int(i)) for i in ids)
     return WhereRaw(
         '(sales_order.id IN (SELECT ol."order" FROM order_line ol JOIN reservation r '

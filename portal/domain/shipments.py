@@ -45,6 +45,7 @@ from portal.domain.scope import (
     row_in_scope,
     staff_warehouses,
     visible_dealer_ids,
+    working_warehouses,
 )
 from portal.tables import (
     FulfilmentKey,
@@ -238,26 +239,9 @@ async def get_shipment(actor: Actor, shipment_id: int) -> ShipmentView:
     return (await _views(actor, [row]))[0]
 
 
-async def _order_in_scope(actor: Actor, order_id: int) -> dict:
-    if actor.role == "warehouse":
-        await order_in_scope(actor, order_id)  # to ship, and in the user's warehouses
-    ids = await visible_dealer_ids(actor)
-    row = (
-        await Order.select(
-            Order.id, Order.number, Order.status, Order.dealer, Order.created_at, Order.ship_to
-        )
-        .where(Order.id == order_id)
-        .where(in_scope(Order.dealer, ids))
-        .first()
-    )
-    if row is None:
-        raise NotFound(_("Order not found."))
-    return row
-
-
 async def list_for_order(actor: Actor, order_id: int) -> list[ShipmentView]:
     """The order's shipments, oldest first (the order must be in the actor's scope)."""
-    await _order_in_scope(actor, order_id)
+    await order_in_scope(actor, order_id)
     rows = await Shipment.select(*_COLUMNS).where(Shipment.order == order_id).order_by(Shipment.id)
     return await _views(actor, rows)
 
@@ -369,16 +353,8 @@ async def shipment_plan(
     """What a new shipment of the order could hold from a warehouse (default: where most is
     reserved). For the warehouse's create-shipment page."""
     _require_warehouse(actor)
-    order = await _order_in_scope(actor, order_id)
-    warehouses = await (
-        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name)
-        .where(Warehouse.active.eq(True))
-        .order_by(Warehouse.priority)
-        .order_by(Warehouse.id)
-    )
-    mine = await staff_warehouses(actor)
-    if mine is not None:
-        warehouses = [w for w in warehouses if w["id"] in mine]
+    order = await order_in_scope(actor, order_id)
+    warehouses = await working_warehouses(actor)
     known = {w["id"] for w in warehouses}
     if warehouse_id is not None and warehouse_id not in known:
         raise NotFound(_("Warehouse not found."))
@@ -425,7 +401,6 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
     """
     _require_warehouse(actor)
     ids = await visible_dealer_ids(actor)
-    mine = await staff_warehouses(actor)
     orders = await (
         Order.select(
             Order.id,
@@ -436,7 +411,7 @@ async def to_ship_queue(actor: Actor, *, limit: int = 100) -> list[QueueItem]:
         )
         .where(Order.status.is_in(list(SHIPPABLE_ORDER_STATUSES)))
         .where(in_scope(Order.dealer, ids))
-        .where(orders_in_warehouses(mine) if mine is not None else Order.id.is_not_null())
+        .where(orders_in_warehouses(await staff_warehouses(actor)))
         .order_by(Order.created_at)
         .order_by(Order.id)
         .limit(limit)
@@ -538,7 +513,7 @@ async def create_shipment(
     """
     now = now or datetime.now(UTC)
     _require_warehouse(actor)
-    order = await _order_in_scope(actor, order_id)
+    order = await order_in_scope(actor, order_id)
     await require_staff_warehouse(actor, warehouse_id)
     errors: list[FieldError] = []
     carrier = _short_text(carrier, "carrier", errors)

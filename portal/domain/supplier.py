@@ -24,7 +24,7 @@ from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import audit
 from portal.domain.credit import Tolerance
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
-from portal.domain.ledger import credit_amount_fen, tolerance_bp
+from portal.domain.ledger import tolerance_fields
 from portal.domain.money import from_fen, percent_text
 from portal.domain.scope import Actor
 from portal.domain.team import PHONE
@@ -174,17 +174,12 @@ def _check(data: SettingsInput) -> tuple[list[FieldError], int | None, int | Non
                 {"max": MAX_AUTO_RECEIVE_DAYS},
             )
         )
-    amount = credit_amount_fen(data.credit_tolerance_amount, blank_is_zero=True)
-    if amount is None:
-        errors.append(FieldError("credit_tolerance_amount", _("Enter an amount such as 1234.50.")))
-    bp = tolerance_bp(data.credit_tolerance_percent)
-    if bp is None:
-        errors.append(
-            FieldError(
-                "credit_tolerance_percent",
-                _("Enter a percentage from 0 to 100, such as 5 or 2.5."),
-            )
-        )
+    amount, bp = tolerance_fields(
+        data.credit_tolerance_amount,
+        data.credit_tolerance_percent,
+        ("credit_tolerance_amount", "credit_tolerance_percent"),
+        errors,
+    )
     return errors, amount, bp
 
 

@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
-from portal.domain import staff
+from portal.domain import staff, warehouses
 from portal.domain.errors import ValidationFailed
 from portal.web.common import checked, field_errors, page
 from portal.web.me import ROLE_LABELS
@@ -57,12 +57,12 @@ def _input(data: dict[str, Any]) -> staff.StaffInput:
     )
 
 
-async def _context(**extra: Any) -> dict[str, Any]:
+async def _context(request: Request, **extra: Any) -> dict[str, Any]:
     return {
         "roles": [(r, ROLE_LABELS[r]) for r in staff.STAFF_ROLES],
         "role_labels": ROLE_LABELS,
         "managers": await staff.managers(),
-        "warehouses": await staff.warehouses(),
+        "warehouses": await warehouses.list_warehouses(request.user),
         "errors": {},
         "show_acting_banner": False,
         **extra,
@@ -71,6 +71,7 @@ async def _context(**extra: Any) -> dict[str, Any]:
 
 async def _list_page(request: Request, status: int = 200, **extra: Any) -> Template:
     context = await _context(
+        request,
         people=await staff.list_staff(request.user),
         values=extra.pop("values", None) or {"role": "sales_rep", "active": True},
         **extra,
@@ -110,7 +111,7 @@ def _values(person: dict) -> dict[str, Any]:
 async def _edit_page(request: Request, user_id: int, status: int = 200, **extra: Any) -> Template:
     person = await staff.get_staff(request.user, user_id)
     context = await _context(
-        person=person, values=extra.pop("values", None) or _values(person), **extra
+        request, person=person, values=extra.pop("values", None) or _values(person), **extra
     )
     return page(request, "admin/staff_edit.html", context, active_tab="me", status=status)
 
