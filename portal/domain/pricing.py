@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from portal import i18n
@@ -58,9 +59,15 @@ class PriceInputs:
         """The tier's own price per base unit (before volume breaks), if the tier lists one."""
         if self.tier_price_fen is not None:
             return self.tier_price_fen
-        if self.tier_percent_bp is not None:
-            # The one rounding of a percentage price: half-up to the fen (money.py).
-            return money.to_fen(money.percent_of(self.base_price_fen, self.tier_percent_bp))
+        exact = self.tier_percent_price()
+        # The one rounding of a percentage price: half-up to the fen (money.py).
+        return None if exact is None else money.to_fen(exact)
+
+    def tier_percent_price(self) -> Decimal | None:
+        """The tier's percentage of the list price in yuan, unrounded (None for a fixed or no
+        tier price): a percentage-off promotion applies to this, so it is rounded once."""
+        if self.tier_price_fen is None and self.tier_percent_bp is not None:
+            return money.percent_of(self.base_price_fen, self.tier_percent_bp)
         return None
 
 
@@ -115,9 +122,10 @@ def resolve(inputs: PriceInputs, qty: int) -> PriceQuote:
     next_break = quote.next_break
     if next_break is not None:
         next_break = replace(next_break, unit_price_fen=promo.apply(next_break.unit_price_fen))
+    exact = inputs.tier_percent_price() if quote.rule == RULE_TIER else None
     return PriceQuote(
         quote.sku_id,
-        promo.apply(quote.unit_price_fen),
+        promo.apply(quote.unit_price_fen, exact),
         quote.list_price_fen,
         RULE_PROMOTION,
         {

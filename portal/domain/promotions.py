@@ -273,9 +273,12 @@ class PercentOff:
     name: str
     off_bp: int
 
-    def apply(self, unit_price_fen: int) -> int:
-        """The unit price after the promotion, half-up to the fen once."""
-        return money.to_fen(money.percent_of(unit_price_fen, 10000 - self.off_bp))
+    def apply(self, unit_price_fen: int, exact: Decimal | None = None) -> int:
+        """The unit price after the promotion, half-up to the fen once. `exact` is the price
+        before the promotion when it had not been rounded yet (a tier's percentage of the
+        list price): the promotion applies to it, so the price is rounded once, not twice."""
+        before = money.from_fen(unit_price_fen) if exact is None else exact
+        return money.to_fen(before * Decimal(10000 - self.off_bp) / money.BP)
 
 
 # A column for a query on "sku" that brings every promotion in force for the dealer's tier

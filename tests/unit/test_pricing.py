@@ -22,6 +22,7 @@ from portal.domain.pricing import (
     resolve,
     rule_label,
 )
+from portal.domain.promotions import PercentOff
 
 BASE = PriceInputs(
     sku_id=1,
@@ -232,3 +233,17 @@ def test_percentage_price_rounds_half_up_once(base, bp):
     exact = Decimal(base) * Decimal(bp) / Decimal(10000)
     floor = int(exact)
     assert q.unit_price_fen == (floor + 1 if exact - floor >= Decimal("0.5") else floor)
+
+
+def test_a_promotion_on_a_percentage_price_rounds_once():
+    # ¥0.35 × 85 % × 85 % = ¥0.252875 → ¥0.25, rounded once. Rounding the tier price first
+    # (¥0.2975 → ¥0.30) and then the promotion (¥0.255 → ¥0.26) would round twice.
+    promo = PercentOff(promo_id=1, name="春季", off_bp=1500)
+    inputs = replace(BASE, base_price_fen=35, tier_percent_bp=8500, promo=promo)
+    q = resolve(inputs, 1)
+    assert q.rule == "promotion"
+    assert q.unit_price_fen == 25
+    assert q.rule_params["before_fen"] == 30  # the tier price as the dealer sees it
+    # A fixed price is already in fen: the promotion rounds it once.
+    fixed = resolve(replace(TIER, tier_price_fen=30, promo=promo), 1)
+    assert fixed.unit_price_fen == 26
