@@ -151,6 +151,7 @@ async def submit_order(
         address_id=data.address_id,
         requested_date=data.requested_date,
         note=data.note,
+        stock_defaults=request.app.state.supplier_defaults,
     )
     return Response(order_out(result.order), status_code=201 if result.created else 200)
 

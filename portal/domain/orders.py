@@ -737,6 +737,8 @@ async def _select_orders(
             )
         where.append(Order.status == status)
     if dealer_id is not None:
+        if ids is not None and dealer_id not in ids:
+            raise NotFound(_("Dealer not found."))  # as GET /dealers/{id} answers it
         where.append(Order.dealer == dealer_id)
     text = _like_text(q or "")
     if text:
@@ -1211,35 +1213,39 @@ async def _next_number(now: datetime) -> str:
     return f"SO-{day}-{int(rows[0]['last']):04d}"
 
 
-def _stock_refusal(p: Prepared, shortfalls: list[stock.Shortfall]) -> InsufficientStock:
+# Until the supplier's settings say otherwise, a dealer is not told stock figures.
+NO_STOCK_NUMBERS = supplier.Defaults(show_stock_numbers=False)
+
+
+def _stock_refusal(
+    p: Prepared, shortfalls: list[stock.Shortfall], figures: bool = True
+) -> InsufficientStock:
+    """The refusal of a submission short of stock, line by line. `figures`: whether it says
+    how much is available (staff always; a dealer only where the supplier shows stock
+    numbers: otherwise a large order would tell any dealer the exact stock)."""
     by_sku: dict[int, PreparedLine] = {}
     for line in p.lines:
         by_sku.setdefault(line.sku_id, line)  # the bought line before a gift of the same SKU
-    errors, figures = [], []
+    errors, lines = [], []
     for s in shortfalls:
         line = by_sku[s.sku_id]
-        params = {
-            "sku": line.code,
-            "requested": s.requested,
-            "available": max(0, s.available),
-            "unit": line.unit,
-        }
-        errors.append(
-            FieldError(
-                f"lines[{line.index}]",
-                _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available."),
-                params,
-            )
-        )
-        figures.append(
-            {"sku": line.code, "requested": s.requested, "available": max(0, s.available)}
-        )
-    return InsufficientStock(
+        available = max(0, s.available) if figures else None
+        params = {"sku": line.code, "requested": s.requested, "unit": line.unit}
+        if figures:
+            message = _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available.")
+            params["available"] = available
+        else:
+            message = _("%(sku)s: %(requested)s %(unit)s requested, not enough in stock.")
+        errors.append(FieldError(f"lines[{line.index}]", message, params))
+        lines.append({"sku": line.code, "requested": s.requested, "available": available})
+    refusal = InsufficientStock(
         _("Not enough stock for %(skus)s."),
-        {"skus": ", ".join(f["sku"] for f in figures)},
+        {"skus": ", ".join(f["sku"] for f in lines)},
         errors=errors,
-        extra={"lines": figures},
+        extra={"lines": lines},
     )
+    refusal.shortfalls = shortfalls
+    return refusal
 
 
 async def _charge_dealer(dealer_id: int, total_fen: int) -> dict:
@@ -1736,6 +1742,7 @@ async def _submit(
     now: datetime,
     cart_id: int | None = None,
     cart_line_ids: list[int] | None = None,
+    stock_defaults: supplier.Defaults,
 ) -> SubmitResult:
     body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note)
     rep_id = actor.user_id if actor.is_staff else None
@@ -1780,6 +1787,11 @@ async def _submit(
         if replay is None:  # the twin rolled back after all: it never happened
             raise Conflict(_("Please try again.")) from None
         return replay
+    except InsufficientStock as refusal:
+        shortfalls = getattr(refusal, "shortfalls", None)
+        if shortfalls is None or await catalog.shows_stock_figures(actor, stock_defaults):
+            raise
+        raise _stock_refusal(prepared, shortfalls, figures=False) from None
     return SubmitResult(order=view, created=True)
 
 
@@ -1793,12 +1805,15 @@ async def submit_order(
     requested_date: date | None = None,
     note: str = "",
     now: datetime | None = None,
+    stock_defaults: supplier.Defaults = NO_STOCK_NUMBERS,
 ) -> SubmitResult:
     """Place an order for a dealer: checked, priced, credit-checked, stock reserved, approved.
 
     Raises ValidationFailed (per-line errors), CreditExceeded (with the figures),
     InsufficientStock (the short lines), Conflict (a used key with another body),
     NotFound/Forbidden (scope). The same key and body again returns the first order.
+    `stock_defaults`: the supplier's defaults until its settings are saved (whether a dealer's
+    stock refusal may say how much is left).
     """
     now = now or datetime.now(UTC)
     key = check_key(idempotency_key)
@@ -1812,6 +1827,7 @@ async def submit_order(
         requested_date=requested_date,
         note=note,
         now=now,
+        stock_defaults=stock_defaults,
     )
 
 
@@ -1821,6 +1837,7 @@ async def submit_cart(
     *,
     idempotency_key: str,
     now: datetime | None = None,
+    stock_defaults: supplier.Defaults = NO_STOCK_NUMBERS,
 ) -> SubmitResult:
     """Submit the actor's cart for the dealer; the cart is emptied in the same transaction."""
     now = now or datetime.now(UTC)
@@ -1870,6 +1887,7 @@ async def submit_cart(
         now=now,
         cart_id=cart["id"],
         cart_line_ids=[r["id"] for r in rows],
+        stock_defaults=stock_defaults,
     )
 
 

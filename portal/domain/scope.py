@@ -113,8 +113,8 @@ async def ordering_dealer(actor: Actor, dealer_id: int | None) -> dict:
     """The dealer an order is placed for: a dealer user's own, or one a rep may order for."""
     if not actor.can_order:
         raise Forbidden(_("Your role cannot place orders."))
-    if actor.is_dealer:
-        dealer_id = actor.dealer_id
+    if actor.is_dealer and dealer_id is None:
+        dealer_id = actor.dealer_id  # naming another dealer is out of scope: 404 below
     if dealer_id is None:
         raise NotFound(_("Choose a dealer first."))
     dealer = await dealer_in_scope(actor, dealer_id)

@@ -354,7 +354,12 @@ async def submit(request: Request, data: Form) -> Response:
             view = await cart.get_cart(actor, dealer_id)
             return _render(request, view, status=422, details_errors=_details_errors(exc))
     try:
-        result = await orders.submit_cart(actor, dealer_id, idempotency_key=key)
+        result = await orders.submit_cart(
+            actor,
+            dealer_id,
+            idempotency_key=key,
+            stock_defaults=request.app.state.supplier_defaults,
+        )
     except (CreditExceeded, InsufficientStock, ValidationFailed) as exc:
         view = await cart.get_cart(actor, dealer_id)
         short = {str(e.params.get("sku")) for e in exc.errors if e.params.get("sku")}

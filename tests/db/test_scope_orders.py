@@ -34,9 +34,9 @@ async def test_another_dealer_cannot_see_or_cancel_or_reorder(db):
         await cart.reorder(other_buyer, order.id)
     page = await orders.list_orders(other_buyer)
     assert page.items == [] and page.total == 0
-    # Filtering by the other dealer's id does not widen the scope.
-    page = await orders.list_orders(other_buyer, dealer_id=w.dealer["id"])
-    assert page.total == 0
+    # Filtering by the other dealer's id answers as for a dealer that does not exist.
+    with pytest.raises(NotFound):
+        await orders.list_orders(other_buyer, dealer_id=w.dealer["id"])
     # Nothing changed for the owner.
     assert (await orders.get_order(w.buyer, order.id)).status == "approved"
     assert await reserved(w.sku) == 10
@@ -51,14 +51,19 @@ async def test_a_missing_order_reads_like_a_foreign_one(db):
     assert missing.value.message == foreign.value.message
 
 
-async def test_a_dealer_user_always_orders_for_their_own_dealer(db):
+async def test_a_dealer_user_orders_only_for_their_own_dealer(db):
     w, other, other_buyer, _order = await two_dealers()
+    with pytest.raises(NotFound) as foreign:
+        await orders.submit_order(
+            other_buyer,
+            w.dealer["id"],
+            [LineRequest(qty=1, sku_code="A100")],
+            idempotency_key="x",
+            now=NOW,
+        )
+    assert foreign.value.message == "Dealer not found."
     result = await orders.submit_order(
-        other_buyer,
-        w.dealer["id"],
-        [LineRequest(qty=1, sku_code="A100")],
-        idempotency_key="x",
-        now=NOW,
+        other_buyer, None, [LineRequest(qty=1, sku_code="A100")], idempotency_key="x", now=NOW
     )
     assert result.order.dealer_id == other["id"]
 

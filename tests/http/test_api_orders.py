@@ -7,7 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.tables import IdempotencyKey, Order, OrderLine, Reservation, StockLevel
+from portal.domain import supplier
+from portal.tables import (
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    Reservation,
+    StockLevel,
+    SupplierSettings,
+)
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
 
@@ -117,9 +125,12 @@ async def test_rep_orders_for_an_assigned_dealer_only(client, world):
     assert await written() == before
 
 
-async def test_a_dealer_user_always_orders_for_their_own_dealer(client, world):
+async def test_a_dealer_user_orders_for_their_own_dealer(client, world):
     headers = await bearer(client, "buyer_b")
-    response = await submit(client, headers, order_body(dealer_id=world["a"]["id"]))
+    response = await submit(client, headers, order_body(dealer_id=world["b"]["id"]))
+    assert response.status_code == 201
+    assert response.json()["dealer_id"] == world["b"]["id"]
+    response = await submit(client, headers, order_body(), key="key-2")  # no dealer_id: own
     assert response.status_code == 201
     assert response.json()["dealer_id"] == world["b"]["id"]
 
@@ -157,11 +168,41 @@ async def test_insufficient_stock_names_the_short_lines(client, world):
         {"lines": [{"sku_code": "T500", "qty": 10}, {"sku_code": "W550", "qty": 120}]},
     )
     body = assert_problem(response, 422, "insufficient-stock")
-    assert body["lines"] == [{"sku": "W550", "requested": 120, "available": 100}]
+    # The supplier shows dealers no stock numbers (the default): the refusal tells none.
+    assert body["lines"] == [{"sku": "W550", "requested": 120, "available": None}]
     assert body["errors"][0]["field"] == "lines[1]"
-    assert "W550" in body["errors"][0]["message"]
+    message = body["errors"][0]["message"]
+    assert "W550" in message and "not enough in stock" in message and "100" not in message
     assert "W550" in body["detail"]
     assert await written() == (0, 0, 0, 0)
+
+
+async def test_stock_figures_in_a_refusal_follow_the_supplier_setting(client, world):
+    rep = await bearer(client, "rep_a") | EN
+    body = {"dealer_id": world["a"]["id"], **order_body(qty=120)}
+    refused = assert_problem(await submit(client, rep, body), 422, "insufficient-stock")
+    assert refused["lines"] == [{"sku": "W550", "requested": 120, "available": 100}]  # staff
+    assert "100 available" in refused["errors"][0]["message"]
+
+    await SupplierSettings.insert(SupplierSettings(id=1, show_stock_numbers=True))
+    supplier.forget()
+    buyer = await bearer(client, "buyer_a") | EN
+    refused = assert_problem(
+        await submit(client, buyer, order_body(qty=120)), 422, "insufficient-stock"
+    )
+    assert refused["lines"] == [{"sku": "W550", "requested": 120, "available": 100}]
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_a_dealer_naming_another_dealer_gets_404(client, world):
+    buyer = await bearer(client, "buyer_a") | EN
+    other = {"dealer_id": world["b"]["id"], **order_body()}
+    assert_problem(await submit(client, buyer, other), 404, "not-found")
+    assert await written() == (0, 0, 0, 0)
+    listed = await client.get(f"/api/v1/orders?dealer_id={world['b']['id']}", headers=buyer)
+    assert_problem(listed, 404, "not-found")
+    own = await client.get(f"/api/v1/orders?dealer_id={world['a']['id']}", headers=buyer)
+    assert own.status_code == 200, own.text
 
 
 BAD_LINES = [
