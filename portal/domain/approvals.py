@@ -26,6 +26,7 @@ from portal.domain import (
     ledger,
     notifications,
     orders,
+    pricing,
     promotions,
     stock,
     supplier,
@@ -646,14 +647,15 @@ async def adjust(
         ln["id"]: ln
         for ln in await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
     }
+    dealer_row = await _dealer(row)
     sku_rules = {
         r.sku_id: r
         for r in (
-            await catalog.items_by_ids(
-                actor, await _dealer(row), [ln["sku"] for ln in lines.values()]
-            )
+            await catalog.items_by_ids(actor, dealer_row, [ln["sku"] for ln in lines.values()])
         ).values()
     }
+    # Lines whose new quantity the price list prices again (a volume break reached or lost).
+    repriced: dict[int, pricing.PriceQuote] = {}
     errors: list[FieldError] = []
     wanted: dict[int, tuple[int, int]] = {
         lid: (ln["qty"], ln["unit_price_fen"]) for lid, ln in lines.items()
@@ -703,6 +705,16 @@ async def adjust(
                 )
             )
             continue
+        if (
+            ch.qty != ln["qty"]
+            and price == ln["unit_price_fen"]
+            and ln["price_rule"] not in orders.STAFF_PRICED_RULES
+        ):
+            # A new quantity at the price the list gave: the list prices it again, so a
+            # volume break reached or lost changes the price and what it says.
+            quote = (await pricing.quote(dealer_row, {ln["sku"]: ch.qty}))[ln["sku"]]
+            repriced[ch.line_id] = quote
+            price = quote.unit_price_fen
         wanted[ch.line_id] = (ch.qty, price)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -788,7 +800,9 @@ async def adjust(
                 continue
             params = orders._params(ln["price_rule_params"])
             rule = ln["price_rule"]
-            if price != ln["unit_price_fen"]:
+            if lid in repriced:
+                rule, params = repriced[lid].rule, dict(repriced[lid].rule_params)
+            elif price != ln["unit_price_fen"]:
                 ref = int(params.get("ref_price_fen", ln["unit_price_fen"]))
                 rule = orders.RULE_MANUAL
                 params = {

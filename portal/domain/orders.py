@@ -203,6 +203,8 @@ RULE_KINDS = (
 APPROVER_ROLES = ("sales_manager", "finance")
 RULE_MANUAL = "manual"  # a line priced by staff (a rep's discount), not by the price list
 RULE_GIFT = "gift"  # a zero-priced line a buy-N-get-M promotion gave (买赠)
+# Prices the price list did not give: kept as they are when staff change a quantity.
+STAFF_PRICED_RULES = (RULE_MANUAL, RULE_GIFT)
 
 
 @dataclass(frozen=True)

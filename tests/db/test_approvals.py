@@ -389,6 +389,33 @@ async def test_staff_adjust_reruns_stock_credit_and_rules(db):
     assert await steps_of(order.id) == [("sales_manager", "total_at_least", "superseded")]
 
 
+async def test_a_new_quantity_is_priced_again_by_the_price_list(db):
+    t = await team(on_hand=1000)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t, qty_boxes=10)  # 240 瓶 reach the tier's break: ¥1.60
+    line = order.lines[0]
+    assert (line.unit_price_fen, line.price_rule) == (160, "volume_break")
+
+    async def adjust(qty: int, price: int | None = None) -> orders.OrderLineView:
+        # The page sends the line's price back unchanged: the same as sending none.
+        change = approvals.LineChange(line.id, qty, price)
+        await approvals.adjust(t.manager, order.id, [change], "客户改量", now=NOW)
+        [now_line] = (await orders.get_order(t.manager, order.id)).lines
+        return now_line
+
+    down = await adjust(48, 160)  # 2 箱 no longer earn the break: the tier price again
+    assert (down.unit_price_fen, down.price_rule, down.line_total_fen) == (180, "tier", 8640)
+    assert "满" not in down.price_rule_label and "from" not in down.price_rule_label
+    up = await adjust(264)  # 11 箱 reach it again
+    assert (up.unit_price_fen, up.price_rule) == (160, "volume_break")
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 264 * 160
+    # A price staff set stays what they set when only the quantity changes afterwards.
+    manual = await adjust(264, 150)
+    assert (manual.unit_price_fen, manual.price_rule) == (150, "manual")
+    kept = await adjust(48)
+    assert (kept.unit_price_fen, kept.price_rule, kept.line_total_fen) == (150, "manual", 7200)
+
+
 async def test_after_an_adjustment_the_inbox_counts_the_new_round_s_steps(db):
     t = await team(on_hand=200)
     await rule("total_at_least", "sales_manager", amount_fen=1)
