@@ -91,10 +91,15 @@ class CartView:
     credit_available_fen: int
     errors: list[FieldError] = field(default_factory=list)
     can_set_prices: bool = False  # staff ordering for the dealer may discount a line
+    discount_authority_bp: int = 0  # how far they may go without a manager's approval
     # What the cart earns from promotions (the order gets the same at submission).
     gifts: list[promotions.Gift] = field(default_factory=list)
     saving: promotions.Saving | None = None
     next_saving: promotions.NextSaving | None = None
+
+    @property
+    def authority_text(self) -> str:
+        return money.percent_text(self.discount_authority_bp)
 
     @property
     def goods_fen(self) -> int:
@@ -332,6 +337,7 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
         credit_available_fen=credit.available_fen(dealer),
         errors=cart_errors,
         can_set_prices=actor.is_staff,
+        discount_authority_bp=actor.discount_authority_bp if actor.is_staff else 0,
         gifts=won.gifts,
         saving=won.saving,
         next_saving=won.next_saving,
@@ -409,22 +415,27 @@ async def set_price(
     )
     if not exists:
         raise NotFound(_("Product not found."))
-    if percent_off_bp is not None:
-        if isinstance(percent_off_bp, bool) or not 0 <= percent_off_bp <= 10000:
-            raise _refuse([FieldError("percent_off", _("Enter a percentage from 0 to 100."))])
-        qty = (await _current_qty(dealer["id"], actor.user_id)).get(sku_id, 0)
-        items = await catalog.items_by_ids(actor, dealer, [sku_id], quantities={sku_id: qty})
-        item = items.get(sku_id)
-        if item is None:
-            raise NotFound(_("Product not found."))
-        ref = item.quote_for(qty).unit_price_fen
-        unit_price_fen = money.to_fen(money.percent_of(ref, 10000 - percent_off_bp))
+    if percent_off_bp is not None and (
+        isinstance(percent_off_bp, bool) or not 0 <= percent_off_bp <= 10000
+    ):
+        raise _refuse([FieldError("percent_off", _("Enter a percentage from 0 to 100."))])
     if unit_price_fen is not None and (
         isinstance(unit_price_fen, bool)
         or not isinstance(unit_price_fen, int)
         or unit_price_fen < 0
     ):
         raise _refuse([FieldError("unit_price", _("The price must be zero or more."))])
+    if percent_off_bp is not None or unit_price_fen is not None:
+        qty = (await _current_qty(dealer["id"], actor.user_id)).get(sku_id, 0)
+        items = await catalog.items_by_ids(actor, dealer, [sku_id], quantities={sku_id: qty})
+        item = items.get(sku_id)
+        if item is None:
+            raise NotFound(_("Product not found."))
+        ref = item.quote_for(qty).unit_price_fen
+        if percent_off_bp is not None:
+            unit_price_fen = money.to_fen(money.percent_of(ref, 10000 - percent_off_bp))
+        elif unit_price_fen is not None and unit_price_fen > ref:
+            raise _refuse([orders.above_dealer_price(item.code, ref, None)])
     now = _now()
     async with write_transaction():
         await CartLine.update({CartLine.unit_price_override_fen: unit_price_fen}).where(

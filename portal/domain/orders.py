@@ -25,6 +25,7 @@ from portal.domain import (
     catalog,
     credit,
     ledger,
+    money,
     notifications,
     pricing,
     promotions,
@@ -234,12 +235,18 @@ class StepNeeded:
     rule_kind: str
 
 
+def lowest_within_authority(ref_price_fen: int, authority_bp: int) -> int:
+    """The lowest unit price `authority_bp` allows below the dealer's price: the price at
+    exactly that percentage off, rounded half-up to the fen as any price is (3 % off ¥1.87 is
+    ¥1.8139 → ¥1.81, which a rep entering "3 %" gets, and is within a 3 % authority)."""
+    return money.to_fen(money.percent_of(ref_price_fen, 10000 - max(0, authority_bp)))
+
+
 def discount_beyond(line: PricedLine, authority_bp: int) -> bool:
     """True when the line is further below the dealer's price than `authority_bp` allows."""
     if line.ref_price_fen <= 0 or line.unit_price_fen >= line.ref_price_fen:
         return False
-    # (ref - price) / ref > authority / 10000, in integers.
-    return (line.ref_price_fen - line.unit_price_fen) * 10000 > authority_bp * line.ref_price_fen
+    return line.unit_price_fen < lowest_within_authority(line.ref_price_fen, authority_bp)
 
 
 def approvals_needed(
@@ -906,6 +913,16 @@ def _rule_params_text(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def above_dealer_price(sku_code: str, dealer_price_fen: int, index: int | None) -> FieldError:
+    """A price staff ordering for a dealer set above the dealer's own: they may discount (within
+    their authority), not charge a dealer more than its price list does."""
+    return FieldError(
+        "unit_price" if index is None else f"lines[{index}]",
+        _("%(sku)s: a price above the dealer's price (%(price)s) cannot be set."),
+        {"sku": sku_code, "price": money.format_yuan(dealer_price_fen)},
+    )
+
+
 def check_details(requested_date: date | None, note: str, now: datetime) -> list[FieldError]:
     errors = []
     if requested_date is not None and requested_date < _today(now):
@@ -1023,6 +1040,9 @@ async def prepare(
                         {"sku": item.code},
                     )
                 )
+                continue
+            if override > quote.unit_price_fen:
+                errors.append(above_dealer_price(item.code, quote.unit_price_fen, index))
                 continue
             price, rule = override, RULE_MANUAL
             params = {

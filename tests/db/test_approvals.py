@@ -31,6 +31,7 @@ from portal.tables import (
     Notification,
     OrderEvent,
     OrderLine,
+    TierPrice,
     User,
 )
 from tests import factories as f
@@ -342,6 +343,41 @@ async def test_discount_within_authority_is_approved(db):
     result = await orders.submit_cart(t.rep, t.w.dealer["id"], idempotency_key="c1", now=NOW)
     assert result.order.status == "approved"
     assert result.order.lines[0].unit_price_fen == 175
+
+
+async def test_exactly_the_authority_s_percentage_is_within_it(db):
+    t = await team()  # 5 % authority
+    await rule("discount_beyond_authority", "sales_manager")
+    await TierPrice.update({TierPrice.price_fen: 187}).where(TierPrice.sku == t.w.sku["id"])
+    await cart.set_qty(t.rep, t.w.dealer["id"], t.w.sku["id"], 48)
+    # 5 % off ¥1.87 is ¥1.7765 → ¥1.78 (4.8 %); 5.2 % off, ¥1.77, is beyond.
+    view = await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], percent_off_bp=500)
+    assert view.lines[0].unit_price_fen == 178 and not view.lines[0].beyond_authority
+    assert orders.lowest_within_authority(187, 300) == 181  # ¥1.8139: 3 % of ¥1.87 is ¥1.81
+    assert not orders.discount_beyond(orders.PricedLine(181, 187, 1), 300)
+    assert orders.discount_beyond(orders.PricedLine(180, 187, 1), 300)
+    view = await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], unit_price_fen=177)
+    assert view.lines[0].beyond_authority
+
+
+async def test_staff_may_not_price_above_the_dealer_s_price(db):
+    t = await team()
+    await cart.set_qty(t.rep, t.w.dealer["id"], t.w.sku["id"], 48)
+    with pytest.raises(ValidationFailed) as refused:
+        await cart.set_price(t.rep, t.w.dealer["id"], t.w.sku["id"], unit_price_fen=181)
+    assert refused.value.errors[0].field == "unit_price"
+    assert "1.80" in refused.value.errors[0].message % refused.value.errors[0].params
+    assert (await cart.get_cart(t.rep, t.w.dealer["id"])).lines[0].unit_price_fen == 180
+    # Through the API's lines too: refused at submission, nothing placed.
+    with pytest.raises(ValidationFailed):
+        await orders.submit_order(
+            t.rep,
+            t.w.dealer["id"],
+            [LineRequest(qty=48, sku_id=t.w.sku["id"], unit_price_fen=900)],
+            idempotency_key="up",
+            now=NOW,
+        )
+    assert await reserved(t.w.sku) == 0
 
 
 async def test_dealers_never_set_prices(db):

@@ -28,6 +28,7 @@ from portal.tables import (
     StockLevel,
 )
 from tests import factories as f
+from tests.db.test_orders import SHOWN
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -76,6 +77,7 @@ async def submit(actor: Actor, lines: list[tuple[str, int]], key: str, at: datet
         [LineRequest(qty=q, sku_code=code) for code, q in lines],
         idempotency_key=key,
         now=at,
+        stock_defaults=SHOWN,
     )
     return result.order
 

@@ -107,7 +107,12 @@ async def assert_nothing_written(w: World) -> None:
     assert await reserved(w.sku2) == 0
 
 
+# A supplier that shows dealers stock numbers: refusals here carry the figures.
+SHOWN = supplier.Defaults(show_stock_numbers=True)
+
+
 async def submit(w: World, lines, key="k1", actor=None, **kw):
+    kw.setdefault("stock_defaults", SHOWN)
     return await orders.submit_order(
         actor or w.buyer, w.dealer["id"], lines, idempotency_key=key, now=kw.pop("now", NOW), **kw
     )
