@@ -1881,9 +1881,14 @@ async def submit_cart(
             .order_by(CartLine.id)
         )
     if not rows:
-        # A retry after the cart was submitted (and so emptied) gets the first order back.
+        # A retry after the cart was submitted (and so emptied) gets the first order back;
+        # the details it brought again (the page saves them first) were that order's, and
+        # must not wait in the empty cart for the next one.
         replay = await _replay(actor, key, None)
         if replay is not None:
+            if cart is not None and (cart["note"] or cart["requested_date"] or cart["address"]):
+                async with write_transaction():
+                    await _empty_cart(cart["id"], [], now)
             return replay
         raise ValidationFailed(
             _("Your cart is empty."), errors=[FieldError("lines", _("Your cart is empty."))]

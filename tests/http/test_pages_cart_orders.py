@@ -202,13 +202,18 @@ async def test_submit_twice_with_one_key_makes_one_order(client):
     await put(s, s.a, 24)
     page = await client.get("/cart")
     token, key = csrf_from(page.text), key_from(page.text)
-    form = {"idempotency_key": key, "_csrf_token": token}
+    # The plain form carries the details: the retry brings them again, for the order placed.
+    form = {"idempotency_key": key, "_csrf_token": token, "note": "周五前送达", "address_id": ""}
     first = await client.post("/cart/submit", data=form, follow_redirects=False)
     second = await client.post("/cart/submit", data=form, follow_redirects=False)
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
     assert await Order.count() == 1
     order = await Order.select().first()
+    assert order["note"] == "周五前送达"
+    # ... and they do not wait in the emptied cart for the next order.
+    view = await cart_domain.get_cart(f.actor(s.buyer), s.dealer["id"])
+    assert view.note == "" and view.requested_date is None
     assert first.headers["location"] == f"/orders/{order['id']}"
     detail = await client.get(first.headers["location"])
     assert order["number"] in detail.text
