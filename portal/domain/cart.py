@@ -494,7 +494,8 @@ async def quick_add(
 ) -> tuple[CartView, list[FieldError]]:
     """Add pasted "SKU qty [unit]" lines; quantities add to what the cart already holds.
 
-    Valid lines are added; each invalid one is reported (field "line N") and skipped.
+    All or nothing: each invalid line is reported (field "line N") and then none is added,
+    so that fixing the text and sending it again adds every line once.
     """
     dealer = await ordering_dealer(actor, dealer_id)
     parsed, errors = parse_quick_order(text)
@@ -536,7 +537,7 @@ async def quick_add(
             errors.extend(problems)
             continue
         adds[item.sku_id] = adds.get(item.sku_id, 0) + qty_base
-    if adds:
+    if adds and not errors:
         now = _now()
         async with write_transaction():
             cart_id = await _ensure_cart(dealer["id"], actor.user_id, now)

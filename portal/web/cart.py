@@ -53,7 +53,6 @@ MAX_NOTE = 500
 MAX_QUICK_TEXT = 20_000
 DETAIL_FIELDS = ("address_id", "requested_date", "note")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
-_QUICK_LINE_FIELD = re.compile(r"^line (\d+)$")
 
 
 def _no_dealer(request: Request) -> Redirect | None:
@@ -297,39 +296,26 @@ async def upload_order_file(request: Request) -> Response:
 
 
 async def _quick_add(request: Request, text: str) -> Response:
-    """Add quick-order lines to the cart: back to the cart, or the cart with what failed."""
+    """Add quick-order lines to the cart: back to the cart, or the cart with what failed (and
+    nothing added: the text stays in the box to be fixed and sent again)."""
     actor, dealer_id = request.user, acting_dealer_id(request)
     before = await cart.get_cart(actor, dealer_id)
     view, errors = await cart.quick_add(actor, dealer_id, text)
     if not errors and not is_htmx(request):
         return _back_to_cart(request)
-    added = _count_added(before, view)
     return _render(
         request,
         view,
         status=422 if errors else 200,
         quick_errors=errors,
-        quick_text=_failed_lines(text, errors),
-        quick_added=added,
+        quick_text=text if errors else "",
+        quick_added=0 if errors else _count_added(before, view),
     )
 
 
 def _count_added(before: Any, after: Any) -> int:
     old = {ln.sku_id: ln.qty for ln in before.lines}
     return sum(1 for ln in after.lines if old.get(ln.sku_id) != ln.qty)
-
-
-def _failed_lines(text: str, errors: list[FieldError]) -> str:
-    """Keep only the lines that failed in the box, so a fix and resend adds nothing twice."""
-    numbers = set()
-    for err in errors:
-        match = _QUICK_LINE_FIELD.match(err.field or "")
-        if match:
-            numbers.add(int(match.group(1)))
-    if not numbers:
-        return "" if not errors else text
-    lines = text.splitlines()
-    return "\n".join(lines[n - 1] for n in sorted(numbers) if 0 < n <= len(lines))
 
 
 @post("/cart/submit", include_in_schema=False)

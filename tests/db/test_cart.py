@@ -69,7 +69,7 @@ async def test_set_many_is_all_or_nothing_with_an_error_per_sku(db):
     assert [ln.code for ln in view.lines] == ["B200"]
 
 
-async def test_quick_add_adds_the_good_lines_and_reports_each_bad_one(db):
+async def test_quick_add_reports_each_bad_line_and_adds_nothing_until_all_are_good(db):
     w = await world()
     await cart.set_qty(w.buyer, None, w.sku["id"], 10)
     barcode = w.sku2["barcode"]
@@ -84,15 +84,15 @@ async def test_quick_add_adds_the_good_lines_and_reports_each_bad_one(db):
         ]
     )
     view, errors = await cart.quick_add(w.buyer, None, text)
-    assert {ln.code: ln.qty for ln in view.lines} == {"A100": 34, "B200": 6}
+    assert {ln.code: ln.qty for ln in view.lines} == {"A100": 10}  # nothing added
     # B200 4 breaks two rules (MOQ 6, multiples of 6): two errors on line 3.
     assert [e.field for e in errors] == ["line 2", "line 3", "line 3", "line 4", "line 6"]
     assert errors[0].params["sku"] == "NOPE"
     assert errors[1].params["sku"] == "B200" and errors[1].params["line"] == 3
     assert errors[-1].params["unit"] == "托"
 
-    view, errors = await cart.quick_add(w.buyer, None, "NOPE 1")
-    assert len(errors) == 1 and {ln.code: ln.qty for ln in view.lines} == {"A100": 34, "B200": 6}
+    view, errors = await cart.quick_add(w.buyer, None, f"A100 1 箱\n{barcode}\t6")
+    assert errors == [] and {ln.code: ln.qty for ln in view.lines} == {"A100": 34, "B200": 6}
 
 
 async def test_reorder_uses_todays_prices_and_reports_what_is_gone(db):

@@ -41,7 +41,7 @@ async def test_a_csv_from_excel_fills_the_cart(client):
     assert await cart_qty(s) == {s.a["id"]: 72, s.b["id"]: 3}
 
 
-async def test_an_excel_file_with_bad_rows_keeps_them_for_fixing(client):
+async def test_an_excel_file_with_bad_rows_adds_nothing_and_keeps_them_for_fixing(client):
     s = await shop()
     await sign_in(client, "buyer")
     book = Workbook()
@@ -60,8 +60,9 @@ async def test_an_excel_file_with_bad_rows_keeps_them_for_fixing(client):
     html = answer.text
     assert "第 3 行" in html and "NOPE" in html and "第 4 行" in html
     box = re.search(r'<textarea id="quick-text"[^>]*>(.*?)</textarea>', html, re.S).group(1)
-    assert "NOPE 1" in box and "B200 abc" in box and "A100" not in box
-    assert await cart_qty(s) == {s.a["id"]: 12}
+    assert "NOPE 1" in box and "B200 abc" in box and "A100 12" in box  # all, to fix
+    assert "未加入任何商品" in html
+    assert await cart_qty(s) == {}
 
 
 async def test_unreadable_files_are_refused_and_change_nothing(client):

@@ -176,7 +176,7 @@ async def test_bad_delivery_details_are_refused_inline(client):
     assert view.requested_date is None and view.note == ""
 
 
-async def test_quick_order_adds_good_lines_and_lists_bad_ones(client):
+async def test_quick_order_with_bad_lines_lists_them_and_adds_nothing(client):
     s = await shop()
     await sign_in(client, "buyer")
     token = await csrf(client, "/cart")
@@ -188,12 +188,17 @@ async def test_quick_order_adds_good_lines_and_lists_bad_ones(client):
     assert response.status_code == 422
     html = response.text
     assert 'id="quick-errors"' in html
-    assert "NOPE" in html and "abc" in html
-    # The box keeps only the failed lines; the good one is in the cart.
+    assert "NOPE" in html and "abc" in html and "未加入任何商品" in html
+    # The box keeps every line, to be fixed and sent again; the cart is as it was.
     box = re.search(r'<textarea id="quick-text"[^>]*>(.*?)</textarea>', html, re.S).group(1)
-    assert "A100" not in box and "NOPE 3" in box
+    assert "A100 12" in box and "NOPE 3" in box
+    assert await cart_qty(s) == {}
+    response = await client.post(
+        "/cart/quick", data={"text": "A100 12", "_csrf_token": token}, headers=HX
+    )
+    assert response.status_code == 200
     assert await cart_qty(s) == {s.a["id"]: 12}
-    assert re.search(r'id="cart-badge" hx-swap-oob="innerHTML">\s*1\s*</span>', html)
+    assert re.search(r'id="cart-badge" hx-swap-oob="innerHTML">\s*1\s*</span>', response.text)
 
 
 async def test_submit_twice_with_one_key_makes_one_order(client):
