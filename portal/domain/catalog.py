@@ -321,14 +321,15 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _bought_query(sql: SqlText, dealer: dict, sku_filter: str, *args: Any) -> SqlText:
-    """The dealer's order lines of some SKUs (cancelled and rejected orders aside), each
-    numbered by rn per SKU, 1 for the latest."""
+    """The dealer's order lines of some SKUs (cancelled and rejected orders and free gift
+    lines aside: what was bought, at what price), each numbered by rn per SKU, 1 for the
+    latest."""
     sql.add(
         "SELECT ol.sku AS sku, ol.qty AS qty, ol.unit_price_fen AS unit_price_fen, "
         "o.created_at AS created_at, o.number AS number, ROW_NUMBER() OVER ("
         "PARTITION BY ol.sku ORDER BY o.created_at DESC, o.id DESC, ol.id DESC) AS rn "
         'FROM "order_line" ol JOIN "sales_order" o ON o.id = ol."order" '
-        "WHERE ol.dealer = {}",
+        "WHERE ol.dealer = {} AND ol.price_rule <> 'gift'",
         int(dealer["id"]),
     )
     sql.add_in("AND o.status NOT IN (", list(NOT_BOUGHT_STATUSES))

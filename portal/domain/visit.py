@@ -84,6 +84,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         "MAX(l.unit) AS unit, SUM(l.qty) AS qty, MAX(o.created_at) AS last_at "
         'FROM order_line l JOIN sales_order o ON o.id = l."order" '
         "WHERE o.dealer = {} AND o.status NOT IN ('rejected', 'cancelled') "
+        "AND l.price_rule <> 'gift' "  # what the dealer bought, not what came free
         "GROUP BY l.sku ORDER BY SUM(l.qty) DESC, l.sku LIMIT {}",
         dealer_id,
         TOP_SKUS,

@@ -29,6 +29,7 @@ from portal.domain import (
     promotions,
     returns,
     shipments,
+    visit,
 )
 from portal.domain.errors import (
     CreditExceeded,
@@ -776,6 +777,18 @@ async def test_reorder_leaves_the_gifts_out(db):
     assert errors == []
     # What was bought goes back in the cart; the gifts come again from the promotions.
     assert {ln.code: ln.qty for ln in view.lines} == {"B200": 12, "A100": 48}
+
+
+async def test_bought_before_and_the_visit_card_count_what_was_bought_not_gifts(db):
+    t = await team()
+    w = t.w
+    await buy_get("A100", 24, "A100", 1)
+    placed = (await submit(w, [LineRequest(qty=48, sku_code="A100")])).order
+    assert sorted((ln.price_rule, ln.qty) for ln in placed.lines) == [("gift", 2), ("tier", 48)]
+    last = (await catalog.bought_before(w.dealer, [w.sku["id"]]))[w.sku["id"]]
+    assert (last.qty, last.unit_price_fen) == (48, 180)  # not the free line's 2 × ¥0.00
+    card = await visit.visit_card(t.rep, w.dealer["id"])
+    assert [(x.code, x.qty) for x in card.top_skus] == [("A100", 48)]
 
 
 async def test_a_gift_taken_meanwhile_does_not_refuse_the_order(db):
