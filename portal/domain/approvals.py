@@ -14,7 +14,7 @@ which re-checks credit and the approval rules, or cancels it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +41,13 @@ from portal.domain.errors import (
 )
 from portal.domain.money import format_yuan, line_total_fen
 from portal.domain.quantities import MAX_LINE_QTY, check_line
-from portal.domain.scope import Actor, in_scope, visible_dealer_ids
+from portal.domain.scope import (
+    Actor,
+    dealer_managers,
+    decides_step,
+    in_scope,
+    visible_dealer_ids,
+)
 from portal.tables import ApprovalRule, ApprovalStep, Dealer, Order, OrderEvent, OrderLine
 
 APPROVER_ROLES = orders.APPROVER_ROLES
@@ -121,10 +127,16 @@ async def standing(actor: Actor, order_id: int) -> Standing:
     row = await orders.order_in_scope(actor, order_id)
     steps = await _steps(order_id)
     current = _current(steps) if row["status"] == "pending_approval" else None
+    if (
+        current is not None
+        and current.role == "sales_manager"
+        and row["dealer"] not in await dealer_managers([row["dealer"]])
+    ):
+        current = replace(current, role="finance")  # who decides it (scope.decides_step)
     return Standing(
         steps=[s for s in steps if s.status != "superseded"],
         current=current,
-        can_decide=current is not None and current.role == actor.role,
+        can_decide=current is not None and await decides_step(actor, current.role, row["dealer"]),
         can_resubmit=row["status"] == "returned" and _may_resubmit(actor, row),
         can_adjust=row["status"] in orders.ADJUSTABLE_STATUSES and actor.role in ADJUSTING_STAFF,
     )
@@ -213,18 +225,26 @@ async def _inbox_steps(actor: Actor) -> list[dict]:
     if actor.role not in APPROVER_ROLES:
         return []
     ids = await visible_dealer_ids(actor)
+    # Finance also decides a manager's step where no manager has the dealer (decides_step).
+    roles = ["finance", "sales_manager"] if actor.role == "finance" else [actor.role]
     rows = (
         await ApprovalStep.select(
             ApprovalStep.id,
             ApprovalStep.step_no,
             ApprovalStep.rule_kind,
             ApprovalStep.order,
+            ApprovalStep.role,
+            ApprovalStep.order.dealer.as_alias("dealer"),
         )
         .where(ApprovalStep.status == "pending")
-        .where(ApprovalStep.role == actor.role)
+        .where(ApprovalStep.role.is_in(roles))
         .where(ApprovalStep.order.status == "pending_approval")
         .where(in_scope(ApprovalStep.order.dealer, ids))
     )
+    others = [r for r in rows if r["role"] != actor.role]
+    if others:
+        managed = await dealer_managers([r["dealer"] for r in others])
+        rows = [r for r in rows if r["role"] == actor.role or r["dealer"] not in managed]
     if not rows:
         return []
     order_ids = sorted({r["order"] for r in rows})
@@ -387,7 +407,7 @@ async def decide(
         raise ValidationFailed(errors=[FieldError("action", _("Unknown decision."))])
     reason = _check_reason(reason, required=action in ("reject", "return"))
     step, order = await _step_in_scope(actor, step_id)
-    if step["role"] != actor.role:
+    if not await decides_step(actor, step["role"], order["dealer"]):
         raise Forbidden(_("This step is for another role."))
     await _hook("before_decide")
     async with write_transaction():

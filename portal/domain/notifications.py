@@ -14,13 +14,12 @@ from datetime import datetime
 from portal import i18n
 from portal.db import write_transaction
 from portal.domain.errors import NotFound, _
-from portal.domain.scope import Actor
+from portal.domain.scope import Actor, dealer_managers
 from portal.tables import (
     ApprovalStep,
     MailOutbox,
     Notification,
     Order,
-    RepAssignment,
     User,
 )
 
@@ -40,21 +39,13 @@ PAGE_SIZE = 50
 
 
 async def approvers_for(role: str, dealer_id: int) -> list[int]:
-    """Active users of `role` who have the dealer in scope (the same rule as scope.py)."""
+    """Active users who decide a step of `role` on the dealer's orders (scope.decides_step):
+    the dealer's manager for a manager's step, finance where the dealer has none."""
     if role == "sales_manager":
-        assignment = await RepAssignment.select(RepAssignment.rep).where(
-            RepAssignment.dealer == dealer_id
-        )
-        if not assignment:
-            return []
-        reps = await User.select(User.manager).where(User.id == assignment[0]["rep"])
-        manager = reps[0]["manager"] if reps else None
-        if manager is None:
-            return []
-        rows = await User.select(User.id).where(
-            (User.id == manager) & (User.role == "sales_manager") & (User.active == True)  # noqa: E712
-        )
-        return [r["id"] for r in rows]
+        manager = (await dealer_managers([dealer_id])).get(dealer_id)
+        if manager is not None:
+            return [manager]
+        role = "finance"
     rows = await User.select(User.id).where((User.role == role) & (User.active == True))  # noqa: E712
     return [r["id"] for r in rows]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from portal.db import row_by_id
+from portal.db import fetch, row_by_id
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.tables import Dealer, RepAssignment, User, Warehouse, WarehouseStaff
 
@@ -85,6 +85,38 @@ async def visible_dealer_ids(actor: Actor) -> list[int] | None:
         )
         return [r["dealer"] for r in rows]
     return []
+
+
+async def dealer_managers(dealer_ids: Sequence[int]) -> dict[int, int]:
+    """The active sales manager who has each dealer in scope (the manager of its rep), by
+    dealer id. A dealer missing from the result has none (no rep, a rep without a manager,
+    or an inactive one): a manager's approval step for its orders goes to finance instead,
+    so that every step has someone who can see the order and decide it."""
+    ids = sorted({int(i) for i in dealer_ids})
+    if not ids:
+        return {}
+    rows = await fetch(
+        "SELECT ra.dealer AS dealer, m.id AS manager FROM rep_assignment ra "
+        "JOIN portal_user r ON r.id = ra.rep JOIN portal_user m ON m.id = r.manager "
+        "WHERE m.role = 'sales_manager' AND m.active = {} AND ra.dealer IN ("
+        + ", ".join("{}" for _i in ids)
+        + ")",
+        True,
+        *ids,
+    )
+    return {int(r["dealer"]): int(r["manager"]) for r in rows}
+
+
+async def decides_step(actor: Actor, step_role: str, dealer_id: int) -> bool:
+    """Whether the actor's role decides an approval step of `step_role` on an order of the
+    dealer: its own role's steps, and finance a manager's step no manager can decide."""
+    if actor.role == step_role:
+        return True
+    return (
+        actor.role == "finance"
+        and step_role == "sales_manager"
+        and dealer_id not in await dealer_managers([dealer_id])
+    )
 
 
 def in_scope(column, ids: list[int] | None):

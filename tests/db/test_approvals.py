@@ -452,6 +452,44 @@ async def test_a_new_quantity_is_priced_again_by_the_price_list(db):
     assert (kept.unit_price_fen, kept.price_rule, kept.line_total_fen) == (150, "manual", 7200)
 
 
+async def test_a_manager_s_step_without_a_manager_goes_to_finance(db):
+    """A dealer no sales manager has (no rep, or a rep without a manager): finance sees and
+    decides the manager's step, so the order never waits for nobody."""
+    t = await team()
+    await rule("first_orders", "sales_manager", count=2)
+    lone = await f.dealer(t.w.tier, default_warehouse=t.w.warehouse)
+    buyer = f.actor(await f.user("dealer_buyer", lone))
+    placed = await orders.submit_order(
+        buyer, None, [LineRequest(qty=24, sku_code="A100")], idempotency_key="n1", now=NOW
+    )
+    order = placed.order
+    assert order.status == "pending_approval"
+    assert await steps_of(order.id) == [("sales_manager", "first_orders", "pending")]
+    assert await approvals.inbox(t.manager) == []  # not in any manager's scope
+    [card] = await approvals.inbox(t.finance)
+    assert card.order_id == order.id
+    told = await Notification.select(Notification.user).where(Notification.order == order.id)
+    assert t.finance.user_id in {r["user"] for r in told}
+    standing = await approvals.standing(t.finance, order.id)
+    assert standing.can_decide and standing.current.role == "finance"
+
+    # Given a rep whose manager is t.manager, the step is the manager's again.
+    await f.assign(await f.user("sales_rep", manager=await manager_row(t)), lone)
+    assert await approvals.inbox(t.finance) == []
+    with pytest.raises(Forbidden):
+        await approvals.decide(t.finance, card.step_id, "approve", now=NOW)
+    [mine] = await approvals.inbox(t.manager)
+    # A rep without a manager: finance again.
+    await User.update({User.manager: None}).where(User.role == "sales_rep")
+    assert await approvals.inbox(t.manager) == []
+    await approvals.decide(t.finance, mine.step_id, "approve", now=NOW)
+    assert (await orders.get_order(buyer, order.id)).status == "approved"
+
+
+async def manager_row(t: Team) -> dict:
+    return await User.select().where(User.id == t.manager.user_id).first()
+
+
 async def test_after_an_adjustment_the_inbox_counts_the_new_round_s_steps(db):
     t = await team(on_hand=200)
     await rule("total_at_least", "sales_manager", amount_fen=1)
