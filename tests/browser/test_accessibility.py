@@ -341,6 +341,24 @@ async def test_detail_pages_are_accessible(browser, live_server: str):
         await htmx_settled(manager)
         sheet = manager.locator("form.approval-sheet")
         await sheet.locator("textarea").wait_for()
+        # A second tap replaces the sheet rather than adding another one.
+        async with manager.expect_response(lambda r: r.url.endswith("/reject")):
+            await (
+                manager.locator("li", has_text=pending["number"])
+                .first.locator("a[href$='/reject']")
+                .click()
+            )
+        await htmx_settled(manager)
+        assert await sheet.count() == 1
+        # Nothing (the bulk-approve bar) lies over the sheet's button: a tap reaches it.
+        button = sheet.locator("button[type=submit]")
+        await button.scroll_into_view_if_needed()
+        hit = await button.evaluate(
+            "b => { const r = b.getBoundingClientRect();"
+            " const e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
+            " return e === b || b.contains(e); }"
+        )
+        assert hit, "the sheet's button is covered"
         await at_manager.check("reject sheet over the card")
         # Rejected with a reason, so the inbox is as the other tests expect it.
         await sheet.locator("textarea").fill("库存调整，请分批下单")
