@@ -35,6 +35,7 @@ from portal.domain.errors import (
     Conflict,
     FieldError,
     Forbidden,
+    InsufficientStock,
     NotFound,
     ValidationFailed,
     _,
@@ -773,23 +774,7 @@ async def adjust(
             [(lid, lines[lid]["sku"], wanted[lid][0]) for lid in sorted(wanted) if lid not in gone],
         )
         if shortfalls:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "lines",
-                        _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available."),
-                        {
-                            "sku": next(
-                                ln["sku_code"] for ln in lines.values() if ln["sku"] == s.sku_id
-                            ),
-                            "requested": s.requested,
-                            "available": max(0, s.available),
-                            "unit": "",
-                        },
-                    )
-                    for s in shortfalls
-                ]
-            )
+            raise _adjust_short(lines, shortfalls)
         await stock.write_reservations(allocations)
         # A lowered quantity frees stock: older backorders take it before anyone else.
         await stock.fill_backorders(
@@ -966,6 +951,35 @@ def _line_totals(
         zip(priced, promotions.spread(earned, [gross[lid] for lid in priced]), strict=True)
     )
     return {lid: (g - shares.get(lid, 0), shares.get(lid, 0)) for lid, g in gross.items()}
+
+
+def _adjust_short(lines: dict[int, dict], shortfalls: list[stock.Shortfall]) -> InsufficientStock:
+    """An adjustment the stock cannot cover: the short lines with the figures (staff see
+    them), as a submission's refusal reads."""
+    by_sku = {ln["sku"]: ln for ln in sorted(lines.values(), key=lambda ln: ln["id"])}
+    errors, figures = [], []
+    for s in shortfalls:
+        ln = by_sku[s.sku_id]
+        available = max(0, s.available)
+        errors.append(
+            FieldError(
+                f"lines[{ln['id']}]",
+                _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available."),
+                {
+                    "sku": ln["sku_code"],
+                    "requested": s.requested,
+                    "available": available,
+                    "unit": ln["unit"],
+                },
+            )
+        )
+        figures.append({"sku": ln["sku_code"], "requested": s.requested, "available": available})
+    return InsufficientStock(
+        _("Not enough stock for %(skus)s."),
+        {"skus": ", ".join(f["sku"] for f in figures)},
+        errors=errors,
+        extra={"lines": figures},
+    )
 
 
 async def _dealer(order_row: dict) -> dict:

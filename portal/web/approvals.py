@@ -12,7 +12,15 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import approvals
-from portal.domain.errors import Conflict, DomainError, Forbidden, ValidationFailed, _
+from portal.domain.errors import (
+    Conflict,
+    CreditExceeded,
+    DomainError,
+    Forbidden,
+    InsufficientStock,
+    ValidationFailed,
+    _,
+)
 from portal.domain.money import from_fen, parse_amount, to_fen
 from portal.domain.quantities import parse_qty
 from portal.web.common import clear_flash, flash, is_htmx, page, take_flash
@@ -220,7 +228,13 @@ async def adjust(request: Request, order_id: FromPath[int], data: Form) -> Respo
     if not errors:
         try:
             status = await approvals.adjust(request.user, order_id, changes, reason)
-        except (ValidationFailed, Conflict, Forbidden) as exc:
+        except (
+            ValidationFailed,
+            InsufficientStock,
+            CreditExceeded,
+            Conflict,
+            Forbidden,
+        ) as exc:
             errors = [i18n.field_message(e) for e in exc.errors] or [i18n.error_message(exc)]
         else:
             response = _redirect(request, f"/orders/{order_id}")

@@ -16,6 +16,7 @@ from portal.domain.errors import (
     Conflict,
     CreditExceeded,
     Forbidden,
+    InsufficientStock,
     NotFound,
     ValidationFailed,
 )
@@ -532,10 +533,13 @@ async def test_adjust_refuses_what_the_stock_cannot_cover(db):
     t = await team(on_hand=130)
     await rule("total_at_least", "sales_manager", amount_fen=1)
     order = await place(t, qty_boxes=5)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(InsufficientStock) as short:
         await approvals.adjust(
             t.manager, order.id, [approvals.LineChange(order.lines[0].id, 144)], "加量", now=NOW
         )
+    # The order's own 120 are given back first: 130 available, with the unit.
+    assert short.value.extra["lines"] == [{"sku": "A100", "requested": 144, "available": 130}]
+    assert short.value.errors[0].params["unit"] == "瓶"
     assert await reserved(t.w.sku) == 120
     with pytest.raises(Forbidden):
         await approvals.adjust(

@@ -299,6 +299,11 @@ async def test_staff_adjust_page(client, world):
         data={"_csrf_token": token, f"qty_{line.id}": "x", "reason": "r"},
     )
     assert bad.status_code == 422
+    short = await client.post(
+        f"/orders/{order.id}/adjust",
+        data={"_csrf_token": token, f"qty_{line.id}": "100000", "reason": "加量"},
+    )
+    assert short.status_code == 422 and "W550" in short.text and "100000 瓶" in short.text
     ok = await client.post(
         f"/orders/{order.id}/adjust",
         data={
