@@ -201,8 +201,11 @@ async def load_page_chrome(request: Request) -> Any:
     count = 0
     if actor.is_dealer or card is not None:
         count = await dealers.cart_count(actor, card.id if card else dealer_id)
+    # The banner names the dealer staff order for; with none chosen it prompts a rep (whose
+    # visits are ordering), not a manager or an administrator on every page.
+    banner = actor.is_staff and (card is not None or actor.role == "sales_rep")
     request.state[CHROME_STATE] = PageChrome(
-        cart_count=count, acting=card, show_banner=actor.is_staff, brand=issuer.name
+        cart_count=count, acting=card, show_banner=banner, brand=issuer.name
     )
     return None
 

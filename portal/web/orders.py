@@ -11,9 +11,10 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders, returns, shipments, stock
+from portal.domain import cart, orders, returns, shipments, stock, visit
 from portal.domain.errors import Conflict, FieldError, ValidationFailed, _
 from portal.domain.money import from_fen
+from portal.domain.scope import ACCOUNT_BLIND_ROLES
 from portal.export import table_document
 from portal.http_files import document_response
 from portal.web.common import (
@@ -129,12 +130,18 @@ async def order_export(
 
 @get("/orders/{order_id:int}", include_in_schema=False)
 async def order_detail(request: Request, order_id: FromPath[int]) -> Template:
-    view = await orders.get_order(request.user, order_id)
+    actor = request.user
+    view = await orders.get_order(actor, order_id)
     flash_data = take_flash(request)
+    # Staff who see dealers' accounts read the dealer's credit and recent orders beside the
+    # order (an approver decides with them: DESIGN, Approvals).
+    account = None
+    if actor.is_staff and actor.role not in ACCOUNT_BLIND_ROLES:
+        account = await visit.visit_card(actor, view.dealer_id)
     response = page(
         request,
         "orders/detail.html",
-        _detail_context(view, request.user, flash=flash_data),
+        _detail_context(view, actor, flash=flash_data, account=account),
         active_tab="orders",
     )
     return clear_flash(response) if flash_data else response

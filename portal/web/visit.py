@@ -43,7 +43,11 @@ async def _card_page(request: Request, dealer_id: int, status: int = 200, **extr
 
 
 @get("/dealers/{dealer_id:int}", include_in_schema=False)
-async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Template:
+async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Response:
+    if request.user.is_dealer:
+        # The card is staff's view of a dealer (order for it, reassign, review): a dealer's
+        # own people have their account page instead (another dealer's id is never shown).
+        return Redirect("/me", status_code=303)
     flash_data = take_flash(request)
     response = await _card_page(request, dealer_id, flash=flash_data)
     return clear_flash(response) if flash_data else response

@@ -3,11 +3,13 @@ the rep's discount field, the dealer card, admin rules and the API's problem+jso
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from portal.domain import orders
+from portal.domain import approvals, orders
 from portal.domain.quantities import LineRequest
-from portal.tables import ApprovalRule, ApprovalStep, CartLine, Order, StockLevel
+from portal.tables import ApprovalRule, ApprovalStep, CartLine, Order, StockLevel, User
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import assert_problem, bearer
@@ -340,3 +342,28 @@ async def test_admin_rule_edit_page_and_visit_card_contents(client, world):
     await sign_in(client, "rep_a")
     card = await client.get(f"/dealers/{world['a']['id']}")
     assert order.number in card.text and "W550" in card.text and "张江路" in card.text
+
+
+async def test_the_order_page_shows_staff_the_dealer_s_credit_and_recent_orders(client, world):
+    first = await place(world, key="k1")
+    second = await place(world, key="k2", boxes=2)
+    await f.user("warehouse", username="wh")
+    await sign_in(client, "mgr")
+    page = await client.get(f"/orders/{second.id}")
+    account = re.search(r'id="dealer-account".*?</section>', page.text, re.S)
+    assert account, "no credit and history section for the approver"
+    text = account.group(0)
+    assert "信用额度" in text and "可用额度" in text
+    assert first.number in text and second.number not in text  # the others, not this one
+    assert f'href="/dealers/{world["a"]["id"]}"' in text
+    # A dealer's own people and staff who see no accounts (warehouse, an approved order).
+    manager = f.actor(await User.select().where(User.username == "mgr").first())
+    [card] = [c for c in await approvals.inbox(manager) if c.order_id == first.id]
+    await approvals.decide(manager, card.step_id, "approve")
+    for user, order_id in (("buyer_a", second.id), ("wh", first.id)):
+        await sign_in(client, user)
+        shown = await client.get(f"/orders/{order_id}")
+        assert shown.status_code == 200 and 'id="dealer-account"' not in shown.text
+    await sign_in(client, "buyer_a")
+    own = await client.get(f"/dealers/{world['a']['id']}", follow_redirects=False)
+    assert own.status_code == 303 and own.headers["location"] == "/me"

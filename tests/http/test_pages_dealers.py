@@ -41,6 +41,11 @@ async def test_picker_lists_assigned_dealers_with_credit_and_searches(client):
     assert 'id="acting-banner"' not in page.text
     me = await client.get("/me")
     assert re.search(r'id="acting-banner".*?href="/dealers"', me.text, re.S)
+    # A manager or administrator is not prompted on every page (they seldom order).
+    await f.user("sales_manager", username="boss")
+    await sign_in(client, "boss")
+    assert 'id="acting-banner"' not in (await client.get("/me")).text
+    await sign_in(client, "rep")
     found = await client.get("/dealers?q=乙批", headers=HX)
     assert "<html" not in found.text
     assert second["name"] in found.text and mine["name"] not in found.text
