@@ -13,7 +13,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import cart, dealers, ledger, orders, visit
-from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.money import parse_amount, to_fen
 from portal.web.cart import _line_response
 from portal.web.common import (
@@ -46,7 +46,9 @@ async def _card_page(request: Request, dealer_id: int, status: int = 200, **extr
 async def dealer_card(request: Request, dealer_id: FromPath[int]) -> Response:
     if request.user.is_dealer:
         # The card is staff's view of a dealer (order for it, reassign, review): a dealer's
-        # own people have their account page instead (another dealer's id is never shown).
+        # own people have their account page instead; another dealer's id is not found.
+        if dealer_id != request.user.dealer_id:
+            raise NotFound(_("Dealer not found."))
         return Redirect("/me", status_code=303)
     flash_data = take_flash(request)
     response = await _card_page(request, dealer_id, flash=flash_data)
