@@ -491,6 +491,13 @@ async def test_staff_home_lists_what_they_can_reach(client, world):
     assert home.status_code == 200
     assert 'href="/orders"' in home.text
     assert 'class="credit-card' not in home.text
+    assert 'href="/admin/skus"' not in home.text
+    # An administrator's tools are on the home page too, not only under 我的.
+    await f.user("admin", username="root1")
+    await sign_in(client, "root1")
+    home = await client.get("/")
+    for path in ("/admin/skus", "/admin/promotions", "/admin/approval-rules", "/admin/settings"):
+        assert f'href="{path}"' in home.text
 
 
 async def test_product_page_shows_the_contract_price_where_it_applies(client, world):
