@@ -91,6 +91,8 @@ async def test_warehouse_splits_and_dealer_confirms(db, client):
     await sign_in(client, "buyer")
     listing = await client.get(f"/orders/{o['id']}/shipments", headers={"HX-Request": "true"})
     assert first["number"] in listing.text and second["number"] in listing.text
+    # Each shipment waiting for the dealer's receipt has a button to it.
+    assert f'href="/shipments/{first["id"]}#receipt-form"' in listing.text
     page = await client.get(f"/shipments/{first['id']}")
     assert page.status_code == 200 and "/receipt" in page.text
     r = await client.post(
