@@ -151,6 +151,22 @@ async def list_returns(
 
 
 @get(
+    "/api/v1/returns",
+    tags=["returns"],
+    summary="Returns the caller may see, newest first (at most 100), of one state or all",
+    responses=problems(400, 401, 422),
+)
+async def list_all_returns(
+    request: Request[Actor, Any, Any],
+    status: Annotated[
+        str | None,
+        QueryParameter(max_length=20, description="one of " + ", ".join(returns.STATUS_LABELS)),
+    ] = None,
+) -> list[ReturnOut]:
+    return [return_out(v) for v in await returns.list_returns(request.user, status)]
+
+
+@get(
     "/api/v1/returns/{return_id:int}",
     tags=["returns"],
     summary="One return, with its lines and photos",
@@ -264,6 +280,7 @@ async def receive_return(
 ROUTES = [
     create_return,
     list_returns,
+    list_all_returns,
     get_return,
     add_photos,
     get_photo,

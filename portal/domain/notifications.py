@@ -33,6 +33,11 @@ KIND_LABELS = {
     "resubmitted": _("Order %(number)s was resubmitted."),
     "adjusted": _("Order %(number)s was adjusted."),
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
+    "return_requested": _("A return of order %(number)s waits for a decision."),
+    "return_approved": _("The return of order %(number)s was approved."),
+    "return_rejected": _("The return of order %(number)s was rejected."),
+    "return_to_receive": _("A return of order %(number)s is to be received at the warehouse."),
+    "return_received": _("The return of order %(number)s was received and credited."),
 }
 MAIL_SUBJECT = _("Dealer portal: %(text)s")
 PAGE_SIZE = 50
@@ -108,7 +113,6 @@ async def tell_placed(
     """`tell` for an order the caller holds: `order` has id, number, dealer, placed_by, rep
     and status; `approver_role` is the role of its first pending step (if it waits);
     `users`: the rows of recipients_sql if the caller already read them."""
-    order_id = order["id"]
     if users is None:
         sql, args = recipients_sql(order)
         users = await User.raw(sql, *args)
@@ -123,6 +127,22 @@ async def tell_placed(
     if order["status"] == "pending_approval" and approver_role is not None:
         for uid in await approvers_for(approver_role, order["dealer"]):
             people[uid] = "approval_needed"
+    await _deliver(order, people, known, actor=actor, now=now, note=note)
+
+
+async def _deliver(
+    order: dict,
+    people: dict[int, str],
+    known: dict[int, dict],
+    *,
+    actor: Actor | None,
+    now: datetime,
+    note: str,
+) -> None:
+    """Write each user's notification (people: user id → kind) and queue their mail; the
+    acting user is not told of their own action. `known`: rows (id, email, locale) already
+    read, by id."""
+    order_id = order["id"]
     if actor is not None:
         people.pop(actor.user_id, None)
     if not people:
@@ -159,6 +179,42 @@ async def tell_placed(
         )
     if outbox:
         await MailOutbox.insert(*outbox)
+
+
+# Who is told of a return besides the dealer's people and reps: those who decide a new
+# request (the dealer's manager, finance), and the warehouse once one is approved.
+RETURN_STAFF = {"return_requested": ("finance",), "return_approved": ("warehouse",)}
+
+
+async def tell_return(
+    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str = ""
+) -> None:
+    """Notify those concerned with a return of the order (kind: return_requested, _approved,
+    _rejected or _received); inside the caller's transaction."""
+    order = (
+        await Order.select(Order.id, Order.number, Order.dealer, Order.placed_by, Order.rep)
+        .where(Order.id == order_id)
+        .first()
+    )
+    if order is None:
+        return
+    sql, args = recipients_sql(order)
+    known = {int(r["id"]): r for r in await User.raw(sql, *args)}
+    people = dict.fromkeys(known, kind)
+    staff: set[int] = set()
+    if kind == "return_requested":
+        manager = (await dealer_managers([order["dealer"]])).get(order["dealer"])
+        staff.update([manager] if manager else [])
+    roles = RETURN_STAFF.get(kind, ())
+    if roles:
+        rows = await User.select(User.id).where(
+            User.role.is_in(list(roles)) & (User.active == True)  # noqa: E712
+        )
+        staff.update(r["id"] for r in rows)
+    staff_kind = "return_to_receive" if kind == "return_approved" else kind
+    for uid in staff:
+        people[uid] = staff_kind
+    await _deliver(order, people, known, actor=actor, now=now, note=note)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger, photos, promotions
+from portal.domain import audit, ledger, notifications, photos, promotions
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
     KeyTaken,
@@ -359,6 +359,25 @@ async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
     return await _views(rows)
 
 
+LIST_LIMIT = 100
+
+
+async def list_returns(actor: Actor, status: str | None = None) -> list[ReturnView]:
+    """The returns the actor may see, newest first (at most LIST_LIMIT), of one status or all:
+    staff find what waits for them (a decision, a receipt) without opening each order."""
+    if status is not None and status not in STATUS_LABELS:
+        message = _("Unknown return status %(status)s.")
+        raise ValidationFailed(
+            message, {"status": status}, errors=[FieldError("status", message, {"status": status})]
+        )
+    ids = await visible_dealer_ids(actor)
+    query = ReturnRequest.select(*_COLUMNS).where(in_scope(ReturnRequest.dealer, ids))
+    if status is not None:
+        query = query.where(ReturnRequest.status == status)
+    rows = await query.order_by(ReturnRequest.id, ascending=False).limit(LIST_LIMIT)
+    return await _views(rows)
+
+
 @dataclass
 class ReturnableLine:
     order_line_id: int
@@ -525,6 +544,9 @@ async def request_return(
                 FulfilmentKey.id == key_row.id
             )
         await _event(order_id, actor, "return_requested", f"{rma.number}\n{reason}", now)
+        await notifications.tell_return(
+            order_id, "return_requested", actor=actor, now=now, note=rma.number
+        )
         await audit.record(
             actor,
             "return.requested",
@@ -624,6 +646,9 @@ async def decide_return(
         if not done:
             raise Conflict(_("This return has already been decided."))
         await _event(view.order_id, actor, f"return_{status}", f"{view.number}\n{note}", now)
+        await notifications.tell_return(
+            view.order_id, f"return_{status}", actor=actor, now=now, note=view.number
+        )
         await audit.record(
             actor,
             f"return.{status}",
@@ -770,6 +795,9 @@ async def receive_return(
                 note=view.number,
             )
         await _event(view.order_id, actor, "return_received", f"{view.number}\n{note}", now)
+        await notifications.tell_return(
+            view.order_id, "return_received", actor=actor, now=now, note=view.number
+        )
         await audit.record(
             actor,
             "return.received",

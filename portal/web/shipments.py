@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
@@ -274,6 +274,44 @@ async def _return_page(
     return clear_flash(response) if flash_data else response
 
 
+# The list's tabs: what waits for a decision, what waits for the warehouse, everything.
+RETURN_FILTERS = (
+    ("requested", _("Waiting for a decision")),
+    ("approved", _("Waiting to be received")),
+    ("", _("All")),
+)
+
+
+@get("/returns", include_in_schema=False)
+async def return_list(request: Request, status: FromQuery[str | None] = None) -> Template:
+    actor = request.user
+    # Each role starts where its work is: deciding staff at requests, the warehouse at
+    # what it receives, dealers at all of theirs.
+    default = (
+        "requested"
+        if actor.role in returns.DECIDING_ROLES
+        else "approved"
+        if actor.role in returns.RECEIVING_ROLES
+        else ""
+    )
+    chosen = default if status is None else status.strip()
+    bad = chosen not in returns.STATUS_LABELS and chosen != ""
+    if bad:  # as the orders page: say so, and show them all
+        chosen = ""
+    return page(
+        request,
+        "shipments/return_list.html",
+        {
+            "found": await returns.list_returns(actor, chosen or None),
+            "status": chosen,
+            "filters": RETURN_FILTERS,
+            "bad_status": bad,
+            "status_labels": returns.STATUS_LABELS,
+        },
+        active_tab=_tab(request),
+    )
+
+
 @get("/returns/{return_id:int}", include_in_schema=False)
 async def return_page(request: Request, return_id: FromPath[int]) -> Template:
     return await _return_page(request, return_id)
@@ -359,6 +397,7 @@ async def return_photo(
 
 
 ROUTES = [
+    return_list,
     shipment_page,
     ship,
     cancel,

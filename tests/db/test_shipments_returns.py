@@ -6,7 +6,7 @@ import pytest
 
 from portal.domain import returns, shipments
 from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from portal.tables import LedgerEntry, OrderEvent
+from portal.tables import LedgerEntry, Notification, OrderEvent
 from tests import factories as f
 from tests.db.test_shipments import (
     NOW,
@@ -106,3 +106,44 @@ async def test_return_rules(db):
         )
     # A rejected request frees the quantity again.
     assert (await returns.returnable(o2["id"]))[line["id"]] == 10
+
+
+async def kinds_for(user_id: int) -> list[str]:
+    rows = await Notification.select(Notification.kind).where(Notification.user == user_id)
+    return sorted(r["kind"] for r in rows)
+
+
+async def test_a_return_s_news_reaches_who_acts_on_it_and_the_dealer(db):
+    w = await fulfil_world()
+    boss = await f.user("sales_manager")
+    rep = await f.user("sales_rep", manager=boss)
+    await f.assign(rep, w.dealer)
+    clerk_2 = f.actor(await f.user("dealer_buyer", w.dealer))  # the dealer's other buyer
+    o, line = await shipped_order(w)
+    await Notification.delete(force=True)
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 2}, reason="破损", now=NOW
+    )
+    # Those who decide (the dealer's manager, finance) are told; the requester is not.
+    assert await kinds_for(boss["id"]) == ["return_requested"]
+    assert await kinds_for(w.finance.user_id) == ["return_requested"]
+    assert await kinds_for(w.buyer.user_id) == []
+    assert await kinds_for(w.clerk.user_id) == []
+    # Staff find it without opening the order; the dealer sees its own, another dealer none.
+    assert [r.id for r in await returns.list_returns(w.finance, "requested")] == [rma.id]
+    assert [r.id for r in await returns.list_returns(w.buyer)] == [rma.id]
+    other = f.actor(await f.user("dealer_buyer", await f.dealer(await f.tier())))
+    assert await returns.list_returns(other) == []
+    with pytest.raises(ValidationFailed):
+        await returns.list_returns(w.finance, "nonsense")
+
+    await returns.decide_return(w.finance, rma.id, approve=True, now=NOW)
+    assert "return_approved" in await kinds_for(w.buyer.user_id)
+    assert "return_approved" in await kinds_for(clerk_2.user_id)
+    assert "return_approved" in await kinds_for(rep["id"])
+    assert await kinds_for(w.clerk.user_id) == ["return_to_receive"]
+    assert [r.id for r in await returns.list_returns(w.clerk, "approved")] == [rma.id]
+    await returns.receive_return(
+        w.clerk, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 2}, now=NOW
+    )
+    assert "return_received" in await kinds_for(w.buyer.user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from portal.tables import LedgerEntry, ReturnRequest
 from tests import factories as f
 from tests.db.test_shipments import stock_of
+from tests.http.conftest import sign_in
 from tests.http.test_api_auth import EN, assert_problem, bearer
 from tests.http.test_return_photos import world
 
@@ -33,6 +34,17 @@ async def test_return_decided_and_received_through_the_api(client):
     assert_problem(await client.post(returns_url, json=other, headers=keyed), 409, "conflict")
     assert await ReturnRequest.count() == 1
     url = f"/api/v1/returns/{rid}"
+    # Finance finds it among the returns waiting for a decision, and on its page.
+    waiting = await client.get("/api/v1/returns?status=requested", headers=cfo)
+    assert waiting.status_code == 200 and [r["id"] for r in waiting.json()] == [rid]
+    bad = await client.get("/api/v1/returns?status=lost", headers=cfo)
+    assert_problem(bad, 422, "validation")
+    await sign_in(client, "cfo")
+    listed = await client.get("/returns")
+    assert listed.status_code == 200 and f'href="/returns/{rid}"' in listed.text
+    odd = await client.get("/returns?status=lost")
+    assert odd.status_code == 200 and "未知的退货状态" in odd.text
+    client.cookies.clear()
 
     # The dealer can't decide, and the warehouse can't receive before a decision.
     assert_problem(
