@@ -12,6 +12,7 @@ from portal.api.catalog import require_dealer_id
 from portal.api.schemas import (
     IDEMPOTENCY_KEY,
     CancelIn,
+    CloseRestIn,
     OrderEventOut,
     OrderIn,
     OrderLineOut,
@@ -218,4 +219,20 @@ async def cancel_order(
     return order_out(await orders.cancel_order(request.user, order_id, reason=reason))
 
 
-ROUTES = [submit_order, list_orders, get_order, cancel_order]
+@post(
+    "/api/v1/orders/{order_id:int}/close-remainder",
+    tags=["orders"],
+    summary="End a partially shipped order without its rest (staff; a reason is required)",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def close_remainder(
+    request: Request[Actor, Any, Any],
+    order_id: Annotated[int, ORDER_ID],
+    data: JSONBody[CloseRestIn | None] = None,
+) -> OrderOut:
+    reason = data.reason if data else ""
+    return order_out(await orders.close_remainder(request.user, order_id, reason))
+
+
+ROUTES = [submit_order, list_orders, get_order, cancel_order, close_remainder]

@@ -267,6 +267,12 @@ class CancelIn(Struct):
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 
+class CloseRestIn(Struct):
+    """Why what has not shipped will not ship (required)."""
+
+    reason: Annotated[str, Meta(max_length=500)] = ""
+
+
 class OrderLineOut(Struct):
     id: Annotated[
         int,

@@ -128,6 +128,7 @@ EVENT_LABELS = {
     # Short of stock on a SKU that allows it: the rest waits (欠货) until stock arrives.
     "backordered": _("Backordered"),
     "backorder_reserved": _("Backorder reserved"),
+    "remainder_closed": _("Rest will not ship"),
 }
 # Staff roles that may cancel an order for a dealer in their scope.
 CANCELLING_STAFF = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
@@ -1993,4 +1994,109 @@ async def cancel_order(
             },
             now=now,
         )
+    return await get_order(actor, order_id)
+
+
+# --- ending what is left of a partially shipped order ----------------------------------
+
+
+async def close_remainder(
+    actor: Actor, order_id: int, reason: str, *, now: datetime | None = None
+) -> OrderView:
+    """Staff end a partially shipped order's rest (不再发货): what it still holds in stock
+    and its backorders are released, the unshipped value leaves the dealer's exposure, and
+    each line keeps what shipped (its quantity and total become the shipped ones; the
+    timeline and the audit keep what was ordered). The order is then shipped. A packed
+    shipment must be shipped or unpacked first. The reason is required."""
+    now = now or datetime.now(UTC)
+    row = await order_in_scope(actor, order_id)
+    if actor.role not in CANCELLING_STAFF:
+        raise Forbidden(_("Your role cannot end orders."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_NOTE:
+        message = (
+            _("Say why the rest will not ship.")
+            if not reason
+            else _("The note is too long (at most %(max)s characters).")
+        )
+        raise ValidationFailed(errors=[FieldError("reason", message, {"max": MAX_NOTE})])
+    async with write_transaction():
+        dealer = await ledger.lock_dealer(row["dealer"])
+        current = await Order.select(Order.status).where(Order.id == order_id).first()
+        if current["status"] != "partially_shipped":
+            raise Conflict(_("Only a partially shipped order can end without the rest."))
+        packing = await Shipment.count().where(
+            (Shipment.order == order_id) & (Shipment.status == "packed")
+        )
+        if packing:
+            raise Conflict(_("A packed shipment waits: ship it or unpack it first."))
+        freed = await stock.release_order(order_id)  # reservations and backorders
+        await stock.fill_backorders(freed, actor=actor, now=now)
+        lines = await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
+        rest_fen, changes, totals = 0, [], {"total": 0, "list": 0, "discount": 0}
+        for ln in lines:
+            shipped = int(ln["qty_shipped"])
+            value = promotions.units_value(
+                ln["unit_price_fen"], ln["line_total_fen"], ln["qty"], 0, shipped
+            )
+            totals["total"] += value
+            totals["list"] += line_total_fen(ln["list_price_fen"], shipped)
+            discount = max(0, line_total_fen(ln["unit_price_fen"], shipped) - value)
+            totals["discount"] += discount
+            if shipped == ln["qty"]:
+                continue
+            rest_fen += int(ln["line_total_fen"]) - value
+            changes.append(f"{ln['sku_code']}: {ln['qty']} → {shipped} {ln['unit']}")
+            await OrderLine.update(
+                {
+                    OrderLine.qty: shipped,
+                    OrderLine.qty_backordered: 0,
+                    OrderLine.line_total_fen: value,
+                    OrderLine.discount_fen: discount,
+                }
+            ).where(OrderLine.id == ln["id"])
+        await Order.update(
+            {
+                Order.total_fen: totals["total"],
+                Order.list_total_fen: totals["list"],
+                Order.discount_fen: totals["discount"],
+                Order.updated_at: now,
+            }
+        ).where(Order.id == order_id)
+        await fetch(
+            "UPDATE dealer SET open_orders_fen = open_orders_fen - {} WHERE id = {}",
+            rest_fen,
+            dealer["id"],
+        )
+        note = reason + "\n" + "; ".join(changes)
+        await transition(
+            order_id,
+            "partially_shipped",
+            "shipped",
+            actor=actor,
+            kind="remainder_closed",
+            note=note,
+            now=now,
+        )
+        await audit.record(
+            actor,
+            "order.remainder_closed",
+            "order",
+            order_id,
+            {
+                "status": "partially_shipped",
+                "lines": {str(ln["id"]): ln["qty"] for ln in lines},
+                "total_fen": sum(int(ln["line_total_fen"]) for ln in lines),
+                "dealer_open_orders_fen": dealer["open_orders_fen"],
+            },
+            {
+                "status": "shipped",
+                "lines": {str(ln["id"]): ln["qty_shipped"] for ln in lines},
+                "total_fen": totals["total"],
+                "reason": reason,
+                "dealer_open_orders_fen": dealer["open_orders_fen"] - rest_fen,
+            },
+            now=now,
+        )
+        await notifications.tell(order_id, "remainder_closed", actor=actor, now=now, note=reason)
     return await get_order(actor, order_id)

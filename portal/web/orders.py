@@ -47,6 +47,7 @@ def _detail_context(view: orders.OrderView, actor: Any, **extra: Any) -> dict[st
         "order": view,
         "status_labels": orders.STATUS_LABELS,
         "event_labels": EVENT_LABELS,
+        "closing_roles": orders.CANCELLING_STAFF,
         # Reordering needs a role that orders; the domain checks it again.
         "can_reorder": actor.can_order,
         **extra,
@@ -188,6 +189,25 @@ async def cancel(request: Request, order_id: FromPath[int], data: Form) -> Respo
     return flash(response, "ok", [i18n.gettext("The order has been cancelled.")])
 
 
+@post("/orders/{order_id:int}/close-rest", include_in_schema=False)
+async def close_rest(request: Request, order_id: FromPath[int], data: Form) -> Response:
+    reason = str(data.get("reason") or "")[: MAX_REASON * 2]
+    try:
+        await orders.close_remainder(request.user, order_id, reason)
+    except (ValidationFailed, Conflict) as exc:
+        view = await orders.get_order(request.user, order_id)
+        error = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(exc)
+        return page(
+            request,
+            "orders/detail.html",
+            _detail_context(view, request.user, close_error=error, close_reason=reason.strip()),
+            active_tab="orders",
+            status=exc.status,
+        )
+    response = _redirect(request, f"/orders/{order_id}")
+    return flash(response, "ok", [i18n.gettext("The rest of the order will not ship.")])
+
+
 @post("/orders/{order_id:int}/reorder", include_in_schema=False)
 async def reorder(request: Request, order_id: FromPath[int]) -> Response:
     view, errors = await cart.reorder(request.user, order_id)
@@ -218,4 +238,4 @@ def _redirect(request: Request, target: str) -> Response:
     return Redirect(target, status_code=303)
 
 
-ROUTES = [order_list, order_export, order_detail, cancel_confirm, cancel, reorder]
+ROUTES = [close_rest, order_list, order_export, order_detail, cancel_confirm, cancel, reorder]

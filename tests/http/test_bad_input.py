@@ -628,6 +628,8 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /orders/{order_id:int}/adjust": Route("rep", {"reason": ("text", "改数量")},
                                                 ids={"order_id": "pending_order"}),
     "POST /orders/{order_id:int}/cancel": Route("buyer", {"reason": ("text", "不要了")}),
+    "POST /orders/{order_id:int}/close-rest": Route("fin", {"reason": ("text", "不发了")},
+                                                    ids={"order_id": "shipped_order"}),
     "POST /orders/{order_id:int}/returns": Route("buyer", {"reason": ("text", "破损")},
                                                  ids={"order_id": "shipped_order"}),
     "POST /products/{product_id:int}/grid": Route("buyer", {}, fixed={"unit": "base"}),
@@ -1032,6 +1034,8 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/orders/{order_id:int}/return-to-dealer": ApiRoute(
         "mgr", {"reason": "改一下"}, ids={"order_id": "pending_order"}),
     "POST /api/v1/orders/{order_id:int}/cancel": ApiRoute("buyer", {"reason": "不要了"}),
+    "POST /api/v1/orders/{order_id:int}/close-remainder": ApiRoute(
+        "fin", {"reason": "不发了"}, ids={"order_id": "shipped_order"}),
     "POST /api/v1/orders/{order_id:int}/returns": ApiRoute("buyer", {
         "lines": [{"order_line_id": "{order_line}", "qty": 1}], "reason": "破损"},
         ids={"order_id": "shipped_order"}, keyed=True),
