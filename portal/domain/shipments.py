@@ -549,6 +549,97 @@ async def create_shipment(
     return CreateResult(await get_shipment(actor, shipment_id), created=True)
 
 
+async def _hold_at(
+    warehouse_id: int, quantities: dict[int, int], state: dict, *, actor: Actor, now: datetime
+) -> None:
+    """Make the packing warehouse hold what its packed parcels of each line take: a line
+    reserved elsewhere (the order's default warehouse) moves that part of its reservation
+    here, from this warehouse's free stock, under the stock rows' locks. Otherwise two
+    parcels could be packed from the same free units and the second fail only when shipped.
+    The units freed elsewhere go to the oldest backorders there."""
+    if not quantities:
+        return
+    skus = sorted({state[line_id].sku_id for line_id in quantities})
+    rows = {(r["warehouse"], r["sku"]): r for r in await stock.lock_stock_rows(skus)}
+    line_ids = sorted(quantities)
+    packed_here: dict[int, int] = defaultdict(int)
+    for r in await ShipmentLine.select(ShipmentLine.order_line, ShipmentLine.qty).where(
+        ShipmentLine.order_line.is_in(line_ids)
+        & (ShipmentLine.shipment.status == "packed")
+        & (ShipmentLine.shipment.warehouse == warehouse_id)
+    ):
+        packed_here[r["order_line"]] += r["qty"]
+    held = await Reservation.select().where(Reservation.order_line.is_in(line_ids))
+    freed: set[int] = set()
+    errors: list[FieldError] = []
+    for line_id in line_ids:
+        line = state[line_id]
+        mine = [r for r in held if r["order_line"] == line_id]
+        here = sum(r["qty"] for r in mine if r["warehouse"] == warehouse_id)
+        need = packed_here[line_id] + quantities[line_id] - here
+        if need <= 0:
+            continue
+        row = rows.get((warehouse_id, line.sku_id))
+        free = (row["on_hand"] - row["reserved"]) if row else 0
+        if free < need:
+            errors.append(
+                FieldError(
+                    f"qty[{line_id}]",
+                    _("%(sku)s: %(qty)s %(unit)s entered, this warehouse has %(have)s."),
+                    {
+                        "sku": line.sku_code,
+                        "qty": quantities[line_id],
+                        "unit": line.unit,
+                        "have": max(0, here - packed_here[line_id]) + max(0, free),
+                    },
+                )
+            )
+            continue
+        # Take the reservation from the other warehouses, the largest first.
+        left = need
+        for r in sorted(mine, key=lambda r: (-r["qty"], r["id"])):
+            if left == 0 or r["warehouse"] == warehouse_id:
+                continue
+            take = min(left, r["qty"])
+            left -= take
+            if take == r["qty"]:
+                await Reservation.delete().where(Reservation.id == r["id"])
+            else:
+                await Reservation.update({Reservation.qty: r["qty"] - take}).where(
+                    Reservation.id == r["id"]
+                )
+            await StockLevel.update({StockLevel.reserved: StockLevel.reserved - take}).where(
+                StockLevel.id == rows[(r["warehouse"], line.sku_id)]["id"]
+            )
+            freed.add(line.sku_id)
+        moved = need - left
+        if moved:
+            await _reserve_here(line_id, line.sku_id, warehouse_id, moved, mine)
+            row["reserved"] += moved
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if freed:
+        await stock.fill_backorders(sorted(freed), actor=actor, now=now)
+
+
+async def _reserve_here(
+    line_id: int, sku_id: int, warehouse_id: int, qty: int, mine: list[dict]
+) -> None:
+    """Add qty to the line's reservation in the warehouse (and to the stock row's reserved)."""
+    existing = next((r for r in mine if r["warehouse"] == warehouse_id), None)
+    if existing is None:
+        await Reservation.insert(
+            Reservation(order_line=line_id, warehouse=warehouse_id, sku=sku_id, qty=qty)
+        )
+    else:
+        await Reservation.update({Reservation.qty: Reservation.qty + qty}).where(
+            Reservation.id == existing["id"]
+        )
+    await StockLevel.update({StockLevel.reserved: StockLevel.reserved + qty}).where(
+        (StockLevel.warehouse == warehouse_id) & (StockLevel.sku == sku_id)
+    )
+
+
 async def _pack(
     actor: Actor,
     order: dict,
@@ -606,6 +697,9 @@ async def _pack(
                 )
         if errors:
             raise ValidationFailed(errors=errors)
+        await _hold_at(
+            warehouse_id, {k: v for k, v in parsed.items() if v}, state, actor=actor, now=now
+        )
         count = await Shipment.count().where(Shipment.order == order["id"])
         shipment = Shipment(
             number=f"{order['number']}-{count + 1}",

@@ -406,6 +406,42 @@ async def test_to_ship_queue_oldest_first(db):
         await shipments.to_ship_queue(w.buyer)
 
 
+async def test_packing_from_another_warehouse_holds_its_units(db):
+    """Two orders reserved at W1 both packed from W2, which has free stock for one: the
+    second parcel is refused when packed, not when shipped."""
+    w = await fulfil_world(on_hand1=100, on_hand2=10)
+    first = await approved_order(w, qty=10, key="a")
+    second = await approved_order(w, qty=10, key="b")
+    assert await stock_of(w.sku, w.wh1) == (100, 20)
+    await shipments.create_shipment(
+        w.clerk,
+        first["id"],
+        warehouse_id=w.wh2["id"],
+        quantities={first["lines"][0]["id"]: 10},
+        now=NOW,
+    )
+    assert await stock_of(w.sku, w.wh2) == (10, 10) and await stock_of(w.sku, w.wh1) == (100, 10)
+    with pytest.raises(ValidationFailed) as refused:
+        await shipments.create_shipment(
+            w.clerk,
+            second["id"],
+            warehouse_id=w.wh2["id"],
+            quantities={second["lines"][0]["id"]: 10},
+            now=NOW,
+        )
+    assert refused.value.errors[0].params["have"] == 0
+    assert await Shipment.count() == 1
+    # From its own warehouse it packs as before.
+    await shipments.create_shipment(
+        w.clerk,
+        second["id"],
+        warehouse_id=w.wh1["id"],
+        quantities={second["lines"][0]["id"]: 10},
+        now=NOW,
+    )
+    assert await stock_of(w.sku, w.wh1) == (100, 10)
+
+
 async def test_stock_gone_after_packing_refuses_shipping(db):
     from portal.domain import stock
     from portal.domain.errors import InsufficientStock
@@ -418,13 +454,21 @@ async def test_stock_gone_after_packing_refuses_shipping(db):
             w.clerk, o["id"], warehouse_id=w.wh2["id"], quantities={line["id"]: 5}, now=NOW
         )
     ).shipment
-    await stock.adjust_stock(
-        w.clerk, warehouse_id=w.wh2["id"], sku_id=w.sku["id"], reason="damage", qty=1, now=NOW
+    # Packing from W2 moved that part of the reservation there: the parcel's units are held.
+    assert await stock_of(w.sku, w.wh2) == (5, 5)
+    assert await stock_of(w.sku, w.wh1) == (10, 5)
+    with pytest.raises(ValidationFailed):  # so a damage write-off cannot take them
+        await stock.adjust_stock(
+            w.clerk, warehouse_id=w.wh2["id"], sku_id=w.sku["id"], reason="damage", qty=1, now=NOW
+        )
+    # Were the stock row changed behind the portal's back, shipping still refuses.
+    await StockLevel.update({StockLevel.on_hand: 4, StockLevel.reserved: 0}).where(
+        (StockLevel.warehouse == w.wh2["id"]) & (StockLevel.sku == w.sku["id"])
     )
     with pytest.raises(InsufficientStock):
         await shipments.ship(w.clerk, sh.id, now=NOW)
     assert (await Shipment.select().where(Shipment.id == sh.id).first())["status"] == "packed"
     assert await stock_of(w.sku, w.wh2) == (4, 0)
-    assert await stock_of(w.sku, w.wh1) == (10, 10)
+    assert await stock_of(w.sku, w.wh1) == (10, 5)
     assert (await dealer_row(w))["balance_fen"] == 0
     assert await LedgerEntry.count() == 0
