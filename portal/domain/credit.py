@@ -85,15 +85,25 @@ def check_credit(dealer: dict, order_total_fen: int, supplier: Tolerance) -> Non
     if fits(dealer, order_total_fen, supplier):
         return
     available = available_fen(dealer)
+    grace = tolerance_fen(dealer, supplier)
+    params = {"available": format_yuan(available), "total": format_yuan(order_total_fen)}
+    message = _("Available credit %(available)s, this order %(total)s.")
+    if grace:
+        # Otherwise an order smaller than a negative "available" would read as a mistake.
+        message = _(
+            "Available credit %(available)s (and %(tolerance)s allowed over the limit), "
+            "this order %(total)s."
+        )
+        params["tolerance"] = format_yuan(grace)
     raise CreditExceeded(
-        _("Available credit %(available)s, this order %(total)s."),
-        {"available": format_yuan(available), "total": format_yuan(order_total_fen)},
+        message,
+        params,
         extra={
             "available": str(from_fen(available)),
             "order_total": str(from_fen(order_total_fen)),
             "credit_limit": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
             "exposure": str(from_fen(exposure_fen(dealer))),
-            "tolerance": str(from_fen(tolerance_fen(dealer, supplier))),
+            "tolerance": str(from_fen(grace)),
         },
     )
 

@@ -271,6 +271,8 @@ async def test_the_supplier_tolerance_lets_an_order_through_and_no_further(db):
     with pytest.raises(CreditExceeded) as err:
         await submit(w, [LineRequest(qty=12, sku_code="B200")], key="second")
     assert err.value.extra["tolerance"] == "20.00" and err.value.extra["available"] == "-20.00"
+    # The message says what the tolerance allows: "available −¥20" alone reads as a mistake.
+    assert err.value.params == {"available": "-¥20.00", "total": "¥120.00", "tolerance": "¥20.00"}
     # The dealer's own tolerance counts where it is the greater.
     await Dealer.update({Dealer.credit_tolerance_fen: 15_000}).where(Dealer.id == w.dealer["id"])
     again = await submit(w, [LineRequest(qty=12, sku_code="B200")], key="third")
