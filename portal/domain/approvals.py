@@ -139,7 +139,7 @@ async def standing(actor: Actor, order_id: int) -> Standing:
         current=current,
         can_decide=current is not None and await decides_step(actor, current.role, row["dealer"]),
         can_resubmit=row["status"] == "returned" and _may_resubmit(actor, row),
-        can_adjust=row["status"] in orders.ADJUSTABLE_STATUSES and actor.role in ADJUSTING_STAFF,
+        can_adjust=may_adjust(actor, row),
     )
 
 
@@ -175,6 +175,14 @@ async def _steps(order_id: int) -> list[StepView]:
 
 def _current(steps: list[StepView]) -> StepView | None:
     return next((s for s in steps if s.status == "pending"), None)
+
+
+def may_adjust(actor: Actor, order: dict) -> bool:
+    """Staff while the order waits (or was sent back); a dealer's own people once it was sent
+    back to them (退回修改), quantities only: then it goes for approval again."""
+    if actor.is_dealer:
+        return actor.dealer_id == order.get("dealer") and order.get("status") == "returned"
+    return actor.role in ADJUSTING_STAFF and order.get("status") in orders.ADJUSTABLE_STATUSES
 
 
 def _may_resubmit(actor: Actor, order: dict) -> bool:
@@ -628,13 +636,24 @@ async def resubmit(actor: Actor, order_id: int, *, now: datetime | None = None) 
 
 
 async def adjustable_order(actor: Actor, order_id: int) -> orders.OrderView:
-    """The order for the adjust form: staff in scope, while it waits (else Forbidden/Conflict)."""
-    if actor.role not in ADJUSTING_STAFF:
-        raise Forbidden(_("Your role cannot adjust orders."))
+    """The order for the adjust form (may_adjust; else Forbidden/Conflict)."""
+    _check_adjuster(actor)
     view = await orders.get_order(actor, order_id)
-    if view.status not in orders.ADJUSTABLE_STATUSES:
-        raise Conflict(_("Only an order waiting for approval can be adjusted."))
+    _check_adjustable(actor, {"status": view.status, "dealer": view.dealer_id})
     return view
+
+
+def _check_adjuster(actor: Actor) -> None:
+    if not actor.is_dealer and actor.role not in ADJUSTING_STAFF:
+        raise Forbidden(_("Your role cannot adjust orders."))
+
+
+def _check_adjustable(actor: Actor, order: dict) -> None:
+    if may_adjust(actor, order):
+        return
+    if actor.is_dealer:
+        raise Forbidden(_("You can change an order once it is sent back to you."))
+    raise Conflict(_("Only an order waiting for approval can be adjusted."))
 
 
 @dataclass(frozen=True)
@@ -661,9 +680,9 @@ async def adjust(
     """
     now = now or _now()
     reason = _check_reason(reason, required=True)
-    if actor.role not in ADJUSTING_STAFF:
-        raise Forbidden(_("Your role cannot adjust orders."))
+    _check_adjuster(actor)
     row = await orders.order_in_scope(actor, order_id)
+    _check_adjustable(actor, row)
     lines = {
         ln["id"]: ln
         for ln in await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
@@ -719,6 +738,13 @@ async def adjust(
                 )
             )
         price = ln["unit_price_fen"] if ch.unit_price_fen is None else ch.unit_price_fen
+        if actor.is_dealer and price != ln["unit_price_fen"]:
+            errors.append(
+                FieldError(
+                    fname, _("%(sku)s: only the quantity can be changed."), {"sku": ln["sku_code"]}
+                )
+            )
+            continue
         if isinstance(price, bool) or not isinstance(price, int) or price < 0:
             errors.append(
                 FieldError(
@@ -762,7 +788,7 @@ async def adjust(
         current = (
             await Order.select(Order.status, Order.total_fen).where(Order.id == order_id).first()
         )
-        if current["status"] not in orders.ADJUSTABLE_STATUSES:
+        if not may_adjust(actor, {"status": current["status"], "dealer": row["dealer"]}):
             raise Conflict(_("Only an order waiting for approval can be adjusted."))
         old_total = int(current["total_fen"])
         # Stock: give back and take again, under the stock row locks (fixed order inside).

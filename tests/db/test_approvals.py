@@ -230,6 +230,36 @@ async def test_return_to_dealer_then_resubmit_or_cancel(db):
     assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 0
 
 
+async def test_a_dealer_changes_quantities_of_an_order_sent_back_and_it_goes_again(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)  # 2 箱 = 48 瓶 × ¥1.80
+    line = order.lines[0]
+    change = [approvals.LineChange(line.id, 24)]
+    with pytest.raises(Forbidden):  # not before it is sent back
+        await approvals.adjust(t.w.buyer, order.id, change, "少要一箱", now=NOW)
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "return", "请确认数量", now=NOW)
+    assert (await approvals.standing(t.w.buyer, order.id)).can_adjust
+    with pytest.raises(ValidationFailed):  # quantities only
+        await approvals.adjust(
+            t.w.buyer, order.id, [approvals.LineChange(line.id, 24, 100)], "便宜点", now=NOW
+        )
+    other = f.actor(await f.user("dealer_buyer", await f.dealer(t.w.tier)))
+    with pytest.raises(NotFound):
+        await approvals.adjust(other, order.id, change, "x", now=NOW)
+    status = await approvals.adjust(t.w.buyer, order.id, change, "少要一箱", now=NOW)
+    assert status == "pending_approval"  # sent for approval again, with the new quantity
+    view = await orders.get_order(t.w.buyer, order.id)
+    assert (view.lines[0].qty, view.total_fen) == (24, 24 * 180)
+    assert await reserved(t.w.sku) == 24
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == 24 * 180
+    [again] = await approvals.inbox(t.manager)
+    assert again.order_id == order.id
+    with pytest.raises(Forbidden):  # waiting again: the dealer's turn is over
+        await approvals.adjust(t.w.buyer, order.id, change, "x", now=NOW)
+
+
 async def test_resubmit_without_rules_any_more_is_approved(db):
     t = await team()
     await rule("total_at_least", "sales_manager", amount_fen=1)
