@@ -269,7 +269,8 @@ def approvals_needed(
     An order over credit under the "approval" policy always waits for finance: if no active
     over_credit rule says so, a finance step is added last. Four eyes: an order a sales
     manager placed (`placer_role`) never waits for the sales manager; that step goes to
-    finance. (A manager adjusting someone else's order still decides it.)
+    finance. (A manager adjusting someone else's order still decides it, except a discount
+    beyond authority, which never goes to the role that gave it: `actor`'s.)
     """
     over = not credit.fits(dealer, total_fen, tolerance)
     matched: list[Rule] = []
@@ -293,6 +294,10 @@ def approvals_needed(
         # Only finance may approve past the credit limit, whatever the rule row says.
         role = "finance" if rule.kind == "over_credit" else rule.approver_role
         if role == "sales_manager" and placer_role == "sales_manager":
+            role = "finance"
+        if rule.kind == "discount_beyond_authority" and role == actor.role:
+            # A discount is never approved by the role that gave it (a manager who cut a
+            # price while adjusting): finance decides it.
             role = "finance"
         existing = next((i for i, st in enumerate(steps) if st.role == role), None)
         if existing is None:

@@ -260,6 +260,24 @@ async def test_a_dealer_changes_quantities_of_an_order_sent_back_and_it_goes_aga
         await approvals.adjust(t.w.buyer, order.id, change, "x", now=NOW)
 
 
+async def test_a_manager_s_own_price_cut_while_adjusting_goes_to_finance(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    await rule("discount_beyond_authority", "sales_manager", step_order=20)
+    order = await place(t)
+    line = order.lines[0]
+    await approvals.adjust(
+        t.manager, order.id, [approvals.LineChange(line.id, line.qty, 0)], "送给客户", now=NOW
+    )
+    # ¥0.00 meets no amount any more; the price cut waits for finance, not for its author.
+    assert [s for s in await steps_of(order.id) if s[2] == "pending"] == [
+        ("finance", "discount_beyond_authority", "pending"),
+    ]
+    assert await approvals.inbox(t.manager) == []
+    [theirs] = await approvals.inbox(t.finance)
+    assert theirs.rule_kind == "discount_beyond_authority"
+
+
 async def test_resubmit_without_rules_any_more_is_approved(db):
     t = await team()
     await rule("total_at_least", "sales_manager", amount_fen=1)
