@@ -34,6 +34,7 @@ KIND_LABELS = {
     "adjusted": _("Order %(number)s was adjusted."),
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),
+    "shipment_shipped": _("A parcel of order %(number)s is on its way."),
     "return_requested": _("A return of order %(number)s waits for a decision."),
     "return_approved": _("The return of order %(number)s was approved."),
     "return_rejected": _("The return of order %(number)s was rejected."),

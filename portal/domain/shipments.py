@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from portal.db import write_transaction
-from portal.domain import audit, ledger, promotions, stock
+from portal.domain import audit, ledger, notifications, promotions, stock
 from portal.domain.errors import (
     Conflict,
     FieldError,
@@ -862,6 +862,9 @@ async def ship(
             now=now,
         )
         await Shipment.update({Shipment.value_fen: value}).where(Shipment.id == shipment_id)
+        await notifications.tell(
+            current.order_id, "shipment_shipped", actor=actor, now=now, note=current.number
+        )
         await ledger.post(
             dealer,
             "invoice",

@@ -20,6 +20,7 @@ from portal.tables import (
     Dealer,
     LedgerEntry,
     Order,
+    Notification,
     OrderEvent,
     OrderLine,
     Reservation,
@@ -472,3 +473,16 @@ async def test_stock_gone_after_packing_refuses_shipping(db):
     assert await stock_of(w.sku, w.wh1) == (10, 5)
     assert (await dealer_row(w))["balance_fen"] == 0
     assert await LedgerEntry.count() == 0
+
+
+async def test_the_dealer_is_told_when_a_parcel_ships(db):
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    created = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={o["lines"][0]["id"]: 4}, now=NOW
+    )
+    told = Notification.select(Notification.user).where(Notification.kind == "shipment_shipped")
+    assert await told == []  # packed is not on its way yet
+    shipped = await shipments.ship(w.clerk, created.shipment.id, now=NOW)
+    rows = await Notification.select().where(Notification.kind == "shipment_shipped")
+    assert [(r["user"], r["note"]) for r in rows] == [(w.buyer.user_id, shipped.number)]
