@@ -90,9 +90,7 @@ COLUMNS = [
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="ReturnPhoto", tablename="return_photo", schema=None, columns=None
-    )
+    manager.add_table(class_name="ReturnPhoto", tablename="return_photo", schema=None, columns=None)
     for name, column_class, params in COLUMNS:
         manager.add_column(
             table_class_name="ReturnPhoto",

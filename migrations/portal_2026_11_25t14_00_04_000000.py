@@ -21,8 +21,7 @@ BOTH = [
 POSTGRES = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS sku_name_trgm ON sku USING gin (lower(name) gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS product_name_trgm ON product "
-    "USING gin (lower(name) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS product_name_trgm ON product USING gin (lower(name) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS product_brand_trgm ON product "
     "USING gin (lower(brand) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS sku_code_prefix ON sku (lower(code) text_pattern_ops)",

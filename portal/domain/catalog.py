@@ -159,13 +159,13 @@ def _term_filter(term: str) -> tuple[str, list[Any]]:
     """`AND (...)`: SKUs whose name, product name or brand contains `term`, or whose code or
     barcode starts with it (case aside).
 
-    The names are one column, sku.search_text (lower-cased, kept by triggers: migration
-    2026-11-25T14:00:07), so the filter is one condition on the SKU table. On PostgreSQL its
+    The names are one column, sku.search_text (lower-cased and without spaces, kept by
+    triggers: migrations 2026-11-25T14:00:07 and 21, so that 康师傅冰红茶 finds 康师傅 冰红茶),
+    so the filter is one condition on the SKU table. On PostgreSQL its
     three parts each have an index (pg_trgm GIN on search_text, or for a two-character term
     the bigram GIN, and btree pattern indexes on LOWER(code) and barcode), which the planner
-    ORs into one bitmap. A term has no spaces, so it never matches across the joins of the
-    text. SQLite's LIKE already ignores ASCII case. A code or barcode matches from its start
-    only: "550" (550ml) must not find every barcode with 550 inside.
+    ORs into one bitmap. SQLite's LIKE already ignores ASCII case. A code or barcode matches
+    from its start only: "550" (550ml) must not find every barcode with 550 inside.
     """
     sqlite = is_sqlite(current_engine())
     text = term if sqlite else term.lower()
@@ -190,6 +190,8 @@ def _relevance(q: str) -> tuple[str, list[Any]]:
     the product's, both kept by triggers."""
     whole = q.strip()[:MAX_QUERY_CHARS]
     prefix = f"{_escape_like(whole.lower())}%"
+    # search_text has no spaces (migration 2026-11-25T14:00:21): nor has its prefix.
+    text_prefix = f"{_escape_like(''.join(whole.lower().split()))}%"
     rank = (
         'CASE WHEN s.barcode = {} OR s.id IN (SELECT c.id FROM "sku" c WHERE LOWER(c.code) = {}) '
         'THEN 0 WHEN s.id IN (SELECT c.id FROM "sku" c '
@@ -197,7 +199,7 @@ def _relevance(q: str) -> tuple[str, list[Any]]:
         f"WHEN s.search_text LIKE {{}}{ESC} OR s.product_key LIKE {{}}{ESC} "
         "THEN 2 ELSE 3 END"
     )
-    return rank, [whole, whole.lower(), prefix, prefix, prefix]
+    return rank, [whole, whole.lower(), prefix, text_prefix, prefix]
 
 
 def _bytewise(expr: str) -> str:

@@ -688,7 +688,9 @@ async def test_a_two_character_term_matches_as_a_substring_on_both_engines(db):
     async def found(q: str) -> set[str]:
         return {i.name for i in (await catalog.search(a, d, q=q, per_page=50)).items}
 
-    assert await found("红茶") == {"冰红茶 500ml"}
+    # Spaces in names do not count (Chinese is typed run together): 红 茶 has 红茶.
+    assert await found("红茶") == {"冰红茶 500ml", "红 茶 1L"}
+    assert await found("冰红茶500") == {"冰红茶 500ml"}
     assert await found("_h") == {"b_h 测试"}  # a LIKE wildcard is a plain character
     assert await found("%h") == {water["name"]}
     assert await found("bh") == set(names)  # the brand "Bh 饮品", case aside
@@ -737,3 +739,26 @@ async def test_a_search_follows_every_change_to_a_product_at_once(db):
     assert await found(a, "矿泉水") == ["W-1", "T-1"]
     rows = await Sku.select(Sku.product_key, Sku.listed).where(Sku.id == s1["id"])
     assert rows[0]["product_key"] == "无糖矿泉水 大瓶" and not rows[0]["listed"]
+
+
+async def test_a_name_typed_without_its_spaces_is_found_and_ranked(db):
+    t = await f.tier()
+    d = await f.dealer(t)
+    a = f.actor(await f.user("dealer_buyer", d))
+    cat = await f.category("饮料")
+    tea = await product("冰红茶", cat, brand="康师傅")
+    low = await f.sku(code="KS-1", name="康师傅 冰红茶 低糖 500ml", product=tea)
+    await f.sku(code="KS-2", name="康师傅 冰红茶 1L", product=tea)
+    other = await product("绿茶", cat, brand="统一")
+    await f.sku(code="TY-1", name="统一 绿茶 500ml", product=other)
+
+    async def found(q: str) -> list[str]:
+        return [i.code for i in (await catalog.search(a, d, q=q, per_page=50)).items]
+
+    assert sorted(await found("康师傅冰红茶")) == ["KS-1", "KS-2"]
+    assert await found("冰红茶低糖") == ["KS-1"]
+    assert await found("冰红茶 低糖") == ["KS-1"]  # terms with spaces still match apart
+    assert await found("统一绿茶") == ["TY-1"]
+    # Renaming keeps the text right (the triggers): the new name is found, run together.
+    await Sku.update({Sku.name: "康师傅 冰红茶 无糖 500ml"}).where(Sku.id == low["id"])
+    assert await found("冰红茶无糖") == ["KS-1"] and await found("冰红茶低糖") == []
