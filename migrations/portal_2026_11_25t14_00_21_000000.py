@@ -2,8 +2,9 @@
 
 Dealers type product words run together, as Chinese is written; the names carry spaces
 between brand, product and spec. A SKU's search text (2026-11-25T14:00:07, 13) is now its
-name, its product's name and brand, lower-cased, with the spaces (ASCII and full-width) left
-out; a query's terms are split at spaces as before, so 冰红茶 低糖 still finds both words
+name, its product's name and brand and the product's name again (so that brand and product
+typed together, 康师傅冰红茶, are in it), lower-cased, with the spaces (ASCII and full-width)
+left out; a query's terms are split at spaces as before, so 冰红茶 低糖 still finds both words
 wherever they are. The trigram and bigram indexes follow the column (search_bigrams is
 generated from it). Triggers as in 2026-11-25T14:00:13, with the new text; every SKU's text
 is written again.
@@ -19,8 +20,11 @@ ID = "2026-11-25T14:00:21:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "sku.search_text without spaces"
 
-# The SKU `s`'s name, its product `p`'s name and brand, lower-cased, without spaces.
-TEXT = "replace(replace(lower({s}.name || {p}.name || {p}.brand), ' ', ''), '\u3000', '')"
+# The SKU `s`'s name, its product `p`'s name and brand, and the product's name again after
+# the brand (康师傅冰红茶: brand then product, as people say it), lower-cased, without spaces.
+TEXT = (
+    "replace(replace(lower({s}.name || {p}.name || {p}.brand || {p}.name), ' ', ''), '\u3000', '')"
+)
 NAME_ONLY = "replace(replace(lower(NEW.name), ' ', ''), '\u3000', '')"
 POSTGRES = [
     f"""CREATE OR REPLACE FUNCTION sku_search_text() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -223,7 +223,13 @@ async def adjust(
         )
         for n, line in enumerate(data.lines)
     ]
-    await approvals.adjust(request.user, order_id, changes, data.reason)
+    await approvals.adjust(
+        request.user,
+        order_id,
+        changes,
+        data.reason,
+        stock_defaults=request.app.state.supplier_defaults,
+    )
     return order_out(await orders.get_order(request.user, order_id))
 
 

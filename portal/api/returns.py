@@ -163,7 +163,7 @@ async def list_all_returns(
         QueryParameter(max_length=20, description="one of " + ", ".join(returns.STATUS_LABELS)),
     ] = None,
 ) -> list[ReturnOut]:
-    return [return_out(v) for v in await returns.list_returns(request.user, status)]
+    return [return_out(v) for v in await returns.list_returns(request.user, status or None)]
 
 
 @get(

@@ -670,8 +670,10 @@ async def adjust(
     reason: str,
     *,
     now: datetime | None = None,
+    stock_defaults: supplier.Defaults = orders.NO_STOCK_NUMBERS,
 ) -> str:
-    """Staff change quantities or unit prices of a waiting order, with a reason.
+    """Staff change quantities or unit prices of a waiting order, with a reason (a dealer's
+    people, quantities only, once it is sent back to them: may_adjust).
 
     Re-runs everything the order passed: quantity rules, stock (the reservations are given
     back and taken again for the new quantities, under the stock locks), credit (with the
@@ -752,16 +754,24 @@ async def adjust(
                 )
             )
             continue
-        if (
-            ch.qty != ln["qty"]
-            and price == ln["unit_price_fen"]
-            and ln["price_rule"] not in orders.STAFF_PRICED_RULES
+        staff_priced = price != ln["unit_price_fen"] or ln["price_rule"] in (
+            orders.STAFF_PRICED_RULES
+        )
+        if (ch.qty, price) != (ln["qty"], ln["unit_price_fen"]) and ln["price_rule"] != (
+            orders.RULE_GIFT
         ):
-            # A new quantity at the price the list gave: the list prices it again, so a
-            # volume break reached or lost changes the price and what it says.
+            # The dealer's price for the new quantity: the price list prices a line whose
+            # price it gave (a volume break reached or lost changes the price and what it
+            # says); a price staff set may discount it, never exceed it.
             quote = (await pricing.quote(dealer_row, {ln["sku"]: ch.qty}))[ln["sku"]]
-            repriced[ch.line_id] = quote
-            price = quote.unit_price_fen
+            if not staff_priced:
+                repriced[ch.line_id] = quote
+                price = quote.unit_price_fen
+            elif price > quote.unit_price_fen:
+                errors.append(
+                    orders.above_dealer_price(ln["sku_code"], quote.unit_price_fen, fname)
+                )
+                continue
         wanted[ch.line_id] = (ch.qty, price)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -800,7 +810,8 @@ async def adjust(
             [(lid, lines[lid]["sku"], wanted[lid][0]) for lid in sorted(wanted) if lid not in gone],
         )
         if shortfalls:
-            raise _adjust_short(lines, shortfalls)
+            figures = await catalog.shows_stock_figures(actor, stock_defaults)
+            raise _adjust_short(lines, shortfalls, figures=figures)
         await stock.write_reservations(allocations)
         # A lowered quantity frees stock: older backorders take it before anyone else.
         await stock.fill_backorders(
@@ -979,32 +990,29 @@ def _line_totals(
     return {lid: (g - shares.get(lid, 0), shares.get(lid, 0)) for lid, g in gross.items()}
 
 
-def _adjust_short(lines: dict[int, dict], shortfalls: list[stock.Shortfall]) -> InsufficientStock:
-    """An adjustment the stock cannot cover: the short lines with the figures (staff see
-    them), as a submission's refusal reads."""
+def _adjust_short(
+    lines: dict[int, dict], shortfalls: list[stock.Shortfall], *, figures: bool
+) -> InsufficientStock:
+    """An adjustment the stock cannot cover: the short lines, with the figures where the
+    actor may see them (catalog.shows_stock_figures), as a submission's refusal reads."""
     by_sku = {ln["sku"]: ln for ln in sorted(lines.values(), key=lambda ln: ln["id"])}
-    errors, figures = [], []
+    errors, short = [], []
     for s in shortfalls:
         ln = by_sku[s.sku_id]
-        available = max(0, s.available)
-        errors.append(
-            FieldError(
-                f"lines[{ln['id']}]",
-                _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available."),
-                {
-                    "sku": ln["sku_code"],
-                    "requested": s.requested,
-                    "available": available,
-                    "unit": ln["unit"],
-                },
-            )
-        )
-        figures.append({"sku": ln["sku_code"], "requested": s.requested, "available": available})
+        available = max(0, s.available) if figures else None
+        params = {"sku": ln["sku_code"], "requested": s.requested, "unit": ln["unit"]}
+        if figures:
+            message = _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available.")
+            params["available"] = available
+        else:
+            message = _("%(sku)s: %(requested)s %(unit)s requested, not enough in stock.")
+        errors.append(FieldError(f"lines[{ln['id']}]", message, params))
+        short.append({"sku": ln["sku_code"], "requested": s.requested, "available": available})
     return InsufficientStock(
         _("Not enough stock for %(skus)s."),
-        {"skus": ", ".join(f["sku"] for f in figures)},
+        {"skus": ", ".join(f["sku"] for f in short)},
         errors=errors,
-        extra={"lines": figures},
+        extra={"lines": short},
     )
 
 

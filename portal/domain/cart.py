@@ -435,7 +435,7 @@ async def set_price(
         if percent_off_bp is not None:
             unit_price_fen = money.to_fen(money.percent_of(ref, 10000 - percent_off_bp))
         elif unit_price_fen is not None and unit_price_fen > ref:
-            raise _refuse([orders.above_dealer_price(item.code, ref, None)])
+            raise _refuse([orders.above_dealer_price(item.code, ref, "unit_price")])
     now = _now()
     async with write_transaction():
         await CartLine.update({CartLine.unit_price_override_fen: unit_price_fen}).where(

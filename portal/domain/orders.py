@@ -919,11 +919,11 @@ def _rule_params_text(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def above_dealer_price(sku_code: str, dealer_price_fen: int, index: int | None) -> FieldError:
+def above_dealer_price(sku_code: str, dealer_price_fen: int, field: str) -> FieldError:
     """A price staff ordering for a dealer set above the dealer's own: they may discount (within
     their authority), not charge a dealer more than its price list does."""
     return FieldError(
-        "unit_price" if index is None else f"lines[{index}]",
+        field,
         _("%(sku)s: a price above the dealer's price (%(price)s) cannot be set."),
         {"sku": sku_code, "price": money.format_yuan(dealer_price_fen)},
     )
@@ -1048,7 +1048,9 @@ async def prepare(
                 )
                 continue
             if override > quote.unit_price_fen:
-                errors.append(above_dealer_price(item.code, quote.unit_price_fen, index))
+                errors.append(
+                    above_dealer_price(item.code, quote.unit_price_fen, f"lines[{index}]")
+                )
                 continue
             price, rule = override, RULE_MANUAL
             params = {

@@ -227,7 +227,13 @@ async def adjust(request: Request, order_id: FromPath[int], data: Form) -> Respo
     form_values = {"lines": values, "reason": reason.strip()}
     if not errors:
         try:
-            status = await approvals.adjust(request.user, order_id, changes, reason)
+            status = await approvals.adjust(
+                request.user,
+                order_id,
+                changes,
+                reason,
+                stock_defaults=request.app.state.supplier_defaults,
+            )
         except (
             ValidationFailed,
             InsufficientStock,

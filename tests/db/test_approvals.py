@@ -248,6 +248,10 @@ async def test_a_dealer_changes_quantities_of_an_order_sent_back_and_it_goes_aga
     other = f.actor(await f.user("dealer_buyer", await f.dealer(t.w.tier)))
     with pytest.raises(NotFound):
         await approvals.adjust(other, order.id, change, "x", now=NOW)
+    with pytest.raises(InsufficientStock) as short:  # no stock figure for a dealer
+        big = [approvals.LineChange(line.id, 240_000)]
+        await approvals.adjust(t.w.buyer, order.id, big, "多要", now=NOW)
+    assert short.value.extra["lines"][0]["available"] is None
     status = await approvals.adjust(t.w.buyer, order.id, change, "少要一箱", now=NOW)
     assert status == "pending_approval"  # sent for approval again, with the new quantity
     view = await orders.get_order(t.w.buyer, order.id)

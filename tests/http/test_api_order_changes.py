@@ -50,16 +50,24 @@ async def test_staff_adjust_a_waiting_order_and_every_check_runs_again(client, w
     url = f"/api/v1/orders/{placed['id']}/adjust"
     rep = await bearer(client, "rep_a")
 
-    # Past the credit limit (¥1,000.00): refused with the figures, nothing changed.
+    # Above the dealer's price (¥1.00): staff may discount, never mark up.
     r = await client.post(
         url,
         json={
-            "reason": "客户要加量",
-            "lines": [{"order_line_id": line["id"], "qty": 900, "unit_price": "2.00"}],
+            "reason": "涨价",
+            "lines": [{"order_line_id": line["id"], "qty": 200, "unit_price": "2.00"}],
         },
         headers=rep,
     )
-    assert assert_problem(r, 422, "credit-exceeded")["order_total"] == "1800.00"
+    assert assert_problem(r, 422, "validation")["errors"][0]["field"] == f"lines[{line['id']}]"
+    # Past the credit limit (lowered to ¥500.00): refused with the figures, nothing changed.
+    await Dealer.update({Dealer.credit_limit_fen: 50_000}).where(Dealer.id == world["a"]["id"])
+    r = await client.post(
+        url,
+        json={"reason": "客户要加量", "lines": [{"order_line_id": line["id"], "qty": 1000}]},
+        headers=rep,
+    )
+    assert assert_problem(r, 422, "credit-exceeded")["order_total"] == "1000.00"
     assert await reserved() == 200
 
     # Down to 50 at 0.90: ¥45.00, under the rule: approved, reservations follow.

@@ -37,6 +37,8 @@ async def test_return_decided_and_received_through_the_api(client):
     # Finance finds it among the returns waiting for a decision, and on its page.
     waiting = await client.get("/api/v1/returns?status=requested", headers=cfo)
     assert waiting.status_code == 200 and [r["id"] for r in waiting.json()] == [rid]
+    every = await client.get("/api/v1/returns?status=", headers=cfo)  # empty: all of them
+    assert every.status_code == 200 and [r["id"] for r in every.json()] == [rid]
     bad = await client.get("/api/v1/returns?status=lost", headers=cfo)
     assert_problem(bad, 422, "validation")
     await sign_in(client, "cfo")
