@@ -993,26 +993,19 @@ def _line_totals(
 def _adjust_short(
     lines: dict[int, dict], shortfalls: list[stock.Shortfall], *, figures: bool
 ) -> InsufficientStock:
-    """An adjustment the stock cannot cover: the short lines, with the figures where the
-    actor may see them (catalog.shows_stock_figures), as a submission's refusal reads."""
+    """An adjustment the stock cannot cover, as a submission's refusal reads."""
     by_sku = {ln["sku"]: ln for ln in sorted(lines.values(), key=lambda ln: ln["id"])}
-    errors, short = [], []
-    for s in shortfalls:
-        ln = by_sku[s.sku_id]
-        available = max(0, s.available) if figures else None
-        params = {"sku": ln["sku_code"], "requested": s.requested, "unit": ln["unit"]}
-        if figures:
-            message = _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available.")
-            params["available"] = available
-        else:
-            message = _("%(sku)s: %(requested)s %(unit)s requested, not enough in stock.")
-        errors.append(FieldError(f"lines[{ln['id']}]", message, params))
-        short.append({"sku": ln["sku_code"], "requested": s.requested, "available": available})
-    return InsufficientStock(
-        _("Not enough stock for %(skus)s."),
-        {"skus": ", ".join(f["sku"] for f in short)},
-        errors=errors,
-        extra={"lines": short},
+    return orders.stock_refusal(
+        [
+            orders.ShortLine(
+                f"lines[{by_sku[s.sku_id]['id']}]",
+                by_sku[s.sku_id]["sku_code"],
+                by_sku[s.sku_id]["unit"],
+                s,
+            )
+            for s in shortfalls
+        ],
+        figures=figures,
     )
 
 

@@ -1247,35 +1247,56 @@ async def _next_number(now: datetime) -> str:
 NO_STOCK_NUMBERS = supplier.Defaults(show_stock_numbers=False)
 
 
-def _stock_refusal(
-    p: Prepared, shortfalls: list[stock.Shortfall], figures: bool = True
-) -> InsufficientStock:
-    """The refusal of a submission short of stock, line by line. `figures`: whether it says
-    how much is available (staff always; a dealer only where the supplier shows stock
-    numbers: otherwise a large order would tell any dealer the exact stock)."""
-    by_sku: dict[int, PreparedLine] = {}
-    for line in p.lines:
-        by_sku.setdefault(line.sku_id, line)  # the bought line before a gift of the same SKU
+@dataclass(frozen=True)
+class ShortLine:
+    """A line short of stock as a refusal names it."""
+
+    field: str  # the input it answers ("lines[2]")
+    sku_code: str
+    unit: str
+    shortfall: stock.Shortfall
+
+
+def stock_refusal(short: list[ShortLine], *, figures: bool) -> InsufficientStock:
+    """The refusal of an order (a submission, an adjustment) short of stock, line by line.
+    `figures`: whether it says how much is available (staff always; a dealer only where the
+    supplier shows stock numbers: otherwise a large order would tell any dealer the stock)."""
     errors, lines = [], []
-    for s in shortfalls:
-        line = by_sku[s.sku_id]
+    for ln in short:
+        s = ln.shortfall
         available = max(0, s.available) if figures else None
-        params = {"sku": line.code, "requested": s.requested, "unit": line.unit}
+        params = {"sku": ln.sku_code, "requested": s.requested, "unit": ln.unit}
         if figures:
             message = _("%(sku)s: %(requested)s %(unit)s requested, %(available)s available.")
             params["available"] = available
         else:
             message = _("%(sku)s: %(requested)s %(unit)s requested, not enough in stock.")
-        errors.append(FieldError(f"lines[{line.index}]", message, params))
-        lines.append({"sku": line.code, "requested": s.requested, "available": available})
+        errors.append(FieldError(ln.field, message, params))
+        lines.append({"sku": ln.sku_code, "requested": s.requested, "available": available})
     refusal = InsufficientStock(
         _("Not enough stock for %(skus)s."),
         {"skus": ", ".join(f["sku"] for f in lines)},
         errors=errors,
         extra={"lines": lines},
     )
-    refusal.shortfalls = shortfalls
+    refusal.shortfalls = [ln.shortfall for ln in short]
     return refusal
+
+
+def _stock_refusal(
+    p: Prepared, shortfalls: list[stock.Shortfall], figures: bool = True
+) -> InsufficientStock:
+    """stock_refusal for a submission's prepared lines."""
+    by_sku: dict[int, PreparedLine] = {}
+    for line in p.lines:
+        by_sku.setdefault(line.sku_id, line)  # the bought line before a gift of the same SKU
+    short = [
+        ShortLine(
+            f"lines[{by_sku[s.sku_id].index}]", by_sku[s.sku_id].code, by_sku[s.sku_id].unit, s
+        )
+        for s in shortfalls
+    ]
+    return stock_refusal(short, figures=figures)
 
 
 async def _charge_dealer(dealer_id: int, total_fen: int) -> dict:
