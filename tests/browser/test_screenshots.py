@@ -59,6 +59,13 @@ class Shots:
             await self.page.set_viewport_size(viewport)
             if size == "phone":
                 await assert_no_horizontal_scroll(self.page, viewport["width"])
+            elif self.role != "login":
+                # On a desktop the tabs are a sidebar on the left, beside the page, not over it.
+                await assert_no_horizontal_scroll(self.page, viewport["width"])
+                bar = await self.page.locator(".tabbar").bounding_box()
+                main = await self.page.locator("main").bounding_box()
+                assert bar and main and bar["x"] == 0 and bar["height"] > bar["width"], bar
+                assert main["x"] >= bar["x"] + bar["width"] - 1, (bar, main)
             await self.page.evaluate("window.scrollTo(0, 0)")
             stem = f"{self.engine}-{self.script}-{size}-{self.role}-{name}"
             await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
