@@ -41,7 +41,9 @@ class CartLineView:
     rule_params: dict[str, Any]
     line_total_fen: int
     next_break: pricing.NextBreak | None
-    availability: str  # in_stock | low | out | unavailable (no longer sold to this dealer)
+    # in_stock | low | out | short (not enough for this quantity) | unavailable (no longer
+    # sold to this dealer)
+    availability: str
     errors: list[FieldError] = field(default_factory=list)
     available: bool = True  # False: the SKU is no longer visible/active; remove it
     packs: tuple[tuple[str, int], ...] = ()
@@ -282,7 +284,10 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
                     actor.discount_authority_bp,
                 ),
                 next_break=quote.next_break,
-                availability=item.availability,
+                # Short for this quantity (no backorders): not "in stock" beside the error.
+                availability="short"
+                if qty > item.available_qty and not item.allow_backorder
+                else item.availability,
                 errors=errors,
                 packs=item.packs,
                 image=item.image,

@@ -40,6 +40,7 @@ AVAILABILITY_LABELS = {
     "in_stock": _("In stock"),
     "low": _("Low stock"),
     "out": _("Out of stock"),
+    "short": _("Not enough stock"),
     "unavailable": _("No longer available"),
 }
 MSG_BAD_QTY = _("Enter a whole number from 0 to %(max)s.")

@@ -35,6 +35,9 @@ async def test_set_qty_in_packs_prices_the_line_and_zero_removes_it(db):
 
     view = await cart.set_qty(w.buyer, None, w.sku["id"], 240)
     assert view.lines[0].rule == "volume_break" and view.total_fen == 240 * 160
+    # More than the 1,000 in stock: the line says it is short, not "in stock", beside the error.
+    view = await cart.set_qty(w.buyer, None, w.sku["id"], 1200)
+    assert view.lines[0].availability == "short" and view.lines[0].errors
     view = await cart.set_qty(w.buyer, None, w.sku["id"], 0)
     assert view.lines == [] and view.total_fen == 0 and await CartLine.count() == 0
 
