@@ -562,13 +562,15 @@ async def _hold_at(
     skus = sorted({state[line_id].sku_id for line_id in quantities})
     rows = {(r["warehouse"], r["sku"]): r for r in await stock.lock_stock_rows(skus)}
     line_ids = sorted(quantities)
-    packed_here: dict[int, int] = defaultdict(int)
-    for r in await ShipmentLine.select(ShipmentLine.order_line, ShipmentLine.qty).where(
-        ShipmentLine.order_line.is_in(line_ids)
-        & (ShipmentLine.shipment.status == "packed")
-        & (ShipmentLine.shipment.warehouse == warehouse_id)
-    ):
-        packed_here[r["order_line"]] += r["qty"]
+    # What the line's packed parcels take from each warehouse: that much of its reservation
+    # there is spoken for, and only the rest may move.
+    packed: dict[tuple[int, int], int] = defaultdict(int)
+    for r in await ShipmentLine.select(
+        ShipmentLine.order_line,
+        ShipmentLine.qty,
+        ShipmentLine.shipment.warehouse.as_alias("warehouse"),
+    ).where(ShipmentLine.order_line.is_in(line_ids) & (ShipmentLine.shipment.status == "packed")):
+        packed[(r["order_line"], r["warehouse"])] += r["qty"]
     held = await Reservation.select().where(Reservation.order_line.is_in(line_ids))
     freed: set[int] = set()
     errors: list[FieldError] = []
@@ -576,7 +578,8 @@ async def _hold_at(
         line = state[line_id]
         mine = [r for r in held if r["order_line"] == line_id]
         here = sum(r["qty"] for r in mine if r["warehouse"] == warehouse_id)
-        need = packed_here[line_id] + quantities[line_id] - here
+        packed_here = packed[(line_id, warehouse_id)]
+        need = packed_here + quantities[line_id] - here
         if need <= 0:
             continue
         row = rows.get((warehouse_id, line.sku_id))
@@ -590,17 +593,19 @@ async def _hold_at(
                         "sku": line.sku_code,
                         "qty": quantities[line_id],
                         "unit": line.unit,
-                        "have": max(0, here - packed_here[line_id]) + max(0, free),
+                        "have": max(0, here - packed_here) + max(0, free),
                     },
                 )
             )
             continue
-        # Take the reservation from the other warehouses, the largest first.
+        # Take the reservation from the other warehouses, where it is not packed, the most
+        # first (what the line still has to pack covers it: need <= their free part).
         left = need
-        for r in sorted(mine, key=lambda r: (-r["qty"], r["id"])):
-            if left == 0 or r["warehouse"] == warehouse_id:
+        spare = {r["id"]: r["qty"] - packed[(line_id, r["warehouse"])] for r in mine}
+        for r in sorted(mine, key=lambda r: (-spare[r["id"]], r["id"])):
+            if left == 0 or r["warehouse"] == warehouse_id or spare[r["id"]] <= 0:
                 continue
-            take = min(left, r["qty"])
+            take = min(left, spare[r["id"]])
             left -= take
             if take == r["qty"]:
                 await Reservation.delete().where(Reservation.id == r["id"])

@@ -486,3 +486,25 @@ async def test_the_dealer_is_told_when_a_parcel_ships(db):
     shipped = await shipments.ship(w.clerk, created.shipment.id, now=NOW)
     rows = await Notification.select().where(Notification.kind == "shipment_shipped")
     assert [(r["user"], r["note"]) for r in rows] == [(w.buyer.user_id, shipped.number)]
+
+
+async def test_moving_a_reservation_to_the_packing_warehouse_spares_what_is_packed(db):
+    """A line reserved at W1 (12, all packed) and W2 (8): a parcel packed from W3 takes its
+    reservation from W2's unpacked part, never from under W1's parcel."""
+    w = await fulfil_world(on_hand1=12, on_hand2=100)
+    w3 = await f.warehouse("W3", "华北仓", priority=3)
+    await f.stock(w.sku, w3, 100)
+    o = await approved_order(w, qty=20)
+    line = o["lines"][0]["id"]
+    assert await stock_of(w.sku, w.wh1) == (12, 12) and await stock_of(w.sku, w.wh2) == (100, 8)
+    first = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line: 12}, now=NOW
+    )
+    await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w3["id"], quantities={line: 5}, now=NOW
+    )
+    assert await stock_of(w.sku, w.wh1) == (12, 12)  # still held for the first parcel
+    assert await stock_of(w.sku, w.wh2) == (100, 3)
+    assert await stock_of(w.sku, w3) == (100, 5)
+    await shipments.ship(w.clerk, first.shipment.id, now=NOW)
+    assert await stock_of(w.sku, w.wh1) == (0, 0)
