@@ -137,7 +137,9 @@ async def standing(actor: Actor, order_id: int) -> Standing:
     return Standing(
         steps=[s for s in steps if s.status != "superseded"],
         current=current,
-        can_decide=current is not None and await decides_step(actor, current.role, row["dealer"]),
+        # The current step's role already says who decides it (finance for a managerless
+        # dealer, as scope.decides_step): no second look at the dealer's manager.
+        can_decide=current is not None and current.role == actor.role,
         can_resubmit=row["status"] == "returned" and _may_resubmit(actor, row),
         can_adjust=may_adjust(actor, row),
     )
@@ -757,13 +759,12 @@ async def adjust(
         staff_priced = price != ln["unit_price_fen"] or ln["price_rule"] in (
             orders.STAFF_PRICED_RULES
         )
-        if (ch.qty, price) != (ln["qty"], ln["unit_price_fen"]) and ln["price_rule"] != (
-            orders.RULE_GIFT
-        ):
-            # The dealer's price for the new quantity: the price list prices a line whose
-            # price it gave (a volume break reached or lost changes the price and what it
-            # says); a price staff set may discount it, never exceed it.
-            quote = (await pricing.quote(dealer_row, {ln["sku"]: ch.qty}))[ln["sku"]]
+        if item is not None and (ch.qty, price) != (ln["qty"], ln["unit_price_fen"]):
+            # The dealer's price for the new quantity (from the item's price inputs, no
+            # query): the price list prices a line whose price it gave (a volume break
+            # reached or lost changes the price and what it says); a price staff set may
+            # discount it, never exceed it. A SKU no longer sold to the dealer keeps its price.
+            quote = item.quote_for(ch.qty)
             if not staff_priced:
                 repriced[ch.line_id] = quote
                 price = quote.unit_price_fen

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from portal.db import write_transaction
+from portal.db import fetch, write_transaction
 from portal.domain import audit, ledger, notifications, promotions, stock
 from portal.domain.errors import (
     Conflict,
@@ -619,30 +619,17 @@ async def _hold_at(
             freed.add(line.sku_id)
         moved = need - left
         if moved:
-            await _reserve_here(line_id, line.sku_id, warehouse_id, moved, mine)
+            # Reserved here as a submission reserves: the guarded raise, then the holder.
+            here_row = stock.Allocation(line_id, row["id"], warehouse_id, line.sku_id, moved)
+            sql, args = stock.reserve_write([here_row])
+            if not await fetch(sql, *args):  # cannot happen under the locks: refuse, not oversell
+                raise Conflict(_("Please try again."))
+            await stock.write_reservations([here_row])
             row["reserved"] += moved
     if errors:
         raise ValidationFailed(errors=errors)
     if freed:
         await stock.fill_backorders(sorted(freed), actor=actor, now=now)
-
-
-async def _reserve_here(
-    line_id: int, sku_id: int, warehouse_id: int, qty: int, mine: list[dict]
-) -> None:
-    """Add qty to the line's reservation in the warehouse (and to the stock row's reserved)."""
-    existing = next((r for r in mine if r["warehouse"] == warehouse_id), None)
-    if existing is None:
-        await Reservation.insert(
-            Reservation(order_line=line_id, warehouse=warehouse_id, sku=sku_id, qty=qty)
-        )
-    else:
-        await Reservation.update({Reservation.qty: Reservation.qty + qty}).where(
-            Reservation.id == existing["id"]
-        )
-    await StockLevel.update({StockLevel.reserved: StockLevel.reserved + qty}).where(
-        (StockLevel.warehouse == warehouse_id) & (StockLevel.sku == sku_id)
-    )
 
 
 async def _pack(

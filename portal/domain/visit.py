@@ -54,17 +54,20 @@ def _as_datetime(value) -> datetime | None:
     return value
 
 
-async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
-    """Everything a rep wants on one screen at the dealer's door; NotFound outside scope."""
-    dealer = await dealer_in_scope(actor, dealer_id)
-    tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
-    rep = (
-        await RepAssignment.select(
-            RepAssignment.rep, RepAssignment.rep.display_name.as_alias("name")
-        )
-        .where(RepAssignment.dealer == dealer_id)
-        .first()
-    )
+@dataclass
+class DealerAccount:
+    """What an approver reads beside an order: the dealer's credit and recent orders."""
+
+    id: int
+    credit_limit_fen: int
+    exposure_fen: int
+    available_fen: int
+    open_orders: list[dict] = field(default_factory=list)
+    last_orders: list[dict] = field(default_factory=list)
+
+
+async def _orders_of(dealer_id: int) -> tuple[list[dict], list[dict]]:
+    """The dealer's open orders (at most 20) and its last LAST_ORDERS orders, newest first."""
     columns = (Order.id, Order.number, Order.status, Order.total_fen, Order.created_at)
     open_orders = (
         await Order.select(*columns)
@@ -79,6 +82,36 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         .order_by(Order.id, ascending=False)
         .limit(LAST_ORDERS)
     )
+    return open_orders, last_orders
+
+
+async def dealer_account(actor: Actor, dealer_id: int) -> DealerAccount:
+    """The dealer's credit and recent orders (the order page's part of the visit card);
+    NotFound outside scope."""
+    dealer = await dealer_in_scope(actor, dealer_id)
+    open_orders, last_orders = await _orders_of(dealer_id)
+    return DealerAccount(
+        id=dealer["id"],
+        credit_limit_fen=int(dealer["credit_limit_fen"] or 0),
+        exposure_fen=credit.exposure_fen(dealer),
+        available_fen=credit.available_fen(dealer),
+        open_orders=open_orders,
+        last_orders=last_orders,
+    )
+
+
+async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
+    """Everything a rep wants on one screen at the dealer's door; NotFound outside scope."""
+    dealer = await dealer_in_scope(actor, dealer_id)
+    tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
+    rep = (
+        await RepAssignment.select(
+            RepAssignment.rep, RepAssignment.rep.display_name.as_alias("name")
+        )
+        .where(RepAssignment.dealer == dealer_id)
+        .first()
+    )
+    open_orders, last_orders = await _orders_of(dealer_id)
     top = await OrderLine.raw(
         "SELECT l.sku AS sku_id, MAX(l.sku_code) AS code, MAX(l.sku_name) AS name, "
         "MAX(l.unit) AS unit, SUM(l.qty) AS qty, MAX(o.created_at) AS last_at "

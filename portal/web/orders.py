@@ -138,7 +138,7 @@ async def order_detail(request: Request, order_id: FromPath[int]) -> Template:
     # order (an approver decides with them: DESIGN, Approvals).
     account = None
     if actor.is_staff and actor.role not in ACCOUNT_BLIND_ROLES:
-        account = await visit.visit_card(actor, view.dealer_id)
+        account = await visit.dealer_account(actor, view.dealer_id)
     response = page(
         request,
         "orders/detail.html",
