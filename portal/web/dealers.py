@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
@@ -14,6 +15,7 @@ from portal.web.common import ACTING_DEALER_COOKIE, acting_dealer_id, is_htmx, p
 
 PER_PAGE = 30
 MAX_PAGE = 1000
+MAX_QUERY = 50  # as the catalog's own search box
 
 
 def _page_number(raw: str | None) -> int:
@@ -50,10 +52,15 @@ async def dealer_picker(
 
 @post("/dealers/{dealer_id:int}/act", include_in_schema=False)
 async def act_for_dealer(request: Request, dealer_id: FromPath[int]) -> Redirect:
+    """Order for this dealer: the catalog, or with `q` (a product the visit card lists) the
+    catalog's search for it, so that the rep taps its stepper."""
     card = await dealers.dealer_card(request.user, dealer_id)  # NotFound (404) outside scope
-    response = Redirect("/catalog", status_code=303)
+    form = await request.form()
+    query = " ".join(str(form.get("q") or "").split())[:MAX_QUERY]
+    target = f"/catalog?{urlencode({'q': query})}" if query else "/catalog"
+    response = Redirect(target, status_code=303)
     if is_htmx(request):
-        response.headers["HX-Redirect"] = "/catalog"
+        response.headers["HX-Redirect"] = target
     response.cookies.append(
         Cookie(
             key=ACTING_DEALER_COOKIE,

@@ -202,3 +202,43 @@ async def test_only_administrators_add_or_change_dealers(client):
     assert (await client.get(f"/admin/dealers/{mine['id']}")).status_code == 403
     page = await client.get("/dealers")
     assert 'href="/admin/dealers/new"' not in page.text
+
+
+async def test_visit_card_orders_a_top_product_in_one_tap(client):
+    rep, mine, _second, theirs, sku = await setting()
+    await sign_in(client, "rep")
+    page = await client.get("/dealers")
+    await client.post(f"/dealers/{mine['id']}/act", data={"_csrf_token": csrf_from(page.text)})
+    token = csrf_from((await client.get("/cart")).text)
+    await client.post(f"/cart/lines/{sku['id']}", data={"qty": "10", "_csrf_token": token})
+    cart = await client.get("/cart")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', cart.text).group(1)
+    await client.post(
+        "/cart/submit", data={"idempotency_key": key, "_csrf_token": csrf_from(cart.text)}
+    )
+    card = await client.get(f"/dealers/{mine['id']}")
+    top = re.search(r'id="top-h".*?</section>', card.text, re.S).group(0)
+    assert f'action="/dealers/{mine["id"]}/act"' in top and 'name="q" value="A100"' in top
+    response = await client.post(
+        f"/dealers/{mine['id']}/act",
+        data={"q": "A100", "_csrf_token": csrf_from(card.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/catalog?q=A100"
+    assert f"{ACTING_DEALER_COOKIE}={mine['id']}" in response.headers["set-cookie"]
+    found = await client.get(response.headers["location"])
+    assert "A100" in found.text and 'aria-label="增加"' in found.text
+    # The text is only a search: spaces folded, cut to the search box's length, encoded.
+    response = await client.post(
+        f"/dealers/{mine['id']}/act",
+        data={"q": "  a&b=1   c" + "x" * 80, "_csrf_token": csrf_from(card.text)},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/catalog?q=a%26b%3D1+c" + "x" * 43
+    # Another rep's dealer stays out of reach with a product named.
+    response = await client.post(
+        f"/dealers/{theirs['id']}/act",
+        data={"q": "A100", "_csrf_token": csrf_from(card.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 404
