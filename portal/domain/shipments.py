@@ -52,6 +52,7 @@ from portal.tables import (
     Order,
     OrderEvent,
     OrderLine,
+    PackUnit,
     Reservation,
     Shipment,
     ShipmentLine,
@@ -108,6 +109,19 @@ class ShipmentLineView:
     sku_name: str
     unit: str
     qty: int
+    pack_name: str | None = None  # the SKU's largest pack unit, if any (packing list)
+    pack_factor: int | None = None
+
+    @property
+    def in_packs(self) -> str:
+        """The quantity as whole packs and loose units ("1 箱 + 4 罐"), or "" without packs."""
+        if not self.pack_factor or not self.pack_name:
+            return ""
+        full, loose = divmod(self.qty, self.pack_factor)
+        parts = [f"{full} {self.pack_name}"] if full else []
+        if loose:
+            parts.append(f"{loose} {self.unit}")
+        return " + ".join(parts)
 
 
 @dataclass
@@ -185,8 +199,16 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
         .where(ShipmentLine.shipment.is_in([r["id"] for r in rows]))
         .order_by(ShipmentLine.order_line)
     )
+    packs: dict[int, tuple[str, int]] = {}
+    if lines:
+        for p in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
+            PackUnit.sku.is_in(sorted({ln["sku"] for ln in lines}))
+        ):
+            if p["factor"] > 1 and p["factor"] > packs.get(p["sku"], ("", 0))[1]:
+                packs[p["sku"]] = (p["name"], p["factor"])
     by_shipment: dict[int, list[ShipmentLineView]] = defaultdict(list)
     for ln in lines:
+        pack_name, pack_factor = packs.get(ln["sku"], (None, None))
         by_shipment[ln["shipment"]].append(
             ShipmentLineView(
                 order_line_id=ln["order_line"],
@@ -195,6 +217,8 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
                 sku_name=ln["sku_name"],
                 unit=ln["unit"],
                 qty=ln["qty"],
+                pack_name=pack_name,
+                pack_factor=pack_factor,
             )
         )
     staff = actor.role in WAREHOUSE_ROLES

@@ -8,9 +8,11 @@ import re
 
 from pypdf import PdfReader
 
-from portal.tables import AuditEntry, Order, Shipment, Sku, StockLevel
+from portal.domain import orders, shipments
+from portal.domain.quantities import LineRequest
+from portal.tables import AuditEntry, Order, OrderLine, Shipment, Sku, StockLevel
 from tests import factories as f
-from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
 from tests.http.conftest import csrf_from, sign_in
 
 
@@ -341,3 +343,27 @@ async def test_pick_list_page(db, client):
     assert (await client.get("/warehouse/pick-list?warehouse=987654")).status_code == 404
     css = await client.get("/static/css/fulfilment.css")
     assert ".picklist-item { break-inside: avoid" in css.text
+
+
+async def test_packing_list_counts_packs_and_long_names_keep_to_their_column(db, client):
+    w = await fulfil_world()
+    long_name = "润川 特级高山云雾冷泡绿茶饮料 无糖零卡路里清爽口味 家庭分享装 超大容量 1.5L 整箱"
+    boxed = await f.sku(code="L300", name=long_name, base_price_fen=300, pack=("箱", 4))
+    await f.stock(boxed, w.wh1, 100)
+    await f.user("warehouse", username="clerk")
+    result = await orders.submit_order(
+        w.buyer, None, [LineRequest(qty=10, sku_id=boxed["id"])], idempotency_key="p1", now=NOW
+    )
+    line = (await OrderLine.select().where(OrderLine.order == result.order.id))[0]
+    sh = await shipments.create_shipment(
+        w.clerk, result.order.id, warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+    )
+    await sign_in(client, "clerk")
+    pdf = await client.get(f"/shipments/{sh.shipment.id}/delivery-note.pdf")
+    assert pdf.status_code == 200
+    delivery, packing = (p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    # The packing list says how the 10 瓶 pack: two full 箱 and two loose 瓶.
+    assert "10 瓶 (2 箱 + 2 瓶)" in packing
+    # The name is cut to its column (an ellipsis) rather than printed over the quantity.
+    assert long_name not in delivery and "…" in delivery
+    assert "10 瓶" in delivery
