@@ -12,7 +12,7 @@ from portal.api.schemas import (
     BoughtBeforeOut,
     CategoryOut,
     NextBreakOut,
-    PackOut,
+    PackPriceOut,
     PriceOut,
     SkuOut,
     SkuPageOut,
@@ -61,7 +61,11 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
         spec=item.spec or "",
         colour=item.colour or "",
         unit=item.unit,
-        pack=PackOut(name=item.pack_name, factor=item.pack_factor)
+        pack=PackPriceOut(
+            name=item.pack_name,
+            factor=item.pack_factor,
+            unit_price=money(item.pack_price_fen() or 0),
+        )
         if item.pack_name and item.pack_factor
         else None,
         moq=item.moq,
@@ -91,6 +95,10 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
         )
         if bought
         else None,
+        packs=[
+            PackPriceOut(name=n, factor=f, unit_price=money(item.pack_price_fen(f) or 0))
+            for n, f in item.packs
+        ],
     )
 
 

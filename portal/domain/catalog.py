@@ -14,6 +14,7 @@ from typing import Any
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import supplier
 from portal.domain.errors import Forbidden, NotFound, _
+from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
     BATCH,
     PRICE_COLUMNS,
@@ -78,6 +79,12 @@ class CatalogItem:
     safety_stock: int = 0
     packs: tuple[tuple[str, int], ...] = ()  # every pack unit (name, factor), largest first
     price_inputs: PriceInputs | None = field(default=None, repr=False, compare=False)
+
+    def pack_price_fen(self, factor: int | None = None) -> int | None:
+        """What one pack costs at the price shown (1 箱 = 24 瓶 at ¥2.13 a 瓶: ¥51.12); the
+        largest pack unless a factor is given, None for a SKU sold only in its base unit."""
+        factor = factor or self.pack_factor
+        return line_total_fen(self.quote.unit_price_fen, factor) if factor else None
 
     def quote_for(self, qty: int) -> PriceQuote:
         """The price at another quantity, without a query (the item carries its inputs)."""

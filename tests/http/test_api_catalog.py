@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from portal.tables import PackUnit
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
 
@@ -66,7 +67,7 @@ async def test_each_dealer_sees_its_own_prices(client):
     item = a_items["W550"]
     assert item["sku_id"] == w["water"]["id"]
     assert item["unit"] == "瓶"
-    assert item["pack"] == {"name": "箱", "factor": 24}
+    assert item["pack"] == {"name": "箱", "factor": 24, "unit_price": "43.20"}
     assert item["availability"] == "in_stock"
     assert item["available_qty"] is None  # dealers see in stock / low / out only
     assert a_items["T500"]["availability"] == "out"
@@ -238,3 +239,19 @@ async def test_favourites_are_starred_and_unstarred_through_the_api(client):
     )
     assert_problem(r, 403, "forbidden")  # finance orders for nobody
     assert_problem(await client.put("/api/v1/favourites/987654", headers=buyer), 404, "not-found")
+
+
+async def test_each_pack_unit_carries_its_price(client):
+    """The dealer's price for one pack, for the largest pack and every pack unit."""
+    w = await two_dealers_one_sku()
+    await PackUnit.insert(PackUnit(sku=w["water"]["id"], name="中包", factor=6))
+    items = by_code(
+        (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
+    )
+    water = items["W550"]
+    assert water["pack"] == {"name": "箱", "factor": 24, "unit_price": "43.20"}
+    assert water["packs"] == [
+        {"name": "箱", "factor": 24, "unit_price": "43.20"},
+        {"name": "中包", "factor": 6, "unit_price": "10.80"},
+    ]
+    assert items["T500"]["packs"] == [{"name": "箱", "factor": 24, "unit_price": "120.00"}]

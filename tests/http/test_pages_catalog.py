@@ -554,3 +554,24 @@ async def test_stock_figures_for_staff_and_where_the_supplier_shows_them(
         assert "有货 · 1,000 瓶" in page.text
         product = await c.get(f"/products/{world['water']['product']}")
         assert "各仓库存" not in product.text  # per warehouse: staff only
+
+
+async def test_prices_per_pack_beside_the_price_per_unit(client, world):
+    """1 箱 = 24 瓶 at ¥1.80 a 瓶: the list, the product page and the grid in 箱 say ¥43.20/箱;
+    order rules name their unit."""
+    product, skus = await _tee_product(world)
+    await sign_in(client, "buyer_a")
+    listing = await client.get("/catalog", params={"q": "NF550"})
+    water = _row(listing.text, world["water"])
+    assert "1 箱 = 24 瓶" in water and "¥43.20/箱" in water
+    cola = _row((await client.get("/catalog", params={"q": "KO330"})).text, world["cola"])
+    assert "起订量 6 瓶" in cola and "6 瓶 的倍数" in cola
+
+    page = await client.get(f"/products/{product['id']}")
+    assert "1 箱 = 10 瓶 (¥390.00/箱)" in page.text
+    # In 瓶 the grid prices a 瓶; in 箱, a 箱 (and still says what a 瓶 costs).
+    assert "¥390.00/箱" not in page.text.split('id="grid"')[1].split("</form>")[0]
+    boxes = await client.get(f"/products/{product['id']}", params={"unit": "pack"}, headers=HX)
+    assert boxes.status_code == 200
+    assert '<span class="cell-price">¥390.00/箱</span>' in boxes.text
+    assert "¥39.00/" in boxes.text
