@@ -60,6 +60,7 @@ def delivery_note(
     url: str,
     gettext: Callable[..., str],
     format_datetime: Callable,
+    format_weight: Callable[[int], str] = str,
     letterhead: Sequence[str] = (),
 ) -> bytes:
     """The delivery note (page 1) and packing list (page 2) of a shipment, as PDF bytes.
@@ -93,6 +94,8 @@ def delivery_note(
                 format_datetime(shipment.shipped_at) if shipment.shipped_at else "—",
             ),
         ]
+        if shipment.weight_g:
+            facts.append((gettext("Weight"), format_weight(shipment.weight_g)))
         for label, value in facts:
             pdf.drawString(20 * mm, y, f"{label}: {value}"[:90])
             y -= 6 * mm

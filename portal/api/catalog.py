@@ -99,6 +99,7 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
             PackPriceOut(name=n, factor=f, unit_price=money(item.pack_price_fen(f) or 0))
             for n, f in item.packs
         ],
+        weight_g=item.weight_g,
     )
 
 

@@ -223,6 +223,7 @@ class SkuOut(Struct):
     packs: Annotated[
         list[PackPriceOut], Meta(description="every pack unit, largest first; order in any")
     ] = []
+    weight_g: Annotated[int, Meta(description="grams per base unit; 0: not known")] = 0
 
 
 class SkuPageOut(Struct):

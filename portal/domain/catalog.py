@@ -78,6 +78,7 @@ class CatalogItem:
     category_id: int | None = None
     safety_stock: int = 0
     packs: tuple[tuple[str, int], ...] = ()  # every pack unit (name, factor), largest first
+    weight_g: int = 0  # one base unit; 0: not known
     price_inputs: PriceInputs | None = field(default=None, repr=False, compare=False)
 
     def pack_price_fen(self, factor: int | None = None) -> int | None:
@@ -229,6 +230,7 @@ ITEM_COLUMNS = (
     "s.name AS name, s.spec AS spec, s.colour AS colour, s.base_unit AS base_unit, "
     "s.base_price_fen AS base_price_fen, s.moq AS moq, s.order_multiple AS order_multiple, "
     "s.safety_stock AS safety_stock, s.allow_backorder AS allow_backorder, "
+    "s.weight_g AS weight_g, "
     "p.name AS product_name, p.image AS image, p.category AS category_id"
 )
 FROM_VISIBLE = 'FROM "sku" s JOIN "product" p ON p.id = s.product'
@@ -433,6 +435,7 @@ async def _items(
                 category_id=row["category_id"],
                 safety_stock=safety,
                 packs=inp.packs,
+                weight_g=int(row["weight_g"] or 0),
                 price_inputs=inp,
             )
         )

@@ -111,14 +111,17 @@ class ShipmentLineView:
     qty: int
     pack_name: str | None = None  # the SKU's largest pack unit, if any (packing list)
     pack_factor: int | None = None
+    weight_g: int = 0  # one base unit; 0: not known
 
     @property
     def in_packs(self) -> str:
-        """The quantity as whole packs and loose units ("1 箱 + 4 罐"), or "" without packs."""
+        """The quantity as whole packs and loose units ("1 箱 + 4 罐"); "" without a full pack."""
         if not self.pack_factor or not self.pack_name:
             return ""
         full, loose = divmod(self.qty, self.pack_factor)
-        parts = [f"{full} {self.pack_name}"] if full else []
+        if not full:
+            return ""
+        parts = [f"{full} {self.pack_name}"]
         if loose:
             parts.append(f"{loose} {self.unit}")
         return " + ".join(parts)
@@ -158,6 +161,14 @@ class ShipmentView:
     def total_qty(self) -> int:
         return sum(line.qty for line in self.lines)
 
+    @property
+    def weight_g(self) -> int | None:
+        """The goods' weight for the carrier, or None while a line's SKU has no weight (a
+        total that leaves something out would mislead)."""
+        if not self.lines or any(line.weight_g <= 0 for line in self.lines):
+            return None
+        return sum(line.qty * line.weight_g for line in self.lines)
+
 
 _COLUMNS = (
     Shipment.id,
@@ -195,6 +206,7 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
             ShipmentLine.order_line.sku_code.as_alias("sku_code"),
             ShipmentLine.order_line.sku_name.as_alias("sku_name"),
             ShipmentLine.order_line.unit.as_alias("unit"),
+            ShipmentLine.sku.weight_g.as_alias("weight_g"),
         )
         .where(ShipmentLine.shipment.is_in([r["id"] for r in rows]))
         .order_by(ShipmentLine.order_line)
@@ -219,6 +231,7 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
                 qty=ln["qty"],
                 pack_name=pack_name,
                 pack_factor=pack_factor,
+                weight_g=int(ln["weight_g"] or 0),
             )
         )
     staff = actor.role in WAREHOUSE_ROLES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.tables import PackUnit
+from portal.tables import PackUnit, Sku
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
 
@@ -255,3 +255,13 @@ async def test_each_pack_unit_carries_its_price(client):
         {"name": "中包", "factor": 6, "unit_price": "10.80"},
     ]
     assert items["T500"]["packs"] == [{"name": "箱", "factor": 24, "unit_price": "120.00"}]
+    assert water["weight_g"] == 0
+
+
+async def test_weight_per_base_unit(client):
+    w = await two_dealers_one_sku()
+    await Sku.update({Sku.weight_g: 580}).where(Sku.id == w["water"]["id"])
+    items = by_code(
+        (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
+    )
+    assert items["W550"]["weight_g"] == 580

@@ -10,7 +10,7 @@ import pytest
 
 from portal.domain import orders
 from portal.domain.quantities import LineRequest
-from portal.tables import CartLine, Favourite, Product, ProductVisibility
+from portal.tables import CartLine, Favourite, Product, ProductVisibility, Sku
 from tests import factories as f
 from tests.http.conftest import csrf_from, shared_app, sign_in
 
@@ -567,8 +567,10 @@ async def test_prices_per_pack_beside_the_price_per_unit(client, world):
     cola = _row((await client.get("/catalog", params={"q": "KO330"})).text, world["cola"])
     assert "起订量 6 瓶" in cola and "6 瓶 的倍数" in cola
 
+    await Sku.update({Sku.weight_g: 250}).where(Sku.id == skus[0]["id"])
     page = await client.get(f"/products/{product['id']}")
     assert "1 箱 = 10 瓶 (¥390.00/箱)" in page.text
+    assert page.text.count("重量 250 g/瓶") == 1
     # In 瓶 the grid prices a 瓶; in 箱, a 箱 (and still says what a 瓶 costs).
     assert "¥390.00/箱" not in page.text.split('id="grid"')[1].split("</form>")[0]
     boxes = await client.get(f"/products/{product['id']}", params={"unit": "pack"}, headers=HX)

@@ -348,7 +348,9 @@ async def test_pick_list_page(db, client):
 async def test_packing_list_counts_packs_and_long_names_keep_to_their_column(db, client):
     w = await fulfil_world()
     long_name = "润川 特级高山云雾冷泡绿茶饮料 无糖零卡路里清爽口味 家庭分享装 超大容量 1.5L 整箱"
-    boxed = await f.sku(code="L300", name=long_name, base_price_fen=300, pack=("箱", 4))
+    boxed = await f.sku(
+        code="L300", name=long_name, base_price_fen=300, pack=("箱", 4), weight_g=1550
+    )
     await f.stock(boxed, w.wh1, 100)
     await f.user("warehouse", username="clerk")
     result = await orders.submit_order(
@@ -367,3 +369,27 @@ async def test_packing_list_counts_packs_and_long_names_keep_to_their_column(db,
     # The name is cut to its column (an ellipsis) rather than printed over the quantity.
     assert long_name not in delivery and "…" in delivery
     assert "10 瓶" in delivery
+    # The carrier's figure: 10 × 1,550 g.
+    assert "重量: 15.5 kg" in delivery and "重量: 15.5 kg" in packing
+    page = await client.get(f"/shipments/{sh.shipment.id}")
+    assert "15.5 kg" in page.text and "2 箱 + 2 瓶" in page.text
+
+
+async def test_no_weight_when_a_line_has_none(db, client):
+    """A total that leaves a SKU without a weight out would mislead the carrier: none then."""
+    w = await fulfil_world()
+    await Sku.update({Sku.weight_g: 500}).where(Sku.id == w.sku["id"])
+    o = await approved_order(w, qty=4, qty2=2)
+    a, b = o["lines"]
+    sh = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={a["id"]: 4}, now=NOW
+    )
+    assert sh.shipment.weight_g == 2000
+    both = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={b["id"]: 2}, now=NOW
+    )
+    assert both.shipment.weight_g is None
+    await f.user("warehouse", username="clerk")
+    await sign_in(client, "clerk")
+    assert "2 kg" in (await client.get(f"/shipments/{sh.shipment.id}")).text
+    assert "重量" not in (await client.get(f"/shipments/{both.shipment.id}")).text
