@@ -14,6 +14,7 @@ from portal.tables import AuditEntry, Order, OrderLine, Shipment, Sku, StockLeve
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
 from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
 
 
 def any_token(html: str) -> str:
@@ -208,6 +209,65 @@ async def test_stock_page_and_adjust(db, client):
     r = await client.post("/stock/adjust", data={**keyed, "qty": "9"})
     assert r.status_code == 200 and "幂等键" in r.text
     assert await stock_of(w.sku, w.wh1) == (30, 6)
+
+
+async def test_moving_stock_to_another_warehouse_from_the_stock_page(db, client):
+    w, o = await setup(client)  # W1: 6 on hand, all 6 reserved; W2: 100 on hand, 4 reserved
+    await sign_in(client, "clerk")
+    page = await client.get("/stock?q=A100")
+    row = (
+        await StockLevel.select()
+        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh2["id"]))
+        .first()
+    )
+    # Only a row with free stock offers the move, to the other warehouse.
+    assert page.text.count('action="/stock/transfer"') == 1
+    assert f'<option value="{w.wh1["id"]}">华东仓</option>' in page.text
+    data = {
+        "_csrf_token": csrf_from(page.text),
+        "warehouse_id": str(w.wh2["id"]),
+        "to_warehouse_id": str(w.wh1["id"]),
+        "sku_id": str(w.sku["id"]),
+        "stock_level_id": str(row["id"]),
+        "qty": "97",
+        "q": "A100",
+    }
+    r = await client.post("/stock/transfer", data=data)
+    assert r.status_code == 422 and "最多可调拨 96" in r.text
+    assert await stock_of(w.sku, w.wh2) == (100, 4)
+    r = await client.post("/stock/transfer", data={**data, "qty": "30", "note": "补上海"})
+    assert r.status_code == 200 and "A100 已调拨" in r.text
+    assert await stock_of(w.sku, w.wh2) == (70, 4)
+    assert await stock_of(w.sku, w.wh1) == (36, 6)
+
+
+async def test_moving_stock_through_the_api(db, client):
+    w, o = await setup(client)
+    headers = {**await bearer(client, "clerk"), "Idempotency-Key": "move-1"}
+    body = {
+        "sku_id": w.sku["id"],
+        "from_warehouse_id": w.wh2["id"],
+        "to_warehouse_id": w.wh1["id"],
+        "qty": 10,
+        "note": "补上海",
+    }
+    for _ in range(2):
+        r = await client.post("/api/v1/stock/transfer", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+    moved = r.json()
+    assert (moved["from_stock"]["on_hand"], moved["to_stock"]["on_hand"]) == (90, 16)
+    assert await stock_of(w.sku, w.wh1) == (16, 6)
+    r = await client.post(
+        "/api/v1/stock/transfer",
+        json={**body, "qty": 500},
+        headers={**headers, "Idempotency-Key": "move-2"},
+    )
+    problem = assert_problem(r, 422, "validation")
+    assert problem["errors"][0]["field"] == "qty"
+    buyer = await bearer(client, "buyer")
+    r = await client.post("/api/v1/stock/transfer", json=body, headers=buyer)
+    assert r.status_code == 403
+    assert await stock_of(w.sku, w.wh2) == (90, 4)
 
 
 # --- safety stock, the alert list and pick lists ------------------------------------------
