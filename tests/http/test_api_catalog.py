@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
+from portal.api import catalog as api_catalog
+from portal.domain import catalog
 from portal.tables import PackUnit, Sku
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
@@ -155,6 +158,7 @@ async def test_bad_query_parameters_are_validation_problems(client):
         {"in_stock": "maybe"},
         {"category_id": "x"},
         {"q": "x" * 101},
+        {"sort": "newest"},
     ):
         response = await client.get("/api/v1/catalog/skus", params=params, headers=headers)
         problem = assert_problem(response, 400, "validation")
@@ -265,3 +269,7 @@ async def test_weight_per_base_unit(client):
         (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
     )
     assert items["W550"]["weight_g"] == 580
+
+
+def test_the_api_sorts_are_the_catalogs():
+    assert set(get_args(api_catalog.Sort)) == set(catalog.SORTS)
