@@ -577,3 +577,20 @@ async def test_prices_per_pack_beside_the_price_per_unit(client, world):
     assert boxes.status_code == 200
     assert '<span class="cell-price">¥390.00/箱</span>' in boxes.text
     assert "¥39.00/" in boxes.text
+
+
+async def test_product_page_says_what_the_dealer_bought_last(client, world):
+    product, skus = await _tee_product(world)
+    buyer = f.actor(world["buyer_a"])
+    await orders.submit_order(
+        buyer, None, [LineRequest(qty=20, sku_id=skus[1]["id"])], idempotency_key="tee-1"
+    )
+    await sign_in(client, "buyer_a")
+    page = await client.get(f"/products/{product['id']}")
+    assert page.text.count("上次购买") == 1
+    assert "上次购买 20 瓶，单价 ¥39.00" in page.text
+    # Another dealer's purchase is not theirs.
+    client.cookies.clear()
+    await sign_in(client, "buyer_b")
+    other = await client.get(f"/products/{product['id']}")
+    assert other.status_code == 200 and "纯棉T恤" in other.text and "上次购买" not in other.text
