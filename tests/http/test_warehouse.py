@@ -417,10 +417,13 @@ async def test_packing_list_counts_packs_and_long_names_keep_to_their_column(db,
         w.buyer, None, [LineRequest(qty=10, sku_id=boxed["id"])], idempotency_key="p1", now=NOW
     )
     line = (await OrderLine.select().where(OrderLine.order == result.order.id))[0]
+    # The packer reads what is left in packs too.
+    await sign_in(client, "clerk")
+    plan = await client.get(f"/warehouse/orders/{result.order.id}?warehouse={w.wh1['id']}")
+    assert "待装 2 箱 + 2 瓶" in plan.text
     sh = await shipments.create_shipment(
         w.clerk, result.order.id, warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
     )
-    await sign_in(client, "clerk")
     pdf = await client.get(f"/shipments/{sh.shipment.id}/delivery-note.pdf")
     assert pdf.status_code == 200
     delivery, packing = (p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
