@@ -58,6 +58,7 @@ def configure_jinja(env: Environment) -> None:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = i18n.money
     env.filters["number"] = i18n.number
+    env.filters["weight"] = i18n.weight
     env.filters["datetime"] = i18n.local_datetime
     env.filters["date"] = i18n.local_date
     env.globals["field_message"] = i18n.field_message

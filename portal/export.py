@@ -216,6 +216,7 @@ def delivery_note_document(
         url=page_url,
         gettext=i18n.gettext,
         format_datetime=i18n.local_datetime,
+        format_weight=i18n.weight,
         letterhead=letterhead(issuer),
     )
     name = _SAFE_NAME.sub("", shipment.number) or str(shipment.id)

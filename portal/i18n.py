@@ -105,6 +105,15 @@ def number(value: int | Decimal) -> str:
     return format_decimal(value, locale=_babel_locale())
 
 
+def weight(grams: int | None) -> str:
+    """A weight for people: 600 g, 1.5 kg, 1,234.56 kg ("" when not known)."""
+    if not grams:
+        return ""
+    if grams < 1000:
+        return f"{number(grams)} g"
+    return f"{format_decimal(Decimal(grams) / 1000, '#,##0.###', locale=_babel_locale())} kg"
+
+
 def local_datetime(value: datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""

@@ -20,7 +20,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from portal.domain.ledger import Statement, local_day
-from portal.domain.shipments import ShipmentView
+from portal.domain.shipments import ShipmentLineView, ShipmentView
 
 FONT = "STSong-Light"
 # Between two facts on one line. Not "·": STSong-Light's encoding has no glyph for it, and a
@@ -60,6 +60,7 @@ def delivery_note(
     url: str,
     gettext: Callable[..., str],
     format_datetime: Callable,
+    format_weight: Callable[[int], str] = str,
     letterhead: Sequence[str] = (),
 ) -> bytes:
     """The delivery note (page 1) and packing list (page 2) of a shipment, as PDF bytes.
@@ -93,6 +94,8 @@ def delivery_note(
                 format_datetime(shipment.shipped_at) if shipment.shipped_at else "—",
             ),
         ]
+        if shipment.weight_g:
+            facts.append((gettext("Weight"), format_weight(shipment.weight_g)))
         for label, value in facts:
             pdf.drawString(20 * mm, y, f"{label}: {value}"[:90])
             y -= 6 * mm
@@ -116,7 +119,9 @@ def delivery_note(
                 y = height - 25 * mm
             x = 20 * mm
             for (_title, w), cell in zip(columns, row, strict=True):
-                pdf.drawString(x, y, cell[: int(w / (2 * mm)) + 2])
+                # cut by printed width, not characters: a long Chinese name must not run
+                # into the quantity column
+                pdf.drawString(x, y, fit(cell, font, 10, w - 2 * mm))
                 x += w
             y -= 7 * mm
         return y
@@ -138,15 +143,21 @@ def delivery_note(
         y,
         [
             (gettext("SKU"), 35 * mm),
-            (gettext("Product"), 95 * mm),
-            (gettext("Quantity"), 25 * mm),
+            (gettext("Product"), 70 * mm),
+            (gettext("Quantity"), 50 * mm),
             (gettext("Checked"), 15 * mm),
         ],
-        [[line.sku_code, line.sku_name, f"{line.qty} {line.unit}", "□"] for line in shipment.lines],
+        [[line.sku_code, line.sku_name, _packed_qty(line), "□"] for line in shipment.lines],
     )
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def _packed_qty(line: ShipmentLineView) -> str:
+    """A packing-list quantity: base units, and how they pack ("28 罐 (1 箱 + 4 罐)")."""
+    packs = line.in_packs
+    return f"{line.qty} {line.unit} ({packs})" if packs else f"{line.qty} {line.unit}"
 
 
 def fit(text: str, font: str, size: float, width: float) -> str:

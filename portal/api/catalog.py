@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, delete, get, put
 from litestar.params import PathParameter, QueryParameter
@@ -12,7 +12,7 @@ from portal.api.schemas import (
     BoughtBeforeOut,
     CategoryOut,
     NextBreakOut,
-    PackOut,
+    PackPriceOut,
     PriceOut,
     SkuOut,
     SkuPageOut,
@@ -22,6 +22,9 @@ from portal.api.schemas import (
 from portal.domain import catalog, pricing, scope
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
+
+# What the page accepts (catalog.SORTS); anything else is a 400, as on the catalog page.
+Sort = Literal["relevance", "name", "price_asc", "price_desc", "code"]
 
 
 class SkuListOut(SkuPageOut):
@@ -61,7 +64,11 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
         spec=item.spec or "",
         colour=item.colour or "",
         unit=item.unit,
-        pack=PackOut(name=item.pack_name, factor=item.pack_factor)
+        pack=PackPriceOut(
+            name=item.pack_name,
+            factor=item.pack_factor,
+            unit_price=money(item.pack_price_fen() or 0),
+        )
         if item.pack_name and item.pack_factor
         else None,
         moq=item.moq,
@@ -91,6 +98,11 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
         )
         if bought
         else None,
+        packs=[
+            PackPriceOut(name=n, factor=f, unit_price=money(item.pack_price_fen(f) or 0))
+            for n, f in item.packs
+        ],
+        weight_g=item.weight_g,
     )
 
 
@@ -112,9 +124,7 @@ async def list_skus(
     category_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     in_stock: Annotated[bool, QueryParameter()] = False,
     favourites: Annotated[bool, QueryParameter()] = False,
-    sort: Annotated[
-        str, QueryParameter(max_length=20, description="one of " + ", ".join(catalog.SORTS))
-    ] = "relevance",
+    sort: Annotated[Sort, QueryParameter(description="the order of the SKUs")] = "relevance",
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=catalog.MAX_PER_PAGE)] = 20,
     dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,

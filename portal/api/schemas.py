@@ -173,6 +173,10 @@ class PackOut(Struct):
     factor: Annotated[int, Meta(description="base units in one pack")]
 
 
+class PackPriceOut(PackOut):
+    unit_price: Annotated[Money, Meta(description="one pack at the dealer's unit price shown")]
+
+
 class NextBreakOut(Struct):
     more_qty: Annotated[int, Meta(description="base units still to add to reach the break")]
     min_qty: int
@@ -203,7 +207,7 @@ class SkuOut(Struct):
     spec: str
     colour: str
     unit: str
-    pack: PackOut | None
+    pack: Annotated[PackPriceOut | None, Meta(description="the largest pack unit")]
     moq: int
     order_multiple: int
     first_qty: Annotated[int, Meta(description="smallest quantity meeting MOQ and multiple")]
@@ -216,6 +220,10 @@ class SkuOut(Struct):
     allow_backorder: bool
     favourite: bool
     bought_before: BoughtBeforeOut | None
+    packs: Annotated[
+        list[PackPriceOut], Meta(description="every pack unit, largest first; order in any")
+    ] = []
+    weight_g: Annotated[int, Meta(description="grams per base unit; 0: not known")] = 0
 
 
 class SkuPageOut(Struct):

@@ -1,5 +1,6 @@
 """API stock for warehouse staff: levels by SKU and warehouse, adjustments with a reason,
-safety stock per SKU and the SKUs under it, and a warehouse's pick list."""
+transfers between warehouses, safety stock per SKU and the SKUs under it, and a
+warehouse's pick list."""
 
 from __future__ import annotations
 
@@ -111,6 +112,57 @@ async def adjust(
         idempotency_key=idempotency_key,
     )
     return stock_out(row)
+
+
+class TransferIn(Struct):
+    sku_id: Id
+    from_warehouse_id: Id
+    to_warehouse_id: Id
+    qty: Annotated[int, Meta(ge=1, le=10**7, description="base units to move")]
+    note: Annotated[str, Meta(max_length=200)] = ""
+
+
+class TransferOut(Struct):
+    from_stock: Annotated[StockOut, Meta(description="the sending warehouse's row after")]
+    to_stock: Annotated[StockOut, Meta(description="the receiving warehouse's row after")]
+
+
+@post(
+    "/api/v1/stock/transfer",
+    tags=["stock"],
+    summary="Move free stock of a SKU from one warehouse to another (audited)",
+    description=(
+        "Both sides or neither. Only stock not reserved for orders moves; the receiving "
+        "warehouse's oldest backorders of the SKU are reserved first. An Idempotency-Key "
+        "makes retries safe, as for adjustments."
+    ),
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def transfer(
+    request: Request[Actor, Any, Any],
+    data: JSONBody[TransferIn],
+    idempotency_key: Annotated[
+        str | None,
+        HeaderParameter(
+            name="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            min_length=1,
+            max_length=100,
+            required=False,
+        ),
+    ] = None,
+) -> TransferOut:
+    sent, received = await stock.transfer_stock(
+        request.user,
+        sku_id=data.sku_id,
+        from_warehouse_id=data.from_warehouse_id,
+        to_warehouse_id=data.to_warehouse_id,
+        qty=str(data.qty),
+        note=data.note,
+        idempotency_key=idempotency_key,
+    )
+    return TransferOut(from_stock=stock_out(sent), to_stock=stock_out(received))
 
 
 # --- safety stock ---------------------------------------------------------------------------
@@ -292,4 +344,4 @@ async def pick_list(
     )
 
 
-ROUTES = [list_stock, adjust, set_safety_stock, safety_alerts, pick_list]
+ROUTES = [list_stock, adjust, transfer, set_safety_stock, safety_alerts, pick_list]

@@ -14,6 +14,7 @@ from typing import Any
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import supplier
 from portal.domain.errors import Forbidden, NotFound, _
+from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
     BATCH,
     PRICE_COLUMNS,
@@ -77,7 +78,14 @@ class CatalogItem:
     category_id: int | None = None
     safety_stock: int = 0
     packs: tuple[tuple[str, int], ...] = ()  # every pack unit (name, factor), largest first
+    weight_g: int = 0  # one base unit; 0: not known
     price_inputs: PriceInputs | None = field(default=None, repr=False, compare=False)
+
+    def pack_price_fen(self, factor: int | None = None) -> int | None:
+        """What one pack costs at the price shown (1 箱 = 24 瓶 at ¥2.13 a 瓶: ¥51.12); the
+        largest pack unless a factor is given, None for a SKU sold only in its base unit."""
+        factor = factor or self.pack_factor
+        return line_total_fen(self.quote.unit_price_fen, factor) if factor else None
 
     def quote_for(self, qty: int) -> PriceQuote:
         """The price at another quantity, without a query (the item carries its inputs)."""
@@ -222,6 +230,7 @@ ITEM_COLUMNS = (
     "s.name AS name, s.spec AS spec, s.colour AS colour, s.base_unit AS base_unit, "
     "s.base_price_fen AS base_price_fen, s.moq AS moq, s.order_multiple AS order_multiple, "
     "s.safety_stock AS safety_stock, s.allow_backorder AS allow_backorder, "
+    "s.weight_g AS weight_g, "
     "p.name AS product_name, p.image AS image, p.category AS category_id"
 )
 FROM_VISIBLE = 'FROM "sku" s JOIN "product" p ON p.id = s.product'
@@ -426,6 +435,7 @@ async def _items(
                 category_id=row["category_id"],
                 safety_stock=safety,
                 packs=inp.packs,
+                weight_g=int(row["weight_g"] or 0),
                 price_inputs=inp,
             )
         )

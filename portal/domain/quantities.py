@@ -166,6 +166,17 @@ def parse_quick_order(
     return lines, errors
 
 
+def in_packs(qty: int, unit: str, pack_name: str | None, pack_factor: int | None) -> str:
+    """A base quantity as whole packs and loose units ("1 箱 + 4 罐", "2 箱"), for packing;
+    "" when it makes no full pack (or the SKU has none)."""
+    if not pack_name or not pack_factor or pack_factor <= 1:
+        return ""
+    full, loose = divmod(qty, pack_factor)
+    if not full:
+        return ""
+    return f"{full} {pack_name} + {loose} {unit}" if loose else f"{full} {pack_name}"
+
+
 def parse_form_qty(raw: object) -> int | None:
     """A quantity as a form or JSON sends it: blank is 0, a whole number is itself, else None.
 

@@ -43,6 +43,7 @@ from portal.tables import (
     ReturnLine,
     ReturnPhoto,
     ReturnRequest,
+    ShipmentLine,
     StockLevel,
 )
 
@@ -341,11 +342,26 @@ async def add_photos(
     return await get_return(actor, return_id)
 
 
-async def receiving_warehouses(actor: Actor) -> list[dict]:
-    """Where returned goods may be received (active warehouses), for the receiving form."""
+async def receiving_warehouses(actor: Actor, view: ReturnView | None = None) -> list[dict]:
+    """Where returned goods may be received (active warehouses), for the receiving form.
+
+    Given the return, the warehouse that shipped most of its lines comes first (the form's
+    choice unless the clerk picks another): goods usually go back where they came from."""
     if actor.role not in RECEIVING_ROLES:
         return []
-    return await working_warehouses(actor)
+    warehouses = await working_warehouses(actor)
+    if view is None or not view.lines:
+        return warehouses
+    shipped: dict[int, int] = defaultdict(int)
+    for row in await ShipmentLine.select(
+        ShipmentLine.shipment.warehouse.as_alias("warehouse"), ShipmentLine.qty
+    ).where(
+        ShipmentLine.order_line.is_in(sorted({ln.order_line_id for ln in view.lines}))
+        & ShipmentLine.shipment.status.is_in(["shipped", "received"])
+    ):
+        shipped[row["warehouse"]] += row["qty"]
+    # Most shipped first; ties and the rest keep the preference order.
+    return sorted(warehouses, key=lambda w: -shipped.get(w["id"], 0))
 
 
 async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:

@@ -36,7 +36,7 @@ from portal.domain.errors import (
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
 from portal.domain.orders import order_in_scope, transition
-from portal.domain.quantities import parse_line_quantities
+from portal.domain.quantities import in_packs, parse_line_quantities
 from portal.domain.scope import (
     Actor,
     in_scope,
@@ -52,6 +52,7 @@ from portal.tables import (
     Order,
     OrderEvent,
     OrderLine,
+    PackUnit,
     Reservation,
     Shipment,
     ShipmentLine,
@@ -108,6 +109,14 @@ class ShipmentLineView:
     sku_name: str
     unit: str
     qty: int
+    pack_name: str | None = None  # the SKU's largest pack unit, if any (packing list)
+    pack_factor: int | None = None
+    weight_g: int = 0  # one base unit; 0: not known
+
+    @property
+    def in_packs(self) -> str:
+        """The quantity as whole packs and loose units ("1 箱 + 4 罐"); "" without a full pack."""
+        return in_packs(self.qty, self.unit, self.pack_name, self.pack_factor)
 
 
 @dataclass
@@ -144,6 +153,14 @@ class ShipmentView:
     def total_qty(self) -> int:
         return sum(line.qty for line in self.lines)
 
+    @property
+    def weight_g(self) -> int | None:
+        """The goods' weight for the carrier, or None while a line's SKU has no weight (a
+        total that leaves something out would mislead)."""
+        if not self.lines or any(line.weight_g <= 0 for line in self.lines):
+            return None
+        return sum(line.qty * line.weight_g for line in self.lines)
+
 
 _COLUMNS = (
     Shipment.id,
@@ -168,6 +185,18 @@ _COLUMNS = (
 )
 
 
+async def _largest_packs(sku_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """Each SKU's largest pack unit (name, factor), for counting goods in packs."""
+    packs: dict[int, tuple[str, int]] = {}
+    if sku_ids:
+        for p in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
+            PackUnit.sku.is_in(sorted(set(sku_ids)))
+        ):
+            if p["factor"] > 1 and p["factor"] > packs.get(p["sku"], ("", 0))[1]:
+                packs[p["sku"]] = (p["name"], p["factor"])
+    return packs
+
+
 async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
     """Shipment rows with their lines (one query for all lines: no N+1)."""
     if not rows:
@@ -181,12 +210,15 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
             ShipmentLine.order_line.sku_code.as_alias("sku_code"),
             ShipmentLine.order_line.sku_name.as_alias("sku_name"),
             ShipmentLine.order_line.unit.as_alias("unit"),
+            ShipmentLine.sku.weight_g.as_alias("weight_g"),
         )
         .where(ShipmentLine.shipment.is_in([r["id"] for r in rows]))
         .order_by(ShipmentLine.order_line)
     )
+    packs = await _largest_packs([ln["sku"] for ln in lines])
     by_shipment: dict[int, list[ShipmentLineView]] = defaultdict(list)
     for ln in lines:
+        pack_name, pack_factor = packs.get(ln["sku"], (None, None))
         by_shipment[ln["shipment"]].append(
             ShipmentLineView(
                 order_line_id=ln["order_line"],
@@ -195,6 +227,9 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
                 sku_name=ln["sku_name"],
                 unit=ln["unit"],
                 qty=ln["qty"],
+                pack_name=pack_name,
+                pack_factor=pack_factor,
+                weight_g=int(ln["weight_g"] or 0),
             )
         )
     staff = actor.role in WAREHOUSE_ROLES
@@ -263,6 +298,13 @@ class PlanLine:
     free_here: int  # unreserved stock at the chosen warehouse
     reserved_by_warehouse: dict[int, int] = field(default_factory=dict)
     backordered: int = 0  # waits for stock: not shippable until reserved
+    pack_name: str | None = None  # the SKU's largest pack unit, if any
+    pack_factor: int | None = None
+
+    @property
+    def remaining_in_packs(self) -> str:
+        """What is left to pack as whole packs and loose units ("1 箱 + 4 罐"), or ""."""
+        return in_packs(self.remaining, self.unit, self.pack_name, self.pack_factor)
 
     @property
     def remaining(self) -> int:
@@ -328,6 +370,7 @@ async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine
                 & StockLevel.sku.is_in(sorted({ln["sku"] for ln in lines}))
             ):
                 free[r["sku"]] = r["on_hand"] - r["reserved"]
+    packs = await _largest_packs([ln["sku"] for ln in lines])
     return [
         PlanLine(
             order_line_id=ln["id"],
@@ -342,6 +385,8 @@ async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine
             free_here=free.get(ln["sku"], 0),
             reserved_by_warehouse=dict(reserved[ln["id"]]),
             backordered=ln["qty_backordered"],
+            pack_name=packs.get(ln["sku"], (None, None))[0],
+            pack_factor=packs.get(ln["sku"], (None, None))[1],
         )
         for ln in lines
     ]

@@ -717,8 +717,10 @@ async def list_stock(
     under_safety: bool = False,
     sku_id: int | None = None,
     limit: int = 200,
+    include_paused: bool = False,
 ) -> list[StockRow]:
-    """Stock by SKU and warehouse; search code, name or barcode; only SKUs under safety stock."""
+    """Stock by SKU and warehouse; search code, name or barcode; only SKUs under safety stock.
+    Paused warehouses are left out unless include_paused."""
     _require_stock_staff(actor)
     # From the SKUs in code order to their stock rows (inner joins): PostgreSQL walks the
     # code index and stops at the limit. From the stock rows with outer joins, as the ORM
@@ -729,9 +731,10 @@ async def list_stock(
         "sl.warehouse AS warehouse, w.code AS warehouse_code, w.name AS warehouse_name, "
         "sl.on_hand AS on_hand, sl.reserved AS reserved "
         'FROM "sku" s JOIN "stock_level" sl ON sl.sku = s.id '
-        'JOIN "warehouse" w ON w.id = sl.warehouse WHERE w.active = {}'
+        'JOIN "warehouse" w ON w.id = sl.warehouse WHERE w.active IN ({}, {})'
     )
-    args: list[Any] = [True]
+    # Both flags for a paused warehouse too; the same statement shape either way.
+    args: list[Any] = [True, not include_paused]
     text = q.replace("%", "").replace("_", "").replace("\\", "").strip()[:60]
     if text:
         like = "LIKE" if is_sqlite(current_engine()) else "ILIKE"
@@ -870,10 +873,12 @@ async def adjust_in_transaction(
     now: datetime,
     *,
     create_row: bool = False,
+    audit_extra: dict[str, Any] | None = None,
 ) -> None:
     """One adjustment inside the caller's write transaction (a stock import makes many in
     one): lock the SKU's rows, change on hand (never below reserved), fill backorders, audit.
-    A receipt, or `create_row`, first gives a SKU new to the warehouse its stock row."""
+    A receipt, or `create_row`, first gives a SKU new to the warehouse its stock row.
+    transfer_out / transfer_in are the two halves of a transfer (transfer_stock)."""
     # All the SKU's rows, in id order (as filling backorders below takes them).
     await lock_stock_rows([sku_id])
     if reason == "receipt" or create_row:
@@ -892,7 +897,13 @@ async def adjust_in_transaction(
     row = await query.first()
     if row is None:
         raise NotFound(_("This warehouse holds no stock of this product."))
-    delta = {"receipt": amount, "damage": -amount, "count": amount - row["on_hand"]}[reason]
+    delta = {
+        "receipt": amount,
+        "damage": -amount,
+        "count": amount - row["on_hand"],
+        "transfer_in": amount,
+        "transfer_out": -amount,
+    }[reason]
     done = await fetch(
         "UPDATE stock_level SET on_hand = on_hand + {} "
         "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
@@ -900,6 +911,10 @@ async def adjust_in_transaction(
         row["id"],
         delta,
     )
+    if not done and reason == "transfer_out":
+        free = {"available": max(0, row["on_hand"] - row["reserved"])}
+        message = _("Only %(available)s can move: the rest is reserved for orders.")
+        raise ValidationFailed(message, free, errors=[FieldError("qty", message, free)])
     if not done:
         raise ValidationFailed(
             _("On hand cannot fall below the %(reserved)s reserved for orders."),
@@ -937,6 +952,104 @@ async def adjust_in_transaction(
             "sku_id": sku_id,
             "note": note,
             "backorders_reserved": sum(f.qty for f in filled),
+            **(audit_extra or {}),
         },
         now=now,
     )
+
+
+async def transfer_stock(
+    actor: Actor,
+    *,
+    sku_id: int,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    qty: object,
+    note: str = "",
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[StockRow, StockRow]:
+    """Move free stock of a SKU from one warehouse to another (调拨), both sides or neither.
+
+    Only what is not reserved moves (an order's reservation stays where it is); the
+    receiving warehouse's oldest open backorders of the SKU get the goods first, as with a
+    receipt. Each side is audited (stock.transfer_out, stock.transfer_in) naming the other.
+    A warehouse user given warehouses moves between those only (NotFound for another).
+    With an idempotency key, a retry moves nothing more. Answers both stock rows after.
+    """
+    now = now or datetime.now(UTC)
+    _require_stock_staff(actor)
+    await require_staff_warehouse(actor, from_warehouse_id)
+    await require_staff_warehouse(actor, to_warehouse_id)
+    amount = _whole(qty, "qty")
+    if amount == 0:
+        raise ValidationFailed(errors=[FieldError("qty", _("Enter a quantity above zero."))])
+    if amount > MAX_ADJUST_QTY:
+        raise ValidationFailed(errors=[FieldError("qty", _("The quantity is too large."))])
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ValidationFailed(
+            errors=[FieldError("note", _("Too long (at most %(max)s characters)."), {"max": 200})]
+        )
+    if from_warehouse_id == to_warehouse_id:
+        raise ValidationFailed(
+            errors=[FieldError("to_warehouse_id", _("Choose another warehouse to move it to."))]
+        )
+    found = {
+        w["id"]: w
+        for w in await Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.active).where(
+            Warehouse.id.is_in([from_warehouse_id, to_warehouse_id])
+        )
+    }
+    if from_warehouse_id not in found or to_warehouse_id not in found:
+        raise NotFound(_("Warehouse not found."))
+    if not found[to_warehouse_id]["active"]:
+        raise ValidationFailed(
+            errors=[
+                FieldError("to_warehouse_id", _("This warehouse is paused: it takes no stock."))
+            ]
+        )
+    if not await Sku.exists().where(Sku.id == sku_id):
+        raise NotFound(_("Product not found."))
+    key, body_hash = None, ""
+    if idempotency_key is not None:
+        key = check_key(idempotency_key)
+        body_hash = hashlib.sha256(
+            json.dumps(
+                ["transfer", sku_id, from_warehouse_id, to_warehouse_id, amount, note]
+            ).encode()
+        ).hexdigest()
+    if key is None or not await _adjustment_replayed(actor, key, body_hash):
+        try:
+            async with write_transaction():
+                await claim_fulfilment_key(actor, key, body_hash, now)
+                await adjust_in_transaction(
+                    actor,
+                    from_warehouse_id,
+                    sku_id,
+                    "transfer_out",
+                    amount,
+                    note,
+                    now,
+                    audit_extra={"to_warehouse_id": to_warehouse_id},
+                )
+                await adjust_in_transaction(
+                    actor,
+                    to_warehouse_id,
+                    sku_id,
+                    "transfer_in",
+                    amount,
+                    note,
+                    now,
+                    create_row=True,
+                    audit_extra={"from_warehouse_id": from_warehouse_id},
+                )
+        except KeyTaken:
+            if not await _adjustment_replayed(actor, key or "", body_hash):
+                raise Conflict(_("Please try again.")) from None
+    rows = {
+        r.warehouse_id: r
+        for r in await list_stock(actor, sku_id=sku_id, include_paused=True)
+        if r.warehouse_id in (from_warehouse_id, to_warehouse_id)
+    }
+    return rows[from_warehouse_id], rows[to_warehouse_id]

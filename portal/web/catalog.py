@@ -68,8 +68,11 @@ async def shows_stock_figures(request: Request) -> bool:
 
 
 def availability_text(item: CatalogItem, show_qty: bool) -> str:
-    """In stock / low / out, and with show_qty how many base units are available."""
+    """In stock / low / out, and with show_qty how many base units are available; a SKU
+    short of stock that accepts backorders says so (an order for it is still taken)."""
     label = i18n.gettext(AVAILABILITY_LABELS.get(item.availability, ""))
+    if item.allow_backorder and item.availability != "in_stock":
+        label = f"{label} · {i18n.gettext('backorders accepted')}"
     if not show_qty:
         return label
     return i18n.gettext(

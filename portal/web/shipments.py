@@ -255,7 +255,7 @@ async def _return_page(
     status: int = 200,
 ) -> Template:
     view = await returns.get_return(request.user, return_id)
-    warehouses = await returns.receiving_warehouses(request.user) if view.can_receive else []
+    warehouses = await returns.receiving_warehouses(request.user, view) if view.can_receive else []
     flash_data = take_flash(request)
     response = page(
         request,

@@ -1,5 +1,5 @@
 """Warehouse pages on a phone: the to-ship queue, pick lists, packing a shipment, stock,
-adjustments, safety stock and the SKUs under it."""
+adjustments, transfers between warehouses, safety stock and the SKUs under it."""
 
 from __future__ import annotations
 
@@ -151,6 +151,7 @@ async def _stock_page(
             "under": bool(under),
             "warehouse": _int(warehouse),
             "reasons": stock.ADJUST_REASON_LABELS,
+            "warehouses": await picking.picking_warehouses(request.user) if rows else [],
             # One key per form on this page: a double tap or a resent form adjusts once.
             "adjust_key": uuid.uuid4().hex,
             "errors": errors or {},
@@ -197,6 +198,39 @@ async def adjust(request: Request, data: Form) -> Response:
     )
     target = f"/stock?q={row.sku_code}"
     return flash(Redirect(target, status_code=303), "ok", [message])
+
+
+@post("/stock/transfer", include_in_schema=False)
+async def transfer(request: Request, data: Form) -> Response:
+    q = str(data.get("q") or "")[:60]
+    try:
+        sent, received = await stock.transfer_stock(
+            request.user,
+            sku_id=_int(data.get("sku_id")) or 0,
+            from_warehouse_id=_int(data.get("warehouse_id")) or 0,
+            to_warehouse_id=_int(data.get("to_warehouse_id")) or 0,
+            qty=data.get("qty"),
+            note=str(data.get("note") or ""),
+            idempotency_key=str(data.get("idempotency_key") or "")[:100] or None,
+        )
+    except Conflict as exc:  # the same form sent again with other figures
+        target = f"/stock?{urlencode({'q': q})}" if q else "/stock"
+        return flash(Redirect(target, status_code=303), "error", [i18n.error_message(exc)])
+    except ValidationFailed as exc:
+        errs = field_errors(exc)
+        errs["row"] = str(data.get("stock_level_id") or "")
+        errs["form"] = "transfer"
+        return await _stock_page(request, q, None, None, errors=errs, values=dict(data), status=422)
+    message = i18n.gettext(
+        "%(sku)s moved: %(source)s available %(source_available)s, "
+        "%(target)s available %(target_available)s.",
+        sku=sent.sku_code,
+        source=sent.warehouse_name,
+        source_available=sent.available,
+        target=received.warehouse_name,
+        target_available=received.available,
+    )
+    return flash(Redirect(f"/stock?q={sent.sku_code}", status_code=303), "ok", [message])
 
 
 def _ids(raw: list[str] | str | None) -> list[int]:
@@ -348,6 +382,7 @@ ROUTES = [
     pick_list_page,
     stock_page,
     adjust,
+    transfer,
     alerts_page,
     safety_page,
     set_safety,

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from portal.domain import ledger, shipments, stock
-from portal.domain.errors import Conflict
+from portal.domain.errors import Conflict, ValidationFailed
 from portal.tables import Dealer, OrderLine, Shipment, StockLevel
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world
@@ -140,3 +140,27 @@ async def test_a_double_tapped_stock_receipt_counts_once(db):
         .first()
     )["on_hand"]
     assert after == before + 7
+
+
+async def test_transfers_and_a_submission_racing_for_the_last_free_units(db):
+    """Two clerks move the same 8 free units out of W1 while a dealer orders 6 there: what
+    moves and what is reserved never adds up to more than W1 held, and nothing goes below
+    reserved."""
+    w = await fulfil_world(on_hand1=8, on_hand2=0)
+    clerk2 = f.actor(await f.user("warehouse"))
+    move = dict(sku_id=w.sku["id"], from_warehouse_id=w.wh1["id"], to_warehouse_id=w.wh2["id"])
+    results = await asyncio.gather(
+        outcome(stock.transfer_stock(w.clerk, **move, qty=5, now=NOW)),
+        outcome(stock.transfer_stock(clerk2, **move, qty=5, now=NOW)),
+        outcome(approved_order(w, qty=6)),
+    )
+    levels = {
+        r["warehouse"]: r for r in await StockLevel.select().where(StockLevel.sku == w.sku["id"])
+    }
+    w1, w2 = levels[w.wh1["id"]], levels[w.wh2["id"]]
+    assert w1["on_hand"] + w2["on_hand"] == 8  # moved, never made or lost
+    assert w1["on_hand"] >= w1["reserved"] and w2["on_hand"] >= w2["reserved"]
+    moved = sum(1 for r in results[:2] if isinstance(r, tuple))
+    assert w2["on_hand"] == 5 * moved
+    assert moved <= 1  # 5 + 5 > 8: a refused clerk is told how much is free
+    assert all(isinstance(r, tuple | ValidationFailed) for r in results[:2]), results

@@ -147,3 +147,24 @@ async def test_a_return_s_news_reaches_who_acts_on_it_and_the_dealer(db):
         w.clerk, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 2}, now=NOW
     )
     assert "return_received" in await kinds_for(w.buyer.user_id)
+
+
+async def test_the_receiving_form_suggests_the_warehouse_that_shipped_the_goods(db):
+    """Goods shipped from W2 (not the first warehouse in preference order) go back there
+    unless the clerk picks another."""
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh2["id"], quantities={line["id"]: 10}, now=NOW
+    )
+    await shipments.ship(w.clerk, sh.shipment.id, now=NOW)
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 2}, reason="破损", now=NOW
+    )
+    rma = await returns.decide_return(admin, rma.id, approve=True, now=NOW)
+    plain = await returns.receiving_warehouses(w.clerk)
+    assert [x["id"] for x in plain] == [w.wh1["id"], w.wh2["id"]]
+    suggested = await returns.receiving_warehouses(w.clerk, rma)
+    assert [x["id"] for x in suggested] == [w.wh2["id"], w.wh1["id"]]

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from portal.domain import safety_stock, stock
+from portal.domain import safety_stock, staff, stock
 from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from portal.tables import AuditEntry, Sku, StockLevel, Warehouse
+from portal.tables import AuditEntry, OrderLine, Sku, StockLevel, Warehouse
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
 
@@ -232,3 +232,130 @@ async def test_alert_list(db):
     )
     assert [lv.sku_code for lv in await safety_stock.under_safety(w.clerk)] == ["C300", "F600"]
     assert await safety_stock.count_under_safety(w.clerk) == 2
+
+
+# --- transfers between warehouses (调拨) ---------------------------------------------------
+
+
+async def test_transfer_moves_free_stock_both_sides_audited(db):
+    w = await fulfil_world(on_hand1=10, on_hand2=3)
+    await approved_order(w, qty=6)  # 6 reserved at W1: 4 free there
+    sent, received = await stock.transfer_stock(
+        w.clerk,
+        sku_id=w.sku["id"],
+        from_warehouse_id=w.wh1["id"],
+        to_warehouse_id=w.wh2["id"],
+        qty="4",
+        note="补广州",
+        now=NOW,
+    )
+    assert (sent.on_hand, sent.reserved, received.on_hand) == (6, 6, 7)
+    assert await stock_of(w.sku, w.wh1) == (6, 6) and await stock_of(w.sku, w.wh2) == (7, 0)
+    entries = await AuditEntry.select().where(AuditEntry.action.like("stock.transfer%"))
+    by_action = {e["action"]: json.loads(e["after"]) for e in entries}
+    assert by_action["stock.transfer_out"]["delta"] == -4
+    assert by_action["stock.transfer_out"]["to_warehouse_id"] == w.wh2["id"]
+    assert by_action["stock.transfer_in"]["delta"] == 4
+    assert by_action["stock.transfer_in"]["from_warehouse_id"] == w.wh1["id"]
+    assert by_action["stock.transfer_in"]["note"] == "补广州"
+
+
+async def test_a_transfer_never_takes_reserved_stock_and_bad_ones_write_nothing(db):
+    w = await fulfil_world(on_hand1=10, on_hand2=3)
+    await approved_order(w, qty=6)
+    move = dict(sku_id=w.sku["id"], from_warehouse_id=w.wh1["id"], to_warehouse_id=w.wh2["id"])
+    with pytest.raises(ValidationFailed) as exc:
+        await stock.transfer_stock(w.clerk, **move, qty=5, now=NOW)
+    err = exc.value.errors[0]
+    assert err.field == "qty" and "Only 4 can move" in err.message % err.params
+    for qty in ("0", "-1", "x", ""):
+        with pytest.raises(ValidationFailed):
+            await stock.transfer_stock(w.clerk, **move, qty=qty, now=NOW)
+    with pytest.raises(ValidationFailed) as exc:
+        await stock.transfer_stock(w.clerk, **{**move, "to_warehouse_id": w.wh1["id"]}, qty=1)
+    assert exc.value.errors[0].field == "to_warehouse_id"
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == w.wh2["id"])
+    with pytest.raises(ValidationFailed):
+        await stock.transfer_stock(w.clerk, **move, qty=1, now=NOW)
+    await Warehouse.update({Warehouse.active: True}).where(Warehouse.id == w.wh2["id"])
+    with pytest.raises(NotFound):
+        await stock.transfer_stock(w.clerk, **{**move, "to_warehouse_id": 999_999}, qty=1)
+    with pytest.raises(Forbidden):
+        await stock.transfer_stock(w.buyer, **move, qty=1)
+    assert await stock_of(w.sku, w.wh1) == (10, 6) and await stock_of(w.sku, w.wh2) == (3, 0)
+    assert await AuditEntry.count().where(AuditEntry.action.like("stock.transfer%")) == 0
+
+
+async def test_a_transfer_out_of_a_paused_warehouse_and_into_a_new_row(db):
+    """Emptying a paused warehouse is what a transfer is for; the receiving warehouse gets a
+    stock row for a SKU it never held."""
+    w = await fulfil_world(on_hand1=10, on_hand2=3)
+    wh3 = await f.warehouse("W3", "华北仓")
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == w.wh1["id"])
+    sent, received = await stock.transfer_stock(
+        w.clerk,
+        sku_id=w.sku["id"],
+        from_warehouse_id=w.wh1["id"],
+        to_warehouse_id=wh3["id"],
+        qty=10,
+        now=NOW,
+    )
+    assert (sent.on_hand, received.on_hand, received.warehouse_code) == (0, 10, "W3")
+
+
+async def test_a_retried_transfer_moves_once(db):
+    w = await fulfil_world(on_hand1=10, on_hand2=0)
+    move = dict(sku_id=w.sku["id"], from_warehouse_id=w.wh1["id"], to_warehouse_id=w.wh2["id"])
+    await stock.transfer_stock(w.clerk, **move, qty=3, idempotency_key="t-1", now=NOW)
+    sent, received = await stock.transfer_stock(
+        w.clerk, **move, qty=3, idempotency_key="t-1", now=NOW
+    )
+    assert (sent.on_hand, received.on_hand) == (7, 3)
+    with pytest.raises(Conflict):
+        await stock.transfer_stock(w.clerk, **move, qty=4, idempotency_key="t-1", now=NOW)
+    assert await stock_of(w.sku, w.wh1) == (7, 0)
+
+
+async def test_a_transfer_fills_the_receiving_warehouses_backorders(db):
+    w = await fulfil_world(on_hand1=0, on_hand2=10)
+    await Sku.update({Sku.allow_backorder: True}).where(Sku.id == w.sku["id"])
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == w.wh2["id"])
+    o = await approved_order(w, qty=4)  # nothing in active W1: all 4 backordered
+    line = o["lines"][0]
+    assert line["qty_backordered"] == 4
+    await Warehouse.update({Warehouse.active: True}).where(Warehouse.id == w.wh2["id"])
+    await stock.transfer_stock(
+        w.clerk,
+        sku_id=w.sku["id"],
+        from_warehouse_id=w.wh2["id"],
+        to_warehouse_id=w.wh1["id"],
+        qty=5,
+        now=NOW,
+    )
+    assert await stock_of(w.sku, w.wh1) == (5, 4)
+    after = await OrderLine.select().where(OrderLine.id == line["id"]).first()
+    assert after["qty_backordered"] == 0
+
+
+async def test_a_warehouse_user_moves_between_their_own_warehouses_only(db):
+    w = await fulfil_world(on_hand1=10, on_hand2=10)
+    admin = f.actor(await f.user("admin"))
+    east = f.actor(await f.user("warehouse"))
+    person = await staff.get_staff(admin, east.user_id)
+    await staff.update_staff(
+        admin,
+        east.user_id,
+        staff.StaffInput(
+            display_name=person["display_name"], role="warehouse", warehouse_ids=(w.wh1["id"],)
+        ),
+    )
+    with pytest.raises(NotFound):
+        await stock.transfer_stock(
+            east,
+            sku_id=w.sku["id"],
+            from_warehouse_id=w.wh1["id"],
+            to_warehouse_id=w.wh2["id"],
+            qty=1,
+            now=NOW,
+        )
+    assert await stock_of(w.sku, w.wh1) == (10, 0)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
+from portal.api import catalog as api_catalog
+from portal.domain import catalog
+from portal.tables import PackUnit, Sku
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
 
@@ -66,7 +70,7 @@ async def test_each_dealer_sees_its_own_prices(client):
     item = a_items["W550"]
     assert item["sku_id"] == w["water"]["id"]
     assert item["unit"] == "瓶"
-    assert item["pack"] == {"name": "箱", "factor": 24}
+    assert item["pack"] == {"name": "箱", "factor": 24, "unit_price": "43.20"}
     assert item["availability"] == "in_stock"
     assert item["available_qty"] is None  # dealers see in stock / low / out only
     assert a_items["T500"]["availability"] == "out"
@@ -154,6 +158,7 @@ async def test_bad_query_parameters_are_validation_problems(client):
         {"in_stock": "maybe"},
         {"category_id": "x"},
         {"q": "x" * 101},
+        {"sort": "newest"},
     ):
         response = await client.get("/api/v1/catalog/skus", params=params, headers=headers)
         problem = assert_problem(response, 400, "validation")
@@ -238,3 +243,33 @@ async def test_favourites_are_starred_and_unstarred_through_the_api(client):
     )
     assert_problem(r, 403, "forbidden")  # finance orders for nobody
     assert_problem(await client.put("/api/v1/favourites/987654", headers=buyer), 404, "not-found")
+
+
+async def test_each_pack_unit_carries_its_price(client):
+    """The dealer's price for one pack, for the largest pack and every pack unit."""
+    w = await two_dealers_one_sku()
+    await PackUnit.insert(PackUnit(sku=w["water"]["id"], name="中包", factor=6))
+    items = by_code(
+        (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
+    )
+    water = items["W550"]
+    assert water["pack"] == {"name": "箱", "factor": 24, "unit_price": "43.20"}
+    assert water["packs"] == [
+        {"name": "箱", "factor": 24, "unit_price": "43.20"},
+        {"name": "中包", "factor": 6, "unit_price": "10.80"},
+    ]
+    assert items["T500"]["packs"] == [{"name": "箱", "factor": 24, "unit_price": "120.00"}]
+    assert water["weight_g"] == 0
+
+
+async def test_weight_per_base_unit(client):
+    w = await two_dealers_one_sku()
+    await Sku.update({Sku.weight_g: 580}).where(Sku.id == w["water"]["id"])
+    items = by_code(
+        (await client.get("/api/v1/catalog/skus", headers=await bearer(client, "buyer_a"))).json()
+    )
+    assert items["W550"]["weight_g"] == 580
+
+
+def test_the_api_sorts_are_the_catalogs():
+    assert set(get_args(api_catalog.Sort)) == set(catalog.SORTS)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from portal.domain import cart as cart_domain
 from portal.domain import orders, stock
 from portal.domain.quantities import LineRequest
-from portal.tables import Order
+from portal.tables import Order, StockLevel
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import EN, assert_problem, bearer
@@ -193,3 +193,22 @@ async def test_api_lists_backorders_and_order_lines_carry_the_quantity(client):
     assert [(r["order_number"], r["qty_backordered"]) for r in rows] == [(a_order.number, 2)]
     timeline = (await client.get(f"/api/v1/orders/{b_order.id}", headers=headers)).json()
     assert "backorder_reserved" in [e["kind"] for e in timeline["events"]]
+
+
+async def test_the_catalog_says_a_sku_out_of_stock_still_takes_orders(client):
+    """Out of stock but accepting backorders: the dealer reads that it can still be ordered
+    (in the list and on the product page), not a bare 缺货 that turns them away."""
+    s = await shop()
+    await StockLevel.update({StockLevel.on_hand: 0}).where(
+        StockLevel.sku.is_in([s["bk"]["id"], s["nb"]["id"]])
+    )
+    await sign_in(client, "buyer_a")
+    listing = await client.get("/catalog", params={"q": "BK1"})
+    assert "缺货 · 可订，到货即发" in listing.text
+    listing = await client.get("/catalog", params={"q": "NB1"})
+    assert "缺货" in listing.text and "可订，到货即发" not in listing.text
+    page = await client.get(f"/products/{s['bk']['product']}")
+    assert "缺货 · 可订，到货即发" in page.text
+    await StockLevel.update({StockLevel.on_hand: 50}).where(StockLevel.sku == s["bk"]["id"])
+    listing = await client.get("/catalog", params={"q": "BK1"})
+    assert "有货" in listing.text and "可订，到货即发" not in listing.text

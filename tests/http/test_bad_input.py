@@ -645,6 +645,9 @@ FORM_ROUTES: dict[str, Route] = {
     "POST /stock/adjust": Route("wh", {
         "warehouse_id": ("int", ""), "sku_id": ("int", ""), "reason": ("choice", "receipt"),
         "qty": ("int", "5"), "note": ("text", "")}),
+    "POST /stock/transfer": Route("wh", {
+        "warehouse_id": ("int", ""), "to_warehouse_id": ("int", "{warehouse2}"),
+        "sku_id": ("int", ""), "qty": ("int", "5"), "note": ("text", "")}),
     "POST /stock/{sku_id:int}/safety-stock": Route("wh", {"safety_stock": ("int", "10")}),
     "POST /warehouse/orders/{order_id:int}": Route("wh", {
         "warehouse": ("int", ""), "carrier": ("text", ""), "tracking_no": ("text", "")},
@@ -812,6 +815,7 @@ async def full(db) -> Full:
             "shipment_id": packed,
             "shipped": shipped,
             "warehouse": wh["id"],
+            "warehouse2": (await f.warehouse("W2", "华南仓", priority=2))["id"],
             "buyer_user": buyer.user_id,
             "staff_user": rep["id"],
             "endpoint_id": hook.endpoint["id"],
@@ -1059,6 +1063,9 @@ API_ROUTES: dict[str, ApiRoute] = {
     "POST /api/v1/stock/adjust": ApiRoute("wh", {
         "warehouse_id": "{warehouse}", "sku_id": "{sku_id}", "reason": "receipt", "qty": 5,
         "note": ""}),
+    "POST /api/v1/stock/transfer": ApiRoute("wh", {
+        "sku_id": "{sku_id}", "from_warehouse_id": "{warehouse}",
+        "to_warehouse_id": "{warehouse2}", "qty": 5, "note": ""}),
     "PUT /api/v1/stock/{sku_id:int}/safety-stock": ApiRoute("wh", {"safety_stock": 10}),
 }
 API_NO_BODY = {

@@ -403,6 +403,7 @@ async def test_pack_units_weight_and_picture_on_the_page(client, shop):
     assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] == {
         "name": "箱",
         "factor": 24,
+        "unit_price": "48.00",
     }
     done = await client.post(
         f"{base}/packs",
@@ -414,7 +415,7 @@ async def test_pack_units_weight_and_picture_on_the_page(client, shop):
     shown = await client.get(done.headers["location"])
     assert "已保存" in shown.text and "件 12\n中包 6</textarea>" in shown.text
     item = await dealer_price(client, "buyer1", "BV-0010-550")
-    assert item["pack"] == {"name": "件", "factor": 12}
+    assert item["pack"] == {"name": "件", "factor": 12, "unit_price": "24.00"}
     assert await AuditEntry.count().where(AuditEntry.action == "sku.packs") == 1
     # Weight and picture go with the SKU's other fields.
     form = {
@@ -506,6 +507,7 @@ async def test_the_api_sets_pack_units_weight_and_picture(client, shop):
     assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] == {
         "name": "件",
         "factor": 12,
+        "unit_price": "24.00",
     }
     # Left out: unchanged. [] removes every pack; "" removes the picture.
     same = (await client.put(url, json=body, headers=root)).json()

@@ -10,7 +10,7 @@ import pytest
 
 from portal.domain import orders
 from portal.domain.quantities import LineRequest
-from portal.tables import CartLine, Favourite, Product, ProductVisibility
+from portal.tables import CartLine, Favourite, Product, ProductVisibility, Sku
 from tests import factories as f
 from tests.http.conftest import csrf_from, shared_app, sign_in
 
@@ -554,3 +554,43 @@ async def test_stock_figures_for_staff_and_where_the_supplier_shows_them(
         assert "有货 · 1,000 瓶" in page.text
         product = await c.get(f"/products/{world['water']['product']}")
         assert "各仓库存" not in product.text  # per warehouse: staff only
+
+
+async def test_prices_per_pack_beside_the_price_per_unit(client, world):
+    """1 箱 = 24 瓶 at ¥1.80 a 瓶: the list, the product page and the grid in 箱 say ¥43.20/箱;
+    order rules name their unit."""
+    product, skus = await _tee_product(world)
+    await sign_in(client, "buyer_a")
+    listing = await client.get("/catalog", params={"q": "NF550"})
+    water = _row(listing.text, world["water"])
+    assert "1 箱 = 24 瓶" in water and "¥43.20/箱" in water
+    cola = _row((await client.get("/catalog", params={"q": "KO330"})).text, world["cola"])
+    assert "起订量 6 瓶" in cola and "6 瓶 的倍数" in cola
+
+    await Sku.update({Sku.weight_g: 250}).where(Sku.id == skus[0]["id"])
+    page = await client.get(f"/products/{product['id']}")
+    assert "1 箱 = 10 瓶 (¥390.00/箱)" in page.text
+    assert page.text.count("重量 250 g/瓶") == 1
+    # In 瓶 the grid prices a 瓶; in 箱, a 箱 (and still says what a 瓶 costs).
+    assert "¥390.00/箱" not in page.text.split('id="grid"')[1].split("</form>")[0]
+    boxes = await client.get(f"/products/{product['id']}", params={"unit": "pack"}, headers=HX)
+    assert boxes.status_code == 200
+    assert '<span class="cell-price">¥390.00/箱</span>' in boxes.text
+    assert "¥39.00/" in boxes.text
+
+
+async def test_product_page_says_what_the_dealer_bought_last(client, world):
+    product, skus = await _tee_product(world)
+    buyer = f.actor(world["buyer_a"])
+    await orders.submit_order(
+        buyer, None, [LineRequest(qty=20, sku_id=skus[1]["id"])], idempotency_key="tee-1"
+    )
+    await sign_in(client, "buyer_a")
+    page = await client.get(f"/products/{product['id']}")
+    assert page.text.count("上次购买") == 1
+    assert "上次购买 20 瓶，单价 ¥39.00" in page.text
+    # Another dealer's purchase is not theirs.
+    client.cookies.clear()
+    await sign_in(client, "buyer_b")
+    other = await client.get(f"/products/{product['id']}")
+    assert other.status_code == 200 and "纯棉T恤" in other.text and "上次购买" not in other.text

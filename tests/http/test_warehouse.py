@@ -8,10 +8,13 @@ import re
 
 from pypdf import PdfReader
 
-from portal.tables import AuditEntry, Order, Shipment, Sku, StockLevel
+from portal.domain import orders, shipments
+from portal.domain.quantities import LineRequest
+from portal.tables import AuditEntry, Order, OrderLine, Shipment, Sku, StockLevel
 from tests import factories as f
-from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
 from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_api_auth import assert_problem, bearer
 
 
 def any_token(html: str) -> str:
@@ -208,6 +211,65 @@ async def test_stock_page_and_adjust(db, client):
     assert await stock_of(w.sku, w.wh1) == (30, 6)
 
 
+async def test_moving_stock_to_another_warehouse_from_the_stock_page(db, client):
+    w, o = await setup(client)  # W1: 6 on hand, all 6 reserved; W2: 100 on hand, 4 reserved
+    await sign_in(client, "clerk")
+    page = await client.get("/stock?q=A100")
+    row = (
+        await StockLevel.select()
+        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh2["id"]))
+        .first()
+    )
+    # Only a row with free stock offers the move, to the other warehouse.
+    assert page.text.count('action="/stock/transfer"') == 1
+    assert f'<option value="{w.wh1["id"]}">华东仓</option>' in page.text
+    data = {
+        "_csrf_token": csrf_from(page.text),
+        "warehouse_id": str(w.wh2["id"]),
+        "to_warehouse_id": str(w.wh1["id"]),
+        "sku_id": str(w.sku["id"]),
+        "stock_level_id": str(row["id"]),
+        "qty": "97",
+        "q": "A100",
+    }
+    r = await client.post("/stock/transfer", data=data)
+    assert r.status_code == 422 and "最多可调拨 96" in r.text
+    assert await stock_of(w.sku, w.wh2) == (100, 4)
+    r = await client.post("/stock/transfer", data={**data, "qty": "30", "note": "补上海"})
+    assert r.status_code == 200 and "A100 已调拨" in r.text
+    assert await stock_of(w.sku, w.wh2) == (70, 4)
+    assert await stock_of(w.sku, w.wh1) == (36, 6)
+
+
+async def test_moving_stock_through_the_api(db, client):
+    w, o = await setup(client)
+    headers = {**await bearer(client, "clerk"), "Idempotency-Key": "move-1"}
+    body = {
+        "sku_id": w.sku["id"],
+        "from_warehouse_id": w.wh2["id"],
+        "to_warehouse_id": w.wh1["id"],
+        "qty": 10,
+        "note": "补上海",
+    }
+    for _ in range(2):
+        r = await client.post("/api/v1/stock/transfer", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+    moved = r.json()
+    assert (moved["from_stock"]["on_hand"], moved["to_stock"]["on_hand"]) == (90, 16)
+    assert await stock_of(w.sku, w.wh1) == (16, 6)
+    r = await client.post(
+        "/api/v1/stock/transfer",
+        json={**body, "qty": 500},
+        headers={**headers, "Idempotency-Key": "move-2"},
+    )
+    problem = assert_problem(r, 422, "validation")
+    assert problem["errors"][0]["field"] == "qty"
+    buyer = await bearer(client, "buyer")
+    r = await client.post("/api/v1/stock/transfer", json=body, headers=buyer)
+    assert r.status_code == 403
+    assert await stock_of(w.sku, w.wh2) == (90, 4)
+
+
 # --- safety stock, the alert list and pick lists ------------------------------------------
 
 
@@ -341,3 +403,56 @@ async def test_pick_list_page(db, client):
     assert (await client.get("/warehouse/pick-list?warehouse=987654")).status_code == 404
     css = await client.get("/static/css/fulfilment.css")
     assert ".picklist-item { break-inside: avoid" in css.text
+
+
+async def test_packing_list_counts_packs_and_long_names_keep_to_their_column(db, client):
+    w = await fulfil_world()
+    long_name = "润川 特级高山云雾冷泡绿茶饮料 无糖零卡路里清爽口味 家庭分享装 超大容量 1.5L 整箱"
+    boxed = await f.sku(
+        code="L300", name=long_name, base_price_fen=300, pack=("箱", 4), weight_g=1550
+    )
+    await f.stock(boxed, w.wh1, 100)
+    await f.user("warehouse", username="clerk")
+    result = await orders.submit_order(
+        w.buyer, None, [LineRequest(qty=10, sku_id=boxed["id"])], idempotency_key="p1", now=NOW
+    )
+    line = (await OrderLine.select().where(OrderLine.order == result.order.id))[0]
+    # The packer reads what is left in packs too.
+    await sign_in(client, "clerk")
+    plan = await client.get(f"/warehouse/orders/{result.order.id}?warehouse={w.wh1['id']}")
+    assert "待装 2 箱 + 2 瓶" in plan.text
+    sh = await shipments.create_shipment(
+        w.clerk, result.order.id, warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+    )
+    pdf = await client.get(f"/shipments/{sh.shipment.id}/delivery-note.pdf")
+    assert pdf.status_code == 200
+    delivery, packing = (p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    # The packing list says how the 10 瓶 pack: two full 箱 and two loose 瓶.
+    assert "10 瓶 (2 箱 + 2 瓶)" in packing
+    # The name is cut to its column (an ellipsis) rather than printed over the quantity.
+    assert long_name not in delivery and "…" in delivery
+    assert "10 瓶" in delivery
+    # The carrier's figure: 10 × 1,550 g.
+    assert "重量: 15.5 kg" in delivery and "重量: 15.5 kg" in packing
+    page = await client.get(f"/shipments/{sh.shipment.id}")
+    assert "15.5 kg" in page.text and "2 箱 + 2 瓶" in page.text
+
+
+async def test_no_weight_when_a_line_has_none(db, client):
+    """A total that leaves a SKU without a weight out would mislead the carrier: none then."""
+    w = await fulfil_world()
+    await Sku.update({Sku.weight_g: 500}).where(Sku.id == w.sku["id"])
+    o = await approved_order(w, qty=4, qty2=2)
+    a, b = o["lines"]
+    sh = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={a["id"]: 4}, now=NOW
+    )
+    assert sh.shipment.weight_g == 2000
+    both = await shipments.create_shipment(
+        w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={b["id"]: 2}, now=NOW
+    )
+    assert both.shipment.weight_g is None
+    await f.user("warehouse", username="clerk")
+    await sign_in(client, "clerk")
+    assert "2 kg" in (await client.get(f"/shipments/{sh.shipment.id}")).text
+    assert "重量" not in (await client.get(f"/shipments/{both.shipment.id}")).text

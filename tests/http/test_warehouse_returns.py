@@ -63,6 +63,17 @@ async def test_return_flow_pages(db, client):
     await sign_in(client, "clerk")
     page = await client.get(f"/returns/{rma['id']}")
     assert "receive-form" in page.text and "decision-form" not in page.text
+    # A refused form keeps the warehouse the clerk chose.
+    refused = await client.post(
+        f"/returns/{rma['id']}/receive",
+        data={
+            "_csrf_token": csrf_from(page.text),
+            "warehouse": str(w.wh2["id"]),
+            f"qty_{line['id']}": "99",
+        },
+    )
+    assert refused.status_code == 422
+    assert f'<option value="{w.wh2["id"]}" selected>' in refused.text
     r = await client.post(
         f"/returns/{rma['id']}/receive",
         data={

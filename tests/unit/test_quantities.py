@@ -8,6 +8,7 @@ from portal.domain.quantities import (
     MAX_QUICK_ORDER_LINES,
     LineRequest,
     check_line,
+    in_packs,
     parse_qty,
     parse_quick_order,
     to_base_units,
@@ -125,3 +126,17 @@ def test_quick_order_refuses_an_enormous_paste():
 def test_quick_order_empty_text():
     assert parse_quick_order("") == ([], [])
     assert parse_quick_order("  \n \n") == ([], [])
+
+
+@pytest.mark.parametrize(
+    "qty,pack,expected",
+    [
+        (28, ("箱", 24), "1 箱 + 4 罐"),
+        (48, ("箱", 24), "2 箱"),
+        (23, ("箱", 24), ""),  # not a full pack: the base quantity says it all
+        (48, (None, None), ""),
+        (48, ("件", 1), ""),
+    ],
+)
+def test_in_packs(qty, pack, expected):
+    assert in_packs(qty, "罐", *pack) == expected
