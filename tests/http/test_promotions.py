@@ -218,6 +218,37 @@ async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
     assert "赠品（买十赠一，随 W550）" in detail.text
 
 
+async def test_a_promotion_as_get_returns_it_can_be_put_back_changed(client, db):
+    s = await shop()
+    root = await bearer(client, "root")
+    bodies = (
+        {"name": "饮料九折", "kind": "percent_off", "category_id": s["cat"]["id"]}
+        | {"percent_off_bp": 1000},
+        {"name": "满100减10", "kind": "spend_save", "threshold_fen": 10_000, "save_fen": 1_000},
+        {"name": "买十赠一", "kind": "buy_get", "sku_code": "W550", "buy_qty": 10}
+        | {"gift_sku_code": "J100", "gift_qty": 1},
+    )
+    for body in bodies:
+        made = await client.post("/api/v1/promotions", json={**body, **period()}, headers=root)
+        assert made.status_code == 201, made.text
+        # An integration reads the promotion, pauses it and sends it back whole: the other
+        # kinds' fields come back as 0 (they were refused, "must be at least 1").
+        got = (await client.get(f"/api/v1/promotions/{made.json()['id']}", headers=root)).json()
+        put = await client.put(
+            f"/api/v1/promotions/{got['id']}", json={**got, "active": False}, headers=root
+        )
+        assert put.status_code == 200, put.text
+        assert put.json() == {**got, "active": False, "state": "paused"}
+    # A kind's own field still may not be 0.
+    refused = await client.put(
+        f"/api/v1/promotions/{got['id']}", json={**got, "gift_qty": 0}, headers=root
+    )
+    assert_problem(refused, 422, "validation")
+    assert (await Promotion.select(Promotion.gift_qty).where(Promotion.id == got["id"]).first())[
+        "gift_qty"
+    ] == 1
+
+
 async def test_only_administrators_manage_promotions_and_bad_bodies_write_nothing(client, db):
     await shop()
     buyer = await bearer(client, "buyer")
