@@ -74,7 +74,10 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
             rule=quote.rule,
             rule_label=pricing.rule_label(quote.rule, quote.rule_params),
             next_break=NextBreakOut(
-                more_qty=nb.more_qty, min_qty=nb.min_qty, unit_price=money(nb.unit_price_fen)
+                more_qty=nb.more_qty,
+                min_qty=nb.min_qty,
+                unit_price=money(nb.unit_price_fen),
+                label=pricing.next_break_label(nb),
             )
             if nb
             else None,

@@ -177,6 +177,10 @@ class NextBreakOut(Struct):
     more_qty: Annotated[int, Meta(description="base units still to add to reach the break")]
     min_qty: int
     unit_price: Money
+    label: Annotated[
+        str,
+        Meta(description="the hint in the caller's language, as the pages say it (再买 4 箱 → ¥X)"),
+    ] = ""
 
 
 class PriceOut(Struct):

@@ -47,7 +47,9 @@ async def test_each_dealer_sees_its_own_prices(client):
     assert water_a["unit_price"] == "1.80"
     assert water_a["list_price"] == "2.00"
     assert water_a["rule"] == "tier"
+    label = water_a["next_break"].pop("label")
     assert water_a["next_break"] == {"more_qty": 239, "min_qty": 240, "unit_price": "1.65"}
+    assert label == "再买 239 瓶 → ¥1.65/瓶"  # as the catalog page says it
     assert water_b["unit_price"] == "1.80"  # 90 % of 2.00, by another rule
     assert water_b["rule"] == "tier"
     assert water_b["next_break"] is None
