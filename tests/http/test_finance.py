@@ -174,6 +174,8 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
     home = await client.get("/")
     assert "暂停接收新订单" in home.text and 'href="/account/statement"' in home.text
     page = await client.get("/cart")
+    # The cart says so before the dealer taps submit (the same words as the refusal).
+    assert "暂停接收新订单" in page.text and "¥20.00" in page.text
     r = await client.post(
         "/cart/submit",
         data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
@@ -204,6 +206,7 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
         f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
     )
     page = await client.get("/cart")
+    assert "暂停接收新订单" not in page.text
     r = await client.post(
         "/cart/submit",
         data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
