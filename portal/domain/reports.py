@@ -357,7 +357,7 @@ class Overview:
     waiting_orders: int  # pending approval now
     waiting_fen: int
     to_ship_orders: int  # approved or partly shipped now
-    to_ship_fen: int
+    to_ship_fen: int  # what they have not shipped yet
     exposure_fen: int  # of the dealers in scope
     credit_limit_fen: int
     over_limit_dealers: int
@@ -411,8 +411,11 @@ async def _overview(scope: Scope, period: Period) -> Overview:
         return Overview(period, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     orders, amount = await _totals(scope, period)
     previous_orders, previous_amount = await _totals(scope, period.previous())
+    # What is still to ship of a partly shipped order: its total less what its shipments
+    # that went out were invoiced at (a packed one is worth 0 until it ships).
     open_rows = await Order.raw(
-        "SELECT o.status AS status, count(*) AS n, sum(o.total_fen) AS amount "
+        "SELECT o.status AS status, count(*) AS n, sum(o.total_fen - COALESCE(("
+        'SELECT sum(sh.value_fen) FROM shipment sh WHERE sh."order" = o.id), 0)) AS amount '
         "FROM sales_order o WHERE o.status IN ('pending_approval', 'approved', "
         f"'partially_shipped'){scope.sql()} GROUP BY o.status",
         *scope.args,

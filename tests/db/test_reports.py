@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import orders, reports
+from portal.domain import orders, reports, shipments
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.tables import Dealer, Order, Product
@@ -242,3 +242,26 @@ async def test_the_pages_top_rows_are_the_full_rankings_first_rows_ties_included
                 round(r.share, 6) for r in expected
             ]
             assert ranking.total == len(full[by])
+
+
+async def test_to_ship_is_what_the_orders_have_not_shipped_yet(shop):
+    east = shop["east"]
+    a = await place(shop, east, [("W1", 10), ("T1", 2)])  # ¥20 + ¥10, approved
+    b = await place(shop, east, [("S1", 3)], key="b")  # ¥30, approved
+    clerk = f.actor(await f.user("warehouse"))
+    water = next(
+        ln for ln in (await orders.get_order(shop["admin"], a["id"])).lines if ln.sku_code == "W1"
+    )
+    packed = await shipments.create_shipment(
+        clerk, a["id"], warehouse_id=east["default_warehouse"], quantities={water.id: 4}, now=DAY
+    )
+    await shipments.ship(clerk, packed.shipment.id, now=DAY)
+    # A parcel packed but not shipped is still to ship.
+    [s1] = (await orders.get_order(shop["admin"], b["id"])).lines
+    await shipments.create_shipment(
+        clerk, b["id"], warehouse_id=east["default_warehouse"], quantities={s1.id: 1}, now=DAY
+    )
+    o = await reports.overview(shop["admin"], NOVEMBER)
+    assert o.to_ship_orders == 2
+    # 4 of the 10 bottles of water (¥8.00) went out: ¥22.00 of the first order is left.
+    assert o.to_ship_fen == a["total_fen"] - 800 + b["total_fen"]
