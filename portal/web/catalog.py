@@ -494,7 +494,12 @@ def _break_rows(item: CatalogItem, breaks: list[tuple[int, int]]) -> list[tuple[
     if not breaks:
         return []
     rows = [(item.first_qty, _qty_label(item.first_qty, item), item.quote.unit_price_fen)]
-    rows += [(m, _qty_label(m, item), p) for m, p in breaks if m > item.first_qty]
+    # What the dealer pays from each break: a percentage-off promotion applies to it too.
+    rows += [
+        (m, _qty_label(m, item), item.quote_for(m).unit_price_fen if item.price_inputs else p)
+        for m, p in breaks
+        if m > item.first_qty
+    ]
     return rows
 
 

@@ -158,6 +158,25 @@ async def test_the_dealer_sees_a_percentage_off_in_the_catalog_and_the_api(clien
     assert (await client.get("/api/v1/promotions/current", headers=buyer)).json() == []
 
 
+async def test_the_product_page_s_volume_breaks_carry_the_percentage_off(client, db):
+    s = await shop()
+    await f.volume_break(s["tier"], s["water"], 240, 160)
+    root = await bearer(client, "root")
+    made = await client.post(
+        "/api/v1/promotions",
+        json={"name": "九折", "kind": "percent_off", "sku_code": "W550", "percent_off_bp": 1000}
+        | period(),
+        headers=root,
+    )
+    assert made.status_code == 201, made.text
+    await sign_in(client, "buyer")
+    page = await client.get(f"/products/{s['water']['product']}", headers=ZH)
+    table = page.text[page.text.index('class="breaks"') :]
+    table = table[: table.index("</table>")]
+    # ¥2.00 and, from 10 箱, ¥1.60, each 10% off: what the dealer pays, as the cart says.
+    assert "¥1.80" in table and "¥1.44" in table and "¥1.60" not in table
+
+
 async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
     s = await shop()
     root = await bearer(client, "root")
