@@ -4,7 +4,8 @@ manager their team's, finance and administrators every dealer.
 
 Sales are orders that went through (approved, partially shipped, shipped, completed),
 counted on the Shanghai date they were placed, at their order-line totals; orders waiting
-for approval are shown apart, and rejected or cancelled ones are not sales. A product is
+for approval are shown apart, and rejected or cancelled ones are not sales. Returns are
+counted when credited, in the overview beside the sales (net sales = sales - returns). A product is
 counted under its category's top-level category.
 """
 
@@ -365,6 +366,15 @@ class Overview:
     # Stock under safety level (the supplier's, not per dealer): how many SKUs, the emptiest.
     under_safety: int = 0
     under_safety_top: tuple[Any, ...] = ()  # safety_stock.SafetyLevel
+    # Accepted returns credited to dealers in the period (credit notes of returns), which
+    # the sales above, counted when ordered, still include.
+    returns: int = 0
+    returned_fen: int = 0
+
+    @property
+    def net_fen(self) -> int:
+        """Sales less what came back in the period."""
+        return self.amount_fen - self.returned_fen
 
     @property
     def average_fen(self) -> int:
@@ -385,6 +395,20 @@ async def _totals(scope: Scope, period: Period) -> tuple[int, int]:
         "SELECT count(*) AS n, sum(o.total_fen) AS amount FROM sales_order o "
         f"WHERE o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}"
         + scope.sql(),
+        first,
+        after,
+        *scope.args,
+    )
+    return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
+
+
+async def _returned(scope: Scope, period: Period) -> tuple[int, int]:
+    """How many returns were credited in the period, and for how much (credit notes)."""
+    first, after = period.bounds()
+    rows = await Order.raw(
+        "SELECT count(*) AS n, sum(-le.amount_fen) AS amount FROM ledger_entry le "
+        "WHERE le.kind = 'credit_note' AND le.ref_type = 'return' "
+        "AND le.at >= {} AND le.at < {}" + scope.sql("le.dealer"),
         first,
         after,
         *scope.args,
@@ -424,6 +448,7 @@ async def _overview(scope: Scope, period: Period) -> Overview:
     waiting = by_status.get("pending_approval", (0, 0))
     to_ship = [by_status.get(s, (0, 0)) for s in TO_SHIP]
     dealers = await _exposures(scope)
+    returns, returned = await _returned(scope, period)
     return Overview(
         period=period,
         amount_fen=amount,
@@ -438,6 +463,8 @@ async def _overview(scope: Scope, period: Period) -> Overview:
         credit_limit_fen=sum(d.credit_limit_fen for d in dealers),
         over_limit_dealers=sum(1 for d in dealers if d.exposure_fen > d.credit_limit_fen),
         exposures=tuple(dealers),
+        returns=returns,
+        returned_fen=returned,
     )
 
 

@@ -7,11 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import orders, reports, shipments
+from portal.domain import ledger, orders, reports, returns, shipments
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.tables import Dealer, Order, Product
 from tests import factories as f
+from tests.db.test_shipments import NOW as SHIPPED
+from tests.db.test_shipments import fulfil_world
+from tests.db.test_shipments_returns import shipped_order
 
 # 2026-11-10 10:00 in Shanghai.
 DAY = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
@@ -265,3 +268,26 @@ async def test_to_ship_is_what_the_orders_have_not_shipped_yet(shop):
     assert o.to_ship_orders == 2
     # 4 of the 10 bottles of water (¥8.00) went out: ¥22.00 of the first order is left.
     assert o.to_ship_fen == a["total_fen"] - 800 + b["total_fen"]
+
+
+async def test_returns_credited_in_the_period_show_beside_the_sales(db):
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o, line = await shipped_order(w)  # 10 × ¥2.00
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 4}, reason="破损", now=SHIPPED
+    )
+    await returns.decide_return(admin, rma.id, approve=True, now=SHIPPED)
+    await returns.receive_return(
+        w.clerk, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 3}, now=SHIPPED
+    )
+    # A credit note for something else is not a return.
+    await ledger.record_credit_note(w.finance, w.dealer["id"], amount="1", note="补差", now=SHIPPED)
+    day = ledger.local_day(SHIPPED)
+    o_view = await reports.overview(admin, reports.Period(day.replace(day=1), day))
+    assert (o_view.amount_fen, o_view.returns, o_view.returned_fen) == (2000, 1, 600)
+    assert o_view.net_fen == 1400
+    later = reports.Period(day + timedelta(days=1), day + timedelta(days=2))
+    assert (await reports.overview(admin, later)).returns == 0
+    stranger = f.actor(await f.user("sales_rep"))
+    assert (await reports.overview(stranger, reports.Period(day, day))).returned_fen == 0

@@ -100,6 +100,7 @@ async def test_the_api_gives_the_same_figures(client, shop):
     assert overview.status_code == 200
     o = overview.json()
     assert o["orders"] == 2 and o["sales"] == "110.00" and o["to_ship_orders"] == 2
+    assert (o["returns"], o["returned"], o["net_sales"]) == (0, "0.00", "110.00")
     assert {e["name"] for e in o["top_exposures"]} == {"东方商行", "=HYPERLINK(1)"}
 
 
