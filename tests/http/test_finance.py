@@ -215,6 +215,23 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
     assert r.status_code == 303 and await Order.count() == before[0] + 1
 
 
+async def test_the_rep_s_visit_card_shows_what_is_overdue_and_the_hold(db, client):
+    w, _buyer = await overdue_world("block")
+    rep = await f.user("sales_rep", username="rep")
+    await f.assign(rep, w.dealer)
+    await sign_in(client, "rep")
+    card = await client.get(f"/dealers/{w.dealer['id']}")
+    assert card.status_code == 200
+    assert 'id="visit-overdue">¥20.00<' in card.text
+    assert 'id="visit-on-hold"' in card.text and "暂停接收新订单" in card.text
+    # Paid up: nothing overdue, no hold.
+    await ledger.record_payment(
+        f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
+    )
+    card = await client.get(f"/dealers/{w.dealer['id']}")
+    assert "visit-overdue" not in card.text and "visit-on-hold" not in card.text
+
+
 async def test_accounts_list_is_paged_and_searchable(db, client):
     tier = await f.tier()
     made = [await f.dealer(tier, name=f"翻页商行{i:02d}") for i in range(23)]
