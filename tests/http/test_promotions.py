@@ -268,6 +268,19 @@ async def test_a_promotion_as_get_returns_it_can_be_put_back_changed(client, db)
     ] == 1
 
 
+async def test_a_buy_get_of_the_same_sku_names_the_unit_of_the_gift_too(client, db):
+    await shop()
+    root = await bearer(client, "root")
+    body = {"name": "买五赠一", "kind": "buy_get", "sku_code": "W550", "buy_qty": 60}
+    made = await client.post(
+        "/api/v1/promotions",
+        json=body | {"gift_sku_code": "W550", "gift_qty": 12} | period(),
+        headers={**root, **ZH},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["terms"].endswith("每买 60 瓶 赠 12 瓶")
+
+
 async def test_only_administrators_manage_promotions_and_bad_bodies_write_nothing(client, db):
     await shop()
     buyer = await bearer(client, "buyer")
