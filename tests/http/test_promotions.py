@@ -46,6 +46,7 @@ async def test_an_administrator_adds_a_promotion_on_the_page_and_pauses_it(clien
     await sign_in(client, "root")
     page = await client.get("/admin/promotions", headers=ZH)
     assert page.status_code == 200 and 'id="promotion-form"' in page.text
+    assert "每单只减一次" in page.text  # 满减 is once per order, and the form says so
     token = csrf_from(page.text)
     bad = await client.post(
         "/admin/promotions",
