@@ -70,6 +70,7 @@ class DealerAccount:
     available_fen: int
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
+    overdue_fen: int = 0  # owed past the payment terms
 
 
 async def _orders_of(dealer_id: int) -> tuple[list[dict], list[dict]]:
@@ -103,6 +104,7 @@ async def dealer_account(actor: Actor, dealer_id: int) -> DealerAccount:
         available_fen=credit.available_fen(dealer),
         open_orders=open_orders,
         last_orders=last_orders,
+        overdue_fen=await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC)),
     )
 
 

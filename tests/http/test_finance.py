@@ -215,7 +215,7 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
     assert r.status_code == 303 and await Order.count() == before[0] + 1
 
 
-async def test_the_rep_s_visit_card_shows_what_is_overdue_and_the_hold(db, client):
+async def test_the_visit_card_and_the_order_page_show_what_is_overdue_and_the_hold(db, client):
     w, _buyer = await overdue_world("block")
     rep = await f.user("sales_rep", username="rep")
     await f.assign(rep, w.dealer)
@@ -224,6 +224,12 @@ async def test_the_rep_s_visit_card_shows_what_is_overdue_and_the_hold(db, clien
     assert card.status_code == 200
     assert 'id="visit-overdue">¥20.00<' in card.text
     assert 'id="visit-on-hold"' in card.text and "暂停接收新订单" in card.text
+    # An approver reads it beside the dealer's order too.
+    [order] = await Order.select(Order.id).where(Order.dealer == w.dealer["id"])
+    await sign_in(client, "cfo")
+    page = await client.get(f"/orders/{order['id']}")
+    assert 'id="account-overdue">¥20.00<' in page.text
+    await sign_in(client, "rep")
     # Paid up: nothing overdue, no hold.
     await ledger.record_payment(
         f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
