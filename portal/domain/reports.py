@@ -21,6 +21,7 @@ from portal.domain import credit, safety_stock
 from portal.domain.catalog import category_lineage
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import SHANGHAI
+from portal.domain.orders import RULE_GIFT
 from portal.domain.scope import Actor, visible_dealer_ids
 from portal.tables import Order
 
@@ -242,13 +243,16 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
     sold = ", ".join(f"'{s}'" for s in SOLD)
     where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
     args: list[Any] = [first, after, *scope_args]
+    # Products and categories count what was bought, not what a 买赠 gave free (as the visit
+    # card's top SKUs): a gift line is worth nothing and would only swell the quantities.
+    bought = f"{where} AND l.price_rule <> '{RULE_GIFT}'"
     if by == "product":
         raw, total = await _grouped(
             "SELECT l.sku AS k, max(l.sku_code) AS code, max(l.sku_name) AS label, "
             "max(l.unit) AS unit, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" '
-            f"WHERE {where} GROUP BY l.sku",
+            f"WHERE {bought} GROUP BY l.sku",
             args,
             top,
         )
@@ -281,7 +285,7 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
             f"SELECT {case} AS k, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" JOIN sku s ON s.id = l.sku '
-            f"JOIN product p ON p.id = s.product WHERE {where} GROUP BY 1",
+            f"JOIN product p ON p.id = s.product WHERE {bought} GROUP BY 1",
             *args,
         )
         total = len(raw)  # top-level categories: a few, ranked below like the rest

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import ledger, orders, reports, returns, shipments
+from portal.domain import ledger, orders, promotions, reports, returns, shipments
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.domain.quantities import LineRequest
-from portal.tables import Dealer, Order, Product
+from portal.tables import Dealer, Order, OrderLine, Product
 from tests import factories as f
 from tests.db.test_shipments import NOW as SHIPPED
 from tests.db.test_shipments import fulfil_world
@@ -141,6 +141,41 @@ async def test_products_categories_regions_and_reps(shop):
         "": (1, 2000),
         shop["rep_b"].name: (1, 1000),
     }
+
+
+async def test_products_and_categories_count_what_was_bought_not_the_gifts(shop):
+    east = shop["east"]
+    start, end = date(2026, 11, 1), date(2026, 11, 30)
+    await promotions.create(
+        shop["admin"],
+        promotions.PromoData(
+            name="买十赠一",
+            kind=promotions.BUY_GET,
+            starts_on=start,
+            ends_on=end,
+            sku_code="W1",
+            buy_qty=10,
+            gift_sku_code="S1",
+            gift_qty=1,
+        ),
+        now=DAY,
+    )
+    order = await place(shop, east, [("W1", 20)])  # ¥40.00 and 2 S1 free
+    gifts = await OrderLine.count().where(
+        (OrderLine.order == order["id"]) & (OrderLine.price_rule == "gift")
+    )
+    assert gifts == 1
+    admin = shop["admin"]
+    products = {
+        r.detail: (r.orders, r.qty, r.amount_fen)
+        for r in await reports.sales(admin, NOVEMBER, "product")
+    }
+    assert products == {"W1": (1, 20, 4000)}
+    categories = [
+        (r.label, r.orders, r.qty, r.amount_fen)
+        for r in await reports.sales(admin, NOVEMBER, "category")
+    ]
+    assert categories == [("饮料", 1, 20, 4000)]
 
 
 async def test_each_role_sees_its_own_dealers_and_dealers_see_no_reports(shop):
