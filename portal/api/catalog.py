@@ -10,6 +10,7 @@ from msgspec import Struct
 
 from portal.api.schemas import (
     BoughtBeforeOut,
+    BreakOut,
     CategoryOut,
     NextBreakOut,
     PackOut,
@@ -81,6 +82,14 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
             )
             if nb
             else None,
+            breaks=[
+                BreakOut(
+                    min_qty=m,
+                    unit_price=money(q.unit_price_fen),
+                    rule_label=pricing.rule_label(q.rule, q.rule_params),
+                )
+                for m, q in item.break_quotes()
+            ],
         ),
         availability=item.availability,
         available_qty=item.available_qty if show_qty else None,

@@ -183,12 +183,22 @@ class NextBreakOut(Struct):
     ] = ""
 
 
+class BreakOut(Struct):
+    min_qty: Annotated[int, Meta(description="base units from which the price applies")]
+    unit_price: Annotated[Money, Meta(description="per base unit, promotions applied")]
+    rule_label: str
+
+
 class PriceOut(Struct):
     unit_price: Money
     list_price: Money
     rule: str
     rule_label: str
     next_break: NextBreakOut | None
+    breaks: Annotated[
+        list[BreakOut],
+        Meta(description="every volume break above first_qty: the dealer's price ladder"),
+    ] = []
 
 
 class BoughtBeforeOut(Struct):

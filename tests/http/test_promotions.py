@@ -176,6 +176,10 @@ async def test_the_product_page_s_volume_breaks_carry_the_percentage_off(client,
     table = table[: table.index("</table>")]
     # ¥2.00 and, from 10 箱, ¥1.60, each 10% off: what the dealer pays, as the cart says.
     assert "¥1.80" in table and "¥1.44" in table and "¥1.60" not in table
+    # The API's price ladder says the same.
+    items = await client.get("/api/v1/catalog/skus?q=W550", headers=await bearer(client, "buyer"))
+    [step] = items.json()["items"][0]["price"]["breaks"]
+    assert (step["min_qty"], step["unit_price"]) == (240, "1.44")
 
 
 async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
