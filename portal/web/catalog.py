@@ -495,11 +495,7 @@ def _break_rows(item: CatalogItem, breaks: list[tuple[int, int]]) -> list[tuple[
         return []
     rows = [(item.first_qty, _qty_label(item.first_qty, item), item.quote.unit_price_fen)]
     # What the dealer pays from each break: a percentage-off promotion applies to it too.
-    rows += [
-        (m, _qty_label(m, item), item.quote_for(m).unit_price_fen if item.price_inputs else p)
-        for m, p in breaks
-        if m > item.first_qty
-    ]
+    rows += [(m, _qty_label(m, item), q.unit_price_fen) for m, q in item.break_quotes()]
     return rows
 
 
