@@ -10,6 +10,7 @@ from msgspec import Struct
 
 from portal.api.schemas import (
     BoughtBeforeOut,
+    BreakOut,
     CategoryOut,
     NextBreakOut,
     PackPriceOut,
@@ -81,10 +82,21 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
             rule=quote.rule,
             rule_label=pricing.rule_label(quote.rule, quote.rule_params),
             next_break=NextBreakOut(
-                more_qty=nb.more_qty, min_qty=nb.min_qty, unit_price=money(nb.unit_price_fen)
+                more_qty=nb.more_qty,
+                min_qty=nb.min_qty,
+                unit_price=money(nb.unit_price_fen),
+                label=pricing.next_break_label(nb),
             )
             if nb
             else None,
+            breaks=[
+                BreakOut(
+                    min_qty=m,
+                    unit_price=money(q.unit_price_fen),
+                    rule_label=pricing.rule_label(q.rule, q.rule_params),
+                )
+                for m, q in item.break_quotes()
+            ],
         ),
         availability=item.availability,
         available_qty=item.available_qty if show_qty else None,

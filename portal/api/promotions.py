@@ -16,8 +16,10 @@ from portal.domain import promotions
 from portal.domain.scope import Actor
 
 PromoId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
-Qty = Annotated[int, Meta(ge=1, le=promotions.MAX_QTY)]
-Fen = Annotated[int, Meta(ge=1, le=promotions.MAX_AMOUNT_FEN)]
+# 0 is taken (and ignored) for a field of another kind, so that a promotion as GET returns
+# it can be PUT back changed; the kind's own fields must be positive (the domain says so).
+Qty = Annotated[int, Meta(ge=0, le=promotions.MAX_QTY)]
+Fen = Annotated[int, Meta(ge=0, le=promotions.MAX_AMOUNT_FEN)]
 
 
 class PromotionIn(Struct):
@@ -41,7 +43,7 @@ class PromotionIn(Struct):
         Meta(description="percent_off: a category and its sub-categories"),
     ] = None
     percent_off_bp: Annotated[
-        Annotated[int, Meta(ge=1, le=9999)] | None,
+        Annotated[int, Meta(ge=0, le=9999)] | None,
         Meta(description="percent_off: basis points, 1000 = 10% off"),
     ] = None
     threshold_fen: Annotated[Fen | None, Meta(description="spend_save: the order reaches")] = None
@@ -66,6 +68,8 @@ class PromotionOut(Struct):
     percent_off_bp: int
     threshold: Money
     save: Money
+    threshold_fen: Annotated[int, Meta(description="the threshold in fen, as PUT takes it")]
+    save_fen: Annotated[int, Meta(description="the saving in fen, as PUT takes it")]
     buy_qty: int
     gift_sku_id: int | None
     gift_sku_code: str
@@ -89,6 +93,8 @@ def _out(p: promotions.Promo) -> PromotionOut:
         percent_off_bp=p.percent_bp,
         threshold=money(p.threshold_fen),
         save=money(p.save_fen),
+        threshold_fen=p.threshold_fen,
+        save_fen=p.save_fen,
         buy_qty=p.buy_qty,
         gift_sku_id=p.gift_sku_id,
         gift_sku_code=p.gift_code,

@@ -80,6 +80,9 @@ class OverviewReport(Struct):
     awaiting_approval: Money
     to_ship_orders: int
     to_ship: Money
+    returns: Annotated[int, Meta(description="returns credited to dealers in the period")]
+    returned: Annotated[Money, Meta(description="their credit notes' total")]
+    net_sales: Annotated[Money, Meta(description="sales less returned")]
     exposure: Money
     credit_limits: Money
     dealers_over_limit: int
@@ -160,6 +163,9 @@ async def overview_report(
         awaiting_approval=money(o.waiting_fen),
         to_ship_orders=o.to_ship_orders,
         to_ship=money(o.to_ship_fen),
+        returns=o.returns,
+        returned=money(o.returned_fen),
+        net_sales=money(o.net_fen),
         exposure=money(o.exposure_fen),
         credit_limits=money(o.credit_limit_fen),
         dealers_over_limit=o.over_limit_dealers,

@@ -181,6 +181,16 @@ class NextBreakOut(Struct):
     more_qty: Annotated[int, Meta(description="base units still to add to reach the break")]
     min_qty: int
     unit_price: Money
+    label: Annotated[
+        str,
+        Meta(description="the hint in the caller's language, as the pages say it (再买 4 箱 → ¥X)"),
+    ] = ""
+
+
+class BreakOut(Struct):
+    min_qty: Annotated[int, Meta(description="base units from which the price applies")]
+    unit_price: Annotated[Money, Meta(description="per base unit, promotions applied")]
+    rule_label: str
 
 
 class PriceOut(Struct):
@@ -189,6 +199,10 @@ class PriceOut(Struct):
     rule: str
     rule_label: str
     next_break: NextBreakOut | None
+    breaks: Annotated[
+        list[BreakOut],
+        Meta(description="every volume break above first_qty: the dealer's price ladder"),
+    ] = []
 
 
 class BoughtBeforeOut(Struct):

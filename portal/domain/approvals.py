@@ -692,12 +692,11 @@ async def adjust(
         for ln in await OrderLine.select().where(OrderLine.order == order_id).order_by(OrderLine.id)
     }
     dealer_row = await _dealer(row)
-    sku_rules = {
-        r.sku_id: r
-        for r in (
-            await catalog.items_by_ids(actor, dealer_row, [ln["sku"] for ln in lines.values()])
-        ).values()
-    }
+    # The promotions as on the day the order was placed: one that ended since still prices
+    # it, one that began since does not.
+    with promotions.priced_on(promotions.today(row["created_at"])):
+        items = await catalog.items_by_ids(actor, dealer_row, [ln["sku"] for ln in lines.values()])
+    sku_rules = {r.sku_id: r for r in items.values()}
     # Lines whose new quantity the price list prices again (a volume break reached or lost).
     repriced: dict[int, pricing.PriceQuote] = {}
     errors: list[FieldError] = []
@@ -766,8 +765,11 @@ async def adjust(
             # discount it, never exceed it. A SKU no longer sold to the dealer keeps its price.
             quote = item.quote_for(ch.qty)
             if not staff_priced:
-                repriced[ch.line_id] = quote
-                price = quote.unit_price_fen
+                placed = pricing.bracket(ln["price_rule"], orders._params(ln["price_rule_params"]))
+                # In the same bracket the line keeps the price it was placed at.
+                if pricing.bracket(quote.rule, quote.rule_params) != placed:
+                    repriced[ch.line_id] = quote
+                    price = quote.unit_price_fen
             elif price > quote.unit_price_fen:
                 errors.append(
                     orders.above_dealer_price(ln["sku_code"], quote.unit_price_fen, fname)

@@ -329,6 +329,13 @@ async def _view(actor: Actor, dealer: dict) -> CartView:
                 },
             )
         )
+    if live:
+        # A dealer whose orders are on hold for overdue invoices learns it here, before
+        # filling a cart that submission would refuse; the same words as the refusal.
+        try:
+            await credit.check_overdue_policy(dealer, now=_now())
+        except credit.OverdueBlocked as held:
+            cart_errors.append(FieldError("overdue", held.message, held.params))
     return CartView(
         dealer_id=dealer["id"],
         lines=lines,

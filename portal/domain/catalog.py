@@ -93,6 +93,14 @@ class CatalogItem:
             raise ValueError("item has no price inputs")
         return resolve(self.price_inputs, qty)
 
+    def break_quotes(self) -> list[tuple[int, PriceQuote]]:
+        """What the dealer pays from each volume break above the first quantity, promotions
+        applied (none under a contract price, which breaks do not touch)."""
+        inputs = self.price_inputs
+        if inputs is None or inputs.contract_price_fen is not None:
+            return []
+        return [(m, self.quote_for(m)) for m, _p in inputs.breaks if m > self.first_qty]
+
 
 @dataclass(frozen=True)
 class CatalogPage:

@@ -38,6 +38,7 @@ from portal.domain.errors import (
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
 from portal.domain.pricing import PriceInputs
+from portal.domain.quantities import normalise
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
 from portal.domain.scope import Actor
 from portal.tables import (
@@ -110,6 +111,8 @@ MSG_IMAGE = _(
 # this path, so every page that shows the address shows the upload.
 PICTURE_PATH = "/pictures/products/"
 OWN_PICTURE = re.compile(r"/pictures/products/([0-9]{1,10})")
+# A volume break's quantity with its unit glued on: "10箱".
+_QTY_IN_UNIT = re.compile(r"([0-9]{1,9})([^\W\d_]+)")
 MISSING_PICTURE = _("Picture not found.")
 MSG_OTHER_PICTURE = _(
     "This address is a picture uploaded for another product, or one replaced since: upload "
@@ -1297,27 +1300,44 @@ class TierPriceChange:
     breaks: str | Sequence[tuple[str | int, str]] = ""
 
 
-def _break_pairs(breaks: str | Sequence[tuple[str | int, str]]) -> list[tuple[str, str] | None]:
+def _break_pairs(
+    breaks: str | Sequence[tuple[str | int, str]], units: dict[str, int]
+) -> list[tuple[str, str] | None]:
+    """(quantity in base units, price) as typed; a line may give the quantity in a unit of
+    the SKU ("10 箱 1.60", "10箱 1.60": from 10 箱, ¥1.60 each), as a dealer reads breaks.
+    A quantity in a unit the SKU does not have is left as typed (refused as not a number)."""
     if not isinstance(breaks, str):
         return [(str(qty), str(price)) for qty, price in breaks]
     pairs: list[tuple[str, str] | None] = []
     for line in breaks.splitlines():
-        parts = line.split()
-        if parts:
-            pairs.append((parts[0], parts[1]) if len(parts) == 2 else None)
+        parts = normalise(line).split()
+        if len(parts) == 3 and _QTY_IN_UNIT.fullmatch(parts[0] + parts[1]):
+            parts = [parts[0] + parts[1], parts[2]]  # "10 箱 1.60"
+        if not parts:
+            continue
+        if len(parts) != 2:
+            pairs.append(None)
+            continue
+        qty, price = parts
+        counted = _QTY_IN_UNIT.fullmatch(qty)
+        if counted and counted.group(2) in units:
+            qty = str(int(counted.group(1)) * units[counted.group(2)])
+        pairs.append((qty, price))
     return pairs
 
 
 def check_breaks(
     breaks: str | Sequence[tuple[str | int, str]],
+    units: dict[str, int] | None = None,
 ) -> tuple[list[tuple[int, int]], list[FieldError]]:
     """Volume breaks as (min qty, fen), each from a larger quantity than the one before; a
-    break at 1 would be the tier price itself (the import reads min_qty 1 so)."""
+    break at 1 would be the tier price itself (the import reads min_qty 1 so). `units`: the
+    SKU's units as name -> base units (its base unit 1, each pack its factor)."""
     if isinstance(breaks, str) and len(breaks) > MAX_BREAKS_TEXT:
         return [], [
             FieldError("breaks", _("At most %(max)s characters."), {"max": MAX_BREAKS_TEXT})
         ]
-    pairs = _break_pairs(breaks)
+    pairs = _break_pairs(breaks, units or {})
     if len(pairs) > MAX_BREAKS:
         return [], [FieldError("breaks", _("At most %(max)s volume breaks."), {"max": MAX_BREAKS})]
     result: list[tuple[int, int]] = []
@@ -1341,7 +1361,7 @@ def check_breaks(
 
 
 def _check_tier_price(
-    data: TierPriceChange,
+    data: TierPriceChange, units: dict[str, int]
 ) -> tuple[int | None, int | None, list[tuple[int, int]], list[FieldError]]:
     errors: list[FieldError] = []
     price = bp = None
@@ -1360,7 +1380,7 @@ def _check_tier_price(
             )
     if price is not None and bp is not None:
         errors.append(FieldError("percent", _("Give either a price or a percentage, not both.")))
-    breaks, break_errors = check_breaks(data.breaks)
+    breaks, break_errors = check_breaks(data.breaks, units)
     return price, bp, breaks, errors + break_errors
 
 
@@ -1379,7 +1399,9 @@ async def set_tier_price(
     sku = await _sku(sku_id)
     if not await Tier.exists().where(Tier.id == tier_id):
         raise NotFound(MISSING_TIER)
-    price, bp, breaks, errors = _check_tier_price(data)
+    packs = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
+    units = {sku["base_unit"]: 1, **{p["name"]: int(p["factor"]) for p in packs}}
+    price, bp, breaks, errors = _check_tier_price(data, units)
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)

@@ -599,8 +599,24 @@ _COLUMNS = (
 
 
 async def _entry(entry_id: int) -> EntryView:
-    row = await LedgerEntry.select(*_COLUMNS).where(LedgerEntry.id == entry_id).first()
-    return _view(row)
+    """One entry with the dealer's balance after it (entries run in (at, id) order, as on a
+    statement), so a recorded payment reports where it left the dealer."""
+    row = (
+        await LedgerEntry.select(*_COLUMNS, LedgerEntry.dealer)
+        .where(LedgerEntry.id == entry_id)
+        .first()
+    )
+    view = _view(row)
+    upto = await LedgerEntry.raw(
+        "SELECT COALESCE(SUM(amount_fen), 0) AS total FROM ledger_entry "
+        "WHERE dealer = {} AND (at < {} OR (at = {} AND id <= {}))",
+        row["dealer"],
+        row["at"],
+        row["at"],
+        entry_id,
+    )
+    view.balance_fen = int(upto[0]["total"])
+    return view
 
 
 async def _all_entries(dealer: dict) -> list[EntryView]:

@@ -188,6 +188,18 @@ def _resolve_rules(inputs: PriceInputs, qty: int) -> PriceQuote:
     return PriceQuote(inputs.sku_id, list_price, list_price, RULE_BASE, {}, next_break)
 
 
+def bracket(rule: str, params: dict[str, Any]) -> tuple[str, int | None]:
+    """Which price-list rule gave a price, and from which volume break: two quantities in
+    the same bracket cost the same per unit (a percentage-off promotion does not depend on
+    the quantity). So a placed line whose quantity staff change within its bracket keeps its
+    price (later price-list and promotion changes never alter a placed order); only a break
+    reached or lost prices it again."""
+    if rule == RULE_PROMOTION:
+        rule, params = str(params.get("base_rule", RULE_BASE)), params.get("base") or {}
+    min_qty = params.get("min_qty") if rule == RULE_VOLUME else None
+    return rule, None if min_qty is None else int(min_qty)
+
+
 # Msgids (English); the catalogs carry the Chinese ("%(tier)s价, 满 %(packs)s %(pack)s").
 LABEL_CONTRACT = _("Contract price")
 LABEL_VOLUME_PACKS = _("%(tier)s price, from %(packs)s %(pack)s")

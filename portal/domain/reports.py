@@ -4,7 +4,8 @@ manager their team's, finance and administrators every dealer.
 
 Sales are orders that went through (approved, partially shipped, shipped, completed),
 counted on the Shanghai date they were placed, at their order-line totals; orders waiting
-for approval are shown apart, and rejected or cancelled ones are not sales. A product is
+for approval are shown apart, and rejected or cancelled ones are not sales. Returns are
+counted when credited, in the overview beside the sales (net sales = sales - returns). A product is
 counted under its category's top-level category.
 """
 
@@ -20,6 +21,7 @@ from portal.domain import credit, safety_stock
 from portal.domain.catalog import category_lineage
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import SHANGHAI
+from portal.domain.orders import RULE_GIFT
 from portal.domain.scope import Actor, visible_dealer_ids
 from portal.tables import Order
 
@@ -241,13 +243,16 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
     sold = ", ".join(f"'{s}'" for s in SOLD)
     where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
     args: list[Any] = [first, after, *scope_args]
+    # Products and categories count what was bought, not what a 买赠 gave free (as the visit
+    # card's top SKUs): a gift line is worth nothing and would only swell the quantities.
+    bought = f"{where} AND l.price_rule <> '{RULE_GIFT}'"
     if by == "product":
         raw, total = await _grouped(
             "SELECT l.sku AS k, max(l.sku_code) AS code, max(l.sku_name) AS label, "
             "max(l.unit) AS unit, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" '
-            f"WHERE {where} GROUP BY l.sku",
+            f"WHERE {bought} GROUP BY l.sku",
             args,
             top,
         )
@@ -280,7 +285,7 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
             f"SELECT {case} AS k, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" JOIN sku s ON s.id = l.sku '
-            f"JOIN product p ON p.id = s.product WHERE {where} GROUP BY 1",
+            f"JOIN product p ON p.id = s.product WHERE {bought} GROUP BY 1",
             *args,
         )
         total = len(raw)  # top-level categories: a few, ranked below like the rest
@@ -357,7 +362,7 @@ class Overview:
     waiting_orders: int  # pending approval now
     waiting_fen: int
     to_ship_orders: int  # approved or partly shipped now
-    to_ship_fen: int
+    to_ship_fen: int  # what they have not shipped yet
     exposure_fen: int  # of the dealers in scope
     credit_limit_fen: int
     over_limit_dealers: int
@@ -365,6 +370,15 @@ class Overview:
     # Stock under safety level (the supplier's, not per dealer): how many SKUs, the emptiest.
     under_safety: int = 0
     under_safety_top: tuple[Any, ...] = ()  # safety_stock.SafetyLevel
+    # Accepted returns credited to dealers in the period (credit notes of returns), which
+    # the sales above, counted when ordered, still include.
+    returns: int = 0
+    returned_fen: int = 0
+
+    @property
+    def net_fen(self) -> int:
+        """Sales less what came back in the period."""
+        return self.amount_fen - self.returned_fen
 
     @property
     def average_fen(self) -> int:
@@ -392,6 +406,20 @@ async def _totals(scope: Scope, period: Period) -> tuple[int, int]:
     return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
 
 
+async def _returned(scope: Scope, period: Period) -> tuple[int, int]:
+    """How many returns were credited in the period, and for how much (credit notes)."""
+    first, after = period.bounds()
+    rows = await Order.raw(
+        "SELECT count(*) AS n, sum(-le.amount_fen) AS amount FROM ledger_entry le "
+        "WHERE le.kind = 'credit_note' AND le.ref_type = 'return' "
+        "AND le.at >= {} AND le.at < {}" + scope.sql("le.dealer"),
+        first,
+        after,
+        *scope.args,
+    )
+    return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
+
+
 async def overview(actor: Actor, period: Period) -> Overview:
     return await _with_safety(actor, await _overview(await scope_of(actor), period))
 
@@ -411,8 +439,11 @@ async def _overview(scope: Scope, period: Period) -> Overview:
         return Overview(period, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     orders, amount = await _totals(scope, period)
     previous_orders, previous_amount = await _totals(scope, period.previous())
+    # What is still to ship of a partly shipped order: its total less what its shipments
+    # that went out were invoiced at (a packed one is worth 0 until it ships).
     open_rows = await Order.raw(
-        "SELECT o.status AS status, count(*) AS n, sum(o.total_fen) AS amount "
+        "SELECT o.status AS status, count(*) AS n, sum(o.total_fen - COALESCE(("
+        'SELECT sum(sh.value_fen) FROM shipment sh WHERE sh."order" = o.id), 0)) AS amount '
         "FROM sales_order o WHERE o.status IN ('pending_approval', 'approved', "
         f"'partially_shipped'){scope.sql()} GROUP BY o.status",
         *scope.args,
@@ -421,6 +452,7 @@ async def _overview(scope: Scope, period: Period) -> Overview:
     waiting = by_status.get("pending_approval", (0, 0))
     to_ship = [by_status.get(s, (0, 0)) for s in TO_SHIP]
     dealers = await _exposures(scope)
+    returns, returned = await _returned(scope, period)
     return Overview(
         period=period,
         amount_fen=amount,
@@ -435,6 +467,8 @@ async def _overview(scope: Scope, period: Period) -> Overview:
         credit_limit_fen=sum(d.credit_limit_fen for d in dealers),
         over_limit_dealers=sum(1 for d in dealers if d.exposure_fen > d.credit_limit_fen),
         exposures=tuple(dealers),
+        returns=returns,
+        returned_fen=returned,
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from portal.domain import credit, dealers, supplier
+from portal.domain import credit, dealers, ledger, supplier
 from portal.domain.orders import OPEN_STATUSES
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Address, Order, OrderLine, RepAssignment, Tier
@@ -42,10 +42,16 @@ class VisitCard:
     can_flag: bool = False
     active: bool = True
     tolerance_fen: int = 0  # how far an order may go past the limit (credit.tolerance_fen)
+    overdue_fen: int = 0  # owed past the payment terms
+    overdue_policy: str = "warn"  # "block": no new orders while anything is overdue
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
     top_skus: list[TopSku] = field(default_factory=list)
     addresses: list[dict] = field(default_factory=list)
+
+    @property
+    def orders_blocked(self) -> bool:
+        return self.overdue_policy == "block" and self.overdue_fen > 0
 
 
 def _as_datetime(value) -> datetime | None:
@@ -64,6 +70,7 @@ class DealerAccount:
     available_fen: int
     open_orders: list[dict] = field(default_factory=list)
     last_orders: list[dict] = field(default_factory=list)
+    overdue_fen: int = 0  # owed past the payment terms
 
 
 async def _orders_of(dealer_id: int) -> tuple[list[dict], list[dict]]:
@@ -97,6 +104,7 @@ async def dealer_account(actor: Actor, dealer_id: int) -> DealerAccount:
         available_fen=credit.available_fen(dealer),
         open_orders=open_orders,
         last_orders=last_orders,
+        overdue_fen=await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC)),
     )
 
 
@@ -140,6 +148,8 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         available_fen=credit.available_fen(dealer),
         over_credit_policy=dealer["over_credit_policy"] or "block",
         tolerance_fen=credit.tolerance_fen(dealer, await supplier.credit_tolerance()),
+        overdue_fen=await ledger.dealer_overdue_fen(dealer, now=datetime.now(UTC)),
+        overdue_policy=dealer.get("overdue_policy") or "warn",
         rep_name=rep["name"] if rep else "",
         rep_id=rep["rep"] if rep else None,
         flagged_for_review=bool(dealer.get("flagged_for_review")),

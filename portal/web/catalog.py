@@ -497,7 +497,8 @@ def _break_rows(item: CatalogItem, breaks: list[tuple[int, int]]) -> list[tuple[
     if not breaks:
         return []
     rows = [(item.first_qty, _qty_label(item.first_qty, item), item.quote.unit_price_fen)]
-    rows += [(m, _qty_label(m, item), p) for m, p in breaks if m > item.first_qty]
+    # What the dealer pays from each break: a percentage-off promotion applies to it too.
+    rows += [(m, _qty_label(m, item), q.unit_price_fen) for m, q in item.break_quotes()]
     return rows
 
 

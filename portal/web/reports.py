@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal import i18n
-from portal.domain import reports
+from portal.domain import reports, safety_stock
 from portal.domain.errors import NotFound, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.export import table_document
@@ -102,6 +102,8 @@ async def reports_export(
     reports.require_reports(actor)
     if by == "exposure" and format in FORMATS:
         return document_response(await _exposure_document(actor, format))
+    if by == "safety" and format in FORMATS:
+        return document_response(await _safety_document(actor, format))
     if by not in reports.GROUPS or format not in FORMATS:
         raise NotFound(_("Page not found."))
     period, _name = reports.parse_period(start, end, preset, today=reports.today_in_shanghai())
@@ -162,6 +164,34 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
         rows,
         format,
         money_columns=frozenset({2, 3, 4}),
+    )
+
+
+async def _safety_document(actor: Any, format: str) -> Any:  # noqa: A002
+    """The SKUs under their safety stock, emptiest first (the reports page shows the first few)."""
+    today = reports.today_in_shanghai()
+    headers = [
+        i18n.gettext(h)
+        for h in (
+            _("Code"),
+            _("Name"),
+            _("Barcode"),
+            _("Unit"),
+            _("Safety stock"),
+            _("Available"),
+            _("Shortfall"),
+        )
+    ]
+    rows = [
+        [s.sku_code, s.sku_name, s.barcode, s.unit, s.safety_stock, s.available, s.shortfall]
+        for s in await safety_stock.under_safety(actor, limit=1000)
+    ]
+    return table_document(
+        f"under-safety-stock-{today.isoformat()}",
+        f"{i18n.gettext(_('Under safety stock'))} {today.isoformat()}",
+        headers,
+        rows,
+        format,
     )
 
 

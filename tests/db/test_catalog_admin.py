@@ -235,6 +235,23 @@ async def test_a_tier_price_with_volume_breaks_is_what_the_tier_pays(shop):
         VolumeBreak.min_qty
     )
     assert [(b["min_qty"], b["price_fen"]) for b in breaks] == [(240, 155), (960, 140)]
+    # Breaks as a dealer reads them, in packs (1 箱 = 24 瓶) or the base unit, typed with or
+    # without a space and in full-width digits.
+    row = await catalog_admin.set_tier_price(
+        admin,
+        sku_id,
+        first["id"],
+        TierPriceChange(percent="85", breaks="10 箱 1.55\n５０箱 1.40\n1300瓶 1.35"),
+        now=NOW,
+    )
+    assert row.breaks == ((240, 155), (1200, 140), (1300, 135))
+    await catalog_admin.set_tier_price(
+        admin,
+        sku_id,
+        first["id"],
+        TierPriceChange(percent="85", breaks=[(240, "1.55"), ("960", "1.40")]),
+        now=NOW,
+    )
     # Everything blank: the tier pays the base price again, no rows left.
     await catalog_admin.set_tier_price(admin, sku_id, first["id"], TierPriceChange(), now=NOW)
     assert await price_for(buyer1, d1, sku_id, 960) == (200, "base")
@@ -242,8 +259,9 @@ async def test_a_tier_price_with_volume_breaks_is_what_the_tier_pays(shop):
     entries = await AuditEntry.select().where(
         AuditEntry.entity.is_in(["tier_price", "volume_break"])
     )
-    # 1.80, 240, 480; 85 %, 240 changed, 480 removed, 960; then all three removed.
-    assert len(entries) == 10
+    # 1.80, 240, 480; 85 %, 240 changed, 480 removed, 960; in packs: 960 removed, 1200 and
+    # 1300; back: 1200 and 1300 removed, 960; then all three removed.
+    assert len(entries) == 16
     assert {e["action"] for e in entries} == {"price.saved", "price.removed"}
     detail = await catalog_admin.get_sku(admin, sku_id)
     assert [(t.tier_code, t.unit_price_fen) for t in detail.tier_prices] == [
@@ -269,6 +287,7 @@ async def test_bad_tier_prices_are_refused_whole(shop):
         (TierPriceChange(breaks="1 1.60"), ["breaks"], {"n": 1, "max": 10_000_000}),
         (TierPriceChange(breaks="240"), ["breaks"], {"n": 1}),
         (TierPriceChange(breaks="240 1.60 x"), ["breaks"], {"n": 1}),
+        (TierPriceChange(breaks="10 盒 1.60"), ["breaks"], {"n": 1, "max": 10_000_000}),
         (TierPriceChange(breaks="x" * 10_000), ["breaks"], None),
         (TierPriceChange(breaks="\n".join(f"{q} 1.00" for q in range(2, 30))), ["breaks"], None),
         (TierPriceChange(breaks=[(0, "1.00")]), ["breaks"], None),

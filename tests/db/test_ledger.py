@@ -73,10 +73,13 @@ async def test_opening_balance_then_invoice_payment_credit_note(db):
         w.finance, w.dealer["id"], amount="300.50", method="bank", reference="BK-1", now=NOW
     )
     assert entry.amount_fen == -30_050 and entry.kind == "payment"
+    # The entry says where it left the dealer: the opening balance and the invoice, less it.
+    assert entry.balance_fen == 50_000 + 2000 - 30_050
     await assert_ledger_balanced(w.dealer["id"])
-    await ledger.record_credit_note(
+    note = await ledger.record_credit_note(
         w.finance, w.dealer["id"], amount=Decimal("10"), note="价格更正", now=NOW
     )
+    assert note.balance_fen == 50_000 + 2000 - 30_050 - 1000
     await assert_ledger_balanced(w.dealer["id"])
     d = await dealer_row(w)
     assert d["balance_fen"] == 50_000 + 2000 - 30_050 - 1000

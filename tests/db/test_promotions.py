@@ -51,6 +51,8 @@ from portal.tables import (
     Promotion,
     Reservation,
     Shipment,
+    TierPrice,
+    VolumeBreak,
 )
 from tests import factories as f
 from tests.conftest import empty_all_tables
@@ -864,6 +866,45 @@ async def test_adjusting_the_bought_quantity_moves_the_gift_and_removes_it_at_ze
     row = await order_row(order.id)
     assert (row["total_fen"], row["list_total_fen"]) == (23 * 180, 23 * 200)
     assert (await dealer_now(w.dealer))["open_orders_fen"] == 23 * 180
+
+
+async def test_a_quantity_changed_within_its_price_bracket_keeps_the_price_it_was_placed_at(db):
+    """Later price changes never alter a placed order: staff changing a quantity reprice a
+    line only when it reaches or loses a volume break (at the list's price now, and with the
+    promotions in force the day the order was placed)."""
+    t = await team(on_hand=2000)
+    w = t.w
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    sale = await percent_off(1000, sku_code="A100")
+    order = (await submit(w, [LineRequest(qty=240, sku_code="A100")])).order
+    [line] = order.lines
+    assert (line.unit_price_fen, line.price_rule) == (144, "promotion")  # ¥1.60 break, 10% off
+    # Since then: the promotion ended the day the order was placed, the tier's price and its
+    # break went up.
+    await Promotion.update({Promotion.ends_on: NOW_DAY}).where(Promotion.id == sale.id)
+    await TierPrice.update({TierPrice.price_fen: 190}).where(TierPrice.sku == w.sku["id"])
+    await VolumeBreak.update({VolumeBreak.price_fen: 170}).where(VolumeBreak.sku == w.sku["id"])
+
+    async def adjust(qty: int) -> dict:
+        await approvals.adjust(
+            t.manager, order.id, [approvals.LineChange(line.id, qty)], "客户改量", now=NOW
+        )
+        [stored] = await lines_of(order.id)
+        return stored
+
+    same = await adjust(264)  # still the 240 break: the price it was placed at
+    assert (same["unit_price_fen"], same["price_rule"], same["line_total_fen"]) == (
+        144,
+        "promotion",
+        264 * 144,
+    )
+    down = await adjust(48)  # the break lost: today's tier price, with the order's promotion
+    assert (down["unit_price_fen"], down["price_rule"]) == (171, "promotion")
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 48 * 171
+    # Paused, a promotion no longer prices a line that is priced again.
+    await Promotion.update({Promotion.active: False}).where(Promotion.id == sale.id)
+    up = await adjust(240)
+    assert (up["unit_price_fen"], up["price_rule"]) == (170, "volume_break")
 
 
 async def test_adjusting_below_the_threshold_drops_the_saving_and_nothing_else(db):

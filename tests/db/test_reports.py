@@ -7,11 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import orders, reports
+from portal.domain import ledger, orders, promotions, reports, returns, shipments
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.domain.quantities import LineRequest
-from portal.tables import Dealer, Order, Product
+from portal.tables import Dealer, Order, OrderLine, Product
 from tests import factories as f
+from tests.db.test_shipments import NOW as SHIPPED
+from tests.db.test_shipments import fulfil_world
+from tests.db.test_shipments_returns import shipped_order
 
 # 2026-11-10 10:00 in Shanghai.
 DAY = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
@@ -140,6 +143,41 @@ async def test_products_categories_regions_and_reps(shop):
     }
 
 
+async def test_products_and_categories_count_what_was_bought_not_the_gifts(shop):
+    east = shop["east"]
+    start, end = date(2026, 11, 1), date(2026, 11, 30)
+    await promotions.create(
+        shop["admin"],
+        promotions.PromoData(
+            name="买十赠一",
+            kind=promotions.BUY_GET,
+            starts_on=start,
+            ends_on=end,
+            sku_code="W1",
+            buy_qty=10,
+            gift_sku_code="S1",
+            gift_qty=1,
+        ),
+        now=DAY,
+    )
+    order = await place(shop, east, [("W1", 20)])  # ¥40.00 and 2 S1 free
+    gifts = await OrderLine.count().where(
+        (OrderLine.order == order["id"]) & (OrderLine.price_rule == "gift")
+    )
+    assert gifts == 1
+    admin = shop["admin"]
+    products = {
+        r.detail: (r.orders, r.qty, r.amount_fen)
+        for r in await reports.sales(admin, NOVEMBER, "product")
+    }
+    assert products == {"W1": (1, 20, 4000)}
+    categories = [
+        (r.label, r.orders, r.qty, r.amount_fen)
+        for r in await reports.sales(admin, NOVEMBER, "category")
+    ]
+    assert categories == [("饮料", 1, 20, 4000)]
+
+
 async def test_each_role_sees_its_own_dealers_and_dealers_see_no_reports(shop):
     await place(shop, shop["east"], [("W1", 10)])
     await place(shop, shop["south"], [("W1", 5)], key="s")
@@ -242,3 +280,49 @@ async def test_the_pages_top_rows_are_the_full_rankings_first_rows_ties_included
                 round(r.share, 6) for r in expected
             ]
             assert ranking.total == len(full[by])
+
+
+async def test_to_ship_is_what_the_orders_have_not_shipped_yet(shop):
+    east = shop["east"]
+    a = await place(shop, east, [("W1", 10), ("T1", 2)])  # ¥20 + ¥10, approved
+    b = await place(shop, east, [("S1", 3)], key="b")  # ¥30, approved
+    clerk = f.actor(await f.user("warehouse"))
+    water = next(
+        ln for ln in (await orders.get_order(shop["admin"], a["id"])).lines if ln.sku_code == "W1"
+    )
+    packed = await shipments.create_shipment(
+        clerk, a["id"], warehouse_id=east["default_warehouse"], quantities={water.id: 4}, now=DAY
+    )
+    await shipments.ship(clerk, packed.shipment.id, now=DAY)
+    # A parcel packed but not shipped is still to ship.
+    [s1] = (await orders.get_order(shop["admin"], b["id"])).lines
+    await shipments.create_shipment(
+        clerk, b["id"], warehouse_id=east["default_warehouse"], quantities={s1.id: 1}, now=DAY
+    )
+    o = await reports.overview(shop["admin"], NOVEMBER)
+    assert o.to_ship_orders == 2
+    # 4 of the 10 bottles of water (¥8.00) went out: ¥22.00 of the first order is left.
+    assert o.to_ship_fen == a["total_fen"] - 800 + b["total_fen"]
+
+
+async def test_returns_credited_in_the_period_show_beside_the_sales(db):
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o, line = await shipped_order(w)  # 10 × ¥2.00
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 4}, reason="破损", now=SHIPPED
+    )
+    await returns.decide_return(admin, rma.id, approve=True, now=SHIPPED)
+    await returns.receive_return(
+        w.clerk, rma.id, warehouse_id=w.wh1["id"], accepted={line["id"]: 3}, now=SHIPPED
+    )
+    # A credit note for something else is not a return.
+    await ledger.record_credit_note(w.finance, w.dealer["id"], amount="1", note="补差", now=SHIPPED)
+    day = ledger.local_day(SHIPPED)
+    o_view = await reports.overview(admin, reports.Period(day.replace(day=1), day))
+    assert (o_view.amount_fen, o_view.returns, o_view.returned_fen) == (2000, 1, 600)
+    assert o_view.net_fen == 1400
+    later = reports.Period(day + timedelta(days=1), day + timedelta(days=2))
+    assert (await reports.overview(admin, later)).returns == 0
+    stranger = f.actor(await f.user("sales_rep"))
+    assert (await reports.overview(stranger, reports.Period(day, day))).returned_fen == 0

@@ -51,7 +51,12 @@ async def test_each_dealer_sees_its_own_prices(client):
     assert water_a["unit_price"] == "1.80"
     assert water_a["list_price"] == "2.00"
     assert water_a["rule"] == "tier"
+    label = water_a["next_break"].pop("label")
     assert water_a["next_break"] == {"more_qty": 239, "min_qty": 240, "unit_price": "1.65"}
+    assert label == "再买 239 瓶 → ¥1.65/瓶"  # as the catalog page says it
+    [ladder] = water_a["breaks"]  # the price ladder, as the product page's table
+    assert (ladder["min_qty"], ladder["unit_price"]) == (240, "1.65")
+    assert "满 10 箱" in ladder["rule_label"]
     assert water_b["unit_price"] == "1.80"  # 90 % of 2.00, by another rule
     assert water_b["rule"] == "tier"
     assert water_b["next_break"] is None
@@ -60,6 +65,7 @@ async def test_each_dealer_sees_its_own_prices(client):
     assert a_items["T500"]["price"]["rule"] == "base"
     assert b_items["T500"]["price"]["unit_price"] == "4.55"
     assert b_items["T500"]["price"]["rule"] == "contract"
+    assert b_items["T500"]["price"]["breaks"] == water_b["breaks"] == []
 
     for items in (a_items, b_items):
         for item in items.values():

@@ -134,10 +134,13 @@ async def test_payments_and_ledger(db, client):
     r = await client.post("/api/v1/payments", json=body, headers={**cfo, "Idempotency-Key": "p1"})
     assert r.status_code == 201, r.text
     assert r.json()["amount"] == "-8.50"
+    # Where the payment left the dealer (it read 0.00 whatever the balance).
+    assert r.json()["balance"] == "-8.50"
     again = await client.post(
         "/api/v1/payments", json=body, headers={**cfo, "Idempotency-Key": "p1"}
     )
     assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    assert again.json()["balance"] == "-8.50"
     assert await LedgerEntry.count() == 1
     bad = await client.post(
         "/api/v1/payments",
@@ -171,6 +174,7 @@ async def test_credit_notes_through_the_api(db, client):
     r = await client.post("/api/v1/credit-notes", json=body, headers=keyed)
     assert r.status_code == 201, r.text
     assert (r.json()["kind"], r.json()["amount"]) == ("credit_note", "-12.00")
+    assert r.json()["balance"] == "-12.00"
     again = await client.post("/api/v1/credit-notes", json=body, headers=keyed)
     assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
     other = await client.post(

@@ -29,6 +29,7 @@ from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import assert_problem, bearer
 
 EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-CN"}
 _APPS: dict[tuple, Litestar] = {}
 
 
@@ -143,7 +144,9 @@ async def test_an_administrator_finds_and_changes_a_sku_on_the_page(client, shop
 async def test_tier_prices_and_breaks_from_the_page_are_what_the_tier_pays(client, shop):
     water, first = shop["water"], shop["first"]
     await sign_in(client, "root")
-    page = await client.get(f"/admin/skus/{water['id']}")
+    page = await client.get(f"/admin/skus/{water['id']}", headers=ZH)
+    # Breaks may be typed in packs: the form says so, with the SKU's pack as the example.
+    assert 'placeholder="10 箱 1.60"' in page.text and "10 箱 = 240 瓶" in page.text
     token = csrf_from(page.text)
     url = f"/admin/skus/{water['id']}/tier-prices/{first['id']}"
     bad = await client.post(
@@ -161,7 +164,7 @@ async def test_tier_prices_and_breaks_from_the_page_are_what_the_tier_pays(clien
         data={
             "price": "1.80",
             "percent": "",
-            "breaks": "240 1.60\r\n480 1.50",
+            "breaks": "10 箱 1.60\r\n480 1.50",
             "_csrf_token": token,
         },
         follow_redirects=False,

@@ -174,6 +174,8 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
     home = await client.get("/")
     assert "暂停接收新订单" in home.text and 'href="/account/statement"' in home.text
     page = await client.get("/cart")
+    # The cart says so before the dealer taps submit (the same words as the refusal).
+    assert "暂停接收新订单" in page.text and "¥20.00" in page.text
     r = await client.post(
         "/cart/submit",
         data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
@@ -204,12 +206,36 @@ async def test_blocked_dealer_is_refused_on_the_cart_and_the_api_writing_nothing
         f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
     )
     page = await client.get("/cart")
+    assert "暂停接收新订单" not in page.text
     r = await client.post(
         "/cart/submit",
         data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
         follow_redirects=False,
     )
     assert r.status_code == 303 and await Order.count() == before[0] + 1
+
+
+async def test_the_visit_card_and_the_order_page_show_what_is_overdue_and_the_hold(db, client):
+    w, _buyer = await overdue_world("block")
+    rep = await f.user("sales_rep", username="rep")
+    await f.assign(rep, w.dealer)
+    await sign_in(client, "rep")
+    card = await client.get(f"/dealers/{w.dealer['id']}")
+    assert card.status_code == 200
+    assert 'id="visit-overdue">¥20.00<' in card.text
+    assert 'id="visit-on-hold"' in card.text and "暂停接收新订单" in card.text
+    # An approver reads it beside the dealer's order too.
+    [order] = await Order.select(Order.id).where(Order.dealer == w.dealer["id"])
+    await sign_in(client, "cfo")
+    page = await client.get(f"/orders/{order['id']}")
+    assert 'id="account-overdue">¥20.00<' in page.text
+    await sign_in(client, "rep")
+    # Paid up: nothing overdue, no hold.
+    await ledger.record_payment(
+        f.actor(await f.user("finance")), w.dealer["id"], amount="20", method="bank"
+    )
+    card = await client.get(f"/dealers/{w.dealer['id']}")
+    assert "visit-overdue" not in card.text and "visit-on-hold" not in card.text
 
 
 async def test_accounts_list_is_paged_and_searchable(db, client):

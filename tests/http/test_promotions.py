@@ -46,6 +46,7 @@ async def test_an_administrator_adds_a_promotion_on_the_page_and_pauses_it(clien
     await sign_in(client, "root")
     page = await client.get("/admin/promotions", headers=ZH)
     assert page.status_code == 200 and 'id="promotion-form"' in page.text
+    assert "每单只减一次" in page.text  # 满减 is once per order, and the form says so
     token = csrf_from(page.text)
     bad = await client.post(
         "/admin/promotions",
@@ -158,6 +159,29 @@ async def test_the_dealer_sees_a_percentage_off_in_the_catalog_and_the_api(clien
     assert (await client.get("/api/v1/promotions/current", headers=buyer)).json() == []
 
 
+async def test_the_product_page_s_volume_breaks_carry_the_percentage_off(client, db):
+    s = await shop()
+    await f.volume_break(s["tier"], s["water"], 240, 160)
+    root = await bearer(client, "root")
+    made = await client.post(
+        "/api/v1/promotions",
+        json={"name": "九折", "kind": "percent_off", "sku_code": "W550", "percent_off_bp": 1000}
+        | period(),
+        headers=root,
+    )
+    assert made.status_code == 201, made.text
+    await sign_in(client, "buyer")
+    page = await client.get(f"/products/{s['water']['product']}", headers=ZH)
+    table = page.text[page.text.index('class="breaks"') :]
+    table = table[: table.index("</table>")]
+    # ¥2.00 and, from 10 箱, ¥1.60, each 10% off: what the dealer pays, as the cart says.
+    assert "¥1.80" in table and "¥1.44" in table and "¥1.60" not in table
+    # The API's price ladder says the same.
+    items = await client.get("/api/v1/catalog/skus?q=W550", headers=await bearer(client, "buyer"))
+    [step] = items.json()["items"][0]["price"]["breaks"]
+    assert (step["min_qty"], step["unit_price"]) == (240, "1.44")
+
+
 async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
     s = await shop()
     root = await bearer(client, "root")
@@ -216,6 +240,50 @@ async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
     detail = await client.get(f"/orders/{order['id']}", headers=ZH)
     assert re.search(r'id="order-saving">−¥10.00<', detail.text)
     assert "赠品（买十赠一，随 W550）" in detail.text
+
+
+async def test_a_promotion_as_get_returns_it_can_be_put_back_changed(client, db):
+    s = await shop()
+    root = await bearer(client, "root")
+    bodies = (
+        {"name": "饮料九折", "kind": "percent_off", "category_id": s["cat"]["id"]}
+        | {"percent_off_bp": 1000},
+        {"name": "满100减10", "kind": "spend_save", "threshold_fen": 10_000, "save_fen": 1_000},
+        {"name": "买十赠一", "kind": "buy_get", "sku_code": "W550", "buy_qty": 10}
+        | {"gift_sku_code": "J100", "gift_qty": 1},
+    )
+    for body in bodies:
+        made = await client.post("/api/v1/promotions", json={**body, **period()}, headers=root)
+        assert made.status_code == 201, made.text
+        # An integration reads the promotion, pauses it and sends it back whole: the other
+        # kinds' fields come back as 0 (they were refused, "must be at least 1").
+        got = (await client.get(f"/api/v1/promotions/{made.json()['id']}", headers=root)).json()
+        put = await client.put(
+            f"/api/v1/promotions/{got['id']}", json={**got, "active": False}, headers=root
+        )
+        assert put.status_code == 200, put.text
+        assert put.json() == {**got, "active": False, "state": "paused"}
+    # A kind's own field still may not be 0.
+    refused = await client.put(
+        f"/api/v1/promotions/{got['id']}", json={**got, "gift_qty": 0}, headers=root
+    )
+    assert_problem(refused, 422, "validation")
+    assert (await Promotion.select(Promotion.gift_qty).where(Promotion.id == got["id"]).first())[
+        "gift_qty"
+    ] == 1
+
+
+async def test_a_buy_get_of_the_same_sku_names_the_unit_of_the_gift_too(client, db):
+    await shop()
+    root = await bearer(client, "root")
+    body = {"name": "买五赠一", "kind": "buy_get", "sku_code": "W550", "buy_qty": 60}
+    made = await client.post(
+        "/api/v1/promotions",
+        json=body | {"gift_sku_code": "W550", "gift_qty": 12} | period(),
+        headers={**root, **ZH},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["terms"].endswith("每买 60 瓶 赠 12 瓶")
 
 
 async def test_only_administrators_manage_promotions_and_bad_bodies_write_nothing(client, db):

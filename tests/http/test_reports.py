@@ -100,6 +100,7 @@ async def test_the_api_gives_the_same_figures(client, shop):
     assert overview.status_code == 200
     o = overview.json()
     assert o["orders"] == 2 and o["sales"] == "110.00" and o["to_ship_orders"] == 2
+    assert (o["returns"], o["returned"], o["net_sales"]) == (0, "0.00", "110.00")
     assert {e["name"] for e in o["top_exposures"]} == {"东方商行", "=HYPERLINK(1)"}
 
 
@@ -157,6 +158,31 @@ async def test_stock_under_safety_level_on_the_dashboard_and_the_api(client, sho
         ("W2", 0, 5),
         ("W1", 956, 2000),
     ]
+
+
+async def test_the_stock_under_safety_table_exports(client, shop):
+    await Sku.update({Sku.safety_stock: 2000}).where(Sku.code == "W1")
+    other = await f.sku(code="=W2", name="苏打水", base_price_fen=300, pack=None)
+    await Sku.update({Sku.safety_stock: 5}).where(Sku.id == other["id"])
+    await sign_in(client, "boss")
+    page = await client.get("/reports", headers=ZH)
+    section = page.text[page.text.index('id="safety"') :]
+    assert 'href="/reports/export/safety?format=csv"' in section
+    got = await client.get("/reports/export/safety", params={"format": "csv"}, headers=ZH)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert rows[0] == ["编码", "名称", "条码", "单位", "安全库存", "可用", "缺口"]
+    assert [r[0] for r in rows[1:]] == ["'=W2", "W1"]  # emptiest first; a formula disarmed
+    assert rows[2][4:] == ["2000", "956", "1044"]
+    book = await client.get("/reports/export/safety", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert [row[1].value for row in sheet.iter_rows(min_row=3) if row[1].value] == [
+        "名称",
+        "苏打水",
+        "矿泉水",
+    ]
+    await sign_in(client, "buyer")
+    assert (await client.get("/reports/export/safety")).status_code == 403
 
 
 async def test_the_credit_exposure_table_exports(client, shop):

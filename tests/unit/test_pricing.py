@@ -18,6 +18,7 @@ from portal.domain.pricing import (
     RULE_VOLUME,
     NextBreak,
     PriceInputs,
+    bracket,
     next_break_label,
     resolve,
     rule_label,
@@ -247,3 +248,15 @@ def test_a_promotion_on_a_percentage_price_rounds_once():
     # A fixed price is already in fen: the promotion rounds it once.
     fixed = resolve(replace(TIER, tier_price_fen=30, promo=promo), 1)
     assert fixed.unit_price_fen == 26
+
+
+def test_quantities_in_the_same_bracket_share_it_whatever_the_promotion():
+    def of(inputs: PriceInputs, qty: int) -> tuple:
+        q = resolve(inputs, qty)
+        return bracket(q.rule, q.rule_params)
+
+    sale = replace(BREAKS, promo=PercentOff(promo_id=7, name="九折", off_bp=1000))
+    assert of(BREAKS, 240) == of(BREAKS, 1199) == of(sale, 241) == (RULE_VOLUME, 240)
+    assert of(BREAKS, 1200) == (RULE_VOLUME, 1200) != of(BREAKS, 1199)
+    assert of(BREAKS, 1) == of(sale, 239) == (RULE_TIER, None)
+    assert of(replace(BREAKS, contract_price_fen=150), 1200) == (RULE_CONTRACT, None)
