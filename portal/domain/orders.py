@@ -1464,6 +1464,7 @@ async def _place(
             p.note,
             now,
             now,
+            dealer["id"],  # its account rep: who looks after the dealer now
         ]
         order_id, line_rows = await _write_order(
             actor, dealer["id"], p, order_args, key=key, body_hash=body_hash, now=now
@@ -1648,7 +1649,8 @@ async def _place(
 _ORDER_INSERT = (
     "INSERT INTO sales_order (number, dealer, placed_by, rep, status, total_fen, "
     "list_total_fen, discount_fen, discount_params, ship_to, requested_date, note, created_at, "
-    "updated_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+    "updated_at, account_rep) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+    "(SELECT ra.rep FROM rep_assignment ra WHERE ra.dealer = {}))"
 )
 _LINES_INSERT = (
     'INSERT INTO order_line ("order", dealer, sku, sku_code, sku_name, unit, qty, qty_shipped, '

@@ -316,12 +316,13 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
                 "o.dealer",
             ),
             "region": ("d.region", "d.region", "JOIN dealer d ON d.id = o.dealer", "d.region"),
+            # The rep who looked after the dealer when the order was placed: a dealer handed
+            # to another rep leaves its past sales with the rep who made them.
             "rep": (
-                "ra.rep",
+                "o.account_rep",
                 "max(u.display_name)",
-                "LEFT JOIN rep_assignment ra ON ra.dealer = o.dealer "
-                "LEFT JOIN portal_user u ON u.id = ra.rep",
-                "ra.rep",
+                "LEFT JOIN portal_user u ON u.id = o.account_rep",
+                "o.account_rep",
             ),
         }[by]
         detail = "max(d.code)" if by == "dealer" else "''"

@@ -45,6 +45,11 @@ class Order(Table, tablename="sales_order"):
     placed_by = ForeignKey(_USER, on_delete=OnDelete.restrict)
     # The rep who ordered on the dealer's behalf, if any.
     rep = ForeignKey(_USER, null=True, default=None, on_delete=OnDelete.restrict)
+    # The rep looking after the dealer when the order was placed (sales by rep stay theirs
+    # after the dealer is handed to another rep); None for a dealer nobody looked after.
+    account_rep = ForeignKey(
+        _USER, null=True, default=None, on_delete=OnDelete.restrict, index=True
+    )
     status = Varchar(length=20, index=True)
     total_fen = BigInt(default=0)
     list_total_fen = BigInt(default=0)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import ledger, orders, promotions, reports, returns, shipments
+from portal.domain import dealers, ledger, orders, promotions, reports, returns, shipments
 from portal.domain.errors import Forbidden, ValidationFailed
 from portal.domain.quantities import LineRequest
 from portal.tables import Dealer, Order, OrderLine, Product
@@ -141,6 +141,17 @@ async def test_products_categories_regions_and_reps(shop):
         "": (1, 2000),
         shop["rep_b"].name: (1, 1000),
     }
+
+
+async def test_sales_by_rep_stay_with_the_rep_who_looked_after_the_dealer(shop):
+    east, admin = shop["east"], shop["admin"]
+    await place(shop, east, [("W1", 10)])  # ¥20 while rep A looks after east
+    rep_c = await f.user("sales_rep")
+    await dealers.reassign(admin, east["id"], rep_c["id"], now=DAY + timedelta(hours=1))
+    await place(shop, east, [("T1", 1)], at=DAY + timedelta(days=1))  # ¥5 under rep C
+    reps = {r.label: (r.orders, r.amount_fen) for r in await reports.sales(admin, NOVEMBER, "rep")}
+    assert reps[shop["rep_a"].name] == (1, 2000)
+    assert reps[rep_c["display_name"]] == (1, 500)
 
 
 async def test_products_and_categories_count_what_was_bought_not_the_gifts(shop):
