@@ -37,7 +37,7 @@ from piccolo.engine.base import Engine
 
 from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
-from portal.auth.session import make_auth, session_reader
+from portal.auth.session import make_auth, session_reader, session_renewer
 from portal.domain import supplier
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
@@ -483,7 +483,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=prepare_request,
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, session_renewer(settings, auth)],
         request_class=HTMXRequest,
         template_config=TemplateConfig(
             directory=Path(TEMPLATES),

@@ -12,7 +12,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.auth.session import cookie_name, issue_token
+from portal.auth.session import cookie_name
+from portal.auth.session import session_cookie as make_session_cookie
 from portal.domain import accounts
 from portal.domain.errors import RateLimited, Unauthorized
 from portal.web.common import home_path, page
@@ -93,16 +94,7 @@ async def login_submit(request: Request, data: Form) -> Response:
 def session_cookie(request: Request, user: dict) -> Cookie:
     """The session cookie for `user`: after sign-in, and after a password change ended the
     user's other sessions."""
-    settings = request.app.state.settings
-    return Cookie(
-        key=cookie_name(settings),
-        value=issue_token(request.app.state.auth, user, settings.session_minutes),
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
-        max_age=settings.session_minutes * 60,
-    )
+    return make_session_cookie(request.app.state.settings, request.app.state.auth, user)
 
 
 @post("/logout", include_in_schema=False)

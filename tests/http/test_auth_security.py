@@ -305,6 +305,94 @@ async def test_revoking_sessions_refuses_an_api_bearer_token(client, settings, a
     assert_api_refused(await client.get(route, headers=headers))
 
 
+# --- renewal --------------------------------------------------------------------------------
+
+
+def session_cookies(response: httpx.Response, settings: Settings) -> list[str]:
+    return [
+        c
+        for c in response.headers.get_list("set-cookie")
+        if c.startswith(f"{cookie_name(settings)}=")
+    ]
+
+
+def token_expiring_in(user: dict, settings: Settings, minutes: int) -> str:
+    now = datetime.now(UTC)
+    return jwt.encode(
+        claims(
+            user,
+            iat=int(now.timestamp()) - 60,
+            exp=int((now + timedelta(minutes=minutes)).timestamp()),
+        ),
+        settings.secret_key,
+        algorithm=ALGORITHM,
+    )
+
+
+async def test_an_active_session_past_half_its_lifetime_is_renewed(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    old = token_expiring_in(user, settings, settings.session_minutes // 2 - 5)
+    response = await page_with_cookie(client, settings, old)
+    assert response.status_code == 200
+    [renewed] = session_cookies(response, settings)
+    attrs = renewed.lower()
+    assert "httponly" in attrs and "path=/" in attrs and "samesite=lax" in attrs
+    token = renewed.split(";", 1)[0].split("=", 1)[1]
+    payload = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], audience=AUDIENCE)
+    now = datetime.now(UTC).timestamp()
+    assert payload["exp"] > now + (settings.session_minutes - 2) * 60
+    assert payload["exp"] <= now + settings.session_minutes * 60 + 1
+    assert payload["sub"] == str(user["id"])
+    # The renewed cookie is a working session of the same user.
+    client.cookies.set(cookie_name(settings), token)
+    again = await client.get("/", follow_redirects=False)
+    assert again.status_code == 200 and user["display_name"] in again.text
+    # A fresh session is not renewed on every request.
+    assert session_cookies(again, settings) == []
+
+
+async def test_renewal_does_not_revive_a_revoked_or_expired_session(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    old = token_expiring_in(user, settings, 10)
+    await accounts.revoke_sessions(user["id"])
+    response = await page_with_cookie(client, settings, old)
+    assert_sent_to_login(response)
+    assert session_cookies(response, settings) == []
+    expired = token_expiring_in(user, settings, -1)
+    response = await page_with_cookie(client, settings, expired)
+    assert_sent_to_login(response)
+    assert session_cookies(response, settings) == []
+
+
+async def test_sign_out_of_an_old_session_is_not_undone_by_renewal(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    client.cookies.set(cookie_name(settings), token_expiring_in(user, settings, 10))
+    home = await client.get("/")
+    client.cookies.set(cookie_name(settings), token_expiring_in(user, settings, 10))
+    response = await client.post(
+        "/logout", data={"_csrf_token": page_csrf(home.text)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    [cleared] = session_cookies(response, settings)
+    assert "max-age=0" in cleared.lower() or "expires=" in cleared.lower()
+    assert_sent_to_login(await client.get("/", follow_redirects=False))
+
+
+async def test_bearer_tokens_get_no_session_cookie(client, settings, app):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    headers = {"Authorization": f"Bearer {token_expiring_in(user, settings, 5)}"}
+    route = api_get_route(app)
+    response = await client.get(route, headers=headers)
+    assert response.status_code == 200
+    assert session_cookies(response, settings) == []
+    response = await client.get("/", headers=headers, follow_redirects=False)
+    assert session_cookies(response, settings) == []
+
+
 # --- signing in ----------------------------------------------------------------------------
 
 
