@@ -40,8 +40,10 @@ def _safe_next(value: str | None) -> str | None:
 async def login_page(
     request: Request, next: FromQuery[str | None] = None, lang: FromQuery[str | None] = None
 ) -> Template:
-    context = {"next": _safe_next(next) or "", "error": None}
+    context = {"next": _safe_next(next) or "", "error": None, "locale": None}
     if lang in i18n.LOCALES:
+        # The choice also goes with the form, so signing in keeps it for the user.
+        context["locale"] = lang
         # The sign-in page offers the languages as links; remember the choice in a cookie.
         i18n.set_locale(lang)
         response = page(request, "account/login.html", context)
@@ -58,6 +60,9 @@ async def login_submit(request: Request, data: Form) -> Response:
     login = str(data.get("login", ""))[:100]
     password = str(data.get("password", ""))[:200]
     nxt = _safe_next(str(data.get("next", "")))
+    # A language picked on the sign-in page is the user's choice from now on.
+    chosen = str(data.get("locale", ""))
+    chosen_locale = chosen if chosen in i18n.LOCALES else None
     address = request.client.host if request.client else "unknown"
     try:
         user = await accounts.authenticate(
@@ -72,7 +77,12 @@ async def login_submit(request: Request, data: Form) -> Response:
         response = page(
             request,
             "account/login.html",
-            {"next": nxt or "", "error": i18n.error_message(exc), "login": login},
+            {
+                "next": nxt or "",
+                "error": i18n.error_message(exc),
+                "login": login,
+                "locale": chosen_locale,
+            },
             status=exc.status,
         )
         if isinstance(exc, RateLimited):
@@ -80,6 +90,9 @@ async def login_submit(request: Request, data: Form) -> Response:
         return response
     from portal.domain.scope import actor_from_user
 
+    if chosen_locale and chosen_locale != user["locale"]:
+        await accounts.set_locale(actor_from_user(user), chosen_locale)
+        user = {**user, "locale": chosen_locale}
     target = nxt or home_path(actor_from_user(user))
     return Redirect(
         target,
