@@ -278,3 +278,16 @@ async def test_api_scope_and_own_password(client, shop):
     assert done.status_code == 204
     assert_problem(await client.get("/api/v1/orders", headers=buyer), 401, "unauthorized")
     await bearer(client, "buyer", "api-pass-55")
+
+
+async def test_a_password_easy_to_guess_is_refused_and_changes_nothing(client, shop):
+    await sign_in(client, "buyer")
+    for easy in ("12345678", "password", "11111111", "qwertyuiop", "Abcd1234"):
+        refused = await post_form(
+            client,
+            "/me/password",
+            {"current_password": f.PASSWORD, "new_password": easy, "repeat_password": easy},
+        )
+        assert refused.status_code == 422, easy
+        assert "这个密码太容易被猜到" in refused.text, easy
+    assert (await client.get("/catalog", follow_redirects=False)).status_code == 200
