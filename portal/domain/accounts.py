@@ -48,7 +48,11 @@ async def authenticate(
         if len(recent) >= limit:
             oldest = recent[-limit]["at"]
             retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
-            raise RateLimited(extra={"retry_after": retry_after})
+            raise RateLimited(
+                _("Too many attempts. Try again in %(minutes)s min."),
+                {"minutes": -(-retry_after // 60)},
+                extra={"retry_after": retry_after},
+            )
 
     # argon2 is slow on purpose: verify in a worker thread so the event loop keeps serving.
     ok = await asyncio.to_thread(

@@ -461,7 +461,10 @@ async def test_after_the_limit_even_the_right_password_is_429(client, settings):
     assert blocked.status_code == 429
     retry = int(blocked.headers["retry-after"])
     assert 0 < retry <= settings.login_window_seconds + 1
-    assert translated(RateLimited()) in blocked.text
+    minutes = -(-retry // 60)
+    message = RateLimited("Too many attempts. Try again in %(minutes)s min.", {"minutes": minutes})
+    assert translated(message) in blocked.text
+    assert f"{minutes} 分钟后再试" in blocked.text
     assert not cookie_name_in(blocked)
 
 
