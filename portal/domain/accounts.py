@@ -38,8 +38,27 @@ async def authenticate(
     if login:
         user = await User.select().where((User.username == login) | (User.phone == login)).first()
     account_key, address_key = _keys(login, user, address)
+    await _refuse_past_limits(
+        ((account_key, max_failures), (address_key, max_failures * 4)), now=now, window=window
+    )
+
+    # argon2 is slow on purpose: verify in a worker thread so the event loop keeps serving.
+    ok = await asyncio.to_thread(
+        verify_password, user["password_hash"] if user else None, password or ""
+    )
+    if not ok or user is None or not user["active"]:
+        await _record_failure((account_key, address_key), now=now, window=window)
+        raise Unauthorized(_("Wrong username, phone number or password."))
+    await LoginFailure.delete().where(LoginFailure.key == account_key)
+    return user
+
+
+async def _refuse_past_limits(
+    limits: tuple[tuple[str, int], ...], *, now: datetime, window: timedelta
+) -> None:
+    """RateLimited when any key has had its limit of failures within the window."""
     since = now - window
-    for key, limit in ((account_key, max_failures), (address_key, max_failures * 4)):
+    for key, limit in limits:
         recent = (
             await LoginFailure.select(LoginFailure.at)
             .where((LoginFailure.key == key) & (LoginFailure.at > since))
@@ -54,20 +73,31 @@ async def authenticate(
                 extra={"retry_after": retry_after},
             )
 
-    # argon2 is slow on purpose: verify in a worker thread so the event loop keeps serving.
-    ok = await asyncio.to_thread(
-        verify_password, user["password_hash"] if user else None, password or ""
-    )
-    if not ok or user is None or not user["active"]:
-        async with write_transaction():
-            # Failures older than the window count for nothing: drop them so the table stays small.
-            await LoginFailure.delete().where(LoginFailure.at < since)
-            await LoginFailure.insert(
-                LoginFailure(key=account_key, at=now), LoginFailure(key=address_key, at=now)
-            )
-        raise Unauthorized(_("Wrong username, phone number or password."))
-    await LoginFailure.delete().where(LoginFailure.key == account_key)
-    return user
+
+async def _record_failure(keys: tuple[str, ...], *, now: datetime, window: timedelta) -> None:
+    async with write_transaction():
+        # Failures older than the window count for nothing: drop them so the table stays small.
+        await LoginFailure.delete().where(LoginFailure.at < now - window)
+        await LoginFailure.insert(*(LoginFailure(key=key, at=now) for key in keys))
+
+
+async def check_own_password(
+    user: dict,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> bool:
+    """Whether `password` is the signed-in user's own (before they change it). Wrong guesses
+    count against the account's sign-in limit, so a session left open on a phone cannot be
+    used to try passwords without end; past the limit it is RateLimited like signing in."""
+    account_key, _address_key = _keys(user["username"], user, "")
+    await _refuse_past_limits(((account_key, max_failures),), now=now, window=window)
+    ok = await asyncio.to_thread(verify_password, user["password_hash"], password or "")
+    if not ok:
+        await _record_failure((account_key,), now=now, window=window)
+    return ok
 
 
 async def session_actor(user_id: int, token_version: int) -> Actor | None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.auth.passwords import hash_password, verify_password
+from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
-from portal.domain import audit
+from portal.domain import accounts, audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope
@@ -196,7 +196,7 @@ async def change_password(actor: Actor, current: str, new: str) -> dict:
     user = await row_by_id(User, actor.user_id)
     if user is None:
         raise NotFound(MISSING_USER)
-    ok = await asyncio.to_thread(verify_password, user["password_hash"], current or "")
+    ok = await accounts.check_own_password(user, current or "", now=_now())
     errors = [] if ok else [FieldError("current_password", _("The current password is wrong."))]
     errors += check_new_password(new or "", username=user["username"], phone=user["phone"])
     if errors:
