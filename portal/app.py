@@ -390,6 +390,10 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     for key, value in SECURITY_HEADERS.items():
         if key not in headers:
             headers[key] = value
+    if scope.get("scheme") == "https" and "strict-transport-security" not in headers:
+        # Served over HTTPS (directly, or by a trusted proxy's X-Forwarded-Proto): the phone
+        # keeps to HTTPS from now on, so a café's network cannot strip it on the next visit.
+        headers["Strict-Transport-Security"] = "max-age=31536000"
     if "vary" not in headers:
         headers["Vary"] = "HX-Request, Accept-Language, Cookie"
     # Pages and API answers carry a dealer's prices, credit and orders: never in a shared cache.

@@ -660,6 +660,11 @@ def assert_security_headers(r: httpx.Response) -> None:
     )
 
 
+async def test_no_hsts_over_plain_http(client):
+    # Over plain HTTP (the embedded default, a developer's machine) it would mean nothing.
+    assert "strict-transport-security" not in (await client.get("/login")).headers
+
+
 async def test_pages_send_the_security_headers(client):
     d = await f.dealer()
     await f.user("dealer_buyer", d, username="headers")
@@ -720,7 +725,9 @@ async def test_secure_settings_use_a_host_prefixed_secure_cookie(db, database_ur
         assert "path=/" in attrs
         assert not any(a.startswith("domain=") for a in attrs)
         assert not any(c.startswith("session=") for c in r.headers.get_list("set-cookie"))
-        assert (await c.get("/", follow_redirects=False)).status_code == 200
+        home = await c.get("/", follow_redirects=False)
+        assert home.status_code == 200
+        assert home.headers["strict-transport-security"].startswith("max-age=")
 
 
 @pytest.mark.parametrize(
