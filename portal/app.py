@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlencode
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
@@ -149,11 +149,32 @@ def render_domain_error(request: Request, exc: DomainError) -> Response:
             extra["errors"] = errors
         return problem(request, exc.status, exc.type, i18n.gettext(exc.title), detail, **extra)
     if isinstance(exc, Unauthorized):
-        return Redirect("/login", status_code=303)
+        return sign_in_again(request, "/")
     response = error_page(request, exc.status, i18n.gettext(exc.title), detail)
     if "retry_after" in exc.extra:
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response
+
+
+def sign_in_again(request: Request, nxt: str) -> Response:
+    """To the sign-in page, and back to `nxt` after it. An htmx request (a tap on + in the
+    catalog when the session has ended) would follow a redirect and swap the sign-in page into
+    the fragment: it is told to load the sign-in page as a whole page instead, and to come back
+    to the page the user was on (HX-Current-URL), not to the fragment's address."""
+    from portal.web.account import safe_next
+
+    htmx = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+    if htmx:
+        current = urlsplit(request.headers.get("hx-current-url") or "")
+        page = current.path + (f"?{current.query}" if current.query else "")
+        nxt = safe_next(page) or "/"
+    target = "/login" if nxt == "/" else f"/login?{urlencode({'next': nxt})}"
+    if htmx:
+        return Response(b"", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
 
 
 def render_http_error(request: Request, exc: HTTPException) -> Response:
@@ -173,9 +194,7 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         query = request.scope.get("query_string", b"").decode("latin-1")
         if query:
             nxt = f"{nxt}?{query}"
-        if nxt == "/":
-            return Redirect("/login", status_code=303)
-        return Redirect(f"/login?{urlencode({'next': nxt})}", status_code=303)
+        return sign_in_again(request, nxt)
     if isinstance(exc, ValidationException) or (isinstance(exc, ClientException) and status == 400):
         # Litestar's own checks (types, lengths, missing parameters, malformed JSON) are
         # bad input like any other: a validation problem with messages in the reader's language.

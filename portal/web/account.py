@@ -21,7 +21,7 @@ from portal.web.common import home_path, page
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def _safe_next(value: str | None) -> str | None:
+def safe_next(value: str | None) -> str | None:
     # Only same-site paths: never an open redirect. Browsers drop tabs and newlines from
     # URLs ("/\t/evil.example" becomes "//evil.example"), so any control character or
     # blank is refused too.
@@ -40,7 +40,7 @@ def _safe_next(value: str | None) -> str | None:
 async def login_page(
     request: Request, next: FromQuery[str | None] = None, lang: FromQuery[str | None] = None
 ) -> Template:
-    context = {"next": _safe_next(next) or "", "error": None, "locale": None}
+    context = {"next": safe_next(next) or "", "error": None, "locale": None}
     if lang in i18n.LOCALES:
         # The choice also goes with the form, so signing in keeps it for the user.
         context["locale"] = lang
@@ -59,7 +59,7 @@ async def login_submit(request: Request, data: Form) -> Response:
     settings = request.app.state.settings
     login = str(data.get("login", ""))[:100]
     password = str(data.get("password", ""))[:200]
-    nxt = _safe_next(str(data.get("next", "")))
+    nxt = safe_next(str(data.get("next", "")))
     # A language picked on the sign-in page is the user's choice from now on.
     chosen = str(data.get("locale", ""))
     chosen_locale = chosen if chosen in i18n.LOCALES else None
@@ -127,7 +127,7 @@ async def choose_language(request: Request, data: Form) -> Redirect:
     user = request.scope.get("user")
     if user is not None:
         await accounts.set_locale(user, locale)
-    back = _safe_next(str(data.get("next", ""))) or "/"
+    back = safe_next(str(data.get("next", ""))) or "/"
     return Redirect(
         back,
         status_code=303,

@@ -128,3 +128,40 @@ async def test_signing_in_without_picking_keeps_the_users_own_language(client):
     assert (await sign_in(client, "buyer6")).status_code == 303
     home = await client.get("/")
     assert '<html lang="zh-Hant">' in home.text
+
+
+async def test_an_htmx_tap_after_the_session_ended_loads_the_sign_in_page_whole(client):
+    """A tap on + in the catalog after the session ended must not swap the sign-in page into
+    the quantity box: htmx is told to go to the sign-in page, and back to the catalog after."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.http.conftest import csrf_from
+
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer7")
+    page = await client.get("/login")
+    headers = {
+        "HX-Request": "true",
+        "HX-Current-URL": "http://testserver.local/catalog?q=%E6%B0%B4&in_stock=1",
+        "x-csrftoken": csrf_from(page.text),
+    }
+    tap = await client.post("/catalog/qty/1", data={"qty": "1"}, headers=headers)
+    assert tap.status_code == 200, tap.text[:300]
+    assert tap.text == ""
+    target = urlsplit(tap.headers["hx-redirect"])
+    assert target.path == "/login"
+    assert parse_qs(target.query)["next"] == ["/catalog?q=%E6%B0%B4&in_stock=1"]
+    # A page the browser says it is on, elsewhere, is not followed after signing in.
+    headers["HX-Current-URL"] = "https://evil.example//evil.example/x"
+    tap = await client.post("/catalog/qty/1", data={"qty": "1"}, headers=headers)
+    assert tap.headers["hx-redirect"] == "/login"
+    # Without htmx, the plain redirect as before.
+    plain = await client.get("/catalog?q=x", follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/login?next=")
+    # A history restore wants a whole page: the redirect.
+    restore = await client.get(
+        "/catalog",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        follow_redirects=False,
+    )
+    assert restore.status_code == 303
