@@ -3,15 +3,19 @@ filtered by what was changed, the kind of change and the days."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from portal import i18n
 from portal.domain import audit
 from portal.domain.errors import ValidationFailed, _
 from portal.web.common import field_errors, page
+from portal.web.me import ROLE_LABELS
 from portal.web.statement import parse_period
 
 # Where each kind of entry's subject is shown, for those with a page of their own.
@@ -59,6 +63,63 @@ ENTITY_LABELS = {
 }
 
 
+# What the commonest recorded fields are called on the page (others show their code).
+KEY_LABELS = {
+    "credit_limit_fen": _("Credit limit"),
+    "payment_terms_days": _("Payment terms"),
+    "balance_fen": _("Balance"),
+    "amount_fen": _("Amount"),
+    "total_fen": _("Order total"),
+    "price_fen": _("Unit price"),
+    "discount_fen": _("Discount"),
+    "on_hand": _("On hand"),
+    "reserved": _("Reserved"),
+    "role": _("Role"),
+    "display_name": _("Name"),
+    "phone": _("Phone"),
+    "active": _("Active"),
+    "note": _("Note"),
+    "reference": _("Reference"),
+    "method": _("Method"),
+    "status": _("State"),
+    "manager": _("Sales manager"),
+}
+_WHOLE = re.compile(r"^-?\d{1,18}$")
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    label: str
+    code: str
+    before: str
+    after: str
+
+
+def _shown_value(key: str, text: str) -> str:
+    """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
+    a role by its name; anything else as recorded."""
+    if _WHOLE.match(text):
+        if key.endswith("_fen"):
+            return i18n.money(int(text))
+        if key.endswith("_bp"):
+            return f"{i18n.number(int(text) / 100)}%"
+    if key == "role" and text in ROLE_LABELS:
+        return i18n.gettext(ROLE_LABELS[text])
+    return text
+
+
+def shown_changes(changes: list[audit.Change]) -> list[ShownChange]:
+    return [
+        ShownChange(
+            label=i18n.gettext(KEY_LABELS[c.key]) if c.key in KEY_LABELS else c.key,
+            code=c.key,
+            before=_shown_value(c.key, c.before) if c.before else "",
+            after=_shown_value(c.key, c.after) if c.after else "",
+        )
+        for c in changes
+    ]
+
+
 def _text(raw: str | None, limit: int) -> str:
     return (raw or "").strip()[: limit + 1]  # one over: the domain says it is too long
 
@@ -99,6 +160,7 @@ async def audit_log(
         "errors": errors,
         "entity_pages": ENTITY_PAGES,
         "entity_labels": ENTITY_LABELS,
+        "shown_changes": shown_changes,
         "prev_url": "/admin/audit?" + urlencode({**query, "page_no": number - 1}),
         "next_url": "/admin/audit?" + urlencode({**query, "page_no": number + 1}),
         "show_acting_banner": False,
