@@ -63,6 +63,44 @@ ENTITY_LABELS = {
 }
 
 
+# What each kind of change is called on the page (the log keeps the code, shown beside it).
+ACTION_LABELS = {
+    "order.submitted": _("Order submitted"),
+    "order.approved": _("Order approved"),
+    "order.step_approved": _("Approval step passed"),
+    "order.rejected": _("Order rejected"),
+    "order.returned": _("Order sent back to the dealer"),
+    "order.resubmitted": _("Order resubmitted"),
+    "order.adjusted": _("Order adjusted"),
+    "order.cancelled": _("Order cancelled"),
+    "order.remainder_closed": _("Rest of the order closed"),
+    "order.backorder_reserved": _("Backorder reserved"),
+    "shipment.packed": _("Shipment packed"),
+    "shipment.shipped": _("Shipment shipped"),
+    "shipment.cancelled": _("Shipment cancelled"),
+    "shipment.received": _("Shipment received"),
+    "return.requested": _("Return requested"),
+    "return.approved": _("Return approved"),
+    "return.rejected": _("Return rejected"),
+    "return.received": _("Return received"),
+    "ledger.payment": _("Payment recorded"),
+    "ledger.prepayment": _("Prepayment recorded"),
+    "ledger.credit_note": _("Credit note"),
+    "dealer.credit_terms": _("Credit terms changed"),
+    "dealer.reassigned": _("Dealer reassigned"),
+    "dealer.created": _("Dealer added"),
+    "dealer.updated": _("Dealer changed"),
+    "stock.receipt": _("Stock received"),
+    "stock.count": _("Stock counted"),
+    "stock.damage": _("Stock written off as damaged"),
+    "price.saved": _("Price set"),
+    "price.removed": _("Price removed"),
+    "user.created": _("User added"),
+    "user.updated": _("User changed"),
+    "user.password_changed": _("Password changed"),
+    "user.password_reset": _("Password reset"),
+}
+
 # What the commonest recorded fields are called on the page (others show their code).
 KEY_LABELS = {
     "credit_limit_fen": _("Credit limit"),
@@ -161,6 +199,7 @@ async def audit_log(
         "entity_pages": ENTITY_PAGES,
         "entity_labels": ENTITY_LABELS,
         "shown_changes": shown_changes,
+        "action_labels": ACTION_LABELS,
         "prev_url": "/admin/audit?" + urlencode({**query, "page_no": number - 1}),
         "next_url": "/admin/audit?" + urlencode({**query, "page_no": number + 1}),
         "show_acting_banner": False,

@@ -88,6 +88,7 @@ async def test_the_audit_log_page_and_api(client, world):
     )
     assert page.status_code == 200
     assert "dealer.credit_terms" in page.text and "钱会计" in page.text
+    assert "<strong>信用条件已修改</strong>" in page.text  # the kind of change, named
     # Fen read as yuan, the field by its name (its code on hover).
     assert '<dt title="credit_limit_fen">信用额度</dt>' in page.text
     assert "<del>¥1,000.00</del> → <ins>¥2,000.00</ins>" in page.text
