@@ -182,13 +182,16 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException):
         if is_api(request):
-            return problem(
+            response = problem(
                 request,
                 401,
                 "unauthorized",
                 i18n.gettext("Please sign in."),
                 i18n.gettext("A valid bearer token is required."),
             )
+            # RFC 6750: how to authenticate (a client library reads this to refresh its token).
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
         # Back to where the user was after signing in, search and filters included.
         nxt = request.scope["path"]
         query = request.scope.get("query_string", b"").decode("latin-1")

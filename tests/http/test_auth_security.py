@@ -206,6 +206,7 @@ def assert_api_refused(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text[:300]
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"].endswith("unauthorized")
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def page_with_cookie(client: httpx.AsyncClient, settings: Settings, token: str):
