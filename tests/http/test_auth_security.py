@@ -532,6 +532,36 @@ async def test_the_limit_is_kept_in_the_database(db):
     assert user["username"] == "rows"
 
 
+async def test_a_burst_of_guesses_at_once_gets_no_more_tries_than_the_limit(db):
+    """Guesses sent all at once (across worker processes, or while argon2 runs in threads)
+    must not all pass the count before any failure is written: each attempt is counted
+    before its password is checked, so at most `max_failures` of them are tried."""
+    import asyncio
+
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="burst")
+    now = datetime.now(UTC)
+
+    async def guess(n: int) -> str:
+        try:
+            await accounts.authenticate("burst", f"bad-{n}", f"10.1.0.{n}", now=now, max_failures=3)
+        except Unauthorized:
+            return "tried"
+        except RateLimited:
+            return "refused"
+        return "signed in"
+
+    outcomes = await asyncio.gather(*(guess(n) for n in range(12)))
+    assert outcomes.count("tried") <= 3, outcomes
+    assert outcomes.count("refused") >= 9
+    # The limit's window is as before: the refused attempts did not lengthen it.
+    later = now + timedelta(minutes=16)
+    user = await accounts.authenticate("burst", f.PASSWORD, "10.9.9.9", now=later, max_failures=3)
+    assert user["username"] == "burst"
+    # A right password clears what it counted: no row of its own stays behind.
+    assert not await LoginFailure.exists().where(LoginFailure.key.like("%10.9.9.9"))
+
+
 async def test_api_token_login_shares_the_limit(clients, settings, app):
     assert "/api/v1/auth/token" in {r.path for r in app.routes}
     d = await f.dealer()
