@@ -20,6 +20,8 @@ from portal.domain.scope import Actor
 from portal.settings import Settings
 
 AUDIENCE = "dealer-portal"
+# A page session's cookie is made again when used this long after it was made.
+RENEW_AFTER = timedelta(minutes=5)
 ALGORITHM = "HS256"
 
 # Paths anyone may reach without a session.
@@ -177,17 +179,21 @@ def session_cookie(settings: Settings, auth: JWTCookieAuth, user: dict) -> Cooki
 def session_renewer(
     settings: Settings, auth: JWTCookieAuth
 ) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A before-send hook: a page session past half its lifetime gets a fresh cookie.
+    """A before-send hook: a page session used again a few minutes after its cookie was made
+    gets a fresh cookie.
 
     The lifetime is short (settings.session_minutes), so a phone left signed in is signed out
-    soon after it is put down; someone using the portal stays signed in, their cookie renewed
-    at most once per half lifetime. Only a session that came in by cookie and was accepted
-    (its token version checked against the database on this request) is renewed; bearer
-    tokens and integration keys keep their own expiry, and a response that sets or clears
-    the session cookie itself (sign-in, sign-out, a password change) is left alone.
+    that long after it was last used; someone using the portal stays signed in, their cookie
+    renewed at most once every few minutes (RENEW_AFTER, at most half the lifetime).
+
+    Only a session that came in by cookie and was accepted (its token version checked
+    against the database on this request) is renewed; bearer tokens and integration keys
+    keep their own expiry, and a response that sets or clears the session cookie itself
+    (sign-in, sign-out, a password change) is left alone.
     """
     name = cookie_name(settings)
     lifetime = timedelta(minutes=settings.session_minutes)
+    renew_below = lifetime - min(RENEW_AFTER, lifetime / 2)
 
     async def renew(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != "http":
@@ -201,7 +207,7 @@ def session_renewer(
         request_headers = dict(scope["headers"])
         if b"authorization" in request_headers:
             return
-        if token.exp - datetime.now(UTC) > lifetime / 2:
+        if token.exp - datetime.now(UTC) > renew_below:
             return
         headers = MutableScopeHeaders.from_message(message)
         prefix = f"{name}=".lower()
