@@ -521,6 +521,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             cookie_name="__Host-csrf" if settings.secure_cookies else "csrftoken",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
+            # Pages carry the token themselves (forms, <body hx-headers>): no script reads it.
+            cookie_httponly=True,
             header_name="x-csrftoken",
             exclude=["^/api/"],
         ),

@@ -724,6 +724,11 @@ async def test_session_cookie_is_httponly_and_samesite(client, settings):
     attrs = header.lower()
     assert cookie_name(settings) == "session"
     assert "httponly" in attrs
+    client.cookies.clear()
+    csrf_cookie = next(
+        c for c in (await client.get("/login")).headers.get_list("set-cookie") if "csrf" in c
+    )
+    assert "httponly" in csrf_cookie.lower() and "samesite=strict" in csrf_cookie.lower()
     assert re.search(r"samesite=(lax|strict)", attrs)
     assert "path=/" in attrs
     # The token's expiry is short and pinned to the configured lifetime.
