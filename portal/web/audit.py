@@ -122,6 +122,7 @@ KEY_LABELS = {
     "status": _("State"),
     "manager": _("Sales manager"),
 }
+_YES_NO = {"true": _("Yes"), "false": _("No")}
 _WHOLE = re.compile(r"^-?\d{1,18}$")
 
 
@@ -135,7 +136,7 @@ class ShownChange:
 
 def _shown_value(key: str, text: str) -> str:
     """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
-    a role by its name; anything else as recorded."""
+    a role by its name, true and false as yes and no; anything else as recorded."""
     if _WHOLE.match(text):
         if key.endswith("_fen"):
             return i18n.money(int(text))
@@ -143,6 +144,8 @@ def _shown_value(key: str, text: str) -> str:
             return f"{i18n.number(int(text) / 100)}%"
     if key == "role" and text in ROLE_LABELS:
         return i18n.gettext(ROLE_LABELS[text])
+    if text in _YES_NO:
+        return i18n.gettext(_YES_NO[text])
     return text
 
 

@@ -149,6 +149,7 @@ def test_recorded_values_read_as_money_percent_and_names():
                 Change("credit_tolerance_bp", "", "250"),
                 Change("role", "sales_rep", "sales_manager"),
                 Change("lines", "[1, 2]", ""),
+                Change("active", "true", "false"),
             ]
         )
     finally:
@@ -158,4 +159,5 @@ def test_recorded_values_read_as_money_percent_and_names():
         ("credit_tolerance_bp", "", "2.5%"),
         ("Role", "Sales representative", "Sales manager"),
         ("lines", "[1, 2]", ""),
+        ("Active", "Yes", "No"),
     ]
