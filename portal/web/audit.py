@@ -37,6 +37,25 @@ ENTITY_PAGES = {
 }
 
 
+# Finance reads the log too, but opens only these pages (the rest are the administrator's).
+FINANCE_PAGES = frozenset({"order", "dealer", "shipment", "return"})
+
+
+def subject_href(role: str, entry: audit.EntryView) -> str | None:
+    """Where the entry's subject is shown to this reader, or None (no page, or not theirs)."""
+    if not entry.entity_id.isdigit():
+        return None
+    if entry.entity == "user" and entry.user_dealer_id is not None:
+        # A dealer's user is kept on the dealer's pages, by its administrator or an admin.
+        if role != "admin":
+            return None
+        return f"/dealers/{entry.user_dealer_id}/users/{entry.entity_id}"
+    href = ENTITY_PAGES.get(entry.entity)
+    if href is None or (role != "admin" and entry.entity not in FINANCE_PAGES):
+        return None
+    return href.format(entry.entity_id)
+
+
 # What each kind of subject is called on the page (the log keeps the code).
 ENTITY_LABELS = {
     "order": _("Sales order"),
@@ -199,9 +218,9 @@ async def audit_log(
         "result": result,
         "values": values,
         "errors": errors,
-        "entity_pages": ENTITY_PAGES,
         "entity_labels": ENTITY_LABELS,
         "shown_changes": shown_changes,
+        "subject_href": lambda entry: subject_href(request.user.role, entry),
         "action_labels": ACTION_LABELS,
         "prev_url": "/admin/audit?" + urlencode({**query, "page_no": number - 1}),
         "next_url": "/admin/audit?" + urlencode({**query, "page_no": number + 1}),

@@ -161,3 +161,27 @@ def test_recorded_values_read_as_money_percent_and_names():
         ("lines", "[1, 2]", ""),
         ("Active", "Yes", "No"),
     ]
+
+
+async def test_subjects_link_to_pages_the_reader_may_open(client, world):
+    """A dealer's user links to the dealer's user page (the staff page would not know them);
+    finance gets no links to the administrator's pages, which would refuse them."""
+    buyer = await f.user("dealer_buyer", world["a"], username="buyer-x")
+    staff = await f.user("warehouse", username="clerk-x")
+    for user in (buyer, staff):
+        await audit.record(None, "user.updated", "user", user["id"], {}, {"active": True}, now=AT)
+    await audit.record(None, "sku.saved", "sku", 5, {}, {"base_price_fen": 100}, now=AT)
+
+    await sign_in(client, "adm")
+    page = await client.get("/admin/audit")
+    assert f'href="/dealers/{world["a"]["id"]}/users/{buyer["id"]}"' in page.text
+    assert f'href="/admin/users/{staff["id"]}"' in page.text
+    assert f'href="/admin/users/{buyer["id"]}"' not in page.text
+    assert 'href="/admin/skus/5"' in page.text
+
+    client.cookies.clear()
+    await sign_in(client, "fin")
+    page = await client.get("/admin/audit")
+    assert page.status_code == 200
+    assert "/users/" not in page.text and 'href="/admin/skus/5"' not in page.text
+    assert f'href="/dealers/{world["a"]["id"]}"' in page.text
