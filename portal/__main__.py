@@ -115,7 +115,9 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
     import os
 
     from portal.auth.passwords import hash_password
-    from portal.db import bind_tables, engine_from_url, start, stop
+    from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
+    from portal.domain import audit
+    from portal.domain.team import check_new_password
     from portal.tables.users import User
 
     username = username.strip()
@@ -123,14 +125,17 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
         print("username: 1 to 64 characters", file=sys.stderr)
         return 2
     password = os.environ.get("PORTAL_ADMIN_PASSWORD") or getpass.getpass("Password: ")
-    if len(password) < 8:
-        print("password: at least 8 characters", file=sys.stderr)
+    # The same rules as a password set on the pages (long enough, not easy to guess).
+    refused = check_new_password(password, username=username)
+    if refused:
+        print(f"password: {refused[0].message % refused[0].params}", file=sys.stderr)
         return 2
 
     async def run() -> int:
         engine = engine_from_url(settings.database_url)
         bind_tables(engine)
         await start(engine)
+        now = datetime.now(UTC)
         try:
             existing = (
                 await User.select(User.id, User.role).where(User.username == username).first()
@@ -142,25 +147,39 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
                 if existing["role"] != "admin":
                     print(f"{username} is not an administrator", file=sys.stderr)
                     return 1
-                await User.update(
-                    {
-                        User.password_hash: hash_password(password),
-                        User.token_version: User.token_version + 1,
-                        User.active: True,
-                    }
-                ).where(User.id == existing["id"])
+                async with write_transaction():
+                    await User.update(
+                        {
+                            User.password_hash: hash_password(password),
+                            User.token_version: User.token_version + 1,
+                            User.active: True,
+                        }
+                    ).where(User.id == existing["id"])
+                    # Audited as the system (no one signed in): who ran it is the server's log.
+                    await audit.record(
+                        None, "user.password_reset", "user", existing["id"], {}, {}, now=now
+                    )
                 print(f"password of {username} changed; its sessions are signed out")
                 return 0
-            await User.insert(
-                User(
+            async with write_transaction():
+                admin = User(
                     username=username,
                     display_name=name or username,
                     password_hash=hash_password(password),
                     role="admin",
                     locale=settings.default_locale,
-                    created_at=datetime.now(UTC),
+                    created_at=now,
                 )
-            )
+                await User.insert(admin)
+                await audit.record(
+                    None,
+                    "user.created",
+                    "user",
+                    admin.id,
+                    {},
+                    {"username": username, "display_name": name or username, "role": "admin"},
+                    now=now,
+                )
             print(f"administrator {username} created")
             return 0
         finally:

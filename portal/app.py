@@ -9,7 +9,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlencode
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 from jinja2 import Environment
 from litestar import Litestar, Request, Response, get
@@ -37,7 +37,7 @@ from piccolo.engine.base import Engine
 
 from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
-from portal.auth.session import make_auth, session_reader
+from portal.auth.session import make_auth, session_reader, session_renewer
 from portal.domain import supplier
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
@@ -150,11 +150,32 @@ def render_domain_error(request: Request, exc: DomainError) -> Response:
             extra["errors"] = errors
         return problem(request, exc.status, exc.type, i18n.gettext(exc.title), detail, **extra)
     if isinstance(exc, Unauthorized):
-        return Redirect("/login", status_code=303)
+        return sign_in_again(request, "/")
     response = error_page(request, exc.status, i18n.gettext(exc.title), detail)
     if "retry_after" in exc.extra:
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
     return response
+
+
+def sign_in_again(request: Request, nxt: str) -> Response:
+    """To the sign-in page, and back to `nxt` after it. An htmx request (a tap on + in the
+    catalog when the session has ended) would follow a redirect and swap the sign-in page into
+    the fragment: it is told to load the sign-in page as a whole page instead, and to come back
+    to the page the user was on (HX-Current-URL), not to the fragment's address."""
+    from portal.web.account import safe_next
+
+    htmx = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+    if htmx:
+        current = urlsplit(request.headers.get("hx-current-url") or "")
+        page = current.path + (f"?{current.query}" if current.query else "")
+        nxt = safe_next(page) or "/"
+    target = "/login" if nxt == "/" else f"/login?{urlencode({'next': nxt})}"
+    if htmx:
+        return Response(b"", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
 
 
 def render_http_error(request: Request, exc: HTTPException) -> Response:
@@ -162,21 +183,22 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException):
         if is_api(request):
-            return problem(
+            response = problem(
                 request,
                 401,
                 "unauthorized",
                 i18n.gettext("Please sign in."),
                 i18n.gettext("A valid bearer token is required."),
             )
+            # RFC 6750: how to authenticate (a client library reads this to refresh its token).
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
         # Back to where the user was after signing in, search and filters included.
         nxt = request.scope["path"]
         query = request.scope.get("query_string", b"").decode("latin-1")
         if query:
             nxt = f"{nxt}?{query}"
-        if nxt == "/":
-            return Redirect("/login", status_code=303)
-        return Redirect(f"/login?{urlencode({'next': nxt})}", status_code=303)
+        return sign_in_again(request, nxt)
     if isinstance(exc, ValidationException) or (isinstance(exc, ClientException) and status == 400):
         # Litestar's own checks (types, lengths, missing parameters, malformed JSON) are
         # bad input like any other: a validation problem with messages in the reader's language.
@@ -391,6 +413,10 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     for key, value in SECURITY_HEADERS.items():
         if key not in headers:
             headers[key] = value
+    if scope.get("scheme") == "https" and "strict-transport-security" not in headers:
+        # Served over HTTPS (directly, or by a trusted proxy's X-Forwarded-Proto): the phone
+        # keeps to HTTPS from now on, so a café's network cannot strip it on the next visit.
+        headers["Strict-Transport-Security"] = "max-age=31536000"
     if "vary" not in headers:
         headers["Vary"] = "HX-Request, Accept-Language, Cookie"
     # Pages and API answers carry a dealer's prices, credit and orders: never in a shared cache.
@@ -484,7 +510,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         before_request=prepare_request,
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, session_renewer(settings, auth)],
         request_class=HTMXRequest,
         template_config=TemplateConfig(
             directory=Path(TEMPLATES),
@@ -496,6 +522,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
             cookie_name="__Host-csrf" if settings.secure_cookies else "csrftoken",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
+            # Pages carry the token themselves (forms, <body hx-headers>): no script reads it.
+            cookie_httponly=True,
             header_name="x-csrftoken",
             exclude=["^/api/"],
         ),

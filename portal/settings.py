@@ -45,7 +45,8 @@ class Settings:
     port: int = 8000
     workers: int = 1
     secure_cookies: bool = False
-    session_minutes: int = 60 * 8
+    # A page session ends this long after the last request (portal.auth.session renews it).
+    session_minutes: int = 120
     api_token_minutes: int = 60
     default_locale: str = "zh_Hans"
     timezone: str = "Asia/Shanghai"
@@ -80,6 +81,7 @@ class Settings:
             port=int(env.get("PORTAL_PORT", "8000")),
             workers=int(env.get("PORTAL_WORKERS", "1")),
             secure_cookies=env.get("PORTAL_SECURE_COOKIES", "0") == "1",
+            session_minutes=int(env.get("PORTAL_SESSION_MINUTES", "120")),
             show_stock_numbers=env.get("PORTAL_SHOW_STOCK_NUMBERS", "0") == "1",
             var_dir=var_dir,
             debug=env.get("PORTAL_DEBUG", "0") == "1",

@@ -128,9 +128,13 @@ def _address_input(data: AddressIn) -> team.AddressInput:
     "/api/v1/me/password",
     tags=["account"],
     summary="Change your own password",
-    description="Every token issued so far stops working, this one included: get a new one.",
+    description=(
+        "Every token issued so far stops working, this one included: get a new one. Wrong "
+        "current passwords count against the account's sign-in limit: past it, 429 with "
+        "Retry-After."
+    ),
     status_code=204,
-    responses=problems(401, 422),
+    responses=problems(401, 422, 429),
 )
 async def change_password(
     request: Request[Actor, Any, Any], data: JSONBody[PasswordChangeIn]

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
+from litestar.types import Message, Scope
 
 from portal.domain import api_keys
 from portal.domain.accounts import session_actor
@@ -18,6 +20,8 @@ from portal.domain.scope import Actor
 from portal.settings import Settings
 
 AUDIENCE = "dealer-portal"
+# A page session's cookie is made again when used this long after it was made.
+RENEW_AFTER = timedelta(minutes=5)
 ALGORITHM = "HS256"
 
 # Paths anyone may reach without a session.
@@ -156,3 +160,61 @@ def issue_token(auth: JWTCookieAuth, user: dict, minutes: int) -> str:
         token_audience=AUDIENCE,
         token_extras={"ver": user["token_version"]},
     )
+
+
+def session_cookie(settings: Settings, auth: JWTCookieAuth, user: dict) -> Cookie:
+    """The page session cookie for `user` (its id and token_version): after sign-in, after a
+    password change ended the user's other sessions, and when an active session is renewed."""
+    return Cookie(
+        key=cookie_name(settings),
+        value=issue_token(auth, user, settings.session_minutes),
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+        max_age=settings.session_minutes * 60,
+    )
+
+
+def session_renewer(
+    settings: Settings, auth: JWTCookieAuth
+) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A before-send hook: a page session used again a few minutes after its cookie was made
+    gets a fresh cookie.
+
+    The lifetime is short (settings.session_minutes), so a phone left signed in is signed out
+    that long after it was last used; someone using the portal stays signed in, their cookie
+    renewed at most once every few minutes (RENEW_AFTER, at most half the lifetime).
+
+    Only a session that came in by cookie and was accepted (its token version checked
+    against the database on this request) is renewed; bearer tokens and integration keys
+    keep their own expiry, and a response that sets or clears the session cookie itself
+    (sign-in, sign-out, a password change) is left alone.
+    """
+    name = cookie_name(settings)
+    lifetime = timedelta(minutes=settings.session_minutes)
+    renew_below = lifetime - min(RENEW_AFTER, lifetime / 2)
+
+    async def renew(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope["type"] != "http":
+            return
+        token = scope.get("auth")
+        actor = scope.get("user")
+        if not isinstance(token, Token) or not isinstance(actor, Actor):
+            return
+        if scope["path"].startswith("/api/"):
+            return
+        request_headers = dict(scope["headers"])
+        if b"authorization" in request_headers:
+            return
+        if token.exp - datetime.now(UTC) > renew_below:
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        prefix = f"{name}=".lower()
+        if any(v.lower().startswith(prefix) for v in headers.getall("set-cookie", [])):
+            return
+        version = token.extras.get("ver")
+        cookie = session_cookie(settings, auth, {"id": actor.user_id, "token_version": version})
+        headers.add("set-cookie", cookie.to_header(header="").strip())
+
+    return renew

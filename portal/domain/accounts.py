@@ -38,32 +38,84 @@ async def authenticate(
     if login:
         user = await User.select().where((User.username == login) | (User.phone == login)).first()
     account_key, address_key = _keys(login, user, address)
-    since = now - window
-    for key, limit in ((account_key, max_failures), (address_key, max_failures * 4)):
-        recent = (
-            await LoginFailure.select(LoginFailure.at)
-            .where((LoginFailure.key == key) & (LoginFailure.at > since))
-            .order_by(LoginFailure.at)
-        )
-        if len(recent) >= limit:
-            oldest = recent[-limit]["at"]
-            retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
-            raise RateLimited(extra={"retry_after": retry_after})
+    counted = await _count_attempt(
+        ((account_key, max_failures), (address_key, max_failures * 4)), now=now, window=window
+    )
 
     # argon2 is slow on purpose: verify in a worker thread so the event loop keeps serving.
     ok = await asyncio.to_thread(
         verify_password, user["password_hash"] if user else None, password or ""
     )
     if not ok or user is None or not user["active"]:
-        async with write_transaction():
-            # Failures older than the window count for nothing: drop them so the table stays small.
-            await LoginFailure.delete().where(LoginFailure.at < since)
-            await LoginFailure.insert(
-                LoginFailure(key=account_key, at=now), LoginFailure(key=address_key, at=now)
-            )
+        await _forget_old_failures(now=now, window=window)
         raise Unauthorized(_("Wrong username, phone number or password."))
-    await LoginFailure.delete().where(LoginFailure.key == account_key)
+    # Signed in: this attempt was no failure, and the account's earlier ones are forgiven.
+    await LoginFailure.delete().where(
+        LoginFailure.id.is_in(counted) | (LoginFailure.key == account_key)
+    )
     return user
+
+
+async def _count_attempt(
+    limits: tuple[tuple[str, int], ...], *, now: datetime, window: timedelta
+) -> list[int]:
+    """Count an attempt against each key before its password is checked; RateLimited when a
+    key already had its limit of failures within the window.
+
+    The attempt is written first and the count read after, so attempts made at the same
+    moment (in several worker processes, or while argon2 runs in threads) each see the ones
+    written before them (a smaller id): no more than the limit get their password checked.
+    The rows stay as failures unless the password was right; a refused attempt takes its
+    rows back, so hammering a locked account does not keep it locked longer. Returns the
+    rows' ids."""
+    async with write_transaction():
+        rows = await LoginFailure.insert(*(LoginFailure(key=key, at=now) for key, _ in limits))
+    counted = [r["id"] for r in rows]
+    since = now - window
+    for (key, limit), mine in zip(limits, counted, strict=True):
+        earlier = (
+            await LoginFailure.select(LoginFailure.id, LoginFailure.at)
+            .where((LoginFailure.key == key) & (LoginFailure.at > since) & (LoginFailure.id < mine))
+            .order_by(LoginFailure.at)
+            .order_by(LoginFailure.id)
+        )
+        if len(earlier) >= limit:
+            await LoginFailure.delete().where(LoginFailure.id.is_in(counted))
+            oldest = earlier[-limit]["at"]
+            retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
+            raise RateLimited(
+                _("Too many attempts. Try again in %(minutes)s min."),
+                {"minutes": -(-retry_after // 60)},
+                extra={"retry_after": retry_after},
+            )
+    return counted
+
+
+async def _forget_old_failures(*, now: datetime, window: timedelta) -> None:
+    # Failures older than the window count for nothing: drop them so the table stays small.
+    async with write_transaction():
+        await LoginFailure.delete().where(LoginFailure.at < now - window)
+
+
+async def check_own_password(
+    user: dict,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int = 5,
+    window: timedelta = timedelta(minutes=15),
+) -> bool:
+    """Whether `password` is the signed-in user's own (before they change it). Wrong guesses
+    count against the account's sign-in limit, so a session left open on a phone cannot be
+    used to try passwords without end; past the limit it is RateLimited like signing in."""
+    account_key, _address_key = _keys(user["username"], user, "")
+    counted = await _count_attempt(((account_key, max_failures),), now=now, window=window)
+    ok = await asyncio.to_thread(verify_password, user["password_hash"], password or "")
+    if ok:
+        await LoginFailure.delete().where(LoginFailure.id.is_in(counted))
+    else:
+        await _forget_old_failures(now=now, window=window)
+    return ok
 
 
 async def session_actor(user_id: int, token_version: int) -> Actor | None:

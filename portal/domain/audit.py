@@ -85,6 +85,8 @@ class EntryView:
     entity: str
     entity_id: str
     changes: list[Change]
+    # For a user: the dealer the user belongs to (None for staff), so the page can link to it.
+    user_dealer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,10 @@ async def list_entries(
             args.append(datetime.combine(bound, time(), tzinfo=SHANGHAI).astimezone(UTC))
     rows = await fetch(
         'SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, a."before", a."after", '
-        "u.display_name AS actor_name FROM audit_entry a "
-        "LEFT JOIN portal_user u ON u.id = a.actor WHERE "
+        "u.display_name AS actor_name, su.dealer AS user_dealer FROM audit_entry a "
+        "LEFT JOIN portal_user u ON u.id = a.actor "
+        "LEFT JOIN portal_user su ON a.entity = 'user' AND CAST(su.id AS TEXT) = a.entity_id "
+        "WHERE "
         + " AND ".join(where)
         + f" ORDER BY a.at DESC, a.id DESC LIMIT {per_page + 1:d} OFFSET {(page - 1) * per_page:d}",
         *args,
@@ -199,6 +203,7 @@ async def list_entries(
             entity=r["entity"],
             entity_id=r["entity_id"],
             changes=changes_of(r["before"], r["after"]),
+            user_dealer_id=r["user_dealer"],
         )
         for r in rows[:per_page]
     ]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from portal import i18n
 from portal.db import write_transaction
 from portal.domain.errors import NotFound, _
-from portal.domain.scope import Actor, dealer_managers
+from portal.domain.scope import Actor, dealer_managers, visible_dealer_ids
 from portal.tables import (
     ApprovalStep,
     MailOutbox,
@@ -236,8 +237,18 @@ class NotificationView:
         )
 
 
+async def _in_scope_now(actor: Actor) -> Any:
+    """The actor's notifications about orders of dealers they may still see: a rep whose dealer
+    went to another rep (or a user whose role changed) no longer reads about its orders."""
+    mine = Notification.user == actor.user_id
+    ids = await visible_dealer_ids(actor)
+    if ids is None:
+        return mine
+    return mine & (Notification.order.is_null() | Notification.order.dealer.is_in(ids or [-1]))
+
+
 async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[NotificationView]:
-    """The actor's own notifications, newest first."""
+    """The actor's own notifications about what they may see now, newest first."""
     rows = (
         await Notification.select(
             Notification.id,
@@ -248,7 +259,7 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[Notification
             Notification.created_at,
             Notification.read_at,
         )
-        .where(Notification.user == actor.user_id)
+        .where(await _in_scope_now(actor))
         .order_by(Notification.created_at, ascending=False)
         .order_by(Notification.id, ascending=False)
         .limit(max(1, min(limit, 200)))
@@ -269,7 +280,7 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[Notification
 
 async def unread_count(actor: Actor) -> int:
     return await Notification.count().where(
-        (Notification.user == actor.user_id) & Notification.read_at.is_null()
+        (await _in_scope_now(actor)) & Notification.read_at.is_null()
     )
 
 

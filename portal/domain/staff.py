@@ -187,7 +187,7 @@ async def create_staff(actor: Actor, username: str, password: str, data: StaffIn
         )
     errors += [
         FieldError("password", e.message, e.params)
-        for e in check_new_password(password or "", username=username)
+        for e in check_new_password(password or "", username=username, phone=data.phone)
     ]
     await taken_fields(errors, username if USERNAME.match(username) else None, data.phone, None)
     if errors:
@@ -231,7 +231,7 @@ async def update_staff(actor: Actor, user_id: int, data: StaffInput) -> dict:
 
 async def reset_staff_password(actor: Actor, user_id: int, password: str) -> None:
     user = await get_staff(actor, user_id)
-    errors = check_new_password(password or "", username=user["username"])
+    errors = check_new_password(password or "", username=user["username"], phone=user.get("phone"))
     if errors:
         raise ValidationFailed(errors=errors)
     await store_password(actor, user_id, password, "user.password_reset")

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.auth.passwords import hash_password, verify_password
+from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
-from portal.domain import audit
+from portal.domain import accounts, audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope
@@ -78,7 +78,97 @@ async def _owned(table: Any, columns: tuple, row_id: int, dealer_id: int, missin
     return row
 
 
-def check_new_password(password: str, *, username: str = "") -> list[FieldError]:
+# The passwords tried first by anyone guessing (the most common in Chinese and English-speaking
+# leaks that are 8 characters or longer); a portal holding credit and prices refuses them.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "p@ssword",
+        "qwerty123",
+        "qwertyuiop",
+        "qwer1234",
+        "1qaz2wsx",
+        "1q2w3e4r",
+        "1q2w3e4r5t",
+        "zaq12wsx",
+        "asdf1234",
+        "asdfghjkl",
+        "zxcvbnm123",
+        "abc12345",
+        "abcd1234",
+        "abc123456",
+        "a1234567",
+        "a12345678",
+        "a123456789",
+        "aa123456",
+        "aa12345678",
+        "iloveyou",
+        "iloveyou1",
+        "woaini1314",
+        "woaini520",
+        "5201314520",
+        "1314520520",
+        "admin123",
+        "admin1234",
+        "admin888",
+        "administrator",
+        "root1234",
+        "welcome1",
+        "welcome123",
+        "letmein1",
+        "sunshine",
+        "princess",
+        "football",
+        "baseball",
+        "superman",
+        "trustno1",
+        "changeme",
+        "11223344",
+        "12121212",
+        "11112222",
+        "123123123",
+        "123321123",
+        "147258369",
+        "159357456",
+        "123qweasd",
+        "qweasdzxc",
+        "q1w2e3r4",
+        "1234qwer",
+        "123456abc",
+        "123456aa",
+        "123456qq",
+        "qq123456",
+        "112233445566",
+        "987654321",
+        "9876543210",
+        "0123456789",
+        "1234567890",
+    }
+)
+_SEQUENCES = (
+    "0123456789012345",
+    "9876543210987654",
+    "abcdefghijklmnopqrstuvwxyz",
+    "qwertyuiopasdfghjklzxcvbnm",
+)
+
+
+def _too_easy(password: str) -> bool:
+    """A password anyone guessing tries early: a common one, one character repeated, or a
+    run of a keyboard or counting sequence (12345678, abcdefgh)."""
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
+        return True
+    return any(lowered in run for run in _SEQUENCES)
+
+
+def check_new_password(
+    password: str, *, username: str = "", phone: str | None = None
+) -> list[FieldError]:
     if len(password) < MIN_PASSWORD:
         return [
             FieldError(
@@ -91,6 +181,11 @@ def check_new_password(password: str, *, username: str = "") -> list[FieldError]
         return [FieldError("new_password", _("The password is too long."))]
     if username and password.lower() == username.lower():
         return [FieldError("new_password", _("The password must not be the username."))]
+    digits = re.sub(r"\D", "", phone or "")
+    if _too_easy(password) or (len(digits) >= MIN_PASSWORD and digits == password):
+        return [
+            FieldError("new_password", _("This password is too easy to guess: choose another one."))
+        ]
     return []
 
 
@@ -101,9 +196,9 @@ async def change_password(actor: Actor, current: str, new: str) -> dict:
     user = await row_by_id(User, actor.user_id)
     if user is None:
         raise NotFound(MISSING_USER)
-    ok = await asyncio.to_thread(verify_password, user["password_hash"], current or "")
+    ok = await accounts.check_own_password(user, current or "", now=_now())
     errors = [] if ok else [FieldError("current_password", _("The current password is wrong."))]
-    errors += check_new_password(new or "", username=user["username"])
+    errors += check_new_password(new or "", username=user["username"], phone=user["phone"])
     if errors:
         raise ValidationFailed(errors=errors)
     await store_password(actor, actor.user_id, new, "user.password_changed")
@@ -218,7 +313,7 @@ async def create_user(
     errors += _check_user(data)
     errors += [
         FieldError("password", e.message, e.params)
-        for e in check_new_password(password or "", username=username)
+        for e in check_new_password(password or "", username=username, phone=data.phone)
     ]
     await taken_fields(errors, username if USERNAME.match(username) else None, data.phone, None)
     if errors:
@@ -342,7 +437,7 @@ async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: s
     """Set a user's password (they forgot theirs): their sessions end."""
     dealer = await managed_dealer(actor, dealer_id)
     user = await _owned(User, USER_COLUMNS, user_id, dealer["id"], MISSING_USER)
-    errors = check_new_password(password or "", username=user["username"])
+    errors = check_new_password(password or "", username=user["username"], phone=user["phone"])
     if errors:
         raise ValidationFailed(errors=errors)
     await store_password(actor, user_id, password, "user.password_reset")

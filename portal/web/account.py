@@ -12,7 +12,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.auth.session import cookie_name, issue_token
+from portal.auth.session import cookie_name
+from portal.auth.session import session_cookie as make_session_cookie
 from portal.domain import accounts
 from portal.domain.errors import RateLimited, Unauthorized
 from portal.web.common import home_path, page
@@ -20,7 +21,7 @@ from portal.web.common import home_path, page
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def _safe_next(value: str | None) -> str | None:
+def safe_next(value: str | None) -> str | None:
     # Only same-site paths: never an open redirect. Browsers drop tabs and newlines from
     # URLs ("/\t/evil.example" becomes "//evil.example"), so any control character or
     # blank is refused too.
@@ -39,8 +40,10 @@ def _safe_next(value: str | None) -> str | None:
 async def login_page(
     request: Request, next: FromQuery[str | None] = None, lang: FromQuery[str | None] = None
 ) -> Template:
-    context = {"next": _safe_next(next) or "", "error": None}
+    context = {"next": safe_next(next) or "", "error": None, "locale": None}
     if lang in i18n.LOCALES:
+        # The choice also goes with the form, so signing in keeps it for the user.
+        context["locale"] = lang
         # The sign-in page offers the languages as links; remember the choice in a cookie.
         i18n.set_locale(lang)
         response = page(request, "account/login.html", context)
@@ -56,7 +59,10 @@ async def login_submit(request: Request, data: Form) -> Response:
     settings = request.app.state.settings
     login = str(data.get("login", ""))[:100]
     password = str(data.get("password", ""))[:200]
-    nxt = _safe_next(str(data.get("next", "")))
+    nxt = safe_next(str(data.get("next", "")))
+    # A language picked on the sign-in page is the user's choice from now on.
+    chosen = str(data.get("locale", ""))
+    chosen_locale = chosen if chosen in i18n.LOCALES else None
     address = request.client.host if request.client else "unknown"
     try:
         user = await accounts.authenticate(
@@ -71,7 +77,12 @@ async def login_submit(request: Request, data: Form) -> Response:
         response = page(
             request,
             "account/login.html",
-            {"next": nxt or "", "error": i18n.error_message(exc), "login": login},
+            {
+                "next": nxt or "",
+                "error": i18n.error_message(exc),
+                "login": login,
+                "locale": chosen_locale,
+            },
             status=exc.status,
         )
         if isinstance(exc, RateLimited):
@@ -79,6 +90,9 @@ async def login_submit(request: Request, data: Form) -> Response:
         return response
     from portal.domain.scope import actor_from_user
 
+    if chosen_locale and chosen_locale != user["locale"]:
+        await accounts.set_locale(actor_from_user(user), chosen_locale)
+        user = {**user, "locale": chosen_locale}
     target = nxt or home_path(actor_from_user(user))
     return Redirect(
         target,
@@ -93,16 +107,7 @@ async def login_submit(request: Request, data: Form) -> Response:
 def session_cookie(request: Request, user: dict) -> Cookie:
     """The session cookie for `user`: after sign-in, and after a password change ended the
     user's other sessions."""
-    settings = request.app.state.settings
-    return Cookie(
-        key=cookie_name(settings),
-        value=issue_token(request.app.state.auth, user, settings.session_minutes),
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
-        max_age=settings.session_minutes * 60,
-    )
+    return make_session_cookie(request.app.state.settings, request.app.state.auth, user)
 
 
 @post("/logout", include_in_schema=False)
@@ -122,7 +127,7 @@ async def choose_language(request: Request, data: Form) -> Redirect:
     user = request.scope.get("user")
     if user is not None:
         await accounts.set_locale(user, locale)
-    back = _safe_next(str(data.get("next", ""))) or "/"
+    back = safe_next(str(data.get("next", ""))) or "/"
     return Redirect(
         back,
         status_code=303,

@@ -3,15 +3,19 @@ filtered by what was changed, the kind of change and the days."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from portal import i18n
 from portal.domain import audit
 from portal.domain.errors import ValidationFailed, _
 from portal.web.common import field_errors, page
+from portal.web.me import ROLE_LABELS
 from portal.web.statement import parse_period
 
 # Where each kind of entry's subject is shown, for those with a page of their own.
@@ -31,6 +35,25 @@ ENTITY_PAGES = {
     "supplier_settings": "/admin/settings",
     "api_key": "/me/api-keys",
 }
+
+
+# Finance reads the log too, but opens only these pages (the rest are the administrator's).
+FINANCE_PAGES = frozenset({"order", "dealer", "shipment", "return"})
+
+
+def subject_href(role: str, entry: audit.EntryView) -> str | None:
+    """Where the entry's subject is shown to this reader, or None (no page, or not theirs)."""
+    if not entry.entity_id.isdigit():
+        return None
+    if entry.entity == "user" and entry.user_dealer_id is not None:
+        # A dealer's user is kept on the dealer's pages, by its administrator or an admin.
+        if role != "admin":
+            return None
+        return f"/dealers/{entry.user_dealer_id}/users/{entry.entity_id}"
+    href = ENTITY_PAGES.get(entry.entity)
+    if href is None or (role != "admin" and entry.entity not in FINANCE_PAGES):
+        return None
+    return href.format(entry.entity_id)
 
 
 # What each kind of subject is called on the page (the log keeps the code).
@@ -57,6 +80,104 @@ ENTITY_LABELS = {
     "supplier_settings": _("Supplier settings"),
     "api_key": _("Integration key"),
 }
+
+
+# What each kind of change is called on the page (the log keeps the code, shown beside it).
+ACTION_LABELS = {
+    "order.submitted": _("Order submitted"),
+    "order.approved": _("Order approved"),
+    "order.step_approved": _("Approval step passed"),
+    "order.rejected": _("Order rejected"),
+    "order.returned": _("Order sent back to the dealer"),
+    "order.resubmitted": _("Order resubmitted"),
+    "order.adjusted": _("Order adjusted"),
+    "order.cancelled": _("Order cancelled"),
+    "order.remainder_closed": _("Rest of the order closed"),
+    "order.backorder_reserved": _("Backorder reserved"),
+    "shipment.packed": _("Shipment packed"),
+    "shipment.shipped": _("Shipment shipped"),
+    "shipment.cancelled": _("Shipment cancelled"),
+    "shipment.received": _("Shipment received"),
+    "return.requested": _("Return requested"),
+    "return.approved": _("Return approved"),
+    "return.rejected": _("Return rejected"),
+    "return.received": _("Return received"),
+    "ledger.payment": _("Payment recorded"),
+    "ledger.prepayment": _("Prepayment recorded"),
+    "ledger.credit_note": _("Credit note"),
+    "dealer.credit_terms": _("Credit terms changed"),
+    "dealer.reassigned": _("Dealer reassigned"),
+    "dealer.created": _("Dealer added"),
+    "dealer.updated": _("Dealer changed"),
+    "stock.receipt": _("Stock received"),
+    "stock.count": _("Stock counted"),
+    "stock.damage": _("Stock written off as damaged"),
+    "price.saved": _("Price set"),
+    "price.removed": _("Price removed"),
+    "user.created": _("User added"),
+    "user.updated": _("User changed"),
+    "user.password_changed": _("Password changed"),
+    "user.password_reset": _("Password reset"),
+}
+
+# What the commonest recorded fields are called on the page (others show their code).
+KEY_LABELS = {
+    "credit_limit_fen": _("Credit limit"),
+    "payment_terms_days": _("Payment terms"),
+    "balance_fen": _("Balance"),
+    "amount_fen": _("Amount"),
+    "total_fen": _("Order total"),
+    "price_fen": _("Unit price"),
+    "discount_fen": _("Discount"),
+    "on_hand": _("On hand"),
+    "reserved": _("Reserved"),
+    "role": _("Role"),
+    "display_name": _("Name"),
+    "phone": _("Phone"),
+    "active": _("Active"),
+    "note": _("Note"),
+    "reference": _("Reference"),
+    "method": _("Method"),
+    "status": _("State"),
+    "manager": _("Sales manager"),
+}
+_YES_NO = {"true": _("Yes"), "false": _("No")}
+_WHOLE = re.compile(r"^-?\d{1,18}$")
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    label: str
+    code: str
+    before: str
+    after: str
+
+
+def _shown_value(key: str, text: str) -> str:
+    """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
+    a role by its name, true and false as yes and no; anything else as recorded."""
+    if _WHOLE.match(text):
+        if key.endswith("_fen"):
+            return i18n.money(int(text))
+        if key.endswith("_bp"):
+            return f"{i18n.number(int(text) / 100)}%"
+    if key == "role" and text in ROLE_LABELS:
+        return i18n.gettext(ROLE_LABELS[text])
+    if text in _YES_NO:
+        return i18n.gettext(_YES_NO[text])
+    return text
+
+
+def shown_changes(changes: list[audit.Change]) -> list[ShownChange]:
+    return [
+        ShownChange(
+            label=i18n.gettext(KEY_LABELS[c.key]) if c.key in KEY_LABELS else c.key,
+            code=c.key,
+            before=_shown_value(c.key, c.before) if c.before else "",
+            after=_shown_value(c.key, c.after) if c.after else "",
+        )
+        for c in changes
+    ]
 
 
 def _text(raw: str | None, limit: int) -> str:
@@ -97,8 +218,10 @@ async def audit_log(
         "result": result,
         "values": values,
         "errors": errors,
-        "entity_pages": ENTITY_PAGES,
         "entity_labels": ENTITY_LABELS,
+        "shown_changes": shown_changes,
+        "subject_href": lambda entry: subject_href(request.user.role, entry),
+        "action_labels": ACTION_LABELS,
         "prev_url": "/admin/audit?" + urlencode({**query, "page_no": number - 1}),
         "next_url": "/admin/audit?" + urlencode({**query, "page_no": number + 1}),
         "show_acting_banner": False,

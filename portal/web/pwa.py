@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+
 from litestar import Request, get
+from litestar.params import FromQuery
 from litestar.response import Response, Template
 
+from portal import i18n
+from portal.domain.errors import _
 from portal.settings import ROOT
 from portal.web.common import page
 
 SERVICE_WORKER = ROOT / "static" / "js" / "sw.js"
+MANIFEST = ROOT / "static" / "manifest.webmanifest"
+# What the home screen shows under the icon, in the user's language.
+APP_NAME = _("Dealer ordering")
+APP_SHORT_NAME = _("Ordering")
+APP_DESCRIPTION = _("Order from your supplier at your prices, on your phone.")
 
 
 @get("/sw.js", include_in_schema=False, sync_to_thread=False)
@@ -19,6 +30,33 @@ def service_worker() -> Response[bytes]:
         SERVICE_WORKER.read_bytes(),
         media_type="text/javascript; charset=utf-8",
         headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+    )
+
+
+@cache
+def _manifest(locale: str) -> bytes:
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    i18n.set_locale(locale)
+    manifest.update(
+        name=i18n.gettext(APP_NAME),
+        short_name=i18n.gettext(APP_SHORT_NAME),
+        description=i18n.gettext(APP_DESCRIPTION),
+        lang=locale.replace("_", "-"),
+    )
+    return json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+
+
+@get("/manifest.webmanifest", include_in_schema=False)
+async def manifest(request: Request, lang: FromQuery[str | None] = None) -> Response[bytes]:
+    # A browser fetches the manifest without cookies, so the page names its language in the
+    # link; the app installed from an English page is named in English.
+    locale = lang if lang in i18n.LOCALES else i18n.get_locale()
+    body = _manifest(locale)
+    i18n.set_locale(locale)
+    return Response(
+        body,
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "public, max-age=3600"},
     )
 
 
@@ -38,4 +76,4 @@ async def offline(request: Request) -> Template:
     return response
 
 
-ROUTES = [service_worker, offline]
+ROUTES = [service_worker, manifest, offline]

@@ -10,8 +10,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
+from portal import i18n
 from portal.domain import team
-from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.errors import FieldError, RateLimited, ValidationFailed, _
 from portal.web.account import session_cookie
 from portal.web.common import checked, clear_flash, field_errors, flash, page, take_flash
 from portal.web.me import ROLE_LABELS
@@ -54,6 +55,16 @@ async def password_change(request: Request, data: Form) -> Response:
             active_tab="me",
             status=422,
         )
+    except RateLimited as exc:
+        response = page(
+            request,
+            "me/password.html",
+            {"errors": {"current_password": i18n.error_message(exc)}, "done": False},
+            active_tab="me",
+            status=exc.status,
+        )
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     # Signed out everywhere else; this phone stays signed in with a fresh session.
     response = Redirect("/me/password", status_code=303)
     response.set_cookie(session_cookie(request, user))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from portal import housekeeping
 from portal.domain import accounts, shipments, supplier
 from portal.settings import ROOT
-from portal.tables import Shipment, User
+from portal.tables import AuditEntry, Shipment, User
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world
 
@@ -108,3 +108,10 @@ async def test_createadmin_creates_then_refuses_then_resets(db, database_url, tm
 
     short = await asyncio.to_thread(_cli, database_url, tmp_path, "b2", password="short")
     assert short.returncode == 2 and await User.count().where(User.username == "b2") == 0
+    easy = await asyncio.to_thread(_cli, database_url, tmp_path, "b3", password="12345678")
+    assert easy.returncode == 2 and "easy to guess" in easy.stderr
+    assert await User.count().where(User.username == "b3") == 0
+    # Both the creation and the reset are in the audit log, as the system's.
+    entries = await AuditEntry.select().where(AuditEntry.entity_id == str(row["id"]))
+    assert sorted(e["action"] for e in entries) == ["user.created", "user.password_reset"]
+    assert all(e["actor"] is None for e in entries)

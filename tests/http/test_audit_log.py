@@ -88,7 +88,10 @@ async def test_the_audit_log_page_and_api(client, world):
     )
     assert page.status_code == 200
     assert "dealer.credit_terms" in page.text and "钱会计" in page.text
-    assert "<del>100000</del> → <ins>200000</ins>" in page.text
+    assert "<strong>信用条件已修改</strong>" in page.text  # the kind of change, named
+    # Fen read as yuan, the field by its name (its code on hover).
+    assert '<dt title="credit_limit_fen">信用额度</dt>' in page.text
+    assert "<del>¥1,000.00</del> → <ins>¥2,000.00</ins>" in page.text
     assert f'href="/dealers/{world["a"]["id"]}"' in page.text
     bad = await client.get("/admin/audit", params={"start": "2026-13-01", "end": "2026-11-01"})
     assert bad.status_code == 422 and "请输入日期，例如 2026-11-25。" in bad.text
@@ -131,3 +134,54 @@ async def test_an_orders_page_links_finance_to_its_entries_and_not_the_dealer(cl
     assert link in (await client.get(f"/orders/{placed.order.id}")).text
     entries = await client.get(link.replace("&amp;", "&"))
     assert "order.submitted" in entries.text
+
+
+def test_recorded_values_read_as_money_percent_and_names():
+    from portal import i18n
+    from portal.domain.audit import Change
+    from portal.web.audit import shown_changes
+
+    i18n.set_locale("en")
+    try:
+        shown = shown_changes(
+            [
+                Change("credit_limit_fen", "2000000", "1234550"),
+                Change("credit_tolerance_bp", "", "250"),
+                Change("role", "sales_rep", "sales_manager"),
+                Change("lines", "[1, 2]", ""),
+                Change("active", "true", "false"),
+            ]
+        )
+    finally:
+        i18n.set_locale(i18n.DEFAULT_LOCALE)
+    assert [(c.label, c.before, c.after) for c in shown] == [
+        ("Credit limit", "¥20,000.00", "¥12,345.50"),
+        ("credit_tolerance_bp", "", "2.5%"),
+        ("Role", "Sales representative", "Sales manager"),
+        ("lines", "[1, 2]", ""),
+        ("Active", "Yes", "No"),
+    ]
+
+
+async def test_subjects_link_to_pages_the_reader_may_open(client, world):
+    """A dealer's user links to the dealer's user page (the staff page would not know them);
+    finance gets no links to the administrator's pages, which would refuse them."""
+    buyer = await f.user("dealer_buyer", world["a"], username="buyer-x")
+    staff = await f.user("warehouse", username="clerk-x")
+    for user in (buyer, staff):
+        await audit.record(None, "user.updated", "user", user["id"], {}, {"active": True}, now=AT)
+    await audit.record(None, "sku.saved", "sku", 5, {}, {"base_price_fen": 100}, now=AT)
+
+    await sign_in(client, "adm")
+    page = await client.get("/admin/audit")
+    assert f'href="/dealers/{world["a"]["id"]}/users/{buyer["id"]}"' in page.text
+    assert f'href="/admin/users/{staff["id"]}"' in page.text
+    assert f'href="/admin/users/{buyer["id"]}"' not in page.text
+    assert 'href="/admin/skus/5"' in page.text
+
+    client.cookies.clear()
+    await sign_in(client, "fin")
+    page = await client.get("/admin/audit")
+    assert page.status_code == 200
+    assert "/users/" not in page.text and 'href="/admin/skus/5"' not in page.text
+    assert f'href="/dealers/{world["a"]["id"]}"' in page.text

@@ -206,6 +206,7 @@ def assert_api_refused(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text[:300]
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"].endswith("unauthorized")
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def page_with_cookie(client: httpx.AsyncClient, settings: Settings, token: str):
@@ -305,6 +306,95 @@ async def test_revoking_sessions_refuses_an_api_bearer_token(client, settings, a
     assert_api_refused(await client.get(route, headers=headers))
 
 
+# --- renewal --------------------------------------------------------------------------------
+
+
+def session_cookies(response: httpx.Response, settings: Settings) -> list[str]:
+    return [
+        c
+        for c in response.headers.get_list("set-cookie")
+        if c.startswith(f"{cookie_name(settings)}=")
+    ]
+
+
+def token_expiring_in(user: dict, settings: Settings, minutes: int) -> str:
+    now = datetime.now(UTC)
+    return jwt.encode(
+        claims(
+            user,
+            iat=int(now.timestamp()) - 60,
+            exp=int((now + timedelta(minutes=minutes)).timestamp()),
+        ),
+        settings.secret_key,
+        algorithm=ALGORITHM,
+    )
+
+
+async def test_an_active_session_is_renewed_so_it_ends_long_after_its_last_use(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    # Made ten minutes ago: the next page brings a cookie good for the whole lifetime again.
+    old = token_expiring_in(user, settings, settings.session_minutes - 10)
+    response = await page_with_cookie(client, settings, old)
+    assert response.status_code == 200
+    [renewed] = session_cookies(response, settings)
+    attrs = renewed.lower()
+    assert "httponly" in attrs and "path=/" in attrs and "samesite=lax" in attrs
+    token = renewed.split(";", 1)[0].split("=", 1)[1]
+    payload = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], audience=AUDIENCE)
+    now = datetime.now(UTC).timestamp()
+    assert payload["exp"] > now + (settings.session_minutes - 2) * 60
+    assert payload["exp"] <= now + settings.session_minutes * 60 + 1
+    assert payload["sub"] == str(user["id"])
+    # The renewed cookie is a working session of the same user.
+    client.cookies.set(cookie_name(settings), token)
+    again = await client.get("/", follow_redirects=False)
+    assert again.status_code == 200 and user["display_name"] in again.text
+    # A fresh session is not renewed on every request.
+    assert session_cookies(again, settings) == []
+
+
+async def test_renewal_does_not_revive_a_revoked_or_expired_session(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    old = token_expiring_in(user, settings, 10)
+    await accounts.revoke_sessions(user["id"])
+    response = await page_with_cookie(client, settings, old)
+    assert_sent_to_login(response)
+    assert session_cookies(response, settings) == []
+    expired = token_expiring_in(user, settings, -1)
+    response = await page_with_cookie(client, settings, expired)
+    assert_sent_to_login(response)
+    assert session_cookies(response, settings) == []
+
+
+async def test_sign_out_of_an_old_session_is_not_undone_by_renewal(client, settings):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    client.cookies.set(cookie_name(settings), token_expiring_in(user, settings, 10))
+    home = await client.get("/")
+    client.cookies.set(cookie_name(settings), token_expiring_in(user, settings, 10))
+    response = await client.post(
+        "/logout", data={"_csrf_token": page_csrf(home.text)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    [cleared] = session_cookies(response, settings)
+    assert "max-age=0" in cleared.lower() or "expires=" in cleared.lower()
+    assert_sent_to_login(await client.get("/", follow_redirects=False))
+
+
+async def test_bearer_tokens_get_no_session_cookie(client, settings, app):
+    d = await f.dealer()
+    user = await f.user("dealer_buyer", d)
+    headers = {"Authorization": f"Bearer {token_expiring_in(user, settings, 5)}"}
+    route = api_get_route(app)
+    response = await client.get(route, headers=headers)
+    assert response.status_code == 200
+    assert session_cookies(response, settings) == []
+    response = await client.get("/", headers=headers, follow_redirects=False)
+    assert session_cookies(response, settings) == []
+
+
 # --- signing in ----------------------------------------------------------------------------
 
 
@@ -373,7 +463,10 @@ async def test_after_the_limit_even_the_right_password_is_429(client, settings):
     assert blocked.status_code == 429
     retry = int(blocked.headers["retry-after"])
     assert 0 < retry <= settings.login_window_seconds + 1
-    assert translated(RateLimited()) in blocked.text
+    minutes = -(-retry // 60)
+    message = RateLimited("Too many attempts. Try again in %(minutes)s min.", {"minutes": minutes})
+    assert translated(message) in blocked.text
+    assert f"{minutes} 分钟后再试" in blocked.text
     assert not cookie_name_in(blocked)
 
 
@@ -438,6 +531,36 @@ async def test_the_limit_is_kept_in_the_database(db):
     later = now + timedelta(minutes=16)
     user = await accounts.authenticate("rows", f.PASSWORD, "10.9.9.9", now=later, max_failures=3)
     assert user["username"] == "rows"
+
+
+async def test_a_burst_of_guesses_at_once_gets_no_more_tries_than_the_limit(db):
+    """Guesses sent all at once (across worker processes, or while argon2 runs in threads)
+    must not all pass the count before any failure is written: each attempt is counted
+    before its password is checked, so at most `max_failures` of them are tried."""
+    import asyncio
+
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="burst")
+    now = datetime.now(UTC)
+
+    async def guess(n: int) -> str:
+        try:
+            await accounts.authenticate("burst", f"bad-{n}", f"10.1.0.{n}", now=now, max_failures=3)
+        except Unauthorized:
+            return "tried"
+        except RateLimited:
+            return "refused"
+        return "signed in"
+
+    outcomes = await asyncio.gather(*(guess(n) for n in range(12)))
+    assert outcomes.count("tried") <= 3, outcomes
+    assert outcomes.count("refused") >= 9
+    # The limit's window is as before: the refused attempts did not lengthen it.
+    later = now + timedelta(minutes=16)
+    user = await accounts.authenticate("burst", f.PASSWORD, "10.9.9.9", now=later, max_failures=3)
+    assert user["username"] == "burst"
+    # A right password clears what it counted: no row of its own stays behind.
+    assert not await LoginFailure.exists().where(LoginFailure.key.like("%10.9.9.9"))
 
 
 async def test_api_token_login_shares_the_limit(clients, settings, app):
@@ -569,6 +692,11 @@ def assert_security_headers(r: httpx.Response) -> None:
     )
 
 
+async def test_no_hsts_over_plain_http(client):
+    # Over plain HTTP (the embedded default, a developer's machine) it would mean nothing.
+    assert "strict-transport-security" not in (await client.get("/login")).headers
+
+
 async def test_pages_send_the_security_headers(client):
     d = await f.dealer()
     await f.user("dealer_buyer", d, username="headers")
@@ -596,6 +724,11 @@ async def test_session_cookie_is_httponly_and_samesite(client, settings):
     attrs = header.lower()
     assert cookie_name(settings) == "session"
     assert "httponly" in attrs
+    client.cookies.clear()
+    csrf_cookie = next(
+        c for c in (await client.get("/login")).headers.get_list("set-cookie") if "csrf" in c
+    )
+    assert "httponly" in csrf_cookie.lower() and "samesite=strict" in csrf_cookie.lower()
     assert re.search(r"samesite=(lax|strict)", attrs)
     assert "path=/" in attrs
     # The token's expiry is short and pinned to the configured lifetime.
@@ -629,7 +762,9 @@ async def test_secure_settings_use_a_host_prefixed_secure_cookie(db, database_ur
         assert "path=/" in attrs
         assert not any(a.startswith("domain=") for a in attrs)
         assert not any(c.startswith("session=") for c in r.headers.get_list("set-cookie"))
-        assert (await c.get("/", follow_redirects=False)).status_code == 200
+        home = await c.get("/", follow_redirects=False)
+        assert home.status_code == 200
+        assert home.headers["strict-transport-security"].startswith("max-age=")
 
 
 @pytest.mark.parametrize(

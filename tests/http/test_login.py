@@ -78,3 +78,90 @@ async def test_an_unknown_address_says_so_once_and_keeps_the_tab_bar(client):
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["detail"] == "There is nothing at this address. Check the link."
+
+
+async def test_a_language_picked_on_the_sign_in_page_is_kept_after_signing_in(client):
+    from portal.tables import User
+    from tests.http.conftest import csrf_from
+
+    d = await f.dealer()
+    u = await f.user("dealer_buyer", d, username="buyer5")
+    page = await client.get("/login?lang=en")
+    assert "Sign in" in page.text
+    assert 'name="locale" value="en"' in page.text
+    wrong = await client.post(
+        "/login",
+        data={
+            "login": "buyer5",
+            "password": "wrong",
+            "locale": "en",
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
+    assert wrong.status_code == 401
+    assert "Wrong username" in wrong.text
+    assert 'name="locale" value="en"' in wrong.text
+    response = await client.post(
+        "/login",
+        data={
+            "login": "buyer5",
+            "password": f.PASSWORD,
+            "locale": "en",
+            "_csrf_token": csrf_from(wrong.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    home = await client.get("/")
+    assert '<html lang="en">' in home.text
+    row = await User.select(User.locale).where(User.id == u["id"]).first()
+    assert row["locale"] == "en"
+
+
+async def test_signing_in_without_picking_keeps_the_users_own_language(client):
+    from portal.tables import User
+
+    d = await f.dealer()
+    u = await f.user("dealer_buyer", d, username="buyer6")
+    await User.update({User.locale: "zh_Hant"}).where(User.id == u["id"])
+    client.cookies.set("lang", "en")  # left by someone else on this phone
+    assert (await sign_in(client, "buyer6")).status_code == 303
+    home = await client.get("/")
+    assert '<html lang="zh-Hant">' in home.text
+
+
+async def test_an_htmx_tap_after_the_session_ended_loads_the_sign_in_page_whole(client):
+    """A tap on + in the catalog after the session ended must not swap the sign-in page into
+    the quantity box: htmx is told to go to the sign-in page, and back to the catalog after."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.http.conftest import csrf_from
+
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer7")
+    page = await client.get("/login")
+    headers = {
+        "HX-Request": "true",
+        "HX-Current-URL": "http://testserver.local/catalog?q=%E6%B0%B4&in_stock=1",
+        "x-csrftoken": csrf_from(page.text),
+    }
+    tap = await client.post("/catalog/qty/1", data={"qty": "1"}, headers=headers)
+    assert tap.status_code == 200, tap.text[:300]
+    assert tap.text == ""
+    target = urlsplit(tap.headers["hx-redirect"])
+    assert target.path == "/login"
+    assert parse_qs(target.query)["next"] == ["/catalog?q=%E6%B0%B4&in_stock=1"]
+    # A page the browser says it is on, elsewhere, is not followed after signing in.
+    headers["HX-Current-URL"] = "https://evil.example//evil.example/x"
+    tap = await client.post("/catalog/qty/1", data={"qty": "1"}, headers=headers)
+    assert tap.headers["hx-redirect"] == "/login"
+    # Without htmx, the plain redirect as before.
+    plain = await client.get("/catalog?q=x", follow_redirects=False)
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/login?next=")
+    # A history restore wants a whole page: the redirect.
+    restore = await client.get(
+        "/catalog",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        follow_redirects=False,
+    )
+    assert restore.status_code == 303

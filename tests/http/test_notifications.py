@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from portal.tables import Notification
+from portal.tables import Notification, Order
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import assert_problem, bearer
@@ -75,3 +75,54 @@ async def test_notifications_through_the_api(client, db):
     )
     rows = await Notification.select().where(Notification.user == other["id"])
     assert rows[0]["read_at"] is None
+
+
+async def test_a_rep_no_longer_reads_about_a_dealer_given_to_another_rep(client, db):
+    """Scope is what the rep may see now: after a reassignment the old notifications about the
+    dealer's orders (their numbers, a rejection's reason) leave the rep's list and count."""
+    from portal.domain import dealers
+    from tests.http.test_api_auth import bearer
+
+    t = await f.tier()
+    mine, theirs = await f.dealer(t), await f.dealer(t)
+    rep = await f.user("sales_rep", username="rep-n")
+    other_rep = await f.user("sales_rep", username="rep-m")
+    await f.assign(rep, mine)
+    await f.assign(rep, theirs)
+    now = datetime.now(UTC)
+    buyer = await f.user("dealer_buyer", mine)
+
+    async def order(dealer: dict, number: str) -> dict:
+        return await f._insert(
+            Order,
+            number=number,
+            dealer=dealer["id"],
+            placed_by=buyer["id"],
+            status="approved",
+            created_at=now,
+            updated_at=now,
+        )
+
+    kept, gone = await order(mine, "SO-KEPT-1"), await order(theirs, "SO-GONE-1")
+    await Notification.insert(
+        Notification(
+            user=rep["id"], order=kept["id"], kind="approved", note="留下", created_at=now
+        ),
+        Notification(
+            user=rep["id"], order=gone["id"], kind="rejected", note="移走", created_at=now
+        ),
+        Notification(user=rep["id"], kind="approved", note="无订单", created_at=now),
+    )
+    await sign_in(client, "rep-n")
+    page = await client.get("/notifications")
+    assert "留下" in page.text and "移走" in page.text
+    admin = await f.user("admin", username="admin-n")
+    await dealers.reassign(f.actor(admin), theirs["id"], other_rep["id"], now=now)
+    page = await client.get("/notifications")
+    assert page.status_code == 200
+    assert "留下" in page.text and "无订单" in page.text
+    assert "移走" not in page.text and gone["number"] not in page.text
+    api = await client.get("/api/v1/notifications", headers=await bearer(client, "rep-n"))
+    assert api.status_code == 200, api.text
+    assert api.json()["unread"] == 2
+    assert "移走" not in api.text

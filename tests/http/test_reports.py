@@ -200,3 +200,15 @@ async def test_the_credit_exposure_table_exports(client, shop):
     sheet = load_workbook(io.BytesIO(book.content)).active
     names = {row[0].value for row in sheet.iter_rows(min_row=4) if row[0].value}
     assert names == {"东方商行", "'=HYPERLINK(1)"} or names == {"东方商行", "=HYPERLINK(1)"}
+
+
+async def test_counts_of_orders_read_as_english(client, shop):
+    """One order is "1 order" in English, not "1 orders"."""
+    from portal.tables import User
+
+    await User.update({User.locale: "en"}).where(User.username == "boss")
+    assert (await sign_in(client, "boss")).status_code == 303
+    page = await client.get("/reports")
+    assert page.status_code == 200 and "Sales by dealer" in page.text
+    assert "1 order<" in page.text or "· 1 order" in page.text
+    assert "1 orders" not in page.text

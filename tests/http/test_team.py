@@ -278,3 +278,46 @@ async def test_api_scope_and_own_password(client, shop):
     assert done.status_code == 204
     assert_problem(await client.get("/api/v1/orders", headers=buyer), 401, "unauthorized")
     await bearer(client, "buyer", "api-pass-55")
+
+
+async def test_a_password_easy_to_guess_is_refused_and_changes_nothing(client, shop):
+    await sign_in(client, "buyer")
+    for easy in ("12345678", "password", "11111111", "qwertyuiop", "Abcd1234"):
+        refused = await post_form(
+            client,
+            "/me/password",
+            {"current_password": f.PASSWORD, "new_password": easy, "repeat_password": easy},
+        )
+        assert refused.status_code == 422, easy
+        assert "这个密码太容易被猜到" in refused.text, easy
+    assert (await client.get("/catalog", follow_redirects=False)).status_code == 200
+
+
+async def test_guessing_the_current_password_is_limited_like_signing_in(client, shop, other):
+    """A session left open on a phone cannot be used to try passwords without end."""
+    await sign_in(client, "buyer")
+    for attempt in range(5):
+        wrong = await post_form(
+            client,
+            "/me/password",
+            {
+                "current_password": f"guess-{attempt}",
+                "new_password": "new-pass-77",
+                "repeat_password": "new-pass-77",
+            },
+        )
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
+    blocked = await post_form(
+        client,
+        "/me/password",
+        {
+            "current_password": f.PASSWORD,
+            "new_password": "new-pass-77",
+            "repeat_password": "new-pass-77",
+        },
+    )
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "尝试次数过多" in blocked.text
+    # Nothing changed, and signing in elsewhere is held back too.
+    assert (await sign_in(other, "buyer")).status_code == 429
