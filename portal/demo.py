@@ -582,6 +582,9 @@ def _plan_dealers(plan: DemoPlan, rng: random.Random) -> None:
         plan.favourites.append(("D01", code))
 
 
+# Dealers were set up this many days ago: before the oldest past order, and before the
+# month a statement shows by default.
+DEALERS_SINCE_DAYS = 90
 # (dealer, who places it, days ago, note, cancelled later)
 PAST_ORDERS = [
     ("D01", "d01buyer", 26, "", False),
@@ -713,8 +716,12 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     await _bulk(
         Dealer,
         [
+            # Dealers of long standing: set up before the history below, so the balance
+            # they brought (the ledger's opening entry, dated when the dealer was set up)
+            # comes before their invoices and a statement opens with it.
             Dealer(**{**d, "tier": tier_id[d["tier"]],
-                      "default_warehouse": wh_id[d["default_warehouse"]], "created_at": now})
+                      "default_warehouse": wh_id[d["default_warehouse"]],
+                      "created_at": now - timedelta(days=DEALERS_SINCE_DAYS)})
             for d in plan.dealers
         ],
     )

@@ -16,6 +16,7 @@ from portal.demo import (
     load_demo,
     load_demo_if_empty,
 )
+from portal.domain import ledger
 from portal.domain.accounts import authenticate
 from portal.settings import Settings
 from portal.tables import (
@@ -37,6 +38,7 @@ from portal.tables import (
     VolumeBreak,
     Warehouse,
 )
+from tests import factories as f
 
 
 def _is_int(value) -> bool:
@@ -233,3 +235,14 @@ async def test_the_demo_leaves_an_order_in_the_managers_queue_and_one_in_finance
     )
     d04 = await Dealer.select().where(Dealer.code == OVER_CREDIT_APPROVAL_DEALER).first()
     assert d04["over_credit_policy"] == "approval"
+
+
+async def test_a_demo_dealers_statement_opens_with_the_balance_it_brought(db):
+    await load_demo(None)
+    actor = f.actor(await User.select().where(User.username == "admin").first())
+    for dealer in await Dealer.select().where(Dealer.balance_fen != 0):
+        statement = await ledger.statement(actor, dealer["id"])
+        # The balance the dealer brought is before the month, not a line within it.
+        assert statement.brought_fen == 0, dealer["code"]
+        assert all(e.kind != "opening" for e in statement.entries), dealer["code"]
+        assert statement.opening_fen != 0 or statement.entries, dealer["code"]
