@@ -20,6 +20,7 @@ from litestar.datastructures import CacheControlHeader, MutableScopeHeaders, Sta
 from litestar.exceptions import (
     ClientException,
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -200,6 +201,25 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         if is_api(request):
             return problem(request, 403, "forbidden", title, detail)
         return error_page(request, 403, title, detail)
+    if isinstance(exc, MethodNotAllowedException):
+        allow = (exc.headers or {}).get("allow", "")
+        title = i18n.gettext("This address does not take this method.")
+        detail = i18n.gettext("Use one of: %(methods)s.") % {"methods": allow}
+        if is_api(request):
+            response = problem(request, 405, "method-not-allowed", title, detail)
+        else:
+            response = error_page(request, 405, title, detail)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+    if status == 415 and is_api(request):
+        return problem(
+            request,
+            415,
+            "unsupported-media-type",
+            i18n.gettext("This content type is not accepted."),
+            i18n.gettext("Send the body as JSON, with Content-Type: application/json."),
+        )
     if status >= 500:
         log.exception("server error", exc_info=exc)
     title = i18n.gettext("The request could not be completed.")
@@ -211,6 +231,10 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
 # Litestar/msgspec validation messages (English, technical) -> msgids for the reader.
 _INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Object missing required field `(?P<name>[^`]+)`"), _("This is required.")),
+    (
+        re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`"),
+        _("This field is not known here; leave it out."),
+    ),
     (re.compile(r"^Expected `int` >= (?P<min>-?\d+)"), _("Must be at least %(min)s.")),
     (re.compile(r"^Expected `int` <= (?P<max>-?\d+)"), _("Must be at most %(max)s.")),
     (re.compile(r"^Expected `(int|int \| null)`"), _("Enter a whole number.")),
@@ -342,10 +366,24 @@ def _is_utf8_form(body: bytes) -> bool:
     return True
 
 
+def _body_not_json(request: Request) -> bool:
+    """An API request whose handler reads a JSON body, sent with another content type (no
+    content type at all is taken for JSON, as curl and most clients send it)."""
+    if not is_api(request) or request.method not in ("POST", "PUT", "PATCH"):
+        return False
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type or content_type == "application/json" or content_type.endswith("+json"):
+        return False
+    return request.route_handler.parsed_data_field is not None
+
+
 async def prepare_request(request: Request) -> None:
     """Before every handler: refuse NUL characters in the query or a text body, and form bodies
     that are not UTF-8; set the locale."""
     i18n.set_locale(_request_locale(request))
+    if _body_not_json(request) and (await request.body()).strip():
+        # A JSON endpoint sent a form, text or a file: say so, rather than "not valid JSON".
+        raise HTTPException(status_code=415)
     query = request.scope.get("query_string", b"")
     suspect = any(mark in query for mark in _NUL_ENCODED)
     content_type = request.headers.get("content-type", "")

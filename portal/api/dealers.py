@@ -10,7 +10,7 @@ from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, Money, money, problems
+from portal.api.schemas import Id, In, Money, money, problems
 from portal.domain import credit, dealers, ledger, supplier
 from portal.domain.money import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
@@ -30,7 +30,7 @@ class DealerRepOut(Struct):
     assignable: Annotated[list[Rep], Meta(description="the reps the caller may choose")]
 
 
-class DealerRepIn(Struct):
+class DealerRepIn(In):
     rep_id: Annotated[
         Annotated[int, Meta(ge=1, le=2**31 - 1)] | None,
         Meta(description="null: no rep (administrators)"),
@@ -157,7 +157,7 @@ def _text(n: int) -> Any:
     return Annotated[str, Meta(max_length=n)]
 
 
-class CreditTermsIn(Struct):
+class CreditTermsIn(In):
     credit_limit: Annotated[str, Meta(max_length=20, examples=["50000.00"])]
     payment_terms_days: Annotated[int, Meta(description="0 to 365")]
     overdue_policy: Annotated[
@@ -253,7 +253,7 @@ async def list_dealers(
     )
 
 
-class DealerIn(Struct):
+class DealerIn(In):
     name: Annotated[str, Meta(max_length=100)]
     tier_id: Id
     region: Annotated[str, Meta(max_length=50)] = ""

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.catalog import dealer_for
-from portal.api.schemas import Money, money, problems
+from portal.api.schemas import In, Money, money, problems
 from portal.domain import promotions
 from portal.domain.scope import Actor
 
@@ -20,7 +20,7 @@ Qty = Annotated[int, Meta(ge=1, le=promotions.MAX_QTY)]
 Fen = Annotated[int, Meta(ge=1, le=promotions.MAX_AMOUNT_FEN)]
 
 
-class PromotionIn(Struct):
+class PromotionIn(In):
     name: Annotated[str, Meta(min_length=1, max_length=promotions.MAX_NAME)]
     kind: Annotated[str, Meta(description="percent_off, spend_save (满减) or buy_get (买赠)")]
     starts_on: date

@@ -11,7 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems, qty_by_line
+from portal.api.schemas import Id, IdempotencyKeyHeader, In, Money, money, problems, qty_by_line
 from portal.domain import photos, returns
 from portal.domain.scope import Actor
 from portal.web.shipments import UPLOAD_LIMITS, photo_response
@@ -19,12 +19,12 @@ from portal.web.shipments import UPLOAD_LIMITS, photo_response
 ID = PathParameter(ge=1, le=2**31 - 1)
 
 
-class ReturnLineIn(Struct):
+class ReturnLineIn(In):
     order_line_id: Id
     qty: Annotated[int, Meta(ge=-(10**9), le=10**9, description="base units")]
 
 
-class ReturnIn(Struct):
+class ReturnIn(In):
     reason: Annotated[str, Meta(max_length=500)]
     lines: Annotated[list[ReturnLineIn], Meta(min_length=1, max_length=500)]
 
@@ -219,12 +219,12 @@ async def get_photo(
     return photo_response(photo, f"return-{return_id}-{photo_id}.{ext}")
 
 
-class ReturnDecisionIn(Struct):
+class ReturnDecisionIn(In):
     decision: Annotated[str, Meta(description="approve or reject", pattern="^(approve|reject)$")]
     note: Annotated[str, Meta(max_length=2000, description="required to reject")] = ""
 
 
-class ReturnReceiveIn(Struct):
+class ReturnReceiveIn(In):
     warehouse_id: Id
     lines: Annotated[
         list[ReturnLineIn],

@@ -18,6 +18,12 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import amount_fen, from_fen
 
+
+class In(Struct, forbid_unknown_fields=True):
+    """A request body: a field it does not name is refused (a validation problem), never
+    silently ignored, so a misspelt or unsupported field cannot pass for one that was applied."""
+
+
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
@@ -146,7 +152,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 # --- auth -------------------------------------------------------------------------------
 
 
-class TokenRequest(Struct):
+class TokenRequest(In):
     username: Annotated[str, Meta(min_length=1, max_length=100, description="username or phone")]
     password: Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -235,7 +241,7 @@ class CategoryOut(Struct):
 # --- orders -----------------------------------------------------------------------------
 
 
-class OrderLineIn(Struct):
+class OrderLineIn(In):
     qty: Annotated[
         int,
         Meta(ge=-(10**15), le=10**15, description="whole number of `unit` (default: base unit)"),
@@ -254,7 +260,7 @@ class OrderLineIn(Struct):
     ] = None
 
 
-class OrderIn(Struct):
+class OrderIn(In):
     lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=500)]
     # Staff only: dealer users always order for their own dealer.
     dealer_id: Id | None = None
@@ -263,11 +269,11 @@ class OrderIn(Struct):
     note: Annotated[str, Meta(max_length=500)] = ""
 
 
-class CancelIn(Struct):
+class CancelIn(In):
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 
-class CloseRestIn(Struct):
+class CloseRestIn(In):
     """Why what has not shipped will not ship (required)."""
 
     reason: Annotated[str, Meta(max_length=500)] = ""

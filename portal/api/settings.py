@@ -9,12 +9,12 @@ from litestar import Request, get, put
 from litestar.params import JSONBody
 from msgspec import Meta, Struct, structs
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import supplier
 from portal.domain.scope import Actor
 
 
-class SettingsIn(Struct):
+class SettingsIn(In):
     name: Annotated[
         str,
         Meta(

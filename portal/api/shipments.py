@@ -14,6 +14,7 @@ from msgspec import Meta, Struct
 from portal.api.schemas import (
     Id,
     IdempotencyKeyHeader,
+    In,
     Money,
     file_operation,
     money,
@@ -29,24 +30,24 @@ ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
 
 
-class ShipmentLineIn(Struct):
+class ShipmentLineIn(In):
     order_line_id: Id
     qty: Annotated[int, Meta(ge=-(10**9), le=10**9, description="base units")]
 
 
-class ShipmentIn(Struct):
+class ShipmentIn(In):
     warehouse_id: Id
     lines: Annotated[list[ShipmentLineIn], Meta(min_length=1, max_length=500)]
     carrier: Text50 = ""
     tracking_no: Text50 = ""
 
 
-class ShipIn(Struct):
+class ShipIn(In):
     carrier: Text50 | None = None
     tracking_no: Text50 | None = None
 
 
-class ReceiptIn(Struct):
+class ReceiptIn(In):
     discrepancy: bool = False
     note: Annotated[str, Meta(max_length=500)] = ""
 

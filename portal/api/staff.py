@@ -9,7 +9,7 @@ from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import staff
 from portal.domain.scope import Actor
 
@@ -20,7 +20,7 @@ Authority = Annotated[int, Meta(ge=0, le=staff.MAX_AUTHORITY_BP, description="ba
 ManagerId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
-class StaffIn(Struct):
+class StaffIn(In):
     display_name: Name
     role: Role
     phone: Annotated[str, Meta(max_length=32)] = ""
@@ -43,7 +43,7 @@ class NewStaffIn(StaffIn):
     password: Annotated[str, Meta(min_length=1, max_length=200)] = ""
 
 
-class PasswordIn(Struct):
+class PasswordIn(In):
     new_password: Annotated[str, Meta(min_length=1, max_length=200)]
 
 

@@ -10,7 +10,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, problems
+from portal.api.schemas import Id, In, problems
 from portal.domain import team
 from portal.domain.scope import Actor
 
@@ -23,12 +23,12 @@ Password = Annotated[str, Meta(min_length=1, max_length=200)]
 Role = Literal["dealer_buyer", "dealer_admin"]
 
 
-class PasswordChangeIn(Struct):
+class PasswordChangeIn(In):
     current_password: Password
     new_password: Annotated[str, Meta(min_length=1, max_length=200, description="8+ characters")]
 
 
-class DealerUserIn(Struct):
+class DealerUserIn(In):
     display_name: Name
     role: Role
     phone: Phone = ""
@@ -36,7 +36,7 @@ class DealerUserIn(Struct):
     active: bool = True
 
 
-class NewDealerUserIn(Struct):
+class NewDealerUserIn(In):
     username: Annotated[str, Meta(min_length=1, max_length=64, examples=["zhang.san"])]
     password: Annotated[
         str, Meta(min_length=1, max_length=200, description="first password, 8+ characters")
@@ -48,7 +48,7 @@ class NewDealerUserIn(Struct):
     active: bool = True
 
 
-class PasswordResetIn(Struct):
+class PasswordResetIn(In):
     new_password: Annotated[str, Meta(min_length=1, max_length=200, description="8+ characters")]
 
 
@@ -63,7 +63,7 @@ class DealerUserOut(Struct):
     created_at: datetime
 
 
-class AddressIn(Struct):
+class AddressIn(In):
     contact: Annotated[str, Meta(min_length=1, max_length=50)]
     phone: Annotated[str, Meta(min_length=1, max_length=32)]
     line: Annotated[str, Meta(min_length=1, max_length=255, description="the full address")]

@@ -8,14 +8,14 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import tiers
 from portal.domain.scope import Actor
 
 TierId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
-class TierIn(Struct):
+class TierIn(In):
     code: Annotated[
         str, Meta(min_length=1, max_length=20, examples=["T1"], description="letters, digits, - _")
     ]

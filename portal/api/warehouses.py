@@ -8,14 +8,14 @@ from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import warehouses
 from portal.domain.scope import Actor
 
 WarehouseId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
-class WarehouseIn(Struct):
+class WarehouseIn(In):
     code: Annotated[str, Meta(min_length=1, max_length=20, examples=["WH-SH"])]
     name: Annotated[str, Meta(min_length=1, max_length=50)]
     region: Annotated[str, Meta(max_length=50)] = ""

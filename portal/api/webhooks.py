@@ -10,7 +10,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal import webhooks as sender
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import webhooks
 from portal.domain.scope import Actor
 
@@ -26,7 +26,7 @@ SIGNING = (
 )
 
 
-class WebhookIn(Struct):
+class WebhookIn(In):
     url: Annotated[
         str, Meta(min_length=1, max_length=500, examples=["https://erp.example.com/hooks/portal"])
     ]

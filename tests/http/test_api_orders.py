@@ -390,15 +390,16 @@ async def test_submitted_order_is_the_same_json_as_get(client, world):
     response = await submit(
         client,
         headers,
-        order_body(
-            qty=2,
-            unit="箱",
-            note=" 请周五前送达 ",
-            requested_date=str(date.today() + timedelta(days=3)),
-        ),
+        {
+            # The unit belongs to the line (at the top it was once ignored, silently).
+            "lines": [{"sku_code": "W550", "qty": 2, "unit": "箱"}],
+            "note": " 请周五前送达 ",
+            "requested_date": str(date.today() + timedelta(days=3)),
+        },
     )
     assert response.status_code == 201, response.text
     order = response.json()
+    assert order["lines"][0]["qty"] == 48
     got = await client.get(f"/api/v1/orders/{order['id']}", headers=headers)
     assert got.status_code == 200, got.text
     assert order == got.json()

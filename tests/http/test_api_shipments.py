@@ -110,7 +110,7 @@ async def test_stock_api(db, client):
     w, o = await setup()
     clerk = {**await bearer(client, "clerk"), **EN}
     r = await client.get("/api/v1/stock?q=A100", headers=clerk)
-    assert r.status_code == 200 and {s["sku_code"] for s in r.json()} == {"A100"}
+    assert r.status_code == 200 and {s["sku_code"] for s in r.json()["items"]} == {"A100"}
     r = await client.post(
         "/api/v1/stock/adjust",
         json={"warehouse_id": w.wh1["id"], "sku_id": w.sku["id"], "reason": "receipt", "qty": 4},

@@ -170,6 +170,17 @@ def api_cases(w: dict) -> list[Case]:
             {"content": b"W550 24", "headers": {"Content-Type": "text/plain"}},
         ),
         Case(
+            "form body",
+            "POST",
+            post,
+            {
+                "content": b"sku_code=W550&qty=24",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            },
+        ),
+        order("unknown field", {**order_body(), "discount": "99"}),
+        order("unknown line field", order_body(unit_price_fen=1)),
+        Case(
             "oversized body",
             "POST",
             post,
