@@ -69,6 +69,8 @@ MATRIX: dict[str, str] = {
     "GET /backorders":                                  "303 403 403 403 200 403 200 200",
     "GET /api/v1/catalog/categories":                   "401 200 200 200 200 200 200 200",
     "GET /api/v1/catalog/skus":                         "401 200 200 200 200 200 404 200",
+    "GET /api/v1/catalog/skus/{sku_id:int}":            "401 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404/404/404 200/404/404",
+    "GET /api/v1/catalog/products/{product_id:int}":    "401 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404/404/404 200/404/404",
     "POST /api/v1/dealers/{dealer_id:int}/review-flag": "401 400/400/400 400/400/400 400/400/400 400/400/400 400/400/400 400/400/400 400/400/400",
     "GET /api/v1/dealers/{dealer_id:int}/ledger":       "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 404/404/404 200/200/404",
     "GET /api/v1/orders":                               "401 200 200 200 200 200 200 200",
@@ -654,6 +656,8 @@ def request_kwargs(key: str, role: str, world: World, csrf: str) -> dict[str, An
         kwargs["json"] = {"credit_limit": "1000000", "payment_terms_days": 30}
     elif key in (
         "GET /api/v1/catalog/skus",
+        "GET /api/v1/catalog/skus/{sku_id:int}",
+        "GET /api/v1/catalog/products/{product_id:int}",
         "GET /api/v1/orders",
         "PUT /api/v1/favourites/{sku_id:int}",
         "DELETE /api/v1/favourites/{sku_id:int}",

@@ -236,6 +236,12 @@ def api_cases(w: dict) -> list[Case]:
             "ok",
         ),
         Case("skus page zero", "GET", "/api/v1/catalog/skus", {"params": {"page": "0"}}),
+        Case("sku id huge", "GET", f"/api/v1/catalog/skus/{HUGE}"),
+        Case("sku qty zero", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": "0"}}),
+        Case("sku qty text", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": "3箱"}}),
+        Case("sku qty huge", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": str(HUGE)}}),
+        Case("product id huge", "GET", f"/api/v1/catalog/products/{HUGE}"),
+        Case("product id text", "GET", "/api/v1/catalog/products/x"),
     ]
     return cases
 
