@@ -327,6 +327,7 @@ class OrderOut(Struct):
     number: str
     status: str
     dealer_id: int
+    dealer_code: str
     dealer_name: str
     placed_by_name: str
     rep_name: Annotated[str, Meta(description="the rep who ordered for the dealer, if any")]
@@ -366,6 +367,7 @@ class OrderSummaryOut(Struct):
     number: str
     status: str
     dealer_id: int
+    dealer_code: str
     dealer_name: str
     total: Money
     line_count: int

@@ -216,6 +216,13 @@ def api_cases(w: dict) -> list[Case]:
         Case("orders per_page huge", "GET", "/api/v1/orders", {"params": {"per_page": str(HUGE)}}),
         Case("orders q nul", "GET", "/api/v1/orders", {"params": {"q": "SO\x00"}}),
         Case("orders q emoji", "GET", "/api/v1/orders", {"params": {"q": "😀"}}, "ok"),
+        Case("orders start bad", "GET", "/api/v1/orders", {"params": {"start": "2026-13-01"}}),
+        Case(
+            "orders end before start",
+            "GET",
+            "/api/v1/orders",
+            {"params": {"start": "2026-11-02", "end": "2026-11-01"}},
+        ),
         Case("skus q too long", "GET", "/api/v1/catalog/skus", {"params": {"q": "水" * 101}}),
         Case("skus q nul", "GET", "/api/v1/catalog/skus", {"params": {"q": "水\x00"}}),
         Case("skus q formula", "GET", "/api/v1/catalog/skus", {"params": {"q": FORMULA}}, "ok"),
