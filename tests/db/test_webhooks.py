@@ -13,7 +13,7 @@ import pytest
 
 from portal import webhooks as sender
 from portal.db import write_transaction
-from portal.domain import shipments, webhooks
+from portal.domain import returns, shipments, webhooks
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
 from portal.domain.orders import LineRequest
 from portal.tables import AuditEntry, OrderEvent, WebhookDelivery, WebhookEndpoint
@@ -303,3 +303,16 @@ async def test_shipment_events_name_the_shipment_and_its_tracking(db):
     assert packed["shipment"] == expected
     assert shipped["shipment"] == {**expected, "carrier": "京东", "tracking_no": "JD42"}
     assert shipped["order"]["id"] == o["id"]
+
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={o["lines"][0]["id"]: 2}, reason="破损", now=NOW
+    )
+    [event] = await OrderEvent.select().where(OrderEvent.kind == "return_requested")
+    found = await webhooks.events_by_id([event["id"]])
+    data = json.loads(webhooks.body(found[event["id"]], "return.requested"))["data"]
+    assert data["return"] == {
+        "id": rma.id,
+        "number": rma.number,
+        "api": f"/api/v1/returns/{rma.id}",
+    }
+    assert "shipment" not in data
