@@ -150,10 +150,17 @@ async def list_returns(
     return [return_out(v) for v in await returns.list_for_order(request.user, order_id)]
 
 
+class ReturnsPageOut(Struct):
+    items: list[ReturnOut]
+    page: int
+    per_page: int
+    has_more: Annotated[bool, Meta(description="another page follows")]
+
+
 @get(
     "/api/v1/returns",
     tags=["returns"],
-    summary="Returns the caller may see, newest first (at most 100), of one state or all",
+    summary="Returns the caller may see, newest first, a page at a time, of one state or all",
     responses=problems(400, 401, 422),
 )
 async def list_all_returns(
@@ -162,8 +169,18 @@ async def list_all_returns(
         str | None,
         QueryParameter(max_length=20, description="one of " + ", ".join(returns.STATUS_LABELS)),
     ] = None,
-) -> list[ReturnOut]:
-    return [return_out(v) for v in await returns.list_returns(request.user, status or None)]
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=returns.LIST_LIMIT)] = 20,
+) -> ReturnsPageOut:
+    found = await returns.list_returns(
+        request.user, status or None, limit=per_page + 1, offset=(page - 1) * per_page
+    )
+    return ReturnsPageOut(
+        items=[return_out(v) for v in found[:per_page]],
+        page=page,
+        per_page=per_page,
+        has_more=len(found) > per_page,
+    )
 
 
 @get(
