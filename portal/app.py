@@ -377,6 +377,29 @@ def _body_not_json(request: Request) -> bool:
     return request.route_handler.parsed_data_field is not None
 
 
+# Per API handler, the query parameter names it reads (built on first use).
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _unknown_query_names(request: Request) -> list[str]:
+    """Query parameters an API handler does not read: a misspelt filter (?stauts=) would
+    otherwise be ignored and answer with everything."""
+    if not is_api(request) or not request.scope.get("query_string"):
+        return []
+    handler = request.route_handler
+    known = _QUERY_NAMES.get(id(handler))
+    if known is None:
+        names = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            names.add(name)
+            kwarg = field.kwarg_definition
+            for alias in (getattr(kwarg, "name", None), getattr(kwarg, "query", None)):
+                if alias:
+                    names.add(alias)
+        known = _QUERY_NAMES[id(handler)] = frozenset(names)
+    return sorted({name for name in request.query_params if name not in known})
+
+
 async def prepare_request(request: Request) -> None:
     """Before every handler: refuse NUL characters in the query or a text body, and form bodies
     that are not UTF-8; set the locale."""
@@ -399,6 +422,17 @@ async def prepare_request(request: Request) -> None:
             if marks is _NUL_ENCODED and not suspect:
                 # Form text that is not UTF-8 would otherwise arrive as U+FFFD and be stored.
                 suspect = not _is_utf8_form(body)
+    unknown = [] if suspect else _unknown_query_names(request)
+    if unknown:
+        message = _("This parameter is not known here; leave it out.")
+        domain = DomainError(
+            _("Some of the input is not valid."),
+            errors=[FieldError(name, message) for name in unknown],
+        )
+        domain.status = 400
+        domain.type = "validation"
+        domain.title = _("Some of the input is not valid.")
+        raise domain
     if suspect:
         domain = DomainError(_("Some of the input is not valid."))
         domain.status = 400

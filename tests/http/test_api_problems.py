@@ -92,3 +92,19 @@ async def test_a_field_the_body_does_not_know_is_refused_not_ignored(client):
         400,
         "validation",
     )
+
+
+async def test_a_query_parameter_the_endpoint_does_not_read_is_refused(client):
+    buyer = await bearer(client, "buyer_a")
+    # A misspelt filter would otherwise be dropped and every order listed.
+    refused = await client.get("/api/v1/orders", params={"stauts": "approved"}, headers=buyer)
+    body = assert_problem(refused, 400, "validation")
+    assert body["errors"] == [{"field": "stauts", "message": "无法识别此参数，请删除。"}]
+    assert (
+        await client.get("/api/v1/orders", params={"status": "approved"}, headers=buyer)
+    ).status_code == 200
+    # A parameter whose name differs from the handler's argument (format) is known.
+    await f.user("admin", username="root")
+    root = await bearer(client, "root")
+    exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=root)
+    assert exported.status_code == 200
