@@ -217,6 +217,8 @@ def api_cases(w: dict) -> list[Case]:
         Case("orders q nul", "GET", "/api/v1/orders", {"params": {"q": "SO\x00"}}),
         Case("orders q emoji", "GET", "/api/v1/orders", {"params": {"q": "😀"}}, "ok"),
         Case("orders start bad", "GET", "/api/v1/orders", {"params": {"start": "2026-13-01"}}),
+        Case("shipments status bad", "GET", "/api/v1/shipments", {"params": {"status": FORMULA}}),
+        Case("shipments page zero", "GET", "/api/v1/shipments", {"params": {"page": "0"}}),
         Case(
             "orders end before start",
             "GET",
