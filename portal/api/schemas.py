@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import HeaderParameter
@@ -22,6 +24,34 @@ from portal.domain.money import amount_fen, from_fen
 class In(Struct, forbid_unknown_fields=True):
     """A request body: a field it does not name is refused (a validation problem), never
     silently ignored, so a misspelt or unsupported field cannot pass for one that was applied."""
+
+
+def change_of(body: type[Struct], name: str) -> type[Struct]:
+    """The PUT body of a resource whose full body is `body`: the same fields and checks, each
+    one optional, so a change sends what changes and a field left out keeps its value (see
+    kept). Pausing a webhook is {"active": false}, not a restatement that resets its events."""
+    fields = []
+    for info in msgspec.structs.fields(body):
+        kind = info.type
+        inner = get_args(kind)[0] if get_origin(kind) is Annotated else None
+        if inner is not None and get_origin(inner) in (Union, UnionType):
+            # Annotated[X | None, Meta] | Unset would nest its oneOf in the OpenAPI document.
+            kind = Annotated[(inner | UnsetType, *get_args(kind)[1:])]
+        else:
+            kind = kind | UnsetType
+        fields.append((info.name, kind, UNSET))
+    return msgspec.defstruct(name, fields, bases=(In,), module=body.__module__)
+
+
+def kept(change: Struct, current: Struct, body: type[Struct]) -> Any:
+    """The full body a change makes of the current state (an output with the same field
+    names): each field as sent, or as it is when it was left out."""
+    return body(
+        **{
+            name: getattr(current if getattr(change, name) is UNSET else change, name)
+            for name in body.__struct_fields__
+        }
+    )
 
 
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]

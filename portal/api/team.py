@@ -10,7 +10,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, In, problems
+from portal.api.schemas import Id, In, change_of, kept, problems
 from portal.domain import team
 from portal.domain.scope import Actor
 
@@ -34,6 +34,9 @@ class DealerUserIn(In):
     phone: Phone = ""
     email: Email = ""
     active: bool = True
+
+
+DealerUserChangeIn = change_of(DealerUserIn, "DealerUserChangeIn")
 
 
 class NewDealerUserIn(In):
@@ -170,17 +173,20 @@ async def create_user(
     "/api/v1/dealers/{dealer_id:int}/users/{user_id:int}",
     tags=["account"],
     summary="Change a dealer user's name, role, phone, email or active flag",
-    description="A role change or deactivation ends the user's sessions. The dealer keeps at "
-    "least one active dealer administrator.",
+    description="The fields sent change; a field left out keeps its value. A role change or "
+    "deactivation ends the user's sessions. The dealer keeps at least one active dealer "
+    "administrator.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_user(
     request: Request[Actor, Any, Any],
     dealer_id: DealerId,
     user_id: ObjectId,
-    data: JSONBody[DealerUserIn],
+    data: JSONBody[DealerUserChangeIn],
 ) -> DealerUserOut:
-    return user_out(await team.update_user(request.user, dealer_id, user_id, _user_input(data)))
+    current = user_out(await team.get_user(request.user, dealer_id, user_id))
+    full = kept(data, current, DealerUserIn)
+    return user_out(await team.update_user(request.user, dealer_id, user_id, _user_input(full)))
 
 
 @post(

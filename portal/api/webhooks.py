@@ -10,12 +10,12 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal import webhooks as sender
-from portal.api.schemas import In, problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import webhooks
 from portal.domain.scope import Actor
 
 ObjectId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
-EventType = Literal[tuple(webhooks.EVENT_TYPES)]  # type: ignore[valid-type]
+EventType = Literal[tuple(webhooks.EVENT_TYPES)]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 SIGNING = (
@@ -35,6 +35,9 @@ class WebhookIn(In):
     ] = []
     description: Annotated[str, Meta(max_length=100)] = ""
     active: bool = True
+
+
+WebhookChangeIn = change_of(WebhookIn, "WebhookChangeIn")
 
 
 class WebhookOut(Struct):
@@ -137,12 +140,17 @@ async def get_webhook(request: Request[Actor, Any, Any], endpoint_id: ObjectId) 
     "/api/v1/webhooks/{endpoint_id:int}",
     tags=["webhooks"],
     summary="Change a webhook endpoint's address, events, description or active flag",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_webhook(
-    request: Request[Actor, Any, Any], endpoint_id: ObjectId, data: JSONBody[WebhookIn]
+    request: Request[Actor, Any, Any],
+    endpoint_id: ObjectId,
+    data: JSONBody[WebhookChangeIn],
 ) -> WebhookOut:
-    saved = await webhooks.save_endpoint(request.user, endpoint_id, _input(data))
+    current = webhook_out(await webhooks.get_endpoint(request.user, endpoint_id))
+    full = kept(data, current, WebhookIn)
+    saved = await webhooks.save_endpoint(request.user, endpoint_id, _input(full))
     return webhook_out(saved.endpoint)
 
 

@@ -278,3 +278,17 @@ async def test_api_scope_and_own_password(client, shop):
     assert done.status_code == 204
     assert_problem(await client.get("/api/v1/orders", headers=buyer), 401, "unauthorized")
     await bearer(client, "buyer", "api-pass-55")
+
+
+async def test_a_dealer_user_change_keeps_what_it_leaves_out(client, shop):
+    boss = await bearer(client, "boss")
+    url = f"/api/v1/dealers/{shop['a']['id']}/users/{shop['buyer']['id']}"
+    first = await client.put(url, headers=boss, json={"phone": "13900000002", "email": "b@x.cn"})
+    assert first.status_code == 200, first.text
+    # Deactivating once cleared the phone and email it did not restate.
+    off = await client.put(url, headers=boss, json={"active": False})
+    assert off.status_code == 200, off.text
+    body = off.json()
+    assert (body["active"], body["phone"], body["email"]) == (False, "13900000002", "b@x.cn")
+    assert body["role"] == "dealer_buyer"
+    assert_problem(await client.put(url, headers=boss, json={"role": "boss"}), 400, "validation")
