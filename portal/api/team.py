@@ -74,6 +74,9 @@ class AddressIn(In):
     is_default: bool = False
 
 
+AddressChangeIn = change_of(AddressIn, "AddressChangeIn")
+
+
 class AddressOut(Struct):
     id: Id
     label: str
@@ -235,15 +238,18 @@ async def create_address(
     "/api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     tags=["account"],
     summary="Change a ship-to address, or make it the default",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_address(
     request: Request[Actor, Any, Any],
     dealer_id: DealerId,
     address_id: ObjectId,
-    data: JSONBody[AddressIn],
+    data: JSONBody[AddressChangeIn],
 ) -> AddressOut:
-    row = await team.save_address(request.user, dealer_id, address_id, _address_input(data))
+    current = address_out(await team.get_address(request.user, dealer_id, address_id))
+    full = kept(data, current, AddressIn)
+    row = await team.save_address(request.user, dealer_id, address_id, _address_input(full))
     return address_out(row)
 
 

@@ -292,3 +292,21 @@ async def test_a_dealer_user_change_keeps_what_it_leaves_out(client, shop):
     assert (body["active"], body["phone"], body["email"]) == (False, "13900000002", "b@x.cn")
     assert body["role"] == "dealer_buyer"
     assert_problem(await client.put(url, headers=boss, json={"role": "boss"}), 400, "validation")
+
+
+async def test_an_address_change_keeps_what_it_leaves_out(client, shop):
+    boss = await bearer(client, "boss")
+    base = f"/api/v1/dealers/{shop['a']['id']}/addresses"
+    made = await client.post(
+        base,
+        headers=boss,
+        json={"label": "总仓", "contact": "赵六", "phone": "13800000009", "line": "某路 10 号"},
+    )
+    assert made.status_code == 201, made.text
+    # A new phone number once had to restate the whole address, and cleared the label.
+    changed = await client.put(
+        f"{base}/{made.json()['id']}", headers=boss, json={"phone": "13800000010"}
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["phone"], body["label"], body["line"]) == ("13800000010", "总仓", "某路 10 号")
