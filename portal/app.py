@@ -377,8 +377,9 @@ def _body_not_json(request: Request) -> bool:
     return request.route_handler.parsed_data_field is not None
 
 
-# Per API handler, the query parameter names it reads (built on first use).
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
+# Per API handler function (module-level, shared by every app instance), the query parameter
+# names it reads (built on first use).
+_QUERY_NAMES: dict[Callable, frozenset[str]] = {}
 
 
 def _unknown_query_names(request: Request) -> list[str]:
@@ -387,7 +388,7 @@ def _unknown_query_names(request: Request) -> list[str]:
     if not is_api(request) or not request.scope.get("query_string"):
         return []
     handler = request.route_handler
-    known = _QUERY_NAMES.get(id(handler))
+    known = _QUERY_NAMES.get(handler.fn)
     if known is None:
         names = set()
         for name, field in handler.parsed_fn_signature.parameters.items():
@@ -396,7 +397,7 @@ def _unknown_query_names(request: Request) -> list[str]:
             for alias in (getattr(kwarg, "name", None), getattr(kwarg, "query", None)):
                 if alias:
                     names.add(alias)
-        known = _QUERY_NAMES[id(handler)] = frozenset(names)
+        known = _QUERY_NAMES[handler.fn] = frozenset(names)
     return sorted({name for name in request.query_params if name not in known})
 
 
