@@ -22,7 +22,12 @@ SIGNING = (
     "Each delivery is a POST of JSON signed with the endpoint's secret: X-Portal-Signature is "
     '"sha256=" + hex HMAC-SHA256 of "<X-Portal-Timestamp>.<body>". X-Portal-Event names the '
     "type, X-Portal-Delivery the delivery (a retry repeats it). Any answer but 2xx is retried "
-    "with back-off (30 s doubling to an hour) up to 15 times."
+    "with back-off (30 s doubling to an hour) up to 15 times. The body: "
+    '{"id", "type", "created_at", "data": {"order": {"id", "number", "dealer_id", '
+    '"dealer_code", "status", "api"}, "kind", "from_status", "to_status", "note", '
+    '"actor_id"}}; a shipment.* event adds data.shipment {"id", "number", "warehouse_id", '
+    '"api"; once shipped "carrier", "tracking_no"}, a return.* event data.return {"id", '
+    '"number", "api"}. Order deliveries to one receiver by the event id.'
 )
 
 
