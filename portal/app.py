@@ -20,6 +20,7 @@ from litestar.datastructures import CacheControlHeader, MutableScopeHeaders, Sta
 from litestar.exceptions import (
     ClientException,
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -223,6 +224,25 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         if is_api(request):
             return problem(request, 403, "forbidden", title, detail)
         return error_page(request, 403, title, detail)
+    if isinstance(exc, MethodNotAllowedException):
+        allow = (exc.headers or {}).get("allow", "")
+        title = i18n.gettext("This address does not take this method.")
+        detail = i18n.gettext("Use one of: %(methods)s.") % {"methods": allow}
+        if is_api(request):
+            response = problem(request, 405, "method-not-allowed", title, detail)
+        else:
+            response = error_page(request, 405, title, detail)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+    if status == 415 and is_api(request):
+        return problem(
+            request,
+            415,
+            "unsupported-media-type",
+            i18n.gettext("This content type is not accepted."),
+            i18n.gettext("Send the body as JSON, with Content-Type: application/json."),
+        )
     if status >= 500:
         log.exception("server error", exc_info=exc)
     title = i18n.gettext("The request could not be completed.")
@@ -234,6 +254,10 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
 # Litestar/msgspec validation messages (English, technical) -> msgids for the reader.
 _INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Object missing required field `(?P<name>[^`]+)`"), _("This is required.")),
+    (
+        re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`"),
+        _("This field is not known here; leave it out."),
+    ),
     (re.compile(r"^Expected `int` >= (?P<min>-?\d+)"), _("Must be at least %(min)s.")),
     (re.compile(r"^Expected `int` <= (?P<max>-?\d+)"), _("Must be at most %(max)s.")),
     (re.compile(r"^Expected `(int|int \| null)`"), _("Enter a whole number.")),
@@ -365,10 +389,48 @@ def _is_utf8_form(body: bytes) -> bool:
     return True
 
 
+def _body_not_json(request: Request) -> bool:
+    """An API request whose handler reads a JSON body, sent with another content type (no
+    content type at all is taken for JSON, as curl and most clients send it)."""
+    if not is_api(request) or request.method not in ("POST", "PUT", "PATCH"):
+        return False
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type or content_type == "application/json" or content_type.endswith("+json"):
+        return False
+    return request.route_handler.parsed_data_field is not None
+
+
+# Per API handler function (module-level, shared by every app instance), the query parameter
+# names it reads (built on first use).
+_QUERY_NAMES: dict[Callable, frozenset[str]] = {}
+
+
+def _unknown_query_names(request: Request) -> list[str]:
+    """Query parameters an API handler does not read: a misspelt filter (?stauts=) would
+    otherwise be ignored and answer with everything."""
+    if not is_api(request) or not request.scope.get("query_string"):
+        return []
+    handler = request.route_handler
+    known = _QUERY_NAMES.get(handler.fn)
+    if known is None:
+        names = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            names.add(name)
+            kwarg = field.kwarg_definition
+            for alias in (getattr(kwarg, "name", None), getattr(kwarg, "query", None)):
+                if alias:
+                    names.add(alias)
+        known = _QUERY_NAMES[handler.fn] = frozenset(names)
+    return sorted({name for name in request.query_params if name not in known})
+
+
 async def prepare_request(request: Request) -> None:
     """Before every handler: refuse NUL characters in the query or a text body, and form bodies
     that are not UTF-8; set the locale."""
     i18n.set_locale(_request_locale(request))
+    if _body_not_json(request) and (await request.body()).strip():
+        # A JSON endpoint sent a form, text or a file: say so, rather than "not valid JSON".
+        raise HTTPException(status_code=415)
     query = request.scope.get("query_string", b"")
     suspect = any(mark in query for mark in _NUL_ENCODED)
     content_type = request.headers.get("content-type", "")
@@ -384,6 +446,17 @@ async def prepare_request(request: Request) -> None:
             if marks is _NUL_ENCODED and not suspect:
                 # Form text that is not UTF-8 would otherwise arrive as U+FFFD and be stored.
                 suspect = not _is_utf8_form(body)
+    unknown = [] if suspect else _unknown_query_names(request)
+    if unknown:
+        message = _("This parameter is not known here; leave it out.")
+        domain = DomainError(
+            _("Some of the input is not valid."),
+            errors=[FieldError(name, message) for name in unknown],
+        )
+        domain.status = 400
+        domain.type = "validation"
+        domain.title = _("Some of the input is not valid.")
+        raise domain
     if suspect:
         domain = DomainError(_("Some of the input is not valid."))
         domain.status = 400

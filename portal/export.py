@@ -25,12 +25,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from portal import i18n, pdf
+from portal.domain.data_io import FORMULA_TRIGGERS
 from portal.domain.ledger import SHANGHAI, Statement
 from portal.domain.money import from_fen
 from portal.domain.shipments import ShipmentView
 from portal.domain.supplier import SupplierSettings
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 YUAN_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 DATE_FORMAT = "yyyy-mm-dd"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -10,7 +10,7 @@ from litestar import Request, get, post
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import api_keys
 from portal.domain.scope import Actor
 
@@ -22,7 +22,7 @@ HOW = (
 )
 
 
-class KeyIn(Struct):
+class KeyIn(In):
     username: Annotated[
         str, Meta(min_length=1, max_length=64, description="the user the key acts as")
     ]

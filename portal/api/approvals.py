@@ -10,7 +10,7 @@ from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
 from portal.api.orders import order_out
-from portal.api.schemas import Id, OrderOut, money, price_fen, problems
+from portal.api.schemas import Id, In, OrderOut, change_of, kept, money, price_fen, problems
 from portal.domain import approvals, dealers, orders
 from portal.domain.money import parse_amount, to_fen
 from portal.domain.scope import Actor
@@ -42,7 +42,7 @@ class ApprovalOut(Struct):
     created_at: datetime
 
 
-class DecisionIn(Struct):
+class DecisionIn(In):
     reason: Reason = ""
 
 
@@ -51,7 +51,7 @@ class DecisionOut(Struct):
     order: OrderOut
 
 
-class RuleIn(Struct):
+class RuleIn(In):
     kind: Literal[
         "total_at_least",
         "over_credit",
@@ -64,6 +64,9 @@ class RuleIn(Struct):
     amount: Annotated[str, Meta(max_length=20, pattern=r"^\d{1,12}(\.\d{1,2})?$")] = "0"
     count: Annotated[int, Meta(ge=0, le=1000)] = 0
     active: bool = True
+
+
+RuleChangeIn = change_of(RuleIn, "RuleChangeIn")
 
 
 class RuleOut(Struct):
@@ -180,7 +183,7 @@ async def resubmit(request: Request[Actor, Any, Any], order_id: Annotated[int, I
     return order_out(await orders.get_order(request.user, order_id))
 
 
-class AdjustLineIn(Struct):
+class AdjustLineIn(In):
     order_line_id: Id
     qty: Annotated[int, Meta(description="the new quantity in base units")]
     unit_price: Annotated[
@@ -189,7 +192,7 @@ class AdjustLineIn(Struct):
     ] = None
 
 
-class AdjustIn(Struct):
+class AdjustIn(In):
     reason: Annotated[str, Meta(max_length=500, description="required; shown on the timeline")]
     lines: Annotated[
         list[AdjustLineIn],
@@ -279,15 +282,17 @@ async def get_rule(request: Request[Actor, Any, Any], rule_id: Annotated[int, ID
     "/api/v1/approval-rules/{rule_id:int}",
     tags=["approvals"],
     summary="Change an approval rule, or deactivate it with active=false (admin)",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(400, 401, 403, 404, 422),
 )
 async def save_rule(
-    request: Request[Actor, Any, Any], rule_id: Annotated[int, ID], data: JSONBody[RuleIn]
+    request: Request[Actor, Any, Any], rule_id: Annotated[int, ID], data: JSONBody[RuleChangeIn]
 ) -> RuleOut:
-    return _rule_out(await approvals.save_rule(request.user, rule_id, _rule_input(data)))
+    full = kept(data, _rule_out(await approvals.get_rule(request.user, rule_id)), RuleIn)
+    return _rule_out(await approvals.save_rule(request.user, rule_id, _rule_input(full)))
 
 
-class ReviewFlagIn(Struct):
+class ReviewFlagIn(In):
     flagged: bool
     reason: Annotated[str, Meta(max_length=200)] = ""
 

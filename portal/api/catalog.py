@@ -1,4 +1,5 @@
-"""API catalog: SKUs at a dealer's own prices, and the category tree."""
+"""API catalog: SKUs and products (variants, volume breaks) at a dealer's own prices, a price for a
+quantity, and the category tree."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, delete, get, put
 from litestar.params import PathParameter, QueryParameter
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from portal.api.schemas import (
     BoughtBeforeOut,
@@ -21,7 +22,7 @@ from portal.api.schemas import (
     problems,
 )
 from portal.domain import catalog, pricing, scope
-from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor
 
 # What the page accepts (catalog.SORTS); anything else is a 400, as on the catalog page.
@@ -165,6 +166,91 @@ async def list_skus(
     )
 
 
+@get(
+    "/api/v1/catalog/skus/{sku_id:int}",
+    tags=["catalog"],
+    summary="One SKU at a dealer's price for a quantity",
+    description=(
+        "The price `qty` base units would cost (default: the SKU's first sensible quantity), "
+        "with the rule that gave it (contract, the tier's volume break for that quantity, the "
+        "tier, the list price, a promotion) and the next volume break above it. A SKU that is "
+        "inactive or not shown to the dealer answers 404."
+    ),
+    responses=problems(400, 401, 404, 422),
+)
+async def get_sku(
+    request: Request[Actor, Any, Any],
+    sku_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    qty: Annotated[
+        int | None, QueryParameter(ge=1, le=10**7, description="base units to price")
+    ] = None,
+    dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> SkuOut:
+    actor = request.user
+    dealer = await dealer_for(actor, dealer_id)
+    found = await catalog.items_by_ids(
+        actor, dealer, [sku_id], quantities={sku_id: qty} if qty else None
+    )
+    if sku_id not in found:
+        raise NotFound(_("Product not found."))
+    show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
+    return sku_out(found[sku_id], show_qty=show_qty)
+
+
+class VariantOut(SkuOut):
+    """A SKU of the product priced for the dealer: its volume breaks (price.breaks, none on a
+    contract price) and its pack units with their prices (packs), as for every SKU."""
+
+
+class ProductOut(Struct):
+    id: int
+    name: str
+    brand: str
+    description: str
+    image: str
+    category_id: int | None
+    category_name: str
+    specs: Annotated[list[str], Meta(description="the variant grid's rows")]
+    colours: Annotated[list[str], Meta(description="the variant grid's columns")]
+    skus: list[VariantOut]
+
+
+@get(
+    "/api/v1/catalog/products/{product_id:int}",
+    tags=["catalog"],
+    summary="A product with its variants at a dealer's prices, volume breaks and packs",
+    description="What the product page shows: each SKU (spec × colour) priced for the dealer "
+    "with its volume breaks. A product not shown to the dealer answers 404.",
+    responses=problems(400, 401, 404, 422),
+)
+async def get_product(
+    request: Request[Actor, Any, Any],
+    product_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+) -> ProductOut:
+    actor = request.user
+    dealer = await dealer_for(actor, dealer_id)
+    detail = await catalog.product_detail(actor, dealer, product_id)
+    show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
+    product = detail.product
+    skus = []
+    for item in detail.skus:
+        base = sku_out(item, show_qty=show_qty)
+        skus.append(VariantOut(**{f: getattr(base, f) for f in base.__struct_fields__}))
+    return ProductOut(
+        id=product["id"],
+        name=product["name"],
+        brand=product["brand"] or "",
+        description=product["description"] or "",
+        image=product["image"] or "",
+        category_id=product["category"],
+        category_name=product["category_name"] or "",
+        specs=detail.specs,
+        colours=detail.colours,
+        skus=skus,
+    )
+
+
 def _category_out(node: Any) -> CategoryOut:
     get_ = node.get if isinstance(node, dict) else lambda k, d=None: getattr(node, k, d)
     return CategoryOut(
@@ -232,4 +318,4 @@ async def remove_favourite(
     return await _favourite(request, sku_id, dealer_id, False)
 
 
-ROUTES = [list_skus, list_categories, add_favourite, remove_favourite]
+ROUTES = [list_skus, get_sku, get_product, list_categories, add_favourite, remove_favourite]

@@ -9,7 +9,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct, field
 
-from portal.api.schemas import Id, Money, PackOut, money, problems
+from portal.api.schemas import Id, In, Money, PackOut, money, problems
 from portal.domain import catalog_admin, photos
 from portal.domain.catalog_admin import ContractRow, Listed, SkuDetail, TierPriceRow, Visibility
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
@@ -135,7 +135,7 @@ class AdminSkuOut(Struct):
     contract_prices: list[ContractPriceOut]
 
 
-class PackIn(Struct):
+class PackIn(In):
     name: Annotated[
         str,
         Meta(
@@ -151,7 +151,7 @@ class PackIn(Struct):
     ]
 
 
-class AdminSkuIn(Struct):
+class AdminSkuIn(In):
     """A SKU's editable fields (its code, unit and product never change). Weight, picture and
     pack units may be left out (or null): they stay as they are."""
 
@@ -205,7 +205,7 @@ ProductBrand = Annotated[str, Meta(max_length=catalog_admin.PRODUCT_TEXT["brand"
 CategoryId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
-class ProductIn(Struct):
+class ProductIn(In):
     """A product's own fields; they apply to every SKU of the product."""
 
     name: ProductName
@@ -224,7 +224,7 @@ class ProductIn(Struct):
     ) = None
 
 
-class ProductNewIn(Struct):
+class ProductNewIn(In):
     """A new product's own fields; its SKUs are added one by one afterwards."""
 
     name: ProductName
@@ -245,7 +245,7 @@ class ProductNewIn(Struct):
     ] = ""
 
 
-class SkuNewIn(Struct):
+class SkuNewIn(In):
     """A new SKU's fields. Its code and unit never change afterwards (stock and orders count
     in the unit); it has no tier prices (every tier pays the base price) and no stock yet."""
 
@@ -287,14 +287,14 @@ class SkuNewIn(Struct):
     ] = field(default_factory=list)
 
 
-class BreakIn(Struct):
+class BreakIn(In):
     min_qty: Annotated[
         int, Meta(ge=2, le=catalog_admin.MAX_QTY, description="from this many base units on")
     ]
     price: Price
 
 
-class TierPriceIn(Struct):
+class TierPriceIn(In):
     """What the tier pays: a fixed price, or a percentage of the base price, or neither (the
     base price); and exactly these volume breaks, each from a larger quantity than the last."""
 
@@ -305,11 +305,11 @@ class TierPriceIn(Struct):
     )
 
 
-class ContractPriceIn(Struct):
+class ContractPriceIn(In):
     price: Price
 
 
-class VisibilityIn(Struct):
+class VisibilityIn(In):
     visibility: Literal["all", "restricted"]
     tier_ids: Annotated[list[Id], Meta(max_length=catalog_admin.MAX_LISTED)] = field(
         default_factory=list

@@ -8,14 +8,14 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import categories
 from portal.domain.scope import Actor
 
 CategoryId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
-class CategoryIn(Struct):
+class CategoryIn(In):
     name: Annotated[
         str,
         Meta(

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.api.schemas import Id, Money, money, problems
+from portal.api.schemas import Id, In, Money, money, problems
 from portal.domain import credit, dealers, ledger, supplier
 from portal.domain.money import percent_text
 from portal.domain.scope import Actor, dealer_in_scope
@@ -30,7 +30,7 @@ class DealerRepOut(Struct):
     assignable: Annotated[list[Rep], Meta(description="the reps the caller may choose")]
 
 
-class DealerRepIn(Struct):
+class DealerRepIn(In):
     rep_id: Annotated[
         Annotated[int, Meta(ge=1, le=2**31 - 1)] | None,
         Meta(description="null: no rep (administrators)"),
@@ -157,7 +157,7 @@ def _text(n: int) -> Any:
     return Annotated[str, Meta(max_length=n)]
 
 
-class CreditTermsIn(Struct):
+class CreditTermsIn(In):
     credit_limit: Annotated[str, Meta(max_length=20, examples=["50000.00"])]
     payment_terms_days: Annotated[int, Meta(description="0 to 365")]
     overdue_policy: Annotated[
@@ -253,7 +253,7 @@ async def list_dealers(
     )
 
 
-class DealerIn(Struct):
+class DealerIn(In):
     name: Annotated[str, Meta(max_length=100)]
     tier_id: Id
     region: Annotated[str, Meta(max_length=50)] = ""
@@ -266,6 +266,25 @@ class DealerIn(Struct):
 
 class NewDealerIn(DealerIn, kw_only=True):
     code: Annotated[str, Meta(max_length=20, description="1-20 letters, digits, - or _; for good")]
+
+
+class DealerChangeIn(In):
+    """A change of a dealer: the fields sent change, a field left out keeps its value (so
+    deactivating a dealer is {"active": false}, not a restatement of all it is)."""
+
+    name: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    tier_id: Id | UnsetType = UNSET
+    region: Annotated[str, Meta(max_length=50)] | UnsetType = UNSET
+    contact_phone: Annotated[str, Meta(max_length=32)] | UnsetType = UNSET
+    default_warehouse_id: Annotated[
+        Id | None | UnsetType, Meta(description="the warehouse its orders reserve from first")
+    ] = UNSET
+    active: bool | UnsetType = UNSET
+
+
+def _kept(value: Any, current: Any) -> Any:
+    """A field of a change: what was sent, or the current value when it was left out."""
+    return current if value is UNSET else value
 
 
 def _dealer_input(data: DealerIn, code: str = "") -> dealers.DealerInput:
@@ -305,16 +324,26 @@ async def add_dealer(
     "/api/v1/dealers/{dealer_id:int}",
     tags=["dealers"],
     summary="Change a dealer's name, tier, region, phone, default warehouse, active (admins)",
-    description="The code stays. An inactive dealer's users still sign in; nobody can order "
-    "for it. Audited before and after.",
+    description="The fields sent change; a field left out keeps its value. The code stays. "
+    "An inactive dealer's users still sign in; nobody can order for it. Audited before and "
+    "after.",
     responses=problems(400, 401, 403, 404, 422),
 )
 async def save_dealer(
-    request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[DealerIn]
+    request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[DealerChangeIn]
 ) -> DealerDetailOut:
-    row = await dealers.save_dealer(
-        request.user, dealer_id, _dealer_input(data), now=datetime.now(UTC)
+    current = await dealers.editable_dealer(request.user, dealer_id)
+    assert current is not None  # an id was given
+    change = dealers.DealerInput(
+        code="",
+        name=_kept(data.name, current["name"]),
+        tier_id=_kept(data.tier_id, current["tier"]),
+        region=_kept(data.region, current["region"] or ""),
+        contact_phone=_kept(data.contact_phone, current["contact_phone"] or ""),
+        default_warehouse_id=_kept(data.default_warehouse_id, current["default_warehouse"]),
+        active=_kept(data.active, current["active"]),
     )
+    row = await dealers.save_dealer(request.user, dealer_id, change, now=datetime.now(UTC))
     return await _detail_out(row)
 
 

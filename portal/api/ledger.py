@@ -11,14 +11,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, Money, file_operation, money, problems
+from portal.api.schemas import Id, IdempotencyKeyHeader, In, Money, file_operation, money, problems
 from portal.domain import ledger
 from portal.domain.scope import Actor
 from portal.export import XLSX_MEDIA_TYPE, statement_document
 from portal.http_files import document_response, supplier_now
 
 
-class PaymentIn(Struct):
+class PaymentIn(In):
     dealer_id: Id
     amount: Annotated[str, Meta(max_length=20, examples=["1234.50"])]
     method: Annotated[str, Meta(description="bank, cash, cheque or other")]
@@ -28,7 +28,7 @@ class PaymentIn(Struct):
     prepayment: bool = False
 
 
-class CreditNoteIn(Struct):
+class CreditNoteIn(In):
     dealer_id: Id
     amount: Annotated[str, Meta(max_length=20, examples=["120.00"])]
     note: Annotated[str, Meta(max_length=500, description="why the dealer is credited")]

@@ -10,7 +10,7 @@ from litestar import Request, get, post
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, problems
+from portal.api.schemas import Id, In, problems
 from portal.domain import notifications
 from portal.domain.scope import Actor
 
@@ -33,7 +33,7 @@ class NotificationsOut(Struct):
     unread: int
 
 
-class ReadIn(Struct):
+class ReadIn(In):
     id: Annotated[Id | None, Meta(description="one notification; null or absent: all")] = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -37,6 +38,7 @@ def order_out(view: orders.OrderView) -> OrderOut:
         number=view.number,
         status=view.status,
         dealer_id=view.dealer_id,
+        dealer_code=view.dealer_code,
         dealer_name=view.dealer_name,
         placed_by_name=view.placed_by_name,
         rep_name=view.rep_name,
@@ -90,6 +92,7 @@ def summary_out(item: orders.OrderSummary) -> OrderSummaryOut:
         number=item.number,
         status=item.status,
         dealer_id=item.dealer_id,
+        dealer_code=item.dealer_code,
         dealer_name=item.dealer_name,
         total=money(item.total_fen),
         line_count=item.line_count,
@@ -173,6 +176,12 @@ async def list_orders(
     q: Annotated[str, QueryParameter(max_length=100)] = "",
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    start: Annotated[
+        date | None, QueryParameter(description="placed on or after this day (Asia/Shanghai)")
+    ] = None,
+    end: Annotated[
+        date | None, QueryParameter(description="placed on or before this day (Asia/Shanghai)")
+    ] = None,
 ) -> OrdersPageOut:
     result = await orders.list_orders(
         request.user,
@@ -181,6 +190,8 @@ async def list_orders(
         q=q.strip(),
         page=page,
         per_page=per_page,
+        start=start,
+        end=end,
     )
     return OrdersPageOut(
         items=[summary_out(item) for item in result.items],

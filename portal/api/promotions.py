@@ -11,7 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.catalog import dealer_for
-from portal.api.schemas import Money, money, problems
+from portal.api.schemas import In, Money, change_of, kept, money, problems
 from portal.domain import promotions
 from portal.domain.scope import Actor
 
@@ -22,7 +22,7 @@ Qty = Annotated[int, Meta(ge=0, le=promotions.MAX_QTY)]
 Fen = Annotated[int, Meta(ge=0, le=promotions.MAX_AMOUNT_FEN)]
 
 
-class PromotionIn(Struct):
+class PromotionIn(In):
     name: Annotated[str, Meta(min_length=1, max_length=promotions.MAX_NAME)]
     kind: Annotated[str, Meta(description="percent_off, spend_save (满减) or buy_get (买赠)")]
     starts_on: date
@@ -51,6 +51,29 @@ class PromotionIn(Struct):
     buy_qty: Annotated[Qty | None, Meta(description="buy_get: every N base units")] = None
     gift_sku_code: Annotated[str, Meta(max_length=40, description="buy_get: the gift")] = ""
     gift_qty: Annotated[Qty | None, Meta(description="buy_get: M base units free")] = None
+
+
+PromotionChangeIn = change_of(PromotionIn, "PromotionChangeIn")
+
+
+def _as_body(p: promotions.Promo) -> PromotionIn:
+    """A promotion as the body that would make it (0 for "not this kind's" is None)."""
+    return PromotionIn(
+        name=p.name,
+        kind=p.kind,
+        starts_on=p.starts_on,
+        ends_on=p.ends_on,
+        active=p.active,
+        tier_id=p.tier_id,
+        sku_code=p.sku_code or "",
+        category_id=p.category_id,
+        percent_off_bp=p.percent_bp or None,
+        threshold_fen=p.threshold_fen or None,
+        save_fen=p.save_fen or None,
+        buy_qty=p.buy_qty or None,
+        gift_sku_code=p.gift_code or "",
+        gift_qty=p.gift_qty or None,
+    )
 
 
 class PromotionOut(Struct):
@@ -173,12 +196,16 @@ async def get_promotion(request: Request[Actor, Any, Any], promo_id: PromoId) ->
     "/api/v1/promotions/{promo_id:int}",
     tags=["catalog"],
     summary="Change a promotion (placed orders keep what they earned)",
+    description="The fields sent change; a field left out keeps its value (a paused promotion "
+    "stays paused unless `active` is sent).",
     responses=problems(401, 403, 404, 422),
 )
 async def update_promotion(
-    request: Request[Actor, Any, Any], promo_id: PromoId, data: JSONBody[PromotionIn]
+    request: Request[Actor, Any, Any], promo_id: PromoId, data: JSONBody[PromotionChangeIn]
 ) -> PromotionOut:
-    return _out(await promotions.update(request.user, promo_id, _data(data)))
+    current = _as_body(await promotions.get_promotion(request.user, promo_id))
+    full = kept(data, current, PromotionIn)
+    return _out(await promotions.update(request.user, promo_id, _data(full)))
 
 
 ROUTES = [list_promotions, current_promotions, create_promotion, get_promotion, update_promotion]

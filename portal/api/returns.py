@@ -11,7 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, Money, money, problems, qty_by_line
+from portal.api.schemas import Id, IdempotencyKeyHeader, In, Money, money, problems, qty_by_line
 from portal.domain import photos, returns
 from portal.domain.scope import Actor
 from portal.web.shipments import UPLOAD_LIMITS, photo_response
@@ -19,12 +19,12 @@ from portal.web.shipments import UPLOAD_LIMITS, photo_response
 ID = PathParameter(ge=1, le=2**31 - 1)
 
 
-class ReturnLineIn(Struct):
+class ReturnLineIn(In):
     order_line_id: Id
     qty: Annotated[int, Meta(ge=-(10**9), le=10**9, description="base units")]
 
 
-class ReturnIn(Struct):
+class ReturnIn(In):
     reason: Annotated[str, Meta(max_length=500)]
     lines: Annotated[list[ReturnLineIn], Meta(min_length=1, max_length=500)]
 
@@ -150,10 +150,17 @@ async def list_returns(
     return [return_out(v) for v in await returns.list_for_order(request.user, order_id)]
 
 
+class ReturnsPageOut(Struct):
+    items: list[ReturnOut]
+    page: int
+    per_page: int
+    has_more: Annotated[bool, Meta(description="another page follows")]
+
+
 @get(
     "/api/v1/returns",
     tags=["returns"],
-    summary="Returns the caller may see, newest first (at most 100), of one state or all",
+    summary="Returns the caller may see, newest first, a page at a time, of one state or all",
     responses=problems(400, 401, 422),
 )
 async def list_all_returns(
@@ -162,8 +169,18 @@ async def list_all_returns(
         str | None,
         QueryParameter(max_length=20, description="one of " + ", ".join(returns.STATUS_LABELS)),
     ] = None,
-) -> list[ReturnOut]:
-    return [return_out(v) for v in await returns.list_returns(request.user, status or None)]
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=returns.LIST_LIMIT)] = 20,
+) -> ReturnsPageOut:
+    found = await returns.list_returns(
+        request.user, status or None, limit=per_page + 1, offset=(page - 1) * per_page
+    )
+    return ReturnsPageOut(
+        items=[return_out(v) for v in found[:per_page]],
+        page=page,
+        per_page=per_page,
+        has_more=len(found) > per_page,
+    )
 
 
 @get(
@@ -219,12 +236,12 @@ async def get_photo(
     return photo_response(photo, f"return-{return_id}-{photo_id}.{ext}")
 
 
-class ReturnDecisionIn(Struct):
+class ReturnDecisionIn(In):
     decision: Annotated[str, Meta(description="approve or reject", pattern="^(approve|reject)$")]
     note: Annotated[str, Meta(max_length=2000, description="required to reject")] = ""
 
 
-class ReturnReceiveIn(Struct):
+class ReturnReceiveIn(In):
     warehouse_id: Id
     lines: Annotated[
         list[ReturnLineIn],

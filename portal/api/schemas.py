@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.params import HeaderParameter
@@ -17,6 +19,40 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.money import amount_fen, from_fen
+
+
+class In(Struct, forbid_unknown_fields=True):
+    """A request body: a field it does not name is refused (a validation problem), never
+    silently ignored, so a misspelt or unsupported field cannot pass for one that was applied."""
+
+
+def change_of(body: type[Struct], name: str) -> type[Struct]:
+    """The PUT body of a resource whose full body is `body`: the same fields and checks, each
+    one optional, so a change sends what changes and a field left out keeps its value (see
+    kept). Pausing a webhook is {"active": false}, not a restatement that resets its events."""
+    fields = []
+    for info in msgspec.structs.fields(body):
+        kind = info.type
+        inner = get_args(kind)[0] if get_origin(kind) is Annotated else None
+        if inner is not None and get_origin(inner) in (Union, UnionType):
+            # Annotated[X | None, Meta] | Unset would nest its oneOf in the OpenAPI document.
+            kind = Annotated[(inner | UnsetType, *get_args(kind)[1:])]
+        else:
+            kind = kind | UnsetType
+        fields.append((info.name, kind, UNSET))
+    return msgspec.defstruct(name, fields, bases=(In,), module=body.__module__)
+
+
+def kept(change: Struct, current: Struct, body: type[Struct]) -> Any:
+    """The full body a change makes of the current state (an output with the same field
+    names): each field as sent, or as it is when it was left out."""
+    return body(
+        **{
+            name: getattr(current if getattr(change, name) is UNSET else change, name)
+            for name in body.__struct_fields__
+        }
+    )
+
 
 Money = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$", examples=["1234.50"])]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
@@ -146,7 +182,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 # --- auth -------------------------------------------------------------------------------
 
 
-class TokenRequest(Struct):
+class TokenRequest(In):
     username: Annotated[str, Meta(min_length=1, max_length=100, description="username or phone")]
     password: Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -257,7 +293,7 @@ class CategoryOut(Struct):
 # --- orders -----------------------------------------------------------------------------
 
 
-class OrderLineIn(Struct):
+class OrderLineIn(In):
     qty: Annotated[
         int,
         Meta(ge=-(10**15), le=10**15, description="whole number of `unit` (default: base unit)"),
@@ -276,7 +312,7 @@ class OrderLineIn(Struct):
     ] = None
 
 
-class OrderIn(Struct):
+class OrderIn(In):
     lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=500)]
     # Staff only: dealer users always order for their own dealer.
     dealer_id: Id | None = None
@@ -285,11 +321,11 @@ class OrderIn(Struct):
     note: Annotated[str, Meta(max_length=500)] = ""
 
 
-class CancelIn(Struct):
+class CancelIn(In):
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 
-class CloseRestIn(Struct):
+class CloseRestIn(In):
     """Why what has not shipped will not ship (required)."""
 
     reason: Annotated[str, Meta(max_length=500)] = ""
@@ -343,6 +379,7 @@ class OrderOut(Struct):
     number: str
     status: str
     dealer_id: int
+    dealer_code: str
     dealer_name: str
     placed_by_name: str
     rep_name: Annotated[str, Meta(description="the rep who ordered for the dealer, if any")]
@@ -382,6 +419,7 @@ class OrderSummaryOut(Struct):
     number: str
     status: str
     dealer_id: int
+    dealer_code: str
     dealer_name: str
     total: Money
     line_count: int

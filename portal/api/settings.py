@@ -9,12 +9,12 @@ from litestar import Request, get, put
 from litestar.params import JSONBody
 from msgspec import Meta, Struct, structs
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import supplier
 from portal.domain.scope import Actor
 
 
-class SettingsIn(Struct):
+class SettingsIn(In):
     name: Annotated[
         str,
         Meta(
@@ -58,6 +58,9 @@ class SettingsIn(Struct):
     ] = ""
 
 
+SettingsChangeIn = change_of(SettingsIn, "SettingsChangeIn")
+
+
 class SettingsOut(Struct):
     name: str
     address: str
@@ -87,14 +90,16 @@ async def get_settings(request: Request[Actor, Any, Any]) -> SettingsOut:
 @put(
     "/api/v1/settings",
     tags=["settings"],
-    summary="Change the supplier's settings (all of them; audited)",
+    summary="Change the supplier's settings (audited)",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 422),
 )
 async def put_settings(
-    request: Request[Actor, Any, Any], data: JSONBody[SettingsIn]
+    request: Request[Actor, Any, Any], data: JSONBody[SettingsChangeIn]
 ) -> SettingsOut:
-    values = supplier.SettingsInput(**structs.asdict(data))
     defaults = request.app.state.supplier_defaults
+    current = _out(await supplier.for_admin(request.user, defaults))
+    values = supplier.SettingsInput(**structs.asdict(kept(data, current, SettingsIn)))
     return _out(await supplier.save(request.user, values, defaults))
 
 

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal.api.schemas import (
     Id,
     IdempotencyKeyHeader,
+    In,
     Money,
     file_operation,
     money,
@@ -29,24 +30,24 @@ ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
 
 
-class ShipmentLineIn(Struct):
+class ShipmentLineIn(In):
     order_line_id: Id
     qty: Annotated[int, Meta(ge=-(10**9), le=10**9, description="base units")]
 
 
-class ShipmentIn(Struct):
+class ShipmentIn(In):
     warehouse_id: Id
     lines: Annotated[list[ShipmentLineIn], Meta(min_length=1, max_length=500)]
     carrier: Text50 = ""
     tracking_no: Text50 = ""
 
 
-class ShipIn(Struct):
+class ShipIn(In):
     carrier: Text50 | None = None
     tracking_no: Text50 | None = None
 
 
-class ReceiptIn(Struct):
+class ReceiptIn(In):
     discrepancy: bool = False
     note: Annotated[str, Meta(max_length=500)] = ""
 
@@ -160,6 +161,46 @@ async def list_shipments(
     return [shipment_out(v) for v in await shipments.list_for_order(request.user, order_id)]
 
 
+class ShipmentsPageOut(Struct):
+    items: list[ShipmentOut]
+    page: int
+    per_page: int
+    has_more: Annotated[bool, Meta(description="another page follows")]
+
+
+@get(
+    "/api/v1/shipments",
+    tags=["shipments"],
+    summary="Shipments the caller may see, newest first, a page at a time",
+    description="A dealer sees its own, a rep its dealers', warehouse staff their warehouses'. "
+    "Filter by status (packed, shipped, received, cancelled) and warehouse.",
+    responses=problems(400, 401, 422),
+)
+async def list_all_shipments(
+    request: Request[Actor, Any, Any],
+    status: Annotated[
+        str | None,
+        QueryParameter(max_length=20, description="one of " + ", ".join(shipments.STATUS_LABELS)),
+    ] = None,
+    warehouse_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+) -> ShipmentsPageOut:
+    found = await shipments.list_shipments(
+        request.user,
+        status=status or None,
+        warehouse_id=warehouse_id,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+    )
+    return ShipmentsPageOut(
+        items=[shipment_out(v) for v in found[:per_page]],
+        page=page,
+        per_page=per_page,
+        has_more=len(found) > per_page,
+    )
+
+
 @get(
     "/api/v1/shipments/{shipment_id:int}",
     tags=["shipments"],
@@ -248,4 +289,13 @@ async def delivery_note(
     return document_response(doc)
 
 
-ROUTES = [create_shipment, list_shipments, get_shipment, ship, receipt, cancel, delivery_note]
+ROUTES = [
+    create_shipment,
+    list_shipments,
+    list_all_shipments,
+    get_shipment,
+    ship,
+    receipt,
+    cancel,
+    delivery_note,
+]

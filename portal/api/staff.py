@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, problems
 from portal.domain import staff
 from portal.domain.scope import Actor
 
@@ -20,7 +20,7 @@ Authority = Annotated[int, Meta(ge=0, le=staff.MAX_AUTHORITY_BP, description="ba
 ManagerId = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
-class StaffIn(Struct):
+class StaffIn(In):
     display_name: Name
     role: Role
     phone: Annotated[str, Meta(max_length=32)] = ""
@@ -38,12 +38,30 @@ class StaffIn(Struct):
     ] = []
 
 
+class StaffChangeIn(In):
+    """A change of a staff user: the fields sent change, a field left out keeps its value (a
+    new phone number does not take a rep's manager away)."""
+
+    display_name: Name | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    phone: Annotated[str, Meta(max_length=32)] | UnsetType = UNSET
+    email: Annotated[str, Meta(max_length=255)] | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    manager_id: Annotated[
+        ManagerId | None | UnsetType, Meta(description="a rep's sales manager")
+    ] = UNSET
+    discount_authority_bp: Authority | UnsetType = UNSET
+    warehouse_ids: (
+        Annotated[list[Annotated[int, Meta(ge=1, le=2**31 - 1)]], Meta(max_length=100)] | UnsetType
+    ) = UNSET
+
+
 class NewStaffIn(StaffIn):
     username: Annotated[str, Meta(min_length=1, max_length=64)] = ""
     password: Annotated[str, Meta(min_length=1, max_length=200)] = ""
 
 
-class PasswordIn(Struct):
+class PasswordIn(In):
     new_password: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
@@ -122,12 +140,28 @@ async def get_staff(request: Request[Actor, Any, Any], user_id: UserId) -> Staff
     tags=["staff"],
     summary="Change a staff user's name, role, manager, discount authority, contact or active "
     "flag (a role or manager change or a deactivation ends their sessions)",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_staff(
-    request: Request[Actor, Any, Any], user_id: UserId, data: JSONBody[StaffIn]
+    request: Request[Actor, Any, Any], user_id: UserId, data: JSONBody[StaffChangeIn]
 ) -> StaffOut:
-    return _out(await staff.update_staff(request.user, user_id, _input(data)))
+    current = await staff.get_staff(request.user, user_id)
+
+    def kept(value: Any, key: str) -> Any:
+        return current[key] if value is UNSET else value
+
+    change = staff.StaffInput(
+        display_name=kept(data.display_name, "display_name"),
+        role=kept(data.role, "role"),
+        phone=(kept(data.phone, "phone") or "").strip(),
+        email=(kept(data.email, "email") or "").strip(),
+        active=kept(data.active, "active"),
+        manager_id=kept(data.manager_id, "manager"),
+        discount_authority_bp=kept(data.discount_authority_bp, "discount_authority_bp"),
+        warehouse_ids=tuple(kept(data.warehouse_ids, "warehouse_ids")),
+    )
+    return _out(await staff.update_staff(request.user, user_id, change))
 
 
 @post(

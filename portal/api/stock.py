@@ -11,9 +11,12 @@ from litestar import Request, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import IDEMPOTENCY_KEY, Id, problems
+from portal.api.schemas import IDEMPOTENCY_KEY, Id, In, problems
 from portal.domain import picking, safety_stock, stock
 from portal.domain.scope import Actor
+
+# Stock rows (a SKU in a warehouse) on one page of GET /api/v1/stock.
+MAX_PER_PAGE = 200
 
 
 class StockOut(Struct):
@@ -31,7 +34,7 @@ class StockOut(Struct):
     under_safety: bool
 
 
-class AdjustIn(Struct):
+class AdjustIn(In):
     warehouse_id: Id
     sku_id: Id
     reason: Annotated[str, Meta(description="receipt, count or damage")]
@@ -58,22 +61,43 @@ def stock_out(row: stock.StockRow) -> StockOut:
     )
 
 
+class StockPageOut(Struct):
+    items: list[StockOut]
+    page: int
+    per_page: int
+    has_more: Annotated[bool, Meta(description="another page follows")]
+
+
 @get(
     "/api/v1/stock",
     tags=["stock"],
-    summary="Stock by SKU and warehouse (warehouse staff)",
+    summary="Stock by SKU and warehouse (warehouse staff), a page at a time in SKU code order",
     responses=problems(400, 401, 403),
 )
 async def list_stock(
     request: Request[Actor, Any, Any],
     q: Annotated[str, QueryParameter(max_length=60, description="code, name or barcode")] = "",
     warehouse_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    sku_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     under_safety: Annotated[bool, QueryParameter()] = False,
-) -> list[StockOut]:
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE)] = 100,
+) -> StockPageOut:
     rows = await stock.list_stock(
-        request.user, q=q, warehouse_id=warehouse_id, under_safety=under_safety
+        request.user,
+        q=q,
+        warehouse_id=warehouse_id,
+        sku_id=sku_id,
+        under_safety=under_safety,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
     )
-    return [stock_out(r) for r in rows]
+    return StockPageOut(
+        items=[stock_out(r) for r in rows[:per_page]],
+        page=page,
+        per_page=per_page,
+        has_more=len(rows) > per_page,
+    )
 
 
 @post(
@@ -168,7 +192,7 @@ async def transfer(
 # --- safety stock ---------------------------------------------------------------------------
 
 
-class SafetyStockIn(Struct):
+class SafetyStockIn(In):
     safety_stock: Annotated[
         int,
         Meta(

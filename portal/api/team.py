@@ -10,7 +10,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, problems
+from portal.api.schemas import Id, In, change_of, kept, problems
 from portal.domain import team
 from portal.domain.scope import Actor
 
@@ -23,12 +23,12 @@ Password = Annotated[str, Meta(min_length=1, max_length=200)]
 Role = Literal["dealer_buyer", "dealer_admin"]
 
 
-class PasswordChangeIn(Struct):
+class PasswordChangeIn(In):
     current_password: Password
     new_password: Annotated[str, Meta(min_length=1, max_length=200, description="8+ characters")]
 
 
-class DealerUserIn(Struct):
+class DealerUserIn(In):
     display_name: Name
     role: Role
     phone: Phone = ""
@@ -36,7 +36,10 @@ class DealerUserIn(Struct):
     active: bool = True
 
 
-class NewDealerUserIn(Struct):
+DealerUserChangeIn = change_of(DealerUserIn, "DealerUserChangeIn")
+
+
+class NewDealerUserIn(In):
     username: Annotated[str, Meta(min_length=1, max_length=64, examples=["zhang.san"])]
     password: Annotated[
         str, Meta(min_length=1, max_length=200, description="first password, 8+ characters")
@@ -48,7 +51,7 @@ class NewDealerUserIn(Struct):
     active: bool = True
 
 
-class PasswordResetIn(Struct):
+class PasswordResetIn(In):
     new_password: Annotated[str, Meta(min_length=1, max_length=200, description="8+ characters")]
 
 
@@ -63,12 +66,15 @@ class DealerUserOut(Struct):
     created_at: datetime
 
 
-class AddressIn(Struct):
+class AddressIn(In):
     contact: Annotated[str, Meta(min_length=1, max_length=50)]
     phone: Annotated[str, Meta(min_length=1, max_length=32)]
     line: Annotated[str, Meta(min_length=1, max_length=255, description="the full address")]
     label: Annotated[str, Meta(max_length=50, examples=["总仓"])] = ""
     is_default: bool = False
+
+
+AddressChangeIn = change_of(AddressIn, "AddressChangeIn")
 
 
 class AddressOut(Struct):
@@ -174,17 +180,20 @@ async def create_user(
     "/api/v1/dealers/{dealer_id:int}/users/{user_id:int}",
     tags=["account"],
     summary="Change a dealer user's name, role, phone, email or active flag",
-    description="A role change or deactivation ends the user's sessions. The dealer keeps at "
-    "least one active dealer administrator.",
+    description="The fields sent change; a field left out keeps its value. A role change or "
+    "deactivation ends the user's sessions. The dealer keeps at least one active dealer "
+    "administrator.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_user(
     request: Request[Actor, Any, Any],
     dealer_id: DealerId,
     user_id: ObjectId,
-    data: JSONBody[DealerUserIn],
+    data: JSONBody[DealerUserChangeIn],
 ) -> DealerUserOut:
-    return user_out(await team.update_user(request.user, dealer_id, user_id, _user_input(data)))
+    current = user_out(await team.get_user(request.user, dealer_id, user_id))
+    full = kept(data, current, DealerUserIn)
+    return user_out(await team.update_user(request.user, dealer_id, user_id, _user_input(full)))
 
 
 @post(
@@ -233,15 +242,18 @@ async def create_address(
     "/api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     tags=["account"],
     summary="Change a ship-to address, or make it the default",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_address(
     request: Request[Actor, Any, Any],
     dealer_id: DealerId,
     address_id: ObjectId,
-    data: JSONBody[AddressIn],
+    data: JSONBody[AddressChangeIn],
 ) -> AddressOut:
-    row = await team.save_address(request.user, dealer_id, address_id, _address_input(data))
+    current = address_out(await team.get_address(request.user, dealer_id, address_id))
+    full = kept(data, current, AddressIn)
+    row = await team.save_address(request.user, dealer_id, address_id, _address_input(full))
     return address_out(row)
 
 

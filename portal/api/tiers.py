@@ -8,19 +8,22 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import tiers
 from portal.domain.scope import Actor
 
 TierId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
-class TierIn(Struct):
+class TierIn(In):
     code: Annotated[
         str, Meta(min_length=1, max_length=20, examples=["T1"], description="letters, digits, - _")
     ]
     name: Annotated[str, Meta(min_length=1, max_length=50, examples=["一级经销商"])]
     rank: Annotated[int, Meta(ge=-1000, le=1000, description="lower is listed first")] = 0
+
+
+TierChangeIn = change_of(TierIn, "TierChangeIn")
 
 
 class TierOut(Struct):
@@ -76,12 +79,14 @@ async def get_tier(request: Request[Actor, Any, Any], tier_id: TierId) -> TierOu
     "/api/v1/admin/tiers/{tier_id:int}",
     tags=["dealers"],
     summary="Change a price tier (code, name, rank)",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_tier(
-    request: Request[Actor, Any, Any], tier_id: TierId, data: JSONBody[TierIn]
+    request: Request[Actor, Any, Any], tier_id: TierId, data: JSONBody[TierChangeIn]
 ) -> TierOut:
-    return _out(await tiers.save_tier(request.user, tier_id, _input(data)))
+    full = kept(data, _out(await tiers.get_tier(request.user, tier_id)), TierIn)
+    return _out(await tiers.save_tier(request.user, tier_id, _input(full)))
 
 
 @delete(

@@ -8,19 +8,22 @@ from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import warehouses
 from portal.domain.scope import Actor
 
 WarehouseId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 
-class WarehouseIn(Struct):
+class WarehouseIn(In):
     code: Annotated[str, Meta(min_length=1, max_length=20, examples=["WH-SH"])]
     name: Annotated[str, Meta(min_length=1, max_length=50)]
     region: Annotated[str, Meta(max_length=50)] = ""
     priority: Annotated[int, Meta(ge=-1000, le=1000, description="lower is used first")] = 0
     active: bool = True
+
+
+WarehouseChangeIn = change_of(WarehouseIn, "WarehouseChangeIn")
 
 
 class WarehouseOut(Struct):
@@ -87,12 +90,17 @@ async def get_warehouse(
     "/api/v1/warehouses/{warehouse_id:int}",
     tags=["stock"],
     summary="Change a warehouse (an inactive one keeps its stock; new orders skip it)",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_warehouse(
-    request: Request[Actor, Any, Any], warehouse_id: WarehouseId, data: JSONBody[WarehouseIn]
+    request: Request[Actor, Any, Any],
+    warehouse_id: WarehouseId,
+    data: JSONBody[WarehouseChangeIn],
 ) -> WarehouseOut:
-    return _out(await warehouses.save_warehouse(request.user, warehouse_id, _input(data)))
+    current = _out(await warehouses.get_warehouse(request.user, warehouse_id))
+    full = kept(data, current, WarehouseIn)
+    return _out(await warehouses.save_warehouse(request.user, warehouse_id, _input(full)))
 
 
 ROUTES = [list_warehouses, create_warehouse, get_warehouse, update_warehouse]

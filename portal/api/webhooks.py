@@ -10,23 +10,28 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from portal import webhooks as sender
-from portal.api.schemas import problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import webhooks
 from portal.domain.scope import Actor
 
 ObjectId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
-EventType = Literal[tuple(webhooks.EVENT_TYPES)]  # type: ignore[valid-type]
+EventType = Literal[tuple(webhooks.EVENT_TYPES)]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 SIGNING = (
     "Each delivery is a POST of JSON signed with the endpoint's secret: X-Portal-Signature is "
     '"sha256=" + hex HMAC-SHA256 of "<X-Portal-Timestamp>.<body>". X-Portal-Event names the '
     "type, X-Portal-Delivery the delivery (a retry repeats it). Any answer but 2xx is retried "
-    "with back-off (30 s doubling to an hour) up to 15 times."
+    "with back-off (30 s doubling to an hour) up to 15 times. The body: "
+    '{"id", "type", "created_at", "data": {"order": {"id", "number", "dealer_id", '
+    '"dealer_code", "status", "api"}, "kind", "from_status", "to_status", "note", '
+    '"actor_id"}}; a shipment.* event adds data.shipment {"id", "number", "warehouse_id", '
+    '"api"; once shipped "carrier", "tracking_no"}, a return.* event data.return {"id", '
+    '"number", "api"}. Order deliveries to one receiver by the event id.'
 )
 
 
-class WebhookIn(Struct):
+class WebhookIn(In):
     url: Annotated[
         str, Meta(min_length=1, max_length=500, examples=["https://erp.example.com/hooks/portal"])
     ]
@@ -35,6 +40,9 @@ class WebhookIn(Struct):
     ] = []
     description: Annotated[str, Meta(max_length=100)] = ""
     active: bool = True
+
+
+WebhookChangeIn = change_of(WebhookIn, "WebhookChangeIn")
 
 
 class WebhookOut(Struct):
@@ -137,12 +145,17 @@ async def get_webhook(request: Request[Actor, Any, Any], endpoint_id: ObjectId) 
     "/api/v1/webhooks/{endpoint_id:int}",
     tags=["webhooks"],
     summary="Change a webhook endpoint's address, events, description or active flag",
+    description="The fields sent change; a field left out keeps its value.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_webhook(
-    request: Request[Actor, Any, Any], endpoint_id: ObjectId, data: JSONBody[WebhookIn]
+    request: Request[Actor, Any, Any],
+    endpoint_id: ObjectId,
+    data: JSONBody[WebhookChangeIn],
 ) -> WebhookOut:
-    saved = await webhooks.save_endpoint(request.user, endpoint_id, _input(data))
+    current = webhook_out(await webhooks.get_endpoint(request.user, endpoint_id))
+    full = kept(data, current, WebhookIn)
+    saved = await webhooks.save_endpoint(request.user, endpoint_id, _input(full))
     return webhook_out(saved.endpoint)
 
 

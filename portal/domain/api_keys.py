@@ -256,6 +256,27 @@ async def revoke_key(actor: Actor, key_id: int, *, now: datetime | None = None) 
     return await get_key(actor, key_id, now=now)
 
 
+async def revoke_keys_of(actor: Actor, user_id: int, now: datetime) -> None:
+    """Revoke every key of a user being deactivated, inside the caller's transaction; audited.
+    Deactivation alone refuses them, but re-activating the account must not bring back the
+    integrations it had: they are issued again, deliberately."""
+    revoked = (
+        await ApiKey.update({ApiKey.revoked_at: now})
+        .where((ApiKey.user == user_id) & ApiKey.revoked_at.is_null())
+        .returning(ApiKey.id, ApiKey.name)
+    )
+    for row in revoked:
+        await audit.record(
+            actor,
+            "api_key.revoked",
+            "api_key",
+            row["id"],
+            {"revoked_at": None},
+            {"revoked_at": now, "user_id": user_id, "name": row["name"], "why": "deactivated"},
+            now=now,
+        )
+
+
 async def actor_for_key(key: str, *, now: datetime | None = None) -> Actor | None:
     """The Actor a bearer key acts as, or None when the key is unknown, revoked or expired, or
     its user is inactive."""

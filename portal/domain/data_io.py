@@ -134,6 +134,11 @@ REQUIRED = {
     "dealers": ("code",),
 }
 MAX_ROWS = 5000
+# How far down a file its column names may sit (below a title row, as the Excel export has).
+HEADER_SEARCH_ROWS = 5
+# The first characters a spreadsheet reads as a formula; an export puts an apostrophe before
+# them (portal/export.py), which an import takes off again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_FILE_BYTES = 2_000_000
 TRUE = ("1", "true", "yes", "y", "是")
 FALSE = ("0", "false", "no", "n", "否")
@@ -318,6 +323,12 @@ def _table(kind: str, filename: str, data: bytes) -> _Rows:
     filled = [(n, r) for n, r in enumerate(cells, start=1) if any(c.strip() for c in r)]
     if not filled:
         raise ValidationFailed(errors=[FieldError("file", _("The file has no lines."))])
+    # The column names are the first row, or the first row naming them below a title or two:
+    # the Excel export has its title above the columns, and must import again as it is.
+    for start, (_n, row) in enumerate(filled[:HEADER_SEARCH_ROWS]):
+        if all(c in [x.strip().lower() for x in row] for c in REQUIRED[kind]):
+            filled = filled[start:]
+            break
     header_no, header = filled[0]
     names = [c.strip().lower() for c in header]
     missing = [c for c in REQUIRED[kind] if c not in names]
@@ -343,10 +354,18 @@ def _table(kind: str, filename: str, data: bytes) -> _Rows:
         )
     wanted = {name: i for i, name in reversed(list(enumerate(names))) if name in COLUMNS[kind]}
     rows = [
-        (n, {name: (r[i].strip() if i < len(r) else "") for name, i in wanted.items()})
+        (n, {name: (_uninert(r[i].strip()) if i < len(r) else "") for name, i in wanted.items()})
         for n, r in filled[1:]
     ]
     return _Rows(rows)
+
+
+def _uninert(text: str) -> str:
+    """A cell as it was before an export disarmed it ("'=1+2" is "=1+2" again), so exporting
+    and importing the same file changes nothing."""
+    if text.startswith("'") and text[1:2] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
 
 
 def _flag(text: str) -> bool | None:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -552,6 +552,7 @@ class OrderSummary:
     total_fen: int
     line_count: int
     created_at: datetime
+    dealer_code: str = ""
 
 
 @dataclass
@@ -695,12 +696,25 @@ async def list_orders(
     q: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    start: date | None = None,
+    end: date | None = None,
 ) -> OrdersPage:
-    """Orders the actor may see, newest first; filter by status, dealer and number/dealer name."""
+    """Orders the actor may see, newest first; filter by status, dealer, number/dealer name and
+    the days (Asia/Shanghai, both inclusive) they were placed on."""
     page = max(1, int(page))
     per_page = min(max(1, int(per_page)), 100)
+    if start is not None and end is not None and start > end:
+        message = _("The start date must not be after the end date.")
+        raise ValidationFailed(message, errors=[FieldError("end", message)])
     items, total = await _select_orders(
-        actor, status, dealer_id, q, limit=per_page + 1, offset=(page - 1) * per_page
+        actor,
+        status,
+        dealer_id,
+        q,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+        start=start,
+        end=end,
     )
     return OrdersPage(
         items=items[:per_page],
@@ -733,6 +747,8 @@ async def _select_orders(
     limit: int,
     offset: int,
     count: bool = True,
+    start: date | None = None,
+    end: date | None = None,
 ) -> tuple[list[OrderSummary], int]:
     """A slice of the orders the actor may see, newest first, and (with count) how many
     there are in all (else 0)."""
@@ -755,6 +771,11 @@ async def _select_orders(
         if ids is not None and dealer_id not in ids:
             raise NotFound(_("Dealer not found."))  # as GET /dealers/{id} answers it
         where.append(Order.dealer == dealer_id)
+    if start is not None:
+        where.append(Order.created_at >= datetime.combine(start, time(), SHANGHAI).astimezone(UTC))
+    if end is not None:
+        after = datetime.combine(end + timedelta(days=1), time(), SHANGHAI)
+        where.append(Order.created_at < after.astimezone(UTC))
     text = _like_text(q or "")
     if text:
         pattern = f"%{text}%"
@@ -769,6 +790,7 @@ async def _select_orders(
         Order.status,
         Order.dealer,
         Order.dealer.name.as_alias("dealer_name"),
+        Order.dealer.code.as_alias("dealer_code"),
         Order.total_fen,
         Order.created_at,
     )
@@ -801,6 +823,7 @@ async def _select_orders(
             total_fen=r["total_fen"],
             line_count=counts.get(r["id"], 0),
             created_at=r["created_at"],
+            dealer_code=r["dealer_code"] or "",
         )
         for r in rows
     ]

@@ -378,9 +378,12 @@ async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
 LIST_LIMIT = 100
 
 
-async def list_returns(actor: Actor, status: str | None = None) -> list[ReturnView]:
-    """The returns the actor may see, newest first (at most LIST_LIMIT), of one status or all:
-    staff find what waits for them (a decision, a receipt) without opening each order."""
+async def list_returns(
+    actor: Actor, status: str | None = None, *, limit: int = LIST_LIMIT, offset: int = 0
+) -> list[ReturnView]:
+    """The returns the actor may see, newest first (`limit` of them after skipping `offset`,
+    for paging), of one status or all: staff find what waits for them (a decision, a
+    receipt) without opening each order."""
     if status is not None and status not in STATUS_LABELS:
         message = _("Unknown return status %(status)s.")
         raise ValidationFailed(
@@ -390,7 +393,11 @@ async def list_returns(actor: Actor, status: str | None = None) -> list[ReturnVi
     query = ReturnRequest.select(*_COLUMNS).where(in_scope(ReturnRequest.dealer, ids))
     if status is not None:
         query = query.where(ReturnRequest.status == status)
-    rows = await query.order_by(ReturnRequest.id, ascending=False).limit(LIST_LIMIT)
+    rows = (
+        await query.order_by(ReturnRequest.id, ascending=False)
+        .limit(max(0, int(limit)))
+        .offset(max(0, int(offset)))
+    )
     return await _views(rows)
 
 

@@ -281,6 +281,40 @@ async def list_for_order(actor: Actor, order_id: int) -> list[ShipmentView]:
     return await _views(actor, rows)
 
 
+async def list_shipments(
+    actor: Actor,
+    *,
+    status: str | None = None,
+    warehouse_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[ShipmentView]:
+    """The shipments the actor may see, newest first (`limit` after skipping `offset`): a
+    dealer's own, a rep's dealers', a warehouse user's warehouses'; of one status or all.
+    What a warehouse system polls for (packed and waiting, shipped today)."""
+    if status is not None and status not in STATUS_LABELS:
+        message = _("Unknown shipment status %(status)s.")
+        raise ValidationFailed(
+            message, {"status": status}, errors=[FieldError("status", message, {"status": status})]
+        )
+    query = Shipment.select(*_COLUMNS).where(
+        in_scope(Shipment.dealer, await visible_dealer_ids(actor))
+    )
+    mine = await staff_warehouses(actor)
+    if mine is not None:
+        query = query.where(Shipment.warehouse.is_in(list(mine) or [-1]))
+    if status is not None:
+        query = query.where(Shipment.status == status)
+    if warehouse_id is not None:
+        query = query.where(Shipment.warehouse == int(warehouse_id))
+    rows = (
+        await query.order_by(Shipment.id, ascending=False)
+        .limit(max(0, int(limit)))
+        .offset(max(0, int(offset)))
+    )
+    return await _views(actor, rows)
+
+
 # --- what remains and what a warehouse can give ---------------------------------------------
 
 

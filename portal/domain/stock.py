@@ -718,9 +718,11 @@ async def list_stock(
     sku_id: int | None = None,
     limit: int = 200,
     include_paused: bool = False,
+    offset: int = 0,
 ) -> list[StockRow]:
-    """Stock by SKU and warehouse; search code, name or barcode; only SKUs under safety stock.
-    Paused warehouses are left out unless include_paused."""
+    """Stock by SKU and warehouse, in SKU code order (`offset` rows skipped, for paging);
+    search code, name or barcode; only SKUs under safety stock. Paused warehouses are left
+    out unless include_paused."""
     _require_stock_staff(actor)
     # From the SKUs in code order to their stock rows (inner joins): PostgreSQL walks the
     # code index and stops at the limit. From the stock rows with outer joins, as the ORM
@@ -751,7 +753,11 @@ async def list_stock(
         from portal.domain.safety_stock import _UNDER_SQL
 
         sql += f" AND s.id IN (SELECT id FROM ({_UNDER_SQL}) AS u)"
-    rows = await fetch(f"{sql} ORDER BY s.code, sl.warehouse LIMIT {max(0, int(limit)):d}", *args)
+    rows = await fetch(
+        f"{sql} ORDER BY s.code, sl.warehouse LIMIT {max(0, int(limit)):d} "
+        f"OFFSET {max(0, int(offset)):d}",
+        *args,
+    )
     totals = await availability_by_sku([r["sku"] for r in rows])
     result = [
         StockRow(

@@ -19,7 +19,7 @@ from typing import Any
 
 from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
-from portal.domain import accounts, audit
+from portal.domain import accounts, api_keys, audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope
@@ -431,6 +431,8 @@ async def write_user_update(
     await audit.record(
         actor, "user.updated", "user", user_id, {k: before[k] for k in values}, values, now=now
     )
+    if before.get("active") and values.get("active") is False:
+        await api_keys.revoke_keys_of(actor, user_id, now)
 
 
 async def reset_password(actor: Actor, dealer_id: int, user_id: int, password: str) -> None:

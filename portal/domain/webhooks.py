@@ -28,7 +28,13 @@ from portal.db import write_transaction
 from portal.domain import audit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor
-from portal.tables import OrderEvent, WebhookDelivery, WebhookEndpoint
+from portal.tables import (
+    OrderEvent,
+    ReturnRequest,
+    Shipment,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 # The event types a receiver may subscribe to, with what each means (for the admin page).
 EVENT_TYPES: dict[str, str] = {
@@ -323,6 +329,7 @@ def body(event: dict, event_type: str) -> bytes:
                 "status": event["to_status"],
                 "api": f"/api/v1/orders/{event['order']}",
             },
+            **_subject(event),
             "kind": event["kind"],
             "from_status": event["from_status"],
             "to_status": event["to_status"],
@@ -331,6 +338,35 @@ def body(event: dict, event_type: str) -> bytes:
         },
     }
     return _encoded(document)
+
+
+def _subject(event: dict) -> dict:
+    """The shipment or return a shipment.* or return.* event is about (events_by_id finds it
+    by the number its note begins with): what a receiver needs without a second look-up, and
+    only what no later change alters, so every attempt sends the same bytes. A shipment's
+    carrier and tracking number are fixed once it ships; while packed they may still change."""
+    found = event.get("shipment")
+    if found:
+        shipment = {
+            "id": found["id"],
+            "number": found["number"],
+            "warehouse_id": found["warehouse"],
+            "api": f"/api/v1/shipments/{found['id']}",
+        }
+        if event["kind"] not in ("shipment_packed", "shipment_cancelled"):
+            shipment["carrier"] = found["carrier"]
+            shipment["tracking_no"] = found["tracking_no"]
+        return {"shipment": shipment}
+    found = event.get("return")
+    if found:
+        return {
+            "return": {
+                "id": found["id"],
+                "number": found["number"],
+                "api": f"/api/v1/returns/{found['id']}",
+            }
+        }
+    return {}
 
 
 def ping_body(endpoint: dict, at: datetime) -> bytes:
@@ -376,4 +412,34 @@ async def events_by_id(ids: list[int]) -> dict[int, dict]:
         "JOIN dealer d ON d.id = o.dealer WHERE ev.id IN (" + ", ".join("{}" for _ in ids) + ")",
         *ids,
     )
+    numbers = {
+        prefix: {(r["note"] or "").split("\n", 1)[0] for r in rows if r["kind"].startswith(prefix)}
+        for prefix in ("shipment_", "return_")
+    }
+    shipments = {}
+    if numbers["shipment_"]:
+        shipments = {
+            s["number"]: s
+            for s in await Shipment.select(
+                Shipment.id,
+                Shipment.number,
+                Shipment.warehouse,
+                Shipment.carrier,
+                Shipment.tracking_no,
+            ).where(Shipment.number.is_in(sorted(numbers["shipment_"])))
+        }
+    returns = {}
+    if numbers["return_"]:
+        returns = {
+            r["number"]: r
+            for r in await ReturnRequest.select(ReturnRequest.id, ReturnRequest.number).where(
+                ReturnRequest.number.is_in(sorted(numbers["return_"]))
+            )
+        }
+    for r in rows:
+        number = (r["note"] or "").split("\n", 1)[0]
+        if r["kind"].startswith("shipment_") and number in shipments:
+            r["shipment"] = shipments[number]
+        elif r["kind"].startswith("return_") and number in returns:
+            r["return"] = returns[number]
     return {r["id"]: r for r in rows}

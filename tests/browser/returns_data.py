@@ -72,7 +72,7 @@ async def order_for_the_manager(base: str, dealer_user: str) -> dict:
                 continue
             price_fen = int(Decimal(sku["price"]["unit_price"]) * 100)
             qty = math.ceil(MANAGER_THRESHOLD_FEN / price_fen) + 1
-            rows = (await clerk.get("/api/v1/stock", params={"q": sku["code"]})).json()
+            rows = (await clerk.get("/api/v1/stock", params={"q": sku["code"]})).json()["items"]
             if sum(r["available"] for r in rows) >= qty * 2:
                 order = await place(dealer, sku["code"], qty)
                 assert order["status"] == "pending_approval", order["status"]

@@ -13,7 +13,7 @@ import pytest
 
 from portal import webhooks as sender
 from portal.db import write_transaction
-from portal.domain import webhooks
+from portal.domain import returns, shipments, webhooks
 from portal.domain.errors import Forbidden, NotFound, ValidationFailed
 from portal.domain.orders import LineRequest
 from portal.tables import AuditEntry, OrderEvent, WebhookDelivery, WebhookEndpoint
@@ -267,3 +267,52 @@ async def test_removing_an_endpoint_drops_what_it_was_owed(db):
     assert await AuditEntry.count().where(AuditEntry.action == "webhook.deleted") == 1
     with pytest.raises(NotFound):
         await webhooks.delete_endpoint(boss, saved.endpoint["id"], now=NOW)
+
+
+async def test_shipment_events_name_the_shipment_and_its_tracking(db):
+    from tests.db.test_shipments import approved_order, fulfil_world
+
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    created = await shipments.create_shipment(
+        w.clerk,
+        o["id"],
+        warehouse_id=w.wh1["id"],
+        quantities={o["lines"][0]["id"]: 10},
+        carrier="顺丰",
+        now=NOW,
+    )
+    sh = created.shipment
+    await shipments.ship(w.clerk, sh.id, carrier="京东", tracking_no="JD42", now=NOW)
+    events = (
+        await OrderEvent.select().where(OrderEvent.kind.like("shipment_%")).order_by(OrderEvent.id)
+    )
+    found = await webhooks.events_by_id([e["id"] for e in events])
+    packed, shipped = (
+        json.loads(webhooks.body(found[e["id"]], "shipment." + e["kind"][9:]))["data"]
+        for e in events
+    )
+    expected = {
+        "id": sh.id,
+        "number": sh.number,
+        "warehouse_id": w.wh1["id"],
+        "api": f"/api/v1/shipments/{sh.id}",
+    }
+    # While packed the carrier may still change: the packed event leaves it out, so every
+    # attempt at it sends the same bytes.
+    assert packed["shipment"] == expected
+    assert shipped["shipment"] == {**expected, "carrier": "京东", "tracking_no": "JD42"}
+    assert shipped["order"]["id"] == o["id"]
+
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={o["lines"][0]["id"]: 2}, reason="破损", now=NOW
+    )
+    [event] = await OrderEvent.select().where(OrderEvent.kind == "return_requested")
+    found = await webhooks.events_by_id([event["id"]])
+    data = json.loads(webhooks.body(found[event["id"]], "return.requested"))["data"]
+    assert data["return"] == {
+        "id": rma.id,
+        "number": rma.number,
+        "api": f"/api/v1/returns/{rma.id}",
+    }
+    assert "shipment" not in data

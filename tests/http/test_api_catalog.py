@@ -279,3 +279,53 @@ async def test_weight_per_base_unit(client):
 
 def test_the_api_sorts_are_the_catalogs():
     assert set(get_args(api_catalog.Sort)) == set(catalog.SORTS)
+
+
+async def test_one_sku_is_priced_at_a_quantity_with_its_rule(client):
+    w = await two_dealers_one_sku()
+    a = {**await bearer(client, "buyer_a"), **EN}
+    url = f"/api/v1/catalog/skus/{w['water']['id']}"
+    first = (await client.get(url, headers=a)).json()
+    assert first["code"] == "W550" and first["price"]["unit_price"] == "1.80"
+    at_break = await client.get(url, params={"qty": 240}, headers=a)
+    assert at_break.status_code == 200, at_break.text
+    price = at_break.json()["price"]
+    assert (price["unit_price"], price["rule"], price["next_break"]) == (
+        "1.65",
+        "volume_break",
+        None,
+    )
+    assert "10" in price["rule_label"]
+    below = (await client.get(url, params={"qty": 200}, headers=a)).json()["price"]
+    hint = below["next_break"]
+    assert {k: hint[k] for k in ("more_qty", "min_qty", "unit_price")} == {
+        "more_qty": 40,
+        "min_qty": 240,
+        "unit_price": "1.65",
+    }
+    assert "40" in hint["label"] and "1.65" in hint["label"]
+    # Dealer B's contract price on tea; its 90 % tier price on water, whatever the quantity.
+    b = await bearer(client, "buyer_b")
+    tea = await client.get(f"/api/v1/catalog/skus/{w['tea']['id']}", headers=b)
+    assert (tea.json()["price"]["unit_price"], tea.json()["price"]["rule"]) == ("4.55", "contract")
+    assert_problem(await client.get("/api/v1/catalog/skus/987654", headers=a), 404, "not-found")
+    assert_problem(await client.get(url, params={"qty": 0}, headers=a), 400, "validation")
+
+
+async def test_a_product_lists_its_variants_with_breaks_and_packs(client):
+    w = await two_dealers_one_sku()
+    a = await bearer(client, "buyer_a")
+    got = await client.get(f"/api/v1/catalog/products/{w['water']['product']}", headers=a)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["id"] == w["water"]["product"]
+    [variant] = body["skus"]
+    assert variant["code"] == "W550" and variant["price"]["unit_price"] == "1.80"
+    breaks = [(b["min_qty"], b["unit_price"]) for b in variant["price"]["breaks"]]
+    assert breaks[-1] == (240, "1.65")
+    assert variant["packs"] == [{"name": "箱", "factor": 24, "unit_price": "43.20"}]
+    # Dealer B's tier has no breaks on water.
+    b = await bearer(client, "buyer_b")
+    other = await client.get(f"/api/v1/catalog/products/{w['water']['product']}", headers=b)
+    assert [b["min_qty"] for b in other.json()["skus"][0]["price"]["breaks"]] in ([], [1])
+    assert_problem(await client.get("/api/v1/catalog/products/987654", headers=a), 404, "not-found")

@@ -244,3 +244,20 @@ async def test_an_administrator_adds_and_changes_a_dealer_through_the_api(client
         "not-found",
     )
     assert (await client.get(url, headers=adm)).json()["name"] == "新开经销商"
+
+
+async def test_a_change_sends_only_what_changes_and_the_rest_stays(client, world):
+    await f.user("admin", username="adm")
+    adm = await bearer(client, "adm")
+    url = f"/api/v1/dealers/{world['a']['id']}"
+    before = (await client.get(url, headers=adm)).json()
+    # Deactivating a dealer once cleared its region, phone and default warehouse: every field
+    # left out took its default.
+    off = await client.put(url, json={"active": False}, headers=adm)
+    assert off.status_code == 200, off.text
+    after = off.json()
+    assert after["active"] is False
+    for field in ("name", "tier_id", "region", "contact_phone", "default_warehouse_id"):
+        assert after[field] == before[field], field
+    cleared = await client.put(url, json={"default_warehouse_id": None}, headers=adm)
+    assert cleared.json()["default_warehouse_id"] is None and cleared.json()["region"] == "华东"

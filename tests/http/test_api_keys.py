@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.tables import ApiKey, Order
+from portal.tables import ApiKey, AuditEntry, Order
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import EN, assert_problem, bearer
@@ -117,3 +117,28 @@ async def test_unknown_or_malformed_keys_are_refused(client, db):
         header = f"Bearer {value}".encode()  # bytes: the last is not ASCII
         response = await client.get("/api/v1/orders", headers={"Authorization": header})
         assert_problem(response, 401, "unauthorized")
+
+
+async def test_deactivating_a_user_revokes_their_keys_for_good(client, db):
+    await f.user("admin", username="root")
+    erp_user = await f.user("warehouse", username="erp")
+    root = await bearer(client, "root")
+    made = await client.post(
+        "/api/v1/api-keys", json={"username": "erp", "name": "ERP", "days": 0}, headers=root
+    )
+    erp = {"Authorization": f"Bearer {made.json()['key']}"}
+    assert (await client.get("/api/v1/stock", headers=erp)).status_code == 200
+    staff_url = f"/api/v1/staff/{erp_user['id']}"
+    current = (await client.get(staff_url, headers=root)).json()
+    body = {k: v for k, v in current.items() if k not in ("id", "username", "created_at")}
+    off = await client.put(staff_url, json={**body, "active": False}, headers=root)
+    assert off.status_code == 200, off.text
+    assert_problem(await client.get("/api/v1/stock", headers=erp), 401, "unauthorized")
+    # Back at work, the person signs in again; the old integration key stays dead.
+    on = await client.put(staff_url, json={**body, "active": True}, headers=root)
+    assert on.status_code == 200, on.text
+    assert_problem(await client.get("/api/v1/stock", headers=erp), 401, "unauthorized")
+    [key] = (await client.get("/api/v1/api-keys", headers=root)).json()
+    assert key["state"] == "revoked"
+    revoked = await AuditEntry.select().where(AuditEntry.action == "api_key.revoked")
+    assert len(revoked) == 1

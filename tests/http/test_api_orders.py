@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -390,15 +390,16 @@ async def test_submitted_order_is_the_same_json_as_get(client, world):
     response = await submit(
         client,
         headers,
-        order_body(
-            qty=2,
-            unit="箱",
-            note=" 请周五前送达 ",
-            requested_date=str(date.today() + timedelta(days=3)),
-        ),
+        {
+            # The unit belongs to the line (at the top it was once ignored, silently).
+            "lines": [{"sku_code": "W550", "qty": 2, "unit": "箱"}],
+            "note": " 请周五前送达 ",
+            "requested_date": str(date.today() + timedelta(days=3)),
+        },
     )
     assert response.status_code == 201, response.text
     order = response.json()
+    assert order["lines"][0]["qty"] == 48
     got = await client.get(f"/api/v1/orders/{order['id']}", headers=headers)
     assert got.status_code == 200, got.text
     assert order == got.json()
@@ -488,3 +489,42 @@ async def test_a_rep_sets_a_price_through_the_api_and_the_authority_rule_applies
     )
     assert_problem(buyer, 403, "forbidden")
     assert await written() == before
+
+
+async def test_orders_are_listed_by_the_days_they_were_placed_with_the_dealer_code(client, world):
+    headers = await bearer(client, "buyer_a")
+    for key in ("d1", "d2", "d3"):
+        assert (await submit(client, headers, order_body(qty=1), key=key)).status_code == 201
+    # 2026-11-24 23:30 Shanghai is 15:30 UTC the same day; 2026-11-25 00:30 Shanghai is
+    # 16:30 UTC on the 24th: the days are China's, not UTC's.
+    placed = [
+        datetime(2026, 11, 24, 15, 30, tzinfo=UTC),
+        datetime(2026, 11, 24, 16, 30, tzinfo=UTC),
+        datetime(2026, 11, 26, 3, 0, tzinfo=UTC),
+    ]
+    rows = await Order.select(Order.id).order_by(Order.id)
+    for row, at in zip(rows, placed, strict=True):
+        await Order.update({Order.created_at: at}).where(Order.id == row["id"])
+
+    async def numbers(**params) -> list[int]:
+        got = await client.get("/api/v1/orders", params=params, headers=headers)
+        assert got.status_code == 200, got.text
+        assert all(i["dealer_code"] == world["a"]["code"] for i in got.json()["items"])
+        return sorted(i["id"] for i in got.json()["items"])
+
+    ids = [r["id"] for r in rows]
+    assert await numbers(start="2026-11-25") == ids[1:]
+    assert await numbers(end="2026-11-24") == ids[:1]
+    assert await numbers(start="2026-11-25", end="2026-11-25") == ids[1:2]
+    assert await numbers() == ids
+    one = await client.get(f"/api/v1/orders/{ids[0]}", headers=headers)
+    assert one.json()["dealer_code"] == world["a"]["code"]
+    backwards = await client.get(
+        "/api/v1/orders", params={"start": "2026-11-26", "end": "2026-11-25"}, headers=headers
+    )
+    assert assert_problem(backwards, 422, "validation")["errors"][0]["field"] == "end"
+    assert_problem(
+        await client.get("/api/v1/orders", params={"start": "25/11/2026"}, headers=headers),
+        400,
+        "validation",
+    )

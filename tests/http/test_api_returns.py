@@ -3,6 +3,7 @@ stock comes back and a credit note reaches the ledger. Refusals are problems, no
 
 from __future__ import annotations
 
+from portal.domain import returns
 from portal.tables import LedgerEntry, ReturnRequest
 from tests import factories as f
 from tests.db.test_shipments import stock_of
@@ -36,9 +37,9 @@ async def test_return_decided_and_received_through_the_api(client):
     url = f"/api/v1/returns/{rid}"
     # Finance finds it among the returns waiting for a decision, and on its page.
     waiting = await client.get("/api/v1/returns?status=requested", headers=cfo)
-    assert waiting.status_code == 200 and [r["id"] for r in waiting.json()] == [rid]
+    assert waiting.status_code == 200 and [r["id"] for r in waiting.json()["items"]] == [rid]
     every = await client.get("/api/v1/returns?status=", headers=cfo)  # empty: all of them
-    assert every.status_code == 200 and [r["id"] for r in every.json()] == [rid]
+    assert every.status_code == 200 and [r["id"] for r in every.json()["items"]] == [rid]
     bad = await client.get("/api/v1/returns?status=lost", headers=cfo)
     assert_problem(bad, 422, "validation")
     await sign_in(client, "cfo")
@@ -96,3 +97,18 @@ async def test_return_decided_and_received_through_the_api(client):
     again = await client.post(f"{url}/receive", json=receive, headers=clerk)
     assert_problem(again, 409, "conflict")
     assert (await stock_of(w.sku, w.wh1))[0] == on_hand_before + 3
+
+
+async def test_returns_are_listed_a_page_at_a_time(client):
+    w, o, line = await world()
+    made = [
+        await returns.request_return(w.buyer, o["id"], quantities={line["id"]: 1}, reason="破损")
+        for _n in range(3)
+    ]
+    buyer = await bearer(client, "buyer")
+    first = (await client.get("/api/v1/returns", params={"per_page": 2}, headers=buyer)).json()
+    assert [r["id"] for r in first["items"]] == [made[2].id, made[1].id]
+    assert (first["page"], first["per_page"], first["has_more"]) == (1, 2, True)
+    second = await client.get("/api/v1/returns", params={"per_page": 2, "page": 2}, headers=buyer)
+    assert [r["id"] for r in second.json()["items"]] == [made[0].id]
+    assert second.json()["has_more"] is False

@@ -110,7 +110,7 @@ async def test_stock_api(db, client):
     w, o = await setup()
     clerk = {**await bearer(client, "clerk"), **EN}
     r = await client.get("/api/v1/stock?q=A100", headers=clerk)
-    assert r.status_code == 200 and {s["sku_code"] for s in r.json()} == {"A100"}
+    assert r.status_code == 200 and {s["sku_code"] for s in r.json()["items"]} == {"A100"}
     r = await client.post(
         "/api/v1/stock/adjust",
         json={"warehouse_id": w.wh1["id"], "sku_id": w.sku["id"], "reason": "receipt", "qty": 4},
@@ -197,3 +197,34 @@ async def test_credit_notes_through_the_api(db, client):
     assert await LedgerEntry.count().where(LedgerEntry.kind == "credit_note") == 1
     d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
     assert d["balance_fen"] == -1200
+
+
+async def test_shipments_are_listed_by_status_within_scope(db, client):
+    w, o = await setup()
+    line = o["lines"][0]
+    clerk = await bearer(client, "clerk")
+    url = f"/api/v1/orders/{o['id']}/shipments"
+    made = []
+    for n, qty in enumerate((2, 3)):
+        body = {"warehouse_id": w.wh1["id"], "lines": [{"order_line_id": line["id"], "qty": qty}]}
+        r = await client.post(url, json=body, headers={**clerk, "Idempotency-Key": f"l-{n}"})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    shipped = await client.post(f"/api/v1/shipments/{made[0]}/ship", headers=clerk)
+    assert shipped.status_code == 200, shipped.text
+
+    async def ids(headers, **params) -> list[int]:
+        got = await client.get("/api/v1/shipments", params=params, headers=headers)
+        assert got.status_code == 200, got.text
+        return [s["id"] for s in got.json()["items"]]
+
+    assert await ids(clerk) == [made[1], made[0]]
+    assert await ids(clerk, status="packed") == [made[1]]
+    assert await ids(clerk, status="shipped") == [made[0]]
+    assert await ids(clerk, warehouse_id=w.wh2["id"]) == []
+    page = (await client.get("/api/v1/shipments", params={"per_page": 1}, headers=clerk)).json()
+    assert [s["id"] for s in page["items"]] == [made[1]] and page["has_more"] is True
+    assert await ids(await bearer(client, "buyer")) == [made[1], made[0]]
+    assert await ids(await bearer(client, "stranger")) == []
+    bad = await client.get("/api/v1/shipments", params={"status": "lost"}, headers={**clerk, **EN})
+    assert assert_problem(bad, 422, "validation")["errors"][0]["field"] == "status"

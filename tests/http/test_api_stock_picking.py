@@ -147,3 +147,33 @@ async def test_pick_list_api(db, client):
         r = await client.get(f"/api/v1/warehouses/{w.wh2['id']}/pick-list", headers=headers)
         assert_problem(r, 403, "forbidden")
     assert (await client.get(f"/api/v1/warehouses/{w.wh2['id']}/pick-list")).status_code == 401
+
+
+async def test_stock_is_listed_a_page_at_a_time_to_its_end(db, client):
+    # 3 SKUs in 2 warehouses: 6 rows; before, the list stopped at 200 rows without saying so.
+    w1, w2 = await f.warehouse(code="WA"), await f.warehouse(code="WB")
+    skus = [await f.sku(code=f"P{n}") for n in range(3)]
+    for sku in skus:
+        await f.stock(sku, w1, 10)
+        await f.stock(sku, w2, 20)
+    await f.user("warehouse", username="clerk")
+    clerk = await bearer(client, "clerk")
+    seen, page = [], 1
+    while True:
+        got = await client.get("/api/v1/stock", params={"page": page, "per_page": 4}, headers=clerk)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert (body["page"], body["per_page"]) == (page, 4)
+        seen += [(r["sku_code"], r["warehouse_code"]) for r in body["items"]]
+        if not body["has_more"]:
+            break
+        page += 1
+    assert page == 2
+    assert seen == [(f"P{n}", wh) for n in range(3) for wh in ("WA", "WB")]
+    one = await client.get("/api/v1/stock", params={"sku_id": skus[1]["id"]}, headers=clerk)
+    assert [(r["sku_code"], r["on_hand"]) for r in one.json()["items"]] == [("P1", 10), ("P1", 20)]
+    assert_problem(
+        await client.get("/api/v1/stock", params={"per_page": 201}, headers=clerk),
+        400,
+        "validation",
+    )

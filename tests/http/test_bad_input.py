@@ -170,6 +170,17 @@ def api_cases(w: dict) -> list[Case]:
             {"content": b"W550 24", "headers": {"Content-Type": "text/plain"}},
         ),
         Case(
+            "form body",
+            "POST",
+            post,
+            {
+                "content": b"sku_code=W550&qty=24",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            },
+        ),
+        order("unknown field", {**order_body(), "discount": "99"}),
+        order("unknown line field", order_body(unit_price_fen=1)),
+        Case(
             "oversized body",
             "POST",
             post,
@@ -205,6 +216,15 @@ def api_cases(w: dict) -> list[Case]:
         Case("orders per_page huge", "GET", "/api/v1/orders", {"params": {"per_page": str(HUGE)}}),
         Case("orders q nul", "GET", "/api/v1/orders", {"params": {"q": "SO\x00"}}),
         Case("orders q emoji", "GET", "/api/v1/orders", {"params": {"q": "😀"}}, "ok"),
+        Case("orders start bad", "GET", "/api/v1/orders", {"params": {"start": "2026-13-01"}}),
+        Case("shipments status bad", "GET", "/api/v1/shipments", {"params": {"status": FORMULA}}),
+        Case("shipments page zero", "GET", "/api/v1/shipments", {"params": {"page": "0"}}),
+        Case(
+            "orders end before start",
+            "GET",
+            "/api/v1/orders",
+            {"params": {"start": "2026-11-02", "end": "2026-11-01"}},
+        ),
         Case("skus q too long", "GET", "/api/v1/catalog/skus", {"params": {"q": "水" * 101}}),
         Case("skus q nul", "GET", "/api/v1/catalog/skus", {"params": {"q": "水\x00"}}),
         Case("skus q formula", "GET", "/api/v1/catalog/skus", {"params": {"q": FORMULA}}, "ok"),
@@ -225,6 +245,12 @@ def api_cases(w: dict) -> list[Case]:
             "ok",
         ),
         Case("skus page zero", "GET", "/api/v1/catalog/skus", {"params": {"page": "0"}}),
+        Case("sku id huge", "GET", f"/api/v1/catalog/skus/{HUGE}"),
+        Case("sku qty zero", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": "0"}}),
+        Case("sku qty text", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": "3箱"}}),
+        Case("sku qty huge", "GET", "/api/v1/catalog/skus/1", {"params": {"qty": str(HUGE)}}),
+        Case("product id huge", "GET", f"/api/v1/catalog/products/{HUGE}"),
+        Case("product id text", "GET", "/api/v1/catalog/products/x"),
     ]
     return cases
 

@@ -4,7 +4,7 @@ in the catalog, the cart and the order (a percentage off, 满减 and 买赠)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from portal.domain import promotions
 from portal.tables import AuditEntry, Order, OrderLine, Product, Promotion
@@ -156,6 +156,15 @@ async def test_the_dealer_sees_a_percentage_off_in_the_catalog_and_the_api(clien
     assert paused.status_code == 200 and paused.json()["state"] == "paused"
     again = await client.get("/api/v1/catalog/skus?q=W550", headers=buyer)
     assert again.json()["items"][0]["price"]["unit_price"] == "2.00"
+    assert (await client.get("/api/v1/promotions/current", headers=buyer)).json() == []
+    # Moving a paused promotion's last day once started it again (active left out was true).
+    later = str(date.fromisoformat(period()["ends_on"]) + timedelta(days=7))
+    moved = await client.put(
+        f"/api/v1/promotions/{body['id']}", json={"ends_on": later}, headers=root
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["state"], moved.json()["ends_on"]) == ("paused", later)
+    assert moved.json()["percent_off_bp"] == 1000
     assert (await client.get("/api/v1/promotions/current", headers=buyer)).json() == []
 
 

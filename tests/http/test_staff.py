@@ -139,3 +139,17 @@ async def test_an_administrator_gives_a_warehouse_user_their_warehouses(client, 
     assert (await client.get(f"/api/v1/staff/{clerk['id']}", headers=root)).json()[
         "warehouse_ids"
     ] == [east["id"], south["id"]]
+
+
+async def test_a_staff_change_sends_only_what_changes(client, people):
+    rep = await f.user("sales_rep", username="rep1", manager=people["manager"])
+    root = await bearer(client, "root")
+    url = f"/api/v1/staff/{rep['id']}"
+    # A new phone number once took the rep's manager away (a field left out was cleared).
+    changed = await client.put(url, json={"phone": "13900000001"}, headers=root)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["phone"] == "13900000001" and body["manager_id"] == people["manager"]["id"]
+    assert body["role"] == "sales_rep" and body["active"] is True
+    freed = await client.put(url, json={"manager_id": None}, headers=root)
+    assert freed.json()["manager_id"] is None and freed.json()["phone"] == "13900000001"

@@ -221,3 +221,14 @@ async def test_a_supplier_tolerance_set_on_the_phone_lets_any_dealer_go_over(cli
     cfo = await bearer(client, "cfo")
     dealer = await client.get(f"/api/v1/dealers/{w.dealer['id']}", headers=cfo)
     assert dealer.json()["tolerance"] == "10.00" and dealer.json()["tolerance_percent"] == "0"
+
+
+async def test_a_settings_change_keeps_what_it_leaves_out(client, db):
+    await f.user("admin", username="root")
+    root = await bearer(client, "root")
+    assert (await client.put("/api/v1/settings", json=GOOD, headers=root)).status_code == 200
+    # Turning the stock figures off once also reset the credit tolerance and the days after
+    # which a shipment counts as received.
+    done = await client.put("/api/v1/settings", json={"show_stock_numbers": False}, headers=root)
+    assert done.status_code == 200, done.text
+    assert done.json() == {**GOOD, "show_stock_numbers": False, "saved": True}

@@ -321,3 +321,35 @@ async def test_guessing_the_current_password_is_limited_like_signing_in(client, 
     assert "尝试次数过多" in blocked.text
     # Nothing changed, and signing in elsewhere is held back too.
     assert (await sign_in(other, "buyer")).status_code == 429
+
+
+async def test_a_dealer_user_change_keeps_what_it_leaves_out(client, shop):
+    boss = await bearer(client, "boss")
+    url = f"/api/v1/dealers/{shop['a']['id']}/users/{shop['buyer']['id']}"
+    first = await client.put(url, headers=boss, json={"phone": "13900000002", "email": "b@x.cn"})
+    assert first.status_code == 200, first.text
+    # Deactivating once cleared the phone and email it did not restate.
+    off = await client.put(url, headers=boss, json={"active": False})
+    assert off.status_code == 200, off.text
+    body = off.json()
+    assert (body["active"], body["phone"], body["email"]) == (False, "13900000002", "b@x.cn")
+    assert body["role"] == "dealer_buyer"
+    assert_problem(await client.put(url, headers=boss, json={"role": "boss"}), 400, "validation")
+
+
+async def test_an_address_change_keeps_what_it_leaves_out(client, shop):
+    boss = await bearer(client, "boss")
+    base = f"/api/v1/dealers/{shop['a']['id']}/addresses"
+    made = await client.post(
+        base,
+        headers=boss,
+        json={"label": "总仓", "contact": "赵六", "phone": "13800000009", "line": "某路 10 号"},
+    )
+    assert made.status_code == 201, made.text
+    # A new phone number once had to restate the whole address, and cleared the label.
+    changed = await client.put(
+        f"{base}/{made.json()['id']}", headers=boss, json={"phone": "13800000010"}
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["phone"], body["label"], body["line"]) == ("13800000010", "总仓", "某路 10 号")

@@ -200,3 +200,23 @@ async def test_a_rank_or_priority_of_zero_shows_as_zero_in_the_form(client, db):
     wh = await f.warehouse(priority=0)
     edit = await client.get(f"/admin/warehouses/{wh['id']}", headers=ZH)
     assert 'name="priority" type="text" value="0"' in edit.text
+
+
+async def test_a_tier_or_rule_change_keeps_what_it_leaves_out(client, db):
+    await f.user("admin", username="root")
+    tier = await f.tier(code="T9", name="九级", rank=9)
+    rule = await f.approval_rule("total_at_least", "finance", amount_fen=500_000, step_order=20)
+    root = await bearer(client, "root")
+    renamed = await client.put(
+        f"/api/v1/admin/tiers/{tier['id']}", json={"name": "九级经销商"}, headers=root
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["code"], renamed.json()["rank"]) == ("T9", 9)
+    # Pausing a rule once moved it to step 10 and made it "every order" (amount 0).
+    paused = await client.put(
+        f"/api/v1/approval-rules/{rule['id']}", json={"active": False}, headers=root
+    )
+    assert paused.status_code == 200, paused.text
+    body = paused.json()
+    assert (body["active"], body["step_order"], body["amount"]) == (False, 20, "5000.00")
+    assert (body["kind"], body["approver_role"]) == ("total_at_least", "finance")

@@ -37,3 +37,29 @@ async def test_an_administrator_adds_and_pauses_a_warehouse(client, db):
     assert paused.status_code == 200 and paused.json()["active"] is False
     clerk = await bearer(client, "clerk")
     assert_problem(await client.get("/api/v1/warehouses", headers=clerk), 403, "forbidden")
+
+
+async def test_a_warehouse_change_keeps_its_priority_and_a_webhook_its_events(client, db):
+    await f.user("admin", username="root")
+    wh = await f.warehouse(code="WH-GZ", name="广州仓", priority=3)
+    root = await bearer(client, "root")
+    # Pausing once reset the reservation priority (and the region) it did not restate.
+    paused = await client.put(
+        f"/api/v1/warehouses/{wh['id']}", json={"active": False}, headers=root
+    )
+    assert paused.status_code == 200, paused.text
+    assert (paused.json()["active"], paused.json()["priority"]) == (False, 3)
+    made = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://erp.example.com/h", "events": ["order.approved"]},
+        headers=root,
+    )
+    hook = f"/api/v1/webhooks/{made.json()['id']}"
+    # Pausing a receiver once subscribed it to every event ([] is all of them).
+    off = await client.put(hook, json={"active": False}, headers=root)
+    assert off.status_code == 200, off.text
+    assert (off.json()["active"], off.json()["events"]) == (False, ["order.approved"])
+    assert off.json()["url"] == "https://erp.example.com/h"
+    assert_problem(
+        await client.put(hook, json={"events": ["order.nope"]}, headers=root), 400, "validation"
+    )

@@ -1,0 +1,110 @@
+"""API refusals at the edge: a method an address does not take, a body that is not JSON, a
+field the body does not know; each a problem document with a stable type, in the caller's
+language, and nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import factories as f
+from tests.http.test_api_auth import EN, assert_problem, bearer
+from tests.http.test_api_orders import order_body, submit, world, written  # noqa: F401
+
+HANT = {"Accept-Language": "zh-TW"}
+pytestmark = pytest.mark.usefixtures("world")
+
+
+async def test_a_method_the_address_does_not_take_is_405_with_allow(client):
+    buyer = await bearer(client, "buyer_a")
+    refused = await client.delete("/api/v1/orders", headers={**buyer, **EN})
+    body = assert_problem(refused, 405, "method-not-allowed")
+    allowed = {m.strip() for m in refused.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert body["title"] == "This address does not take this method."
+    assert "GET" in body["detail"] and "POST" in body["detail"]
+    hant = assert_problem(
+        await client.put("/api/v1/orders/1", headers={**buyer, **HANT}), 405, "method-not-allowed"
+    )
+    assert hant["title"] == "此地址不支援該請求方法。"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_a_body_that_is_not_json_is_415(client, content_type):
+    buyer = await bearer(client, "buyer_a")
+    refused = await client.post(
+        "/api/v1/orders",
+        content=b"lines=W550&qty=24",
+        headers={**buyer, **EN, "Content-Type": content_type, "Idempotency-Key": "k415"},
+    )
+    body = assert_problem(refused, 415, "unsupported-media-type")
+    assert "application/json" in body["detail"]
+    assert await written() == (0, 0, 0, 0)
+
+
+async def test_json_with_a_charset_or_no_content_type_is_taken(client):
+    buyer = await bearer(client, "buyer_a")
+    sent = await client.post(
+        "/api/v1/orders",
+        content=json.dumps(order_body()).encode(),
+        headers={
+            **buyer,
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": "a",
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    # A body-less action with a form content type (curl -X POST -d '') is read, not refused
+    # for its content type (an approved order is not the buyer's to cancel: 409).
+    cancelled = await client.post(
+        f"/api/v1/orders/{sent.json()['id']}/cancel",
+        content=b"",
+        headers={**buyer, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(cancelled, 409, "conflict")
+
+
+async def test_a_field_the_body_does_not_know_is_refused_not_ignored(client):
+    buyer = await bearer(client, "buyer_a")
+    # A price on a buyer's line would otherwise be dropped silently and the order placed at
+    # the dealer's price: the caller must hear that the field means nothing here.
+    body = {"lines": [{"sku_code": "W550", "qty": 24, "price": "1.00"}]}
+    refused = assert_problem(await submit(client, {**buyer, **EN}, body), 400, "validation")
+    assert refused["errors"] == [
+        {"field": "lines[0].price", "message": "This field is not known here; leave it out."}
+    ]
+    top = assert_problem(
+        await submit(client, {**buyer, **HANT}, {**order_body(), "shipto": "x"}), 400, "validation"
+    )
+    assert top["errors"] == [{"field": "shipto", "message": "無法識別此欄位，請刪除。"}]
+    assert await written() == (0, 0, 0, 0)
+    await f.user("admin", username="root")
+    root = await bearer(client, "root")
+    assert_problem(
+        await client.post(
+            "/api/v1/webhooks",
+            json={"url": "https://erp.example.com/h", "events": ["*"], "secret": "mine"},
+            headers=root,
+        ),
+        400,
+        "validation",
+    )
+
+
+async def test_a_query_parameter_the_endpoint_does_not_read_is_refused(client):
+    buyer = await bearer(client, "buyer_a")
+    # A misspelt filter would otherwise be dropped and every order listed.
+    refused = await client.get("/api/v1/orders", params={"stauts": "approved"}, headers=buyer)
+    body = assert_problem(refused, 400, "validation")
+    assert body["errors"] == [{"field": "stauts", "message": "无法识别此参数，请删除。"}]
+    assert (
+        await client.get("/api/v1/orders", params={"status": "approved"}, headers=buyer)
+    ).status_code == 200
+    # A parameter whose name differs from the handler's argument (format) is known.
+    await f.user("admin", username="root")
+    root = await bearer(client, "root")
+    exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=root)
+    assert exported.status_code == 200
