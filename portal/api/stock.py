@@ -138,7 +138,7 @@ async def adjust(
     return stock_out(row)
 
 
-class TransferIn(Struct):
+class TransferIn(In):
     sku_id: Id
     from_warehouse_id: Id
     to_warehouse_id: Id

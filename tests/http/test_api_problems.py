@@ -108,3 +108,43 @@ async def test_a_query_parameter_the_endpoint_does_not_read_is_refused(client):
     root = await bearer(client, "root")
     exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=root)
     assert exported.status_code == 200
+
+
+def test_every_api_body_refuses_fields_it_does_not_know(tmp_path):
+    """Every JSON body an API route takes is a schemas.In (forbid_unknown_fields), so a new
+    endpoint cannot quietly accept a misspelt field."""
+    import types
+    import typing
+
+    from portal.api.schemas import In
+    from portal.app import create_app
+    from portal.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+            "PORTAL_VAR_DIR": str(tmp_path),
+        }
+    )
+    lax, bodies = [], 0
+    for route in create_app(settings).routes:
+        if not route.path.startswith("/api/"):
+            continue
+        for method, handler in getattr(route, "route_handler_map", {}).items():
+            handler = handler[0] if isinstance(handler, tuple) else handler
+            data = (
+                handler.parsed_fn_signature.parameters.get("data") if method != "OPTIONS" else None
+            )
+            if data is None:
+                continue
+            annotation = data.annotation
+            if (
+                isinstance(annotation, types.UnionType)
+                or typing.get_origin(annotation) is typing.Union
+            ):
+                annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+            bodies += 1
+            if not (isinstance(annotation, type) and issubclass(annotation, In)):
+                lax.append(f"{method} {route.path}: {annotation}")
+    assert bodies > 40
+    assert lax == []
