@@ -53,7 +53,13 @@ class PromotionIn(In):
     gift_qty: Annotated[Qty | None, Meta(description="buy_get: M base units free")] = None
 
 
-PromotionChangeIn = change_of(PromotionIn, "PromotionChangeIn")
+# What GET returns may be sent back changed: its id, state, amounts as money, SKU ids and
+# terms are read-only and ignored.
+PromotionChangeIn = change_of(
+    PromotionIn,
+    "PromotionChangeIn",
+    read_only=("id", "state", "sku_id", "threshold", "save", "gift_sku_id", "terms"),
+)
 
 
 def _as_body(p: promotions.Promo) -> PromotionIn:

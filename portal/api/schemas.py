@@ -26,11 +26,17 @@ class In(Struct, forbid_unknown_fields=True):
     silently ignored, so a misspelt or unsupported field cannot pass for one that was applied."""
 
 
-def change_of(body: type[Struct], name: str) -> type[Struct]:
+def change_of(body: type[Struct], name: str, read_only: tuple[str, ...] = ()) -> type[Struct]:
     """The PUT body of a resource whose full body is `body`: the same fields and checks, each
     one optional, so a change sends what changes and a field left out keeps its value (see
-    kept). Pausing a webhook is {"active": false}, not a restatement that resets its events."""
-    fields = []
+    kept). Pausing a webhook is {"active": false}, not a restatement that resets its events.
+
+    read_only: fields of the resource as GET returns it that a change may carry and that are
+    ignored (its id, a computed state), so what GET returns can be sent back changed."""
+    fields: list[tuple[str, Any, Any]] = [
+        (field, Annotated[Any, Meta(description="read-only: ignored")], UNSET)
+        for field in read_only
+    ]
     for info in msgspec.structs.fields(body):
         kind = info.type
         inner = get_args(kind)[0] if get_origin(kind) is Annotated else None
