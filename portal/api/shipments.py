@@ -64,7 +64,13 @@ class ShipmentLineOut(Struct):
 class ShipmentOut(Struct):
     id: int
     number: str
-    status: Annotated[str, Meta(description="packed, shipped, received or cancelled")]
+    status: Annotated[
+        str,
+        Meta(
+            description="packed, shipped, delivered (marked by the warehouse or a carrier; "
+            "may be skipped), received (the dealer's 签收) or cancelled"
+        ),
+    ]
     order_id: int
     order_number: str
     dealer_id: int
@@ -75,6 +81,7 @@ class ShipmentOut(Struct):
     value: Annotated[Money, Meta(description="the invoice posted when shipped")]
     created_at: datetime
     shipped_at: datetime | None
+    delivered_at: datetime | None
     received_at: datetime | None
     discrepancy: bool
     receipt_note: str
@@ -97,6 +104,7 @@ def shipment_out(view: shipments.ShipmentView) -> ShipmentOut:
         value=money(view.value_fen),
         created_at=view.created_at,
         shipped_at=view.shipped_at,
+        delivered_at=view.delivered_at,
         received_at=view.received_at,
         discrepancy=view.discrepancy,
         receipt_note=view.receipt_note,
@@ -235,6 +243,22 @@ async def ship(
 
 
 @post(
+    "/api/v1/shipments/{shipment_id:int}/deliver",
+    tags=["shipments"],
+    summary="Mark a shipped parcel delivered (送达): the dealer is asked to confirm receipt",
+    description="For the warehouse or a carrier's system (a warehouse or admin token). "
+    "Optional: the dealer may confirm receipt of a shipped parcel without it. 409 unless the "
+    "shipment is shipped.",
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409),
+)
+async def deliver(
+    request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]
+) -> ShipmentOut:
+    return shipment_out(await shipments.mark_delivered(request.user, shipment_id))
+
+
+@post(
     "/api/v1/shipments/{shipment_id:int}/receipt",
     tags=["shipments"],
     summary="The dealer confirms receipt (签收), or reports a discrepancy with a note",
@@ -295,6 +319,7 @@ ROUTES = [
     list_all_shipments,
     get_shipment,
     ship,
+    deliver,
     receipt,
     cancel,
     delivery_note,

@@ -36,6 +36,7 @@ KIND_LABELS = {
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),
     "shipment_shipped": _("A parcel of order %(number)s is on its way."),
+    "shipment_delivered": _("A parcel of order %(number)s was delivered: please confirm receipt."),
     "return_requested": _("A return of order %(number)s waits for a decision."),
     "return_approved": _("The return of order %(number)s was approved."),
     "return_rejected": _("The return of order %(number)s was rejected."),

@@ -357,7 +357,7 @@ async def receiving_warehouses(actor: Actor, view: ReturnView | None = None) -> 
         ShipmentLine.shipment.warehouse.as_alias("warehouse"), ShipmentLine.qty
     ).where(
         ShipmentLine.order_line.is_in(sorted({ln.order_line_id for ln in view.lines}))
-        & ShipmentLine.shipment.status.is_in(["shipped", "received"])
+        & ShipmentLine.shipment.status.is_in(["shipped", "delivered", "received"])
     ):
         shipped[row["warehouse"]] += row["qty"]
     # Most shipped first; ties and the rest keep the preference order.

@@ -62,10 +62,13 @@ from portal.tables import (
 
 WAREHOUSE_ROLES = frozenset({"warehouse", "admin"})
 SHIPPABLE_ORDER_STATUSES = ("approved", "partially_shipped")
-STATUSES = ("packed", "shipped", "received", "cancelled")
+STATUSES = ("packed", "shipped", "delivered", "received", "cancelled")
+# Out of the warehouse and waiting for the dealer's receipt (签收).
+AWAITING_RECEIPT = ("shipped", "delivered")
 STATUS_LABELS = {
     "packed": _("Packed"),
     "shipped": _("Shipped"),
+    "delivered": _("Delivered"),
     "received": _("Received"),
     "cancelled": _("Cancelled"),
 }
@@ -73,6 +76,7 @@ STATUS_LABELS = {
 EVENT_LABELS = {
     "shipment_packed": _("Shipment packed"),
     "shipment_shipped": _("Shipment shipped"),
+    "shipment_delivered": _("Shipment delivered"),
     "shipment_cancelled": _("Shipment cancelled"),
     "shipment_received": _("Receipt confirmed"),
     "shipment_discrepancy": _("Receipt with a discrepancy"),
@@ -144,6 +148,8 @@ class ShipmentView:
     can_ship: bool = False
     can_cancel: bool = False
     can_confirm: bool = False
+    can_deliver: bool = False
+    delivered_at: datetime | None = None
 
     @property
     def status_label(self) -> str:
@@ -178,6 +184,7 @@ _COLUMNS = (
     Shipment.value_fen,
     Shipment.created_at,
     Shipment.shipped_at,
+    Shipment.delivered_at,
     Shipment.received_at,
     Shipment.discrepancy,
     Shipment.receipt_note,
@@ -258,7 +265,9 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
             lines=by_shipment.get(r["id"], []),
             can_ship=staff and r["status"] == "packed",
             can_cancel=staff and r["status"] == "packed",
-            can_confirm=mine and r["status"] == "shipped",
+            can_confirm=mine and r["status"] in AWAITING_RECEIPT,
+            can_deliver=staff and r["status"] == "shipped",
+            delivered_at=r["delivered_at"],
         )
         for r in rows
     ]
@@ -1114,6 +1123,57 @@ async def cancel_shipment(
     return await get_shipment(actor, shipment_id)
 
 
+# --- delivered (送达) ---------------------------------------------------------------------------
+
+
+async def mark_delivered(
+    actor: Actor, shipment_id: int, *, now: datetime | None = None
+) -> ShipmentView:
+    """The warehouse (or a carrier's system through the API) marks a shipped parcel delivered
+    (送达): the dealer is told to confirm receipt. The order's state does not change; the
+    dealer's receipt (签收) still completes it. Conflict unless the shipment is shipped."""
+    now = now or datetime.now(UTC)
+    _require_warehouse(actor)
+    current = await get_shipment(actor, shipment_id)
+    async with write_transaction():
+        done = await Shipment.raw(
+            "UPDATE shipment SET status = 'delivered', delivered_at = {}, delivered_by = {} "
+            "WHERE id = {} AND status = 'shipped' RETURNING id",
+            now,
+            actor.user_id,
+            shipment_id,
+        )
+        if not done:
+            raise Conflict(_("Only a shipped parcel can be marked delivered."))
+        status = (await Order.select(Order.status).where(Order.id == current.order_id).first())[
+            "status"
+        ]
+        await OrderEvent.insert(
+            OrderEvent(
+                order=current.order_id,
+                at=now,
+                actor=actor.user_id,
+                kind="shipment_delivered",
+                from_status=status,
+                to_status=status,
+                note=current.number,
+            )
+        )
+        await notifications.tell(
+            current.order_id, "shipment_delivered", actor=actor, now=now, note=current.number
+        )
+        await audit.record(
+            actor,
+            "shipment.delivered",
+            "shipment",
+            shipment_id,
+            {"status": "shipped"},
+            {"status": "delivered"},
+            now=now,
+        )
+    return await get_shipment(actor, shipment_id)
+
+
 # --- receipt (签收) ----------------------------------------------------------------------------
 
 
@@ -1131,7 +1191,7 @@ async def _receive(
         done = await Shipment.raw(
             "UPDATE shipment SET status = 'received', received_at = {}, received_by = {}, "
             "discrepancy = {}, receipt_note = {}, auto_received = {} "
-            "WHERE id = {} AND status = 'shipped' RETURNING id",
+            "WHERE id = {} AND status IN ('shipped', 'delivered') RETURNING id",
             now,
             actor.user_id if actor else None,
             discrepancy,
@@ -1165,13 +1225,14 @@ async def _receive(
             "shipment.received",
             "shipment",
             shipment.id,
-            {"status": "shipped"},
+            {"status": shipment.status},
             {"status": "received", "discrepancy": discrepancy, "note": note, "auto": auto},
             now=now,
         )
         if status == "shipped":
             waiting = await Shipment.count().where(
-                (Shipment.order == shipment.order_id) & (Shipment.status == "shipped")
+                (Shipment.order == shipment.order_id)
+                & Shipment.status.is_in(list(AWAITING_RECEIPT))
             )
             if not waiting:
                 await transition(
@@ -1223,7 +1284,7 @@ async def auto_receive(now: datetime, days: int = AUTO_RECEIVE_DAYS) -> int:
     cutoff = now - timedelta(days=days)
     rows = await (
         Shipment.select(*_COLUMNS)
-        .where((Shipment.status == "shipped") & (Shipment.shipped_at < cutoff))
+        .where(Shipment.status.is_in(list(AWAITING_RECEIPT)) & (Shipment.shipped_at < cutoff))
         .order_by(Shipment.id)
     )
     system = Actor(user_id=0, role="admin", name="")

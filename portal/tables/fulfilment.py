@@ -25,7 +25,8 @@ _USER = LazyTableReference("User", module_path="portal.tables.users")
 
 
 class Shipment(Table, tablename="shipment"):
-    """One parcel of an order from one warehouse: packed -> shipped -> received (签收).
+    """One parcel of an order from one warehouse: packed -> shipped -> delivered (送达, marked by
+    the warehouse or a carrier's system; may be skipped) -> received (签收).
 
     `dealer` repeats the order's dealer so scope applies to shipments without a join.
     `value_fen` is the invoice posted when it ships (the lines at the order's prices).
@@ -43,6 +44,8 @@ class Shipment(Table, tablename="shipment"):
     created_at = Timestamptz()
     shipped_by = ForeignKey(_USER, null=True, default=None, on_delete=OnDelete.set_null)
     shipped_at = Timestamptz(null=True, default=None)
+    delivered_by = ForeignKey(_USER, null=True, default=None, on_delete=OnDelete.set_null)
+    delivered_at = Timestamptz(null=True, default=None)
     received_by = ForeignKey(_USER, null=True, default=None, on_delete=OnDelete.set_null)
     received_at = Timestamptz(null=True, default=None)
     # A receipt with a discrepancy (short, damaged) keeps the dealer's note.

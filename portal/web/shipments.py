@@ -76,6 +76,16 @@ async def ship(request: Request, shipment_id: FromPath[int], data: Form) -> Resp
     return flash(Redirect(f"/shipments/{shipment_id}", status_code=303), "ok", [message])
 
 
+@post("/shipments/{shipment_id:int}/deliver", include_in_schema=False)
+async def deliver(request: Request, shipment_id: FromPath[int]) -> Response:
+    try:
+        view = await shipments.mark_delivered(request.user, shipment_id)
+    except Conflict as exc:
+        return await _page(request, shipment_id, error=_message(exc), status=exc.status)
+    message = i18n.gettext("Shipment %(number)s marked delivered.", number=view.number)
+    return flash(Redirect(f"/shipments/{shipment_id}", status_code=303), "ok", [message])
+
+
 @post("/shipments/{shipment_id:int}/cancel", include_in_schema=False)
 async def cancel(request: Request, shipment_id: FromPath[int]) -> Response:
     try:
@@ -120,7 +130,9 @@ async def order_shipments(request: Request, order_id: FromPath[int]) -> Template
     """The order page's shipment list (loaded into the page by htmx)."""
     items = await shipments.list_for_order(request.user, order_id)
     rmas = await returns.list_for_order(request.user, order_id)
-    can_return = request.user.is_dealer and any(s.status in ("shipped", "received") for s in items)
+    can_return = request.user.is_dealer and any(
+        s.status in ("shipped", "delivered", "received") for s in items
+    )
     return page(
         request,
         "orders/_shipments.html",
@@ -400,6 +412,7 @@ ROUTES = [
     return_list,
     shipment_page,
     ship,
+    deliver,
     cancel,
     receipt,
     delivery_note,

@@ -508,3 +508,58 @@ async def test_moving_a_reservation_to_the_packing_warehouse_spares_what_is_pack
     assert await stock_of(w.sku, w3) == (100, 5)
     await shipments.ship(w.clerk, first.shipment.id, now=NOW)
     assert await stock_of(w.sku, w.wh1) == (0, 0)
+
+
+async def test_delivered_between_shipped_and_received(db):
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    # Only a shipped parcel is delivered, and only by the warehouse.
+    with pytest.raises(Conflict):
+        await shipments.mark_delivered(w.clerk, sh.id, now=NOW)
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+    with pytest.raises(Forbidden):
+        await shipments.mark_delivered(w.buyer, sh.id, now=NOW)
+    with pytest.raises(NotFound):
+        await shipments.mark_delivered(w.clerk, sh.id + 1000, now=NOW)
+    later = NOW + timedelta(days=1)
+    delivered = await shipments.mark_delivered(w.clerk, sh.id, now=later)
+    assert delivered.status == "delivered" and delivered.delivered_at == later
+    assert not delivered.can_deliver
+    with pytest.raises(Conflict):
+        await shipments.mark_delivered(w.clerk, sh.id, now=later)
+    # The order waits for the dealer's receipt, who is told to confirm it.
+    assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "shipped"
+    seen = await shipments.get_shipment(w.buyer, sh.id)
+    assert seen.can_confirm and seen.status_label == "Delivered"
+    told = await Notification.select().where(Notification.kind == "shipment_delivered")
+    assert told and all(n["order"] == o["id"] for n in told)
+    kinds = [e["kind"] for e in await OrderEvent.select().where(OrderEvent.order == o["id"])]
+    assert "shipment_delivered" in kinds
+    assert await AuditEntry.count().where(AuditEntry.action == "shipment.delivered") == 1
+    # Delivered goods may be returned; the receipt completes the order.
+    received = await shipments.confirm_receipt(w.buyer, sh.id, now=later)
+    assert received.status == "received"
+    assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "completed"
+
+
+async def test_a_delivered_parcel_is_received_automatically_too(db):
+    w = await fulfil_world()
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+    await shipments.mark_delivered(w.clerk, sh.id, now=NOW + timedelta(days=1))
+    assert await shipments.auto_receive(NOW + timedelta(days=8), days=7) == 1
+    row = await Shipment.select().where(Shipment.id == sh.id).first()
+    assert row["status"] == "received" and row["auto_received"]
+    assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "completed"

@@ -58,6 +58,16 @@ async def test_create_ship_list_receipt(db, client):
     buyer = {**await bearer(client, "buyer"), **EN}
     listing = await client.get(url, headers=buyer)
     assert listing.status_code == 200 and [s["number"] for s in listing.json()] == [sh["number"]]
+    # The carrier's system (a warehouse token) marks it delivered; not the dealer; only once.
+    deliver = f"/api/v1/shipments/{sh['id']}/deliver"
+    assert_problem(await client.post(deliver, headers=buyer), 403, "forbidden")
+    r = await client.post(deliver, headers=clerk)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "delivered" and r.json()["delivered_at"]
+    assert_problem(await client.post(deliver, headers=clerk), 409, "conflict")
+    assert_problem(
+        await client.post("/api/v1/shipments/987654/deliver", headers=clerk), 404, "not-found"
+    )
     r = await client.post(
         f"/api/v1/shipments/{sh['id']}/receipt", json={"discrepancy": False}, headers=buyer
     )

@@ -700,6 +700,7 @@ NO_FORM_INPUT = {
     "POST /cart/upload": "only a file (order files have tests of their own)",
     "POST /admin/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
+    "POST /shipments/{shipment_id:int}/deliver": "marks a shipped parcel delivered",
     "POST /admin/webhooks/{endpoint_id:int}/secret": "makes a new secret",
     "POST /admin/webhooks/{endpoint_id:int}/test": "sends a test, writes nothing",
     "POST /admin/webhooks/{endpoint_id:int}/delete": "removes a webhook",
@@ -1113,6 +1114,7 @@ API_NO_BODY = {
     "POST /api/v1/webhooks/deliveries/{delivery_id:int}/retry": "only the path",
     "POST /api/v1/orders/{order_id:int}/resubmit": "only the path",
     "POST /api/v1/shipments/{shipment_id:int}/cancel": "only the path",
+    "POST /api/v1/shipments/{shipment_id:int}/deliver": "only the path",
 }
 # Integers where a negative value is valid.
 SIGNED = {"step_order", "priority", "rank", "sort"}

@@ -82,6 +82,13 @@ async def test_warehouse_splits_and_dealer_confirms(db, client):
     )
     assert r.status_code == 200
     assert (await Order.select().where(Order.id == o["id"]).first())["status"] == "shipped"
+    # The carrier reports the second parcel delivered: the warehouse marks it so.
+    assert f'action="/shipments/{second["id"]}/deliver"' in r.text
+    r = await client.post(
+        f"/shipments/{second['id']}/deliver", data={"_csrf_token": csrf_from(r.text)}
+    )
+    assert r.status_code == 200 and "已送达" in r.text
+    assert f'action="/shipments/{second["id"]}/deliver"' not in r.text
 
     pdf = await client.get(f"/shipments/{first['id']}/delivery-note.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
@@ -116,7 +123,7 @@ async def test_warehouse_splits_and_dealer_confirms(db, client):
     assert r.status_code == 422
     assert (await Shipment.select().where(Shipment.id == second["id"]).first())[
         "status"
-    ] == "shipped"
+    ] == "delivered"
 
 
 async def test_bad_quantities_show_errors_and_write_nothing(db, client):
