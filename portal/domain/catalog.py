@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
-from portal.domain import supplier
+from portal.domain import promotions, supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
@@ -530,6 +530,30 @@ async def category_subtree(category_id: int, rows: list[dict] | None = None) -> 
     return sorted(subtree_ids(rows, category_id))
 
 
+async def _sort_promotions(dealer: dict, categories: list[dict] | None) -> list[tuple[str, int]]:
+    """The percentage-off promotions in force for the dealer today, best first, as (SQL
+    condition on the SKU row `s`, basis points off) for sorting by price: a SKU's own, its
+    category's (sub-categories included) or every SKU's. Ids are integers of ours, written
+    into the statement."""
+    promos = await promotions.in_force_for(dealer, promotions.today(), (promotions.PERCENT_OFF,))
+    if not promos:
+        return []
+    rows = categories if categories is not None else await category_rows()
+    offs = []
+    for p in sorted(promos, key=lambda p: -p.percent_bp):
+        if p.sku_id is not None:
+            cond = f"s.id = {int(p.sku_id):d}"
+        elif p.category_id is not None:
+            tree = ", ".join(f"{cid:d}" for cid in sorted(subtree_ids(rows, int(p.category_id))))
+            if not tree:
+                continue
+            cond = f'(s.product IN (SELECT c.id FROM "product" c WHERE c.category IN ({tree})))'
+        else:
+            cond = "1 = 1"
+        offs.append((cond, p.percent_bp))
+    return offs
+
+
 def _search_terms(q: str | None) -> list[str]:
     if not q:
         return []
@@ -630,7 +654,9 @@ async def search(
         )
         join_args = (int(dealer["id"]), int(dealer["tier"]))
         direction = " ASC" if sort == "price_asc" else " DESC"
-        keys = [(sort_price_sql("s", "tp", "cp"), direction), ("s.name", ""), ("s.id", "")]
+        offs = await _sort_promotions(dealer, categories)
+        price_key = sort_price_sql("s", "tp", "cp", percent_off=offs)
+        keys = [(price_key, direction), ("s.name", ""), ("s.id", "")]
     elif terms:
         rank, key_args = _relevance(q or "")
         keys = [

@@ -472,15 +472,28 @@ async def quote(dealer: dict, quantities: dict[int, int]) -> dict[int, PriceQuot
     }
 
 
-def sort_price_sql(sku: str = "s", tier_price: str = "tp", contract: str = "cp") -> str:
+def sort_price_sql(
+    sku: str = "s",
+    tier_price: str = "tp",
+    contract: str = "cp",
+    percent_off: list[tuple[str, int]] | None = None,
+) -> str:
     """An SQL ordering key approximating resolve() at the first quantity (no volume breaks).
 
     Only for sorting a catalog page by the dealer's price; the price shown always comes from
     resolve(). Kept here so the rule's order (contract, tier fixed, tier %, base) lives in
     one module. Expects LEFT JOINs of contract_price `cp` and tier_price `tp`.
+
+    percent_off: the percentage-off promotions in force, best first, as (SQL condition on
+    the SKU row, basis points off): the first that holds for a SKU scales its price, as the
+    best promotion does in resolve() (sort_promotions builds them).
     """
-    return (
+    price = (
         f"COALESCE({contract}.price_fen, {tier_price}.price_fen, "
         f"({sku}.base_price_fen * {tier_price}.percent_bp + 5000) / 10000, "
         f"{sku}.base_price_fen)"
     )
+    if not percent_off:
+        return price
+    whens = " ".join(f"WHEN {cond} THEN {10000 - int(bp):d}" for cond, bp in percent_off)
+    return f"({price} * CASE {whens} ELSE 10000 END)"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.domain import catalog
+from portal.domain import catalog, promotions
 from portal.domain.catalog import availability
 from portal.domain.errors import NotFound
 from portal.domain.pricing import RULE_CONTRACT, RULE_TIER, RULE_VOLUME
+from portal.domain.promotions import PromoData
 from portal.tables import Order, OrderLine, Product, ProductVisibility, Sku
 from tests import factories as f
 from tests.db.test_pricing_db import QueryCounter
@@ -393,6 +394,35 @@ async def test_sorts(world):
     asc2 = await catalog.search(w["a2"], w["d2"], sort="price_asc")
     assert [i.quote.unit_price_fen for i in asc2.items] == [190, 350, 500, 600]
     assert (await catalog.search(w["a1"], w["d1"], sort="bogus")).total == 4
+
+
+async def test_sorting_by_price_counts_the_percentage_off_in_force(world):
+    w = world
+    today = promotions.today()
+    admin = f.actor(await f.user("admin"))
+    for name, bp, target in (
+        ("饮用水五折", 5000, {"category_id": w["water_cat"]["id"]}),  # its sub-category too
+        ("薯片七折", 3000, {"sku_code": "LS-70"}),
+        ("全场九五折", 500, {}),  # every SKU: the better one above wins where it applies
+    ):
+        await promotions.create(
+            admin,
+            PromoData(
+                name=name,
+                kind=promotions.PERCENT_OFF,
+                starts_on=today - timedelta(days=1),
+                ends_on=today + timedelta(days=1),
+                percent_bp=bp,
+                **target,
+            ),
+        )
+    asc = await catalog.search(w["a1"], w["d1"], sort="price_asc")
+    # 180 and 350 at half, 650 at 70 %, 500 at 95 %
+    assert [i.quote.unit_price_fen for i in asc.items] == [90, 175, 455, 475]
+    desc = await catalog.search(w["a1"], w["d1"], sort="price_desc")
+    assert codes(desc) == list(reversed(codes(asc)))
+    found = await catalog.search(w["a1"], w["d1"], q="农夫", sort="price_desc")
+    assert codes(found) == ["NF-1500", "NF-550"]
 
 
 async def test_items_carry_the_dealers_price_and_first_quantity(world):
