@@ -211,7 +211,16 @@ class ProductIn(In):
     name: ProductName
     category_id: CategoryId
     active: Annotated[bool, Meta(description="false hides every SKU of the product from dealers")]
-    brand: ProductBrand = ""
+    brand: (
+        Annotated[
+            str,
+            Meta(
+                max_length=catalog_admin.PRODUCT_TEXT["brand"],
+                description='left out or null: stays as it is ("" removes it)',
+            ),
+        ]
+        | None
+    ) = None
     description: (
         Annotated[
             str,
@@ -548,9 +557,13 @@ async def set_visibility(
 async def update_product(
     request: Request[Actor, Any, Any], product_id: ProductId, data: JSONBody[ProductIn]
 ) -> AdminProductOut:
+    if data.brand is None:  # left out: stays as it is
+        brand = (await catalog_admin.get_product(request.user, product_id))["brand"] or ""
+    else:
+        brand = data.brand
     change = catalog_admin.ProductChange(
         name=data.name,
-        brand=data.brand,
+        brand=brand,
         category_id=data.category_id,
         active=data.active,
         description=data.description,

@@ -16,6 +16,7 @@ from portal.app import create_app
 from portal.tables import (
     AuditEntry,
     ContractPrice,
+    Product,
     ProductVisibility,
     Sku,
     TierPrice,
@@ -520,3 +521,19 @@ async def test_the_api_sets_pack_units_weight_and_picture(client, shop):
     assert (await dealer_price(client, "buyer1", "BV-0010-550"))["pack"] is None
     assert await AuditEntry.count().where(AuditEntry.action == "sku.packs") == 2
     assert await AuditEntry.count().where(AuditEntry.action == "product.image") == 2
+
+
+async def test_a_product_put_without_its_brand_keeps_it(client, shop):
+    water = shop["water"]
+    root = await bearer(client, "root")
+    url = f"/api/v1/admin/products/{water['product']}"
+    await Product.update({Product.brand: "农夫山泉"}).where(Product.id == water["product"])
+    current = await Product.select().where(Product.id == water["product"]).first()
+    body = {"name": "饮用天然水", "category_id": current["category"], "active": True}
+    changed = await client.put(url, json=body, headers=root)
+    assert changed.status_code == 200, changed.text
+    row = await Product.select().where(Product.id == water["product"]).first()
+    assert (row["name"], row["brand"]) == ("饮用天然水", "农夫山泉")
+    cleared = await client.put(url, json={**body, "brand": ""}, headers=root)
+    assert cleared.status_code == 200, cleared.text
+    assert (await Product.select().where(Product.id == water["product"]).first())["brand"] == ""
