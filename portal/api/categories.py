@@ -8,7 +8,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import In, problems
+from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import categories
 from portal.domain.scope import Actor
 
@@ -45,6 +45,11 @@ class CategoryIn(In):
             description="lower is listed first among its siblings",
         ),
     ] = 0
+
+
+# A change sends what changes: a rename keeps the category where it is (a PUT of the name
+# alone had moved it to the top level and reset its sort).
+CategoryChangeIn = change_of(CategoryIn, "CategoryChangeIn")
 
 
 class CategoryOut(Struct):
@@ -114,12 +119,17 @@ async def get_category(request: Request[Actor, Any, Any], category_id: CategoryI
     "/api/v1/admin/categories/{category_id:int}",
     tags=["catalog"],
     summary="Rename, move or re-sort a category (its sub-categories and products move with it)",
+    description="Send what changes: a field left out keeps its value; `parent_id: null` moves "
+    "the category to the top level.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_category(
-    request: Request[Actor, Any, Any], category_id: CategoryId, data: JSONBody[CategoryIn]
+    request: Request[Actor, Any, Any], category_id: CategoryId, data: JSONBody[CategoryChangeIn]
 ) -> CategoryOut:
-    return _out(await categories.save_category(request.user, category_id, _input(data)))
+    row = await categories.get_category(request.user, category_id)
+    current = CategoryIn(name=row["name"], parent_id=row["parent"], sort=row["sort"])
+    full = kept(data, current, CategoryIn)
+    return _out(await categories.save_category(request.user, category_id, _input(full)))
 
 
 @delete(

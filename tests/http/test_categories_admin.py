@@ -177,7 +177,14 @@ async def test_categories_through_the_api(client, db):
         f"{url}/{water['id']}", json={"name": "饮用水", "sort": 4}, headers=root
     )
     assert renamed.status_code == 200
+    # A rename keeps the category where it is; null moves it to the top level.
     assert {k: renamed.json()[k] for k in ("name", "parent_id", "sort")} == {
+        "name": "饮用水",
+        "parent_id": drinks["id"],
+        "sort": 4,
+    }
+    moved = await client.put(f"{url}/{water['id']}", json={"parent_id": None}, headers=root)
+    assert {k: moved.json()[k] for k in ("name", "parent_id", "sort")} == {
         "name": "饮用水",
         "parent_id": None,
         "sort": 4,
