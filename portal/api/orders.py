@@ -23,9 +23,13 @@ from portal.api.schemas import (
     price_fen,
     problems,
 )
-from portal.domain import orders
+from portal.domain import orders, returns, shipments
 from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
+from portal.i18n import gettext
+
+# What each timeline event is, as the order page's timeline names it.
+EVENT_LABELS = {**orders.EVENT_LABELS, **shipments.EVENT_LABELS, **returns.EVENT_LABELS}
 
 # Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
 ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
@@ -73,8 +77,11 @@ def order_out(view: orders.OrderView) -> OrderOut:
         events=[
             OrderEventOut(
                 at=event.at,
-                actor_name=event.actor_name or "",
+                actor_name=event.actor_name or gettext("the system"),
                 kind=event.kind,
+                kind_label=gettext(EVENT_LABELS[event.kind])
+                if event.kind in EVENT_LABELS
+                else event.kind,
                 from_status=event.from_status or "",
                 to_status=event.to_status or "",
                 note=event.note or "",

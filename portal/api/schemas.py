@@ -331,11 +331,27 @@ class OrderLineOut(Struct):
 
 class OrderEventOut(Struct):
     at: datetime
-    actor_name: str
-    kind: str
+    actor_name: Annotated[
+        str,
+        Meta(
+            description='who: the user\'s name, or "the system" (系统) for what happened '
+            "by itself (an order meeting no approval rule, an automatic receipt)"
+        ),
+    ]
+    kind: Annotated[
+        str,
+        Meta(
+            description="what: submitted, auto_approved, step_approved, approved, rejected, "
+            "returned, resubmitted, adjusted, cancelled, backordered, shipment_packed, "
+            "shipment_shipped, shipment_received, completed, return_requested…"
+        ),
+    ]
     from_status: str
     to_status: str
-    note: str
+    note: Annotated[str, Meta(description="why: the reason or comment given, if any")]
+    kind_label: Annotated[
+        str, Meta(description="what happened, in the caller's language, as the timeline shows it")
+    ] = ""
 
 
 class OrderOut(Struct):

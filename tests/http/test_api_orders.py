@@ -488,3 +488,19 @@ async def test_a_rep_sets_a_price_through_the_api_and_the_authority_rule_applies
     )
     assert_problem(buyer, 403, "forbidden")
     assert await written() == before
+
+
+async def test_timeline_says_who_what_and_why_for_every_event(client, world):
+    """An order that meets no rule is approved by the system: its timeline entry names the
+    system as who did it (not an empty name), and every entry says what happened in the
+    caller's language."""
+    headers = await bearer(client, "buyer_a")
+    order = (await submit(client, headers, order_body())).json()
+    events = order["events"]
+    assert [e["kind"] for e in events] == ["submitted", "auto_approved"]
+    assert events[1]["actor_name"] == "系统"
+    assert [e["kind_label"] for e in events] == ["已提交", "自动审核通过"]
+    assert all(e["actor_name"] for e in events)
+    english = await client.get(f"/api/v1/orders/{order['id']}", headers={**headers, **EN})
+    auto = english.json()["events"][1]
+    assert (auto["actor_name"], auto["kind_label"]) == ("the system", "Approved automatically")
