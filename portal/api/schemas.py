@@ -64,7 +64,13 @@ class FieldProblem(Struct):
 class ShortLine(Struct):
     sku: str
     requested: Annotated[int, Meta(description="base units")]
-    available: int
+    available: Annotated[
+        int | None,
+        Meta(
+            description="base units left; null for a dealer's own users unless the supplier "
+            "shows them stock numbers (staff always see it)"
+        ),
+    ]
 
 
 # Idempotency-Key header values: 1 to 100 visible ASCII characters.
@@ -194,10 +200,25 @@ class BreakOut(Struct):
 
 
 class PriceOut(Struct):
-    unit_price: Money
-    list_price: Money
-    rule: str
-    rule_label: str
+    unit_price: Annotated[
+        Money,
+        Meta(
+            description="per base unit, in fen: a percentage price (of the base price, or a "
+            "promotion's percentage off) is rounded half-up to the fen once, here; an order "
+            "line is then qty × this, exactly"
+        ),
+    ]
+    list_price: Annotated[Money, Meta(description="the SKU's base (list) price per base unit")]
+    rule: Annotated[
+        str,
+        Meta(
+            description="which rule gave the price: contract, volume_break, tier, base or "
+            "promotion (percentage off)"
+        ),
+    ]
+    rule_label: Annotated[
+        str, Meta(description="the rule in the caller's language, e.g. 一级经销商价，满 50 箱")
+    ]
     next_break: NextBreakOut | None
     breaks: Annotated[
         list[BreakOut],
@@ -310,10 +331,20 @@ class OrderLineOut(Struct):
         int,
         Meta(description="base units waiting for stock (not reserved, not shippable yet)"),
     ]
-    unit_price: Money
-    list_price: Money
+    unit_price: Annotated[
+        Money,
+        Meta(
+            description="per base unit as it was at submission (later price changes never "
+            "alter it); already a whole fen, a percentage price rounded half-up once"
+        ),
+    ]
+    list_price: Annotated[Money, Meta(description="the base (list) price at submission")]
     line_total: Annotated[
-        Money, Meta(description="qty × unit price, less the line's share of the order's saving")
+        Money,
+        Meta(
+            description="qty × unit price (exact), less the line's share of the order's "
+            "saving (满减, spread over the lines exact to the fen)"
+        ),
     ]
     price_rule: Annotated[
         str,
