@@ -200,12 +200,16 @@ class AdjustIn(Struct):
 @post(
     "/api/v1/orders/{order_id:int}/adjust",
     tags=["approvals"],
-    summary="Change quantities or unit prices of an order waiting for approval (staff)",
+    summary="Change quantities or unit prices of an order waiting for approval (staff), or "
+    "the quantities of one sent back to the dealer (its own users)",
     description=(
+        "Staff change an order waiting for approval or sent back to the dealer; a dealer's "
+        "users change the quantities (never prices) of their order sent back to them "
+        "(退回修改), which sends it for approval again at once, as POST …/resubmit would. "
         "Re-runs every check the order passed: quantity rules, stock (reserved again for the "
         "new quantities), credit with the new total, and the approval rules (earlier pending "
-        "steps no longer apply). A gift line follows the line it comes with. The timeline "
-        "shows each line before and after."
+        "steps no longer apply; an order that now meets no rule is approved). A gift line "
+        "follows the line it comes with. The timeline shows each line before and after."
     ),
     status_code=200,
     responses=problems(400, 401, 403, 404, 409, 422),
