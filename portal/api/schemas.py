@@ -125,7 +125,10 @@ _PROBLEM_TEXT = {
     404: "Not found, or outside the caller's scope (the same answer)",
     409: "Conflicts with the current state (or a reused Idempotency-Key)",
     413: "The body is over the size limit",
-    422: "Refused: validation, credit-exceeded, overdue-blocked or insufficient-stock",
+    422: (
+        "Refused: validation (per-field errors); where an order is placed or its value or "
+        "quantities change, also credit-exceeded, overdue-blocked or insufficient-stock"
+    ),
     429: "Too many attempts; see Retry-After",
 }
 
