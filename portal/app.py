@@ -20,6 +20,7 @@ from litestar.datastructures import CacheControlHeader, MutableScopeHeaders, Sta
 from litestar.exceptions import (
     ClientException,
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -210,6 +211,22 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotFoundException):
         # No route (or no static file) at this path: say so, rather than a bare "Not found."
         return render_domain_error(request, NotFound(NO_SUCH_ADDRESS))
+    if isinstance(exc, MethodNotAllowedException):
+        # RFC 9110: a 405 names the methods the address does take (Allow).
+        allow = (exc.headers or {}).get("allow", "")
+        title = i18n.gettext("This address does not take this kind of request.")
+        detail = i18n.gettext(
+            "%(method)s is not accepted here; this address takes %(allowed)s.",
+            method=request.method,
+            allowed=allow,
+        )
+        if is_api(request):
+            response = problem(request, 405, "method-not-allowed", title, detail)
+        else:
+            response = error_page(request, 405, title, detail)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
     if isinstance(exc, PermissionDeniedException):
         title = i18n.gettext("You may not do this.")
         detail = (

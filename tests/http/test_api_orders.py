@@ -504,3 +504,21 @@ async def test_timeline_says_who_what_and_why_for_every_event(client, world):
     english = await client.get(f"/api/v1/orders/{order['id']}", headers={**headers, **EN})
     auto = english.json()["events"][1]
     assert (auto["actor_name"], auto["kind_label"]) == ("the system", "Approved automatically")
+
+
+async def test_a_method_the_address_does_not_take_is_a_problem_naming_those_it_does(client, world):
+    headers = await bearer(client, "buyer_a")
+    response = await client.delete("/api/v1/orders", headers={**headers, **EN})
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    problem = response.json()
+    assert problem["type"] == "/problems/method-not-allowed"
+    assert problem["title"] == "This address does not take this kind of request."
+    assert problem["detail"].startswith("DELETE is not accepted here; this address takes ")
+    chinese = await client.delete("/api/v1/orders", headers=headers)
+    assert "DELETE" in chinese.json()["detail"] and "不" in chinese.json()["detail"]
+    page = await client.request("PATCH", "/login")
+    assert page.status_code == 405
+    assert "GET" in page.headers["allow"]
+    assert page.headers["content-type"].startswith("text/html")
