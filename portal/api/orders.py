@@ -214,8 +214,16 @@ async def get_order(
     "/api/v1/orders/{order_id:int}/cancel",
     tags=["orders"],
     summary="Cancel an order not yet shipped",
+    description=(
+        "A dealer's users cancel their order before it is approved (waiting for approval or "
+        "sent back to them); once approved, the rep, the sales manager, finance or an "
+        "administrator cancel it until anything has shipped (can_cancel on the order says "
+        "whether the caller may). Its reserved stock and its value in the dealer's exposure "
+        "are released; the reason is shown on the timeline. Too late is a 409 conflict; "
+        "warehouse staff get 403 (404 for an order they do not see)."
+    ),
     status_code=200,
-    responses=problems(400, 401, 404, 409),
+    responses=problems(400, 401, 403, 404, 409),
 )
 async def cancel_order(
     request: Request[Actor, Any, Any],
