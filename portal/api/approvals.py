@@ -47,22 +47,59 @@ class DecisionIn(In):
 
 
 class DecisionOut(Struct):
-    outcome: str  # approved | step_approved | rejected | returned
+    outcome: Annotated[
+        str,
+        Meta(
+            description="approved (the last step: the order is approved), step_approved (the "
+            "next step, e.g. finance after the manager, now waits), rejected or returned"
+        ),
+    ]
     order: OrderOut
 
 
 class RuleIn(In):
-    kind: Literal[
-        "total_at_least",
-        "over_credit",
-        "discount_beyond_authority",
-        "first_orders",
-        "dealer_flagged",
+    kind: Annotated[
+        Literal[
+            "total_at_least",
+            "over_credit",
+            "discount_beyond_authority",
+            "first_orders",
+            "dealer_flagged",
+        ],
+        Meta(
+            description="when an order needs this step: total_at_least (its total at or over "
+            "amount), over_credit (past the dealer's credit and tolerance, for a dealer whose "
+            "over_credit_policy is approval), discount_beyond_authority (a staff price further "
+            "below the dealer's than the placer's discount authority), first_orders (one of a "
+            "dealer's first count orders), dealer_flagged (a dealer flagged for review)"
+        ),
     ]
     approver_role: Literal["sales_manager", "finance"]
-    step_order: Annotated[int, Meta(ge=-1000, le=1000)] = 10
-    amount: Annotated[str, Meta(max_length=20, pattern=r"^\d{1,12}(\.\d{1,2})?$")] = "0"
-    count: Annotated[int, Meta(ge=0, le=1000)] = 0
+    step_order: Annotated[
+        int,
+        Meta(
+            ge=-1000,
+            le=1000,
+            description="when several rules apply, their steps are decided in this order, "
+            "lowest first (the demo: manager 10, finance 20)",
+        ),
+    ] = 10
+    amount: Annotated[
+        str,
+        Meta(
+            max_length=20,
+            pattern=r"^\d{1,12}(\.\d{1,2})?$",
+            description="total_at_least: the order total in yuan at or over which it applies",
+        ),
+    ] = "0"
+    count: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=1000,
+            description="first_orders: a dealer's first this many orders need approval",
+        ),
+    ] = 0
     active: bool = True
 
 
@@ -203,12 +240,16 @@ class AdjustIn(In):
 @post(
     "/api/v1/orders/{order_id:int}/adjust",
     tags=["approvals"],
-    summary="Change quantities or unit prices of an order waiting for approval (staff)",
+    summary="Change quantities or unit prices of an order waiting for approval (staff), or "
+    "the quantities of one sent back to the dealer (its own users)",
     description=(
+        "Staff change an order waiting for approval or sent back to the dealer; a dealer's "
+        "users change the quantities (never prices) of their order sent back to them "
+        "(退回修改), which sends it for approval again at once, as POST …/resubmit would. "
         "Re-runs every check the order passed: quantity rules, stock (reserved again for the "
         "new quantities), credit with the new total, and the approval rules (earlier pending "
-        "steps no longer apply). A gift line follows the line it comes with. The timeline "
-        "shows each line before and after."
+        "steps no longer apply; an order that now meets no rule is approved). A gift line "
+        "follows the line it comes with. The timeline shows each line before and after."
     ),
     status_code=200,
     responses=problems(400, 401, 403, 404, 409, 422),

@@ -24,9 +24,13 @@ from portal.api.schemas import (
     price_fen,
     problems,
 )
-from portal.domain import orders
+from portal.domain import orders, returns, shipments
 from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
+from portal.i18n import gettext
+
+# What each timeline event is, as the order page's timeline names it.
+EVENT_LABELS = {**orders.EVENT_LABELS, **shipments.EVENT_LABELS, **returns.EVENT_LABELS}
 
 # Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
 ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
@@ -75,8 +79,11 @@ def order_out(view: orders.OrderView) -> OrderOut:
         events=[
             OrderEventOut(
                 at=event.at,
-                actor_name=event.actor_name or "",
+                actor_name=event.actor_name or gettext("the system"),
                 kind=event.kind,
+                kind_label=gettext(EVENT_LABELS[event.kind])
+                if event.kind in EVENT_LABELS
+                else event.kind,
                 from_status=event.from_status or "",
                 to_status=event.to_status or "",
                 note=event.note or "",
@@ -218,8 +225,16 @@ async def get_order(
     "/api/v1/orders/{order_id:int}/cancel",
     tags=["orders"],
     summary="Cancel an order not yet shipped",
+    description=(
+        "A dealer's users cancel their order before it is approved (waiting for approval or "
+        "sent back to them); once approved, the rep, the sales manager, finance or an "
+        "administrator cancel it until anything has shipped (can_cancel on the order says "
+        "whether the caller may). Its reserved stock and its value in the dealer's exposure "
+        "are released; the reason is shown on the timeline. Too late is a 409 conflict; "
+        "warehouse staff get 403 (404 for an order they do not see)."
+    ),
     status_code=200,
-    responses=problems(400, 401, 404, 409),
+    responses=problems(400, 401, 403, 404, 409),
 )
 async def cancel_order(
     request: Request[Actor, Any, Any],

@@ -26,7 +26,14 @@ class PromotionIn(In):
     name: Annotated[str, Meta(min_length=1, max_length=promotions.MAX_NAME)]
     kind: Annotated[str, Meta(description="percent_off, spend_save (满减) or buy_get (买赠)")]
     starts_on: date
-    ends_on: Annotated[date, Meta(description="the last day, inclusive (Asia/Shanghai)")]
+    ends_on: Annotated[
+        date,
+        Meta(
+            description="the last day, inclusive (Asia/Shanghai); at most "
+            f"{promotions.MAX_DAYS} days "
+            "(three years) after starts_on"
+        ),
+    ]
     active: bool = True
     tier_id: Annotated[
         Annotated[int, Meta(ge=1, le=2**31 - 1)] | None, Meta(description="null: every tier")

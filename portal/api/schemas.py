@@ -106,7 +106,13 @@ class FieldProblem(Struct):
 class ShortLine(Struct):
     sku: str
     requested: Annotated[int, Meta(description="base units")]
-    available: int
+    available: Annotated[
+        int | None,
+        Meta(
+            description="base units left; null for a dealer's own users unless the supplier "
+            "shows them stock numbers (staff always see it)"
+        ),
+    ]
 
 
 # Idempotency-Key header values: 1 to 100 visible ASCII characters.
@@ -161,7 +167,10 @@ _PROBLEM_TEXT = {
     404: "Not found, or outside the caller's scope (the same answer)",
     409: "Conflicts with the current state (or a reused Idempotency-Key)",
     413: "The body is over the size limit",
-    422: "Refused: validation, credit-exceeded, overdue-blocked or insufficient-stock",
+    422: (
+        "Refused: validation (per-field errors); where an order is placed or its value or "
+        "quantities change, also credit-exceeded, overdue-blocked or insufficient-stock"
+    ),
     429: "Too many attempts; see Retry-After",
 }
 
@@ -236,10 +245,25 @@ class BreakOut(Struct):
 
 
 class PriceOut(Struct):
-    unit_price: Money
-    list_price: Money
-    rule: str
-    rule_label: str
+    unit_price: Annotated[
+        Money,
+        Meta(
+            description="per base unit, in fen: a percentage price (of the base price, or a "
+            "promotion's percentage off) is rounded half-up to the fen once, here; an order "
+            "line is then qty × this, exactly"
+        ),
+    ]
+    list_price: Annotated[Money, Meta(description="the SKU's base (list) price per base unit")]
+    rule: Annotated[
+        str,
+        Meta(
+            description="which rule gave the price: contract, volume_break, tier, base or "
+            "promotion (percentage off)"
+        ),
+    ]
+    rule_label: Annotated[
+        str, Meta(description="the rule in the caller's language, e.g. 一级经销商价，满 50 箱")
+    ]
     next_break: NextBreakOut | None
     breaks: Annotated[
         list[BreakOut],
@@ -352,10 +376,20 @@ class OrderLineOut(Struct):
         int,
         Meta(description="base units waiting for stock (not reserved, not shippable yet)"),
     ]
-    unit_price: Money
-    list_price: Money
+    unit_price: Annotated[
+        Money,
+        Meta(
+            description="per base unit as it was at submission (later price changes never "
+            "alter it); already a whole fen, a percentage price rounded half-up once"
+        ),
+    ]
+    list_price: Annotated[Money, Meta(description="the base (list) price at submission")]
     line_total: Annotated[
-        Money, Meta(description="qty × unit price, less the line's share of the order's saving")
+        Money,
+        Meta(
+            description="qty × unit price (exact), less the line's share of the order's "
+            "saving (满减, spread over the lines exact to the fen)"
+        ),
     ]
     price_rule: Annotated[
         str,
@@ -373,11 +407,27 @@ class OrderLineOut(Struct):
 
 class OrderEventOut(Struct):
     at: datetime
-    actor_name: str
-    kind: str
+    actor_name: Annotated[
+        str,
+        Meta(
+            description='who: the user\'s name, or "the system" (系统) for what happened '
+            "by itself (an order meeting no approval rule, an automatic receipt)"
+        ),
+    ]
+    kind: Annotated[
+        str,
+        Meta(
+            description="what: submitted, auto_approved, step_approved, approved, rejected, "
+            "returned, resubmitted, adjusted, cancelled, backordered, shipment_packed, "
+            "shipment_shipped, shipment_received, completed, return_requested…"
+        ),
+    ]
     from_status: str
     to_status: str
-    note: str
+    note: Annotated[str, Meta(description="why: the reason or comment given, if any")]
+    kind_label: Annotated[
+        str, Meta(description="what happened, in the caller's language, as the timeline shows it")
+    ] = ""
 
 
 class OrderOut(Struct):

@@ -528,3 +528,37 @@ async def test_orders_are_listed_by_the_days_they_were_placed_with_the_dealer_co
         400,
         "validation",
     )
+
+
+async def test_timeline_says_who_what_and_why_for_every_event(client, world):
+    """An order that meets no rule is approved by the system: its timeline entry names the
+    system as who did it (not an empty name), and every entry says what happened in the
+    caller's language."""
+    headers = await bearer(client, "buyer_a")
+    order = (await submit(client, headers, order_body())).json()
+    events = order["events"]
+    assert [e["kind"] for e in events] == ["submitted", "auto_approved"]
+    assert events[1]["actor_name"] == "系统"
+    assert [e["kind_label"] for e in events] == ["已提交", "自动审核通过"]
+    assert all(e["actor_name"] for e in events)
+    english = await client.get(f"/api/v1/orders/{order['id']}", headers={**headers, **EN})
+    auto = english.json()["events"][1]
+    assert (auto["actor_name"], auto["kind_label"]) == ("the system", "Approved automatically")
+
+
+async def test_a_method_the_address_does_not_take_is_a_problem_naming_those_it_does(client, world):
+    headers = await bearer(client, "buyer_a")
+    response = await client.delete("/api/v1/orders", headers={**headers, **EN})
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    problem = response.json()
+    assert problem["type"] == "/problems/method-not-allowed"
+    assert problem["title"] == "This address does not take this method."
+    assert "GET" in problem["detail"] and "POST" in problem["detail"]
+    chinese = await client.delete("/api/v1/orders", headers=headers)
+    assert "不" in chinese.json()["title"]
+    page = await client.request("PATCH", "/login")
+    assert page.status_code == 405
+    assert "GET" in page.headers["allow"]
+    assert page.headers["content-type"].startswith("text/html")
