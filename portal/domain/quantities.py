@@ -190,7 +190,9 @@ def parse_form_qty(raw: object) -> int | None:
     text = str(raw if raw is not None else "").strip()
     if text == "":
         return 0
-    if not text.lstrip("-").isdigit() or len(text) > 9:
+    # A long number is still a number: the caller says how much is left (a quantity far over
+    # it used to read "enter a whole number"). Past 18 digits it is not a quantity at all.
+    if not text.lstrip("-").isdigit() or len(text) > 18:
         return None
     return int(text)
 
