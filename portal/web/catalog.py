@@ -17,7 +17,7 @@ from portal.domain import cart, catalog, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
-from portal.domain.quantities import normalise, parse_qty, to_base_units
+from portal.domain.quantities import MAX_LINE_QTY, normalise, parse_qty, to_base_units
 from portal.domain.scope import ACCOUNT_BLIND_ROLES
 from portal.web.common import CHROME_STATE, PageChrome, acting_dealer, is_htmx, page
 
@@ -263,6 +263,15 @@ def messages(errors: list[FieldError]) -> list[str]:
     return [i18n.field_message(e) for e in errors]
 
 
+def _bad_qty_message(raw: str, sku_code: str) -> str:
+    """What is wrong with a typed quantity parse_qty refused: too large, or not a count."""
+    if normalise(raw).strip().isdigit():
+        return i18n.gettext(
+            "%(sku)s: at most %(max)s per line.", sku=sku_code, max=f"{MAX_LINE_QTY:,}"
+        )
+    return i18n.gettext("%(sku)s: the quantity must be a positive whole number.", sku=sku_code)
+
+
 def _safe_back(value: str | None, fallback: str = "/catalog") -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
@@ -406,9 +415,7 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     error = ""
     status = 200
     if typed is None:
-        error = i18n.gettext(
-            "%(sku)s: the quantity must be a positive whole number.", sku=item.code
-        )
+        error = _bad_qty_message(raw, item.code)
         status = 422
     else:
         target = stepped(typed, direction, item)
@@ -617,9 +624,7 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
         try:
             qty = parse_qty(raw)
         except ValueError:
-            errors[item.sku_id] = i18n.gettext(
-                "%(sku)s: the quantity must be a positive whole number.", sku=item.code
-            )
+            errors[item.sku_id] = _bad_qty_message(raw, item.code)
             continue
         unit_name = item.pack_name if chosen == "pack" else None
         wanted[item.sku_id] = to_base_units(

@@ -302,6 +302,21 @@ async def test_bad_quantities_are_refused_inline_and_change_nothing(client, worl
     assert await _cart_qty(world["buyer_a"], cola) == 12
 
 
+async def test_a_huge_quantity_is_told_the_most_a_line_takes(client, world):
+    """10^15 in a stepper is a number too large, not "not a positive whole number"."""
+    await sign_in(client, "buyer_a")
+    token = await _token(client)
+    cola = world["cola"]
+    response = await client.post(
+        f"/catalog/qty/{cola['id']}",
+        data={"qty": "1000000000000000", "_csrf_token": token},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "KO330：每行最多 1,000,000。" in response.text
+    assert await _cart_qty(world["buyer_a"], cola) == 0
+
+
 async def test_stepper_without_csrf_token_is_refused(client, world):
     await sign_in(client, "buyer_a")
     response = await client.post(f"/catalog/qty/{world['cola']['id']}", data={"qty": "6"})
