@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -86,6 +86,10 @@ def availability_text(item: CatalogItem, show_qty: bool) -> str:
 def make_row(item: CatalogItem, qty: int, error: str = "", show_qty: bool = False) -> Row:
     quote = item.quote_for(qty) if qty > 0 and item.price_inputs is not None else item.quote
     nb = quote.next_break
+    if nb is not None and qty <= 0:
+        # Nothing in the cart yet: the whole break is still to buy ("再买 10 箱", not the
+        # 239 罐 of a quote priced for one unit).
+        nb = replace(nb, more_qty=nb.min_qty)
     packs = ""
     if qty > 0 and item.pack_factor and item.pack_name and qty % item.pack_factor == 0:
         packs = i18n.gettext("= %(n)s %(pack)s", n=qty // item.pack_factor, pack=item.pack_name)
