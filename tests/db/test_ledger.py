@@ -140,6 +140,18 @@ async def test_credit_terms_are_audited_and_feed_the_credit_check(db):
             w.finance, w.dealer["id"], credit_limit="x", payment_terms_days="-1"
         )
     assert {e.field for e in exc.value.errors} == {"credit_limit", "payment_terms_days"}
+    # Each refusal says what is wrong with the figure, not only "enter an amount".
+    for typed, message in (
+        ("x", "Enter an amount such as 1234.50."),
+        ("-5", "The amount cannot be negative."),
+        ("1000000000000000", "The amount is too large."),
+        ("1.234", "Enter an amount such as 1234.50."),
+    ):
+        with pytest.raises(ValidationFailed) as exc:
+            await ledger.set_credit_terms(
+                w.finance, w.dealer["id"], credit_limit=typed, payment_terms_days="45"
+            )
+        assert [e.message for e in exc.value.errors] == [message], typed
     with pytest.raises(Forbidden):
         await ledger.set_credit_terms(
             w.buyer, w.dealer["id"], credit_limit="1", payment_terms_days="1"
