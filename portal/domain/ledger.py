@@ -178,7 +178,7 @@ def _amount(text: str | Decimal | int, field_name: str = "amount") -> int:
         value = text if isinstance(text, Decimal) else parse_amount(str(text))
     except ValueError:
         raise ValidationFailed(
-            errors=[FieldError(field_name, _("Enter an amount such as 1234.50."))]
+            errors=[FieldError(field_name, _credit_amount_problem(str(text)))]
         ) from None
     fen = to_fen(value)
     if fen <= 0:
