@@ -1016,7 +1016,16 @@ async def prepare(
             errors.append(FieldError(fname, _("%(sku)s is not available."), {"sku": label}))
             continue
         qty = ln.qty
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0 or qty > MAX_LINE_QTY:
+        if not isinstance(qty, bool) and isinstance(qty, int) and qty > MAX_LINE_QTY:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("%(sku)s: at most %(max)s per line."),
+                    {"sku": item.code, "max": f"{MAX_LINE_QTY:,}"},
+                )
+            )
+            continue
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
             errors.append(
                 FieldError(
                     fname,
