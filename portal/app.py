@@ -366,7 +366,12 @@ def _request_locale(request: Request) -> str:
     cookie = request.cookies.get("lang")
     if cookie in i18n.LOCALES:
         return cookie
-    return i18n.negotiate(request.headers.get("accept-language"))
+    if is_api(request) or request.url.path.startswith("/schema"):
+        # The API and its reference (for developers) follow the client's language.
+        return i18n.negotiate(request.headers.get("accept-language"))
+    # Pages are in Simplified Chinese until the reader chooses (the links on the sign-in
+    # page, 我的 › 语言): a phone or a headless browser set to en-US is not a choice.
+    return i18n.DEFAULT_LOCALE
 
 
 async def set_request_locale(request: Request) -> None:

@@ -716,11 +716,16 @@ async def adjust(
                     FieldError(fname, _("A gift's quantity follows the line it comes with."))
                 )
             continue
-        if (
-            isinstance(ch.qty, bool)
-            or not isinstance(ch.qty, int)
-            or not 0 < ch.qty <= MAX_LINE_QTY
-        ):
+        if not isinstance(ch.qty, bool) and isinstance(ch.qty, int) and ch.qty > MAX_LINE_QTY:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("%(sku)s: at most %(max)s per line."),
+                    {"sku": ln["sku_code"], "max": f"{MAX_LINE_QTY:,}"},
+                )
+            )
+            continue
+        if isinstance(ch.qty, bool) or not isinstance(ch.qty, int) or not 0 < ch.qty:
             errors.append(
                 FieldError(
                     fname,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -177,7 +178,7 @@ def _amount(text: str | Decimal | int, field_name: str = "amount") -> int:
         value = text if isinstance(text, Decimal) else parse_amount(str(text))
     except ValueError:
         raise ValidationFailed(
-            errors=[FieldError(field_name, _("Enter an amount such as 1234.50."))]
+            errors=[FieldError(field_name, _credit_amount_problem(str(text)))]
         ) from None
     fen = to_fen(value)
     if fen <= 0:
@@ -447,6 +448,16 @@ def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> 
     return fen if fen is not None and fen <= MAX_AMOUNT_FEN else None
 
 
+def _credit_amount_problem(value: str | Decimal) -> str:
+    """Why _credit_amount_fen refused a typed amount: negative, too large, or not an amount."""
+    cleaned = str(value).strip().replace(",", "").replace("¥", "").replace("￥", "")
+    if re.fullmatch(r"-\d+(\.\d+)?", cleaned):
+        return _("The amount cannot be negative.")
+    if re.fullmatch(r"\d+(\.\d{1,2})?", cleaned):
+        return _("The amount is too large.")
+    return _("Enter an amount such as 1234.50.")
+
+
 def tolerance_fields(
     amount: str | Decimal | None,
     percent: str | None,
@@ -460,7 +471,7 @@ def tolerance_fields(
     if amount is not None:
         fen = _credit_amount_fen(amount, blank_is_zero=True)
         if fen is None:
-            errors.append(FieldError(fields[0], _("Enter an amount such as 1234.50.")))
+            errors.append(FieldError(fields[0], _credit_amount_problem(amount)))
     if percent is not None:
         bp = tolerance_bp(percent)
         if bp is None:
@@ -509,7 +520,7 @@ async def set_credit_terms(
     changes: dict[str, Any] = {}
     limit_fen = _credit_amount_fen(credit_limit)
     if limit_fen is None:
-        errors.append(FieldError("credit_limit", _("Enter an amount such as 1234.50.")))
+        errors.append(FieldError("credit_limit", _credit_amount_problem(credit_limit)))
     changes["credit_limit_fen"] = limit_fen
     try:
         days = int(str(payment_terms_days).strip())

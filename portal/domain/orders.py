@@ -485,6 +485,14 @@ class OrderLineView:
         """The dealer's own price for the line (differs from the unit price when set by staff)."""
         return int(self.price_rule_params.get("ref_price_fen", self.unit_price_fen))
 
+    @property
+    def below_ref_bp(self) -> int:
+        """How far the unit price is under the dealer's own price, in basis points (0: at it)."""
+        ref = self.ref_price_fen
+        if not ref or self.unit_price_fen >= ref:
+            return 0
+        return int((ref - self.unit_price_fen) * 10000 / ref)
+
 
 @dataclass
 class EventView:
@@ -530,6 +538,21 @@ class OrderView:
     @property
     def line_count(self) -> int:
         return len(self.lines)
+
+    @property
+    def ref_total_fen(self) -> int:
+        """The lines at the dealer's own prices (what the approvals inbox measures against)."""
+        return sum(line_total_fen(ln.ref_price_fen, ln.qty) for ln in self.lines)
+
+    @property
+    def margin_fen(self) -> int:
+        """The order against the dealer's own prices: negative = below them (a discount)."""
+        return self.total_fen - self.ref_total_fen
+
+    @property
+    def margin_bp(self) -> int:
+        ref = self.ref_total_fen
+        return int(self.margin_fen * 10000 / ref) if ref else 0
 
     @property
     def backordered_lines(self) -> list[OrderLineView]:
@@ -1016,7 +1039,16 @@ async def prepare(
             errors.append(FieldError(fname, _("%(sku)s is not available."), {"sku": label}))
             continue
         qty = ln.qty
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0 or qty > MAX_LINE_QTY:
+        if not isinstance(qty, bool) and isinstance(qty, int) and qty > MAX_LINE_QTY:
+            errors.append(
+                FieldError(
+                    fname,
+                    _("%(sku)s: at most %(max)s per line."),
+                    {"sku": item.code, "max": f"{MAX_LINE_QTY:,}"},
+                )
+            )
+            continue
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
             errors.append(
                 FieldError(
                     fname,

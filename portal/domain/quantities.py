@@ -18,6 +18,7 @@ _DIGITS = re.compile(r"[0-9]+")
 # "12", "12箱", "12 箱" are a quantity with an optional unit glued on.
 _QTY_WITH_UNIT = re.compile(r"^([0-9]+)\s*([^\W\d_]+)?$")
 _SEPARATORS = re.compile(r"[\s,;]+")
+_NEGATIVE = re.compile(r"^-[0-9]+(\s*[^\W\d_]+)?$")
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ def parse_quick_order(
             )
             continue
         code, qty_token, rest = tokens[0], tokens[1], tokens[2:]
+        if _NEGATIVE.match(qty_token):
+            # -5 is a whole number: say what is wrong with it.
+            errors.append(
+                FieldError(field, _("Line %(line)s: the quantity must be at least 1."), params)
+            )
+            continue
         match = _QTY_WITH_UNIT.match(qty_token)
         unit = None
         if match and match.group(2) and not rest:
@@ -145,6 +152,15 @@ def parse_quick_order(
         try:
             qty = parse_qty(qty_text)
         except ValueError:
+            if qty_text.isdigit():  # a whole number, only too large
+                errors.append(
+                    FieldError(
+                        field,
+                        _("Line %(line)s: at most %(max)s per line."),
+                        {**params, "max": f"{MAX_LINE_QTY:,}"},
+                    )
+                )
+                continue
             errors.append(
                 FieldError(
                     field,
@@ -190,7 +206,9 @@ def parse_form_qty(raw: object) -> int | None:
     text = str(raw if raw is not None else "").strip()
     if text == "":
         return 0
-    if not text.lstrip("-").isdigit() or len(text) > 9:
+    # A long number is still a number: the caller says how much is left (a quantity far over
+    # it used to read "enter a whole number"). Past 18 digits it is not a quantity at all.
+    if not text.lstrip("-").isdigit() or len(text) > 18:
         return None
     return int(text)
 

@@ -782,9 +782,16 @@ async def list_stock(
 
 def _whole(raw: object, name: str) -> int:
     text = str(raw if raw is not None else "").strip()
-    if isinstance(raw, bool) or not text.isdigit() or len(text) > 9:
-        raise ValidationFailed(errors=[FieldError(name, _("Enter a whole number."))])
-    return int(text)
+    if not isinstance(raw, bool) and text.isdigit() and len(text) <= 9:
+        return int(text)
+    # Say what is wrong with a number: -5 and 10^15 are whole numbers.
+    if not isinstance(raw, bool) and text.startswith("-") and text[1:].isdigit():
+        message = _("The quantity cannot be negative.")
+    elif not isinstance(raw, bool) and text.isdigit():
+        message = _("The quantity is too large.")
+    else:
+        message = _("Enter a whole number.")
+    raise ValidationFailed(errors=[FieldError(name, message)])
 
 
 async def adjust_stock(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,7 +17,7 @@ from portal.domain import cart, catalog, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
-from portal.domain.quantities import normalise, parse_qty, to_base_units
+from portal.domain.quantities import MAX_LINE_QTY, normalise, parse_qty, to_base_units
 from portal.domain.scope import ACCOUNT_BLIND_ROLES
 from portal.web.common import CHROME_STATE, PageChrome, acting_dealer, is_htmx, page
 
@@ -86,6 +86,10 @@ def availability_text(item: CatalogItem, show_qty: bool) -> str:
 def make_row(item: CatalogItem, qty: int, error: str = "", show_qty: bool = False) -> Row:
     quote = item.quote_for(qty) if qty > 0 and item.price_inputs is not None else item.quote
     nb = quote.next_break
+    if nb is not None and qty <= 0:
+        # Nothing in the cart yet: the whole break is still to buy ("再买 10 箱", not the
+        # 239 罐 of a quote priced for one unit).
+        nb = replace(nb, more_qty=nb.min_qty)
     packs = ""
     if qty > 0 and item.pack_factor and item.pack_name and qty % item.pack_factor == 0:
         packs = i18n.gettext("= %(n)s %(pack)s", n=qty // item.pack_factor, pack=item.pack_name)
@@ -263,6 +267,15 @@ def messages(errors: list[FieldError]) -> list[str]:
     return [i18n.field_message(e) for e in errors]
 
 
+def _bad_qty_message(raw: str, sku_code: str) -> str:
+    """What is wrong with a typed quantity parse_qty refused: too large, or not a count."""
+    if normalise(raw).strip().isdigit():
+        return i18n.gettext(
+            "%(sku)s: at most %(max)s per line.", sku=sku_code, max=f"{MAX_LINE_QTY:,}"
+        )
+    return i18n.gettext("%(sku)s: the quantity must be a positive whole number.", sku=sku_code)
+
+
 def _safe_back(value: str | None, fallback: str = "/catalog") -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
@@ -406,9 +419,7 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     error = ""
     status = 200
     if typed is None:
-        error = i18n.gettext(
-            "%(sku)s: the quantity must be a positive whole number.", sku=item.code
-        )
+        error = _bad_qty_message(raw, item.code)
         status = 422
     else:
         target = stepped(typed, direction, item)
@@ -617,9 +628,7 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
         try:
             qty = parse_qty(raw)
         except ValueError:
-            errors[item.sku_id] = i18n.gettext(
-                "%(sku)s: the quantity must be a positive whole number.", sku=item.code
-            )
+            errors[item.sku_id] = _bad_qty_message(raw, item.code)
             continue
         unit_name = item.pack_name if chosen == "pack" else None
         wanted[item.sku_id] = to_base_units(

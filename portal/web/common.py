@@ -13,7 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Template
 
 from portal import i18n
-from portal.domain import dealers
+from portal.domain import dealers, notifications
 from portal.domain.dealers import DealerCard
 from portal.domain.errors import DomainError, NotFound, _
 from portal.domain.scope import Actor, dealer_in_scope
@@ -126,6 +126,7 @@ def page(
         "acting": chrome.acting,
         "show_acting_banner": chrome.show_banner,
         "brand": chrome.brand,
+        "unread_count": chrome.unread,
         **context,
     }
     return Template(
@@ -168,6 +169,8 @@ class PageChrome:
     show_banner: bool = False
     # The supplier's name in the top bar (its settings), for people signed in.
     brand: str = ""
+    # Unread notifications (decisions on orders, returns...): the bell in the top bar.
+    unread: int = 0
 
 
 async def load_page_chrome(request: Request) -> Any:
@@ -188,8 +191,9 @@ async def load_page_chrome(request: Request) -> Any:
     if actor is None or is_htmx(request):
         return None
     issuer = await supplier_now(request)
+    unread = await notifications.unread_count(actor)
     if not actor.can_order:
-        request.state[CHROME_STATE] = PageChrome(brand=issuer.name)
+        request.state[CHROME_STATE] = PageChrome(brand=issuer.name, unread=unread)
         return None
     dealer_id = acting_dealer_id(request)
     card: DealerCard | None = None
@@ -205,7 +209,7 @@ async def load_page_chrome(request: Request) -> Any:
     # visits are ordering), not a manager or an administrator on every page.
     banner = actor.is_staff and (card is not None or actor.role == "sales_rep")
     request.state[CHROME_STATE] = PageChrome(
-        cart_count=count, acting=card, show_banner=banner, brand=issuer.name
+        cart_count=count, acting=card, show_banner=banner, brand=issuer.name, unread=unread
     )
     return None
 

@@ -108,7 +108,9 @@ async def reports_export(
         raise NotFound(_("Page not found."))
     period, _name = reports.parse_period(start, end, preset, today=reports.today_in_shanghai())
     rows = await reports.sales(actor, period, by)
-    headers = [i18n.gettext(_("Name"))]
+    # The first column of a series is a date or a month, not a name.
+    first = {"day": _("Date"), "month": _("Month")}.get(by, _("Name"))
+    headers = [i18n.gettext(first)]
     if by in ("product", "dealer"):
         headers.append(i18n.gettext(_("Code")))
     headers.append(i18n.gettext(_("Orders")))

@@ -332,7 +332,7 @@ async def return_page(request: Request, return_id: FromPath[int]) -> Template:
 @post("/returns/{return_id:int}/decision", include_in_schema=False)
 async def return_decision(request: Request, return_id: FromPath[int], data: Form) -> Response:
     try:
-        await returns.decide_return(
+        view = await returns.decide_return(
             request.user,
             return_id,
             approve=data.get("decision") == "approve",
@@ -342,14 +342,22 @@ async def return_decision(request: Request, return_id: FromPath[int], data: Form
         return await _return_page(
             request, return_id, errors=_errors(exc), values=dict(data), status=exc.status
         )
-    return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [i18n.gettext("Saved.")])
+    # Say what was decided ("Saved." did not tell an approver which button had been taken).
+    done = (
+        i18n.gettext(
+            "Return %(number)s approved: the warehouse receives it next.", number=view.number
+        )
+        if view.status == "approved"
+        else i18n.gettext("Return %(number)s rejected.", number=view.number)
+    )
+    return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [done])
 
 
 @post("/returns/{return_id:int}/receive", include_in_schema=False)
 async def return_receive(request: Request, return_id: FromPath[int], data: Form) -> Response:
     warehouse = str(data.get("warehouse") or "")
     try:
-        await returns.receive_return(
+        view = await returns.receive_return(
             request.user,
             return_id,
             warehouse_id=int(warehouse) if warehouse.isdigit() and len(warehouse) < 10 else 0,
@@ -360,7 +368,12 @@ async def return_receive(request: Request, return_id: FromPath[int], data: Form)
         return await _return_page(
             request, return_id, errors=_errors(exc), values=dict(data), status=exc.status
         )
-    return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [i18n.gettext("Saved.")])
+    done = i18n.gettext(
+        "Return %(number)s received: %(credit)s credited to the dealer.",
+        number=view.number,
+        credit=i18n.money(view.credit_fen),
+    )
+    return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [done])
 
 
 @post(

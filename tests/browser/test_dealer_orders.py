@@ -169,3 +169,36 @@ async def test_a_small_phone_fits_every_dealer_page(phone, shot):
         name = path.strip("/").replace("/", "-") or "home"
         await shot(page, f"360-{name}")
     assert not page.console_errors, page.console_errors
+
+
+async def test_a_category_chip_is_picked_by_its_name(phone, shot):
+    """A category chip is its radio: checking it by its label, or tapping its name, filters.
+
+    The radio used to be a 1 px square beside its chip, so checking it by its label (as a
+    screen reader or a test does) landed on the neighbouring chip; sub-category chips were
+    36 px high.
+    """
+    page = phone
+    plan = build_plan()
+    top = next(name for name, parent, _sort in plan.categories if parent is None)
+    await sign_in(page, DEMO_LOGINS["dealer_buyer"], DEMO_PASSWORD)
+    await page.goto("/catalog")
+    async with page.expect_response(lambda r: "/catalog?" in r.url and r.ok):
+        await page.get_by_label(top, exact=True).check()
+    await htmx_settled(page)
+    assert re.search(r"[?&]category=\d+", page.url), page.url
+    assert await page.get_by_label(top, exact=True).is_checked()
+    subcats = page.locator("#subcats .c-chip")
+    assert await subcats.count() > 1, "the category has no sub-category chips"
+    for chip in await subcats.all():
+        box = await chip.bounding_box()
+        assert box and box["height"] >= 44, f"sub-category chip too small: {box}"
+    second = (await subcats.nth(1).inner_text()).strip()
+    async with page.expect_response(lambda r: "/catalog?" in r.url and r.ok):
+        await page.locator("#subcats").get_by_text(second, exact=True).click()
+    await htmx_settled(page)
+    assert await page.get_by_label(second, exact=True).is_checked()
+    assert re.search(r"[?&]sub=\d+", page.url), page.url
+    await assert_no_horizontal_scroll(page)
+    await shot(page, "catalog-subcategory")
+    assert not page.console_errors, page.console_errors

@@ -108,12 +108,20 @@ async def test_opening_balance_then_invoice_payment_credit_note(db):
 
 async def test_payment_refusals_write_nothing(db):
     w = await fulfil_world()
-    for amount in ("abc", "-5", "0", "1.234", ""):
+    for amount, message in (
+        ("abc", "Enter an amount such as 1234.50."),
+        ("-5", "The amount must be more than zero."),
+        ("0", "The amount must be more than zero."),
+        ("1.234", "Enter an amount such as 1234.50."),
+        ("", "Enter an amount such as 1234.50."),
+        ("1000000000000000", "The amount is too large."),
+    ):
         with pytest.raises(ValidationFailed) as exc:
             await ledger.record_payment(
                 w.finance, w.dealer["id"], amount=amount, method="bank", now=NOW
             )
         assert exc.value.errors[0].field == "amount"
+        assert exc.value.errors[0].message == message, amount
     with pytest.raises(ValidationFailed):
         await ledger.record_payment(w.finance, w.dealer["id"], amount="5", method="gold")
     with pytest.raises(Forbidden):
@@ -140,6 +148,18 @@ async def test_credit_terms_are_audited_and_feed_the_credit_check(db):
             w.finance, w.dealer["id"], credit_limit="x", payment_terms_days="-1"
         )
     assert {e.field for e in exc.value.errors} == {"credit_limit", "payment_terms_days"}
+    # Each refusal says what is wrong with the figure, not only "enter an amount".
+    for typed, message in (
+        ("x", "Enter an amount such as 1234.50."),
+        ("-5", "The amount cannot be negative."),
+        ("1000000000000000", "The amount is too large."),
+        ("1.234", "Enter an amount such as 1234.50."),
+    ):
+        with pytest.raises(ValidationFailed) as exc:
+            await ledger.set_credit_terms(
+                w.finance, w.dealer["id"], credit_limit=typed, payment_terms_days="45"
+            )
+        assert [e.message for e in exc.value.errors] == [message], typed
     with pytest.raises(Forbidden):
         await ledger.set_credit_terms(
             w.buyer, w.dealer["id"], credit_limit="1", payment_terms_days="1"

@@ -100,6 +100,17 @@ async def test_adjust_receipt_count_damage(db):
             await stock.adjust_stock(
                 w.clerk, warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason=reason, qty=qty
             )
+    # A number is told what is wrong with it; only what is not one is "enter a whole number".
+    for qty, message in (
+        ("-3", "The quantity cannot be negative."),
+        ("1000000000000000", "The quantity is too large."),
+        ("2.5", "Enter a whole number."),
+    ):
+        with pytest.raises(ValidationFailed) as exc:
+            await stock.adjust_stock(
+                w.clerk, warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason="receipt", qty=qty
+            )
+        assert [e.message for e in exc.value.errors] == [message], qty
     with pytest.raises(Forbidden):
         await stock.adjust_stock(
             w.buyer, warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason="receipt", qty=1

@@ -108,6 +108,9 @@ async def test_adjustments_refuse_bad_input_and_the_dealers_users(client, world)
     ):  # fmt: skip
         problem = assert_problem(await client.post(url, json=body, headers=mgr), 422, "validation")
         assert field in [e["field"] for e in problem["errors"]], (body, problem)
+    huge = {"reason": "x", "lines": [{"order_line_id": line["id"], "qty": 10**15}]}
+    problem = assert_problem(await client.post(url, json=huge, headers=mgr), 422, "validation")
+    assert "at most 1,000,000 per line" in problem["errors"][0]["message"], problem
     r = await client.post(
         url,
         json={"reason": "x", "lines": [{"order_line_id": line["id"], "qty": 10}]},

@@ -292,6 +292,15 @@ async def test_errors_come_in_the_callers_language(client, world):
     assert chinese.json()["type"] == "/problems/validation"
 
 
+async def test_a_huge_quantity_is_told_the_most_a_line_takes(client, world):
+    """10^15 (within the schema's range) is too many, not "not a positive whole number"."""
+    headers = await bearer(client, "buyer_a") | EN
+    response = await submit(client, headers, {"lines": [{"sku_code": "W550", "qty": 10**15}]})
+    problem = assert_problem(response, 422, "validation")
+    assert problem["errors"][0]["message"] == "W550: at most 1,000,000 per line."
+    assert await written() == (0, 0, 0, 0)
+
+
 async def test_list_and_detail_are_scoped(client, world):
     a_headers = await bearer(client, "buyer_a")
     b_headers = await bearer(client, "buyer_b")

@@ -367,3 +367,30 @@ async def test_the_order_page_shows_staff_the_dealer_s_credit_and_recent_orders(
     await sign_in(client, "buyer_a")
     own = await client.get(f"/dealers/{world['a']['id']}", follow_redirects=False)
     assert own.status_code == 303 and own.headers["location"] == "/me"
+
+
+async def test_the_order_page_shows_an_approver_the_margin_against_the_dealer_s_prices(
+    client, world
+):
+    """Opening an order from the inbox shows what the card showed: each discounted line's
+    dealer price and how far under it, and the order against the dealer's prices."""
+    rep = f.actor(world["rep"])
+    placed = await orders.submit_order(
+        rep,
+        world["a"]["id"],
+        [LineRequest(qty=24, sku_code="W550", unit_price_fen=162)],
+        idempotency_key="m1",
+    )
+    await sign_in(client, "mgr")
+    page = await client.get(f"/orders/{placed.order.id}")
+    line = re.search(r'<li class="order-line">.*?</li>', page.text, re.S)
+    assert line and "经销商价 ¥1.80 · −10.0%" in line.group(0), line
+    margin = re.search(r'<dd id="order-margin"[^>]*>(.*?)</dd>', page.text, re.S)
+    assert margin and margin.group(1).strip() == "−¥4.32 (−10.0%)", margin
+    at_price = await place(world, key="m2")
+    shown = await client.get(f"/orders/{at_price.id}")
+    assert re.search(r'<dd id="order-margin"[^>]*>无折让</dd>', shown.text)
+    await sign_in(client, "buyer_a")
+    own = await client.get(f"/orders/{placed.order.id}")
+    assert own.status_code == 200
+    assert 'id="order-margin"' not in own.text and "经销商价 ¥1.80" not in own.text

@@ -165,3 +165,22 @@ async def test_an_htmx_tap_after_the_session_ended_loads_the_sign_in_page_whole(
         follow_redirects=False,
     )
     assert restore.status_code == 303
+
+
+async def test_pages_are_in_simplified_chinese_until_the_reader_chooses(client):
+    """A browser set to en-US (a phone's system language, a headless browser) still gets the
+    default language on the pages; a language picked on the sign-in page or under 我的 wins.
+    The API follows the client's Accept-Language."""
+    en_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    login = await client.get("/login", headers=en_browser)
+    assert '<html lang="zh-Hans">' in login.text and "登录" in login.text
+    d = await f.dealer()
+    await f.user("dealer_buyer", d, username="buyer7")
+    assert (await sign_in(client, "buyer7")).status_code == 303
+    home = await client.get("/", headers=en_browser)
+    assert '<html lang="zh-Hans">' in home.text
+    picked = await client.get("/login?lang=en", headers=en_browser)
+    assert '<html lang="en">' in picked.text
+    client.cookies.clear()
+    api = await client.get("/api/v1/no-such-endpoint", headers={"Accept-Language": "en"})
+    assert api.json()["title"] == "Not found."

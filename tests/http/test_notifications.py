@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from portal.tables import Notification, Order
@@ -126,3 +127,27 @@ async def test_a_rep_no_longer_reads_about_a_dealer_given_to_another_rep(client,
     assert api.status_code == 200, api.text
     assert api.json()["unread"] == 2
     assert "移走" not in api.text
+
+
+async def test_the_bell_on_every_page_counts_what_is_unread(client, db):
+    """Every page carries a bell to the notifications with the unread count, so a dealer
+    sees a decision without looking under 我的; none when all are read."""
+    t = await f.tier()
+    d = await f.dealer(t)
+    me = await f.user("dealer_buyer", d, username="me")
+    other = await f.user("dealer_buyer", d, username="other")
+    now = datetime.now(UTC)
+    await Notification.insert(
+        Notification(user=me["id"], kind="approved", created_at=now),
+        Notification(user=me["id"], kind="rejected", note="太贵", created_at=now),
+        Notification(user=other["id"], kind="rejected", created_at=now),
+    )
+    await sign_in(client, "me")
+    home = await client.get("/")
+    bell = re.search(r'<a class="topbar-bell" href="/notifications"[^>]*>.*?</a>', home.text, re.S)
+    assert bell, home.text[:2000]
+    assert re.search(r'class="badge"[^>]*>2</span>', bell.group(0)), bell.group(0)
+    page = await client.get("/notifications")
+    await client.post("/notifications/read", data={"_csrf_token": csrf_from(page.text)})
+    bell = re.search(r'<a class="topbar-bell".*?</a>', (await client.get("/orders")).text, re.S)
+    assert bell and re.search(r'class="badge"[^>]*></span>', bell.group(0)), bell

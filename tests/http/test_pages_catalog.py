@@ -302,6 +302,35 @@ async def test_bad_quantities_are_refused_inline_and_change_nothing(client, worl
     assert await _cart_qty(world["buyer_a"], cola) == 12
 
 
+async def test_a_huge_quantity_is_told_the_most_a_line_takes(client, world):
+    """10^15 in a stepper is a number too large, not "not a positive whole number"."""
+    await sign_in(client, "buyer_a")
+    token = await _token(client)
+    cola = world["cola"]
+    response = await client.post(
+        f"/catalog/qty/{cola['id']}",
+        data={"qty": "1000000000000000", "_csrf_token": token},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "KO330：每行最多 1,000,000。" in response.text
+    assert await _cart_qty(world["buyer_a"], cola) == 0
+
+
+async def test_the_next_break_counts_from_what_is_in_the_cart(client, world):
+    """With none in the cart the whole break is still to buy, in packs (it had said 239 瓶 of
+    240, as if one were in the cart); with 12 in it, the rest."""
+    await sign_in(client, "buyer_a")
+    page = await client.get("/catalog", params={"q": "NF550"})
+    assert "再买 10 箱 → ¥1.70/瓶" in page.text  # 240 瓶, whole packs
+    water = world["water"]
+    token = await _token(client)
+    r = await client.post(
+        f"/catalog/qty/{water['id']}", data={"qty": "12", "_csrf_token": token}, headers=HX
+    )
+    assert r.status_code == 200 and "再买 228 瓶 → ¥1.70/瓶" in r.text
+
+
 async def test_stepper_without_csrf_token_is_refused(client, world):
     await sign_in(client, "buyer_a")
     response = await client.post(f"/catalog/qty/{world['cola']['id']}", data={"qty": "6"})

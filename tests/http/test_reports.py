@@ -80,6 +80,9 @@ async def test_exports_as_csv_and_excel(client, shop):
     sheet = load_workbook(io.BytesIO(book.content)).active
     table = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
     assert ["华东", 1] == table[0][:2] and str(table[0][2]) == "100"
+    for by, first in (("day", "日期"), ("month", "月份")):
+        got = await client.get(f"/reports/export/{by}", params={"format": "csv"}, headers=ZH)
+        assert got.content.decode("utf-8-sig").splitlines()[0] == f"{first},订单,销售额"
     assert (await client.get("/reports/export/dealer", params={"format": "pdf"})).status_code == 404
     assert (await client.get("/reports/export/nothing")).status_code == 404
 

@@ -141,6 +141,27 @@ async def test_bad_quantities_show_errors_and_write_nothing(db, client):
     assert await Shipment.count() == 0
 
 
+async def test_a_huge_quantity_is_told_what_is_left(db, client):
+    """10^15 in a shipment's quantity is more than remains (with the figure), not "not a whole
+    number"; nothing is written."""
+    w, o = await setup(client)
+    line = o["lines"][0]
+    await sign_in(client, "clerk")
+    token = await form_token(client, f"/warehouse/orders/{o['id']}")
+    r = await client.post(
+        f"/warehouse/orders/{o['id']}",
+        data={
+            "_csrf_token": token,
+            "warehouse": str(w.wh1["id"]),
+            f"qty_{line['id']}": "1" + "0" * 15,
+        },
+    )
+    assert r.status_code == 422
+    assert "1000000000000000" in r.text, r.text[-3000:]
+    assert "Enter a whole number" not in r.text and "请输入整数" not in r.text
+    assert await Shipment.count() == 0
+
+
 async def test_dealers_cannot_see_or_make_other_shipments(db, client):
     w, o = await setup(client)
     line = o["lines"][0]

@@ -58,6 +58,7 @@ async def test_return_flow_pages(db, client):
         data={"_csrf_token": csrf_from(page.text), "decision": "approve"},
     )
     assert r.status_code == 200
+    assert "已通过，等待仓库收货" in r.text  # says what was decided, not "已保存"
 
     client.cookies.clear()
     await sign_in(client, "clerk")
@@ -83,6 +84,7 @@ async def test_return_flow_pages(db, client):
         },
     )
     assert r.status_code == 200
+    assert "已收货，已向经销商贷记 ¥4.00" in r.text
     assert await stock_of(w.sku, w.wh1) == (92, 0)
     d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
     assert d["balance_fen"] == 2000 - 400

@@ -51,6 +51,19 @@ def test_bad_rows_reach_the_quick_order_rules_with_their_row_numbers():
     assert [e.field for e in errors] == ["line 2", "line 3"]
 
 
+def test_a_negative_or_huge_quantity_is_told_what_is_wrong():
+    """-5 and 10^15 are whole numbers: the message says too small or too large, not "not a
+    whole-number quantity" (kept for letters and fractions)."""
+    lines, errors = parse_quick_order("A100 -5\nA100 -2箱\nA100 1000000000000000\nA100 2.5\n")
+    assert lines == []
+    assert [(e.message, e.params.get("max")) for e in errors] == [
+        ("Line %(line)s: the quantity must be at least 1.", None),
+        ("Line %(line)s: the quantity must be at least 1.", None),
+        ("Line %(line)s: at most %(max)s per line.", "1,000,000"),
+        ("Line %(line)s: %(qty)s is not a whole-number quantity.", None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [
