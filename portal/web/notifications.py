@@ -14,7 +14,14 @@ from portal.web.common import page
 @get("/notifications", include_in_schema=False)
 async def notification_list(request: Request) -> Template:
     items = await notifications.list_for(request.user)
-    return page(request, "notifications/list.html", {"items": items}, active_tab="notifications")
+    context: dict = {"items": items}
+    if any(not n.read for n in items):
+        # Seen is read: the list still marks what was new, and the bell counts none from here
+        # on (a reader who had looked at them kept seeing the count until they found the
+        # "mark all read" button).
+        await notifications.mark_read(request.user, None, now=datetime.now(UTC))
+        context["unread_count"] = 0
+    return page(request, "notifications/list.html", context, active_tab="notifications")
 
 
 @post("/notifications/read", include_in_schema=False)
