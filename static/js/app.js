@@ -17,6 +17,15 @@
   document.addEventListener("htmx:beforeRequest", function () { setBusy(1); });
   document.addEventListener("htmx:afterRequest", function () { setBusy(-1); });
 
+  // A link that acts as a button (reject, send back: they open a form) also answers Space.
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (event.key === " " && el && el.tagName === "A" && el.getAttribute("role") === "button") {
+      event.preventDefault();
+      el.click();
+    }
+  });
+
   // The installable app: a service worker for static assets and an offline notice.
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {
