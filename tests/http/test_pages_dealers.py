@@ -242,3 +242,13 @@ async def test_visit_card_orders_a_top_product_in_one_tap(client):
         follow_redirects=False,
     )
     assert response.status_code == 404
+
+
+async def test_finance_reads_a_dealer_card_without_an_order_button(client):
+    _rep, mine, *_ = await setting()
+    await f.user("finance", username="cfo")
+    await sign_in(client, "cfo")
+    card = await client.get(f"/dealers/{mine['id']}")
+    assert card.status_code == 200 and mine["name"] in card.text
+    # Finance does not order for dealers: no button that would lead nowhere.
+    assert f'action="/dealers/{mine["id"]}/act"' not in card.text
