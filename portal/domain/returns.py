@@ -401,6 +401,22 @@ async def list_returns(
     return await _views(rows)
 
 
+async def waiting_count(actor: Actor) -> int:
+    """How many returns wait for this actor's step: a decision (managers, finance) or a
+    receipt (the warehouse); an administrator both. 0 for anyone else."""
+    statuses = []
+    if actor.role in DECIDING_ROLES:
+        statuses.append("requested")
+    if actor.role in RECEIVING_ROLES:
+        statuses.append("approved")
+    if not statuses:
+        return 0
+    ids = await visible_dealer_ids(actor)
+    return await ReturnRequest.count().where(
+        in_scope(ReturnRequest.dealer, ids) & ReturnRequest.status.is_in(statuses)
+    )
+
+
 @dataclass
 class ReturnableLine:
     order_line_id: int

@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import approvals
+from portal.domain import approvals, returns
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -45,6 +45,7 @@ async def _inbox_page(request: Request, *, status: int = 200, **extra: Any) -> T
     flash_data = extra.pop("flash", None)
     context = {
         "cards": cards,
+        "returns_waiting": await returns.waiting_count(request.user),
         "flash": flash_data,
         "bulk_max": approvals.BULK_MAX_TOTAL_FEN,
         # Not an ordering page: no "order for which dealer?" banner.

@@ -14,7 +14,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n, pick_pdf
-from portal.domain import orders, picking, safety_stock, shipments, stock
+from portal.domain import orders, picking, returns, safety_stock, shipments, stock
 from portal.domain.errors import Conflict, ValidationFailed, _
 from portal.web.common import clear_flash, field_errors, flash, is_htmx, page, take_flash
 
@@ -40,6 +40,7 @@ async def queue(request: Request) -> Template:
             "status_labels": orders.STATUS_LABELS,
             "warehouses": await picking.picking_warehouses(request.user),
             "under_safety": await safety_stock.count_under_safety(request.user),
+            "returns_waiting": await returns.waiting_count(request.user),
         },
         active_tab="warehouse",
     )

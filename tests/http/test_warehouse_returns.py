@@ -51,6 +51,10 @@ async def test_return_flow_pages(db, client):
 
     client.cookies.clear()
     await sign_in(client, "boss")
+    # The approvals inbox says a return waits for a decision, a tap from its list.
+    inbox = await client.get("/approvals")
+    assert 'href="/returns?status=requested"' in inbox.text
+    assert 'class="count-badge" aria-label="1 张退货单">1<' in inbox.text
     page = await client.get(f"/returns/{rma['id']}")
     assert "decision-form" in page.text
     r = await client.post(
@@ -62,6 +66,8 @@ async def test_return_flow_pages(db, client):
 
     client.cookies.clear()
     await sign_in(client, "clerk")
+    queue = await client.get("/warehouse")
+    assert 'aria-label="1 张退货单">1<' in queue.text  # one approved return to receive
     page = await client.get(f"/returns/{rma['id']}")
     assert "receive-form" in page.text and "decision-form" not in page.text
     # A refused form keeps the warehouse the clerk chose.
@@ -85,6 +91,7 @@ async def test_return_flow_pages(db, client):
     )
     assert r.status_code == 200
     assert "已收货，已向经销商贷记 ¥4.00" in r.text
+    assert "张退货单" not in (await client.get("/warehouse")).text  # nothing left to receive
     assert await stock_of(w.sku, w.wh1) == (92, 0)
     d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
     assert d["balance_fen"] == 2000 - 400
