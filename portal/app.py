@@ -638,4 +638,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         # Forms and order bodies are small; refuse anything bigger early (413).
         request_max_body_size=1_048_576,
     )
+    _document_unsupported_media(app)
     return app
+
+
+def _document_unsupported_media(app: Litestar) -> None:
+    """Every API operation that reads a JSON body may answer 415 (prepare_request, for a body
+    of another content type): say so in its OpenAPI responses, once for all of them."""
+    from portal.api.schemas import problems
+
+    for route in app.routes:
+        if not route.path.startswith("/api/"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if handler.parsed_data_field is not None:
+                handler.responses = {**(handler.responses or {}), **problems(415)}

@@ -197,11 +197,6 @@ async def get_sku(
     return sku_out(found[sku_id], show_qty=show_qty)
 
 
-class VariantOut(SkuOut):
-    """A SKU of the product priced for the dealer: its volume breaks (price.breaks, none on a
-    contract price) and its pack units with their prices (packs), as for every SKU."""
-
-
 class ProductOut(Struct):
     id: int
     name: str
@@ -212,7 +207,13 @@ class ProductOut(Struct):
     category_name: str
     specs: Annotated[list[str], Meta(description="the variant grid's rows")]
     colours: Annotated[list[str], Meta(description="the variant grid's columns")]
-    skus: list[VariantOut]
+    skus: Annotated[
+        list[SkuOut],
+        Meta(
+            description="each variant priced for the dealer, as every SKU: its volume breaks "
+            "(price.breaks, none on a contract price) and pack units with their prices"
+        ),
+    ]
 
 
 @get(
@@ -233,10 +234,7 @@ async def get_product(
     detail = await catalog.product_detail(actor, dealer, product_id)
     show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
     product = detail.product
-    skus = []
-    for item in detail.skus:
-        base = sku_out(item, show_qty=show_qty)
-        skus.append(VariantOut(**{f: getattr(base, f) for f in base.__struct_fields__}))
+    skus = [sku_out(item, show_qty=show_qty) for item in detail.skus]
     return ProductOut(
         id=product["id"],
         name=product["name"],

@@ -122,6 +122,17 @@ IdempotencyKeyHeader = Annotated[
     str,
     HeaderParameter(name="Idempotency-Key", pattern=IDEMPOTENCY_KEY, min_length=1, max_length=100),
 ]
+# The optional Idempotency-Key header of a change that is safe to retry with one.
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY,
+        min_length=1,
+        max_length=100,
+        required=False,
+    ),
+]
 
 
 def qty_by_line(lines: list) -> dict[int, object]:
@@ -171,6 +182,7 @@ _PROBLEM_TEXT = {
         "Refused: validation (per-field errors); where an order is placed or its value or "
         "quantities change, also credit-exceeded, overdue-blocked or insufficient-stock"
     ),
+    415: "The body is not JSON: send Content-Type: application/json (or none)",
     429: "Too many attempts; see Retry-After",
 }
 

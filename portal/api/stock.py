@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import IDEMPOTENCY_KEY, Id, In, problems
+from portal.api.schemas import Id, In, OptionalIdempotencyKey, problems
 from portal.domain import picking, safety_stock, stock
 from portal.domain.scope import Actor
 
@@ -115,16 +115,7 @@ async def list_stock(
 async def adjust(
     request: Request[Actor, Any, Any],
     data: JSONBody[AdjustIn],
-    idempotency_key: Annotated[
-        str | None,
-        HeaderParameter(
-            name="Idempotency-Key",
-            pattern=IDEMPOTENCY_KEY,
-            min_length=1,
-            max_length=100,
-            required=False,
-        ),
-    ] = None,
+    idempotency_key: OptionalIdempotencyKey = None,
 ) -> StockOut:
     row = await stock.adjust_stock(
         request.user,
@@ -166,16 +157,7 @@ class TransferOut(Struct):
 async def transfer(
     request: Request[Actor, Any, Any],
     data: JSONBody[TransferIn],
-    idempotency_key: Annotated[
-        str | None,
-        HeaderParameter(
-            name="Idempotency-Key",
-            pattern=IDEMPOTENCY_KEY,
-            min_length=1,
-            max_length=100,
-            required=False,
-        ),
-    ] = None,
+    idempotency_key: OptionalIdempotencyKey = None,
 ) -> TransferOut:
     sent, received = await stock.transfer_stock(
         request.user,

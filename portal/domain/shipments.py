@@ -1097,19 +1097,8 @@ async def cancel_shipment(
         )
         if not done:
             raise Conflict(_("Only a packed shipment can be cancelled."))
-        status = (await Order.select(Order.status).where(Order.id == current.order_id).first())[
-            "status"
-        ]
-        await OrderEvent.insert(
-            OrderEvent(
-                order=current.order_id,
-                at=now,
-                actor=actor.user_id,
-                kind="shipment_cancelled",
-                from_status=status,
-                to_status=status,
-                note=current.number,
-            )
+        await _note_on_order(
+            current.order_id, "shipment_cancelled", actor=actor, now=now, note=current.number
         )
         await audit.record(
             actor,
@@ -1121,6 +1110,26 @@ async def cancel_shipment(
             now=now,
         )
     return await get_shipment(actor, shipment_id)
+
+
+async def _note_on_order(
+    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str
+) -> str:
+    """A timeline entry on the order for a step of one of its shipments that leaves the
+    order's state as it is (packed, cancelled, delivered, received); returns that state."""
+    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
+    await OrderEvent.insert(
+        OrderEvent(
+            order=order_id,
+            at=now,
+            actor=actor.user_id if actor else None,
+            kind=kind,
+            from_status=status,
+            to_status=status,
+            note=note,
+        )
+    )
+    return status
 
 
 # --- delivered (送达) ---------------------------------------------------------------------------
@@ -1145,19 +1154,8 @@ async def mark_delivered(
         )
         if not done:
             raise Conflict(_("Only a shipped parcel can be marked delivered."))
-        status = (await Order.select(Order.status).where(Order.id == current.order_id).first())[
-            "status"
-        ]
-        await OrderEvent.insert(
-            OrderEvent(
-                order=current.order_id,
-                at=now,
-                actor=actor.user_id,
-                kind="shipment_delivered",
-                from_status=status,
-                to_status=status,
-                note=current.number,
-            )
+        await _note_on_order(
+            current.order_id, "shipment_delivered", actor=actor, now=now, note=current.number
         )
         await notifications.tell(
             current.order_id, "shipment_delivered", actor=actor, now=now, note=current.number
@@ -1201,24 +1199,17 @@ async def _receive(
         )
         if not done:
             raise Conflict(_("This shipment is not waiting for receipt."))
-        status = (await Order.select(Order.status).where(Order.id == shipment.order_id).first())[
-            "status"
-        ]
         kind = (
             "shipment_auto_received"
             if auto
             else ("shipment_discrepancy" if discrepancy else "shipment_received")
         )
-        await OrderEvent.insert(
-            OrderEvent(
-                order=shipment.order_id,
-                at=now,
-                actor=actor.user_id if actor else None,
-                kind=kind,
-                from_status=status,
-                to_status=status,
-                note=f"{shipment.number}" + (f"\n{note}" if note else ""),
-            )
+        status = await _note_on_order(
+            shipment.order_id,
+            kind,
+            actor=actor,
+            now=now,
+            note=f"{shipment.number}" + (f"\n{note}" if note else ""),
         )
         await audit.record(
             actor,
