@@ -193,6 +193,26 @@ async def transition(
     )
 
 
+async def note_on_order(
+    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str
+) -> str:
+    """A timeline entry on the order for a step that leaves its state as it is (a shipment
+    packed, delivered or received, a return asked for or decided); returns that state."""
+    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
+    await OrderEvent.insert(
+        OrderEvent(
+            order=order_id,
+            at=now,
+            actor=actor.user_id if actor else None,
+            kind=kind,
+            from_status=status,
+            to_status=status,
+            note=note,
+        )
+    )
+    return status
+
+
 # --- approval rules (evaluated here; decisions live in domain/approvals.py) ----------------
 
 RULE_KINDS = (

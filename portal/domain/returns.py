@@ -27,6 +27,7 @@ from portal.domain.idempotency import (
     used_fulfilment_key,
 )
 from portal.domain.money import line_total_fen
+from portal.domain.orders import note_on_order
 from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import (
     Actor,
@@ -38,7 +39,6 @@ from portal.domain.scope import (
 from portal.tables import (
     FulfilmentKey,
     Order,
-    OrderEvent,
     OrderLine,
     ReturnLine,
     ReturnPhoto,
@@ -477,21 +477,6 @@ async def returnable(order_id: int) -> dict[int, int]:
     return {ln["id"]: max(0, ln["qty_shipped"] - asked[ln["id"]]) for ln in lines}
 
 
-async def _event(order_id: int, actor: Actor | None, kind: str, note: str, now: datetime) -> None:
-    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
-    await OrderEvent.insert(
-        OrderEvent(
-            order=order_id,
-            at=now,
-            actor=actor.user_id if actor else None,
-            kind=kind,
-            from_status=status,
-            to_status=status,
-            note=note,
-        )
-    )
-
-
 async def request_return(
     actor: Actor,
     order_id: int,
@@ -582,7 +567,9 @@ async def request_return(
             await FulfilmentKey.update({FulfilmentKey.return_request: rma.id}).where(
                 FulfilmentKey.id == key_row.id
             )
-        await _event(order_id, actor, "return_requested", f"{rma.number}\n{reason}", now)
+        await note_on_order(
+            order_id, "return_requested", actor=actor, now=now, note=f"{rma.number}\n{reason}"
+        )
         await notifications.tell_return(
             order_id, "return_requested", actor=actor, now=now, note=rma.number
         )
@@ -684,7 +671,9 @@ async def decide_return(
         )
         if not done:
             raise Conflict(_("This return has already been decided."))
-        await _event(view.order_id, actor, f"return_{status}", f"{view.number}\n{note}", now)
+        await note_on_order(
+            view.order_id, f"return_{status}", actor=actor, now=now, note=f"{view.number}\n{note}"
+        )
         await notifications.tell_return(
             view.order_id, f"return_{status}", actor=actor, now=now, note=view.number
         )
@@ -833,7 +822,9 @@ async def receive_return(
                 ref_id=return_id,
                 note=view.number,
             )
-        await _event(view.order_id, actor, "return_received", f"{view.number}\n{note}", now)
+        await note_on_order(
+            view.order_id, "return_received", actor=actor, now=now, note=f"{view.number}\n{note}"
+        )
         await notifications.tell_return(
             view.order_id, "return_received", actor=actor, now=now, note=view.number
         )

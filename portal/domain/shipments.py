@@ -35,7 +35,7 @@ from portal.domain.errors import (
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
-from portal.domain.orders import order_in_scope, transition
+from portal.domain.orders import note_on_order, order_in_scope, transition
 from portal.domain.quantities import in_packs, parse_line_quantities
 from portal.domain.scope import (
     Actor,
@@ -1097,7 +1097,7 @@ async def cancel_shipment(
         )
         if not done:
             raise Conflict(_("Only a packed shipment can be cancelled."))
-        await _note_on_order(
+        await note_on_order(
             current.order_id, "shipment_cancelled", actor=actor, now=now, note=current.number
         )
         await audit.record(
@@ -1110,26 +1110,6 @@ async def cancel_shipment(
             now=now,
         )
     return await get_shipment(actor, shipment_id)
-
-
-async def _note_on_order(
-    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str
-) -> str:
-    """A timeline entry on the order for a step of one of its shipments that leaves the
-    order's state as it is (packed, cancelled, delivered, received); returns that state."""
-    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
-    await OrderEvent.insert(
-        OrderEvent(
-            order=order_id,
-            at=now,
-            actor=actor.user_id if actor else None,
-            kind=kind,
-            from_status=status,
-            to_status=status,
-            note=note,
-        )
-    )
-    return status
 
 
 # --- delivered (送达) ---------------------------------------------------------------------------
@@ -1154,7 +1134,7 @@ async def mark_delivered(
         )
         if not done:
             raise Conflict(_("Only a shipped parcel can be marked delivered."))
-        await _note_on_order(
+        await note_on_order(
             current.order_id, "shipment_delivered", actor=actor, now=now, note=current.number
         )
         await notifications.tell(
@@ -1204,7 +1184,7 @@ async def _receive(
             if auto
             else ("shipment_discrepancy" if discrepancy else "shipment_received")
         )
-        status = await _note_on_order(
+        status = await note_on_order(
             shipment.order_id,
             kind,
             actor=actor,
