@@ -180,6 +180,30 @@ async def transition(
     )
     if not done:
         raise Conflict(_("The order was changed by someone else. Please reload."))
+    await _record(order_id, kind, from_status, to_status, actor=actor, now=now, note=note)
+
+
+async def note_on_order(
+    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str
+) -> str:
+    """A timeline entry on the order for a step that leaves its state as it is (a shipment
+    packed, delivered or received, a return asked for or decided); returns that state."""
+    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
+    await _record(order_id, kind, status, status, actor=actor, now=now, note=note)
+    return status
+
+
+async def _record(
+    order_id: int,
+    kind: str,
+    from_status: str,
+    to_status: str,
+    *,
+    actor: Actor | None,
+    now: datetime,
+    note: str,
+) -> None:
+    """The timeline entry: who, when, what and why (transition and note_on_order)."""
     await OrderEvent.insert(
         OrderEvent(
             order=order_id,
@@ -191,26 +215,6 @@ async def transition(
             note=note,
         )
     )
-
-
-async def note_on_order(
-    order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str
-) -> str:
-    """A timeline entry on the order for a step that leaves its state as it is (a shipment
-    packed, delivered or received, a return asked for or decided); returns that state."""
-    status = (await Order.select(Order.status).where(Order.id == order_id).first())["status"]
-    await OrderEvent.insert(
-        OrderEvent(
-            order=order_id,
-            at=now,
-            actor=actor.user_id if actor else None,
-            kind=kind,
-            from_status=status,
-            to_status=status,
-            note=note,
-        )
-    )
-    return status
 
 
 # --- approval rules (evaluated here; decisions live in domain/approvals.py) ----------------
