@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from portal.db import write_transaction
+from portal.db import fetch, write_transaction
 from portal.domain import audit, credit
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
-from portal.tables import CartLine, Dealer, RepAssignment, Tier, User, Warehouse
+from portal.tables import Dealer, RepAssignment, Tier, User, Warehouse
 
 MAX_PER_PAGE = 100
 MAX_QUERY = 50
@@ -134,7 +134,7 @@ async def dealer_card(actor: Actor, dealer_id: int) -> DealerCard:
 
 async def cart_count(actor: Actor, dealer_id: int) -> int:
     """How many lines the actor's cart for this dealer holds (for the badge on every page)."""
-    rows = await CartLine.raw(
+    rows = await fetch(
         "SELECT COUNT(*) AS n FROM cart_line cl JOIN cart c ON c.id = cl.cart "
         'WHERE c.dealer = {} AND c."user" = {}',
         int(dealer_id),

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from portal import i18n
-from portal.db import write_transaction
+from portal.db import fetch, write_transaction
 from portal.domain.errors import NotFound, _
-from portal.domain.scope import Actor, dealer_managers, visible_dealer_ids
+from portal.domain.scope import Actor, dealer_managers, visible_dealers_sql
 from portal.tables import (
     ApprovalStep,
     MailOutbox,
@@ -238,38 +238,37 @@ class NotificationView:
         )
 
 
-async def _in_scope_now(actor: Actor) -> Any:
-    """The actor's notifications about orders of dealers they may still see: a rep whose dealer
-    went to another rep (or a user whose role changed) no longer reads about its orders."""
-    mine = Notification.user == actor.user_id
-    ids = await visible_dealer_ids(actor)
-    if ids is None:
-        return mine
-    return mine & (Notification.order.is_null() | Notification.order.dealer.is_in(ids or [-1]))
+def _mine_in_scope(actor: Actor) -> tuple[str, list[Any]]:
+    """Where the actor's own notifications (`nt`) are about orders of dealers they may still
+    see, or about no order: a rep whose dealer went to another rep (or a user whose role
+    changed) no longer reads about its orders. One statement with the scope inside it."""
+    sql, args = 'nt."user" = {}', [actor.user_id]
+    scope = visible_dealers_sql(actor, "o.dealer")
+    if scope is not None:
+        condition, scope_args = scope
+        sql += (
+            ' AND (nt."order" IS NULL OR EXISTS (SELECT 1 FROM "sales_order" o '
+            f'WHERE o.id = nt."order" AND {condition}))'
+        )
+        args.extend(scope_args)
+    return sql, args
 
 
 async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[NotificationView]:
     """The actor's own notifications about what they may see now, newest first."""
-    rows = (
-        await Notification.select(
-            Notification.id,
-            Notification.kind,
-            Notification.order,
-            Notification.order.number.as_alias("order_number"),
-            Notification.note,
-            Notification.created_at,
-            Notification.read_at,
-        )
-        .where(await _in_scope_now(actor))
-        .order_by(Notification.created_at, ascending=False)
-        .order_by(Notification.id, ascending=False)
-        .limit(max(1, min(limit, 200)))
+    mine, args = _mine_in_scope(actor)
+    rows = await fetch(
+        'SELECT nt.id AS id, nt.kind AS kind, nt."order" AS order_id, so.number AS order_number, '
+        "nt.note AS note, nt.created_at AS created_at, nt.read_at AS read_at "
+        'FROM "notification" nt LEFT JOIN "sales_order" so ON so.id = nt."order" '
+        f"WHERE {mine} ORDER BY nt.created_at DESC, nt.id DESC LIMIT {max(1, min(limit, 200)):d}",
+        *args,
     )
     return [
         NotificationView(
             id=r["id"],
             kind=r["kind"],
-            order_id=r["order"],
+            order_id=r["order_id"],
             order_number=r["order_number"] or "",
             note=r["note"] or "",
             created_at=r["created_at"],
@@ -280,9 +279,12 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[Notification
 
 
 async def unread_count(actor: Actor) -> int:
-    return await Notification.count().where(
-        (await _in_scope_now(actor)) & Notification.read_at.is_null()
+    """The bell's figure on every page: the actor's unread notifications in their scope."""
+    mine, args = _mine_in_scope(actor)
+    rows = await fetch(
+        f'SELECT COUNT(*) AS n FROM "notification" nt WHERE {mine} AND nt.read_at IS NULL', *args
     )
+    return int(rows[0]["n"])
 
 
 async def mark_read(actor: Actor, notification_id: int | None, *, now: datetime) -> None:

@@ -200,3 +200,46 @@ async def test_the_warehouse_sees_orders_to_ship_and_no_dealer_s_account(db):
             await read()
     with pytest.raises(Forbidden):
         await dealers.list_page(clerk)
+
+
+async def test_the_scope_inside_a_statement_is_the_scope_read_first(db):
+    """scope.visible_dealers_sql (the bell's count, the notifications list) lets through
+    exactly the dealers visible_dealer_ids gives, for every role: a dealer its own, a rep its
+    assigned dealers, a manager their reps' dealers, finance, warehouse and admin all, and
+    nobody else's."""
+    from portal.db import fetch
+
+    tier = await f.tier()
+    d1, d2, d3 = [await f.dealer(tier) for _ in range(3)]
+    manager = await f.user("sales_manager")
+    other_manager = await f.user("sales_manager")
+    rep = await f.user("sales_rep", manager=manager)
+    rep2 = await f.user("sales_rep", manager=other_manager)
+    await f.assign(rep, d1)
+    await f.assign(rep, d2)
+    await f.assign(rep2, d3)
+    people = [
+        await f.user("dealer_buyer", d2),
+        rep,
+        rep2,
+        manager,
+        other_manager,
+        await f.user("sales_manager"),
+        await f.user("finance"),
+        await f.user("warehouse"),
+        await f.user("admin"),
+    ]
+    everyone = sorted(d["id"] for d in (d1, d2, d3))
+    seen_any = set()
+    for person in people:
+        actor = f.actor(person)
+        ids = await scope.visible_dealer_ids(actor)
+        expected = everyone if ids is None else sorted(set(ids) & set(everyone))
+        found = scope.visible_dealers_sql(actor, "d.id")
+        sql, args = ("1 = 1", []) if found is None else found
+        rows = await fetch(f'SELECT d.id AS id FROM "dealer" d WHERE {sql} ORDER BY d.id', *args)
+        got = [r["id"] for r in rows if r["id"] in everyone]
+        assert got == expected, person["role"]
+        seen_any.add(tuple(got))
+    # The roles above see different sets (the comparison is not vacuous).
+    assert {(), tuple(everyone), (d1["id"], d2["id"]), (d3["id"],), (d2["id"],)} <= seen_any
