@@ -62,6 +62,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["weight"] = i18n.weight
     env.filters["datetime"] = i18n.local_datetime
     env.filters["date"] = i18n.local_date
+    env.filters["period"] = i18n.period_label
     env.globals["field_message"] = i18n.field_message
     env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
     env.globals["get_locale"] = i18n.get_locale
