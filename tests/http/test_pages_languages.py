@@ -8,6 +8,7 @@ import re
 
 import httpx
 
+from portal.tables import Product
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world
 from tests.http.conftest import sign_in
@@ -77,3 +78,26 @@ async def test_a_shipment_line_says_what_this_warehouse_can_ship(client, db):
     await in_language(client, "clerk", "zh_Hans")
     page = visible((await client.get(f"/warehouse/orders/{o['id']}?warehouse={w.wh1['id']}")).text)
     assert "剩 10；本仓可发 6" in page
+
+
+async def test_a_variant_named_with_its_spec_is_not_named_twice(client, db):
+    tier = await f.tier()
+    dealer = await f.dealer(tier)
+    await f.user("dealer_buyer", dealer, username="buyer")
+    named = await f.sku(code="JS-200-RS", name="净丝 护发素 柔顺 200ml", spec="200ml", colour="柔顺")
+    await f.sku(
+        code="JS-400-ZY",
+        name="净丝 护发素",
+        spec="400ml",
+        colour="滋养",
+        product=await Product.select().where(Product.id == named["product"]).first(),
+    )
+    await in_language(client, "buyer", "en")
+    page = await client.get(f"/products/{named['product']}")
+    assert page.status_code == 200
+    text = visible(page.text)
+    assert "200ml 200ml" not in text and "柔顺 200ml 柔顺" not in text, "the spec said twice"
+    assert "Quantity of 净丝 护发素 柔顺 200ml in 瓶" in page.text
+    # A name without them still gets them, to tell the variants apart.
+    assert "净丝 护发素 400ml 滋养" in text
+    assert "Quantity of 净丝 护发素 400ml 滋养 in 瓶" in page.text
