@@ -84,7 +84,9 @@ async def test_a_variant_named_with_its_spec_is_not_named_twice(client, db):
     tier = await f.tier()
     dealer = await f.dealer(tier)
     await f.user("dealer_buyer", dealer, username="buyer")
-    named = await f.sku(code="JS-200-RS", name="净丝 护发素 柔顺 200ml", spec="200ml", colour="柔顺")
+    named = await f.sku(
+        code="JS-200-RS", name="净丝 护发素 柔顺 200ml", spec="200ml", colour="柔顺"
+    )
     await f.sku(
         code="JS-400-ZY",
         name="净丝 护发素",
