@@ -43,6 +43,7 @@ from portal.domain import supplier
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
+from portal.web.common import variant_extra
 
 log = logging.getLogger("portal")
 
@@ -62,9 +63,11 @@ def configure_jinja(env: Environment) -> None:
     env.filters["weight"] = i18n.weight
     env.filters["datetime"] = i18n.local_datetime
     env.filters["date"] = i18n.local_date
+    env.filters["period"] = i18n.period_label
     env.globals["field_message"] = i18n.field_message
     env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
     env.globals["get_locale"] = i18n.get_locale
+    env.globals["variant_extra"] = variant_extra
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates change with a deploy (and a restart), not while serving: without this every

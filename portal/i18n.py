@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal, parse_pattern
 from babel.support import NullTranslations, Translations
 
@@ -128,6 +128,14 @@ def local_date(value: date | None, fmt: str = "medium") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(TIMEZONE).date()
     return format_date(value, fmt, locale=_babel_locale())
+
+
+def period_label(key: str) -> str:
+    """A report's day ("2026-11-01") or month ("2026-11") as the reader's language says it:
+    Sun, Nov 1 / 11月1日周日, Nov 2026 / 2026年11月 (the ISO key stays in the exports)."""
+    if len(key) == 7:
+        return format_skeleton("yMMM", date.fromisoformat(key + "-01"), locale=_babel_locale())
+    return format_skeleton("MMMEd", date.fromisoformat(key), locale=_babel_locale())
 
 
 def error_message(err: DomainError) -> str:

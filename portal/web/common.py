@@ -218,6 +218,12 @@ FLASH_COOKIE = "flash"
 MAX_FLASH = 10
 
 
+def variant_extra(name: str, spec: str, colour: str) -> str:
+    """What to say after a SKU's name to tell it from its siblings: its spec and colour, unless
+    the name says them already (柔顺 200ml is not followed by 200ml 柔顺 again)."""
+    return " ".join(p for p in (spec, colour) if p and p not in name)
+
+
 def field_errors(exc: DomainError) -> dict[str, str]:
     """A refused form's messages by field, translated, for the form's template."""
     return {e.field: i18n.field_message(e) for e in exc.errors}

@@ -30,6 +30,13 @@
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+      // The worker keeps the offline page of the language it was installed in (the sign-in
+      // page's): tell it this page's, so it fetches the page again once the user picks another.
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (registration.active) {
+          registration.active.postMessage({ offlineLang: document.documentElement.lang });
+        }
+      }).catch(function () {});
     });
   }
 })();

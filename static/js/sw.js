@@ -2,7 +2,7 @@
 // It never stores pages with prices or orders, nor any /api/ answer: only /static/ and /offline.
 "use strict";
 
-var VERSION = "v1";
+var VERSION = "v2";
 var CACHE = "portal-static-" + VERSION;
 var OFFLINE = "/offline";
 var PRECACHE = [
@@ -40,6 +40,21 @@ self.addEventListener("activate", function (event) {
       }).map(function (key) { return caches.delete(key); }));
     }).then(function () { return self.clients.claim(); })
   );
+});
+
+// A page tells the worker its language; an offline page kept in another is fetched again (with
+// the user's cookies, so in their language). Only a language code is taken from the message.
+self.addEventListener("message", function (event) {
+  var lang = event.data && event.data.offlineLang;
+  if (typeof lang !== "string" || !/^[A-Za-z-]{2,10}$/.test(lang)) { return; }
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.match(OFFLINE).then(function (kept) {
+      return kept ? kept.text() : "";
+    }).then(function (html) {
+      if (html.indexOf('<html lang="' + lang + '"') !== -1) { return; }
+      return cache.add(new Request(OFFLINE, { cache: "reload" })).catch(function () {});
+    });
+  }));
 });
 
 function isStatic(url) {
