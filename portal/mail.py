@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from portal import background
 from portal.background import Loop
@@ -39,6 +40,9 @@ class MailSettings:
     starttls: bool = False
     timeout: float = 10.0
     interval: float = 15.0  # seconds between rounds of the loop
+    # Where people open the portal (https://dhd.example.com): a mail about an order ends with
+    # a link to it. "" (not configured): no link, since a path alone opens nothing in a mail.
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MailSettings | None:
@@ -53,7 +57,28 @@ class MailSettings:
             username=env.get("PORTAL_SMTP_USER") or "",
             password=env.get("PORTAL_SMTP_PASSWORD") or "",
             starttls=(env.get("PORTAL_SMTP_STARTTLS") or "") in ("1", "true", "yes"),
+            public_url=public_url(env.get("PORTAL_PUBLIC_URL") or ""),
         )
+
+
+def public_url(raw: str) -> str:
+    """PORTAL_PUBLIC_URL checked: an http(s) address without a trailing slash, or ""."""
+    url = raw.strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"PORTAL_PUBLIC_URL must be the portal's address, like https://dhd.example.com: {raw!r}"
+        )
+    return url
+
+
+def body_with_link(settings: MailSettings, body: str, link: str) -> str:
+    """The mail's text, ending with the address of the page it is about where both are known."""
+    if not (settings.public_url and link):
+        return body
+    return f"{body}\n\n{settings.public_url}{link}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -104,7 +129,11 @@ async def send_due(settings: MailSettings, *, now: datetime | None = None, batch
             continue
         try:
             await asyncio.to_thread(
-                _send_blocking, settings, row["to"], row["subject"], row["body"]
+                _send_blocking,
+                settings,
+                row["to"],
+                row["subject"],
+                body_with_link(settings, row["body"], row["link"]),
             )
         except (OSError, smtplib.SMTPException) as exc:
             attempts = int(row["attempts"]) + 1

@@ -176,6 +176,7 @@ async def _deliver(
                 to=row["email"].strip(),
                 subject=subject[:255],
                 body=body,
+                link=f"/orders/{int(order_id)}",
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

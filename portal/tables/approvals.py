@@ -70,3 +70,6 @@ class MailOutbox(Table, tablename="mail_outbox"):
     sent_at = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     created_at = Timestamptz()
+    # The page the mail is about (/orders/12), put after the body with the portal's public
+    # address (PORTAL_PUBLIC_URL) when sent; "" for none.
+    link = Varchar(length=255, default="")

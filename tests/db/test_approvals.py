@@ -637,6 +637,8 @@ async def test_notifications_and_mail_outbox(db):
     assert await notifications.list_for(t.w.buyer) == []  # not told of their own action
     mail = await MailOutbox.select().first()
     assert mail["to"] == "boss@example.com" and order.number in mail["subject"]
+    # The mail names the order's page, for the sender to put the portal's address before.
+    assert mail["link"] == f"/orders/{order.id}"
     [card] = await approvals.inbox(t.manager)
     await approvals.decide(t.manager, card.step_id, "approve", now=NOW)
     buyer_notes = await notifications.list_for(t.w.buyer)

@@ -44,12 +44,13 @@ def smtp_server(port: int) -> tuple[Controller, Inbox]:
     return controller, inbox
 
 
-async def queue(to: str = "boss@example.com") -> None:
+async def queue(to: str = "boss@example.com", link: str = "") -> None:
     await MailOutbox.insert(
         MailOutbox(
             to=to,
             subject="订货通: 订单 SO-20261125-0001 待审批",
             body="请审批",
+            link=link,
             attempts=0,
             next_attempt_at=NOW,
             created_at=NOW,
@@ -73,6 +74,48 @@ async def test_sends_due_mail_once(db, port):
     assert parsed.get_content().strip() == "请审批"
     row = await MailOutbox.select().first()
     assert row["sent_at"] is not None and row["attempts"] == 1
+
+
+async def test_a_mail_about_an_order_ends_with_its_address(db, port):
+    """With the portal's public address configured, the approver taps from the mail to the
+    order; without it the mail says nothing it cannot link (a bare path opens nothing)."""
+    controller, inbox = smtp_server(port)
+    try:
+        await queue(link="/orders/42")
+        await queue(to="other@example.com", link="/orders/42")
+        base = mail.MailSettings(host="127.0.0.1", port=port)
+        linked = mail.MailSettings(
+            host="127.0.0.1", port=port, public_url=mail.public_url("https://dhd.example.com/")
+        )
+        rows = await MailOutbox.select().order_by(MailOutbox.id)
+        await MailOutbox.update({MailOutbox.next_attempt_at: NOW + timedelta(days=1)}).where(
+            MailOutbox.id == rows[1]["id"]
+        )
+        assert await mail.send_due(linked, now=NOW) == 1
+        assert await mail.send_due(base, now=NOW + timedelta(days=2)) == 1
+    finally:
+        controller.stop()
+    texts = {
+        m.rcpt_tos[0]: email.message_from_bytes(m.content, policy=email.policy.default)
+        .get_content()
+        .replace("\r\n", "\n")
+        .strip()
+        for m in inbox.messages
+    }
+    assert texts == {
+        "boss@example.com": "请审批\n\nhttps://dhd.example.com/orders/42",
+        "other@example.com": "请审批",
+    }
+
+
+@pytest.mark.parametrize(
+    "raw", ["dhd.example.com", "ftp://dhd.example.com", "https://", "https://a.cn/?x=1"]
+)
+def test_a_public_address_that_is_not_one_is_refused_at_start(raw):
+    with pytest.raises(ValueError, match="PORTAL_PUBLIC_URL"):
+        mail.MailSettings.from_env({"PORTAL_SMTP_HOST": "smtp", "PORTAL_PUBLIC_URL": raw})
+    env = {"PORTAL_SMTP_HOST": "smtp", "PORTAL_PUBLIC_URL": "https://dhd.example.com/portal/"}
+    assert mail.MailSettings.from_env(env).public_url == "https://dhd.example.com/portal"
 
 
 async def test_smtp_down_then_up(db, port):
