@@ -96,6 +96,8 @@ async def test_dealer_statement_page(db, client):
     await sign_in(client, "buyer")
     page = await client.get("/account/statement")
     assert page.status_code == 200 and "123.45" in page.text and "9,999.99" not in page.text
+    # Named as the link under 我的 names it.
+    assert "<h1>对账单</h1>" in page.text
     bad = await client.get("/account/statement?start=2026-12-02&end=2026-12-01")
     assert bad.status_code == 422
     client.cookies.clear()
