@@ -99,3 +99,27 @@ async def test_the_offline_page_is_in_the_language_the_user_picked(browser, live
             await context.set_offline(False)
     finally:
         await context.close()
+
+
+async def test_a_visit_card_lays_out_every_order_alike_on_a_narrow_phone(phone, shot):
+    """A rep's dealer card at 360 px, in Chinese and in English: order numbers stay whole
+    beside a state and a total, and the rows of each list are laid out alike (a total had gone
+    under some numbers and beside others, by how wide the amount was)."""
+    page = phone
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, DEMO_LOGINS["sales_rep"], DEMO_PASSWORD)
+    for locale in ("zh_Hans", "en"):
+        await choose_language(page, locale)
+        await page.goto("/dealers")
+        await page.locator(".dealer-card-link").first.click()
+        await page.wait_for_url("**/dealers/*")
+        await shot(page, f"360-{locale}-visit-card")
+        for rows in ("section[aria-labelledby=open-h] li", "section[aria-labelledby=last-h] li"):
+            heights = await page.locator(rows).evaluate_all(
+                "rows => rows.map(r => Math.round(r.getBoundingClientRect().height))"
+            )
+            assert len(heights) >= 2, (locale, rows)
+            # Within a pixel: the last row has no bottom border.
+            assert max(heights) - min(heights) <= 1, (locale, rows, heights)
+        assert await page.evaluate(BROKEN_JS, ".visit-order-no") == [], "order numbers broken"
+        await assert_no_horizontal_scroll(page, width=360)
