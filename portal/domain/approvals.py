@@ -916,10 +916,17 @@ async def adjust(
                 note=note,
             )
         )
-        # Credit and the rules, as at submission, with the new total.
+        # Credit and the rules, as at submission, with the new total. An order sent back
+        # goes for approval again: a resubmission, whose credit is checked whatever the delta.
         from_status = current["status"]
         status, steps = await _reroute(
-            actor, order_id, dealer, new_total, from_status, now, raises_exposure=delta > 0
+            actor,
+            order_id,
+            dealer,
+            new_total,
+            from_status,
+            now,
+            raises_exposure=delta > 0 or from_status == "returned",
         )
         await audit.record(
             actor,
