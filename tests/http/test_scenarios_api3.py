@@ -358,3 +358,506 @@ async def test_new_dealer_first_orders_wait_then_stop_waiting(client, world):
     assert r2.status_code == 200, r2.text
     r = await submit(client, await as_(client, "buyer_b"), [{"sku_code": "W550", "qty": 1}], "b2")
     assert r.json()["status"] == "pending_approval"
+
+
+# --- prices: which rule gave it, promotions, placed orders keep theirs ---------------------
+
+
+async def price_of(client, who: dict, sku_id: int, qty: int, **params) -> dict:
+    r = await client.get(f"{API}/catalog/skus/{sku_id}", params={"qty": qty, **params}, headers=who)
+    assert r.status_code == 200, r.text
+    return r.json()["price"]
+
+
+async def test_price_explanation_contract_break_tier_base(client, world):
+    root = await as_(client, "root")
+    water = world["water"]
+    cola = await f.sku(code="C330", name="可乐 330ml", base_price_fen=300)
+    await f.stock(cola, world["east"], on_hand=100)
+    r = await client.put(
+        f"{API}/admin/skus/{water['id']}/tier-prices/{world['t1']['id']}",
+        json={"price": "2.00", "breaks": [{"min_qty": 48, "price": "1.90"}]},
+        headers=root,
+    )
+    assert r.status_code == 200, r.text
+    buyer_a = await as_(client, "buyer_a")
+    tier = await price_of(client, buyer_a, water["id"], 24)
+    assert (tier["unit_price"], tier["rule"]) == ("2.00", "tier")
+    assert "一级经销商" in tier["rule_label"]
+    assert tier["next_break"]["more_qty"] == 24 and tier["next_break"]["unit_price"] == "1.90"
+    brk = await price_of(client, buyer_a, water["id"], 48)
+    assert brk["unit_price"] == "1.90" and brk["rule"] != "tier", brk
+    assert brk["rule_label"] == "一级经销商 price, from 2 箱", brk
+    assert tier["next_break"]["label"] == "1 more 箱 → ¥1.90/瓶"
+    base = await price_of(client, buyer_a, cola["id"], 1)
+    assert (base["unit_price"], base["rule"]) == ("3.00", "base"), base
+    r = await client.put(
+        f"{API}/admin/skus/{water['id']}/contract-prices/{world['a']['code']}",
+        json={"price": "1.70"},
+        headers=root,
+    )
+    assert r.status_code == 200, r.text
+    contract = await price_of(client, buyer_a, water["id"], 48)
+    assert (contract["unit_price"], contract["rule"]) == ("1.70", "contract"), contract
+    # 乙 has no contract: still the tier's break.
+    assert (await price_of(client, await as_(client, "buyer_b"), water["id"], 48))[
+        "unit_price"
+    ] == "1.90"
+
+    # The order keeps the price, its rule and the list price after the lists change.
+    r = await submit(client, buyer_a, [{"sku_id": water["id"], "qty": 48}], "p-1")
+    assert r.status_code == 201, r.text
+    order = r.json()
+    [line] = order["lines"]
+    assert (line["unit_price"], line["price_rule"], line["list_price"]) == (
+        "1.70",
+        "contract",
+        "2.50",
+    )
+    await client.delete(
+        f"{API}/admin/skus/{water['id']}/contract-prices/{world['a']['code']}", headers=root
+    )
+    sku = (await client.get(f"{API}/admin/skus/{water['id']}", headers=root)).json()
+    keep = ("name", "barcode", "moq", "order_multiple", "safety_stock", "allow_backorder")
+    r = await client.put(
+        f"{API}/admin/skus/{water['id']}",
+        json={**{k: sku[k] for k in keep}, "active": True, "base_price": "3.00"},
+        headers=root,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        f"{API}/admin/skus/{water['id']}/tier-prices/{world['t1']['id']}",
+        json={"price": "2.20", "breaks": []},
+        headers=root,
+    )
+    assert r.status_code == 200, r.text
+    again = (await client.get(f"{API}/orders/{order['id']}", headers=buyer_a)).json()
+    assert again["lines"] == order["lines"] and again["total"] == order["total"] == "81.60"
+
+
+async def test_promotions_percent_off_spend_save_and_gift_with_dates(client, world):
+    root = await as_(client, "root")
+    water = world["water"]
+    cup = await f.sku(code="CUP", name="赠品杯", base_price_fen=500)
+    await f.stock(cup, world["east"], on_hand=10)
+    from datetime import timedelta
+
+    from portal.domain import promotions as promo_domain
+
+    today = promo_domain.today(f.now())
+    later = today + timedelta(days=10)
+    tomorrow = today + timedelta(days=1)
+    for body in (
+        {
+            "name": "水九折",
+            "kind": "percent_off",
+            "sku_code": "W550",
+            "percent_off_bp": 1000,
+            "starts_on": str(today),
+            "ends_on": str(later),
+        },
+        {
+            "name": "满200减20",
+            "kind": "spend_save",
+            "threshold_fen": 20_000,
+            "save_fen": 2_000,
+            "starts_on": str(today),
+            "ends_on": str(later),
+        },
+        {
+            "name": "买48送1杯",
+            "kind": "buy_get",
+            "sku_code": "W550",
+            "buy_qty": 48,
+            "gift_sku_code": "CUP",
+            "gift_qty": 1,
+            "starts_on": str(today),
+            "ends_on": str(later),
+        },
+        {
+            "name": "明天起半价",
+            "kind": "percent_off",
+            "sku_code": "W550",
+            "percent_off_bp": 5000,
+            "starts_on": str(tomorrow),
+            "ends_on": str(later),
+        },
+    ):
+        r = await client.post(f"{API}/promotions", json=body, headers=root)
+        assert r.status_code == 201, r.text
+    buyer = await as_(client, "buyer_a")
+    p = await price_of(client, buyer, water["id"], 1)
+    assert p["unit_price"] == "1.80", p  # 10% off ¥2.00; tomorrow's half price not yet
+    assert "水九折" in p["rule_label"] or "10" in p["rule_label"], p
+    current = (await client.get(f"{API}/promotions/current", headers=buyer)).json()
+    names = {c["name"] for c in (current if isinstance(current, list) else current["items"])}
+    assert names == {"水九折", "满200减20", "买48送1杯"}, names
+
+    # 120 瓶 × ¥1.80 = ¥216.00, ≥ ¥200 saves ¥20.00; 2 × 48 earns 2 cups at ¥0.
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 120}], "promo-1")
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["goods_total"] == "216.00" and order["discount"] == "20.00", order
+    assert order["total"] == "196.00"
+    [gift] = [ln for ln in order["lines"] if ln["is_gift"]]
+    assert (gift["sku_code"], gift["qty"], gift["unit_price"], gift["line_total"]) == (
+        "CUP",
+        2,
+        "0.00",
+        "0.00",
+    )
+    assert gift["price_rule"] == "gift" and gift["price_rule_label"]
+    # The gift is reserved like any line.
+    r = await client.get(f"{API}/stock", params={"q": "CUP"}, headers=await as_(client, "clerk"))
+    assert r.status_code == 200, r.text
+    assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "196.00"
+
+
+# --- shipments, backorders, receipt; returns and the ledger --------------------------------
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_split_shipments_receipt_return_and_exposure_after_each_step(client, world):
+    buyer = await as_(client, "buyer_a")
+    clerk = await as_(client, "clerk")
+    fin = await as_(client, "fin")
+    a_id = world["a"]["id"]
+    # 400 瓶 at ¥2.00: 300 from the dealer's default 华东仓, 100 from 华北仓.
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 400}], "s-1")
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["status"] == "approved"
+    [line] = order["lines"]
+    credit = await dealer_credit(client, a_id)
+    assert (credit["balance"], credit["open_orders"], credit["exposure"]) == (
+        "0.00",
+        "800.00",
+        "800.00",
+    )
+
+    async def ship(warehouse: dict, qty: int, tracking: str) -> dict:
+        r = await client.post(
+            f"{API}/orders/{order['id']}/shipments",
+            json={
+                "warehouse_id": warehouse["id"],
+                "lines": [{"order_line_id": line["id"], "qty": qty}],
+                "carrier": "顺丰",
+                "tracking_no": tracking,
+            },
+            headers={**clerk, "Idempotency-Key": f"pack-{tracking}"},
+        )
+        assert r.status_code == 201, r.text
+        s = r.json()
+        r = await client.post(f"{API}/shipments/{s['id']}/ship", json={}, headers=clerk)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    # More than remains in a warehouse: refused, nothing packed.
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["north"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 401}],
+        },
+        headers={**clerk, "Idempotency-Key": "pk-566"},
+    )
+    assert r.status_code in (409, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+    first = await ship(world["east"], 200, "SF100")
+    assert first["status"] == "shipped" and first["tracking_no"] == "SF100"
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["status"] == "partially_shipped"
+    assert got["lines"][0]["qty_shipped"] == 200
+    credit = await dealer_credit(client, a_id)
+    # Invoiced ¥400 moves from open orders to the balance; exposure stays ¥800.
+    assert (credit["balance"], credit["open_orders"], credit["exposure"]) == (
+        "400.00",
+        "400.00",
+        "800.00",
+    )
+    second = await ship(world["east"], 100, "SF101")
+    third = await ship(world["north"], 100, "YT200")
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["status"] == "shipped"
+    credit = await dealer_credit(client, a_id)
+    assert (credit["balance"], credit["open_orders"], credit["exposure"]) == (
+        "800.00",
+        "0.00",
+        "800.00",
+    )
+    # Tracking is visible to the dealer; delivered; the dealer confirms receipt (签收).
+    mine = (await client.get(f"{API}/orders/{order['id']}/shipments", headers=buyer)).json()
+    assert {s["tracking_no"] for s in (mine if isinstance(mine, list) else mine["items"])} == {
+        "SF100",
+        "SF101",
+        "YT200",
+    }
+    for s in (first, second, third):
+        r = await client.post(f"{API}/shipments/{s['id']}/deliver", json={}, headers=clerk)
+        assert r.status_code == 200, r.text
+        r = await client.post(f"{API}/shipments/{s['id']}/receipt", json={}, headers=buyer)
+        assert r.status_code == 200, r.text
+        assert r.json()["received_at"]
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["status"] == "completed", got["status"]
+
+    # Payment of ¥500: exposure ¥300.
+    r = await client.post(
+        f"{API}/payments",
+        json={"dealer_id": a_id, "amount": "500.00", "method": "bank"},
+        headers={**fin, "Idempotency-Key": "pay-1"},
+    )
+    assert r.status_code == 201, r.text
+    assert (await dealer_credit(client, a_id))["exposure"] == "300.00"
+
+    # A return of 30 瓶 with a photo; staff approve; the warehouse accepts 20 of them.
+    r = await client.post(
+        f"{API}/orders/{order['id']}/returns",
+        json={"reason": "破损", "lines": [{"order_line_id": line["id"], "qty": 30}]},
+        headers={**buyer, "Idempotency-Key": "ret-1"},
+    )
+    assert r.status_code == 201, r.text
+    ret = r.json()
+    r = await client.post(
+        f"{API}/returns/{ret['id']}/photos",
+        files={"photos": ("broken.png", png_bytes(), "image/png")},
+        headers=buyer,
+    )
+    assert r.status_code == 201, r.text
+    assert len(r.json()["photos"]) == 1
+    # Another dealer cannot see it, nor its photo.
+    buyer_b = await as_(client, "buyer_b")
+    assert_problem(
+        await client.get(f"{API}/returns/{ret['id']}", headers=buyer_b), 404, "not-found"
+    )
+    photo_id = r.json()["photos"][0]["id"]
+    assert_problem(
+        await client.get(f"{API}/returns/{ret['id']}/photos/{photo_id}", headers=buyer_b),
+        404,
+        "not-found",
+    )
+    assert (await dealer_credit(client, a_id))["exposure"] == "300.00"
+    r = await client.post(
+        f"{API}/returns/{ret['id']}/decision",
+        json={"decision": "approve"},
+        headers=await as_(client, "mgr"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await dealer_credit(client, a_id))["exposure"] == "300.00"
+    before = {
+        s["warehouse_id"]: s["on_hand"]
+        for s in (await client.get(f"{API}/stock", headers=clerk)).json()["items"]
+        if s["sku_code"] == "W550"
+    }
+    r = await client.post(
+        f"{API}/returns/{ret['id']}/receive",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 20}],
+            "note": "10 瓶不可再售",
+        },
+        headers=clerk,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["credit"] == "40.00", r.json()
+    after = {
+        s["warehouse_id"]: s["on_hand"]
+        for s in (await client.get(f"{API}/stock", headers=clerk)).json()["items"]
+        if s["sku_code"] == "W550"
+    }
+    assert after[world["east"]["id"]] == before[world["east"]["id"]] + 20
+    credit = await dealer_credit(client, a_id)
+    assert (credit["balance"], credit["exposure"]) == ("260.00", "260.00")
+    ledger = (await client.get(f"{API}/dealers/{a_id}/ledger", headers=fin)).json()
+    kinds = [e["kind"] for e in ledger["entries"]]
+    assert kinds.count("invoice") == 3 and "payment" in kinds and "credit_note" in kinds, kinds
+    # The dealer sees its own ledger and the same figures.
+    mine = await client.get(f"{API}/dealers/{a_id}/ledger", headers=buyer)
+    assert mine.status_code == 200 and mine.json()["closing_balance"] == "260.00"
+    assert_problem(
+        await client.get(f"{API}/dealers/{a_id}/ledger", headers=buyer_b), 404, "not-found"
+    )
+
+
+async def test_backorder_accepted_shown_and_shipped_when_stock_comes(client, world):
+    root = await as_(client, "root")
+    cola = await f.sku(code="C330", name="可乐 330ml", base_price_fen=300, allow_backorder=True)
+    await f.stock(cola, world["east"], on_hand=10)
+    buyer = await as_(client, "buyer_a")
+    r = await submit(client, buyer, [{"sku_code": "C330", "qty": 25}], "bo-1")
+    assert r.status_code == 201, r.text
+    order = r.json()
+    [line] = order["lines"]
+    assert (line["qty"], line["qty_backordered"]) == (25, 15)
+    # Without backorders allowed, the same shortage is refused with the figures.
+    await set_credit(client, world["a"]["id"], credit_limit="5000.00")
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 601}], "bo-2")
+    body = assert_problem(r, 422, "insufficient-stock")
+    # Dealers see no stock figures unless the supplier shows them.
+    assert body["lines"] == [{"sku": "W550", "requested": 601, "available": None}]
+    clerk = await as_(client, "clerk")
+    r = await client.get(f"{API}/backorders", headers=clerk)
+    rows = r.json() if isinstance(r.json(), list) else r.json()["items"]
+    assert [(b["order_id"], b["qty_backordered"]) for b in rows] == [(order["id"], 15)]
+    # Only what is reserved can ship now.
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 11}],
+        },
+        headers={**clerk, "Idempotency-Key": "pk-713"},
+    )
+    assert r.status_code in (409, 422), r.text
+    r = await client.post(
+        f"{API}/stock/adjust",
+        json={
+            "sku_id": cola["id"],
+            "warehouse_id": world["east"]["id"],
+            "qty": 20,
+            "reason": "receipt",
+        },
+        headers={**clerk, "Idempotency-Key": "rcv-1"},
+    )
+    assert r.status_code in (200, 201), r.text
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["lines"][0]["qty_backordered"] == 0
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 25}],
+        },
+        headers={**clerk, "Idempotency-Key": "pk-735"},
+    )
+    assert r.status_code == 201, r.text
+    assert root
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def receiver():
+    from tests.webhook_receiver import Receiver, free_port
+
+    r = await Receiver(free_port()).start()
+    yield r
+    await r.stop()
+
+
+async def test_webhooks_signed_retried_and_none_for_a_refused_change(client, world, receiver):
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from portal import webhooks as sender
+    from portal.domain import webhooks as hooks
+
+    root = await as_(client, "root")
+    r = await client.post(
+        f"{API}/webhooks",
+        json={"url": receiver.url, "events": ["order.submitted", "order.approved"]},
+        headers=root,
+    )
+    assert r.status_code == 201, r.text
+    endpoint = r.json()
+    secret = endpoint["secret"]
+    # Every shipment step an integrator tracks can be subscribed to on its own.
+    r = await client.post(
+        f"{API}/webhooks",
+        json={
+            "url": receiver.url,
+            "events": [
+                "shipment.packed",
+                "shipment.shipped",
+                "shipment.delivered",
+                "shipment.received",
+                "order.remainder_closed",
+            ],
+        },
+        headers=root,
+    )
+    assert r.status_code == 201, r.text
+    ship_hook = r.json()
+
+    buyer = await as_(client, "buyer_a")
+    # Refused for credit: nothing committed, nothing owed to the receiver.
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 501}], "wh-0")
+    assert_problem(r, 422, "credit-exceeded")
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 5}], "wh-1")
+    assert r.status_code == 201, r.text
+    order = r.json()
+    # A retry of the same submission is the same order: no second event.
+    again = await submit(client, buyer, [{"sku_code": "W550", "qty": 5}], "wh-1")
+    assert again.json()["id"] == order["id"]
+
+    receiver.status = 503
+    assert await sender.send_due() == 0
+    assert len(receiver.requests) == 2  # submitted, approved (on submission)
+    deliveries = (
+        await client.get(f"{API}/webhooks/{endpoint['id']}/deliveries", headers=root)
+    ).json()
+    assert {(d["event_type"], d["status"], d["attempts"]) for d in deliveries} == {
+        ("order.submitted", "pending", 1),
+        ("order.approved", "pending", 1),
+    }
+    # Not due again at once; due after the back-off, and then delivered.
+    assert await sender.send_due() == 0
+    receiver.status = 200
+    assert await sender.send_due(now=datetime.now(UTC) + timedelta(minutes=5)) == 2
+    assert len(receiver.requests) == 4
+    for got in receiver.requests[2:]:
+        assert hooks.verify(
+            secret,
+            got.headers["x-portal-timestamp"],
+            got.body,
+            got.headers["x-portal-signature"],
+        )
+        doc = json.loads(got.body)
+        assert doc["data"]["order"]["number"] == order["number"]
+        assert doc["type"] == got.headers["x-portal-event"]
+    # A retry repeats the delivery id.
+    assert receiver.requests[0].headers["x-portal-delivery"] in {
+        g.headers["x-portal-delivery"] for g in receiver.requests[2:]
+    }
+
+    # Shipment steps reach the subscriber of shipment events.
+    clerk = await as_(client, "clerk")
+    [line] = order["lines"]
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 5}],
+            "carrier": "顺丰",
+            "tracking_no": "SF1",
+        },
+        headers={**clerk, "Idempotency-Key": "wh-pack"},
+    )
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    for step in ("ship", "deliver"):
+        r = await client.post(f"{API}/shipments/{sid}/{step}", json={}, headers=clerk)
+        assert r.status_code == 200, r.text
+    r = await client.post(f"{API}/shipments/{sid}/receipt", json={}, headers=buyer)
+    assert r.status_code == 200, r.text
+    await sender.send_due(now=datetime.now(UTC) + timedelta(minutes=5))
+    shipped = (
+        await client.get(f"{API}/webhooks/{ship_hook['id']}/deliveries", headers=root)
+    ).json()
+    assert sorted(d["event_type"] for d in shipped) == [
+        "shipment.delivered",
+        "shipment.packed",
+        "shipment.received",
+        "shipment.shipped",
+    ]
