@@ -861,3 +861,316 @@ async def test_webhooks_signed_retried_and_none_for_a_refused_change(client, wor
         "shipment.received",
         "shipment.shipped",
     ]
+
+
+# --- scoping: foreign ids read as not found, for every role and for role-scoped keys --------
+
+
+async def test_foreign_ids_answer_404_for_every_role_and_for_keys(client, world):
+    buyer_a = await as_(client, "buyer_a")
+    r = await submit(client, buyer_a, [{"sku_code": "W550", "qty": 10}], "sc-1")
+    order = r.json()
+    [line] = order["lines"]
+    clerk = await as_(client, "clerk")
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 10}],
+        },
+        headers={**clerk, "Idempotency-Key": "sc-pack"},
+    )
+    sid = r.json()["id"]
+    await client.post(f"{API}/shipments/{sid}/ship", json={}, headers=clerk)
+    r = await client.post(
+        f"{API}/orders/{order['id']}/returns",
+        json={"reason": "破损", "lines": [{"order_line_id": line["id"], "qty": 1}]},
+        headers={**buyer_a, "Idempotency-Key": "sc-ret"},
+    )
+    rid = r.json()["id"]
+    a_id = world["a"]["id"]
+    await f.contract_price(world["a"], world["water"], 170)
+    addresses = (await client.get(f"{API}/dealers/{a_id}/addresses", headers=buyer_a)).json()
+    address_id = (addresses if isinstance(addresses, list) else addresses["items"])[0]["id"]
+
+    # Keys scoped to 乙's buyer and to the other team's rep and manager act as them.
+    root = await as_(client, "root")
+    keys = {}
+    for username in ("buyer_b", "rep_b", "mgr2"):
+        r = await client.post(
+            f"{API}/api-keys", json={"username": username, "name": f"erp {username}"}, headers=root
+        )
+        assert r.status_code == 201, r.text
+        keys[username] = {"Authorization": f"Bearer {r.json()['key']}", **EN}
+
+    reads = [
+        f"/orders/{order['id']}",
+        f"/orders/{order['id']}/shipments",
+        f"/orders/{order['id']}/returns",
+        f"/shipments/{sid}",
+        f"/shipments/{sid}/delivery-note",
+        f"/returns/{rid}",
+        f"/dealers/{a_id}",
+        f"/dealers/{a_id}/ledger",
+        f"/dealers/{a_id}/statement",
+        f"/dealers/{a_id}/addresses",
+        f"/dealers/{a_id}/rep",
+        f"/catalog/skus?dealer_id={a_id}",
+        f"/catalog/skus/{world['water']['id']}?dealer_id={a_id}",
+        f"/promotions/current?dealer_id={a_id}",
+    ]
+    writes = [
+        (f"/orders/{order['id']}/cancel", {}),
+        (f"/orders/{order['id']}/approve", {}),
+        (f"/orders/{order['id']}/reject", {"reason": "x"}),
+        (f"/orders/{order['id']}/return-to-dealer", {"reason": "x"}),
+        (f"/orders/{order['id']}/resubmit", {}),
+        (
+            f"/orders/{order['id']}/adjust",
+            {"reason": "x", "lines": [{"order_line_id": line["id"], "qty": 1}]},
+        ),
+        (
+            f"/orders/{order['id']}/returns",
+            {"reason": "x", "lines": [{"order_line_id": line["id"], "qty": 1}]},
+        ),
+        (f"/shipments/{sid}/receipt", {}),
+        (
+            f"/dealers/{a_id}/addresses",
+            {"label": "x", "contact": "x", "phone": "13800000000", "line": "x"},
+        ),
+        ("/orders", {"dealer_id": a_id, "lines": [{"sku_code": "W550", "qty": 1}]}),
+    ]
+    headers_of = {
+        "buyer_b": await as_(client, "buyer_b"),
+        "rep_b": await as_(client, "rep_b"),
+        "mgr2": await as_(client, "mgr2"),
+        **{f"key {k}": v for k, v in keys.items()},
+    }
+    leaks = []
+    for who, headers in headers_of.items():
+        is_dealer = who.endswith("buyer_b")
+        for path in reads:
+            r = await client.get(API + path, headers=headers)
+            if is_dealer and "dealer_id=" in path:
+                # A dealer's user always reads its own prices: dealer_id is ignored.
+                assert "1.70" not in r.text and r.status_code == 200, r.text
+                continue
+            if r.status_code != 404:
+                leaks.append((who, "GET", path, r.status_code))
+        for path, body in writes:
+            r = await client.post(
+                API + path,
+                json=body,
+                headers={**headers, "Idempotency-Key": f"{who}{path}".replace(" ", "-")},
+            )
+            if not is_dealer and path.endswith("/returns") and r.status_code == 403:
+                continue  # staff never ask for returns: refused by role, whatever the id
+            if r.status_code != 404:
+                leaks.append((who, "POST", path, r.status_code, r.text[:120]))
+        r = await client.put(
+            f"{API}/dealers/{a_id}/addresses/{address_id}", json={"label": "改"}, headers=headers
+        )
+        if r.status_code != 404:
+            leaks.append((who, "PUT", "address", r.status_code))
+        r = await client.delete(f"{API}/dealers/{a_id}/addresses/{address_id}", headers=headers)
+        if r.status_code != 404:
+            leaks.append((who, "DELETE", "address", r.status_code))
+        listed = (await client.get(f"{API}/orders", headers=headers)).json()["items"]
+        if any(o["id"] == order["id"] for o in listed):
+            leaks.append((who, "listed", "orders"))
+        shipments = (await client.get(f"{API}/shipments", headers=headers)).json()["items"]
+        if any(s["id"] == sid for s in shipments):
+            leaks.append((who, "listed", "shipments"))
+        returns = (await client.get(f"{API}/returns", headers=headers)).json()["items"]
+        if any(x["id"] == rid for x in returns):
+            leaks.append((who, "listed", "returns"))
+        dealers = await client.get(f"{API}/dealers", headers=headers)
+        if dealers.status_code == 200 and any(d["id"] == a_id for d in dealers.json()["items"]):
+            leaks.append((who, "listed", "dealers"))
+    assert leaks == []
+    # Nothing was changed by any of them.
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer_a)).json()
+    assert got["status"] == "shipped"
+    assert (await dealer_credit(client, a_id))["open_orders"] == "0.00"
+
+
+# --- bulk import: row by row, all or nothing -------------------------------------------------
+
+
+async def test_bulk_imports_report_each_bad_row_and_write_nothing(client, world):
+    root = await as_(client, "root")
+    clerk = await as_(client, "clerk")
+    buyer = await as_(client, "buyer_a")
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 100}], "imp-1")
+    assert r.status_code == 201, r.text  # holds 100 of 华东仓's 300
+
+    async def upload(kind: str, text: str, who: dict):
+        return await client.post(
+            f"{API}/data/{kind}",
+            files={"file": (f"{kind}.csv", text.encode("utf-8-sig"), "text/csv")},
+            headers={**who, "Idempotency-Key": f"imp-{kind}-{hash(text)}"},
+        )
+
+    async def on_hand() -> dict:
+        rows = (await client.get(f"{API}/stock", headers=clerk)).json()["items"]
+        return {(s["warehouse_code"], s["sku_code"]): s["on_hand"] for s in rows}
+
+    before = await on_hand()
+    bad = "warehouse,sku,on_hand\nN,W550,500\nE,NOPE,5\nE,W550,50\nX,W550,1\n"
+    r = await upload("stock", bad, clerk)
+    body = assert_problem(r, 422, "validation")
+    assert [e["field"] for e in body["errors"]] == ["row 3", "row 4", "row 5"]
+    assert "100 reserved" in body["errors"][1]["message"]
+    assert await on_hand() == before  # the good first row was not written either
+
+    good = "warehouse,sku,on_hand\nN,W550,500\nE,W550,120\n"
+    r = await upload("stock", good, clerk)
+    assert r.status_code in (200, 201), r.text
+    assert (await on_hand())[("N", "W550")] == 500
+    assert (await on_hand())[("E", "W550")] == 120
+
+    bad_prices = "tier,sku,min_qty,price,percent\nT1,W550,,1.95,\nT1,W550,24,-1,\nT9,W550,,1,\n"
+    r = await upload("prices", bad_prices, root)
+    body = assert_problem(r, 422, "validation")
+    assert len(body["errors"]) >= 2, body
+    p = await price_of(client, buyer, world["water"]["id"], 1)
+    assert p["unit_price"] == "2.00"  # the good row was not applied
+
+    # The dealer's people and the warehouse cannot import prices.
+    assert (await upload("prices", "tier,sku,price\nT1,W550,1.00\n", clerk)).status_code in (
+        403,
+        404,
+    )
+    assert (await upload("stock", good, buyer)).status_code in (403, 404)
+
+
+# --- races (PostgreSQL: real parallel connections) -------------------------------------------
+
+
+@pytest.mark.postgres_only
+async def test_parallel_orders_never_pass_the_limit_nor_oversell(client, world):
+    import asyncio
+
+    chips = await f.sku(code="CHIP", name="薯片", base_price_fen=100)
+    await f.tier_price(world["t1"], chips, price_fen=100)
+    await f.stock(chips, world["east"], on_hand=10)
+    await f.user("dealer_buyer", world["a"], username="buyer_a2")
+    await f.user("dealer_buyer", world["b"], username="buyer_b2")
+    who = [
+        await as_(client, "buyer_a"),
+        await as_(client, "buyer_a2"),
+        await as_(client, "admin_a"),
+    ]
+    # Three of 甲's people at once, ¥400.00 each on a ¥1,000 limit: exactly two pass.
+    answers = await asyncio.gather(
+        *(
+            submit(client, h, [{"sku_code": "W550", "qty": 200}], f"race-{n}")
+            for n, h in enumerate(who)
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 201, 422], [a.text for a in answers]
+    assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "800.00"
+
+    # Four orders of 3 for the last 10 chips, from two dealers: exactly three pass.
+    buyers = [await as_(client, u) for u in ("buyer_a", "buyer_b", "buyer_a2", "buyer_b2")]
+    answers = await asyncio.gather(
+        *(
+            submit(client, h, [{"sku_code": "CHIP", "qty": 3}], f"chip-{n}")
+            for n, h in enumerate(buyers)
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 201, 201, 422], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 422)
+    assert refused.json()["type"] == "/problems/insufficient-stock"
+    rows = (await client.get(f"{API}/stock", headers=await as_(client, "clerk"))).json()["items"]
+    [chip_row] = [s for s in rows if s["sku_code"] == "CHIP"]
+    assert (chip_row["on_hand"], chip_row["reserved"]) == (10, 9)
+
+
+# --- a rep's price change re-runs the approval rules; problem types --------------------------
+
+
+async def test_rep_price_adjustment_beyond_authority_then_needs_the_manager(client, world):
+    root = await as_(client, "root")
+    for body in (
+        {"kind": "total_at_least", "approver_role": "finance", "amount": "300.00"},
+        {"kind": "discount_beyond_authority", "approver_role": "sales_manager"},
+    ):
+        r = await client.post(f"{API}/approval-rules", json=body, headers=root)
+        assert r.status_code == 201, r.text
+    rep = await as_(client, "rep_a")
+    r = await submit(
+        client, rep, [{"sku_code": "W550", "qty": 200}], "ra-1", dealer_id=world["a"]["id"]
+    )
+    order = r.json()  # ¥400.00: waits for finance
+    assert order["status"] == "pending_approval", r.text
+    [line] = order["lines"]
+    # The rep gives 10% off (beyond 5%): ¥360.00; finance's step stays, the manager's comes.
+    r = await client.post(
+        f"{API}/orders/{order['id']}/adjust",
+        json={
+            "reason": "老客户",
+            "lines": [{"order_line_id": line["id"], "qty": 200, "unit_price": "1.80"}],
+        },
+        headers=rep,
+    )
+    assert r.status_code == 200, r.text
+    fin = await as_(client, "fin")
+    [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
+    assert (step["rule_kind"], step["step_no"], step["step_count"]) == ("total_at_least", 1, 2)
+    r = await client.post(f"{API}/orders/{order['id']}/approve", headers=fin)
+    assert r.json()["order"]["status"] == "pending_approval", r.text
+    steps = (await client.get(f"{API}/approvals", headers=await as_(client, "mgr"))).json()
+    assert [s["rule_kind"] for s in steps] == ["discount_beyond_authority"], steps
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=rep)).json()
+    assert got["lines"][0]["price_rule"] == "manual" and got["total"] == "360.00"
+    assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "360.00"
+    # The dealer is told its order changed, with the reason.
+    assert any(n["kind"] == "adjusted" for n in await notices(client, "buyer_a"))
+
+
+async def test_each_failure_has_its_problem_type_in_the_callers_language(client, world):
+    buyer = await as_(client, "buyer_a")
+    zh = {**await bearer(client, "buyer_a"), "Accept-Language": "zh-CN"}
+    assert_problem(await client.get(f"{API}/orders/999999", headers=buyer), 404, "not-found")
+    body = assert_problem(await client.get(f"{API}/orders/999999", headers=zh), 404, "not-found")
+    assert any("\u4e00" <= c <= "\u9fff" for c in body["detail"]), body
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 0}], "pt-0")
+    assert r.status_code in (400, 422) and r.json()["type"] == "/problems/validation"
+    r = await submit(client, buyer, [{"sku_code": "NOPE", "qty": 1}], "pt-1")
+    assert r.json()["type"] in ("/problems/validation", "/problems/not-found"), r.text
+    r = await submit(client, zh, [{"sku_code": "W550", "qty": 501}], "pt-2")
+    body = assert_problem(r, 422, "credit-exceeded")
+    assert "¥" in body["detail"] and any("\u4e00" <= c <= "\u9fff" for c in body["detail"])
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 5}], "pt-3")
+    order = r.json()
+    # The same key with another body is a conflict, not a second order.
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 6}], "pt-3")
+    assert_problem(r, 409, "conflict")
+    # Approving an order that waits for nothing is a conflict.
+    r = await client.post(f"{API}/orders/{order['id']}/approve", headers=await as_(client, "mgr"))
+    assert_problem(r, 409, "conflict")
+    # Receipt of a shipment not yet shipped is a conflict; the dealer cannot pack.
+    clerk = await as_(client, "clerk")
+    [line] = order["lines"]
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 5}],
+        },
+        headers={**clerk, "Idempotency-Key": "pt-pack"},
+    )
+    sid = r.json()["id"]
+    assert_problem(
+        await client.post(f"{API}/shipments/{sid}/receipt", json={}, headers=buyer), 409, "conflict"
+    )
+    await client.post(f"{API}/shipments/{sid}/ship", json={}, headers=clerk)
+    # Cancelling a shipped order is a conflict; nothing changes.
+    assert_problem(
+        await client.post(f"{API}/orders/{order['id']}/cancel", json={}, headers=buyer),
+        409,
+        "conflict",
+    )
