@@ -1174,3 +1174,112 @@ async def test_each_failure_has_its_problem_type_in_the_callers_language(client,
         409,
         "conflict",
     )
+
+
+# --- an order's value follows it through partial shipment and a closed remainder -----------
+
+
+async def test_exposure_adds_up_through_partial_shipment_and_closed_remainder(client, world):
+    from datetime import timedelta
+
+    from portal.domain import promotions as promo_domain
+
+    root = await as_(client, "root")
+    today = promo_domain.today(f.now())
+    r = await client.post(
+        f"{API}/promotions",
+        json={
+            "name": "满200减25",
+            "kind": "spend_save",
+            "threshold_fen": 20_000,
+            "save_fen": 2_500,
+            "starts_on": str(today),
+            "ends_on": str(today + timedelta(days=3)),
+        },
+        headers=root,
+    )
+    assert r.status_code == 201, r.text
+    buyer = await as_(client, "buyer_a")
+    clerk = await as_(client, "clerk")
+    a_id = world["a"]["id"]
+    # 150 瓶 × ¥2.00 = ¥300.00 less ¥25.00 = ¥275.00.
+    r = await submit(client, buyer, [{"sku_code": "W550", "qty": 150}], "cr-1")
+    order = r.json()
+    assert order["total"] == "275.00", order
+    [line] = order["lines"]
+    r = await client.post(
+        f"{API}/orders/{order['id']}/shipments",
+        json={
+            "warehouse_id": world["east"]["id"],
+            "lines": [{"order_line_id": line["id"], "qty": 49}],
+        },
+        headers={**clerk, "Idempotency-Key": "cr-pack"},
+    )
+    sid = r.json()["id"]
+    r = await client.post(f"{API}/shipments/{sid}/ship", json={}, headers=clerk)
+    assert r.status_code == 200, r.text
+    invoiced = r.json()["value"]
+    credit = await dealer_credit(client, a_id)
+    assert credit["balance"] == invoiced
+    assert credit["exposure"] == "275.00", credit
+    r = await client.post(
+        f"{API}/orders/{order['id']}/close-remainder",
+        json={"reason": "客户不要了"},
+        headers=await as_(client, "mgr"),
+    )
+    assert r.status_code == 200, r.text
+    credit = await dealer_credit(client, a_id)
+    assert (credit["open_orders"], credit["exposure"]) == ("0.00", invoiced), credit
+    rows = (await client.get(f"{API}/stock", headers=clerk)).json()["items"]
+    assert sum(s["reserved"] for s in rows if s["sku_code"] == "W550") == 0
+    assert sum(s["on_hand"] for s in rows if s["sku_code"] == "W550") == 600 - 49
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["status"] == "completed" or got["status"] == "shipped", got["status"]
+
+
+async def test_a_reps_discount_within_authority_stays_so_when_the_dealer_resubmits(client, world):
+    root = await as_(client, "root")
+    for body in (
+        {"kind": "total_at_least", "approver_role": "finance", "amount": "300.00"},
+        {"kind": "discount_beyond_authority", "approver_role": "sales_manager"},
+    ):
+        r = await client.post(f"{API}/approval-rules", json=body, headers=root)
+        assert r.status_code == 201, r.text
+    rep = await as_(client, "rep_a")
+    # ¥1.94 is 3% off ¥2.00, within the rep's 5%: only finance's step (the total).
+    r = await submit(
+        client,
+        rep,
+        [{"sku_code": "W550", "qty": 200, "unit_price": "1.94"}],
+        "rd-1",
+        dealer_id=world["a"]["id"],
+    )
+    order = r.json()
+    assert order["status"] == "pending_approval", r.text
+    fin = await as_(client, "fin")
+    [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
+    assert (step["rule_kind"], step["step_count"]) == ("total_at_least", 1)
+    r = await client.post(
+        f"{API}/orders/{order['id']}/return-to-dealer", json={"reason": "确认地址"}, headers=fin
+    )
+    assert r.status_code == 200, r.text
+    # The dealer resubmits as it was, and then changes a quantity: the rep's price is still
+    # within the rep's authority, so the manager has nothing to decide either time.
+    buyer = await as_(client, "buyer_a")
+    r = await client.post(f"{API}/orders/{order['id']}/resubmit", headers=buyer)
+    assert r.status_code == 200, r.text
+    [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
+    assert (step["rule_kind"], step["step_count"]) == ("total_at_least", 1), step
+    assert (await client.get(f"{API}/approvals", headers=await as_(client, "mgr"))).json() == []
+    r = await client.post(
+        f"{API}/orders/{order['id']}/return-to-dealer", json={"reason": "再确认"}, headers=fin
+    )
+    [line] = order["lines"]
+    r = await client.post(
+        f"{API}/orders/{order['id']}/adjust",
+        json={"reason": "多要一点", "lines": [{"order_line_id": line["id"], "qty": 210}]},
+        headers=buyer,
+    )
+    assert r.status_code == 200, r.text
+    [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
+    assert (step["rule_kind"], step["step_count"]) == ("total_at_least", 1), step
