@@ -1283,3 +1283,152 @@ async def test_a_reps_discount_within_authority_stays_so_when_the_dealer_resubmi
     assert r.status_code == 200, r.text
     [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
     assert (step["rule_kind"], step["step_count"]) == ("total_at_least", 1), step
+
+
+async def test_a_refused_adjustment_leaves_no_event_notice_or_webhook(client, world, receiver):
+    root = await as_(client, "root")
+    r = await client.post(f"{API}/webhooks", json={"url": receiver.url}, headers=root)
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    await client.post(
+        f"{API}/approval-rules",
+        json={"kind": "total_at_least", "approver_role": "sales_manager", "amount": "100.00"},
+        headers=root,
+    )
+    buyer = await as_(client, "buyer_a")
+    order = (await submit(client, buyer, [{"sku_code": "W550", "qty": 100}], "ra-1")).json()
+    [line] = order["lines"]
+    seen = len((await client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=root)).json())
+    told = len(await notices(client, "buyer_a"))
+    r = await client.post(
+        f"{API}/orders/{order['id']}/adjust",
+        json={"reason": "加量", "lines": [{"order_line_id": line["id"], "qty": 550}]},
+        headers=await as_(client, "mgr"),
+    )
+    assert_problem(r, 422, "credit-exceeded")
+    after = (await client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=root)).json()
+    assert len(after) == seen
+    assert len(await notices(client, "buyer_a")) == told
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert [e["kind"] for e in got["events"]] == [e["kind"] for e in order["events"]]
+
+
+async def test_a_warehouse_key_ships_but_reads_no_account_and_a_revoked_key_stops(client, world):
+    root = await as_(client, "root")
+    r = await client.post(
+        f"{API}/api-keys", json={"username": "clerk", "name": "WMS"}, headers=root
+    )
+    assert r.status_code == 201, r.text
+    key_id, wms = r.json()["id"], {"Authorization": f"Bearer {r.json()['key']}", **EN}
+    assert (await client.get(f"{API}/stock", headers=wms)).status_code == 200
+    a_id = world["a"]["id"]
+    for path in (f"/dealers/{a_id}/ledger", f"/dealers/{a_id}/statement"):
+        r = await client.get(API + path, headers=wms)
+        assert r.status_code in (403, 404), (path, r.status_code)
+    r = await client.get(f"{API}/dealers/{a_id}", headers=wms)
+    assert r.status_code in (403, 404) or "credit_limit" not in r.json(), r.text
+    r = await client.post(
+        f"{API}/payments",
+        json={"dealer_id": a_id, "amount": "1.00", "method": "bank"},
+        headers={**wms, "Idempotency-Key": "wms-pay"},
+    )
+    assert r.status_code in (403, 404), r.text
+    # Keys cannot make keys.
+    r = await client.post(f"{API}/api-keys", json={"username": "root", "name": "x"}, headers=wms)
+    assert r.status_code in (401, 403), r.text
+    r = await client.post(f"{API}/api-keys/{key_id}/revoke", headers=root)
+    assert r.status_code in (200, 201), r.text
+    r = await client.get(f"{API}/stock", headers=wms)
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_dealers_see_stock_as_words_unless_the_supplier_shows_numbers(client, world):
+    buyer = await as_(client, "buyer_a")
+    rep = await as_(client, "rep_a")
+    sku_id = world["water"]["id"]
+    r = await client.get(f"{API}/catalog/skus/{sku_id}", headers=buyer)
+    got = r.json()
+    assert got["availability"] and got["available_qty"] is None, got
+    r = await client.get(
+        f"{API}/catalog/skus/{sku_id}", params={"dealer_id": world["a"]["id"]}, headers=rep
+    )
+    assert r.json()["available_qty"] == 600, r.json()
+    r = await client.put(
+        f"{API}/settings",
+        json={"name": "某某饮料", "show_stock_numbers": True},
+        headers=await as_(client, "root"),
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"{API}/catalog/skus/{sku_id}", headers=buyer)).json()[
+        "available_qty"
+    ] == 600
+    body = assert_problem(
+        await submit(client, buyer, [{"sku_code": "W550", "qty": 601}], "sn-1"),
+        422,
+        "credit-exceeded",
+    )
+    assert body
+    await set_credit(client, world["a"]["id"], credit_limit="5000.00")
+    body = assert_problem(
+        await submit(client, buyer, [{"sku_code": "W550", "qty": 601}], "sn-2"),
+        422,
+        "insufficient-stock",
+    )
+    assert body["lines"] == [{"sku": "W550", "requested": 601, "available": 600}]
+
+
+async def test_an_order_sent_back_waits_for_the_dealer_not_the_approver(client, world):
+    root = await as_(client, "root")
+    await client.post(
+        f"{API}/approval-rules",
+        json={"kind": "total_at_least", "approver_role": "sales_manager", "amount": "100.00"},
+        headers=root,
+    )
+    buyer = await as_(client, "buyer_a")
+    order = (await submit(client, buyer, [{"sku_code": "W550", "qty": 300}], "sw-1")).json()
+    mgr = await as_(client, "mgr")
+    r = await client.post(
+        f"{API}/orders/{order['id']}/return-to-dealer", json={"reason": "改数量"}, headers=mgr
+    )
+    assert r.status_code == 200, r.text
+    await set_credit(client, world["a"]["id"], credit_limit="500.00")
+    # Approving it as it stands (¥600 on a ¥500 limit) is not a way around the credit check.
+    r = await client.post(f"{API}/orders/{order['id']}/approve", headers=mgr)
+    assert r.status_code in (404, 409, 422), r.text
+    assert (await client.get(f"{API}/approvals", headers=mgr)).json() == []
+    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    assert got["status"] == "returned"
+    # Held while it is with the dealer: its stock and its value in exposure.
+    assert (await dealer_credit(client, world["a"]["id"]))["open_orders"] == "600.00"
+    # The dealer cancels it instead: both are released.
+    r = await client.post(f"{API}/orders/{order['id']}/cancel", json={}, headers=buyer)
+    assert r.status_code == 200, r.text
+    assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "0.00"
+    rows = (await client.get(f"{API}/stock", headers=await as_(client, "clerk"))).json()["items"]
+    assert sum(s["reserved"] for s in rows) == 0
+
+
+async def test_the_dealers_rep_hears_of_decisions_on_orders_the_dealer_placed(client, world):
+    root = await as_(client, "root")
+    await client.post(
+        f"{API}/approval-rules",
+        json={"kind": "total_at_least", "approver_role": "sales_manager", "amount": "100.00"},
+        headers=root,
+    )
+    buyer = await as_(client, "buyer_a")
+    mgr = await as_(client, "mgr")
+    first = (await submit(client, buyer, [{"sku_code": "W550", "qty": 60}], "rh-1")).json()
+    second = (await submit(client, buyer, [{"sku_code": "W550", "qty": 70}], "rh-2")).json()
+    r = await client.post(f"{API}/orders/{first['id']}/approve", headers=mgr)
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{API}/orders/{second['id']}/reject", json={"reason": "重复下单"}, headers=mgr
+    )
+    assert r.status_code == 200, r.text
+    for who in ("buyer_a", "rep_a"):
+        got = {(n["order_id"], n["kind"]) for n in await notices(client, who)}
+        assert {(first["id"], "approved"), (second["id"], "rejected")} <= got, (who, got)
+    # The other dealer's people and rep hear nothing of it.
+    for who in ("buyer_b", "rep_b"):
+        assert await notices(client, who) == []
