@@ -49,7 +49,7 @@ from portal.domain.scope import (
     in_scope,
     visible_dealer_ids,
 )
-from portal.tables import ApprovalRule, ApprovalStep, Dealer, Order, OrderEvent, OrderLine
+from portal.tables import ApprovalRule, ApprovalStep, Dealer, Order, OrderEvent, OrderLine, User
 
 APPROVER_ROLES = orders.APPROVER_ROLES
 STEP_STATUSES = ("pending", "approved", "rejected", "returned", "superseded")
@@ -590,19 +590,40 @@ async def _reroute(
     ):
         credit.check_credit(without, total_fen, tolerance)
     lines = await OrderLine.select(
-        OrderLine.qty, OrderLine.unit_price_fen, OrderLine.price_rule_params
+        OrderLine.qty, OrderLine.unit_price_fen, OrderLine.price_rule, OrderLine.price_rule_params
     ).where(OrderLine.order == order_id)
+    params = [orders._params(ln["price_rule_params"]) for ln in lines]
+    setters = await _price_setters(
+        {
+            p.get("by_id")
+            for ln, p in zip(lines, params, strict=True)
+            if ln["price_rule"] == orders.RULE_MANUAL
+        }
+    )
     priced = [
         orders.PricedLine(
             int(ln["unit_price_fen"]),
-            int(orders._params(ln["price_rule_params"]).get("ref_price_fen", ln["unit_price_fen"])),
+            int(p.get("ref_price_fen", ln["unit_price_fen"])),
             int(ln["qty"]),
+            setters.get(p.get("by_id")) if ln["price_rule"] == orders.RULE_MANUAL else None,
         )
-        for ln in lines
+        for ln, p in zip(lines, params, strict=True)
     ]
     return await orders.route_for_approval(
         actor, order_id, without, total_fen, priced, from_status, now=now
     )
+
+
+async def _price_setters(user_ids: set) -> dict[int, orders.Setter]:
+    """The staff who set prices on an order, by id: a discount they gave is judged by their
+    authority, not that of whoever sends the order again (a dealer has none)."""
+    ids = sorted(i for i in user_ids if isinstance(i, int) and not isinstance(i, bool))
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.role, User.discount_authority_bp).where(
+        User.id.is_in(ids)
+    )
+    return {r["id"]: orders.Setter(int(r["discount_authority_bp"] or 0), r["role"]) for r in rows}
 
 
 async def resubmit(actor: Actor, order_id: int, *, now: datetime | None = None) -> str:
@@ -916,10 +937,17 @@ async def adjust(
                 note=note,
             )
         )
-        # Credit and the rules, as at submission, with the new total.
+        # Credit and the rules, as at submission, with the new total. An order sent back
+        # goes for approval again: a resubmission, whose credit is checked whatever the delta.
         from_status = current["status"]
         status, steps = await _reroute(
-            actor, order_id, dealer, new_total, from_status, now, raises_exposure=delta > 0
+            actor,
+            order_id,
+            dealer,
+            new_total,
+            from_status,
+            now,
+            raises_exposure=delta > 0 or from_status == "returned",
         )
         await audit.record(
             actor,

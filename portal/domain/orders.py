@@ -252,6 +252,17 @@ class PricedLine:
     unit_price_fen: int
     ref_price_fen: int  # the price the dealer's price list gives (tier, break or contract)
     qty: int
+    # Who set a staff price, when not the one acting now (an order sent again, changed
+    # elsewhere): their authority and role judge the discount. None: the acting user's.
+    set_by: Setter | None = None
+
+
+@dataclass(frozen=True)
+class Setter:
+    """The staff user who set a line's price: the discount they may give, and their role."""
+
+    authority_bp: int
+    role: str
 
 
 @dataclass(frozen=True)
@@ -274,6 +285,17 @@ def discount_beyond(line: PricedLine, authority_bp: int) -> bool:
     return line.unit_price_fen < lowest_within_authority(line.ref_price_fen, authority_bp)
 
 
+def _discount_givers(lines: list[PricedLine], actor: Actor) -> set[str]:
+    """The roles of those who gave a discount beyond their authority on these lines."""
+    return {
+        (ln.set_by or Setter(actor.discount_authority_bp, actor.role)).role
+        for ln in lines
+        if discount_beyond(
+            ln, actor.discount_authority_bp if ln.set_by is None else ln.set_by.authority_bp
+        )
+    }
+
+
 def approvals_needed(
     rules: list[Rule],
     dealer: dict,
@@ -294,7 +316,8 @@ def approvals_needed(
     over_credit rule says so, a finance step is added last. Four eyes: an order a sales
     manager placed (`placer_role`) never waits for the sales manager; that step goes to
     finance. (A manager adjusting someone else's order still decides it, except a discount
-    beyond authority, which never goes to the role that gave it: `actor`'s.)
+    beyond authority, which never goes to the role that gave it: the price's setter's, else
+    `actor`'s; a discount is judged by its setter's authority the same way.)
     """
     over = not credit.fits(dealer, total_fen, tolerance)
     matched: list[Rule] = []
@@ -304,7 +327,7 @@ def approvals_needed(
         elif rule.kind == "over_credit":
             hit = over
         elif rule.kind == "discount_beyond_authority":
-            hit = any(discount_beyond(ln, actor.discount_authority_bp) for ln in lines)
+            hit = bool(_discount_givers(lines, actor))
         elif rule.kind == "first_orders":
             hit = previous_orders < rule.count
         elif rule.kind == "dealer_flagged":
@@ -319,7 +342,7 @@ def approvals_needed(
         role = "finance" if rule.kind == "over_credit" else rule.approver_role
         if role == "sales_manager" and placer_role == "sales_manager":
             role = "finance"
-        if rule.kind == "discount_beyond_authority" and role == actor.role:
+        if rule.kind == "discount_beyond_authority" and role in _discount_givers(lines, actor):
             # A discount is never approved by the role that gave it (a manager who cut a
             # price while adjusting): finance decides it.
             role = "finance"
