@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, field
 
-from portal.api.schemas import Id, In, Money, PackOut, money, problems
+from portal.api.schemas import Id, In, Money, PackOut, change_of, kept, money, problems
 from portal.domain import catalog_admin, photos
 from portal.domain.catalog_admin import ContractRow, Listed, SkuDetail, TierPriceRow, Visibility
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
@@ -190,6 +190,19 @@ class AdminSkuIn(In):
         ]
         | None
     ) = None
+
+
+class AdminSkuFields(Struct):
+    """The fields of a SKU that a change keeps when it leaves them out (see update_admin_sku)."""
+
+    name: str
+    barcode: str
+    base_price: str
+    moq: int
+    order_multiple: int
+    safety_stock: int
+    allow_backorder: bool
+    active: bool
 
 
 ProductName = Annotated[
@@ -456,30 +469,43 @@ async def get_admin_sku(request: Request[Actor, Any, Any], sku_id: SkuId) -> Adm
     return _sku_out(await catalog_admin.get_sku(request.user, sku_id))
 
 
+# A change sends what changes, as every other PUT; what GET returns may be sent back changed
+# (its id, code, unit, product and prices are ignored: prices have their own endpoints).
+AdminSkuChangeIn = change_of(
+    AdminSkuIn,
+    "AdminSkuChangeIn",
+    read_only=("id", "code", "spec", "colour", "unit", "product", "tier_prices", "contract_prices"),
+)
+
+
 @put(
     "/api/v1/admin/skus/{sku_id:int}",
     tags=["catalog"],
     summary="Change a SKU's fields, flags, weight, pack units and its product's picture",
-    description="`weight_g`, `image` and `packs` are optional: left out, they stay as they are. "
-    "`packs` replaces every pack unit of the SKU; `image` is the product's, so it changes for "
-    "the product's other SKUs too.",
+    description="Send what changes: a field left out (or a null weight, picture or packs) stays "
+    "as it is. `packs` replaces every pack unit of the SKU; `image` is the product's, so it "
+    "changes for the product's other SKUs too. Tier and contract prices have their own "
+    "endpoints.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_admin_sku(
-    request: Request[Actor, Any, Any], sku_id: SkuId, data: JSONBody[AdminSkuIn]
+    request: Request[Actor, Any, Any], sku_id: SkuId, data: JSONBody[AdminSkuChangeIn]
 ) -> AdminSkuOut:
+    current = _sku_out(await catalog_admin.get_sku(request.user, sku_id))
+    full = kept(data, current, AdminSkuFields)
+    packs = None if data.packs is UNSET else data.packs
     change = catalog_admin.SkuChange(
-        name=data.name,
-        barcode=data.barcode,
-        base_price=data.base_price,
-        moq=data.moq,
-        order_multiple=data.order_multiple,
-        safety_stock=data.safety_stock,
-        allow_backorder=data.allow_backorder,
-        active=data.active,
-        weight_g=data.weight_g,
-        image=data.image,
-        packs=None if data.packs is None else [(p.name, p.factor) for p in data.packs],
+        name=full.name,
+        barcode=full.barcode,
+        base_price=full.base_price,
+        moq=full.moq,
+        order_multiple=full.order_multiple,
+        safety_stock=full.safety_stock,
+        allow_backorder=full.allow_backorder,
+        active=full.active,
+        weight_g=None if data.weight_g is UNSET else data.weight_g,
+        image=None if data.image is UNSET else data.image,
+        packs=None if packs is None else [(p.name, p.factor) for p in packs],
     )
     return _sku_out(await catalog_admin.update_sku(request.user, sku_id, change))
 

@@ -537,3 +537,23 @@ async def test_a_product_put_without_its_brand_keeps_it(client, shop):
     cleared = await client.put(url, json={**body, "brand": ""}, headers=root)
     assert cleared.status_code == 200, cleared.text
     assert (await Product.select().where(Product.id == water["product"]).first())["brand"] == ""
+
+
+async def test_a_sku_put_changes_what_it_sends_and_takes_back_what_get_gave(client, shop):
+    """As every other PUT: {"active": false} takes a SKU off sale and keeps its name, price
+    and the rest; what GET returns, sent back with one field changed, changes that field."""
+    water = shop["water"]
+    root = await bearer(client, "root")
+    url = f"/api/v1/admin/skus/{water['id']}"
+    before = (await client.get(url, headers=root)).json()
+    off = await client.put(url, json={"active": False}, headers=root)
+    assert off.status_code == 200, off.text
+    assert off.json() == {**before, "active": False}
+    round_trip = await client.put(url, json={**off.json(), "base_price": "2.40"}, headers=root)
+    assert round_trip.status_code == 200, round_trip.text
+    assert round_trip.json()["base_price"] == "2.40"
+    assert round_trip.json()["name"] == before["name"] and not round_trip.json()["active"]
+    # A field sent still has its checks; an unknown one is still refused; nothing written.
+    assert_problem(await client.put(url, json={"moq": 0}, headers=root), 400, "validation")
+    assert_problem(await client.put(url, json={"colour_x": "红"}, headers=root), 400, "validation")
+    assert (await client.get(url, headers=root)).json() == round_trip.json()
