@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         "--reset-password", action="store_true", help="set a new password on an existing admin"
     )
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        # A setting that cannot be used (a short secret key, a public address that is not
+        # one): say which, without a traceback.
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 2
 
     if args.command == "migrate":
         from portal.migrate import run_migrations

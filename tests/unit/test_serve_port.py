@@ -57,3 +57,27 @@ def test_port_taken_answers_empty_for_a_free_port():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert cli._port_taken("127.0.0.1", port) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("PORTAL_SECRET_KEY", "short", "PORTAL_SECRET_KEY"),
+        ("PORTAL_PUBLIC_URL", "dhd.example.com", "PORTAL_PUBLIC_URL"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_named_without_a_traceback(
+    monkeypatch, capsys, name, value, said
+):
+    monkeypatch.setenv("PORTAL_SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv(name, value)
+
+    import uvicorn
+
+    def must_not_start(*args, **kwargs):
+        raise AssertionError("uvicorn started with a setting it cannot use")
+
+    monkeypatch.setattr(uvicorn, "run", must_not_start)
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Cannot start: ") and said in err and "Traceback" not in err
