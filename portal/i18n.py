@@ -114,9 +114,16 @@ def weight(grams: int | None) -> str:
     return f"{format_decimal(Decimal(grams) / 1000, '#,##0.###', locale=_babel_locale())} kg"
 
 
+# English's short date is 11/26/26: a two-digit year, and month first where half the
+# English-reading world reads the day first. A moment shown in English names its month.
+_SHORT_DATETIME = {"en": "MMM d, y, h:mm a"}
+
+
 def local_datetime(value: datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
+    if fmt == "short":
+        fmt = _SHORT_DATETIME.get(get_locale(), fmt)
     return format_datetime(value.astimezone(TIMEZONE), fmt, tzinfo=TIMEZONE, locale=_babel_locale())
 
 

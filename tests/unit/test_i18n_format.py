@@ -35,7 +35,8 @@ LATE = datetime(2026, 11, 25, 16, 30, tzinfo=UTC)
     [
         ("zh_Hans", "2026/11/26 00:30"),
         ("zh_Hant", "2026/11/26 凌晨12:30"),
-        ("en", "11/26/26, 12:30\u202fAM"),
+        # Not 11/26/26: the month named, the year whole.
+        ("en", "Nov 26, 2026, 12:30\u202fAM"),
     ],
 )
 def test_datetimes_are_shown_in_shanghai_time_per_language(locale: str, expected: str):
