@@ -60,6 +60,21 @@ async def dealer_credit(client, dealer_id: int) -> dict:
     return r.json()
 
 
+async def order_of(client, who: dict, order_id: int) -> dict:
+    r = await client.get(f"{API}/orders/{order_id}", headers=who)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def adjust_qty(client, who: dict, order_id: int, line_id: int, qty: int, reason: str, **line):
+    """POST an adjustment of one line's quantity (and what else `line` carries)."""
+    return await client.post(
+        f"{API}/orders/{order_id}/adjust",
+        json={"reason": reason, "lines": [{"order_line_id": line_id, "qty": qty, **line}]},
+        headers=who,
+    )
+
+
 async def notices(client, username: str) -> list[dict]:
     r = await client.get(f"{API}/notifications", headers=await as_(client, username))
     assert r.status_code == 200, r.text
@@ -142,7 +157,7 @@ async def test_rep_discount_beyond_authority_then_over_credit_goes_manager_then_
     assert r.json()["order"]["status"] == "approved"
 
     # Finance's over-credit approval is recorded: in the timeline and in the audit log.
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=fin)).json()
+    got = await order_of(client, fin, order["id"])
     assert [e["to_status"] for e in got["events"]][-1] == "approved"
     audit = await client.get(
         f"{API}/audit", params={"entity": "order", "entity_id": str(order["id"])}, headers=fin
@@ -253,32 +268,19 @@ async def test_adjustment_upwards_rechecks_credit_stock_and_approval(client, wor
     order = r.json()
     assert order["status"] == "pending_approval", r.text
     [line] = order["lines"]
-    url = f"{API}/orders/{order['id']}/adjust"
     mgr = await as_(client, "mgr")
     # More than the stock of both warehouses (600): refused, insufficient-stock.
-    r = await client.post(
-        url,
-        json={"reason": "加量", "lines": [{"order_line_id": line["id"], "qty": 601}]},
-        headers=mgr,
-    )
+    r = await adjust_qty(client, mgr, order["id"], line["id"], 601, "加量")
     assert_problem(r, 422, "insufficient-stock")
     # ¥1,200 past the ¥1,000 limit: refused, credit-exceeded.
-    r = await client.post(
-        url,
-        json={"reason": "加量", "lines": [{"order_line_id": line["id"], "qty": 600}]},
-        headers=mgr,
-    )
+    r = await adjust_qty(client, mgr, order["id"], line["id"], 600, "加量")
     assert_problem(r, 422, "credit-exceeded")
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=mgr)).json()
+    got = await order_of(client, mgr, order["id"])
     assert got["total"] == "200.00" and got["lines"][0]["qty"] == 100
     # Down to 40 (¥80.00), under the rule: approved at once.
-    r = await client.post(
-        url,
-        json={"reason": "减量", "lines": [{"order_line_id": line["id"], "qty": 40}]},
-        headers=mgr,
-    )
+    r = await adjust_qty(client, mgr, order["id"], line["id"], 40, "减量")
     assert r.status_code == 200, r.text
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=mgr)).json()
+    got = await order_of(client, mgr, order["id"])
     assert got["status"] == "approved" and got["total"] == "80.00"
     assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "80.00"
 
@@ -304,28 +306,19 @@ async def test_sent_back_order_resubmitted_has_its_credit_checked_again(client, 
     await set_credit(client, world["a"]["id"], credit_limit="500.00")
     r = await client.post(f"{API}/orders/{first['id']}/resubmit", headers=buyer)
     assert_problem(r, 422, "credit-exceeded")
-    got = (await client.get(f"{API}/orders/{first['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, first["id"])
     assert got["status"] == "returned"
     # Changing its quantities sends it again: a total still over the limit is refused too,
     # however much lower than before (there is no way around the check but finance's).
     [line] = got["lines"]
-    url = f"{API}/orders/{first['id']}/adjust"
-    r = await client.post(
-        url,
-        json={"reason": "少一点", "lines": [{"order_line_id": line["id"], "qty": 290}]},
-        headers=buyer,
-    )
+    r = await adjust_qty(client, buyer, first["id"], line["id"], 290, "少一点")
     assert_problem(r, 422, "credit-exceeded")
-    got = (await client.get(f"{API}/orders/{first['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, first["id"])
     assert (got["status"], got["total"]) == ("returned", "600.00")
     # The dealer halves the quantity (its own right once sent back): sent and approved.
-    r = await client.post(
-        url,
-        json={"reason": "分两单", "lines": [{"order_line_id": line["id"], "qty": 200}]},
-        headers=buyer,
-    )
+    r = await adjust_qty(client, buyer, first["id"], line["id"], 200, "分两单")
     assert r.status_code == 200, r.text
-    got = (await client.get(f"{API}/orders/{first['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, first["id"])
     assert got["status"] == "approved" and got["total"] == "400.00"
     assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "400.00"
 
@@ -431,7 +424,7 @@ async def test_price_explanation_contract_break_tier_base(client, world):
         headers=root,
     )
     assert r.status_code == 200, r.text
-    again = (await client.get(f"{API}/orders/{order['id']}", headers=buyer_a)).json()
+    again = await order_of(client, buyer_a, order["id"])
     assert again["lines"] == order["lines"] and again["total"] == order["total"] == "81.60"
 
 
@@ -575,7 +568,7 @@ async def test_split_shipments_receipt_return_and_exposure_after_each_step(clien
 
     first = await ship(world["east"], 200, "SF100")
     assert first["status"] == "shipped" and first["tracking_no"] == "SF100"
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["status"] == "partially_shipped"
     assert got["lines"][0]["qty_shipped"] == 200
     credit = await dealer_credit(client, a_id)
@@ -587,7 +580,7 @@ async def test_split_shipments_receipt_return_and_exposure_after_each_step(clien
     )
     second = await ship(world["east"], 100, "SF101")
     third = await ship(world["north"], 100, "YT200")
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["status"] == "shipped"
     credit = await dealer_credit(client, a_id)
     assert (credit["balance"], credit["open_orders"], credit["exposure"]) == (
@@ -608,7 +601,7 @@ async def test_split_shipments_receipt_return_and_exposure_after_each_step(clien
         r = await client.post(f"{API}/shipments/{s['id']}/receipt", json={}, headers=buyer)
         assert r.status_code == 200, r.text
         assert r.json()["received_at"]
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["status"] == "completed", got["status"]
 
     # Payment of ¥500: exposure ¥300.
@@ -730,7 +723,7 @@ async def test_backorder_accepted_shown_and_shipped_when_stock_comes(client, wor
         headers={**clerk, "Idempotency-Key": "rcv-1"},
     )
     assert r.status_code in (200, 201), r.text
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["lines"][0]["qty_backordered"] == 0
     r = await client.post(
         f"{API}/orders/{order['id']}/shipments",
@@ -989,7 +982,7 @@ async def test_foreign_ids_answer_404_for_every_role_and_for_keys(client, world)
             leaks.append((who, "listed", "dealers"))
     assert leaks == []
     # Nothing was changed by any of them.
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer_a)).json()
+    got = await order_of(client, buyer_a, order["id"])
     assert got["status"] == "shipped"
     assert (await dealer_credit(client, a_id))["open_orders"] == "0.00"
 
@@ -1108,14 +1101,7 @@ async def test_rep_price_adjustment_beyond_authority_then_needs_the_manager(clie
     assert order["status"] == "pending_approval", r.text
     [line] = order["lines"]
     # The rep gives 10% off (beyond 5%): ¥360.00; finance's step stays, the manager's comes.
-    r = await client.post(
-        f"{API}/orders/{order['id']}/adjust",
-        json={
-            "reason": "老客户",
-            "lines": [{"order_line_id": line["id"], "qty": 200, "unit_price": "1.80"}],
-        },
-        headers=rep,
-    )
+    r = await adjust_qty(client, rep, order["id"], line["id"], 200, "老客户", unit_price="1.80")
     assert r.status_code == 200, r.text
     fin = await as_(client, "fin")
     [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
@@ -1124,7 +1110,7 @@ async def test_rep_price_adjustment_beyond_authority_then_needs_the_manager(clie
     assert r.json()["order"]["status"] == "pending_approval", r.text
     steps = (await client.get(f"{API}/approvals", headers=await as_(client, "mgr"))).json()
     assert [s["rule_kind"] for s in steps] == ["discount_beyond_authority"], steps
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=rep)).json()
+    got = await order_of(client, rep, order["id"])
     assert got["lines"][0]["price_rule"] == "manual" and got["total"] == "360.00"
     assert (await dealer_credit(client, world["a"]["id"]))["exposure"] == "360.00"
     # The dealer is told its order changed, with the reason.
@@ -1233,7 +1219,7 @@ async def test_exposure_adds_up_through_partial_shipment_and_closed_remainder(cl
     rows = (await client.get(f"{API}/stock", headers=clerk)).json()["items"]
     assert sum(s["reserved"] for s in rows if s["sku_code"] == "W550") == 0
     assert sum(s["on_hand"] for s in rows if s["sku_code"] == "W550") == 600 - 49
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["status"] == "completed" or got["status"] == "shipped", got["status"]
 
 
@@ -1275,11 +1261,7 @@ async def test_a_reps_discount_within_authority_stays_so_when_the_dealer_resubmi
         f"{API}/orders/{order['id']}/return-to-dealer", json={"reason": "再确认"}, headers=fin
     )
     [line] = order["lines"]
-    r = await client.post(
-        f"{API}/orders/{order['id']}/adjust",
-        json={"reason": "多要一点", "lines": [{"order_line_id": line["id"], "qty": 210}]},
-        headers=buyer,
-    )
+    r = await adjust_qty(client, buyer, order["id"], line["id"], 210, "多要一点")
     assert r.status_code == 200, r.text
     [step] = (await client.get(f"{API}/approvals", headers=fin)).json()
     assert (step["rule_kind"], step["step_count"]) == ("total_at_least", 1), step
@@ -1300,16 +1282,12 @@ async def test_a_refused_adjustment_leaves_no_event_notice_or_webhook(client, wo
     [line] = order["lines"]
     seen = len((await client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=root)).json())
     told = len(await notices(client, "buyer_a"))
-    r = await client.post(
-        f"{API}/orders/{order['id']}/adjust",
-        json={"reason": "加量", "lines": [{"order_line_id": line["id"], "qty": 550}]},
-        headers=await as_(client, "mgr"),
-    )
+    r = await adjust_qty(client, await as_(client, "mgr"), order["id"], line["id"], 550, "加量")
     assert_problem(r, 422, "credit-exceeded")
     after = (await client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=root)).json()
     assert len(after) == seen
     assert len(await notices(client, "buyer_a")) == told
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert [e["kind"] for e in got["events"]] == [e["kind"] for e in order["events"]]
 
 
@@ -1397,7 +1375,7 @@ async def test_an_order_sent_back_waits_for_the_dealer_not_the_approver(client, 
     r = await client.post(f"{API}/orders/{order['id']}/approve", headers=mgr)
     assert r.status_code in (404, 409, 422), r.text
     assert (await client.get(f"{API}/approvals", headers=mgr)).json() == []
-    got = (await client.get(f"{API}/orders/{order['id']}", headers=buyer)).json()
+    got = await order_of(client, buyer, order["id"])
     assert got["status"] == "returned"
     # Held while it is with the dealer: its stock and its value in exposure.
     assert (await dealer_credit(client, world["a"]["id"]))["open_orders"] == "600.00"
