@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
+from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -37,12 +37,44 @@ def cjk_font() -> str:
     return FONT
 
 
-def _qr(value: str, size: float) -> Drawing:
-    widget = QrCodeWidget(value)
-    x1, y1, x2, y2 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
-    drawing.add(widget)
-    return drawing
+QR_BORDER = 4  # modules of white around the code, as the QR standard asks
+CODES_WIDTH = 40 * mm  # the column of the QR code and the barcode at a delivery note's top right
+
+
+@lru_cache(maxsize=256)
+def qr_runs(value: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """The QR code of `value` (error correction level L): its size in modules and its dark
+    modules as runs (row, first column, length), row 0 at the top.
+
+    Encoded once per value (choosing the mask tries all eight: tens of milliseconds), where
+    reportlab's widget encoded it again each time it was drawn, on both pages of a note."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.L)
+    code.addData(value)
+    code.make()
+    runs = []
+    for r, row in enumerate(code.modules):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                runs.append((r, start, c - start))
+            else:
+                c += 1
+    return code.getModuleCount(), tuple(runs)
+
+
+def draw_qr(pdf: canvas.Canvas, value: str, x: float, y: float, size: float) -> None:
+    """The QR code of `value` in a square of `size` points whose lower left corner is (x, y):
+    one filled path of the dark runs, with the quiet zone inside the square."""
+    count, runs = qr_runs(value)
+    box = size / (count + 2 * QR_BORDER)
+    top = y + size - QR_BORDER * box
+    path = pdf.beginPath()
+    for r, c, length in runs:
+        path.rect(x + (QR_BORDER + c) * box, top - (r + 1) * box, length * box, box)
+    pdf.drawPath(path, stroke=0, fill=1)
 
 
 def _letterhead(pdf: canvas.Canvas, font: str, lines: Sequence[str], width: float) -> None:
@@ -96,13 +128,21 @@ def delivery_note(
         ]
         if shipment.weight_g:
             facts.append((gettext("Weight"), format_weight(shipment.weight_g)))
+        # Beside the codes, never under them; a long address goes on over lines of its own.
+        room = width - 40 * mm - CODES_WIDTH - 4 * mm  # margins of 20 mm, a gap of 4
         for label, value in facts:
-            pdf.drawString(20 * mm, y, f"{label}: {value}"[:90])
-            y -= 6 * mm
-        renderPDF.draw(_qr(url, 32 * mm), pdf, width - 52 * mm, height - 62 * mm)
+            for line in wrap(f"{label}: {value}", font, 11, room, max_lines=3):
+                pdf.drawString(20 * mm, y, line)
+                y -= 6 * mm
+        # A phone's camera opens the shipment from the QR code; a scanner at the warehouse
+        # or the carrier reads its number from the barcode, printed below it too.
+        left = width - 20 * mm - CODES_WIDTH
+        draw_qr(pdf, url, left + (CODES_WIDTH - 32 * mm) / 2, height - 62 * mm, 32 * mm)
+        barcode = Code128(shipment.number, barWidth=0.6, barHeight=10 * mm, quiet=0)
+        barcode.drawOn(pdf, left + (CODES_WIDTH - barcode.width) / 2, height - 76 * mm)
         pdf.setFont(font, 8)
-        pdf.drawCentredString(width - 36 * mm, height - 66 * mm, shipment.number)
-        return y - 4 * mm
+        pdf.drawCentredString(left + CODES_WIDTH / 2, height - 80 * mm, shipment.number)
+        return min(y, height - 84 * mm) - 4 * mm
 
     def table(y: float, columns: list[tuple[str, float]], rows: list[list[str]]) -> float:
         pdf.setFont(font, 10)
@@ -158,6 +198,21 @@ def _packed_qty(line: ShipmentLineView) -> str:
     """A packing-list quantity: base units, and how they pack ("28 罐 (1 箱 + 4 罐)")."""
     packs = line.in_packs
     return f"{line.qty} {line.unit} ({packs})" if packs else f"{line.qty} {line.unit}"
+
+
+def wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> list[str]:
+    """The text broken into lines of at most `width` points (anywhere: Chinese has no spaces
+    to break at), the last of `max_lines` cut with an ellipsis if it is still too long."""
+    lines: list[str] = []
+    while text and len(lines) < max_lines - 1:
+        if pdfmetrics.stringWidth(text, font, size) <= width:
+            break
+        cut = len(text)
+        while cut > 1 and pdfmetrics.stringWidth(text[:cut], font, size) > width:
+            cut -= 1
+        lines.append(text[:cut])
+        text = text[cut:].lstrip()
+    return [*lines, fit(text, font, size, width)] if text or not lines else lines
 
 
 def fit(text: str, font: str, size: float, width: float) -> str:

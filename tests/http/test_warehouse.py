@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 
+import pypdfium2 as pdfium
+import zxingcpp
 from pypdf import PdfReader
 
 from portal.domain import orders, shipments
@@ -37,6 +39,15 @@ async def form_token(client, url: str) -> str:
     page = await client.get(url)
     assert page.status_code == 200, page.text[:500]
     return csrf_from(page.text)
+
+
+def codes_in(document: bytes) -> list[dict[str, str]]:
+    """What a scanner reads off each page printed at 300 dpi: {format: text} of every code."""
+    pages = []
+    for page in pdfium.PdfDocument(document):
+        image = page.render(scale=300 / 72).to_pil()
+        pages.append({code.format.name: code.text for code in zxingcpp.read_barcodes(image)})
+    return pages
 
 
 async def test_warehouse_splits_and_dealer_confirms(db, client):
@@ -94,6 +105,11 @@ async def test_warehouse_splits_and_dealer_confirms(db, client):
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert first["number"] in text and "A100" in text
+    # On each page a phone's camera opens the shipment from the QR code, and a scanner reads
+    # the shipment's number from the barcode.
+    page_url = f"http://testserver.local/shipments/{first['id']}"
+    codes = {"QRCode": page_url, "Code128": first["number"]}
+    assert codes_in(pdf.content) == [codes, codes]
 
     # The dealer sees both shipments, confirms one.
     await client.post("/logout", data={"_csrf_token": token})
