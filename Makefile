@@ -15,10 +15,13 @@ run: setup
 	$(BIN)/python -m portal serve
 
 # Two pytest workers (each with its own databases and browser server); TEST_WORKERS=0 for one.
+# worksteal: a worker that runs out takes half of what the other still has queued. xdist's
+# default handed one worker a long run of heavy tests that the other, idle, could not share
+# (4 of 12 minutes on one worker alone).
 TEST_WORKERS ?= 2
 
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup: $(STAMP) $(MO)
 
