@@ -27,11 +27,20 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-async def axe_violations(page) -> list[dict]:
-    """Run axe on the page as it is now; the violations (every impact), as axe reports them."""
+# What a change of colours alone (dark mode) can break: contrast, and links told from the text
+# around them by colour.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+
+
+async def axe_violations(page, *, colours_only: bool = False) -> list[dict]:
+    """Run axe on the page as it is now; the violations (every impact), as axe reports them.
+    With colours_only, only the rules that colours decide (for the same page in dark mode)."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
         await page.evaluate(axe_source())
-    result = await page.evaluate("options => window.axe.run(document, options)", RUN_OPTIONS)
+    options = RUN_OPTIONS
+    if colours_only:
+        options = {**RUN_OPTIONS, "runOnly": {"type": "rule", "values": COLOUR_RULES}}
+    result = await page.evaluate("options => window.axe.run(document, options)", options)
     return result["violations"]
 
 

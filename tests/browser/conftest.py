@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# Only the tests of the installable app let the service worker in (test_installable,
+# test_walk_languages). Elsewhere it fetched in the background with whatever cookies the
+# context had: a test that cleared them to sign in as someone else could have the sign-in
+# page's CSRF cookie replaced under it by the worker's fetch (a 403 on signing in, seen once
+# under load); and installing it in every new context cost the browser CPU for nothing.
+NO_SERVICE_WORKER = "block"
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -46,6 +53,7 @@ PHONE = {
     "has_touch": True,
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
+    "service_workers": NO_SERVICE_WORKER,
 }
 SERVER_START_SECONDS = 60
 
@@ -111,6 +119,30 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+def _cheapen_demo_passwords(url: str) -> None:
+    """The demo's users keep their password with a cheap argon2 cost (verification reads the
+    cost from the hash): at the library's cost each of the browser tests' hundred-odd sign-ins
+    took 0.2 s of this machine's CPU. Production hashes are not touched by this."""
+    from argon2 import PasswordHasher
+
+    from portal.demo import DEMO_PASSWORD
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(DEMO_PASSWORD)
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url[len("sqlite:///") :].partition("?")[0]) as conn:
+            conn.execute("UPDATE portal_user SET password_hash = ?", (cheap,))
+        return
+
+    async def update() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            await conn.execute("UPDATE portal_user SET password_hash = $1", cheap)
+        finally:
+            await conn.close()
+
+    asyncio.run(update())
+
+
 @pytest.fixture(scope="session")
 def live_server(chromium_path: str, browser_database_url: str) -> Iterator[str]:
     """The portal on a free port with the demo supplier loaded; its base URL."""
@@ -128,6 +160,7 @@ def live_server(chromium_path: str, browser_database_url: str) -> Iterator[str]:
     env.pop("PORTAL_SECRET_KEY", None)
     env.pop("PORTAL_SECURE_COOKIES", None)
     _run([sys.executable, "-m", "portal", "demo"], env, "loading the demo data")
+    _cheapen_demo_passwords(browser_database_url)
 
     log_path = Path(var_dir) / "server.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
@@ -193,16 +226,20 @@ async def phone(browser, live_server: str, request, engine_name: str) -> AsyncIt
     page.console_errors = []  # type: ignore[attr-defined]
     page.on(
         "console",
-        lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None,
+        # With the address: "Failed to load resource" alone does not say which one.
+        lambda msg: (
+            page.console_errors.append(f"{msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^\w-]+", "-", request.node.name)
         try:
-            await page.screenshot(path=str(SCREENSHOTS / f"{engine_name}-FAILED-{name}.png"))
+            await save_screenshot(page, f"{engine_name}-FAILED-{name}", full_page=False)
         except Exception as exc:  # the page may be gone; the failure itself matters more
             print(f"no failure screenshot: {exc}")
     await context.close()
@@ -211,17 +248,22 @@ async def phone(browser, live_server: str, request, engine_name: str) -> AsyncIt
 @pytest.fixture
 def shot(engine_name: str):
     """shot(page, name) saves test-artifacts/screenshots/<engine>-<name>.png (full page)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     async def take(page, name: str) -> Path:
-        path = SCREENSHOTS / f"{engine_name}-{name}.png"
         # From the top, so sticky bars are drawn where a reader expects them (fixed ones,
         # like the tab bar, still appear one screen down in a full-page capture).
         await page.evaluate("window.scrollTo(0, 0)")
-        await page.screenshot(path=str(path), full_page=True)
-        return path
+        return await save_screenshot(page, f"{engine_name}-{name}")
 
     return take
+
+
+async def save_screenshot(page, stem: str, *, full_page: bool = True) -> Path:
+    """The page as test-artifacts/screenshots/<stem>.png, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{stem}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 async def assert_no_horizontal_scroll(page, width: int = 390) -> None:

@@ -15,6 +15,9 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 
+# Markup, styles and scripts, the same on either engine: checked once, on PostgreSQL.
+pytestmark = pytest.mark.markup_only
+
 DEALER = "d03buyer"
 
 

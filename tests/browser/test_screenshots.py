@@ -10,7 +10,12 @@ import re
 import pytest
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
-from tests.browser.conftest import SCREENSHOTS, assert_no_horizontal_scroll, sign_in
+from tests.browser.conftest import (
+    NO_SERVICE_WORKER,
+    assert_no_horizontal_scroll,
+    save_screenshot,
+    sign_in,
+)
 from tests.browser.test_dealer_orders import htmx_settled
 
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
@@ -34,6 +39,7 @@ async def context(browser, live_server: str):
         viewport=SIZES["phone"],
         device_scale_factor=1,
         has_touch=True,
+        service_workers=NO_SERVICE_WORKER,
     )
     ctx.set_default_timeout(30_000)
     yield ctx
@@ -54,7 +60,6 @@ class Shots:
         assert await self.page.get_attribute("html", "lang") == lang, self.page.url
         if self.role != "login":
             assert orders_word in await self.page.locator(".tabbar").inner_text(), self.page.url
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for size, viewport in SIZES.items():
             await self.page.set_viewport_size(viewport)
             if size == "phone":
@@ -68,17 +73,17 @@ class Shots:
                 assert main["x"] >= bar["x"] + bar["width"] - 1, (bar, main)
             await self.page.evaluate("window.scrollTo(0, 0)")
             stem = f"{self.engine}-{self.script}-{size}-{self.role}-{name}"
-            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
+            await save_screenshot(self.page, stem)
         if narrow:
             await self.page.set_viewport_size(NARROW)
             await assert_no_horizontal_scroll(self.page, NARROW["width"])
             stem = f"{self.engine}-{self.script}-narrow-{self.role}-{name}"
-            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"))
+            await save_screenshot(self.page, stem, full_page=False)
         await self.page.set_viewport_size(SIZES["phone"])
         if dark:
             await self.page.emulate_media(color_scheme="dark")
             stem = f"{self.engine}-{self.script}-phone-dark-{self.role}-{name}"
-            await self.page.screenshot(path=str(SCREENSHOTS / f"{stem}.png"), full_page=True)
+            await save_screenshot(self.page, stem)
             await self.page.emulate_media(color_scheme="light")
 
     async def visit(self, path: str, name: str, **options: bool) -> None:
@@ -213,6 +218,7 @@ async def test_detail_pages(browser, live_server: str, engine_name: str):
             viewport=SIZES["phone"],
             device_scale_factor=1,
             has_touch=True,
+            service_workers=NO_SERVICE_WORKER,
         )
         ctx.set_default_timeout(30_000)
         contexts.append(ctx)

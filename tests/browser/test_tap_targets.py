@@ -5,8 +5,13 @@ A link inside a sentence is exempt (it is text); a checkbox or radio counts by i
 
 from __future__ import annotations
 
+import pytest
+
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
+
+# Markup, styles and scripts, the same on either engine: checked once, on PostgreSQL.
+pytestmark = pytest.mark.markup_only
 
 TOO_SMALL_JS = """() => {
   const big = r => r.width >= 44 && r.height >= 44;

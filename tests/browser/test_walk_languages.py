@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
+
+# Markup, styles and scripts, the same on either engine: checked once, on PostgreSQL.
+pytestmark = pytest.mark.markup_only
 
 # Elements whose text wraps onto more than one line (a range gives one box per line).
 BROKEN_JS = """sel => [...document.querySelectorAll(sel)].filter(el => {
