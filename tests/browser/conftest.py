@@ -282,3 +282,5 @@ async def sign_in(page, username: str, password: str) -> None:
     # already, and the next goto then raced the sign-in (a run went to /login?next=...).
     async with page.expect_navigation():
         await page.locator("form button[type=submit]").click()
+    # Signed in, or the test would go on as no one: every page after this a sign-in page.
+    assert "/login" not in page.url, f"{username} was not signed in: {page.url}"
