@@ -201,8 +201,9 @@ def _packed_qty(line: ShipmentLineView) -> str:
 
 
 def wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> list[str]:
-    """The text broken into lines of at most `width` points (anywhere: Chinese has no spaces
-    to break at), the last of `max_lines` cut with an ellipsis if it is still too long."""
+    """The text broken into lines of at most `width` points (Chinese anywhere, a Latin word or
+    a number at the space before it), the last of `max_lines` cut with an ellipsis if it is
+    still too long."""
     lines: list[str] = []
     while text and len(lines) < max_lines - 1:
         if pdfmetrics.stringWidth(text, font, size) <= width:
@@ -210,7 +211,12 @@ def wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> 
         cut = len(text)
         while cut > 1 and pdfmetrics.stringWidth(text[:cut], font, size) > width:
             cut -= 1
-        lines.append(text[:cut])
+        if text[cut - 1 : cut + 1].isascii() and text[cut - 1 : cut + 1].isalnum():
+            # Inside a Latin word or a number: at the space before it, if the line keeps half.
+            space = text.rfind(" ", 0, cut)
+            if space > cut // 2:
+                cut = space
+        lines.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*lines, fit(text, font, size, width)] if text or not lines else lines
 

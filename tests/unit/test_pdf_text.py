@@ -30,6 +30,13 @@ def test_what_does_not_fit_in_the_last_line_ends_with_an_ellipsis():
     assert all(width(line) <= 60 * mm for line in lines)
 
 
+def test_an_english_address_breaks_between_words():
+    text = "Ship to: Building 3, 690 Bibo Road, Zhangjiang Hi-Tech Park, Pudong, Shanghai"
+    lines = wrap(text, FONT, 11, 60 * mm, max_lines=3)
+    assert " ".join(lines) == text
+    assert all(width(line) <= 60 * mm for line in lines)
+
+
 def test_a_short_fact_is_one_line_as_it_was():
     assert wrap("承运商: 顺丰速运", FONT, 11, 126 * mm, max_lines=3) == ["承运商: 顺丰速运"]
 
