@@ -43,6 +43,7 @@ from portal.domain import supplier
 from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
+from portal.web.catalog_rows import catalog_rows
 from portal.web.common import variant_extra
 
 log = logging.getLogger("portal")
@@ -68,6 +69,7 @@ def configure_jinja(env: Environment) -> None:
     env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
     env.globals["get_locale"] = i18n.get_locale
     env.globals["variant_extra"] = variant_extra
+    env.globals["catalog_rows"] = catalog_rows
     env.trim_blocks = True
     env.lstrip_blocks = True
     # Templates change with a deploy (and a restart), not while serving: without this every
