@@ -139,6 +139,9 @@ def delivery_note(
         left = width - 20 * mm - CODES_WIDTH
         draw_qr(pdf, url, left + (CODES_WIDTH - 32 * mm) / 2, height - 62 * mm, 32 * mm)
         barcode = Code128(shipment.number, barWidth=0.6, barHeight=10 * mm, quiet=0)
+        if barcode.width > CODES_WIDTH:  # a long number: narrower bars (0.2 mm at 18 characters)
+            narrower = 0.6 * CODES_WIDTH / barcode.width
+            barcode = Code128(shipment.number, barWidth=narrower, barHeight=10 * mm, quiet=0)
         barcode.drawOn(pdf, left + (CODES_WIDTH - barcode.width) / 2, height - 76 * mm)
         pdf.setFont(font, 8)
         pdf.drawCentredString(left + CODES_WIDTH / 2, height - 80 * mm, shipment.number)
