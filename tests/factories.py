@@ -35,11 +35,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@lru_cache(maxsize=1)
-def password_hash() -> str:
+@lru_cache(maxsize=4)
+def password_hash(password: str = PASSWORD) -> str:
     # Hash once per run, with a cheap argon2id cost: verification reads the cost from the
     # hash, so test sign-ins stay fast while production hashes keep the library's cost.
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
 
 
 async def _insert(table, **values) -> dict:

@@ -123,11 +123,10 @@ def _cheapen_demo_passwords(url: str) -> None:
     """The demo's users keep their password with a cheap argon2 cost (verification reads the
     cost from the hash): at the library's cost each of the browser tests' hundred-odd sign-ins
     took 0.2 s of this machine's CPU. Production hashes are not touched by this."""
-    from argon2 import PasswordHasher
-
     from portal.demo import DEMO_PASSWORD
+    from tests.factories import password_hash
 
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(DEMO_PASSWORD)
+    cheap = password_hash(DEMO_PASSWORD)
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url[len("sqlite:///") :].partition("?")[0]) as conn:
             conn.execute("UPDATE portal_user SET password_hash = ?", (cheap,))
