@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import current_engine, fetch, is_sqlite, write_transaction
-from portal.domain import promotions, supplier
+from portal.domain import promotions, search_rankings, supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
@@ -31,6 +31,7 @@ from portal.domain.scope import Actor
 from portal.tables import Category, Favourite, Sku
 
 SORTS = ("relevance", "name", "price_asc", "price_desc", "code")
+KEPT_SORTS = ("relevance", "name", "code")  # a search in these orders may be kept
 AVAILABILITY = ("in_stock", "low", "out")
 MAX_PER_PAGE = 100
 MAX_TERMS = 5
@@ -592,6 +593,7 @@ async def search(
     if sort not in SORTS:
         sort = "relevance"
     terms = _search_terms(q)
+    whole = (q or "").strip()[:MAX_QUERY_CHARS]  # what the terms and the ranking are of
 
     # A search reads the SKU table alone: each SKU row carries its product's name and
     # whether the product is listed to all (active, visibility "all"), so only the SKUs of
@@ -679,18 +681,53 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
+    # A search's ranking may be kept (search_rankings): not one that stock, favourites or
+    # prices take part in, nor beyond its first KEEP_IDS.
+    keepable = (
+        bool(terms)
+        and not in_stock
+        and not favourites
+        and sort in KEPT_SORTS
+        and offset + per_page + 1 <= search_rankings.KEEP_IDS
+    )
+    kept = (
+        await _kept_search_page(
+            dealer, search_rankings.key_of(dealer, whole, category_id, sort), offset, per_page
+        )
+        if keepable
+        else None
+    )
+    # A keepable search ranks its first KEEP_IDS (and one more, to know whether there are
+    # others) from the top, with the catalog's version read in the same snapshot.
+    limit, skip = (search_rankings.KEEP_IDS + 1, 0) if keepable else (per_page + 1, offset)
     sql = SqlText().add("WITH pg AS (")
     filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
     # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
     # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
     # more than running the statement); with literals it keeps one plan per page number.
-    sql.add(f"ORDER BY {inner_order} LIMIT {per_page + 1:d} OFFSET {offset:d}) ")
-    if terms:
+    sql.add(f"ORDER BY {inner_order} LIMIT {limit:d} OFFSET {skip:d}) ")
+    if kept is not None:
+        rows, has_more = kept
+    elif terms:
         # A search's ids and total only: this statement is planned for each pattern, the
         # rest comes from one whose plan is kept (_search_details).
         filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
-        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total FROM pg ORDER BY {outer_order}")
+        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total")
+        if keepable:
+            sql.add(f", {search_rankings.VERSION_SQL} AS catalog_v")
+        sql.add(f" FROM pg ORDER BY {outer_order}")
         found = await sql.run()
+        if keepable and found:
+            await search_rankings.keep(
+                dealer,
+                whole,
+                category_id,
+                sort,
+                found[0]["catalog_v"],
+                [int(r["id"]) for r in found],
+                found[0]["n_total"],
+            )
+            found = found[offset : offset + per_page + 1]
         has_more = len(found) > per_page
         rows = await _search_details(dealer, found[:per_page])
     else:
@@ -734,7 +771,25 @@ async def search(
     )
 
 
-async def _search_details(dealer: dict, found: list[dict]) -> list[dict]:
+async def _kept_search_page(
+    dealer: dict, key: tuple, offset: int, per_page: int
+) -> tuple[list[dict], bool] | None:
+    """A search page from a kept ranking (search_rankings) and whether more follow, its
+    details read with the catalog's version; None when nothing usable is kept."""
+    kept = search_rankings.page_of(key, offset, per_page + 1)
+    if kept is None:
+        return None
+    ids, n_total, kept_at = kept
+    found = [{"id": i, "n_total": n_total} for i in ids]
+    rows = await _search_details(dealer, found[:per_page], with_version=True)
+    if not rows or not search_rankings.confirmed(kept_at, rows[0]["catalog_v"]):
+        return None
+    return rows, len(found) > per_page
+
+
+async def _search_details(
+    dealer: dict, found: list[dict], *, with_version: bool = False
+) -> list[dict]:
     """A search page's rows (id, n_total) with DETAIL_COLUMNS and BOUGHT_COLUMNS, in their
     order: stock, prices, packs, breaks, promotions, favourites and the dealer's last
     purchases. The statement's text is the same for every search (the ids are one array
@@ -751,6 +806,8 @@ async def _search_details(dealer: dict, found: list[dict]) -> list[dict]:
         in_ids, id_args = "= ANY({}::int[])", [ids]
     _bought_query(details.add("WITH bought AS ("), dealer, f"ol.sku {in_ids}", *id_args)
     _detail_columns(details.add(") "), dealer).add(f", {BOUGHT_COLUMNS} ")
+    if with_version:  # the catalog's version in the same snapshot (search_rankings)
+        details.add(f", {search_rankings.VERSION_SQL} AS catalog_v ")
     details.add(
         'FROM "sku" s JOIN "product" p ON p.id = s.product '
         "LEFT JOIN bought bb ON bb.sku = s.id AND bb.rn = 1 " + PRICE_JOINS,
