@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -62,6 +63,7 @@ WRK_SCRIPTS = ROOT / "bench" / "wrk"
 PASSWORD = "bench-password"
 LINES = 5
 HOT_SKUS = 5
+SEARCH_SAMPLES = 10 if QUICK else 40
 HISTORY_ORDERS = 200  # completed orders per dealer before the run (a year's history)
 
 BRANDS = (
@@ -662,6 +664,61 @@ async def bench_catalog(base: str, data: Data) -> dict:
     return results
 
 
+async def search_anew_and_kept(url: str, data: Data) -> dict:
+    """The catalog search of data.search_term in this process, one client, through
+    catalog.search: ranked anew (the catalog's version moved on just before, so nothing kept
+    counts and the version is read again: a search's dearest case) and served from its kept
+    ranking (portal/domain/search_rankings.py), alternating; the median ms of each in RUNS
+    runs of SEARCH_SAMPLES, and their median ratio. The HTTP figures above repeat one search,
+    so after the first request they measure the kept case."""
+    sys.path.insert(0, str(ROOT))
+    from portal.db import bind_tables, engine_from_url, fetch, start, stop
+    from portal.domain import catalog
+    from portal.domain.scope import actor_from_user
+
+    engine = engine_from_url(url)
+    await start(engine)
+    bind_tables(engine)
+    try:
+        user = (
+            await fetch('SELECT * FROM "portal_user" WHERE username = {}', data.buyer_username)
+        )[0]
+        dealer = (await fetch('SELECT * FROM "dealer" WHERE id = {}', user["dealer"]))[0]
+        actor = actor_from_user(user)
+
+        async def once(anew: bool) -> float:
+            if anew:
+                await fetch('UPDATE "catalog_version" SET n = n + 1 WHERE id = 1')
+            started = time.perf_counter()
+            page = await catalog.search(actor, dealer, q=data.search_term)
+            elapsed = (time.perf_counter() - started) * 1000
+            if not page.items:
+                raise RuntimeError(f"search {data.search_term}: no items")
+            return elapsed
+
+        for _ in range(10):  # warm-up: statements prepared, plans cached
+            await once(True)
+            await once(False)
+        runs = []
+        for _ in range(RUNS):
+            anew, kept = [], []
+            for _ in range(SEARCH_SAMPLES):
+                anew.append(await once(True))
+                kept.append(await once(False))
+            runs.append((statistics.median(anew), statistics.median(kept)))
+    finally:
+        await stop(engine)
+    anew_ms = statistics.median(r[0] for r in runs)
+    kept_ms = statistics.median(r[1] for r in runs)
+    return {
+        "term": data.search_term,
+        "anew_p50_ms": round(anew_ms, 2),
+        "kept_p50_ms": round(kept_ms, 2),
+        "kept_to_anew": round(statistics.median(r[1] / r[0] for r in runs), 3),
+        "runs_ms": [[round(a, 2), round(k, 2)] for a, k in runs],
+    }
+
+
 async def page_weight(base: str, data: Data) -> dict:
     """Compressed bytes over the wire: the catalog page with its CSS and JS; htmx partials."""
     gz = {"Accept-Encoding": "gzip"}
@@ -796,6 +853,12 @@ def table(report: dict) -> str:
                 f"  {name:42} {f['per_s']:8.1f} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
                 f"{f['ratio_to_trivial']:8.3f} {f['errors']:6d}"
             )
+    k = report.get("search_in_process")
+    if k:
+        out.append(
+            f"search {k['term']} in process, one client: ranked anew p50 {k['anew_p50_ms']:.2f} "
+            f"ms, from the kept ranking {k['kept_p50_ms']:.2f} ms (ratio {k['kept_to_anew']:.3f})"
+        )
     w = report.get("page_weight")
     if not w:
         return "\n".join(out)
@@ -853,6 +916,8 @@ async def main() -> int:
             report["catalog"] = await bench_catalog(base, data)
             print("page weight ...", flush=True)
             report["page_weight"] = await page_weight(base, data)
+            print("search anew and kept, in process ...", flush=True)
+            report["search_in_process"] = await search_anew_and_kept(url, data)
         if ONLY in ("", "orders"):
             print("orders ...", flush=True)
             report["orders"] = await bench_all_orders(base, url, data)
