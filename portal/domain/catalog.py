@@ -681,11 +681,10 @@ async def search(
     key_select = ", ".join(f"{expr} AS k{n}" for n, (expr, _d) in enumerate(keys))
     inner_order = ", ".join(f"k{n}{d}" for n, (_e, d) in enumerate(keys))
     outer_order = ", ".join(f"pg.k{n}{d}" for n, (_e, d) in enumerate(keys))
-    # A search's ranking may be kept (search_rankings): not one that stock, favourites or
-    # prices take part in, nor beyond its first KEEP_IDS.
+    # The order of a search or a listing may be kept (search_rankings): not one that stock,
+    # favourites or prices take part in, nor beyond its first KEEP_IDS.
     keepable = (
-        bool(terms)
-        and not in_stock
+        not in_stock
         and not favourites
         and sort in KEPT_SORTS
         and offset + per_page + 1 <= search_rankings.KEEP_IDS
@@ -708,11 +707,15 @@ async def search(
     sql.add(f"ORDER BY {inner_order} LIMIT {limit:d} OFFSET {skip:d}) ")
     if kept is not None:
         rows, has_more = kept
-    elif terms:
-        # A search's ids and total only: this statement is planned for each pattern, the
-        # rest comes from one whose plan is kept (_search_details).
+    elif terms or keepable:
+        # The ids and total only: a search's statement is planned for each pattern, the rest
+        # comes from one whose plan is kept (_search_details). A keepable listing goes the
+        # same way, so that its ranking is kept: two statements the first time, then one.
+        # A kept count serves pages up to KEEP_IDS: counted that far at least, it caps each
+        # of them as their own count would have.
+        counted = max(cap, search_rankings.KEEP_IDS) if keepable else cap
         filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
-        sql.add(f"LIMIT {cap + 1:d}) capped) AS n_total")
+        sql.add(f"LIMIT {counted + 1:d}) capped) AS n_total")
         if keepable:
             sql.add(f", {search_rankings.VERSION_SQL} AS catalog_v")
         sql.add(f" FROM pg ORDER BY {outer_order}")
@@ -731,7 +734,8 @@ async def search(
         has_more = len(found) > per_page
         rows = await _search_details(dealer, found[:per_page])
     else:
-        # A listing brings everything, the dealer's last purchases too, in this statement.
+        # Any other listing brings everything, the dealer's last purchases too, in this
+        # statement.
         _bought_query(sql.add(", bought AS ("), dealer, "ol.sku IN (SELECT id FROM pg)")
         sql.add(") ")
         _detail_columns(sql, dealer).add(f", {BOUGHT_COLUMNS}, ")

@@ -1,5 +1,8 @@
 """Kept search rankings: a catalog search's ranked SKU ids and its count, kept by the process
-and used again while the catalog has not changed (issue #3).
+and used again while the catalog has not changed (issue #3). A listing (a first page, a
+category) is kept the same way, under an empty query: its order and count are as much the
+catalog's alone, and counting a category's SKUs was most of its statement (1.1 of 1.7 ms for
+a category of 5,000 SKUs).
 
 Ranking a search is most of its cost: 冰红茶 matches 5,000 of 100,000 SKUs, and every one of
 them is read, ranked and counted to find the first twenty (about 3 ms of PostgreSQL's time,

@@ -1,5 +1,5 @@
-"""Kept search rankings (portal/domain/search_rankings.py): a search asked again is served from
-the ranking kept the first time, and never after a change to what a search reads has
+"""Kept search rankings (portal/domain/search_rankings.py): a search or a listing asked again
+is served from the order kept the first time, and never after a change to what a search reads has
 committed. Changes are made as another process would make them (plain SQL), so it is the
 database's catalog version that must tell, not the application's own bookkeeping."""
 
@@ -105,6 +105,10 @@ async def _rename_product(s):
     await fetch("UPDATE \"product\" SET name = '海天特级酱油' WHERE id = {}", s["vinegar"]["id"])
 
 
+async def _rename_product_first(s):
+    await fetch("UPDATE \"product\" SET name = '一品鲜酱油' WHERE id = {}", s["soy"]["id"])
+
+
 async def _move_product(s):
     await fetch(
         'UPDATE "product" SET category = {} WHERE id = {}', s["drinks"]["id"], s["soy"]["id"]
@@ -132,6 +136,11 @@ CHANGES = {
     "a product moved to another category": (_move_product, {"q": "海", "category_id": "sauces"}),
     "a category moved under another": (_move_category, {"q": "海", "category_id": "drinks"}),
     "a code changed (code sort)": (_change_code, {"q": "H", "sort": "code"}),
+    "a listing: a SKU deactivated": (_deactivate_sku, {}),
+    "a listing: a product renamed": (_rename_product_first, {"sort": "relevance"}),
+    "a listing: a code changed": (_change_code, {"sort": "code"}),
+    "a category's listing: a product moved": (_move_product, {"category_id": "sauces"}),
+    "a category's listing: a category moved": (_move_category, {"category_id": "drinks"}),
 }
 
 
@@ -231,7 +240,13 @@ async def test_random_changes_and_searches_agree_with_fresh_searches(shop):
     page a search with nothing kept gives at that moment."""
     rng = random.Random(20261127)
     a, d = shop["actor"], shop["dealer"]
-    queries = [{"q": "海天"}, {"q": "酱油", "sort": "name"}, {"q": "H", "sort": "code"}]
+    queries = [
+        {"q": "海天"},
+        {"q": "酱油", "sort": "name"},
+        {"q": "H", "sort": "code"},
+        {},  # the first page
+        {"category_id": shop["sauces"]["id"], "sort": "name"},
+    ]
     names = ["海天酱油", "海天老抽", "恒顺香醋", "恒顺料酒", "千禾酱油"]
 
     async def change() -> None:
