@@ -9,9 +9,12 @@ flag and visibility; who may see a restricted product (product_visibility); the 
 tree (a category filter takes a subtree). Prices, stock and favourites are read afresh by
 every page, so they do not move it.
 
-PostgreSQL: one trigger per statement (a bulk import moves the number once). The number's
-row is locked by the first catalog change of a transaction until it ends, so catalog
-changes queue one after another, as they are admin work; orders never write these tables.
+PostgreSQL: one trigger per statement (a bulk import moves the number once), before the
+statement: the number's row is locked by a transaction's first catalog change until it
+ends, so catalog changes queue one after another (admin work; orders never write these
+tables), and a transaction waits for that lock before it locks any catalog row of its own.
+After the statement, two changes could deadlock: one holding the number and then wanting a
+SKU the other had just updated, the other wanting the number.
 SQLite (one writer at a time): one trigger per row. The row is never deleted (it is no
 table of the application's, so tests' emptying leaves it); were it gone, reading NULL, a
 process would keep nothing.
@@ -47,9 +50,9 @@ def _postgres() -> list[str]:
     for table, columns in WATCHED.items():
         update = f"UPDATE OF {columns}" if columns else "UPDATE"
         statements += [
-            f"CREATE TRIGGER {table}_catalog_version AFTER INSERT OR DELETE OR {update} "
+            f"CREATE TRIGGER {table}_catalog_version BEFORE INSERT OR DELETE OR {update} "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION catalog_version_bump()",
-            f"CREATE TRIGGER {table}_catalog_version_truncate AFTER TRUNCATE "
+            f"CREATE TRIGGER {table}_catalog_version_truncate BEFORE TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION catalog_version_bump()",
         ]
     return statements

@@ -5,8 +5,10 @@ database's catalog version that must tell, not the application's own bookkeeping
 
 from __future__ import annotations
 
+import asyncio
 import random
 
+import asyncpg
 import pytest
 
 from portal.db import fetch
@@ -273,3 +275,36 @@ async def test_random_changes_and_searches_agree_with_fresh_searches(shop):
         ), kw
         # Keep the ranking again for the next step (_fresh dropped everything).
         await catalog.search(a, d, **kw)
+
+
+@pytest.mark.postgres_only
+async def test_catalog_changes_queue_for_the_version_without_deadlocking(shop, database_url):
+    """Two transactions on separate connections: the first renames one SKU, then another;
+    the second renames that other SKU meanwhile. The second waits for the version's row
+    before it locks its SKU, so the first goes on and both commit. (Bumping the version after
+    each statement, the second held its SKU while waiting for the version, and PostgreSQL
+    ended one of them as a deadlock.)"""
+    a_id, b_id = shop["skus"][0]["id"], shop["skus"][1]["id"]
+    version = await _version()
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        await second.execute("SET deadlock_timeout = '100ms'")
+        t1, t2 = first.transaction(), second.transaction()
+        await t1.start()
+        await first.execute("UPDATE sku SET name = '甲' WHERE id = $1", a_id)
+        await t2.start()
+        meanwhile = asyncio.ensure_future(
+            second.execute("UPDATE sku SET name = '乙' WHERE id = $1", b_id)
+        )
+        await asyncio.sleep(0.2)
+        assert not meanwhile.done()  # waiting for the version's row, holding no SKU
+        await first.execute("UPDATE sku SET name = '丙' WHERE id = $1", b_id)
+        await t1.commit()
+        await meanwhile
+        await t2.commit()
+    finally:
+        await first.close()
+        await second.close()
+    names = await fetch('SELECT name FROM "sku" WHERE id IN ({}, {}) ORDER BY id', a_id, b_id)
+    assert [r["name"] for r in names] == ["甲", "乙"]
+    assert await _version() >= version + 3
