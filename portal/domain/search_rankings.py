@@ -12,12 +12,13 @@ ranking depends on is the query, the filter and sort, and who may see what: the 
 tier, and the dealer when some product is shown to that dealer by name. Prices, stock,
 favourites and last purchases are not part of it; every page reads those afresh.
 
-The catalog's version (table catalog_version, migration 2026-11-25T14:00:25) moves on in the
-same transaction as any change to what a search reads. A ranking is kept with the version
-its statement read; the statement that reads a kept page's details reads the version too
-(one snapshot), and a page is served only when the two agree. When they do not, everything
-kept is dropped and the search runs again. So a kept ranking is never served after a change
-to the catalog has committed, whichever process made it.
+The catalog's version (table catalog_version, migration 2026-11-25T14:00:25) takes a value
+it never had before in the same transaction as any change to what a search reads. A ranking
+is kept with the version its statement read (never one read inside a transaction); the
+statement that reads a kept page's details reads the version too (one snapshot), and a page
+is served only when the two agree. When they do not, everything kept is dropped and the
+search runs again. So a kept ranking is never served after a change to the catalog has
+committed, whichever process made it.
 
 Kept per database (a process may serve more than one, as the tests do), at most
 MAX_SEARCHES rankings of the first KEEP_IDS ids each (under 1 KB a ranking), least recently
@@ -125,8 +126,8 @@ async def keep(
 ) -> None:
     """Keep a ranking that a search statement read at `version` (its first KEEP_IDS ids; it
     asked for one more, to know whether there are others)."""
-    if version is None:
-        return
+    if version is None or current_engine().current_transaction.get() is not None:
+        return  # inside a transaction it may have read changes of its own, not yet final
     kept = _kept()
     if version != kept.version:
         rows = await fetch(_STATE_SQL)
