@@ -696,15 +696,19 @@ async def search(
         if keepable
         else None
     )
-    # A keepable search ranks its first KEEP_IDS (and one more, to know whether there are
-    # others) from the top, with the catalog's version read in the same snapshot.
-    limit, skip = (search_rankings.KEEP_IDS + 1, 0) if keepable else (per_page + 1, offset)
-    sql = SqlText().add("WITH pg AS (")
-    filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
-    # LIMIT and OFFSET as literals (integers of ours): with them as parameters PostgreSQL's
-    # generic plan must guess the page size, so it plans each execution afresh (about 1 ms,
-    # more than running the statement); with literals it keeps one plan per page number.
-    sql.add(f"ORDER BY {inner_order} LIMIT {limit:d} OFFSET {skip:d}) ")
+
+    def page_ids() -> SqlText:
+        """`WITH pg AS (...)`: the page's ids with their ordering keys. A keepable search ranks
+        its first KEEP_IDS (and one more, to know whether there are others) from the top."""
+        limit, skip = (search_rankings.KEEP_IDS + 1, 0) if keepable else (per_page + 1, offset)
+        sql = SqlText().add("WITH pg AS (")
+        filtered(sql, f"SELECT s.id AS id, {key_select}", tuple(key_args), joins, join_args)
+        # LIMIT and OFFSET as literals (integers of ours): with them as parameters
+        # PostgreSQL's generic plan must guess the page size, so it plans each execution
+        # afresh (about 1 ms, more than running the statement); with literals it keeps one
+        # plan per page number.
+        return sql.add(f"ORDER BY {inner_order} LIMIT {limit:d} OFFSET {skip:d}) ")
+
     if kept is not None:
         rows, has_more = kept
     elif terms or keepable:
@@ -714,6 +718,7 @@ async def search(
         # A kept count serves pages up to KEEP_IDS: counted that far at least, it caps each
         # of them as their own count would have.
         counted = max(cap, search_rankings.KEEP_IDS) if keepable else cap
+        sql = page_ids()
         filtered(sql.add("SELECT pg.id AS id, (SELECT COUNT(*) FROM ("), "SELECT s.id AS id")
         sql.add(f"LIMIT {counted + 1:d}) capped) AS n_total")
         if keepable:
@@ -736,6 +741,7 @@ async def search(
     else:
         # Any other listing brings everything, the dealer's last purchases too, in this
         # statement.
+        sql = page_ids()
         _bought_query(sql.add(", bought AS ("), dealer, "ol.sku IN (SELECT id FROM pg)")
         sql.add(") ")
         _detail_columns(sql, dealer).add(f", {BOUGHT_COLUMNS}, ")
