@@ -202,3 +202,30 @@ async def test_a_category_chip_is_picked_by_its_name(phone, shot):
     await assert_no_horizontal_scroll(page)
     await shot(page, "catalog-subcategory")
     assert not page.console_errors, page.console_errors
+
+
+async def test_enter_in_the_search_box_asks_once_and_clearing_lists_again(phone):
+    """Enter in the search box is one request (it had been two, the search event and the
+    form's submit, the first aborted and logged as an error); emptying the box lists the
+    catalog again."""
+    page = phone
+    await sign_in(page, DEMO_LOGINS["dealer_buyer"], DEMO_PASSWORD)
+    await page.goto("/catalog")
+    listed = await page.locator("li.sku-row").count()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/catalog?" in r.url else None)
+    term = search_term(easy_sku())
+    async with page.expect_response(lambda r: "/catalog?" in r.url and r.ok):
+        await page.locator("#q").fill(term)
+    await htmx_settled(page)
+    asked.clear()
+    async with page.expect_response(lambda r: "/catalog?" in r.url and r.ok):
+        await page.locator("#q").press("Enter")
+    await htmx_settled(page)
+    await page.wait_for_timeout(400)  # the time a second request would have taken to start
+    assert len(asked) == 1, asked
+    async with page.expect_response(lambda r: "/catalog?" in r.url and r.ok):
+        await page.locator("#q").fill("")
+    await htmx_settled(page)
+    assert await page.locator("li.sku-row").count() == listed
+    assert not page.console_errors, page.console_errors
