@@ -222,7 +222,11 @@ async def test_endpoints_are_for_administrators_and_secrets_show_once(db):
     new = await webhooks.rotate_secret(boss, saved.endpoint["id"], now=NOW)
     stored = await WebhookEndpoint.select(WebhookEndpoint.secret).first()
     assert new != saved.secret and stored["secret"] == new
-    entries = await AuditEntry.select().where(AuditEntry.entity == "webhook_endpoint")
+    entries = (
+        await AuditEntry.select()
+        .where(AuditEntry.entity == "webhook_endpoint")
+        .order_by(AuditEntry.id)
+    )
     assert [e["action"] for e in entries] == ["webhook.saved", "webhook.secret_rotated"]
     assert saved.secret not in repr(entries) and new not in repr(entries)
     with pytest.raises(NotFound):

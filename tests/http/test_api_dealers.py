@@ -160,7 +160,11 @@ async def test_finance_sets_the_credit_settings_and_the_next_order_obeys_them(cl
         headers=fin,
     )
     assert r.json()["tolerance"] == "0.00" and r.json()["tolerance_percent"] == "0"
-    audits = await AuditEntry.select().where(AuditEntry.action == "dealer.credit_terms")
+    audits = (
+        await AuditEntry.select()
+        .where(AuditEntry.action == "dealer.credit_terms")
+        .order_by(AuditEntry.id)
+    )
     assert len(audits) == 3
     first = json.loads(audits[0]["after"])
     assert (first["credit_tolerance_fen"], first["credit_tolerance_bp"]) == (2000, 1000)
