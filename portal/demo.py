@@ -18,7 +18,7 @@ from portal.auth.passwords import hash_password
 from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
 from portal.domain import supplier
 from portal.domain.errors import DomainError
-from portal.domain.money import percent_of, to_fen
+from portal.domain.money import from_fen, percent_of, to_fen
 from portal.domain.promotions import SHANGHAI
 from portal.settings import Settings
 from portal.tables import (
@@ -27,6 +27,7 @@ from portal.tables import (
     ContractPrice,
     Dealer,
     Favourite,
+    LedgerEntry,
     PackUnit,
     Product,
     ProductVisibility,
@@ -297,6 +298,7 @@ class DemoSummary:
     contract_prices: int
     volume_breaks: int
     orders: int
+    shipments: int
     orders_skipped: tuple[str, ...]
     seconds: float
 
@@ -601,6 +603,26 @@ PAST_ORDERS = [
     ("D33", "d33buyer", 2, "卸货请走后门", False),
 ]
 
+# What happened to some past orders after they were placed, so that every role finds its
+# work and its history in the demo: (dealer, days ago the order was placed, days ago it was
+# shipped, days ago the dealer confirmed receipt (None: on its way, for the dealer to
+# confirm), the whole order or only its first line (then partially shipped)). Shipped from
+# where its stock was held, by the warehouse user, with a carrier and tracking number.
+# The rest of the past orders wait in the warehouse's to-ship queue.
+FULFILMENT = [
+    ("D01", 26, 24, 22, True),
+    ("D01", 19, 17, 16, True),
+    ("D17", 11, 9, 8, True),
+    ("D09", 8, 6, 5, True),
+    ("D02", 9, 7, 6, False),
+    ("D01", 12, 1, None, True),
+]
+# D01 paid for its oldest order (days ago); D09 asks to return some of what it received
+# (days ago, the reason): the return waits for staff.
+PAYMENT = ("D01", 26, 10)
+RETURN = ("D09", 8, 3, "外箱破损，部分漏液")
+CARRIERS = ("顺丰速运", "德邦物流", "中通快递")
+
 
 def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
     restricted = {name for name, _tier in plan.visibility}
@@ -771,15 +793,17 @@ async def _rep_of(dealer_id: int) -> Any:
     return actor_from_user(await User.select().where(User.id == assigned[0]["rep"]).first())
 
 
-async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
+async def _place_orders(plan: DemoPlan, skipped: list[str]) -> dict[tuple[str, int], int]:
     """Past orders through the real use case (one transaction each), so their prices, stock
-    reservations, credit exposure and timelines are exactly what the portal would write."""
+    reservations, credit exposure and timelines are exactly what the portal would write.
+    Returns the placed orders' ids by (dealer code, days ago)."""
     from portal.domain.orders import cancel_order, submit_order
     from portal.domain.quantities import LineRequest
     from portal.domain.scope import actor_from_user
 
+    placed: dict[tuple[str, int], int] = {}
     if not plan.orders:
-        return 0
+        return placed
     users = {
         u["username"]: u
         for u in await User.select().where(
@@ -788,8 +812,7 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
     }
     dealer_id = await _ids(Dealer.code, Dealer)
     sku_id = await _ids(Sku.code, Sku)
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    placed = 0
+    now = _demo_now()
     for n, order in enumerate(plan.orders, start=1):
         actor = actor_from_user(users[order["username"]])
         at = now - timedelta(days=order["days_ago"], hours=(n * 5) % 9)
@@ -814,8 +837,94 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> int:
             # summary (and fails the demo tests) rather than leaving a half-loaded portal.
             skipped.append(f"{order['dealer']}: {exc.type} {exc.message} {exc.params}")
             continue
-        placed += 1
+        placed.setdefault((order["dealer"], order["days_ago"]), result.order.id)
     return placed
+
+
+def _demo_now() -> datetime:
+    """The hour the demo's past is counted back from."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+async def _fulfil_orders(placed: dict[tuple[str, int], int], skipped: list[str]) -> int:
+    """FULFILMENT, PAYMENT and RETURN through the real use cases (shipments, receipts, the
+    ledger, returns), each at its own time in the past. Returns the shipments made; what
+    could not be done is reported in `skipped`, as a refused sample order is."""
+    from portal.domain import ledger, returns, shipments
+    from portal.domain.scope import actor_from_user
+
+    async def actor(username: str) -> Any:
+        return actor_from_user(await User.select().where(User.username == username).first())
+
+    now = _demo_now()
+    warehouse = await actor(DEMO_LOGINS["warehouse"])
+    made = 0
+    for n, (dealer, ordered, shipped, received, whole) in enumerate(FULFILMENT):
+        order_id = placed.get((dealer, ordered))
+        if order_id is None:
+            continue
+        try:
+            plan = await shipments.shipment_plan(warehouse, order_id)
+            lines = [ln for ln in plan.lines if ln.suggested] if whole else plan.lines[:1]
+            at = now - timedelta(days=shipped)
+            packed = await shipments.create_shipment(
+                warehouse,
+                order_id,
+                warehouse_id=int(plan.warehouse_id or 0),
+                quantities={ln.order_line_id: ln.suggested for ln in lines},
+                carrier=CARRIERS[n % len(CARRIERS)],
+                tracking_no=f"{7_700_000_000 + 7_919 * (n + 1) * (ordered + 13):d}",
+                now=at - timedelta(hours=3),
+            )
+            await shipments.ship(warehouse, packed.shipment.id, now=at)
+            made += 1
+            if received is not None:
+                buyer = await actor(f"{dealer.lower()}buyer")
+                at = now - timedelta(days=received, hours=5)
+                await shipments.mark_delivered(warehouse, packed.shipment.id, now=at)
+                await shipments.confirm_receipt(
+                    buyer, packed.shipment.id, now=at + timedelta(hours=2)
+                )
+        except DomainError as exc:
+            skipped.append(f"{dealer} shipment: {exc.type} {exc.message} {exc.params}")
+    dealer, ordered, paid = PAYMENT
+    dealer_row = await Dealer.select(Dealer.id).where(Dealer.code == dealer).first()
+    invoiced = None
+    if dealer_row is not None:
+        invoiced = (
+            await LedgerEntry.select(LedgerEntry.amount_fen)
+            .where((LedgerEntry.dealer == dealer_row["id"]) & (LedgerEntry.kind == "invoice"))
+            .order_by(LedgerEntry.id)
+            .first()
+        )
+    if invoiced is not None:
+        at = now - timedelta(days=paid)
+        await ledger.record_payment(
+            await actor(DEMO_LOGINS["finance"]),
+            dealer_row["id"],
+            amount=from_fen(int(invoiced["amount_fen"])),
+            method="bank",
+            reference=f"网银转账 {at.astimezone(SHANGHAI):%Y%m%d}",
+            value_date=at.astimezone(SHANGHAI).date(),
+            now=at,
+        )
+    dealer, ordered, asked, reason = RETURN
+    order_id = placed.get((dealer, ordered))
+    if order_id is not None:
+        buyer = await actor(f"{dealer.lower()}buyer")
+        try:
+            left = await returns.returnable_lines(buyer, order_id)
+            first = next(ln for ln in left if ln.returnable)
+            await returns.request_return(
+                buyer,
+                order_id,
+                quantities={first.order_line_id: min(first.returnable, 6)},
+                reason=reason,
+                now=now - timedelta(days=asked),
+            )
+        except (DomainError, StopIteration) as exc:
+            skipped.append(f"{dealer} return: {exc!r}")
+    return made
 
 
 # Orders from ¥5,000 go to the regional manager; discounts past a rep's authority too;
@@ -938,7 +1047,8 @@ async def load_demo(
         await _insert_approval_rules()
         await _insert_supplier(defaults or supplier.Defaults())
     skipped: list[str] = []
-    orders = await _place_orders(plan, skipped)
+    placed = await _place_orders(plan, skipped)
+    shipped = await _fulfil_orders(placed, skipped)
     # After the sample orders, so those stay as they were placed.
     async with write_transaction():
         await _insert_promotions(plan)
@@ -955,7 +1065,8 @@ async def load_demo(
         out_of_stock=len(plan.out_of_stock),
         contract_prices=len(plan.contract_prices),
         volume_breaks=len(plan.volume_breaks),
-        orders=orders,
+        orders=len(placed),
+        shipments=shipped,
         orders_skipped=tuple(skipped),
         seconds=round(time.perf_counter() - started, 2),
     )

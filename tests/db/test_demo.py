@@ -16,7 +16,7 @@ from portal.demo import (
     load_demo,
     load_demo_if_empty,
 )
-from portal.domain import ledger
+from portal.domain import ledger, returns, shipments
 from portal.domain.accounts import authenticate
 from portal.settings import Settings
 from portal.tables import (
@@ -24,12 +24,14 @@ from portal.tables import (
     Category,
     ContractPrice,
     Dealer,
+    LedgerEntry,
     Order,
     OrderEvent,
     PackUnit,
     Product,
     RepAssignment,
     Reservation,
+    Shipment,
     Sku,
     StockLevel,
     Tier,
@@ -115,7 +117,14 @@ async def test_demo_builds_the_promised_supplier(db):
     assert summary.orders_skipped == ()
     assert summary.orders == await Order.count() >= 10
     statuses = {o["status"] for o in await Order.select(Order.status)}
-    assert "cancelled" in statuses and statuses <= {"pending_approval", "approved", "cancelled"}
+    assert statuses == {
+        "pending_approval",
+        "approved",
+        "partially_shipped",
+        "shipped",
+        "completed",
+        "cancelled",
+    }
     assert await Order.count().where(Order.dealer.code == "D01") >= 3
     assert await OrderEvent.count() >= summary.orders
     assert await Reservation.count() > 0
@@ -246,3 +255,56 @@ async def test_a_demo_dealers_statement_opens_with_the_balance_it_brought(db):
         assert statement.brought_fen == 0, dealer["code"]
         assert all(e.kind != "opening" for e in statement.entries), dealer["code"]
         assert statement.opening_fen != 0 or statement.entries, dealer["code"]
+
+
+async def test_the_demo_has_shipped_received_paid_and_returned_goods(db):
+    """Past orders went on through the real use cases: the warehouse shipped some (one only
+    in part), dealers confirmed receipt, D01 paid its first invoice and has a parcel on its
+    way to confirm, D09 asks to return some goods. Stock, reservations and the ledger agree."""
+    summary = await load_demo(None)
+    assert summary.orders_skipped == () and summary.shipments == 6
+    by_status: dict[str, int] = {}
+    for s in await Shipment.select(Shipment.status):
+        by_status[s["status"]] = by_status.get(s["status"], 0) + 1
+    assert by_status == {"received": 5, "shipped": 1}
+
+    # Stock: what is reserved is what open orders still have to ship, and shipped goods left.
+    reserved: dict[tuple[int, int], int] = {}
+    for r in await Reservation.select(Reservation.sku, Reservation.warehouse, Reservation.qty):
+        key = (r["sku"], r["warehouse"])
+        reserved[key] = reserved.get(key, 0) + r["qty"]
+    for level in await StockLevel.select():
+        assert level["reserved"] == reserved.get((level["sku"], level["warehouse"]), 0)
+        assert 0 <= level["reserved"] <= level["on_hand"]
+    # The ledger (its opening entry is written on first use): the balance of every dealer
+    # that has entries is their sum; D01 paid its first invoice.
+    used = {e["dealer"] for e in await LedgerEntry.select(LedgerEntry.dealer)}
+    assert len(used) == 4  # D01, D02, D09, D17
+    for dealer in await Dealer.select(Dealer.id, Dealer.balance_fen).where(
+        Dealer.id.is_in(sorted(used))
+    ):
+        assert dealer["balance_fen"] == await ledger.ledger_sum_fen(dealer["id"])
+    d01 = await Dealer.select().where(Dealer.code == "D01").first()
+    kinds = [
+        (e["kind"], e["amount_fen"])
+        for e in await LedgerEntry.select()
+        .where((LedgerEntry.dealer == d01["id"]) & (LedgerEntry.kind != "opening"))
+        .order_by(LedgerEntry.at)
+        .order_by(LedgerEntry.id)
+    ]
+    assert kinds[0][0] == "invoice" and ("payment", -kinds[0][1]) in kinds
+
+    # d01buyer confirms the parcel on its way, and that order is completed.
+    buyer = f.actor(await User.select().where(User.username == "d01buyer").first())
+    [on_its_way] = await Shipment.select().where(Shipment.status == "shipped")
+    assert on_its_way["dealer"] == d01["id"]
+    await shipments.confirm_receipt(buyer, on_its_way["id"])
+    order = await Order.select(Order.status).where(Order.id == on_its_way["order"]).first()
+    assert order["status"] == "completed"
+
+    # A return waits for staff, and the partially shipped order for the warehouse.
+    admin = f.actor(await User.select().where(User.username == "admin").first())
+    assert await returns.waiting_count(admin) == 1
+    warehouse = f.actor(await User.select().where(User.username == "warehouse").first())
+    queue = {q.status for q in await shipments.to_ship_queue(warehouse)}
+    assert queue == {"approved", "partially_shipped"}
