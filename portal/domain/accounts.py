@@ -36,7 +36,9 @@ async def authenticate(
     login = (login or "").strip()
     user = None
     if login:
-        user = await User.select().where((User.username == login) | (User.phone == login)).first()
+        # A username may be digits and equal another user's phone: the username comes first.
+        found = await User.select().where((User.username == login) | (User.phone == login))
+        user = min(found, key=lambda u: (u["username"] != login, u["id"]), default=None)
     account_key, address_key = _keys(login, user, address)
     counted = await _count_attempt(
         ((account_key, max_failures), (address_key, max_failures * 4)), now=now, window=window

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor, in_scope, visible_dealer_ids, working_warehouses
-from portal.tables import OrderLine, PackUnit, Reservation, ShipmentLine
+from portal.domain.shipments import largest_packs
+from portal.tables import OrderLine, Reservation, ShipmentLine
 
 PICKING_ROLES = frozenset({"warehouse", "admin"})
 QUEUED_STATUSES = ("approved", "partially_shipped")  # the to-ship queue's orders
@@ -202,13 +203,7 @@ async def pick_list(
             )
         po.qty += qty
     if by_sku:
-        packs: dict[int, tuple[str, int]] = {}
-        for p in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
-            PackUnit.sku.is_in(sorted(by_sku))
-        ):
-            if p["factor"] > 1 and p["factor"] > packs.get(p["sku"], ("", 0))[1]:
-                packs[p["sku"]] = (p["name"], p["factor"])
-        for sku_id, (name, factor) in packs.items():
+        for sku_id, (name, factor) in (await largest_packs(sorted(by_sku))).items():
             by_sku[sku_id].pack_name, by_sku[sku_id].pack_factor = name, factor
     lines = sorted(by_sku.values(), key=lambda ln: ln.sku_code)
     orders = sorted(per_order.values(), key=lambda o: (o.created_at, o.order_id))

@@ -319,6 +319,9 @@ def from_column(value: Any, day: date) -> tuple[Promo, ...]:
     if value is None:
         return ()
     items = json.loads(value) if isinstance(value, str | bytes) else list(value)
+    # In id order, as in_force_for() reads them: ties between promotions go to the earliest,
+    # and an aggregate's order is the database's (SQLite reads ORDER BY in one from 3.44).
+    items.sort(key=lambda item: item[0])
     return tuple(
         _promo(
             {
@@ -748,7 +751,9 @@ async def _sku_id(name: str, code: str, missing: str, errors: list[FieldError]) 
     if not code:
         errors.append(FieldError(name, missing))
         return None
-    row = await Sku.select(Sku.id).where((Sku.code == code) | (Sku.barcode == code)).first()
+    # The SKU with that code, else the first with that barcode (as the order pad finds them).
+    found = await Sku.select(Sku.id, Sku.code).where((Sku.code == code) | (Sku.barcode == code))
+    row = min(found, key=lambda s: (s["code"] != code, s["id"]), default=None)
     if row is None:
         errors.append(FieldError(name, _("No SKU has the code %(code)s."), {"code": code}))
         return None

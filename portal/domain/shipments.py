@@ -192,15 +192,17 @@ _COLUMNS = (
 )
 
 
-async def _largest_packs(sku_ids: list[int]) -> dict[int, tuple[str, int]]:
-    """Each SKU's largest pack unit (name, factor), for counting goods in packs."""
+async def largest_packs(sku_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """Each SKU's largest pack unit (name, factor), for counting goods in packs; of two
+    equally large, the first name in code-point order, as the catalog shows them."""
     packs: dict[int, tuple[str, int]] = {}
     if sku_ids:
-        for p in await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
+        rows = await PackUnit.select(PackUnit.sku, PackUnit.name, PackUnit.factor).where(
             PackUnit.sku.is_in(sorted(set(sku_ids)))
-        ):
-            if p["factor"] > 1 and p["factor"] > packs.get(p["sku"], ("", 0))[1]:
-                packs[p["sku"]] = (p["name"], p["factor"])
+        )
+        for p in sorted(rows, key=lambda p: (-p["factor"], p["name"])):
+            if p["factor"] > 1:
+                packs.setdefault(p["sku"], (p["name"], p["factor"]))
     return packs
 
 
@@ -222,7 +224,7 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
         .where(ShipmentLine.shipment.is_in([r["id"] for r in rows]))
         .order_by(ShipmentLine.order_line)
     )
-    packs = await _largest_packs([ln["sku"] for ln in lines])
+    packs = await largest_packs([ln["sku"] for ln in lines])
     by_shipment: dict[int, list[ShipmentLineView]] = defaultdict(list)
     for ln in lines:
         pack_name, pack_factor = packs.get(ln["sku"], (None, None))
@@ -413,7 +415,7 @@ async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine
                 & StockLevel.sku.is_in(sorted({ln["sku"] for ln in lines}))
             ):
                 free[r["sku"]] = r["on_hand"] - r["reserved"]
-    packs = await _largest_packs([ln["sku"] for ln in lines])
+    packs = await largest_packs([ln["sku"] for ln in lines])
     return [
         PlanLine(
             order_line_id=ln["id"],

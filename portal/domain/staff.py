@@ -111,6 +111,7 @@ async def list_staff(actor: Actor) -> list[dict]:
         .order_by(User.active, ascending=False)
         .order_by(User.role)
         .order_by(User.display_name)
+        .order_by(User.id)
     )
     places = await _warehouses_of([r["id"] for r in rows if r["role"] == "warehouse"])
     return [_out(r, places.get(r["id"])) for r in rows]
@@ -134,6 +135,7 @@ async def managers() -> list[dict]:
         await User.select(User.id, User.display_name)
         .where((User.role == "sales_manager") & (User.active == True))  # noqa: E712
         .order_by(User.display_name)
+        .order_by(User.id)
     )
 
 

@@ -80,6 +80,7 @@ async def _orders_of(dealer_id: int) -> tuple[list[dict], list[dict]]:
         await Order.select(*columns)
         .where((Order.dealer == dealer_id) & Order.status.is_in(list(OPEN_STATUSES)))
         .order_by(Order.created_at, ascending=False)
+        .order_by(Order.id, ascending=False)
         .limit(20)
     )
     last_orders = (
