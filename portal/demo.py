@@ -622,6 +622,7 @@ FULFILMENT = [
 PAYMENT = ("D01", 26, 10)
 RETURN = ("D09", 8, 3, "外箱破损，部分漏液")
 CARRIERS = ("顺丰速运", "德邦物流", "中通快递")
+READ_AFTER_DAYS = 3
 
 
 def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
@@ -924,6 +925,11 @@ async def _fulfil_orders(placed: dict[tuple[str, int], int], skipped: list[str])
             )
         except (DomainError, StopIteration) as exc:
             skipped.append(f"{dealer} return: {exc!r}")
+    # What people were told more than READ_AFTER_DAYS ago they have read by now.
+    await Dealer.raw(
+        "UPDATE notification SET read_at = created_at WHERE read_at IS NULL AND created_at < {}",
+        now - timedelta(days=READ_AFTER_DAYS),
+    )
     return made
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from litestar import Request, get
 from litestar.response import Redirect, Response
 
-from portal.domain import credit, ledger, orders, promotions, reports
+from portal.domain import credit, ledger, orders, promotions, reports, shipments
 from portal.domain.errors import _
 from portal.domain.scope import Actor
 from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
 
 RECENT_ORDERS = 5
+RECENT_PARCELS = 3  # parcels to confirm shown on a dealer's home; the rest behind a link
 # Staff whose home is the dealer picker (they order for a dealer on a visit).
 
 
@@ -67,10 +68,13 @@ async def home(request: Request) -> Response:
         available_fen=credit.available_fen(dealer),
     )
     overdue = await ledger.overdue_state(actor, dealer["id"])
+    parcels, parcels_count = await shipments.awaiting_receipt(actor, limit=RECENT_PARCELS)
     ctx = {
         "dealer": dealer,
         "credit": card,
         "recent": recent.items,
+        "parcels": parcels,
+        "parcels_count": parcels_count,
         "more_orders": recent.has_more,
         "status_labels": orders.STATUS_LABELS,
         "links": DEALER_LINKS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from portal.db import bind_tables
 from portal.demo import (
@@ -11,6 +11,7 @@ from portal.demo import (
     DEMO_PASSWORD,
     NEAR_LIMIT_DEALER,
     OVER_CREDIT_APPROVAL_DEALER,
+    READ_AFTER_DAYS,
     build_plan,
     ean13,
     load_demo,
@@ -25,6 +26,7 @@ from portal.tables import (
     ContractPrice,
     Dealer,
     LedgerEntry,
+    Notification,
     Order,
     OrderEvent,
     PackUnit,
@@ -301,6 +303,12 @@ async def test_the_demo_has_shipped_received_paid_and_returned_goods(db):
     await shipments.confirm_receipt(buyer, on_its_way["id"])
     order = await Order.select(Order.status).where(Order.id == on_its_way["order"]).first()
     assert order["status"] == "completed"
+
+    # What users were told in the last days is unread; older news they have read.
+    news = await Notification.select(Notification.created_at, Notification.read_at)
+    assert any(n["read_at"] is None for n in news) and any(n["read_at"] for n in news)
+    recent = datetime.now(UTC) - timedelta(days=READ_AFTER_DAYS)
+    assert all(n["read_at"] is None for n in news if n["created_at"] > recent)
 
     # A return waits for staff, and the partially shipped order for the warehouse.
     admin = f.actor(await User.select().where(User.username == "admin").first())

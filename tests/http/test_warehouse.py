@@ -500,3 +500,38 @@ async def test_no_weight_when_a_line_has_none(db, client):
     await sign_in(client, "clerk")
     assert "2 kg" in (await client.get(f"/shipments/{sh.shipment.id}")).text
     assert "重量" not in (await client.get(f"/shipments/{both.shipment.id}")).text
+
+
+async def test_a_dealers_home_lists_the_parcels_to_confirm(db, client):
+    w, o = await setup(client)
+    line = o["lines"][0]
+    from portal.domain import shipments
+
+    async def parcel(warehouse: dict, qty: int, ship: bool) -> dict:
+        made = await shipments.create_shipment(
+            w.clerk,
+            o["id"],
+            warehouse_id=warehouse["id"],
+            quantities={line["id"]: qty},
+            carrier="顺丰",
+            tracking_no=f"SF{qty}",
+        )
+        if ship:
+            await shipments.ship(w.clerk, made.shipment.id)
+        return await Shipment.select().where(Shipment.id == made.shipment.id).first()
+
+    on_its_way = await parcel(w.wh1, 6, ship=True)
+    packed = await parcel(w.wh2, 4, ship=False)
+    await sign_in(client, "buyer")
+    home = (await client.get("/")).text
+    assert "待签收（1）" in home and "顺丰 SF6" in home
+    assert f'href="/shipments/{on_its_way["id"]}#receipt-form"' in home
+    assert packed["number"] not in home  # still in the warehouse
+    client.cookies.clear()
+    await sign_in(client, "stranger")
+    assert "待签收" not in (await client.get("/")).text
+
+    client.cookies.clear()
+    await sign_in(client, "buyer")
+    await shipments.confirm_receipt(w.buyer, on_its_way["id"])
+    assert "待签收" not in (await client.get("/")).text
