@@ -23,6 +23,7 @@ from portal.domain import accounts
     ),
     security=[{}],
     responses=problems(400, 401, 429),
+    status_code=200,  # a token is handed out, nothing is created (as OAuth 2.0's token endpoint)
 )
 async def issue_api_token(request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
     settings = request.app.state.settings

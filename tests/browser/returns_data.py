@@ -27,7 +27,7 @@ async def api(base: str, username: str) -> AsyncIterator[httpx.AsyncClient]:
         token = await client.post(
             "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}
         )
-        assert token.status_code == 201, token.text
+        assert token.status_code == 200, token.text
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         yield client
 

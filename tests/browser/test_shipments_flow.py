@@ -20,7 +20,7 @@ async def place_order(base: str, code: str, qty: int) -> dict:
             "/api/v1/auth/token",
             json={"username": DEMO_LOGINS["dealer_buyer"], "password": DEMO_PASSWORD},
         )
-        assert token.status_code == 201, token.text
+        assert token.status_code == 200, token.text
         headers = {
             "Authorization": f"Bearer {token.json()['access_token']}",
             "Idempotency-Key": uuid.uuid4().hex,

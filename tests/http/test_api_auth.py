@@ -17,7 +17,7 @@ async def bearer(client: AsyncTestClient, username: str, password: str = f.PASSW
     response = await client.post(
         "/api/v1/auth/token", json={"username": username, "password": password}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
@@ -37,7 +37,7 @@ async def test_token_is_issued_for_username_and_phone(client):
     response = await client.post(
         "/api/v1/auth/token", json={"username": "apibuyer", "password": f.PASSWORD}
     )
-    assert response.status_code == 201
+    assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 60 * 60
@@ -51,7 +51,7 @@ async def test_token_is_issued_for_username_and_phone(client):
     by_phone = await client.post(
         "/api/v1/auth/token", json={"username": "13912345678", "password": f.PASSWORD}
     )
-    assert by_phone.status_code == 201
+    assert by_phone.status_code == 200
     assert by_phone.json()["user"]["id"] == u["id"]
 
 

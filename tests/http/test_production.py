@@ -98,7 +98,7 @@ def _token(base: str, role: str) -> str:
         json={"username": DEMO_LOGINS[role], "password": DEMO_PASSWORD},
         timeout=30,
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
 

@@ -109,7 +109,7 @@ async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     response = await client.post(
         "/api/v1/auth/token", json={"username": username, "password": f.PASSWORD}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
