@@ -121,10 +121,10 @@ def delivery_note(
             (gettext("Warehouse"), shipment.warehouse_name),
             (gettext("Carrier"), shipment.carrier or "—"),
             (gettext("Tracking number"), shipment.tracking_no or "—"),
-            (
-                gettext("Shipped"),
-                format_datetime(shipment.shipped_at) if shipment.shipped_at else "—",
-            ),
+            # A note printed to pack with says when it was packed; once shipped, when it left.
+            (gettext("Shipped"), format_datetime(shipment.shipped_at))
+            if shipment.shipped_at
+            else (gettext("Packed"), format_datetime(shipment.created_at)),
         ]
         if shipment.weight_g:
             facts.append((gettext("Weight"), format_weight(shipment.weight_g)))

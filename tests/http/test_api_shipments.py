@@ -47,6 +47,10 @@ async def test_create_ship_list_receipt(db, client):
     )
     assert_problem(other, 409, "conflict")
     assert await Shipment.count() == 1
+    # Printed to pack with, its note says when it was packed; it has not left yet.
+    note = await client.get(f"/api/v1/shipments/{sh['id']}/delivery-note", headers=clerk)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(note.content)).pages)
+    assert "Packed:" in text and "Shipped:" not in text
 
     r = await client.post(f"/api/v1/shipments/{sh['id']}/ship", headers=clerk)
     assert r.status_code == 200, r.text
@@ -88,6 +92,7 @@ async def test_create_ship_list_receipt(db, client):
     assert note.headers["content-disposition"] == f'inline; filename="{sh["number"]}.pdf"'
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(note.content)).pages)
     assert sh["number"] in text and w.sku["code"] in text and "SF1" in text
+    assert "Shipped:" in text and "Packed:" not in text
     assert_problem(
         await client.get(f"/api/v1/shipments/{sh['id']}/delivery-note", headers=stranger),
         404,
