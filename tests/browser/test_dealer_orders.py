@@ -65,8 +65,10 @@ async def add_with_stepper(page, code: str, taps: int) -> None:
     plus = row.first.locator("button.step[data-dir=up]")
     box = await plus.bounding_box()
     assert box and box["width"] >= 44 and box["height"] >= 44, f"+ is too small to tap: {box}"
-    async with page.expect_response(lambda r: "/catalog/qty/" in r.url):
-        for _ in range(taps):
+    # One tap at a time, each answered: two taps a stalled machine spreads past the stepper's
+    # 400 ms pause would send two requests, the second aborting the first (htmx logs that).
+    for _ in range(taps):
+        async with page.expect_response(lambda r: "/catalog/qty/" in r.url):
             await plus.tap()
     await htmx_settled(page)
     row = page.locator("li.sku-row").filter(has=page.locator(".code", has_text=code)).first

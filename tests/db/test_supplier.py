@@ -141,7 +141,9 @@ async def test_dealers_see_stock_figures_as_the_settings_say(db, monkeypatch):
     await supplier.save(admin, GOOD, ENV)
     assert await catalog.shows_stock_figures(buyer, ENV)  # at once in this process
     # Another process's change (written straight to the table here) shows once the cached
-    # read is older than CACHE_SECONDS.
+    # read is older than CACHE_SECONDS (an hour here, so that a stalled machine still reads
+    # the cached value first).
+    monkeypatch.setattr(supplier, "CACHE_SECONDS", 3600.0)
     await fetch("UPDATE supplier_settings SET show_stock_numbers = {}", False)
     assert await catalog.shows_stock_figures(buyer, ENV)
     monkeypatch.setattr(supplier, "CACHE_SECONDS", 0.0)

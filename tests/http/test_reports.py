@@ -19,7 +19,6 @@ from tests.http.conftest import sign_in
 from tests.http.test_api_auth import assert_problem, bearer
 
 ZH = {"Accept-Language": "zh-CN"}
-NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -34,6 +33,9 @@ async def shop(db):
     sku = await f.sku(code="W1", name="矿泉水", base_price_fen=250, pack=None)
     await f.stock(sku, wh, 1000)
     totals = {}
+    # Placed now, not when the module was imported: the pages show this month in Shanghai,
+    # and collection may be minutes before the test, across 16:00 UTC on a month's last day.
+    now = datetime.now(UTC)
     for dealer, qty in ((mine, 40), (other, 4)):
         buyer = await f.user("dealer_buyer", dealer)
         result = await orders.submit_order(
@@ -41,7 +43,7 @@ async def shop(db):
             dealer["id"],
             [LineRequest(qty=qty, sku_code="W1")],
             idempotency_key=f"r{dealer['id']}",
-            now=NOW,
+            now=now,
         )
         totals[dealer["id"]] = (await Order.select().where(Order.id == result.order.id).first())[
             "total_fen"

@@ -439,7 +439,8 @@ async def test_promotions_percent_off_spend_save_and_gift_with_dates(client, wor
 
     today = promo_domain.today(f.now())
     later = today + timedelta(days=10)
-    tomorrow = today + timedelta(days=1)
+    # Two days on: still ahead should Shanghai's midnight pass while the test runs.
+    after_tomorrow = today + timedelta(days=2)
     for body in (
         {
             "name": "水九折",
@@ -468,11 +469,11 @@ async def test_promotions_percent_off_spend_save_and_gift_with_dates(client, wor
             "ends_on": str(later),
         },
         {
-            "name": "明天起半价",
+            "name": "后天起半价",
             "kind": "percent_off",
             "sku_code": "W550",
             "percent_off_bp": 5000,
-            "starts_on": str(tomorrow),
+            "starts_on": str(after_tomorrow),
             "ends_on": str(later),
         },
     ):
@@ -480,7 +481,7 @@ async def test_promotions_percent_off_spend_save_and_gift_with_dates(client, wor
         assert r.status_code == 201, r.text
     buyer = await as_(client, "buyer_a")
     p = await price_of(client, buyer, water["id"], 1)
-    assert p["unit_price"] == "1.80", p  # 10% off ¥2.00; tomorrow's half price not yet
+    assert p["unit_price"] == "1.80", p  # 10% off ¥2.00; the later half price not yet
     assert "水九折" in p["rule_label"] or "10" in p["rule_label"], p
     current = (await client.get(f"{API}/promotions/current", headers=buyer)).json()
     names = {c["name"] for c in (current if isinstance(current, list) else current["items"])}

@@ -48,9 +48,9 @@ def test_a_token_is_verified_once_then_remembered(monkeypatch):
 
 
 def test_a_remembered_token_still_expires():
-    raw = encoded(1)
+    raw = encoded(2)  # exp is whole seconds: it lives 1 to 2 s
     assert decode(raw).sub == "7"
-    time.sleep(1.6)
+    time.sleep(2.3)
     with pytest.raises(NotAuthorizedException):
         decode(raw)
     assert not VerifiedToken._verified
