@@ -22,21 +22,25 @@ SQLITE_BUSY_SECONDS = 30
 # FULL, SQLite's default, keeps every commit through a power cut; the tests' throwaway
 # databases use OFF, as their PostgreSQL ones use synchronous_commit = off.
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-_SQLITE_CONNECTIONS: dict[str, type[SQLiteConnection]] = {}
+_SQLITE_CONNECTIONS: dict[tuple[str, bool], type[SQLiteConnection]] = {}
 
 
-def _sqlite_connection(synchronous: str) -> type[SQLiteConnection]:
-    """A sqlite3 connection class that sets PRAGMA synchronous when it opens (Piccolo hands
-    sqlite3.connect() the engine's keyword arguments, `factory` among them)."""
-    if synchronous not in _SQLITE_CONNECTIONS:
+def _sqlite_connection(synchronous: str, reverse_unordered: bool) -> type[SQLiteConnection]:
+    """A sqlite3 connection class that sets PRAGMA synchronous (and, for the tests,
+    reverse_unordered_selects) when it opens (Piccolo hands sqlite3.connect() the engine's
+    keyword arguments, `factory` among them)."""
+    key = (synchronous, reverse_unordered)
+    if key not in _SQLITE_CONNECTIONS:
 
         class Connection(SQLiteConnection):
             def __init__(self, *args, **kwargs) -> None:
                 super().__init__(*args, **kwargs)
                 self.execute(f"PRAGMA synchronous = {synchronous}")
+                if reverse_unordered:
+                    self.execute("PRAGMA reverse_unordered_selects = ON")
 
-        _SQLITE_CONNECTIONS[synchronous] = Connection
-    return _SQLITE_CONNECTIONS[synchronous]
+        _SQLITE_CONNECTIONS[key] = Connection
+    return _SQLITE_CONNECTIONS[key]
 
 
 # Idle SQLite connections kept for reuse, per engine (see PortalSQLiteEngine).
@@ -206,7 +210,7 @@ POSTGRES_SESSION_SETTINGS = {"random_page_cost": "1.1"}
 
 
 def engine_from_url(url: str) -> Engine:
-    """sqlite:///path/to/file[?synchronous=off|normal|full|extra],
+    """sqlite:///path/to/file[?synchronous=off|normal|full|extra][&reverse_unordered_selects=1],
     postgresql://user:pass@host:port/db or postgresql://user@/db?host=/socket/directory."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -214,11 +218,16 @@ def engine_from_url(url: str) -> Engine:
         path = unquote(url[len("sqlite:///") :].partition("?")[0])
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         synchronous = options.pop("synchronous", "FULL").upper()
-        if synchronous not in SQLITE_SYNCHRONOUS or options:
+        # The tests read every query without ORDER BY backwards, so that code relying on the
+        # order rows happen to lie in fails at once here, not now and then on PostgreSQL.
+        reverse = options.pop("reverse_unordered_selects", "0")
+        if synchronous not in SQLITE_SYNCHRONOUS or reverse not in ("0", "1") or options:
             raise ValueError(f"unsupported SQLite URL options: {parsed.query!r}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return PortalSQLiteEngine(
-            path=path, timeout=SQLITE_BUSY_SECONDS, factory=_sqlite_connection(synchronous)
+            path=path,
+            timeout=SQLITE_BUSY_SECONDS,
+            factory=_sqlite_connection(synchronous, reverse == "1"),
         )
     if parsed.scheme in ("postgres", "postgresql"):
         # ?host=/var/run/postgresql, as libpq spells it: a Unix socket's directory, for a

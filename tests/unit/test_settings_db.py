@@ -164,8 +164,23 @@ async def test_sqlite_synchronous_from_the_url(tmp_path, query, level):
     assert [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows] == [(level,)]
 
 
+@pytest.mark.parametrize("query", ["", "?reverse_unordered_selects=1"])
+async def test_sqlite_reads_unordered_rows_backwards_when_asked(tmp_path, query):
+    engine = engine_from_url(f"sqlite:///{tmp_path}/r.sqlite3{query}")
+    await engine._run_in_new_connection("CREATE TABLE t (n INTEGER)")
+    await engine._run_in_new_connection("INSERT INTO t VALUES (1), (2), (3)")
+    rows = await engine._run_in_new_connection("SELECT n FROM t")
+    assert [r["n"] for r in rows] == ([3, 2, 1] if query else [1, 2, 3])
+
+
 @pytest.mark.parametrize(
-    "query", ["?synchronous=sometimes", "?journal=wal", "?synchronous=off&x=1"]
+    "query",
+    [
+        "?synchronous=sometimes",
+        "?journal=wal",
+        "?synchronous=off&x=1",
+        "?reverse_unordered_selects=yes",
+    ],
 )
 def test_sqlite_url_with_unknown_options_is_refused(tmp_path, query):
     with pytest.raises(ValueError, match="SQLite URL options"):
