@@ -13,7 +13,7 @@ from portal.domain.scope import Actor
 from portal.web.common import Tab, acting_dealer, home_path, page, tabs_for
 
 RECENT_ORDERS = 5
-RECENT_PARCELS = 3  # parcels to confirm shown on a dealer's home; the rest behind a link
+RECENT_PARCELS = 5  # parcels to confirm shown on a dealer's home; the rest behind a link
 # Staff whose home is the dealer picker (they order for a dealer on a visit).
 
 
