@@ -1121,8 +1121,8 @@ async def load_demo_if_empty(settings: Settings) -> None:
             print(
                 f"Loaded the demo supplier {SUPPLIER}: {summary.dealers} dealers, "
                 f"{summary.users} users, {summary.skus} SKUs in {summary.products} products, "
-                f"{summary.warehouses} warehouses, {summary.orders} past orders "
-                f"({summary.seconds:.1f} s)."
+                f"{summary.warehouses} warehouses, {summary.orders} past orders, "
+                f"{summary.shipments} shipments ({summary.seconds:.1f} s)."
             )
             for problem in summary.orders_skipped:
                 print(f"  sample order not placed: {problem}")

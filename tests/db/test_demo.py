@@ -226,6 +226,7 @@ async def test_cli_demo_loads_once_and_always_prints_the_logins(db, database_url
         assert DEMO_PASSWORD in out
         for username in DEMO_LOGINS.values():
             assert username in out
+    assert "15 past orders, 6 shipments" in first
     assert "not loaded again" in second
 
 
