@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.auth.passwords import hash_password
-from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
+from portal.db import bind_tables, engine_from_url, fetch, start, stop, write_transaction
 from portal.domain import supplier
 from portal.domain.errors import DomainError
 from portal.domain.money import from_fen, percent_of, to_fen
@@ -617,12 +617,13 @@ FULFILMENT = [
     ("D02", 9, 7, 6, False),
     ("D01", 12, 1, None, True),
 ]
-# D01 paid for its oldest order (days ago); D09 asks to return some of what it received
+# D01 paid its first invoice (days ago); D09 asks to return some of what it received
 # (days ago, the reason): the return waits for staff.
-PAYMENT = ("D01", 26, 10)
+PAYMENT = ("D01", 10)
 RETURN = ("D09", 8, 3, "外箱破损，部分漏液")
 CARRIERS = ("顺丰速运", "德邦物流", "中通快递")
 READ_AFTER_DAYS = 3
+Placed = dict[tuple[str, int], int]  # past orders' ids by (dealer code, days ago)
 
 
 def _plan_orders(plan: DemoPlan, rng: random.Random) -> None:
@@ -794,7 +795,7 @@ async def _rep_of(dealer_id: int) -> Any:
     return actor_from_user(await User.select().where(User.id == assigned[0]["rep"]).first())
 
 
-async def _place_orders(plan: DemoPlan, skipped: list[str]) -> dict[tuple[str, int], int]:
+async def _place_orders(plan: DemoPlan, skipped: list[str]) -> Placed:
     """Past orders through the real use case (one transaction each), so their prices, stock
     reservations, credit exposure and timelines are exactly what the portal would write.
     Returns the placed orders' ids by (dealer code, days ago)."""
@@ -802,7 +803,7 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> dict[tuple[str, i
     from portal.domain.quantities import LineRequest
     from portal.domain.scope import actor_from_user
 
-    placed: dict[tuple[str, int], int] = {}
+    placed: Placed = {}
     if not plan.orders:
         return placed
     users = {
@@ -847,18 +848,32 @@ def _demo_now() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-async def _fulfil_orders(placed: dict[tuple[str, int], int], skipped: list[str]) -> int:
-    """FULFILMENT, PAYMENT and RETURN through the real use cases (shipments, receipts, the
-    ledger, returns), each at its own time in the past. Returns the shipments made; what
-    could not be done is reported in `skipped`, as a refused sample order is."""
-    from portal.domain import ledger, returns, shipments
+async def _demo_actor(username: str) -> Any:
     from portal.domain.scope import actor_from_user
 
-    async def actor(username: str) -> Any:
-        return actor_from_user(await User.select().where(User.username == username).first())
+    return actor_from_user(await User.select().where(User.username == username).first())
 
+
+async def _fulfil_orders(placed: Placed, skipped: list[str]) -> int:
+    """FULFILMENT, PAYMENT and RETURN through the real use cases (shipments, receipts, the
+    ledger, returns), each at its own time in the past; news older than READ_AFTER_DAYS read.
+    Returns the shipments made; what could not be done is reported in `skipped`, as a
+    refused sample order is."""
     now = _demo_now()
-    warehouse = await actor(DEMO_LOGINS["warehouse"])
+    made = await _ship_orders(placed, skipped, now)
+    await _pay_first_invoice(now)
+    await _ask_return(placed, skipped, now)
+    await fetch(
+        "UPDATE notification SET read_at = created_at WHERE read_at IS NULL AND created_at < {}",
+        now - timedelta(days=READ_AFTER_DAYS),
+    )
+    return made
+
+
+async def _ship_orders(placed: Placed, skipped: list[str], now: datetime) -> int:
+    from portal.domain import shipments
+
+    warehouse = await _demo_actor(DEMO_LOGINS["warehouse"])
     made = 0
     for n, (dealer, ordered, shipped, received, whole) in enumerate(FULFILMENT):
         order_id = placed.get((dealer, ordered))
@@ -880,57 +895,63 @@ async def _fulfil_orders(placed: dict[tuple[str, int], int], skipped: list[str])
             await shipments.ship(warehouse, packed.shipment.id, now=at)
             made += 1
             if received is not None:
-                buyer = await actor(f"{dealer.lower()}buyer")
                 at = now - timedelta(days=received, hours=5)
                 await shipments.mark_delivered(warehouse, packed.shipment.id, now=at)
-                await shipments.confirm_receipt(
-                    buyer, packed.shipment.id, now=at + timedelta(hours=2)
-                )
+                buyer = await _demo_actor(f"{dealer.lower()}buyer")
+                at += timedelta(hours=2)
+                await shipments.confirm_receipt(buyer, packed.shipment.id, now=at)
         except DomainError as exc:
             skipped.append(f"{dealer} shipment: {exc.type} {exc.message} {exc.params}")
-    dealer, ordered, paid = PAYMENT
-    dealer_row = await Dealer.select(Dealer.id).where(Dealer.code == dealer).first()
-    invoiced = None
-    if dealer_row is not None:
-        invoiced = (
-            await LedgerEntry.select(LedgerEntry.amount_fen)
-            .where((LedgerEntry.dealer == dealer_row["id"]) & (LedgerEntry.kind == "invoice"))
-            .order_by(LedgerEntry.id)
-            .first()
-        )
-    if invoiced is not None:
-        at = now - timedelta(days=paid)
-        await ledger.record_payment(
-            await actor(DEMO_LOGINS["finance"]),
-            dealer_row["id"],
-            amount=from_fen(int(invoiced["amount_fen"])),
-            method="bank",
-            reference=f"网银转账 {at.astimezone(SHANGHAI):%Y%m%d}",
-            value_date=at.astimezone(SHANGHAI).date(),
-            now=at,
-        )
+    return made
+
+
+async def _pay_first_invoice(now: datetime) -> None:
+    from portal.domain import ledger
+
+    dealer_code, paid = PAYMENT
+    dealer = await Dealer.select(Dealer.id).where(Dealer.code == dealer_code).first()
+    if dealer is None:
+        return
+    invoice = (
+        await LedgerEntry.select(LedgerEntry.amount_fen)
+        .where((LedgerEntry.dealer == dealer["id"]) & (LedgerEntry.kind == "invoice"))
+        .order_by(LedgerEntry.id)
+        .first()
+    )
+    if invoice is None:
+        return
+    at = now - timedelta(days=paid)
+    await ledger.record_payment(
+        await _demo_actor(DEMO_LOGINS["finance"]),
+        dealer["id"],
+        amount=from_fen(int(invoice["amount_fen"])),
+        method="bank",
+        reference=f"网银转账 {at.astimezone(SHANGHAI):%Y%m%d}",
+        value_date=at.astimezone(SHANGHAI).date(),
+        now=at,
+    )
+
+
+async def _ask_return(placed: Placed, skipped: list[str], now: datetime) -> None:
+    from portal.domain import returns
+
     dealer, ordered, asked, reason = RETURN
     order_id = placed.get((dealer, ordered))
-    if order_id is not None:
-        buyer = await actor(f"{dealer.lower()}buyer")
-        try:
-            left = await returns.returnable_lines(buyer, order_id)
-            first = next(ln for ln in left if ln.returnable)
-            await returns.request_return(
-                buyer,
-                order_id,
-                quantities={first.order_line_id: min(first.returnable, 6)},
-                reason=reason,
-                now=now - timedelta(days=asked),
-            )
-        except (DomainError, StopIteration) as exc:
-            skipped.append(f"{dealer} return: {exc!r}")
-    # What people were told more than READ_AFTER_DAYS ago they have read by now.
-    await Dealer.raw(
-        "UPDATE notification SET read_at = created_at WHERE read_at IS NULL AND created_at < {}",
-        now - timedelta(days=READ_AFTER_DAYS),
-    )
-    return made
+    if order_id is None:
+        return
+    buyer = await _demo_actor(f"{dealer.lower()}buyer")
+    try:
+        left = await returns.returnable_lines(buyer, order_id)
+        first = next(ln for ln in left if ln.returnable)
+        await returns.request_return(
+            buyer,
+            order_id,
+            quantities={first.order_line_id: min(first.returnable, 6)},
+            reason=reason,
+            now=now - timedelta(days=asked),
+        )
+    except (DomainError, StopIteration) as exc:
+        skipped.append(f"{dealer} return: {exc!r}")
 
 
 # Orders from ¥5,000 go to the regional manager; discounts past a rep's authority too;

@@ -326,21 +326,29 @@ async def list_shipments(
     return await _views(actor, rows)
 
 
-async def awaiting_receipt(actor: Actor, *, limit: int = 5) -> tuple[list[ShipmentView], int]:
+async def awaiting_receipt(actor: Actor, *, limit: int = 5) -> tuple[list[dict], int]:
     """The parcels on their way to the actor's dealers (shipped or delivered, not yet
-    received), oldest first: the first `limit` and how many there are. For a dealer's home."""
+    received), oldest first: the first `limit` (id, number, status, carrier, tracking_no,
+    shipped_at; no lines, a dealer's home lists them) and how many there are."""
     waiting = in_scope(Shipment.dealer, await visible_dealer_ids(actor)) & Shipment.status.is_in(
         ["shipped", "delivered"]
     )
     rows = (
-        await Shipment.select(*_COLUMNS)
+        await Shipment.select(
+            Shipment.id,
+            Shipment.number,
+            Shipment.status,
+            Shipment.carrier,
+            Shipment.tracking_no,
+            Shipment.shipped_at,
+        )
         .where(waiting)
         .order_by(Shipment.shipped_at)
         .order_by(Shipment.id)
         .limit(max(0, int(limit)))
     )
     count = len(rows) if len(rows) < limit else await Shipment.count().where(waiting)
-    return await _views(actor, rows), count
+    return rows, count
 
 
 # --- what remains and what a warehouse can give ---------------------------------------------

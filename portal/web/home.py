@@ -74,6 +74,7 @@ async def home(request: Request) -> Response:
         "credit": card,
         "recent": recent.items,
         "parcels": parcels,
+        "parcel_labels": shipments.STATUS_LABELS,
         "parcels_count": parcels_count,
         "more_orders": recent.has_more,
         "status_labels": orders.STATUS_LABELS,
