@@ -62,7 +62,7 @@ class ProductVisibility(Table, tablename="product_visibility"):
 
 class Sku(Table, tablename="sku"):
     product = ForeignKey(Product, index=True)
-    code = Varchar(length=40, unique=True, index=True)
+    code = Varchar(length=40, unique=True)
     barcode = Varchar(length=40, default="", index=True)
     name = Varchar(length=160, index=True)
     spec = Varchar(length=50, default="")

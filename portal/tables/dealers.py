@@ -19,7 +19,7 @@ class Tier(Table, tablename="tier"):
 
 
 class Dealer(Table, tablename="dealer"):
-    code = Varchar(length=20, unique=True, index=True)
+    code = Varchar(length=20, unique=True)
     name = Varchar(length=100, index=True)
     tier = ForeignKey(Tier)
     region = Varchar(length=50, default="")

@@ -32,7 +32,7 @@ class Shipment(Table, tablename="shipment"):
     `value_fen` is the invoice posted when it ships (the lines at the order's prices).
     """
 
-    number = Varchar(length=30, unique=True, index=True)
+    number = Varchar(length=30, unique=True)
     order = ForeignKey(Order, index=True, on_delete=OnDelete.restrict)
     dealer = ForeignKey(Dealer, index=True, on_delete=OnDelete.restrict)
     warehouse = ForeignKey(Warehouse, on_delete=OnDelete.restrict)
@@ -105,7 +105,7 @@ class ReturnRequest(Table, tablename="return_request"):
     """A dealer's request to return shipped goods (退货, RMA): requested -> approved/rejected
     -> received (accepted quantities back to stock, a credit note to the ledger)."""
 
-    number = Varchar(length=30, unique=True, index=True)
+    number = Varchar(length=30, unique=True)
     order = ForeignKey(Order, index=True, on_delete=OnDelete.restrict)
     dealer = ForeignKey(Dealer, index=True, on_delete=OnDelete.restrict)
     status = Varchar(length=20, index=True)

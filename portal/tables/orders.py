@@ -40,7 +40,7 @@ class CartLine(Table, tablename="cart_line"):
 
 
 class Order(Table, tablename="sales_order"):
-    number = Varchar(length=20, unique=True, index=True)
+    number = Varchar(length=20, unique=True)
     dealer = ForeignKey(Dealer, index=True, on_delete=OnDelete.restrict)
     placed_by = ForeignKey(_USER, on_delete=OnDelete.restrict)
     # The rep who ordered on the dealer's behalf, if any.

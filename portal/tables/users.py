@@ -23,7 +23,7 @@ ROLES = (
 
 
 class User(Table, tablename="portal_user"):
-    username = Varchar(length=64, unique=True, index=True)
+    username = Varchar(length=64, unique=True)
     phone = Varchar(length=32, null=True, default=None, unique=True)
     display_name = Varchar(length=100)
     password_hash = Varchar(length=255)
