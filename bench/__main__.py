@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -393,6 +394,68 @@ async def wait_ready(base: str, limit_s: float = 60) -> None:
     raise RuntimeError("the server did not become ready")
 
 
+# --- CPU ---------------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds used by PostgreSQL (every postgres process on the machine: backends and
+    background workers), by the portal's server (uvicorn's process and its workers) and by
+    the load's client (wrk, a child reaped after each run; or this process, which drives the
+    floor and the httpx load), read from /proc and getrusage. What a figure costs in CPU per
+    request is steadier than its rate on a shared machine, and says where the time goes.
+    Where /proc is missing (not Linux), nothing is reported."""
+
+    def __init__(self) -> None:
+        self.server_pid: int | None = None
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def _processes(self) -> list[tuple[int, int, str, float]]:
+        """(pid, parent pid, command, CPU seconds) of every process."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+            except OSError:  # gone meanwhile
+                continue
+            command = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            # fields[1] is the parent pid; [11] and [12] are utime and stime, in clock ticks.
+            cpu = (int(fields[11]) + int(fields[12])) / self.tick
+            found.append((int(entry), int(fields[1]), command, cpu))
+        return found
+
+    def snapshot(self) -> dict[str, float]:
+        if not os.path.isdir("/proc"):
+            return {}
+        processes = self._processes()
+        server = {self.server_pid}
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "postgres": sum(cpu for _p, _pp, command, cpu in processes if command == "postgres"),
+            "server": sum(cpu for pid, ppid, _c, cpu in processes if server & {pid, ppid}),
+            "self": own.ru_utime + own.ru_stime,
+            "children": children.ru_utime + children.ru_stime,
+        }
+
+    @staticmethod
+    def per_op(before: dict, after: dict, count: int, client: str) -> dict[str, float]:
+        """CPU milliseconds per request between two snapshots; `client`: "children" (wrk) or
+        "self" (this process drove the load)."""
+        if not before or not count:
+            return {}
+        return {
+            name: round((after[key] - before[key]) * 1000 / count, 3)
+            for name, key in (("postgres", "postgres"), ("server", "server"), ("client", client))
+        }
+
+
+CPU = CpuMeter()
+
+
 # --- load --------------------------------------------------------------------------------
 
 
@@ -464,7 +527,13 @@ def summarise(runs: list[Run]) -> dict:
 
 async def measure(one, seconds: float) -> dict:
     await drive(one, WARMUP_SECONDS)
-    return summarise([await drive(one, seconds) for _ in range(RUNS)])
+    before = CPU.snapshot()
+    runs = [await drive(one, seconds) for _ in range(RUNS)]
+    after = CPU.snapshot()
+    return {
+        **summarise(runs),
+        "cpu_ms_per_op": CPU.per_op(before, after, sum(r.count for r in runs), "self"),
+    }
 
 
 async def wrk(
@@ -518,7 +587,13 @@ async def measure_wrk(
         return {**(env or {}), "BENCH_RUN": f"{time.time_ns()}-{i}"}
 
     await wrk(url, WARMUP_SECONDS, run_env(0), headers)
-    return summarise([await wrk(url, seconds, run_env(i + 1), headers) for i in range(RUNS)])
+    before = CPU.snapshot()
+    runs = [await wrk(url, seconds, run_env(i + 1), headers) for i in range(RUNS)]
+    after = CPU.snapshot()
+    return {
+        **summarise(runs),
+        "cpu_ms_per_op": CPU.per_op(before, after, sum(r.count for r in runs), "children"),
+    }
 
 
 async def token(c: httpx.AsyncClient, username: str) -> str:
@@ -815,7 +890,17 @@ async def bench_all_orders(base: str, url: str, data: Data) -> dict:
     orders["ratio_to_trivial"] = round(orders["portal"]["per_s"] / trivial, 3)
     orders["ratio_hot_to_trivial"] = round(orders["portal hot"]["per_s"] / trivial, 3)
     orders["floor_to_trivial"] = round(orders["floor"]["per_s"] / trivial, 3)
+    # Where a submission's CPU goes, against the floor's: PostgreSQL's share and the rest.
+    for suffix in ("", " hot"):
+        portal_cpu = orders[f"portal{suffix}"].get("cpu_ms_per_op") or {}
+        floor_cpu = orders[f"floor{suffix}"].get("cpu_ms_per_op") or {}
+        if portal_cpu.get("postgres") and floor_cpu.get("postgres"):
+            key = "postgres_cpu_portal_to_floor" + suffix.replace(" ", "_")
+            orders[key] = round(portal_cpu["postgres"] / floor_cpu["postgres"], 2)
     return orders
+
+
+ORDER_FIGURES = ("trivial /health/live", "portal", "floor", "portal hot", "floor hot")
 
 
 def table(report: dict) -> str:
@@ -826,7 +911,7 @@ def table(report: dict) -> str:
         out.append(
             f"{title:44} {'per s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}"
         )
-    for name in ("trivial /health/live", "portal", "floor", "portal hot", "floor hot"):
+    for name in ORDER_FIGURES:
         if name not in o:
             continue
         f = o[name]
@@ -841,6 +926,21 @@ def table(report: dict) -> str:
             f"hot: {o['ratio_hot_to_trivial']:.3f}   "
             f"floor ÷ trivial: {o['floor_to_trivial']:.3f}"
         )
+    cpu_rows = [
+        (n, o[n]["cpu_ms_per_op"]) for n in ORDER_FIGURES if o.get(n, {}).get("cpu_ms_per_op")
+    ]
+    if cpu_rows:
+        out.append(f"{'  CPU ms per request':44} {'postgres':>8} {'server':>8} {'client':>8}")
+        for name, cpu in cpu_rows:
+            out.append(
+                f"  {name:42} {cpu['postgres']:8.2f} {cpu['server']:8.2f} {cpu['client']:8.2f}"
+            )
+        if "postgres_cpu_portal_to_floor" in o:
+            out.append(
+                "  PostgreSQL CPU per order, portal ÷ floor: "
+                f"{o['postgres_cpu_portal_to_floor']:.2f}   "
+                f"hot: {o.get('postgres_cpu_portal_to_floor_hot', 0):.2f}"
+            )
     for label, key in (("catalog", "catalog"),):
         if key not in report:
             continue
@@ -888,6 +988,7 @@ async def main() -> int:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(url, port, var_dir)
+        CPU.server_pid = server.pid
         await wait_ready(base)
         report: dict = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
