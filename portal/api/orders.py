@@ -177,7 +177,13 @@ async def list_orders(
     request: Request[Actor, Any, Any],
     status: Annotated[
         str | None,
-        QueryParameter(max_length=20, description="one of " + ", ".join(orders.STATUSES)),
+        QueryParameter(
+            max_length=20,
+            description="one of "
+            + ", ".join(orders.STATUSES)
+            + f"; or {orders.TO_RECEIVE}: orders with a parcel shipped or delivered and not yet "
+            "received",
+        ),
     ] = None,
     dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     q: Annotated[str, QueryParameter(max_length=100)] = "",

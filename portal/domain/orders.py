@@ -105,6 +105,12 @@ TRANSITIONS: dict[str, set[str]] = {
     "rejected": set(),
     "cancelled": set(),
 }
+# Parcels on their way to the dealer: shipped or delivered, not yet received (签收).
+PARCEL_STATUSES_TO_RECEIVE = ("shipped", "delivered")
+# A filter of order lists beside the states: orders with such a parcel (待签收). A partly
+# shipped order may have one, a shipped order may have none left (all received).
+TO_RECEIVE = "to_receive"
+ORDER_FILTERS = (*STATUSES, TO_RECEIVE)
 STATUS_LABELS = {
     "pending_approval": _("Awaiting approval"),
     "returned": _("Returned to dealer"),
@@ -769,8 +775,9 @@ async def list_orders(
     start: date | None = None,
     end: date | None = None,
 ) -> OrdersPage:
-    """Orders the actor may see, newest first; filter by status, dealer, number/dealer name and
-    the days (Asia/Shanghai, both inclusive) they were placed on."""
+    """Orders the actor may see, newest first; filter by status (or TO_RECEIVE: those with a
+    parcel to confirm), dealer, number/dealer name and the days (Asia/Shanghai, both
+    inclusive) they were placed on."""
     page = max(1, int(page))
     per_page = min(max(1, int(per_page)), 100)
     if start is not None and end is not None and start > end:
@@ -828,7 +835,7 @@ async def _select_orders(
         where.append(Order.status.not_in(list(NOT_TO_SHIP)))
         where.append(orders_in_warehouses(await staff_warehouses(actor)))
     if status:
-        if status not in STATUSES:
+        if status not in ORDER_FILTERS:
             raise ValidationFailed(
                 _("Unknown order status %(status)s."),
                 {"status": status},
@@ -836,7 +843,11 @@ async def _select_orders(
                     FieldError("status", _("Unknown order status %(status)s."), {"status": status})
                 ],
             )
-        where.append(Order.status == status)
+        if status == TO_RECEIVE:
+            to_receive = Shipment.status.is_in(list(PARCEL_STATUSES_TO_RECEIVE))
+            where.append(Order.id.is_in(Shipment.select(Shipment.order).where(to_receive)))
+        else:
+            where.append(Order.status == status)
     if dealer_id is not None:
         if ids is not None and dealer_id not in ids:
             raise NotFound(_("Dealer not found."))  # as GET /dealers/{id} answers it

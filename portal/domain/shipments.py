@@ -35,7 +35,12 @@ from portal.domain.errors import (
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
-from portal.domain.orders import note_on_order, order_in_scope, transition
+from portal.domain.orders import (
+    PARCEL_STATUSES_TO_RECEIVE,
+    note_on_order,
+    order_in_scope,
+    transition,
+)
 from portal.domain.quantities import in_packs, parse_line_quantities
 from portal.domain.scope import (
     Actor,
@@ -331,7 +336,7 @@ async def awaiting_receipt(actor: Actor, *, limit: int = 5) -> tuple[list[dict],
     received), oldest first: the first `limit` (id, number, status, carrier, tracking_no,
     shipped_at; no lines, a dealer's home lists them) and how many there are."""
     waiting = in_scope(Shipment.dealer, await visible_dealer_ids(actor)) & Shipment.status.is_in(
-        ["shipped", "delivered"]
+        list(PARCEL_STATUSES_TO_RECEIVE)
     )
     rows = (
         await Shipment.select(

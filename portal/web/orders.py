@@ -30,8 +30,10 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 PER_PAGE = 20
 MAX_PAGE = 10_000
 MAX_REASON = orders.MAX_NOTE
-# The chips above the list: every state, plus "all".
-FILTERS = [("", _("All"))] + [(s, orders.STATUS_LABELS[s]) for s in orders.STATUSES]
+# The chips above the list: "all", the orders with a parcel to confirm, then every state.
+FILTERS = [("", _("All")), (orders.TO_RECEIVE, _("To confirm receipt"))] + [
+    (s, orders.STATUS_LABELS[s]) for s in orders.STATUSES
+]
 
 
 # Every kind of timeline entry, whichever area wrote it.
@@ -61,7 +63,7 @@ async def order_list(
     q: FromQuery[str | None] = None,
     page_no: Annotated[str | None, QueryParameter(name="page")] = None,
 ) -> Template:
-    chosen = status if status in orders.STATUSES else ""
+    chosen = status if status in orders.ORDER_FILTERS else ""
     query = (q or "").strip()[:30]
     number = _page_number(page_no)
     result = await orders.list_orders(

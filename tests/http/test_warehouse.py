@@ -535,3 +535,61 @@ async def test_a_dealers_home_lists_the_parcels_to_confirm(db, client):
     await sign_in(client, "buyer")
     await shipments.confirm_receipt(w.buyer, on_its_way["id"])
     assert "待签收" not in (await client.get("/")).text
+
+
+async def test_orders_with_a_parcel_to_confirm_have_a_filter_of_their_own(db, client, monkeypatch):
+    """待签收: the orders list (page, export and API) filters the orders with a parcel shipped
+    or delivered and not yet received; a dealer's home links there when its card is full."""
+    from portal.web import home
+
+    w, o = await setup(client)
+    line = o["lines"][0]
+    other = await approved_order(w, qty=2, key="k2")  # nothing shipped
+    number = (await Order.select(Order.number).where(Order.id == o["id"]).first())["number"]
+    number2 = (await Order.select(Order.number).where(Order.id == other["id"]).first())["number"]
+
+    async def parcel(warehouse: dict, qty: int, ship: bool) -> int:
+        made = await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=warehouse["id"], quantities={line["id"]: qty}
+        )
+        if ship:
+            await shipments.ship(w.clerk, made.shipment.id)
+        return made.shipment.id
+
+    packed = await parcel(w.wh2, 4, ship=False)
+    await sign_in(client, "buyer")
+    listed = await client.get("/orders?status=to_receive")
+    assert listed.status_code == 200 and number not in listed.text  # only packed so far
+
+    first = await parcel(w.wh1, 3, ship=True)
+    second = await parcel(w.wh1, 3, ship=True)
+    listed = (await client.get("/orders?status=to_receive")).text
+    assert number in listed and number2 not in listed
+    assert re.search(
+        r'class="chip chip-on" aria-current="true"\s+href="/orders\?status=to_receive"', listed
+    )
+    assert ">待签收</a>" in listed
+    exported = await client.get("/orders/export?format=csv&status=to_receive")
+    assert number in exported.text and number2 not in exported.text
+    token = await bearer(client, "buyer")
+    api = await client.get("/api/v1/orders", params={"status": "to_receive"}, headers=token)
+    assert [i["number"] for i in api.json()["items"]] == [number]
+
+    # The home card shows RECENT_PARCELS and links to the rest.
+    monkeypatch.setattr(home, "RECENT_PARCELS", 1)
+    assert 'href="/orders?status=to_receive"' in (await client.get("/")).text
+
+    client.cookies.clear()
+    await sign_in(client, "stranger")
+    assert number not in (await client.get("/orders?status=to_receive")).text
+
+    client.cookies.clear()
+    await sign_in(client, "buyer")
+    await shipments.confirm_receipt(w.buyer, first)
+    assert number in (await client.get("/orders?status=to_receive")).text  # one still on its way
+    await shipments.confirm_receipt(w.buyer, second)
+    listed = (await client.get("/orders?status=to_receive")).text
+    assert number not in listed and "0 个订单" in listed  # the packed parcel never counted
+    assert (await Shipment.select(Shipment.status).where(Shipment.id == packed).first())[
+        "status"
+    ] == "packed"
