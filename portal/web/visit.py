@@ -39,6 +39,9 @@ async def _card_page(request: Request, dealer_id: int, status: int = 200, **extr
         "reps": await dealers.assignable_reps(request.user),
         **extra,
     }
+    if acting_dealer_id(request) is None:
+        # "No dealer chosen yet" above a dealer's card, whose first button orders for it.
+        context["show_acting_banner"] = False
     return page(request, "visit/card.html", context, active_tab="dealers", status=status)
 
 

@@ -41,6 +41,10 @@ async def test_picker_lists_assigned_dealers_with_credit_and_searches(client):
     assert 'id="acting-banner"' not in page.text
     me = await client.get("/me")
     assert re.search(r'id="acting-banner".*?href="/dealers"', me.text, re.S)
+    # Nor a dealer's card, whose first button orders for that dealer.
+    card = await client.get(f"/dealers/{mine['id']}")
+    assert card.status_code == 200 and mine["name"] in card.text
+    assert 'id="acting-banner"' not in card.text
     # A manager or administrator is not prompted on every page (they seldom order).
     await f.user("sales_manager", username="boss")
     await sign_in(client, "boss")
