@@ -34,6 +34,7 @@ from portal.domain import (
 )
 from portal.domain.errors import (
     Conflict,
+    CreditExceeded,
     DomainError,
     FieldError,
     Forbidden,
@@ -1958,7 +1959,32 @@ async def _submit(
         if shortfalls is None or await catalog.shows_stock_figures(actor, stock_defaults):
             raise
         raise _stock_refusal(prepared, shortfalls, figures=False) from None
+    except CreditExceeded as refusal:
+        await _tell_short_stock_too(actor, prepared, refusal, stock_defaults)
+        raise
     return SubmitResult(order=view, created=True)
+
+
+async def _tell_short_stock_too(
+    actor: Actor, p: Prepared, refusal: CreditExceeded, stock_defaults: supplier.Defaults
+) -> None:
+    """An order refused for credit that is also short of stock says so in the same refusal:
+    each short line as a field error (with the figure where the reader may see it) and in
+    `short_lines`, so that the dealer fixes both at once. Stock is checked after credit,
+    under the dealer's lock; here it is read after the refusal rolled back, as advice (the
+    next try checks again)."""
+    bought = [line for line in p.lines if line.rule != RULE_GIFT]  # a gift never refuses
+    wanted = [(line.key, line.sku_id, line.qty) for line in bought]
+    waits = {line.sku_id for line in bought if line.allow_backorder}
+    _allocations, shortfalls = await stock.allocate(
+        p.dealer, wanted, backorderable_skus=waits, apply=False
+    )
+    if not shortfalls:
+        return
+    figures = await catalog.shows_stock_figures(actor, stock_defaults)
+    short = _stock_refusal(p, shortfalls, figures=figures)
+    refusal.errors = [*refusal.errors, *short.errors]
+    refusal.extra["short_lines"] = short.extra["lines"]
 
 
 async def submit_order(

@@ -356,7 +356,8 @@ async def submit(request: Request, data: Form) -> Response:
             status=exc.status,
             submit_error=i18n.error_message(exc),
             submit_errors=exc.errors,
-            short_skus=short if isinstance(exc, InsufficientStock) else set(),
+            # A credit refusal names the short lines too, when there are any.
+            short_skus=short if isinstance(exc, (InsufficientStock, CreditExceeded)) else set(),
         )
     target = f"/orders/{result.order.id}"
     response: Response

@@ -243,6 +243,32 @@ async def test_over_credit_is_refused_with_the_figures_and_nothing_written(db):
     await assert_nothing_written(w)
 
 
+async def test_over_credit_and_short_of_stock_says_both(db):
+    """Refused for credit, an order also short of stock names its short lines in the same
+    refusal (with the figure where the reader may see it), so that both are fixed at once."""
+    # ¥80.00 available; B200 has 12 in stock, 18 asked: ¥180.00.
+    w = await world(credit_limit_fen=10_000, balance_fen=2_000, on_hand2=12)
+    lines = [LineRequest(qty=18, sku_code="B200"), LineRequest(qty=1, sku_code="A100")]
+    with pytest.raises(CreditExceeded) as err:
+        await submit(w, lines)
+    e = err.value
+    assert e.params == {"available": "¥80.00", "total": "¥181.80"}
+    assert e.extra["short_lines"] == [{"sku": "B200", "requested": 18, "available": 12}]
+    assert [(x.field, x.params) for x in e.errors] == [
+        ("lines[0]", {"sku": "B200", "requested": 18, "unit": "件", "available": 12})
+    ]
+    # Where the supplier does not show stock figures, a dealer hears that it is short only.
+    with pytest.raises(CreditExceeded) as err:
+        await submit(w, lines, key="k2", stock_defaults=orders.NO_STOCK_NUMBERS)
+    assert err.value.extra["short_lines"] == [{"sku": "B200", "requested": 18, "available": None}]
+    assert "available" not in err.value.errors[0].params
+    # Enough stock: the credit refusal alone, as before.
+    with pytest.raises(CreditExceeded) as err:
+        await submit(w, [LineRequest(qty=12, sku_code="B200")], key="k3")
+    assert err.value.errors == [] and "short_lines" not in err.value.extra
+    await assert_nothing_written(w)
+
+
 async def test_open_orders_count_against_credit(db):
     w = await world(credit_limit_fen=20_000)
     await submit(w, [LineRequest(qty=12, sku_code="B200")], key="first")  # ¥120.00

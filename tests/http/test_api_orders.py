@@ -158,6 +158,21 @@ async def test_credit_exceeded_gives_the_figures(client, world):
     assert await written() == (0, 0, 0, 0)
 
 
+async def test_credit_exceeded_names_short_lines_too(client, world):
+    from portal.tables import Dealer
+
+    await Dealer.update({Dealer.credit_limit_fen: 5000}).where(Dealer.id == world["a"]["id"])
+    headers = await bearer(client, "buyer_a")
+    response = await submit(client, headers | EN, order_body(qty=120))  # 100 in stock
+    body = assert_problem(response, 422, "credit-exceeded")
+    assert body["available"] == "50.00"
+    # The supplier shows dealers no stock numbers (the default): no figure.
+    assert body["short_lines"] == [{"sku": "W550", "requested": 120, "available": None}]
+    assert body["errors"][0]["field"] == "lines[0]"
+    assert "not enough in stock" in body["errors"][0]["message"]
+    assert await written() == (0, 0, 0, 0)
+
+
 async def test_insufficient_stock_names_the_short_lines(client, world):
     other = await f.sku(code="T500", name="东方树叶 500ml", base_price_fen=500)
     await f.stock(other, world["wh"], on_hand=50)

@@ -253,10 +253,24 @@ async def test_credit_refusal_shows_the_figures_and_keeps_the_cart(client):
     assert response.status_code == 422
     error = re.search(r'id="submit-error">(.*?)</div>', response.text, re.S).group(1)
     assert "10.00" in error and "43.20" in error
+    assert "B200" not in error  # nothing short: the credit alone
     assert await Order.count() == 0
     assert await cart_qty(s) == {s.a["id"]: 24}
     # A fresh key for the next attempt.
     assert key_from(response.text) != key_from(page.text)
+
+    # Short of stock as well: the same refusal names the short line, to fix both at once.
+    await put(s, s.b, 5)
+    await StockLevel.update({StockLevel.reserved: 3}).where(StockLevel.sku == s.b["id"])
+    page = await client.get("/cart")
+    response = await client.post(
+        "/cart/submit",
+        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 422
+    error = re.search(r'id="submit-error">(.*?)</div>', response.text, re.S).group(1)
+    assert "10.00" in error and "B200" in error and "A100" not in error
+    assert await Order.count() == 0
 
 
 async def test_stock_shortage_names_the_short_line(client):
