@@ -63,6 +63,18 @@ def key_from(html: str) -> str:
     return match.group(1)
 
 
+async def submit_cart_page(client, **kw):
+    """Open the cart and submit it as its form would (its key and CSRF token): (page, response);
+    `kw` go to the POST (headers, follow_redirects)."""
+    page = await client.get("/cart")
+    response = await client.post(
+        "/cart/submit",
+        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
+        **kw,
+    )
+    return page, response
+
+
 async def test_empty_cart_links_to_the_catalog(client):
     await shop()
     await sign_in(client, "buyer")
@@ -230,12 +242,7 @@ async def test_htmx_submit_redirects_with_a_header(client):
     s = await shop()
     await sign_in(client, "buyer")
     await put(s, s.a, 2)
-    page = await client.get("/cart")
-    response = await client.post(
-        "/cart/submit",
-        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
-        headers=HX,
-    )
+    page, response = await submit_cart_page(client, headers=HX)
     assert response.status_code == 200
     order = await Order.select().first()
     assert response.headers["HX-Redirect"] == f"/orders/{order['id']}"
@@ -245,11 +252,7 @@ async def test_credit_refusal_shows_the_figures_and_keeps_the_cart(client):
     s = await shop(credit_limit_fen=1_000)  # ¥10.00
     await sign_in(client, "buyer")
     await put(s, s.a, 24)  # 24 × ¥1.80 = ¥43.20
-    page = await client.get("/cart")
-    response = await client.post(
-        "/cart/submit",
-        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
-    )
+    page, response = await submit_cart_page(client)
     assert response.status_code == 422
     error = re.search(r'id="submit-error">(.*?)</div>', response.text, re.S).group(1)
     assert "10.00" in error and "43.20" in error
@@ -262,11 +265,7 @@ async def test_credit_refusal_shows_the_figures_and_keeps_the_cart(client):
     # Short of stock as well: the same refusal names the short line, to fix both at once.
     await put(s, s.b, 5)
     await StockLevel.update({StockLevel.reserved: 3}).where(StockLevel.sku == s.b["id"])
-    page = await client.get("/cart")
-    response = await client.post(
-        "/cart/submit",
-        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
-    )
+    page, response = await submit_cart_page(client)
     assert response.status_code == 422
     error = re.search(r'id="submit-error">(.*?)</div>', response.text, re.S).group(1)
     assert "10.00" in error and "B200" in error and "A100" not in error
@@ -280,12 +279,7 @@ async def test_stock_shortage_names_the_short_line(client):
     await put(s, s.b, 5)
     # Someone else takes stock after the line went in.
     await StockLevel.update({StockLevel.reserved: 3}).where(StockLevel.sku == s.b["id"])
-    page = await client.get("/cart")
-    response = await client.post(
-        "/cart/submit",
-        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
-        headers=HX,
-    )
+    page, response = await submit_cart_page(client, headers=HX)
     assert response.status_code == 422
     error = re.search(r'id="submit-error">(.*?)</div>', response.text, re.S).group(1)
     assert "B200" in error and "A100" not in error
@@ -328,12 +322,7 @@ async def test_submit_carries_the_delivery_details_of_a_plain_form(client):
 
 async def place(client, s: SimpleNamespace, sku: dict, qty: int) -> dict:
     await put(s, sku, qty)
-    page = await client.get("/cart")
-    response = await client.post(
-        "/cart/submit",
-        data={"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)},
-        follow_redirects=False,
-    )
+    page, response = await submit_cart_page(client, follow_redirects=False)
     assert response.status_code == 303, response.text
     order_id = int(response.headers["location"].rsplit("/", 1)[1])
     return await Order.select().where(Order.id == order_id).first()
