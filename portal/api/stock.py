@@ -34,6 +34,30 @@ class StockOut(Struct):
     under_safety: bool
 
 
+class GaveWayOut(Struct):
+    order_id: int
+    order_number: str
+    order_line_id: int
+    qty: Annotated[int, Meta(description="base units no longer reserved here")]
+    waiting: Annotated[
+        int,
+        Meta(
+            description="of them, what waits for stock (backordered): the rest another "
+            "warehouse's free stock now holds"
+        ),
+    ]
+
+
+class AdjustOut(StockOut):
+    gave_way: Annotated[
+        list[GaveWayOut],
+        Meta(
+            description="a count or a loss below what orders held here: the newest orders' "
+            "reservations that gave way (their lines now wait for stock)"
+        ),
+    ] = []
+
+
 class AdjustIn(In):
     warehouse_id: Id
     sku_id: Id
@@ -103,8 +127,12 @@ async def list_stock(
 @post(
     "/api/v1/stock/adjust",
     tags=["stock"],
-    summary="Adjust on-hand stock with a reason (audited; never below reserved)",
+    summary="Adjust on-hand stock with a reason (audited)",
     description=(
+        "A count or a loss that leaves fewer units than orders hold at the warehouse stands "
+        "(it is what is on the shelf): the newest orders' reservations there give way and "
+        "their lines wait for stock (`gave_way`); units packed in parcels never do, so a "
+        "count below them is refused. "
         "Send an Idempotency-Key to make retries safe: the same key and body again change "
         "nothing more and answer with the stock as it is; the same key with another body is "
         "a conflict."
@@ -116,7 +144,7 @@ async def adjust(
     request: Request[Actor, Any, Any],
     data: JSONBody[AdjustIn],
     idempotency_key: OptionalIdempotencyKey = None,
-) -> StockOut:
+) -> AdjustOut:
     row = await stock.adjust_stock(
         request.user,
         warehouse_id=data.warehouse_id,
@@ -126,7 +154,20 @@ async def adjust(
         note=data.note,
         idempotency_key=idempotency_key,
     )
-    return stock_out(row)
+    out = stock_out(row)
+    return AdjustOut(
+        **{name: getattr(out, name) for name in out.__struct_fields__},
+        gave_way=[
+            GaveWayOut(
+                order_id=g.order_id,
+                order_number=g.order_number,
+                order_line_id=g.order_line_id,
+                qty=g.qty,
+                waiting=g.waiting,
+            )
+            for g in row.gave_way
+        ],
+    )
 
 
 class TransferIn(In):

@@ -34,6 +34,7 @@ KIND_LABELS = {
     "resubmitted": _("Order %(number)s was resubmitted."),
     "adjusted": _("Order %(number)s was adjusted."),
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
+    "stock_short": _("Part of order %(number)s now waits for stock (less was found in stock)."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),
     "shipment_shipped": _("A parcel of order %(number)s is on its way."),
     "shipment_delivered": _("A parcel of order %(number)s was delivered: please confirm receipt."),

@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -422,6 +422,19 @@ async def release_order(order_id: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class GaveWay:
+    """Part of a line's reservation that a count or a loss took back: it waits for stock."""
+
+    order_id: int
+    order_number: str
+    order_line_id: int
+    sku_code: str
+    unit: str
+    qty: int
+    waiting: int = -1  # of qty, what still waits once other warehouses served what they could
+
+
+@dataclass(frozen=True)
 class FilledLine:
     """Part (or all) of a line's backorder that was reserved when stock became free."""
 
@@ -694,6 +707,8 @@ class StockRow:
     reserved: int
     safety_stock: int
     sku_available: int  # over all active warehouses
+    # What an adjustment just took back from orders' reservations here (adjust_stock).
+    gave_way: tuple[GaveWay, ...] = ()
 
     @property
     def available(self) -> int:
@@ -805,9 +820,12 @@ async def adjust_stock(
     now: datetime | None = None,
     idempotency_key: str | None = None,
 ) -> StockRow:
-    """Change on-hand stock with a reason (audited); never below what is reserved.
+    """Change on-hand stock with a reason (audited).
 
     receipt: `qty` arrived (+); damage: `qty` lost (−); count: `qty` is what was counted.
+    A count or a loss that leaves fewer units than orders hold here stands (it is what is on
+    the shelf): the newest orders' reservations give way and wait for stock (StockRow's
+    `gave_way`; see _give_way).
     With an idempotency key, a retry of the same adjustment changes nothing more and answers
     with the stock as it is; the same key with another adjustment is a Conflict. A
     warehouse user given warehouses adjusts those only (NotFound for another).
@@ -839,12 +857,14 @@ async def adjust_stock(
         ).hexdigest()
         if await _adjustment_replayed(actor, key, body_hash):
             return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
+    gave: list[GaveWay] = []
     try:
-        await _adjust(actor, warehouse_id, sku_id, reason, amount, note, now, key, body_hash)
+        gave = await _adjust(actor, warehouse_id, sku_id, reason, amount, note, now, key, body_hash)
     except KeyTaken:
         if not await _adjustment_replayed(actor, key or "", body_hash):
             raise Conflict(_("Please try again.")) from None
-    return (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
+    row = (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
+    return replace(row, gave_way=tuple(gave))
 
 
 async def _adjustment_replayed(actor: Actor, key: str, body_hash: str) -> bool:
@@ -870,10 +890,12 @@ async def _adjust(
     now: datetime,
     key: str | None,
     body_hash: str,
-) -> None:
+) -> list[GaveWay]:
     async with write_transaction():
         await claim_fulfilment_key(actor, key, body_hash, now)
-        await adjust_in_transaction(actor, warehouse_id, sku_id, reason, amount, note, now)
+        return await adjust_in_transaction(
+            actor, warehouse_id, sku_id, reason, amount, note, now, give_way=True
+        )
 
 
 async def adjust_in_transaction(
@@ -887,11 +909,18 @@ async def adjust_in_transaction(
     *,
     create_row: bool = False,
     audit_extra: dict[str, Any] | None = None,
-) -> None:
+    give_way: bool = False,
+) -> list[GaveWay]:
     """One adjustment inside the caller's write transaction (a stock import makes many in
-    one): lock the SKU's rows, change on hand (never below reserved), fill backorders, audit.
+    one): lock the SKU's rows, change on hand (never below reserved: see give_way), fill
+    backorders, audit.
     A receipt, or `create_row`, first gives a SKU new to the warehouse its stock row.
-    transfer_out / transfer_in are the two halves of a transfer (transfer_stock)."""
+    transfer_out / transfer_in are the two halves of a transfer (transfer_stock).
+
+    `give_way`: a count or a loss that leaves fewer units than the warehouse's orders hold is
+    what is on the shelf, so it stands: the newest orders' reservations there give way
+    (_give_way), and the other warehouses' free stock then goes to the oldest backorders.
+    Without it (imports, transfers) such an adjustment is refused. Returns what gave way."""
     # All the SKU's rows, in id order (as filling backorders below takes them).
     await lock_stock_rows([sku_id])
     if reason == "receipt" or create_row:
@@ -917,6 +946,16 @@ async def adjust_in_transaction(
         "transfer_in": amount,
         "transfer_out": -amount,
     }[reason]
+    if reason == "damage" and row["on_hand"] + delta < 0:
+        have = {"on_hand": row["on_hand"]}
+        message = _("Only %(on_hand)s on hand: no more can be lost.")
+        raise ValidationFailed(message, have, errors=[FieldError("qty", message, have)])
+    gave: list[GaveWay] = []
+    before = {"on_hand": row["on_hand"], "reserved": row["reserved"]}
+    deficit = row["reserved"] - (row["on_hand"] + delta)
+    if give_way and reason in ("count", "damage") and deficit > 0:
+        gave = await _give_way(row, deficit, actor=actor, reason=reason, now=now)
+        row = {**row, "reserved": row["reserved"] - deficit}
     done = await fetch(
         "UPDATE stock_level SET on_hand = on_hand + {} "
         "WHERE id = {} AND on_hand + {} >= reserved RETURNING on_hand",
@@ -942,9 +981,19 @@ async def adjust_in_transaction(
         )
     reserved_after = row["reserved"]
     filled: list[FilledLine] = []
-    if delta > 0:
-        # More on hand: the oldest open backorders of the SKU get it first.
+    if delta > 0 or gave:
+        # More on hand: the oldest open backorders of the SKU get it first. Reservations that
+        # gave way: another warehouse's free stock may serve them (oldest backorders first).
         filled = await fill_backorders([sku_id], actor=actor, now=now)
+        served = defaultdict(int)
+        for f in filled:
+            served[f.order_line_id] += f.qty
+        still = []
+        for g in gave:  # another warehouse served the line first for what it could
+            took = min(g.qty, served[g.order_line_id])
+            served[g.order_line_id] -= took
+            still.append(replace(g, waiting=g.qty - took))
+        gave = still
         if filled:
             reserved_after = (
                 await StockLevel.select(StockLevel.reserved)
@@ -956,7 +1005,7 @@ async def adjust_in_transaction(
         f"stock.{reason}",
         "stock_level",
         row["id"],
-        {"on_hand": row["on_hand"], "reserved": row["reserved"]},
+        before,
         {
             "on_hand": int(done[0]["on_hand"]),
             "reserved": reserved_after,
@@ -965,10 +1014,118 @@ async def adjust_in_transaction(
             "sku_id": sku_id,
             "note": note,
             "backorders_reserved": sum(f.qty for f in filled),
+            "gave_way": [
+                {
+                    "order_id": g.order_id,
+                    "order_line_id": g.order_line_id,
+                    "qty": g.qty,
+                    "waiting": g.waiting,
+                }
+                for g in gave
+            ],
             **(audit_extra or {}),
         },
         now=now,
     )
+    return gave
+
+
+async def _give_way(
+    row: dict, deficit: int, *, actor: Actor, reason: str, now: datetime
+) -> list[GaveWay]:
+    """A count or a loss left the warehouse `deficit` units short of what its orders hold:
+    the newest orders' reservations there give way (never what is packed in a parcel, which
+    is on the shelf in a box), the units they gave up backordered on their lines, so that
+    the oldest orders keep theirs and nothing is promised twice. Each order's timeline and
+    audit say so and its people are told. ValidationFailed (nothing changed) when the
+    packed parcels alone hold more than is left. Inside the caller's transaction, under
+    the SKU's stock-row locks."""
+    held = await (
+        Reservation.select(
+            Reservation.id,
+            Reservation.order_line,
+            Reservation.qty,
+            Reservation.order_line.order.as_alias("order"),
+            Reservation.order_line.order.number.as_alias("order_number"),
+            Reservation.order_line.sku_code.as_alias("sku_code"),
+            Reservation.order_line.unit.as_alias("unit"),
+        )
+        .where((Reservation.warehouse == row["warehouse"]) & (Reservation.sku == row["sku"]))
+        .order_by(Reservation.order_line.order.created_at, ascending=False)
+        .order_by(Reservation.order_line.order.id, ascending=False)
+        .order_by(Reservation.id, ascending=False)
+    )
+    packed: dict[int, int] = defaultdict(int)  # order line -> units in its packed parcels here
+    if held:
+        from portal.tables import ShipmentLine  # fulfilment's tables, beside this module's
+
+        for r in await ShipmentLine.select(ShipmentLine.order_line, ShipmentLine.qty).where(
+            ShipmentLine.order_line.is_in(sorted({h["order_line"] for h in held}))
+            & (ShipmentLine.shipment.status == "packed")
+            & (ShipmentLine.shipment.warehouse == row["warehouse"])
+        ):
+            packed[r["order_line"]] += r["qty"]
+    left, gave = deficit, []
+    for h in held:
+        boxed = min(h["qty"], packed[h["order_line"]])
+        packed[h["order_line"]] -= boxed
+        take = min(left, h["qty"] - boxed)
+        if take <= 0:
+            continue
+        left -= take
+        if take == h["qty"]:
+            await Reservation.delete().where(Reservation.id == h["id"])
+        else:
+            await Reservation.update({Reservation.qty: h["qty"] - take}).where(
+                Reservation.id == h["id"]
+            )
+        await OrderLine.update({OrderLine.qty_backordered: OrderLine.qty_backordered + take}).where(
+            OrderLine.id == h["order_line"]
+        )
+        gave.append(
+            GaveWay(h["order"], h["order_number"], h["order_line"], h["sku_code"], h["unit"], take)
+        )
+        if left == 0:
+            break
+    if left:
+        count = row["reserved"] - deficit + left  # what must stay: the packed units
+        message = _("At least %(count)s must remain: that many are packed in parcels for orders.")
+        raise ValidationFailed(
+            message, {"count": count}, errors=[FieldError("qty", message, {"count": count})]
+        )
+    await fetch("UPDATE stock_level SET reserved = reserved - {} WHERE id = {}", deficit, row["id"])
+    for order_id in sorted({g.order_id for g in gave}):
+        parts = [g for g in gave if g.order_id == order_id]
+        note = "; ".join(f"{g.sku_code}: {g.qty} {g.unit}" for g in parts)
+        status = (await fetch("SELECT status FROM sales_order WHERE id = {}", order_id))[0][
+            "status"
+        ]
+        await OrderEvent.insert(
+            OrderEvent(
+                order=order_id,
+                at=now,
+                actor=actor.user_id,
+                kind="backordered",
+                from_status=status,
+                to_status=status,
+                note=note,
+            )
+        )
+        await audit.record(
+            actor,
+            "order.stock_gave_way",
+            "order",
+            order_id,
+            {"reserved": {str(g.order_line_id): g.qty for g in parts}},
+            {
+                "backordered": {str(g.order_line_id): g.qty for g in parts},
+                "warehouse_id": row["warehouse"],
+                "reason": reason,
+            },
+            now=now,
+        )
+        await notifications.tell(order_id, "stock_short", actor=actor, now=now, note=note)
+    return gave
 
 
 async def transfer_stock(

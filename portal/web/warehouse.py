@@ -190,15 +190,38 @@ async def adjust(request: Request, data: Form) -> Response:
         errs = field_errors(exc)
         errs["row"] = str(data.get("stock_level_id") or "")
         return await _stock_page(request, q, None, None, errors=errs, values=dict(data), status=422)
-    message = i18n.gettext(
-        "%(sku)s at %(warehouse)s: on hand %(on_hand)s, available %(available)s.",
-        sku=row.sku_code,
-        warehouse=row.warehouse_name,
-        on_hand=row.on_hand,
-        available=row.available,
-    )
+    messages = [
+        i18n.gettext(
+            "%(sku)s at %(warehouse)s: on hand %(on_hand)s, available %(available)s.",
+            sku=row.sku_code,
+            warehouse=row.warehouse_name,
+            on_hand=row.on_hand,
+            available=row.available,
+        )
+    ]
+    # Fewer on the shelf than orders held: say whose goods come from elsewhere, or wait.
+    elsewhere = [g for g in row.gave_way if g.qty > g.waiting]
+    waiting = [g for g in row.gave_way if g.waiting > 0]
+    if elsewhere:
+        messages.append(
+            i18n.gettext(
+                "%(qty)s %(unit)s of orders %(orders)s are now reserved at another warehouse.",
+                qty=sum(g.qty - g.waiting for g in elsewhere),
+                unit=row.unit,
+                orders=", ".join(dict.fromkeys(g.order_number for g in elsewhere)),
+            )
+        )
+    if waiting:
+        messages.append(
+            i18n.gettext(
+                "%(qty)s %(unit)s of orders %(orders)s now wait for stock.",
+                qty=sum(g.waiting for g in waiting),
+                unit=row.unit,
+                orders=", ".join(dict.fromkeys(g.order_number for g in waiting)),
+            )
+        )
     target = f"/stock?q={row.sku_code}"
-    return flash(Redirect(target, status_code=303), "ok", [message])
+    return flash(Redirect(target, status_code=303), "ok", messages)
 
 
 @post("/stock/transfer", include_in_schema=False)

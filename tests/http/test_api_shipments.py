@@ -124,6 +124,7 @@ async def test_bad_shipment_input(db, client):
 async def test_stock_api(db, client):
     w, o = await setup()
     clerk = {**await bearer(client, "clerk"), **EN}
+    before_w2 = (await stock_of(w.sku, w.wh2))[1]
     r = await client.get("/api/v1/stock?q=A100", headers=clerk)
     assert r.status_code == 200 and {s["sku_code"] for s in r.json()["items"]} == {"A100"}
     r = await client.post(
@@ -132,12 +133,19 @@ async def test_stock_api(db, client):
         headers=clerk,
     )
     assert r.status_code == 200 and r.json()["on_hand"] == 10
+    # A count below what the order holds here stands: the order's reservation gives way.
+    before = await stock_of(w.sku, w.wh1)
     r = await client.post(
         "/api/v1/stock/adjust",
         json={"warehouse_id": w.wh1["id"], "sku_id": w.sku["id"], "reason": "count", "qty": 1},
         headers=clerk,
     )
-    assert_problem(r, 422, "validation")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["on_hand"], body["reserved"]) == (1, 1)
+    [gave] = body["gave_way"]
+    assert gave["order_id"] == o["id"] and gave["qty"] == before[1] - 1
+    assert gave["waiting"] + (await stock_of(w.sku, w.wh2))[1] - before_w2 == gave["qty"]
     buyer = await bearer(client, "buyer")
     assert_problem(await client.get("/api/v1/stock", headers=buyer), 403, "forbidden")
 
