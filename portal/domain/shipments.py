@@ -727,12 +727,7 @@ async def _hold_at(
                 continue
             take = min(left, spare[r["id"]])
             left -= take
-            if take == r["qty"]:
-                await Reservation.delete().where(Reservation.id == r["id"])
-            else:
-                await Reservation.update({Reservation.qty: r["qty"] - take}).where(
-                    Reservation.id == r["id"]
-                )
+            await stock.take_from_reservation(r, take)
             await StockLevel.update({StockLevel.reserved: StockLevel.reserved - take}).where(
                 StockLevel.id == rows[(r["warehouse"], line.sku_id)]["id"]
             )

@@ -1030,6 +1030,17 @@ async def adjust_in_transaction(
     return gave
 
 
+async def take_from_reservation(reservation: dict, qty: int) -> None:
+    """Lower a reservation row (id, qty) by `qty`, deleting it when nothing is left; the stock
+    row's `reserved` is the caller's to lower, under its lock."""
+    if qty >= reservation["qty"]:
+        await Reservation.delete().where(Reservation.id == reservation["id"])
+    else:
+        await Reservation.update({Reservation.qty: reservation["qty"] - qty}).where(
+            Reservation.id == reservation["id"]
+        )
+
+
 async def _give_way(
     row: dict, deficit: int, *, actor: Actor, reason: str, now: datetime
 ) -> list[GaveWay]:
@@ -1073,12 +1084,7 @@ async def _give_way(
         if take <= 0:
             continue
         left -= take
-        if take == h["qty"]:
-            await Reservation.delete().where(Reservation.id == h["id"])
-        else:
-            await Reservation.update({Reservation.qty: h["qty"] - take}).where(
-                Reservation.id == h["id"]
-            )
+        await take_from_reservation(h, take)
         await OrderLine.update({OrderLine.qty_backordered: OrderLine.qty_backordered + take}).where(
             OrderLine.id == h["order_line"]
         )

@@ -35,6 +35,25 @@ async def setup(client):
     return w, o
 
 
+async def adjust_form(client, w, *, reason: str, qty: str) -> dict[str, str]:
+    """What the stock page's adjust form sends for A100 at W1 (its CSRF token read off it)."""
+    page = await client.get("/stock?q=A100")
+    row = (
+        await StockLevel.select()
+        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh1["id"]))
+        .first()
+    )
+    return {
+        "_csrf_token": csrf_from(page.text),
+        "warehouse_id": str(w.wh1["id"]),
+        "sku_id": str(w.sku["id"]),
+        "stock_level_id": str(row["id"]),
+        "reason": reason,
+        "qty": qty,
+        "q": "A100",
+    }
+
+
 async def form_token(client, url: str) -> str:
     page = await client.get(url)
     assert page.status_code == 200, page.text[:500]
@@ -217,20 +236,8 @@ async def test_stock_page_and_adjust(db, client):
     await sign_in(client, "clerk")
     page = await client.get("/stock?q=A100")
     assert page.status_code == 200 and "A100" in page.text and "B200" not in page.text
-    row = (
-        await StockLevel.select()
-        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh1["id"]))
-        .first()
-    )
-    data = {
-        "_csrf_token": csrf_from(page.text),
-        "warehouse_id": str(w.wh1["id"]),
-        "sku_id": str(w.sku["id"]),
-        "stock_level_id": str(row["id"]),
-        "reason": "receipt",
-        "qty": "20",
-        "q": "A100",
-    }
+    data = await adjust_form(client, w, reason="receipt", qty="20")
+    row = {"id": int(data["stock_level_id"])}
     r = await client.post("/stock/adjust", data=data)
     assert r.status_code == 200
     assert await stock_of(w.sku, w.wh1) == (26, 6)
@@ -596,21 +603,7 @@ async def test_a_count_below_what_orders_hold_says_whose_goods_wait(db, client):
     w, o = await setup(client)  # W1: 6 on hand, all 6 reserved; W2: 100 on hand, 4 reserved
     number = (await Order.select(Order.number).where(Order.id == o["id"]).first())["number"]
     await sign_in(client, "clerk")
-    page = await client.get("/stock?q=A100")
-    row = (
-        await StockLevel.select()
-        .where((StockLevel.sku == w.sku["id"]) & (StockLevel.warehouse == w.wh1["id"]))
-        .first()
-    )
-    data = {
-        "_csrf_token": csrf_from(page.text),
-        "warehouse_id": str(w.wh1["id"]),
-        "sku_id": str(w.sku["id"]),
-        "stock_level_id": str(row["id"]),
-        "reason": "count",
-        "qty": "4",
-        "q": "A100",
-    }
+    data = await adjust_form(client, w, reason="count", qty="4")
     # Four on the shelf: two of the order's units give way, and W2's free stock holds them.
     r = await client.post("/stock/adjust", data=data)
     assert r.status_code == 200
