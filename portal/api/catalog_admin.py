@@ -623,6 +623,82 @@ async def upload_product_picture(
     return _product_out(p, await catalog_admin.get_visibility(request.user, product_id))
 
 
+class PictureOut(Struct):
+    id: int
+    address: Annotated[str, Meta(description="/pictures/products/{id}; /thumb for a small copy")]
+    cover: Annotated[bool, Meta(description="the product's `image`, what the catalog shows")]
+
+
+PictureId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+
+
+def _pictures_out(pictures: list[dict[str, Any]]) -> list[PictureOut]:
+    return [PictureOut(id=p["id"], address=p["address"], cover=p["cover"]) for p in pictures]
+
+
+@get(
+    "/api/v1/admin/products/{product_id:int}/pictures",
+    tags=["catalog"],
+    summary="A product's uploaded pictures, the cover first",
+    responses=problems(401, 403, 404),
+)
+async def list_product_pictures(
+    request: Request[Actor, Any, Any], product_id: ProductId
+) -> list[PictureOut]:
+    await catalog_admin.get_product(request.user, product_id)  # admins only; 404 if none
+    return _pictures_out(await catalog_admin.product_pictures(product_id))
+
+
+@post(
+    "/api/v1/admin/products/{product_id:int}/pictures",
+    tags=["catalog"],
+    summary="Add a picture to a product (multipart/form-data, the file as `file`)",
+    description=(
+        "As PUT .../picture checks and keeps the file, but as one more picture, shown in turn "
+        "on the product's page; it becomes the cover only when the product has none. At most "
+        f"{catalog_admin.MAX_PICTURES} a product (a validation problem on `picture`). Answers "
+        "the product's pictures."
+    ),
+    status_code=201,
+    **PICTURE_LIMITS,
+    responses=problems(400, 401, 403, 404, 413, 422),
+)
+async def add_product_picture(
+    request: Request[Actor, Any, Any], product_id: ProductId
+) -> list[PictureOut]:
+    name, data = await uploaded_file(request, photos.MAX_BYTES)
+    pictures = await catalog_admin.add_product_picture(
+        request.user, product_id, photos.Upload(name, data)
+    )
+    return _pictures_out(pictures)
+
+
+@post(
+    "/api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}/cover",
+    tags=["catalog"],
+    summary="Make one of a product's pictures its cover (the old cover stays a picture)",
+    status_code=200,
+    responses=problems(401, 403, 404),
+)
+async def make_cover_picture(
+    request: Request[Actor, Any, Any], product_id: ProductId, picture_id: PictureId
+) -> list[PictureOut]:
+    return _pictures_out(await catalog_admin.make_cover(request.user, product_id, picture_id))
+
+
+@delete(
+    "/api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}",
+    tags=["catalog"],
+    summary="Remove one of a product's pictures (the cover passes to the next one)",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def remove_product_picture(
+    request: Request[Actor, Any, Any], product_id: ProductId, picture_id: PictureId
+) -> None:
+    await catalog_admin.remove_product_picture(request.user, product_id, picture_id)
+
+
 def _product_out(p: dict[str, Any], visibility: Visibility) -> AdminProductOut:
     return AdminProductOut(
         id=p["id"],
@@ -705,4 +781,8 @@ ROUTES = [
     create_product,
     create_sku,
     upload_product_picture,
+    list_product_pictures,
+    add_product_picture,
+    make_cover_picture,
+    remove_product_picture,
 ]

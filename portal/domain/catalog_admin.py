@@ -375,17 +375,17 @@ async def write_packs(
 
 
 async def write_image(actor: Actor, product_id: int, image: str, now: datetime) -> bool:
-    """Set a product's picture (every SKU of the product shows it), audited ("product.image");
-    False, with nothing written, if it already has this one. A picture the product had
-    uploaded goes when its address is replaced or removed (nothing else shows it). Call it
-    inside the use case's transaction."""
+    """Set a product's picture, its cover (every SKU of the product shows it), audited
+    ("product.image"); False, with nothing written, if it already has this one. A cover the
+    product had uploaded goes when its address is replaced or removed; removed, the product's
+    next picture (if it has more) takes its place. Call it inside the use case's
+    transaction."""
     row = await Product.select(Product.image).where(Product.id == product_id).first()
     if row is None:
         raise NotFound(MISSING_SKU)
     if (row["image"] or "") == image:
         return False
     await refuse_foreign_picture(product_id, image)
-    await Product.update({Product.image: image}).where(Product.id == product_id)
     old_picture = own_picture_id(row["image"] or "")
     if old_picture is not None:
         # Only this product's own upload: one of another product's that it shows from before
@@ -393,6 +393,18 @@ async def write_image(actor: Actor, product_id: int, image: str, now: datetime) 
         await ProductPicture.delete().where(
             (ProductPicture.id == old_picture) & (ProductPicture.product == product_id)
         )
+    if not image:
+        # The cover removed: the product's next picture, if it has more, takes its place.
+        following = (
+            await ProductPicture.select(ProductPicture.id)
+            .where(ProductPicture.product == product_id)
+            .order_by(ProductPicture.id)
+            .first()
+        )
+        image = f"{PICTURE_PATH}{following['id']}" if following else ""
+        if (row["image"] or "") == image:
+            return False
+    await Product.update({Product.image: image}).where(Product.id == product_id)
     await audit.record(
         actor,
         "product.image",
@@ -416,37 +428,185 @@ async def upload_product_picture(
     product.image set to its own address (audited, "product.image"). The picture it had
     uploaded before goes in the same transaction. A refused file is a field error
     ("picture"), nothing written. The product's fields as get_product gives them."""
+    picture = await _checked_picture(actor, product_id, upload)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Product, product_id)
+        row = await _store_picture(product_id, picture, now)
+        # The cover it replaces goes (write_image); the product's other pictures stay.
+        await write_image(actor, product_id, f"{PICTURE_PATH}{row.id}", now)
+    return await get_product(actor, product_id)
+
+
+async def _checked_picture(actor: Actor, product_id: int, upload: photos.Upload) -> photos.Picture:
+    """An administrator's upload for an existing product, checked by its content and
+    re-encoded (portal.domain.photos); ValidationFailed on the field "picture"."""
     require_admin(actor)
     if not await Product.exists().where(Product.id == product_id):
         raise NotFound(MISSING_SKU)
     errors: list[FieldError] = []
     if not upload.filename and not upload.data:
-        errors.append(FieldError("picture", _("Choose a picture to upload.")))
-        raise ValidationFailed(errors=errors)
+        raise ValidationFailed(errors=[FieldError("picture", _("Choose a picture to upload."))])
     # Decoding and re-encoding is CPU work: off the event loop, and before any lock is taken.
     pictures = await asyncio.to_thread(
         photos.check, [upload], field="picture", max_count=1, errors=errors
     )
     if errors:
         raise ValidationFailed(errors=errors)
-    picture = pictures[0]
+    return pictures[0]
+
+
+async def _store_picture(product_id: int, picture: photos.Picture, now: datetime) -> Any:
+    """The picture's row (its id set), in the caller's transaction."""
+    row = ProductPicture(
+        product=product_id,
+        content_type=picture.content_type,
+        data=picture.data,
+        thumb=picture.thumb,
+        created_at=now,
+    )
+    await ProductPicture.insert(row)
+    return row
+
+
+# A product's pictures: its cover (product.image) and more, shown in turn on its page.
+MAX_PICTURES = 9
+MSG_TOO_MANY_PICTURES = _("A product has at most %(max)s pictures: remove one first.")
+
+
+async def product_pictures(product_id: int) -> list[dict[str, Any]]:
+    """The product's uploaded pictures, the cover first, then the others as they were added:
+    [{"id", "address", "cover"}]. An image address of another site (the cover too, then) is
+    not among them: see picture_addresses."""
+    product = await Product.select(Product.image).where(Product.id == product_id).first()
+    if product is None:
+        raise NotFound(MISSING_SKU)
+    cover = own_picture_id(product["image"] or "")
+    rows = (
+        await ProductPicture.select(ProductPicture.id)
+        .where(ProductPicture.product == product_id)
+        .order_by(ProductPicture.id)
+    )
+    found = [
+        {"id": r["id"], "address": f"{PICTURE_PATH}{r['id']}", "cover": r["id"] == cover}
+        for r in rows
+    ]
+    return sorted(found, key=lambda p: not p["cover"])  # stable: the rest by id
+
+
+def picture_addresses(image: str, pictures: list[dict[str, Any]]) -> list[str]:
+    """What a product's page shows in turn: its cover (an upload or another site's address),
+    then its other uploads."""
+    addresses = [image] if image else []
+    return addresses + [p["address"] for p in pictures if p["address"] != image]
+
+
+async def _own_picture(product_id: int, picture_id: int) -> dict[str, Any]:
+    row = (
+        await ProductPicture.select(ProductPicture.id)
+        .where((ProductPicture.id == picture_id) & (ProductPicture.product == product_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound(MISSING_PICTURE)
+    return row
+
+
+async def add_product_picture(
+    actor: Actor, product_id: int, upload: photos.Upload, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Keep an uploaded photo as one more picture of the product (checked and re-encoded as
+    upload_product_picture does), audited ("product.picture_added"); the cover too when the
+    product has none. At most MAX_PICTURES a product (field "picture"). The pictures after."""
+    picture = await _checked_picture(actor, product_id, upload)
     now = now or datetime.now(UTC)
     async with write_transaction():
         await _lock(Product, product_id)
-        row = ProductPicture(
-            product=product_id,
-            content_type=picture.content_type,
-            data=picture.data,
-            thumb=picture.thumb,
-            created_at=now,
+        if await ProductPicture.count().where(ProductPicture.product == product_id) >= (
+            MAX_PICTURES
+        ):
+            raise ValidationFailed(
+                errors=[FieldError("picture", MSG_TOO_MANY_PICTURES, {"max": MAX_PICTURES})]
+            )
+        row = await _store_picture(product_id, picture, now)
+        await audit.record(
+            actor,
+            "product.picture_added",
+            "product",
+            product_id,
+            {},
+            {"picture_id": row.id},
+            now=now,
         )
-        await ProductPicture.insert(row)
-        await write_image(actor, product_id, f"{PICTURE_PATH}{row.id}", now)
-        # One picture a product: any other upload of it (the one write_image replaced).
-        await ProductPicture.delete().where(
-            (ProductPicture.product == product_id) & (ProductPicture.id != row.id)
+        if not await _image_now(product_id):
+            await write_image(actor, product_id, f"{PICTURE_PATH}{row.id}", now)
+    return await product_pictures(product_id)
+
+
+async def make_cover(
+    actor: Actor, product_id: int, picture_id: int, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Show one of the product's pictures first (product.image, what the catalog rows show);
+    the cover before stays among its pictures (an upload; another site's address is simply
+    replaced). Audited ("product.image"). The pictures after."""
+    require_admin(actor)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Product, product_id)
+        await _own_picture(product_id, picture_id)
+        image = await _image_now(product_id)
+        address = f"{PICTURE_PATH}{picture_id}"
+        if image != address:
+            await _set_cover(actor, product_id, image, address, now)
+    return await product_pictures(product_id)
+
+
+async def _image_now(product_id: int) -> str:
+    row = await Product.select(Product.image).where(Product.id == product_id).first()
+    return (row["image"] if row else "") or ""
+
+
+async def _set_cover(actor: Actor, product_id: int, image: str, cover: str, now: datetime) -> None:
+    """product.image from `image` to `cover`, audited ("product.image"), in the caller's
+    transaction (the pictures stay: see write_image for a cover that goes)."""
+    await Product.update({Product.image: cover}).where(Product.id == product_id)
+    await audit.record(
+        actor, "product.image", "product", product_id, {"image": image}, {"image": cover}, now=now
+    )
+
+
+async def remove_product_picture(
+    actor: Actor, product_id: int, picture_id: int, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Remove one of the product's pictures, audited ("product.picture_removed"); the cover's
+    place goes to the next picture, or to none. The pictures after."""
+    require_admin(actor)
+    now = now or datetime.now(UTC)
+    async with write_transaction():
+        await _lock(Product, product_id)
+        await _own_picture(product_id, picture_id)
+        address = f"{PICTURE_PATH}{picture_id}"
+        image = await _image_now(product_id)
+        if image == address:
+            following = (
+                await ProductPicture.select(ProductPicture.id)
+                .where((ProductPicture.product == product_id) & (ProductPicture.id != picture_id))
+                .order_by(ProductPicture.id)
+                .first()
+            )
+            cover = f"{PICTURE_PATH}{following['id']}" if following else ""
+            await _set_cover(actor, product_id, image, cover, now)
+        await ProductPicture.delete().where(ProductPicture.id == picture_id)
+        await audit.record(
+            actor,
+            "product.picture_removed",
+            "product",
+            product_id,
+            {"picture_id": picture_id},
+            {},
+            now=now,
         )
-    return await get_product(actor, product_id)
+    return await product_pictures(product_id)
 
 
 async def sku_of_product(actor: Actor, product_id: int, wanted: str | int) -> int | None:
@@ -475,11 +635,12 @@ class PictureFile:
 async def get_product_picture(
     actor: Actor, picture_id: int, *, thumbnail: bool = False
 ) -> PictureFile:
-    """An uploaded product picture (or its thumbnail) while its product shows it (the
-    product's image is its address). Staff see every such picture: a rep looks at restricted
-    products for their dealers, and staff's pages are not scoped by product. A dealer's user
-    sees it only where the catalog shows the product to their dealer (an active SKU of an
-    active product listed to all, or to their tier or to them: catalog.visible_where).
+    """An uploaded product picture (or its thumbnail): the cover or another of the product's
+    pictures (a replaced or removed one is gone). Staff see every such picture: a rep looks
+    at restricted products for their dealers, and staff's pages are not scoped by product. A
+    dealer's user sees it only where the catalog shows the product to their dealer (an active
+    SKU of an active product listed to all, or to their tier or to them:
+    catalog.visible_where).
     NotFound otherwise, the same as for an id that does not exist."""
     column = "thumb" if thumbnail else "data"
     sql = SqlText().add(
@@ -499,7 +660,7 @@ async def get_product_picture(
         if dealer is None:
             raise NotFound(MISSING_PICTURE)
         visible_where(sql.add('JOIN "sku" s ON s.product = p.id'), dealer)
-    sql.add("AND pp.id = {} AND p.image = {} LIMIT 1", picture_id, f"{PICTURE_PATH}{picture_id}")
+    sql.add("AND pp.id = {} LIMIT 1", picture_id)
     rows = await sql.run()
     if not rows:
         raise NotFound(MISSING_PICTURE)

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response
 
 from portal import i18n
-from portal.domain import cart, catalog, pricing, stock
+from portal.domain import cart, catalog, catalog_admin, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
@@ -590,7 +590,12 @@ async def product_page(
     detail = await catalog.product_detail(actor, dealer, product_id)
     view = await cart.get_cart(actor, dealer["id"]) if actor.can_order else None
     ctx = product_context(detail, cart_quantities(view), chosen)
+    image = detail.product.get("image") or ""
     ctx.update(
+        # The cover, then the product's other pictures, shown in turn.
+        pictures=catalog_admin.picture_addresses(
+            image, await catalog_admin.product_pictures(product_id)
+        ),
         added=added == "1",
         oob=False,
         can_order=actor.can_order,

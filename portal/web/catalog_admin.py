@@ -160,6 +160,8 @@ async def _detail_page(
         # The current picture, small: an upload's thumbnail, or the address as it is.
         "picture_thumb": f"{image}/thumb" if picture_id is not None else image,
         "picture_mb": photos.MAX_BYTES // (1024 * 1024),
+        "pictures": await catalog_admin.product_pictures(d.product["id"]),
+        "max_pictures": catalog_admin.MAX_PICTURES,
         # Not an ordering page: no "order for which dealer?" banner.
         "show_acting_banner": False,
     }
@@ -537,6 +539,63 @@ async def picture_upload(request: Request, product_id: FromPath[int]) -> Respons
     return flash(Redirect(where, status_code=303), "ok", [message])
 
 
+async def _back_to_pictures(
+    request: Request, product_id: int, wanted: str, use: Any, what: str
+) -> Response:
+    """Run a change of the product's pictures and go back to the SKU page's pictures (the form
+    names the SKU), saying `what` was done, or what was wrong."""
+    sku_id = await catalog_admin.sku_of_product(request.user, product_id, wanted)
+    try:
+        await use()
+    except ValidationFailed as exc:
+        if sku_id is None:
+            return flash(
+                Redirect("/admin/skus", status_code=303), "error", list(_errors(exc).values())
+            )
+        return await _detail_page(
+            request, sku_id, status=422, form="more-pictures", errors=_errors(exc)
+        )
+    where = f"/admin/skus/{sku_id}#more-pictures" if sku_id is not None else "/admin/skus"
+    return flash(Redirect(where, status_code=303), "ok", [i18n.gettext(what)])
+
+
+@post("/admin/products/{product_id:int}/pictures", include_in_schema=False, **PICTURE_LIMITS)
+async def picture_add(request: Request, product_id: FromPath[int]) -> Response:
+    """One more picture of the product (the cover too if it has none)."""
+    data, upload = await _picture_form(request, "picture")
+
+    async def use() -> None:
+        await catalog_admin.add_product_picture(request.user, product_id, upload)
+
+    return await _back_to_pictures(
+        request, product_id, data.get("sku", ""), use, _("Picture added.")
+    )
+
+
+@post("/admin/products/{product_id:int}/pictures/{picture_id:int}/cover", include_in_schema=False)
+async def picture_cover(
+    request: Request, product_id: FromPath[int], picture_id: FromPath[int], data: Form
+) -> Response:
+    async def use() -> None:
+        await catalog_admin.make_cover(request.user, product_id, picture_id)
+
+    return await _back_to_pictures(
+        request, product_id, str(data.get("sku", "")), use, _("Cover picture changed.")
+    )
+
+
+@post("/admin/products/{product_id:int}/pictures/{picture_id:int}/remove", include_in_schema=False)
+async def picture_remove(
+    request: Request, product_id: FromPath[int], picture_id: FromPath[int], data: Form
+) -> Response:
+    async def use() -> None:
+        await catalog_admin.remove_product_picture(request.user, product_id, picture_id)
+
+    return await _back_to_pictures(
+        request, product_id, str(data.get("sku", "")), use, _("Picture removed.")
+    )
+
+
 ROUTES = [
     sku_list,
     sku_detail,
@@ -552,4 +611,7 @@ ROUTES = [
     sku_new,
     sku_create,
     picture_upload,
+    picture_add,
+    picture_cover,
+    picture_remove,
 ]

@@ -1,8 +1,10 @@
 """Product pictures uploaded by an administrator, on both engines: checked by content, kept
-re-encoded without EXIF as the product's one picture (its image becomes the portal's own
-address), replaced by the next upload, gone with the address; refusals write nothing. Staff
-see every picture a product shows, a dealer's users only those of products the catalog shows
-them; an upload's address goes on no other product, typed or imported."""
+re-encoded without EXIF as the product's cover (its image becomes the portal's own address),
+replaced by the next upload, gone with the address; more pictures beside it (at most
+MAX_PICTURES: one made the cover keeps the old cover, one removed passes the cover on);
+refusals write nothing. Staff see every picture a product has, a dealer's users only those of
+products the catalog shows them; an upload's address goes on no other product, typed or
+imported."""
 
 from __future__ import annotations
 
@@ -271,14 +273,19 @@ async def test_a_dealer_sees_a_picture_only_where_the_catalog_shows_its_product(
     assert await seen() == {"buyer", "other_tier", "named"}
 
 
-async def test_a_picture_no_product_shows_is_not_found(shop):
+async def test_a_picture_is_served_while_its_product_has_it(shop):
     address = await upload(shop, shop["product_id"])
     picture_id = catalog_admin.own_picture_id(address)
-    # Left behind by a change made around write_image: nobody sees it any more.
-    await Product.update({Product.image: ""}).where(Product.id == shop["product_id"])
-    assert await ProductPicture.count() == 1
+    more = (await add(shop))[1]
+    # Clearing the cover's address: the product's next picture takes its place.
+    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], change(image=""), now=NOW)
+    assert await image_of(shop["product_id"]) == more["address"]
     for actor in (shop["admin"], shop["buyer"]):
-        assert not await sees(actor, picture_id)
+        assert not await sees(actor, picture_id)  # the cover that was cleared is gone
+        assert await sees(actor, more["id"])
+    await ProductPicture.delete().where(ProductPicture.id == more["id"])
+    for actor in (shop["admin"], shop["buyer"]):
+        assert not await sees(actor, more["id"])
 
 
 async def test_the_import_takes_a_products_own_upload_only(shop):
@@ -404,3 +411,86 @@ async def test_a_removed_product_takes_its_picture_along(shop):
     await Sku.delete().where(Sku.id == extra["id"])
     await Product.delete().where(Product.id == extra["product"])
     assert await ProductPicture.count() == 0
+
+
+# --- more pictures than the cover ------------------------------------------------------------
+
+
+async def add(shop, name: str = "more.jpg") -> list[dict]:
+    return await catalog_admin.add_product_picture(
+        shop["admin"], shop["product_id"], photos.Upload(name, picture()), now=NOW
+    )
+
+
+async def test_more_pictures_the_first_is_the_cover_and_a_dealer_sees_them_all(shop):
+    first = await add(shop, "正面.jpg")
+    [cover] = first
+    assert cover["cover"] and await image_of(shop["product_id"]) == cover["address"]
+    pictures = await add(shop, "背面.jpg")
+    assert [p["cover"] for p in pictures] == [True, False]
+    other = pictures[1]
+    # A dealer's user sees every picture of a product the catalog shows them.
+    served = await catalog_admin.get_product_picture(shop["buyer"], other["id"])
+    assert served.content_type == "image/jpeg"
+    assert catalog_admin.picture_addresses(await image_of(shop["product_id"]), pictures) == [
+        cover["address"],
+        other["address"],
+    ]
+    # Replacing the cover by an upload keeps the other picture.
+    replaced = await catalog_admin.upload_product_picture(
+        shop["admin"], shop["product_id"], photos.Upload("新.jpg", picture()), now=NOW
+    )
+    after = await catalog_admin.product_pictures(shop["product_id"])
+    assert [p["address"] for p in after] == [replaced["image"], other["address"]]
+    actions = [a["action"] for a in await AuditEntry.select().order_by(AuditEntry.id)]
+    assert actions.count("product.picture_added") == 2
+
+
+async def test_make_cover_keeps_the_old_cover_and_remove_passes_the_cover_on(shop):
+    await add(shop, "a.jpg")
+    await add(shop, "b.jpg")
+    a, b = await catalog_admin.product_pictures(shop["product_id"])
+    pictures = await catalog_admin.make_cover(shop["admin"], shop["product_id"], b["id"], now=NOW)
+    assert [(p["id"], p["cover"]) for p in pictures] == [(b["id"], True), (a["id"], False)]
+    assert await image_of(shop["product_id"]) == b["address"]
+    # Removing the cover passes it to the next picture; removing the last leaves none.
+    pictures = await catalog_admin.remove_product_picture(
+        shop["admin"], shop["product_id"], b["id"], now=NOW
+    )
+    assert [(p["id"], p["cover"]) for p in pictures] == [(a["id"], True)]
+    assert await image_of(shop["product_id"]) == a["address"]
+    with pytest.raises(NotFound):
+        await catalog_admin.get_product_picture(shop["buyer"], b["id"])
+    assert (
+        await catalog_admin.remove_product_picture(
+            shop["admin"], shop["product_id"], a["id"], now=NOW
+        )
+        == []
+    )
+    assert await image_of(shop["product_id"]) == ""
+    removed = await AuditEntry.count().where(AuditEntry.action == "product.picture_removed")
+    assert removed == 2
+
+
+async def test_picture_limits_scope_and_roles(shop):
+    for n in range(catalog_admin.MAX_PICTURES):
+        await add(shop, f"{n}.jpg")
+    before = await state(shop["product_id"])
+    with pytest.raises(ValidationFailed) as exc:
+        await add(shop, "one-too-many.jpg")
+    assert exc.value.errors[0].field == "picture"
+    assert "9" in chinese(exc.value)["picture"]
+    assert await state(shop["product_id"]) == before
+    # Another product's picture is not this product's to make its cover or to remove.
+    other = await f.sku(code="X1", name="别的")
+    mine = (await catalog_admin.product_pictures(shop["product_id"]))[1]
+    for use in (catalog_admin.make_cover, catalog_admin.remove_product_picture):
+        with pytest.raises(NotFound):
+            await use(shop["admin"], other["product"], mine["id"], now=NOW)
+        with pytest.raises(Forbidden):
+            await use(shop["buyer"], shop["product_id"], mine["id"], now=NOW)
+    with pytest.raises(Forbidden):
+        await catalog_admin.add_product_picture(
+            shop["buyer"], shop["product_id"], photos.Upload("x.jpg", picture()), now=NOW
+        )
+    assert await state(shop["product_id"]) == before

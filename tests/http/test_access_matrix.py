@@ -302,6 +302,13 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/admin/products/{product_id:int}/skus":"401 400 400 400 400 400 400 400",
     "POST /admin/products/{product_id:int}/picture":    "303 403 403 403 403 403 403 422/422/404",
     "PUT /api/v1/admin/products/{product_id:int}/picture":"401 403 403 403 403 403 403 422/422/404",
+    "POST /admin/products/{product_id:int}/pictures":   "303 403 403 403 403 403 403 422/422/404",
+    "POST /admin/products/{product_id:int}/pictures/{picture_id:int}/cover":"303 403 403 403 403 403 403 303/303/404",
+    "POST /admin/products/{product_id:int}/pictures/{picture_id:int}/remove":"303 403 403 403 403 403 403 303/303/404",
+    "GET /api/v1/admin/products/{product_id:int}/pictures":"401 403 403 403 403 403 403 200/200/404",
+    "POST /api/v1/admin/products/{product_id:int}/pictures":"401 403 403 403 403 403 403 422/422/404",
+    "POST /api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}/cover":"401 403 403 403 403 403 403 200/200/404",
+    "DELETE /api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}":"401 403 403 403 403 403 403 204/204/404",
     "GET /pictures/products/{picture_id:int}":          "303 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404 200/200/404 200/200/404",
     "GET /pictures/products/{picture_id:int}/thumb":    "303 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404 200/200/404 200/200/404",
     "GET /admin/promotions":                            "303 403 403 403 403 403 403 200",
@@ -360,6 +367,8 @@ LAST = (
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}",
     "POST /orders/{order_id:int}/cancel",
     "POST /api/v1/orders/{order_id:int}/cancel",
+    "POST /admin/products/{product_id:int}/pictures/{picture_id:int}/remove",
+    "DELETE /api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}",
     "POST /logout",
 )
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
@@ -424,6 +433,9 @@ class World:
     warehouse: dict
     own_picture: int
     foreign_picture: int
+    # Another picture of each product, for the API's routes (the pages' remove takes the first).
+    own_api_picture: int = 0
+    foreign_api_picture: int = 0
 
 
 async def build_world() -> World:
@@ -462,8 +474,26 @@ async def build_world() -> World:
         )
         for s in (public, secret)
     ]
+    more = [
+        (
+            await catalog_admin.add_product_picture(
+                f.actor(users["admin"]), s["product"], photos.Upload("q.jpg", picture())
+            )
+        )[1]["id"]
+        for s in (public, secret)
+    ]
     return World(
-        a, b, public, secret, public["product"], secret["product"], users, buyer_b, wh, *pictures
+        a,
+        b,
+        public,
+        secret,
+        public["product"],
+        secret["product"],
+        users,
+        buyer_b,
+        wh,
+        *pictures,
+        *more,
     )
 
 
@@ -734,6 +764,11 @@ async def test_access_matrix(db, settings):
             "picture_id": {
                 "own": world.own_picture,
                 "foreign": world.foreign_picture,
+                "missing": MISSING_ID,
+            },
+            "api_picture_id": {
+                "own": world.own_api_picture,
+                "foreign": world.foreign_api_picture,
                 "missing": MISSING_ID,
             },
             "user_id": {

@@ -697,6 +697,11 @@ NO_FORM_INPUT = {
     "POST /admin/products/{product_id:int}/picture": (
         "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
     ),
+    "POST /admin/products/{product_id:int}/pictures": (
+        "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
+    ),
+    "POST /admin/products/{product_id:int}/pictures/{picture_id:int}/cover": "only the path",
+    "POST /admin/products/{product_id:int}/pictures/{picture_id:int}/remove": "only the path",
     "POST /cart/upload": "only a file (order files have tests of their own)",
     "POST /admin/data/{kind:str}": "only a file (data files have tests of their own)",
     "POST /shipments/{shipment_id:int}/cancel": "unpacks a shipment",
@@ -1102,6 +1107,13 @@ API_NO_BODY = {
     "PUT /api/v1/admin/products/{product_id:int}/picture": (
         "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
     ),
+    "POST /api/v1/admin/products/{product_id:int}/pictures": (
+        "only a file (pictures have tests of their own, tests/http/test_product_pictures.py)"
+    ),
+    "POST /api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}/cover": (
+        "only the path"
+    ),
+    "DELETE /api/v1/admin/products/{product_id:int}/pictures/{picture_id:int}": "only the path",
     "DELETE /api/v1/dealers/{dealer_id:int}/addresses/{address_id:int}": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/secret": "only the path",
     "POST /api/v1/webhooks/{endpoint_id:int}/test": "only the path",

@@ -107,7 +107,8 @@ async def test_an_administrator_finds_and_changes_a_sku_on_the_page(client, shop
     assert page.status_code == 200 and "BV-0010-550" in page.text
     token = csrf_from(page.text)
     forms = page.text.count('<form method="post"')
-    assert forms == 8 and page.text.count('name="_csrf_token"') == forms  # each carries it
+    # Eight sections, and the form that adds one more picture.
+    assert forms == 9 and page.text.count('name="_csrf_token"') == forms  # each carries it
     form = {
         "name": "农夫山泉 550ml 新装",
         "barcode": "6900000000017",

@@ -286,3 +286,117 @@ async def test_another_products_picture_is_refused_as_an_address(client, shop):
     assert "另一个商品上传的图片" in errors[0]["message"]
     assert await state(shop["product_id"]) == before
     assert await image_of(cola["product"]) == others["image"]
+
+
+# --- more pictures ----------------------------------------------------------------------------
+
+
+async def test_more_pictures_from_the_sku_page_and_the_dealers_gallery(client, shop):
+    token = await as_user(client, "root")
+    sku_page = f"/admin/skus/{shop['water']['id']}"
+    base = f"/admin/products/{shop['product_id']}/pictures"
+    form = {"_csrf_token": token, "sku": str(shop["water"]["id"])}
+    for name in ("正面.jpg", "背面.jpg"):
+        added = await client.post(
+            base,
+            data=form,
+            files={"picture": (name, picture(), "image/jpeg")},
+            follow_redirects=False,
+        )
+        assert added.status_code == 303
+        assert added.headers["location"] == f"{sku_page}#more-pictures"
+    first, second = await catalog_admin.product_pictures(shop["product_id"])
+    page = (await client.get(sku_page)).text
+    assert "图片已添加。" in page and "更多图片" in page
+    assert f"{first['address']}/thumb" in page and f"{second['address']}/thumb" in page
+    assert f"{base}/{second['id']}/cover" in page and f"{base}/{first['id']}/cover" not in page
+    # The dealer's product page shows both, the cover first, to swipe through.
+    await as_user(client, "buyer1")
+    product = (await client.get(f"/products/{shop['product_id']}")).text
+    gallery = re.search(r'<div class="product-gallery".*?</div>', product, re.S).group(0)
+    assert re.findall(r'src="([^"]+)"', gallery) == [first["address"], second["address"]]
+    assert "共 2 张图片" in product
+    served = await client.get(second["address"])
+    assert served.status_code == 200 and served.headers["cache-control"] == CACHE
+    # Make the second the cover, then remove it: the first is the cover again.
+    token = await as_user(client, "root")
+    form["_csrf_token"] = token
+    moved = await client.post(f"{base}/{second['id']}/cover", data=form, follow_redirects=False)
+    assert moved.status_code == 303 and await image_of(shop["product_id"]) == second["address"]
+    gone = await client.post(f"{base}/{second['id']}/remove", data=form, follow_redirects=False)
+    assert gone.status_code == 303 and await image_of(shop["product_id"]) == first["address"]
+    assert "图片已删除。" in (await client.get(sku_page)).text
+    await as_user(client, "buyer1")
+    product = (await client.get(f"/products/{shop['product_id']}")).text
+    assert 'class="product-gallery"' not in product and f'src="{first["address"]}"' in product
+    assert (await client.get(second["address"])).status_code == 404
+
+
+async def test_more_pictures_refusals_on_the_page(client, shop):
+    token = await as_user(client, "root")
+    base = f"/admin/products/{shop['product_id']}/pictures"
+    form = {"_csrf_token": token, "sku": str(shop["water"]["id"])}
+    before = await state(shop["product_id"])
+    refused = await client.post(
+        base, data=form, files={"picture": ("a.jpg", b"not a picture", "image/jpeg")}
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="more-picture-err">[^<]+<', refused.text)
+    assert await state(shop["product_id"]) == before
+    # Another product's picture is not found through this product.
+    other = await f.sku(code="X-1", name="别的商品")
+    theirs = await catalog_admin.add_product_picture(
+        f.actor(await f.user("admin", username="root2")),
+        other["product"],
+        photos.Upload("x.jpg", picture()),
+    )
+    response = await client.post(f"{base}/{theirs[0]['id']}/remove", data=form)
+    assert response.status_code == 404
+    assert await ProductPicture.count().where(ProductPicture.id == theirs[0]["id"]) == 1
+    # Only an administrator.
+    token = await as_user(client, "clerk")
+    denied = await client.post(
+        base,
+        data={**form, "_csrf_token": token},
+        files={"picture": ("a.jpg", picture(), "image/jpeg")},
+    )
+    assert denied.status_code == 403
+    assert await ProductPicture.count().where(ProductPicture.product == shop["product_id"]) == 0
+
+
+async def test_more_pictures_through_the_api(client, shop):
+    admin = await bearer(client, "root")
+    base = f"/api/v1/admin/products/{shop['product_id']}/pictures"
+    first = await client.post(
+        base, files={"file": ("a.jpg", picture(), "image/jpeg")}, headers=admin
+    )
+    assert first.status_code == 201, first.text
+    [cover] = first.json()
+    assert cover["cover"] and cover["address"] == await image_of(shop["product_id"])
+    second = await client.post(
+        base, files={"file": ("b.png", picture("PNG"), "image/png")}, headers=admin
+    )
+    more = second.json()[1]
+    assert [p["cover"] for p in second.json()] == [True, False]
+    listed = await client.get(base, headers=admin)
+    assert listed.json() == second.json()
+    made = await client.post(f"{base}/{more['id']}/cover", headers=admin)
+    assert made.status_code == 200 and made.json()[0]["id"] == more["id"]
+    removed = await client.delete(f"{base}/{cover['id']}", headers=admin)
+    assert removed.status_code == 204
+    assert [p["id"] for p in (await client.get(base, headers=admin)).json()] == [more["id"]]
+    assert_problem(await client.delete(f"{base}/{cover['id']}", headers=admin), 404, "not-found")
+    buyer = await bearer(client, "buyer1")
+    assert_problem(await client.get(base, headers=buyer), 403, "forbidden")
+    # The tenth is one too many.
+    for n in range(catalog_admin.MAX_PICTURES - 1):
+        ok = await client.post(
+            base, files={"file": (f"{n}.jpg", picture(), "image/jpeg")}, headers=admin
+        )
+        assert ok.status_code == 201
+    problem = assert_problem(
+        await client.post(base, files={"file": ("x.jpg", picture(), "image/jpeg")}, headers=admin),
+        422,
+        "validation",
+    )
+    assert problem["errors"][0]["field"] == "picture"
