@@ -21,7 +21,7 @@ from portal.api.schemas import (
     money,
     problems,
 )
-from portal.domain import catalog, pricing, scope
+from portal.domain import catalog, catalog_admin, pricing, scope
 from portal.domain.errors import FieldError, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor
 
@@ -202,7 +202,8 @@ class ProductOut(Struct):
     name: str
     brand: str
     description: str
-    image: str
+    image: Annotated[str, Meta(description="the cover picture, what the catalog shows")]
+    images: Annotated[list[str], Meta(description="every picture, the cover first")]
     category_id: int | None
     category_name: str
     specs: Annotated[list[str], Meta(description="the variant grid's rows")]
@@ -241,6 +242,9 @@ async def get_product(
         brand=product["brand"] or "",
         description=product["description"] or "",
         image=product["image"] or "",
+        images=catalog_admin.picture_addresses(
+            product["image"] or "", await catalog_admin.product_pictures(product_id)
+        ),
         category_id=product["category"],
         category_name=product["category_name"] or "",
         specs=detail.specs,

@@ -380,13 +380,17 @@ async def test_more_pictures_through_the_api(client, shop):
     assert [p["cover"] for p in second.json()] == [True, False]
     listed = await client.get(base, headers=admin)
     assert listed.json() == second.json()
+    # The dealer's catalog API lists every picture, the cover first.
+    buyer = await bearer(client, "buyer1")
+    product = await client.get(f"/api/v1/catalog/products/{shop['product_id']}", headers=buyer)
+    assert product.json()["images"] == [p["address"] for p in second.json()]
+    assert product.json()["image"] == cover["address"]
     made = await client.post(f"{base}/{more['id']}/cover", headers=admin)
     assert made.status_code == 200 and made.json()[0]["id"] == more["id"]
     removed = await client.delete(f"{base}/{cover['id']}", headers=admin)
     assert removed.status_code == 204
     assert [p["id"] for p in (await client.get(base, headers=admin)).json()] == [more["id"]]
     assert_problem(await client.delete(f"{base}/{cover['id']}", headers=admin), 404, "not-found")
-    buyer = await bearer(client, "buyer1")
     assert_problem(await client.get(base, headers=buyer), 403, "forbidden")
     # The tenth is one too many.
     for n in range(catalog_admin.MAX_PICTURES - 1):
