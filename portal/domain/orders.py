@@ -135,6 +135,8 @@ EVENT_LABELS = {
     # Short of stock on a SKU that allows it: the rest waits (欠货) until stock arrives.
     "backordered": _("Backordered"),
     "backorder_reserved": _("Backorder reserved"),
+    # A stock count or a loss found fewer units than the order held: that part waits.
+    "stock_short": _("Short in stock: backordered"),
     "remainder_closed": _("Rest will not ship"),
 }
 # Staff roles that may cancel an order for a dealer in their scope.

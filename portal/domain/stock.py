@@ -1100,9 +1100,11 @@ async def _give_way(
             message, {"count": count}, errors=[FieldError("qty", message, {"count": count})]
         )
     await fetch("UPDATE stock_level SET reserved = reserved - {} WHERE id = {}", deficit, row["id"])
+    where = await Warehouse.select(Warehouse.name).where(Warehouse.id == row["warehouse"]).first()
     for order_id in sorted({g.order_id for g in gave}):
         parts = [g for g in gave if g.order_id == order_id]
-        note = "; ".join(f"{g.sku_code}: {g.qty} {g.unit}" for g in parts)
+        # What gave way, and where (the kind says why, in the reader's language).
+        note = "; ".join(f"{g.sku_code}: {g.qty} {g.unit}" for g in parts) + f" · {where['name']}"
         status = (await fetch("SELECT status FROM sales_order WHERE id = {}", order_id))[0][
             "status"
         ]
@@ -1111,7 +1113,7 @@ async def _give_way(
                 order=order_id,
                 at=now,
                 actor=actor.user_id,
-                kind="backordered",
+                kind="stock_short",
                 from_status=status,
                 to_status=status,
                 note=note,

@@ -48,6 +48,7 @@ EVENT_TYPES: dict[str, str] = {
     "order.cancelled": _("Order cancelled"),
     "order.backordered": _("Order accepted with backorders"),
     "order.backorder_reserved": _("Backordered goods reserved"),
+    "order.stock_short": _("Part of an order backordered after a stock count or loss"),
     "order.completed": _("Order completed"),
     "order.remainder_closed": _("Rest of a partly shipped order closed (will not ship)"),
     "shipment.packed": _("Shipment packed"),

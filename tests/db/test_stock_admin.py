@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from portal.domain import safety_stock, staff, stock
+from portal.domain import safety_stock, staff, stock, webhooks
 from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.tables import (
     AuditEntry,
@@ -19,6 +19,7 @@ from portal.tables import (
     Sku,
     StockLevel,
     Warehouse,
+    WebhookDelivery,
 )
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world, stock_of
@@ -143,6 +144,9 @@ async def test_a_count_below_what_orders_hold_stands_and_the_newest_orders_wait(
     older = await approved_order(w, qty=4, key="k1")
     newer = await approved_order(w, qty=5, key="k2")
     assert await stock_of(w.sku, w.wh1) == (10, 9)
+    admin = f.actor(await f.user("admin"))
+    hook = webhooks.EndpointInput(url="https://erp.example.com/h", events=("order.stock_short",))
+    await webhooks.save_endpoint(admin, None, hook)
 
     # Six on the shelf where orders hold nine: the newest order gives three back.
     row = await stock.adjust_stock(
@@ -160,9 +164,12 @@ async def test_a_count_below_what_orders_hold_stands_and_the_newest_orders_wait(
         .order_by(OrderEvent.id, ascending=False)
         .first()
     )
-    assert (event["kind"], event["note"]) == ("backordered", "A100: 3 瓶")
+    assert (event["kind"], event["note"]) == ("stock_short", "A100: 3 瓶 · 华东仓")
     told = await Notification.select().where(Notification.kind == "stock_short")
     assert {n["order"] for n in told} == {newer["id"]}
+    # A receiver that asked for it hears of it (the outbox, in the same transaction).
+    sent = await WebhookDelivery.select(WebhookDelivery.event_type)
+    assert [d["event_type"] for d in sent] == ["order.stock_short"]
     audited = await AuditEntry.select().where(AuditEntry.action == "order.stock_gave_way")
     assert [a["entity_id"] for a in audited] == [str(newer["id"])]
     count = await AuditEntry.select().where(AuditEntry.action == "stock.count").first()
