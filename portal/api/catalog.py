@@ -243,7 +243,8 @@ async def get_product(
         description=product["description"] or "",
         image=product["image"] or "",
         images=catalog_admin.picture_addresses(
-            product["image"] or "", await catalog_admin.product_pictures(product_id)
+            product["image"] or "",
+            await catalog_admin.product_pictures(product_id, product["image"] or ""),
         ),
         category_id=product["category"],
         category_name=product["category_name"] or "",

@@ -474,14 +474,17 @@ MAX_PICTURES = 9
 MSG_TOO_MANY_PICTURES = _("A product has at most %(max)s pictures: remove one first.")
 
 
-async def product_pictures(product_id: int) -> list[dict[str, Any]]:
+async def product_pictures(product_id: int, image: str | None = None) -> list[dict[str, Any]]:
     """The product's uploaded pictures, the cover first, then the others as they were added:
     [{"id", "address", "cover"}]. An image address of another site (the cover too, then) is
-    not among them: see picture_addresses."""
-    product = await Product.select(Product.image).where(Product.id == product_id).first()
-    if product is None:
-        raise NotFound(MISSING_SKU)
-    cover = own_picture_id(product["image"] or "")
+    not among them: see picture_addresses. `image`: the product's image, if the caller has
+    just read it."""
+    if image is None:
+        product = await Product.select(Product.image).where(Product.id == product_id).first()
+        if product is None:
+            raise NotFound(MISSING_SKU)
+        image = product["image"] or ""
+    cover = own_picture_id(image)
     rows = (
         await ProductPicture.select(ProductPicture.id)
         .where(ProductPicture.product == product_id)

@@ -594,7 +594,7 @@ async def product_page(
     ctx.update(
         # The cover, then the product's other pictures, shown in turn.
         pictures=catalog_admin.picture_addresses(
-            image, await catalog_admin.product_pictures(product_id)
+            image, await catalog_admin.product_pictures(product_id, image)
         ),
         added=added == "1",
         oob=False,
