@@ -579,9 +579,13 @@ async def test_orders_with_a_parcel_to_confirm_have_a_filter_of_their_own(db, cl
     api = await client.get("/api/v1/orders", params={"status": "to_receive"}, headers=token)
     assert [i["number"] for i in api.json()["items"]] == [number]
 
-    # The home card shows RECENT_PARCELS and links to the rest.
+    # The home card shows RECENT_PARCELS and links to the rest; the recent orders below it
+    # link to all orders.
     monkeypatch.setattr(home, "RECENT_PARCELS", 1)
-    assert 'href="/orders?status=to_receive"' in (await client.get("/")).text
+    monkeypatch.setattr(home, "RECENT_ORDERS", 1)
+    page = (await client.get("/")).text
+    assert page.count('href="/orders?status=to_receive"') == 1
+    assert 'href="/orders">全部订单</a>' in page
 
     client.cookies.clear()
     await sign_in(client, "stranger")
