@@ -590,12 +590,8 @@ async def product_page(
     detail = await catalog.product_detail(actor, dealer, product_id)
     view = await cart.get_cart(actor, dealer["id"]) if actor.can_order else None
     ctx = product_context(detail, cart_quantities(view), chosen)
-    image = detail.product.get("image") or ""
     ctx.update(
-        # The cover, then the product's other pictures, shown in turn.
-        pictures=catalog_admin.picture_addresses(
-            image, await catalog_admin.product_pictures(product_id, image)
-        ),
+        pictures=await _pictures(detail),
         added=added == "1",
         oob=False,
         can_order=actor.can_order,
@@ -667,6 +663,7 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
     in_cart = cart_quantities(view)
     ctx = product_context(detail, in_cart, chosen, entered if status != 200 else None, errors)
     ctx.update(
+        pictures=await _pictures(detail),
         added=status == 200,
         summary=summary,
         oob=True,
@@ -682,6 +679,13 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
         active_tab="catalog",
         status=status,
     )
+
+
+async def _pictures(detail: catalog.ProductDetail) -> list[str]:
+    """What the product page shows in turn: the cover, then the product's other pictures."""
+    image = detail.product.get("image") or ""
+    pictures = await catalog_admin.product_pictures(detail.product["id"], image)
+    return catalog_admin.picture_addresses(image, pictures)
 
 
 def _field_sku(name: str, by_id: dict[int, CatalogItem]) -> int | None:
