@@ -31,7 +31,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.domain import approvals, credit, ledger, orders, shipments, supplier
+from portal.domain import approvals, credit, ledger, orders, shipments, stock, supplier
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -77,6 +77,7 @@ MIX = {
     "ship": 18,
     "receive": 7,
     "pay": 6,
+    "count": 5,
 }
 SHIPPED_STATES = ("shipped", "received")
 
@@ -375,6 +376,32 @@ async def storm(w: World, rng: random.Random) -> Counter:
             w.payments[dealer_id] += to_fen(amount)
             outcomes["paid"] += 1
 
+    async def count(i: int) -> None:
+        """A stock count that finds a few units fewer than orders hold, as often as not:
+        the newest orders' reservations give way (a count below what is packed is refused)."""
+        await asyncio.sleep(0.3 + rng.random() * 2.5)
+        levels = await StockLevel.select().order_by(StockLevel.id)
+        held = [lv for lv in levels if lv["reserved"] > 0] or levels
+        level = held[rng.randrange(len(held))]
+        low = max(0, level["reserved"] - 4)
+        counted = rng.randint(low, max(low, level["reserved"] - 1))
+        result = (
+            await asyncio.gather(
+                stock.adjust_stock(
+                    w.warehouse,
+                    warehouse_id=level["warehouse"],
+                    sku_id=level["sku"],
+                    reason="count",
+                    qty=counted,
+                    idempotency_key=f"count-{i}",
+                ),
+                return_exceptions=True,
+            )
+        )[0]
+        if expect(result, "count", ValidationFailed):
+            outcomes["counted"] += 1
+            outcomes["gave_way"] += sum(g.qty for g in result.gave_way)
+
     async def run(kind: str, job) -> None:
         try:
             await job
@@ -390,6 +417,7 @@ async def storm(w: World, rng: random.Random) -> Counter:
         "ship": ship,
         "receive": lambda i: receive(),
         "pay": pay,
+        "count": count,
     }
     jobs = [run(kind, tasks[kind](i)) for i, kind in enumerate(kinds)]
     results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -539,6 +567,8 @@ async def check_invariants(w: World) -> None:
     assert events["rejected"] == statuses["rejected"], "timeline: rejected"
     shipped_orders = {s["order"] for s in all_shipments if s["status"] in SHIPPED_STATES}
     assert events["shipment_shipped"] == shipped_orders, "timeline: shipped"
+    # A count that took reservations back: audited and on the orders' timelines.
+    assert set(audit["order.stock_gave_way"]) == events["stock_short"], "timeline: stock short"
 
 
 async def test_storm_keeps_stock_credit_ledger_and_orders_consistent(db):
@@ -557,6 +587,7 @@ async def test_storm_keeps_stock_credit_ledger_and_orders_consistent(db):
     assert outcomes["shipped"] >= 5, outcomes
     assert outcomes["received"] >= 3, outcomes
     assert outcomes["paid"] >= 3, outcomes
+    assert outcomes["counted"] >= 3 and outcomes["gave_way"] >= 1, outcomes
     assert await Order.count() == outcomes["placed"]
     backordered = await OrderLine.count().where(OrderLine.qty_backordered > 0)
     refilled = await AuditEntry.count().where(AuditEntry.action == "order.backorder_reserved")
