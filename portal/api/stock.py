@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, structs
 
 from portal.api.schemas import Id, In, OptionalIdempotencyKey, problems
 from portal.domain import picking, safety_stock, stock
@@ -154,9 +154,8 @@ async def adjust(
         note=data.note,
         idempotency_key=idempotency_key,
     )
-    out = stock_out(row)
     return AdjustOut(
-        **{name: getattr(out, name) for name in out.__struct_fields__},
+        **structs.asdict(stock_out(row)),
         gave_way=[
             GaveWayOut(
                 order_id=g.order_id,

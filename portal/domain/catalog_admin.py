@@ -432,6 +432,7 @@ async def upload_product_picture(
     now = now or datetime.now(UTC)
     async with write_transaction():
         await _lock(Product, product_id)
+        await _refuse_more_than_max(product_id, replacing=True)
         row = await _store_picture(product_id, picture, now)
         # The cover it replaces goes (write_image); the product's other pictures stay.
         await write_image(actor, product_id, f"{PICTURE_PATH}{row.id}", now)
@@ -454,6 +455,19 @@ async def _checked_picture(actor: Actor, product_id: int, upload: photos.Upload)
     if errors:
         raise ValidationFailed(errors=errors)
     return pictures[0]
+
+
+async def _refuse_more_than_max(product_id: int, *, replacing: bool) -> None:
+    """ValidationFailed ("picture") when one more upload would give the product more than
+    MAX_PICTURES; `replacing`: the upload takes the cover's place (an uploaded cover then
+    goes, so it adds none). Under the product's lock."""
+    count = await ProductPicture.count().where(ProductPicture.product == product_id)
+    if replacing and own_picture_id(await _image_now(product_id)) is not None:
+        count -= 1
+    if count >= MAX_PICTURES:
+        raise ValidationFailed(
+            errors=[FieldError("picture", MSG_TOO_MANY_PICTURES, {"max": MAX_PICTURES})]
+        )
 
 
 async def _store_picture(product_id: int, picture: photos.Picture, now: datetime) -> Any:
@@ -525,12 +539,7 @@ async def add_product_picture(
     now = now or datetime.now(UTC)
     async with write_transaction():
         await _lock(Product, product_id)
-        if await ProductPicture.count().where(ProductPicture.product == product_id) >= (
-            MAX_PICTURES
-        ):
-            raise ValidationFailed(
-                errors=[FieldError("picture", MSG_TOO_MANY_PICTURES, {"max": MAX_PICTURES})]
-            )
+        await _refuse_more_than_max(product_id, replacing=False)
         row = await _store_picture(product_id, picture, now)
         await audit.record(
             actor,
@@ -588,18 +597,11 @@ async def remove_product_picture(
     async with write_transaction():
         await _lock(Product, product_id)
         await _own_picture(product_id, picture_id)
-        address = f"{PICTURE_PATH}{picture_id}"
-        image = await _image_now(product_id)
-        if image == address:
-            following = (
-                await ProductPicture.select(ProductPicture.id)
-                .where((ProductPicture.product == product_id) & (ProductPicture.id != picture_id))
-                .order_by(ProductPicture.id)
-                .first()
-            )
-            cover = f"{PICTURE_PATH}{following['id']}" if following else ""
-            await _set_cover(actor, product_id, image, cover, now)
-        await ProductPicture.delete().where(ProductPicture.id == picture_id)
+        if await _image_now(product_id) == f"{PICTURE_PATH}{picture_id}":
+            # The cover goes as when its address is cleared: the next picture takes its place.
+            await write_image(actor, product_id, "", now)
+        else:
+            await ProductPicture.delete().where(ProductPicture.id == picture_id)
         await audit.record(
             actor,
             "product.picture_removed",

@@ -431,7 +431,7 @@ class GaveWay:
     sku_code: str
     unit: str
     qty: int
-    waiting: int = -1  # of qty, what still waits once other warehouses served what they could
+    waiting: int  # of qty, what still waits once other warehouses served what they could
 
 
 @dataclass(frozen=True)
@@ -1058,6 +1058,7 @@ async def _give_way(
             Reservation.qty,
             Reservation.order_line.order.as_alias("order"),
             Reservation.order_line.order.number.as_alias("order_number"),
+            Reservation.order_line.order.status.as_alias("order_status"),
             Reservation.order_line.sku_code.as_alias("sku_code"),
             Reservation.order_line.unit.as_alias("unit"),
         )
@@ -1076,21 +1077,15 @@ async def _give_way(
             & (ShipmentLine.shipment.warehouse == row["warehouse"])
         ):
             packed[r["order_line"]] += r["qty"]
-    left, gave = deficit, []
+    # What each reservation gives (newest first), worked out before anything is written.
+    left, plan = deficit, []
     for h in held:
         boxed = min(h["qty"], packed[h["order_line"]])
         packed[h["order_line"]] -= boxed
         take = min(left, h["qty"] - boxed)
-        if take <= 0:
-            continue
-        left -= take
-        await take_from_reservation(h, take)
-        await OrderLine.update({OrderLine.qty_backordered: OrderLine.qty_backordered + take}).where(
-            OrderLine.id == h["order_line"]
-        )
-        gave.append(
-            GaveWay(h["order"], h["order_number"], h["order_line"], h["sku_code"], h["unit"], take)
-        )
+        if take > 0:
+            plan.append((h, take))
+            left -= take
         if left == 0:
             break
     if left:
@@ -1099,15 +1094,19 @@ async def _give_way(
         raise ValidationFailed(
             message, {"count": count}, errors=[FieldError("qty", message, {"count": count})]
         )
+    for h, take in plan:
+        await take_from_reservation(h, take)
+        await OrderLine.update({OrderLine.qty_backordered: OrderLine.qty_backordered + take}).where(
+            OrderLine.id == h["order_line"]
+        )
     await fetch("UPDATE stock_level SET reserved = reserved - {} WHERE id = {}", deficit, row["id"])
     where = await Warehouse.select(Warehouse.name).where(Warehouse.id == row["warehouse"]).first()
-    for order_id in sorted({g.order_id for g in gave}):
-        parts = [g for g in gave if g.order_id == order_id]
+    for order_id in sorted({h["order"] for h, _take in plan}):
+        parts = [(h, take) for h, take in plan if h["order"] == order_id]
+        status = parts[0][0]["order_status"]
         # What gave way, and where (the kind says why, in the reader's language).
-        note = "; ".join(f"{g.sku_code}: {g.qty} {g.unit}" for g in parts) + f" · {where['name']}"
-        status = (await fetch("SELECT status FROM sales_order WHERE id = {}", order_id))[0][
-            "status"
-        ]
+        note = "; ".join(f"{h['sku_code']}: {take} {h['unit']}" for h, take in parts)
+        note += f" · {where['name']}"
         await OrderEvent.insert(
             OrderEvent(
                 order=order_id,
@@ -1119,21 +1118,34 @@ async def _give_way(
                 note=note,
             )
         )
+        # Each line's reservation at this warehouse before and after (the rest backordered).
         await audit.record(
             actor,
             "order.stock_gave_way",
             "order",
             order_id,
-            {"reserved": {str(g.order_line_id): g.qty for g in parts}},
+            {"reserved_here": {str(h["order_line"]): h["qty"] for h, _take in parts}},
             {
-                "backordered": {str(g.order_line_id): g.qty for g in parts},
+                "reserved_here": {str(h["order_line"]): h["qty"] - take for h, take in parts},
+                "backordered_more": {str(h["order_line"]): take for h, take in parts},
                 "warehouse_id": row["warehouse"],
                 "reason": reason,
             },
             now=now,
         )
         await notifications.tell(order_id, "stock_short", actor=actor, now=now, note=note)
-    return gave
+    return [
+        GaveWay(
+            order_id=h["order"],
+            order_number=h["order_number"],
+            order_line_id=h["order_line"],
+            sku_code=h["sku_code"],
+            unit=h["unit"],
+            qty=take,
+            waiting=take,  # until another warehouse serves it (adjust_in_transaction)
+        )
+        for h, take in plan
+    ]
 
 
 async def transfer_stock(

@@ -494,3 +494,24 @@ async def test_picture_limits_scope_and_roles(shop):
             shop["buyer"], shop["product_id"], photos.Upload("x.jpg", picture()), now=NOW
         )
     assert await state(shop["product_id"]) == before
+
+
+async def test_replacing_the_cover_never_takes_a_product_past_the_limit(shop):
+    for n in range(catalog_admin.MAX_PICTURES):
+        await add(shop, f"{n}.jpg")
+    # An uploaded cover replaced by an upload: one goes, one comes.
+    await catalog_admin.upload_product_picture(
+        shop["admin"], shop["product_id"], photos.Upload("新封面.jpg", picture()), now=NOW
+    )
+    assert await ProductPicture.count() == catalog_admin.MAX_PICTURES
+    # A cover from another site: an upload in its place would be one more.
+    external = change(image="https://img.example.com/w550.png")
+    await catalog_admin.update_sku(shop["admin"], shop["water"]["id"], external, now=NOW)
+    await add(shop, "again.jpg")
+    before = await state(shop["product_id"])
+    with pytest.raises(ValidationFailed) as exc:
+        await catalog_admin.upload_product_picture(
+            shop["admin"], shop["product_id"], photos.Upload("x.jpg", picture()), now=NOW
+        )
+    assert exc.value.errors[0].field == "picture"
+    assert await state(shop["product_id"]) == before
