@@ -20,6 +20,7 @@ orders, PORTAL_BENCH_SKUS=20000.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -111,6 +112,22 @@ def migrate(url: str) -> None:
     run_migrations(url)
 
 
+@functools.cache
+def _prefix_key(prefix: str) -> str:
+    from portal.domain.pinyin import sort_key
+
+    return sort_key(prefix)
+
+
+def name_key(prefix: str, rest: str) -> str:
+    """The pinyin sort key of prefix + rest, where rest is ASCII that continues the prefix's
+    last part (" 12" after Chinese, "12" after "#"): the prefix's key (kept: a generated
+    catalog repeats a few hundred prefixes) and rest, as portal.domain.pinyin.sort_key would
+    give for the whole name (checked in tests/unit/test_pinyin.py), in a fraction of the time
+    on 150,000 names."""
+    return _prefix_key(prefix) + rest
+
+
 @dataclass
 class Data:
     dealer_ids: list[int]
@@ -162,6 +179,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                 "image",
                 "visibility",
                 "active",
+                "name_key",
             ],
             records=[
                 (
@@ -173,6 +191,10 @@ async def generate(url: str, rng: random.Random) -> Data:
                     "",
                     "all",
                     True,
+                    name_key(
+                        f"{BRANDS[i % len(BRANDS)]}{ITEMS[(i // len(BRANDS)) % len(ITEMS)]}",
+                        f" {i}",
+                    ),
                 )
                 for i in range(products)
             ],
@@ -201,6 +223,11 @@ async def generate(url: str, rng: random.Random) -> Data:
                     0,
                     False,
                     True,
+                    name_key(
+                        f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]} "
+                        f"{spec}{colour} #",
+                        str(i + 1),
+                    ),
                 )
             )
         await conn.copy_records_to_table(
@@ -221,6 +248,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                 "safety_stock",
                 "allow_backorder",
                 "active",
+                "name_key",
             ],
             records=sku_records,
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.auth.passwords import hash_password
 from portal.db import bind_tables, engine_from_url, fetch, start, stop, write_transaction
-from portal.domain import supplier
+from portal.domain import pinyin, supplier
 from portal.domain.errors import DomainError
 from portal.domain.money import from_fen, percent_of, to_fen
 from portal.domain.promotions import SHANGHAI
@@ -708,14 +708,26 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
 
     await _bulk(
         Product,
-        [Product(**{**p, "category": category_id[p["category"]]}) for p in plan.products],
+        [
+            Product(
+                **{**p, "category": category_id[p["category"]]},
+                name_key=pinyin.sort_key(p["name"]),
+            )
+            for p in plan.products
+        ],
     )
     product_id = await _ids(Product.name, Product)
     await _bulk(
         ProductVisibility,
         [ProductVisibility(product=product_id[p], tier=tier_id[t]) for p, t in plan.visibility],
     )
-    await _bulk(Sku, [Sku(**{**s, "product": product_id[s["product"]]}) for s in plan.skus])
+    await _bulk(
+        Sku,
+        [
+            Sku(**{**s, "product": product_id[s["product"]]}, name_key=pinyin.sort_key(s["name"]))
+            for s in plan.skus
+        ],
+    )
     sku_id = await _ids(Sku.code, Sku)
     await _bulk(PackUnit, [PackUnit(sku=sku_id[c], name=n, factor=f) for c, n, f in plan.packs])
     await _bulk(

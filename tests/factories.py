@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 
+from portal.domain.pinyin import sort_key
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import (
     Address,
@@ -160,13 +161,16 @@ async def sku(
 ) -> dict:
     n = next(_seq)
     if product is None:
-        product = await _insert(Product, name=name, category=(await category())["id"])
+        product = await _insert(
+            Product, name=name, category=(await category())["id"], name_key=sort_key(name)
+        )
     row = await _insert(
         Sku,
         product=product["id"],
         code=code or f"SKU{n:05d}",
         barcode=barcode or f"69{n:011d}",
         name=name,
+        name_key=sort_key(name),
         base_unit=base_unit,
         base_price_fen=base_price_fen,
         moq=moq,

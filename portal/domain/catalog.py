@@ -645,8 +645,8 @@ async def search(
     # The order as keys (expression, direction); the last key, s.id, makes it total.
     joins, join_args = "", ()
     key_args: list[Any] = []
-    if sort == "name":
-        keys = [("s.name", ""), ("s.code", ""), ("s.id", "")]
+    if sort == "name":  # pinyin order (portal/domain/pinyin.py), then the name itself
+        keys = [(_bytewise("s.name_key"), ""), ("s.name", ""), ("s.code", ""), ("s.id", "")]
     elif sort == "code":
         keys = [("s.code", ""), ("s.id", "")]
     elif sort in ("price_asc", "price_desc"):
@@ -667,8 +667,8 @@ async def search(
             (_bytewise("s.code"), ""),
             ("s.id", ""),
         ]
-    else:
-        keys = [("p.name", ""), ("s.code", ""), ("s.id", "")]
+    else:  # by product, in pinyin order
+        keys = [(_bytewise("p.name_key"), ""), ("p.name", ""), ("s.code", ""), ("s.id", "")]
 
     # One statement: the page's ids, sorted on narrow rows (with the ordering keys), then
     # everything about those ids (stock, prices, favourites) and the total, counted (capped)

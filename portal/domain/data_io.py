@@ -37,7 +37,7 @@ from typing import Any
 
 from portal import i18n
 from portal.db import write_transaction
-from portal.domain import audit, stock
+from portal.domain import audit, pinyin, stock
 from portal.domain.catalog import category_lineage
 from portal.domain.catalog_admin import (
     CODE_MAX,
@@ -954,7 +954,13 @@ def _new_sku(
         )
         if found is None:
             await refuse_foreign_picture(None, image or "")
-            made = Product(name=product, category=category, brand=brand, image=image or "")
+            made = Product(
+                name=product,
+                category=category,
+                brand=brand,
+                image=image or "",
+                name_key=pinyin.sort_key(product),
+            )
             await Product.insert(made)
             product_id = made.id
             await audit.record(
@@ -970,7 +976,13 @@ def _new_sku(
             product_id = found["id"]
             if image:
                 await write_image(actor, product_id, image, now)
-        row = Sku(code=code, product=product_id, base_unit=unit, **values)
+        row = Sku(
+            code=code,
+            product=product_id,
+            base_unit=unit,
+            **values,
+            name_key=pinyin.sort_key(values["name"]),
+        )
         await Sku.insert(row)
         await audit.record(
             actor,

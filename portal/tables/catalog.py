@@ -31,6 +31,8 @@ class Product(Table, tablename="product"):
     # "all" or "restricted" (then only the tiers / dealers in product_visibility see it).
     visibility = Varchar(length=10, default="all")
     active = Boolean(default=True)
+    # The name's pinyin sort key (portal/domain/pinyin.py), written with the name.
+    name_key = Text(default="")
 
 
 class ProductPicture(Table, tablename="product_picture"):
@@ -84,6 +86,9 @@ class Sku(Table, tablename="sku"):
     # alone.
     product_key = Text(default="")
     listed = Boolean(default=False)
+    # The name's pinyin sort key (portal/domain/pinyin.py), written with the name; indexed
+    # bytewise (migration 2026-11-27T13:40:00) for the catalog's order by name.
+    name_key = Text(default="")
 
 
 class PackUnit(Table, tablename="pack_unit"):

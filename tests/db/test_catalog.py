@@ -10,6 +10,7 @@ import pytest
 from portal.domain import catalog, promotions, search_rankings
 from portal.domain.catalog import availability
 from portal.domain.errors import NotFound
+from portal.domain.pinyin import sort_key
 from portal.domain.pricing import RULE_CONTRACT, RULE_TIER, RULE_VOLUME
 from portal.domain.promotions import PromoData
 from portal.tables import Order, OrderLine, Product, ProductVisibility, Sku
@@ -21,7 +22,12 @@ async def product(
     name: str, category: dict, *, visibility: str = "all", active: bool = True, brand: str = ""
 ) -> dict:
     row = Product(
-        name=name, category=category["id"], visibility=visibility, active=active, brand=brand
+        name=name,
+        category=category["id"],
+        visibility=visibility,
+        active=active,
+        brand=brand,
+        name_key=sort_key(name),
     )
     await row.save()
     return await Product.select().where(Product.id == row.id).first()

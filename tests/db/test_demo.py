@@ -19,6 +19,7 @@ from portal.demo import (
 )
 from portal.domain import ledger, returns, shipments
 from portal.domain.accounts import authenticate
+from portal.domain.pinyin import sort_key
 from portal.settings import Settings
 from portal.tables import (
     Address,
@@ -59,6 +60,10 @@ async def test_demo_builds_the_promised_supplier(db):
     assert await Warehouse.count() == 2
     assert await Sku.count() == 500 == summary.skus
     assert await PackUnit.count() == 500
+    # Every name has its pinyin sort key (the catalog's order).
+    for table in (Sku, Product):
+        named = await table.select(table.name, table.name_key)
+        assert named and all(r["name_key"] == sort_key(r["name"]) != "" for r in named)
     dealers = await Dealer.select()
     assert 35 <= len(dealers) <= 45
     assert {d["region"] for d in dealers} == {"华东", "华南", "华北", "西南", "华中"}

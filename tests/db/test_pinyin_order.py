@@ -1,0 +1,146 @@
+"""Chinese names in pinyin order, on both engines: the catalog's default listing (by product)
+and its order by name put 百事可乐 before 冰红茶 before 茶饮料 before 长城干红, which code points
+scatter; every way of writing a name writes its key (the SKU and product pages and API, the
+import), and the migration fills the keys of names written before it."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from portal.db import current_engine
+from portal.domain import catalog, catalog_admin, data_io
+from portal.domain.catalog_admin import ProductChange, ProductNew, SkuNew
+from portal.domain.pinyin import sort_key
+from portal.export import csv_bytes
+from portal.tables import Product, Sku
+from tests import factories as f
+from tests.db.test_catalog_admin import change
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+# name -> code, in pinyin order; by code point the order is 冰 长 百 茶 (U+51B0 U+957F ...).
+IN_PINYIN_ORDER = {
+    "百事可乐 330ml": "P-1",
+    "冰红茶 500ml": "P-2",
+    "茶饮料 500ml": "P-3",
+    "长城干红 750ml": "P-4",
+    "绿茶 500ml": "P-5",
+    "西安肉夹馍": "P-6",
+    "鲜橙多 1L": "P-7",
+}
+
+
+@pytest.fixture
+async def shop(db) -> dict:
+    tier = await f.tier()
+    dealer = await f.dealer(tier)
+    for name, code in reversed(IN_PINYIN_ORDER.items()):  # written in another order
+        await f.sku(code=code, name=name)
+    return {
+        "admin": f.actor(await f.user("admin")),
+        "buyer": f.actor(await f.user("dealer_buyer", dealer)),
+        "dealer": dealer,
+        "category": (await f.category("酒水"))["id"],
+    }
+
+
+def codes(page: catalog.CatalogPage) -> list[str]:
+    return [i.code for i in page.items]
+
+
+async def test_the_catalog_lists_in_pinyin_order_by_product_and_by_name(shop):
+    by_code_point = [IN_PINYIN_ORDER[n] for n in sorted(IN_PINYIN_ORDER)]
+    expected = list(IN_PINYIN_ORDER.values())
+    assert by_code_point != expected
+    listing = await catalog.search(shop["buyer"], shop["dealer"])
+    assert codes(listing) == expected
+    by_name = await catalog.search(shop["buyer"], shop["dealer"], sort="name")
+    assert codes(by_name) == expected
+    # Page by page, the same order.
+    pages = [
+        await catalog.search(shop["buyer"], shop["dealer"], sort="name", page=n, per_page=3)
+        for n in (1, 2, 3)
+    ]
+    assert [c for p in pages for c in codes(p)] == expected
+
+
+async def key_of(table, row_id: int) -> tuple[str, str]:
+    row = await table.select(table.name, table.name_key).where(table.id == row_id).first()
+    return row["name"], row["name_key"]
+
+
+async def test_every_way_of_writing_a_name_writes_its_key(shop):
+    admin = shop["admin"]
+    made = await catalog_admin.create_product_with_sku(
+        admin,
+        ProductNew(name="长城干红葡萄酒", category_id=shop["category"]),
+        SkuNew(code="GW-1", name="长城干红 750ml", base_unit="瓶", base_price="68.00"),
+        now=NOW,
+    )
+    sku_id, product_id = made.sku["id"], made.product["id"]
+    assert await key_of(Sku, sku_id) == ("长城干红 750ml", "chang cheng gan hong 750ml")
+    assert await key_of(Product, product_id) == (
+        "长城干红葡萄酒",
+        "chang cheng gan hong pu tao jiu",
+    )
+
+    second = await catalog_admin.create_sku(
+        admin, product_id, SkuNew(code="GW-2", name="银行特供", base_unit="瓶", base_price="9")
+    )
+    assert (await key_of(Sku, second.sku["id"]))[1] == "yin hang te gong"
+
+    await catalog_admin.update_sku(
+        admin,
+        sku_id,
+        change(name="阿尔卑斯 棒棒糖", barcode="", base_price="68.00"),
+        now=NOW,
+    )
+    assert await key_of(Sku, sku_id) == ("阿尔卑斯 棒棒糖", sort_key("阿尔卑斯 棒棒糖"))
+    await catalog_admin.update_product(
+        admin,
+        product_id,
+        ProductChange(name="百事", brand="", category_id=shop["category"], active=True),
+        now=NOW,
+    )
+    assert await key_of(Product, product_id) == ("百事", "bai shi")
+
+    data = csv_bytes(
+        ("category", "product", "brand", "sku", "name", "unit", "base_price"),
+        [
+            ("饮料 / 茶", "冰红茶", "康师傅", "C300", "冰红茶 500ml", "瓶", "3.00"),
+            ("", "", "", "P-1", "重庆小面", "", ""),
+        ],
+    )
+    result = await data_io.import_file(admin, "products", "p.csv", data, now=NOW)
+    assert (result.created, result.updated) == (1, 1)
+    imported = await Sku.select(Sku.id, Sku.product).where(Sku.code == "C300").first()
+    assert (await key_of(Sku, imported["id"]))[1] == "bing hong cha 500ml"
+    assert (await key_of(Product, imported["product"]))[1] == "bing hong cha"
+    renamed = await Sku.select(Sku.id).where(Sku.code == "P-1").first()
+    assert await key_of(Sku, renamed["id"]) == ("重庆小面", "chong qing xiao mian")
+
+
+def _migration():
+    path = Path(__file__).parents[2] / "migrations" / "portal_2026_11_27t13_40_00_000000.py"
+    spec = importlib.util.spec_from_file_location("pinyin_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.RawTable._meta.db = current_engine()
+    return module
+
+
+async def test_the_migration_fills_the_keys_of_names_written_before_it(shop):
+    await Sku.update({Sku.name_key: ""}, force=True)
+    await Product.update({Product.name_key: ""}, force=True)
+    migration = _migration()
+    for table in migration.TABLES:
+        await migration._fill(table)
+    skus = await Sku.select(Sku.name, Sku.name_key)
+    products = await Product.select(Product.name, Product.name_key)
+    assert len(skus) == len(IN_PINYIN_ORDER)
+    assert all(r["name_key"] == sort_key(r["name"]) != "" for r in skus + products)
+    listing = await catalog.search(shop["buyer"], shop["dealer"])
+    assert codes(listing) == list(IN_PINYIN_ORDER.values())

@@ -1,0 +1,37 @@
+"""The catalog in pinyin order through the page and the API, on both engines: what a dealer
+sees listed, and sorted by name."""
+
+from __future__ import annotations
+
+import re
+
+from tests import factories as f
+from tests.db.test_pinyin_order import IN_PINYIN_ORDER
+from tests.http.conftest import sign_in
+from tests.http.test_api_auth import bearer
+
+
+async def shop() -> None:
+    dealer = await f.dealer(await f.tier())
+    await f.user("dealer_buyer", dealer, username="buyer")
+    for name, code in reversed(IN_PINYIN_ORDER.items()):
+        await f.sku(code=code, name=name)
+
+
+async def test_the_api_lists_and_sorts_by_name_in_pinyin_order(client):
+    await shop()
+    headers = await bearer(client, "buyer")
+    for query in ("", "?sort=name"):
+        r = await client.get(f"/api/v1/catalog/skus{query}", headers=headers)
+        assert r.status_code == 200, r.text
+        assert [i["code"] for i in r.json()["items"]] == list(IN_PINYIN_ORDER.values()), query
+
+
+async def test_the_catalog_page_lists_and_sorts_by_name_in_pinyin_order(client):
+    await shop()
+    await sign_in(client, "buyer")
+    for query in ("", "?sort=name"):
+        page = await client.get(f"/catalog{query}")
+        assert page.status_code == 200
+        shown = re.findall("|".join(map(re.escape, IN_PINYIN_ORDER)), page.text)
+        assert list(dict.fromkeys(shown)) == list(IN_PINYIN_ORDER), query
