@@ -254,6 +254,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.engine_type == "sqlite"
 
 
+def bytewise(expr: str) -> str:
+    """A text sort key compared byte by byte on PostgreSQL (COLLATE "C"): the same order as
+    the database's C.UTF-8 (code points) without strcoll per comparison, and the order of the
+    pinyin sort keys (portal/domain/pinyin.py) whatever the database's collation. SQLite
+    already compares bytes."""
+    return expr if is_sqlite(current_engine()) else f'{expr} COLLATE "C"'
+
+
 def bind_tables(engine: Engine) -> None:
     """Point every portal table at the engine (the one piece of shared state)."""
     from portal.tables import ALL_TABLES

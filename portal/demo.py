@@ -709,10 +709,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     await _bulk(
         Product,
         [
-            Product(
-                **{**p, "category": category_id[p["category"]]},
-                name_key=pinyin.sort_key(p["name"]),
-            )
+            Product(**pinyin.with_key({**p, "category": category_id[p["category"]]}))
             for p in plan.products
         ],
     )
@@ -723,10 +720,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     )
     await _bulk(
         Sku,
-        [
-            Sku(**{**s, "product": product_id[s["product"]]}, name_key=pinyin.sort_key(s["name"]))
-            for s in plan.skus
-        ],
+        [Sku(**pinyin.with_key({**s, "product": product_id[s["product"]]})) for s in plan.skus],
     )
     sku_id = await _ids(Sku.code, Sku)
     await _bulk(PackUnit, [PackUnit(sku=sku_id[c], name=n, factor=f) for c, n, f in plan.packs])
@@ -757,6 +751,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
             # comes before their invoices and a statement opens with it.
             Dealer(**{**d, "tier": tier_id[d["tier"]],
                       "default_warehouse": wh_id[d["default_warehouse"]],
+                      "name_key": pinyin.sort_key(d["name"]),
                       "created_at": now - timedelta(days=DEALERS_SINCE_DAYS)})
             for d in plan.dealers
         ],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.db import current_engine, fetch, is_sqlite, write_transaction
+from portal.db import bytewise, current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import promotions, search_rankings, supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.money import line_total_fen
@@ -217,13 +217,6 @@ def _relevance(q: str) -> tuple[str, list[Any]]:
         "THEN 2 ELSE 3 END"
     )
     return rank, [whole, whole.lower(), prefix, text_prefix, prefix]
-
-
-def _bytewise(expr: str) -> str:
-    """A text sort key compared byte by byte on PostgreSQL (COLLATE "C"): the same order as
-    the database's C.UTF-8 (code points) without strcoll per comparison. SQLite already
-    compares bytes."""
-    return expr if is_sqlite(current_engine()) else f'{expr} COLLATE "C"'
 
 
 def _escape_like(text: str) -> str:
@@ -646,7 +639,7 @@ async def search(
     joins, join_args = "", ()
     key_args: list[Any] = []
     if sort == "name":  # pinyin order (portal/domain/pinyin.py), then the name itself
-        keys = [(_bytewise("s.name_key"), ""), ("s.name", ""), ("s.code", ""), ("s.id", "")]
+        keys = [(bytewise("s.name_key"), ""), ("s.name", ""), ("s.code", ""), ("s.id", "")]
     elif sort == "code":
         keys = [("s.code", ""), ("s.id", "")]
     elif sort in ("price_asc", "price_desc"):
@@ -663,12 +656,12 @@ async def search(
         rank, key_args = _relevance(q or "")
         keys = [
             (rank, ""),
-            (_bytewise("s.product_key"), ""),
-            (_bytewise("s.code"), ""),
+            (bytewise("s.product_key"), ""),
+            (bytewise("s.code"), ""),
             ("s.id", ""),
         ]
     else:  # by product, in pinyin order
-        keys = [(_bytewise("p.name_key"), ""), ("p.name", ""), ("s.code", ""), ("s.id", "")]
+        keys = [(bytewise("p.name_key"), ""), ("p.name", ""), ("s.code", ""), ("s.id", "")]
 
     # One statement: the page's ids, sorted on narrow rows (with the ordering keys), then
     # everything about those ids (stock, prices, favourites) and the total, counted (capped)

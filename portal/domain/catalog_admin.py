@@ -323,11 +323,6 @@ async def delete_audited(
     return True
 
 
-def _name_key(changed: dict[str, Any]) -> dict[str, str]:
-    """The name's sort key to write with a changed name (nothing if the name stays)."""
-    return {"name_key": pinyin.sort_key(changed["name"])} if "name" in changed else {}
-
-
 async def write_sku_changes(
     actor: Actor, sku_id: int, values: dict[str, Any], action: str, now: datetime
 ) -> bool:
@@ -343,9 +338,9 @@ async def write_sku_changes(
     changed = {k: v for k, v in values.items() if old(k) != v}
     if not changed:
         return False
-    await Sku.update(
-        {getattr(Sku, k): v for k, v in {**changed, **_name_key(changed)}.items()}
-    ).where(Sku.id == sku_id)
+    await Sku.update({getattr(Sku, k): v for k, v in pinyin.with_key(changed).items()}).where(
+        Sku.id == sku_id
+    )
     await audit.record(actor, action, "sku", sku_id, {k: old(k) for k in changed}, changed, now=now)
     return True
 
@@ -1175,7 +1170,7 @@ async def update_product(
         changed = {k: v for k, v in values.items() if old(k) != v}
         if changed:
             await Product.update(
-                {getattr(Product, k): v for k, v in {**changed, **_name_key(changed)}.items()}
+                {getattr(Product, k): v for k, v in pinyin.with_key(changed).items()}
             ).where(Product.id == product_id)
             await audit.record(
                 actor,
@@ -1353,7 +1348,7 @@ async def _insert_product(actor: Actor, values: dict[str, Any], now: datetime) -
         raise ValidationFailed(errors=[FieldError("category", MSG_CATEGORY)])
     if await _name_taken(values):
         raise ValidationFailed(errors=[FieldError("name", PRODUCT_TAKEN)])
-    row = Product(**values, name_key=pinyin.sort_key(values["name"]))
+    row = Product(**pinyin.with_key(values))
     await Product.insert(row)
     await audit.record(actor, "product.created", "product", row.id, {}, values, now=now)
     return row.id
@@ -1368,7 +1363,7 @@ async def _insert_sku(
 ) -> int:
     """Inside the use case's transaction: the SKU and its packs, audited. A code another SKU
     took meanwhile fails on the unique index (see _refusing_a_taken_code)."""
-    row = Sku(product=product_id, **values, name_key=pinyin.sort_key(values["name"]))
+    row = Sku(product=product_id, **pinyin.with_key(values))
     await Sku.insert(row)
     await audit.record(actor, "sku.created", "sku", row.id, {}, values, now=now)
     if packs:

@@ -704,7 +704,7 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
 def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         if dealer_id is None:
-            row = Dealer(code=code, created_at=now, **values)
+            row = Dealer(code=code, created_at=now, **pinyin.with_key(values))
             await Dealer.insert(row)
             await audit.record(
                 actor, "dealer.imported", "dealer", row.id, {}, {"code": code, **values}, now=now
@@ -714,7 +714,8 @@ def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> 
         changed = {k: v for k, v in values.items() if before[k] != v}
         if not changed:
             return "unchanged"
-        await Dealer.update({getattr(Dealer, k): v for k, v in changed.items()}).where(
+        keyed = pinyin.with_key(changed)
+        await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
             Dealer.id == dealer_id
         )
         await audit.record(
@@ -976,13 +977,7 @@ def _new_sku(
             product_id = found["id"]
             if image:
                 await write_image(actor, product_id, image, now)
-        row = Sku(
-            code=code,
-            product=product_id,
-            base_unit=unit,
-            **values,
-            name_key=pinyin.sort_key(values["name"]),
-        )
+        row = Sku(code=code, product=product_id, base_unit=unit, **pinyin.with_key(values))
         await Sku.insert(row)
         await audit.record(
             actor,

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from portal.db import fetch, write_transaction
-from portal.domain import audit, credit
+from portal.db import bytewise, fetch, write_transaction
+from portal.domain import audit, credit, pinyin
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
@@ -79,7 +79,8 @@ async def _select_cards(
             " OR LOWER(d.region) LIKE {} ESCAPE '\\')"
         )
         args.extend([pattern, pattern, pattern])
-    # "Recent first": the dealers this actor most recently placed an order for, then by name.
+    # "Recent first": the dealers this actor most recently placed an order for, then by name
+    # in pinyin order.
     sql = (
         "SELECT d.id, d.code, d.name, d.region, d.credit_limit_fen, d.balance_fen,"
         " d.open_orders_fen, d.active, t.name AS tier_name, r.last_at"
@@ -88,7 +89,9 @@ async def _select_cards(
         "   FROM sales_order o WHERE o.placed_by = {} GROUP BY o.dealer) r ON r.dealer = d.id"
         " WHERE "
         + " AND ".join(where)
-        + " ORDER BY CASE WHEN r.last_at IS NULL THEN 1 ELSE 0 END, r.last_at DESC, d.name, d.id"
+        + " ORDER BY CASE WHEN r.last_at IS NULL THEN 1 ELSE 0 END, r.last_at DESC, "
+        + bytewise("d.name_key")
+        + ", d.name, d.id"
         " LIMIT {} OFFSET {}"
     )
     rows = await Dealer.raw(sql, actor.user_id, *args, limit, offset)
@@ -326,12 +329,15 @@ async def save_dealer(
     try:
         async with write_transaction():
             if old is None:
-                row = Dealer(code=data.code, created_at=now, credit_limit_fen=0, **values)
+                row = Dealer(
+                    code=data.code, created_at=now, credit_limit_fen=0, **pinyin.with_key(values)
+                )
                 await Dealer.insert(row)
                 dealer_id, before, after = row.id, {}, {"code": data.code, **values}
                 action = "dealer.created"
             else:
-                await Dealer.update({getattr(Dealer, k): v for k, v in values.items()}).where(
+                keyed = pinyin.with_key(values)
+                await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
                     Dealer.id == dealer_id
                 )
                 before = {k: old[k] for k in values} | {"active": bool(old["active"])}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 
@@ -40,3 +41,8 @@ def sort_key(name: str) -> str:
     text = unicodedata.normalize("NFKC", name or "")
     parts = (_SPACES.sub(" ", part).strip().lower() for part in _converter()(text))
     return " ".join(part for part in parts if part)
+
+
+def with_key(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values to write, with the name's sort key as `name_key` if they set a name."""
+    return {**values, "name_key": sort_key(values["name"])} if "name" in values else values

@@ -6,6 +6,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     LazyTableReference,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -21,6 +22,8 @@ class Tier(Table, tablename="tier"):
 class Dealer(Table, tablename="dealer"):
     code = Varchar(length=20, unique=True)
     name = Varchar(length=100, index=True)
+    # The name's pinyin sort key (portal/domain/pinyin.py), written with the name.
+    name_key = Text(default="")
     tier = ForeignKey(Tier)
     region = Varchar(length=50, default="")
     contact_phone = Varchar(length=32, default="")

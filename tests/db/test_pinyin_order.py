@@ -1,7 +1,8 @@
 """Chinese names in pinyin order, on both engines: the catalog's default listing (by product)
 and its order by name put 百事可乐 before 冰红茶 before 茶饮料 before 长城干红, which code points
-scatter; every way of writing a name writes its key (the SKU and product pages and API, the
-import), and the migration fills the keys of names written before it."""
+scatter, and the dealer lists go by name the same way; every way of writing a name writes its
+key (the pages and API, the import), and the migrations fill the keys of names written
+before them."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from pathlib import Path
 import pytest
 
 from portal.db import current_engine
-from portal.domain import catalog, catalog_admin, data_io
+from portal.domain import catalog, catalog_admin, data_io, dealers, orders
 from portal.domain.catalog_admin import ProductChange, ProductNew, SkuNew
+from portal.domain.dealers import DealerInput
 from portal.domain.pinyin import sort_key
+from portal.domain.quantities import LineRequest
 from portal.export import csv_bytes
-from portal.tables import Product, Sku
+from portal.tables import Dealer, Product, Sku
 from tests import factories as f
 from tests.db.test_catalog_admin import change
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-# name -> code, in pinyin order; by code point the order is 冰 长 百 茶 (U+51B0 U+957F ...).
+# name -> code, in pinyin order; by code point it would be 冰 百 茶 长 ... (U+51B0, U+767E ...).
 IN_PINYIN_ORDER = {
     "百事可乐 330ml": "P-1",
     "冰红茶 500ml": "P-2",
@@ -144,3 +147,69 @@ async def test_the_migration_fills_the_keys_of_names_written_before_it(shop):
     assert all(r["name_key"] == sort_key(r["name"]) != "" for r in skus + products)
     listing = await catalog.search(shop["buyer"], shop["dealer"])
     assert codes(listing) == list(IN_PINYIN_ORDER.values())
+
+
+# Dealers by name, in pinyin order; by code point it would be 东 百 茶 西 长.
+DEALERS_IN_PINYIN_ORDER = ["百货大楼", "茶叶专卖", "长城商贸", "东方超市", "西安副食"]
+
+
+async def test_dealer_lists_go_by_name_in_pinyin_order_after_the_recent_ones(db):
+    tier = await f.tier()
+    rep = await f.user("sales_rep")
+    made = {}
+    for name in reversed(DEALERS_IN_PINYIN_ORDER):
+        made[name] = await f.dealer(tier, name=name)
+        await f.assign(rep, made[name])
+    finance = f.actor(await f.user("finance"))
+    page = await dealers.list_page(finance)
+    assert [c.name for c in page.items] == DEALERS_IN_PINYIN_ORDER
+    # The rep's picker: the dealer ordered for lately first, then the rest by name.
+    water = await f.sku()
+    await f.stock(water, await f.warehouse(), on_hand=10)
+    await orders.submit_order(
+        f.actor(rep),
+        made["东方超市"]["id"],
+        [LineRequest(sku_id=water["id"], qty=1)],
+        idempotency_key="visit-1",
+    )
+    picker = await dealers.list_page(f.actor(rep))
+    assert [c.name for c in picker.items] == [
+        "东方超市",
+        "百货大楼",
+        "茶叶专卖",
+        "长城商贸",
+        "西安副食",
+    ]
+
+
+async def test_every_way_of_writing_a_dealer_name_writes_its_key(db):
+    tier = await f.tier()
+    admin = f.actor(await f.user("admin"))
+    saved = await dealers.save_dealer(
+        admin, None, DealerInput(name="长城商贸", tier_id=tier["id"], code="CC-1"), now=NOW
+    )
+    assert await key_of(Dealer, saved["id"]) == ("长城商贸", "chang cheng shang mao")
+    await dealers.save_dealer(
+        admin, saved["id"], DealerInput(name="重庆火锅", tier_id=tier["id"]), now=NOW
+    )
+    assert await key_of(Dealer, saved["id"]) == ("重庆火锅", "chong qing huo guo")
+    data = csv_bytes(
+        ("code", "name", "tier"),
+        [("CC-1", "银行超市", tier["code"]), ("NEW-1", "东方超市", tier["code"])],
+    )
+    result = await data_io.import_file(admin, "dealers", "d.csv", data, now=NOW)
+    assert (result.created, result.updated) == (1, 1)
+    assert await key_of(Dealer, saved["id"]) == ("银行超市", "yin hang chao shi")
+    new = await Dealer.select(Dealer.id).where(Dealer.code == "NEW-1").first()
+    assert await key_of(Dealer, new["id"]) == ("东方超市", "dong fang chao shi")
+
+
+async def test_the_migration_fills_the_keys_of_dealers_named_before_it(db):
+    tier = await f.tier()
+    for name in DEALERS_IN_PINYIN_ORDER:
+        await f.dealer(tier, name=name)
+    await Dealer.update({Dealer.name_key: ""}, force=True)
+    await _migration()._fill("dealer")
+    rows = await Dealer.select(Dealer.name, Dealer.name_key)
+    assert len(rows) == len(DEALERS_IN_PINYIN_ORDER)
+    assert all(r["name_key"] == sort_key(r["name"]) != "" for r in rows)

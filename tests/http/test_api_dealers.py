@@ -51,8 +51,8 @@ async def test_the_dealer_list_is_each_roles_own_scope(client, world):
     assert codes == {
         "buyer_a": [a["code"]],
         "rep_a": [a["code"]],
-        # Nobody ordered yet: by name (乙 before 甲, by code point).
-        "fin": [b["code"], a["code"]],
+        # Nobody ordered yet: by name in pinyin order (甲 jia before 乙 yi).
+        "fin": [a["code"], b["code"]],
     }
     fin = await bearer(client, "fin")
     [item] = (await client.get("/api/v1/dealers", params={"q": "华南"}, headers=fin)).json()[

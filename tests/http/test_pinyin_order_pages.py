@@ -1,12 +1,12 @@
-"""The catalog in pinyin order through the page and the API, on both engines: what a dealer
-sees listed, and sorted by name."""
+"""Pinyin order through the pages and the API, on both engines: the catalog a dealer sees
+listed and sorted by name, and the dealers finance reads."""
 
 from __future__ import annotations
 
 import re
 
 from tests import factories as f
-from tests.db.test_pinyin_order import IN_PINYIN_ORDER
+from tests.db.test_pinyin_order import DEALERS_IN_PINYIN_ORDER, IN_PINYIN_ORDER
 from tests.http.conftest import sign_in
 from tests.http.test_api_auth import bearer
 
@@ -35,3 +35,18 @@ async def test_the_catalog_page_lists_and_sorts_by_name_in_pinyin_order(client):
         assert page.status_code == 200
         shown = re.findall("|".join(map(re.escape, IN_PINYIN_ORDER)), page.text)
         assert list(dict.fromkeys(shown)) == list(IN_PINYIN_ORDER), query
+
+
+async def test_finance_reads_the_dealers_by_name_in_pinyin_order_on_the_page_and_the_api(client):
+    tier = await f.tier()
+    for name in reversed(DEALERS_IN_PINYIN_ORDER):
+        await f.dealer(tier, name=name)
+    await f.user("finance", username="fin")
+    r = await client.get("/api/v1/dealers", headers=await bearer(client, "fin"))
+    assert r.status_code == 200, r.text
+    assert [d["name"] for d in r.json()["items"]] == DEALERS_IN_PINYIN_ORDER
+    await sign_in(client, "fin")
+    page = await client.get("/dealers")
+    assert page.status_code == 200
+    shown = re.findall("|".join(DEALERS_IN_PINYIN_ORDER), page.text)
+    assert list(dict.fromkeys(shown)) == DEALERS_IN_PINYIN_ORDER

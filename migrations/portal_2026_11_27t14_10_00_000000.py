@@ -1,0 +1,49 @@
+"""A pinyin sort key for dealer names (portal/domain/pinyin.py), as for SKUs and products in
+2026-11-27T13:40:00: the dealer lists (a rep's picker after the dealers visited lately,
+finance's and a manager's lists) go by name in pinyin order, 百货 before 长城 before 东方, on
+both engines. The portal writes the key with every name it writes; this fills the keys of
+the dealers already there, and indexes them bytewise.
+"""
+
+import importlib.util
+from pathlib import Path
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.table import Table
+
+ID = "2026-11-27T14:10:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "dealer.name_key, a pinyin sort key"
+
+
+class RawTable(Table):
+    pass
+
+
+def _product_keys_migration():
+    """The module of migration 2026-11-27T13:40:00, whose way of filling keys this reuses."""
+    path = Path(__file__).with_name("portal_2026_11_27t13_40_00_000000.py")
+    spec = importlib.util.spec_from_file_location("pinyin_keys_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.RawTable._meta.db = RawTable._meta.db
+    return module
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
+
+    async def run():
+        postgres = RawTable._meta.db.engine_type != "sqlite"
+        await RawTable.raw("ALTER TABLE dealer ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+        await _product_keys_migration()._fill("dealer")
+        key = 'name_key COLLATE "C"' if postgres else "name_key"
+        await RawTable.raw(f"CREATE INDEX dealer_name_key ON dealer ({key}, name, id)")
+
+    async def run_backwards():
+        await RawTable.raw("DROP INDEX dealer_name_key")
+        await RawTable.raw("ALTER TABLE dealer DROP COLUMN name_key")
+
+    manager.add_raw(run)
+    manager.add_raw_backwards(run_backwards)
+    return manager
