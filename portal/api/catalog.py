@@ -137,7 +137,15 @@ async def list_skus(
     category_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     in_stock: Annotated[bool, QueryParameter()] = False,
     favourites: Annotated[bool, QueryParameter()] = False,
-    sort: Annotated[Sort, QueryParameter(description="the order of the SKUs")] = "relevance",
+    sort: Annotated[
+        Sort,
+        QueryParameter(
+            description=(
+                "the order of the SKUs: relevance (a search's best first; without q, by product "
+                "name in pinyin order), name (pinyin order), price_asc, price_desc or code"
+            )
+        ),
+    ] = "relevance",
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, QueryParameter(ge=1, le=catalog.MAX_PER_PAGE)] = 20,
     dealer_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
