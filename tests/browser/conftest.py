@@ -282,4 +282,7 @@ async def sign_in(page, username: str, password: str) -> None:
     async with page.expect_navigation():
         await page.locator("form button[type=submit]").click()
     # Signed in, or the test would go on as no one: every page after this a sign-in page.
-    assert "/login" not in page.url, f"{username} was not signed in: {page.url}"
+    if "/login" in page.url:  # say why (the page's message), and keep the page to look at
+        await save_screenshot(page, f"sign-in-refused-{username}")
+        said = (await page.locator("main").inner_text())[:300]
+        raise AssertionError(f"{username} was not signed in: {page.url}: {said!r}")
