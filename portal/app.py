@@ -34,6 +34,7 @@ from litestar.security.jwt import JWTCookieAuth
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
+from markupsafe import Markup
 from piccolo.engine.base import Engine
 
 from portal import db as dbmod
@@ -56,9 +57,25 @@ DB_RETRY_SECONDS = 2.0
 NO_SUCH_ADDRESS = _("There is nothing at this address. Check the link.")
 
 
+def template_gettext(message: str, /, **variables: Any) -> Markup:
+    """`_()` and `gettext()` in templates, as jinja2.ext.i18n's newstyle gettext gives them
+    with autoescape on (every template here is HTML): translated, then formatted with the
+    variables escaped. Without the extension's three nested context calls per string: about
+    5% of a catalog page's CPU (some 40 strings), measured in process."""
+    return Markup(i18n.translations(i18n.get_locale()).gettext(message)) % variables
+
+
+def template_ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
+    """`ngettext()` in templates, newstyle: `num` is a variable too; formatted once."""
+    text = i18n.translations(i18n.get_locale()).ngettext(singular, plural, num)
+    return Markup(text) % {"num": num, **variables}
+
+
 def configure_jinja(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # What the templates call (they have no {% trans %} tags): the quicker equivalents.
+    env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     env.filters["money"] = i18n.money
     env.filters["number"] = i18n.number
     env.filters["weight"] = i18n.weight
