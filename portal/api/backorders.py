@@ -36,7 +36,8 @@ def backorder_out(row: stock.BackorderRow) -> BackorderOut:
     description=(
         "Lines of open orders whose quantity (or part of it) waits for stock. Arriving "
         "stock is reserved for them in this order. Warehouse staff, admins and sales "
-        "managers (their team's dealers)."
+        "managers (their team's dealers). `limit` lines a page; the next page follows while "
+        "a page is full."
     ),
     responses=problems(400, 401, 403),
 )
@@ -47,8 +48,11 @@ async def list_backorders(
     ] = "",
     sku_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
 ) -> list[BackorderOut]:
-    rows = await stock.list_backorders(request.user, q=q, sku_id=sku_id, limit=limit)
+    rows = await stock.list_backorders(
+        request.user, q=q, sku_id=sku_id, limit=limit, offset=(page - 1) * limit
+    )
     return [backorder_out(r) for r in rows]
 
 

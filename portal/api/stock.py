@@ -287,10 +287,19 @@ async def set_safety_stock(
     "/api/v1/stock/alerts",
     tags=["stock"],
     summary="SKUs whose available stock over all warehouses is below their safety stock",
-    responses=problems(401, 403),
+    description=(
+        "Emptiest first (available ÷ safety stock), then by code. `limit` SKUs a page; the "
+        "next page follows while a page is full."
+    ),
+    responses=problems(400, 401, 403),
 )
-async def safety_alerts(request: Request[Actor, Any, Any]) -> list[SafetyStockOut]:
-    return [safety_out(level) for level in await safety_stock.under_safety(request.user)]
+async def safety_alerts(
+    request: Request[Actor, Any, Any],
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = safety_stock.ALERT_LIMIT,
+    page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
+) -> list[SafetyStockOut]:
+    levels = await safety_stock.under_safety(request.user, limit=limit, offset=(page - 1) * limit)
+    return [safety_out(level) for level in levels]
 
 
 # --- pick list -------------------------------------------------------------------------------

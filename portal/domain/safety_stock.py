@@ -171,14 +171,22 @@ async def set_safety_stock(
     return await get_safety_level(actor, sku_id)
 
 
-async def under_safety(actor: Actor, *, limit: int = ALERT_LIMIT) -> list[SafetyLevel]:
+async def under_safety(
+    actor: Actor, *, limit: int | None = ALERT_LIMIT, offset: int = 0
+) -> list[SafetyLevel]:
     """Active SKUs whose available stock is below their safety stock: empty shelves first,
-    then by how far under they are (available ÷ safety stock), then by code."""
+    then by how far under they are (available ÷ safety stock), then by code (and id). `limit`
+    of them (at most 1,000; None: all, for an export) from `offset`."""
     require_safety_viewer(actor)
-    rows = await Sku.raw(
-        f"{_UNDER_SQL} ORDER BY {_AVAILABLE} * 1.0 / s.safety_stock, s.code LIMIT {{}}",
-        max(1, min(int(limit), 1000)),
-    )
+    order = f"ORDER BY {_AVAILABLE} * 1.0 / s.safety_stock, s.code, s.id"
+    if limit is None:
+        rows = await Sku.raw(f"{_UNDER_SQL} {order}")
+    else:
+        rows = await Sku.raw(
+            f"{_UNDER_SQL} {order} LIMIT {{}} OFFSET {{}}",
+            max(1, min(int(limit), 1000)),
+            max(0, int(offset)),
+        )
     return await _levels(rows)
 
 

@@ -610,33 +610,15 @@ class BackorderRow:
     qty_backordered: int
 
 
-async def list_backorders(
-    actor: Actor, *, q: str = "", sku_id: int | None = None, limit: int = 200
-) -> list[BackorderRow]:
-    """Open orders' backordered lines the actor may see (their dealers), oldest order first:
-    the order in which arriving stock will be reserved for them."""
+async def _backorders_where(actor: Actor, query: Any, q: str, sku_id: int | None) -> Any:
+    """`query` (a select or a count of order lines) narrowed to the open orders' backordered
+    lines the actor may see, matching q (SKU code or name, order number, dealer name)."""
     from portal.domain.orders import OPEN_STATUSES  # orders imports this module
 
     if not may_see_backorders(actor):
         raise Forbidden(_("Your role cannot see backorders."))
-    limit = min(max(1, int(limit)), 500)
     query = (
-        OrderLine.select(
-            OrderLine.id,
-            OrderLine.order,
-            OrderLine.order.number.as_alias("order_number"),
-            OrderLine.order.status.as_alias("order_status"),
-            OrderLine.order.created_at.as_alias("submitted_at"),
-            OrderLine.order.dealer.as_alias("dealer_id"),
-            OrderLine.order.dealer.name.as_alias("dealer_name"),
-            OrderLine.sku,
-            OrderLine.sku_code,
-            OrderLine.sku_name,
-            OrderLine.unit,
-            OrderLine.qty,
-            OrderLine.qty_backordered,
-        )
-        .where(OrderLine.qty_backordered > 0)
+        query.where(OrderLine.qty_backordered > 0)
         .where(OrderLine.order.status.is_in(list(OPEN_STATUSES)))
         .where(in_scope(OrderLine.order.dealer, await visible_dealer_ids(actor)))
     )
@@ -652,11 +634,47 @@ async def list_backorders(
         )
     if sku_id is not None:
         query = query.where(OrderLine.sku == sku_id)
+    return query
+
+
+async def count_backorders(actor: Actor, *, q: str = "", sku_id: int | None = None) -> int:
+    """How many lines list_backorders finds on all its pages."""
+    return int(await (await _backorders_where(actor, OrderLine.count(), q, sku_id)))
+
+
+async def list_backorders(
+    actor: Actor, *, q: str = "", sku_id: int | None = None, limit: int = 200, offset: int = 0
+) -> list[BackorderRow]:
+    """Open orders' backordered lines the actor may see (their dealers), oldest order first:
+    the order in which arriving stock will be reserved for them; `limit` of them (at most
+    500) from `offset`."""
+    limit = min(max(1, int(limit)), 500)
+    query = await _backorders_where(
+        actor,
+        OrderLine.select(
+            OrderLine.id,
+            OrderLine.order,
+            OrderLine.order.number.as_alias("order_number"),
+            OrderLine.order.status.as_alias("order_status"),
+            OrderLine.order.created_at.as_alias("submitted_at"),
+            OrderLine.order.dealer.as_alias("dealer_id"),
+            OrderLine.order.dealer.name.as_alias("dealer_name"),
+            OrderLine.sku,
+            OrderLine.sku_code,
+            OrderLine.sku_name,
+            OrderLine.unit,
+            OrderLine.qty,
+            OrderLine.qty_backordered,
+        ),
+        q,
+        sku_id,
+    )
     rows = await (
         query.order_by(OrderLine.order.created_at)
         .order_by(OrderLine.order.id)
         .order_by(OrderLine.id)
         .limit(limit)
+        .offset(max(0, int(offset)))
     )
     return [
         BackorderRow(

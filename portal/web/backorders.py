@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Request, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
 from portal.domain import orders, stock
-from portal.web.common import page
+from portal.web.common import Pager, page
 
-MAX_ROWS = 200
+PER_PAGE = 50
 
 
 @get("/backorders", include_in_schema=False)
-async def backorders_page(request: Request, q: FromQuery[str | None] = None) -> Template:
+async def backorders_page(
+    request: Request,
+    q: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
+) -> Template:
     query = (q or "").strip()[:60]
-    rows = await stock.list_backorders(request.user, q=query, limit=MAX_ROWS)
+    total = await stock.count_backorders(request.user, q=query)
+    pager = Pager.of(page_no, total, PER_PAGE, "/backorders", q=query)
+    rows = await stock.list_backorders(
+        request.user, q=query, limit=PER_PAGE, offset=pager.offset(PER_PAGE)
+    )
     return page(
         request,
         "backorders/page.html",
         {
             "rows": rows,
+            "total": total,
+            "pager": pager,
             "q": query,
-            "truncated": len(rows) >= MAX_ROWS,
             "status_labels": orders.STATUS_LABELS,
         },
         fragment="backorders/_rows.html",

@@ -7,6 +7,7 @@ import inspect
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
@@ -216,6 +217,44 @@ async def load_page_chrome(request: Request) -> Any:
 
 FLASH_COOKIE = "flash"
 MAX_FLASH = 10
+
+
+def page_number(raw: str | None) -> int:
+    """?page=N; anything else (missing, not a number, absurd) is the first page."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Page N of M of a list, with links to the pages before and after that keep the list's
+    other parameters (layout/_pager.html)."""
+
+    page: int
+    pages: int
+    path: str  # "/backorders"
+    query: dict[str, str]  # the list's other parameters, e.g. {"q": "A100"}
+
+    @classmethod
+    def of(cls, asked: str | None, total: int, per_page: int, path: str, **query: str) -> Pager:
+        """The page asked for (?page=; past the last one, the last one) of `total` rows."""
+        pages = max(1, -(-int(total) // per_page))
+        kept = {k: v for k, v in query.items() if v}
+        return cls(page=min(page_number(asked), pages), pages=pages, path=path, query=kept)
+
+    def offset(self, per_page: int) -> int:
+        return (self.page - 1) * per_page
+
+    def url(self, number: int) -> str:
+        return f"{self.path}?{urlencode({**self.query, 'page': number})}"
+
+    @property
+    def prev_url(self) -> str:
+        return self.url(self.page - 1)
+
+    @property
+    def next_url(self) -> str:
+        return self.url(self.page + 1)
 
 
 def variant_extra(name: str, spec: str, colour: str) -> str:

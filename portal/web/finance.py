@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
@@ -19,7 +18,7 @@ from portal.domain.errors import Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen, percent_text
 from portal.export import table_document
 from portal.http_files import document_response
-from portal.web.common import clear_flash, flash, page, take_flash
+from portal.web.common import Pager, clear_flash, flash, page, page_number, take_flash
 from portal.web.statement import parse_day, parse_period, statement_file
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -81,12 +80,6 @@ def _blank_if_zero(text: str) -> str:
     return "" if Decimal(text) == 0 else text
 
 
-def _page_number(raw: str | None) -> int:
-    """?page=N; anything else (missing, not a number, absurd) is the first page."""
-    text = (raw or "").strip()
-    return int(text) if text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else 1
-
-
 @get("/finance", include_in_schema=False)
 async def accounts(
     request: Request,
@@ -96,7 +89,7 @@ async def accounts(
 ) -> Template:
     query = (q or "").strip()[:50]
     result = await ledger.dealer_accounts(
-        request.user, q=query, overdue_only=bool(overdue), page=_page_number(page_no)
+        request.user, q=query, overdue_only=bool(overdue), page=page_number(page_no)
     )
     base = {"q": query, "overdue": "1"} if overdue else {"q": query}
     return page(
@@ -107,8 +100,7 @@ async def accounts(
             "items": result.items,
             "q": query,
             "overdue": bool(overdue),
-            "prev_url": f"/finance?{urlencode({**base, 'page': result.page - 1})}",
-            "next_url": f"/finance?{urlencode({**base, 'page': result.page + 1})}",
+            "pager": Pager(result.page, result.pages, "/finance", base),
             "policies": ledger.OVERDUE_POLICY_LABELS,
         },
         fragment="finance/_accounts.html",

@@ -186,7 +186,7 @@ async def _safety_document(actor: Any, format: str) -> Any:  # noqa: A002
     ]
     rows = [
         [s.sku_code, s.sku_name, s.barcode, s.unit, s.safety_stock, s.available, s.shortfall]
-        for s in await safety_stock.under_safety(actor, limit=1000)
+        for s in await safety_stock.under_safety(actor, limit=None)
     ]
     return table_document(
         f"under-safety-stock-{today.isoformat()}",

@@ -10,16 +10,25 @@ from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n, pick_pdf
 from portal.domain import orders, picking, returns, safety_stock, shipments, stock
 from portal.domain.errors import Conflict, ValidationFailed, _
-from portal.web.common import clear_flash, field_errors, flash, is_htmx, page, take_flash
+from portal.web.common import (
+    Pager,
+    clear_flash,
+    field_errors,
+    flash,
+    is_htmx,
+    page,
+    take_flash,
+)
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 STOCK_ROWS = 60
+ALERTS_PER_PAGE = 50
 
 
 def _int(raw: Any) -> int | None:
@@ -301,8 +310,14 @@ async def pick_list_page(
 
 
 @get("/stock/alerts", include_in_schema=False)
-async def alerts_page(request: Request) -> Template:
-    levels = await safety_stock.under_safety(request.user)
+async def alerts_page(
+    request: Request, page_no: Annotated[str | None, QueryParameter(name="page")] = None
+) -> Template:
+    total = await safety_stock.count_under_safety(request.user)
+    pager = Pager.of(page_no, total, ALERTS_PER_PAGE, "/stock/alerts")
+    levels = await safety_stock.under_safety(
+        request.user, limit=ALERTS_PER_PAGE, offset=pager.offset(ALERTS_PER_PAGE)
+    )
     flash_data = take_flash(request)
     # Warehouse staff and administrators change safety stock from here; the other staff
     # come from the reports and only read.
@@ -312,9 +327,11 @@ async def alerts_page(request: Request) -> Template:
         "warehouse/alerts.html",
         {
             "levels": levels,
-            "truncated": len(levels) >= safety_stock.ALERT_LIMIT,
+            "total": total,
+            "pager": pager,
             "flash": flash_data,
-            "next_url": "/stock/alerts",
+            # A saved safety stock comes back to this page of the list.
+            "next_url": pager.url(pager.page) if pager.page > 1 else "/stock/alerts",
             "can_set": can_set,
             "back": ("/warehouse", _("To ship")) if can_set else ("/reports", _("Reports")),
             "show_acting_banner": False,
