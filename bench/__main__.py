@@ -296,17 +296,20 @@ async def generate(url: str, rng: random.Random) -> Data:
         )
         password = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
         admin = await conn.fetchval(
-            "INSERT INTO portal_user (username, display_name, password_hash, role, created_at) "
-            "VALUES ('bench_admin', '压测管理员', $1, 'admin', $2) RETURNING id",
+            "INSERT INTO portal_user (username, display_name, password_hash, role, created_at, "
+            "name_key) VALUES ('bench_admin', '压测管理员', $1, 'admin', $2, $3) RETURNING id",
             password,
             now,
+            name_key("压测管理员", ""),
         )
         await conn.execute(
             "INSERT INTO portal_user (username, display_name, password_hash, role, dealer, "
-            "created_at) VALUES ('bench_buyer', '压测采购', $1, 'dealer_buyer', $2, $3)",
+            "created_at, name_key) "
+            "VALUES ('bench_buyer', '压测采购', $1, 'dealer_buyer', $2, $3, $4)",
             password,
             dealer_ids[0],
             now,
+            name_key("压测采购", ""),
         )
         await _history(conn, rng, dealer_ids, admin, now)
         # As autovacuum would have by the time anyone searches (it is off on some machines):

@@ -32,10 +32,11 @@ def _is_postgres() -> bool:
     return RawTable._meta.db.engine_type != "sqlite"
 
 
-async def _fill(table: str) -> None:
+async def _fill(table: str, column: str = "name") -> None:
+    """Each row's name_key: the sort key of its `column`."""
     from portal.domain.pinyin import sort_key
 
-    rows = await RawTable.raw(f"SELECT id, name FROM {table}")
+    rows = await RawTable.raw(f"SELECT id, {column} AS name FROM {table}")
     batch = 5000
     for start in range(0, len(rows), batch):
         part = rows[start : start + batch]

@@ -1,8 +1,10 @@
-"""A pinyin sort key for dealer names (portal/domain/pinyin.py), as for SKUs and products in
-2026-11-27T13:40:00: the dealer lists (a rep's picker after the dealers visited lately,
-finance's and a manager's lists) go by name in pinyin order, 百货 before 长城 before 东方, on
-both engines. The portal writes the key with every name it writes; this fills the keys of
-the dealers already there, and indexes them bytewise.
+"""Pinyin sort keys for dealers' and people's names (portal/domain/pinyin.py), as for SKUs
+and products in 2026-11-27T13:40:00: the dealer lists (a rep's picker after the dealers
+visited lately, finance's and a manager's lists) and the lists of people (the staff list, a
+dealer's users, the managers and reps to choose from) go by name in pinyin order, 百货 before
+长城 before 东方, 李娜 before 王芳 before 张伟, on both engines. The portal writes the key with
+every name it writes; this fills the keys of the names already there, and indexes the
+dealers' bytewise.
 """
 
 import importlib.util
@@ -13,14 +15,17 @@ from piccolo.table import Table
 
 ID = "2026-11-27T14:10:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "dealer.name_key, a pinyin sort key"
+DESCRIPTION = "dealer.name_key and portal_user.name_key, pinyin sort keys"
+
+# table -> the column whose sort key name_key holds
+NAMED = {"dealer": "name", "portal_user": "display_name"}
 
 
 class RawTable(Table):
     pass
 
 
-def _product_keys_migration():
+def _keys_migration():
     """The module of migration 2026-11-27T13:40:00, whose way of filling keys this reuses."""
     path = Path(__file__).with_name("portal_2026_11_27t13_40_00_000000.py")
     spec = importlib.util.spec_from_file_location("pinyin_keys_migration", path)
@@ -35,14 +40,17 @@ async def forwards():
 
     async def run():
         postgres = RawTable._meta.db.engine_type != "sqlite"
-        await RawTable.raw("ALTER TABLE dealer ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
-        await _product_keys_migration()._fill("dealer")
+        keys = _keys_migration()
+        for table, column in NAMED.items():
+            await RawTable.raw(f"ALTER TABLE {table} ADD COLUMN name_key TEXT NOT NULL DEFAULT ''")
+            await keys._fill(table, column)
         key = 'name_key COLLATE "C"' if postgres else "name_key"
         await RawTable.raw(f"CREATE INDEX dealer_name_key ON dealer ({key}, name, id)")
 
     async def run_backwards():
         await RawTable.raw("DROP INDEX dealer_name_key")
-        await RawTable.raw("ALTER TABLE dealer DROP COLUMN name_key")
+        for table in NAMED:
+            await RawTable.raw(f"ALTER TABLE {table} DROP COLUMN name_key")
 
     manager.add_raw(run)
     manager.add_raw_backwards(run_backwards)

@@ -123,6 +123,7 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
     from portal.auth.passwords import hash_password
     from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
     from portal.domain import audit
+    from portal.domain.pinyin import sort_key
     from portal.domain.team import check_new_password
     from portal.tables.users import User
 
@@ -171,6 +172,7 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
                 admin = User(
                     username=username,
                     display_name=name or username,
+                    name_key=sort_key(name or username),
                     password_hash=hash_password(password),
                     role="admin",
                     locale=settings.default_locale,

@@ -780,6 +780,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
             [
                 User(**{**u, "dealer": dealer_id.get(u.get("dealer")),
                         "manager": user_id.get(u.get("manager")),
+                        "name_key": pinyin.sort_key(u["display_name"]),
                         "password_hash": password_hash, "created_at": now})
                 for u in batch
             ],

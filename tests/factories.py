@@ -119,13 +119,15 @@ async def user(
     manager: dict | None = None,
     discount_authority_bp: int = 0,
     phone: str | None = None,
+    display_name: str | None = None,
 ) -> dict:
     n = next(_seq)
     return await _insert(
         User,
         username=username or f"{role}{n}",
         phone=phone,
-        display_name=f"{role} {n}",
+        display_name=display_name or f"{role} {n}",
+        name_key=sort_key(display_name or f"{role} {n}"),
         password_hash=password_hash(),
         role=role,
         dealer=dealer_row["id"] if dealer_row else None,

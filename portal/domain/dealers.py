@@ -199,7 +199,7 @@ async def assignable_reps(actor: Actor) -> list[dict]:
     )
     if actor.role == "sales_manager":
         query = query.where(User.manager == actor.user_id)
-    return await query.order_by(User.display_name).order_by(User.id)
+    return await query.order_by(pinyin.order_by_name()).order_by(User.id)
 
 
 async def reassign(

@@ -43,6 +43,16 @@ def sort_key(name: str) -> str:
     return " ".join(part for part in parts if part)
 
 
-def with_key(values: dict[str, Any]) -> dict[str, Any]:
-    """Column values to write, with the name's sort key as `name_key` if they set a name."""
-    return {**values, "name_key": sort_key(values["name"])} if "name" in values else values
+def with_key(values: dict[str, Any], name: str = "name") -> dict[str, Any]:
+    """Column values to write, with the sort key of the `name` column's value as `name_key`
+    if they set it (a person's is "display_name")."""
+    return {**values, "name_key": sort_key(values[name])} if name in values else values
+
+
+def order_by_name() -> Any:
+    """Piccolo's ORDER BY for the stored keys, bytewise as the catalog compares them."""
+    from piccolo.query import OrderByRaw
+
+    from portal.db import bytewise
+
+    return OrderByRaw(bytewise("name_key"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from portal.db import write_transaction
-from portal.domain import audit
+from portal.domain import audit, pinyin
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor
 from portal.domain.team import (
@@ -110,7 +110,7 @@ async def list_staff(actor: Actor) -> list[dict]:
         .where(User.role.is_in(list(STAFF_ROLES)))
         .order_by(User.active, ascending=False)
         .order_by(User.role)
-        .order_by(User.display_name)
+        .order_by(pinyin.order_by_name())
         .order_by(User.id)
     )
     places = await _warehouses_of([r["id"] for r in rows if r["role"] == "warehouse"])
@@ -134,7 +134,7 @@ async def managers() -> list[dict]:
     return (
         await User.select(User.id, User.display_name)
         .where((User.role == "sales_manager") & (User.active == True))  # noqa: E712
-        .order_by(User.display_name)
+        .order_by(pinyin.order_by_name())
         .order_by(User.id)
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
-from portal.domain import accounts, api_keys, audit
+from portal.domain import accounts, api_keys, audit, pinyin
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor, dealer_in_scope
@@ -253,7 +253,7 @@ async def list_users(actor: Actor, dealer_id: int) -> list[dict]:
         await User.select(*USER_COLUMNS)
         .where(User.dealer == dealer["id"])
         .order_by(User.active, ascending=False)
-        .order_by(User.display_name)
+        .order_by(pinyin.order_by_name())
         .order_by(User.id)
     )
     return [_user_out(r) for r in rows]
@@ -351,7 +351,7 @@ async def insert_user(
                 password_hash=password_hash,
                 created_at=now,
                 locale=actor.locale,
-                **values,
+                **pinyin.with_key(values, "display_name"),
             )
             await User.insert(user)
             await audit.record(
@@ -424,7 +424,8 @@ async def write_user_update(
 ) -> None:
     """Store a checked change of a user, inside the caller's transaction; audited. With
     `ends_sessions` (a role or scope change, a deactivation) their tokens stop working."""
-    changes: dict[Any, Any] = {getattr(User, k): v for k, v in values.items()}
+    keyed = pinyin.with_key(values, "display_name")
+    changes: dict[Any, Any] = {getattr(User, k): v for k, v in keyed.items()}
     if ends_sessions:
         changes[User.token_version] = User.token_version + 1
     await User.update(changes).where(User.id == user_id)

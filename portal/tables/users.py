@@ -6,6 +6,7 @@ from piccolo.columns import (
     Integer,
     LazyTableReference,
     OnDelete,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -26,6 +27,8 @@ class User(Table, tablename="portal_user"):
     username = Varchar(length=64, unique=True)
     phone = Varchar(length=32, null=True, default=None, unique=True)
     display_name = Varchar(length=100)
+    # The display name's pinyin sort key (portal/domain/pinyin.py), written with the name.
+    name_key = Text(default="")
     password_hash = Varchar(length=255)
     role = Varchar(length=20)
     # Dealer users belong to one dealer; staff have none.

@@ -1,8 +1,8 @@
 """Chinese names in pinyin order, on both engines: the catalog's default listing (by product)
 and its order by name put 百事可乐 before 冰红茶 before 茶饮料 before 长城干红, which code points
-scatter, and the dealer lists go by name the same way; every way of writing a name writes its
-key (the pages and API, the import), and the migrations fill the keys of names written
-before them."""
+scatter, and the lists of dealers and of people go by name the same way; every way of
+writing a name writes its key (the pages and API, the import), and the migrations fill the
+keys of names written before them."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from portal.db import current_engine
-from portal.domain import catalog, catalog_admin, data_io, dealers, orders
+from portal.domain import catalog, catalog_admin, data_io, dealers, orders, staff, team
 from portal.domain.catalog_admin import ProductChange, ProductNew, SkuNew
 from portal.domain.dealers import DealerInput
 from portal.domain.pinyin import sort_key
 from portal.domain.quantities import LineRequest
+from portal.domain.team import UserInput
 from portal.export import csv_bytes
-from portal.tables import Dealer, Product, Sku
+from portal.tables import Dealer, Product, Sku, User
 from tests import factories as f
 from tests.db.test_catalog_admin import change
 
@@ -204,12 +205,62 @@ async def test_every_way_of_writing_a_dealer_name_writes_its_key(db):
     assert await key_of(Dealer, new["id"]) == ("东方超市", "dong fang chao shi")
 
 
-async def test_the_migration_fills_the_keys_of_dealers_named_before_it(db):
+async def test_the_migration_fills_the_keys_of_dealers_and_people_named_before_it(db):
     tier = await f.tier()
     for name in DEALERS_IN_PINYIN_ORDER:
         await f.dealer(tier, name=name)
+    for name in PEOPLE_IN_PINYIN_ORDER:
+        await f.user("sales_rep", display_name=name)
     await Dealer.update({Dealer.name_key: ""}, force=True)
+    await User.update({User.name_key: ""}, force=True)
     await _migration()._fill("dealer")
+    await _migration()._fill("portal_user", "display_name")
     rows = await Dealer.select(Dealer.name, Dealer.name_key)
     assert len(rows) == len(DEALERS_IN_PINYIN_ORDER)
     assert all(r["name_key"] == sort_key(r["name"]) != "" for r in rows)
+    people = await User.select(User.display_name, User.name_key)
+    assert len(people) == len(PEOPLE_IN_PINYIN_ORDER)
+    assert all(r["name_key"] == sort_key(r["display_name"]) != "" for r in people)
+
+
+# People by name, in pinyin order; by code point it would be 张 李 王 陈 (U+5F20 U+674E ...).
+PEOPLE_IN_PINYIN_ORDER = ["陈静", "李娜", "王芳", "张伟"]
+
+
+async def test_lists_of_people_go_by_name_in_pinyin_order(db):
+    tier = await f.tier()
+    dealer = await f.dealer(tier)
+    admin = f.actor(await f.user("admin", display_name="管理员"))
+    for name in reversed(PEOPLE_IN_PINYIN_ORDER):
+        await f.user("sales_manager", display_name=name)
+        await f.user("dealer_buyer", dealer, display_name=name)
+    managers = [r["display_name"] for r in await staff.list_staff(admin)]
+    assert [n for n in managers if n in PEOPLE_IN_PINYIN_ORDER] == PEOPLE_IN_PINYIN_ORDER
+    assert [r["display_name"] for r in await staff.managers()] == PEOPLE_IN_PINYIN_ORDER
+    users = await team.list_users(admin, dealer["id"])
+    assert [r["display_name"] for r in users] == PEOPLE_IN_PINYIN_ORDER
+
+
+async def test_every_way_of_writing_a_persons_name_writes_its_key(db):
+    tier = await f.tier()
+    dealer = await f.dealer(tier)
+    admin = f.actor(await f.user("admin"))
+    buyer = await team.create_user(
+        admin, dealer["id"], "zhang.wei", "first-pass-1", UserInput("张伟", "dealer_buyer")
+    )
+    assert await key_of_person(buyer["id"]) == ("张伟", "zhang wei")
+    await team.update_user(admin, dealer["id"], buyer["id"], UserInput("曾小贤", "dealer_buyer"))
+    assert await key_of_person(buyer["id"]) == ("曾小贤", sort_key("曾小贤"))
+    rep = await staff.create_staff(
+        admin, "li.na", "first-pass-1", staff.StaffInput(display_name="李娜", role="sales_rep")
+    )
+    assert await key_of_person(rep["id"]) == ("李娜", "li na")
+    await staff.update_staff(
+        admin, rep["id"], staff.StaffInput(display_name="王芳", role="sales_rep")
+    )
+    assert await key_of_person(rep["id"]) == ("王芳", "wang fang")
+
+
+async def key_of_person(user_id: int) -> tuple[str, str]:
+    row = await User.select(User.display_name, User.name_key).where(User.id == user_id).first()
+    return row["display_name"], row["name_key"]
