@@ -1,12 +1,13 @@
 """Sort keys that put Chinese names in the order a Chinese reader looks for them: by pinyin
 (百事可乐 before 冰红茶 before 茶饮料 before 长城干红), the way a phone's contacts and every
-catalog app sort, not by the characters' code points (which scatter them: 茶 U+8336 before
-长 U+957F before 冰 U+51B0 ... in no order a person knows).
+catalog app sort, not by the characters' code points (冰 U+51B0, 百 U+767E, 茶 U+8336, 长
+U+957F: an order no person knows).
 
-A key is computed in Python when a name is written (the SKU's and the product's, by the
-admin pages, the API, the import and the demo) and stored beside it, so both engines sort
-the same way with a plain bytewise comparison and an index serves it: SQLite has no Chinese
-collation, and PostgreSQL's ICU one depends on how the server was built.
+A key is computed in Python when a name is written (a SKU's, a product's, a dealer's and a
+person's, by the pages, the API, the import and the demo) and stored beside it as
+`name_key`, so both engines sort the same way with a plain bytewise comparison and an index
+serves it: SQLite has no Chinese collation, and PostgreSQL's ICU one depends on how the
+server was built.
 
 The key: each Chinese character's pinyin without tones (words read as words: 长城 is chang
 cheng, 银行 yin hang; ü as v, so 绿 lv after 陆 lu), anything else lower-cased, one space
@@ -20,6 +21,10 @@ import re
 import unicodedata
 from functools import cache
 from typing import Any
+
+from piccolo.query import OrderByRaw
+
+from portal.db import bytewise
 
 _SPACES = re.compile(r"\s+")
 
@@ -49,10 +54,6 @@ def with_key(values: dict[str, Any], name: str = "name") -> dict[str, Any]:
     return {**values, "name_key": sort_key(values[name])} if name in values else values
 
 
-def order_by_name() -> Any:
+def order_by_name() -> OrderByRaw:
     """Piccolo's ORDER BY for the stored keys, bytewise as the catalog compares them."""
-    from piccolo.query import OrderByRaw
-
-    from portal.db import bytewise
-
     return OrderByRaw(bytewise("name_key"))
