@@ -119,6 +119,22 @@ def _prefix_key(prefix: str) -> str:
     return sort_key(prefix)
 
 
+@functools.cache
+def _prefix_search_key(prefix: str) -> tuple[str, str]:
+    from portal.domain.pinyin import search_key
+
+    whole, _space, initials = search_key(prefix).rpartition(" ")
+    return whole, initials
+
+
+def search_key(prefix: str, rest: str) -> str:
+    """portal.domain.pinyin.search_key of prefix + rest, composed as name_key is (below): the
+    prefix's pinyin run together, rest (ASCII, continuing the prefix's last part) and the
+    prefix's initials (checked in tests/unit/test_pinyin.py)."""
+    whole, initials = _prefix_search_key(prefix)
+    return f"{whole}{''.join(rest.lower().split())} {initials}"
+
+
 def name_key(prefix: str, rest: str) -> str:
     """The pinyin sort key of prefix + rest, where rest is ASCII that continues the prefix's
     last part (" 12" after Chinese, "12" after "#"): the prefix's key (kept: a generated
@@ -205,14 +221,15 @@ async def generate(url: str, rng: random.Random) -> Data:
             p = i // 2
             spec = SPECS[(i // 7) % len(SPECS)]
             colour = COLOURS[i % len(COLOURS)] if i % 2 else ""
+            product_name = f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]}"
+            sku_prefix = f"{product_name} {spec}{colour} #"
             sku_records.append(
                 (
                     i + 1,
                     p + 1,
                     f"B{i + 1:07d}",
                     f"69{i + 1:011d}",
-                    f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]} {spec}"
-                    f"{colour} #{i + 1}",
+                    f"{sku_prefix}{i + 1}",
                     spec,
                     colour,
                     "瓶",
@@ -223,11 +240,8 @@ async def generate(url: str, rng: random.Random) -> Data:
                     0,
                     False,
                     True,
-                    name_key(
-                        f"{BRANDS[p % len(BRANDS)]}{ITEMS[(p // len(BRANDS)) % len(ITEMS)]} "
-                        f"{spec}{colour} #",
-                        str(i + 1),
-                    ),
+                    name_key(sku_prefix, str(i + 1)),
+                    search_key(sku_prefix, str(i + 1)),
                 )
             )
         await conn.copy_records_to_table(
@@ -249,6 +263,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                 "allow_backorder",
                 "active",
                 "name_key",
+                "pinyin",
             ],
             records=sku_records,
         )

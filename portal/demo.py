@@ -720,7 +720,10 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     )
     await _bulk(
         Sku,
-        [Sku(**pinyin.with_key({**s, "product": product_id[s["product"]]})) for s in plan.skus],
+        [
+            Sku(**pinyin.with_key({**s, "product": product_id[s["product"]]}, search=True))
+            for s in plan.skus
+        ],
     )
     sku_id = await _ids(Sku.code, Sku)
     await _bulk(PackUnit, [PackUnit(sku=sku_id[c], name=n, factor=f) for c, n, f in plan.packs])

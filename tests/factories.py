@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 
-from portal.domain.pinyin import sort_key
+from portal.domain.pinyin import search_key, sort_key
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import (
     Address,
@@ -174,6 +174,7 @@ async def sku(
         barcode=barcode or f"69{n:011d}",
         name=name,
         name_key=sort_key(name),
+        pinyin=search_key(name),
         base_unit=base_unit,
         base_price_fen=base_price_fen,
         moq=moq,

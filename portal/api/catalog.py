@@ -133,7 +133,13 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
 )
 async def list_skus(
     request: Request[Actor, Any, Any],
-    q: Annotated[str, QueryParameter(max_length=100, description="name, code or barcode")] = "",
+    q: Annotated[
+        str,
+        QueryParameter(
+            max_length=100,
+            description="name (also its pinyin or initials in Latin letters), code or barcode",
+        ),
+    ] = "",
     category_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     in_stock: Annotated[bool, QueryParameter()] = False,
     favourites: Annotated[bool, QueryParameter()] = False,

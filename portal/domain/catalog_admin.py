@@ -338,9 +338,8 @@ async def write_sku_changes(
     changed = {k: v for k, v in values.items() if old(k) != v}
     if not changed:
         return False
-    await Sku.update({getattr(Sku, k): v for k, v in pinyin.with_key(changed).items()}).where(
-        Sku.id == sku_id
-    )
+    keyed = pinyin.with_key(changed, search=True)
+    await Sku.update({getattr(Sku, k): v for k, v in keyed.items()}).where(Sku.id == sku_id)
     await audit.record(actor, action, "sku", sku_id, {k: old(k) for k in changed}, changed, now=now)
     return True
 
@@ -1363,7 +1362,7 @@ async def _insert_sku(
 ) -> int:
     """Inside the use case's transaction: the SKU and its packs, audited. A code another SKU
     took meanwhile fails on the unique index (see _refusing_a_taken_code)."""
-    row = Sku(product=product_id, **pinyin.with_key(values))
+    row = Sku(product=product_id, **pinyin.with_key(values, search=True))
     await Sku.insert(row)
     await audit.record(actor, "sku.created", "sku", row.id, {}, values, now=now)
     if packs:

@@ -977,7 +977,9 @@ def _new_sku(
             product_id = found["id"]
             if image:
                 await write_image(actor, product_id, image, now)
-        row = Sku(code=code, product=product_id, base_unit=unit, **pinyin.with_key(values))
+        row = Sku(
+            code=code, product=product_id, base_unit=unit, **pinyin.with_key(values, search=True)
+        )
         await Sku.insert(row)
         await audit.record(
             actor,

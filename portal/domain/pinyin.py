@@ -29,29 +29,58 @@ from portal.db import bytewise
 _SPACES = re.compile(r"\s+")
 
 
+OTHER = "\x00"  # marks a part of a name that is not Chinese characters
+
+
 @cache
 def _converter():  # type: ignore[no-untyped-def]
     """pypinyin's converter, imported on first use: its word list (for readings that depend
-    on the word) costs a process about 50 MB, so only a process that writes names loads it."""
+    on the word) costs a process about 50 MB, so only a process that writes names loads it.
+    It gives each Chinese character's syllable, and each run of anything else as it is,
+    marked with OTHER."""
     from pypinyin import Style, lazy_pinyin
 
     def convert(text: str) -> list[str]:
-        return lazy_pinyin(text, style=Style.NORMAL, errors="default")
+        return lazy_pinyin(text, style=Style.NORMAL, errors=lambda run: [OTHER + run])
 
     return convert
 
 
+def _parts(name: str) -> list[str]:
+    return _converter()(unicodedata.normalize("NFKC", name or ""))
+
+
 def sort_key(name: str) -> str:
     """The stored sort key of a name, e.g. "农夫山泉 550ml" -> "nong fu shan quan 550ml"."""
-    text = unicodedata.normalize("NFKC", name or "")
-    parts = (_SPACES.sub(" ", part).strip().lower() for part in _converter()(text))
+    parts = (_SPACES.sub(" ", part.lstrip(OTHER)).strip().lower() for part in _parts(name))
     return " ".join(part for part in parts if part)
 
 
-def with_key(values: dict[str, Any], name: str = "name") -> dict[str, Any]:
+def search_key(name: str) -> str:
+    """What a search typed in Latin letters finds a SKU by besides its name: the name's
+    pinyin run together, then the initials of its Chinese characters, so that binghong and
+    bhc both find 康师傅冰红茶 ("kangshifubinghongcha550ml ksfbhc" for 康师傅冰红茶 550ml).
+    Empty for a name without Chinese characters (its own text says it all)."""
+    whole, initials = [], []
+    for part in _parts(name):
+        if part.startswith(OTHER):
+            whole.append("".join(part[1:].lower().split()))
+        else:
+            whole.append(part)
+            initials.append(part[:1])
+    return f"{''.join(whole)} {''.join(initials)}" if initials else ""
+
+
+def with_key(values: dict[str, Any], name: str = "name", *, search: bool = False) -> dict[str, Any]:
     """Column values to write, with the sort key of the `name` column's value as `name_key`
-    if they set it (a person's is "display_name")."""
-    return {**values, "name_key": sort_key(values[name])} if name in values else values
+    if they set it (a person's is "display_name"); with `search` (a SKU's), its search_key as
+    `pinyin` too."""
+    if name not in values:
+        return values
+    keys = {"name_key": sort_key(values[name])}
+    if search:
+        keys["pinyin"] = search_key(values[name])
+    return {**values, **keys}
 
 
 def order_by_name() -> OrderByRaw:

@@ -89,6 +89,9 @@ class Sku(Table, tablename="sku"):
     # The name's pinyin sort key (portal/domain/pinyin.py), written with the name; indexed
     # bytewise (migration 2026-11-27T13:40:00) for the catalog's order by name.
     name_key = Text(default="")
+    # The name's pinyin run together and its initials (pinyin.search_key), written with the
+    # name: a search in Latin letters finds 冰红茶 by binghong or bhc (migration 13:40:00).
+    pinyin = Text(default="")
 
 
 class PackUnit(Table, tablename="pack_unit"):

@@ -1,5 +1,5 @@
-"""Pinyin order through the pages and the API, on both engines: the catalog a dealer sees
-listed and sorted by name, and the dealers finance reads."""
+"""Pinyin through the pages and the API, on both engines: the catalog a dealer sees listed
+and sorted by name, and searched in Latin letters; the dealers finance reads."""
 
 from __future__ import annotations
 
@@ -50,3 +50,14 @@ async def test_finance_reads_the_dealers_by_name_in_pinyin_order_on_the_page_and
     assert page.status_code == 200
     shown = re.findall("|".join(DEALERS_IN_PINYIN_ORDER), page.text)
     assert list(dict.fromkeys(shown)) == DEALERS_IN_PINYIN_ORDER
+
+
+async def test_a_dealer_finds_by_pinyin_on_the_page_and_the_api(client):
+    await shop()
+    headers = await bearer(client, "buyer")
+    r = await client.get("/api/v1/catalog/skus", params={"q": "bhc"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert [i["code"] for i in r.json()["items"]] == ["P-2"]  # 冰红茶
+    await sign_in(client, "buyer")
+    page = await client.get("/catalog", params={"q": "changcheng"})
+    assert "长城干红 750ml" in page.text and "冰红茶" not in page.text

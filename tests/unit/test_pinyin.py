@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bench.__main__ import name_key as bench_name_key
-from portal.domain.pinyin import sort_key
+from bench.__main__ import search_key as bench_search_key
+from portal.domain.pinyin import search_key, sort_key
 
 
 @pytest.mark.parametrize(
@@ -50,5 +51,21 @@ def test_names_sort_by_pinyin_not_by_code_point():
         ("怡宝苏打水 2L #", "100000", "怡宝苏打水 2L #100000"),
     ],
 )
-def test_the_bench_composes_the_same_key_as_the_whole_name(prefix, rest, name):
+def test_the_bench_composes_the_same_keys_as_the_whole_name(prefix, rest, name):
     assert bench_name_key(prefix, rest) == sort_key(name)
+    assert bench_search_key(prefix, rest) == search_key(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("康师傅冰红茶 550ml", "kangshifubinghongcha550ml ksfbhc"),
+        ("Coca-Cola 可口可乐", "coca-colakekoukele kkkl"),
+        ("绿茶", "lvcha lc"),
+        ("ＡＢ可乐", "abkele kl"),
+        ("Coca-Cola 330ml", ""),  # no Chinese: its own text says it all
+        ("", ""),
+    ],
+)
+def test_a_name_is_found_by_its_pinyin_run_together_and_its_initials(name, key):
+    assert search_key(name) == key
