@@ -286,8 +286,8 @@ async def generate(url: str, rng: random.Random) -> Data:
             dealer_ids.append(
                 await conn.fetchval(
                     "INSERT INTO dealer (code, name, tier, region, credit_limit_fen, "
-                    "balance_fen, open_orders_fen, default_warehouse, created_at, name_key) "
-                    "VALUES ($1, $2, $3, '华东', $4, 0, 0, $5, $6, $7) RETURNING id",
+                    "balance_fen, open_orders_fen, default_warehouse, created_at, name_key, "
+                    "pinyin) VALUES ($1, $2, $3, '华东', $4, 0, 0, $5, $6, $7, $8) RETURNING id",
                     f"D{d:04d}",
                     f"压测经销商{d}",
                     tiers[d % 3],
@@ -295,6 +295,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                     wh,
                     now,
                     name_key("压测经销商", f" {d}"),
+                    search_key("压测经销商", f"{d}"),
                 )
             )
         await conn.executemany(

@@ -755,6 +755,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
             Dealer(**{**d, "tier": tier_id[d["tier"]],
                       "default_warehouse": wh_id[d["default_warehouse"]],
                       "name_key": pinyin.sort_key(d["name"]),
+                      "pinyin": pinyin.search_key(d["name"]),
                       "created_at": now - timedelta(days=DEALERS_SINCE_DAYS)})
             for d in plan.dealers
         ],

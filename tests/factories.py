@@ -92,6 +92,7 @@ async def dealer(
         code=f"D{n:04d}",
         name=name or f"测试经销商{n}",
         name_key=sort_key(name or f"测试经销商{n}"),
+        pinyin=search_key(name or f"测试经销商{n}"),
         tier=tier_row["id"],
         region=region,
         credit_limit_fen=credit_limit_fen,

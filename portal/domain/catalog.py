@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import bytewise, current_engine, fetch, is_sqlite, write_transaction
-from portal.domain import promotions, search_rankings, supplier
+from portal.domain import pinyin, promotions, search_rankings, supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
@@ -172,12 +172,6 @@ class SqlText:
         return await fetch(" ".join(self.parts), *self.args)
 
 
-# A Latin term finds names by pinyin from three letters: the trigram index serves that on
-# PostgreSQL, where a two-letter one would read every SKU (ml: 110 → 276 ms over 100,000), and
-# two letters of initials match too much to help (nearly every name has some "yb").
-PINYIN_MIN = 3
-
-
 def _term_filter(term: str) -> tuple[str, list[Any]]:
     """`AND (...)`: SKUs whose name, product name or brand contains `term`, or whose code or
     barcode starts with it (case aside); a term of Latin letters also finds a SKU whose name's
@@ -200,13 +194,13 @@ def _term_filter(term: str) -> tuple[str, list[Any]]:
         # has it: the text contains a two-character term exactly when it is one of its bigrams.
         names, names_arg = "s.search_bigrams @> ARRAY[{}]::text[]", text
     args = [names_arg, f"{_escape_like(text)}%", f"{_escape_like(term)}%"]
-    pinyin = ""
-    if term.isascii() and term.isalpha() and len(term) >= PINYIN_MIN:
+    by_pinyin = ""
+    if pinyin.finds_by_pinyin(term):
         # Latin letters: also the name's pinyin or its initials (binghong, bhc: 冰红茶), a
         # column of their own (sku.pinyin, migration 2026-11-27T13:40:00, pg_trgm GIN).
-        pinyin = f" OR s.pinyin LIKE {{}}{ESC}"
+        by_pinyin = f" OR s.pinyin LIKE {{}}{ESC}"
         args.append(f"%{_escape_like(term.lower())}%")
-    sql = f"AND ({names} OR {code} LIKE {{}}{ESC} OR s.barcode LIKE {{}}{ESC}{pinyin})"
+    sql = f"AND ({names} OR {code} LIKE {{}}{ESC} OR s.barcode LIKE {{}}{ESC}{by_pinyin})"
     return sql, args
 
 

@@ -704,7 +704,7 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
 def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         if dealer_id is None:
-            row = Dealer(code=code, created_at=now, **pinyin.with_key(values))
+            row = Dealer(code=code, created_at=now, **pinyin.with_key(values, search=True))
             await Dealer.insert(row)
             await audit.record(
                 actor, "dealer.imported", "dealer", row.id, {}, {"code": code, **values}, now=now
@@ -714,7 +714,7 @@ def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> 
         changed = {k: v for k, v in values.items() if before[k] != v}
         if not changed:
             return "unchanged"
-        keyed = pinyin.with_key(changed)
+        keyed = pinyin.with_key(changed, search=True)
         await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
             Dealer.id == dealer_id
         )

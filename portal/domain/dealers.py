@@ -74,11 +74,15 @@ async def _select_cards(
         args.append(dealer_id)
     if q:
         pattern = _like_pattern(q)
+        # Latin letters also find a dealer by its name's pinyin or initials (bjss: 北京盛世),
+        # from as many letters as the catalog's search takes.
+        by_pinyin = pinyin.finds_by_pinyin(q)
         where.append(
             "(LOWER(d.name) LIKE {} ESCAPE '\\' OR LOWER(d.code) LIKE {} ESCAPE '\\'"
-            " OR LOWER(d.region) LIKE {} ESCAPE '\\')"
+            " OR LOWER(d.region) LIKE {} ESCAPE '\\'"
+            + (" OR d.pinyin LIKE {} ESCAPE '\\')" if by_pinyin else ")")
         )
-        args.extend([pattern, pattern, pattern])
+        args.extend([pattern] * (4 if by_pinyin else 3))
     # "Recent first": the dealers this actor most recently placed an order for, then by name
     # in pinyin order.
     sql = (
@@ -330,13 +334,16 @@ async def save_dealer(
         async with write_transaction():
             if old is None:
                 row = Dealer(
-                    code=data.code, created_at=now, credit_limit_fen=0, **pinyin.with_key(values)
+                    code=data.code,
+                    created_at=now,
+                    credit_limit_fen=0,
+                    **pinyin.with_key(values, search=True),
                 )
                 await Dealer.insert(row)
                 dealer_id, before, after = row.id, {}, {"code": data.code, **values}
                 action = "dealer.created"
             else:
-                keyed = pinyin.with_key(values)
+                keyed = pinyin.with_key(values, search=True)
                 await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
                     Dealer.id == dealer_id
                 )

@@ -22,8 +22,10 @@ class Tier(Table, tablename="tier"):
 class Dealer(Table, tablename="dealer"):
     code = Varchar(length=20, unique=True)
     name = Varchar(length=100, index=True)
-    # The name's pinyin sort key (portal/domain/pinyin.py), written with the name.
+    # The name's pinyin sort key and what a search in Latin letters finds it by (its pinyin
+    # run together and initials: portal/domain/pinyin.py), written with the name.
     name_key = Text(default="")
+    pinyin = Text(default="")
     tier = ForeignKey(Tier)
     region = Varchar(length=50, default="")
     contact_phone = Varchar(length=32, default="")

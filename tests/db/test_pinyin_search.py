@@ -1,7 +1,7 @@
-"""A search in Latin letters finds SKUs by their names' pinyin, on both engines: 冰红茶 by
-binghong or its initials bhc (case aside), a code or a Chinese search as before; every way of
-writing a SKU name writes what it is found by, and the migration fills it for SKUs named
-before it."""
+"""A search in Latin letters finds SKUs and dealers by their names' pinyin, on both
+engines: 冰红茶 by binghong or its initials bhc (case aside), a dealer 北京盛世 by bjss; a code
+or a Chinese search as before; every way of writing a name writes what it is found by, and
+the migrations fill it for names written before them."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.domain import catalog, catalog_admin, data_io
+from portal.domain import catalog, catalog_admin, data_io, dealers
 from portal.domain.catalog_admin import SkuNew
+from portal.domain.dealers import DealerInput
 from portal.domain.pinyin import search_key
 from portal.export import csv_bytes
-from portal.tables import Sku
+from portal.tables import Dealer, Sku
 from tests import factories as f
 from tests.db.test_catalog_admin import change
 from tests.db.test_pinyin_order import _migration
@@ -91,3 +92,43 @@ async def test_the_migration_fills_what_skus_named_before_it_are_found_by(shop):
     rows = await Sku.select(Sku.name, Sku.pinyin)
     assert all(r["pinyin"] == search_key(r["name"]) for r in rows)
     assert await found(shop, "binghong") == ["KS-1"]
+
+
+async def test_a_rep_finds_a_dealer_by_pinyin(db):
+    tier = await f.tier()
+    rep = await f.user("sales_rep")
+    for name in ("北京盛世食品", "北方超市", "上海恒通贸易"):
+        await f.assign(rep, await f.dealer(tier, name=name))
+
+    async def names(q: str) -> list[str]:
+        page = await dealers.list_page(f.actor(rep), q=q)
+        return [c.name for c in page.items]
+
+    assert await names("bjss") == ["北京盛世食品"]
+    assert await names("beijing") == ["北京盛世食品"]
+    assert await names("BFCS") == ["北方超市"]
+    assert await names("bj") == []  # two letters: too short for pinyin
+    assert await names("北方") == ["北方超市"]  # Chinese as before
+
+
+async def test_every_way_of_writing_a_dealer_name_writes_what_it_is_found_by(db):
+    tier = await f.tier()
+    admin = f.actor(await f.user("admin"))
+    saved = await dealers.save_dealer(
+        admin, None, DealerInput(name="长城商贸", tier_id=tier["id"], code="CC-1"), now=NOW
+    )
+    assert await dealer_pinyin(saved["id"]) == "changchengshangmao ccsm"
+    await dealers.save_dealer(
+        admin, saved["id"], DealerInput(name="重庆火锅", tier_id=tier["id"]), now=NOW
+    )
+    assert await dealer_pinyin(saved["id"]) == "chongqinghuoguo cqhg"
+    data = csv_bytes(("code", "name", "tier"), [("CC-1", "东方超市", tier["code"])])
+    await data_io.import_file(admin, "dealers", "d.csv", data, now=NOW)
+    assert await dealer_pinyin(saved["id"]) == "dongfangchaoshi dfcs"
+    await Dealer.update({Dealer.pinyin: ""}, force=True)
+    await _migration()._fill("dealer", "name", "pinyin", search_key)
+    assert await dealer_pinyin(saved["id"]) == "dongfangchaoshi dfcs"
+
+
+async def dealer_pinyin(dealer_id: int) -> str:
+    return (await Dealer.select(Dealer.pinyin).where(Dealer.id == dealer_id).first())["pinyin"]
