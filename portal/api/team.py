@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Request, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, In, change_of, kept, problems
+from portal.api.schemas import Id, In, OptionalIdempotencyKey, change_of, kept, problems
 from portal.domain import team
 from portal.domain.scope import Actor
 
@@ -228,14 +229,27 @@ async def list_addresses(
     "/api/v1/dealers/{dealer_id:int}/addresses",
     tags=["account"],
     summary="Add a ship-to address (the dealer's first is its default)",
+    description=(
+        "With an Idempotency-Key, a retry with the same key and body returns the address "
+        "the first request added (200) instead of adding a second; the same key with another "
+        "body is 409."
+    ),
     status_code=201,
-    responses=problems(401, 403, 404, 422),
+    responses={
+        200: ResponseSpec(data_container=AddressOut, description="Replay"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
 )
 async def create_address(
-    request: Request[Actor, Any, Any], dealer_id: DealerId, data: JSONBody[AddressIn]
-) -> AddressOut:
-    row = await team.save_address(request.user, dealer_id, None, _address_input(data))
-    return address_out(row)
+    request: Request[Actor, Any, Any],
+    dealer_id: DealerId,
+    data: JSONBody[AddressIn],
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response[AddressOut]:
+    row, replayed = await team.add_address_once(
+        request.user, dealer_id, _address_input(data), idempotency_key
+    )
+    return Response(address_out(row), status_code=200 if replayed else 201)
 
 
 @put(

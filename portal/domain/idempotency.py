@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from portal.domain.errors import FieldError, ValidationFailed, _
+from portal.domain.errors import Conflict, FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
 from portal.tables import FulfilmentKey
 
@@ -33,6 +33,24 @@ def check_key(raw: str | None) -> str:
 async def used_fulfilment_key(actor: Actor, key: str) -> dict | None:
     """The row of a key this user already used (shipments, payments, returns, stock)."""
     return await FulfilmentKey.select().where(FulfilmentKey.key == f"{actor.user_id}:{key}").first()
+
+
+async def first_result(
+    actor: Actor,
+    key: str,
+    body_hash: str,
+    column: str,
+    refusal: str = _("This idempotency key was already used for a different request."),
+) -> int | None:
+    """What a used key made the first time (the id in `column`: shipment, ledger_entry,
+    return_request, address); None if this user never used the key. The same key with
+    another body, or one whose first request made nothing, is a Conflict saying `refusal`."""
+    row = await used_fulfilment_key(actor, key)
+    if row is None:
+        return None
+    if row["request_hash"] != body_hash or row[column] is None:
+        raise Conflict(refusal, extra={"idempotency_key": key})
+    return int(row[column])
 
 
 class KeyTaken(Exception):

@@ -33,7 +33,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
-from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
+from portal.domain.idempotency import check_key, claim_fulfilment_key, first_result
 from portal.domain.money import amount_fen, parse_amount, percent_bp, to_fen
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
@@ -288,15 +288,10 @@ async def record_payment(
 
 
 async def _replay_payment(actor: Actor, key: str, body_hash: str) -> EntryView | None:
-    row = await used_fulfilment_key(actor, key)
-    if row is None:
+    entry_id = await first_result(actor, key, body_hash, "ledger_entry")
+    if entry_id is None:
         return None
-    if row["request_hash"] != body_hash or row["ledger_entry"] is None:
-        raise Conflict(
-            _("This idempotency key was already used for a different request."),
-            extra={"idempotency_key": key},
-        )
-    entry = await _entry(row["ledger_entry"])
+    entry = await _entry(entry_id)
     entry.replayed = True
     return entry
 

@@ -24,7 +24,7 @@ from portal.domain.idempotency import (
     KeyTaken,
     check_key,
     claim_fulfilment_key,
-    used_fulfilment_key,
+    first_result,
 )
 from portal.domain.money import line_total_fen
 from portal.domain.orders import note_on_order
@@ -599,15 +599,9 @@ def _return_hash(order_id: int, quantities: Mapping[object, object], reason: str
 
 
 async def _replay_return(actor: Actor, key: str, body_hash: str) -> ReturnView | None:
-    row = await used_fulfilment_key(actor, key)
-    if row is None:
-        return None
-    if row["request_hash"] != body_hash or row["return_request"] is None:
-        raise Conflict(
-            _("This idempotency key was already used for a different return."),
-            extra={"idempotency_key": key},
-        )
-    return await get_return(actor, row["return_request"])
+    refusal = _("This idempotency key was already used for a different return.")
+    return_id = await first_result(actor, key, body_hash, "return_request", refusal)
+    return None if return_id is None else await get_return(actor, return_id)
 
 
 async def request_return_once(

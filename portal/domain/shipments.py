@@ -34,7 +34,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import KeyTaken as _KeyTaken
-from portal.domain.idempotency import check_key, claim_fulfilment_key, used_fulfilment_key
+from portal.domain.idempotency import check_key, claim_fulfilment_key, first_result
 from portal.domain.orders import (
     PARCEL_STATUSES_TO_RECEIVE,
     note_on_order,
@@ -602,15 +602,11 @@ class CreateResult:
 
 
 async def _replay(actor: Actor, key: str, body_hash: str) -> CreateResult | None:
-    row = await used_fulfilment_key(actor, key)
-    if row is None:
+    refusal = _("This idempotency key was already used for a different shipment.")
+    shipment_id = await first_result(actor, key, body_hash, "shipment", refusal)
+    if shipment_id is None:
         return None
-    if row["request_hash"] != body_hash or row["shipment"] is None:
-        raise Conflict(
-            _("This idempotency key was already used for a different shipment."),
-            extra={"idempotency_key": key},
-        )
-    return CreateResult(await get_shipment(actor, row["shipment"]), created=False)
+    return CreateResult(await get_shipment(actor, shipment_id), created=False)
 
 
 async def create_shipment(

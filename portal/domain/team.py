@@ -11,6 +11,8 @@ role change and a deactivation end the user's sessions on their next request.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,10 +22,16 @@ from typing import Any
 from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
 from portal.domain import accounts, api_keys, audit, pinyin
-from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.idempotency import is_unique_violation
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.idempotency import (
+    KeyTaken,
+    check_key,
+    claim_fulfilment_key,
+    first_result,
+    is_unique_violation,
+)
 from portal.domain.scope import Actor, dealer_in_scope
-from portal.tables import Address, Cart, User
+from portal.tables import Address, Cart, FulfilmentKey, User
 
 DEALER_USER_ROLES = ("dealer_buyer", "dealer_admin")
 MIN_PASSWORD = 8
@@ -488,11 +496,46 @@ def _check_address(data: AddressInput) -> list[FieldError]:
     return errors
 
 
+async def add_address_once(
+    actor: Actor, dealer_id: int, data: AddressInput, idempotency_key: str | None
+) -> tuple[dict, bool]:
+    """Add an address as save_address does, and whether this was a replay: with an
+    idempotency key (an integration's retry after a timeout), the same key and body again
+    return the address the first request added instead of a second one; the same key with
+    another body is a Conflict. Without a key, every request adds one."""
+    if idempotency_key is None:
+        return await save_address(actor, dealer_id, None, data), False
+    key = check_key(idempotency_key)
+    body = [dealer_id, data.label, data.contact, data.phone, data.line, data.is_default]
+    body_hash = hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
+    replay = await _replay_address(actor, dealer_id, key, body_hash)
+    if replay is not None:
+        return replay, True
+    try:
+        return await save_address(actor, dealer_id, None, data, key=(key, body_hash)), False
+    except KeyTaken:  # a twin request with this key committed first
+        replay = await _replay_address(actor, dealer_id, key, body_hash)
+        if replay is None:
+            raise Conflict(_("Please try again.")) from None
+        return replay, True
+
+
+async def _replay_address(actor: Actor, dealer_id: int, key: str, body_hash: str) -> dict | None:
+    address_id = await first_result(actor, key, body_hash, "address")
+    return None if address_id is None else await get_address(actor, dealer_id, address_id)
+
+
 async def save_address(
-    actor: Actor, dealer_id: int, address_id: int | None, data: AddressInput
+    actor: Actor,
+    dealer_id: int,
+    address_id: int | None,
+    data: AddressInput,
+    *,
+    key: tuple[str, str] | None = None,
 ) -> dict:
     """Add (address_id None) or change an address. The default is unique per dealer; the
-    dealer's first address is its default."""
+    dealer's first address is its default. `key` (an idempotency key and the body's hash,
+    from add_address_once) is claimed in the same transaction and remembers the address."""
     dealer = await managed_dealer(actor, dealer_id)
     errors = _check_address(data)
     if errors:
@@ -506,6 +549,7 @@ async def save_address(
     }
     now = _now()
     async with write_transaction():
+        key_row = await claim_fulfilment_key(actor, *key, now) if key else None
         before: dict = {}
         if address_id is not None:
             found = await _owned(
@@ -520,6 +564,10 @@ async def save_address(
             row = Address(dealer=dealer["id"], **values)
             await Address.insert(row)
             address_id = row.id
+            if key_row is not None:
+                await FulfilmentKey.update({FulfilmentKey.address: address_id}).where(
+                    FulfilmentKey.id == key_row.id
+                )
         else:
             if before.get("is_default") and not values["is_default"]:
                 values["is_default"] = True  # another one becomes the default by choosing it

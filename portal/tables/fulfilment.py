@@ -85,7 +85,8 @@ class LedgerEntry(Table, tablename="ledger_entry"):
 
 
 class FulfilmentKey(Table, tablename="fulfilment_key"):
-    """Idempotency keys of shipments, payments, returns and stock adjustments ("<user>:<key>")."""
+    """Idempotency keys of shipments, payments, returns, stock adjustments and ship-to addresses
+    ("<user>:<key>")."""
 
     user = ForeignKey(_USER)
     key = Varchar(length=120, unique=True)
@@ -94,6 +95,13 @@ class FulfilmentKey(Table, tablename="fulfilment_key"):
     ledger_entry = ForeignKey(LedgerEntry, null=True, default=None, on_delete=OnDelete.cascade)
     return_request = ForeignKey(
         LazyTableReference("ReturnRequest", module_path="portal.tables.fulfilment"),
+        null=True,
+        default=None,
+        on_delete=OnDelete.cascade,
+    )
+    # A ship-to address added through the API (migration 2026-11-27T15:30:00).
+    address = ForeignKey(
+        LazyTableReference("Address", module_path="portal.tables.dealers"),
         null=True,
         default=None,
         on_delete=OnDelete.cascade,

@@ -353,3 +353,36 @@ async def test_an_address_change_keeps_what_it_leaves_out(client, shop):
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert (body["phone"], body["label"], body["line"]) == ("13800000010", "总仓", "某路 10 号")
+
+
+async def test_an_address_added_again_with_the_same_key_is_added_once(client, shop):
+    """An integration retrying after a timeout: the same Idempotency-Key and body return the
+    address the first request added (200); another body with that key is 409; without a
+    key every request adds one, as before."""
+    boss = await bearer(client, "boss")
+    url = f"/api/v1/dealers/{shop['a']['id']}/addresses"
+    body = {
+        "label": "仓库",
+        "contact": "王五",
+        "phone": "13900000002",
+        "line": "上海市浦东新区 1 号",
+    }
+    before = await Address.count().where(Address.dealer == shop["a"]["id"])
+    first = await client.post(url, json=body, headers={**boss, "Idempotency-Key": "addr-1"})
+    assert first.status_code == 201, first.text
+    again = await client.post(url, json=body, headers={**boss, "Idempotency-Key": "addr-1"})
+    assert again.status_code == 200 and again.json() == first.json()
+    assert await Address.count().where(Address.dealer == shop["a"]["id"]) == before + 1
+    other = {**body, "line": "上海市浦东新区 2 号"}
+    clash = await client.post(url, json=other, headers={**boss, "Idempotency-Key": "addr-1"})
+    assert_problem(clash, 409, "conflict")
+    for _ in range(2):
+        assert (await client.post(url, json=other, headers=boss)).status_code == 201
+    assert await Address.count().where(Address.dealer == shop["a"]["id"]) == before + 3
+    # A key is the user's own: another dealer's administrator may use the same one.
+    b_boss = await bearer(client, "bboss")
+    b_url = f"/api/v1/dealers/{shop['b']['id']}/addresses"
+    mine = await client.post(b_url, json=body, headers={**b_boss, "Idempotency-Key": "addr-1"})
+    assert mine.status_code == 201 and mine.json()["id"] != first.json()["id"]
+    bad = await client.post(url, json=body, headers={**boss, "Idempotency-Key": "x" * 101})
+    assert bad.status_code == 400
