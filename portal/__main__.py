@@ -123,7 +123,7 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
     from portal.auth.passwords import hash_password
     from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
     from portal.domain import audit
-    from portal.domain.pinyin import sort_key
+    from portal.domain.pinyin import with_keys
     from portal.domain.team import check_new_password
     from portal.tables.users import User
 
@@ -170,13 +170,17 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
                 return 0
             async with write_transaction():
                 admin = User(
-                    username=username,
-                    display_name=name or username,
-                    name_key=sort_key(name or username),
-                    password_hash=hash_password(password),
-                    role="admin",
-                    locale=settings.default_locale,
-                    created_at=now,
+                    **with_keys(
+                        User,
+                        {
+                            "username": username,
+                            "display_name": name or username,
+                            "password_hash": hash_password(password),
+                            "role": "admin",
+                            "locale": settings.default_locale,
+                            "created_at": now,
+                        },
+                    )
                 )
                 await User.insert(admin)
                 await audit.record(

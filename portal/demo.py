@@ -709,7 +709,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     await _bulk(
         Product,
         [
-            Product(**pinyin.with_key({**p, "category": category_id[p["category"]]}))
+            Product(**pinyin.with_keys(Product, {**p, "category": category_id[p["category"]]}))
             for p in plan.products
         ],
     )
@@ -721,7 +721,7 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
     await _bulk(
         Sku,
         [
-            Sku(**pinyin.with_key({**s, "product": product_id[s["product"]]}, search=True))
+            Sku(**pinyin.with_keys(Sku, {**s, "product": product_id[s["product"]]}))
             for s in plan.skus
         ],
     )
@@ -752,11 +752,10 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
             # Dealers of long standing: set up before the history below, so the balance
             # they brought (the ledger's opening entry, dated when the dealer was set up)
             # comes before their invoices and a statement opens with it.
-            Dealer(**{**d, "tier": tier_id[d["tier"]],
-                      "default_warehouse": wh_id[d["default_warehouse"]],
-                      "name_key": pinyin.sort_key(d["name"]),
-                      "pinyin": pinyin.search_key(d["name"]),
-                      "created_at": now - timedelta(days=DEALERS_SINCE_DAYS)})
+            Dealer(**pinyin.with_keys(Dealer, {
+                **d, "tier": tier_id[d["tier"]],
+                "default_warehouse": wh_id[d["default_warehouse"]],
+                "created_at": now - timedelta(days=DEALERS_SINCE_DAYS)}))
             for d in plan.dealers
         ],
     )
@@ -782,10 +781,10 @@ async def _insert_plan(plan: DemoPlan, password_hash: str) -> None:
         await _bulk(
             User,
             [
-                User(**{**u, "dealer": dealer_id.get(u.get("dealer")),
-                        "manager": user_id.get(u.get("manager")),
-                        "name_key": pinyin.sort_key(u["display_name"]),
-                        "password_hash": password_hash, "created_at": now})
+                User(**pinyin.with_keys(User, {
+                    **u, "dealer": dealer_id.get(u.get("dealer")),
+                    "manager": user_id.get(u.get("manager")),
+                    "password_hash": password_hash, "created_at": now}))
                 for u in batch
             ],
         )

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 
-from portal.domain.pinyin import search_key, sort_key
+from portal.domain.pinyin import KEYED, with_keys
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import (
     Address,
@@ -44,7 +44,8 @@ def password_hash(password: str = PASSWORD) -> str:
 
 
 async def _insert(table, **values) -> dict:
-    row = table(**values)
+    """A row as the portal writes it: a name comes with its keys (pinyin.with_keys)."""
+    row = table(**with_keys(table, values) if table._meta.tablename in KEYED else values)
     await row.save()
     return await table.select().where(table.id == row.id).first()
 
@@ -91,8 +92,6 @@ async def dealer(
         Dealer,
         code=f"D{n:04d}",
         name=name or f"测试经销商{n}",
-        name_key=sort_key(name or f"测试经销商{n}"),
-        pinyin=search_key(name or f"测试经销商{n}"),
         tier=tier_row["id"],
         region=region,
         credit_limit_fen=credit_limit_fen,
@@ -128,7 +127,6 @@ async def user(
         username=username or f"{role}{n}",
         phone=phone,
         display_name=display_name or f"{role} {n}",
-        name_key=sort_key(display_name or f"{role} {n}"),
         password_hash=password_hash(),
         role=role,
         dealer=dealer_row["id"] if dealer_row else None,
@@ -165,17 +163,13 @@ async def sku(
 ) -> dict:
     n = next(_seq)
     if product is None:
-        product = await _insert(
-            Product, name=name, category=(await category())["id"], name_key=sort_key(name)
-        )
+        product = await _insert(Product, name=name, category=(await category())["id"])
     row = await _insert(
         Sku,
         product=product["id"],
         code=code or f"SKU{n:05d}",
         barcode=barcode or f"69{n:011d}",
         name=name,
-        name_key=sort_key(name),
-        pinyin=search_key(name),
         base_unit=base_unit,
         base_price_fen=base_price_fen,
         moq=moq,

@@ -338,7 +338,7 @@ async def write_sku_changes(
     changed = {k: v for k, v in values.items() if old(k) != v}
     if not changed:
         return False
-    keyed = pinyin.with_key(changed, search=True)
+    keyed = pinyin.with_keys(Sku, changed)
     await Sku.update({getattr(Sku, k): v for k, v in keyed.items()}).where(Sku.id == sku_id)
     await audit.record(actor, action, "sku", sku_id, {k: old(k) for k in changed}, changed, now=now)
     return True
@@ -1169,7 +1169,7 @@ async def update_product(
         changed = {k: v for k, v in values.items() if old(k) != v}
         if changed:
             await Product.update(
-                {getattr(Product, k): v for k, v in pinyin.with_key(changed).items()}
+                {getattr(Product, k): v for k, v in pinyin.with_keys(Product, changed).items()}
             ).where(Product.id == product_id)
             await audit.record(
                 actor,
@@ -1347,7 +1347,7 @@ async def _insert_product(actor: Actor, values: dict[str, Any], now: datetime) -
         raise ValidationFailed(errors=[FieldError("category", MSG_CATEGORY)])
     if await _name_taken(values):
         raise ValidationFailed(errors=[FieldError("name", PRODUCT_TAKEN)])
-    row = Product(**pinyin.with_key(values))
+    row = Product(**pinyin.with_keys(Product, values))
     await Product.insert(row)
     await audit.record(actor, "product.created", "product", row.id, {}, values, now=now)
     return row.id
@@ -1362,7 +1362,7 @@ async def _insert_sku(
 ) -> int:
     """Inside the use case's transaction: the SKU and its packs, audited. A code another SKU
     took meanwhile fails on the unique index (see _refusing_a_taken_code)."""
-    row = Sku(product=product_id, **pinyin.with_key(values, search=True))
+    row = Sku(**pinyin.with_keys(Sku, {"product": product_id, **values}))
     await Sku.insert(row)
     await audit.record(actor, "sku.created", "sku", row.id, {}, values, now=now)
     if packs:

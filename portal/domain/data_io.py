@@ -704,7 +704,7 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
 def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> Change:
     async def apply(actor: Actor, now: datetime) -> str:
         if dealer_id is None:
-            row = Dealer(code=code, created_at=now, **pinyin.with_key(values, search=True))
+            row = Dealer(**pinyin.with_keys(Dealer, {"code": code, "created_at": now, **values}))
             await Dealer.insert(row)
             await audit.record(
                 actor, "dealer.imported", "dealer", row.id, {}, {"code": code, **values}, now=now
@@ -714,7 +714,7 @@ def _dealer_change(code: str, dealer_id: int | None, values: dict[str, Any]) -> 
         changed = {k: v for k, v in values.items() if before[k] != v}
         if not changed:
             return "unchanged"
-        keyed = pinyin.with_key(changed, search=True)
+        keyed = pinyin.with_keys(Dealer, changed)
         await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
             Dealer.id == dealer_id
         )
@@ -955,30 +955,21 @@ def _new_sku(
         )
         if found is None:
             await refuse_foreign_picture(None, image or "")
-            made = Product(
-                name=product,
-                category=category,
-                brand=brand,
-                image=image or "",
-                name_key=pinyin.sort_key(product),
-            )
+            fields = {"name": product, "category": category, "brand": brand, "image": image or ""}
+            made = Product(**pinyin.with_keys(Product, fields))
             await Product.insert(made)
             product_id = made.id
             await audit.record(
-                actor,
-                "product.imported",
-                "product",
-                product_id,
-                {},
-                {"name": product, "category": category, "brand": brand, "image": image or ""},
-                now=now,
+                actor, "product.imported", "product", product_id, {}, fields, now=now
             )
         else:
             product_id = found["id"]
             if image:
                 await write_image(actor, product_id, image, now)
         row = Sku(
-            code=code, product=product_id, base_unit=unit, **pinyin.with_key(values, search=True)
+            **pinyin.with_keys(
+                Sku, {"code": code, "product": product_id, "base_unit": unit, **values}
+            )
         )
         await Sku.insert(row)
         await audit.record(

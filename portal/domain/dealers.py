@@ -337,13 +337,13 @@ async def save_dealer(
                     code=data.code,
                     created_at=now,
                     credit_limit_fen=0,
-                    **pinyin.with_key(values, search=True),
+                    **pinyin.with_keys(Dealer, values),
                 )
                 await Dealer.insert(row)
                 dealer_id, before, after = row.id, {}, {"code": data.code, **values}
                 action = "dealer.created"
             else:
-                keyed = pinyin.with_key(values, search=True)
+                keyed = pinyin.with_keys(Dealer, values)
                 await Dealer.update({getattr(Dealer, k): v for k, v in keyed.items()}).where(
                     Dealer.id == dealer_id
                 )

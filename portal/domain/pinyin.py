@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from piccolo.query import OrderByRaw
+from piccolo.table import Table
 
 from portal.db import bytewise
 
@@ -83,15 +84,26 @@ def finds_by_pinyin(term: str) -> bool:
     return term.isascii() and term.isalpha() and len(term) >= SEARCH_MIN
 
 
-def with_key(values: dict[str, Any], name: str = "name", *, search: bool = False) -> dict[str, Any]:
-    """Column values to write, with the sort key of the `name` column's value as `name_key`
-    if they set it (a person's is "display_name"); with `search` (a SKU's), its search_key as
-    `pinyin` too."""
-    if name not in values:
+# The tables whose names are keyed: the column holding the name, and whether a search in
+# Latin letters finds their rows by pinyin (the `pinyin` column) besides ordering them.
+KEYED = {
+    "sku": ("name", True),
+    "product": ("name", False),
+    "dealer": ("name", True),
+    "portal_user": ("display_name", False),
+}
+
+
+def with_keys(table: type[Table], values: dict[str, Any]) -> dict[str, Any]:
+    """A row's column values to write to `table`, with what its name makes (name_key, and
+    pinyin where the table is searched by it) when they set the name: every writer of a
+    name goes through this, so the keys never fall behind the name."""
+    column, searched = KEYED[table._meta.tablename]
+    if column not in values:
         return values
-    keys = {"name_key": sort_key(values[name])}
-    if search:
-        keys["pinyin"] = search_key(values[name])
+    keys = {"name_key": sort_key(values[column])}
+    if searched:
+        keys["pinyin"] = search_key(values[column])
     return {**values, **keys}
 
 

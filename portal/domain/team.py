@@ -359,7 +359,7 @@ async def insert_user(
                 password_hash=password_hash,
                 created_at=now,
                 locale=actor.locale,
-                **pinyin.with_key(values, "display_name"),
+                **pinyin.with_keys(User, values),
             )
             await User.insert(user)
             await audit.record(
@@ -432,7 +432,7 @@ async def write_user_update(
 ) -> None:
     """Store a checked change of a user, inside the caller's transaction; audited. With
     `ends_sessions` (a role or scope change, a deactivation) their tokens stop working."""
-    keyed = pinyin.with_key(values, "display_name")
+    keyed = pinyin.with_keys(User, values)
     changes: dict[Any, Any] = {getattr(User, k): v for k, v in keyed.items()}
     if ends_sessions:
         changes[User.token_version] = User.token_version + 1

@@ -10,7 +10,6 @@ import pytest
 from portal.domain import catalog, promotions, search_rankings
 from portal.domain.catalog import availability
 from portal.domain.errors import NotFound
-from portal.domain.pinyin import sort_key
 from portal.domain.pricing import RULE_CONTRACT, RULE_TIER, RULE_VOLUME
 from portal.domain.promotions import PromoData
 from portal.tables import Order, OrderLine, Product, ProductVisibility, Sku
@@ -21,16 +20,14 @@ from tests.db.test_pricing_db import QueryCounter
 async def product(
     name: str, category: dict, *, visibility: str = "all", active: bool = True, brand: str = ""
 ) -> dict:
-    row = Product(
+    return await f._insert(
+        Product,
         name=name,
         category=category["id"],
         visibility=visibility,
         active=active,
         brand=brand,
-        name_key=sort_key(name),
     )
-    await row.save()
-    return await Product.select().where(Product.id == row.id).first()
 
 
 async def visible_to(product_row: dict, *, tier: dict | None = None, dealer: dict | None = None):
