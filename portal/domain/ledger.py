@@ -445,12 +445,14 @@ def _credit_amount_fen(value: str | Decimal, *, blank_is_zero: bool = False) -> 
 
 def _credit_amount_problem(value: str | Decimal) -> str:
     """Why _credit_amount_fen refused a typed amount: negative, too large, or not an amount."""
-    cleaned = str(value).strip().replace(",", "").replace("¥", "").replace("￥", "")
-    if re.fullmatch(r"-\d+(\.\d+)?", cleaned):
-        return _("The amount cannot be negative.")
-    if re.fullmatch(r"\d+(\.\d{1,2})?", cleaned):
-        return _("The amount is too large.")
-    return _("Enter an amount such as 1234.50.")
+    try:
+        negative = parse_amount(str(value)) < 0
+    except ValueError:
+        digits = str(value).strip().lstrip("¥￥").strip()
+        if re.fullmatch(r"\d{16,}(\.\d{1,2})?", digits):
+            return _("The amount is too large.")
+        return _("Enter an amount such as 1234.50.")
+    return _("The amount cannot be negative.") if negative else _("The amount is too large.")
 
 
 def tolerance_fields(

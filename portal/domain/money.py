@@ -10,6 +10,10 @@ HUNDRED = Decimal(100)
 BP = Decimal(10000)  # basis points in one whole
 # A number as people type one: "12", "-3", "12.50", ".5" (no exponent, no underscores).
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# Thousands grouped by commas, as the pages show amounts: "1,234.50", "12,345". A comma
+# anywhere else ("3,20": a decimal comma, or a slip of the thumb) is not an amount: dropping
+# it would read ¥3.20 as ¥320.
+GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def to_fen(amount: Decimal) -> int:
@@ -47,7 +51,9 @@ def parse_amount(text: str) -> Decimal:
 
     Digits with an optional sign and decimal point only: Decimal alone would also take
     "1e3", "1_000", "NaN" and "Infinity", which nobody types as an amount of money."""
-    cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")
+    cleaned = text.strip().replace("¥", "").replace("￥", "").replace("，", ",").strip()
+    if GROUPED_NUMBER.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")
     if not PLAIN_NUMBER.fullmatch(cleaned):
         raise ValueError(text)
     try:

@@ -113,6 +113,7 @@ async def test_payment_refusals_write_nothing(db):
         ("-5", "The amount must be more than zero."),
         ("0", "The amount must be more than zero."),
         ("1.234", "Enter an amount such as 1234.50."),
+        ("3,20", "Enter an amount such as 1234.50."),
         ("", "Enter an amount such as 1234.50."),
         ("1000000000000000", "The amount is too large."),
     ):
