@@ -148,3 +148,20 @@ def test_every_api_body_refuses_fields_it_does_not_know(tmp_path):
                 lax.append(f"{method} {route.path}: {annotation}")
     assert bodies > 40
     assert lax == []
+
+
+async def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(client):
+    """ "24" or 24.0 for an integer quantity, "true" for a flag: refused as declared, never
+    read as the number or the flag (an integrator's serializer would otherwise place orders,
+    or make an address the default, without being told)."""
+    buyer = await bearer(client, "buyer_a")
+    for qty in ("24", 24.0):
+        refused = await submit(client, {**buyer, **EN}, order_body(qty=qty))
+        body = assert_problem(refused, 400, "validation")
+        assert body["errors"] == [{"field": "lines[0].qty", "message": "Enter a whole number."}]
+    zh = assert_problem(
+        await submit(client, buyer, {**order_body(), "address_id": "1"}), 400, "validation"
+    )
+    assert zh["errors"][0]["field"] == "address_id"
+    assert await written() == (0, 0, 0, 0)
+    assert (await submit(client, buyer, order_body(qty=24))).status_code == 201
