@@ -58,12 +58,30 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     return text % params
 
 
+def _by_preference(accept_language: str) -> list[str]:
+    """The header's language tags, most wanted first (by q, then as listed); q=0 means not
+    wanted; a q that is not a number counts as 1."""
+    weighted = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _eq, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 1.0
+        if tag and q > 0:
+            weighted.append((-q, position, tag.lower()))
+    return [tag for _q, _position, tag in sorted(weighted)]
+
+
 def negotiate(accept_language: str | None) -> str:
     """Pick a locale from an Accept-Language header; Chinese scripts by region or script."""
     if not accept_language:
         return DEFAULT_LOCALE
-    for part in accept_language.split(","):
-        tag = part.split(";")[0].strip().lower()
+    for tag in _by_preference(accept_language):
         if tag.startswith("zh"):
             if "hant" in tag or tag in ("zh-tw", "zh-hk", "zh-mo"):
                 return "zh_Hant"

@@ -96,6 +96,12 @@ def test_unknown_locale_falls_back_to_simplified():
         ("en-US,en;q=0.8", "en"),
         ("fr-FR", "zh_Hans"),
         (None, "zh_Hans"),
+        # The most wanted first, whatever the order written.
+        ("en;q=0.1, zh;q=0.9", "zh_Hans"),
+        ("zh-CN;q=0.2, zh-TW;q=0.8, en;q=0.5", "zh_Hant"),
+        ("fr, en;q=0.7, zh;q=0.3", "en"),
+        ("en;q=0, zh-TW", "zh_Hant"),
+        ("en;q=abc", "en"),
     ],
 )
 def test_language_from_the_browser(header: str | None, locale: str):
