@@ -88,7 +88,8 @@ def read_rows(
     """The rows of a CSV or Excel file (the first sheet) as text cells, at most `max_cols`
     each; refused as a whole (field "file") when empty, too large or unreadable."""
     if not data:
-        raise _refuse(_("Choose a file."))
+        # A file chosen but empty (0 bytes) is not "no file": say which.
+        raise _refuse(_("The file is empty.") if filename else _("Choose a file."))
     if len(data) > max_bytes:
         raise _refuse(_("The file is larger than %(max)s KB."), {"max": max_bytes // 1000})
     name = (filename or "").lower()
@@ -115,6 +116,8 @@ def quick_order_text(filename: str, data: bytes) -> str:
     if len(cells[first]) >= 2 and cells[first][1] and not _has_digit(cells[first][1]):
         cells[first] = []
     lines = [" ".join(c.replace(" ", "") for c in row if c) for row in cells]
+    if not any(lines):  # a header row and nothing under it
+        raise _refuse(_("The file has no lines."))
     if len([ln for ln in lines if ln]) > MAX_QUICK_ORDER_LINES:
         raise _refuse(_("A file may hold at most %(max)s lines."), {"max": MAX_QUICK_ORDER_LINES})
     return "\n".join(lines)

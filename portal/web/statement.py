@@ -59,8 +59,19 @@ async def statement_page(
     start: FromQuery[str | None] = None,
     end: FromQuery[str | None] = None,
 ) -> Template:
-    st = await _own_statement(request, start, end)
-    ctx = {"st": st, "export_base": "/account/statement"}
+    ctx: dict = {"export_base": "/account/statement"}
+    try:
+        ctx["st"] = await _own_statement(request, start, end)
+    except ValidationFailed as exc:
+        # The page stays, with the dates as typed and what is wrong with them beside the form
+        # (the statement shown is the default period's).
+        ctx.update(
+            st=await _own_statement(request, None, None),
+            period_errors=exc.errors or [FieldError("start", exc.message, exc.params)],
+            typed_start=(start or "")[:10],
+            typed_end=(end or "")[:10],
+        )
+        return page(request, "statement/page.html", ctx, active_tab="me", status=422)
     return page(request, "statement/page.html", ctx, active_tab="me")
 
 

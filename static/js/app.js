@@ -26,6 +26,23 @@
     }
   });
 
+  // A quantity box grows with its number (1,000,000 must not read as 10000): the boxes are
+  // sized for five digits, enough for nearly every line.
+  function fitQty(input) {
+    var digits = (input.value || "").length;
+    input.style.width = digits > 5 ? "calc(" + (digits + 1) + "ch + 8px)" : "";
+  }
+  function fitAll(root) {
+    var boxes = root.querySelectorAll ? root.querySelectorAll(".stepper .qty") : [];
+    for (var i = 0; i < boxes.length; i++) { fitQty(boxes[i]); }
+  }
+  document.addEventListener("input", function (event) {
+    var el = event.target;
+    if (el && el.classList && el.classList.contains("qty")) { fitQty(el); }
+  });
+  document.addEventListener("htmx:load", function (event) { fitAll(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { fitAll(document); });
+
   // The installable app: a service worker for static assets and an offline notice.
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {

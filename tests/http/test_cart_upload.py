@@ -72,7 +72,8 @@ async def test_unreadable_files_are_refused_and_change_nothing(client):
     await shop()
     await sign_in(client, "buyer")
     for name, data, message in (
-        ("empty.csv", b"", "请选择文件。"),
+        ("empty.csv", b"", "文件是空的。"),
+        ("header.csv", "SKU,数量,单位\r\n".encode(), "文件中没有任何行。"),
         ("fake.xlsx", b"PK\x03\x04 not really", "无法读取该 Excel 文件。"),
         ("big.csv", b"A100,1\n" * 150_000, "文件超过 1000 KB。"),
         ("nul.csv", b"A100\x00,1\n", "文件不是可读的文本。"),
@@ -97,3 +98,14 @@ async def test_the_upload_needs_the_csrf_token(client):
     refused = await client.post("/cart/upload", files={"file": ("a.csv", b"A100,1\n", "text/csv")})
     assert refused.status_code == 403
     assert await CartLine.count() == 0
+
+
+async def test_what_a_file_added_is_said_where_the_file_was_chosen(client):
+    s = await shop()
+    await sign_in(client, "buyer")
+    done = await upload(client, "order.csv", b"A100,2\nB200,3\n", headers=HX)
+    assert done.status_code == 200
+    # The quick-order panel stays open to say so (closed, its message was never seen).
+    assert re.search(r'<details class="card quick-order" open id="quick-order">', done.text)
+    assert "已将 2 行加入购物车。" in done.text
+    assert await cart_qty(s) == {s.a["id"]: 2, s.b["id"]: 3}

@@ -100,6 +100,12 @@ async def test_dealer_statement_page(db, client):
     assert "<h1>对账单</h1>" in page.text
     bad = await client.get("/account/statement?start=2026-12-02&end=2026-12-01")
     assert bad.status_code == 422
+    # The page stays, with the dates as typed and why they are refused beside its form.
+    assert "<h1>对账单</h1>" in bad.text and 'value="2026-12-02"' in bad.text
+    assert 'role="alert"' in bad.text and "123.45" in bad.text
+    typo = await client.get("/account/statement?start=2026-02-30")
+    assert typo.status_code == 422 and 'value="2026-02-30"' in typo.text
+    assert "2026-11-25" in typo.text  # the example of a date
     client.cookies.clear()
     await f.user("sales_rep", username="rep")
     await sign_in(client, "rep")
