@@ -42,7 +42,14 @@ from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
 from portal.auth.session import make_auth, session_reader, session_renewer
 from portal.domain import supplier
-from portal.domain.errors import DomainError, FieldError, NotFound, Unauthorized, _
+from portal.domain.errors import (
+    DomainError,
+    FieldError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+    _,
+)
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
 from portal.web.catalog_rows import catalog_rows
@@ -266,6 +273,13 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
             i18n.gettext("This content type is not accepted."),
             i18n.gettext("Send the body as JSON, with Content-Type: application/json."),
         )
+    if status == 413:
+        # Over the request body limit (create_app): refused before anything is read.
+        message = _("The request is larger than %(max)s MB.")
+        params = {"max": BODY_LIMIT // 1_048_576}
+        refused = ValidationFailed(message, params, errors=[FieldError("body", message, params)])
+        refused.status = 413
+        return render_domain_error(request, refused)
     if status >= 500:
         log.exception("server error", exc_info=exc)
     title = i18n.gettext("The request could not be completed.")
@@ -273,6 +287,9 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
         return problem(request, status, "error", title, str(exc.detail))
     return error_page(request, status, title, title)
 
+
+# The largest request body taken (forms and order bodies are small; uploads set their own).
+BODY_LIMIT = 1_048_576
 
 # Litestar/msgspec validation messages (English, technical) -> msgids for the reader.
 _INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
@@ -699,7 +716,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         # would start a queue-listener thread for every app instance.
         logging_config=None,
         # Forms and order bodies are small; refuse anything bigger early (413).
-        request_max_body_size=1_048_576,
+        request_max_body_size=BODY_LIMIT,
     )
     _document_unsupported_media(app)
     return app

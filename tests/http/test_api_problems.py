@@ -165,3 +165,14 @@ async def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(client):
     assert zh["errors"][0]["field"] == "address_id"
     assert await written() == (0, 0, 0, 0)
     assert (await submit(client, buyer, order_body(qty=24))).status_code == 201
+
+
+async def test_a_body_over_the_limit_is_a_validation_problem_in_the_callers_language(client):
+    buyer = await bearer(client, "buyer_a")
+    big = {**order_body(), "note": "x" * 1_100_000}
+    refused = assert_problem(await submit(client, {**buyer, **EN}, big), 413, "validation")
+    assert refused["detail"] == "The request is larger than 1 MB."
+    assert refused["errors"] == [{"field": "body", "message": "The request is larger than 1 MB."}]
+    zh = assert_problem(await submit(client, buyer, big), 413, "validation")
+    assert zh["detail"] != refused["detail"] and "1" in zh["detail"]
+    assert await written() == (0, 0, 0, 0)
