@@ -232,6 +232,9 @@ class NotificationView:
     note: str
     created_at: datetime
     read: bool
+    # The order's dealer: what a rep or an approver with many dealers needs to know whose
+    # order it is (a dealer's own people know).
+    dealer_name: str = ""
 
     @property
     def text(self) -> str:
@@ -261,8 +264,10 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[Notification
     mine, args = _mine_in_scope(actor)
     rows = await fetch(
         'SELECT nt.id AS id, nt.kind AS kind, nt."order" AS order_id, so.number AS order_number, '
-        "nt.note AS note, nt.created_at AS created_at, nt.read_at AS read_at "
+        "nt.note AS note, nt.created_at AS created_at, nt.read_at AS read_at, "
+        "nd.name AS dealer_name "
         'FROM "notification" nt LEFT JOIN "sales_order" so ON so.id = nt."order" '
+        "LEFT JOIN dealer nd ON nd.id = so.dealer "
         f"WHERE {mine} ORDER BY nt.created_at DESC, nt.id DESC LIMIT {max(1, min(limit, 200)):d}",
         *args,
     )
@@ -275,6 +280,7 @@ async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[Notification
             note=r["note"] or "",
             created_at=r["created_at"],
             read=r["read_at"] is not None,
+            dealer_name="" if actor.is_dealer else (r["dealer_name"] or ""),
         )
         for r in rows
     ]

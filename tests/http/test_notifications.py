@@ -129,6 +129,10 @@ async def test_a_rep_no_longer_reads_about_a_dealer_given_to_another_rep(client,
     assert page.status_code == 200
     assert "留下" in page.text and "无订单" in page.text
     assert "移走" not in page.text and gone["number"] not in page.text
+    # Whose order it is, for a rep with many dealers; the whole entry opens the order.
+    entry = re.search(r"<li[^>]*>(?:(?!</li>).)*SO-KEPT-1(?:(?!</li>).)*</li>", page.text, re.S)
+    assert entry and mine["name"] in entry.group(0) and 'class="notice-link"' in entry.group(0)
+    assert theirs["name"] not in page.text
 
 
 async def test_the_bell_on_every_page_counts_what_is_unread(client, db):
