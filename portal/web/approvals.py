@@ -64,6 +64,10 @@ async def _inbox_page(request: Request, *, status: int = 200, **extra: Any) -> T
 
 @get("/approvals", include_in_schema=False)
 async def inbox(request: Request) -> Template:
+    if request.user.is_dealer:
+        # A dealer's people decide nothing here (their orders are on 订单): say so, as the
+        # reports do, rather than an inbox that is always empty.
+        raise Forbidden(_("Your role has no approvals to decide."))
     flash_data = take_flash(request)
     response = await _inbox_page(request, flash=flash_data)
     return clear_flash(response) if flash_data else response

@@ -39,6 +39,9 @@ DEALER_LINKS = [
 ]
 
 
+PAUSED_LINKS = [link for link in DEALER_LINKS if link.href == "/orders"]
+
+
 def staff_links(actor: Actor) -> list[Tab]:
     """What a staff member can reach: their tab bar, less home and their own page, and the
     reports where their role has them."""
@@ -78,7 +81,10 @@ async def home(request: Request) -> Response:
         "parcels_count": parcels_count,
         "more_orders": recent.has_more,
         "status_labels": orders.STATUS_LABELS,
-        "links": DEALER_LINKS,
+        # A paused dealer (an administrator switched it off) may read, not order: the home
+        # says so and offers only what still opens.
+        "paused": not dealer.get("active", True),
+        "links": DEALER_LINKS if dealer.get("active", True) else PAUSED_LINKS,
         "overdue_fen": overdue.overdue_fen,
         "orders_blocked": overdue.orders_blocked,
         "statement_link": True,

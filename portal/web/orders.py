@@ -169,7 +169,7 @@ async def cancel(request: Request, order_id: FromPath[int], data: Form) -> Respo
     error, status = None, 200
     if len(reason) > MAX_REASON:
         status = 422
-        error = i18n.gettext("The note is too long (at most %(max)s characters).", max=MAX_REASON)
+        error = i18n.gettext("The reason is too long (at most %(max)s characters).", max=MAX_REASON)
     else:
         try:
             await orders.cancel_order(request.user, order_id, reason)

@@ -87,7 +87,7 @@ MATRIX: dict[str, str] = {
     "GET /stock/{sku_id:int}/safety-stock":             "303 403 403 403 403 403 200/200/404 200/200/404",
     "POST /stock/{sku_id:int}/safety-stock":            "303 403 403 403 403 403 422/422/404 422/422/404",
     "GET /warehouse/pick-list":                         "303 403 403 403 403 403 200 200",
-    "GET /approvals":                                   "303 200 200 200 200 200 200 200",
+    "GET /approvals":                                   "303 403 403 200 200 200 200 200",
     "GET /approvals/badge":                             "303 200 200 200 200 200 200 200",
     "GET /approvals/{step_id:int}/{action:str}":        "303 422 422 422 422 422 422 422",
     "GET /cart":                                        "303 200 200 200 200 403 403 200",

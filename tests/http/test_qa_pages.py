@@ -1,0 +1,48 @@
+"""What a tester on a phone met on the pages: a paused dealer's home, a reason too long on the
+cancel form, a dealer opening the approvals inbox."""
+
+from __future__ import annotations
+
+from portal.domain import orders
+from portal.domain.quantities import LineRequest
+from portal.tables import Dealer, Order
+from tests import factories as f
+from tests.http.conftest import csrf_from, sign_in
+from tests.http.test_pages_cart_orders import needs_approval, shop
+
+
+async def test_a_paused_dealer_home_says_so_and_offers_only_what_opens(client, db):
+    s = await shop()
+    await sign_in(client, "buyer")
+    home = await client.get("/")
+    assert 'href="/catalog"' in home.text and "已暂停" not in home.text
+    await Dealer.update({Dealer.active: False}).where(Dealer.id == s.dealer["id"])
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert "该经销商账户已暂停" in home.text
+    links = home.text.split('class="quick-links"')[1].split("</nav>")[0]
+    assert 'href="/orders"' in links and "/catalog" not in links and "/cart" not in links
+
+
+async def test_a_cancel_reason_too_long_is_called_a_reason(client, db):
+    s = await shop()
+    await needs_approval()
+    placed = await orders.submit_order(
+        f.actor(s.buyer), None, [LineRequest(qty=2, sku_id=s.a["id"])], idempotency_key="k"
+    )
+    await sign_in(client, "buyer")
+    page = await client.get(f"/orders/{placed.order.id}")
+    refused = await client.post(
+        f"/orders/{placed.order.id}/cancel",
+        data={"_csrf_token": csrf_from(page.text), "reason": "太" * 501},
+    )
+    assert refused.status_code == 422
+    assert "原因过长（最多 500 个字符）。" in refused.text and "备注过长" not in refused.text
+    assert (await Order.select(Order.status).first())["status"] == "pending_approval"
+
+
+async def test_a_dealer_has_no_approvals_inbox(client, db):
+    await shop()
+    await sign_in(client, "buyer")
+    refused = await client.get("/approvals")
+    assert refused.status_code == 403 and "您的角色没有需要审批的事项。" in refused.text
