@@ -809,11 +809,11 @@ EXPORT_MAX_ORDERS = 10_000
 
 
 async def export_orders(
-    actor: Actor, *, status: str | None = None, q: str | None = None
+    actor: Actor, *, status: str | None = None, q: str | None = None, dealer_id: int | None = None
 ) -> list[OrderSummary]:
     """What list_orders finds, every page of it up to EXPORT_MAX_ORDERS, newest first."""
     items, _total = await _select_orders(
-        actor, status, None, q, limit=EXPORT_MAX_ORDERS, offset=0, count=False
+        actor, status, dealer_id, q, limit=EXPORT_MAX_ORDERS, offset=0, count=False
     )
     return items
 

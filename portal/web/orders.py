@@ -12,9 +12,9 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import cart, orders, returns, shipments, stock, visit
-from portal.domain.errors import Conflict, FieldError, ValidationFailed, _
+from portal.domain.errors import Conflict, FieldError, NotFound, ValidationFailed, _
 from portal.domain.money import from_fen
-from portal.domain.scope import ACCOUNT_BLIND_ROLES
+from portal.domain.scope import ACCOUNT_BLIND_ROLES, dealer_in_scope
 from portal.export import table_document
 from portal.http_files import document_response
 from portal.web.common import (
@@ -62,17 +62,27 @@ async def order_list(
     status: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     page_no: Annotated[str | None, QueryParameter(name="page")] = None,
+    dealer_id: FromQuery[str | None] = None,
 ) -> Template:
     chosen = status if status in orders.ORDER_FILTERS else ""
     query = (q or "").strip()[:30]
     number = _page_number(page_no)
+    dealer = await _dealer_filter(request, dealer_id)
     result = await orders.list_orders(
-        request.user, status=chosen or None, q=query or None, page=number, per_page=PER_PAGE
+        request.user,
+        status=chosen or None,
+        dealer_id=dealer["id"] if dealer else None,
+        q=query or None,
+        page=number,
+        per_page=PER_PAGE,
     )
     context = {
         "result": result,
         "status": chosen,
         "q": query,
+        "dealer": dealer,
+        # Kept on every link of the list (states, more, export) while the dealer is chosen.
+        "dq": f"&dealer_id={dealer['id']}" if dealer else "",
         "filters": FILTERS,
         "status_labels": orders.STATUS_LABELS,
         "bad_status": bool(status) and not chosen,
@@ -89,21 +99,39 @@ async def order_list(
     )
 
 
+async def _dealer_filter(request: Request, raw: str | None) -> dict | None:
+    """?dealer_id=N on the orders list: staff see one dealer's orders (the rep's way from a
+    dealer's card to its whole history). A dealer's own people see only theirs anyway; an id
+    the staff member may not see is NotFound, as everywhere."""
+    text = (raw or "").strip()
+    if not text or request.user.is_dealer:
+        return None
+    if not text.isdigit() or len(text) > 10:
+        raise NotFound(_("Dealer not found."))
+    return await dealer_in_scope(request.user, int(text))
+
+
 @get("/orders/export", include_in_schema=False)
 async def order_export(
     request: Request,
     status: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     fmt: Annotated[str | None, QueryParameter(name="format")] = None,
+    dealer_id: FromQuery[str | None] = None,
 ) -> Response:
-    """The orders the list shows (its state and search), every page of them, as CSV or Excel."""
+    """The orders the list shows (its state, dealer and search), every page of them, as CSV
+    or Excel."""
     if fmt not in (None, "csv", "xlsx"):
         raise ValidationFailed(
             _("Choose CSV or Excel."), errors=[FieldError("format", _("Choose CSV or Excel."))]
         )
     # An unknown state is the domain's validation error, said on an error page.
+    dealer = await _dealer_filter(request, dealer_id)
     found = await orders.export_orders(
-        request.user, status=status or None, q=(q or "").strip()[:30] or None
+        request.user,
+        status=status or None,
+        q=(q or "").strip()[:30] or None,
+        dealer_id=dealer["id"] if dealer else None,
     )
     kind = fmt or "csv"
     headers = [

@@ -46,3 +46,31 @@ async def test_a_dealer_has_no_approvals_inbox(client, db):
     await sign_in(client, "buyer")
     refused = await client.get("/approvals")
     assert refused.status_code == 403 and "您的角色没有需要审批的事项。" in refused.text
+
+
+async def test_a_rep_lists_one_dealers_orders_from_its_card(client, db):
+    s = await shop()
+    other = await f.dealer(s.tier, name="乙经销商")
+    stranger = await f.dealer(s.tier, name="丙经销商")
+    rep = await f.user("sales_rep", username="rep")
+    await f.assign(rep, s.dealer)
+    await f.assign(rep, other)
+    for dealer, key in ((s.dealer, "k1"), (other, "k2")):
+        await orders.submit_order(
+            f.actor(rep), dealer["id"], [LineRequest(qty=2, sku_id=s.a["id"])], idempotency_key=key
+        )
+    numbers = {r["dealer"]: r["number"] for r in await Order.select(Order.dealer, Order.number)}
+    await sign_in(client, "rep")
+    card = await client.get(f"/dealers/{other['id']}")
+    assert f'href="/orders?dealer_id={other["id"]}"' in card.text
+    listed = await client.get(f"/orders?dealer_id={other['id']}")
+    assert listed.status_code == 200
+    assert numbers[other["id"]] in listed.text and numbers[s.dealer["id"]] not in listed.text
+    assert "乙经销商 的订单" in listed.text and f"dealer_id={other['id']}" in listed.text
+    everything = await client.get("/orders")
+    assert all(n in everything.text for n in numbers.values())
+    exported = await client.get(f"/orders/export?format=csv&dealer_id={other['id']}")
+    assert numbers[other["id"]] in exported.text and numbers[s.dealer["id"]] not in exported.text
+    # A dealer the rep does not look after is not found, as everywhere.
+    assert (await client.get(f"/orders?dealer_id={stranger['id']}")).status_code == 404
+    assert (await client.get("/orders?dealer_id=abc")).status_code == 404
