@@ -86,6 +86,7 @@ def _context(
     quick_text: str = "",
     quick_added: int | None = None,
     details_errors: dict[str, str] | None = None,
+    details_typed: dict[str, str] | None = None,
     line_errors: dict[int, str] | None = None,
     flash_data: dict | None = None,
     details_saved: bool = False,
@@ -105,6 +106,7 @@ def _context(
         "quick_text": quick_text,
         "quick_added": quick_added,
         "details_errors": details_errors or {},
+        "details_typed": details_typed,
         "line_errors": line_errors or {},
         "flash": flash_data,
         "details_saved": details_saved,
@@ -214,15 +216,34 @@ async def save_details(request: Request, data: Form) -> Response:
     actor, dealer_id = request.user, acting_dealer_id(request)
     details, errors = _parse_details(data)
     fragment = "cart/_details.html"
+    # A refusal shows the fields as typed (the note just written stays in its box), not the
+    # cart's stored copy.
+    typed = {
+        "address_id": str(data.get("address_id") or "").strip(),
+        "requested_date": str(data.get("requested_date") or "").strip()[:10],
+        "note": str(data.get("note") or "")[: MAX_NOTE * 2],
+    }
     if errors:
         view = await cart.get_cart(actor, dealer_id)
-        return _render(request, view, status=422, fragment=fragment, details_errors=errors)
+        return _render(
+            request,
+            view,
+            status=422,
+            fragment=fragment,
+            details_errors=errors,
+            details_typed=typed,
+        )
     try:
         view = await cart.update_details(actor, dealer_id, **details)
     except ValidationFailed as exc:
         view = await cart.get_cart(actor, dealer_id)
         return _render(
-            request, view, status=422, fragment=fragment, details_errors=_details_errors(exc)
+            request,
+            view,
+            status=422,
+            fragment=fragment,
+            details_errors=_details_errors(exc),
+            details_typed=typed,
         )
     if not is_htmx(request):
         return _back_to_cart(request)

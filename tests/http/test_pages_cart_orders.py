@@ -174,10 +174,12 @@ async def test_bad_delivery_details_are_refused_inline(client):
     token = await csrf(client, "/cart")
     response = await client.post(
         "/cart/details",
-        data={"requested_date": "2026-02-30", "note": "", "_csrf_token": token},
+        data={"requested_date": "2026-02-30", "note": "下午送货", "_csrf_token": token},
     )
     assert response.status_code == 422
     assert 'id="date-err"' in response.text
+    # What was typed stays in the boxes to be fixed (not the cart's stored copy).
+    assert "下午送货</textarea>" in response.text and 'value="2026-02-30"' in response.text
     response = await client.post("/cart/details", data={"address_id": "abc", "_csrf_token": token})
     assert response.status_code == 422
     assert 'id="address-err"' in response.text
