@@ -100,8 +100,10 @@ async def _users_page(
         "role_labels": ROLE_LABELS,
         "values": values or {"role": "dealer_buyer", "active": True},
         "errors": errors or {},
+        "flash": take_flash(request),
     }
-    return page(request, "team/users.html", context, active_tab="me", status=status)
+    response = page(request, "team/users.html", context, active_tab="me", status=status)
+    return clear_flash(response) if context["flash"] else response
 
 
 @get("/dealers/{dealer_id:int}/users", include_in_schema=False)
@@ -124,7 +126,7 @@ async def user_add(request: Request, dealer_id: FromPath[int], data: Form) -> Re
         return await _users_page(
             request, dealer_id, values=values, errors=field_errors(exc), status=422
         )
-    return Redirect(f"/dealers/{dealer_id}/users", status_code=303)
+    return _saved(f"/dealers/{dealer_id}/users", _("User added."))
 
 
 async def _user_page(
@@ -166,7 +168,7 @@ async def user_save(
         return await _user_page(
             request, dealer_id, user_id, values=values, errors=field_errors(exc), status=422
         )
-    return Redirect(f"/dealers/{dealer_id}/users", status_code=303)
+    return _saved(f"/dealers/{dealer_id}/users", _("Saved."))
 
 
 @post("/dealers/{dealer_id:int}/users/{user_id:int}/password", include_in_schema=False)
@@ -178,6 +180,11 @@ async def user_password(
     except ValidationFailed as exc:
         return await _user_page(request, dealer_id, user_id, errors=field_errors(exc), status=422)
     return await _user_page(request, dealer_id, user_id, done="password")
+
+
+def _saved(where: str, msgid: str) -> Response:
+    """Back to the list after a change, saying what was done (once, after the redirect)."""
+    return flash(Redirect(where, status_code=303), "ok", [i18n.gettext(msgid)])
 
 
 # --- addresses --------------------------------------------------------------------------------
@@ -207,8 +214,10 @@ async def _addresses_page(
         "addresses": await team.list_addresses(request.user, dealer_id),
         "values": values or {},
         "errors": errors or {},
+        "flash": take_flash(request),
     }
-    return page(request, "team/addresses.html", context, active_tab="me", status=status)
+    response = page(request, "team/addresses.html", context, active_tab="me", status=status)
+    return clear_flash(response) if context["flash"] else response
 
 
 @get("/dealers/{dealer_id:int}/addresses", include_in_schema=False)
@@ -225,7 +234,7 @@ async def address_add(request: Request, dealer_id: FromPath[int], data: Form) ->
         return await _addresses_page(
             request, dealer_id, values=values, errors=field_errors(exc), status=422
         )
-    return Redirect(f"/dealers/{dealer_id}/addresses", status_code=303)
+    return _saved(f"/dealers/{dealer_id}/addresses", _("Address added."))
 
 
 async def _address_page(
@@ -268,7 +277,7 @@ async def address_save(
         return await _address_page(
             request, dealer_id, address_id, values=values, errors=field_errors(exc), status=422
         )
-    return Redirect(f"/dealers/{dealer_id}/addresses", status_code=303)
+    return _saved(f"/dealers/{dealer_id}/addresses", _("Saved."))
 
 
 @post("/dealers/{dealer_id:int}/addresses/{address_id:int}/delete", include_in_schema=False)
@@ -276,7 +285,7 @@ async def address_delete(
     request: Request, dealer_id: FromPath[int], address_id: FromPath[int]
 ) -> Response:
     await team.delete_address(request.user, dealer_id, address_id)
-    return Redirect(f"/dealers/{dealer_id}/addresses", status_code=303)
+    return _saved(f"/dealers/{dealer_id}/addresses", _("Address removed."))
 
 
 ROUTES = [

@@ -26,6 +26,13 @@
     }
   });
 
+  // A form that undoes something for good asks first (data-confirm: the question).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
   // A quantity box grows with its number (1,000,000 must not read as 10000): the boxes are
   // sized for five digits, enough for nearly every line.
   function fitQty(input) {

@@ -117,7 +117,12 @@ async def test_addresses_are_kept_on_their_page(client, shop):
         },
     )
     assert added.status_code == 200 and "杭州市西湖区 2 号" in added.text
+    assert "已添加地址。" in added.text  # said once, after the redirect
+    again = await client.get(f"/dealers/{dealer_id}/addresses")
+    assert "已添加地址。" not in again.text
     rows = await Address.select().where(Address.dealer == dealer_id).order_by(Address.id)
+    edit = await client.get(f"/dealers/{dealer_id}/addresses/{rows[1]['id']}")
+    assert 'data-confirm="确定删除此地址？"' in edit.text
     assert [r["is_default"] for r in rows] == [False, True]
     refused = await post_form(
         client,
@@ -126,7 +131,7 @@ async def test_addresses_are_kept_on_their_page(client, shop):
     )
     assert refused.status_code == 422 and "此项必填" in refused.text
     removed = await post_form(client, f"/dealers/{dealer_id}/addresses/{rows[1]['id']}/delete", {})
-    assert removed.status_code == 200
+    assert removed.status_code == 200 and "已删除地址。" in removed.text
     left = await Address.select().where(Address.dealer == dealer_id)
     assert [(r["id"], r["is_default"]) for r in left] == [(rows[0]["id"], True)]
 
