@@ -1,15 +1,19 @@
 """PDFs: the delivery note (发货单) and packing list with a QR code; the dealer statement (对账单).
 
 Chinese text uses reportlab's built-in CID font STSong-Light (no font files). The QR code
-holds the shipment page's address, so a phone that scans it opens the shipment.
+holds the shipment page's address, so a phone that scans it opens the shipment. Text is made
+printable (see `printable`) before it is measured or drawn.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.code128 import Code128
@@ -35,6 +39,98 @@ def cjk_font() -> str:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
         _registered = True
     return FONT
+
+
+# What STSong-Light can draw: the characters that Adobe's UniGB-UCS2-H CMap (Adobe-GB1-4),
+# the encoding these PDFs name, maps to a glyph, as runs of code points (hex, first-last).
+# Anything else reaches the reader as a two-byte code the CMap does not know: a box, or (a
+# character beyond U+FFFF, written as a surrogate pair) other characters, so that '转账😀汇款'
+# printed as '转账□㛹l昨□'. The runs are the CMap's, merged; U+00B7 '·' is not among them.
+_DRAWABLE_RUNS = """
+0020-007E 00A4-00A5 00A7-00A8 00B0-00B1 00D7 00E0-00E1 00E8-00EA 00EC-00ED 00F2-00F3 00F7
+00F9-00FA 00FC 0101 0113 011B 012B 014D 016B 01CE 01D0 01D2 01D4 01D6 01D8 01DA 01DC 01F9 02C7
+02C9-02CB 02D9 0391-03A1 03A3-03A9 03B1-03C1 03C3-03C9 0401 0410-044F 0451 1E3F 2010 2013-2016
+2018-2019 201C-201D 2025-2026 2030 2032-2033 2035 203B 20AC 2103 2105 2109 2116 2121 2160-216B
+2170-2179 2190-2193 2196-2199 2208 220F 2211 2215 221A 221D-2220 2223 2225 2227-222B 222E
+2234-2237 223D 2248 224C 2252 2260-2261 2264-2267 226E-226F 2295 2299 22A5 22BF 22EF 2312
+2460-2469 2474-249B 2500-254B 2550-2573 2581-258F 2593-2595 25A0-25A1 25B2-25B3 25BC-25BD
+25C6-25C7 25CB 25CE-25CF 25E2-25E5 2605-2606 2609 2640 2642 2E80-2E99 2E9B-2EF3 2F00-2FD5
+2FF0-2FFB 3000-3003 3005-3017 301D-301E 3021-3029 3033-3035 3038-303A 303E-303F 3041-3094
+309B-309E 30A1-30FE 3105-312C 31A0-31B7 3220-3229 3231 32A3 338E-338F 339C-339E 33A1 33C4 33CE
+33D1-33D2 33D5 3400-4DB5 4E00-9FA5 E816-E818 E81E E826 E82B-E82C E831-E832 E83B E843 E854-E855
+E864 F92C FA0D-FA0F FA11 FA13-FA14 FA18 FA1F-FA21 FA23-FA24 FA27-FA29 FE30 FE49-FE52 FE54-FE57
+FE59-FE66 FE68-FE6B FF01-FF5E FFE0-FFE5
+"""
+_DRAWABLE = tuple((int(run[:4], 16), int(run[-4:], 16)) for run in _DRAWABLE_RUNS.split())
+_FIRSTS = tuple(first for first, _last in _DRAWABLE)
+MISSING = "□"  # U+25A1, which the font draws: in place of a character it cannot
+_ZWJ = "\u200d"
+
+
+def _drawable(ch: str) -> bool:
+    code = ord(ch)
+    i = bisect_right(_FIRSTS, code) - 1
+    return i >= 0 and code <= _DRAWABLE[i][1]
+
+
+def _silent(ch: str) -> bool:
+    """Characters that change how another one looks and show nothing of their own: format
+    characters (zero-width space, direction marks, tags), combining marks and variation
+    selectors (U+FE0F makes ❤ an emoji), emoji skin tones (U+1F3FB-U+1F3FF)."""
+    return unicodedata.category(ch) in ("Cf", "Mn", "Mc", "Me") or 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def printable(text: str) -> str:
+    """The text as STSong-Light can print it: each character it cannot draw becomes one '□'
+    (an emoji made of several, joined by U+200D or a flag's two letters, one '□' in all),
+    characters that show nothing of their own are left out, and a tab, a line break or an
+    unusual space is a plain space. Accented letters are composed first (NFC), so 'é' typed
+    as 'e' and an accent prints as 'é'. The same text twice gives the same result."""
+    out: list[str] = []
+    joined = False  # the last box continues: a ZWJ or a flag's second letter follows it
+    flag_open = False  # the last box is a flag's first letter
+    for ch in unicodedata.normalize("NFC", text):
+        if _drawable(ch):
+            out.append(ch)
+            joined = flag_open = False
+        elif ch == _ZWJ:
+            joined = bool(out) and out[-1] == MISSING
+        elif ch.isspace() or unicodedata.category(ch) == "Cc":
+            out.append(" ")
+            joined = flag_open = False
+        elif _silent(ch):
+            continue
+        else:
+            flag = 0x1F1E6 <= ord(ch) <= 0x1F1FF  # regional indicator: two make a flag
+            if not (joined or (flag and flag_open)):
+                out.append(MISSING)
+                flag_open = flag
+            else:
+                flag_open = False
+            joined = False
+    return "".join(out)
+
+
+class PrintCanvas(canvas.Canvas):
+    """A canvas that makes text in the CJK font printable before it draws it (every string
+    on a delivery note, packing list, statement and pick list passes here)."""
+
+    def _printable(self, text: str) -> str:
+        return printable(text) if self._fontname == FONT else text
+
+    def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
+        super().drawString(x, y, self._printable(text), *args, **kwargs)
+
+    def drawRightString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
+        super().drawRightString(x, y, self._printable(text), *args, **kwargs)
+
+    def drawCentredString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
+        super().drawCentredString(x, y, self._printable(text), *args, **kwargs)
+
+
+def new_canvas(buffer: io.BytesIO) -> PrintCanvas:
+    """An A4 canvas for one of the portal's documents, writing into `buffer`."""
+    return PrintCanvas(buffer, pagesize=A4, pageCompression=1)
 
 
 QR_BORDER = 4  # modules of white around the code, as the QR standard asks
@@ -103,7 +199,7 @@ def delivery_note(
     """
     font = cjk_font()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = new_canvas(buffer)
     pdf.setTitle(f"{gettext('Delivery note')} {shipment.number}")
     width, height = A4
 
@@ -115,7 +211,8 @@ def delivery_note(
         y = height - 35 * mm
         facts = [
             (gettext("Shipment number"), shipment.number),
-            (gettext("Order"), shipment.order_number),
+            # Not "Order": that msgid is the order button's verb (订购).
+            (gettext("Order number"), shipment.order_number),
             (gettext("Dealer"), shipment.dealer_name),
             (gettext("Ship to"), shipment.ship_to or "—"),
             (gettext("Warehouse"), shipment.warehouse_name),
@@ -207,6 +304,8 @@ def wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> 
     """The text broken into lines of at most `width` points (Chinese anywhere, a Latin word or
     a number at the space before it), the last of `max_lines` cut with an ellipsis if it is
     still too long."""
+    if font == FONT:
+        text = printable(text)
     lines: list[str] = []
     while text and len(lines) < max_lines - 1:
         if pdfmetrics.stringWidth(text, font, size) <= width:
@@ -226,6 +325,8 @@ def wrap(text: str, font: str, size: float, width: float, *, max_lines: int) -> 
 
 def fit(text: str, font: str, size: float, width: float) -> str:
     """The text cut (with an ellipsis) to fit in `width` points."""
+    if font == FONT:
+        text = printable(text)
     if pdfmetrics.stringWidth(text, font, size) <= width:
         return text
     while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
@@ -249,7 +350,7 @@ def statement(
     """
     font = cjk_font()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = new_canvas(buffer)
     dealer = st.dealer
     pdf.setTitle(f"{gettext('Statement')} {dealer['code']} {st.start} {st.end}")
     width, height = A4

@@ -1,7 +1,7 @@
 """The pick list (拣货单) of a warehouse as a PDF: one row per SKU, then its orders, a tick box.
 
 Chinese text uses reportlab's built-in CID font STSong-Light (no font files), as the delivery
-note in portal/pdf.py does.
+note in portal/pdf.py does, on its canvas, which prints what the font cannot draw as '□'.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
 from portal.domain.picking import PickLine, PickList
-from portal.pdf import SEPARATOR, cjk_font, fit
+from portal.pdf import SEPARATOR, cjk_font, fit, new_canvas
 
 
 def _packs(line: PickLine, gettext: Callable[..., str]) -> str:
@@ -42,7 +41,7 @@ def pick_list(
     """The pick list as PDF bytes (A4), texts in the caller's language."""
     font = cjk_font()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = new_canvas(buffer)
     wh = plist.warehouse
     title = f"{gettext('Pick list')}{SEPARATOR}{wh['name']} ({wh['code']})"
     pdf.setTitle(title)

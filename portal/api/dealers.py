@@ -158,8 +158,16 @@ def _text(n: int) -> Any:
 
 
 class CreditTermsIn(In):
-    credit_limit: Annotated[str, Meta(max_length=20, examples=["50000.00"])]
-    payment_terms_days: Annotated[int, Meta(description="0 to 365")]
+    """Every field is optional: one left out (or null) keeps the dealer's setting; at least
+    one must be sent."""
+
+    credit_limit: Annotated[
+        _text(20) | None,
+        Meta(examples=["50000.00"], description="yuan; null or absent: unchanged"),
+    ] = None
+    payment_terms_days: Annotated[
+        int | None, Meta(description="0 to 365; null or absent: unchanged")
+    ] = None
     overdue_policy: Annotated[
         _text(20) | None, Meta(description="warn or block; null or absent: unchanged")
     ] = None
@@ -362,8 +370,10 @@ async def get_dealer(request: Request[Actor, Any, Any], dealer_id: DealerId) -> 
     tags=["dealers"],
     summary="Set a dealer's credit settings (finance, administrators)",
     description=(
-        "The credit limit and payment terms are required; the overdue policy, the policy for "
-        "orders over the limit and the tolerance over it are kept when left out. Nothing is "
+        "Send the settings that change: the credit limit, the payment terms, the overdue "
+        "policy, the policy for orders over the limit and the tolerance over it are each kept "
+        "when left out (or null), so changing the limit alone does not restate the terms. A "
+        "body with none of them is a validation problem (422, nothing to change). Nothing is "
         "written unless every field is valid. Audited, before and after."
     ),
     responses=problems(401, 403, 404, 422),

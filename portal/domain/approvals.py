@@ -49,6 +49,7 @@ from portal.domain.scope import (
     in_scope,
     visible_dealer_ids,
 )
+from portal.domain.text import visible
 from portal.tables import ApprovalRule, ApprovalStep, Dealer, Order, OrderEvent, OrderLine, User
 
 APPROVER_ROLES = orders.APPROVER_ROLES
@@ -346,7 +347,7 @@ async def inbox(actor: Actor) -> list[InboxCard]:
 
 
 def _check_reason(reason: str, *, required: bool) -> str:
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if required and not reason:
         raise ValidationFailed(
             _("Please give a reason."), errors=[FieldError("reason", _("Please give a reason."))]

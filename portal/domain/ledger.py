@@ -36,6 +36,7 @@ from portal.domain.idempotency import KeyTaken as _KeyTaken
 from portal.domain.idempotency import check_key, claim_fulfilment_key, first_result
 from portal.domain.money import amount_fen, parse_amount, percent_bp, to_fen
 from portal.domain.scope import Actor, dealer_in_scope
+from portal.domain.text import visible
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
 
 KINDS = ("opening", "invoice", "payment", "prepayment", "credit_note")
@@ -70,6 +71,10 @@ OVER_CREDIT_POLICY_LABELS = {
 FINANCE_ROLES = frozenset({"finance", "admin"})
 MAX_AMOUNT_FEN = 10**13  # ¥100 billion: anything above is a typing mistake
 MAX_TERMS_DAYS = 365
+# A payment's value date (the day the money arrived) lies in this window around today: a few
+# days ahead for a transfer announced before it lands, up to a year back for a late booking.
+# Outside it the date is a typing mistake (2099, 1900) that would misdate the statement.
+VALUE_DATE_DAYS_AHEAD = 7
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -191,7 +196,7 @@ def _amount(text: str | Decimal | int, field_name: str = "amount") -> int:
 
 
 def _text(value: str, field_name: str, max_len: int) -> str:
-    value = (value or "").strip()
+    value = visible(value)
     if len(value) > max_len:
         raise ValidationFailed(
             errors=[
@@ -263,6 +268,8 @@ async def record_payment(
         note = _text(note, "note", 500)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
+    if value_date is not None and (problem := value_date_problem(value_date, now)) is not None:
+        errors.append(problem)
     if errors:
         raise ValidationFailed(errors=errors)
     kind = "prepayment" if prepayment else "payment"
@@ -285,6 +292,28 @@ async def record_payment(
             raise Conflict(_("Please try again.")) from None
         return replay
     return await _entry(entry_id)
+
+
+def value_date_window(now: datetime) -> tuple[date, date]:
+    """The earliest and latest value date a payment recorded at `now` may have (Shanghai days)."""
+    today = local_day(now)
+    try:
+        year_ago = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        year_ago = today.replace(year=today.year - 1, day=28)
+    return year_ago, today + timedelta(days=VALUE_DATE_DAYS_AHEAD)
+
+
+def value_date_problem(value_date: date, now: datetime) -> FieldError | None:
+    """Why a payment's value date is refused (outside value_date_window), or None."""
+    earliest, latest = value_date_window(now)
+    if earliest <= value_date <= latest:
+        return None
+    return FieldError(
+        "value_date",
+        _("Enter a value date from %(earliest)s to %(latest)s."),
+        {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+    )
 
 
 async def _replay_payment(actor: Actor, key: str, body_hash: str) -> EntryView | None:
@@ -493,8 +522,8 @@ async def set_credit_terms(
     actor: Actor,
     dealer_id: int,
     *,
-    credit_limit: str | Decimal,
-    payment_terms_days: str | int,
+    credit_limit: str | Decimal | None = None,
+    payment_terms_days: str | int | None = None,
     overdue_policy: str | None = None,
     over_credit_policy: str | None = None,
     tolerance_amount: str | Decimal | None = None,
@@ -506,32 +535,45 @@ async def set_credit_terms(
 
     The tolerance is an amount (tolerance_amount, in yuan) and a percentage of the limit
     (tolerance_percent); the greater of the two applies (portal.domain.credit). A blank one
-    is none. Each of overdue_policy, over_credit_policy, tolerance_amount and
-    tolerance_percent left None keeps the dealer's current setting. Nothing is written
-    unless every field is valid. Returns the dealer.
+    is none. Each setting left None keeps the dealer's current one, so changing the limit
+    alone does not restate the terms; with every one None there is nothing to change, which
+    is refused (ValidationFailed). Nothing is written unless every field is valid. Returns
+    the dealer.
     """
     now = now or datetime.now(UTC)
     _require_finance(actor)
     await dealer_in_scope(actor, dealer_id)
+    given = (
+        credit_limit,
+        payment_terms_days,
+        overdue_policy,
+        over_credit_policy,
+        tolerance_amount,
+        tolerance_percent,
+    )
+    if all(value is None for value in given):
+        raise ValidationFailed(_("Nothing to change: send at least one credit setting."))
     errors: list[FieldError] = []
     changes: dict[str, Any] = {}
-    limit_fen = _credit_amount_fen(credit_limit)
-    if limit_fen is None:
-        errors.append(FieldError("credit_limit", _credit_amount_problem(credit_limit)))
-    changes["credit_limit_fen"] = limit_fen
-    try:
-        days = int(str(payment_terms_days).strip())
-        if not 0 <= days <= MAX_TERMS_DAYS:
-            raise ValueError(payment_terms_days)
-        changes["payment_terms_days"] = days
-    except ValueError:
-        errors.append(
-            FieldError(
-                "payment_terms_days",
-                _("Enter a number of days from 0 to %(max)s."),
-                {"max": MAX_TERMS_DAYS},
+    if credit_limit is not None:
+        limit_fen = _credit_amount_fen(credit_limit)
+        if limit_fen is None:
+            errors.append(FieldError("credit_limit", _credit_amount_problem(credit_limit)))
+        changes["credit_limit_fen"] = limit_fen
+    if payment_terms_days is not None:
+        try:
+            days = int(str(payment_terms_days).strip())
+            if not 0 <= days <= MAX_TERMS_DAYS:
+                raise ValueError(payment_terms_days)
+            changes["payment_terms_days"] = days
+        except ValueError:
+            errors.append(
+                FieldError(
+                    "payment_terms_days",
+                    _("Enter a number of days from 0 to %(max)s."),
+                    {"max": MAX_TERMS_DAYS},
+                )
             )
-        )
     if overdue_policy is not None:
         changes["overdue_policy"] = str(overdue_policy).strip()
         if changes["overdue_policy"] not in OVERDUE_POLICIES:

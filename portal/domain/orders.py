@@ -57,6 +57,7 @@ from portal.domain.scope import (
     staff_warehouses,
     visible_dealer_ids,
 )
+from portal.domain.text import visible
 from portal.tables import (
     ApprovalStep,
     Cart,
@@ -1036,10 +1037,23 @@ def above_dealer_price(sku_code: str, dealer_price_fen: int, field: str) -> Fiel
     )
 
 
+REQUESTED_DATE_AHEAD = timedelta(days=366)
+
+
 def check_details(requested_date: date | None, note: str, now: datetime) -> list[FieldError]:
     errors = []
     if requested_date is not None and requested_date < _today(now):
         errors.append(FieldError("requested_date", _("The requested date cannot be in the past.")))
+    elif requested_date is not None and requested_date > _today(now) + REQUESTED_DATE_AHEAD:
+        # 9999-12-31 is a slip of the thumb on the year, not a delivery date.
+        latest = _today(now) + REQUESTED_DATE_AHEAD
+        errors.append(
+            FieldError(
+                "requested_date",
+                _("The requested date can be at most a year ahead (until %(latest)s)."),
+                {"latest": latest.isoformat()},
+            )
+        )
     if len(note or "") > MAX_NOTE:
         errors.append(
             FieldError(
@@ -2098,13 +2112,13 @@ async def cancel_order(
 ) -> OrderView:
     """Cancel an order not yet shipped: release its stock and the dealer's exposure."""
     now = now or datetime.now(UTC)
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if len(reason) > MAX_NOTE:
         raise ValidationFailed(
             errors=[
                 FieldError(
                     "reason",
-                    _("The note is too long (at most %(max)s characters)."),
+                    _("The reason is too long (at most %(max)s characters)."),
                     {"max": MAX_NOTE},
                 )
             ]
@@ -2183,7 +2197,7 @@ async def close_remainder(
     row = await order_in_scope(actor, order_id)
     if actor.role not in CANCELLING_STAFF:
         raise Forbidden(_("Your role cannot end orders."))
-    reason = (reason or "").strip()
+    reason = visible(reason)
     if not reason or len(reason) > MAX_NOTE:
         message = (
             _("Say why the rest will not ship.")

@@ -36,6 +36,7 @@ from portal.domain.scope import (
     visible_dealer_ids,
     working_warehouses,
 )
+from portal.domain.text import visible
 from portal.tables import (
     FulfilmentKey,
     Order,
@@ -132,7 +133,7 @@ class ReturnView:
 
 
 def _text(value: str, name: str, errors: list[FieldError]) -> str:
-    value = (value or "").strip()
+    value = visible(value)
     if len(value) > MAX_TEXT:
         errors.append(
             FieldError(name, _("Too long (at most %(max)s characters)."), {"max": MAX_TEXT})

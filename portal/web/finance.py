@@ -4,6 +4,8 @@ an order over it does, payment terms and overdue policy."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -14,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import credit, ledger, supplier
-from portal.domain.errors import Forbidden, ValidationFailed, _
+from portal.domain.errors import Conflict, Forbidden, ValidationFailed, _
 from portal.domain.money import from_fen, percent_text
 from portal.export import table_document
 from portal.http_files import document_response
@@ -22,6 +24,13 @@ from portal.web.common import Pager, clear_flash, flash, page, page_number, take
 from portal.web.statement import parse_day, parse_period, statement_file
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+# The hidden key a payment or credit-note form carries (made when the form is drawn, as the
+# cart's checkout form does): a double tap or a resend of the form books the money once.
+_KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
+MSG_BAD_KEY = _("The form has expired. Reload the page and try again.")
+MSG_KEY_REUSED = _(
+    "This form was already sent with other values. Reload the page to record another entry."
+)
 
 
 def _require_finance(request: Request) -> None:
@@ -57,6 +66,9 @@ async def _page(
             "over_credit_policies": ledger.OVER_CREDIT_POLICY_LABELS,
             "errors": errors or {},
             "values": values or {},
+            # Fresh each time the page is drawn, one per money form.
+            "payment_key": uuid.uuid4().hex,
+            "credit_key": uuid.uuid4().hex,
             "limit_text": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
             "tolerance_fen": credit.tolerance_fen(dealer, supplier_tolerance),
             "supplier_tolerance": supplier_tolerance,
@@ -219,8 +231,44 @@ def _done(dealer_id: int, message: str) -> Response:
     return flash(Redirect(f"/finance/dealers/{dealer_id}", status_code=303), "ok", [message])
 
 
+def _form_key(data: dict[str, Any]) -> str | None:
+    """The form's idempotency key; None when the post carries none (not sent by the page,
+    which always does: recorded as before, without replay); "" when it is malformed."""
+    raw = data.get("idempotency_key")
+    if raw is None:
+        return None
+    key = str(raw)
+    return key if _KEY.match(key) else ""
+
+
+async def _conflict(
+    request: Request, dealer_id: int, form: str, data: Form, exc: Conflict
+) -> Template:
+    """A key already used for other values (the form was changed after it was sent, and sent
+    again), or its twin request still at work: said above the form."""
+    if "idempotency_key" in exc.extra:
+        return await _refused(request, dealer_id, form, data, MSG_KEY_REUSED, 409)
+    return await _refused(request, dealer_id, form, data, exc.message, 409)
+
+
+async def _refused(
+    request: Request, dealer_id: int, form: str, data: Form, message: str, status: int
+) -> Template:
+    """The page again with `message` above the form named `form` (payment, credit)."""
+    return await _page(
+        request,
+        dealer_id,
+        errors={form: {"form": i18n.gettext(message)}},
+        values=dict(data),
+        status=status,
+    )
+
+
 @post("/finance/dealers/{dealer_id:int}/payments", include_in_schema=False)
 async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    key = _form_key(data)
+    if key == "":
+        return await _refused(request, dealer_id, "payment", data, MSG_BAD_KEY, 400)
     raw_day = str(data.get("value_date") or "").strip()
     if raw_day and parse_day(raw_day) is None:
         # Not a date: say so rather than booking the payment on today's date.
@@ -229,6 +277,8 @@ async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Res
             request, dealer_id, errors={"payment": errors}, values=dict(data), status=422
         )
     try:
+        # A resend of the same form (same key, same values) returns the first entry, and the
+        # page says what it said the first time.
         entry = await ledger.record_payment(
             request.user,
             dealer_id,
@@ -238,6 +288,7 @@ async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Res
             value_date=parse_day(data.get("value_date")),
             note=str(data.get("note") or ""),
             prepayment=bool(data.get("prepayment")),
+            idempotency_key=key,
         )
     except ValidationFailed as exc:
         return await _page(
@@ -247,6 +298,8 @@ async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Res
             values=dict(data),
             status=422,
         )
+    except Conflict as exc:
+        return await _conflict(request, dealer_id, "payment", data, exc)
     return _done(
         dealer_id,
         i18n.gettext("Payment of %(amount)s recorded.", amount=i18n.money(-entry.amount_fen)),
@@ -255,12 +308,16 @@ async def payment(request: Request, dealer_id: FromPath[int], data: Form) -> Res
 
 @post("/finance/dealers/{dealer_id:int}/credit-notes", include_in_schema=False)
 async def credit_note(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    key = _form_key(data)
+    if key == "":
+        return await _refused(request, dealer_id, "credit", data, MSG_BAD_KEY, 400)
     try:
         entry = await ledger.record_credit_note(
             request.user,
             dealer_id,
             amount=str(data.get("amount") or ""),
             note=str(data.get("note") or ""),
+            idempotency_key=key,
         )
     except ValidationFailed as exc:
         return await _page(
@@ -270,6 +327,8 @@ async def credit_note(request: Request, dealer_id: FromPath[int], data: Form) ->
             values=dict(data),
             status=422,
         )
+    except Conflict as exc:
+        return await _conflict(request, dealer_id, "credit", data, exc)
     return _done(
         dealer_id,
         i18n.gettext("Credit note of %(amount)s recorded.", amount=i18n.money(-entry.amount_fen)),

@@ -8,7 +8,7 @@ from portal.domain.quantities import LineRequest
 from portal.tables import Dealer, Order
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
-from tests.http.test_pages_cart_orders import needs_approval, shop
+from tests.http.test_pages_cart_orders import needs_approval, put, shop
 
 
 async def test_a_paused_dealer_home_says_so_and_offers_only_what_opens(client, db):
@@ -74,3 +74,29 @@ async def test_a_rep_lists_one_dealers_orders_from_its_card(client, db):
     # A dealer the rep does not look after is not found, as everywhere.
     assert (await client.get(f"/orders?dealer_id={stranger['id']}")).status_code == 404
     assert (await client.get("/orders?dealer_id=abc")).status_code == 404
+
+
+async def test_a_requested_date_years_ahead_is_a_slip_and_refused(client, db):
+    s = await shop()
+    await sign_in(client, "buyer")
+    await put(s, s.a, 2)
+    page = await client.get("/cart")
+    refused = await client.post(
+        "/cart/details",
+        data={"_csrf_token": csrf_from(page.text), "requested_date": "9999-12-31"},
+    )
+    assert refused.status_code == 422 and "期望日期最多为一年以内" in refused.text
+    buyer = f.actor(s.buyer)
+    from portal.domain import cart as cart_domain
+
+    assert (await cart_domain.get_cart(buyer, s.dealer["id"])).requested_date is None
+    headers = {"Idempotency-Key": "far"}
+    token = (
+        await client.post("/api/v1/auth/token", json={"username": "buyer", "password": f.PASSWORD})
+    ).json()["access_token"]
+    body = {"lines": [{"sku_id": s.a["id"], "qty": 2}], "requested_date": "2099-01-01"}
+    api = await client.post(
+        "/api/v1/orders", json=body, headers={**headers, "Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "requested_date"
+    assert await Order.count() == 0
