@@ -123,6 +123,7 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
     from portal.auth.passwords import hash_password
     from portal.db import bind_tables, engine_from_url, start, stop, write_transaction
     from portal.domain import audit
+    from portal.domain.codes import row_by_code
     from portal.domain.pinyin import with_keys
     from portal.domain.team import check_new_password
     from portal.tables.users import User
@@ -144,15 +145,17 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
         await start(engine)
         now = datetime.now(UTC)
         try:
-            existing = (
-                await User.select(User.id, User.role).where(User.username == username).first()
-            )
+            # A username is one in any letter case: Admin names the user admin.
+            existing = await row_by_code(User, username, User.role, code_column=User.username)
             if existing and not reset:
-                print(f"{username} exists; use --reset-password to change it", file=sys.stderr)
+                print(
+                    f"{existing['username']} exists; use --reset-password to change it",
+                    file=sys.stderr,
+                )
                 return 1
             if existing:
                 if existing["role"] != "admin":
-                    print(f"{username} is not an administrator", file=sys.stderr)
+                    print(f"{existing['username']} is not an administrator", file=sys.stderr)
                     return 1
                 async with write_transaction():
                     await User.update(
@@ -166,7 +169,7 @@ def _create_admin(settings: Settings, username: str, name: str, reset: bool) -> 
                     await audit.record(
                         None, "user.password_reset", "user", existing["id"], {}, {}, now=now
                     )
-                print(f"password of {username} changed; its sessions are signed out")
+                print(f"password of {existing['username']} changed; its sessions are signed out")
                 return 0
             async with write_transaction():
                 admin = User(

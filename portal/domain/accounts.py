@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from portal.auth.passwords import verify_password
 from portal.db import row_by_id, write_transaction
+from portal.domain.codes import folded, same_text
 from portal.domain.errors import RateLimited, Unauthorized, _
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import LoginFailure, User
@@ -36,9 +37,14 @@ async def authenticate(
     login = (login or "").strip()
     user = None
     if login:
-        # A username may be digits and equal another user's phone: the username comes first.
-        found = await User.select().where((User.username == login) | (User.phone == login))
-        user = min(found, key=lambda u: (u["username"] != login, u["id"]), default=None)
+        # A username is one in any letter case (Zhang.San is zhang.san). It may be digits and
+        # equal another user's phone: the username comes first.
+        found = await User.select().where(same_text(User.username, login) | (User.phone == login))
+        user = min(
+            found,
+            key=lambda u: (folded(u["username"]) != folded(login), u["username"] != login, u["id"]),
+            default=None,
+        )
     account_key, address_key = _keys(login, user, address)
     counted = await _count_attempt(
         ((account_key, max_failures), (address_key, max_failures * 4)), now=now, window=window

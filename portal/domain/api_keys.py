@@ -23,6 +23,7 @@ from typing import Any
 
 from portal.db import fetch, write_transaction
 from portal.domain import audit
+from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import ApiKey, User
@@ -187,7 +188,7 @@ async def create_key(
         )
     username = data.username.strip()
     holder = (
-        await User.select().where(User.username == username).first()
+        await User.select().where(same_text(User.username, username)).first()
         if username and len(username) <= 64
         else None
     )

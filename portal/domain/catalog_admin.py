@@ -5,10 +5,12 @@ and adding a product, or a SKU to a product, one at a time.
 
 The rules for what may change are the import's (portal.domain.data_io), which uses the checks
 and audited writes defined here: a SKU's code, base unit and product never change (stock and
-orders count in that unit); money is integer fen, never below zero; a tier lists a fixed price
-or a percentage of the base price (or neither), and volume breaks from 2 base units up, each
-at a larger quantity than the one before; a pack unit (1 箱 = 24 瓶) holds a whole number of
-base units. Every change is audited in its own transaction.
+orders count in that unit); a SKU's code is unique in any letter case and its barcode (if it
+has one) is its own; the minimum order is a multiple of the order multiple; money is integer
+fen, never below zero; a tier lists a fixed price or a percentage of the base price (or
+neither), and volume breaks from 2 base units up, each at a larger quantity and a lower price
+than the one before (the first below the tier's price); a pack unit (1 箱 = 24 瓶) holds a
+whole number of base units. Every change is audited in its own transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, photos, pinyin
 from portal.domain.catalog import SqlText, category_lineage, visible_where
 from portal.domain.categories import TREE_LOCK
+from portal.domain.codes import (
+    MSG_BARCODE,
+    MSG_BARCODE_TAKEN,
+    barcode_ok,
+    row_by_code,
+    rows_by_code,
+    same_text,
+)
 from portal.domain.errors import (
     Conflict,
     DomainError,
@@ -36,7 +46,7 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.idempotency import is_unique_violation
-from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
+from portal.domain.money import amount_fen, format_yuan, from_fen, percent_bp, percent_text
 from portal.domain.pricing import PriceInputs
 from portal.domain.quantities import normalise
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
@@ -92,6 +102,11 @@ MSG_BREAK_FORMAT = _(
 MSG_BREAK_QTY = _("Break %(n)s: the quantity must be a whole number from 2 to %(max)s.")
 MSG_BREAK_PRICE = _("Break %(n)s: the price must be an amount such as 1.60.")
 MSG_BREAK_ORDER = _("Break %(n)s: each break must start at a larger quantity than the one before.")
+# A break is a lower price for a larger quantity: never at or above what it breaks from.
+MSG_BREAK_NOT_LOWER = _(
+    "Break %(n)s: the price must be lower than %(price)s, the price it breaks from."
+)
+MSG_MOQ_MULTIPLE = _("The minimum order must be a multiple of the order multiple (%(multiple)s).")
 # What is wrong with a pack unit, by problem (see pack_problems); the import words them by row.
 MSG_PACK = {
     "format": _("Pack %(n)s: write its name and how many %(unit)s it holds, such as box 24."),
@@ -852,7 +867,7 @@ async def get_visibility(actor: Actor, product_id: int) -> Visibility:
     return await _visibility(product_id, row["visibility"])
 
 
-def _unit_price(base_fen: int, price_fen: int | None, bp: int | None) -> int | None:
+def unit_price(base_fen: int, price_fen: int | None, bp: int | None) -> int | None:
     """The tier's own price per base unit, as price resolution works it out (pricing.py)."""
     inputs = PriceInputs(
         sku_id=0,
@@ -895,7 +910,7 @@ async def _tier_prices(
                 price_fen=fen,
                 percent_bp=bp,
                 breaks=tuple(steps.get(t["id"], [])),
-                unit_price_fen=_unit_price(base_fen, fen, bp),
+                unit_price_fen=unit_price(base_fen, fen, bp),
             )
         )
     return rows
@@ -980,10 +995,8 @@ def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
                 "name", _("Enter a name of at most %(max)s characters."), {"max": SKU_TEXT["name"]}
             )
         )
-    if len(barcode) > SKU_TEXT["barcode"]:
-        errors.append(
-            FieldError("barcode", _("At most %(n)s characters."), {"n": SKU_TEXT["barcode"]})
-        )
+    if not barcode_ok(barcode):
+        errors.append(FieldError("barcode", MSG_BARCODE))
     price = amount_fen(data.base_price)
     if price is None:
         errors.append(FieldError("base_price", MSG_AMOUNT))
@@ -992,6 +1005,7 @@ def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
         numbers[key] = whole(getattr(data, key), 1, ORDER_QTY_MAX)
         if numbers[key] is None:
             errors.append(FieldError(key, MSG_ORDER_QTY, {"max": ORDER_QTY_MAX}))
+    errors += moq_problems(numbers["moq"], numbers["order_multiple"])
     safety = whole(data.safety_stock, 0, MAX_SAFETY_STOCK)
     if safety is None:
         errors.append(
@@ -1017,17 +1031,43 @@ def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
     return values, errors
 
 
+def moq_problems(moq: int | None, multiple: int | None) -> list[FieldError]:
+    """A minimum order that no quantity in the order multiple meets exactly (5 in 4s: a
+    dealer stepping up from 5 never lands on a multiple of 4) is refused."""
+    if moq is None or multiple is None or moq % multiple == 0:
+        return []
+    return [FieldError("moq", MSG_MOQ_MULTIPLE, {"multiple": multiple})]
+
+
+async def _barcode_owner(barcode: str, sku_id: int | None) -> str | None:
+    """The code of another SKU (not sku_id) that has this barcode, if any; "" is nobody's."""
+    if not barcode:
+        return None
+    query = Sku.select(Sku.code).where(Sku.barcode == barcode)
+    if sku_id is not None:
+        query = query.where(Sku.id != sku_id)
+    row = await query.order_by(Sku.id).first()
+    return None if row is None else row["code"]
+
+
+async def _barcode_taken(barcode: str, sku_id: int | None) -> list[FieldError]:
+    owner = await _barcode_owner(barcode, sku_id) if barcode_ok(barcode) else None
+    return [] if owner is None else [FieldError("barcode", MSG_BARCODE_TAKEN, {"code": owner})]
+
+
 async def update_sku(
     actor: Actor, sku_id: int, data: SkuChange, *, now: datetime | None = None
 ) -> SkuDetail:
     """Change a SKU's name, barcode, base price, order rules, safety stock, backorder and active
     flags, and where given its weight, its product's picture (which every SKU of the product
     shows) and its pack units (replaced, see write_packs: carts and placed orders count in
-    base units and do not change); its code, base unit and product stay. Audited; every
-    problem at once, nothing written if there is one."""
+    base units and do not change); its code, base unit and product stay. A barcode another
+    SKU has is refused (naming that SKU), also when it took it at the same moment. Audited;
+    every problem at once, nothing written if there is one."""
     require_admin(actor)
     sku = await _sku(sku_id)
     values, errors = _check_sku(data)
+    errors += await _barcode_taken(values["barcode"], sku_id)
     image = None
     if data.image is not None:
         current = await Product.select(Product.image).where(Product.id == sku["product"]).first()
@@ -1041,7 +1081,7 @@ async def update_sku(
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
-    async with write_transaction():
+    async with _refusing_a_taken_barcode(values["barcode"], sku_id), write_transaction():
         await _lock(Sku, sku_id)
         await write_sku_changes(actor, sku_id, values, "sku.saved", now)
         if image is not None:
@@ -1335,7 +1375,8 @@ async def _name_taken(values: dict[str, Any]) -> bool:
 
 
 async def _code_taken(code: str) -> list[FieldError]:
-    taken = code and await Sku.exists().where(Sku.code == code)
+    """A code another SKU has, in any letter case (bv-0001 is BV-0001)."""
+    taken = code and await Sku.exists().where(same_text(Sku.code, code))
     return [FieldError("code", CODE_TAKEN)] if taken else []
 
 
@@ -1371,15 +1412,32 @@ async def _insert_sku(
 
 
 @asynccontextmanager
-async def _refusing_a_taken_code() -> AsyncIterator[None]:
-    """Around a SKU's insert: a code another SKU took between the check and the insert (the
-    unique index refused it) becomes the same field error as when the check saw it."""
+async def _refusing_a_taken_code(values: dict[str, Any]) -> AsyncIterator[None]:
+    """Around a SKU's insert: a code or barcode another SKU took between the check and the
+    insert (a unique index refused it) becomes the same field error as when the check saw
+    it."""
     try:
         yield
     except Exception as exc:
         if isinstance(exc, DomainError) or not is_unique_violation(exc):
             raise
-        raise ValidationFailed(errors=[FieldError("code", CODE_TAKEN)]) from None
+        errors = await _code_taken(values["code"]) + await _barcode_taken(values["barcode"], None)
+        raise ValidationFailed(errors=errors or [FieldError("code", CODE_TAKEN)]) from None
+
+
+@asynccontextmanager
+async def _refusing_a_taken_barcode(barcode: str, sku_id: int) -> AsyncIterator[None]:
+    """Around a SKU's update: a barcode another SKU took since the check (the unique index
+    refused it) is the field error the check gives."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, DomainError) or not is_unique_violation(exc):
+            raise
+        errors = await _barcode_taken(barcode, sku_id)
+        if not errors:
+            raise Conflict(RACED) from None
+        raise ValidationFailed(errors=errors) from None
 
 
 async def create_product(
@@ -1414,11 +1472,12 @@ async def create_sku(
         raise NotFound(MISSING_SKU)
     values, packs, errors = _check_new_sku(data)
     errors += await _code_taken(values["code"])
+    errors += await _barcode_taken(values["barcode"], None)
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
     await _hook("before_write")
-    async with _refusing_a_taken_code(), write_transaction():
+    async with _refusing_a_taken_code(values), write_transaction():
         await _lock(Product, product_id)
         if not await Product.exists().where(Product.id == product_id):
             raise NotFound(MISSING_SKU)
@@ -1443,11 +1502,12 @@ async def create_product_with_sku(
     sku_values, packs, errors = _check_new_sku(sku)
     errors = [_as_product_field(e) for e in product_errors] + errors
     errors += await _code_taken(sku_values["code"])
+    errors += await _barcode_taken(sku_values["barcode"], None)
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
     await _hook("before_write")
-    async with _refusing_a_taken_code(), write_transaction():
+    async with _refusing_a_taken_code(sku_values), write_transaction():
         try:
             product_id = await _insert_product(actor, product_values, now)
         except ValidationFailed as exc:
@@ -1527,6 +1587,21 @@ def check_breaks(
     return result, errors
 
 
+def breaks_not_lower(breaks: Sequence[tuple[int, int]], tier_fen: int) -> list[tuple[int, int]]:
+    """The breaks (by index, in order of quantity) priced at or above what they break from,
+    each with that price: the tier's own price per base unit (its fixed price, its percentage
+    of the base price as it resolves now, or the base price when the tier lists neither) for
+    the first, the break before for each other. A dealer told "4 more 箱 → ¥X" must pay less."""
+    problems = []
+    before = tier_fen
+    for index, (_qty, fen) in enumerate(breaks):
+        if fen >= before:
+            problems.append((index, before))
+        else:
+            before = fen
+    return problems
+
+
 def _check_tier_price(
     data: TierPriceChange, units: dict[str, int]
 ) -> tuple[int | None, int | None, list[tuple[int, int]], list[FieldError]]:
@@ -1569,6 +1644,15 @@ async def set_tier_price(
     packs = await PackUnit.select(PackUnit.name, PackUnit.factor).where(PackUnit.sku == sku_id)
     units = {sku["base_unit"]: 1, **{p["name"]: int(p["factor"]) for p in packs}}
     price, bp, breaks, errors = _check_tier_price(data, units)
+    if not errors:
+        base = int(sku["base_price_fen"])
+        tier_fen = unit_price(base, price, bp)
+        for index, above in breaks_not_lower(breaks, base if tier_fen is None else tier_fen):
+            errors.append(
+                FieldError(
+                    "breaks", MSG_BREAK_NOT_LOWER, {"n": index + 1, "price": format_yuan(above)}
+                )
+            )
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
@@ -1621,10 +1705,11 @@ async def set_tier_price(
 
 
 async def _dealer_by_code(code: str) -> dict | None:
+    """The dealer with this code as typed, in any letter case (codes.rows_by_code)."""
     code = code.strip()
     if not code or len(code) > 20:
         return None
-    return await Dealer.select(Dealer.id, Dealer.code).where(Dealer.code == code).first()
+    return await row_by_code(Dealer, code)
 
 
 async def set_contract_price(
@@ -1724,8 +1809,7 @@ async def set_visibility(
     elif codes:
         short = sorted({c for c in codes if len(c) <= 20})
         if short:
-            rows = await Dealer.select(Dealer.id, Dealer.code).where(Dealer.code.is_in(short))
-            dealers = {r["code"]: r for r in rows}
+            dealers = await rows_by_code(Dealer, short)
         unknown = [c[:20] for c in codes if c not in dealers]
         if unknown:
             errors.append(
@@ -1750,7 +1834,7 @@ async def set_visibility(
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)
     tier_list = [tiers[t] for t in wanted_tiers if t is not None]
-    dealer_list = [dealers[c] for c in codes]
+    dealer_list = list({dealers[c]["id"]: dealers[c] for c in codes}.values())
     async with write_transaction():
         await _lock(Product, product_id)
         current = await Product.select(Product.visibility).where(Product.id == product_id).first()

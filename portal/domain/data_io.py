@@ -4,12 +4,15 @@ Every export's first row names its columns; an import reads a file with those na
 first row (any order; unknown and read-only columns are ignored), so an exported file can
 be edited and imported back. An import is all or nothing: every row is checked first and
 any problem is reported by row number with nothing written; otherwise all rows are
-applied in one transaction, each change audited. Blank cells leave a value as it is.
+applied in one transaction, each change audited. Blank cells leave a value as it is. A code
+(warehouse, sku, tier, dealer) finds its row in any letter case (portal.domain.codes), so
+two rows naming one in two spellings repeat each other.
 
 - stock (warehouse staff, administrators): warehouse, sku, on_hand, safety_stock. On hand
   is set as a counted adjustment (never below what is reserved; backorders are filled).
 - prices (administrators): tier, sku, min_qty, price, percent. Without min_qty (or 1) the
-  tier's price: a fixed price or a percentage of the base price; with min_qty a volume break.
+  tier's price: a fixed price or a percentage of the base price; with min_qty a volume break,
+  which must cost less than the tier's price and any break at a smaller quantity.
 - contract_prices (administrators): dealer, sku, price.
 - dealers (administrators): code, name, tier, region, contact_phone, credit_limit,
   payment_terms_days, over_credit_policy (block or approval), overdue_policy (warn or
@@ -22,8 +25,10 @@ applied in one transaction, each change audited. Blank cells leave a value as it
   product's picture, shared by its SKUs). A new SKU code adds a SKU (and its product and
   categories where needed), by the rule of a code typed on the SKU's page; an existing SKU's
   own fields, packs and its product's picture change, but not its code, unit, product, brand
-  or category. An uploaded picture's address only ever names its own product's picture.
-  Carts and placed orders count in base units, so changed packs never alter them.
+  or category. A barcode is one SKU's (another SKU's, or one two rows give, is refused), and
+  moq a multiple of order_multiple, as on the SKU's page. An uploaded picture's address only
+  ever names its own product's picture. Carts and placed orders count in base units, so
+  changed packs never alter them.
 """
 
 from __future__ import annotations
@@ -47,23 +52,27 @@ from portal.domain.catalog_admin import (
     MAX_WEIGHT_G,
     ORDER_QTY_MAX,
     SKU_TEXT,
+    breaks_not_lower,
     check_image,
     foreign_picture,
     lock_product_names,
+    moq_problems,
     new_code_ok,
     own_picture_id,
     pack_problems,
     refuse_foreign_picture,
+    unit_price,
     upsert_audited,
     whole,
     write_image,
     write_packs,
     write_sku_changes,
 )
+from portal.domain.codes import barcode_ok, folded, ids_by_code, rows_by_code
 from portal.domain.dealers import DEALER_CODE
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
-from portal.domain.money import amount_fen, from_fen, percent_bp, percent_text
+from portal.domain.money import amount_fen, format_yuan, from_fen, percent_bp, percent_text
 from portal.domain.order_files import read_rows
 from portal.domain.scope import Actor, staff_warehouses
 from portal.tables import (
@@ -374,10 +383,9 @@ def _flag(text: str) -> bool | None:
 
 
 async def _ids(table: Any, codes: set[str]) -> dict[str, int]:
-    if not codes:
-        return {}
-    rows = await table.select(table.id, table.code).where(table.code.is_in(sorted(codes)))
-    return {r["code"]: r["id"] for r in rows}
+    """Ids by code as the file gives it: the exact code, else the one code differing from it
+    only in letter case (sh finds the warehouse SH)."""
+    return await ids_by_code(table, codes)
 
 
 MSG_UNKNOWN = {
@@ -421,6 +429,22 @@ MSG_IMAGE_OTHER = _(
     "Row %(row)s: image is the address of a picture uploaded for another product, or of one "
     "replaced since; upload this product's picture on its page, or give another address."
 )
+MSG_BARCODE = _(
+    "Row %(row)s: barcode must be 4 to 40 letters, digits or dashes, not starting or ending "
+    "with a dash."
+)
+MSG_BARCODE_TAKEN = _("Row %(row)s: the barcode %(barcode)s belongs to %(code)s.")
+MSG_BARCODE_TWICE = _("Row %(row)s: row %(first)s gives the barcode %(barcode)s to %(code)s.")
+MSG_MOQ_MULTIPLE = _("Row %(row)s: moq must be a multiple of order_multiple (%(multiple)s).")
+# A volume break's price, when it is not below the price it breaks from (by row): the row's
+# own break, or a row whose price an existing break would no longer be below.
+MSG_BREAK_NOT_LOWER = _(
+    "Row %(row)s: a volume break's price must be lower than %(price)s, the price it breaks from."
+)
+MSG_BREAK_UNDERCUT = _(
+    "Row %(row)s: the volume break from %(qty)s at %(price)s would no longer be lower than "
+    "this price."
+)
 # The rule of a new SKU's code on its page (catalog_admin.new_code_ok), by row.
 MSG_CODE = _(
     "Row %(row)s: a new sku must be a code of 1 to %(max)s letters, digits or signs such as "
@@ -459,7 +483,7 @@ async def _plan_stock(t: _Rows) -> list[Change]:
             t.error(n, MSG_NUMBER, column="on_hand", low=0, high=MAX_QTY)
         if r.get("safety_stock") and safety is None:
             t.error(n, MSG_NUMBER, column="safety_stock", low=0, high=MAX_QTY)
-        key = (r["warehouse"], r["sku"])
+        key = (folded(r["warehouse"]), folded(r["sku"]))  # SH and sh are one warehouse
         t.once(n, key)
         if wh is None or sku is None:
             continue
@@ -521,6 +545,8 @@ async def _plan_prices(t: _Rows) -> list[Change]:
     tiers = await _ids(Tier, {r["tier"] for _n, r in t.rows})
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
     plan: list[Change] = []
+    # What the file sets per (tier, sku): the tier's price and its breaks, with their rows.
+    prices: dict[tuple[int, int], _PricesSet] = {}
     for n, r in t.rows:
         tier, sku = tiers.get(r["tier"]), skus.get(r["sku"])
         if tier is None:
@@ -546,12 +572,79 @@ async def _plan_prices(t: _Rows) -> list[Change]:
         if min_qty > 1 and (price is None or bp is not None):
             t.error(n, _("Row %(row)s: a volume break needs a price and no percent."))
             continue
-        key = (r["tier"], r["sku"], min_qty)
+        key = (folded(r["tier"]), folded(r["sku"]), min_qty)
         t.once(n, key)
         if tier is None or sku is None:
             continue
+        given = prices.setdefault((tier, sku), _PricesSet())
+        if min_qty == 1:
+            given.price = (n, price, bp)
+        else:
+            assert price is not None
+            given.breaks[min_qty] = (n, price)
         plan.append(_price_change(tier, sku, min_qty, price, bp))
+    await _check_break_prices(t, prices)
     return plan
+
+
+@dataclass
+class _PricesSet:
+    """A prices file's rows for one tier and SKU: its price (row, fen, percent bp) and its
+    volume breaks (min qty -> row, fen)."""
+
+    price: tuple[int, int | None, int | None] | None = None
+    breaks: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+async def _check_break_prices(t: _Rows, given: dict[tuple[int, int], _PricesSet]) -> None:
+    """Each volume break, as the file leaves the tier's prices for a SKU (its rows over what
+    is stored), must cost less than what it breaks from (catalog_admin.breaks_not_lower). A
+    break the file gives is refused on its row; a stored one the file's price or break would
+    no longer undercut, on that row. Problems the file touches no row of are not its own."""
+    if not given:
+        return
+    sku_ids = sorted({sku for _tier, sku in given})
+    tier_ids = sorted({tier for tier, _sku in given})
+    base = {
+        r["id"]: int(r["base_price_fen"])
+        for r in await Sku.select(Sku.id, Sku.base_price_fen).where(Sku.id.is_in(sku_ids))
+    }
+    stored_price = {
+        (r["tier"], r["sku"]): (r["price_fen"], r["percent_bp"])
+        for r in await TierPrice.select().where(
+            TierPrice.sku.is_in(sku_ids) & TierPrice.tier.is_in(tier_ids)
+        )
+    }
+    stored_breaks: dict[tuple[int, int], dict[int, int]] = {}
+    for r in await VolumeBreak.select().where(
+        VolumeBreak.sku.is_in(sku_ids) & VolumeBreak.tier.is_in(tier_ids)
+    ):
+        stored_breaks.setdefault((r["tier"], r["sku"]), {})[r["min_qty"]] = int(r["price_fen"])
+    for key, rows in given.items():
+        price_row = None
+        fen, bp = stored_price.get(key, (None, None))
+        if rows.price is not None:
+            price_row, fen, bp = rows.price
+        tier_fen = _tier_unit_fen(base[key[1]], fen, bp)
+        breaks = {qty: (None, price) for qty, price in stored_breaks.get(key, {}).items()}
+        breaks.update(rows.breaks)
+        ordered = sorted(breaks.items())
+        for index, above in breaks_not_lower([(q, p) for q, (_n, p) in ordered], tier_fen):
+            qty, (row, price) = ordered[index]
+            if row is not None:
+                t.error(row, MSG_BREAK_NOT_LOWER, price=format_yuan(above))
+                continue
+            # A stored break: the row that set what it breaks from is at fault, if any.
+            before = price_row if index == 0 else ordered[index - 1][1][0]
+            if before is not None:
+                t.error(before, MSG_BREAK_UNDERCUT, qty=qty, price=format_yuan(price))
+
+
+def _tier_unit_fen(base_fen: int, price_fen: int | None, bp: int | None) -> int:
+    """What a tier's first volume break breaks from: its price per base unit, else the base
+    price (a tier without a price pays that)."""
+    fen = unit_price(base_fen, price_fen, bp)
+    return base_fen if fen is None else fen
 
 
 def _price_change(tier: int, sku: int, min_qty: int, price: int | None, bp: int | None) -> Change:
@@ -595,7 +688,7 @@ async def _plan_contract_prices(t: _Rows) -> list[Change]:
         price = amount_fen(r["price"]) if r["price"] else None
         if price is None:
             t.error(n, MSG_MONEY, column="price")
-        key = (r["dealer"], r["sku"])
+        key = (folded(r["dealer"]), folded(r["sku"]))
         t.once(n, key)
         if dealer is None or sku is None or price is None:
             continue
@@ -696,7 +789,7 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
                 values["active"] = flag
         if code not in known and ("name" not in values or "tier" not in values):
             t.error(n, _("Row %(row)s: a new dealer needs a name and a tier."))
-        t.once(n, code)
+        t.once(n, folded(code))  # d01 and D01 are one dealer
         plan.append(_dealer_change(code, known.get(code), values))
     return plan
 
@@ -739,21 +832,49 @@ def _category_path(text: str) -> list[str]:
     return [part.strip() for part in text.split("/") if part.strip()]
 
 
+async def _existing_skus(codes: set[str]) -> dict[str, dict]:
+    """The SKUs a products file names, by code as the file gives it (in any letter case: an
+    existing SKU is found by its code, which never changes)."""
+    found = await rows_by_code(Sku, codes)
+    ids = sorted({r["id"] for r in found.values()})
+    by_id: dict[int, dict] = {}
+    for start in range(0, len(ids), 400):
+        chunk = ids[start : start + 400]
+        for r in await Sku.raw(
+            "SELECT s.id, s.code, s.base_unit, s.moq, s.order_multiple, p.id AS product_id, "
+            "p.name AS product, p.brand, p.category, p.image FROM sku s "
+            "JOIN product p ON p.id = s.product "
+            "WHERE s.id IN (" + ", ".join("{}" for _id in chunk) + ")",
+            *chunk,
+        ):
+            by_id[r["id"]] = r
+    return {code: by_id[r["id"]] for code, r in found.items()}
+
+
+async def _check_barcodes(t: _Rows, given: list[tuple[int, str, str, int | None]]) -> None:
+    """A barcode is one SKU's: refuse on its row a barcode another SKU has now (a file cannot
+    hand one over: give the other SKU a new one first), and one that two rows give to two
+    SKUs. `given`: (row, its sku as the file gives it, barcode, the SKU's id, None if new)."""
+    wanted = sorted({barcode for _n, _code, barcode, _id in given})
+    owners: dict[str, list[dict]] = {}
+    for start in range(0, len(wanted), 400):
+        chunk = wanted[start : start + 400]
+        for r in await Sku.select(Sku.id, Sku.code, Sku.barcode).where(Sku.barcode.is_in(chunk)):
+            owners.setdefault(r["barcode"], []).append(r)
+    first: dict[str, tuple[int, str]] = {}
+    for n, code, barcode, sku_id in given:
+        other = next((o for o in owners.get(barcode, []) if o["id"] != sku_id), None)
+        if other is not None:
+            t.error(n, MSG_BARCODE_TAKEN, barcode=barcode, code=other["code"])
+            continue
+        earlier = first.setdefault(barcode, (n, code))
+        if folded(earlier[1]) != folded(code):
+            t.error(n, MSG_BARCODE_TWICE, first=earlier[0], barcode=barcode, code=earlier[1])
+
+
 async def _plan_products(t: _Rows) -> list[Change]:
-    codes = {r["sku"] for _n, r in t.rows}
-    existing = (
-        {
-            r["code"]: r
-            for r in await Sku.raw(
-                "SELECT s.id, s.code, s.base_unit, p.id AS product_id, p.name AS product, "
-                "p.brand, p.category, p.image FROM sku s JOIN product p ON p.id = s.product "
-                "WHERE s.code IN (" + ", ".join("{}" for _ in codes) + ")",
-                *sorted(codes),
-            )
-        }
-        if codes
-        else {}
-    )
+    existing = await _existing_skus({r["sku"] for _n, r in t.rows})
+    barcodes: list[tuple[int, str, str, int | None]] = []
     paths = {
         cid: [name for _id, name in chain] for cid, chain in (await category_lineage()).items()
     }
@@ -800,8 +921,18 @@ async def _plan_products(t: _Rows) -> list[Change]:
         path = _category_path(r.get("category", ""))
         if any(len(part) > 50 for part in path):
             t.error(n, MSG_TOO_LONG, column="category", max=50)
-        t.once(n, code)
+        t.once(n, folded(code))  # bv-0001 and BV-0001 are one SKU
         old = existing.get(code)
+        if "moq" in values or "order_multiple" in values:
+            moq = values.get("moq", old["moq"] if old else 1)
+            multiple = values.get("order_multiple", old["order_multiple"] if old else 1)
+            for problem in moq_problems(moq, multiple):
+                t.error(n, MSG_MOQ_MULTIPLE, **problem.params)
+        if r.get("barcode") and len(r["barcode"]) <= SKU_TEXT["barcode"]:
+            if not barcode_ok(r["barcode"]):
+                t.error(n, MSG_BARCODE)
+            else:
+                barcodes.append((n, code, r["barcode"], old["id"] if old else None))
         if old is None and not new_code_ok(code):
             # Only a new code: an existing SKU is found by its code, which never changes.
             t.error(n, MSG_CODE, max=CODE_MAX)
@@ -871,6 +1002,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
                 ),
             )
         plan.append(_sku_update(old["id"], old["product_id"], values, packs, image))
+    await _check_barcodes(t, barcodes)
     return plan
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from portal.db import bytewise, fetch, write_transaction
 from portal.domain import audit, credit, pinyin
+from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
@@ -313,12 +314,14 @@ async def save_dealer(
 ) -> dict:
     """Add a dealer (dealer_id None) or change one's name, tier, region, contact phone,
     default warehouse and active flag; audited before and after. A new dealer has no
-    credit until finance gives it a limit. A code another dealer has is a field error, also
-    when two administrators add it at once. An inactive dealer's users still sign in and see
-    their orders, but none can be placed for it. Returns the dealer."""
+    credit until finance gives it a limit. A code another dealer has, in any letter case
+    (d01 is D01), is a field error, also when two administrators add it at once. An inactive
+    dealer's users still sign in and see their orders, but none can be placed for it.
+    Returns the dealer."""
     old = await editable_dealer(actor, dealer_id)
     errors = await _check_dealer(data, new=old is None)
-    if old is None and not errors and await Dealer.exists().where(Dealer.code == data.code):
+    taken = Dealer.exists().where(same_text(Dealer.code, data.code))
+    if old is None and not errors and await taken:
         errors.append(FieldError("code", CODE_TAKEN))
     if errors:
         raise ValidationFailed(errors=errors)

@@ -22,6 +22,7 @@ from typing import Any
 from portal.auth.passwords import hash_password
 from portal.db import row_by_id, write_transaction
 from portal.domain import accounts, api_keys, audit, pinyin
+from portal.domain.codes import same_text
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
     KeyTaken,
@@ -295,8 +296,9 @@ def _check_user(data: UserInput) -> list[FieldError]:
 async def taken_fields(
     errors: list[FieldError], username: str | None, phone: str, user_id: int | None
 ) -> None:
-    """Add an error for a username or phone number another user already has."""
-    if username is not None and await User.exists().where(User.username == username):
+    """Add an error for a username (in any letter case: Admin is admin) or phone number
+    another user already has."""
+    if username is not None and await User.exists().where(same_text(User.username, username)):
         errors.append(FieldError("username", _TAKEN))
     if phone:
         query = User.exists().where(User.phone == phone)

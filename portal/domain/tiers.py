@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from portal.db import write_transaction
 from portal.domain import audit
+from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.removal import Use, count_uses, remove_unused
@@ -104,11 +105,11 @@ def _check(data: TierInput) -> list[FieldError]:
 async def save_tier(
     actor: Actor, tier_id: int | None, data: TierInput, *, now: datetime | None = None
 ) -> dict:
-    """Add (tier_id None) or change a tier; a code another tier has is a field error, also
-    when two administrators save it at once."""
+    """Add (tier_id None) or change a tier; a code another tier has, in any letter case (t1
+    is T1), is a field error, also when two administrators save it at once."""
     _require_admin(actor)
     errors = _check(data)
-    taken = Tier.exists().where(Tier.code == data.code)
+    taken = Tier.exists().where(same_text(Tier.code, data.code))
     if tier_id is not None:
         taken = taken.where(Tier.id != tier_id)
     if not errors and await taken:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from portal.db import write_transaction
 from portal.domain import audit
+from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import Actor
@@ -68,11 +69,11 @@ def _check(data: WarehouseInput) -> list[FieldError]:
 async def save_warehouse(
     actor: Actor, warehouse_id: int | None, data: WarehouseInput, *, now: datetime | None = None
 ) -> dict:
-    """Add (warehouse_id None) or change a warehouse; a code another warehouse has is a
-    field error, also when two administrators save it at once."""
+    """Add (warehouse_id None) or change a warehouse; a code another warehouse has, in any
+    letter case (sh is SH), is a field error, also when two administrators save it at once."""
     _require_admin(actor)
     errors = _check(data)
-    taken = Warehouse.exists().where(Warehouse.code == data.code)
+    taken = Warehouse.exists().where(same_text(Warehouse.code, data.code))
     if warehouse_id is not None:
         taken = taken.where(Warehouse.id != warehouse_id)
     if not errors and await taken:

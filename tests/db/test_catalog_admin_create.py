@@ -122,7 +122,9 @@ async def test_a_product_then_skus_are_added_one_by_one(shop):
     # Another SKU of an existing product, which dealers see.
     water = shop["water"]
     second = await catalog_admin.create_sku(
-        admin, water["product"], sku(code="BV-0010-1500", name="农夫山泉 1.5L", packs="箱 12")
+        admin,
+        water["product"],
+        sku(code="BV-0010-1500", name="农夫山泉 1.5L", packs="箱 12", barcode="6970000000028"),
     )
     assert second.product["id"] == water["product"] and second.packs == [("箱", 12)]
     assert await Sku.count().where(Sku.product == water["product"]) == 2
@@ -306,7 +308,9 @@ async def test_a_code_taken_between_the_check_and_the_write_is_a_field_error(sho
 
     async def rival() -> None:
         hooks.clear()
-        await catalog_admin.create_sku(admin, shop["water"]["product"], sku(name="抢先"))
+        await catalog_admin.create_sku(
+            admin, shop["water"]["product"], sku(name="抢先", barcode="6970000000028")
+        )
 
     hooks["before_write"] = rival
     before = await counts()
@@ -343,11 +347,15 @@ async def test_concurrent_additions_leave_one_product_and_one_code(shop):
     admin = shop["admin"]
     results = await asyncio.gather(
         *(
-            catalog_admin.create_product_with_sku(admin, product(shop), sku(code=f"YQ-{n}"))
+            catalog_admin.create_product_with_sku(
+                admin, product(shop), sku(code=f"YQ-{n}", barcode=f"697000000010{n}")
+            )
             for n in range(4)
         ),
         *(
-            catalog_admin.create_sku(admin, shop["water"]["product"], sku(name=f"同码{n}"))
+            catalog_admin.create_sku(
+                admin, shop["water"]["product"], sku(name=f"同码{n}", barcode=f"697000000020{n}")
+            )
             for n in range(4)
         ),
         return_exceptions=True,
