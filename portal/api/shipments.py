@@ -1,12 +1,12 @@
-"""API shipments: create (idempotent) and list an order's shipments, ship, unpack, confirm
-receipt, and the delivery note as a PDF."""
+"""API shipments: create (idempotent) and list an order's shipments, ship, correct the carrier
+and tracking number, unpack, confirm receipt, and the delivery note as a PDF."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
@@ -43,8 +43,20 @@ class ShipmentIn(In):
 
 
 class ShipIn(In):
-    carrier: Text50 | None = None
-    tracking_no: Text50 | None = None
+    carrier: (
+        Annotated[Text50, Meta(description="empty or absent: as recorded at packing")] | None
+    ) = None
+    tracking_no: (
+        Annotated[Text50, Meta(description="empty or absent: as recorded at packing")] | None
+    ) = None
+
+
+class TrackingIn(In):
+    carrier: Annotated[Text50, Meta(description="absent: unchanged")] | None = None
+    tracking_no: (
+        Annotated[Text50, Meta(description='absent: unchanged; "" when the carrier gives none')]
+        | None
+    ) = None
 
 
 class ReceiptIn(In):
@@ -242,6 +254,29 @@ async def ship(
     return shipment_out(view)
 
 
+@patch(
+    "/api/v1/shipments/{shipment_id:int}",
+    tags=["shipments"],
+    summary="Correct the carrier and tracking number of a parcel on its way (warehouse staff)",
+    description=(
+        "For a shipped or delivered shipment not yet received (409 otherwise): the fields "
+        "given replace what was recorded, absent ones stay. Audited before and after, and "
+        "noted on the order's timeline (webhook event `shipment.tracking_changed`)."
+    ),
+    status_code=200,
+    responses=problems(400, 401, 403, 404, 409, 422),
+)
+async def correct_tracking(
+    request: Request[Actor, Any, Any],
+    shipment_id: Annotated[int, ID],
+    data: JSONBody[TrackingIn],
+) -> ShipmentOut:
+    view = await shipments.correct_tracking(
+        request.user, shipment_id, carrier=data.carrier, tracking_no=data.tracking_no
+    )
+    return shipment_out(view)
+
+
 @post(
     "/api/v1/shipments/{shipment_id:int}/deliver",
     tags=["shipments"],
@@ -297,17 +332,17 @@ async def cancel(request: Request[Actor, Any, Any], shipment_id: Annotated[int, 
     description=(
         "Shipment number as a QR code (leading to the shipment's page), warehouse, carrier "
         "and tracking number, ship-to address and every line with its quantity. Whoever may "
-        "see the shipment may print it."
+        "see the shipment may print it; a cancelled (unpacked) shipment has none: 409."
     ),
     operation_class=file_operation(
         "The delivery note and packing list, in the caller's language", "application/pdf"
     ),
-    responses=problems(400, 401, 404),
+    responses=problems(400, 401, 404, 409),
 )
 async def delivery_note(
     request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]
 ) -> Response[bytes]:
-    view = await shipments.get_shipment(request.user, shipment_id)
+    view = await shipments.printable_shipment(request.user, shipment_id)
     page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
     doc = delivery_note_document(view, page_url=page_url, issuer=await supplier_now(request))
     return document_response(doc)
@@ -318,6 +353,7 @@ ROUTES = [
     list_shipments,
     list_all_shipments,
     get_shipment,
+    correct_tracking,
     ship,
     deliver,
     receipt,

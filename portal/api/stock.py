@@ -96,7 +96,11 @@ class StockPageOut(Struct):
     "/api/v1/stock",
     tags=["stock"],
     summary="Stock by SKU and warehouse (warehouse staff), a page at a time in SKU code order",
-    responses=problems(400, 401, 403),
+    description=(
+        "A warehouse user given warehouses reads those only (`available` and `under_safety` "
+        "over them too); a `warehouse_id` outside them, or that does not exist, is 404."
+    ),
+    responses=problems(400, 401, 403, 404),
 )
 async def list_stock(
     request: Request[Actor, Any, Any],
@@ -289,7 +293,8 @@ async def set_safety_stock(
     summary="SKUs whose available stock over all warehouses is below their safety stock",
     description=(
         "Emptiest first (available ÷ safety stock), then by code. `limit` SKUs a page; the "
-        "next page follows while a page is full."
+        "next page follows while a page is full. For a warehouse user given warehouses: the "
+        "SKUs stocked there, by what is available there, with those warehouses' figures."
     ),
     responses=problems(400, 401, 403),
 )

@@ -4,6 +4,8 @@ A SKU is under its safety stock when its safety stock is above zero and what is 
 over all active warehouses (on hand − reserved) is below it — the same rule as the stock
 list's "under safety stock" filter (portal.domain.stock.StockRow.under_safety). The alert
 list is one row per SKU and includes SKUs that no warehouse holds at all (available 0).
+A warehouse user given warehouses reads those only (DESIGN: scope on every read): the SKUs
+stocked there, under their safety stock by what is available there.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from portal.db import current_engine, is_sqlite, write_transaction
 from portal.domain import audit, stock
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
-from portal.domain.scope import Actor
+from portal.domain.scope import Actor, staff_warehouses
 from portal.tables import Sku
 
 # Who sets a SKU's safety stock; every staff role sees what is under it (DESIGN: "staff see
@@ -33,12 +35,29 @@ _UNDER_SQL = (
     "s.base_unit AS unit, s.safety_stock AS safety_stock, "
     f"{_AVAILABLE} AS available "
     "FROM sku s "
-    "LEFT JOIN stock_level sl ON sl.sku = s.id "
+    "LEFT JOIN stock_level sl ON sl.sku = s.id{held} "
     "LEFT JOIN warehouse w ON w.id = sl.warehouse "
-    "WHERE s.safety_stock > 0 AND s.active "
+    "WHERE s.safety_stock > 0 AND s.active{stocked} "
     "GROUP BY s.id, s.code, s.name, s.barcode, s.base_unit, s.safety_stock "
     f"HAVING {_AVAILABLE} < s.safety_stock"
 )
+
+
+def under_sql(warehouse_ids: list[int] | None) -> str:
+    """The SKUs under their safety stock (id, code, name, barcode, unit, safety_stock,
+    available) as one SELECT. None: over every active warehouse, SKUs no warehouse holds
+    included. A warehouse user's own warehouses (integers of ours, written into the
+    statement): what is available there, of the SKUs stocked there; another warehouse's
+    figures are not read."""
+    if warehouse_ids is None:
+        return _UNDER_SQL.format(held="", stocked="")
+    listed = ", ".join(str(int(i)) for i in warehouse_ids) or "-1"
+    return _UNDER_SQL.format(
+        held=f" AND sl.warehouse IN ({listed})",
+        stocked=(
+            f" AND s.id IN (SELECT ls.sku FROM stock_level ls WHERE ls.warehouse IN ({listed}))"
+        ),
+    )
 
 
 @dataclass
@@ -99,10 +118,10 @@ def parse_safety_stock(raw: object) -> int:
     return int(text)
 
 
-async def _levels(rows: list[dict]) -> list[SafetyLevel]:
+async def _levels(rows: list[dict], warehouse_ids: list[int] | None) -> list[SafetyLevel]:
     ids = [r["id"] for r in rows]
-    per_warehouse = await stock.by_warehouse(ids)
-    totals = await stock.availability_by_sku(ids)
+    per_warehouse = await stock.by_warehouse(ids, warehouse_ids)
+    totals = await stock.availability_by_sku(ids, warehouse_ids)
     return [
         SafetyLevel(
             sku_id=r["id"],
@@ -129,12 +148,13 @@ _SKU_COLUMNS = (
 
 
 async def get_safety_level(actor: Actor, sku_id: int) -> SafetyLevel:
-    """One SKU's safety stock and availability, for staff; NotFound for an unknown SKU."""
+    """One SKU's safety stock and availability, for staff (a warehouse user given warehouses:
+    over those); NotFound for an unknown SKU."""
     require_safety_viewer(actor)
     row = await Sku.select(*_SKU_COLUMNS).where(Sku.id == sku_id).first()
     if row is None:
         raise NotFound(_("Product not found."))
-    return (await _levels([row]))[0]
+    return (await _levels([row], await staff_warehouses(actor)))[0]
 
 
 async def set_safety_stock(
@@ -176,23 +196,26 @@ async def under_safety(
 ) -> list[SafetyLevel]:
     """Active SKUs whose available stock is below their safety stock: empty shelves first,
     then by how far under they are (available ÷ safety stock), then by code (and id). `limit`
-    of them (at most 1,000; None: all, for an export) from `offset`."""
+    of them (at most 1,000; None: all, for an export) from `offset`. A warehouse user given
+    warehouses sees the SKUs stocked there, by what is available there (under_sql)."""
     require_safety_viewer(actor)
+    mine = await staff_warehouses(actor)
     order = f"ORDER BY {_AVAILABLE} * 1.0 / s.safety_stock, s.code, s.id"
     if limit is None:
-        rows = await Sku.raw(f"{_UNDER_SQL} {order}")
+        rows = await Sku.raw(f"{under_sql(mine)} {order}")
     else:
         rows = await Sku.raw(
-            f"{_UNDER_SQL} {order} LIMIT {{}} OFFSET {{}}",
+            f"{under_sql(mine)} {order} LIMIT {{}} OFFSET {{}}",
             max(1, min(int(limit), 1000)),
             max(0, int(offset)),
         )
-    return await _levels(rows)
+    return await _levels(rows, mine)
 
 
 async def count_under_safety(actor: Actor) -> int:
     """How many active SKUs are under their safety stock (the warehouse page's badge, the
-    reports)."""
+    reports), over the same warehouses as under_safety."""
     require_safety_viewer(actor)
-    rows = await Sku.raw(f"SELECT COUNT(*) AS n FROM ({_UNDER_SQL}) AS under_safety")
+    sql = under_sql(await staff_warehouses(actor))
+    rows = await Sku.raw(f"SELECT COUNT(*) AS n FROM ({sql}) AS under_safety")
     return int(rows[0]["n"]) if rows else 0

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from portal.db import fetch, write_transaction
+from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import audit, ledger, notifications, promotions, stock
 from portal.domain.errors import (
     Conflict,
@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "shipment_shipped": _("Shipment shipped"),
     "shipment_delivered": _("Shipment delivered"),
     "shipment_cancelled": _("Shipment cancelled"),
+    "shipment_tracking_changed": _("Carrier or tracking number corrected"),
     "shipment_received": _("Receipt confirmed"),
     "shipment_discrepancy": _("Receipt with a discrepancy"),
     "shipment_auto_received": _("Receipt confirmed automatically"),
@@ -155,10 +156,17 @@ class ShipmentView:
     can_confirm: bool = False
     can_deliver: bool = False
     delivered_at: datetime | None = None
+    can_correct: bool = False  # carrier and tracking number (shipped, not yet received)
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def printable(self) -> bool:
+        """Whether it has a delivery note and packing list: a cancelled (unpacked) shipment
+        is no parcel, and a paper for it would look like one on its way."""
+        return self.status != "cancelled"
 
     @property
     def total_qty(self) -> int:
@@ -275,6 +283,7 @@ async def _views(actor: Actor, rows: list[dict]) -> list[ShipmentView]:
             can_confirm=mine and r["status"] in AWAITING_RECEIPT,
             can_deliver=staff and r["status"] == "shipped",
             delivered_at=r["delivered_at"],
+            can_correct=staff and r["status"] in AWAITING_RECEIPT,
         )
         for r in rows
     ]
@@ -288,6 +297,18 @@ async def get_shipment(actor: Actor, shipment_id: int) -> ShipmentView:
     if mine is not None and row["warehouse"] not in mine:
         raise NotFound(_("Shipment not found."))
     return (await _views(actor, [row]))[0]
+
+
+async def printable_shipment(actor: Actor, shipment_id: int) -> ShipmentView:
+    """A shipment to print its delivery note (发货单) and packing list (装箱单) from: as
+    get_shipment, and Conflict for a cancelled one (it will not ship)."""
+    view = await get_shipment(actor, shipment_id)
+    if not view.printable:
+        raise Conflict(
+            _("Shipment %(number)s was cancelled: it has no delivery note or packing list."),
+            {"number": view.number},
+        )
+    return view
 
 
 async def list_for_order(actor: Actor, order_id: int) -> list[ShipmentView]:
@@ -406,7 +427,19 @@ class ShipmentPlan:
 
     @property
     def anything_left(self) -> bool:
+        """Whether a new shipment could hold something now (never a backordered unit)."""
         return any(line.remaining for line in self.lines)
+
+    @property
+    def backordered(self) -> int:
+        """The units of the order waiting for stock: they ship once stock arrives and is
+        reserved for them (the backorders list)."""
+        return sum(line.backordered for line in self.lines)
+
+    @property
+    def all_packed_or_shipped(self) -> bool:
+        """Nothing left to pack and nothing waiting for stock."""
+        return not self.anything_left and not self.backordered
 
 
 async def _lines_state(order_id: int, warehouse_id: int | None) -> list[PlanLine]:
@@ -878,16 +911,17 @@ async def ship(
 
     One transaction. Conflict when the shipment is no longer packed or its quantities were
     shipped meanwhile by another shipment; InsufficientStock when the warehouse no longer
-    holds them. Carrier and tracking number may be given (or corrected) at this step.
+    holds them. Carrier and tracking number may be given (or corrected) at this step; one
+    left blank (or not given) keeps what packing recorded: clearing a prefilled field never
+    drops it (correct_tracking changes them afterwards, audited). A tracking number may stay
+    empty: some carriers give none.
     """
     now = now or datetime.now(UTC)
     _require_warehouse(actor)
     current = await get_shipment(actor, shipment_id)
     errors: list[FieldError] = []
-    carrier = _short_text(carrier if carrier is not None else current.carrier, "carrier", errors)
-    tracking_no = _short_text(
-        tracking_no if tracking_no is not None else current.tracking_no, "tracking_no", errors
-    )
+    carrier = _short_text(carrier or "", "carrier", errors) or current.carrier
+    tracking_no = _short_text(tracking_no or "", "tracking_no", errors) or current.tracking_no
     if errors:
         raise ValidationFailed(errors=errors)
     async with write_transaction():
@@ -1132,6 +1166,80 @@ async def cancel_shipment(
             {"status": "cancelled"},
             now=now,
         )
+    return await get_shipment(actor, shipment_id)
+
+
+# --- correcting the carrier and tracking number -------------------------------------------
+
+
+async def correct_tracking(
+    actor: Actor,
+    shipment_id: int,
+    *,
+    carrier: str | None = None,
+    tracking_no: str | None = None,
+    now: datetime | None = None,
+) -> ShipmentView:
+    """Correct the carrier and tracking number of a parcel on its way (shipped or delivered,
+    not yet received): a typo, or the carrier's real number learnt after shipping. None keeps
+    a value; "" clears it (some carriers give no tracking number). Audited before → after and
+    noted on the order's timeline, which the dealer sees with the new number. Conflict for a
+    shipment not on its way (packed ones take them when shipped); the same values write
+    nothing."""
+    now = now or datetime.now(UTC)
+    _require_warehouse(actor)
+    current = await get_shipment(actor, shipment_id)
+    errors: list[FieldError] = []
+    new_carrier = _short_text(carrier, "carrier", errors) if carrier is not None else None
+    new_tracking = (
+        _short_text(tracking_no, "tracking_no", errors) if tracking_no is not None else None
+    )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    refused = _(
+        "Only a parcel on its way (shipped, not yet received) can have its carrier and "
+        "tracking number corrected."
+    )
+    if current.status not in AWAITING_RECEIPT:
+        raise Conflict(refused, extra={"shipment_status": current.status})
+    async with write_transaction():
+        query = Shipment.select(Shipment.status, Shipment.carrier, Shipment.tracking_no).where(
+            Shipment.id == shipment_id
+        )
+        if not is_sqlite(current_engine()):
+            query = query.lock_rows()
+        row = await query.first()
+        if row is None or row["status"] not in AWAITING_RECEIPT:
+            raise Conflict(refused, extra={"shipment_status": row["status"] if row else None})
+        before = {"carrier": row["carrier"] or "", "tracking_no": row["tracking_no"] or ""}
+        after = {
+            "carrier": before["carrier"] if new_carrier is None else new_carrier,
+            "tracking_no": before["tracking_no"] if new_tracking is None else new_tracking,
+        }
+        if after != before:
+            await Shipment.update(
+                {Shipment.carrier: after["carrier"], Shipment.tracking_no: after["tracking_no"]}
+            ).where(Shipment.id == shipment_id)
+            # The note begins with the number (webhooks find the shipment by it) and says
+            # what the number was and is, as of this change.
+            was = " ".join(v for v in before.values() if v) or "—"
+            now_is = " ".join(v for v in after.values() if v) or "—"
+            await note_on_order(
+                current.order_id,
+                "shipment_tracking_changed",
+                actor=actor,
+                now=now,
+                note=f"{current.number}\n{was} → {now_is}",
+            )
+            await audit.record(
+                actor,
+                "shipment.tracking_corrected",
+                "shipment",
+                shipment_id,
+                before,
+                after,
+                now=now,
+            )
     return await get_shipment(actor, shipment_id)
 
 

@@ -55,6 +55,7 @@ EVENT_TYPES: dict[str, str] = {
     "shipment.shipped": _("Shipment shipped"),
     "shipment.cancelled": _("Shipment cancelled"),
     "shipment.delivered": _("Shipment delivered"),
+    "shipment.tracking_changed": _("Carrier or tracking number corrected"),
     "shipment.received": _("Shipment received by the dealer"),
     "return.requested": _("Return requested"),
     "return.approved": _("Return approved"),
@@ -347,7 +348,8 @@ def _subject(event: dict) -> dict:
     """The shipment or return a shipment.* or return.* event is about (events_by_id finds it
     by the number its note begins with): what a receiver needs without a second look-up, and
     only what no later change alters, so every attempt sends the same bytes. A shipment's
-    carrier and tracking number are fixed once it ships; while packed they may still change."""
+    carrier and tracking number are set when it ships; while packed they may still change,
+    and a correction afterwards is an event of its own (its note says the old and new)."""
     found = event.get("shipment")
     if found:
         shipment = {

@@ -76,6 +76,28 @@ async def ship(request: Request, shipment_id: FromPath[int], data: Form) -> Resp
     return flash(Redirect(f"/shipments/{shipment_id}", status_code=303), "ok", [message])
 
 
+@post("/shipments/{shipment_id:int}/tracking", include_in_schema=False)
+async def correct_tracking(request: Request, shipment_id: FromPath[int], data: Form) -> Response:
+    """Warehouse staff correct the carrier and tracking number of a parcel on its way: the
+    form sends both as they should read (a field left empty is cleared, one not sent stays)."""
+    try:
+        view = await shipments.correct_tracking(
+            request.user,
+            shipment_id,
+            carrier=None if data.get("carrier") is None else str(data["carrier"]),
+            tracking_no=None if data.get("tracking_no") is None else str(data["tracking_no"]),
+        )
+    except (ValidationFailed, Conflict) as exc:
+        values = {**dict(data), "correcting": "1"}
+        return await _page(
+            request, shipment_id, error=_message(exc), values=values, status=exc.status
+        )
+    message = i18n.gettext(
+        "Shipment %(number)s: carrier and tracking number saved.", number=view.number
+    )
+    return flash(Redirect(f"/shipments/{shipment_id}", status_code=303), "ok", [message])
+
+
 @post("/shipments/{shipment_id:int}/deliver", include_in_schema=False)
 async def deliver(request: Request, shipment_id: FromPath[int]) -> Response:
     try:
@@ -119,7 +141,7 @@ async def receipt(request: Request, shipment_id: FromPath[int], data: Form) -> R
 
 @get("/shipments/{shipment_id:int}/delivery-note.pdf", include_in_schema=False)
 async def delivery_note(request: Request, shipment_id: FromPath[int]) -> Response:
-    view = await shipments.get_shipment(request.user, shipment_id)
+    view = await shipments.printable_shipment(request.user, shipment_id)
     page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
     doc = delivery_note_document(view, page_url=page_url, issuer=await supplier_now(request))
     return document_response(doc)
@@ -425,6 +447,7 @@ ROUTES = [
     return_list,
     shipment_page,
     ship,
+    correct_tracking,
     deliver,
     cancel,
     receipt,

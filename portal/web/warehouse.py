@@ -27,7 +27,7 @@ from portal.web.common import (
 )
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-STOCK_ROWS = 60
+STOCK_PER_PAGE = 50
 ALERTS_PER_PAGE = 50
 
 
@@ -128,8 +128,9 @@ async def stock_page(
     q: FromQuery[str | None] = None,
     under: FromQuery[str | None] = None,
     warehouse: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
 ) -> Template:
-    return await _stock_page(request, q, under, warehouse)
+    return await _stock_page(request, q, under, warehouse, page_no)
 
 
 async def _stock_page(
@@ -137,18 +138,31 @@ async def _stock_page(
     q: str | None,
     under: str | None,
     warehouse: str | None,
+    page_no: str | None = None,
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
     query = (q or "").strip()[:60]
+    # Any ?warehouse= that is not a plain id (an empty choice: all of them) lists them all.
+    warehouse_id = _int(warehouse) or None
+    filters = {
+        "q": query,
+        "under": "1" if under else "",
+        "warehouse": str(warehouse_id or ""),
+    }
+    total = await stock.count_stock(
+        request.user, q=query, under_safety=bool(under), warehouse_id=warehouse_id
+    )
+    pager = Pager.of(page_no, total, STOCK_PER_PAGE, "/stock", **filters)
     rows = await stock.list_stock(
         request.user,
         q=query,
         under_safety=bool(under),
-        warehouse_id=_int(warehouse),
-        limit=STOCK_ROWS,
+        warehouse_id=warehouse_id,
+        limit=STOCK_PER_PAGE,
+        offset=pager.offset(STOCK_PER_PAGE),
     )
     flash_data = take_flash(request)
     response = page(
@@ -156,18 +170,21 @@ async def _stock_page(
         "warehouse/stock.html",
         {
             "rows": rows,
-            "truncated": len(rows) >= STOCK_ROWS,
+            "total": total,
+            "pager": pager,
             "q": query,
             "under": bool(under),
-            "warehouse": _int(warehouse),
+            "warehouse": warehouse_id,
             "reasons": stock.ADJUST_REASON_LABELS,
-            "warehouses": await picking.picking_warehouses(request.user) if rows else [],
+            # The warehouse filter, and where stock may move to: the actor's own warehouses.
+            "warehouses": await picking.picking_warehouses(request.user),
             # One key per form on this page: a double tap or a resent form adjusts once.
             "adjust_key": uuid.uuid4().hex,
             "errors": errors or {},
             "values": values or {},
             "flash": flash_data,
-            "next_url": "/stock?" + urlencode({"q": query, **({"under": "1"} if under else {})}),
+            # A saved safety stock comes back to this page of this list.
+            "next_url": pager.url(pager.page),
             "alert_count": 0
             if is_htmx(request)
             else await safety_stock.count_under_safety(request.user),

@@ -671,6 +671,9 @@ FORM_ROUTES: dict[str, Route] = {
                                                        fixed={"discrepancy": "1"}),
     "POST /shipments/{shipment_id:int}/ship": Route("wh", {
         "carrier": ("text", "顺丰"), "tracking_no": ("text", "SF1")}),
+    "POST /shipments/{shipment_id:int}/tracking": Route("wh", {
+        "carrier": ("text", "中通"), "tracking_no": ("text", "ZT9")},
+        ids={"shipment_id": "shipped"}),
     "POST /stock/adjust": Route("wh", {
         "warehouse_id": ("int", ""), "sku_id": ("int", ""), "reason": ("choice", "receipt"),
         "qty": ("int", "5"), "note": ("text", "")}),
@@ -1095,6 +1098,8 @@ API_ROUTES: dict[str, ApiRoute] = {
         "discrepancy": True, "note": "少一箱"}, ids={"shipment_id": "shipped"}),
     "POST /api/v1/shipments/{shipment_id:int}/ship": ApiRoute("wh", {
         "carrier": "顺丰", "tracking_no": "SF1"}),
+    "PATCH /api/v1/shipments/{shipment_id:int}": ApiRoute("wh", {
+        "carrier": "中通", "tracking_no": "ZT9"}, ids={"shipment_id": "shipped"}),
     "POST /api/v1/stock/adjust": ApiRoute("wh", {
         "warehouse_id": "{warehouse}", "sku_id": "{sku_id}", "reason": "receipt", "qty": 5,
         "note": ""}),
