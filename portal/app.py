@@ -288,6 +288,40 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     return error_page(request, status, title, title)
 
 
+API_DESCRIPTION = """\
+The dealer ordering portal's JSON API: the same rules as its pages, for ERPs, a dealer's own
+systems and scripts.
+
+**Authentication.** `POST /api/v1/auth/token` with a username (or phone) and password gives a
+short-lived bearer token; an integration key (`dpk_…`, made at /me/api-keys) acts as its
+user until revoked. Send either as `Authorization: Bearer …`. What a caller sees and may do is
+its user's role and scope: another dealer's ids answer 404, as ids that do not exist.
+
+**Errors** are RFC 9457 problem documents (`application/problem+json`) with a stable `type`:
+`/problems/validation` (with `errors`: field and message), `not-found`, `conflict`,
+`unauthorized`, `forbidden`, `rate-limited` (with `Retry-After`), `credit-exceeded` (with the
+figures: available, order_total, credit_limit, exposure), `overdue-blocked`,
+`insufficient-stock` (with the short `lines`), `method-not-allowed`,
+`unsupported-media-type`, `unavailable` (503, with `Retry-After`). Titles and details are in
+the caller's language (`Accept-Language`: zh-CN, zh-TW, en).
+
+**Input** is taken as declared: a quantity or id is a JSON integer (not "24", not 24.0), a
+flag a JSON boolean, money a decimal string in yuan ("1234.50"), a day `YYYY-MM-DD` in
+Asia/Shanghai. A field a body does not know, or a query parameter an endpoint does not read,
+is refused rather than ignored. Bodies are at most 1 MB. A change (PUT) keeps what it leaves
+out.
+
+**Idempotency.** `POST /api/v1/orders` needs an `Idempotency-Key` header (1–100 visible ASCII
+characters): the same key and body again returns the first order (200), the same key with
+another body is 409. Payments, credit notes, shipments, returns and addresses take one too.
+"""
+
+# Why a request holding a NUL character or bytes that are not UTF-8 is refused.
+MSG_NOT_TEXT = _(
+    "The input holds a character that is not allowed (NUL) or is not UTF-8 text, or a number "
+    "beyond any that is stored."
+)
+
 # The largest request body taken (forms and order bodies are small; uploads set their own).
 BODY_LIMIT = 1_048_576
 
@@ -348,7 +382,9 @@ def render_server_error(request: Request, exc: Exception) -> Response:
         # Input no validator caught and the decoder or the database refused (a NUL character,
         # a number beyond the column, bytes that are not UTF-8): the caller's error, not ours.
         log.warning("bad input refused late: %r", exc)
-        domain = DomainError(_("Some of the input is not valid."))
+        domain = DomainError(
+            _("Some of the input is not valid."), errors=[FieldError("body", MSG_NOT_TEXT)]
+        )
         domain.status = 400
         domain.type = "validation"
         domain.title = _("Some of the input is not valid.")
@@ -538,7 +574,10 @@ async def prepare_request(request: Request) -> None:
         domain.title = _("Some of the input is not valid.")
         raise domain
     if suspect:
-        domain = DomainError(_("Some of the input is not valid."))
+        where = "query" if any(mark in query for mark in _NUL_ENCODED) else "body"
+        domain = DomainError(
+            _("Some of the input is not valid."), errors=[FieldError(where, MSG_NOT_TEXT)]
+        )
         domain.status = 400
         domain.type = "validation"
         domain.title = _("Some of the input is not valid.")
@@ -695,6 +734,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Dealer ordering portal API",
             version="1",
+            description=API_DESCRIPTION,
             path="/schema",
             render_plugins=api_docs.render_plugins(),
         ),
@@ -724,7 +764,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
 
 def _document_unsupported_media(app: Litestar) -> None:
     """Every API operation that reads a JSON body may answer 415 (prepare_request, for a body
-    of another content type): say so in its OpenAPI responses, once for all of them."""
+    of another content type) and 413 (over BODY_LIMIT): say so in its OpenAPI responses, once
+    for all of them."""
     from portal.api.schemas import problems
 
     for route in app.routes:
@@ -732,4 +773,4 @@ def _document_unsupported_media(app: Litestar) -> None:
             continue
         for handler in getattr(route, "route_handlers", []):
             if handler.parsed_data_field is not None:
-                handler.responses = {**(handler.responses or {}), **problems(415)}
+                handler.responses = {**(handler.responses or {}), **problems(413, 415)}

@@ -163,6 +163,10 @@ class Problem(Struct, kw_only=True):
     lines: Annotated[
         list[ShortLine] | UnsetType, Meta(description="insufficient-stock: the short lines")
     ] = UNSET
+    short_lines: Annotated[
+        list[ShortLine] | UnsetType,
+        Meta(description="credit-exceeded: lines also short of stock, to fix both at once"),
+    ] = UNSET
     retry_after: Annotated[int | UnsetType, Meta(description="rate-limited: seconds")] = UNSET
     idempotency_key: Annotated[str | UnsetType, Meta(description="conflict")] = UNSET
     uses: Annotated[

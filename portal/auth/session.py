@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 from litestar.types import Message, Scope
 
@@ -135,8 +136,28 @@ class PortalAuthenticationMiddleware(JWTCookieAuthenticationMiddleware):
         return await super().authenticate_request(connection)
 
 
+class PortalJWTAuth(JWTCookieAuth[Actor, Token]):
+    """The session cookie for pages, a bearer token (or an integration key) for the API. The
+    API's OpenAPI document names only the bearer scheme: Litestar's cookie variant also gives
+    it the cookie's name and `in: cookie`, which an HTTP bearer scheme does not have and which
+    sends a client generator looking for a cookie."""
+
+    @property
+    def openapi_components(self) -> Components:
+        return Components(
+            security_schemes={
+                self.openapi_security_scheme_name: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT or dpk_ key",
+                    description=self.description,
+                )
+            }
+        )
+
+
 def make_auth(settings: Settings) -> JWTCookieAuth[Actor, Token]:
-    return JWTCookieAuth[Actor, Token](
+    return PortalJWTAuth(
         authentication_middleware_class=PortalAuthenticationMiddleware,
         token_cls=VerifiedToken,
         token_secret=settings.secret_key,

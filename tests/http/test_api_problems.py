@@ -176,3 +176,20 @@ async def test_a_body_over_the_limit_is_a_validation_problem_in_the_callers_lang
     zh = assert_problem(await submit(client, buyer, big), 413, "validation")
     assert zh["detail"] != refused["detail"] and "1" in zh["detail"]
     assert await written() == (0, 0, 0, 0)
+
+
+async def test_a_nul_character_or_bytes_that_are_not_utf8_are_named(client):
+    buyer = await bearer(client, "buyer_a")
+    refused = assert_problem(
+        await submit(client, {**buyer, **EN}, {**order_body(), "note": "a\x00b"}), 400, "validation"
+    )
+    assert refused["errors"][0]["field"] == "body"
+    assert "NUL" in refused["errors"][0]["message"]
+    raw = await client.post(
+        "/api/v1/orders",
+        content=b'{"lines":[{"sku_code":"W550","qty":1}],"note":"\xff\xfe"}',
+        headers={**buyer, **EN, "Content-Type": "application/json", "Idempotency-Key": "u8"},
+    )
+    body = assert_problem(raw, 400, "validation")
+    assert body["errors"] and body["errors"][0]["field"] == "body"
+    assert await written() == (0, 0, 0, 0)

@@ -110,3 +110,24 @@ def test_reference_groups_by_first_tag_and_keeps_required_fields():
     assert op.responses == [("200", "ok", "Out")]
     assert groups[1].operations[0].body == "In"
     assert schemas[0].name == "Out" and schemas[0].properties == [("id", "integer", True, "")]
+
+
+async def test_the_document_says_how_to_authenticate_fail_and_retry(client):
+    """What an integrator needs before the first call: a bearer scheme (no cookie), the stable
+    problem types, strict input and the idempotency key; and that any body may be too large."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    [scheme] = doc["components"]["securitySchemes"].values()
+    assert scheme["type"] == "http" and scheme["scheme"].lower() == "bearer"
+    assert "in" not in scheme and "name" not in scheme
+    about = doc["info"]["description"]
+    for promise in (
+        "Authorization: Bearer",
+        "credit-exceeded",
+        "insufficient-stock",
+        "Idempotency-Key",
+        "not 24.0",
+    ):
+        assert promise in about, promise
+    submit = doc["paths"]["/api/v1/orders"]["post"]["responses"]
+    assert {"201", "413", "415", "422"} <= set(submit)
+    assert "short_lines" in doc["components"]["schemas"]["Problem"]["properties"]
