@@ -34,7 +34,7 @@ def test_nonsense_and_absurd_amounts_are_refused(text):
 
 @pytest.mark.parametrize("text", ["3,20", "1,2", "1,00", "12,34.5", ",123", "1,234,56", "1,,234"])
 def test_a_comma_that_groups_no_thousands_is_refused_not_dropped(text):
-    """"3,20" is a decimal comma or a slip: read as 320 it would raise a price a hundredfold."""
+    """ "3,20" is a decimal comma or a slip: read as 320 it would raise a price a hundredfold."""
     with pytest.raises(ValueError):
         parse_amount(text)
 
