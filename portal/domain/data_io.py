@@ -246,10 +246,13 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
         )
         rows = [[r["dealer"], r["sku"], _yuan(r["price_fen"])] for r in raw]
     elif kind == "stock":
+        # A warehouse user kept to some warehouses exports theirs only, as they see them.
+        mine = await staff_warehouses(actor)
+        only = "" if mine is None else f"WHERE sl.warehouse IN ({', '.join(map(str, mine))}) "
         raw = await StockLevel.raw(
             "SELECT w.code AS warehouse, s.code AS sku, s.name, sl.on_hand, sl.reserved, "
             "s.safety_stock FROM stock_level sl JOIN warehouse w ON w.id = sl.warehouse "
-            "JOIN sku s ON s.id = sl.sku ORDER BY w.code, s.code"
+            f"JOIN sku s ON s.id = sl.sku {only}ORDER BY w.code, s.code"
         )
         rows = [
             [

@@ -304,3 +304,21 @@ async def test_a_warehouse_user_reads_their_own_warehouses_stock_only(db, client
     listed = (await client.get("/api/v1/stock", headers=everyone)).json()["items"]
     assert {i["warehouse_id"] for i in listed} == {w.wh1["id"], w.wh2["id"]}
     assert (await client.get("/api/v1/stock/alerts", headers=everyone)).json() == []
+
+
+async def test_a_warehouse_user_exports_their_warehouses_stock_only(db, client):
+    w = await world(on_hand1=5, on_hand2=50)
+    admin = f.actor(await f.user("admin"))
+    east = await f.user("warehouse", username="east")
+    await staff.update_staff(
+        admin,
+        east["id"],
+        staff.StaffInput(display_name="东仓", role="warehouse", warehouse_ids=(w.wh1["id"],)),
+    )
+    token = await bearer(client, "east")
+    exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=token)
+    assert exported.status_code == 200
+    assert "W1" in exported.text and "W2" not in exported.text
+    everyone = await bearer(client, "clerk")
+    exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=everyone)
+    assert "W1" in exported.text and "W2" in exported.text
