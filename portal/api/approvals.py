@@ -222,7 +222,9 @@ async def resubmit(request: Request[Actor, Any, Any], order_id: Annotated[int, I
 
 class AdjustLineIn(In):
     order_line_id: Id
-    qty: Annotated[int, Meta(description="the new quantity in base units")]
+    qty: Annotated[
+        int, Meta(description="the new quantity in base units; 0 takes the line off the order")
+    ]
     unit_price: Annotated[
         Annotated[str, Meta(max_length=20)] | None,
         Meta(examples=["1.80"], description="the new unit price; null or absent: unchanged"),

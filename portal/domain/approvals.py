@@ -726,12 +726,19 @@ async def adjust(
         lid: (ln["qty"], ln["unit_price_fen"]) for lid, ln in lines.items()
     }
     gift_ids = {lid for lid, ln in lines.items() if ln["price_rule"] == orders.RULE_GIFT}
+    removed: set[int] = set()  # lines given quantity 0: taken off the order
+    seen: set[int] = set()
     for ch in changes:
         ln = lines.get(ch.line_id)
         fname = f"lines[{ch.line_id}]"
         if ln is None:
             errors.append(FieldError(fname, _("Line not found.")))
             continue
+        if ch.line_id in seen:
+            # Two changes to one line: which one was meant? (The last one won silently.)
+            errors.append(FieldError(fname, _("%(sku)s is given twice."), {"sku": ln["sku_code"]}))
+            continue
+        seen.add(ch.line_id)
         if ch.line_id in gift_ids:
             if (ch.qty, ch.unit_price_fen) not in ((ln["qty"], None), (ln["qty"], 0)):
                 errors.append(
@@ -747,14 +754,19 @@ async def adjust(
                 )
             )
             continue
-        if isinstance(ch.qty, bool) or not isinstance(ch.qty, int) or not 0 < ch.qty:
+        if isinstance(ch.qty, bool) or not isinstance(ch.qty, int) or ch.qty < 0:
             errors.append(
                 FieldError(
                     fname,
-                    _("%(sku)s: the quantity must be a positive whole number."),
+                    _("%(sku)s: the quantity must be a whole number, 0 to take the line off."),
                     {"sku": ln["sku_code"]},
                 )
             )
+            continue
+        if ch.qty == 0:
+            # The line comes off the order (its gifts follow it); its price stays as it was.
+            removed.add(ch.line_id)
+            wanted[ch.line_id] = (0, ln["unit_price_fen"])
             continue
         item = sku_rules.get(ln["sku"])
         if item is not None:
@@ -803,6 +815,13 @@ async def adjust(
                 )
                 continue
         wanted[ch.line_id] = (ch.qty, price)
+    if not errors and removed and all(lid in removed or lid in gift_ids for lid in lines):
+        errors.append(
+            FieldError(
+                "lines",
+                _("An order keeps at least one line: to drop all of it, reject or cancel it."),
+            )
+        )
     if errors:
         raise ValidationFailed(errors=errors)
     changed = {
@@ -812,7 +831,7 @@ async def adjust(
     }
     # What the order earned at submission follows the new quantities: gifts (a gift earned
     # no more goes) and the saving (gone below its threshold), on the terms it recorded.
-    gone = await _follow_gifts(lines, gift_ids, wanted)
+    gone = await _follow_gifts(lines, gift_ids, wanted) | removed
     totals = _line_totals(row, lines, wanted, gone)
     changed.update(
         {

@@ -22,12 +22,14 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.money import from_fen, parse_amount, to_fen
-from portal.domain.quantities import parse_qty
+from portal.domain.quantities import MAX_LINE_QTY, parse_qty
 from portal.web.common import clear_flash, flash, is_htmx, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ACTIONS = {"approve": "approve", "reject": "reject", "return": "return"}
-MSG_BAD_LINE = _("%(sku)s: enter a whole quantity and a price such as 12.50.")
+MSG_BAD_QTY = _("%(sku)s: enter a whole quantity (0 takes the line off the order).")
+MSG_QTY_TOO_LARGE = _("%(sku)s: at most %(max)s per line.")
+MSG_BAD_PRICE = _("%(sku)s: enter a price such as 12.50.")
 DONE_MESSAGES = {
     "approved": _("Order %(number)s is approved."),
     "step_approved": _("Step approved; order %(number)s goes to the next approver."),
@@ -223,9 +225,15 @@ async def adjust(request: Request, order_id: FromPath[int], data: Form) -> Respo
         values[ln.id] = {"qty": qty_raw, "price": price_raw}
         try:
             qty = parse_qty(qty_raw)
+        except ValueError:
+            digits = qty_raw.isdigit()
+            msgid = MSG_QTY_TOO_LARGE if digits and len(qty_raw) > 6 else MSG_BAD_QTY
+            errors.append(i18n.gettext(msgid, sku=ln.sku_code, max=f"{MAX_LINE_QTY:,}"))
+            continue
+        try:
             price = to_fen(parse_amount(price_raw)) if price_raw else None
         except ValueError:
-            errors.append(i18n.gettext(MSG_BAD_LINE, sku=ln.sku_code))
+            errors.append(i18n.gettext(MSG_BAD_PRICE, sku=ln.sku_code))
             continue
         changes.append(approvals.LineChange(ln.id, qty, price))
     reason = str(data.get("reason") or "")[: approvals.MAX_REASON * 2]

@@ -664,3 +664,39 @@ async def test_bulk_approve_small_orders(db):
     results = await approvals.bulk_approve(t.manager, [c.step_id for c in cards], now=NOW)
     assert [r.order_status for r in results] == ["approved", "approved"]
     assert await approvals.inbox_count(t.manager) == 0
+
+
+async def test_adjusting_a_line_to_zero_takes_it_off_the_order(db):
+    """The usual fix when a SKU is short or the dealer changes their mind: the line goes, its
+    stock and exposure with it, and the timeline says so; the last line cannot go (reject or
+    cancel instead), and one line given twice is refused rather than the last one winning."""
+    t = await team(on_hand=200)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    placed = await orders.submit_order(
+        t.w.buyer,
+        None,
+        [LineRequest(qty=48, sku_code="A100"), LineRequest(qty=12, sku_code="B200")],
+        idempotency_key="two",
+        now=NOW,
+    )
+    order = placed.order
+    a, b = sorted(order.lines, key=lambda ln: ln.sku_code)
+    assert await reserved(t.w.sku2) == 12
+    twice = [approvals.LineChange(b.id, 6), approvals.LineChange(b.id, 0)]
+    with pytest.raises(ValidationFailed) as refused:
+        await approvals.adjust(t.manager, order.id, twice, "两次", now=NOW)
+    assert "B200" in refused.value.errors[0].params["sku"]
+    both = [approvals.LineChange(a.id, 0), approvals.LineChange(b.id, 0)]
+    with pytest.raises(ValidationFailed) as refused:
+        await approvals.adjust(t.manager, order.id, both, "全删", now=NOW)
+    assert refused.value.errors[0].field == "lines"
+    assert await OrderLine.count() == 2 and await reserved(t.w.sku2) == 12
+
+    await approvals.adjust(t.manager, order.id, [approvals.LineChange(b.id, 0)], "缺货", now=NOW)
+    view = await orders.get_order(t.w.buyer, order.id)
+    assert [ln.sku_code for ln in view.lines] == ["A100"]
+    assert view.total_fen == a.line_total_fen
+    assert (await dealer_now(t.w.dealer))["open_orders_fen"] == a.line_total_fen
+    assert await reserved(t.w.sku2) == 0 and await reserved(t.w.sku) == 48
+    adjusted = next(e for e in view.events if e.kind == "adjusted")
+    assert "缺货" in adjusted.note and "B200: 12" in adjusted.note and "→ 0 ×" in adjusted.note
