@@ -56,7 +56,12 @@ def _input(data: WarehouseIn) -> warehouses.WarehouseInput:
     )
 
 
-@get("/api/v1/warehouses", tags=["stock"], summary="Warehouses", responses=problems(401, 403))
+@get(
+    "/api/v1/warehouses",
+    tags=["stock"],
+    summary="Warehouses (staff; a warehouse user kept to some: theirs)",
+    responses=problems(401, 403),
+)
 async def list_warehouses(request: Request[Actor, Any, Any]) -> list[WarehouseOut]:
     return [_out(r) for r in await warehouses.list_warehouses(request.user)]
 

@@ -13,7 +13,7 @@ from portal.domain import audit
 from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
-from portal.domain.scope import Actor
+from portal.domain.scope import Actor, staff_warehouses
 from portal.tables import Warehouse
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -30,7 +30,7 @@ class WarehouseInput:
     active: bool = True
 
 
-def _require_admin(actor: Actor) -> None:
+def require_admin(actor: Actor) -> None:
     if actor.role != "admin":
         raise Forbidden(_("Only an administrator may change warehouses."))
 
@@ -39,16 +39,27 @@ def _out(row: dict) -> dict:
     return {**row, "active": bool(row["active"])}
 
 
+async def _readable(actor: Actor) -> list[int] | None:
+    """Which warehouses the actor may read: every one for staff (an ERP's warehouse or finance
+    key needs their ids for stock and shipments), a warehouse user's own where they have some
+    (None: all); dealers none (Forbidden)."""
+    if not actor.is_staff:
+        raise Forbidden(_("Your role cannot see warehouses."))
+    return await staff_warehouses(actor)
+
+
 async def list_warehouses(actor: Actor) -> list[dict]:
-    _require_admin(actor)
-    rows = await Warehouse.select().order_by(Warehouse.priority).order_by(Warehouse.code)
-    return [_out(r) for r in rows]
+    mine = await _readable(actor)
+    query = Warehouse.select().order_by(Warehouse.priority).order_by(Warehouse.code)
+    if mine is not None:
+        query = query.where(Warehouse.id.is_in(mine))
+    return [_out(r) for r in await query]
 
 
 async def get_warehouse(actor: Actor, warehouse_id: int) -> dict:
-    _require_admin(actor)
+    mine = await _readable(actor)
     row = await Warehouse.select().where(Warehouse.id == warehouse_id).first()
-    if row is None:
+    if row is None or (mine is not None and row["id"] not in mine):
         raise NotFound(MISSING)
     return _out(row)
 
@@ -71,7 +82,7 @@ async def save_warehouse(
 ) -> dict:
     """Add (warehouse_id None) or change a warehouse; a code another warehouse has, in any
     letter case (sh is SH), is a field error, also when two administrators save it at once."""
-    _require_admin(actor)
+    require_admin(actor)
     errors = _check(data)
     taken = Warehouse.exists().where(same_text(Warehouse.code, data.code))
     if warehouse_id is not None:

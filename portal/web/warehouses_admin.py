@@ -31,6 +31,7 @@ def _input(data: dict[str, Any]) -> warehouses.WarehouseInput:
 
 
 async def _page(request: Request, template: str, status: int = 200, **extra: Any) -> Template:
+    warehouses.require_admin(request.user)  # staff read warehouses; only admins manage them
     context = {
         "errors": {},
         "values": {"priority": 0, "active": True},
@@ -62,12 +63,14 @@ async def warehouse_add(request: Request, data: Form) -> Response:
 
 @get("/admin/warehouses/{warehouse_id:int}", include_in_schema=False)
 async def warehouse_edit(request: Request, warehouse_id: FromPath[int]) -> Template:
+    warehouses.require_admin(request.user)
     row = await warehouses.get_warehouse(request.user, warehouse_id)
     return await _page(request, "admin/warehouse_edit.html", warehouse=row, values=row)
 
 
 @post("/admin/warehouses/{warehouse_id:int}", include_in_schema=False)
 async def warehouse_save(request: Request, warehouse_id: FromPath[int], data: Form) -> Response:
+    warehouses.require_admin(request.user)
     row = await warehouses.get_warehouse(request.user, warehouse_id)
     try:
         await warehouses.save_warehouse(request.user, warehouse_id, _input(data))

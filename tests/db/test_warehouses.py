@@ -60,6 +60,6 @@ async def test_bad_and_forbidden(db):
         assert [e.field for e in refused.value.errors] == [field]
     assert await Warehouse.count() == 1
     with pytest.raises(Forbidden):
-        await warehouses.list_warehouses(f.actor(await f.user("warehouse")))
+        await warehouses.list_warehouses(f.actor(await f.user("dealer_buyer", await f.dealer())))
     with pytest.raises(NotFound):
         await warehouses.get_warehouse(admin, 987654)

@@ -36,7 +36,10 @@ async def test_an_administrator_adds_and_pauses_a_warehouse(client, db):
     )
     assert paused.status_code == 200 and paused.json()["active"] is False
     clerk = await bearer(client, "clerk")
-    assert_problem(await client.get("/api/v1/warehouses", headers=clerk), 403, "forbidden")
+    # Staff read them (for stock and shipments); only an administrator changes them.
+    assert (await client.get("/api/v1/warehouses", headers=clerk)).status_code == 200
+    refused = await client.put(f"/api/v1/warehouses/{row['id']}", json={"name": "x"}, headers=clerk)
+    assert_problem(refused, 403, "forbidden")
 
 
 async def test_a_warehouse_change_keeps_its_priority_and_a_webhook_its_events(client, db):
@@ -63,3 +66,46 @@ async def test_a_warehouse_change_keeps_its_priority_and_a_webhook_its_events(cl
     assert_problem(
         await client.put(hook, json={"events": ["order.nope"]}, headers=root), 400, "validation"
     )
+
+
+async def test_staff_read_warehouses_and_only_administrators_manage_them(client, db):
+    """An ERP's warehouse or finance key needs the warehouses' ids; a warehouse user kept to
+    some reads those; dealers read none; the admin pages stay the administrator's."""
+    from portal.domain import staff
+
+    east = await f.warehouse("E1", "华东仓")
+    south = await f.warehouse("S1", "华南仓")
+    admin = await f.user("admin", username="root")
+    await f.user("finance", username="money")
+    kept = await f.user("warehouse", username="east")
+    await staff.update_staff(
+        f.actor(admin),
+        kept["id"],
+        staff.StaffInput(display_name="东仓", role="warehouse", warehouse_ids=(east["id"],)),
+    )
+    await f.user("dealer_buyer", await f.dealer(), username="buyer")
+    money = await bearer(client, "money")
+    listed = await client.get("/api/v1/warehouses", headers=money)
+    assert listed.status_code == 200
+    assert {w["code"] for w in listed.json()} == {"E1", "S1"}
+    mine = await bearer(client, "east")
+    assert [w["code"] for w in (await client.get("/api/v1/warehouses", headers=mine)).json()] == [
+        "E1"
+    ]
+    assert_problem(
+        await client.get(f"/api/v1/warehouses/{south['id']}", headers=mine), 404, "not-found"
+    )
+    changed = await client.put(
+        f"/api/v1/warehouses/{east['id']}", json={"name": "改名"}, headers=money
+    )
+    assert_problem(changed, 403, "forbidden")
+    assert (await Warehouse.select(Warehouse.name).where(Warehouse.id == east["id"]).first())[
+        "name"
+    ] == "华东仓"
+    assert_problem(
+        await client.get("/api/v1/warehouses", headers=await bearer(client, "buyer")),
+        403,
+        "forbidden",
+    )
+    await sign_in(client, "money")
+    assert (await client.get("/admin/warehouses")).status_code == 403
