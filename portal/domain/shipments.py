@@ -173,6 +173,15 @@ class ShipmentView:
         return sum(line.qty for line in self.lines)
 
     @property
+    def qty_by_unit(self) -> list[tuple[int, str]]:
+        """What the parcel holds per unit, in the order its lines first name them: (120, 包),
+        (36, 袋); a sum across units (156 of nothing in particular) would tell nobody anything."""
+        by_unit: dict[str, int] = {}
+        for line in self.lines:
+            by_unit[line.unit] = by_unit.get(line.unit, 0) + line.qty
+        return [(qty, unit) for unit, qty in by_unit.items()]
+
+    @property
     def weight_g(self) -> int | None:
         """The goods' weight for the carrier, or None while a line's SKU has no weight (a
         total that leaves something out would mislead)."""
