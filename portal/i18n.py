@@ -169,4 +169,12 @@ def error_message(err: DomainError) -> str:
 
 
 def field_message(err: FieldError) -> str:
-    return gettext(err.message, **err.params)
+    """A field error in the reader's language; a parameter that is itself a field error (a
+    line's own problem inside "Line 3: …") is rendered in the same language."""
+    params = {
+        key: field_message(value)
+        if hasattr(value, "message") and hasattr(value, "params")
+        else value
+        for key, value in err.params.items()
+    }
+    return gettext(err.message, **params)

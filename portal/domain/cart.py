@@ -544,9 +544,11 @@ async def quick_add(
             item.code, combined, moq=item.moq, order_multiple=item.order_multiple, field=fname
         )
         if problems:
-            for p in problems:
-                p.params["line"] = line_no
-            errors.extend(problems)
+            # Said with its line number, as every other line's problem is (a 500-row file).
+            errors.extend(
+                FieldError(fname, _("Line %(line)s: %(problem)s"), {"line": line_no, "problem": p})
+                for p in problems
+            )
             continue
         adds[item.sku_id] = adds.get(item.sku_id, 0) + qty_base
     if adds and not errors:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from portal import i18n
 from portal.domain import cart, orders
 from portal.domain.errors import InsufficientStock, NotFound, ValidationFailed
 from portal.domain.quantities import LineRequest
@@ -91,7 +92,11 @@ async def test_quick_add_reports_each_bad_line_and_adds_nothing_until_all_are_go
     # B200 4 breaks two rules (MOQ 6, multiples of 6): two errors on line 3.
     assert [e.field for e in errors] == ["line 2", "line 3", "line 3", "line 4", "line 6"]
     assert errors[0].params["sku"] == "NOPE"
-    assert errors[1].params["sku"] == "B200" and errors[1].params["line"] == 3
+    assert errors[1].params["line"] == 3 and errors[1].params["problem"].params["sku"] == "B200"
+    # Said with its line number, as the other lines' problems are.
+    i18n.set_locale("en")
+    assert i18n.field_message(errors[1]).startswith("Line 3: B200")
+    i18n.set_locale("zh_Hans")
     assert errors[-1].params["unit"] == "托"
 
     view, errors = await cart.quick_add(w.buyer, None, f"A100 1 箱\n{barcode}\t6")
