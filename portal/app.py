@@ -42,6 +42,7 @@ from portal import db as dbmod
 from portal import housekeeping, i18n, mail, webhooks
 from portal.auth.session import make_auth, session_reader, session_renewer
 from portal.domain import supplier
+from portal.domain import webhooks as webhook_rules
 from portal.domain.errors import (
     DomainError,
     FieldError,
@@ -643,6 +644,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     owns_engine = engine is None
     engine = engine or dbmod.engine_from_url(settings.database_url)
     auth = make_auth(settings)
+    # One installation, one policy (the sender and every writer of an endpoint read it).
+    webhook_rules.private_addresses_allowed = settings.webhook_private_addresses
 
     retry: list[asyncio.Task] = []
 

@@ -63,6 +63,10 @@ class Settings:
     housekeeping_seconds: int = 3600
     # How often each server process sends due webhook deliveries; 0 turns sending off.
     webhook_seconds: float = 5.0
+    # Webhook receivers on this machine or a private network (localhost, 10.x, 192.168.x,
+    # 169.254.x, ...): off unless PORTAL_WEBHOOK_PRIVATE=1, so that an administrator's key
+    # cannot make the portal probe internal services (SSRF). A test set-up turns it on.
+    webhook_private_addresses: bool = False
     # uvicorn's line per request; off by default (the reverse proxy in front logs requests).
     access_log: bool = False
 
@@ -89,5 +93,6 @@ class Settings:
             auto_receive_days=int(env.get("PORTAL_AUTO_RECEIVE_DAYS", "7")),
             housekeeping_seconds=int(env.get("PORTAL_HOUSEKEEPING_SECONDS", "3600")),
             webhook_seconds=float(env.get("PORTAL_WEBHOOK_SECONDS", "5")),
+            webhook_private_addresses=env.get("PORTAL_WEBHOOK_PRIVATE", "0") == "1",
             access_log=env.get("PORTAL_ACCESS_LOG", "0") == "1",
         )

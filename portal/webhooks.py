@@ -12,11 +12,13 @@ the same X-Portal-Delivery id and the same event id in the body.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -60,8 +62,30 @@ async def _due(now: datetime, batch: int) -> list[dict]:
     )
 
 
+async def _refused_destination(url: str) -> str:
+    """Why an attempt must not go to `url` ("" if it may): a receiver whose name resolves to
+    an internal address, unless the installation allows those (webhooks.MSG_PRIVATE)."""
+    if webhooks.private_addresses_allowed:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if webhooks.internal_host(host):
+        return f"refused: {host} is an internal address"
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80)
+        )
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"[:500]
+    internal = sorted({info[4][0] for info in found if webhooks.internal_address(info[4][0])})
+    return f"refused: {host} resolves to internal address {internal[0]}" if internal else ""
+
+
 async def _post(client: httpx.AsyncClient, row: dict, payload: bytes) -> tuple[int | None, str]:
     """(the receiver's status, the error) of one attempt; (2xx, "") is success."""
+    refused = await _refused_destination(row["url"])
+    if refused:
+        return None, refused
     stamp = int(time.time())
     headers = {
         "Content-Type": "application/json",

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from portal.db import bind_tables, engine_from_url, start, stop
-from portal.domain import supplier
+from portal.domain import supplier, webhooks
 from portal.migrate import run_migrations
 from portal.tables import ALL_TABLES
 
@@ -205,4 +205,7 @@ async def db(engine) -> AsyncIterator:
     bind_tables(engine)
     await empty_all_tables(engine)
     supplier.forget()  # what a process remembers of the settings is gone with the rows
+    # The tests' webhook receivers listen on 127.0.0.1 (an installation's default refuses
+    # it; tests/db/test_webhook_destinations.py checks that default).
+    webhooks.private_addresses_allowed = True
     yield engine

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
@@ -107,6 +108,35 @@ def events_of(text: str) -> list[str]:
     return [] if text == ALL_EVENTS else [e for e in text.split(",") if e]
 
 
+# Receivers on the portal's own machine or a private network are refused unless the
+# installation allows them (Settings.webhook_private_addresses, applied by create_app): an
+# administrator's key could otherwise make the portal call internal services and read their
+# answers in a test (SSRF). The sender checks what a name resolves to before each attempt.
+private_addresses_allowed = False
+MSG_PRIVATE = _(
+    "This address is on the portal's own machine or a private network: receivers there are "
+    "refused unless the installation allows them (PORTAL_WEBHOOK_PRIVATE=1)."
+)
+
+
+def internal_address(ip: str) -> bool:
+    """Whether an IP address is not on the public internet: loopback, private, link-local
+    (cloud metadata at 169.254.169.254), carrier-grade NAT, reserved, multicast, unspecified."""
+    try:
+        address = ipaddress.ip_address(ip.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def internal_host(host: str) -> bool:
+    """A host named as internal without looking it up: localhost, or an internal IP literal."""
+    name = host.strip("[]").lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost") or internal_address(name)
+
+
 def _check(data: EndpointInput) -> list[FieldError]:
     errors = []
     url = data.url.strip()
@@ -125,6 +155,8 @@ def _check(data: EndpointInput) -> list[FieldError]:
                 {"example": EXAMPLE_URL},
             )
         )
+    elif not private_addresses_allowed and internal_host(parts.hostname or ""):
+        errors.append(FieldError("url", MSG_PRIVATE))
     if len(data.description) > DESCRIPTION_MAX:
         errors.append(
             FieldError("description", _("At most %(n)s characters."), {"n": DESCRIPTION_MAX})

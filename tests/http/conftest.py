@@ -26,6 +26,8 @@ def settings(database_url, tmp_path) -> Settings:
             "PORTAL_DATABASE_URL": database_url,
             "PORTAL_VAR_DIR": str(tmp_path),
             "PORTAL_SECRET_KEY": TEST_SECRET,
+            # The tests' webhook receivers listen on 127.0.0.1.
+            "PORTAL_WEBHOOK_PRIVATE": "1",
         }
     )
 
