@@ -119,6 +119,12 @@ class ReturnView:
     credit_fen: int
     lines: list[ReturnLineView] = field(default_factory=list)
     photos: list[ReturnPhotoView] = field(default_factory=list)
+    # Who asked, decided and received it, and when (the return's history).
+    created_by_name: str = ""
+    decided_at: datetime | None = None
+    decided_by_name: str = ""
+    received_at: datetime | None = None
+    received_by_name: str = ""
     can_decide: bool = False
     can_receive: bool = False
     can_add_photos: bool = False
@@ -184,6 +190,11 @@ async def _views(rows: list[dict]) -> list[ReturnView]:
             credit_fen=int(r["credit_fen"] or 0),
             lines=by_return.get(r["id"], []),
             photos=pictures.get(r["id"], []),
+            created_by_name=r.get("created_by_name") or "",
+            decided_at=r.get("decided_at"),
+            decided_by_name=r.get("decided_by_name") or "",
+            received_at=r.get("received_at"),
+            received_by_name=r.get("received_by_name") or "",
         )
         for r in rows
     ]
@@ -202,6 +213,11 @@ _COLUMNS = (
     ReturnRequest.decision_note,
     ReturnRequest.inspection_note,
     ReturnRequest.credit_fen,
+    ReturnRequest.created_by.display_name.as_alias("created_by_name"),
+    ReturnRequest.decided_at,
+    ReturnRequest.decided_by.display_name.as_alias("decided_by_name"),
+    ReturnRequest.received_at,
+    ReturnRequest.received_by.display_name.as_alias("received_by_name"),
 )
 
 

@@ -91,6 +91,9 @@ async def test_return_flow_pages(db, client):
     )
     assert r.status_code == 200
     assert "已收货，已向经销商贷记 ¥4.00" in r.text
+    # The return's history: asked, decided and received, each with who did it.
+    for label in ("申请时间", "审批时间", "退货入库"):
+        assert f"<dt>{label}</dt>" in r.text, label
     assert "张退货单" not in (await client.get("/warehouse")).text  # nothing left to receive
     assert await stock_of(w.sku, w.wh1) == (92, 0)
     d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
