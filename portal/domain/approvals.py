@@ -57,7 +57,8 @@ STEP_STATUSES = ("pending", "approved", "rejected", "returned", "superseded")
 RULE_LABELS = {
     "total_at_least": _("Order total at or over an amount"),
     "over_credit": _("Over the dealer's credit"),
-    "discount_beyond_authority": _("Discount beyond the rep's authority"),
+    # Whoever gave it: a rep, or a manager adjusting past their own authority.
+    "discount_beyond_authority": _("Discount beyond the authority of whoever gave it"),
     "first_orders": _("A new dealer's first orders"),
     "dealer_flagged": _("Dealer flagged for review"),
 }

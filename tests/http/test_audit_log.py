@@ -150,16 +150,20 @@ def test_recorded_values_read_as_money_percent_and_names():
                 Change("role", "sales_rep", "sales_manager"),
                 Change("lines", "[1, 2]", ""),
                 Change("active", "true", "false"),
+                Change("percent_bp", "8550", "null"),
+                Change("base_price_fen", "450", "480"),
             ]
         )
     finally:
         i18n.set_locale(i18n.DEFAULT_LOCALE)
     assert [(c.label, c.before, c.after) for c in shown] == [
         ("Credit limit", "¥20,000.00", "¥12,345.50"),
-        ("credit_tolerance_bp", "", "2.5%"),
+        ("Tolerance over the limit (percent)", "", "2.5%"),
         ("Role", "Sales representative", "Sales manager"),
         ("lines", "[1, 2]", ""),
         ("Active", "Yes", "No"),
+        ("Percentage of the base price", "85.5%", "—"),
+        ("Base price", "¥4.50", "¥4.80"),
     ]
 
 
