@@ -218,6 +218,9 @@ async def test_a_supplier_tolerance_set_on_the_phone_lets_any_dealer_go_over(cli
     await sign_in(client, "cfo")
     finance = await client.get(f"/finance/dealers/{w.dealer['id']}", headers=ZH)
     assert 'id="tolerance">¥10.00<' in finance.text and 'id="supplier-tolerance"' in finance.text
+    # Only a percentage set: the note says the percentage, not "¥0.00 or 10%".
+    note = finance.text.split('id="supplier-tolerance">')[1].split("</p>")[0]
+    assert "10%" in note and "¥0.00" not in note
     cfo = await bearer(client, "cfo")
     dealer = await client.get(f"/api/v1/dealers/{w.dealer['id']}", headers=cfo)
     assert dealer.json()["tolerance"] == "10.00" and dealer.json()["tolerance_percent"] == "0"
