@@ -864,10 +864,15 @@ async def _select_orders(
     text = _like_text(q or "")
     if text:
         pattern = f"%{text}%"
-        if is_sqlite(current_engine()):
-            where.append(Order.number.like(pattern) | Order.dealer.name.like(pattern))
-        else:
-            where.append(Order.number.ilike(pattern) | Order.dealer.name.ilike(pattern))
+        like = "like" if is_sqlite(current_engine()) else "ilike"
+        where.append(
+            getattr(Order.number, like)(pattern)
+            | getattr(Order.dealer.name, like)(pattern)
+            | getattr(Order.dealer.code, like)(pattern)  # the list shows it: D01
+        )
+    elif (q or "").strip():
+        # Only wildcard characters (%, _): a search for nothing finds nothing, not everything.
+        where.append(Order.id < 0)
     count_query = Order.count()
     query = Order.select(
         Order.id,

@@ -351,6 +351,11 @@ async def test_orders_list_filters_by_status_and_searches(client):
     assert "<html" not in waiting.text
     found = await client.get(f"/orders?q={kept['number'][-4:]}")
     assert kept["number"] in found.text and dropped["number"] not in found.text
+    # The dealer's code, as the list shows it, finds its orders; a wildcard alone finds none.
+    by_code = await client.get("/orders", params={"q": s.dealer["code"].lower()})
+    assert kept["number"] in by_code.text and dropped["number"] in by_code.text
+    wild = await client.get("/orders", params={"q": "%"})
+    assert kept["number"] not in wild.text and dropped["number"] not in wild.text
     bad = await client.get("/orders?status=nonsense")
     assert bad.status_code == 400 and kept["number"] in bad.text
 
