@@ -543,10 +543,23 @@ def product_context(
             )
         )
     has_packs = any(item.pack_name for item in detail.skus)
-    first = detail.skus[0]
+    # The switch names the unit when every variant shares it (按瓶 / 按箱); variants sold in
+    # different units (瓶 and 盒) read "by the piece" / "by the pack" instead of the first's.
+    base_units = {i.unit for i in detail.skus}
+    pack_names = {i.pack_name for i in detail.skus if i.pack_name}
     unit_choices = [
-        ("base", first.unit),
-        ("pack", next((i.pack_name for i in detail.skus if i.pack_name), first.unit)),
+        (
+            "base",
+            i18n.gettext(_("By %(unit)s"), unit=next(iter(base_units)))
+            if len(base_units) == 1
+            else i18n.gettext(_("By the piece")),
+        ),
+        (
+            "pack",
+            i18n.gettext(_("By %(unit)s"), unit=next(iter(pack_names)))
+            if len(pack_names) == 1
+            else i18n.gettext(_("By the pack")),
+        ),
     ]
     return {
         "detail": detail,

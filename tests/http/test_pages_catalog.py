@@ -623,3 +623,18 @@ async def test_product_page_says_what_the_dealer_bought_last(client, world):
     await sign_in(client, "buyer_b")
     other = await client.get(f"/products/{product['id']}")
     assert other.status_code == 200 and "纯棉T恤" in other.text and "上次购买" not in other.text
+
+
+async def test_the_unit_switch_names_a_unit_only_when_every_variant_has_it(client, world):
+    product, skus = await _tee_product(world)  # every variant in 瓶, packed by the 箱
+    await sign_in(client, "buyer_a")
+    page = await client.get(f"/products/{product['id']}")
+    switch = page.text.split('class="unit-switch"')[1].split("</nav>")[0]
+    assert ">按瓶<" in switch and ">按箱<" in switch
+    box = await f.sku(
+        code="TEE-GIFT", name="纯棉T恤礼盒", base_unit="盒", product=product, pack=("件", 6)
+    )
+    await f.stock(box, world["wh"], 10)
+    page = await client.get(f"/products/{product['id']}")
+    switch = page.text.split('class="unit-switch"')[1].split("</nav>")[0]
+    assert ">按单品<" in switch and ">按整箱<" in switch and "按瓶" not in switch
