@@ -234,6 +234,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                     colour,
                     "瓶",
                     100 + (i * 37) % 5000,
+                    (100 + (i * 37) % 5000) * 3 // 4,  # cost: 75 % of the base price
                     1,
                     1,
                     500,
@@ -256,6 +257,7 @@ async def generate(url: str, rng: random.Random) -> Data:
                 "colour",
                 "base_unit",
                 "base_price_fen",
+                "cost_price_fen",
                 "moq",
                 "order_multiple",
                 "weight_g",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -329,6 +330,17 @@ def _fen_at(fen: int, basis_points: int) -> int:
     return to_fen(percent_of(fen, basis_points))
 
 
+def _cost_fen(code: str, base_fen: int) -> int | None:
+    """What a demo SKU costs the supplier: 70 to 78 % of its base price (so the 一级 price,
+    85 %, and its volume breaks still leave a margin), picked by the code's checksum rather
+    than the random stream, which would change every later pick; one SKU in 25 has no cost
+    yet, so the approvers' pages show "cost unknown" too."""
+    roll = zlib.crc32(code.encode())
+    if roll % 25 == 0:
+        return None
+    return _fen_at(base_fen, 7000 + (roll // 25) % 9 * 100)
+
+
 def build_plan(seed: int = DEFAULT_SEED, sku_count: int = DEFAULT_SKU_COUNT) -> DemoPlan:
     """Every demo row as plain data, the same for the same seed and size."""
     rng = random.Random(seed)
@@ -416,6 +428,7 @@ def _plan_sku(
         moq, multiple = 6 * rng.choice([1, 2]), 6  # buy in 6s
     elif roll < 0.25:
         moq = spec.pack  # at least a whole 箱
+    base_fen = spec.price_fen + rng.choice([0, 0, 0, 10, 20, 50, -10])
     plan.skus.append(
         {
             "product": product,
@@ -425,7 +438,8 @@ def _plan_sku(
             "spec": spec.label,
             "colour": flavour,
             "base_unit": spec.unit,
-            "base_price_fen": spec.price_fen + rng.choice([0, 0, 0, 10, 20, 50, -10]),
+            "base_price_fen": base_fen,
+            "cost_price_fen": _cost_fen(code, base_fen),
             "moq": moq,
             "order_multiple": multiple,
             "weight_g": spec.weight_g,

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-from portal.api.orders import order_out
+from portal.api.orders import CostOut, MarginBpOut, MarginOut, order_out
 from portal.api.schemas import Id, In, OrderOut, change_of, kept, money, price_fen, problems
 from portal.domain import approvals, dealers, orders
 from portal.domain.money import parse_amount, to_fen
@@ -40,6 +40,14 @@ class ApprovalOut(Struct):
     margin: str  # against the dealer's own prices; negative = below them
     credit_after: str
     created_at: datetime
+    # For sales managers and finance only (who see costs); left out for anyone else.
+    cost: CostOut = UNSET
+    gross_margin: MarginOut = UNSET
+    gross_margin_bp: MarginBpOut = UNSET
+    cost_unknown_lines: Annotated[
+        int | UnsetType,
+        Meta(description="lines whose SKU has no cost, left out of cost and gross_margin"),
+    ] = UNSET
 
 
 class DecisionIn(In):
@@ -128,6 +136,19 @@ def _rule_out(row: dict) -> RuleOut:
     )
 
 
+def _gross_fields(card: approvals.InboxCard) -> dict[str, Any]:
+    """The card's gross margin where the caller sees costs; nothing otherwise."""
+    g = card.gross_margin
+    if g is None:
+        return {}
+    return {
+        "cost": None if g.cost_fen is None else money(g.cost_fen),
+        "gross_margin": None if g.margin_fen is None else money(g.margin_fen),
+        "gross_margin_bp": g.margin_bp,
+        "cost_unknown_lines": g.cost_unknown_lines,
+    }
+
+
 @get(
     "/api/v1/approvals",
     tags=["approvals"],
@@ -149,6 +170,7 @@ async def list_approvals(request: Request[Actor, Any, Any]) -> list[ApprovalOut]
             margin=money(c.margin_fen),
             credit_after=money(c.credit_after_fen),
             created_at=c.created_at,
+            **_gross_fields(c),
         )
         for c in await approvals.inbox(request.user)
     ]

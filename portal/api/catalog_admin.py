@@ -34,6 +34,10 @@ Percent = Annotated[
     ),
 ]
 OrderQty = Annotated[int, Meta(ge=1, le=catalog_admin.ORDER_QTY_MAX, description="base units")]
+COST_NOTE = (
+    "what one base unit costs the supplier, for the gross margins sales managers, finance and "
+    "administrators see (never dealers, reps or warehouse staff)"
+)
 
 
 class AdminSkuRowOut(Struct):
@@ -120,6 +124,7 @@ class AdminSkuOut(Struct):
     colour: str
     unit: Annotated[str, Meta(description="the base unit; quantities and prices count in it")]
     base_price: Money
+    cost_price: Annotated[Money | None, Meta(description=f"{COST_NOTE}; null: not known")]
     moq: int
     order_multiple: int
     safety_stock: int
@@ -153,7 +158,8 @@ class PackIn(In):
 
 class AdminSkuIn(In):
     """A SKU's editable fields (its code, unit and product never change). Weight, picture and
-    pack units may be left out (or null): they stay as they are."""
+    pack units may be left out (or null): they stay as they are; a cost left out stays, a null
+    one is not known."""
 
     name: Annotated[str, Meta(min_length=1, max_length=160)]
     barcode: Annotated[str, Meta(max_length=40)]
@@ -190,6 +196,10 @@ class AdminSkuIn(In):
         ]
         | None
     ) = None
+    cost_price: Annotated[
+        Price | None,
+        Meta(description=f"{COST_NOTE}, in yuan; null: not known (left out: stays as it is)"),
+    ] = None
 
 
 class AdminSkuFields(Struct):
@@ -198,6 +208,7 @@ class AdminSkuFields(Struct):
     name: str
     barcode: str
     base_price: str
+    cost_price: str | None
     moq: int
     order_multiple: int
     safety_stock: int
@@ -391,6 +402,7 @@ def _sku_out(d: SkuDetail) -> AdminSkuOut:
         colour=s["colour"] or "",
         unit=s["base_unit"],
         base_price=money(s["base_price_fen"]),
+        cost_price=_money(s["cost_price_fen"]),
         moq=s["moq"],
         order_multiple=s["order_multiple"],
         safety_stock=s["safety_stock"],
@@ -484,8 +496,9 @@ AdminSkuChangeIn = change_of(
     summary="Change a SKU's fields, flags, weight, pack units and its product's picture",
     description="Send what changes: a field left out (or a null weight, picture or packs) stays "
     "as it is. `packs` replaces every pack unit of the SKU; `image` is the product's, so it "
-    "changes for the product's other SKUs too. Tier and contract prices have their own "
-    "endpoints.",
+    "changes for the product's other SKUs too. `cost_price` null means the cost is not known "
+    "(only sales managers, finance and administrators see costs and margins). Tier and "
+    "contract prices have their own endpoints.",
     responses=problems(401, 403, 404, 422),
 )
 async def update_admin_sku(
@@ -506,6 +519,8 @@ async def update_admin_sku(
         weight_g=None if data.weight_g is UNSET else data.weight_g,
         image=None if data.image is UNSET else data.image,
         packs=None if packs is None else [(p.name, p.factor) for p in packs],
+        # Left out: as it is (kept from the current SKU); null: not known.
+        cost_price=full.cost_price or "",
     )
     return _sku_out(await catalog_admin.update_sku(request.user, sku_id, change))
 

@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from msgspec import UNSET, Meta, UnsetType
 
 from portal.api.catalog import require_dealer_id
 from portal.api.schemas import (
     IDEMPOTENCY_KEY,
     CancelIn,
     CloseRestIn,
+    Money,
     OrderEventOut,
     OrderIn,
     OrderLineOut,
@@ -24,7 +26,7 @@ from portal.api.schemas import (
     price_fen,
     problems,
 )
-from portal.domain import orders, returns, shipments
+from portal.domain import margins, orders, returns, shipments
 from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
 from portal.i18n import gettext
@@ -91,6 +93,75 @@ def order_out(view: orders.OrderView) -> OrderOut:
             for event in view.events
         ],
     )
+
+
+# Only for the roles that see costs (sales managers, finance, administrators): the fields are
+# left out of everyone else's answers, never sent empty.
+CostOut = Annotated[
+    Money | None | UnsetType,
+    Meta(description="at the SKUs' costs now (not kept on the order); null: cost not known"),
+]
+MarginOut = Annotated[
+    Money | None | UnsetType,
+    Meta(description="gross margin: line total less cost × qty; null: cost not known"),
+]
+MarginBpOut = Annotated[
+    int | None | UnsetType,
+    Meta(
+        description="the gross margin in basis points of the line total; null: no cost, or "
+        "nothing charged (a gift)"
+    ),
+]
+
+
+class OrderLineDetailOut(OrderLineOut):
+    cost: CostOut = UNSET
+    gross_margin: MarginOut = UNSET
+    gross_margin_bp: MarginBpOut = UNSET
+
+
+class OrderDetailOut(OrderOut):
+    """An order; for sales managers, finance and administrators also its gross margin at the
+    SKUs' current costs, over the lines whose SKU has a cost."""
+
+    lines: list[OrderLineDetailOut]
+    cost: CostOut = UNSET
+    gross_margin: MarginOut = UNSET
+    gross_margin_bp: MarginBpOut = UNSET
+    cost_unknown_lines: Annotated[
+        int | UnsetType,
+        Meta(description="lines whose SKU has no cost, left out of cost and gross_margin"),
+    ] = UNSET
+
+
+def _money_or_none(fen: int | None) -> str | None:
+    return None if fen is None else money(fen)
+
+
+def order_detail_out(view: orders.OrderView, gross: margins.OrderMargin | None) -> OrderDetailOut:
+    """order_out, with the gross margin where the caller sees costs (gross is not None)."""
+    base = order_out(view)
+    fields = {name: getattr(base, name) for name in OrderOut.__struct_fields__}
+    lines = []
+    for line in base.lines:
+        values = {name: getattr(line, name) for name in OrderLineOut.__struct_fields__}
+        lm = gross.lines.get(line.id) if gross is not None else None
+        if lm is not None:
+            values |= {
+                "cost": _money_or_none(lm.cost_fen),
+                "gross_margin": _money_or_none(lm.margin_fen),
+                "gross_margin_bp": lm.margin_bp,
+            }
+        lines.append(OrderLineDetailOut(**values))
+    fields["lines"] = lines
+    if gross is not None:
+        fields |= {
+            "cost": _money_or_none(gross.cost_fen),
+            "gross_margin": _money_or_none(gross.margin_fen),
+            "gross_margin_bp": gross.margin_bp,
+            "cost_unknown_lines": gross.cost_unknown_lines,
+        }
+    return OrderDetailOut(**fields)
 
 
 def summary_out(item: orders.OrderSummary) -> OrderSummaryOut:
@@ -219,12 +290,20 @@ async def list_orders(
     "/api/v1/orders/{order_id:int}",
     tags=["orders"],
     summary="One order with lines and timeline",
+    description=(
+        "Sales managers, finance and administrators also get the gross margin at the SKUs' "
+        "costs as they are now (costs are not kept on the order): per line cost, "
+        "gross_margin and gross_margin_bp, and for the order their sums over the lines whose "
+        "SKU has a cost, with cost_unknown_lines for the others. Other callers never get "
+        "these fields."
+    ),
     responses=problems(400, 401, 404),
 )
 async def get_order(
     request: Request[Actor, Any, Any], order_id: Annotated[int, ORDER_ID]
-) -> OrderOut:
-    return order_out(await orders.get_order(request.user, order_id))
+) -> OrderDetailOut:
+    view = await orders.get_order(request.user, order_id)
+    return order_detail_out(view, await margins.order_margin(request.user, view))
 
 
 @post(

@@ -24,6 +24,7 @@ from portal.domain import (
     catalog,
     credit,
     ledger,
+    margins,
     notifications,
     orders,
     pricing,
@@ -215,6 +216,9 @@ class InboxCard:
     credit_after_fen: int  # the dealer's available credit with this order counted
     created_at: datetime
     rep_name: str = ""
+    # At the SKUs' current costs, for an approver who sees costs (margins.sees_costs); None
+    # for anyone else.
+    gross_margin: margins.OrderMargin | None = None
 
     @property
     def rule_label(self) -> str:
@@ -300,13 +304,30 @@ async def inbox(actor: Actor) -> list[InboxCard]:
     dealer_ids = sorted({o["dealer"] for o in order_rows.values()})
     dealers = {d["id"]: d for d in await Dealer.select().where(Dealer.id.is_in(dealer_ids))}
     ref_totals: dict[int, int] = {}
-    for ln in await OrderLine.select(
-        OrderLine.order, OrderLine.qty, OrderLine.unit_price_fen, OrderLine.price_rule_params
-    ).where(OrderLine.order.is_in(order_ids)):
+    costed: dict[int, list[margins.CostedLine]] | None = None
+    line_columns = [
+        OrderLine.order,
+        OrderLine.qty,
+        OrderLine.unit_price_fen,
+        OrderLine.price_rule_params,
+    ]
+    if margins.sees_costs(actor):
+        # The SKUs' costs come with the lines: no query more for the margin.
+        costed = {}
+        line_columns += [
+            OrderLine.id,
+            OrderLine.line_total_fen,
+            OrderLine.sku.cost_price_fen.as_alias("unit_cost_fen"),
+        ]
+    for ln in await OrderLine.select(*line_columns).where(OrderLine.order.is_in(order_ids)):
         ref = int(
             orders._params(ln["price_rule_params"]).get("ref_price_fen", ln["unit_price_fen"])
         )
         ref_totals[ln["order"]] = ref_totals.get(ln["order"], 0) + line_total_fen(ref, ln["qty"])
+        if costed is not None:
+            costed.setdefault(ln["order"], []).append(
+                margins.CostedLine(ln["id"], ln["qty"], ln["line_total_fen"], ln["unit_cost_fen"])
+            )
     # "Step 2 of 3" counts the steps of the current round only: an adjustment, a return or a
     # resubmission opens a new round (open_steps writes a round's steps at one moment), and
     # the steps of earlier rounds keep their numbers.
@@ -338,6 +359,7 @@ async def inbox(actor: Actor) -> list[InboxCard]:
                 credit_after_fen=credit.available_fen(dealers[o["dealer"]]),
                 created_at=o["created_at"],
                 rep_name=o["rep_name"] or "",
+                gross_margin=None if costed is None else margins.measure(costed.get(o["id"], [])),
             )
         )
     cards.sort(key=lambda c: (c.created_at, c.order_id), reverse=True)

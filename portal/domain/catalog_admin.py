@@ -93,6 +93,7 @@ MSG_CATEGORY = _("Choose a category from the list.")
 MISSING_TIER = _("Tier not found.")
 MISSING_DEALER = _("Dealer not found.")
 MSG_AMOUNT = _("Enter an amount such as 1234.50.")
+MSG_COST = _("Enter a cost such as 1.25, or leave it empty if it is not known.")
 MSG_ORDER_QTY = _("Enter a whole number from 1 to %(max)s.")
 MSG_NO_DEALER = _("No dealer has the code %(code)s.")
 RACED = _("Someone else changed this at the same moment. Please try again.")
@@ -967,8 +968,8 @@ async def _lock(table: Any, row_id: int) -> None:
 
 @dataclass(frozen=True)
 class SkuChange:
-    """A SKU's editable fields as typed (or as the API sent them). Weight, picture and pack
-    units may be left out (None): they stay as they are."""
+    """A SKU's editable fields as typed (or as the API sent them). Weight, picture, pack
+    units and cost may be left out (None): they stay as they are."""
 
     name: str
     barcode: str
@@ -984,6 +985,9 @@ class SkuChange:
     image: str | None = None
     # Every pack unit, typed one per line ("箱 24") or as (name, factor) pairs; none: "".
     packs: str | Sequence[tuple[str, str | int]] | None = None
+    # What one base unit costs the supplier, in yuan as typed ("1.25"); "" when it is not
+    # known. Only approvers and administrators ever see it (portal/domain/margins.py).
+    cost_price: str | None = None
 
 
 def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
@@ -1028,6 +1032,11 @@ def _check_sku(data: SkuChange) -> tuple[dict[str, Any], list[FieldError]]:
         values["weight_g"] = whole(data.weight_g, 0, MAX_WEIGHT_G)
         if values["weight_g"] is None:
             errors.append(FieldError("weight_g", MSG_WEIGHT, {"max": MAX_WEIGHT_G}))
+    if data.cost_price is not None:
+        cost_text = str(data.cost_price).strip()
+        values["cost_price_fen"] = amount_fen(cost_text) if cost_text else None
+        if cost_text and values["cost_price_fen"] is None:
+            errors.append(FieldError("cost_price", MSG_COST))
     return values, errors
 
 
@@ -1059,11 +1068,11 @@ async def update_sku(
     actor: Actor, sku_id: int, data: SkuChange, *, now: datetime | None = None
 ) -> SkuDetail:
     """Change a SKU's name, barcode, base price, order rules, safety stock, backorder and active
-    flags, and where given its weight, its product's picture (which every SKU of the product
-    shows) and its pack units (replaced, see write_packs: carts and placed orders count in
-    base units and do not change); its code, base unit and product stay. A barcode another
-    SKU has is refused (naming that SKU), also when it took it at the same moment. Audited;
-    every problem at once, nothing written if there is one."""
+    flags, and where given its weight, its cost (blank: not known), its product's picture
+    (which every SKU of the product shows) and its pack units (replaced, see write_packs:
+    carts and placed orders count in base units and do not change); its code, base unit and
+    product stay. A barcode another SKU has is refused (naming that SKU), also when it took it
+    at the same moment. Audited; every problem at once, nothing written if there is one."""
     require_admin(actor)
     sku = await _sku(sku_id)
     values, errors = _check_sku(data)

@@ -20,9 +20,11 @@ two rows naming one in two spellings repeat each other.
   greater applies: portal.domain.credit), active. A new code adds a dealer (name and tier
   needed).
 - products (administrators): category ("饮料 / 水", made where missing), product, brand,
-  sku, barcode, name, spec, colour, unit, base_price, moq, order_multiple, active, weight_g,
-  packs ("箱=24; 中包=6": every pack unit of the SKU, replacing its packs) and image (the
-  product's picture, shared by its SKUs). A new SKU code adds a SKU (and its product and
+  sku, barcode, name, spec, colour, unit, base_price, cost_price (what a base unit costs the
+  supplier, for approvers' gross margins; optional: a file without it changes no cost, and a
+  blank cell keeps one), moq, order_multiple, active, weight_g, packs ("箱=24; 中包=6": every
+  pack unit of the SKU, replacing its packs) and image (the product's picture, shared by its
+  SKUs). A new SKU code adds a SKU (and its product and
   categories where needed), by the rule of a code typed on the SKU's page; an existing SKU's
   own fields, packs and its product's picture change, but not its code, unit, product, brand
   or category. A barcode is one SKU's (another SKU's, or one two rows give, is refused), and
@@ -110,6 +112,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "colour",
         "unit",
         "base_price",
+        "cost_price",
         "moq",
         "order_multiple",
         "active",
@@ -191,7 +194,7 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
 
         raw = await Sku.raw(
             "SELECT s.id, s.code, s.barcode, s.name, s.spec, s.colour, s.base_unit, "
-            "s.base_price_fen, s.moq, s.order_multiple, s.active, s.weight_g, "
+            "s.base_price_fen, s.cost_price_fen, s.moq, s.order_multiple, s.active, s.weight_g, "
             "p.name AS product, p.brand, p.category, p.image "
             "FROM sku s JOIN product p ON p.id = s.product ORDER BY s.code"
         )
@@ -210,6 +213,7 @@ async def export_rows(actor: Actor, kind: str) -> tuple[tuple[str, ...], list[li
                 r["colour"],
                 r["base_unit"],
                 _yuan(r["base_price_fen"]),
+                _yuan(r["cost_price_fen"]),
                 r["moq"],
                 r["order_multiple"],
                 1 if r["active"] else 0,
@@ -902,6 +906,12 @@ async def _plan_products(t: _Rows) -> list[Change]:
                 t.error(n, MSG_MONEY, column="base_price")
             else:
                 values["base_price_fen"] = price
+        if r.get("cost_price"):
+            cost = amount_fen(r["cost_price"])
+            if cost is None:
+                t.error(n, MSG_MONEY, column="cost_price")
+            else:
+                values["cost_price_fen"] = cost
         for column in ("moq", "order_multiple"):
             if r.get(column):
                 number = whole(r[column], 1, ORDER_QTY_MAX)

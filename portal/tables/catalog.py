@@ -71,6 +71,9 @@ class Sku(Table, tablename="sku"):
     colour = Varchar(length=30, default="")
     base_unit = Varchar(length=10)
     base_price_fen = BigInt()
+    # What one base unit costs the supplier, for approvers' gross margins (portal/domain/
+    # margins.py); None: not known. Never shown to dealers, reps or warehouse staff.
+    cost_price_fen = BigInt(null=True, default=None)
     moq = Integer(default=1)
     order_multiple = Integer(default=1)
     weight_g = Integer(default=0)

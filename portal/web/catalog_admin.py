@@ -26,6 +26,7 @@ SKU_FIELDS = (
     "name",
     "barcode",
     "base_price",
+    "cost_price",
     "moq",
     "order_multiple",
     "safety_stock",
@@ -96,6 +97,7 @@ async def _detail_page(
         "name": sku["name"],
         "barcode": sku["barcode"],
         "base_price": catalog_admin.money_text(sku["base_price_fen"]),
+        "cost_price": catalog_admin.money_text(sku["cost_price_fen"]),
         "moq": sku["moq"],
         "order_multiple": sku["order_multiple"],
         "safety_stock": sku["safety_stock"],
@@ -193,6 +195,7 @@ async def sku_save(request: Request, sku_id: FromPath[int], data: Form) -> Respo
         # A form without these fields (an older page) leaves them as they are.
         weight_g=_text(data, "weight_g", 20) if "weight_g" in data else None,
         image=_text(data, "image") if "image" in data else None,
+        cost_price=_text(data, "cost_price", 40) if "cost_price" in data else None,
     )
     try:
         await catalog_admin.update_sku(request.user, sku_id, change)

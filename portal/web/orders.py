@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, orders, returns, shipments, stock, visit
+from portal.domain import cart, margins, orders, returns, shipments, stock, visit
 from portal.domain.errors import Conflict, FieldError, NotFound, ValidationFailed, _
 from portal.domain.money import from_fen
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, dealer_in_scope
@@ -169,10 +169,13 @@ async def order_detail(request: Request, order_id: FromPath[int]) -> Template:
     account = None
     if actor.is_staff and actor.role not in ACCOUNT_BLIND_ROLES:
         account = await visit.dealer_account(actor, view.dealer_id)
+    # Approvers and administrators also read the gross margin at today's costs (None for
+    # the roles that never see costs).
+    gross = await margins.order_margin(actor, view)
     response = page(
         request,
         "orders/detail.html",
-        _detail_context(view, actor, flash=flash_data, account=account),
+        _detail_context(view, actor, flash=flash_data, account=account, gross=gross),
         active_tab="orders",
     )
     return clear_flash(response) if flash_data else response
