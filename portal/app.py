@@ -302,7 +302,8 @@ its user's role and scope: another dealer's ids answer 404, as ids that do not e
 `/problems/validation` (with `errors`: field and message), `not-found`, `conflict`,
 `unauthorized`, `forbidden`, `rate-limited` (with `Retry-After`), `credit-exceeded` (with the
 figures: available, order_total, credit_limit, exposure), `overdue-blocked`,
-`insufficient-stock` (with the short `lines`), `method-not-allowed`,
+`insufficient-stock` (with the short `lines`), `prices-changed` (an order's total is not the
+`expected_total` sent; with `order_total`), `method-not-allowed`,
 `unsupported-media-type`, `unavailable` (503, with `Retry-After`). Titles and details are in
 the caller's language (`Accept-Language`: zh-CN, zh-TW, en).
 

@@ -234,6 +234,11 @@ async def submit_order(
         requested_date=data.requested_date,
         note=data.note,
         stock_defaults=request.app.state.supplier_defaults,
+        expected_total_fen=(
+            None
+            if data.expected_total is None
+            else price_fen(data.expected_total, "expected_total")
+        ),
     )
     return Response(order_out(result.order), status_code=201 if result.created else 200)
 

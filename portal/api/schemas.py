@@ -180,7 +180,10 @@ _PROBLEM_TEXT = {
     401: "No valid bearer token, or wrong credentials",
     403: "The caller's role may not do this",
     404: "Not found, or outside the caller's scope (the same answer)",
-    409: "Conflicts with the current state (or a reused Idempotency-Key)",
+    409: (
+        "Conflicts with the current state (or a reused Idempotency-Key); prices-changed "
+        "when an order's total is not the expected_total sent"
+    ),
     413: "The body is over the size limit",
     422: (
         "Refused: validation (per-field errors); where an order is placed or its value or "
@@ -365,6 +368,13 @@ class OrderIn(In):
     address_id: Id | None = None
     requested_date: date | None = None
     note: Annotated[str, Meta(max_length=500)] = ""
+    expected_total: Annotated[
+        Money | None,
+        Meta(
+            description="the total the caller showed its user: if the order now comes to "
+            "another (a price or an offer changed), it is not placed: 409 prices-changed"
+        ),
+    ] = None
 
 
 class CancelIn(In):

@@ -56,6 +56,14 @@ class NotFound(DomainError):
     title = _("Not found.")
 
 
+class PricesChanged(DomainError):
+    """The order's total is not the one the submitter was shown (prices-changed)."""
+
+    type = "prices-changed"
+    status = 409
+    title = _("The prices changed.")
+
+
 class Conflict(DomainError):
     type = "conflict"
     status = 409

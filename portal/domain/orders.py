@@ -40,6 +40,7 @@ from portal.domain.errors import (
     Forbidden,
     InsufficientStock,
     NotFound,
+    PricesChanged,
     ValidationFailed,
     _,
 )
@@ -1931,6 +1932,7 @@ async def _submit(
     cart_id: int | None = None,
     cart_line_ids: list[int] | None = None,
     stock_defaults: supplier.Defaults,
+    expected_total_fen: int | None = None,
 ) -> SubmitResult:
     body_hash = request_hash(dealer["id"], lines, address_id, requested_date, note)
     rep_id = actor.user_id if actor.is_staff else None
@@ -1953,6 +1955,21 @@ async def _submit(
         now=now,
         addresses=addresses,
     )
+    if expected_total_fen is not None and prepared.total_fen != expected_total_fen:
+        # The dealer confirms what they pay: a price, a promotion or a gift that changed since
+        # the total was shown (midnight ended an offer, an administrator changed a price) is
+        # said, not placed silently at another amount.
+        raise PricesChanged(
+            _(
+                "The prices changed since the total was shown: the order now comes to "
+                "%(total)s instead of %(shown)s. Check it and submit again."
+            ),
+            {
+                "total": money.format_yuan(prepared.total_fen),
+                "shown": money.format_yuan(expected_total_fen),
+            },
+            extra={"order_total": str(money.from_fen(prepared.total_fen))},
+        )
     tolerance = await supplier.credit_tolerance()
     await _hook("before_transaction")
     number = await _next_number(now)
@@ -2019,8 +2036,10 @@ async def submit_order(
     note: str = "",
     now: datetime | None = None,
     stock_defaults: supplier.Defaults = NO_STOCK_NUMBERS,
+    expected_total_fen: int | None = None,
 ) -> SubmitResult:
     """Place an order for a dealer: checked, priced, credit-checked, stock reserved, approved.
+    With `expected_total_fen`, an order that now comes to another total is PricesChanged.
 
     Raises ValidationFailed (per-line errors), CreditExceeded (with the figures),
     InsufficientStock (the short lines), Conflict (a used key with another body),
@@ -2041,6 +2060,7 @@ async def submit_order(
         note=note,
         now=now,
         stock_defaults=stock_defaults,
+        expected_total_fen=expected_total_fen,
     )
 
 
@@ -2051,8 +2071,10 @@ async def submit_cart(
     idempotency_key: str,
     now: datetime | None = None,
     stock_defaults: supplier.Defaults = NO_STOCK_NUMBERS,
+    expected_total_fen: int | None = None,
 ) -> SubmitResult:
-    """Submit the actor's cart for the dealer; the cart is emptied in the same transaction."""
+    """Submit the actor's cart for the dealer; the cart is emptied in the same transaction.
+    `expected_total_fen`: the total the page showed; another total now is PricesChanged."""
     now = now or datetime.now(UTC)
     key = check_key(idempotency_key)
     dealer = await ordering_dealer(actor, dealer_id)
@@ -2106,6 +2128,7 @@ async def submit_cart(
         cart_id=cart["id"],
         cart_line_ids=[r["id"] for r in rows],
         stock_defaults=stock_defaults,
+        expected_total_fen=expected_total_fen,
     )
 
 

@@ -20,6 +20,7 @@ from portal.domain.errors import (
     FieldError,
     InsufficientStock,
     NotFound,
+    PricesChanged,
     ValidationFailed,
     _,
 )
@@ -361,14 +362,17 @@ async def submit(request: Request, data: Form) -> Response:
         except ValidationFailed as exc:
             view = await cart.get_cart(actor, dealer_id)
             return _render(request, view, status=422, details_errors=_details_errors(exc))
+    shown = str(data.get("expected_total") or "").strip()
     try:
         result = await orders.submit_cart(
             actor,
             dealer_id,
             idempotency_key=key,
             stock_defaults=request.app.state.supplier_defaults,
+            # The total on the button the buyer tapped (a form without it: not checked).
+            expected_total_fen=int(shown) if shown.isdigit() and len(shown) < 16 else None,
         )
-    except (CreditExceeded, InsufficientStock, ValidationFailed) as exc:
+    except (CreditExceeded, InsufficientStock, ValidationFailed, PricesChanged) as exc:
         view = await cart.get_cart(actor, dealer_id)
         short = {str(e.params.get("sku")) for e in exc.errors if e.params.get("sku")}
         return _render(

@@ -586,3 +586,14 @@ async def test_a_method_the_address_does_not_take_is_a_problem_naming_those_it_d
     assert page.status_code == 405
     assert "GET" in page.headers["allow"]
     assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_an_expected_total_that_no_longer_holds_places_nothing(client, world):
+    headers = await bearer(client, "buyer_a")
+    body = order_body(qty=24)
+    refused = await submit(client, {**headers, **EN}, {**body, "expected_total": "1.00"})
+    problem = assert_problem(refused, 409, "prices-changed")
+    assert problem["order_total"] != "1.00" and "¥1.00" in problem["detail"]
+    assert await written() == (0, 0, 0, 0)
+    placed = await submit(client, headers, {**body, "expected_total": problem["order_total"]})
+    assert placed.status_code == 201 and placed.json()["total"] == problem["order_total"]

@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from portal.domain import cart as cart_domain
-from portal.tables import ApprovalRule, CartLine, Dealer, Order, OrderEvent, StockLevel
+from portal.tables import (
+    ApprovalRule,
+    CartLine,
+    Dealer,
+    Order,
+    OrderEvent,
+    StockLevel,
+    TierPrice,
+)
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
 
@@ -491,3 +499,28 @@ async def test_me_page_offers_language_and_sign_out(client):
     assert response.status_code == 303
     english = await client.get("/me")
     assert "Sign out" in english.text
+
+
+async def test_a_total_that_changed_since_the_cart_was_shown_is_not_placed(client):
+    """The buyer taps "Submit · ¥3.60": if a price changed meanwhile (an administrator, an
+    offer ending at midnight) the order is not placed at another amount without a word."""
+    s = await shop()
+    await sign_in(client, "buyer")
+    await put(s, s.a, 2)  # 2 × ¥1.80
+    page = await client.get("/cart")
+    assert 'name="expected_total" value="360"' in page.text
+    await TierPrice.update({TierPrice.price_fen: 190}).where(TierPrice.sku == s.a["id"])
+    form = {"idempotency_key": key_from(page.text), "_csrf_token": csrf_from(page.text)}
+    refused = await client.post("/cart/submit", data={**form, "expected_total": "360"})
+    assert refused.status_code == 409
+    assert "¥3.80" in refused.text and "¥3.60" in refused.text
+    assert await Order.count() == 0 and await cart_qty(s) == {s.a["id"]: 2}
+    # The cart shown again carries the new total: submitting it places the order.
+    assert 'name="expected_total" value="380"' in refused.text
+    placed = await client.post(
+        "/cart/submit",
+        data={**form, "idempotency_key": key_from(refused.text), "expected_total": "380"},
+        follow_redirects=False,
+    )
+    assert placed.status_code == 303
+    assert (await Order.select(Order.total_fen).first())["total_fen"] == 380
