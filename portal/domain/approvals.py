@@ -828,8 +828,16 @@ async def adjust(
             quote = item.quote_for(ch.qty)
             if not staff_priced:
                 placed = pricing.bracket(ln["price_rule"], orders._params(ln["price_rule_params"]))
-                # In the same bracket the line keeps the price it was placed at.
-                if pricing.bracket(quote.rule, quote.rule_params) != placed:
+                # In the same bracket the line keeps the price it was placed at. Another
+                # bracket is priced by the price list only while that list still prices the
+                # placed quantity as it was placed: prices changed since (a contract added or
+                # removed, a tier price raised) never reach a placed order.
+                then = item.quote_for(ln["qty"])
+                same_terms = (then.unit_price_fen, then.rule) == (
+                    ln["unit_price_fen"],
+                    ln["price_rule"],
+                )
+                if same_terms and pricing.bracket(quote.rule, quote.rule_params) != placed:
                     repriced[ch.line_id] = quote
                     price = quote.unit_price_fen
             elif price > quote.unit_price_fen:

@@ -700,3 +700,29 @@ async def test_adjusting_a_line_to_zero_takes_it_off_the_order(db):
     assert await reserved(t.w.sku2) == 0 and await reserved(t.w.sku) == 48
     adjusted = next(e for e in view.events if e.kind == "adjusted")
     assert "缺货" in adjusted.note and "B200: 12" in adjusted.note and "→ 0 ×" in adjusted.note
+
+
+async def test_a_quantity_change_never_brings_in_prices_changed_since_the_order(db):
+    """DESIGN: later price changes never alter a placed order. A contract price removed (or
+    added) after submission must not reach the line when staff change its quantity."""
+    from portal.tables import ContractPrice
+
+    t = await team(on_hand=1000)
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    await f.contract_price(t.w.dealer, t.w.sku, 150)
+    order = await place(t, qty_boxes=2)  # 48 瓶 at the contract's ¥1.50
+    [line] = order.lines
+    assert (line.unit_price_fen, line.price_rule) == (150, "contract")
+    await ContractPrice.delete().where(ContractPrice.dealer == t.w.dealer["id"])
+    await approvals.adjust(t.manager, order.id, [approvals.LineChange(line.id, 24)], "减", now=NOW)
+    [kept] = (await orders.get_order(t.manager, order.id)).lines
+    assert (kept.qty, kept.unit_price_fen, kept.price_rule) == (24, 150, "contract")
+
+    placed = await place(t, qty_boxes=2, key="k2")  # at the tier's ¥1.80 now
+    [tier_line] = placed.lines
+    assert tier_line.unit_price_fen == 180
+    await f.contract_price(t.w.dealer, t.w.sku, 100)
+    change = [approvals.LineChange(tier_line.id, 72)]
+    await approvals.adjust(t.manager, placed.id, change, "加", now=NOW)
+    [still] = (await orders.get_order(t.manager, placed.id)).lines
+    assert (still.qty, still.unit_price_fen) == (72, 180)
