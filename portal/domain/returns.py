@@ -629,9 +629,11 @@ async def request_return_once(
     reason: str,
     idempotency_key: str,
     now: datetime | None = None,
+    uploads: Sequence[photos.Upload] = (),
 ) -> tuple[ReturnView, bool]:
-    """`request_return` with an idempotency key (the API): the same key and body again give
-    the first return and False; the same key with another body is a Conflict."""
+    """`request_return` with an idempotency key (the API, and the page's form): the same key
+    and body again give the first return and False; the same key with another body is a
+    Conflict."""
     key = check_key(idempotency_key)
     body_hash = _return_hash(order_id, quantities, reason)
     replay = await _replay_return(actor, key, body_hash)
@@ -639,7 +641,13 @@ async def request_return_once(
         return replay, False
     try:
         view = await request_return(
-            actor, order_id, quantities=quantities, reason=reason, now=now, _key=(key, body_hash)
+            actor,
+            order_id,
+            quantities=quantities,
+            reason=reason,
+            now=now,
+            uploads=uploads,
+            _key=(key, body_hash),
         )
     except KeyTaken:
         replay = await _replay_return(actor, key, body_hash)
@@ -769,6 +777,14 @@ async def receive_return(
                     {"max": asked[line_id]},
                 )
             )
+    for line_id in asked:
+        if line_id not in parsed:
+            # A line left out is not "nothing accepted" by default: the inspection says so.
+            errors.append(
+                FieldError(
+                    f"qty[{line_id}]", _("Say how much of this line was accepted: 0 if none.")
+                )
+            )
     if warehouse_id not in {w["id"] for w in await working_warehouses(actor)}:
         errors.append(FieldError("warehouse", _("Choose a warehouse.")))
     if errors:
@@ -807,7 +823,8 @@ async def receive_return(
         # Stock rows in id order first; goods back on hand go to the oldest backorders first.
         from portal.domain.stock import fill_backorders, lock_stock_rows
 
-        await lock_stock_rows(sorted(back))
+        if back:  # everything refused at inspection: no stock comes back
+            await lock_stock_rows(sorted(back))
         for sku_id in sorted(back):
             await StockLevel.raw(
                 "INSERT INTO stock_level (warehouse, sku, on_hand, reserved) "
@@ -821,7 +838,8 @@ async def receive_return(
                 warehouse_id,
                 sku_id,
             )
-        await fill_backorders(sorted(back), actor=actor, now=now)
+        if back:
+            await fill_backorders(sorted(back), actor=actor, now=now)
         if credit:
             await ledger.post(
                 dealer,

@@ -3,6 +3,7 @@ list of an order's shipments and returns on the order page, and return (RMA) pag
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -152,8 +153,11 @@ async def order_shipments(request: Request, order_id: FromPath[int]) -> Template
     """The order page's shipment list (loaded into the page by htmx)."""
     items = await shipments.list_for_order(request.user, order_id)
     rmas = await returns.list_for_order(request.user, order_id)
-    can_return = request.user.is_dealer and any(
-        s.status in ("shipped", "delivered", "received") for s in items
+    # Only while something shipped is still there to ask back (not all of it asked already).
+    can_return = (
+        request.user.is_dealer
+        and any(s.status in ("shipped", "delivered", "received") for s in items)
+        and any(qty > 0 for qty in (await returns.returnable(order_id)).values())
     )
     return page(
         request,
@@ -208,6 +212,10 @@ async def _return_form(
         {
             "order_id": order_id,
             "lines": lines,
+            # Nothing shipped yet, or all of it asked back already: no form to fill in vain.
+            "nothing_to_return": not any(ln.returnable > 0 for ln in lines),
+            # A double tap or a resend on a slow connection asks for one return, not two.
+            "idempotency_key": str((values or {}).get("idempotency_key") or uuid.uuid4().hex),
             "errors": errors or {},
             "values": values or {},
             **PHOTO_LIMITS,
@@ -263,13 +271,24 @@ async def return_new(request: Request, order_id: FromPath[int]) -> Template:
 async def return_create(request: Request, order_id: FromPath[int]) -> Response:
     data, uploads = await _form(request)
     try:
-        view = await returns.request_return(
-            request.user,
-            order_id,
-            quantities=_quantities(data),
-            reason=str(data.get("reason") or "")[:2000],
-            uploads=uploads,
-        )
+        key = str(data.get("idempotency_key") or "")
+        if key:
+            view, _created = await returns.request_return_once(
+                request.user,
+                order_id,
+                quantities=_quantities(data),
+                reason=str(data.get("reason") or "")[:2000],
+                uploads=uploads,
+                idempotency_key=key,
+            )
+        else:  # a form from before the key (a page kept open across an update)
+            view = await returns.request_return(
+                request.user,
+                order_id,
+                quantities=_quantities(data),
+                reason=str(data.get("reason") or "")[:2000],
+                uploads=uploads,
+            )
     except (ValidationFailed, Conflict) as exc:
         # A browser cannot put files back into a form: say so when some were sent.
         values = {**data, "photos_sent": "1" if uploads else ""}

@@ -168,3 +168,26 @@ async def test_the_receiving_form_suggests_the_warehouse_that_shipped_the_goods(
     assert [x["id"] for x in plain] == [w.wh1["id"], w.wh2["id"]]
     suggested = await returns.receiving_warehouses(w.clerk, rma)
     assert [x["id"] for x in suggested] == [w.wh2["id"], w.wh1["id"]]
+
+
+async def test_a_return_refused_whole_at_inspection_is_received_and_no_line_is_skipped(db):
+    """Everything refused at inspection is a normal outcome (it was a 500); a line the
+    warehouse leaves out is asked about, not taken as refused."""
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o, line = await shipped_order(w)
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 4}, reason="破损", now=NOW
+    )
+    await returns.decide_return(admin, rma.id, approve=True, now=NOW)
+    with pytest.raises(ValidationFailed) as refused:
+        await returns.receive_return(w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={})
+    assert refused.value.errors[0].field == f"qty[{line['id']}]"
+    assert (await returns.get_return(admin, rma.id)).status == "approved"
+    before = await stock_of(w.sku, w.wh2)
+    received = await returns.receive_return(
+        w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={line["id"]: 0}, note="全部破损"
+    )
+    assert received.status == "received" and received.credit_fen == 0
+    assert await stock_of(w.sku, w.wh2) == before
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "credit_note") == 0

@@ -98,3 +98,42 @@ async def test_return_flow_pages(db, client):
     assert await stock_of(w.sku, w.wh1) == (92, 0)
     d = await Dealer.select().where(Dealer.id == w.dealer["id"]).first()
     assert d["balance_fen"] == 2000 - 400
+
+
+async def test_a_return_form_sent_twice_asks_once_and_an_order_with_nothing_left_offers_none(
+    db, client
+):
+    import re
+
+    w = await fulfil_world()
+    await f.user("dealer_buyer", w.dealer, username="buyer")
+    await f.user("warehouse", username="clerk")
+    waiting = await approved_order(w, qty=4, key="waiting")  # nothing shipped
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+    await sign_in(client, "buyer")
+    empty = await client.get(f"/orders/{waiting['id']}/returns/new")
+    assert 'id="nothing-to-return"' in empty.text and 'id="return-form"' not in empty.text
+    form = await client.get(f"/orders/{o['id']}/returns/new")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1)
+    sent = {
+        "_csrf_token": csrf_from(form.text),
+        "idempotency_key": key,
+        f"qty_{line['id']}": "10",
+        "reason": "整批退回",
+    }
+    first = await client.post(f"/orders/{o['id']}/returns", data=sent, follow_redirects=False)
+    again = await client.post(f"/orders/{o['id']}/returns", data=sent, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert await ReturnRequest.count() == 1
+    # Everything asked back: the order page offers no return, the form says why.
+    fragment = await client.get(f"/orders/{o['id']}/shipments", headers={"HX-Request": "true"})
+    assert f"/orders/{o['id']}/returns/new" not in fragment.text
+    assert 'id="nothing-to-return"' in (await client.get(f"/orders/{o['id']}/returns/new")).text
