@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from portal import i18n
 from portal.domain import dealers, notifications
@@ -189,6 +189,10 @@ async def load_page_chrome(request: Request) -> Any:
         if result is not None:
             return result
     actor: Actor | None = request.scope.get("user")
+    if actor is not None and request.method == "POST" and actor.is_staff:
+        stale = await _stale_dealer_page(request)
+        if stale is not None:
+            return stale
     if actor is None or is_htmx(request):
         return None
     issuer = await supplier_now(request)
@@ -213,6 +217,42 @@ async def load_page_chrome(request: Request) -> Any:
         cart_count=count, acting=card, show_banner=banner, brand=issuer.name, unread=unread
     )
     return None
+
+
+FOR_DEALER_HEADER = "x-for-dealer"
+
+
+async def _stale_dealer_page(request: Request) -> Response | None:
+    """A page drawn for one dealer that acts after its staff member switched to another (two
+    tabs, or the picker used meanwhile): the cart, steppers and submit would otherwise act on
+    whoever the cookie names now, and place an order for a dealer the page never showed.
+    Pages say whom they were drawn for (the x-for-dealer header htmx sends, or a for_dealer
+    field in plain forms); when it is not the acting dealer, nothing is done and the page is
+    drawn again for the dealer now chosen, saying so."""
+    shown = request.headers.get(FOR_DEALER_HEADER, "")
+    content_type = request.headers.get("content-type", "")
+    if not shown and content_type.startswith("application/x-www-form-urlencoded"):
+        shown = str((await request.form()).get("for_dealer") or "")
+    if not shown or shown == str(acting_dealer_id(request) or ""):
+        return None
+    card = await acting_dealer(request)
+    message = (
+        i18n.gettext(
+            "You now order for %(name)s: that page was for another dealer, so nothing was "
+            "changed. Check this page and try again.",
+            name=card["name"],
+        )
+        if card
+        else i18n.gettext(
+            "That page was for a dealer you no longer order for, so nothing was changed."
+        )
+    )
+    where = "/cart" if card else "/dealers"
+    if is_htmx(request):
+        response: Response = Response(content=b"", status_code=200, headers={"HX-Redirect": where})
+    else:
+        response = Redirect(where, status_code=303)
+    return flash(response, "warn", [message])
 
 
 FLASH_COOKIE = "flash"

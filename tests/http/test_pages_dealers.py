@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.tables import Dealer, Order
+from portal.tables import CartLine, Dealer, Order
 from portal.web.common import ACTING_DEALER_COOKIE
 from tests import factories as f
 from tests.http.conftest import csrf_from, sign_in
@@ -256,3 +256,36 @@ async def test_finance_reads_a_dealer_card_without_an_order_button(client):
     assert card.status_code == 200 and mine["name"] in card.text
     # Finance does not order for dealers: no button that would lead nowhere.
     assert f'action="/dealers/{mine["id"]}/act"' not in card.text
+
+
+async def test_a_page_drawn_for_one_dealer_never_acts_for_the_next(client):
+    """Two tabs: the cart open for 杭州甲商贸 while the rep has switched to 安徽乙批发. The old
+    tab's stepper and submit change nothing and place nothing; the rep is told and shown the
+    cart of the dealer now chosen."""
+    rep, mine, second, _theirs, sku = await setting()
+    await sign_in(client, "rep")
+    token = csrf_from((await client.get("/dealers")).text)
+    await client.post(f"/dealers/{mine['id']}/act", data={"_csrf_token": token})
+    await client.post(f"/cart/lines/{sku['id']}", data={"qty": "10", "_csrf_token": token})
+    old_tab = await client.get("/cart")
+    assert f'"x-for-dealer": "{mine["id"]}"' in old_tab.text
+    assert f'name="for_dealer" value="{mine["id"]}"' in old_tab.text
+    await client.post(f"/dealers/{second['id']}/act", data={"_csrf_token": token})
+    form = {
+        "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', old_tab.text)[1],
+        "_csrf_token": csrf_from(old_tab.text),
+        "for_dealer": str(mine["id"]),
+    }
+    stale = await client.post("/cart/submit", data=form, follow_redirects=False)
+    assert stale.status_code == 303 and stale.headers["location"] == "/cart"
+    stepped = await client.post(
+        f"/cart/lines/{sku['id']}",
+        data={"qty": "99", "_csrf_token": token},
+        headers={"HX-Request": "true", "x-for-dealer": str(mine["id"])},
+    )
+    assert stepped.headers.get("HX-Redirect") == "/cart"
+    assert await Order.count() == 0
+    assert await CartLine.count() == 1  # mine's line, untouched; nothing in second's cart
+    shown = await client.get("/cart")
+    assert "安徽乙批发" in shown.text and "那个页面" not in shown.text
+    assert "刚才的页面是为另一家经销商打开的" in shown.text
