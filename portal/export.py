@@ -226,6 +226,22 @@ def delivery_note_document(
 # --- report tables --------------------------------------------------------------------------
 
 
+PERCENT_FORMAT = "0.0%"  # as the CSV writes a percentage: to the tenth
+PERCENT = Decimal(100)
+PERCENT_PLACES = Decimal("0.1")
+SHEET_NAME_MAX = 31  # Excel's limit
+
+
+def sheet_name(text: str) -> str:
+    """A worksheet's name from `text`: without the characters Excel refuses, and within its
+    31 characters by whole words (a name cut in the middle of a date reads as a typo)."""
+    name = " ".join(re.sub(r"[\[\]:*?/\\]", "", text).split())
+    if len(name) > SHEET_NAME_MAX:
+        head = name[: SHEET_NAME_MAX + 1]
+        name = head.rsplit(" ", 1)[0].rstrip(" –-·") if " " in head else name[:SHEET_NAME_MAX]
+    return name.strip("'") or "report"  # Excel refuses an apostrophe at either end
+
+
 def table_document(
     name: str,
     title: str,
@@ -234,25 +250,41 @@ def table_document(
     fmt: str,
     *,
     money_columns: frozenset[int] = frozenset(),
+    percent_columns: frozenset[int] = frozenset(),
+    sheet: str = "",
 ) -> Document:
-    """A report table as CSV or as an Excel workbook (a title row, then the table).
+    """A report table as CSV or as an Excel workbook (a title row, then the table, on a sheet
+    named `sheet`, else the title).
 
-    Money columns hold Decimals (yuan) and get the ¥ format in Excel; every text cell is inert.
+    Money columns hold Decimals (yuan) and get the ¥ format in Excel. Percent columns hold
+    Decimal shares (1.121 for 112.1%): a number with a percent format in Excel, the
+    percentage as a plain number in CSV (112.1). Every text cell is inert.
     """
     safe = _SAFE_NAME.sub("", name) or "report"
     if fmt == "csv":
+        if percent_columns:
+            rows = [
+                [
+                    (v * PERCENT).quantize(PERCENT_PLACES)
+                    if i in percent_columns and isinstance(v, Decimal)
+                    else v
+                    for i, v in enumerate(row)
+                ]
+                for row in rows
+            ]
         return Document(csv_bytes(headers, rows), CSV_MEDIA_TYPE, f"{safe}.csv", inline=False)
     if fmt != "xlsx":
         raise ValueError(fmt)
     wb = Workbook()
     ws = wb.active
-    ws.title = re.sub(r"[\[\]:*?/\\]", "", title)[:31] or "report"
+    ws.title = sheet_name(sheet or title)
     put(ws, 1, 1, title).font = Font(bold=True, size=14)
     for col, header in enumerate(headers, start=1):
         put(ws, 3, col, header).font = Font(bold=True)
+    formats = {c: YUAN_FORMAT for c in money_columns} | {c: PERCENT_FORMAT for c in percent_columns}
     for r, row in enumerate(rows, start=4):
         for col, value in enumerate(row, start=1):
-            put(ws, r, col, value, YUAN_FORMAT if col - 1 in money_columns else "")
+            put(ws, r, col, value, formats.get(col - 1, ""))
     for col in range(1, len(headers) + 1):
         ws.column_dimensions[get_column_letter(col)].width = 28 if col == 1 else 14
     ws.freeze_panes = "A4"

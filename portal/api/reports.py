@@ -19,7 +19,9 @@ Preset = Literal["this_month", "last_month", "last_30", "this_year"]
 DateText = Annotated[str | None, QueryParameter(max_length=10, description="YYYY-MM-DD")]
 PERIOD = (
     "The period is `start`..`end` (Shanghai dates, both included), or a `preset` (this month "
-    "by default). Sales are orders approved or beyond, on the date they were placed."
+    "by default); an `end` alone starts on the first of its month, a `start` alone runs to "
+    "today. Sales are orders approved or beyond, on the date they were placed; a rep's are "
+    "the orders placed while they looked after the dealer, a manager's their team's."
 )
 
 
@@ -38,7 +40,13 @@ class SalesRow(Struct):
     detail: str
     orders: int
     amount: Money
-    qty: int | None = None
+    qty: Annotated[
+        int | None,
+        Meta(
+            description="products, and top-level categories sold in one unit only "
+            "(null where the units differ: 支 and 瓶 do not add up)"
+        ),
+    ] = None
     unit: str = ""
 
 
@@ -57,6 +65,10 @@ class ExposureRow(Struct):
     credit_limit: Money
     exposure: Money
     available: Money
+    active: Annotated[
+        bool,
+        Meta(description="false: deactivated, listed while it owes money or has open orders"),
+    ] = True
 
 
 class SafetyRow(Struct):
@@ -78,8 +90,10 @@ class OverviewReport(Struct):
     previous_orders: int
     awaiting_approval_orders: int
     awaiting_approval: Money
-    to_ship_orders: int
-    to_ship: Money
+    to_ship_orders: Annotated[int, Meta(description="approved or partially shipped")]
+    to_ship: Annotated[Money, Meta(description="what those orders have not shipped yet")]
+    partially_shipped_orders: Annotated[int, Meta(description="of to_ship_orders")]
+    partially_shipped: Annotated[Money, Meta(description="of to_ship: their part to ship")]
     returns: Annotated[int, Meta(description="returns credited to dealers in the period")]
     returned: Annotated[Money, Meta(description="their credit notes' total")]
     net_sales: Annotated[Money, Meta(description="sales less returned")]
@@ -163,6 +177,8 @@ async def overview_report(
         awaiting_approval=money(o.waiting_fen),
         to_ship_orders=o.to_ship_orders,
         to_ship=money(o.to_ship_fen),
+        partially_shipped_orders=o.partly_shipped_orders,
+        partially_shipped=money(o.partly_shipped_fen),
         returns=o.returns,
         returned=money(o.returned_fen),
         net_sales=money(o.net_fen),
@@ -177,6 +193,7 @@ async def overview_report(
                 credit_limit=money(e.credit_limit_fen),
                 exposure=money(e.exposure_fen),
                 available=money(e.available_fen),
+                active=e.active,
             )
             for e in o.exposures[:TOP_EXPOSURES]
         ],

@@ -1,6 +1,12 @@
 """Reports for staff: sales by period, dealer, product, category, region and rep; what waits
-for action; credit exposure. Scoped like everything else: a rep sees their dealers, a
-manager their team's, finance and administrators every dealer.
+for action; credit exposure. Finance and administrators see everything.
+
+Whose figures: a rep's sales are the orders of which they were the account rep when the
+order was placed (sales_order.account_rep), a manager's those of the reps who report to
+them, whoever looks after the dealer now: a dealer handed to another rep leaves its past
+sales with the first, and the second never reads them. Returns follow the sales they came
+from. What waits for action and credit exposure are about the dealers the reader looks
+after now (the orders list and the dealer cards show the same).
 
 Sales are orders that went through (approved, partially shipped, shipped, completed),
 counted on the Shanghai date they were placed, at their order-line totals; orders waiting
@@ -14,6 +20,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from portal.db import current_engine, is_sqlite
@@ -27,7 +34,6 @@ from portal.tables import Order
 
 REPORT_ROLES = frozenset({"sales_rep", "sales_manager", "finance", "admin"})
 SOLD = ("approved", "partially_shipped", "shipped", "completed")
-TO_SHIP = ("approved", "partially_shipped")
 SAFETY_TOP = 5  # the SKUs furthest under their safety stock the overview names
 GROUPS = ("day", "month", "dealer", "product", "category", "region", "rep")
 GROUP_LABELS = {
@@ -110,17 +116,24 @@ def parse_period(
     start: str | None, end: str | None, preset: str | None, *, today: date
 ) -> tuple[Period, str]:
     """The period asked for and its preset name ("" for custom dates). Dates win over a
-    preset; an unknown preset is this month. Bad dates are a ValidationFailed."""
+    preset; an unknown preset is this month. One date alone: an end alone starts on the
+    first of its month; a start alone runs to today (to the end of its month when it is
+    still to come). Bad dates are a ValidationFailed."""
     start, end = (start or "").strip(), (end or "").strip()
     if not start and not end:
         name = preset if preset in PRESETS else "this_month"
         return preset_period(name, today), name
     errors: list[FieldError] = []
-    first = _parse_date(start, "start", errors) if start else today.replace(day=1)
-    last = _parse_date(end, "end", errors) if end else today
+    first = _parse_date(start, "start", errors) if start else None
+    last = _parse_date(end, "end", errors) if end else None
     if errors:
         raise ValidationFailed(errors=errors)
-    assert first is not None and last is not None
+    if first is None:
+        assert last is not None
+        first = last.replace(day=1)
+    elif last is None:
+        month_end = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        last = today if first <= today else month_end
     if last < first:
         raise ValidationFailed(errors=[FieldError("end", _("The end is before the start."))])
     if (last - first).days + 1 > MAX_DAYS:
@@ -139,7 +152,8 @@ class Row:
     label: str
     orders: int
     amount_fen: int
-    qty: int | None = None  # products and categories (in base units)
+    # Products, and categories sold in one unit only (None where units differ): base units.
+    qty: int | None = None
     unit: str = ""
     share: float = 0.0  # of the largest row, for the bar (0..1)
     detail: str = ""  # a product's or dealer's code
@@ -153,9 +167,16 @@ def _local_day_sql() -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """The dealers a report covers, read once per report: None is every dealer."""
+    """What a report covers, read once per report.
+
+    `ids`: the dealers the reader looks after now (None: every dealer), for what waits on
+    them and their credit. `rep` / `team_of`: whose sales are the reader's, by the order's
+    account rep (a rep's own; a manager's team, the reps whose manager they are); neither:
+    every order."""
 
     ids: list[int] | None
+    rep: int | None = None
+    team_of: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -169,12 +190,32 @@ class Scope:
         """ " AND <column> IN (...)" (nothing for every dealer), with `args` as its values."""
         if self.ids is None:
             return ""
+        if not self.ids:
+            return " AND 1 = 0"
         return f" AND {column} IN (" + ", ".join("{}" for _ in self.ids) + ")"
+
+    def sold_by(self, column: str = "o.account_rep") -> str:
+        """ " AND <column> is the reader or their team" (nothing for everyone's sales), with
+        `sold_by_args` as its values; `column` holds an order's account rep."""
+        if self.rep is not None:
+            return f" AND {column} = {{}}"
+        if self.team_of is not None:
+            return f" AND {column} IN (SELECT t.id FROM portal_user t WHERE t.manager = {{}})"
+        return ""
+
+    @property
+    def sold_by_args(self) -> list[int]:
+        who = self.rep if self.rep is not None else self.team_of
+        return [] if who is None else [who]
 
 
 async def scope_of(actor: Actor) -> Scope:
     require_reports(actor)
-    return Scope(await visible_dealer_ids(actor))
+    return Scope(
+        await visible_dealer_ids(actor),
+        rep=actor.user_id if actor.role == "sales_rep" else None,
+        team_of=actor.user_id if actor.role == "sales_manager" else None,
+    )
 
 
 def _with_shares(rows: list[Row]) -> list[Row]:
@@ -238,9 +279,7 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
     `top` and the number of groups."""
     if by not in GROUPS:
         raise ValidationFailed(errors=[FieldError("by", _("Unknown grouping."))])
-    if scope.empty:
-        return Ranking(_fill_days([], period, by) if by in ("day", "month") else [], 0)
-    scope_sql, scope_args = scope.sql(), scope.args
+    scope_sql, scope_args = scope.sold_by(), scope.sold_by_args
     first, after = period.bounds()
     sold = ", ".join(f"'{s}'" for s in SOLD)
     where = f"o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}{scope_sql}"
@@ -283,8 +322,10 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
             + " ".join(f"WHEN {int(cid)} THEN {int(root['id'])}" for cid, root in roots.items())
             + " END"
         )
+        # A quantity only where it adds up: a category sold in 支, 瓶 and 袋 has none.
         raw = await Order.raw(
             f"SELECT {case} AS k, count(DISTINCT o.id) AS orders, sum(l.qty) AS qty, "
+            "count(DISTINCT l.unit) AS units, max(l.unit) AS unit, "
             "sum(l.line_total_fen) AS amount FROM order_line l "
             'JOIN sales_order o ON o.id = l."order" JOIN sku s ON s.id = l.sku '
             f"JOIN product p ON p.id = s.product WHERE {bought} GROUP BY 1",
@@ -298,7 +339,8 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
                 names.get(r["k"], str(r["k"])),
                 int(r["orders"]),
                 int(r["amount"] or 0),
-                int(r["qty"] or 0),
+                int(r["qty"] or 0) if int(r["units"]) == 1 else None,
+                (r["unit"] or "") if int(r["units"]) == 1 else "",
             )
             for r in raw
         ]
@@ -358,17 +400,20 @@ async def _sales(scope: Scope, period: Period, by: str, top: int | None = None) 
 @dataclass(frozen=True)
 class Overview:
     period: Period
-    amount_fen: int
-    orders: int
-    previous_amount_fen: int
-    previous_orders: int
-    waiting_orders: int  # pending approval now
-    waiting_fen: int
-    to_ship_orders: int  # approved or partly shipped now
-    to_ship_fen: int  # what they have not shipped yet
-    exposure_fen: int  # of the dealers in scope
-    credit_limit_fen: int
-    over_limit_dealers: int
+    amount_fen: int = 0
+    orders: int = 0
+    previous_amount_fen: int = 0
+    previous_orders: int = 0
+    # What waits now, each as the orders list shows it for the reader (/orders?status=...):
+    waiting_orders: int = 0  # pending approval
+    waiting_fen: int = 0
+    approved_orders: int = 0  # approved, to ship
+    approved_fen: int = 0  # what they have not shipped yet
+    partly_shipped_orders: int = 0  # partially shipped, the rest to ship
+    partly_shipped_fen: int = 0
+    exposure_fen: int = 0  # of the dealers in scope
+    credit_limit_fen: int = 0
+    over_limit_dealers: int = 0
     exposures: tuple[Exposure, ...] = ()  # every dealer in scope, the most used credit first
     # Stock under safety level (the supplier's, not per dealer): how many SKUs, the emptiest.
     under_safety: int = 0
@@ -377,6 +422,16 @@ class Overview:
     # the sales above, counted when ordered, still include.
     returns: int = 0
     returned_fen: int = 0
+
+    @property
+    def to_ship_orders(self) -> int:
+        """Approved or partly shipped now."""
+        return self.approved_orders + self.partly_shipped_orders
+
+    @property
+    def to_ship_fen(self) -> int:
+        """What those orders have not shipped yet."""
+        return self.approved_fen + self.partly_shipped_fen
 
     @property
     def net_fen(self) -> int:
@@ -401,24 +456,31 @@ async def _totals(scope: Scope, period: Period) -> tuple[int, int]:
     rows = await Order.raw(
         "SELECT count(*) AS n, sum(o.total_fen) AS amount FROM sales_order o "
         f"WHERE o.status IN ({sold}) AND o.created_at >= {{}} AND o.created_at < {{}}"
-        + scope.sql(),
+        + scope.sold_by(),
         first,
         after,
-        *scope.args,
+        *scope.sold_by_args,
     )
     return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
 
 
 async def _returned(scope: Scope, period: Period) -> tuple[int, int]:
-    """How many returns were credited in the period, and for how much (credit notes)."""
+    """How many returns were credited in the period, and for how much (credit notes); a
+    rep's or a team's: those of the orders that are their sales."""
     first, after = period.bounds()
+    sold_by = scope.sold_by()
+    joins = (
+        'JOIN return_request rr ON rr.id = le.ref_id JOIN sales_order o ON o.id = rr."order" '
+        if sold_by
+        else ""
+    )
     rows = await Order.raw(
-        "SELECT count(*) AS n, sum(-le.amount_fen) AS amount FROM ledger_entry le "
+        f"SELECT count(*) AS n, sum(-le.amount_fen) AS amount FROM ledger_entry le {joins}"
         "WHERE le.kind = 'credit_note' AND le.ref_type = 'return' "
-        "AND le.at >= {} AND le.at < {}" + scope.sql("le.dealer"),
+        "AND le.at >= {} AND le.at < {}" + sold_by,
         first,
         after,
-        *scope.args,
+        *scope.sold_by_args,
     )
     return int(rows[0]["n"]), int(rows[0]["amount"] or 0)
 
@@ -438,12 +500,23 @@ async def _with_safety(actor: Actor, board: Overview) -> Overview:
 
 
 async def _overview(scope: Scope, period: Period) -> Overview:
-    if scope.empty:
-        return Overview(period, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     orders, amount = await _totals(scope, period)
     previous_orders, previous_amount = await _totals(scope, period.previous())
+    returns, returned = await _returned(scope, period)
+    board = Overview(
+        period=period,
+        amount_fen=amount,
+        orders=orders,
+        previous_amount_fen=previous_amount,
+        previous_orders=previous_orders,
+        returns=returns,
+        returned_fen=returned,
+    )
+    if scope.empty:  # a rep without dealers now: their past sales only
+        return board
     # What is still to ship of a partly shipped order: its total less what its shipments
-    # that went out were invoiced at (a packed one is worth 0 until it ships).
+    # that went out were invoiced at (a packed one is worth 0 until it ships). Counted over
+    # the dealers the reader has now, as the orders list each figure links to shows them.
     open_rows = await Order.raw(
         "SELECT o.status AS status, count(*) AS n, sum(o.total_fen - COALESCE(("
         'SELECT sum(sh.value_fen) FROM shipment sh WHERE sh."order" = o.id), 0)) AS amount '
@@ -453,26 +526,25 @@ async def _overview(scope: Scope, period: Period) -> Overview:
     )
     by_status = {r["status"]: (int(r["n"]), int(r["amount"] or 0)) for r in open_rows}
     waiting = by_status.get("pending_approval", (0, 0))
-    to_ship = [by_status.get(s, (0, 0)) for s in TO_SHIP]
+    approved = by_status.get("approved", (0, 0))
+    partly = by_status.get("partially_shipped", (0, 0))
     dealers = await _exposures(scope)
-    returns, returned = await _returned(scope, period)
-    return Overview(
-        period=period,
-        amount_fen=amount,
-        orders=orders,
-        previous_amount_fen=previous_amount,
-        previous_orders=previous_orders,
+    return replace(
+        board,
         waiting_orders=waiting[0],
         waiting_fen=waiting[1],
-        to_ship_orders=sum(n for n, _ in to_ship),
-        to_ship_fen=sum(a for _, a in to_ship),
+        approved_orders=approved[0],
+        approved_fen=approved[1],
+        partly_shipped_orders=partly[0],
+        partly_shipped_fen=partly[1],
         exposure_fen=sum(d.exposure_fen for d in dealers),
         credit_limit_fen=sum(d.credit_limit_fen for d in dealers),
         over_limit_dealers=sum(1 for d in dealers if d.exposure_fen > d.credit_limit_fen),
         exposures=tuple(dealers),
-        returns=returns,
-        returned_fen=returned,
     )
+
+
+SHARE = Decimal("0.001")  # a share of the credit limit to the tenth of a percent
 
 
 @dataclass(frozen=True)
@@ -482,6 +554,7 @@ class Exposure:
     code: str
     credit_limit_fen: int
     exposure_fen: int
+    active: bool = True  # a deactivated dealer is listed while it owes or has open orders
 
     @property
     def available_fen(self) -> int:
@@ -494,6 +567,14 @@ class Exposure:
             return 1.0 if self.exposure_fen > 0 else 0.0
         return self.exposure_fen / self.credit_limit_fen
 
+    @property
+    def used_share(self) -> Decimal:
+        """`used` as an exact number to the tenth of a percent (1.121 is 112.1%)."""
+        if self.credit_limit_fen <= 0:
+            return Decimal(1 if self.exposure_fen > 0 else 0)
+        share = Decimal(self.exposure_fen) / Decimal(self.credit_limit_fen)
+        return share.quantize(SHARE, rounding=ROUND_HALF_UP)
+
 
 async def exposures(actor: Actor) -> list[Exposure]:
     """Every dealer in the actor's scope with its credit exposure, the most used first."""
@@ -501,15 +582,25 @@ async def exposures(actor: Actor) -> list[Exposure]:
 
 
 async def _exposures(scope: Scope) -> list[Exposure]:
-    """Active dealers in scope by how much of their credit they use, most first."""
+    """Dealers in scope by how much of their credit they use, most first: every active one,
+    and a deactivated one while it still owes (or is owed) money or has open orders, since
+    its exposure is real until it is settled (deactivating only stops new orders)."""
     rows = await Order.raw(
-        "SELECT d.id, d.name, d.code, d.credit_limit_fen, d.balance_fen, d.open_orders_fen "
-        "FROM dealer d WHERE d.active = {}" + scope.sql("d.id"),
+        "SELECT d.id, d.name, d.code, d.active, d.credit_limit_fen, d.balance_fen, "
+        "d.open_orders_fen FROM dealer d "
+        "WHERE (d.active = {} OR d.balance_fen <> 0 OR d.open_orders_fen <> 0)" + scope.sql("d.id"),
         True,
         *scope.args,
     )
     found = [
-        Exposure(r["id"], r["name"], r["code"], int(r["credit_limit_fen"]), credit.exposure_fen(r))
+        Exposure(
+            r["id"],
+            r["name"],
+            r["code"],
+            int(r["credit_limit_fen"]),
+            credit.exposure_fen(r),
+            active=bool(r["active"]),
+        )
         for r in rows
     ]
     found.sort(key=lambda e: (-e.used, -e.exposure_fen, e.name, e.code))

@@ -81,9 +81,8 @@ def _cells(by: str, row: reports.Row) -> list[Any]:
         cells.append(row.detail)
     cells.append(row.orders)
     if by in ("product", "category"):
-        cells.append(row.qty)
-    if by == "product":
-        cells.append(row.unit)
+        # A category's quantity only where it was sold in one unit (else both cells empty).
+        cells.extend([row.qty, row.unit])
     cells.append(from_fen(row.amount_fen))
     return cells
 
@@ -115,14 +114,10 @@ async def reports_export(
         headers.append(i18n.gettext(_("Code")))
     headers.append(i18n.gettext(_("Orders")))
     if by in ("product", "category"):
-        headers.append(i18n.gettext(_("Quantity")))
-    if by == "product":
-        headers.append(i18n.gettext(_("Unit")))
+        headers.extend([i18n.gettext(_("Quantity")), i18n.gettext(_("Unit"))])
     headers.append(i18n.gettext(_("Sales")))
-    title = (
-        f"{i18n.gettext(reports.GROUP_LABELS[by])} "
-        f"{period.start.isoformat()} – {period.end.isoformat()}"
-    )
+    label = i18n.gettext(reports.GROUP_LABELS[by])
+    title = f"{label} {period.start.isoformat()} – {period.end.isoformat()}"
     doc = table_document(
         f"sales-by-{by}-{period.start.isoformat()}-{period.end.isoformat()}",
         title,
@@ -130,12 +125,15 @@ async def reports_export(
         [_cells(by, r) for r in rows],
         format,
         money_columns=frozenset({len(headers) - 1}),
+        sheet=label,  # the dates are in the title row: a sheet name has room for 31 characters
     )
     return document_response(doc)
 
 
 async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
-    """The credit exposure table: every dealer in the actor's scope, the most used first."""
+    """The credit exposure table: every dealer in the actor's scope, the most used first; the
+    share of the limit used is a number (a percentage in Excel), a deactivated dealer that
+    still owes money is marked so."""
     today = reports.today_in_shanghai()
     headers = [
         i18n.gettext(h)
@@ -145,9 +143,11 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
             _("Credit limit"),
             _("Exposure"),
             _("Available credit"),
-            _("Used"),
+            _("Credit used (%)"),
+            _("State"),
         )
     ]
+    inactive = i18n.gettext(_("Inactive"))
     rows = [
         [
             e.name,
@@ -155,17 +155,21 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
             from_fen(e.credit_limit_fen),
             from_fen(e.exposure_fen),
             from_fen(e.available_fen),
-            percent(e.used).replace("+", ""),
+            e.used_share,
+            "" if e.active else inactive,
         ]
         for e in await reports.exposures(actor)
     ]
+    label = i18n.gettext(_("Credit exposure"))
     return table_document(
         f"credit-exposure-{today.isoformat()}",
-        f"{i18n.gettext(_('Credit exposure'))} {today.isoformat()}",
+        f"{label} {today.isoformat()}",
         headers,
         rows,
         format,
         money_columns=frozenset({2, 3, 4}),
+        percent_columns=frozenset({5}),
+        sheet=label,
     )
 
 
@@ -188,12 +192,14 @@ async def _safety_document(actor: Any, format: str) -> Any:  # noqa: A002
         [s.sku_code, s.sku_name, s.barcode, s.unit, s.safety_stock, s.available, s.shortfall]
         for s in await safety_stock.under_safety(actor, limit=None)
     ]
+    label = i18n.gettext(_("Under safety stock"))
     return table_document(
         f"under-safety-stock-{today.isoformat()}",
-        f"{i18n.gettext(_('Under safety stock'))} {today.isoformat()}",
+        f"{label} {today.isoformat()}",
         headers,
         rows,
         format,
+        sheet=label,
     )
 
 

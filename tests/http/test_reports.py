@@ -197,7 +197,9 @@ async def test_the_credit_exposure_table_exports(client, shop):
     got = await client.get("/reports/export/exposure", params={"format": "csv"}, headers=ZH)
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
-    assert rows[0] == ["经销商", "编码", "信用额度", "占用额度", "可用额度", "已用额度"]
+    # The usage and state headers: tests/http/test_reports_fixes.py (in English).
+    assert rows[0][:5] == ["经销商", "编码", "信用额度", "占用额度", "可用额度"]
+    assert len(rows[0]) == 7
     assert [r[0] for r in rows[1:]] == ["东方商行"]  # the manager's team only
     assert rows[1][3] == "100.00"
     await sign_in(client, "root")
