@@ -870,8 +870,10 @@ async def test_adjusting_the_bought_quantity_moves_the_gift_and_removes_it_at_ze
 
 async def test_a_quantity_changed_within_its_price_bracket_keeps_the_price_it_was_placed_at(db):
     """Later price changes never alter a placed order: staff changing a quantity reprice a
-    line only when it reaches or loses a volume break (at the list's price now, and with the
-    promotions in force the day the order was placed)."""
+    line only when it reaches or loses a volume break and the price list still prices the
+    placed quantity as placed (with the promotions in force the day the order was placed);
+    once prices changed since, the line keeps its price and staff type another if they mean
+    to."""
     t = await team(on_hand=2000)
     w = t.w
     await rule("total_at_least", "sales_manager", amount_fen=1)
@@ -898,13 +900,17 @@ async def test_a_quantity_changed_within_its_price_bracket_keeps_the_price_it_wa
         "promotion",
         264 * 144,
     )
-    down = await adjust(48)  # the break lost: today's tier price, with the order's promotion
-    assert (down["unit_price_fen"], down["price_rule"]) == (171, "promotion")
-    assert (await dealer_now(w.dealer))["open_orders_fen"] == 48 * 171
-    # Paused, a promotion no longer prices a line that is priced again.
-    await Promotion.update({Promotion.active: False}).where(Promotion.id == sale.id)
-    up = await adjust(240)
-    assert (up["unit_price_fen"], up["price_rule"]) == (170, "volume_break")
+    # The break lost, but the list no longer prices 240 at ¥1.44: today's prices stay out.
+    down = await adjust(48)
+    assert (down["unit_price_fen"], down["price_rule"]) == (144, "promotion")
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 48 * 144
+    # Back as the list was when the order was placed: the lost break prices it again.
+    await TierPrice.update({TierPrice.price_fen: 180}).where(TierPrice.sku == w.sku["id"])
+    await VolumeBreak.update({VolumeBreak.price_fen: 160}).where(VolumeBreak.sku == w.sku["id"])
+    up = await adjust(264)  # 48 → 264 reaches the break again: ¥1.60 less the order's 10%
+    assert (up["unit_price_fen"], up["price_rule"]) == (144, "promotion")
+    lower = await adjust(48)
+    assert (lower["unit_price_fen"], lower["price_rule"]) == (162, "promotion")  # ¥1.80 less 10%
 
 
 async def test_adjusting_below_the_threshold_drops_the_saving_and_nothing_else(db):
