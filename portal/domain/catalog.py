@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from portal.db import bytewise, current_engine, fetch, is_sqlite, write_transaction
-from portal.domain import pinyin, promotions, search_rankings, supplier
+from portal.domain import pinyin, promotions, scripts, search_rankings, supplier
 from portal.domain.errors import Forbidden, NotFound, _
 from portal.domain.money import line_total_fen
 from portal.domain.pricing import (
@@ -194,6 +194,16 @@ def _term_filter(term: str) -> tuple[str, list[Any]]:
         # has it: the text contains a two-character term exactly when it is one of its bigrams.
         names, names_arg = "s.search_bigrams @> ARRAY[{}]::text[]", text
     args = [names_arg, f"{_escape_like(text)}%", f"{_escape_like(term)}%"]
+    simplified = scripts.simplified(text)
+    if simplified != text:
+        # Typed in Traditional characters (a 繁體 keyboard: 檸檬): the names are kept as the
+        # supplier wrote them, in Simplified as a rule, so the Simplified form finds them too.
+        if not sqlite and len(simplified) == 2:
+            names = f"({names} OR s.search_bigrams @> ARRAY[{{}}]::text[])"
+            args.insert(1, simplified)
+        else:
+            names = f"({names} OR s.search_text LIKE {{}}{ESC})"
+            args.insert(1, f"%{_escape_like(simplified)}%")
     by_pinyin = ""
     if pinyin.finds_by_pinyin(term):
         # Latin letters: also the name's pinyin or its initials (binghong, bhc: 冰红茶), a

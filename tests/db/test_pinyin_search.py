@@ -132,3 +132,14 @@ async def test_every_way_of_writing_a_dealer_name_writes_what_it_is_found_by(db)
 
 async def dealer_pinyin(dealer_id: int) -> str:
     return (await Dealer.select(Dealer.pinyin).where(Dealer.id == dealer_id).first())["pinyin"]
+
+
+async def test_a_search_typed_in_traditional_characters_finds_the_simplified_names(shop):
+    """A 繁體 keyboard types 紅茶 and 農夫: the names are written in Simplified (红茶, 农夫)."""
+    await f.sku(code="LM-1", name="柠檬茶 250ml")
+    assert await found(shop, "冰紅茶") == ["KS-1"]
+    assert await found(shop, "紅茶") == ["KS-1"]  # two characters: the bigram index on PG
+    assert await found(shop, "農夫山泉") == ["NF-1"]
+    assert await found(shop, "檸檬") == ["LM-1"]
+    assert await found(shop, "红宝石") == ["HB-1"]  # Simplified as before
+    assert await found(shop, "麵包") == ["HB-1"]
