@@ -392,11 +392,15 @@ async def test_a_restricted_product_disappears_for_dealers_outside_its_list(shop
 async def test_administrators_find_skus_by_code_barcode_or_name_inactive_too(shop):
     admin, water = shop["admin"], shop["water"]
     tea = await f.sku(code="TEA-0001-500", name="康师傅冰红茶 500ml", barcode="6920202888883")
-    off = await f.sku(code="TEA-0002-OFF", name="康师傅绿茶 500ml", active=False)
+    off = await f.sku(
+        code="TEA-0002-OFF", name="康师傅绿茶 500ml", barcode="6920202777772", active=False
+    )
     codes = lambda page: [r.code for r in page.items]  # noqa: E731
     assert codes(await catalog_admin.search_skus(admin, "tea")) == [tea["code"], off["code"]]
     assert codes(await catalog_admin.search_skus(admin, "0010")) == [water["code"]]
-    assert codes(await catalog_admin.search_skus(admin, "2888")) == [tea["code"]]
+    # Not "2888": the factories number their barcodes 69000000NNNNN, and in a long run of
+    # tests one of them holds 2888 too.
+    assert codes(await catalog_admin.search_skus(admin, "0202888")) == [tea["code"]]
     assert codes(await catalog_admin.search_skus(admin, "冰红")) == [tea["code"]]
     assert codes(await catalog_admin.search_skus(admin, "康师傅 off")) == [off["code"]]
     assert codes(await catalog_admin.search_skus(admin, "100%_")) == []
