@@ -33,6 +33,7 @@ KIND_LABELS = {
     "returned": _("Order %(number)s was returned to the dealer."),
     "resubmitted": _("Order %(number)s was resubmitted."),
     "adjusted": _("Order %(number)s was adjusted."),
+    "cancelled": _("Order %(number)s was cancelled."),
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
     "stock_short": _("Part of order %(number)s now waits for stock (less was found in stock)."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),

@@ -2207,6 +2207,9 @@ async def cancel_order(
             },
             now=now,
         )
+        # The dealer's people, whoever placed it and the dealer's rep hear of it (a manager
+        # cancelling an approved order, a dealer its rep's order), as of every decision.
+        await notifications.tell(order_id, "cancelled", actor=actor, now=now, note=reason)
     return await get_order(actor, order_id)
 
 

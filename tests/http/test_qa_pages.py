@@ -100,3 +100,25 @@ async def test_a_requested_date_years_ahead_is_a_slip_and_refused(client, db):
     )
     assert api.status_code == 422 and api.json()["errors"][0]["field"] == "requested_date"
     assert await Order.count() == 0
+
+
+async def test_a_cancelled_order_is_told_to_the_dealer_and_its_rep(client, db):
+    from portal.tables import Notification
+
+    s = await shop()
+    rep = await f.user("sales_rep", username="rep")
+    await f.assign(rep, s.dealer)
+    await needs_approval()
+    placed = await orders.submit_order(
+        f.actor(rep), s.dealer["id"], [LineRequest(qty=2, sku_id=s.a["id"])], idempotency_key="k"
+    )
+    await Notification.delete(force=True)
+    await orders.cancel_order(f.actor(s.buyer), placed.order.id, "买错了")
+    told = await Notification.select(Notification.user, Notification.note).where(
+        Notification.kind == "cancelled"
+    )
+    assert {r["user"] for r in told} == {rep["id"]}  # not the buyer who cancelled it
+    assert told[0]["note"] == "买错了"
+    await sign_in(client, "rep")
+    page = await client.get("/notifications")
+    assert f"订单 {placed.order.number} 已取消。" in page.text
