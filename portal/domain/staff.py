@@ -25,7 +25,7 @@ from portal.domain.team import (
     taken_fields,
     write_user_update,
 )
-from portal.tables import User, Warehouse, WarehouseStaff
+from portal.tables import RepAssignment, User, Warehouse, WarehouseStaff
 
 STAFF_ROLES = ("sales_rep", "sales_manager", "finance", "warehouse", "admin")
 MAX_AUTHORITY_BP = 5000  # a discount of at most 50 % below the tier price
@@ -210,6 +210,23 @@ async def update_staff(actor: Actor, user_id: int, data: StaffInput) -> dict:
         raise ValidationFailed(errors=errors)
     now = datetime.now(UTC)
     async with write_transaction():
+        if before["role"] == "sales_rep" and data.role != "sales_rep":
+            # A rep's dealers would stay with someone who no longer visits them, out of every
+            # manager's team, and their manager and authority would be dropped with the role.
+            kept = await RepAssignment.count().where(RepAssignment.rep == user_id)
+            if kept:
+                raise ValidationFailed(
+                    errors=[
+                        FieldError(
+                            "role",
+                            _(
+                                "This rep looks after %(n)s dealers: give them to another rep "
+                                "before changing the role."
+                            ),
+                            {"n": kept},
+                        )
+                    ]
+                )
         stays_admin = data.active and data.role == "admin"
         if before["role"] == "admin" and before["active"] and not stays_admin:
             others = await User.count().where(

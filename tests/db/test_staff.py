@@ -116,3 +116,22 @@ async def test_only_administrators_and_only_staff(people):
         await staff.get_staff(people["admin"], buyer["id"])
     listed = {u["id"] for u in await staff.list_staff(people["admin"])}
     assert buyer["id"] not in listed and people["east"]["id"] in listed
+
+
+async def test_a_rep_who_looks_after_dealers_keeps_the_role_until_they_are_given_away(people):
+    """Changing such a rep to warehouse (and back) dropped their manager and authority and
+    left their dealers with nobody who visits them, out of every manager's team."""
+    rep = await f.user("sales_rep", manager=people["east"], discount_authority_bp=300)
+    await f.assign(rep, people["dealer"])
+    with pytest.raises(ValidationFailed) as refused:
+        await staff.update_staff(
+            people["admin"], rep["id"], staff.StaffInput(display_name="陈静", role="warehouse")
+        )
+    assert refused.value.errors[0].field == "role" and refused.value.errors[0].params == {"n": 1}
+    kept = await User.select().where(User.id == rep["id"]).first()
+    assert (kept["role"], kept["manager"], kept["discount_authority_bp"]) == (
+        "sales_rep",
+        people["east"]["id"],
+        300,
+    )
+    assert await visible_dealer_ids(f.actor(people["east"])) == [people["dealer"]["id"]]
