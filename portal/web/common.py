@@ -220,6 +220,8 @@ async def load_page_chrome(request: Request) -> Any:
 
 
 FOR_DEALER_HEADER = "x-for-dealer"
+# Where staff act for the dealer they chose: what the check below guards.
+ORDERING_PATHS = ("/cart", "/catalog", "/products/")
 
 
 async def _stale_dealer_page(request: Request) -> Response | None:
@@ -229,13 +231,25 @@ async def _stale_dealer_page(request: Request) -> Response | None:
     Pages say whom they were drawn for (the x-for-dealer header htmx sends, or a for_dealer
     field in plain forms); when it is not the acting dealer, nothing is done and the page is
     drawn again for the dealer now chosen, saying so."""
+    if not request.url.path.startswith(ORDERING_PATHS):
+        return None  # an approval or a shipment is not done for the acting dealer
     shown = request.headers.get(FOR_DEALER_HEADER, "")
     content_type = request.headers.get("content-type", "")
     if not shown and content_type.startswith("application/x-www-form-urlencoded"):
         shown = str((await request.form()).get("for_dealer") or "")
-    if not shown or shown == str(acting_dealer_id(request) or ""):
+    if not shown:
         return None
     card = await acting_dealer(request)
+    if card is not None and shown == str(card["id"]):
+        return None
+    if card is None and shown == str(acting_dealer_id(request) or ""):
+        # The same dealer, no longer the staff member's (reassigned meanwhile, or paused):
+        # said plainly, rather than every tap failing with "request failed".
+        message = i18n.gettext(
+            "You no longer order for this dealer (it was given to another rep or paused): "
+            "choose a dealer."
+        )
+        return _go(request, "/dealers", message)
     message = (
         i18n.gettext(
             "You now order for %(name)s: that page was for another dealer, so nothing was "
@@ -247,7 +261,11 @@ async def _stale_dealer_page(request: Request) -> Response | None:
             "That page was for a dealer you no longer order for, so nothing was changed."
         )
     )
-    where = "/cart" if card else "/dealers"
+    return _go(request, "/cart" if card else "/dealers", message)
+
+
+def _go(request: Request, where: str, message: str) -> Response:
+    """To `where`, saying `message` there (HX-Redirect for htmx, 303 otherwise)."""
     if is_htmx(request):
         response: Response = Response(content=b"", status_code=200, headers={"HX-Redirect": where})
     else:

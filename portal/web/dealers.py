@@ -11,7 +11,14 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from portal.domain import dealers
-from portal.web.common import ACTING_DEALER_COOKIE, acting_dealer_id, is_htmx, page
+from portal.web.common import (
+    ACTING_DEALER_COOKIE,
+    acting_dealer_id,
+    clear_flash,
+    is_htmx,
+    page,
+    take_flash,
+)
 
 PER_PAGE = 30
 MAX_PAGE = 1000
@@ -45,9 +52,12 @@ async def dealer_picker(
     if context["current_id"] is None:
         # The banner would only say "choose a dealer" on the page where one is chosen.
         context["show_acting_banner"] = False
+    # Why the rep was sent here (the dealer they ordered for is no longer theirs).
+    context["flash"] = take_flash(request)
     # Search-as-you-type swaps the list; "load more" appends rows.
     fragment = "dealers/_rows.html" if number > 1 else "dealers/_list.html"
-    return page(request, "dealers/page.html", context, fragment=fragment, active_tab="dealers")
+    response = page(request, "dealers/page.html", context, fragment=fragment, active_tab="dealers")
+    return clear_flash(response) if context["flash"] else response
 
 
 @post("/dealers/{dealer_id:int}/act", include_in_schema=False)

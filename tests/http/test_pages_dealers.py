@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from portal.tables import CartLine, Dealer, Order
 from portal.web.common import ACTING_DEALER_COOKIE
@@ -289,3 +290,27 @@ async def test_a_page_drawn_for_one_dealer_never_acts_for_the_next(client):
     shown = await client.get("/cart")
     assert "安徽乙批发" in shown.text and "那个页面" not in shown.text
     assert "刚才的页面是为另一家经销商打开的" in shown.text
+
+
+async def test_a_rep_whose_dealer_was_given_away_mid_visit_is_told_and_sent_to_the_picker(
+    client,
+):
+    from portal.domain import dealers as dealer_domain
+
+    rep, mine, _second, _theirs, sku = await setting()
+    other = await f.user("sales_rep", username="other")
+    admin = f.actor(await f.user("admin"))
+    await sign_in(client, "rep")
+    token = csrf_from((await client.get("/dealers")).text)
+    await client.post(f"/dealers/{mine['id']}/act", data={"_csrf_token": token})
+    await client.get("/cart")
+    await dealer_domain.reassign(admin, mine["id"], other["id"], now=datetime.now(UTC))
+    tapped = await client.post(
+        f"/cart/lines/{sku['id']}",
+        data={"qty": "3", "_csrf_token": token},
+        headers={"HX-Request": "true", "x-for-dealer": str(mine["id"])},
+    )
+    assert tapped.status_code == 200 and tapped.headers["HX-Redirect"] == "/dealers"
+    picker = await client.get("/dealers")
+    assert "您已不能再为该经销商下单" in picker.text
+    assert await CartLine.count() == 0
