@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,7 @@ from portal.domain.errors import (
 )
 from portal.settings import ROOT, Settings
 from portal.web import api_docs
+from portal.web import common as page_common
 from portal.web.catalog_rows import catalog_rows
 from portal.web.common import variant_extra
 
@@ -647,6 +649,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     auth = make_auth(settings)
     # One installation, one policy (the sender and every writer of an endpoint read it).
     webhook_rules.private_addresses_allowed = settings.webhook_private_addresses
+    page_common.flash_key = hashlib.sha256(b"flash:" + settings.secret_key.encode()).digest()
 
     retry: list[asyncio.Task] = []
 

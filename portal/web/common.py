@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import inspect
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -338,10 +341,21 @@ def checked(data: dict[str, Any], name: str) -> bool:
     return str(data.get(name) or "") in ("1", "on", "true")
 
 
+# Signs the flash cookie (create_app sets it from the secret key): a cookie planted by
+# someone else (a sibling subdomain, a script on the network) must not put their text in the
+# portal's own alert box.
+flash_key = secrets.token_bytes(32)
+
+
+def _flash_signature(body: str) -> str:
+    return hmac.new(flash_key, body.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def flash(response: Response, kind: str, messages: list[str]) -> Response:
     """Messages for the next page (after a redirect): already translated, shown once."""
     payload = json.dumps({"kind": kind, "messages": [m[:300] for m in messages[:MAX_FLASH]]})
-    value = base64.urlsafe_b64encode(payload.encode()).decode()
+    body = base64.urlsafe_b64encode(payload.encode()).decode()
+    value = f"{body}.{_flash_signature(body)}"
     response.cookies.append(
         Cookie(key=FLASH_COOKIE, value=value, httponly=True, samesite="lax", path="/", max_age=120)
     )
@@ -353,8 +367,11 @@ def take_flash(request: Request) -> dict | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
+    body, _dot, signature = raw.rpartition(".")
+    if not body or not hmac.compare_digest(signature, _flash_signature(body)):
+        return None  # not of our making
     try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        data = json.loads(base64.urlsafe_b64decode(body.encode()))
         kind = data["kind"] if data.get("kind") in ("ok", "warn", "error") else "ok"
         messages = [str(m)[:300] for m in data.get("messages", [])][:MAX_FLASH]
     except (ValueError, TypeError, KeyError, AttributeError):

@@ -122,3 +122,18 @@ async def test_a_cancelled_order_is_told_to_the_dealer_and_its_rep(client, db):
     await sign_in(client, "rep")
     page = await client.get("/notifications")
     assert f"订单 {placed.order.number} 已取消。" in page.text
+
+
+async def test_a_flash_cookie_the_portal_did_not_sign_is_not_shown(client, db):
+    import base64
+    import json
+
+    await shop()
+    await sign_in(client, "buyer")
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"kind": "ok", "messages": ["请到 evil.example 重新登录"]}).encode()
+    ).decode()
+    for value in (forged, f"{forged}.0123456789abcdef0123456789abcdef"):
+        client.cookies.set("flash", value)
+        assert "evil.example" not in (await client.get("/cart")).text
+    # The portal's own signed flash still reads (tests/http/test_team.py: "已添加地址。").
