@@ -16,7 +16,7 @@ from portal.auth.session import cookie_name
 from portal.auth.session import session_cookie as make_session_cookie
 from portal.domain import accounts
 from portal.domain.errors import RateLimited, Unauthorized
-from portal.web.common import home_path, page
+from portal.web.common import ACTING_DEALER_COOKIE, home_path, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -116,6 +116,8 @@ async def logout(request: Request) -> Redirect:
     settings = request.app.state.settings
     response = Redirect("/login", status_code=303)
     response.delete_cookie(cookie_name(settings), path="/")
+    # The next person on this phone does not start out ordering for this rep's dealer.
+    response.delete_cookie(ACTING_DEALER_COOKIE, path="/")
     return response
 
 

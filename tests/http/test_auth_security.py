@@ -287,6 +287,11 @@ async def test_logout_revokes_the_token_even_if_it_is_replayed(client, settings)
     assert any(
         c.startswith(f"{cookie_name(settings)}=") for c in response.headers.get_list("set-cookie")
     )
+    # ...with the dealer a rep ordered for: the next person on the phone starts afresh...
+    assert any(
+        c.startswith("acting_dealer=") and "Max-Age=0" in c
+        for c in response.headers.get_list("set-cookie")
+    )
     # ...and a copy of the old token kept by an attacker no longer works.
     client.cookies.set(cookie_name(settings), token)
     assert_sent_to_login(await client.get("/", follow_redirects=False))
