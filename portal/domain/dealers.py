@@ -73,11 +73,12 @@ async def _select_cards(
     if dealer_id is not None:
         where.append("d.id = {}")
         args.append(dealer_id)
-    if q:
-        pattern = _like_pattern(q)
-        # Latin letters also find a dealer by its name's pinyin or initials (bjss: 北京盛世),
-        # from as many letters as the catalog's search takes.
-        by_pinyin = pinyin.finds_by_pinyin(q)
+    # Each word of the query must match (上海 恒通: the city and the name), in any of the
+    # dealer's name, code, region or, for Latin letters, its name's pinyin or initials (bjss:
+    # 北京盛世, from as many letters as the catalog's search takes).
+    for word in (q or "").split()[:5]:
+        pattern = _like_pattern(word)
+        by_pinyin = pinyin.finds_by_pinyin(word)
         where.append(
             "(LOWER(d.name) LIKE {} ESCAPE '\\' OR LOWER(d.code) LIKE {} ESCAPE '\\'"
             " OR LOWER(d.region) LIKE {} ESCAPE '\\'"

@@ -61,6 +61,10 @@ async def test_search_by_chinese_substring_code_and_region(db):
     assert [c.id for c in (await dealers.list_page(actor, q="乙批")).items] == [b["id"]]
     assert [c.id for c in (await dealers.list_page(actor, q=a["code"].lower())).items] == [a["id"]]
     assert len((await dealers.list_page(actor, q="华东")).items) == 2
+    # Words each narrow it, wherever they match: the region and a part of the name.
+    assert [c.id for c in (await dealers.list_page(actor, q="华东 乙批")).items] == [b["id"]]
+    assert [c.id for c in (await dealers.list_page(actor, q="杭州  甲")).items] == [a["id"]]
+    assert (await dealers.list_page(actor, q="杭州 乙批")).items == []
     # LIKE wildcards in the query are literal characters, not patterns.
     assert (await dealers.list_page(actor, q="%")).items == []
     assert (await dealers.list_page(actor, q="_")).items == []
