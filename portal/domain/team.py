@@ -202,6 +202,9 @@ async def change_password(actor: Actor, current: str, new: str) -> dict:
     """The actor's own password: the current one must be right. Every session so far ends;
     returns the user row with its new token version, so the caller can sign this one in
     again."""
+    if actor.via_key:
+        # An integration key stands for its user in the API; the password is the person's.
+        raise Forbidden(_("Sign in with your password to change it."))
     user = await row_by_id(User, actor.user_id)
     if user is None:
         raise NotFound(MISSING_USER)

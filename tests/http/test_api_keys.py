@@ -55,8 +55,14 @@ async def test_a_dealers_administrator_issues_a_key_the_shop_then_uses(client, d
     client.cookies.clear()
     page_with_key = await client.get("/catalog", headers=shop, follow_redirects=False)
     assert page_with_key.status_code in (302, 303) and "/login" in page_with_key.headers["location"]
-    # A key cannot manage keys, not even its own.
+    # A key cannot manage keys, not even its own, nor change its user's password.
     assert_problem(await client.get("/api/v1/api-keys", headers=shop), 403, "forbidden")
+    changed = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": f.PASSWORD, "new_password": "a-new-pass-9871"},
+        headers=shop,
+    )
+    assert_problem(changed, 403, "forbidden")
 
     # Revoked on the page: refused on the very next request.
     await sign_in(client, "boss")
