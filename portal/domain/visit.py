@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from portal.domain import credit, dealers, ledger, supplier
+from portal.domain import credit, dealers, ledger, stock, supplier
 from portal.domain.orders import OPEN_STATUSES
 from portal.domain.scope import Actor, dealer_in_scope
 from portal.tables import Address, Order, OrderLine, RepAssignment, Tier
@@ -22,6 +22,9 @@ class TopSku:
     unit: str
     qty: int
     last_bought_at: datetime | None
+    # What is free to sell now, over the active warehouses (staff see the figure): the rep
+    # knows at the door whether the dealer's usual products can be had.
+    available: int = 0
 
 
 @dataclass
@@ -131,6 +134,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         dealer_id,
         TOP_SKUS,
     )
+    free = await stock.availability_by_sku([int(r["sku_id"]) for r in top])
     addresses = (
         await Address.select()
         .where(Address.dealer == dealer_id)
@@ -166,6 +170,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
                 unit=r["unit"],
                 qty=int(r["qty"]),
                 last_bought_at=_as_datetime(r["last_at"]),
+                available=free.get(int(r["sku_id"]), 0),
             )
             for r in top
         ],

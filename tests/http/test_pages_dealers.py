@@ -224,6 +224,9 @@ async def test_visit_card_orders_a_top_product_in_one_tap(client):
     card = await client.get(f"/dealers/{mine['id']}")
     top = re.search(r'id="top-h".*?</section>', card.text, re.S).group(0)
     assert f'action="/dealers/{mine["id"]}/act"' in top and 'name="q" value="A100"' in top
+    # The stock at the door (DESIGN: the rep sees the dealer's stock during a visit):
+    # 100 on hand, 10 of them now this order's.
+    assert "库存 90 瓶" in top
     response = await client.post(
         f"/dealers/{mine['id']}/act",
         data={"q": "A100", "_csrf_token": csrf_from(card.text)},
