@@ -7,6 +7,7 @@ with a fixed number of queries per page (batched by ids), never one query per ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -287,6 +288,17 @@ def visible_where(sql: SqlText, dealer: dict) -> SqlText:
         int(dealer["tier"]),
         int(dealer["id"]),
     )
+
+
+async def visible_sku_ids(dealer: dict, sku_ids: Iterable[int]) -> set[int]:
+    """Which of these SKUs the dealer may see (visible_where): a promotion naming one it may
+    not, or giving it away, is nothing to show or give that dealer."""
+    ids = sorted({int(i) for i in sku_ids})
+    if not ids:
+        return set()
+    sql = SqlText().add('SELECT s.id FROM "sku" s JOIN "product" p ON p.id = s.product')
+    visible_where(sql, dealer).add_in("AND s.id IN (", ids)
+    return {int(r["id"]) for r in await sql.run()}
 
 
 def _listed_where(sql: SqlText, dealer: dict) -> SqlText:

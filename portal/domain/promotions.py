@@ -46,8 +46,8 @@ BUY_GET = "buy_get"
 KINDS = (PERCENT_OFF, SPEND_SAVE, BUY_GET)
 KIND_LABELS = {
     PERCENT_OFF: _("Percentage off"),
-    SPEND_SAVE: _("Spend and save (满减)"),
-    BUY_GET: _("Buy and get free (买赠)"),
+    SPEND_SAVE: _("Spend and save"),
+    BUY_GET: _("Buy and get free"),
 }
 MAX_NAME = 60
 MAX_QTY = 1_000_000
@@ -676,6 +676,7 @@ async def earned(
         promos = await in_force_for(dealer, day, (SPEND_SAVE, BUY_GET))
     else:
         promos = [p for p in in_force if p.kind in (SPEND_SAVE, BUY_GET)]
+    promos = await _visible_to(dealer, promos)
     if not promos:
         return Earned()
     saving = best_saving(promos, goods_fen)  # below its threshold: never above the goods
@@ -965,4 +966,21 @@ async def running_for(actor: Actor, dealer: dict, *, now: datetime | None = None
     """What a dealer (or staff ordering for one) sees as on offer today."""
     if actor.dealer_id is not None and actor.dealer_id != dealer["id"]:
         raise NotFound(_("Dealer not found."))
-    return await in_force_for(dealer, today(now))
+    return await _visible_to(dealer, await in_force_for(dealer, today(now)))
+
+
+async def _visible_to(dealer: dict, promos: list[Promo]) -> list[Promo]:
+    """The promotions whose SKU and gift the dealer may see: one on a product listed to other
+    tiers only is not shown to the dealer, and its gift never lands on the dealer's order."""
+    named = {i for p in promos for i in (p.sku_id, p.gift_sku_id) if i is not None}
+    if not named:
+        return promos
+    from portal.domain.catalog import visible_sku_ids  # catalog prices with promotions
+
+    seen = await visible_sku_ids(dealer, named)
+    return [
+        p
+        for p in promos
+        if (p.sku_id is None or p.sku_id in seen)
+        and (p.gift_sku_id is None or p.gift_sku_id in seen)
+    ]

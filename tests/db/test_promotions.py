@@ -48,6 +48,7 @@ from portal.tables import (
     Order,
     OrderLine,
     Product,
+    ProductVisibility,
     Promotion,
     Reservation,
     Shipment,
@@ -1297,3 +1298,22 @@ def test_best_and_next_saving_and_gift_quantity():
     assert promotions.gift_quantity(50, 24, 2) == 4
     assert promotions.gift_quantity(23, 24, 2) == 0
     assert promotions.gift_quantity(50, 0, 2) == 0
+
+
+async def test_a_promotion_on_a_product_the_dealer_may_not_see_is_neither_shown_nor_given(db):
+    """A gift listed to other tiers only must not land on this dealer's order, nor its offer
+    show on this dealer's list of promotions (its code and name are the supplier's to keep)."""
+    w = await world()
+    c300 = await gift_sku(w.warehouse, 100)
+    await Product.update({Product.visibility: "restricted"}).where(Product.id == c300["product"])
+    await buy_get("B200", 6, "C300", 1)
+    await percent_off(1000, sku_code="C300")
+    order = (await submit(w, [LineRequest(qty=12, sku_code="B200")])).order
+    assert gift_lines(order) == [] and await reserved(c300) == 0
+    shown = await promotions.running_for(w.buyer, w.dealer, now=NOW)
+    assert shown == []
+    # Listed to the dealer's tier: offered and given.
+    await ProductVisibility.insert(ProductVisibility(product=c300["product"], tier=w.tier["id"]))
+    again = (await submit(w, [LineRequest(qty=12, sku_code="B200")], key="k2")).order
+    assert [ln.sku_code for ln in gift_lines(again)] == ["C300"]
+    assert len(await promotions.running_for(w.buyer, w.dealer, now=NOW)) == 2
