@@ -39,9 +39,12 @@ async def dealer_for(actor: Actor, dealer_id: int | None) -> dict:
     """The dealer whose prices the caller sees: a dealer user's own, or ?dealer_id for staff.
 
     Out of scope (an unassigned dealer for a rep) is NotFound, like a dealer that does not
-    exist; dealer users cannot point at another dealer, the parameter is ignored for them.
+    exist; a dealer user may name their own dealer or none, another is NotFound too (as the
+    orders API answers), not their own prices under another's id.
     """
     if actor.is_dealer:
+        if dealer_id is not None and dealer_id != actor.dealer_id:
+            raise NotFound(_("Dealer not found."))
         return await scope.dealer_in_scope(actor, actor.dealer_id or -1)
     require_dealer_id(actor, dealer_id)
     return await scope.dealer_in_scope(actor, dealer_id)
@@ -124,7 +127,7 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
     tags=["catalog"],
     summary="Search SKUs at a dealer's prices",
     description=(
-        "Dealer users always see their own dealer's prices (dealer_id is ignored); staff pass "
+        "Dealer users always see their own dealer's prices (another dealer_id: 404); staff pass "
         "dealer_id, and a dealer outside their scope answers 404. Prices are decimal strings. "
         "total counts the matches exactly up to 1000 (or to the end of the page asked for); "
         "past that total_exact is false and total is a lower bound."

@@ -88,9 +88,13 @@ async def test_a_dealer_cannot_ask_for_another_dealers_prices(client):
     response = await client.get(
         "/api/v1/catalog/skus", params={"dealer_id": w["b"]["id"]}, headers=headers
     )
-    assert response.status_code == 200
-    # dealer_id is ignored for dealer users: still dealer A's tier price, not B's contract.
-    assert by_code(response.json())["T500"]["price"]["unit_price"] == "5.00"
+    # Another dealer's id is not found, as the orders API answers (it was ignored: the
+    # caller's own prices came back under B's id).
+    assert response.status_code == 404 and "T500" not in response.text
+    own = await client.get(
+        "/api/v1/catalog/skus", params={"dealer_id": w["a"]["id"]}, headers=headers
+    )
+    assert by_code(own.json())["T500"]["price"]["unit_price"] == "5.00"
 
 
 async def test_rep_sees_assigned_dealer_and_404_for_others(client):
