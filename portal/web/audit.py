@@ -12,7 +12,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from portal import i18n
-from portal.domain import audit
+from portal.domain import audit, orders, returns, shipments
 from portal.domain.errors import ValidationFailed, _
 from portal.web.common import field_errors, page
 from portal.web.me import ROLE_LABELS
@@ -236,7 +236,8 @@ class ShownChange:
 
 def _shown_value(key: str, text: str) -> str:
     """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
-    a role by its name, true and false as yes and no; anything else as recorded."""
+    a role by its name, an order's, shipment's or return's state by its label (as its pill),
+    true and false as yes and no; anything else as recorded."""
     if _WHOLE.match(text):
         if key.endswith("_fen"):
             return i18n.money(int(text))
@@ -244,6 +245,14 @@ def _shown_value(key: str, text: str) -> str:
             return f"{i18n.number(int(text) / 100)}%"
     if key == "role" and text in ROLE_LABELS:
         return i18n.gettext(ROLE_LABELS[text])
+    if key.endswith("status"):  # status, order_status: the same words an order's page shows
+        state = (
+            orders.STATUS_LABELS.get(text)
+            or shipments.STATUS_LABELS.get(text)
+            or returns.STATUS_LABELS.get(text)
+        )
+        if state:
+            return i18n.gettext(state)
     if text in _YES_NO:
         return i18n.gettext(_YES_NO[text])
     if text == "null":

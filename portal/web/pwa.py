@@ -1,9 +1,10 @@
-"""The installable app: the service worker at the site root and the page it shows offline."""
+"""The installable app: its manifest, the service worker at the root and the offline page."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 
 from litestar import Request, get
 from litestar.params import FromQuery
@@ -15,11 +16,31 @@ from portal.settings import ROOT
 from portal.web.common import page
 
 SERVICE_WORKER = ROOT / "static" / "js" / "sw.js"
-MANIFEST = ROOT / "static" / "manifest.webmanifest"
 # What the home screen shows under the icon, in the user's language.
 APP_NAME = _("Dealer ordering")
 APP_SHORT_NAME = _("Ordering")
 APP_DESCRIPTION = _("Order from your supplier at your prices, on your phone.")
+# The manifest but for its words, which _manifest() fills in per language. Each icon has one
+# purpose: the "any" ones a rounded square with transparent corners, the maskable ones blue to
+# the edges with the cart inside the safe zone (the launcher cuts its own shape).
+ICONS = "/static/icons/"
+MANIFEST: dict[str, Any] = {
+    "start_url": "/",
+    "scope": "/",
+    "display": "standalone",
+    "background_color": "#f3f4f6",
+    "theme_color": "#1a56db",
+    "icons": [
+        {"src": f"{ICONS}{name}", "sizes": sizes, "type": kind, "purpose": purpose}
+        for name, sizes, kind, purpose in (
+            ("icon-192.png", "192x192", "image/png", "any"),
+            ("icon-512.png", "512x512", "image/png", "any"),
+            ("icon.svg", "any", "image/svg+xml", "any"),
+            ("icon-maskable-192.png", "192x192", "image/png", "maskable"),
+            ("icon-maskable-512.png", "512x512", "image/png", "maskable"),
+        )
+    ],
+}
 
 
 @get("/sw.js", include_in_schema=False, sync_to_thread=False)
@@ -35,14 +56,14 @@ def service_worker() -> Response[bytes]:
 
 @cache
 def _manifest(locale: str) -> bytes:
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     i18n.set_locale(locale)
-    manifest.update(
-        name=i18n.gettext(APP_NAME),
-        short_name=i18n.gettext(APP_SHORT_NAME),
-        description=i18n.gettext(APP_DESCRIPTION),
-        lang=locale.replace("_", "-"),
-    )
+    manifest = {
+        "name": i18n.gettext(APP_NAME),
+        "short_name": i18n.gettext(APP_SHORT_NAME),
+        "description": i18n.gettext(APP_DESCRIPTION),
+        "lang": locale.replace("_", "-"),
+        **MANIFEST,
+    }
     return json.dumps(manifest, ensure_ascii=False, indent=2).encode()
 
 

@@ -183,7 +183,8 @@ async def test_an_administrator_adds_a_dealer_and_changes_it_on_the_phone(client
     assert "超额订单" in card.text and "拒绝超出信用额度的订单" in card.text
     assert "超额容差" not in card.text
     await Dealer.update({Dealer.credit_tolerance_fen: 50_000}).where(Dealer.id == dealer_id)
-    assert "超额容差</dt><dd>¥500.00" in (await client.get(f"/dealers/{dealer_id}")).text
+    card = await client.get(f"/dealers/{dealer_id}")
+    assert '超额容差</dt><dd class="money">¥500.00' in card.text
 
     edit = await client.get(f"/admin/dealers/{dealer_id}")
     assert 'value="北京新开商行"' in edit.text and "D-WEB" in edit.text

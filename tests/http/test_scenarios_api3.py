@@ -946,9 +946,9 @@ async def test_foreign_ids_answer_404_for_every_role_and_for_keys(client, world)
         for path in reads:
             r = await client.get(API + path, headers=headers)
             if is_dealer and "dealer_id=" in path:
-                # A dealer's user always reads its own prices: dealer_id is ignored.
-                assert "1.70" not in r.text and r.status_code == 200, r.text
-                continue
+                # Another dealer's id is not found for a dealer's user too (not its own prices
+                # under that id), and never another's contract price.
+                assert "1.70" not in r.text, r.text
             if r.status_code != 404:
                 leaks.append((who, "GET", path, r.status_code))
         for path, body in writes:
