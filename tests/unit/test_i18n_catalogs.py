@@ -166,3 +166,19 @@ def test_placeholders_match(locale: str):
                 if set(PLACEHOLDER.findall(form)) | {"num"} != expected | {"num"}:
                     wrong.append(f"{ids[0]!r} -> {form!r}")
     assert not wrong, f"{locale}: placeholders differ:\n  " + "\n  ".join(wrong)
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_translation_compiles(locale: str):
+    """What `pybabel compile` checks (`make setup` runs it, and stops on an error): each
+    translation's placeholders are its message's. A one-form language (Chinese) translates a
+    plural message with one msgstr, which must not name a placeholder the singular lacks."""
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    problems = [
+        f"{message.id!r}: {error}"
+        for message, errors in catalog.check()
+        for error in errors
+        if not message.fuzzy
+    ]
+    assert not problems, "\n".join(problems)
