@@ -137,3 +137,10 @@ async def test_a_flash_cookie_the_portal_did_not_sign_is_not_shown(client, db):
         client.cookies.set("flash", value)
         assert "evil.example" not in (await client.get("/cart")).text
     # The portal's own signed flash still reads (tests/http/test_team.py: "已添加地址。").
+
+
+async def test_a_rep_reads_their_own_discount_authority_on_their_page(client, db):
+    await f.user("sales_rep", username="rep", discount_authority_bp=350)
+    await sign_in(client, "rep")
+    me = await client.get("/me")
+    assert 'id="my-authority">经销商价以下 3.5% 以内<' in me.text
