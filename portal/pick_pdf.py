@@ -13,6 +13,7 @@ from datetime import datetime
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
+from portal import i18n
 from portal.domain.picking import PickLine, PickList
 from portal.pdf import SEPARATOR, cjk_font, fit, new_canvas
 
@@ -66,10 +67,10 @@ def pick_list(
     pdf.setFont(font, 10)
     y = height - 30 * mm
     summary = gettext(
-        "%(skus)s products, %(qty)s units, for %(orders)s orders.",
-        skus=len(plist.lines),
-        qty=plist.total_qty,
-        orders=len(plist.orders),
+        "%(orders)s: %(products)s, %(units)s.",
+        orders=i18n.ngettext("%(num)s order", "%(num)s orders", len(plist.orders)),
+        products=i18n.ngettext("%(num)s product", "%(num)s products", len(plist.lines)),
+        units=i18n.ngettext("%(num)s unit", "%(num)s units", plist.total_qty),
     )
     pdf.drawString(
         left, y, fit(f"{format_datetime(generated_at)}{SEPARATOR}{summary}", font, 10, right - left)
