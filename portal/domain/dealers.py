@@ -12,7 +12,7 @@ from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
-from portal.tables import Dealer, RepAssignment, Tier, User, Warehouse
+from portal.tables import Dealer, Notification, RepAssignment, Tier, User, Warehouse
 
 MAX_PER_PAGE = 100
 MAX_QUERY = 50
@@ -251,6 +251,15 @@ async def reassign(
             {"rep": rep_id},
             now=now,
         )
+        # Both reps hear of it (the one who lost the dealer would otherwise find it gone).
+        about = f"{dealer['name']} ({dealer['code']})"
+        told = [
+            Notification(user=user_id, kind=kind, note=about, created_at=now)
+            for user_id, kind in ((rep_id, "dealer_given"), (before, "dealer_taken"))
+            if user_id and user_id != actor.user_id
+        ]
+        if told:
+            await Notification.insert(*told)
     return reps.get(rep_id) if rep_id else None
 
 

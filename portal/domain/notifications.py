@@ -34,6 +34,9 @@ KIND_LABELS = {
     "resubmitted": _("Order %(number)s was resubmitted."),
     "adjusted": _("Order %(number)s was adjusted."),
     "cancelled": _("Order %(number)s was cancelled."),
+    # About a dealer, not an order: its name and code are the notification's note.
+    "dealer_given": _("%(dealer)s is now yours to look after."),
+    "dealer_taken": _("%(dealer)s was given to another rep."),
     "backorder_reserved": _("Backordered goods of order %(number)s are now reserved."),
     "stock_short": _("Part of order %(number)s now waits for stock (less was found in stock)."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),
@@ -45,6 +48,7 @@ KIND_LABELS = {
     "return_to_receive": _("A return of order %(number)s is to be received at the warehouse."),
     "return_received": _("The return of order %(number)s was received and credited."),
 }
+DEALER_KINDS = frozenset({"dealer_given", "dealer_taken"})
 MAIL_SUBJECT = _("Dealer portal: %(text)s")
 PAGE_SIZE = 50
 
@@ -240,8 +244,15 @@ class NotificationView:
     @property
     def text(self) -> str:
         return i18n.gettext(
-            KIND_LABELS.get(self.kind, KIND_LABELS["submitted"]), number=self.order_number
+            KIND_LABELS.get(self.kind, KIND_LABELS["submitted"]),
+            number=self.order_number,
+            dealer=self.note,
         )
+
+    @property
+    def shown_note(self) -> str:
+        """The note under the text (a reason, a change); a dealer's name is in the text."""
+        return "" if self.kind in DEALER_KINDS else self.note
 
 
 def _mine_in_scope(actor: Actor) -> tuple[str, list[Any]]:

@@ -123,7 +123,8 @@ async def test_a_rep_no_longer_reads_about_a_dealer_given_to_another_rep(client,
     # Counted before the page is opened (opening it reads them).
     api = await client.get("/api/v1/notifications", headers=headers)
     assert api.status_code == 200, api.text
-    assert api.json()["unread"] == 2
+    # The kept order's two and the news that the other dealer went to another rep.
+    assert api.json()["unread"] == 3 and "已改派给其他业务员" in api.text
     assert "移走" not in api.text
     page = await client.get("/notifications")
     assert page.status_code == 200
@@ -132,7 +133,8 @@ async def test_a_rep_no_longer_reads_about_a_dealer_given_to_another_rep(client,
     # Whose order it is, for a rep with many dealers; the whole entry opens the order.
     entry = re.search(r"<li[^>]*>(?:(?!</li>).)*SO-KEPT-1(?:(?!</li>).)*</li>", page.text, re.S)
     assert entry and mine["name"] in entry.group(0) and 'class="notice-link"' in entry.group(0)
-    assert theirs["name"] not in page.text
+    # The other dealer is named once more, in the news that it went to another rep.
+    assert page.text.count(theirs["name"]) == 1 and "已改派给其他业务员" in page.text
 
 
 async def test_the_bell_on_every_page_counts_what_is_unread(client, db):
@@ -161,3 +163,24 @@ async def test_the_bell_on_every_page_counts_what_is_unread(client, db):
         assert bell and re.search(r'class="badge"[^>]*></span>', bell.group(0)), bell
     rows = {r["user"]: r["read_at"] for r in await Notification.select()}
     assert rows[other["id"]] is None  # another user's stay unread
+
+
+async def test_both_reps_hear_of_a_dealer_given_from_one_to_the_other(client, db):
+    from portal.domain import dealers
+
+    t = await f.tier()
+    dealer = await f.dealer(t, name="济南益丰便利店")
+    old = await f.user("sales_rep", username="old-rep")
+    new = await f.user("sales_rep", username="new-rep")
+    await f.assign(old, dealer)
+    admin = f.actor(await f.user("admin"))
+    await dealers.reassign(admin, dealer["id"], new["id"], now=datetime.now(UTC))
+    kinds = {
+        (r["user"], r["kind"])
+        for r in await Notification.select(Notification.user, Notification.kind)
+    }
+    assert kinds == {(new["id"], "dealer_given"), (old["id"], "dealer_taken")}
+    await sign_in(client, "new-rep")
+    page = await client.get("/notifications")
+    assert f"济南益丰便利店 ({dealer['code']}) 现由您负责。" in page.text
+    assert page.text.count("济南益丰便利店") == 1  # said once, not again as a note
