@@ -48,6 +48,8 @@ def order_out(view: orders.OrderView) -> OrderOut:
         dealer_name=view.dealer_name,
         placed_by_name=view.placed_by_name,
         rep_name=view.rep_name,
+        placed_by_id=view.placed_by_id,
+        rep_id=view.rep_id,
         total=money(view.total_fen),
         list_total=money(view.list_total_fen),
         goods_total=money(view.goods_fen),

@@ -464,7 +464,13 @@ class OrderOut(Struct):
     dealer_code: str
     dealer_name: str
     placed_by_name: str
-    rep_name: Annotated[str, Meta(description="the rep who ordered for the dealer, if any")]
+    rep_name: Annotated[
+        str,
+        Meta(
+            description="the staff member who keyed it in for the dealer (a rep, or a "
+            "manager or administrator), if any; the dealer's own rep is on the dealer"
+        ),
+    ]
     total: Annotated[Money, Meta(description="what the dealer pays: goods less the saving")]
     list_total: Money
     ship_to: str
@@ -477,6 +483,8 @@ class OrderOut(Struct):
     goods_total: Annotated[Money, Meta(description="the lines at their prices")] = "0.00"
     discount: Annotated[Money, Meta(description="the saving a 满减 promotion gave")] = "0.00"
     discount_label: str = ""
+    placed_by_id: Annotated[int | None, Meta(description="the user who placed it")] = None
+    rep_id: Annotated[int | None, Meta(description="the staff member of rep_name")] = None
 
 
 class BackorderOut(Struct):

@@ -583,6 +583,8 @@ class OrderView:
     dealer_code: str = ""
     discount_fen: int = 0  # the saving a spend-X-save-Y promotion gave (满减)
     discount_params: str = ""
+    placed_by_id: int | None = None  # the user who placed it
+    rep_id: int | None = None  # the staff member who keyed it in for the dealer, if any
 
     @property
     def saving(self) -> promotions.Saving | None:
@@ -654,6 +656,8 @@ _ORDER_COLUMNS = (
     Order.dealer.code.as_alias("dealer_code"),
     Order.placed_by.display_name.as_alias("placed_by_name"),
     Order.rep.display_name.as_alias("rep_name"),
+    Order.placed_by,
+    Order.rep,
     Order.total_fen,
     Order.list_total_fen,
     Order.discount_fen,
@@ -713,6 +717,8 @@ async def _view(actor: Actor, row: dict) -> OrderView:
         dealer_code=row["dealer_code"] or "",
         placed_by_name=row["placed_by_name"] or "",
         rep_name=row["rep_name"] or "",
+        placed_by_id=row.get("placed_by"),
+        rep_id=row.get("rep"),
         total_fen=row["total_fen"],
         list_total_fen=row["list_total_fen"],
         discount_fen=int(row.get("discount_fen") or 0),
@@ -1737,6 +1743,8 @@ async def _place(
         dealer_code=dealer.get("code") or "",
         placed_by_name=actor.name or "",
         rep_name=(actor.name or "") if rep_id is not None else "",
+        placed_by_id=actor.user_id,
+        rep_id=rep_id,
         total_fen=p.total_fen,
         list_total_fen=p.list_total_fen,
         discount_fen=p.discount_fen,

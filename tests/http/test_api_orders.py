@@ -15,6 +15,7 @@ from portal.tables import (
     Reservation,
     StockLevel,
     SupplierSettings,
+    User,
 )
 from tests import factories as f
 from tests.http.test_api_auth import EN, assert_problem, bearer
@@ -597,3 +598,17 @@ async def test_an_expected_total_that_no_longer_holds_places_nothing(client, wor
     assert await written() == (0, 0, 0, 0)
     placed = await submit(client, headers, {**body, "expected_total": problem["order_total"]})
     assert placed.status_code == 201 and placed.json()["total"] == problem["order_total"]
+
+
+async def test_an_order_says_who_placed_it_and_who_keyed_it_in(client, world):
+    rep = await bearer(client, "rep_a")
+    body = {**order_body(qty=2), "dealer_id": world["a"]["id"]}
+    placed = (await submit(client, rep, body)).json()
+    rep_row = await User.select(User.id).where(User.username == "rep_a").first()
+    assert placed["rep_id"] == placed["placed_by_id"] == rep_row["id"]
+    again = (await client.get(f"/api/v1/orders/{placed['id']}", headers=rep)).json()
+    assert (again["rep_id"], again["placed_by_id"]) == (rep_row["id"], rep_row["id"])
+    buyer = await bearer(client, "buyer_a")
+    own = (await submit(client, buyer, order_body(qty=1), key="key-2")).json()
+    buyer_row = await User.select(User.id).where(User.username == "buyer_a").first()
+    assert (own["rep_id"], own["placed_by_id"]) == (None, buyer_row["id"])
