@@ -27,6 +27,7 @@ from portal.web.common import (
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MSG_BAD_PRICE = _("Enter a price such as 12.50, or a percentage off such as 5.")
+MSG_PRICE_OR_PERCENT = _("Enter a price or a percentage off, not both.")
 
 
 async def _card_page(request: Request, dealer_id: int, status: int = 200, **extra: Any) -> Template:
@@ -96,6 +97,9 @@ def _parse_price(data: dict[str, Any]) -> dict[str, int | None]:
     percent = str(data.get("percent_off") or "").strip().rstrip("%")[:10]
     if "clear" in data or (not price and not percent):
         return {}
+    if price and percent:
+        # Which was meant? One of them would be dropped without a word.
+        raise ValueError(MSG_PRICE_OR_PERCENT)
     try:
         if percent:
             bp = Decimal(percent) * 100
@@ -113,9 +117,10 @@ async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) ->
     actor, dealer_id = request.user, acting_dealer_id(request)
     try:
         values = _parse_price(data)
-    except ValueError:
+    except ValueError as exc:
         view = await cart.get_cart(actor, dealer_id)
-        return _line_response(request, view, sku_id, status=422, error=i18n.gettext(MSG_BAD_PRICE))
+        msgid = MSG_PRICE_OR_PERCENT if MSG_PRICE_OR_PERCENT in exc.args else MSG_BAD_PRICE
+        return _line_response(request, view, sku_id, status=422, error=i18n.gettext(msgid))
     try:
         view = await cart.set_price(actor, dealer_id, sku_id, **values)
     except ValidationFailed as exc:

@@ -160,6 +160,13 @@ async def test_rep_discount_field_and_dealer_card(client, world):
         headers={"HX-Request": "true"},
     )
     assert bad.status_code == 422
+    both = await client.post(
+        f"/cart/lines/{world['water']['id']}/price",
+        data={"_csrf_token": token, "price": "1.50", "percent_off": "10"},
+        headers={"HX-Request": "true"},
+    )
+    assert both.status_code == 422 and "二者择一" in both.text
+    assert (await CartLine.select().first())["unit_price_override_fen"] is None
     ok = await client.post(
         f"/cart/lines/{world['water']['id']}/price",
         data={"_csrf_token": token, "percent_off": "10"},
