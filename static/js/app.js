@@ -1,10 +1,13 @@
 // Small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
-  document.addEventListener("htmx:responseError", function () {
+  document.addEventListener("htmx:responseError", function (event) {
     var toast = document.getElementById("toast");
     if (!toast) { return; }
-    toast.textContent = toast.dataset.error || "Request failed";
+    // 403: the form's token has expired (a page left open across a sign-in), or the step
+    // is not allowed: say what to do, rather than "try again", which fails the same way.
+    var refused = event.detail && event.detail.xhr && event.detail.xhr.status === 403;
+    toast.textContent = (refused && toast.dataset.refused) || toast.dataset.error || "Request failed";
     setTimeout(function () { toast.textContent = ""; }, 4000);
   });
 
