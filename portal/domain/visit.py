@@ -41,6 +41,7 @@ class VisitCard:
     over_credit_policy: str
     rep_name: str
     rep_id: int | None = None
+    rep_active: bool = True  # a deactivated rep visits nobody: the dealer needs another
     flagged_for_review: bool = False
     can_flag: bool = False
     active: bool = True
@@ -118,7 +119,9 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
     tier = await Tier.select(Tier.name).where(Tier.id == dealer["tier"]).first()
     rep = (
         await RepAssignment.select(
-            RepAssignment.rep, RepAssignment.rep.display_name.as_alias("name")
+            RepAssignment.rep,
+            RepAssignment.rep.display_name.as_alias("name"),
+            RepAssignment.rep.active.as_alias("rep_active"),
         )
         .where(RepAssignment.dealer == dealer_id)
         .first()
@@ -157,6 +160,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         overdue_policy=dealer.get("overdue_policy") or "warn",
         rep_name=rep["name"] if rep else "",
         rep_id=rep["rep"] if rep else None,
+        rep_active=bool(rep["rep_active"]) if rep else True,
         flagged_for_review=bool(dealer.get("flagged_for_review")),
         can_flag=actor.role in dealers.FLAGGING_ROLES,
         active=bool(dealer["active"]),

@@ -81,3 +81,17 @@ async def test_the_api_reads_and_moves_the_rep(client, team):
     )
     assert cleared.status_code == 200 and cleared.json()["rep"] is None
     assert await rep_of(team["dealer"]) is None
+
+
+async def test_a_dealer_whose_rep_was_deactivated_says_so_and_preselects_nobody(client, team):
+    from portal.tables import User
+
+    await User.update({User.active: False}).where(User.id == team["a"]["id"])
+    await sign_in(client, "boss")
+    card = await client.get(f"/dealers/{team['dealer']['id']}", headers=ZH)
+    assert card.status_code == 200
+    rep_row = card.text.split("<dt>业务员</dt>")[1].split("</dd>")[0]
+    assert team["a"]["display_name"] in rep_row and "停用" in rep_row
+    # The select does not quietly offer another rep as if chosen.
+    assert '<option value="" selected disabled>请选择业务员</option>' in card.text
+    assert f'<option value="{team["b"]["id"]}" selected>' not in card.text
