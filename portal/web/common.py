@@ -196,6 +196,21 @@ async def load_page_chrome(request: Request) -> Any:
         stale = await _stale_dealer_page(request)
         if stale is not None:
             return stale
+    if (
+        actor is not None
+        and actor.is_staff
+        and request.method == "GET"
+        and request.url.path.startswith(ORDERING_PATHS)
+        and acting_dealer_id(request) is not None
+    ):
+        chosen = await acting_dealer(request)
+        if chosen is not None and not chosen["active"]:
+            # Paused since it was chosen: the catalog and cart would only answer 403.
+            message = i18n.gettext(
+                "%(name)s is paused: no orders can be placed for it. Choose another dealer.",
+                name=chosen["name"],
+            )
+            return _go(request, "/dealers", message)
     if actor is None or is_htmx(request):
         return None
     issuer = await supplier_now(request)

@@ -318,3 +318,16 @@ async def test_a_rep_whose_dealer_was_given_away_mid_visit_is_told_and_sent_to_t
     picker = await client.get("/dealers")
     assert "您已不能再为该经销商下单" in picker.text
     assert await CartLine.count() == 0
+
+
+async def test_a_dealer_paused_while_chosen_sends_the_rep_to_the_picker(client):
+    rep, mine, _second, _theirs, _sku = await setting()
+    await sign_in(client, "rep")
+    token = csrf_from((await client.get("/dealers")).text)
+    await client.post(f"/dealers/{mine['id']}/act", data={"_csrf_token": token})
+    await Dealer.update({Dealer.active: False}).where(Dealer.id == mine["id"])
+    for path in ("/catalog", "/cart"):
+        sent = await client.get(path, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"] == "/dealers", path
+    picker = await client.get("/dealers")
+    assert "杭州甲商贸 已暂停" in picker.text
