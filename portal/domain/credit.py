@@ -55,12 +55,14 @@ def available_fen(dealer: dict) -> int:
 
 def tolerance_fen(dealer: dict, supplier: Tolerance) -> int:
     """How far over the limit an order may go: the greatest of the dealer's amount, the
-    dealer's share of its limit, the supplier's amount and the supplier's share."""
+    dealer's share of its limit, the supplier's amount and the supplier's share. The
+    supplier-wide amount is for dealers given credit: one with no limit (a new dealer, until
+    finance sets one) is not lent it by a setting meant for everyone else."""
     limit = int(dealer["credit_limit_fen"] or 0)
     return max(
         int(dealer.get("credit_tolerance_fen") or 0),
         to_fen(percent_of(limit, int(dealer.get("credit_tolerance_bp") or 0))),
-        supplier.amount_fen,
+        supplier.amount_fen if limit > 0 else 0,
         to_fen(percent_of(limit, supplier.bp)),
         0,
     )

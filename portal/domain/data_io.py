@@ -71,7 +71,7 @@ from portal.domain.catalog_admin import (
     write_sku_changes,
 )
 from portal.domain.codes import barcode_ok, folded, ids_by_code, rows_by_code
-from portal.domain.dealers import DEALER_CODE
+from portal.domain.dealers import DEALER_CODE, DEALER_PHONE
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.ledger import OVER_CREDIT_POLICIES, OVERDUE_POLICIES, tolerance_bp
 from portal.domain.money import amount_fen, format_yuan, from_fen, percent_bp, percent_text
@@ -739,6 +739,8 @@ async def _plan_dealers(t: _Rows) -> list[Change]:
             text = r.get(column, "")
             if len(text) > limit:
                 t.error(n, MSG_TOO_LONG, column=column, max=limit)
+            elif column == "contact_phone" and text and not DEALER_PHONE.match(text):
+                t.error(n, _("Row %(row)s: contact_phone must be a phone number of digits."))
             elif text:
                 values[column] = text
         if r.get("tier"):

@@ -267,6 +267,9 @@ async def reassign(
 
 DEALER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 DEALER_TEXT = {"name": 100, "region": 50, "contact_phone": 32}
+# Digits, with + ( ) - and spaces as people write them (400-820-8820, +86 21 5555 0000).
+DEALER_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,31}$")
+MSG_PHONE = _("Enter a phone number of digits.")
 CODE_TAKEN = _("Another dealer has this code.")
 
 
@@ -310,6 +313,10 @@ async def _check_dealer(data: DealerInput, *, new: bool) -> list[FieldError]:
     for name, limit in DEALER_TEXT.items():
         if len(getattr(data, name)) > limit:
             errors.append(FieldError(name, _("At most %(n)s characters."), {"n": limit}))
+    phone = data.contact_phone.strip()
+    if phone and not DEALER_PHONE.match(phone):
+        # As a user's and an address's phone are checked: a rep taps it to call.
+        errors.append(FieldError("contact_phone", MSG_PHONE))
     if data.tier_id is None or not await Tier.exists().where(Tier.id == data.tier_id):
         errors.append(FieldError("tier", _("Choose a tier.")))
     if data.default_warehouse_id is not None and not await Warehouse.exists().where(

@@ -160,7 +160,7 @@ async def visit_card(actor: Actor, dealer_id: int) -> VisitCard:
         overdue_policy=dealer.get("overdue_policy") or "warn",
         rep_name=rep["name"] if rep else "",
         rep_id=rep["rep"] if rep else None,
-        rep_active=bool(rep["rep_active"]) if rep else True,
+        rep_active=bool(rep["rep_active"]) if rep and rep["rep"] else True,
         flagged_for_review=bool(dealer.get("flagged_for_review")),
         can_flag=actor.role in dealers.FLAGGING_ROLES,
         active=bool(dealer["active"]),

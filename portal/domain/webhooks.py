@@ -20,6 +20,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -132,9 +133,16 @@ def internal_address(ip: str) -> bool:
 
 
 def internal_host(host: str) -> bool:
-    """A host named as internal without looking it up: localhost, or an internal IP literal."""
+    """A host named as internal without looking it up: localhost, or an internal IP literal,
+    in any of the forms a resolver takes for IPv4 (127.1, 2130706433, 0x7f000001, octal)."""
     name = host.strip("[]").lower().rstrip(".")
-    return name == "localhost" or name.endswith(".localhost") or internal_address(name)
+    if name == "localhost" or name.endswith(".localhost") or internal_address(name):
+        return True
+    try:
+        packed = socket.inet_aton(name)  # numbers only: never looks a name up
+    except OSError:
+        return False
+    return internal_address(socket.inet_ntoa(packed))
 
 
 def _check(data: EndpointInput) -> list[FieldError]:

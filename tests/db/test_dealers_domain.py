@@ -208,3 +208,20 @@ async def test_an_administrator_adds_and_changes_dealers_audited_and_validated(d
             await dealers.save_dealer(f.actor(user), None, data, now=now)
     with pytest.raises(NotFound):
         await dealers.save_dealer(admin, 987654, changed, now=now)
+
+
+async def test_a_dealer_phone_is_a_phone_number(db):
+    from portal.domain.errors import ValidationFailed
+
+    admin = f.actor(await f.user("admin"))
+    tier = await f.tier()
+    good = dealers.DealerInput(
+        code="D9", name="新店", tier_id=tier["id"], contact_phone="+86 21 5555-0000"
+    )
+    saved = await dealers.save_dealer(admin, None, good, now=datetime.now(UTC))
+    assert saved["contact_phone"] == "+86 21 5555-0000"
+    for phone in ("abc<>", "电话12345", "1"):
+        bad = dealers.DealerInput(code="D8", name="坏号码", tier_id=tier["id"], contact_phone=phone)
+        with pytest.raises(ValidationFailed) as refused:
+            await dealers.save_dealer(admin, None, bad, now=datetime.now(UTC))
+        assert refused.value.errors[0].field == "contact_phone", phone

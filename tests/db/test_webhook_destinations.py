@@ -51,6 +51,10 @@ async def test_an_internal_receiver_is_refused_by_default(db, default_policy):
         "http://169.254.169.254/latest/meta-data",
         "https://[::1]/hook",
         "http://api.localhost/h",
+        "https://127.1/h",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://017700000001/",
     ):
         with pytest.raises(ValidationFailed) as refused:
             await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url=url))

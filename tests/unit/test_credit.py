@@ -80,5 +80,18 @@ def test_the_supplier_tolerance_counts_when_it_is_the_greatest():
     with pytest.raises(CreditExceeded) as err:
         credit.check_credit(d, 1_020_001, supplier)
     assert err.value.extra["tolerance"] == "200.00"
-    assert credit.fits(dealer(limit=0), 20_000, supplier)
-    assert not credit.fits(dealer(limit=0), 20_001, supplier)
+    # A dealer given no limit gets no supplier-wide amount (below), but its share still
+    # counts for one with a limit: 1 % of ¥100.00 is less than the ¥200.00 amount.
+    assert credit.fits(dealer(limit=10_000), 30_000, supplier)
+    assert not credit.fits(dealer(limit=10_000), 30_001, supplier)
+
+
+def test_a_dealer_with_no_limit_is_not_lent_the_supplier_wide_amount():
+    """A supplier-wide ¥1,000 tolerance let a new dealer (no limit yet) order ¥604.80 on
+    credit nobody gave it; its own tolerance, set by finance, still counts."""
+    supplier = credit.Tolerance(amount_fen=100_000)
+    assert credit.tolerance_fen(dealer(limit=0), supplier) == 0
+    with pytest.raises(CreditExceeded):
+        credit.check_credit(dealer(limit=0), 60_480, supplier)
+    assert credit.tolerance_fen(dealer(limit=0, tol_fen=5_000), supplier) == 5_000
+    assert credit.tolerance_fen(dealer(limit=1), supplier) == 100_000
