@@ -239,6 +239,15 @@ async def save_endpoint(
     }
     secret = None
     async with write_transaction():
+        same = WebhookEndpoint.exists().where(WebhookEndpoint.url == values["url"])
+        if endpoint_id is not None:
+            same = same.where(WebhookEndpoint.id != endpoint_id)
+        if await same:
+            # Two receivers at one address get every event twice (a refreshed page that
+            # showed the new secret sent the form again and made the second).
+            raise ValidationFailed(
+                errors=[FieldError("url", _("A webhook already sends to this address."))]
+            )
         if endpoint_id is None:
             secret = _new_secret()
             row = WebhookEndpoint(secret=secret, created_at=now, updated_at=now, **values)

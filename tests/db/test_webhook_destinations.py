@@ -73,3 +73,15 @@ async def test_the_sender_checks_what_a_name_resolves_to(default_policy):
     assert "internal" in await sender._refused_destination("http://10.0.0.8/x")
     webhooks.private_addresses_allowed = True
     assert await sender._refused_destination("http://127.0.0.1:9/x") == ""
+
+
+async def test_one_receiver_per_address(db):
+    """A second endpoint at the same address would get every event twice (a refreshed page
+    that showed the new secret sent the form again)."""
+    admin = f.actor(await f.user("admin"))
+    url = "https://erp.example.com/hooks"
+    await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url=url))
+    with pytest.raises(ValidationFailed) as refused:
+        await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url=url))
+    assert refused.value.errors[0].field == "url"
+    assert await WebhookEndpoint.count() == 1
