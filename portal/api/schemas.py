@@ -369,10 +369,11 @@ class OrderIn(In):
     requested_date: date | None = None
     note: Annotated[str, Meta(max_length=500)] = ""
     expected_total: Annotated[
-        Money | None,
+        Annotated[str, Meta(max_length=20, examples=["1234.50"])] | None,
         Meta(
-            description="the total the caller showed its user: if the order now comes to "
-            "another (a price or an offer changed), it is not placed: 409 prices-changed"
+            description="the total the caller showed its user, in yuan (1234.5 and 1234 "
+            "too): if the order now comes to another (a price or an offer changed), it is "
+            "not placed: 409 prices-changed"
         ),
     ] = None
 

@@ -47,6 +47,10 @@ KIND_LABELS = {
     "return_rejected": _("The return of order %(number)s was rejected."),
     "return_to_receive": _("A return of order %(number)s is to be received at the warehouse."),
     "return_received": _("The return of order %(number)s was received and credited."),
+    "return_received_none": _(
+        "The return of order %(number)s was received: nothing was accepted at inspection, "
+        "so nothing is credited."
+    ),
 }
 DEALER_KINDS = frozenset({"dealer_given", "dealer_taken"})
 MAIL_SUBJECT = _("Dealer portal: %(text)s")

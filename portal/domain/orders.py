@@ -1969,8 +1969,9 @@ async def _submit(
         # said, not placed silently at another amount.
         raise PricesChanged(
             _(
-                "The prices changed since the total was shown: the order now comes to "
-                "%(total)s instead of %(shown)s. Check it and submit again."
+                "The total changed since it was shown (a price, an offer or the cart itself): "
+                "the order now comes to %(total)s instead of %(shown)s. Check it and submit "
+                "again."
             ),
             {
                 "total": money.format_yuan(prepared.total_fen),

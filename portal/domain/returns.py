@@ -777,6 +777,9 @@ async def receive_return(
                     {"max": asked[line_id]},
                 )
             )
+    if asked and not any(parsed.get(line_id, 0) for line_id in asked) and not note:
+        # Nothing accepted: the dealer is owed no credit and must be told why.
+        errors.append(FieldError("note", _("Say why nothing was accepted.")))
     for line_id in asked:
         if line_id not in parsed:
             # A line left out is not "nothing accepted" by default: the inspection says so.
@@ -855,7 +858,11 @@ async def receive_return(
             view.order_id, "return_received", actor=actor, now=now, note=f"{view.number}\n{note}"
         )
         await notifications.tell_return(
-            view.order_id, "return_received", actor=actor, now=now, note=view.number
+            view.order_id,
+            "return_received" if credit else "return_received_none",
+            actor=actor,
+            now=now,
+            note=view.number if credit else f"{view.number}\n{note}",
         )
         await audit.record(
             actor,

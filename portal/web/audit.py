@@ -234,7 +234,15 @@ class ShownChange:
     after: str
 
 
-def _shown_value(key: str, text: str) -> str:
+# Whose states a "status" field holds, by what the entry is about.
+_STATES = {
+    "return": returns.STATUS_LABELS,
+    "shipment": shipments.STATUS_LABELS,
+    "order": orders.STATUS_LABELS,
+}
+
+
+def _shown_value(key: str, text: str, entity: str = "") -> str:
     """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
     a role by its name, an order's, shipment's or return's state by its label (as its pill),
     true and false as yes and no; anything else as recorded."""
@@ -245,9 +253,12 @@ def _shown_value(key: str, text: str) -> str:
             return f"{i18n.number(int(text) / 100)}%"
     if key == "role" and text in ROLE_LABELS:
         return i18n.gettext(ROLE_LABELS[text])
-    if key.endswith("status"):  # status, order_status: the same words an order's page shows
-        state = (
-            orders.STATUS_LABELS.get(text)
+    if key.endswith("status"):  # status, order_status: the same words their pages show
+        own = _STATES.get("order" if key == "order_status" else entity)
+        state = (own or {}).get(text) or (
+            None
+            if own
+            else orders.STATUS_LABELS.get(text)
             or shipments.STATUS_LABELS.get(text)
             or returns.STATUS_LABELS.get(text)
         )
@@ -260,13 +271,15 @@ def _shown_value(key: str, text: str) -> str:
     return text
 
 
-def shown_changes(changes: list[audit.Change]) -> list[ShownChange]:
+def shown_changes(changes: list[audit.Change], entity: str = "") -> list[ShownChange]:
+    """The entry's changes as read (`entity`: what it is about, whose states a status has:
+    a return's "received" is not a parcel's 已签收)."""
     return [
         ShownChange(
             label=i18n.gettext(KEY_LABELS[c.key]) if c.key in KEY_LABELS else c.key,
             code=c.key,
-            before=_shown_value(c.key, c.before) if c.before else "",
-            after=_shown_value(c.key, c.after) if c.after else "",
+            before=_shown_value(c.key, c.before, entity) if c.before else "",
+            after=_shown_value(c.key, c.after, entity) if c.after else "",
         )
         for c in changes
     ]

@@ -409,10 +409,16 @@ async def return_receive(request: Request, return_id: FromPath[int], data: Form)
         return await _return_page(
             request, return_id, errors=_errors(exc), values=dict(data), status=exc.status
         )
-    done = i18n.gettext(
-        "Return %(number)s received: %(credit)s credited to the dealer.",
-        number=view.number,
-        credit=i18n.money(view.credit_fen),
+    done = (
+        i18n.gettext(
+            "Return %(number)s received: %(credit)s credited to the dealer.",
+            number=view.number,
+            credit=i18n.money(view.credit_fen),
+        )
+        if view.credit_fen
+        else i18n.gettext(
+            "Return %(number)s received: nothing accepted, nothing credited.", number=view.number
+        )
     )
     return flash(Redirect(f"/returns/{return_id}", status_code=303), "ok", [done])
 

@@ -182,7 +182,12 @@ async def test_a_return_refused_whole_at_inspection_is_received_and_no_line_is_s
     await returns.decide_return(admin, rma.id, approve=True, now=NOW)
     with pytest.raises(ValidationFailed) as refused:
         await returns.receive_return(w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={})
-    assert refused.value.errors[0].field == f"qty[{line['id']}]"
+    assert f"qty[{line['id']}]" in {e.field for e in refused.value.errors}
+    with pytest.raises(ValidationFailed) as unexplained:  # nothing accepted: say why
+        await returns.receive_return(
+            w.clerk, rma.id, warehouse_id=w.wh2["id"], accepted={line["id"]: 0}
+        )
+    assert [e.field for e in unexplained.value.errors] == ["note"]
     assert (await returns.get_return(admin, rma.id)).status == "approved"
     before = await stock_of(w.sku, w.wh2)
     received = await returns.receive_return(

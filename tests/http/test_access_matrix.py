@@ -521,7 +521,7 @@ async def webhook_ids(world: World) -> dict[str, dict[str, int]]:
     admin = f.actor(world.users["admin"])
 
     async def new() -> int:
-        url = "https://erp.example.com/h"
+        url = f"https://erp.example.com/h{secrets.token_hex(4)}"  # one endpoint per address
         saved = await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url=url))
         return saved.endpoint["id"]
 
