@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from portal.db import bytewise, fetch, write_transaction
-from portal.domain import audit, credit, pinyin
+from portal.domain import audit, credit, notifications, pinyin
 from portal.domain.codes import same_text
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import is_unique_violation
 from portal.domain.scope import ACCOUNT_BLIND_ROLES, Actor, dealer_in_scope, visible_dealer_ids
-from portal.tables import Dealer, Notification, RepAssignment, Tier, User, Warehouse
+from portal.tables import Dealer, RepAssignment, Tier, User, Warehouse
 
 MAX_PER_PAGE = 100
 MAX_QUERY = 50
@@ -251,15 +251,7 @@ async def reassign(
             {"rep": rep_id},
             now=now,
         )
-        # Both reps hear of it (the one who lost the dealer would otherwise find it gone).
-        about = f"{dealer['name']} ({dealer['code']})"
-        told = [
-            Notification(user=user_id, kind=kind, note=about, created_at=now)
-            for user_id, kind in ((rep_id, "dealer_given"), (before, "dealer_taken"))
-            if user_id and user_id != actor.user_id
-        ]
-        if told:
-            await Notification.insert(*told)
+        await notifications.tell_reassigned(dealer, rep_id, before, actor=actor, now=now)
     return reps.get(rep_id) if rep_id else None
 
 

@@ -201,6 +201,21 @@ async def _deliver(
 RETURN_STAFF = {"return_requested": ("finance",), "return_approved": ("warehouse",)}
 
 
+async def tell_reassigned(
+    dealer: dict, rep_id: int | None, before: int | None, *, actor: Actor, now: datetime
+) -> None:
+    """Both reps hear of a dealer given from one to the other (the one who lost it would
+    otherwise find it gone); in the portal, inside the caller's transaction."""
+    about = f"{dealer['name']} ({dealer['code']})"
+    told = [
+        Notification(user=user_id, kind=kind, note=about, created_at=now)
+        for user_id, kind in ((rep_id, "dealer_given"), (before, "dealer_taken"))
+        if user_id and user_id != actor.user_id
+    ]
+    if told:
+        await Notification.insert(*told)
+
+
 async def tell_return(
     order_id: int, kind: str, *, actor: Actor | None, now: datetime, note: str = ""
 ) -> None:

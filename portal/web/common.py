@@ -196,21 +196,6 @@ async def load_page_chrome(request: Request) -> Any:
         stale = await _stale_dealer_page(request)
         if stale is not None:
             return stale
-    if (
-        actor is not None
-        and actor.is_staff
-        and request.method == "GET"
-        and request.url.path.startswith(ORDERING_PATHS)
-        and acting_dealer_id(request) is not None
-    ):
-        chosen = await acting_dealer(request)
-        if chosen is not None and not chosen["active"]:
-            # Paused since it was chosen: the catalog and cart would only answer 403.
-            message = i18n.gettext(
-                "%(name)s is paused: no orders can be placed for it. Choose another dealer.",
-                name=chosen["name"],
-            )
-            return _go(request, "/dealers", message)
     if actor is None or is_htmx(request):
         return None
     issuer = await supplier_now(request)
@@ -225,6 +210,21 @@ async def load_page_chrome(request: Request) -> Any:
             card = await dealers.dealer_card(actor, dealer_id)
         except NotFound:
             card = None
+    if (
+        card is None
+        and dealer_id is not None
+        and not actor.is_dealer
+        and request.url.path.startswith(ORDERING_PATHS)
+    ):
+        # No card: out of scope, or paused since it was chosen (the cards leave paused dealers
+        # out); the catalog and cart would answer a paused one only 403.
+        chosen = await acting_dealer(request)
+        if chosen is not None and not chosen["active"]:
+            message = i18n.gettext(
+                "%(name)s is paused: no orders can be placed for it. Choose another dealer.",
+                name=chosen["name"],
+            )
+            return _go(request, "/dealers", message)
     count = 0
     if actor.is_dealer or card is not None:
         count = await dealers.cart_count(actor, card.id if card else dealer_id)
