@@ -344,6 +344,7 @@ _INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Expected `array` of length >= 1\b"), _("Give at least one.")),
     (re.compile(r"^Expected `array` of length <= (?P<max>\d+)"), _("At most %(max)s items.")),
     (re.compile(r"^Expected `(bool|bool \| null)`"), _("Enter true or false.")),
+    (re.compile(r"^Expected `(str|str \| null)`, got"), _("Enter text, in quotes.")),
     (re.compile(r"^Invalid RFC3339 encoded date"), _("Enter a date as YYYY-MM-DD.")),
     (re.compile(r"^Invalid (RFC3339 encoded )?datetime"), _("Enter a date and time in ISO 8601.")),
 ]

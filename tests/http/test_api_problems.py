@@ -193,3 +193,12 @@ async def test_a_nul_character_or_bytes_that_are_not_utf8_are_named(client):
     body = assert_problem(raw, 400, "validation")
     assert body["errors"] and body["errors"][0]["field"] == "body"
     assert await written() == (0, 0, 0, 0)
+
+
+async def test_a_number_where_text_is_declared_says_so(client):
+    buyer = await bearer(client, "buyer_a")
+    refused = assert_problem(
+        await submit(client, {**buyer, **EN}, {**order_body(), "note": 5}), 400, "validation"
+    )
+    assert refused["errors"] == [{"field": "note", "message": "Enter text, in quotes."}]
+    assert await written() == (0, 0, 0, 0)
