@@ -863,7 +863,7 @@ async def adjust(
     # What the order earned at submission follows the new quantities: gifts (a gift earned
     # no more goes) and the saving (gone below its threshold), on the terms it recorded.
     gone = await _follow_gifts(lines, gift_ids, wanted) | removed
-    totals = _line_totals(row, lines, wanted, gone)
+    totals, saving = _line_totals(row, lines, wanted, gone)
     changed.update(
         {
             lid: wanted[lid]
@@ -964,6 +964,7 @@ async def adjust(
                 Order.total_fen: new_total,
                 Order.list_total_fen: list_total,
                 Order.discount_fen: sum(share for _t, share in totals.values()),
+                Order.discount_params: saving.params() if saving else "",
                 Order.updated_at: now,
             }
         ).where(Order.id == order_id)
@@ -1062,19 +1063,23 @@ def _line_totals(
     lines: dict[int, dict],
     wanted: dict[int, tuple[int, int]],
     gone: set[int],
-) -> dict[int, tuple[int, int]]:
-    """Each remaining line's (total, share of the saving) at the wanted quantities and prices:
-    the saving the order recorded applies while its goods still reach the threshold."""
+) -> tuple[dict[int, tuple[int, int]], promotions.Saving | None]:
+    """Each remaining line's (total, share of the saving) at the wanted quantities and prices,
+    and the saving that gives: of the 满减 terms the order recorded (every one in force when it
+    was placed), the one that saves most on the new goods."""
     gross = {
         lid: line_total_fen(price, qty) for lid, (qty, price) in wanted.items() if lid not in gone
     }
     saving = promotions.Saving.from_params(order_row.get("discount_params"))
+    if saving is not None:
+        saving = saving.for_goods(sum(gross.values()))
     earned = saving.earned(sum(gross.values())) if saving else 0
     priced = [lid for lid in sorted(gross) if gross[lid] > 0]
     shares = dict(
         zip(priced, promotions.spread(earned, [gross[lid] for lid in priced]), strict=True)
     )
-    return {lid: (g - shares.get(lid, 0), shares.get(lid, 0)) for lid, g in gross.items()}
+    totals = {lid: (g - shares.get(lid, 0), shares.get(lid, 0)) for lid, g in gross.items()}
+    return totals, saving
 
 
 def _adjust_short(

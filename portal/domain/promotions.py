@@ -393,25 +393,28 @@ async def percent_offs(
 
 @dataclass(frozen=True)
 class Saving:
-    """A 满减 an order earned: its terms as recorded on the order, and the amount."""
+    """A 满减 an order earned: its terms as recorded on the order, and the amount.
+
+    `tiers`: every 满减 that was in force for the order when it was placed (this one among
+    them), as (promo_id, name, threshold_fen, save_fen), so that a later change of
+    quantities earns what those terms give the new goods (for_goods), not only this one."""
 
     promo_id: int
     name: str
     threshold_fen: int
     save_fen: int
+    tiers: tuple[tuple[int, str, int, int], ...] = ()
 
     def params(self) -> str:
-        return json.dumps(
-            {
-                "promo_id": self.promo_id,
-                "name": self.name,
-                "threshold_fen": self.threshold_fen,
-                "save_fen": self.save_fen,
-            },
-            ensure_ascii=False,
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        data: dict[str, Any] = {
+            "promo_id": self.promo_id,
+            "name": self.name,
+            "threshold_fen": self.threshold_fen,
+            "save_fen": self.save_fen,
+        }
+        if self.tiers:
+            data["tiers"] = [list(t) for t in self.tiers]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @property
     def label(self) -> str:
@@ -427,11 +430,27 @@ class Saving:
             str(data["name"]),
             int(data["threshold_fen"]),
             int(data["save_fen"]),
+            tuple(
+                (int(t[0]), str(t[1]), int(t[2]), int(t[3])) for t in data.get("tiers") or ()
+            ),
         )
 
     def earned(self, goods_fen: int) -> int:
         """What an order of `goods_fen` saves under these terms."""
         return min(self.save_fen, goods_fen) if goods_fen >= self.threshold_fen else 0
+
+    def for_goods(self, goods_fen: int) -> Saving:
+        """The recorded terms that save most on `goods_fen` (these, when none reach it).
+
+        满1000减50 and 满2000减120 were both in force at submission: cut from ¥2,100 to
+        ¥1,500, the order still saves ¥50."""
+        best = (self.promo_id, self.name, self.threshold_fen, self.save_fen)
+        for tier in self.tiers:
+            if goods_fen <= 0 or goods_fen < tier[2]:
+                continue
+            if best[2] > goods_fen or tier[3] > best[3]:
+                best = tier
+        return Saving(*best, tiers=self.tiers)
 
 
 def saving_label(name: str, threshold_fen: int, save_fen: int) -> str:
@@ -471,7 +490,12 @@ def best_saving(promos: list[Promo], goods_fen: int) -> Saving | None:
             best = p
     if best is None:
         return None
-    return Saving(best.id, best.name, best.threshold_fen, best.save_fen)
+    tiers = tuple(
+        (p.id, p.name, p.threshold_fen, p.save_fen)
+        for p in sorted(promos, key=lambda q: (q.threshold_fen, q.id))
+        if p.kind == SPEND_SAVE
+    )
+    return Saving(best.id, best.name, best.threshold_fen, best.save_fen, tiers=tiers)
 
 
 def next_saving(promos: list[Promo], goods_fen: int, current: Saving | None) -> NextSaving | None:

@@ -352,6 +352,12 @@ async def test_spend_save_below_at_and_above_the_threshold_largest_saving_wins(d
         "promo_id": best.id,
         "save_fen": 1_500,
         "threshold_fen": 20_640,
+        # every 满减 in force, kept for a later change of quantities (for_goods)
+        "tiers": [
+            [best.id - 1, "满120减5", 12_000, 500],
+            [best.id, "满206.40减15", 20_640, 1_500],
+            [best.id + 1, "满300减30", 30_000, 3_000],
+        ],
     }
     # Spread by the lines' totals (8640 : 12000), largest remainder: 627.9 → 628, 872.1 → 872.
     assert [ln.discount_fen for ln in both.lines] == [628, 872]
@@ -914,13 +920,13 @@ async def test_a_quantity_changed_within_its_price_bracket_keeps_the_price_it_wa
     assert (lower["unit_price_fen"], lower["price_rule"]) == (162, "promotion")  # ¥1.80 less 10%
 
 
-async def test_adjusting_below_the_threshold_drops_the_saving_and_nothing_else(db):
+async def test_adjusting_earns_what_the_terms_in_force_at_submission_give_the_new_goods(db):
     t = await team(on_hand=200)
     w = t.w
     await rule("total_at_least", "sales_manager", amount_fen=1)
-    await spend_save(10_000, 500, name="满100减5")
+    smallest = await spend_save(10_000, 500, name="满100减5")
     recorded = await spend_save(20_000, 1_500, name="满200减15")
-    await spend_save(25_000, 3_000, name="满250减30")
+    largest = await spend_save(25_000, 3_000, name="满250减30")
     order = (
         await submit(
             w, [LineRequest(qty=48, sku_code="A100"), LineRequest(qty=12, sku_code="B200")]
@@ -929,28 +935,45 @@ async def test_adjusting_below_the_threshold_drops_the_saving_and_nothing_else(d
     assert order.status == "pending_approval"
     assert (order.total_fen, order.discount_fen) == (19_140, 1_500)
     a, b = order.lines
+    # Offers changed after submission do not reach the order: it keeps the terms it was
+    # placed on (all three 满减 then in force).
+    await promotions.set_active(await an_admin(), largest.id, False)
+    await spend_save(15_000, 9_000, name="满150减90 (later)")
 
-    # More goods: the recorded saving (¥15.00) stays, spread again; no better offer is taken.
+    # More goods: the ¥250 offer in force at submission is now reached.
     await approvals.adjust(t.manager, order.id, [approvals.LineChange(b.id, 18)], "加量", now=NOW)
     stored = await lines_of(order.id)
-    assert [ln["discount_fen"] for ln in stored] == promotions.spread(1_500, [8_640, 18_000])
+    assert [ln["discount_fen"] for ln in stored] == promotions.spread(3_000, [8_640, 18_000])
     assert_lines_add_up(stored)
     row = await order_row(order.id)
-    assert (row["total_fen"], row["discount_fen"]) == (26_640 - 1_500, 1_500)
-    assert promotions.Saving.from_params(row["discount_params"]).promo_id == recorded.id
-    assert (await dealer_now(w.dealer))["open_orders_fen"] == 25_140
+    assert (row["total_fen"], row["discount_fen"]) == (26_640 - 3_000, 3_000)
+    assert promotions.Saving.from_params(row["discount_params"]).promo_id == largest.id
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 23_640
 
-    # Below the recorded ¥200 threshold: the saving goes; the ¥100 offer is not taken instead.
+    # Below ¥200 but over ¥100: the ¥100 offer it was placed with gives ¥5.00.
     await approvals.adjust(t.manager, order.id, [approvals.LineChange(b.id, 6)], "减量", now=NOW)
     stored = await lines_of(order.id)
-    assert [ln["discount_fen"] for ln in stored] == [0, 0]
-    assert [ln["line_total_fen"] for ln in stored] == [8_640, 6_000]
+    assert [ln["discount_fen"] for ln in stored] == promotions.spread(500, [8_640, 6_000])
     row = await order_row(order.id)
-    assert (row["total_fen"], row["discount_fen"]) == (14_640, 0)
+    assert (row["total_fen"], row["discount_fen"]) == (14_140, 500)
     view = await orders.get_order(w.buyer, order.id)
-    assert view.saving is None and view.goods_fen == 14_640
-    assert (await dealer_now(w.dealer))["open_orders_fen"] == 14_640
+    assert view.saving.promo_id == smallest.id and view.goods_fen == 14_640
+    assert (await dealer_now(w.dealer))["open_orders_fen"] == 14_140
     assert await reserved(w.sku) == 48 and await reserved(w.sku2) == 6
+
+    # Below every threshold: no saving, and the terms stay for a later change.
+    await approvals.adjust(
+        t.manager,
+        order.id,
+        [approvals.LineChange(a.id, 12), approvals.LineChange(b.id, 6)],
+        "再减",
+        now=NOW,
+    )
+    row = await order_row(order.id)
+    assert (row["total_fen"], row["discount_fen"]) == (8_160, 0)
+    assert (await orders.get_order(w.buyer, order.id)).saving is None
+    await approvals.adjust(t.manager, order.id, [approvals.LineChange(a.id, 48)], "加回", now=NOW)
+    assert (await order_row(order.id))["discount_fen"] == 500
 
     # Back over it: the recorded terms apply again.
     await approvals.adjust(t.manager, order.id, [approvals.LineChange(b.id, 12)], "恢复", now=NOW)
