@@ -56,7 +56,9 @@ def require_dealer_id(actor: Actor, dealer_id: int | None) -> None:
         raise ValidationFailed(errors=[FieldError("dealer_id", _("Choose a dealer first."))])
 
 
-def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
+def sku_out(
+    item: catalog.CatalogItem, *, show_qty: bool, offers: dict[int, list[str]] | None = None
+) -> SkuOut:
     quote = item.quote
     nb = quote.next_break
     bought = item.bought_before
@@ -119,6 +121,7 @@ def sku_out(item: catalog.CatalogItem, *, show_qty: bool) -> SkuOut:
             for n, f in item.packs
         ],
         weight_g=item.weight_g,
+        offers=list((offers or {}).get(item.sku_id, ())),
     )
 
 
@@ -173,8 +176,9 @@ async def list_skus(
         per_page=per_page,
     )
     show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
+    offers = await catalog.gift_offers(dealer, result.items)
     return SkuListOut(
-        items=[sku_out(item, show_qty=show_qty) for item in result.items],
+        items=[sku_out(item, show_qty=show_qty, offers=offers) for item in result.items],
         page=result.page,
         per_page=result.per_page,
         has_more=result.has_more,
@@ -211,7 +215,8 @@ async def get_sku(
     if sku_id not in found:
         raise NotFound(_("Product not found."))
     show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
-    return sku_out(found[sku_id], show_qty=show_qty)
+    offers = await catalog.gift_offers(dealer, [found[sku_id]])
+    return sku_out(found[sku_id], show_qty=show_qty, offers=offers)
 
 
 class ProductOut(Struct):
@@ -252,7 +257,8 @@ async def get_product(
     detail = await catalog.product_detail(actor, dealer, product_id)
     show_qty = await catalog.shows_stock_figures(actor, request.app.state.supplier_defaults)
     product = detail.product
-    skus = [sku_out(item, show_qty=show_qty) for item in detail.skus]
+    offers = await catalog.gift_offers(dealer, detail.skus)
+    skus = [sku_out(item, show_qty=show_qty, offers=offers) for item in detail.skus]
     return ProductOut(
         id=product["id"],
         name=product["name"],

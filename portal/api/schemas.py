@@ -323,6 +323,10 @@ class SkuOut(Struct):
         list[PackPriceOut], Meta(description="every pack unit, largest first; order in any")
     ] = []
     weight_g: Annotated[int, Meta(description="grams per base unit; 0: not known")] = 0
+    offers: Annotated[
+        list[str],
+        Meta(description="buy-N-get-M gifts (买赠) buying this SKU earns today, as labels"),
+    ] = []
 
 
 class SkuPageOut(Struct):

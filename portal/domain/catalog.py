@@ -554,6 +554,19 @@ async def category_subtree(category_id: int, rows: list[dict] | None = None) -> 
     return sorted(subtree_ids(rows, category_id))
 
 
+async def gift_offers(dealer: dict, items: list[CatalogItem]) -> dict[int, list[str]]:
+    """The 买赠 offers buying these items earns, as labels per SKU id, for the dealer to see
+    before they are earned (no query when none is in force for the items' page)."""
+    if not items:
+        return {}
+    inputs = items[0].price_inputs
+    return await promotions.gift_offers(
+        dealer,
+        [item.sku_id for item in items],
+        in_force=inputs.in_force if inputs is not None else None,
+    )
+
+
 async def _sort_promotions(dealer: dict, categories: list[dict] | None) -> list[tuple[str, int]]:
     """The percentage-off promotions in force for the dealer today, best first, as (SQL
     condition on the SKU row `s`, basis points off) for sorting by price: a SKU's own, its

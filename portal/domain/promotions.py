@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from portal import i18n
@@ -200,6 +201,35 @@ class Promo:
             get=self.gift_qty,
             gift_unit=self.gift_unit,
             gift=gift,
+        )
+
+    @property
+    def catalog_link(self) -> str:
+        """Where a dealer finds what the promotion is on: its SKU, its category, or the
+        whole catalog (a 满减 counts every product)."""
+        if self.sku_id is not None and self.sku_code:
+            return "/catalog?" + urlencode({"q": self.sku_code})
+        if self.category_id is not None:
+            return f"/catalog?category={int(self.category_id)}"
+        return "/catalog"
+
+    @property
+    def offer(self) -> str:
+        """A 买赠 as its SKU's row reads it: "买 24 瓶赠 1 瓶" (of another SKU: its name)."""
+        if self.gift_sku_id == self.sku_id:
+            return i18n.gettext(
+                _("Buy %(buy)s %(unit)s, get %(get)s free"),
+                buy=self.buy_qty,
+                unit=self.sku_unit,
+                get=self.gift_qty,
+            )
+        return i18n.gettext(
+            _("Buy %(buy)s %(unit)s, get %(get)s %(gift_unit)s of %(gift)s free"),
+            buy=self.buy_qty,
+            unit=self.sku_unit,
+            get=self.gift_qty,
+            gift_unit=self.gift_unit,
+            gift=self.gift_name,
         )
 
     @property
@@ -991,6 +1021,35 @@ async def running_for(actor: Actor, dealer: dict, *, now: datetime | None = None
     if actor.dealer_id is not None and actor.dealer_id != dealer["id"]:
         raise NotFound(_("Dealer not found."))
     return await _visible_to(dealer, await in_force_for(dealer, today(now)))
+
+
+async def gift_offers(
+    dealer: dict,
+    sku_ids: Iterable[int],
+    *,
+    in_force: tuple[Promo, ...] | None = None,
+    now: datetime | None = None,
+) -> dict[int, list[str]]:
+    """What buying each of these SKUs earns as a gift today (买赠), for the dealer to see
+    before it is earned: sku id -> short labels ("买 24 瓶赠 1 瓶"). No query when no 买赠
+    is in force (`in_force`: the promotions a catalog page read along with its prices)."""
+    wanted = set(sku_ids)
+    if in_force is not None and not any(
+        p.kind == BUY_GET and p.sku_id in wanted for p in in_force
+    ):
+        return {}
+    # in_force (read with the prices) lacks the names the labels need: read them now.
+    promos = [
+        p
+        for p in await in_force_for(dealer, today(now), (BUY_GET,))
+        if p.sku_id in wanted and p.gift_sku_id is not None
+    ]
+    if not promos:
+        return {}
+    result: dict[int, list[str]] = {}
+    for p in await _visible_to(dealer, promos):
+        result.setdefault(int(p.sku_id or 0), []).append(p.offer)
+    return result
 
 
 async def _visible_to(dealer: dict, promos: list[Promo]) -> list[Promo]:

@@ -60,6 +60,7 @@ class Row:
     in_packs: str  # "= 2 箱" when the quantity is whole packs
     qty_label: str  # the quantity field's accessible name
     error: str = ""
+    offers: tuple[str, ...] = ()  # 买赠 this SKU earns ("买 24 瓶赠 1 瓶")
 
 
 async def shows_stock_figures(request: Request) -> bool:
@@ -83,7 +84,13 @@ def availability_text(item: CatalogItem, show_qty: bool) -> str:
     )
 
 
-def make_row(item: CatalogItem, qty: int, error: str = "", show_qty: bool = False) -> Row:
+def make_row(
+    item: CatalogItem,
+    qty: int,
+    error: str = "",
+    show_qty: bool = False,
+    offers: dict[int, list[str]] | None = None,
+) -> Row:
     quote = item.quote_for(qty) if qty > 0 and item.price_inputs is not None else item.quote
     nb = quote.next_break
     if nb is not None and qty <= 0:
@@ -106,6 +113,7 @@ def make_row(item: CatalogItem, qty: int, error: str = "", show_qty: bool = Fals
         # times Python's, once per row of every catalog page.
         qty_label=i18n.gettext("Quantity of %(name)s in %(unit)s", name=item.name, unit=item.unit),
         error=error,
+        offers=tuple((offers or {}).get(item.sku_id, ())),
     )
 
 
@@ -378,10 +386,12 @@ async def catalog_page(request: Request) -> Response:
     view = await _cart_for_page(request, dealer) if actor.can_order else None
     in_cart = cart_quantities(view)
     show_qty = await shows_stock_figures(request)
+    offers = await catalog.gift_offers(dealer, result.items)
     ctx.update(
         result=result,
         rows=[
-            make_row(item, in_cart.get(item.sku_id, 0), show_qty=show_qty) for item in result.items
+            make_row(item, in_cart.get(item.sku_id, 0), show_qty=show_qty, offers=offers)
+            for item in result.items
         ],
         next_url=query.url(page=query.page + 1) if result.has_more else "",
         prev_url=query.url(page=query.page - 1) if query.page > 1 else "",
@@ -434,7 +444,13 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     if status == 200 and not is_htmx(request):
         return Redirect(f"{back}#sku-{sku_id}", status_code=303)
     ctx = {
-        "row": make_row(item, qty, error, show_qty=await shows_stock_figures(request)),
+        "row": make_row(
+            item,
+            qty,
+            error,
+            show_qty=await shows_stock_figures(request),
+            offers=await catalog.gift_offers(dealer, [item]),
+        ),
         "can_order": True,
         "oob": True,
         "back": back,
@@ -605,6 +621,7 @@ async def product_page(
     ctx = product_context(detail, cart_quantities(view), chosen)
     ctx.update(
         pictures=await _pictures(detail),
+        offers=await catalog.gift_offers(dealer, detail.skus),
         added=added == "1",
         oob=False,
         can_order=actor.can_order,
@@ -677,6 +694,7 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
     ctx = product_context(detail, in_cart, chosen, entered if status != 200 else None, errors)
     ctx.update(
         pictures=await _pictures(detail),
+        offers=await catalog.gift_offers(dealer, detail.skus),
         added=status == 200,
         summary=summary,
         oob=True,

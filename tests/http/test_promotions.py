@@ -191,6 +191,67 @@ async def test_the_product_page_s_volume_breaks_carry_the_percentage_off(client,
     assert (step["min_qty"], step["unit_price"]) == (240, "1.44")
 
 
+async def test_a_gift_offer_shows_on_the_row_and_the_product_before_it_is_earned(client, db):
+    s = await shop()
+    root = await bearer(client, "root")
+    for body in (
+        {
+            "name": "买十赠一",
+            "kind": "buy_get",
+            "sku_code": "W550",
+            "buy_qty": 10,
+            "gift_sku_code": "J100",
+            "gift_qty": 1,
+        },
+        {
+            "name": "果汁买六赠一",
+            "kind": "buy_get",
+            "sku_code": "J100",
+            "buy_qty": 6,
+            "gift_sku_code": "J100",
+            "gift_qty": 1,
+        },
+    ):
+        made = await client.post("/api/v1/promotions", json={**body, **period()}, headers=root)
+        assert made.status_code == 201, made.text
+    await sign_in(client, "buyer")
+
+    def offers(html: str, sku_id: int) -> list[str]:
+        row = html[html.index(f'id="sku-{sku_id}"') :]
+        row = row[: row.index("</li>")]
+        return re.findall(r'class="c-offer">([^<]*)<', row)
+
+    listed = await client.get("/catalog", headers=ZH)
+    assert offers(listed.text, s["water"]["id"]) == ["每买 10 瓶 赠 1 瓶果汁 1L"]
+    assert offers(listed.text, s["juice"]["id"]) == ["每买 6 瓶 赠 1 瓶"]
+    api = await client.get(
+        "/api/v1/catalog/skus?q=W550", headers={**await bearer(client, "buyer"), **EN}
+    )
+    assert api.json()["items"][0]["offers"] == ["Buy 10 瓶, get 1 瓶 of 果汁 1L free"]
+    # The stepper's row keeps it.
+    token = csrf_from(listed.text)
+    row = await client.post(
+        f"/catalog/qty/{s['water']['id']}",
+        data={"qty": "10", "_csrf_token": token},
+        headers={**ZH, "HX-Request": "true"},
+    )
+    assert row.status_code == 200 and "每买 10 瓶 赠 1 瓶果汁 1L" in row.text
+    product = await client.get(f"/products/{s['water']['product']}", headers=ZH)
+    assert 'class="c-offer">每买 10 瓶 赠 1 瓶果汁 1L<' in product.text
+    # /promotions links each offer to its product.
+    offers_page = await client.get("/promotions", headers=ZH)
+    assert 'href="/catalog?q=W550"' in offers_page.text
+
+    # Paused: gone from the row.
+    pid = (await Promotion.select(Promotion.id).where(Promotion.name == "买十赠一").first())["id"]
+    paused = await client.put(
+        f"/api/v1/promotions/{pid}", json={"active": False}, headers=root
+    )
+    assert paused.status_code == 200, paused.text
+    await sign_in(client, "buyer")
+    assert offers((await client.get("/catalog", headers=ZH)).text, s["water"]["id"]) == []
+
+
 async def test_cart_and_order_carry_the_saving_and_the_gift(client, db):
     s = await shop()
     root = await bearer(client, "root")
