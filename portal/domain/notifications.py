@@ -41,6 +41,9 @@ KIND_LABELS = {
     "stock_short": _("Part of order %(number)s now waits for stock (less was found in stock)."),
     "remainder_closed": _("The rest of order %(number)s will not ship."),
     "shipment_shipped": _("A parcel of order %(number)s is on its way."),
+    "shipment_tracking_changed": _(
+        "The carrier or tracking number of a parcel of order %(number)s was corrected."
+    ),
     "shipment_delivered": _("A parcel of order %(number)s was delivered: please confirm receipt."),
     "return_requested": _("A return of order %(number)s waits for a decision."),
     "return_approved": _("The return of order %(number)s was approved."),

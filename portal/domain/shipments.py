@@ -1240,6 +1240,13 @@ async def correct_tracking(
                 now=now,
                 note=f"{current.number}\n{was} → {now_is}",
             )
+            await notifications.tell(
+                current.order_id,
+                "shipment_tracking_changed",
+                actor=actor,
+                now=now,
+                note=f"{current.number}: {now_is}",
+            )
             await audit.record(
                 actor,
                 "shipment.tracking_corrected",

@@ -13,7 +13,7 @@ import pytest
 from portal.domain import orders, safety_stock, shipments, stock
 from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.domain.quantities import LineRequest
-from portal.tables import AuditEntry, OrderEvent, Shipment, Sku, WebhookDelivery
+from portal.tables import AuditEntry, Notification, OrderEvent, Shipment, Sku, WebhookDelivery
 from tests import factories as f
 from tests.db.test_shipments import NOW, approved_order, fulfil_world
 from tests.db.test_warehouse_staff import give
@@ -158,8 +158,14 @@ async def test_correcting_the_tracking_number_of_a_parcel_on_its_way(db):
     )
     assert event["note"] == f"{number}\n顺丰 SF1 → 中通 ZT2"
     assert "shipment_tracking_changed" in shipments.EVENT_LABELS
-    # The dealer reads the new number.
+    # The dealer reads the new number, and is told of it.
     assert (await shipments.get_shipment(w.buyer, shipment_id)).tracking_no == "ZT2"
+    told = await Notification.select(Notification.user, Notification.note).where(
+        Notification.kind == "shipment_tracking_changed"
+    )
+    assert {n["user"] for n in told} >= {w.buyer.user_id}
+    assert w.clerk.user_id not in {n["user"] for n in told}
+    assert {n["note"] for n in told} == {f"{number}: 中通 ZT2"}
 
     # Only the tracking number: the carrier stays. The same values again write nothing.
     await shipments.correct_tracking(w.clerk, shipment_id, tracking_no="ZT3", now=NOW)
@@ -185,6 +191,7 @@ async def test_a_correction_that_is_not_allowed_changes_nothing(db):
         assert (row["carrier"], row["tracking_no"]) == ("顺丰", "SF1")
         assert await audits("shipment.tracking_corrected") == []
         assert await OrderEvent.count().where(OrderEvent.kind == "shipment_tracking_changed") == 0
+        assert await Notification.count().where(Notification.kind == "shipment_tracking_changed") == 0
 
     with pytest.raises(ValidationFailed) as refused:
         await shipments.correct_tracking(w.clerk, shipment_id, tracking_no="9" * 51)
