@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portal.db import fetch, write_transaction
-from portal.domain import audit
+from portal.domain import audit, idempotency
 from portal.domain.codes import same_text
-from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.scope import Actor, actor_from_user
 from portal.tables import ApiKey, User
 
@@ -168,14 +168,28 @@ async def key_holders(actor: Actor) -> list[dict]:
     )
 
 
+_ALREADY = _(
+    "This form already issued its key, which was shown once. If you did not copy it, revoke "
+    "it below and issue another."
+)
+
+
+class AlreadyIssued(Conflict):
+    """The form that issues a key was sent again (a page refreshed, Back and send): the key
+    it issued was shown once and is not issued twice."""
+
+
 async def create_key(
-    actor: Actor, data: KeyInput, *, now: datetime | None = None
+    actor: Actor, data: KeyInput, *, now: datetime | None = None, form_key: str | None = None
 ) -> tuple[KeyView, str]:
     """Issue a key for a user in the actor's care; returns it with the key, which is shown
     this once. Field errors: username (no such active user in scope, or too many keys), name,
-    days."""
+    days. `form_key`: the issuing form's one-time key; the same form sent again is
+    AlreadyIssued (a refreshed page made a second key)."""
     _require_manager(actor)
     now = now or datetime.now(UTC)
+    if form_key is not None and await idempotency.used_fulfilment_key(actor, form_key):
+        raise AlreadyIssued(_ALREADY)
     errors: list[FieldError] = []
     name = data.name.strip()
     if not name or len(name) > 60:
@@ -223,6 +237,10 @@ async def create_key(
         expires_at=now + timedelta(days=data.days) if data.days else None,
     )
     async with write_transaction():
+        try:
+            await idempotency.claim_fulfilment_key(actor, form_key, "api_key", now)
+        except idempotency.KeyTaken:
+            raise AlreadyIssued(_ALREADY) from None
         await ApiKey.insert(row)
         after = {
             "user": holder["username"],

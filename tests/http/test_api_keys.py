@@ -33,13 +33,23 @@ async def test_a_dealers_administrator_issues_a_key_the_shop_then_uses(client, d
     assert bad.status_code == 422 and "请选择您管理的在职用户" in bad.text
     assert await ApiKey.count() == 0
 
-    made = await client.post(
-        "/me/api-keys",
-        data={"username": "shop", "name": "网店同步", "days": "90", "_csrf_token": token},
-        headers=ZH,
-    )
+    form_key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page.text).group(1)
+    sent = {
+        "username": "shop",
+        "name": "网店同步",
+        "days": "90",
+        "form_key": form_key,
+        "_csrf_token": token,
+    }
+    made = await client.post("/me/api-keys", data=sent, headers=ZH)
     assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
     key = re.search(r'id="api-key"[^>]*value="(dpk_[^"]+)"', made.text).group(1)
+    # The page showing the key refreshed (the form sent again): no second key.
+    again = await client.post("/me/api-keys", data=sent, headers=ZH)
+    assert again.status_code == 409 and 'id="key-notice"' in again.text
+    assert "只显示一次" in again.text and key not in again.text
+    assert await ApiKey.count() == 1
+    assert re.search(r'name="form_key" value="([0-9a-f]{32})"', again.text).group(1) != form_key
     listed = await client.get("/me/api-keys", headers=ZH)
     assert "网店同步" in listed.text and key[:12] in listed.text and key not in listed.text
 
