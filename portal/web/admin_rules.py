@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal import i18n
 from portal.domain import approvals, orders
-from portal.domain.errors import ValidationFailed
+from portal.domain.errors import ValidationFailed, _
 from portal.domain.money import from_fen, parse_amount, to_fen
-from portal.web.common import checked, field_errors, page
+from portal.web.common import checked, done, field_errors, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -94,7 +94,9 @@ async def _save(request: Request, rule_id: int | None, data: Form) -> Response:
     if values is not None:
         try:
             await approvals.save_rule(request.user, rule_id, values)
-            return Redirect("/admin/approval-rules", status_code=303)
+            return done(
+                "/admin/approval-rules", _("Rule added.") if rule_id is None else _("Saved.")
+            )
         except ValidationFailed as exc:
             errors = field_errors(exc)
     rule = await approvals.get_rule(request.user, rule_id) if rule_id else None

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal import i18n
 from portal.domain import categories
-from portal.domain.errors import Conflict, ValidationFailed
-from portal.web.common import field_errors, in_use_lines, page
+from portal.domain.errors import Conflict, ValidationFailed, _
+from portal.web.common import done, field_errors, in_use_lines, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("name", "parent", "sort")
@@ -80,7 +80,7 @@ async def category_add(request: Request, data: Form) -> Response:
         return await _page(
             request, "admin/categories.html", 422, values=_values(data), errors=field_errors(exc)
         )
-    return Redirect("/admin/categories", status_code=303)
+    return done("/admin/categories", _("Category added."))
 
 
 @get("/admin/categories/{category_id:int}", include_in_schema=False)
@@ -103,7 +103,7 @@ async def category_save(request: Request, category_id: FromPath[int], data: Form
             values=_values(data),
             errors=field_errors(exc),
         )
-    return Redirect("/admin/categories", status_code=303)
+    return done("/admin/categories", _("Saved."))
 
 
 @post("/admin/categories/{category_id:int}/delete", include_in_schema=False)
@@ -121,7 +121,7 @@ async def category_delete(request: Request, category_id: FromPath[int]) -> Respo
             values=_edit_values(row),
             refusal=i18n.error_message(exc),
         )
-    return Redirect("/admin/categories", status_code=303)
+    return done("/admin/categories", _("Category removed."))
 
 
 ROUTES = [category_list, category_add, category_edit, category_save, category_delete]

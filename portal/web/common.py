@@ -121,6 +121,14 @@ def page(
     actor = request.scope.get("user")
     name = fragment if fragment and is_htmx(request) else template
     chrome: PageChrome = request.state.get(CHROME_STATE) or PageChrome()
+    cookies: list[Cookie] = []
+    if "flash" not in context and not is_htmx(request):
+        # What the previous action left ("保存成功"), for a page that does not read it itself:
+        # shown once (layout/_flash.html), then cleared.
+        left = take_flash(request)
+        if left is not None:
+            context = {**context, "flash": left, "flash_by_layout": True}
+            cookies.append(_FLASH_CLEARED)
     ctx = {
         "request": request,
         "actor": actor,
@@ -134,7 +142,11 @@ def page(
         **context,
     }
     return Template(
-        template_name=name, context=ctx, status_code=status, headers={"Vary": "HX-Request"}
+        template_name=name,
+        context=ctx,
+        status_code=status,
+        headers={"Vary": "HX-Request"},
+        cookies=cookies or None,
     )
 
 
@@ -394,10 +406,18 @@ def take_flash(request: Request) -> dict | None:
     return {"kind": kind, "messages": messages}
 
 
+_FLASH_CLEARED = Cookie(
+    key=FLASH_COOKIE, value="", httponly=True, samesite="lax", path="/", max_age=0
+)
+
+
+def done(where: str, message: str, **params: Any) -> Response:
+    """After a change, back to `where` with a word of what was done ("已保存")."""
+    return flash(Redirect(where, status_code=303), "ok", [i18n.gettext(message, **params)])
+
+
 def clear_flash(response: Response) -> Response:
-    response.cookies.append(
-        Cookie(key=FLASH_COOKIE, value="", httponly=True, samesite="lax", path="/", max_age=0)
-    )
+    response.cookies.append(_FLASH_CLEARED)
     return response
 
 

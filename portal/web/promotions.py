@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal.domain import catalog, money, promotions
 from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.tables import Tier
-from portal.web.common import acting_dealer, checked, field_errors, page
+from portal.web.common import acting_dealer, checked, done, field_errors, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = (
@@ -226,7 +226,7 @@ async def promotion_add(request: Request, data: Form) -> Response:
             values=_form_values({**data, "active": "1"}),
             errors=field_errors(exc),
         )
-    return Redirect("/admin/promotions", status_code=303)
+    return done("/admin/promotions", _("Promotion added."))
 
 
 @get("/admin/promotions/{promo_id:int}", include_in_schema=False)
@@ -249,7 +249,7 @@ async def promotion_save(request: Request, promo_id: FromPath[int], data: Form) 
             values=_form_values(data),
             errors=field_errors(exc),
         )
-    return Redirect("/admin/promotions", status_code=303)
+    return done("/admin/promotions", _("Promotion saved."))
 
 
 @post("/admin/promotions/{promo_id:int}/active", include_in_schema=False)
@@ -260,7 +260,9 @@ async def promotion_active(request: Request, promo_id: FromPath[int], data: Form
     if wanted not in ("0", "1"):
         raise ValidationFailed(errors=[FieldError("active", _("Choose pause or resume."))])
     await promotions.set_active(request.user, promo_id, wanted == "1")
-    return Redirect("/admin/promotions", status_code=303)
+    return done(
+        "/admin/promotions", _("Promotion resumed.") if wanted == "1" else _("Promotion paused.")
+    )
 
 
 @get("/promotions", include_in_schema=False)

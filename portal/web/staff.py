@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal.domain import staff, warehouses
-from portal.domain.errors import ValidationFailed
-from portal.web.common import checked, field_errors, page
+from portal.domain.errors import ValidationFailed, _
+from portal.web.common import checked, done, field_errors, page
 from portal.web.me import ROLE_LABELS
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -97,7 +97,7 @@ async def staff_add(request: Request, data: Form) -> Response:
         values = {k: _text(data, k, 300) for k in FIELDS}
         values["warehouse_ids"] = list(_warehouse_ids(data))
         return await _list_page(request, status=422, values=values, errors=field_errors(exc))
-    return Redirect("/admin/users", status_code=303)
+    return done("/admin/users", _("User added."))
 
 
 def _values(person: dict) -> dict[str, Any]:
@@ -133,7 +133,7 @@ async def staff_save(request: Request, user_id: FromPath[int], data: Form) -> Re
         return await _edit_page(
             request, user_id, status=422, values=values, errors=field_errors(exc)
         )
-    return Redirect("/admin/users", status_code=303)
+    return done("/admin/users", _("Saved."))
 
 
 @post("/admin/users/{user_id:int}/password", include_in_schema=False)

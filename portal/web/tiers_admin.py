@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal import i18n
 from portal.domain import tiers
-from portal.domain.errors import Conflict, ValidationFailed
-from portal.web.common import field_errors, in_use_lines, page
+from portal.domain.errors import Conflict, ValidationFailed, _
+from portal.web.common import done, field_errors, in_use_lines, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("code", "name", "rank")
@@ -61,7 +61,7 @@ async def tier_add(request: Request, data: Form) -> Response:
         return await _page(
             request, "admin/tiers.html", 422, values=_values(data), errors=field_errors(exc)
         )
-    return Redirect("/admin/tiers", status_code=303)
+    return done("/admin/tiers", _("Tier added."))
 
 
 @get("/admin/tiers/{tier_id:int}", include_in_schema=False)
@@ -84,7 +84,7 @@ async def tier_save(request: Request, tier_id: FromPath[int], data: Form) -> Res
             values=_values(data),
             errors=field_errors(exc),
         )
-    return Redirect("/admin/tiers", status_code=303)
+    return done("/admin/tiers", _("Saved."))
 
 
 @post("/admin/tiers/{tier_id:int}/delete", include_in_schema=False)
@@ -102,7 +102,7 @@ async def tier_delete(request: Request, tier_id: FromPath[int]) -> Response:
             values=row,
             refusal=i18n.error_message(exc),
         )
-    return Redirect("/admin/tiers", status_code=303)
+    return done("/admin/tiers", _("Tier removed."))
 
 
 ROUTES = [tier_list, tier_add, tier_edit, tier_save, tier_delete]

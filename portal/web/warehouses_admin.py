@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Response, Template
+from litestar.response import Response, Template
 
 from portal.domain import warehouses
-from portal.domain.errors import ValidationFailed
-from portal.web.common import checked, field_errors, page
+from portal.domain.errors import ValidationFailed, _
+from portal.web.common import checked, done, field_errors, page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 FIELDS = ("code", "name", "region", "priority")
@@ -58,7 +58,7 @@ async def warehouse_add(request: Request, data: Form) -> Response:
         return await _page(
             request, "admin/warehouses.html", 422, values=values, errors=field_errors(exc)
         )
-    return Redirect("/admin/warehouses", status_code=303)
+    return done("/admin/warehouses", _("Warehouse added."))
 
 
 @get("/admin/warehouses/{warehouse_id:int}", include_in_schema=False)
@@ -85,7 +85,7 @@ async def warehouse_save(request: Request, warehouse_id: FromPath[int], data: Fo
             values=values,
             errors=field_errors(exc),
         )
-    return Redirect("/admin/warehouses", status_code=303)
+    return done("/admin/warehouses", _("Saved."))
 
 
 ROUTES = [warehouse_list, warehouse_add, warehouse_edit, warehouse_save]

@@ -13,8 +13,8 @@ from litestar.response import Redirect, Response, Template
 from portal import i18n
 from portal import webhooks as sender
 from portal.domain import webhooks
-from portal.domain.errors import ValidationFailed
-from portal.web.common import checked, clear_flash, field_errors, flash, page, take_flash
+from portal.domain.errors import ValidationFailed, _
+from portal.web.common import checked, clear_flash, done, field_errors, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -136,7 +136,7 @@ async def webhook_test(request: Request, endpoint_id: FromPath[int]) -> Response
 @post("/admin/webhooks/{endpoint_id:int}/delete", include_in_schema=False)
 async def webhook_delete(request: Request, endpoint_id: FromPath[int]) -> Response:
     await webhooks.delete_endpoint(request.user, endpoint_id)
-    return Redirect("/admin/webhooks", status_code=303)
+    return done("/admin/webhooks", _("Webhook removed."))
 
 
 @post("/admin/webhooks/deliveries/{delivery_id:int}/retry", include_in_schema=False)
