@@ -89,6 +89,7 @@ def _context(
     details_errors: dict[str, str] | None = None,
     details_typed: dict[str, str] | None = None,
     line_errors: dict[int, str] | None = None,
+    price_refused: dict[int, dict[str, str]] | None = None,
     flash_data: dict | None = None,
     details_saved: bool = False,
     cart_error: str | None = None,
@@ -109,6 +110,8 @@ def _context(
         "details_errors": details_errors or {},
         "details_typed": details_typed,
         "line_errors": line_errors or {},
+        # A refused price or percentage: the panel stays open with what was typed and why.
+        "price_refused": price_refused or {},
         "flash": flash_data,
         "details_saved": details_saved,
         "cart_error": cart_error,
@@ -183,14 +186,30 @@ async def set_line(request: Request, sku_id: FromPath[int], data: Form) -> Respo
 
 
 def _line_response(
-    request: Request, view: Any, sku_id: int, *, status: int = 200, error: str | None = None
+    request: Request,
+    view: Any,
+    sku_id: int,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    price_refused: dict[str, str] | None = None,
 ) -> Response:
+    """The changed line (htmx) or the cart. `price_refused`: a refused price form, as typed,
+    with its "error": shown in the line's open discount panel rather than as a quantity's."""
+    refused = {sku_id: price_refused} if price_refused else None
     if not is_htmx(request):
-        if error is None:
+        if error is None and refused is None:
             return _back_to_cart(request)
         if not any(ln.sku_id == sku_id for ln in view.lines):
-            return _render(request, view, status=status, cart_error=error)
-        return _render(request, view, status=status, line_errors={sku_id: error})
+            message = error or (price_refused or {}).get("error")
+            return _render(request, view, status=status, cart_error=message)
+        return _render(
+            request,
+            view,
+            status=status,
+            line_errors={sku_id: error} if error else None,
+            price_refused=refused,
+        )
     if not view.lines:
         # The last line went: show the empty cart instead of an empty list.
         response = _render(request, view, status=status)
@@ -198,7 +217,9 @@ def _line_response(
         return response
     # htmx: the changed line, with the totals and the badge swapped out of band.
     line = next((ln for ln in view.lines if ln.sku_id == sku_id), None)
-    context = _context(view, line_errors={sku_id: error} if error else None)
+    context = _context(
+        view, line_errors={sku_id: error} if error else None, price_refused=refused
+    )
     context["line"] = line
     return page(
         request,

@@ -115,18 +115,24 @@ def _parse_price(data: dict[str, Any]) -> dict[str, int | None]:
 async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) -> Response:
     """A rep's (or manager's) own unit price or percentage off for a line of the cart."""
     actor, dealer_id = request.user, acting_dealer_id(request)
+    typed = {
+        "price": str(data.get("price") or "").strip()[:20],
+        "percent_off": str(data.get("percent_off") or "").strip()[:10],
+    }
     try:
         values = _parse_price(data)
     except ValueError as exc:
         view = await cart.get_cart(actor, dealer_id)
         msgid = MSG_PRICE_OR_PERCENT if MSG_PRICE_OR_PERCENT in exc.args else MSG_BAD_PRICE
-        return _line_response(request, view, sku_id, status=422, error=i18n.gettext(msgid))
+        refused = {**typed, "error": i18n.gettext(msgid)}
+        return _line_response(request, view, sku_id, status=422, price_refused=refused)
     try:
         view = await cart.set_price(actor, dealer_id, sku_id, **values)
     except ValidationFailed as exc:
         view = await cart.get_cart(actor, dealer_id)
         message = "; ".join(i18n.field_message(e) for e in exc.errors) or i18n.error_message(exc)
-        return _line_response(request, view, sku_id, status=422, error=message)
+        refused = {**typed, "error": message}
+        return _line_response(request, view, sku_id, status=422, price_refused=refused)
     return _line_response(request, view, sku_id)
 
 

@@ -167,6 +167,18 @@ async def test_rep_discount_field_and_dealer_card(client, world):
     )
     assert both.status_code == 422 and "二者择一" in both.text
     assert (await CartLine.select().first())["unit_price_override_fen"] is None
+    # The refused panel stays open with what was typed and the reason beside it (not on the
+    # quantity box).
+    assert '<details class="price-details" open>' in both.text
+    assert 'name="price" inputmode="decimal" autocomplete="off"\n      value="1.50"' in both.text
+    assert 'value="10" aria-invalid="true"' in both.text
+    assert re.search(r'id="price-err-\d+">[^<]*二者择一', both.text)
+    assert 'aria-describedby="line-err-' not in both.text
+    plain = await client.post(
+        f"/cart/lines/{world['water']['id']}/price",
+        data={"_csrf_token": token, "price": "abc"},
+    )
+    assert plain.status_code == 422 and 'id="price-err-' in plain.text
     ok = await client.post(
         f"/cart/lines/{world['water']['id']}/price",
         data={"_csrf_token": token, "percent_off": "10"},
