@@ -636,6 +636,8 @@ class OrderSummary:
     line_count: int
     created_at: datetime
     dealer_code: str = ""
+    placed_by_name: str = ""  # export only (people=True)
+    rep_name: str = ""
 
 
 @dataclass
@@ -821,7 +823,7 @@ async def export_orders(
 ) -> list[OrderSummary]:
     """What list_orders finds, every page of it up to EXPORT_MAX_ORDERS, newest first."""
     items, _total = await _select_orders(
-        actor, status, dealer_id, q, limit=EXPORT_MAX_ORDERS, offset=0, count=False
+        actor, status, dealer_id, q, limit=EXPORT_MAX_ORDERS, offset=0, count=False, people=True
     )
     return items
 
@@ -837,9 +839,10 @@ async def _select_orders(
     count: bool = True,
     start: date | None = None,
     end: date | None = None,
+    people: bool = False,
 ) -> tuple[list[OrderSummary], int]:
     """A slice of the orders the actor may see, newest first, and (with count) how many
-    there are in all (else 0)."""
+    there are in all (else 0); with `people`, who placed each and its rep."""
     ids = await visible_dealer_ids(actor)
     where = [in_scope(Order.dealer, ids)]
     if actor.role == "warehouse":
@@ -890,6 +893,14 @@ async def _select_orders(
         Order.dealer.code.as_alias("dealer_code"),
         Order.total_fen,
         Order.created_at,
+        *(
+            (
+                Order.placed_by.display_name.as_alias("placed_by_name"),
+                Order.rep.display_name.as_alias("rep_name"),
+            )
+            if people
+            else ()
+        ),
     )
     for clause in where:
         count_query = count_query.where(clause)
@@ -921,6 +932,8 @@ async def _select_orders(
             line_count=counts.get(r["id"], 0),
             created_at=r["created_at"],
             dealer_code=r["dealer_code"] or "",
+            placed_by_name=r.get("placed_by_name") or "",
+            rep_name=r.get("rep_name") or "",
         )
         for r in rows
     ]

@@ -141,6 +141,8 @@ async def order_export(
         i18n.gettext(_("State")),
         i18n.gettext(_("Line count")),
         i18n.gettext(_("Total")),
+        i18n.gettext(_("Placed by")),
+        i18n.gettext(_("Sales rep")),
     ]
     rows = [
         [
@@ -150,6 +152,8 @@ async def order_export(
             i18n.gettext(orders.STATUS_LABELS.get(o.status, o.status)),
             o.line_count,
             from_fen(o.total_fen),
+            o.placed_by_name,
+            o.rep_name,
         ]
         for o in found
     ]

@@ -43,11 +43,13 @@ async def test_the_orders_list_exports_what_it_shows(client, db):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0] == ["订单号", "下单时间", "经销商", "状态", "行数", "合计"]
+    assert rows[0] == ["订单号", "下单时间", "经销商", "状态", "行数", "合计", "下单人", "业务员"]
     assert len(rows) == 1 + 23  # every page, dealer A's only
     assert rows[1][0] == placed[-1].order.number  # newest first
     assert all(row[2] == "'=cmd|' /C calc'!A0" for row in rows[1:])  # inert
     assert rows[-1][3] == "已取消" and rows[1][5] == "34.50"
+    assert {row[6] for row in rows[1:]} == {buyer_a.name} and buyer_a.name
+    assert {row[7] for row in rows[1:]} == {""}  # placed by the dealer, no rep on the order
 
     cancelled = await client.get("/orders/export", params={"format": "xlsx", "status": "cancelled"})
     assert cancelled.status_code == 200
