@@ -33,6 +33,7 @@ from portal.db import (
 )
 from portal.domain import audit, notifications
 from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
+from portal.domain.codes import same_text
 from portal.domain.idempotency import (
     KeyTaken,
     check_key,
@@ -955,6 +956,23 @@ async def adjust_stock(
             raise Conflict(_("Please try again.")) from None
     row = (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
     return replace(row, gave_way=tuple(gave))
+
+
+async def sku_for_receipt(actor: Actor, code_or_barcode: str) -> int:
+    """The SKU a warehouse user names by code or barcode (any letter case) to receive it where
+    the stock page lists no row for it yet (a new product, a new warehouse); a field error
+    on sku_code when there is none."""
+    _require_stock_staff(actor)
+    text = (code_or_barcode or "").strip()
+    if text and len(text) <= 40:
+        row = await Sku.select(Sku.id).where(same_text(Sku.code, text)).first()
+        if row is None:
+            row = await Sku.select(Sku.id).where(Sku.barcode == text).first()
+        if row is not None:
+            return int(row["id"])
+    raise ValidationFailed(
+        errors=[FieldError("sku_code", _("No product has this code or barcode."))]
+    )
 
 
 async def _adjustment_replayed(actor: Actor, key: str, body_hash: str) -> bool:

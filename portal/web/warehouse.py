@@ -200,10 +200,14 @@ async def _stock_page(
 async def adjust(request: Request, data: Form) -> Response:
     q = str(data.get("q") or "")[:60]
     try:
+        sku_id = _int(data.get("sku_id")) or 0
+        if not sku_id and "sku_code" in data:
+            # The "receive a product" form: a SKU this list shows no row of, named by code.
+            sku_id = await stock.sku_for_receipt(request.user, str(data.get("sku_code") or ""))
         row = await stock.adjust_stock(
             request.user,
             warehouse_id=_int(data.get("warehouse_id")) or 0,
-            sku_id=_int(data.get("sku_id")) or 0,
+            sku_id=sku_id,
             reason=str(data.get("reason") or ""),
             qty=data.get("qty"),
             note=str(data.get("note") or ""),

@@ -322,3 +322,46 @@ async def test_a_warehouse_user_exports_their_warehouses_stock_only(db, client):
     everyone = await bearer(client, "clerk")
     exported = await client.get("/api/v1/data/stock", params={"format": "csv"}, headers=everyone)
     assert "W1" in exported.text and "W2" in exported.text
+
+
+# --- 6. receiving a product the warehouse never held -----------------------------------------
+
+
+async def test_a_product_new_to_a_warehouse_is_received_from_the_stock_page(db, client):
+    w = await world()
+    new = await f.sku(code="N900", name="新品气泡水", pack=None, barcode="6901234567892")
+    await sign_in(client, "clerk")
+    searched = await client.get("/stock?q=n900")
+    assert stock_rows(searched.text) == []
+    # Nothing listed for the search: the form to receive it is open, the code filled in.
+    assert '<details class="card receive-new" id="receive-new" open>' in searched.text
+    assert re.search(r'id="new-sku"[^>]*value="n900"', searched.text)
+    token = csrf_from(searched.text)
+    form = {
+        "reason": "receipt",
+        "stock_level_id": "receive",
+        "idempotency_key": "rcv-1",
+        "warehouse_id": str(w.wh2["id"]),
+        "qty": "36",
+        "note": "首批到货",
+        "_csrf_token": token,
+    }
+    unknown = await client.post("/stock/adjust", data={**form, "sku_code": "NOPE"})
+    assert unknown.status_code == 422
+    assert re.search(r'id="err-new-sku">[^<]*没有', unknown.text), unknown.text[-2000:]
+    assert '<details class="card receive-new" id="receive-new" open>' in unknown.text
+    assert 'value="NOPE"' in unknown.text and 'value="36"' in unknown.text
+    assert await AuditEntry.count().where(AuditEntry.action == "stock.receipt") == 0
+
+    by_barcode = await client.post("/stock/adjust", data={**form, "sku_code": "6901234567892"})
+    assert by_barcode.status_code == 200 and "N900" in by_barcode.text
+    rows = stock_rows(by_barcode.text)
+    assert len(rows) == 1
+    from portal.tables import StockLevel
+
+    level = await StockLevel.select().where(StockLevel.sku == new["id"]).first()
+    assert (level["warehouse"], level["on_hand"], level["reserved"]) == (w.wh2["id"], 36, 0)
+    # The same form sent again: received once.
+    await client.post("/stock/adjust", data={**form, "sku_code": "6901234567892"})
+    level = await StockLevel.select().where(StockLevel.sku == new["id"]).first()
+    assert level["on_hand"] == 36
