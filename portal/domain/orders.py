@@ -32,6 +32,7 @@ from portal.domain import (
     stock,
     supplier,
 )
+from portal.domain.codes import folded
 from portal.domain.errors import (
     Conflict,
     CreditExceeded,
@@ -475,14 +476,9 @@ async def route_for_approval(
                 order_id, from_status, "pending_approval", actor=actor, kind="resubmitted", now=now
             )
         return "pending_approval", steps
-    await transition(
-        order_id,
-        from_status,
-        "approved",
-        actor=None if from_status == "pending_approval" else actor,
-        kind="auto_approved" if from_status == "pending_approval" else "approved",
-        now=now,
-    )
+    # No rule applies: approved by the rules, not by whoever sent the order (a dealer's buyer
+    # resubmitting a returned order approves nothing), whatever state it came from.
+    await transition(order_id, from_status, "approved", actor=None, kind="auto_approved", now=now)
     return "approved", steps
 
 
@@ -1015,6 +1011,12 @@ def _today(now: datetime) -> date:
     return now.astimezone(SHANGHAI).date()
 
 
+NO_ADDRESS = _(
+    "The dealer has no ship-to address: the dealer's administrator adds one under Me › "
+    "Addresses, then the order can be placed."
+)
+
+
 def _ship_to_text(address: dict) -> str:
     parts = [address.get("label"), address.get("contact"), address.get("phone"), address["line"]]
     return " ".join(p for p in parts if p)
@@ -1043,7 +1045,8 @@ async def _resolve_address(
             raise ValidationFailed(
                 errors=[FieldError("address_id", _("Choose one of the dealer's addresses."))]
             )
-        return None, ""
+        # An order with nowhere to ship to would reach the warehouse as "—".
+        raise ValidationFailed(errors=[FieldError("address_id", NO_ADDRESS)])
     return rows[0]["id"], _ship_to_text(rows[0])
 
 
@@ -1137,6 +1140,20 @@ async def prepare(
             continue
         if item is None:
             errors.append(FieldError(fname, _("%(sku)s is not available."), {"sku": label}))
+            continue
+        if (
+            ln.sku_id is not None
+            and (ln.sku_code or "").strip()
+            and folded(ln.sku_code.strip()) not in (folded(item.code), item.barcode or "")
+        ):
+            # Both given and naming different SKUs (a stale id beside the code): which was meant?
+            errors.append(
+                FieldError(
+                    fname,
+                    _("sku_id %(id)s is %(code)s, not %(sku)s: send one of them."),
+                    {"id": ln.sku_id, "code": item.code, "sku": ln.sku_code.strip()[:40]},
+                )
+            )
             continue
         qty = ln.qty
         if not isinstance(qty, bool) and isinstance(qty, int) and qty > MAX_LINE_QTY:

@@ -225,6 +225,19 @@ async def working_warehouses(actor: Actor) -> list[dict]:
     return rows if mine is None else [w for w in rows if w["id"] in mine]
 
 
+async def stock_warehouses(actor: Actor) -> list[dict]:
+    """Every warehouse (id, code, name, active) whose stock the actor reads, paused ones too
+    (they keep their stock): the stock list's warehouse filter."""
+    rows = await (
+        Warehouse.select(Warehouse.id, Warehouse.code, Warehouse.name, Warehouse.active)
+        .order_by(Warehouse.active, ascending=False)
+        .order_by(Warehouse.priority)
+        .order_by(Warehouse.id)
+    )
+    mine = await staff_warehouses(actor)
+    return rows if mine is None else [w for w in rows if w["id"] in mine]
+
+
 async def require_staff_warehouse(actor: Actor, warehouse_id: int) -> None:
     """NotFound for a warehouse outside the warehouse user's own (as one that does not exist)."""
     ids = await staff_warehouses(actor)

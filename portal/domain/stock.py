@@ -32,8 +32,8 @@ from portal.db import (
     write_transaction,
 )
 from portal.domain import audit, notifications
-from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.codes import same_text
+from portal.domain.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.idempotency import (
     KeyTaken,
     check_key,
@@ -775,6 +775,9 @@ async def _stock_where(
     _require_stock_staff(actor)
     mine = await staff_warehouses(actor)
     if warehouse_id is not None:
+        # One warehouse asked for: its rows even while it is paused (it keeps its stock and
+        # reservations, parcels still leave it, and staff count and adjust what is left).
+        include_paused = True
         await require_staff_warehouse(actor, warehouse_id)
         if mine is None and not await Warehouse.exists().where(Warehouse.id == int(warehouse_id)):
             raise NotFound(_("Warehouse not found."))
@@ -954,6 +957,7 @@ async def adjust_stock(
     except KeyTaken:
         if not await _adjustment_replayed(actor, key or "", body_hash):
             raise Conflict(_("Please try again.")) from None
+    # One warehouse named: its row even while it is paused (_stock_where).
     row = (await list_stock(actor, warehouse_id=warehouse_id, sku_id=sku_id))[0]
     return replace(row, gave_way=tuple(gave))
 

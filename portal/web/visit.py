@@ -119,6 +119,19 @@ async def set_line_price(request: Request, sku_id: FromPath[int], data: Form) ->
         "price": str(data.get("price") or "").strip()[:20],
         "percent_off": str(data.get("percent_off") or "").strip()[:10],
     }
+    if typed["price"] and typed["percent_off"]:
+        # The price box shows the price set last time: a percentage typed beside it, with the
+        # price left as shown, is the new discount (not "which of the two?").
+        current = next(
+            (
+                ln.price_input
+                for ln in (await cart.get_cart(actor, dealer_id)).lines
+                if ln.sku_id == sku_id
+            ),
+            "",
+        )
+        if current and typed["price"] == current:
+            data = {k: v for k, v in data.items() if k != "price"}
     try:
         values = _parse_price(data)
     except ValueError as exc:

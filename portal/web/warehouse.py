@@ -16,6 +16,7 @@ from litestar.response import Redirect, Response, Template
 from portal import i18n, pick_pdf
 from portal.domain import orders, picking, returns, safety_stock, shipments, stock
 from portal.domain.errors import Conflict, ValidationFailed, _
+from portal.domain.scope import stock_warehouses
 from portal.web.common import (
     Pager,
     clear_flash,
@@ -48,6 +49,8 @@ async def queue(request: Request) -> Template:
             "flash": flash_data,
             "status_labels": orders.STATUS_LABELS,
             "warehouses": await picking.picking_warehouses(request.user),
+            # The filter offers paused warehouses too: they keep their stock.
+            "filter_warehouses": await stock_warehouses(request.user),
             "under_safety": await safety_stock.count_under_safety(request.user),
             "returns_waiting": await returns.waiting_count(request.user),
         },
@@ -178,6 +181,8 @@ async def _stock_page(
             "reasons": stock.ADJUST_REASON_LABELS,
             # The warehouse filter, and where stock may move to: the actor's own warehouses.
             "warehouses": await picking.picking_warehouses(request.user),
+            # The filter offers paused warehouses too: they keep their stock.
+            "filter_warehouses": await stock_warehouses(request.user),
             # One key per form on this page: a double tap or a resent form adjusts once.
             "adjust_key": uuid.uuid4().hex,
             "errors": errors or {},

@@ -491,3 +491,39 @@ async def test_a_warehouse_user_moves_between_their_own_warehouses_only(db):
             now=NOW,
         )
     assert await stock_of(w.sku, w.wh1) == (10, 0)
+
+
+async def test_a_paused_warehouse_is_counted_and_listed_when_asked_for(db):
+    """A paused warehouse keeps its stock: an adjustment there answers with its row (it
+    failed after writing, and a retry doubled a receipt), and naming it lists its rows."""
+    w = await fulfil_world(on_hand1=10, on_hand2=3)
+    await Warehouse.update({Warehouse.active: False}).where(Warehouse.id == w.wh2["id"])
+    row = await stock.adjust_stock(
+        w.clerk,
+        warehouse_id=w.wh2["id"],
+        sku_id=w.sku["id"],
+        reason="receipt",
+        qty=5,
+        idempotency_key="p-1",
+        now=NOW,
+    )
+    assert (row.warehouse_id, row.on_hand) == (w.wh2["id"], 8)
+    again = await stock.adjust_stock(
+        w.clerk,
+        warehouse_id=w.wh2["id"],
+        sku_id=w.sku["id"],
+        reason="receipt",
+        qty=5,
+        idempotency_key="p-1",
+        now=NOW,
+    )
+    assert again.on_hand == 8 and await stock_of(w.sku, w.wh2) == (8, 0)
+    counted = await stock.adjust_stock(
+        w.clerk, warehouse_id=w.wh2["id"], sku_id=w.sku["id"], reason="count", qty=0, now=NOW
+    )
+    assert counted.on_hand == 0
+    # The whole list leaves it out; asked for by name, it is there.
+    assert {r.warehouse_id for r in await stock.list_stock(w.clerk)} == {w.wh1["id"]}
+    named = await stock.list_stock(w.clerk, warehouse_id=w.wh2["id"], sku_id=w.sku["id"])
+    assert [(r.warehouse_id, r.on_hand) for r in named] == [(w.wh2["id"], 0)]
+    assert await stock.count_stock(w.clerk, warehouse_id=w.wh2["id"]) >= 1

@@ -109,6 +109,23 @@ async def test_pack_units_and_sku_ids(client, world):
     assert response.json()["total"] == "86.40"
 
 
+async def test_an_id_and_a_code_naming_different_skus_are_refused(client, world):
+    other = await f.sku(code="C330", name="可乐 330ml", base_price_fen=300)
+    await f.stock(other, world["wh"], on_hand=100)
+    headers = {**await bearer(client, "buyer_a"), **EN}
+    clash = {"lines": [{"sku_id": other["id"], "sku_code": "W550", "qty": 2}]}
+    body = assert_problem(await submit(client, headers, clash, key="clash"), 422, "validation")
+    [error] = body["errors"]
+    assert error["field"] == "lines[0]"
+    assert "C330" in error["message"] and "W550" in error["message"]
+    assert await written() == (0, 0, 0, 0)
+    # Both naming the same SKU (the code in any case, or its barcode): fine.
+    same = {"lines": [{"sku_id": world["water"]["id"], "sku_code": "w550", "qty": 2}]}
+    placed = await submit(client, headers, same, key="same")
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["lines"][0]["sku_code"] == "W550"
+
+
 async def test_rep_orders_for_an_assigned_dealer_only(client, world):
     headers = await bearer(client, "rep_a")
     ok = await submit(client, headers, order_body(dealer_id=world["a"]["id"]))

@@ -186,6 +186,16 @@ async def test_rep_discount_field_and_dealer_card(client, world):
     )
     assert ok.status_code == 200 and "¥1.62" in ok.text
     assert (await CartLine.select().first())["unit_price_override_fen"] == 162
+    # The price box now shows ¥1.62; a new percentage typed beside it, the price left as
+    # shown, is the new discount (5% off ¥1.80).
+    assert 'value="1.62"' in ok.text
+    again = await client.post(
+        f"/cart/lines/{world['water']['id']}/price",
+        data={"_csrf_token": token, "price": "1.62", "percent_off": "5"},
+        headers={"HX-Request": "true"},
+    )
+    assert again.status_code == 200, again.text
+    assert (await CartLine.select().first())["unit_price_override_fen"] == 171
 
 
 async def test_dealers_get_no_price_field_and_cannot_set_one(client, world):
