@@ -290,6 +290,14 @@ async def test_resubmit_without_rules_any_more_is_approved(db):
     await approvals.decide(t.manager, card.step_id, "return", "改一下", now=NOW)
     await ApprovalRule.update({ApprovalRule.active: False}).where(ApprovalRule.id > 0)
     assert await approvals.resubmit(t.w.buyer, order.id, now=NOW) == "approved"
+    # Approved by the rules, not by the dealer's buyer who sent it again.
+    last = (
+        await OrderEvent.select(OrderEvent.kind, OrderEvent.actor, OrderEvent.to_status)
+        .where(OrderEvent.order == order.id)
+        .order_by(OrderEvent.id, ascending=False)
+        .first()
+    )
+    assert (last["kind"], last["actor"], last["to_status"]) == ("auto_approved", None, "approved")
 
 
 async def test_over_credit_waits_for_finance_when_the_policy_allows(db):
