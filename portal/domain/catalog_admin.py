@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal.db import current_engine, is_sqlite, write_transaction
+from portal.db import current_engine, fetch, is_sqlite, write_transaction
 from portal.domain import audit, photos, pinyin
 from portal.domain.catalog import SqlText, category_lineage, visible_where
 from portal.domain.categories import TREE_LOCK
@@ -1064,6 +1064,55 @@ async def _barcode_taken(barcode: str, sku_id: int | None) -> list[FieldError]:
     return [] if owner is None else [FieldError("barcode", MSG_BARCODE_TAKEN, {"code": owner})]
 
 
+MSG_BASE_BREAKS = _(
+    "At this base price the %(tier)s price would be %(price)s, not above its volume break "
+    "from %(qty)s (%(break_price)s): lower the break first."
+)
+
+
+async def breaks_broken_by_base(sku_ids_bases: dict[int, int]) -> dict[int, list[dict[str, Any]]]:
+    """For SKUs whose base price is to change (sku id -> new base price in fen): the volume
+    breaks that would then be at or above the price they break from (a tier priced as a
+    percentage of the base price, or not at all, follows the base price), as message params
+    per SKU. A dealer must never pay more for buying more."""
+    ids = sorted(sku_ids_bases)
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _i in ids)
+    rows = await fetch(
+        "SELECT vb.sku AS sku, vb.tier AS tier, t.name AS tier_name, vb.min_qty AS min_qty, "
+        "vb.price_fen AS price_fen, tp.price_fen AS tp_price, tp.percent_bp AS tp_bp "
+        'FROM "volume_break" vb JOIN "tier" t ON t.id = vb.tier '
+        'LEFT JOIN "tier_price" tp ON tp.tier = vb.tier AND tp.sku = vb.sku '
+        f"WHERE vb.sku IN ({marks}) ORDER BY vb.sku, vb.tier, vb.min_qty",
+        *ids,
+    )
+    grouped: dict[tuple[int, int], list[dict]] = {}
+    for r in rows:
+        grouped.setdefault((int(r["sku"]), int(r["tier"])), []).append(r)
+    result: dict[int, list[dict[str, Any]]] = {}
+    for (sku_id, _tier), brs in grouped.items():
+        first = brs[0]
+        if first["tp_price"] is not None:
+            continue  # a fixed tier price does not follow the base price
+        base = sku_ids_bases[sku_id]
+        tier_fen = unit_price(base, None, first["tp_bp"])
+        before = base if tier_fen is None else tier_fen
+        for index, above in breaks_not_lower(
+            [(int(b["min_qty"]), int(b["price_fen"])) for b in brs], before
+        ):
+            b = brs[index]
+            result.setdefault(sku_id, []).append(
+                {
+                    "tier": first["tier_name"],
+                    "price": format_yuan(above),
+                    "qty": int(b["min_qty"]),
+                    "break_price": format_yuan(int(b["price_fen"])),
+                }
+            )
+    return result
+
+
 async def update_sku(
     actor: Actor, sku_id: int, data: SkuChange, *, now: datetime | None = None
 ) -> SkuDetail:
@@ -1087,6 +1136,10 @@ async def update_sku(
     if data.packs is not None:
         packs, pack_errors = check_packs(data.packs, sku["base_unit"])
         errors += pack_errors
+    new_base = values.get("base_price_fen")
+    if new_base is not None and new_base != sku["base_price_fen"]:
+        for params in (await breaks_broken_by_base({sku_id: new_base})).get(sku_id, []):
+            errors.append(FieldError("base_price", MSG_BASE_BREAKS, params))
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or datetime.now(UTC)

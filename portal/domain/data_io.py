@@ -44,7 +44,7 @@ from typing import Any
 
 from portal import i18n
 from portal.db import write_transaction
-from portal.domain import audit, pinyin, stock
+from portal.domain import audit, catalog_admin, pinyin, stock
 from portal.domain.catalog import category_lineage
 from portal.domain.catalog_admin import (
     CODE_MAX,
@@ -403,6 +403,10 @@ MSG_UNKNOWN = {
 }
 MSG_NUMBER = _("Row %(row)s: %(column)s must be a whole number from %(low)s to %(high)s.")
 MSG_MONEY = _("Row %(row)s: %(column)s must be an amount such as 12.50.")
+MSG_BASE_BREAKS_ROW = _(
+    "Row %(row)s: at this base price the %(tier)s price would be %(price)s, not above its "
+    "volume break from %(qty)s (%(break_price)s): lower the break first."
+)
 MSG_BLANK = _("Row %(row)s: %(column)s is empty.")
 MSG_TWICE = _("Row %(row)s repeats row %(first)s.")
 MSG_TOO_LONG = _("Row %(row)s: %(column)s is too long (at most %(max)s characters).")
@@ -850,7 +854,8 @@ async def _existing_skus(codes: set[str]) -> dict[str, dict]:
     for start in range(0, len(ids), 400):
         chunk = ids[start : start + 400]
         for r in await Sku.raw(
-            "SELECT s.id, s.code, s.base_unit, s.moq, s.order_multiple, p.id AS product_id, "
+            "SELECT s.id, s.code, s.base_unit, s.base_price_fen, s.moq, s.order_multiple, "
+            "p.id AS product_id, "
             "p.name AS product, p.brand, p.category, p.image FROM sku s "
             "JOIN product p ON p.id = s.product "
             "WHERE s.id IN (" + ", ".join("{}" for _id in chunk) + ")",
@@ -889,6 +894,7 @@ async def _plan_products(t: _Rows) -> list[Change]:
     }
     shown = await _uploads_shown(t, paths)
     plan: list[Change] = []
+    new_bases: dict[int, tuple[int, int]] = {}  # sku id -> (row, new base price)
     images: dict[Any, tuple[int, str]] = {}  # product -> the first row giving it an image
     for n, r in t.rows:
         code = r["sku"]
@@ -1016,8 +1022,15 @@ async def _plan_products(t: _Rows) -> list[Change]:
                     "cannot change by import; leave them as exported or blank."
                 ),
             )
+        if values.get("base_price_fen", old["base_price_fen"]) != old["base_price_fen"]:
+            new_bases[old["id"]] = (n, values["base_price_fen"])
         plan.append(_sku_update(old["id"], old["product_id"], values, packs, image))
     await _check_barcodes(t, barcodes)
+    # A lower base price must not leave a volume break dearer than the price it breaks from.
+    broken = await catalog_admin.breaks_broken_by_base({k: v[1] for k, v in new_bases.items()})
+    for sku_id, problems in broken.items():
+        for params in problems:
+            t.error(new_bases[sku_id][0], MSG_BASE_BREAKS_ROW, **params)
     return plan
 
 

@@ -480,6 +480,39 @@ async def test_a_break_must_cost_less_than_what_it_breaks_from(shop):
     assert (done.unit_price_fen, done.breaks) == (340, ((24, 330), (48, 320)))
 
 
+async def test_a_lower_base_price_cannot_leave_a_break_dearer_than_the_tier_price(shop):
+    """A tier at 90% of the base price with a break at ¥3.30 from 24: lowering the base
+    price to ¥3.60 would price the tier at ¥3.24, so 24 bottles would cost more each than
+    23. Refused on the SKU's page (API) and in the products file; a fixed tier price does not
+    follow the base price, and a base price that keeps the break cheaper is taken."""
+    admin, water, tier = shop["admin"], shop["water"], shop["tier"]  # base price ¥4.00
+    await catalog_admin.set_tier_price(
+        admin, water["id"], tier["id"], TierPriceChange(percent="90", breaks="24 3.30"), now=NOW
+    )
+    before = await table_counts()
+    params = {"tier": "一级经销商", "price": "¥3.24", "qty": 24, "break_price": "¥3.30"}
+    with pytest.raises(ValidationFailed) as refused:
+        await catalog_admin.update_sku(admin, water["id"], change(water, base_price="3.60"))
+    assert refusal(refused) == [("base_price", catalog_admin.MSG_BASE_BREAKS, params)]
+    data = csv_bytes(("sku", "base_price"), [("BV-0001-1500", "3.60")])
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(admin, "products", "p.csv", data, now=NOW)
+    assert refusal(refused) == [("row 2", data_io.MSG_BASE_BREAKS_ROW, {"row": 2, **params})]
+    assert await table_counts() == before
+    assert (await Sku.select(Sku.base_price_fen).where(Sku.id == water["id"]).first()) == {
+        "base_price_fen": 400
+    }
+    # ¥3.70: the tier's ¥3.33 stays above the break.
+    done = await catalog_admin.update_sku(admin, water["id"], change(water, base_price="3.70"))
+    assert done.sku["base_price_fen"] == 370
+    # A fixed tier price: the base price no longer moves it.
+    await catalog_admin.set_tier_price(
+        admin, water["id"], tier["id"], TierPriceChange(price="3.40", breaks="24 3.30"), now=NOW
+    )
+    done = await catalog_admin.update_sku(admin, water["id"], change(water, base_price="2.00"))
+    assert done.sku["base_price_fen"] == 200
+
+
 async def test_a_minimum_order_must_be_a_multiple_of_the_order_multiple(shop):
     admin, water = shop["admin"], shop["water"]
     before = await table_counts()
