@@ -445,7 +445,10 @@ async def write_user_update(
     await audit.record(
         actor, "user.updated", "user", user_id, {k: before[k] for k in values}, values, now=now
     )
-    if before.get("active") and values.get("active") is False:
+    deactivated = before.get("active") and values.get("active") is False
+    # A key is issued for a role's work (an ERP's warehouse key): it never carries a new role.
+    new_role = "role" in values and "role" in before and values["role"] != before["role"]
+    if deactivated or new_role:
         await api_keys.revoke_keys_of(actor, user_id, now)
 
 

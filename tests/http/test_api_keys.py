@@ -158,3 +158,33 @@ async def test_deactivating_a_user_revokes_their_keys_for_good(client, db):
     assert key["state"] == "revoked"
     revoked = await AuditEntry.select().where(AuditEntry.action == "api_key.revoked")
     assert len(revoked) == 1
+
+
+async def test_a_role_change_revokes_the_keys_issued_for_the_old_role(client, db):
+    await f.user("admin", username="root")
+    erp_user = await f.user("warehouse", username="erp")
+    root = await bearer(client, "root")
+    made = await client.post(
+        "/api/v1/api-keys", json={"username": "erp", "name": "ERP", "days": 0}, headers=root
+    )
+    erp = {"Authorization": f"Bearer {made.json()['key']}"}
+    assert_problem(await client.get("/api/v1/dealers", headers=erp), 403, "forbidden")
+    staff_url = f"/api/v1/staff/{erp_user['id']}"
+    current = (await client.get(staff_url, headers=root)).json()
+    body = {k: v for k, v in current.items() if k not in ("id", "username", "created_at")}
+    # Made finance: the warehouse key does not become a finance key.
+    raised = await client.put(staff_url, json={**body, "role": "finance"}, headers=root)
+    assert raised.status_code == 200, raised.text
+    assert_problem(await client.get("/api/v1/dealers", headers=erp), 401, "unauthorized")
+    [key] = (await client.get("/api/v1/api-keys", headers=root)).json()
+    assert key["state"] == "revoked"
+    # A change that keeps the role (the name) leaves a new key alone.
+    again = await client.post(
+        "/api/v1/api-keys", json={"username": "erp", "name": "ERP2", "days": 0}, headers=root
+    )
+    fresh = {"Authorization": f"Bearer {again.json()['key']}"}
+    current = (await client.get(staff_url, headers=root)).json()
+    body = {k: v for k, v in current.items() if k not in ("id", "username", "created_at")}
+    renamed = await client.put(staff_url, json={**body, "display_name": "ERP 账号"}, headers=root)
+    assert renamed.status_code == 200, renamed.text
+    assert (await client.get("/api/v1/dealers", headers=fresh)).status_code == 200
