@@ -77,6 +77,7 @@ async def _plan_page(
             "values": values or {},
             "errors": errors or {},
             "shipment_status_labels": shipments.STATUS_LABELS,
+            "form_key": uuid.uuid4().hex,  # used unless a refused form brings its own
         },
         active_tab="warehouse",
         status=status,
@@ -106,10 +107,23 @@ async def create(request: Request, order_id: FromPath[int], data: Form) -> Respo
             quantities=quantities,
             carrier=str(data.get("carrier") or ""),
             tracking_no=str(data.get("tracking_no") or ""),
+            # The form's one-time key: sent again (a second tap, a re-post after a timeout on
+            # slow 4G) it packs, ships and invoices once.
+            idempotency_key=str(data.get("idempotency_key") or "")[:100] or None,
         )
         sh = result.shipment
-        if data.get("ship_now"):
+        if data.get("ship_now") and sh.status == "packed":
             sh = await shipments.ship(request.user, sh.id)
+    except Conflict as exc:  # the same form sent again with other quantities
+        values = {k: v for k, v in data.items() if k != "idempotency_key"}
+        return await _plan_page(
+            request,
+            order_id,
+            warehouse_id,
+            values=values,
+            errors={"lines": i18n.error_message(exc)},
+            status=409,
+        )
     except ValidationFailed as exc:
         errs = field_errors(exc)
         if not exc.errors:

@@ -365,3 +365,39 @@ async def test_a_product_new_to_a_warehouse_is_received_from_the_stock_page(db, 
     await client.post("/stock/adjust", data={**form, "sku_code": "6901234567892"})
     level = await StockLevel.select().where(StockLevel.sku == new["id"]).first()
     assert level["on_hand"] == 36
+
+
+async def test_the_shipment_form_sent_twice_packs_ships_and_invoices_once(db, client):
+    w = await world()
+    o = await approved_order(w, qty=10)
+    await sign_in(client, "clerk")
+    page = await client.get(f"/warehouse/orders/{o['id']}?warehouse={w.wh1['id']}")
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page.text).group(1)
+    line = o["lines"][0]["id"]
+    form = {
+        "_csrf_token": csrf_from(page.text),
+        "idempotency_key": key,
+        "warehouse": str(w.wh1["id"]),
+        f"qty_{line}": "4",
+        "carrier": "顺丰",
+        "tracking_no": "SF555",
+        "ship_now": "1",
+    }
+    first = await client.post(f"/warehouse/orders/{o['id']}", data=form, follow_redirects=False)
+    second = await client.post(f"/warehouse/orders/{o['id']}", data=form, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert await Shipment.count() == 1
+    assert (await Shipment.select(Shipment.status).first())["status"] == "shipped"
+    from portal.tables import Dealer, LedgerEntry
+
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "invoice") == 1
+    balance = await Dealer.select(Dealer.balance_fen).where(Dealer.id == w.dealer["id"]).first()
+    assert balance["balance_fen"] == 4 * (o["total_fen"] // 10)
+    # The same form with other quantities (Back, changed, sent): refused, nothing more made.
+    other = await client.post(
+        f"/warehouse/orders/{o['id']}", data={**form, f"qty_{line}": "5"}, follow_redirects=False
+    )
+    assert other.status_code == 409 and 'name="idempotency_key" value="' in other.text
+    assert key not in other.text
+    assert await Shipment.count() == 1
