@@ -605,6 +605,8 @@ async def _reroute(
     raises the dealer's exposure (a resubmission, an adjustment upwards): an adjustment that
     lowers the total of a dealer already over its limit (finance lowered it since) is let
     through, to the approval steps the rules give."""
+    if from_status == "returned":
+        await _may_order_again(dealer, order_id)
     without = dict(dealer, open_orders_fen=int(dealer["open_orders_fen"] or 0) - total_fen)
     tolerance = await supplier.credit_tolerance()
     if (
@@ -636,6 +638,26 @@ async def _reroute(
     return await orders.route_for_approval(
         actor, order_id, without, total_fen, priced, from_status, now=now
     )
+
+
+async def _may_order_again(dealer: dict, order_id: int) -> None:
+    """A returned order sent again is ordered again: not for a dealer paused meanwhile, and
+    not with a product the dealer may no longer order (inactive, or no longer shown to it)."""
+    if not dealer["active"]:
+        raise Forbidden(_("This dealer account is inactive."))
+    lines = await OrderLine.select(OrderLine.sku, OrderLine.sku_code).where(
+        (OrderLine.order == order_id)
+        & (OrderLine.price_rule != orders.RULE_GIFT)
+        & (OrderLine.qty > 0)
+    )
+    seen = await catalog.visible_sku_ids(dealer, [ln["sku"] for ln in lines])
+    gone = sorted({ln["sku_code"] for ln in lines if ln["sku"] not in seen})
+    if gone:
+        message = _(
+            "%(codes)s can no longer be ordered: take them off the order, or cancel it."
+        )
+        params = {"codes": ", ".join(gone)}
+        raise ValidationFailed(message, params, errors=[FieldError("lines", message, params)])
 
 
 async def _price_setters(user_ids: set) -> dict[int, orders.Setter]:

@@ -32,6 +32,7 @@ from portal.tables import (
     Notification,
     OrderEvent,
     OrderLine,
+    Sku,
     TierPrice,
     User,
 )
@@ -280,6 +281,26 @@ async def test_a_manager_s_own_price_cut_while_adjusting_goes_to_finance(db):
     assert await approvals.inbox(t.manager) == []
     [theirs] = await approvals.inbox(t.finance)
     assert theirs.rule_kind == "discount_beyond_authority"
+
+
+async def test_a_returned_order_is_not_sent_again_for_a_paused_dealer_or_a_product_gone(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=1)
+    order = await place(t)
+    [card] = await approvals.inbox(t.manager)
+    await approvals.decide(t.manager, card.step_id, "return", "改一下", now=NOW)
+    await Dealer.update({Dealer.active: False}).where(Dealer.id == t.w.dealer["id"])
+    with pytest.raises(Forbidden):
+        await approvals.resubmit(t.w.buyer, order.id, now=NOW)
+    await Dealer.update({Dealer.active: True}).where(Dealer.id == t.w.dealer["id"])
+    await Sku.update({Sku.active: False}).where(Sku.id == t.w.sku["id"])
+    with pytest.raises(ValidationFailed) as refused:
+        await approvals.resubmit(t.w.buyer, order.id, now=NOW)
+    assert refused.value.errors[0].params == {"codes": "A100"}
+    assert (await approvals.standing(t.w.buyer, order.id)).can_resubmit  # still returned
+    assert await approvals.inbox(t.manager) == []
+    await Sku.update({Sku.active: True}).where(Sku.id == t.w.sku["id"])
+    assert await approvals.resubmit(t.w.buyer, order.id, now=NOW) == "pending_approval"
 
 
 async def test_resubmit_without_rules_any_more_is_approved(db):
