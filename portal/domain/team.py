@@ -363,7 +363,6 @@ async def insert_user(
                 username=username,
                 password_hash=password_hash,
                 created_at=now,
-                locale=actor.locale,
                 **pinyin.with_keys(User, values),
             )
             await User.insert(user)

@@ -44,7 +44,10 @@ async def sign_in(login: str, password: str) -> dict:
 
 
 async def test_dealer_admin_adds_a_buyer_who_can_sign_in(shop):
-    actor = f.actor(shop["a_admin"])
+    # The administrator reads the portal in English: the new buyer still starts in the
+    # default language, until they choose their own.
+    await User.update({User.locale: "en"}).where(User.id == shop["a_admin"]["id"])
+    actor = f.actor({**shop["a_admin"], "locale": "en"})
     made = await team.create_user(
         actor,
         shop["a"]["id"],
@@ -54,7 +57,7 @@ async def test_dealer_admin_adds_a_buyer_who_can_sign_in(shop):
     )
     assert (made["username"], made["role"], made["active"]) == ("zhang.san", "dealer_buyer", True)
     row = await User.select().where(User.id == made["id"]).first()
-    assert row["dealer"] == shop["a"]["id"]
+    assert row["dealer"] == shop["a"]["id"] and row["locale"] == "zh_Hans"
     assert (await sign_in("zhang.san", "first-pass-1"))["id"] == made["id"]
     assert (await sign_in("13900000001", "first-pass-1"))["id"] == made["id"]
     users = await team.list_users(actor, shop["a"]["id"])
