@@ -581,6 +581,7 @@ class OrderView:
     discount_params: str = ""
     placed_by_id: int | None = None  # the user who placed it
     rep_id: int | None = None  # the staff member who keyed it in for the dealer, if any
+    dealer_active: bool = True  # a paused dealer's order is read, not ordered again
 
     @property
     def saving(self) -> promotions.Saving | None:
@@ -652,6 +653,7 @@ _ORDER_COLUMNS = (
     Order.dealer,
     Order.dealer.name.as_alias("dealer_name"),
     Order.dealer.code.as_alias("dealer_code"),
+    Order.dealer.active.as_alias("dealer_active"),
     Order.placed_by.display_name.as_alias("placed_by_name"),
     Order.rep.display_name.as_alias("rep_name"),
     Order.placed_by,
@@ -717,6 +719,7 @@ async def _view(actor: Actor, row: dict) -> OrderView:
         rep_name=row["rep_name"] or "",
         placed_by_id=row.get("placed_by"),
         rep_id=row.get("rep"),
+        dealer_active=bool(row.get("dealer_active", True)),
         total_fen=row["total_fen"],
         list_total_fen=row["list_total_fen"],
         discount_fen=int(row.get("discount_fen") or 0),

@@ -50,8 +50,9 @@ def _detail_context(view: orders.OrderView, actor: Any, **extra: Any) -> dict[st
         "status_labels": orders.STATUS_LABELS,
         "event_labels": EVENT_LABELS,
         "closing_roles": orders.CANCELLING_STAFF,
-        # Reordering needs a role that orders; the domain checks it again.
-        "can_reorder": actor.can_order,
+        # Reordering needs a role that orders and a dealer not paused; the domain checks
+        # both again.
+        "can_reorder": actor.can_order and view.dealer_active,
         **extra,
     }
 

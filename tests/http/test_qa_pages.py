@@ -13,15 +13,25 @@ from tests.http.test_pages_cart_orders import needs_approval, put, shop
 
 async def test_a_paused_dealer_home_says_so_and_offers_only_what_opens(client, db):
     s = await shop()
+    placed = await orders.submit_order(
+        f.actor(s.buyer), None, [LineRequest(qty=2, sku_id=s.a["id"])], idempotency_key="k"
+    )
+    reorder = f'action="/orders/{placed.order.id}/reorder"'
     await sign_in(client, "buyer")
     home = await client.get("/")
     assert 'href="/catalog"' in home.text and "已暂停" not in home.text
+    assert reorder in home.text
+    assert reorder in (await client.get(f"/orders/{placed.order.id}")).text
     await Dealer.update({Dealer.active: False}).where(Dealer.id == s.dealer["id"])
     home = await client.get("/")
     assert home.status_code == 200
     assert "该经销商账户已暂停" in home.text
     links = home.text.split('class="quick-links"')[1].split("</nav>")[0]
     assert 'href="/orders"' in links and "/catalog" not in links and "/cart" not in links
+    # No "order again" that could only end on a refusal: not on the home, not on the order.
+    assert reorder not in home.text
+    detail = await client.get(f"/orders/{placed.order.id}")
+    assert detail.status_code == 200 and reorder not in detail.text
 
 
 async def test_a_cancel_reason_too_long_is_called_a_reason(client, db):
