@@ -140,6 +140,7 @@ EVENT_LABELS = {
     "backorder_reserved": _("Backorder reserved"),
     # A stock count or a loss found fewer units than the order held: that part waits.
     "stock_short": _("Short in stock: backordered"),
+    "stock_moved": _("Reserved at another warehouse (less was found at the first)"),
     "remainder_closed": _("Rest will not ship"),
 }
 # Staff roles that may cancel an order for a dealer in their scope.

@@ -450,6 +450,7 @@ class GaveWay:
     unit: str
     qty: int
     waiting: int  # of qty, what still waits once other warehouses served what they could
+    order_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -492,7 +493,11 @@ async def _open_backorder_lines(sku_ids: list[int]) -> list[dict]:
 
 
 async def fill_backorders(
-    sku_ids: list[int], *, actor: Actor | None, now: datetime
+    sku_ids: list[int],
+    *,
+    actor: Actor | None,
+    now: datetime,
+    silent_lines: frozenset[int] = frozenset(),
 ) -> list[FilledLine]:
     """Reserve free stock of the SKUs for open backordered lines, oldest order first.
 
@@ -563,17 +568,21 @@ async def fill_backorders(
     for order_id, parts in sorted(by_order.items()):
         # What is still waiting shows on the line itself ("backordered N").
         note = "; ".join(f"{p.sku_code}: {p.qty} {p.unit}" for p in parts)
-        await OrderEvent.insert(
-            OrderEvent(
-                order=order_id,
-                at=now,
-                actor=actor.user_id if actor else None,
-                kind="backorder_reserved",
-                from_status=status[order_id],
-                to_status=status[order_id],
-                note=note,
+        # Lines whose reservation gave way a moment ago (silent_lines): the caller tells that
+        # story once, without a "backorder arrived" for what never waited.
+        told = not all(p.order_line_id in silent_lines for p in parts)
+        if told:
+            await OrderEvent.insert(
+                OrderEvent(
+                    order=order_id,
+                    at=now,
+                    actor=actor.user_id if actor else None,
+                    kind="backorder_reserved",
+                    from_status=status[order_id],
+                    to_status=status[order_id],
+                    note=note,
+                )
             )
-        )
         await audit.record(
             actor,
             "order.backorder_reserved",
@@ -596,7 +605,10 @@ async def fill_backorders(
             now=now,
         )
         # The dealer hears that goods they waited for are now set aside for them.
-        await notifications.tell(order_id, "backorder_reserved", actor=actor, now=now, note=note)
+        if told:
+            await notifications.tell(
+                order_id, "backorder_reserved", actor=actor, now=now, note=note
+            )
     return filled
 
 
@@ -1096,7 +1108,12 @@ async def adjust_in_transaction(
     if delta > 0 or gave:
         # More on hand: the oldest open backorders of the SKU get it first. Reservations that
         # gave way: another warehouse's free stock may serve them (oldest backorders first).
-        filled = await fill_backorders([sku_id], actor=actor, now=now)
+        filled = await fill_backorders(
+            [sku_id],
+            actor=actor,
+            now=now,
+            silent_lines=frozenset(g.order_line_id for g in gave),
+        )
         served = defaultdict(int)
         for f in filled:
             served[f.order_line_id] += f.qty
@@ -1106,6 +1123,8 @@ async def adjust_in_transaction(
             served[g.order_line_id] -= took
             still.append(replace(g, waiting=g.qty - took))
         gave = still
+        if gave:
+            await _tell_gave_way(gave, warehouse_id, actor=actor, now=now)
         if filled:
             reserved_after = (
                 await StockLevel.select(StockLevel.reserved)
@@ -1212,25 +1231,11 @@ async def _give_way(
             OrderLine.id == h["order_line"]
         )
     await fetch("UPDATE stock_level SET reserved = reserved - {} WHERE id = {}", deficit, row["id"])
-    where = await Warehouse.select(Warehouse.name).where(Warehouse.id == row["warehouse"]).first()
     for order_id in sorted({h["order"] for h, _take in plan}):
         parts = [(h, take) for h, take in plan if h["order"] == order_id]
-        status = parts[0][0]["order_status"]
-        # What gave way, and where (the kind says why, in the reader's language).
-        note = "; ".join(f"{h['sku_code']}: {take} {h['unit']}" for h, take in parts)
-        note += f" · {where['name']}"
-        await OrderEvent.insert(
-            OrderEvent(
-                order=order_id,
-                at=now,
-                actor=actor.user_id,
-                kind="stock_short",
-                from_status=status,
-                to_status=status,
-                note=note,
-            )
-        )
         # Each line's reservation at this warehouse before and after (the rest backordered).
+        # The timeline and the dealer hear of it once other warehouses had their say
+        # (_tell_gave_way): units another warehouse serves at once never waited.
         await audit.record(
             actor,
             "order.stock_gave_way",
@@ -1245,7 +1250,6 @@ async def _give_way(
             },
             now=now,
         )
-        await notifications.tell(order_id, "stock_short", actor=actor, now=now, note=note)
     return [
         GaveWay(
             order_id=h["order"],
@@ -1255,9 +1259,46 @@ async def _give_way(
             unit=h["unit"],
             qty=take,
             waiting=take,  # until another warehouse serves it (adjust_in_transaction)
+            order_status=h["order_status"],
         )
         for h, take in plan
     ]
+
+
+async def _tell_gave_way(
+    gave: list[GaveWay], warehouse_id: int, *, actor: Actor, now: datetime
+) -> None:
+    """The timeline and the order's people after reservations gave way at a warehouse and
+    other warehouses served what they could: what still waits is "short in stock" (and the
+    dealer is told); what another warehouse took over at once is only noted on the timeline,
+    for nothing was ever late (no alarm, no "backorder arrived")."""
+    where = await Warehouse.select(Warehouse.name).where(Warehouse.id == warehouse_id).first()
+    for order_id in sorted({g.order_id for g in gave}):
+        parts = [g for g in gave if g.order_id == order_id]
+        status = parts[0].order_status
+        waiting = [g for g in parts if g.waiting > 0]
+        moved = [g for g in parts if g.qty > g.waiting]
+        for kind, items, qty_of in (
+            ("stock_short", waiting, lambda g: g.waiting),
+            ("stock_moved", moved, lambda g: g.qty - g.waiting),
+        ):
+            if not items:
+                continue
+            note = "; ".join(f"{g.sku_code}: {qty_of(g)} {g.unit}" for g in items)
+            note += f" · {where['name']}"
+            await OrderEvent.insert(
+                OrderEvent(
+                    order=order_id,
+                    at=now,
+                    actor=actor.user_id,
+                    kind=kind,
+                    from_status=status,
+                    to_status=status,
+                    note=note,
+                )
+            )
+            if kind == "stock_short":
+                await notifications.tell(order_id, kind, actor=actor, now=now, note=note)
 
 
 async def transfer_stock(

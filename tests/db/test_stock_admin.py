@@ -239,6 +239,44 @@ async def test_another_warehouses_free_stock_serves_what_gave_way(db):
     assert await stock_of(w.sku, w.wh1) == (5, 5)
     assert await stock_of(w.sku, w.wh2) == (2, 2)
     assert await backordered(order) == 1
+    # The timeline says what waits and what moved; the dealer hears only of what waits, and
+    # no "backorder arrived" for the two that never waited.
+    events = await OrderEvent.select(OrderEvent.kind, OrderEvent.note).where(
+        (OrderEvent.order == order["id"])
+        & OrderEvent.kind.is_in(["stock_short", "stock_moved", "backorder_reserved"])
+    )
+    assert sorted((e["kind"], e["note"]) for e in events) == [
+        ("stock_moved", "A100: 2 瓶 · 华东仓"),
+        ("stock_short", "A100: 1 瓶 · 华东仓"),
+    ]
+    told = await Notification.select(Notification.kind, Notification.note).where(
+        Notification.order == order["id"]
+    )
+    kinds = {n["kind"] for n in told}
+    assert "stock_short" in kinds and "backorder_reserved" not in kinds
+    assert {n["note"] for n in told if n["kind"] == "stock_short"} == {"A100: 1 瓶 · 华东仓"}
+
+
+async def test_reservations_another_warehouse_takes_over_at_once_never_alarm_the_dealer(db):
+    w = await fulfil_world(on_hand1=10, on_hand2=20)
+    order = await approved_order(w, qty=8)
+    row = await stock.adjust_stock(
+        w.clerk, warehouse_id=w.wh1["id"], sku_id=w.sku["id"], reason="count", qty=5, now=NOW
+    )
+    assert [(g.qty, g.waiting) for g in row.gave_way] == [(3, 0)]
+    assert await backordered(order) == 0 and await stock_of(w.sku, w.wh2) == (20, 3)
+    events = await OrderEvent.select(OrderEvent.kind).where(
+        (OrderEvent.order == order["id"])
+        & OrderEvent.kind.is_in(["stock_short", "stock_moved", "backorder_reserved"])
+    )
+    assert [e["kind"] for e in events] == ["stock_moved"]
+    assert (
+        await Notification.count().where(
+            (Notification.order == order["id"])
+            & Notification.kind.is_in(["stock_short", "backorder_reserved"])
+        )
+        == 0
+    )
 
 
 async def test_receipt_creates_a_stock_row(db):
