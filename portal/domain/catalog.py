@@ -83,11 +83,18 @@ class CatalogItem:
     weight_g: int = 0  # one base unit; 0: not known
     price_inputs: PriceInputs | None = field(default=None, repr=False, compare=False)
 
-    def pack_price_fen(self, factor: int | None = None) -> int | None:
+    def pack_price_fen(
+        self, factor: int | None = None, quote: PriceQuote | None = None
+    ) -> int | None:
         """What one pack costs at the price shown (1 箱 = 24 瓶 at ¥2.13 a 瓶: ¥51.12); the
-        largest pack unless a factor is given, None for a SKU sold only in its base unit."""
+        largest pack unless a factor is given, None for a SKU sold only in its base unit.
+
+        At the first quantity's price unless `quote` is another quantity's: a row showing the
+        price for what is in the cart (a volume break reached) prices its pack the same.
+        """
         factor = factor or self.pack_factor
-        return line_total_fen(self.quote.unit_price_fen, factor) if factor else None
+        price = (quote or self.quote).unit_price_fen
+        return line_total_fen(price, factor) if factor else None
 
     def quote_for(self, qty: int) -> PriceQuote:
         """The price at another quantity, without a query (the item carries its inputs)."""

@@ -39,30 +39,82 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").replace("、", ",")
 
 
+class QtyTooLarge(ValueError):
+    """A whole number, but more than one line may hold (a typo, as a rule)."""
+
+
 def parse_qty(text: str) -> int:
-    """A typed quantity as a non-negative whole number; ValueError for anything else."""
+    """A typed quantity as a non-negative whole number; ValueError for anything else
+    (QtyTooLarge for a whole number above MAX_LINE_QTY)."""
     cleaned = normalise(str(text)).strip()
     if not _DIGITS.fullmatch(cleaned):
         raise ValueError(text)
     value = int(cleaned)
     if value > MAX_LINE_QTY:
-        raise ValueError(text)
+        raise QtyTooLarge(text)
     return value
 
 
+def parse_qty_unit(text: str) -> tuple[int, str | None]:
+    """A quantity box's text as (count, unit): "48" is (48, None), "5箱", "5 箱" and "５箱"
+    are (5, "箱"). Which units the SKU has is for to_base_units to say; ValueError for
+    anything that is not a whole number with at most one unit (QtyTooLarge as parse_qty)."""
+    cleaned = normalise(str(text)).strip()
+    match = _QTY_WITH_UNIT.match(cleaned)
+    if not match:
+        raise ValueError(text)
+    unit = match.group(2)
+    return parse_qty(match.group(1)), (unit.strip() if unit else None)
+
+
+def _units_text(base_unit: str, packs: dict[str, int]) -> str:
+    """The units a SKU is sold in, as a refusal lists them: "瓶, 箱 (= 24 瓶)"."""
+    by_size = sorted(packs.items(), key=lambda pack: pack[1])
+    return ", ".join([base_unit] + [f"{name} (= {factor} {base_unit})" for name, factor in by_size])
+
+
 def to_base_units(qty: int, unit: str | None, *, base_unit: str, packs: dict[str, int]) -> int:
-    """qty in `unit` (the base unit or a pack name such as 箱) converted to base units."""
+    """qty in `unit` (the base unit or a pack name such as 箱) converted to base units.
+
+    Names compare as typed on a phone: full-width or half-width, any letter case ("Box").
+    An unknown unit is refused with the units the SKU has, so the reader can type one.
+    """
     name = normalise(unit).strip() if unit else ""
-    if not name or name == base_unit:
+    key = name.casefold()
+    if not name or key == normalise(base_unit).strip().casefold():
         return qty
-    factor = packs.get(name)
+    factor = next((f for n, f in packs.items() if normalise(n).strip().casefold() == key), None)
     if factor is None:
+        name = name[:20]
+        units = _units_text(base_unit, packs)
         raise ValidationFailed(
             _("Unknown unit %(unit)s."),
             {"unit": name},
-            errors=[FieldError("unit", _("Unknown unit %(unit)s."), {"unit": name})],
+            errors=[
+                FieldError(
+                    "unit",
+                    _("There is no unit %(unit)s for this product. Its units: %(units)s."),
+                    {"unit": name, "units": units},
+                )
+            ],
         )
     return qty * factor
+
+
+def offers_pack_step(pack: int | None, order_multiple: int) -> bool:
+    """Whether "+1 箱" earns its place beside − and +: only for a pack larger than the +
+    step (a SKU sold in 6s with a pack of 6 already steps a pack at a time)."""
+    return bool(pack) and int(pack or 0) > max(order_multiple, 1)
+
+
+def pack_step(qty: int, pack: int, *, first: int, order_multiple: int) -> int:
+    """What "+1 箱" proposes: one pack more, kept to the rules as the − and + steps keep
+    them: never below the first allowed quantity (the MOQ as a multiple), and rounded up to
+    the order multiple when a pack does not fill it. Only a proposal: the cart decides."""
+    multiple = max(order_multiple, 1)
+    target = qty + max(pack, 1)
+    target = -(-target // multiple) * multiple
+    return max(target, first)
 
 
 def check_line(

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal import i18n
-from portal.domain import cart, order_files, orders
+from portal.domain import cart, catalog, order_files, orders
 from portal.domain.errors import (
     CreditExceeded,
     DomainError,
@@ -24,7 +24,7 @@ from portal.domain.errors import (
     ValidationFailed,
     _,
 )
-from portal.domain.quantities import MAX_LINE_QTY, parse_qty
+from portal.domain.quantities import MAX_LINE_QTY, offers_pack_step, pack_step, parse_qty_unit
 from portal.http_files import upload_limits, uploaded_file
 from portal.web.common import (
     acting_dealer_id,
@@ -70,11 +70,21 @@ def _line_ui(line: Any) -> dict[str, Any]:
     lower = line.qty - step
     if lower < max(1, int(line.moq or 1)):
         lower = 0  # below the minimum the line goes: "−" on the last step removes it
-    return {
+    ui = {
         "dec": max(0, lower),
         "inc": min(MAX_LINE_QTY, max(line.qty + step, int(line.moq or 1))),
         "availability": AVAILABILITY_LABELS.get(line.availability or "", ""),
     }
+    pack = int(line.pack_factor or 0)
+    if line.pack_name and offers_pack_step(pack, step):
+        # "+1 箱": a step of the largest pack, as on the catalog's rows.
+        first = catalog.first_qty(int(line.moq or 1), step)
+        ui["pack_inc"] = min(
+            MAX_LINE_QTY, pack_step(line.qty, pack, first=first, order_multiple=step)
+        )
+        ui["pack_label"] = i18n.gettext("+1 %(pack)s", pack=line.pack_name)
+        ui["pack_size"] = i18n.gettext("= %(n)s %(pack)s", n=pack, pack=line.unit)
+    return ui
 
 
 def _context(
@@ -169,11 +179,14 @@ async def set_line(request: Request, sku_id: FromPath[int], data: Form) -> Respo
         raw = "0"
     unit = str(data.get("unit") or "").strip()[:10] or None
     try:
-        qty = parse_qty(str(raw))
+        # "5箱", "5 箱" or "48瓶" as well as 48: the unit typed in the box wins over a unit
+        # field; the domain converts it and names the SKU's units if it has no such unit.
+        qty, typed_unit = parse_qty_unit(str(raw))
     except ValueError:
         view = await cart.get_cart(actor, dealer_id)
         message = i18n.gettext(MSG_BAD_QTY, max=i18n.number(MAX_LINE_QTY))
         return _line_response(request, view, sku_id, status=422, error=message)
+    unit = typed_unit or unit
     try:
         view = await cart.set_qty(actor, dealer_id, sku_id, qty, unit=unit)
     except ValidationFailed as exc:
@@ -217,9 +230,7 @@ def _line_response(
         return response
     # htmx: the changed line, with the totals and the badge swapped out of band.
     line = next((ln for ln in view.lines if ln.sku_id == sku_id), None)
-    context = _context(
-        view, line_errors={sku_id: error} if error else None, price_refused=refused
-    )
+    context = _context(view, line_errors={sku_id: error} if error else None, price_refused=refused)
     context["line"] = line
     return page(
         request,

@@ -17,7 +17,16 @@ from portal.domain import cart, catalog, catalog_admin, pricing, stock
 from portal.domain.catalog import CatalogItem
 from portal.domain.errors import FieldError, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.pricing import PriceQuote
-from portal.domain.quantities import MAX_LINE_QTY, normalise, parse_qty, to_base_units
+from portal.domain.quantities import (
+    MAX_LINE_QTY,
+    QtyTooLarge,
+    normalise,
+    offers_pack_step,
+    pack_step,
+    parse_qty,
+    parse_qty_unit,
+    to_base_units,
+)
 from portal.domain.scope import ACCOUNT_BLIND_ROLES
 from portal.web.common import CHROME_STATE, PageChrome, acting_dealer, is_htmx, page
 
@@ -61,6 +70,10 @@ class Row:
     qty_label: str  # the quantity field's accessible name
     error: str = ""
     offers: tuple[str, ...] = ()  # 买赠 this SKU earns ("买 24 瓶赠 1 瓶")
+    pack_price_fen: int | None = None  # one (largest) pack at this quantity's price
+    # "+1 箱" for a SKU with a pack larger than the + step; its hidden words say the pack's size
+    pack_step_label: str = ""
+    pack_step_size: str = ""
 
 
 async def shows_stock_figures(request: Request) -> bool:
@@ -100,6 +113,10 @@ def make_row(
     packs = ""
     if qty > 0 and item.pack_factor and item.pack_name and qty % item.pack_factor == 0:
         packs = i18n.gettext("= %(n)s %(pack)s", n=qty // item.pack_factor, pack=item.pack_name)
+    step_label = step_size = ""
+    if item.pack_name and offers_pack_step(item.pack_factor, item.order_multiple):
+        step_label = i18n.gettext("+1 %(pack)s", pack=item.pack_name)
+        step_size = i18n.gettext("= %(n)s %(pack)s", n=item.pack_factor, pack=item.unit)
     return Row(
         item=item,
         qty=qty,
@@ -114,16 +131,23 @@ def make_row(
         qty_label=i18n.gettext("Quantity of %(name)s in %(unit)s", name=item.name, unit=item.unit),
         error=error,
         offers=tuple((offers or {}).get(item.sku_id, ())),
+        # At the row's own quantity: past a volume break a 箱 costs 24 at the break's price.
+        pack_price_fen=item.pack_price_fen(quote=quote),
+        pack_step_label=step_label,
+        pack_step_size=step_size,
     )
 
 
 def stepped(qty: int, direction: str, item: CatalogItem) -> int:
-    """What the − and + buttons propose: steps of the order multiple, from the first quantity.
+    """What the − and + buttons propose: steps of the order multiple, from the first quantity;
+    "+1 箱" (direction "pack") one of the SKU's largest pack.
 
     Only a proposal for the stepper; cart.set_qty decides whether the quantity is allowed.
     """
     step = max(item.order_multiple, 1)
     start = item.first_qty
+    if direction == "pack" and item.pack_factor:
+        return pack_step(qty, item.pack_factor, first=start, order_multiple=step)
     if direction == "up":
         return start if qty < start else qty + step
     if direction == "down":
@@ -275,9 +299,9 @@ def messages(errors: list[FieldError]) -> list[str]:
     return [i18n.field_message(e) for e in errors]
 
 
-def _bad_qty_message(raw: str, sku_code: str) -> str:
-    """What is wrong with a typed quantity parse_qty refused: too large, or not a count."""
-    if normalise(raw).strip().isdigit():
+def _bad_qty_message(sku_code: str, error: ValueError) -> str:
+    """What is wrong with a typed quantity the parser refused: too large, or not a count."""
+    if isinstance(error, QtyTooLarge):
         return i18n.gettext(
             "%(sku)s: at most %(max)s per line.", sku=sku_code, max=f"{MAX_LINE_QTY:,}"
         )
@@ -422,16 +446,22 @@ async def set_qty(request: Request, sku_id: FromPath[int], data: Form) -> Respon
     item = _sku_item(await catalog.items_by_ids(actor, dealer, [sku_id]), sku_id)
     raw = str(data.get("qty") or "0")
     direction = str(data.get("step") or "set")
-    try:
-        typed = parse_qty(raw)
-    except ValueError:
-        typed = None
     error = ""
-    status = 200
-    if typed is None:
-        error = _bad_qty_message(raw, item.code)
-        status = 422
-    else:
+    typed = None
+    try:
+        # "5箱" and "48 瓶" as well as 48: the box shows base units, but a dealer who buys by
+        # the case types cases.
+        count, unit = parse_qty_unit(raw)
+        base = to_base_units(count, unit, base_unit=item.unit, packs=dict(item.packs))
+        if base > MAX_LINE_QTY:  # 100000箱: a count of cases past what a line holds
+            raise QtyTooLarge(raw)
+        typed = base
+    except ValueError as exc:
+        error = _bad_qty_message(item.code, exc)
+    except ValidationFailed as exc:
+        error = "; ".join(messages(exc.errors)) or i18n.error_message(exc)
+    status = 422 if error else 200
+    if typed is not None:
         target = stepped(typed, direction, item)
         try:
             view = await cart.set_qty(actor, dealer["id"], sku_id, target)
@@ -658,8 +688,8 @@ async def product_grid(request: Request, product_id: FromPath[int]) -> Response:
             continue
         try:
             qty = parse_qty(raw)
-        except ValueError:
-            errors[item.sku_id] = _bad_qty_message(raw, item.code)
+        except ValueError as exc:
+            errors[item.sku_id] = _bad_qty_message(item.code, exc)
             continue
         unit_name = item.pack_name if chosen == "pack" else None
         wanted[item.sku_id] = to_base_units(

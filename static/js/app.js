@@ -53,6 +53,50 @@
   document.addEventListener("htmx:load", function (event) { fitAll(event.target); });
   document.addEventListener("DOMContentLoaded", function () { fitAll(document); });
 
+  // Catalog rows, "+1 箱": the box shows the new number at once and it is sent straight away,
+  // so a second tap before the answer adds a second pack (the server's rule, mirrored:
+  // quantities.pack_step). A box holding a typed unit ("5箱") is the server's to read: the
+  // tapped step (−, + or the pack) goes with it, as without JavaScript (catalog.js, which
+  // steps − and + here, would read "5箱" as 5).
+  function packStep(qty, pack, first, multiple) {
+    var target = qty + Math.max(pack, 1);
+    target = Math.ceil(target / multiple) * multiple;
+    return Math.max(target, first);
+  }
+  document.addEventListener("click", function (event) {
+    var btn = event.target.closest ? event.target.closest("form.stepper .step, form.stepper .pack-step") : null;
+    if (!btn || !window.htmx || !btn.form) { return; }
+    var form = btn.form;
+    var input = form.querySelector("input[name=qty]");
+    if (!input) { return; }
+    var text = (input.value || "").trim();
+    var plain = /^[0-9]*$/.test(text);
+    var isPack = btn.classList.contains("pack-step");
+    if (plain && !isPack) { return; }
+    event.preventDefault();
+    event.stopPropagation();
+    // The number (or the step) is sent below: the button's own step=pack must not go too
+    // (htmx adds the last button clicked to the form's values).
+    var dir = isPack ? "pack" : btn.getAttribute("data-dir");
+    btn.removeAttribute("name");
+    if (plain) {
+      var first = parseInt(form.dataset.first, 10) || 1;
+      var multiple = parseInt(form.dataset.step, 10) || 1;
+      var pack = parseInt(btn.dataset.pack, 10) || 1;
+      input.value = String(packStep(parseInt(text || "0", 10), pack, first, multiple));
+      fitQty(input);
+    } else {
+      var step = form.querySelector("input[name=step]") || document.createElement("input");
+      step.type = "hidden";
+      step.name = "step";
+      step.value = dir;
+      form.appendChild(step);
+      // Once in this request's values it goes: a later − or + (catalog.js) sends a number.
+      form.addEventListener("htmx:configRequest", function () { step.remove(); }, { once: true });
+    }
+    window.htmx.trigger(form, "submit");
+  }, true);
+
   // The installable app: a service worker for static assets and an offline notice.
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {
