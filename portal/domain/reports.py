@@ -561,17 +561,28 @@ class Exposure:
         return self.credit_limit_fen - self.exposure_fen
 
     @property
+    def over_limit(self) -> bool:
+        return self.exposure_fen > self.credit_limit_fen
+
+    @property
+    def without_limit(self) -> bool:
+        """Owing (or ordering) with no credit limit at all: over it by all it owes."""
+        return self.credit_limit_fen <= 0 and self.exposure_fen > 0
+
+    @property
     def used(self) -> float:
-        """Exposure as a share of the limit (a dealer without a limit counts as fully used)."""
+        """Exposure as a share of the limit; a dealer owing with no limit at all is over it
+        without bound (ranked first), one with neither at nothing."""
         if self.credit_limit_fen <= 0:
-            return 1.0 if self.exposure_fen > 0 else 0.0
+            return float("inf") if self.exposure_fen > 0 else 0.0
         return self.exposure_fen / self.credit_limit_fen
 
     @property
-    def used_share(self) -> Decimal:
-        """`used` as an exact number to the tenth of a percent (1.121 is 112.1%)."""
+    def used_share(self) -> Decimal | None:
+        """`used` as an exact number to the tenth of a percent (1.121 is 112.1%); None where
+        there is no limit to be a share of."""
         if self.credit_limit_fen <= 0:
-            return Decimal(1 if self.exposure_fen > 0 else 0)
+            return None if self.exposure_fen > 0 else Decimal(0)
         share = Decimal(self.exposure_fen) / Decimal(self.credit_limit_fen)
         return share.quantize(SHARE, rounding=ROUND_HALF_UP)
 

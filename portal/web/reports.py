@@ -148,6 +148,13 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
         )
     ]
     inactive = i18n.gettext(_("Inactive"))
+    over = i18n.gettext(_("Over its limit"))
+    no_limit = i18n.gettext(_("No credit limit"))
+
+    def state(e: reports.Exposure) -> str:
+        words = [no_limit if e.without_limit else over] if e.over_limit else []
+        return " · ".join(words + ([] if e.active else [inactive]))
+
     rows = [
         [
             e.name,
@@ -155,8 +162,8 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
             from_fen(e.credit_limit_fen),
             from_fen(e.exposure_fen),
             from_fen(e.available_fen),
-            e.used_share,
-            "" if e.active else inactive,
+            e.used_share if e.used_share is not None else "",
+            state(e),
         ]
         for e in await reports.exposures(actor)
     ]

@@ -146,7 +146,10 @@ def test_the_share_of_the_limit_used_is_an_exact_number():
     over = reports.Exposure(1, "甲", "D1", credit_limit_fen=1000, exposure_fen=1121)
     assert over.used_share == Decimal("1.121")
     assert reports.Exposure(1, "甲", "D1", 3, 1).used_share == Decimal("0.333")
-    assert reports.Exposure(1, "甲", "D1", 0, 1).used_share == Decimal(1)  # no limit: all used
+    # No limit and owing: over without bound, first in the table; no share to give.
+    no_limit = reports.Exposure(1, "甲", "D1", 0, 1)
+    assert no_limit.used_share is None and no_limit.without_limit and no_limit.over_limit
+    assert no_limit.used > over.used
     assert reports.Exposure(1, "甲", "D1", 0, 0).used_share == Decimal(0)
 
 

@@ -145,7 +145,7 @@ async def test_a_deactivated_dealer_that_owes_money_stays_in_the_exposure_table(
         "State",
     ]
     by_name = {r[0]: r for r in rows[1:]}
-    assert by_name["东方商行"][3:] == ["100.00", "-10.79", "112.1", ""]
+    assert by_name["东方商行"][3:] == ["100.00", "-10.79", "112.1", "Over its limit"]
     assert by_name["南方商行"][3] == "18800.00" and by_name["南方商行"][6] == "Inactive"
     book = await client.get("/reports/export/exposure", params={"format": "xlsx"})
     sheet = load_workbook(io.BytesIO(book.content)).active
@@ -159,6 +159,17 @@ async def test_a_deactivated_dealer_that_owes_money_stays_in_the_exposure_table(
     assert overview["exposure"] == "18900.00"
     listed = {e["name"]: e["active"] for e in overview["top_exposures"]}
     assert listed == {"东方商行": True, "南方商行": False}
+
+    # No limit at all and owing: over it by all it owes, first in the table (not "100% used").
+    await Dealer.update({Dealer.credit_limit_fen: 0}).where(Dealer.id == shop["hers"]["id"])
+    page = await client.get("/reports")
+    credit = page.text[page.text.index('id="r-credit"') :]
+    assert "no credit limit: over by ¥18,800.00" in credit
+    assert credit.index("南方商行") < credit.index("东方商行")
+    assert "2 dealers over their limit" in credit
+    got = await client.get("/reports/export/exposure", params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert rows[1][0] == "南方商行" and rows[1][5:] == ["", "No credit limit · Inactive"]
 
 
 async def test_a_categorys_quantity_only_where_its_units_add_up(client, shop):
