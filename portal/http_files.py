@@ -19,6 +19,15 @@ async def supplier_now(request: Request) -> supplier.SupplierSettings:
     return await supplier.current(request.app.state.supplier_defaults)
 
 
+def page_address(request: Request, path: str) -> str:
+    """The full address of a page of the portal for someone elsewhere (a QR code on paper, a
+    dealer's phone): PORTAL_PUBLIC_URL's when set, else the address this request came by (a
+    warehouse printing through an internal address would print a link only it can open)."""
+    settings = request.app.state.get("settings")
+    base = getattr(settings, "public_url", "") or str(request.base_url).rstrip("/")
+    return base + path
+
+
 def document_response(doc: Document) -> Response:
     """A generated file (PDF, Excel, CSV): never cached, shown inline or downloaded."""
     return Response(

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from portal.mail import MailSettings
+from portal.mail import MailSettings, public_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = ROOT / "var"
@@ -69,6 +69,9 @@ class Settings:
     webhook_private_addresses: bool = False
     # uvicorn's line per request; off by default (the reverse proxy in front logs requests).
     access_log: bool = False
+    # Where people open the portal (PORTAL_PUBLIC_URL, https://dhd.example.com): links that
+    # leave it (a delivery note's QR code, a mail) use it, not the address a request came by.
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -95,4 +98,5 @@ class Settings:
             webhook_seconds=float(env.get("PORTAL_WEBHOOK_SECONDS", "5")),
             webhook_private_addresses=env.get("PORTAL_WEBHOOK_PRIVATE", "0") == "1",
             access_log=env.get("PORTAL_ACCESS_LOG", "0") == "1",
+            public_url=public_url(env.get("PORTAL_PUBLIC_URL") or ""),
         )

@@ -16,7 +16,7 @@ from portal import i18n
 from portal.domain import photos, returns, shipments
 from portal.domain.errors import Conflict, FieldError, InsufficientStock, ValidationFailed, _
 from portal.export import delivery_note_document
-from portal.http_files import document_response, supplier_now
+from portal.http_files import document_response, page_address, supplier_now
 from portal.web.common import clear_flash, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -143,7 +143,7 @@ async def receipt(request: Request, shipment_id: FromPath[int], data: Form) -> R
 @get("/shipments/{shipment_id:int}/delivery-note.pdf", include_in_schema=False)
 async def delivery_note(request: Request, shipment_id: FromPath[int]) -> Response:
     view = await shipments.printable_shipment(request.user, shipment_id)
-    page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
+    page_url = page_address(request, f"/shipments/{view.id}")
     doc = delivery_note_document(view, page_url=page_url, issuer=await supplier_now(request))
     return document_response(doc)
 
