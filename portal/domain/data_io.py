@@ -9,7 +9,8 @@ applied in one transaction, each change audited. Blank cells leave a value as it
 two rows naming one in two spellings repeat each other.
 
 - stock (warehouse staff, administrators): warehouse, sku, on_hand, safety_stock. On hand
-  is set as a counted adjustment (never below what is reserved; backorders are filled).
+  is set as a counted adjustment (below what orders hold, the newest orders' reservations give
+  way, as on the stock page; backorders are filled).
 - prices (administrators): tier, sku, min_qty, price, percent. Without min_qty (or 1) the
   tier's price: a fixed price or a percentage of the base price; with min_qty a volume break,
   which must cost less than the tier's price and any break at a smaller quantity.
@@ -403,6 +404,9 @@ MSG_UNKNOWN = {
 }
 MSG_NUMBER = _("Row %(row)s: %(column)s must be a whole number from %(low)s to %(high)s.")
 MSG_MONEY = _("Row %(row)s: %(column)s must be an amount such as 12.50.")
+MSG_BELOW_PACKED = _(
+    "Row %(row)s: at least %(count)s must remain: that many are packed in parcels for orders."
+)
 MSG_BASE_BREAKS_ROW = _(
     "Row %(row)s: at this base price the %(tier)s price would be %(price)s, not above its "
     "volume break from %(qty)s (%(break_price)s): lower the break first."
@@ -410,9 +414,6 @@ MSG_BASE_BREAKS_ROW = _(
 MSG_BLANK = _("Row %(row)s: %(column)s is empty.")
 MSG_TWICE = _("Row %(row)s repeats row %(first)s.")
 MSG_TOO_LONG = _("Row %(row)s: %(column)s is too long (at most %(max)s characters).")
-MSG_BELOW_RESERVED = _(
-    "Row %(row)s: on hand cannot fall below the %(reserved)s reserved for orders."
-)
 # A products file's packs cell, by problem (catalog_admin.pack_problems).
 MSG_PACKS = {
     "format": _(
@@ -473,14 +474,6 @@ async def _plan_stock(t: _Rows) -> list[Change]:
     if t.warehouses is not None:  # another team's warehouse reads as one that does not exist
         warehouses = {code: wh for code, wh in warehouses.items() if wh in t.warehouses}
     skus = await _ids(Sku, {r["sku"] for _n, r in t.rows})
-    # What orders hold now, so that a count below it is reported with every other bad row
-    # (the adjustment checks it again under the stock row's lock).
-    reserved: dict[tuple[int, int], int] = {}
-    if skus:
-        for level in await StockLevel.select(
-            StockLevel.warehouse, StockLevel.sku, StockLevel.reserved
-        ).where(StockLevel.sku.is_in(sorted(set(skus.values())))):
-            reserved[(level["warehouse"], level["sku"])] = int(level["reserved"])
     plan: list[Change] = []
     for n, r in t.rows:
         wh, sku = warehouses.get(r["warehouse"]), skus.get(r["sku"])
@@ -498,9 +491,6 @@ async def _plan_stock(t: _Rows) -> list[Change]:
         t.once(n, key)
         if wh is None or sku is None:
             continue
-        held = reserved.get((wh, sku), 0)
-        if on_hand is not None and on_hand < held:
-            t.error(n, MSG_BELOW_RESERVED, reserved=held)
         plan.append(_stock_change(n, wh, sku, on_hand, safety))
     return plan
 
@@ -525,11 +515,15 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
                         i18n.gettext("Imported"),  # stored text: the importer's language
                         now,
                         create_row=True,
+                        # A stock-take counts what is on the shelf, as a count on the stock
+                        # page does: below what orders hold, the newest orders' reservations
+                        # give way (another warehouse serves them, or they wait).
+                        give_way=True,
                     )
-                except ValidationFailed as exc:
+                except ValidationFailed as exc:  # more is packed in parcels than counted
                     raise ValidationFailed(
                         errors=[
-                            FieldError(f"row {n}", MSG_BELOW_RESERVED, {"row": n, **exc.params})
+                            FieldError(f"row {n}", MSG_BELOW_PACKED, {"row": n, **exc.params})
                         ]
                     ) from None
                 outcome = "created" if row is None else "updated"

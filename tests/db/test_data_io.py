@@ -18,6 +18,7 @@ from portal.tables import (
     AuditEntry,
     ContractPrice,
     Dealer,
+    OrderLine,
     PackUnit,
     Product,
     Sku,
@@ -111,20 +112,52 @@ async def test_one_bad_row_refuses_the_whole_file(world):
     with pytest.raises(ValidationFailed) as refused:
         await data_io.import_file(world["admin"], "stock", "s.csv", data, now=NOW)
     assert [e.field for e in refused.value.errors] == ["row 3", "row 4", "row 4", "row 5"]
-    below = csv_file(("warehouse", "sku", "on_hand"), ("WH1", "B200", 5), ("WH1", "A100", 10))
-    with pytest.raises(ValidationFailed) as refused:
-        await data_io.import_file(world["admin"], "stock", "s.csv", below, now=NOW)
-    assert refused.value.errors[0].field == "row 3"  # under the 30 reserved
-    assert refused.value.errors[0].params["reserved"] == 30
-    # A count under what is reserved and an unknown SKU: both rows in the one report.
-    both = csv_file(("warehouse", "sku", "on_hand"), ("WH1", "A100", 10), ("WH1", "NOPE", 5))
+    # A good row beside an unknown SKU: nothing of the file is written.
+    both = csv_file(("warehouse", "sku", "on_hand"), ("WH1", "A100", 90), ("WH1", "NOPE", 5))
     with pytest.raises(ValidationFailed) as refused:
         await data_io.import_file(world["admin"], "stock", "s.csv", both, now=NOW)
-    assert [e.field for e in refused.value.errors] == ["row 2", "row 3"]
+    assert [e.field for e in refused.value.errors] == ["row 3"]
     assert [(r["sku"], r["on_hand"]) for r in await StockLevel.select()] == [
         (world["a"]["id"], 100)
     ]
     assert await AuditEntry.count() == 0
+
+
+async def test_a_stock_take_below_what_orders_hold_stands_as_a_count_does(db):
+    """A counted file is what is on the shelf, as a count on the stock page: the newest
+    orders' reservations give way (another warehouse serves them, or they wait); only units
+    packed in parcels cannot, and that row is refused with the whole file."""
+    from portal.domain import shipments
+    from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+
+    w = await fulfil_world(on_hand1=10, on_hand2=0)
+    older = await approved_order(w, qty=4, key="k1")
+    newer = await approved_order(w, qty=5, key="k2")
+    admin = f.actor(await f.user("admin"))
+    take = csv_file(("warehouse", "sku", "on_hand"), ("W1", "A100", 6))
+    result = await data_io.import_file(admin, "stock", "s.csv", take, now=NOW)
+    assert result.updated == 1
+    assert await stock_of(w.sku, w.wh1) == (6, 6)
+    lines = {
+        r["order"]: r["qty_backordered"]
+        for r in await OrderLine.select(OrderLine.order, OrderLine.qty_backordered)
+    }
+    assert lines == {older["id"]: 0, newer["id"]: 3}
+    # Four of the older order's units packed: a count of three cannot stand.
+    await shipments.create_shipment(
+        w.clerk,
+        older["id"],
+        warehouse_id=w.wh1["id"],
+        quantities={older["lines"][0]["id"]: 4},
+        now=NOW,
+    )
+    short = csv_file(("warehouse", "sku", "on_hand"), ("W1", "A100", 3))
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(admin, "stock", "s.csv", short, now=NOW)
+    [error] = refused.value.errors
+    assert (error.field, error.message) == ("row 2", data_io.MSG_BELOW_PACKED)
+    assert error.params["count"] == 4
+    assert await stock_of(w.sku, w.wh1) == (6, 6)
 
 
 async def test_prices_and_breaks(world):
