@@ -404,6 +404,8 @@ MSG_UNKNOWN = {
 }
 MSG_NUMBER = _("Row %(row)s: %(column)s must be a whole number from %(low)s to %(high)s.")
 MSG_MONEY = _("Row %(row)s: %(column)s must be an amount such as 12.50.")
+# A new SKU's row: the columns left blank that a new product needs.
+MSG_NEW_NEEDS = _("Row %(row)s: a new product needs %(columns)s (blank here).")
 MSG_BELOW_PACKED = _(
     "Row %(row)s: at least %(count)s must remain: that many are packed in parcels for orders."
 )
@@ -967,20 +969,21 @@ async def _plan_products(t: _Rows) -> list[Change]:
                 if first[1] != image:
                     t.error(n, MSG_IMAGE_TWICE, first=first[0])
         if old is None:
-            if not (
-                path
-                and r.get("product")
-                and r.get("name")
-                and r.get("unit")
-                and "base_price_fen" in values
-            ):
-                t.error(
-                    n,
-                    _(
-                        "Row %(row)s: a new product needs category, product, name, unit "
-                        "and base_price."
-                    ),
+            # The blank ones, by name (a base_price that is not an amount is told above).
+            missing = [
+                column
+                for column, given in (
+                    ("category", path),
+                    ("product", r.get("product")),
+                    ("name", r.get("name")),
+                    ("unit", r.get("unit")),
+                    ("base_price", r.get("base_price")),
                 )
+                if not given
+            ]
+            if missing:
+                t.error(n, MSG_NEW_NEEDS, columns=", ".join(missing))
+            if missing or "base_price_fen" not in values:
                 continue
             plan.append(
                 _new_sku(

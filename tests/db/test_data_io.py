@@ -437,3 +437,22 @@ async def test_bad_packs_weight_and_image_refuse_the_file(world):
     assert await packs_by_code() == {"A100": [("箱", 24)], "B200": [("箱", 24)]}
     assert await Sku.count() == 2 and await AuditEntry.count() == 0
     assert {r["weight_g"] for r in await Sku.select(Sku.weight_g)} == {0}
+
+
+async def test_a_new_products_row_names_the_blank_columns_it_needs(world):
+    header = ("category", "product", "sku", "name", "unit", "base_price")
+    data = csv_file(
+        header,
+        ("饮料", "新品", "N-1", "新品 1", "", "2.00"),  # no unit
+        ("饮料", "新品", "N-2", "", "", ""),  # no name, unit or price
+        ("饮料", "新品", "N-3", "新品 3", "瓶", "abc"),  # a price that is not an amount
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await data_io.import_file(world["admin"], "products", "p.csv", data, now=NOW)
+    got = [(e.field, e.message, e.params) for e in refused.value.errors]
+    assert got == [
+        ("row 2", data_io.MSG_NEW_NEEDS, {"row": 2, "columns": "unit"}),
+        ("row 3", data_io.MSG_NEW_NEEDS, {"row": 3, "columns": "name, unit, base_price"}),
+        ("row 4", data_io.MSG_MONEY, {"row": 4, "column": "base_price"}),
+    ]
+    assert await Sku.count() == 2
