@@ -7,6 +7,7 @@ with a fixed number of queries per page (batched by ids), never one query per ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -598,10 +599,21 @@ async def _sort_promotions(dealer: dict, categories: list[dict] | None) -> list[
     return offs
 
 
+# A run of Chinese characters, or a run of anything else: the words of a term typed without
+# spaces, as a Chinese keyboard types 冰红茶1L (the name 冰红茶 and the spec 1L).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SCRIPT_RUNS = re.compile(f"[{_HAN}]+|[^{_HAN}]+")
+
+
 def _search_terms(q: str | None) -> list[str]:
+    """The query's words: split at spaces and where Chinese meets Latin letters or digits
+    ("冰红茶1L" is 冰红茶 and 1L, as "冰红茶 1L"); every word must match."""
     if not q:
         return []
-    return q.strip()[:MAX_QUERY_CHARS].split()[:MAX_TERMS]
+    terms = [
+        run for word in q.strip()[:MAX_QUERY_CHARS].split() for run in _SCRIPT_RUNS.findall(word)
+    ]
+    return terms[:MAX_TERMS]
 
 
 async def search(

@@ -636,6 +636,10 @@ async def test_search_by_brand_and_terms_across_columns(shop):
     assert codes(await catalog.search(a, d, q="统一 ty-1")) == ["TY-1"]
     assert codes(await catalog.search(a, d, q="康师傅 69200000000")) == ["KSF-1"]
     assert codes(await catalog.search(a, d, q="康师傅 TY")) == []
+    # Typed without a space, as a Chinese keyboard does: the name and the spec are two words.
+    assert codes(await catalog.search(a, d, q="冰红茶1L")) == ["TY-2"]
+    assert codes(await catalog.search(a, d, q="1l冰红茶")) == ["TY-2"]
+    assert codes(await catalog.search(a, d, q="统一冰红茶500ml", sort="code")) == ["TY-1"]
 
 
 async def test_relevance_puts_the_exact_code_first(world):
