@@ -39,7 +39,11 @@ from portal.domain.scope import Actor, dealer_in_scope
 from portal.domain.text import visible
 from portal.tables import Dealer, FulfilmentKey, LedgerEntry
 
-KINDS = ("opening", "invoice", "payment", "prepayment", "credit_note")
+KINDS = ("opening", "invoice", "payment", "prepayment", "credit_note", "reversal")
+# What finance may reverse (a mistyped payment, a credit note in error): money it entered by
+# hand. Invoices come from shipments and a return's credit note from its receipt: those are
+# corrected where they come from.
+REVERSIBLE = ("payment", "prepayment", "credit_note")
 KIND_LABELS = {
     # A balance carried in from before the portal; "Opening balance" is a statement's own
     # first line (what was owed when its period began).
@@ -48,6 +52,8 @@ KIND_LABELS = {
     "payment": _("Payment"),
     "prepayment": _("Prepayment"),
     "credit_note": _("Credit note"),
+    # Cancels a payment or credit note entered in error: the same amount the other way.
+    "reversal": _("Reversal"),
 }
 PAYMENT_METHODS = ("bank", "cash", "cheque", "other")
 PAYMENT_METHOD_LABELS = {
@@ -459,6 +465,132 @@ async def _record_credit_note(
     return entry_id
 
 
+async def reversible_entries(actor: Actor, dealer_id: int, *, limit: int = 30) -> list[EntryView]:
+    """The dealer's payments, prepayments and credit notes finance may still reverse (not
+    reversed yet, not a return's credit), newest first."""
+    _require_finance(actor)
+    await dealer_in_scope(actor, dealer_id)
+    rows = await (
+        LedgerEntry.select(*_COLUMNS)
+        .where(
+            (LedgerEntry.dealer == dealer_id)
+            & LedgerEntry.kind.is_in(list(REVERSIBLE))
+            & (LedgerEntry.ref_type != "return")
+            & LedgerEntry.id.not_in(
+                LedgerEntry.select(LedgerEntry.ref_id).where(
+                    (LedgerEntry.kind == "reversal") & (LedgerEntry.dealer == dealer_id)
+                )
+            )
+        )
+        .order_by(LedgerEntry.at, ascending=False)
+        .order_by(LedgerEntry.id, ascending=False)
+        .limit(limit)
+    )
+    return [_view(r) for r in rows]
+
+
+async def reverse_entry(
+    actor: Actor,
+    dealer_id: int,
+    entry_id: int,
+    *,
+    reason: str,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> EntryView:
+    """Take back a payment, prepayment or credit note entered in error (a bank reference
+    typed as the amount): a reversal entry of the same amount the other way, so the ledger
+    keeps both and says why; audited. Only finance and administrators; an entry of another
+    dealer is NotFound; one already reversed, a return's credit note, an invoice or a
+    reversal is a Conflict. What the dealer owes rises by the amount: no credit check, for
+    this corrects the account, it orders nothing. Idempotent with a key."""
+    now = now or datetime.now(UTC)
+    _require_finance(actor)
+    await dealer_in_scope(actor, dealer_id)
+    reason = _text(reason, "reason", 500)
+    if not reason:
+        raise ValidationFailed(errors=[FieldError("reason", _("Say why it is reversed."))])
+    original = (
+        await LedgerEntry.select(*_COLUMNS)
+        .where((LedgerEntry.id == entry_id) & (LedgerEntry.dealer == dealer_id))
+        .first()
+    )
+    if original is None:
+        raise NotFound(_("Entry not found."))
+    key, body_hash = None, ""
+    if idempotency_key is not None:
+        key = check_key(idempotency_key)
+        body_hash = hashlib.sha256(
+            json.dumps([dealer_id, entry_id, reason, "reversal"]).encode()
+        ).hexdigest()
+        replay = await _replay_payment(actor, key, body_hash)
+        if replay is not None:
+            return replay
+    try:
+        new_id = await _reverse(actor, dealer_id, original, reason, key, body_hash, now)
+    except _KeyTaken:
+        replay = await _replay_payment(actor, key or "", body_hash)
+        if replay is None:
+            raise Conflict(_("Please try again.")) from None
+        return replay
+    return await _entry(new_id)
+
+
+async def _reverse(
+    actor: Actor,
+    dealer_id: int,
+    original: dict,
+    reason: str,
+    key: str | None,
+    body_hash: str,
+    now: datetime,
+) -> int:
+    if original["kind"] not in REVERSIBLE or original["ref_type"] == "return":
+        raise Conflict(
+            _("Only a payment or a credit note entered by hand can be reversed."),
+            extra={"entry_kind": original["kind"]},
+        )
+    async with write_transaction():
+        key_row = await claim_fulfilment_key(actor, key, body_hash, now)
+        dealer = await lock_dealer(dealer_id)  # reversals of one dealer wait on each other
+        if await LedgerEntry.exists().where(
+            (LedgerEntry.kind == "reversal") & (LedgerEntry.ref_id == original["id"])
+        ):
+            raise Conflict(_("This entry was reversed already."))
+        amount = -int(original["amount_fen"])
+        entry_id = await post(
+            dealer,
+            "reversal",
+            amount,
+            actor=actor,
+            now=now,
+            ref_type="ledger_entry",
+            ref_id=original["id"],
+            reference=original["reference"] or "",
+            note=reason,
+        )
+        await audit.record(
+            actor,
+            "ledger.reversed",
+            "dealer",
+            dealer_id,
+            {"balance_fen": dealer["balance_fen"]},
+            {
+                "balance_fen": int(dealer["balance_fen"]) + amount,
+                "reversed_entry": original["id"],
+                "reversed_kind": original["kind"],
+                "amount_fen": amount,
+                "reason": reason,
+            },
+            now=now,
+        )
+        if key_row is not None:
+            await FulfilmentKey.update({FulfilmentKey.ledger_entry: entry_id}).where(
+                FulfilmentKey.id == key_row.id
+            )
+    return entry_id
+
+
 def tolerance_bp(text: str) -> int | None:
     """A tolerance percentage as typed ("5", "2.5", "5%", "" for none) in basis points."""
     return percent_bp(str(text).strip() or "0", zero_ok=True)
@@ -698,13 +830,16 @@ async def _all_entries(dealer: dict) -> list[EntryView]:
 
 
 def _settle(entries: list[EntryView], today: date) -> None:
-    """Apply payments and credits to the oldest debts first (FIFO); flag overdue invoices."""
+    """Apply payments and credits to the oldest debts first (FIFO); flag overdue invoices.
+    A reversal takes its payment or credit back out of what settles debts (it is no debt
+    of its own)."""
     credit = -sum(e.amount_fen for e in entries if e.amount_fen < 0)
+    credit -= sum(e.amount_fen for e in entries if e.kind == "reversal")
     running = 0
     for e in entries:
         running += e.amount_fen
         e.balance_fen = running
-        if e.amount_fen > 0:
+        if e.amount_fen > 0 and e.kind != "reversal":
             paid = min(credit, e.amount_fen)
             credit -= paid
             e.open_fen = e.amount_fen - paid
@@ -822,6 +957,7 @@ async def statement(
     within = [e for e in entries if start <= local_day(e.at) <= end]
     opening = sum(e.amount_fen for e in before)
     overdue = [e for e in entries if e.overdue]
+    reversed_kinds = {e.id: e.kind for e in entries if e.kind in REVERSIBLE}
     return Statement(
         dealer=dealer,
         start=start,
@@ -830,8 +966,19 @@ async def statement(
         entries=within,
         closing_fen=opening + sum(e.amount_fen for e in within),
         invoiced_fen=sum(e.amount_fen for e in within if e.kind == "invoice"),
-        paid_fen=-sum(e.amount_fen for e in within if e.kind in ("payment", "prepayment")),
-        credited_fen=-sum(e.amount_fen for e in within if e.kind == "credit_note"),
+        # Net of reversals in the period, so the summary adds up to the closing balance.
+        paid_fen=-sum(
+            e.amount_fen
+            for e in within
+            if e.kind in ("payment", "prepayment")
+            or (e.kind == "reversal" and reversed_kinds.get(e.ref_id) != "credit_note")
+        ),
+        credited_fen=-sum(
+            e.amount_fen
+            for e in within
+            if e.kind == "credit_note"
+            or (e.kind == "reversal" and reversed_kinds.get(e.ref_id) == "credit_note")
+        ),
         brought_fen=sum(e.amount_fen for e in within if e.kind == "opening"),
         overdue_fen=sum(e.open_fen for e in overdue),
         overdue=overdue,
@@ -889,7 +1036,11 @@ async def dealer_overdue_fen(dealer: dict, *, now: datetime) -> int:
     while open_left > 0:
         rows = (
             await LedgerEntry.select(LedgerEntry.amount_fen, LedgerEntry.due_on)
-            .where((LedgerEntry.dealer == dealer["id"]) & (LedgerEntry.amount_fen > 0))
+            .where(
+                (LedgerEntry.dealer == dealer["id"])
+                & (LedgerEntry.amount_fen > 0)
+                & (LedgerEntry.kind != "reversal")  # not a debt: a payment taken back
+            )
             .order_by(LedgerEntry.at, LedgerEntry.id, ascending=False)
             .limit(OVERDUE_PAGE)
             .offset(offset)

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 
 from portal import i18n
 from portal.domain import credit, ledger, supplier
-from portal.domain.errors import Conflict, Forbidden, ValidationFailed, _
+from portal.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed, _
 from portal.domain.money import from_fen, percent_text
 from portal.export import table_document
 from portal.http_files import document_response
@@ -69,6 +69,9 @@ async def _page(
             # Fresh each time the page is drawn, one per money form.
             "payment_key": uuid.uuid4().hex,
             "credit_key": uuid.uuid4().hex,
+            "reversal_key": uuid.uuid4().hex,
+            # Payments and credit notes entered by hand that can still be taken back.
+            "reversible": await ledger.reversible_entries(request.user, dealer_id),
             "limit_text": str(from_fen(int(dealer["credit_limit_fen"] or 0))),
             "tolerance_fen": credit.tolerance_fen(dealer, supplier_tolerance),
             "supplier_tolerance": supplier_tolerance,
@@ -339,6 +342,50 @@ def _optional(data: dict[str, Any], name: str) -> str | None:
     return str(data[name]) if name in data else None
 
 
+@post("/finance/dealers/{dealer_id:int}/reversals", include_in_schema=False)
+async def reversal(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
+    """Take back a payment or credit note entered in error (the ledger keeps both)."""
+    key = _form_key(data)
+    if key == "":
+        return await _refused(request, dealer_id, "reversal", data, MSG_BAD_KEY, 400)
+    raw = str(data.get("entry_id") or "").strip()
+    if not raw.isdigit() or len(raw) > 10:
+        errors = {"entry_id": i18n.gettext("Choose the entry to reverse.")}
+        return await _page(
+            request, dealer_id, errors={"reversal": errors}, values=dict(data), status=422
+        )
+    try:
+        entry = await ledger.reverse_entry(
+            request.user,
+            dealer_id,
+            int(raw),
+            reason=str(data.get("reason") or ""),
+            idempotency_key=key,
+        )
+    except ValidationFailed as exc:
+        return await _page(
+            request,
+            dealer_id,
+            errors={"reversal": _field_errors(exc)},
+            values=dict(data),
+            status=422,
+        )
+    except Conflict as exc:
+        return await _conflict(request, dealer_id, "reversal", data, exc)
+    except NotFound:
+        errors = {"entry_id": i18n.gettext("Choose the entry to reverse.")}
+        return await _page(
+            request, dealer_id, errors={"reversal": errors}, values=dict(data), status=422
+        )
+    return _done(
+        dealer_id,
+        i18n.gettext(
+            "Reversed: %(amount)s is owed again. The statement shows both entries.",
+            amount=i18n.money(entry.amount_fen),
+        ),
+    )
+
+
 @post("/finance/dealers/{dealer_id:int}/terms", include_in_schema=False)
 async def terms(request: Request, dealer_id: FromPath[int], data: Form) -> Response:
     try:
@@ -368,6 +415,7 @@ ROUTES = [
     accounts,
     accounts_export,
     dealer_page,
+    reversal,
     statement_pdf,
     statement_excel,
     payment,

@@ -527,3 +527,92 @@ async def test_overdue_from_the_newest_debts_matches_replaying_the_whole_history
         ledger._settle(replayed, ledger.local_day(now))
         expected = sum(e.open_fen for e in replayed if e.overdue)
         assert await ledger.dealer_overdue_fen(row, now=now) == expected, case
+
+
+# --- reversing an entry made in error ---------------------------------------------------------
+
+
+async def test_a_mistyped_payment_is_reversed_and_the_account_reads_right_again(db):
+    from portal.domain.errors import Conflict
+
+    w = await fulfil_world()
+    await Dealer.update({Dealer.payment_terms_days: 10}).where(Dealer.id == w.dealer["id"])
+    o = await approved_order(w, qty=10)  # ¥20
+    await ship_all(w, o)
+    later = NOW + timedelta(days=11)
+    assert await ledger.overdue_fen(w.finance, w.dealer["id"], now=later) == 2000
+    # A bank reference typed as the amount: the dealer seems to be owed a fortune.
+    wrong = await ledger.record_payment(
+        w.finance,
+        w.dealer["id"],
+        amount="99999999999.99",
+        method="bank",
+        reference="REF-1",
+        now=NOW,
+    )
+    assert (await dealer_row(w))["balance_fen"] == 2000 - 9_999_999_999_999
+    assert await ledger.overdue_fen(w.finance, w.dealer["id"], now=later) == 0
+    assert [e.id for e in await ledger.reversible_entries(w.finance, w.dealer["id"])] == [wrong.id]
+
+    # Not finance, another dealer's entry, no reason: refused, nothing written.
+    with pytest.raises(Forbidden):
+        await ledger.reverse_entry(w.buyer, w.dealer["id"], wrong.id, reason="x")
+    other = await f.dealer(await f.tier())
+    with pytest.raises(NotFound):
+        await ledger.reverse_entry(w.finance, other["id"], wrong.id, reason="x")
+    with pytest.raises(ValidationFailed):
+        await ledger.reverse_entry(w.finance, w.dealer["id"], wrong.id, reason="  ")
+    assert await LedgerEntry.count().where(LedgerEntry.kind == "reversal") == 0
+
+    back = await ledger.reverse_entry(
+        w.finance,
+        w.dealer["id"],
+        wrong.id,
+        reason="把银行流水号填成了金额",
+        idempotency_key="r1",
+        now=NOW,
+    )
+    assert (back.kind, back.amount_fen, back.ref_id) == ("reversal", 9_999_999_999_999, wrong.id)
+    assert (await dealer_row(w))["balance_fen"] == 2000
+    await assert_ledger_balanced(w.dealer["id"])
+    # The invoice is unpaid again, and overdue after its terms.
+    assert await ledger.overdue_fen(w.finance, w.dealer["id"], now=later) == 2000
+    st = await ledger.statement(
+        w.finance, w.dealer["id"], start=date(2026, 11, 1), end=later.date(), now=later
+    )
+    assert st.overdue_fen == 2000 and [e.kind for e in st.overdue] == ["invoice"]
+    # The summary adds up: paid net of the reversal.
+    assert st.paid_fen == 0 and st.closing_fen == st.opening_fen + st.invoiced_fen - st.paid_fen
+    assert [e.kind for e in st.entries][-2:] == ["payment", "reversal"]
+    # A retry gives the same reversal; once reversed, no more.
+    again = await ledger.reverse_entry(
+        w.finance,
+        w.dealer["id"],
+        wrong.id,
+        reason="把银行流水号填成了金额",
+        idempotency_key="r1",
+        now=NOW,
+    )
+    assert again.id == back.id
+    with pytest.raises(Conflict):
+        await ledger.reverse_entry(w.finance, w.dealer["id"], wrong.id, reason="再来")
+    assert await ledger.reversible_entries(w.finance, w.dealer["id"]) == []
+    # An invoice or a reversal is not reversed here.
+    invoice = await LedgerEntry.select(LedgerEntry.id).where(LedgerEntry.kind == "invoice").first()
+    with pytest.raises(Conflict):
+        await ledger.reverse_entry(w.finance, w.dealer["id"], invoice["id"], reason="x")
+    with pytest.raises(Conflict):
+        await ledger.reverse_entry(w.finance, w.dealer["id"], back.id, reason="x")
+    audited = await AuditEntry.select().where(AuditEntry.action == "ledger.reversed")
+    assert len(audited) == 1 and json.loads(audited[0]["after"])["reversed_entry"] == wrong.id
+
+
+async def test_a_credit_note_in_error_is_reversed_and_counted_as_credit(db):
+    w = await fulfil_world(balance_fen=10_000)
+    note = await ledger.record_credit_note(
+        w.finance, w.dealer["id"], amount="30", note="价差补偿", now=NOW
+    )
+    await ledger.reverse_entry(w.finance, w.dealer["id"], note.id, reason="补偿重复", now=NOW)
+    st = await ledger.statement(w.finance, w.dealer["id"], now=NOW)
+    assert st.credited_fen == 0 and st.paid_fen == 0 and st.closing_fen == 10_000
+    await assert_ledger_balanced(w.dealer["id"])

@@ -102,6 +102,8 @@ MATRIX: dict[str, str] = {
     "GET /me":                                          "303 200 200 200 200 200 200 200",
     "GET /notifications":                               "303 200 200 200 200 200 200 200",
     "GET /offline":                                     "200 200 200 200 200 200 200 200",
+    "GET /problems":                                    "200 200 200 200 200 200 200 200",
+    "GET /problems/{problem_type:str}":                 "200 200 200 200 200 200 200 200",
     "GET /manifest.webmanifest":                        "200 200 200 200 200 200 200 200",
     "GET /orders":                                      "303 200 200 200 200 200 200 200",
     "GET /returns":                                     "303 200 200 200 200 200 200 200",
@@ -169,6 +171,7 @@ MATRIX: dict[str, str] = {
     "POST /dealers/{dealer_id:int}/act":                "303 303/404/404 303/404/404 303/404/404 303/404/404 303/303/404 404/404/404 303/303/404",
     "POST /finance/dealers/{dealer_id:int}/credit-notes":"303 403 403 403 403 422/422/404 403 422/422/404",
     "POST /finance/dealers/{dealer_id:int}/payments":   "303 403 403 403 403 422/422/404 403 422/422/404",
+    "POST /finance/dealers/{dealer_id:int}/reversals":  "303 403 403 403 403 422/422/404 403 422/422/404",
     "POST /finance/dealers/{dealer_id:int}/terms":      "303 403 403 403 403 422/422/404 403 422/422/404",
     "POST /lang":                                       "303 303 303 303 303 303 303 303",
     "POST /login":                                      "401 303 303 303 303 303 303 303",
@@ -409,17 +412,49 @@ def expected_table() -> dict[tuple[str, str], Any]:
     return table
 
 
-def test_every_route_is_in_the_matrix(tmp_path):
+def app_without_database(tmp_path):
+    """The app, for its route table and OpenAPI document (no request reaches a database)."""
     settings = Settings.from_env(
         {
             "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'routes.sqlite3'}",
             "PORTAL_VAR_DIR": str(tmp_path),
         }
     )
-    routes = route_keys(create_app(settings))
+    return create_app(settings)
+
+
+def test_every_route_is_in_the_matrix(tmp_path):
+    routes = route_keys(app_without_database(tmp_path))
     assert routes - set(MATRIX) == set(), "routes missing from the access matrix"
     assert set(MATRIX) - routes == set(), "matrix rows for routes that no longer exist"
     expected_table()  # every row has one cell per role
+
+
+def documented_statuses(app) -> dict[str, set[int]]:
+    """ "METHOD path" of each API route -> the statuses its OpenAPI operation lists."""
+    paths = app.openapi_schema.to_schema()["paths"]
+    documented = {}
+    for key in route_keys(app):
+        method, path = key.split(" ", 1)
+        operation = paths.get(PARAM.sub(r"{\1}", path), {}).get(method.lower())
+        if path.startswith("/api/") and operation is not None:
+            documented[key] = {int(status) for status in operation["responses"]}
+    return documented
+
+
+def test_every_status_in_the_matrix_is_documented(tmp_path):
+    """What an API route answers a role (403 to warehouse staff, 404 for a foreign id) is
+    among the responses its OpenAPI operation lists: a client generated from the document
+    knows every answer it can get."""
+    documented = documented_statuses(app_without_database(tmp_path))
+    assert {k for k in MATRIX if k.split(" ", 1)[1].startswith("/api/")} <= set(documented)
+    undocumented = []
+    for (key, role), cell in expected_table().items():
+        if key in documented:
+            missing = set(cell if isinstance(cell, tuple) else (cell,)) - documented[key]
+            if missing:
+                undocumented.append(f"{key} as {role}: {sorted(missing)} not documented")
+    assert not undocumented, "\n".join(undocumented)
 
 
 @dataclass
@@ -626,6 +661,8 @@ def concrete_path(path: str, variant: str, ids: dict[str, dict[str, int]], api: 
             return "dealer"
         if name == "kind":
             return "stock"
+        if name == "problem_type":
+            return "credit-exceeded"
         if name not in ids:  # an object this world has no fixture for yet: a missing id
             return str(MISSING_ID)
         return str(ids[name][variant])
@@ -830,6 +867,47 @@ async def test_access_matrix(db, settings):
             assert foreign.headers.get("content-type") == missing.headers.get("content-type")
             if key.split(" ", 1)[1].startswith("/api/"):
                 assert foreign.json()["type"] == missing.json()["type"] == "/problems/not-found"
+
+
+async def test_ids_in_the_query_answer_as_documented(db, settings):
+    """A list or a read narrowed by an id in its query (dealer_id, sku_id, …) that names
+    another dealer's object, or one that does not exist, answers every role with a status
+    its OpenAPI operation lists (a dealer out of scope is 404, as the matrix's path ids)."""
+    app = create_app(settings, engine=db)
+    world = await build_world()
+    documented = documented_statuses(app)
+    paths = app.openapi_schema.to_schema()["paths"]
+    foreign = {"dealer_id": world.foreign_dealer["id"], "sku_id": world.foreign_sku["id"]}
+    ids = {
+        "dealer_id": {"own": world.own_dealer["id"]},
+        "sku_id": {"own": world.own_sku["id"]},
+        "product_id": {"own": world.own_product},
+    }
+    probes = []
+    for key in sorted(documented):
+        method, path = key.split(" ", 1)
+        if method != "GET":
+            continue
+        operation = paths[PARAM.sub(r"{\1}", path)]["get"]
+        for parameter in operation.get("parameters", []):
+            name = parameter["name"]
+            if parameter["in"] == "query" and name.endswith("_id"):
+                for value in (foreign.get(name), MISSING_ID):
+                    if value is not None:
+                        probes.append((key, concrete_path(path, "own", ids, api=True), name, value))
+    assert any(name == "dealer_id" for _key, _url, name, _value in probes)
+    wrong = []
+    for role in ROLES[1:]:
+        pages, api, _csrf = await clients_for(app, role, world)
+        try:
+            for key, url, name, value in probes:
+                response = await api.get(url, params={name: value})
+                if response.status_code not in documented[key]:
+                    wrong.append(f"{key}?{name}={value} as {role}: {response.status_code}")
+        finally:
+            await pages.aclose()
+            await api.aclose()
+    assert not wrong, "\n".join(wrong)
 
 
 def print_table(observed: dict[tuple[str, str], Any]) -> None:

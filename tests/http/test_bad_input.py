@@ -645,6 +645,8 @@ FORM_ROUTES: dict[str, Route] = {
         "repeat_password": ("text", "new-secret-42")}),
     "POST /finance/dealers/{dealer_id:int}/credit-notes": Route("fin", {
         "amount": ("money", "10.00"), "note": ("text", "退货")}),
+    "POST /finance/dealers/{dealer_id:int}/reversals": Route("fin", {
+        "entry_id": ("int", "{payment_entry}"), "reason": ("text", "金额录错")}),
     "POST /finance/dealers/{dealer_id:int}/payments": Route("fin", {
         "amount": ("money", "10.00"), "method": ("choice", "bank"),
         "reference": ("text", "B-1"), "value_date": ("date", ""), "note": ("text", "")}),
@@ -775,7 +777,7 @@ class Full:
 @pytest.fixture
 async def full(db) -> Full:
     """One of everything a route acts on, so each request reaches its validation."""
-    from portal.domain import approvals, promotions, returns, shipments, webhooks
+    from portal.domain import approvals, ledger, promotions, returns, shipments, webhooks
 
     tier = await f.tier()
     wh = await f.warehouse()
@@ -826,6 +828,12 @@ async def full(db) -> Full:
     hook = await webhooks.save_endpoint(admin, None, webhooks.EndpointInput(url="https://e.com/h"))
     await OrderEvent.insert(OrderEvent(order=open_order, at=f.now(), kind="adjusted"))
     delivery = await WebhookDelivery.select(WebhookDelivery.id).first()
+    payment = await ledger.record_payment(
+        f.actor(await f.user("finance")),
+        a["id"],
+        amount="10",
+        method="bank",
+    )
     promo = await promotions.create(
         admin,
         promotions.PromoData(
@@ -859,6 +867,7 @@ async def full(db) -> Full:
             "endpoint_id": hook.endpoint["id"],
             "delivery_id": delivery["id"],
             "promo_id": promo.id,
+            "payment_entry": payment.id,
             "tier_id": tier["id"],
             "category_id": (await Product.select(Product.category).first())["category"],
             "dealer_code": a["code"],
