@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from portal.db import Write, fetch
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.scope import Actor
+from portal.tables import Order, OrderLine, User, Warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -208,3 +209,93 @@ async def list_entries(
         for r in rows[:per_page]
     ]
     return EntryPage(items, page, per_page, len(rows) > per_page)
+
+
+# --- what recorded ids are called (the log's page shows names, not ids) -------------------
+
+# Recorded ids shown by name (resolved per page: People, Names).
+USER_KEYS = frozenset({"rep", "manager", "by_id", "placed_by"})
+WAREHOUSE_KEYS = frozenset({"warehouse_id", "warehouse", "default_warehouse"})
+ORDER_KEYS = frozenset({"order_id"})
+# {"<order line id>": qty} maps, shown as "A100 × 4".
+LINE_MAP_KEYS = frozenset(
+    {"accepted", "lines", "reserved_here", "backordered", "backordered_more", "quantities"}
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What ids recorded on a page of entries are called: people, warehouses, orders (by
+    number), order lines (by SKU code)."""
+
+    users: dict[str, str] = field(default_factory=dict)
+    warehouses: dict[str, str] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, str] = field(default_factory=dict)
+
+
+def line_map(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and value and all(str(k).isdigit() for k in value):
+        return value
+    return None
+
+
+async def names_for(entries: list[EntryView]) -> Names:
+    """One query per kind of id for the whole page."""
+    users: set[int] = set()
+    warehouses: set[int] = set()
+    order_ids: set[int] = set()
+    lines: set[int] = set()
+    for e in entries:
+        for c in e.changes:
+            for v in (c.before, c.after):
+                if c.key in USER_KEYS and v.isdigit():
+                    users.add(int(v))
+                elif c.key in WAREHOUSE_KEYS and v.isdigit():
+                    warehouses.add(int(v))
+                elif c.key in ORDER_KEYS and v.isdigit():
+                    order_ids.add(int(v))
+                elif c.key in LINE_MAP_KEYS and (m := line_map(v)) is not None:
+                    lines.update(int(k) for k in m if len(str(k)) < 12)
+    return Names(
+        users={
+            str(r["id"]): r["display_name"]
+            for r in (
+                await User.select(User.id, User.display_name).where(User.id.is_in(sorted(users)))
+                if users
+                else []
+            )
+        },
+        warehouses={
+            str(r["id"]): r["name"]
+            for r in (
+                await Warehouse.select(Warehouse.id, Warehouse.name).where(
+                    Warehouse.id.is_in(sorted(warehouses))
+                )
+                if warehouses
+                else []
+            )
+        },
+        orders={
+            str(r["id"]): r["number"]
+            for r in (
+                await Order.select(Order.id, Order.number).where(Order.id.is_in(sorted(order_ids)))
+                if order_ids
+                else []
+            )
+        },
+        lines={
+            str(r["id"]): r["sku_code"]
+            for r in (
+                await OrderLine.select(OrderLine.id, OrderLine.sku_code).where(
+                    OrderLine.id.is_in(sorted(lines))
+                )
+                if lines
+                else []
+            )
+        },
+    )

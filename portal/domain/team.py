@@ -441,9 +441,10 @@ async def write_user_update(
     if ends_sessions:
         changes[User.token_version] = User.token_version + 1
     await User.update(changes).where(User.id == user_id)
-    await audit.record(
-        actor, "user.updated", "user", user_id, {k: before[k] for k in values}, values, now=now
-    )
+    if any(before.get(k) != v for k, v in values.items()):  # a save changing nothing: no entry
+        await audit.record(
+            actor, "user.updated", "user", user_id, {k: before[k] for k in values}, values, now=now
+        )
     deactivated = before.get("active") and values.get("active") is False
     # A key is issued for a role's work (an ERP's warehouse key): it never carries a new role.
     new_role = "role" in values and "role" in before and values["role"] != before["role"]

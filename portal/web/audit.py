@@ -12,7 +12,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from portal import i18n
-from portal.domain import audit, orders, returns, shipments
+from portal.domain import audit, ledger, orders, returns, shipments
 from portal.domain.errors import ValidationFailed, _
 from portal.web.common import field_errors, page
 from portal.web.me import ROLE_LABELS
@@ -221,7 +221,35 @@ KEY_LABELS = {
     "starts_on": _("Starts on"),
     "ends_on": _("Ends on"),
     "cost_price_fen": _("Cost"),
+    "rep": _("Sales rep"),
+    "warehouse_id": _("Warehouse"),
+    "warehouse": _("Warehouse"),
+    "order_id": _("Order"),
+    "number": _("Number"),
+    "credit_fen": _("Credited"),
+    "dealer_balance_fen": _("Dealer's balance"),
+    "accepted": _("Accepted"),
+    "lines": _("Lines"),
+    "reserved_here": _("Reserved here"),
+    "backordered": _("Backordered"),
+    "backordered_more": _("Backordered more"),
+    "delta": _("Change"),
+    "reversed_entry": _("Reversed entry"),
+    "reversed_kind": _("Reversed"),
+    "value_date": _("Value date"),
+    "open_orders_fen": _("Open orders"),
+    "list_total_fen": _("List total"),
 }
+_METHODS = ledger.PAYMENT_METHOD_LABELS
+USER_KEYS, WAREHOUSE_KEYS, ORDER_KEYS = audit.USER_KEYS, audit.WAREHOUSE_KEYS, audit.ORDER_KEYS
+LINE_MAP_KEYS, Names, names_for, _line_map = (
+    audit.LINE_MAP_KEYS,
+    audit.Names,
+    audit.names_for,
+    audit.line_map,
+)
+
+
 _YES_NO = {"true": _("Yes"), "false": _("No")}
 _WHOLE = re.compile(r"^-?\d{1,18}$")
 
@@ -242,10 +270,22 @@ _STATES = {
 }
 
 
-def _shown_value(key: str, text: str, entity: str = "") -> str:
+def _shown_value(key: str, text: str, entity: str = "", names: Names | None = None) -> str:
     """A recorded value as a reader expects it: fen as yuan (¥), basis points as a percentage,
     a role by its name, an order's, shipment's or return's state by its label (as its pill),
-    true and false as yes and no; anything else as recorded."""
+    people, warehouses and orders by name and number, order lines by SKU code, a payment's
+    method by its label, true and false as yes and no; anything else as recorded."""
+    names = names or Names()
+    if key in USER_KEYS and text in names.users:
+        return names.users[text]
+    if key in WAREHOUSE_KEYS and text in names.warehouses:
+        return names.warehouses[text]
+    if key in ORDER_KEYS and text in names.orders:
+        return names.orders[text]
+    if key in LINE_MAP_KEYS and (m := _line_map(text)) is not None:
+        return ", ".join(f"{names.lines.get(str(k), '#' + str(k))} × {v}" for k, v in m.items())
+    if key in ("method", "reversed_kind") and text in {**_METHODS, **ledger.KIND_LABELS}:
+        return i18n.gettext({**_METHODS, **ledger.KIND_LABELS}[text])
     if _WHOLE.match(text):
         if key.endswith("_fen"):
             return i18n.money(int(text))
@@ -271,15 +311,17 @@ def _shown_value(key: str, text: str, entity: str = "") -> str:
     return text
 
 
-def shown_changes(changes: list[audit.Change], entity: str = "") -> list[ShownChange]:
+def shown_changes(
+    changes: list[audit.Change], entity: str = "", names: Names | None = None
+) -> list[ShownChange]:
     """The entry's changes as read (`entity`: what it is about, whose states a status has:
-    a return's "received" is not a parcel's 已签收)."""
+    a return's "received" is not a parcel's 已签收; `names`: what recorded ids are called)."""
     return [
         ShownChange(
             label=i18n.gettext(KEY_LABELS[c.key]) if c.key in KEY_LABELS else c.key,
             code=c.key,
-            before=_shown_value(c.key, c.before, entity) if c.before else "",
-            after=_shown_value(c.key, c.after, entity) if c.after else "",
+            before=_shown_value(c.key, c.before, entity, names) if c.before else "",
+            after=_shown_value(c.key, c.after, entity, names) if c.after else "",
         )
         for c in changes
     ]
@@ -325,6 +367,7 @@ async def audit_log(
         "errors": errors,
         "entity_labels": ENTITY_LABELS,
         "shown_changes": shown_changes,
+        "names": await names_for(result.items) if result else Names(),
         "subject_href": lambda entry: subject_href(request.user.role, entry),
         "action_labels": ACTION_LABELS,
         "prev_url": "/admin/audit?" + urlencode({**query, "page_no": number - 1}),

@@ -160,7 +160,7 @@ def test_recorded_values_read_as_money_percent_and_names():
         ("Credit limit", "¥20,000.00", "¥12,345.50"),
         ("Tolerance over the limit (percent)", "", "2.5%"),
         ("Role", "Sales representative", "Sales manager"),
-        ("lines", "[1, 2]", ""),
+        ("Lines", "[1, 2]", ""),
         ("Active", "Yes", "No"),
         ("Percentage of the base price", "85.5%", "—"),
         ("Base price", "¥4.50", "¥4.80"),
@@ -189,3 +189,48 @@ async def test_subjects_link_to_pages_the_reader_may_open(client, world):
     assert page.status_code == 200
     assert "/users/" not in page.text and 'href="/admin/skus/5"' not in page.text
     assert f'href="/dealers/{world["a"]["id"]}"' in page.text
+
+
+async def test_recorded_ids_read_as_names_numbers_and_codes(db):
+    """A rep, a warehouse, an order and order lines recorded by id read as who and what
+    they are (one query per kind for the page); a payment's method by its label."""
+    from datetime import UTC, datetime
+
+    from portal import i18n
+    from portal.domain import orders
+    from portal.domain.audit import Change, EntryView, names_for
+    from portal.domain.quantities import LineRequest
+    from portal.web.audit import shown_changes
+
+    wh = await f.warehouse(code="SH", name="上海仓")
+    dealer = await f.dealer(await f.tier(), default_warehouse=wh)
+    sku = await f.sku(code="A100")
+    await f.stock(sku, wh, 100)
+    buyer = f.actor(await f.user("dealer_buyer", dealer))
+    placed = await orders.submit_order(
+        buyer, None, [LineRequest(qty=4, sku_id=sku["id"])], idempotency_key="k"
+    )
+    line = placed.order.lines[0].id
+    rep_a = await f.user("sales_rep", display_name="张伟")
+    rep_b = await f.user("sales_rep", display_name="李娜")
+    changes = [
+        Change("rep", str(rep_a["id"]), str(rep_b["id"])),
+        Change("warehouse_id", "", str(wh["id"])),
+        Change("order_id", "", str(placed.order.id)),
+        Change("accepted", "", f'{{"{line}": 4}}'),
+        Change("method", "", "bank"),
+    ]
+    entry = EntryView(1, datetime.now(UTC), None, "", "x", "dealer", "1", changes)
+    names = await names_for([entry])
+    i18n.set_locale("en")
+    try:
+        shown = shown_changes(changes, "dealer", names)
+    finally:
+        i18n.set_locale(i18n.DEFAULT_LOCALE)
+    assert [(c.label, c.before, c.after) for c in shown] == [
+        ("Sales rep", "张伟", "李娜"),
+        ("Warehouse", "", "上海仓"),
+        ("Order", "", placed.order.number),
+        ("Accepted", "", "A100 × 4"),
+        ("Method", "", "Bank transfer"),
+    ]
