@@ -303,11 +303,18 @@ its user's role and scope: another dealer's ids answer 404, as ids that do not e
 **Errors** are RFC 9457 problem documents (`application/problem+json`) with a stable `type`:
 `/problems/validation` (with `errors`: field and message), `not-found`, `conflict`,
 `unauthorized`, `forbidden`, `rate-limited` (with `Retry-After`), `credit-exceeded` (with the
-figures: available, order_total, credit_limit, exposure), `overdue-blocked`,
-`insufficient-stock` (with the short `lines`), `prices-changed` (an order's total is not the
-`expected_total` sent; with `order_total`), `method-not-allowed`,
-`unsupported-media-type`, `unavailable` (503, with `Retry-After`). Titles and details are in
-the caller's language (`Accept-Language`: zh-CN, zh-TW, en).
+figures: available, order_total, credit_limit, exposure, tolerance), `overdue-blocked`,
+`insufficient-stock` (with the short `lines`: an order's, or a shipment's in the warehouse
+chosen), `prices-changed` (an order's total is not the `expected_total` sent; with
+`order_total`), `method-not-allowed`, `unsupported-media-type`, `unavailable` (503, with
+`Retry-After`). Each type's address is a page saying what it means and what its members are;
+`/problems` lists them. Titles and details are in the caller's language (`Accept-Language`:
+zh-CN, zh-TW, en).
+
+**Field names** in `errors` are the input as sent: a path in the JSON body, lines by their
+index in it (`lines[0].qty`, `lines[0].unit_price`, `lines[1]` for a line as a whole,
+`lines[0].order_line_id` for a line the order does not have, `lines` for the list), a query or
+path parameter's name, or `body` for the body as a whole.
 
 **Input** is taken as declared: a quantity or id is a JSON integer (not "24", not 24.0), a
 flag a JSON boolean, money a decimal string in yuan ("1234.50"), a day `YYYY-MM-DD` in

@@ -9,6 +9,7 @@ from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from portal.api.fields import body_paths
 from portal.api.orders import CostOut, MarginBpOut, MarginOut, order_out
 from portal.api.schemas import Id, In, OrderOut, change_of, kept, money, price_fen, problems
 from portal.domain import approvals, dealers, orders
@@ -291,13 +292,14 @@ async def adjust(
         )
         for n, line in enumerate(data.lines)
     ]
-    await approvals.adjust(
-        request.user,
-        order_id,
-        changes,
-        data.reason,
-        stock_defaults=request.app.state.supplier_defaults,
-    )
+    with body_paths(line_ids=[line.order_line_id for line in data.lines]):
+        await approvals.adjust(
+            request.user,
+            order_id,
+            changes,
+            data.reason,
+            stock_defaults=request.app.state.supplier_defaults,
+        )
     return order_out(await orders.get_order(request.user, order_id))
 
 

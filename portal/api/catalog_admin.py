@@ -9,7 +9,17 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import UNSET, Meta, Struct, field
 
-from portal.api.schemas import Id, In, Money, PackOut, change_of, kept, money, problems
+from portal.api.schemas import (
+    Id,
+    In,
+    Money,
+    PackOut,
+    change_of,
+    kept,
+    money,
+    problems,
+    upload_operation,
+)
 from portal.domain import catalog_admin, photos
 from portal.domain.catalog_admin import ContractRow, Listed, SkuDetail, TierPriceRow, Visibility
 from portal.domain.safety_stock import MAX_SAFETY_STOCK
@@ -627,6 +637,7 @@ async def update_product(
         "empty `image` (PUT /api/v1/admin/skus/{id}) removes it."
     ),
     **PICTURE_LIMITS,
+    operation_class=upload_operation("file", "A JPEG, PNG or WebP picture"),
     responses=problems(400, 401, 403, 404, 413, 422),
 )
 async def upload_product_picture(
@@ -676,6 +687,7 @@ async def list_product_pictures(
     ),
     status_code=201,
     **PICTURE_LIMITS,
+    operation_class=upload_operation("file", "A JPEG, PNG or WebP picture"),
     responses=problems(400, 401, 403, 404, 413, 422),
 )
 async def add_product_picture(

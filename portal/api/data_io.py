@@ -10,7 +10,7 @@ from litestar.params import FromQuery, PathParameter
 from litestar.response import Response
 from msgspec import Struct
 
-from portal.api.schemas import file_operation, problems
+from portal.api.schemas import file_operation, problems, upload_operation
 from portal.domain import data_io
 from portal.domain.scope import Actor
 from portal.export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, data_document
@@ -55,6 +55,9 @@ async def export_data(
     description="A file with any wrong row answers 422 with the problems by row "
     "(`row N`) and changes nothing. Blank cells leave values as they are. " + COLUMNS,
     status_code=200,
+    operation_class=upload_operation(
+        "file", "The CSV (UTF-8) or Excel (.xlsx) file, its first row naming the columns"
+    ),
     responses=problems(401, 403, 413, 422),
     **upload_limits(data_io.MAX_FILE_BYTES),
 )

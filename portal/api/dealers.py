@@ -227,11 +227,11 @@ async def _detail_out(dealer: dict) -> DealerDetailOut:
     summary="The active dealers the caller may see, with their credit",
     description=(
         "A dealer's users see their own dealer; a rep the dealers assigned to them; a manager "
-        "their reps' dealers; finance, warehouse and administrators every dealer. q searches "
-        "name, code and region. The dealers the caller ordered for most recently come first, "
-        "then the rest by name."
+        "their reps' dealers; finance and administrators every dealer. Warehouse staff see no "
+        "dealer's account: 403. q searches name, code and region. The dealers the caller "
+        "ordered for most recently come first, then the rest by name."
     ),
-    responses=problems(401),
+    responses=problems(401, 403),
 )
 async def list_dealers(
     request: Request[Actor, Any, Any],

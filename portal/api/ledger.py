@@ -34,9 +34,19 @@ class CreditNoteIn(In):
     note: Annotated[str, Meta(max_length=500, description="why the dealer is credited")]
 
 
+class ReversalIn(In):
+    reason: Annotated[str, Meta(min_length=1, max_length=500, description="why it is reversed")]
+
+
 class EntryOut(Struct):
     id: int
-    kind: Annotated[str, Meta(description="opening, invoice, payment, prepayment, credit_note")]
+    kind: Annotated[
+        str,
+        Meta(
+            description="opening, invoice, payment, prepayment, credit_note or reversal (a "
+            "payment or credit note taken back: ref_type ledger_entry, ref_id the entry)"
+        ),
+    ]
     amount: Annotated[Money, Meta(description="+ owed, − paid")]
     at: datetime
     ref_type: str
@@ -154,6 +164,35 @@ async def record_credit_note(
     return Response(entry_out(entry), status_code=200 if entry.replayed else 201)
 
 
+@post(
+    "/api/v1/dealers/{dealer_id:int}/ledger/{entry_id:int}/reverse",
+    tags=["money"],
+    summary="Reverse a payment or credit note entered in error (finance)",
+    description=(
+        "Takes the entry back with an entry of the same amount the other way (kind reversal, "
+        "ref_id the entry), with the reason; both stay on the statement. Once per entry "
+        "(again: 409 conflict); an invoice, a return's credit note or a reversal: 409. A retry "
+        "with the same Idempotency-Key and body returns the first reversal (200)."
+    ),
+    status_code=201,
+    responses={
+        200: ResponseSpec(data_container=EntryOut, description="Replay"),
+        **problems(400, 401, 403, 404, 409, 422),
+    },
+)
+async def reverse_entry(
+    request: Request[Actor, Any, Any],
+    dealer_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    entry_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)],
+    data: JSONBody[ReversalIn],
+    idempotency_key: IdempotencyKeyHeader,
+) -> Response[EntryOut]:
+    entry = await ledger.reverse_entry(
+        request.user, dealer_id, entry_id, reason=data.reason, idempotency_key=idempotency_key
+    )
+    return Response(entry_out(entry), status_code=200 if entry.replayed else 201)
+
+
 @get(
     "/api/v1/dealers/{dealer_id:int}/ledger",
     tags=["money"],
@@ -222,4 +261,4 @@ async def dealer_statement_file(
     return document_response(doc)
 
 
-ROUTES = [record_payment, record_credit_note, dealer_ledger, dealer_statement_file]
+ROUTES = [record_payment, record_credit_note, reverse_entry, dealer_ledger, dealer_statement_file]

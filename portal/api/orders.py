@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 from msgspec import UNSET, Meta, UnsetType
 
 from portal.api.catalog import require_dealer_id
+from portal.api.fields import body_paths
 from portal.api.schemas import (
     IDEMPOTENCY_KEY,
     CancelIn,
@@ -36,6 +37,15 @@ EVENT_LABELS = {**orders.EVENT_LABELS, **shipments.EVENT_LABELS, **returns.EVENT
 
 # Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
 ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
+
+
+def base_rule(rule: str, params: dict[str, Any]) -> str:
+    """The price list's rule under a promotion's percentage off or a staff-set price."""
+    if rule == "promotion":
+        return str(params.get("base_rule") or "base")
+    if rule == "manual":  # what gave the dealer's own price then (promotion included)
+        return str(params.get("ref_rule") or "")
+    return rule
 
 
 def order_out(view: orders.OrderView) -> OrderOut:
@@ -77,6 +87,10 @@ def order_out(view: orders.OrderView) -> OrderOut:
                 price_rule_label=line.price_rule_label,
                 discount=money(line.discount_fen),
                 is_gift=line.is_gift,
+                base_rule=base_rule(line.price_rule, line.price_rule_params),
+                ref_unit_price=money(int(line.price_rule_params["ref_price_fen"]))
+                if line.price_rule == "manual" and "ref_price_fen" in line.price_rule_params
+                else None,
             )
             for line in view.lines
         ],
@@ -214,34 +228,35 @@ async def submit_order(
     ],
 ) -> Response[OrderOut]:
     require_dealer_id(request.user, data.dealer_id)
-    result = await orders.submit_order(
-        request.user,
-        data.dealer_id,
-        [
-            LineRequest(
-                qty=line.qty,
-                sku_id=line.sku_id,
-                sku_code=line.sku_code,
-                unit=line.unit,
-                unit_price_fen=(
-                    None
-                    if line.unit_price is None
-                    else price_fen(line.unit_price, f"lines[{n}].unit_price")
-                ),
-            )
-            for n, line in enumerate(data.lines)
-        ],
-        idempotency_key=idempotency_key,
-        address_id=data.address_id,
-        requested_date=data.requested_date,
-        note=data.note,
-        stock_defaults=request.app.state.supplier_defaults,
-        expected_total_fen=(
-            None
-            if data.expected_total is None
-            else price_fen(data.expected_total, "expected_total")
-        ),
+    lines = [
+        LineRequest(
+            qty=line.qty,
+            sku_id=line.sku_id,
+            sku_code=line.sku_code,
+            unit=line.unit,
+            unit_price_fen=(
+                None
+                if line.unit_price is None
+                else price_fen(line.unit_price, f"lines[{n}].unit_price")
+            ),
+        )
+        for n, line in enumerate(data.lines)
+    ]
+    expected_total_fen = (
+        None if data.expected_total is None else price_fen(data.expected_total, "expected_total")
     )
+    with body_paths():  # the domain names lines by their place in the body already
+        result = await orders.submit_order(
+            request.user,
+            data.dealer_id,
+            lines,
+            idempotency_key=idempotency_key,
+            address_id=data.address_id,
+            requested_date=data.requested_date,
+            note=data.note,
+            stock_defaults=request.app.state.supplier_defaults,
+            expected_total_fen=expected_total_fen,
+        )
     return Response(order_out(result.order), status_code=201 if result.created else 200)
 
 
@@ -249,7 +264,9 @@ async def submit_order(
     "/api/v1/orders",
     tags=["orders"],
     summary="Orders the caller may see",
-    responses=problems(400, 401, 422),
+    description="dealer_id narrows them to one dealer; a dealer the caller may not see "
+    "answers 404, as one that does not exist.",
+    responses=problems(400, 401, 404, 422),
 )
 async def list_orders(
     request: Request[Actor, Any, Any],

@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from portal.api.catalog import dealer_for
-from portal.api.schemas import In, Money, change_of, kept, money, problems
+from portal.api.fields import body_paths
+from portal.api.schemas import In, Money, change_of, kept, money, price_fen, problems
 from portal.domain import promotions
+from portal.domain.errors import FieldError, ValidationFailed, _
 from portal.domain.scope import Actor
 
 PromoId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
@@ -20,6 +23,10 @@ PromoId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 # it can be PUT back changed; the kind's own fields must be positive (the domain says so).
 Qty = Annotated[int, Meta(ge=0, le=promotions.MAX_QTY)]
 Fen = Annotated[int, Meta(ge=0, le=promotions.MAX_AMOUNT_FEN)]
+Yuan = Annotated[str, Meta(max_length=20, examples=["1000.00"])]
+# The amounts of a spend_save promotion: in yuan as every other amount the API takes, and
+# in fen as it first took them (still accepted).
+AMOUNTS = ("threshold", "save")
 
 
 class PromotionIn(In):
@@ -53,19 +60,32 @@ class PromotionIn(In):
         Annotated[int, Meta(ge=0, le=9999)] | None,
         Meta(description="percent_off: basis points, 1000 = 10% off"),
     ] = None
-    threshold_fen: Annotated[Fen | None, Meta(description="spend_save: the order reaches")] = None
-    save_fen: Annotated[Fen | None, Meta(description="spend_save: and saves")] = None
+    threshold: Annotated[
+        Yuan | None, Meta(description='spend_save: the order reaches, in yuan ("1000.00")')
+    ] = None
+    save: Annotated[Yuan | None, Meta(description="spend_save: and saves, in yuan")] = None
+    threshold_fen: Annotated[
+        Fen | None,
+        Meta(
+            description="threshold in fen, as first taken (still accepted; with threshold, "
+            "the same amount)"
+        ),
+    ] = None
+    save_fen: Annotated[
+        Fen | None,
+        Meta(description="save in fen, as first taken (still accepted; with save, the same)"),
+    ] = None
     buy_qty: Annotated[Qty | None, Meta(description="buy_get: every N base units")] = None
     gift_sku_code: Annotated[str, Meta(max_length=40, description="buy_get: the gift")] = ""
     gift_qty: Annotated[Qty | None, Meta(description="buy_get: M base units free")] = None
 
 
-# What GET returns may be sent back changed: its id, state, amounts as money, SKU ids and
-# terms are read-only and ignored.
+# What GET returns may be sent back changed: its id, state, SKU ids and terms are read-only
+# and ignored.
 PromotionChangeIn = change_of(
     PromotionIn,
     "PromotionChangeIn",
-    read_only=("id", "state", "sku_id", "threshold", "save", "gift_sku_id", "terms"),
+    read_only=("id", "state", "sku_id", "gift_sku_id", "terms"),
 )
 
 
@@ -104,8 +124,8 @@ class PromotionOut(Struct):
     percent_off_bp: int
     threshold: Money
     save: Money
-    threshold_fen: Annotated[int, Meta(description="the threshold in fen, as PUT takes it")]
-    save_fen: Annotated[int, Meta(description="the saving in fen, as PUT takes it")]
+    threshold_fen: Annotated[int, Meta(description="threshold in fen (as first taken)")]
+    save_fen: Annotated[int, Meta(description="save in fen (as first taken)")]
     buy_qty: int
     gift_sku_id: int | None
     gift_sku_code: str
@@ -137,6 +157,59 @@ def _out(p: promotions.Promo) -> PromotionOut:
         gift_qty=p.gift_qty,
         terms=p.terms,
     )
+
+
+def _amounts_fen(body: PromotionIn | Any) -> dict[str, int | None | UnsetType]:
+    """threshold_fen and save_fen as the body sends them: in yuan (threshold, save, parsed
+    as every amount the API takes) or in fen; UNSET for one a change sends neither way. Both
+    ways naming different amounts is refused, naming both fields."""
+    amounts: dict[str, int | None | UnsetType] = {}
+    errors: list[FieldError] = []
+    for name in AMOUNTS:
+        yuan, fen = getattr(body, name), getattr(body, f"{name}_fen")
+        amounts[f"{name}_fen"] = fen
+        if yuan is UNSET or yuan is None:
+            if yuan is None and fen is UNSET:
+                amounts[f"{name}_fen"] = None  # null: not this kind's amount
+            continue
+        try:
+            parsed = price_fen(yuan, name)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        if parsed > promotions.MAX_AMOUNT_FEN:
+            errors.append(FieldError(name, _("The amount is too large.")))
+        elif fen not in (UNSET, None) and fen != parsed:
+            message = _("%(yuan)s and %(fen)s are different amounts: send one of them.")
+            params = {"yuan": name, "fen": f"{name}_fen"}
+            errors += [
+                FieldError(name, message, params),
+                FieldError(f"{name}_fen", message, params),
+            ]
+        else:
+            amounts[f"{name}_fen"] = parsed
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return amounts
+
+
+def _field_names(body: PromotionIn | Any) -> dict[str, str]:
+    """The body's names of the fields the domain names as the promotion form does."""
+    names = {
+        "percent": "percent_off_bp",
+        "tier": "tier_id",
+        "category": "category_id",
+        "sku": "sku_code",
+        "gift_sku": "gift_sku_code",
+    }
+    for name in AMOUNTS:
+        # An amount sent in fen only is named so.
+        if getattr(body, name) in (UNSET, None) and getattr(body, f"{name}_fen") not in (
+            UNSET,
+            None,
+        ):
+            names[name] = f"{name}_fen"
+    return names
 
 
 def _data(body: PromotionIn) -> promotions.PromoData:
@@ -192,7 +265,9 @@ async def current_promotions(
 async def create_promotion(
     request: Request[Actor, Any, Any], data: JSONBody[PromotionIn]
 ) -> PromotionOut:
-    return _out(await promotions.create(request.user, _data(data)))
+    body = msgspec.structs.replace(data, **_amounts_fen(data))
+    with body_paths(renames=_field_names(data)):
+        return _out(await promotions.create(request.user, _data(body)))
 
 
 @get(
@@ -216,9 +291,16 @@ async def get_promotion(request: Request[Actor, Any, Any], promo_id: PromoId) ->
 async def update_promotion(
     request: Request[Actor, Any, Any], promo_id: PromoId, data: JSONBody[PromotionChangeIn]
 ) -> PromotionOut:
+    amounts = _amounts_fen(data)
     current = _as_body(await promotions.get_promotion(request.user, promo_id))
     full = kept(data, current, PromotionIn)
-    return _out(await promotions.update(request.user, promo_id, _data(full)))
+    # An amount sent in yuan replaces the current one in fen too (kept() keeps what is left
+    # out, and the fen fields were left out).
+    full = msgspec.structs.replace(
+        full, **{name: fen for name, fen in amounts.items() if fen is not UNSET}
+    )
+    with body_paths(renames=_field_names(data)):
+        return _out(await promotions.update(request.user, promo_id, _data(full)))
 
 
 ROUTES = [list_promotions, current_promotions, create_promotion, get_promotion, update_promotion]

@@ -11,7 +11,17 @@ from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from portal.api.schemas import Id, IdempotencyKeyHeader, In, Money, money, problems, qty_by_line
+from portal.api.fields import body_paths
+from portal.api.schemas import (
+    Id,
+    IdempotencyKeyHeader,
+    In,
+    Money,
+    money,
+    problems,
+    qty_by_line,
+    upload_operation,
+)
 from portal.domain import photos, returns
 from portal.domain.scope import Actor
 from portal.web.shipments import UPLOAD_LIMITS, photo_response
@@ -127,13 +137,14 @@ async def create_return(
     idempotency_key: IdempotencyKeyHeader,
 ) -> Response[ReturnOut]:
     quantities = qty_by_line(data.lines)
-    view, created = await returns.request_return_once(
-        request.user,
-        order_id,
-        quantities=quantities,
-        reason=data.reason,
-        idempotency_key=idempotency_key,
-    )
+    with body_paths(line_ids=[line.order_line_id for line in data.lines]):
+        view, created = await returns.request_return_once(
+            request.user,
+            order_id,
+            quantities=quantities,
+            reason=data.reason,
+            idempotency_key=idempotency_key,
+        )
     return Response(return_out(view), status_code=201 if created else 200)
 
 
@@ -206,7 +217,10 @@ async def get_return(request: Request[Actor, Any, Any], return_id: Annotated[int
     ),
     status_code=201,
     **UPLOAD_LIMITS,
-    responses=problems(400, 401, 403, 404, 409, 422),
+    operation_class=upload_operation(
+        "photos", "JPEG, PNG or WebP pictures, each a part named photos", many=True
+    ),
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 async def add_photos(request: Request[Actor, Any, Any], return_id: Annotated[int, ID]) -> ReturnOut:
     form = await request.form()
@@ -284,13 +298,15 @@ async def receive_return(
     accepted: dict[int, object] = {}
     for line in data.lines:
         accepted[line.order_line_id] = line.qty
-    view = await returns.receive_return(
-        request.user,
-        return_id,
-        warehouse_id=data.warehouse_id,
-        accepted=accepted,
-        note=data.note,
-    )
+    line_ids = [line.order_line_id for line in data.lines]
+    with body_paths(line_ids=line_ids, renames={"warehouse": "warehouse_id"}):
+        view = await returns.receive_return(
+            request.user,
+            return_id,
+            warehouse_id=data.warehouse_id,
+            accepted=accepted,
+            note=data.note,
+        )
     return return_out(view)
 
 

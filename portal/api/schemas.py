@@ -13,7 +13,15 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import HeaderParameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -95,12 +103,43 @@ def file_operation(description: str, *media_types: str) -> type[Operation]:
     return FileOperation
 
 
+def upload_operation(part: str, description: str, *, many: bool = False) -> type[Operation]:
+    """An OpenAPI operation class whose request body is a multipart/form-data form with the
+    file (or files, `many`) as the part `part`: a handler that reads the form itself (to
+    refuse a missing or wrong file in words) declares no body for Litestar to document."""
+
+    @dataclass
+    class UploadOperation(Operation):
+        def __post_init__(self) -> None:
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            form = Schema(
+                type=OpenAPIType.OBJECT,
+                properties={part: Schema(type=OpenAPIType.ARRAY, items=binary) if many else binary},
+                required=[part],
+            )
+            self.request_body = RequestBody(
+                content={"multipart/form-data": OpenAPIMediaType(schema=form)},
+                description=description,
+                required=True,
+            )
+
+    return UploadOperation
+
+
 # --- problems (RFC 9457; written by portal.app, described here for OpenAPI) ---------------
 
 
 class FieldProblem(Struct):
-    field: Annotated[str, Meta(examples=["lines[0]"])]
-    message: str
+    field: Annotated[
+        str,
+        Meta(
+            examples=["lines[0].qty"],
+            description="the input refused, as a path in the body sent (lines[0].qty, "
+            "lines[0].unit_price, lines[0] for a whole line, warehouse_id), a query or path "
+            'parameter\'s name, or "body" for the body as a whole',
+        ),
+    ]
+    message: Annotated[str, Meta(description="what is wrong, in the caller's language")]
 
 
 class ShortLine(Struct):
@@ -145,30 +184,53 @@ def qty_by_line(lines: list) -> dict[int, object]:
 
 class Problem(Struct, kw_only=True):
     """A refusal. `type` is stable: /problems/validation, not-found, conflict, unauthorized,
-    forbidden, rate-limited, credit-exceeded, overdue-blocked, insufficient-stock. Texts are
-    in the caller's language (Accept-Language, else the user's)."""
+    forbidden, rate-limited, credit-exceeded, overdue-blocked, insufficient-stock,
+    prices-changed, …; each type's address is a page saying what it means and what its
+    members are (/problems lists them). Texts are in the caller's language (Accept-Language,
+    else the user's)."""
 
-    type: Annotated[str, Meta(examples=["/problems/validation"])]
+    type: Annotated[
+        str,
+        Meta(examples=["/problems/validation"], description="documented at this address"),
+    ]
     title: str
     status: int
     detail: str
     instance: str
     errors: list[FieldProblem] | UnsetType = UNSET
     available: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
-    order_total: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
+    order_total: Annotated[
+        Money | UnsetType, Meta(description="credit-exceeded, prices-changed")
+    ] = UNSET
     credit_limit: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
     exposure: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
     tolerance: Annotated[Money | UnsetType, Meta(description="credit-exceeded")] = UNSET
     overdue: Annotated[Money | UnsetType, Meta(description="overdue-blocked")] = UNSET
     lines: Annotated[
-        list[ShortLine] | UnsetType, Meta(description="insufficient-stock: the short lines")
+        list[ShortLine] | UnsetType,
+        Meta(
+            description="insufficient-stock: the short lines (of an order, or of a shipment "
+            "short in the warehouse chosen)"
+        ),
     ] = UNSET
     short_lines: Annotated[
         list[ShortLine] | UnsetType,
         Meta(description="credit-exceeded: lines also short of stock, to fix both at once"),
     ] = UNSET
     retry_after: Annotated[int | UnsetType, Meta(description="rate-limited: seconds")] = UNSET
-    idempotency_key: Annotated[str | UnsetType, Meta(description="conflict")] = UNSET
+    idempotency_key: Annotated[
+        str | UnsetType, Meta(description="conflict: the key used for another body")
+    ] = UNSET
+    order_status: Annotated[
+        str | UnsetType, Meta(description="conflict: the order's status, which does not allow it")
+    ] = UNSET
+    shipment_status: Annotated[
+        str | None | UnsetType,
+        Meta(description="conflict: the shipment's status, which does not allow it"),
+    ] = UNSET
+    step_id: Annotated[
+        int | UnsetType, Meta(description="conflict: the approval step already decided")
+    ] = UNSET
     uses: Annotated[
         dict[str, int] | UnsetType,
         Meta(description="conflict: what still refers to a tier that cannot be removed"),
@@ -288,6 +350,13 @@ class PriceOut(Struct):
         list[BreakOut],
         Meta(description="every volume break above first_qty: the dealer's price ladder"),
     ] = []
+    base_rule: Annotated[
+        str,
+        Meta(
+            description="the rule under a promotion's percentage off (contract, volume_break, "
+            "tier or base); the same as rule when no promotion applies"
+        ),
+    ] = ""
 
 
 class BoughtBeforeOut(Struct):
@@ -434,6 +503,21 @@ class OrderLineOut(Struct):
         Money, Meta(description="the line's share of the order's saving (满减)")
     ] = "0.00"
     is_gift: bool = False
+    base_rule: Annotated[
+        str,
+        Meta(
+            description="promotion lines: the rule under the percentage off (contract, "
+            "volume_break, tier or base); manual lines: the rule that gave the dealer's own "
+            "price then (promotion included); other lines: price_rule"
+        ),
+    ] = ""
+    ref_unit_price: Annotated[
+        Money | None,
+        Meta(
+            description="manual lines: the dealer's own price per base unit at submission, "
+            "which the staff-set price replaced (null for other lines)"
+        ),
+    ] = None
 
 
 class OrderEventOut(Struct):

@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
+from portal.api.fields import body_paths
 from portal.api.schemas import (
     Id,
     IdempotencyKeyHeader,
@@ -24,7 +25,7 @@ from portal.api.schemas import (
 from portal.domain import shipments
 from portal.domain.scope import Actor
 from portal.export import delivery_note_document
-from portal.http_files import document_response, supplier_now
+from portal.http_files import document_response, page_address, supplier_now
 
 ID = PathParameter(ge=1, le=2**31 - 1)
 Text50 = Annotated[str, Meta(max_length=50)]
@@ -157,15 +158,17 @@ async def create_shipment(
     idempotency_key: IdempotencyKeyHeader,
 ) -> Response[ShipmentOut]:
     quantities = qty_by_line(data.lines)
-    result = await shipments.create_shipment(
-        request.user,
-        order_id,
-        warehouse_id=data.warehouse_id,
-        quantities=quantities,
-        carrier=data.carrier,
-        tracking_no=data.tracking_no,
-        idempotency_key=idempotency_key,
-    )
+    line_ids = [line.order_line_id for line in data.lines]
+    with body_paths(line_ids=line_ids, renames={"warehouse": "warehouse_id"}):
+        result = await shipments.create_shipment(
+            request.user,
+            order_id,
+            warehouse_id=data.warehouse_id,
+            quantities=quantities,
+            carrier=data.carrier,
+            tracking_no=data.tracking_no,
+            idempotency_key=idempotency_key,
+        )
     return Response(shipment_out(result.shipment), status_code=201 if result.created else 200)
 
 
@@ -343,7 +346,7 @@ async def delivery_note(
     request: Request[Actor, Any, Any], shipment_id: Annotated[int, ID]
 ) -> Response[bytes]:
     view = await shipments.printable_shipment(request.user, shipment_id)
-    page_url = str(request.base_url).rstrip("/") + f"/shipments/{view.id}"
+    page_url = page_address(request, f"/shipments/{view.id}")
     doc = delivery_note_document(view, page_url=page_url, issuer=await supplier_now(request))
     return document_response(doc)
 

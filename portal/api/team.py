@@ -138,10 +138,10 @@ def _address_input(data: AddressIn) -> team.AddressInput:
     description=(
         "Every token issued so far stops working, this one included: get a new one. Wrong "
         "current passwords count against the account's sign-in limit: past it, 429 with "
-        "Retry-After."
+        "Retry-After. An integration key cannot change its user's password: 403."
     ),
     status_code=204,
-    responses=problems(401, 422, 429),
+    responses=problems(401, 403, 422, 429),
 )
 async def change_password(
     request: Request[Actor, Any, Any], data: JSONBody[PasswordChangeIn]

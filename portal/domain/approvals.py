@@ -653,9 +653,7 @@ async def _may_order_again(dealer: dict, order_id: int) -> None:
     seen = await catalog.visible_sku_ids(dealer, [ln["sku"] for ln in lines])
     gone = sorted({ln["sku_code"] for ln in lines if ln["sku"] not in seen})
     if gone:
-        message = _(
-            "%(codes)s can no longer be ordered: take them off the order, or cancel it."
-        )
+        message = _("%(codes)s can no longer be ordered: take them off the order, or cancel it.")
         params = {"codes": ", ".join(gone)}
         raise ValidationFailed(message, params, errors=[FieldError("lines", message, params)])
 

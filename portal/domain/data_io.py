@@ -524,9 +524,7 @@ def _stock_change(n: int, wh: int, sku: int, on_hand: int | None, safety: int | 
                     )
                 except ValidationFailed as exc:  # more is packed in parcels than counted
                     raise ValidationFailed(
-                        errors=[
-                            FieldError(f"row {n}", MSG_BELOW_PACKED, {"row": n, **exc.params})
-                        ]
+                        errors=[FieldError(f"row {n}", MSG_BELOW_PACKED, {"row": n, **exc.params})]
                     ) from None
                 outcome = "created" if row is None else "updated"
         if safety is not None:

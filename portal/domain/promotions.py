@@ -460,9 +460,7 @@ class Saving:
             str(data["name"]),
             int(data["threshold_fen"]),
             int(data["save_fen"]),
-            tuple(
-                (int(t[0]), str(t[1]), int(t[2]), int(t[3])) for t in data.get("tiers") or ()
-            ),
+            tuple((int(t[0]), str(t[1]), int(t[2]), int(t[3])) for t in data.get("tiers") or ()),
         )
 
     def earned(self, goods_fen: int) -> int:
@@ -1034,9 +1032,7 @@ async def gift_offers(
     before it is earned: sku id -> short labels ("买 24 瓶赠 1 瓶"). No query when no 买赠
     is in force (`in_force`: the promotions a catalog page read along with its prices)."""
     wanted = set(sku_ids)
-    if in_force is not None and not any(
-        p.kind == BUY_GET and p.sku_id in wanted for p in in_force
-    ):
+    if in_force is not None and not any(p.kind == BUY_GET and p.sku_id in wanted for p in in_force):
         return {}
     # in_force (read with the prices) lacks the names the labels need: read them now.
     promos = [

@@ -666,7 +666,8 @@ async def create_shipment(
 
     `quantities` maps order line ids to quantities (base units; text as typed is fine).
     Each must be a whole number from 0 to what remains of the line and what the warehouse
-    can give; at least one above 0. Raises ValidationFailed with per-line errors,
+    can give; at least one above 0. Raises ValidationFailed with per-line errors (a
+    WarehouseShort, insufficient-stock, when only the warehouse's stock falls short),
     Conflict when the order cannot ship, NotFound/Forbidden for scope and role.
     """
     now = now or datetime.now(UTC)
@@ -707,6 +708,26 @@ async def create_shipment(
     return CreateResult(await get_shipment(actor, shipment_id), created=True)
 
 
+class WarehouseShort(InsufficientStock, ValidationFailed):
+    """A shipment asking more than the packing warehouse can give: the problem type an order
+    short of stock gives (insufficient-stock, with the short lines), so an ERP can branch on
+    it; still a refusal of the quantities typed, line by line, as the packing form shows it."""
+
+
+def _line_refusal(errors: list[FieldError], short: list[dict]) -> ValidationFailed:
+    """The refusal of a shipment's lines: insufficient-stock when every problem is the
+    warehouse's stock (`short`: sku, requested, available per line), else validation."""
+    if short and len(short) == len(errors):
+        skus = ", ".join(line["sku"] for line in short)
+        return WarehouseShort(
+            _("Not enough stock for %(skus)s."),
+            {"skus": skus},
+            errors=errors,
+            extra={"lines": short},
+        )
+    return ValidationFailed(errors=errors)
+
+
 async def _hold_at(
     warehouse_id: int, quantities: dict[int, int], state: dict, *, actor: Actor, now: datetime
 ) -> None:
@@ -732,6 +753,7 @@ async def _hold_at(
     held = await Reservation.select().where(Reservation.order_line.is_in(line_ids))
     freed: set[int] = set()
     errors: list[FieldError] = []
+    short: list[dict] = []
     for line_id in line_ids:
         line = state[line_id]
         mine = [r for r in held if r["order_line"] == line_id]
@@ -743,6 +765,7 @@ async def _hold_at(
         row = rows.get((warehouse_id, line.sku_id))
         free = (row["on_hand"] - row["reserved"]) if row else 0
         if free < need:
+            have = max(0, here - packed_here) + max(0, free)
             errors.append(
                 FieldError(
                     f"qty[{line_id}]",
@@ -751,9 +774,12 @@ async def _hold_at(
                         "sku": line.sku_code,
                         "qty": quantities[line_id],
                         "unit": line.unit,
-                        "have": max(0, here - packed_here) + max(0, free),
+                        "have": have,
                     },
                 )
+            )
+            short.append(
+                {"sku": line.sku_code, "requested": quantities[line_id], "available": have}
             )
             continue
         # Take the reservation from the other warehouses, where it is not packed, the most
@@ -780,7 +806,7 @@ async def _hold_at(
             await stock.write_reservations([here_row])
             row["reserved"] += moved
     if errors:
-        raise ValidationFailed(errors=errors)
+        raise _line_refusal(errors, short)
     if freed:
         await stock.fill_backorders(sorted(freed), actor=actor, now=now)
 
@@ -807,6 +833,7 @@ async def _pack(
             )
         state = {line.order_line_id: line for line in await _lines_state(order["id"], warehouse_id)}
         errors: list[FieldError] = []
+        short: list[dict] = []
         for line_id, qty in parsed.items():
             line = state.get(line_id)
             if line is None:
@@ -840,8 +867,9 @@ async def _pack(
                         },
                     )
                 )
+                short.append({"sku": line.sku_code, "requested": qty, "available": line.can_give})
         if errors:
-            raise ValidationFailed(errors=errors)
+            raise _line_refusal(errors, short)
         await _hold_at(
             warehouse_id, {k: v for k, v in parsed.items() if v}, state, actor=actor, now=now
         )

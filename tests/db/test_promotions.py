@@ -925,7 +925,7 @@ async def test_adjusting_earns_what_the_terms_in_force_at_submission_give_the_ne
     w = t.w
     await rule("total_at_least", "sales_manager", amount_fen=1)
     smallest = await spend_save(10_000, 500, name="满100减5")
-    recorded = await spend_save(20_000, 1_500, name="满200减15")
+    await spend_save(20_000, 1_500, name="满200减15")
     largest = await spend_save(25_000, 3_000, name="满250减30")
     order = (
         await submit(

@@ -191,7 +191,9 @@ async def test_a_correction_that_is_not_allowed_changes_nothing(db):
         assert (row["carrier"], row["tracking_no"]) == ("顺丰", "SF1")
         assert await audits("shipment.tracking_corrected") == []
         assert await OrderEvent.count().where(OrderEvent.kind == "shipment_tracking_changed") == 0
-        assert await Notification.count().where(Notification.kind == "shipment_tracking_changed") == 0
+        assert (
+            await Notification.count().where(Notification.kind == "shipment_tracking_changed") == 0
+        )
 
     with pytest.raises(ValidationFailed) as refused:
         await shipments.correct_tracking(w.clerk, shipment_id, tracking_no="9" * 51)

@@ -148,6 +148,7 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/orders/{order_id:int}/shipments":     "401 400 400 400 400 400 400 400",
     "POST /api/v1/payments":                            "401 400 400 400 400 400 400 400",
     "POST /api/v1/credit-notes":                        "401 400 400 400 400 400 400 400",
+    "POST /api/v1/dealers/{dealer_id:int}/ledger/{entry_id:int}/reverse": "401 400 400 400 400 400 400 400",
     "POST /api/v1/shipments/{shipment_id:int}/receipt": "401 409/404/404 409/404/404 403/404/404 403/404/404 403/403/404 403/403/404 403/403/404",
     "GET /api/v1/shipments/{shipment_id:int}/delivery-note": "401 200/404/404 200/404/404 200/404/404 200/404/404 200/200/404 200/200/404 200/200/404",
     "POST /api/v1/shipments/{shipment_id:int}/cancel":  "401 403 403 403 403 403 409/409/404 409/409/404",

@@ -59,7 +59,7 @@ async def test_staff_adjust_a_waiting_order_and_every_check_runs_again(client, w
         },
         headers=rep,
     )
-    assert assert_problem(r, 422, "validation")["errors"][0]["field"] == f"lines[{line['id']}]"
+    assert assert_problem(r, 422, "validation")["errors"][0]["field"] == "lines[0].unit_price"
     # Past the credit limit (lowered to ¥500.00): refused with the figures, nothing changed.
     await Dealer.update({Dealer.credit_limit_fen: 50_000}).where(Dealer.id == world["a"]["id"])
     r = await client.post(
@@ -102,9 +102,9 @@ async def test_adjustments_refuse_bad_input_and_the_dealers_users(client, world)
         ({"reason": "x", "lines": [{"order_line_id": line["id"], "qty": 10, "unit_price": "-1"}]},
          "lines[0].unit_price"),
         ({"reason": " ", "lines": [{"order_line_id": line["id"], "qty": 10}]}, "reason"),
-        ({"reason": "x", "lines": [{"order_line_id": 987654, "qty": 10}]}, "lines[987654]"),
-        ({"reason": "x", "lines": [{"order_line_id": line["id"], "qty": -5}]},
-         f"lines[{line['id']}]"),
+        ({"reason": "x", "lines": [{"order_line_id": 987654, "qty": 10}]},
+         "lines[0].order_line_id"),
+        ({"reason": "x", "lines": [{"order_line_id": line["id"], "qty": -5}]}, "lines[0].qty"),
     ):  # fmt: skip
         problem = assert_problem(await client.post(url, json=body, headers=mgr), 422, "validation")
         assert field in [e["field"] for e in problem["errors"]], (body, problem)
@@ -181,3 +181,53 @@ async def test_the_warehouse_unpacks_a_shipment_and_its_quantity_is_open_again(c
     [row] = await OrderLine.select(OrderLine.qty_shipped).where(OrderLine.order == placed["id"])
     assert row["qty_shipped"] == 0
     assert await reserved() == 60
+
+
+async def test_adjustment_problems_name_the_body_s_own_lines(client, world):
+    """A refused line is named by its place in the body (lines[1].qty, lines[0].unit_price),
+    never by its order line id: the body of QA's report, one line at index 0, said
+    lines[<order line id>]."""
+    tea = await f.sku(code="T500", name="东方树叶 500ml", base_price_fen=300)
+    await f.stock(tea, world["wh"], on_hand=20)
+    r = await client.post(
+        "/api/v1/orders",
+        json={"lines": [{"sku_code": "W550", "qty": 200}, {"sku_code": "T500", "qty": 10}]},
+        headers={**await bearer(client, "buyer_a"), "Idempotency-Key": "two"},
+    )
+    assert r.status_code == 201, r.text
+    placed = r.json()
+    assert placed["status"] == "pending_approval"
+    water, tea_line = (ln["id"] for ln in placed["lines"])
+    url = f"/api/v1/orders/{placed['id']}/adjust"
+    mgr = {**await bearer(client, "mgr"), **EN}
+
+    async def refused(*lines: dict, type_: str = "validation") -> list[dict]:
+        body = {"reason": "调整", "lines": list(lines)}
+        return assert_problem(await client.post(url, json=body, headers=mgr), 422, type_)["errors"]
+
+    assert await refused({"order_line_id": tea_line, "qty": 12, "unit_price": "9.50"}) == [
+        {
+            "field": "lines[0].unit_price",
+            "message": "T500: a price above the dealer's price (¥3.00) cannot be set.",
+        }
+    ]
+    assert await refused({"order_line_id": tea_line, "qty": 12, "unit_price": "9.5x"}) == [
+        {"field": "lines[0].unit_price", "message": "Enter an amount such as 1234.50."}
+    ]
+    negative = await refused(
+        {"order_line_id": water, "qty": 50}, {"order_line_id": tea_line, "qty": -1}
+    )
+    assert [e["field"] for e in negative] == ["lines[1].qty"]
+    twice = await refused({"order_line_id": water, "qty": 50}, {"order_line_id": water, "qty": 60})
+    assert twice == [{"field": "lines[1].order_line_id", "message": "W550 is given twice."}]
+    unknown = await refused(
+        {"order_line_id": water, "qty": 50}, {"order_line_id": 987654, "qty": 1}
+    )
+    assert unknown == [{"field": "lines[1].order_line_id", "message": "Line not found."}]
+    short = await refused(
+        {"order_line_id": water, "qty": 200},
+        {"order_line_id": tea_line, "qty": 30},
+        type_="insufficient-stock",
+    )
+    assert [e["field"] for e in short] == ["lines[1].qty"]
+    assert await reserved() == 210

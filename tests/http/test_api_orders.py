@@ -186,7 +186,7 @@ async def test_credit_exceeded_names_short_lines_too(client, world):
     assert body["available"] == "50.00"
     # The supplier shows dealers no stock numbers (the default): no figure.
     assert body["short_lines"] == [{"sku": "W550", "requested": 120, "available": None}]
-    assert body["errors"][0]["field"] == "lines[0]"
+    assert body["errors"][0]["field"] == "lines[0].qty"
     assert "not enough in stock" in body["errors"][0]["message"]
     assert await written() == (0, 0, 0, 0)
 
@@ -203,7 +203,7 @@ async def test_insufficient_stock_names_the_short_lines(client, world):
     body = assert_problem(response, 422, "insufficient-stock")
     # The supplier shows dealers no stock numbers (the default): the refusal tells none.
     assert body["lines"] == [{"sku": "W550", "requested": 120, "available": None}]
-    assert body["errors"][0]["field"] == "lines[1]"
+    assert body["errors"][0]["field"] == "lines[1].qty"
     message = body["errors"][0]["message"]
     assert "W550" in message and "not enough in stock" in message and "100" not in message
     assert "W550" in body["detail"]
@@ -504,6 +504,8 @@ async def test_a_rep_sets_a_price_through_the_api_and_the_authority_rule_applies
         "approved",
     )
     assert order["total"] == "42.00"
+    # The dealer's own price it replaced, and the rule that gave it, for an approver.
+    assert (line["ref_unit_price"], line["base_rule"]) == ("1.80", "tier")
     replay = await submit(client, rep, body("1.75"), key="r1")
     assert replay.status_code == 200 and replay.json()["id"] == order["id"]
     other = await submit(client, rep, body("1.70"), key="r1")

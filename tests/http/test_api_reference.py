@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
+from babel.messages.pofile import read_po
+
+from portal.api import fields
+from portal.app import BODY_LIMIT
+from portal.domain.errors import FieldError
+from portal.settings import ROOT
 from portal.web.api_docs import reference, schema_link, type_name
+from tests.http.conftest import shared_app
 
 
 async def test_reference_lists_every_operation_and_schema(client):
@@ -131,3 +138,56 @@ async def test_the_document_says_how_to_authenticate_fail_and_retry(client):
     submit = doc["paths"]["/api/v1/orders"]["post"]["responses"]
     assert {"201", "413", "415", "422"} <= set(submit)
     assert "short_lines" in doc["components"]["schemas"]["Problem"]["properties"]
+
+
+async def test_uploads_declare_their_multipart_body(client, db, settings):
+    """A handler that reads its file from the form itself declares no body to Litestar: the
+    document says what to send (a multipart form with the file as its part)."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    uploads = (
+        ("/api/v1/data/{kind}", "post", "file", False),
+        ("/api/v1/returns/{return_id}/photos", "post", "photos", True),
+        ("/api/v1/admin/products/{product_id}/picture", "put", "file", False),
+        ("/api/v1/admin/products/{product_id}/pictures", "post", "file", False),
+    )
+    for path, method, part, many in uploads:
+        body = doc["paths"][path][method]["requestBody"]
+        assert body["required"] is True
+        schema = body["content"]["multipart/form-data"]["schema"]
+        assert schema["required"] == [part], path
+        declared = schema["properties"][part]
+        assert (declared["items"] if many else declared) == {"type": "string", "format": "binary"}
+    # Every API operation taking a body larger than JSON's (an upload) declares one.
+    checked = 0
+    for route in shared_app(settings, db).routes:  # the app under test
+        for handler in getattr(route, "route_handlers", []):
+            limit = handler.request_max_body_size
+            if route.path.startswith("/api/") and isinstance(limit, int) and limit > BODY_LIMIT:
+                path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+                for method in handler.http_methods:
+                    assert "requestBody" in doc["paths"][path][method.lower()], path
+                    checked += 1
+    assert checked >= len(uploads)
+
+
+async def test_the_document_says_how_fields_are_named_and_where_types_are_explained(client):
+    about = (await client.get("/schema/openapi.json")).json()["info"]["description"]
+    for promise in ("lines[0].qty", "lines[0].unit_price", "/problems"):
+        assert promise in about, promise
+
+
+def test_the_messages_that_choose_a_line_s_member_are_the_domain_s():
+    """portal.api.fields names lines[0].qty (or .unit_price, …) by the domain's message: each
+    message it knows is one the code still says (a reworded one would name the whole line)."""
+    with (ROOT / "portal" / "locale" / "messages.pot").open("rb") as pot:
+        said = {message.id for message in read_po(pot) if message.id}
+    known = fields.QUANTITY_MESSAGES | fields.PRICE_MESSAGES | fields.UNIT_MESSAGES
+    assert known | fields.LINE_ID_MESSAGES <= said
+    assert fields.body_path(FieldError("qty[7]", "Enter a whole number."), [3, 7], {}, {}) == (
+        "lines[1].qty"
+    )
+    assert fields.body_path(FieldError("lines[2]", "Who knows."), None, {}, {}) == "lines[2]"
+    assert fields.body_path(FieldError("qty[9]", "Say."), [3, 7], {}, {}) == "lines"
+    assert fields.body_path(
+        FieldError("warehouse", "x"), [], {"warehouse": "warehouse_id"}, {}
+    ) == ("warehouse_id")

@@ -112,3 +112,71 @@ async def test_returns_are_listed_a_page_at_a_time(client):
     second = await client.get("/api/v1/returns", params={"per_page": 2, "page": 2}, headers=buyer)
     assert [r["id"] for r in second.json()["items"]] == [made[0].id]
     assert second.json()["has_more"] is False
+
+
+async def test_return_and_receipt_problems_name_the_body_s_own_lines(client):
+    """A return's and a receipt's refused lines are named by their place in the body
+    (lines[0].qty), as every other API body names them, not qty[<order line id>]."""
+    w, o, line = await world()
+    buyer = {**await bearer(client, "buyer"), **EN, "Idempotency-Key": "rma"}
+    url = f"/api/v1/orders/{o['id']}/returns"
+
+    def ask(*lines: tuple[int, int]) -> dict:
+        return {
+            "reason": "破损",
+            "lines": [{"order_line_id": line_id, "qty": qty} for line_id, qty in lines],
+        }
+
+    too_many = assert_problem(
+        await client.post(url, json=ask((line["id"], 11)), headers=buyer), 422, "validation"
+    )
+    assert too_many["errors"] == [
+        {"field": "lines[0].qty", "message": "A100: 11 entered, at most 10 can be returned."}
+    ]
+    unknown = assert_problem(
+        await client.post(url, json=ask((line["id"], 1), (987654, 1)), headers=buyer),
+        422,
+        "validation",
+    )
+    assert unknown["errors"] == [
+        {"field": "lines[1].order_line_id", "message": "Unknown order line."}
+    ]
+    assert await ReturnRequest.count() == 0
+
+    rma = await returns.request_return(w.buyer, o["id"], quantities={line["id"]: 4}, reason="破损")
+    await returns.decide_return(w.finance, rma.id, approve=True, note="同意")
+    clerk = {**await bearer(client, "clerk"), **EN}
+    receive = f"/api/v1/returns/{rma.id}/receive"
+
+    def receipt(*lines: tuple[int, int], warehouse_id: int = w.wh1["id"]) -> dict:
+        return {
+            "warehouse_id": warehouse_id,
+            "lines": [{"order_line_id": line_id, "qty": qty} for line_id, qty in lines],
+            "note": "验收",
+        }
+
+    over = assert_problem(
+        await client.post(receive, json=receipt((line["id"], 5)), headers=clerk),
+        422,
+        "validation",
+    )
+    assert over["errors"] == [
+        {"field": "lines[0].qty", "message": "At most 4 came back on this line."}
+    ]
+    # A line of the return the body leaves out is a problem of the lines as a whole.
+    left_out = assert_problem(
+        await client.post(receive, json=receipt((987654, 1)), headers=clerk), 422, "validation"
+    )
+    assert left_out["errors"] == [
+        {"field": "lines[0].order_line_id", "message": "Unknown order line."},
+        {"field": "lines", "message": "Say how much of this line was accepted: 0 if none."},
+    ]
+    nowhere = assert_problem(
+        await client.post(
+            receive, json=receipt((line["id"], 4), warehouse_id=987654), headers=clerk
+        ),
+        422,
+        "validation",
+    )
+    assert [e["field"] for e in nowhere["errors"]] == ["warehouse_id"]
+    assert (await ReturnRequest.select().first())["status"] == "approved"

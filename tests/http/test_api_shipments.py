@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import io
 
+import httpx
 from pypdf import PdfReader
 
+from portal import i18n
 from portal.tables import Dealer, LedgerEntry, Shipment
 from tests import factories as f
 from tests.db.test_shipments import approved_order, fulfil_world, stock_of
+from tests.http.conftest import csrf_from, sign_in
 from tests.http.test_api_auth import EN, assert_problem, bearer
 
 
@@ -251,3 +255,74 @@ async def test_shipments_are_listed_by_status_within_scope(db, client):
     assert await ids(await bearer(client, "stranger")) == []
     bad = await client.get("/api/v1/shipments", params={"status": "lost"}, headers={**clerk, **EN})
     assert assert_problem(bad, 422, "validation")["errors"][0]["field"] == "status"
+
+
+async def test_shipment_problems_name_the_body_s_own_lines(db, client):
+    """Each refused line is named by its place in the body (lines[1].qty), not by its order
+    line id; a line id the order does not have names order_line_id; the warehouse is
+    warehouse_id, as sent."""
+    w = await fulfil_world(on_hand1=6, on_hand2=100)
+    await f.user("warehouse", username="clerk")
+    o = await approved_order(w, qty=10, qty2=5)
+    a, b = o["lines"]
+    clerk = {**await bearer(client, "clerk"), **EN}
+    url = f"/api/v1/orders/{o['id']}/shipments"
+
+    async def pack(
+        key: str, *lines: tuple[int, int], warehouse_id: int = w.wh1["id"]
+    ) -> httpx.Response:
+        body = {
+            "warehouse_id": warehouse_id,
+            "lines": [{"order_line_id": line_id, "qty": qty} for line_id, qty in lines],
+        }
+        return await client.post(url, json=body, headers={**clerk, "Idempotency-Key": key})
+
+    over = assert_problem(await pack("a", (b["id"], 1), (a["id"], 11)), 422, "validation")
+    assert over["errors"] == [
+        {"field": "lines[1].qty", "message": "A100: 11 瓶 entered, only 10 left to ship."}
+    ]
+    unknown = assert_problem(await pack("b", (a["id"], 1), (987654, 1)), 422, "validation")
+    assert unknown["errors"] == [
+        {"field": "lines[1].order_line_id", "message": "Unknown order line."}
+    ]
+    nowhere = assert_problem(await pack("c", (a["id"], 1), warehouse_id=987654), 422, "validation")
+    assert [e["field"] for e in nowhere["errors"]] == ["warehouse_id"]
+    # Short in the warehouse and over what remains at once: the input is wrong, validation.
+    both = assert_problem(await pack("d", (a["id"], 8), (b["id"], 6)), 422, "validation")
+    assert [e["field"] for e in both["errors"]] == ["lines[0].qty", "lines[1].qty"]
+    assert await Shipment.count() == 0
+
+
+async def test_a_shipment_short_of_stock_is_insufficient_stock_as_an_order_is(db, client):
+    """More than the chosen warehouse can give: the problem type an order short of stock gets,
+    with the short lines, so an ERP can branch on it; the packing page says it as before."""
+    w = await fulfil_world(on_hand1=6, on_hand2=100)
+    await f.user("warehouse", username="clerk")
+    o = await approved_order(w, qty=10, qty2=5)
+    a, b = o["lines"]
+    clerk = {**await bearer(client, "clerk"), **EN}
+    body = {
+        "warehouse_id": w.wh1["id"],
+        "lines": [{"order_line_id": b["id"], "qty": 5}, {"order_line_id": a["id"], "qty": 8}],
+    }
+    r = await client.post(
+        f"/api/v1/orders/{o['id']}/shipments", json=body, headers={**clerk, "Idempotency-Key": "s"}
+    )
+    short = assert_problem(r, 422, "insufficient-stock")
+    assert short["lines"] == [{"sku": "A100", "requested": 8, "available": 6}]
+    assert short["errors"] == [
+        {"field": "lines[1].qty", "message": "A100: 8 瓶 entered, this warehouse has 6."}
+    ]
+    assert "A100" in short["detail"]
+    assert await Shipment.count() == 0
+
+    await sign_in(client, "clerk")
+    page = await client.get(f"/warehouse/orders/{o['id']}?warehouse={w.wh1['id']}")
+    form = {"_csrf_token": csrf_from(page.text), "warehouse": str(w.wh1["id"])}
+    r = await client.post(f"/warehouse/orders/{o['id']}", data={**form, f"qty_{a['id']}": "8"})
+    assert r.status_code == 422
+    said = i18n.translations("zh_Hans").gettext(
+        "%(sku)s: %(qty)s %(unit)s entered, this warehouse has %(have)s."
+    ) % {"sku": "A100", "qty": 8, "unit": "瓶", "have": 6}
+    assert said in html.unescape(r.text) and "field-error" in r.text
+    assert await Shipment.count() == 0

@@ -1095,6 +1095,8 @@ API_ROUTES: dict[str, ApiRoute] = {
         "carrier": ""}, ids={"order_id": "shipped_order"}, keyed=True),
     "POST /api/v1/credit-notes": ApiRoute("fin", {
         "dealer_id": "{dealer_id}", "amount": "12.00", "note": "价格更正"}, keyed=True),
+    "POST /api/v1/dealers/{dealer_id:int}/ledger/{entry_id:int}/reverse": ApiRoute("fin", {
+        "reason": "金额录错"}, ids={"entry_id": "payment_entry"}, keyed=True),
     "POST /api/v1/payments": ApiRoute("fin", {
         "dealer_id": "{dealer_id}", "amount": "10.00", "method": "bank", "note": ""},
         keyed=True),

@@ -50,3 +50,42 @@ async def test_finance_reverses_a_mistyped_payment_on_the_account_page(client, d
         data={**sent, "_csrf_token": csrf_from((await client.get("/me")).text)},
     )
     assert refused.status_code == 403
+
+
+async def test_the_api_reverses_once_and_replays_a_retry(client, db):
+    from tests.http.test_api_auth import EN, assert_problem, bearer
+
+    dealer = await f.dealer(await f.tier(), balance_fen=5_000)
+    await f.user("finance", username="fin")
+    await f.user("dealer_buyer", dealer, username="buyer")
+    fin = {**await bearer(client, "fin"), **EN}
+    paid = await client.post(
+        "/api/v1/payments",
+        json={"dealer_id": dealer["id"], "amount": "500.00", "method": "cash"},
+        headers={**fin, "Idempotency-Key": "p1"},
+    )
+    entry = paid.json()["id"]
+    url = f"/api/v1/dealers/{dealer['id']}/ledger/{entry}/reverse"
+    first = await client.post(
+        url, json={"reason": "重复录入"}, headers={**fin, "Idempotency-Key": "r1"}
+    )
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["kind"], body["amount"], body["ref_id"]) == ("reversal", "500.00", entry)
+    retry = await client.post(
+        url, json={"reason": "重复录入"}, headers={**fin, "Idempotency-Key": "r1"}
+    )
+    assert retry.status_code == 200 and retry.json()["id"] == body["id"]
+    assert_problem(
+        await client.post(url, json={"reason": "再来"}, headers={**fin, "Idempotency-Key": "r2"}),
+        409,
+        "conflict",
+    )
+    buyer = {**await bearer(client, "buyer"), **EN}
+    assert_problem(
+        await client.post(url, json={"reason": "x"}, headers={**buyer, "Idempotency-Key": "r3"}),
+        403,
+        "forbidden",
+    )
+    ledger_now = await client.get(f"/api/v1/dealers/{dealer['id']}/ledger", headers=fin)
+    assert ledger_now.json()["closing_balance"] == "50.00"

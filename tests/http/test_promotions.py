@@ -126,8 +126,10 @@ async def test_the_dealer_sees_a_percentage_off_in_the_catalog_and_the_api(clien
     price = skus.json()["items"][0]["price"]
     assert price["unit_price"] == "1.80" and price["list_price"] == "2.00"
     assert price["rule"] == "promotion" and "饮料九折" in price["rule_label"]
+    assert price["base_rule"] == "base"  # what the percentage is off: the list price here
     juice = await client.get("/api/v1/catalog/skus?q=J100", headers=buyer)
-    assert juice.json()["items"][0]["price"]["rule"] == "base"  # not in the category
+    juice_price = juice.json()["items"][0]["price"]
+    assert juice_price["rule"] == juice_price["base_rule"] == "base"  # not in the category
 
     current = await client.get("/api/v1/promotions/current", headers=buyer)
     assert [p["name"] for p in current.json()] == ["饮料九折"]
@@ -244,9 +246,7 @@ async def test_a_gift_offer_shows_on_the_row_and_the_product_before_it_is_earned
 
     # Paused: gone from the row.
     pid = (await Promotion.select(Promotion.id).where(Promotion.name == "买十赠一").first())["id"]
-    paused = await client.put(
-        f"/api/v1/promotions/{pid}", json={"active": False}, headers=root
-    )
+    paused = await client.put(f"/api/v1/promotions/{pid}", json={"active": False}, headers=root)
     assert paused.status_code == 200, paused.text
     await sign_in(client, "buyer")
     assert offers((await client.get("/catalog", headers=ZH)).text, s["water"]["id"]) == []
