@@ -75,6 +75,20 @@ class CartLineView:
         return int((self.ref_price_fen - self.unit_price_fen) * 10000 / self.ref_price_fen)
 
     @property
+    def discount_percent(self) -> str:
+        """The discount as a rep reads it: a whole percentage where one gives exactly this
+        price ("3", typed as 3% off ¥1.55: ¥1.50, not the 3.2% the fen rounding makes of
+        it), else to a tenth ("3.2")."""
+        bp = self.discount_bp
+        if bp <= 0:
+            return ""
+        for whole in sorted({bp // 100, bp // 100 + 1}, key=lambda w: abs(w * 100 - bp)):
+            priced = money.to_fen(money.percent_of(self.ref_price_fen, 10000 - whole * 100))
+            if 0 < whole < 100 and priced == self.unit_price_fen:
+                return str(whole)
+        return f"{bp / 100:.1f}"
+
+    @property
     def next_break_label(self) -> str:
         return pricing.next_break_label(self.next_break) if self.next_break else ""
 

@@ -196,6 +196,14 @@ async def test_rep_discount_field_and_dealer_card(client, world):
     )
     assert again.status_code == 200, again.text
     assert (await CartLine.select().first())["unit_price_override_fen"] == 171
+    # 3% off ¥1.80 is ¥1.746, ¥1.75 to the fen (2.8% off): the panel says what was typed.
+    three = await client.post(
+        f"/cart/lines/{world['water']['id']}/price",
+        data={"_csrf_token": token, "percent_off": "3"},
+        headers={"HX-Request": "true"},
+    )
+    assert (await CartLine.select().first())["unit_price_override_fen"] == 175
+    assert "· −3%</summary>" in three.text and "2.8%" not in three.text
 
 
 async def test_dealers_get_no_price_field_and_cannot_set_one(client, world):
