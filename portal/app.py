@@ -9,7 +9,8 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 import msgspec
@@ -236,7 +237,9 @@ def render_http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException) or (isinstance(exc, ClientException) and status == 400):
         # Litestar's own checks (types, lengths, missing parameters, malformed JSON) are
         # bad input like any other: a validation problem with messages in the reader's language.
-        domain = DomainError(_("Some of the input is not valid."), errors=_input_errors(exc))
+        domain = DomainError(
+            _("Some of the input is not valid."), errors=_input_errors(exc, request)
+        )
         domain.status = 400
         domain.type = "validation"
         domain.title = _("Some of the input is not valid.")
@@ -333,6 +336,8 @@ MSG_NOT_TEXT = _(
     "beyond any that is stored."
 )
 
+MSG_CHOICES = _("Choose one of: %(choices)s.")
+
 # The largest request body taken (forms and order bodies are small; uploads set their own).
 BODY_LIMIT = 1_048_576
 
@@ -358,8 +363,51 @@ _INPUT_MESSAGES: list[tuple[re.Pattern[str], str]] = [
 _MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '(?P<name>[^']+)'")
 
 
-def _input_errors(exc: HTTPException) -> list[FieldError]:
-    """Field errors for Litestar's own validation, as translatable msgids."""
+_ENUM = re.compile(r"^Invalid enum value '(?P<value>[^']*)'(?: - at `\$\.(?P<path>[\w.]+)`)?")
+
+
+def _choices(request: Request | None, field: str, path: str | None) -> list[str]:
+    """The values a Literal parameter or body field takes, read from the route's own
+    signature (a query parameter by name, a body field by its path), or []."""
+    handler = request.scope.get("route_handler") if request is not None else None
+    signature = getattr(handler, "parsed_fn_signature", None)
+    if signature is None:
+        return []
+    if field == "data" or path or field not in signature.parameters:
+        data = signature.parameters.get("data")
+        hint: Any = data.annotation if data is not None else None
+        body_path = path or ("" if field == "data" else field)
+        for name in body_path.split("."):
+            hint = _unwrap(hint)
+            fields = getattr(hint, "__annotations__", None)
+            if not fields or name not in fields:
+                return []
+            hint = get_type_hints(hint, include_extras=True).get(name)
+    else:
+        parameter = signature.parameters.get(field)
+        hint = parameter.annotation if parameter is not None else None
+    hint = _unwrap(hint)
+    return [str(v) for v in get_args(hint)] if get_origin(hint) is Literal else []
+
+
+def _unwrap(hint: Any) -> Any:
+    """Annotated[X, ...], X | None and JSONBody wrappers down to X."""
+    while True:
+        origin = get_origin(hint)
+        if origin is Annotated:
+            hint = get_args(hint)[0]
+        elif origin in (Union, UnionType):
+            rest = [a for a in get_args(hint) if a is not type(None)]
+            if len(rest) != 1:
+                return hint
+            hint = rest[0]
+        else:
+            return hint
+
+
+def _input_errors(exc: HTTPException, request: Request | None = None) -> list[FieldError]:
+    """Field errors for Litestar's own validation, as translatable msgids; a value that is
+    not one of a field's choices names them (read from the route's signature)."""
     detail = str(exc.detail)
     missing = _MISSING_PARAMETER.match(detail)
     if missing:
@@ -374,6 +422,14 @@ def _input_errors(exc: HTTPException) -> list[FieldError]:
         field = str(raw.get("key", ""))
         text = str(raw.get("message", ""))
         message, params = _("This value is not valid."), {}
+        enum = _ENUM.match(text)
+        if enum and (choices := _choices(request, field, enum["path"])):
+            if enum["path"]:
+                field = enum["path"] if field in ("", "data") else f"{field}.{enum['path']}"
+            errors.append(
+                FieldError(field=field, message=MSG_CHOICES, params={"choices": ", ".join(choices)})
+            )
+            continue
         for pattern, msgid in _INPUT_MESSAGES:
             found = pattern.match(text)
             if found:

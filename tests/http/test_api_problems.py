@@ -202,3 +202,26 @@ async def test_a_number_where_text_is_declared_says_so(client):
     )
     assert refused["errors"] == [{"field": "note", "message": "Enter text, in quotes."}]
     assert await written() == (0, 0, 0, 0)
+
+
+async def test_a_value_outside_a_fields_choices_names_the_choices(client):
+    buyer = await bearer(client, "buyer_a")
+    sorted_badly = assert_problem(
+        await client.get("/api/v1/catalog/skus?sort=cheapest", headers={**buyer, **EN}),
+        400,
+        "validation",
+    )
+    assert sorted_badly["errors"] == [
+        {"field": "sort", "message": "Choose one of: relevance, name, price_asc, price_desc, code."}
+    ]
+    await f.user("admin", username="root")
+    root = await bearer(client, "root")
+    rule = {"kind": "total_at_least", "approver_role": "boss", "amount": "5"}
+    refused = assert_problem(
+        await client.post("/api/v1/approval-rules", json=rule, headers={**root, **HANT}),
+        400,
+        "validation",
+    )
+    assert refused["errors"] == [
+        {"field": "approver_role", "message": "請從以下選擇：sales_manager, finance。"}
+    ]
