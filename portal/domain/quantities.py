@@ -103,8 +103,11 @@ def to_base_units(qty: int, unit: str | None, *, base_unit: str, packs: dict[str
 
 def offers_pack_step(pack: int | None, order_multiple: int) -> bool:
     """Whether "+1 箱" earns its place beside − and +: only for a pack larger than the +
-    step (a SKU sold in 6s with a pack of 6 already steps a pack at a time)."""
-    return bool(pack) and int(pack or 0) > max(order_multiple, 1)
+    step (a SKU sold in 6s with a pack of 6 already steps a pack at a time), and one the
+    order multiple divides (a case of 12 sold in 5s is no case a step can add, as "1箱"
+    typed is refused)."""
+    multiple = max(order_multiple, 1)
+    return bool(pack) and int(pack or 0) > multiple and int(pack or 0) % multiple == 0
 
 
 def pack_step(qty: int, pack: int, *, first: int, order_multiple: int) -> int:

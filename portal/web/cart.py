@@ -175,6 +175,15 @@ async def set_line(request: Request, sku_id: FromPath[int], data: Form) -> Respo
     raw = data.get("set")
     if raw is None or raw == "":
         raw = data.get("qty", "")
+    if data.get("step") == "pack":
+        # "+1 箱" adds a case to what the cart holds now (another tab may have changed it),
+        # as the catalog row's does; a number the page was drawn with would undo that.
+        current = await cart.get_cart(actor, dealer_id)
+        line = next((ln for ln in current.lines if ln.sku_id == sku_id), None)
+        if line is not None and line.pack_factor:
+            step = max(1, int(line.order_multiple or 1))
+            first = catalog.first_qty(int(line.moq or 1), step)
+            raw = str(pack_step(line.qty, int(line.pack_factor), first=first, order_multiple=step))
     if "remove" in data:
         raw = "0"
     unit = str(data.get("unit") or "").strip()[:10] or None

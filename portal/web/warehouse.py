@@ -112,7 +112,9 @@ async def create(request: Request, order_id: FromPath[int], data: Form) -> Respo
             idempotency_key=str(data.get("idempotency_key") or "")[:100] or None,
         )
         sh = result.shipment
-        if data.get("ship_now") and sh.status == "packed":
+        # A replay (the form sent twice) shows what the first made: the first request ships
+        # it, and a second ship() racing it would only be refused.
+        if data.get("ship_now") and result.created and sh.status == "packed":
             sh = await shipments.ship(request.user, sh.id)
     except Conflict as exc:  # the same form sent again with other quantities
         values = {k: v for k, v in data.items() if k != "idempotency_key"}

@@ -235,23 +235,34 @@ async def test_a_cart_line_offers_one_more_case(client, shop):
     line = line_of(page.text, shop.water)
     button = re.search(r'<button[^>]*class="pack-step"[^>]*>.*?</button>', line, re.S)
     assert button, "no +1 箱 on a cart line sold by the case"
-    assert 'name="set" value="54"' in button.group(0)  # 30 + 24, as the page would send it
+    # A step from what the cart holds when it arrives, not a number the page was drawn with.
+    assert 'name="step" value="pack"' in button.group(0)
     assert "+1 箱" in button.group(0)
     box = re.search(r'<input id="qty-\d+"[^>]*>', line).group(0)
     assert 'type="text"' in box and 'inputmode="numeric"' in box
-    # Juice in 10s: 30 + 24 rounds up to 60.
-    assert 'name="set" value="60" class="pack-step"' in line_of(page.text, shop.juice)
+    # Juice in 10s with a case of 24: no case a step could add (as "1箱" typed is refused).
+    assert 'class="pack-step"' not in line_of(page.text, shop.juice)
     assert 'class="pack-step"' not in line_of(page.text, shop.chips)
 
     csrf = csrf_from(page.text)
     response = await client.post(
         f"/cart/lines/{shop.water['id']}",
-        data={"qty": "30", "set": "54", "_csrf_token": csrf},
+        data={"qty": "30", "step": "pack", "_csrf_token": csrf},
         headers=HX,
     )
     assert response.status_code == 200, response.text
     assert await in_cart(shop, shop.water) == 54
-    assert 'name="set" value="78" class="pack-step"' in response.text  # the next case on
+    # Another tab put 120 in meanwhile: this page's "+1 箱" adds a case to that (the page still
+    # shows 54), it does not set 78.
+    await client.post(
+        f"/cart/lines/{shop.water['id']}", data={"qty": "5箱", "_csrf_token": csrf}, headers=HX
+    )
+    stale = await client.post(
+        f"/cart/lines/{shop.water['id']}",
+        data={"qty": "54", "step": "pack", "_csrf_token": csrf},
+        headers=HX,
+    )
+    assert stale.status_code == 200 and await in_cart(shop, shop.water) == 144
 
 
 @pytest.mark.parametrize(
@@ -283,12 +294,12 @@ async def test_the_cart_without_javascript_takes_cases(client, shop):
     )
     assert response.status_code == 303 and response.headers["location"] == "/cart"
     assert await in_cart(shop, shop.water) == 72
-    # The case button without JavaScript: its own value, as a plain form sends it.
+    # The case button without JavaScript: its name and value, as a plain form sends them.
     page = await client.get("/cart")
-    assert 'name="set" value="96" class="pack-step"' in page.text
+    assert 'name="step" value="pack" class="pack-step"' in page.text
     tapped = await client.post(
         f"/cart/lines/{shop.water['id']}",
-        data={"qty": "72", "set": "96", "_csrf_token": csrf},
+        data={"qty": "72", "step": "pack", "_csrf_token": csrf},
         follow_redirects=False,
     )
     assert tapped.status_code == 303

@@ -95,4 +95,7 @@ def test_one_more_pack_is_offered_only_where_plus_does_not_already_step_it():
     assert offers_pack_step(24, 6)
     assert not offers_pack_step(6, 6)
     assert not offers_pack_step(None, 1)
+    # A case of 12 sold in 5s: no whole case a step could add (typing "1箱" is refused too).
+    assert not offers_pack_step(12, 5)
+    assert not offers_pack_step(24, 10)
     assert not offers_pack_step(1, 1)
