@@ -635,7 +635,7 @@ class OrderSummary:
     created_at: datetime
     dealer_code: str = ""
     placed_by_name: str = ""  # export only (people=True)
-    rep_name: str = ""
+    rep_name: str = ""  # the dealer's rep when the order was placed
 
 
 @dataclass
@@ -896,7 +896,9 @@ async def _select_orders(
         *(
             (
                 Order.placed_by.display_name.as_alias("placed_by_name"),
-                Order.rep.display_name.as_alias("rep_name"),
+                # The rep who looked after the dealer when it was placed (as the sales-by-rep
+                # report counts it), whoever keyed it in.
+                Order.account_rep.display_name.as_alias("rep_name"),
             )
             if people
             else ()

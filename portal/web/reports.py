@@ -152,7 +152,7 @@ async def _exposure_document(actor: Any, format: str) -> Any:  # noqa: A002
     no_limit = i18n.gettext(_("No credit limit"))
 
     def state(e: reports.Exposure) -> str:
-        words = [no_limit if e.without_limit else over] if e.over_limit else []
+        words = ([over] + ([no_limit] if e.without_limit else [])) if e.over_limit else []
         return " · ".join(words + ([] if e.active else [inactive]))
 
     rows = [

@@ -49,7 +49,7 @@ async def test_the_orders_list_exports_what_it_shows(client, db):
     assert all(row[2] == "'=cmd|' /C calc'!A0" for row in rows[1:])  # inert
     assert rows[-1][3] == "已取消" and rows[1][5] == "34.50"
     assert {row[6] for row in rows[1:]} == {buyer_a.name} and buyer_a.name
-    assert {row[7] for row in rows[1:]} == {""}  # placed by the dealer, no rep on the order
+    assert {row[7] for row in rows[1:]} == {""}  # the dealer has no rep looking after it
 
     cancelled = await client.get("/orders/export", params={"format": "xlsx", "status": "cancelled"})
     assert cancelled.status_code == 200
@@ -63,3 +63,21 @@ async def test_the_orders_list_exports_what_it_shows(client, db):
     )
     bad = await client.get("/orders/export", params={"format": "pdf"})
     assert bad.status_code == 422 and "请选择 CSV 或 Excel。" in bad.text
+
+
+async def test_the_export_names_the_rep_looking_after_the_dealer_when_it_ordered(client, db):
+    tier = await f.tier()
+    wh = await f.warehouse()
+    dealer = await f.dealer(tier, default_warehouse=wh)
+    sku = await f.sku(code="W550", base_price_fen=150)
+    await f.stock(sku, wh, on_hand=100)
+    rep = await f.user("sales_rep", username="rep", display_name="张伟")
+    await f.assign(rep, dealer)
+    buyer = f.actor(await f.user("dealer_buyer", dealer, username="buyer"))
+    await orders.submit_order(
+        buyer, None, [LineRequest(qty=1, sku_id=sku["id"])], idempotency_key="a"
+    )
+    await sign_in(client, "rep")
+    r = await client.get("/orders/export", params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert [row[7] for row in rows[1:]] == ["张伟"]  # placed by the buyer, counted for the rep
