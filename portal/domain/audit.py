@@ -31,7 +31,11 @@ async def record(
     *,
     now: datetime,
 ) -> None:
-    """Write one entry; call it inside the use case's transaction so it commits with the change."""
+    """Write one entry; call it inside the use case's transaction so it commits with the change.
+    A save that changed nothing (the same values before and after) leaves no entry: the log
+    is read on a phone, and "0 changes" is noise there."""
+    if before and before.keys() == after.keys() and not changes_of(before, after):
+        return
     sql, args = entry(actor, action, entity, entity_id, before, after, now=now)
     await fetch(sql, *args)
 
