@@ -9,6 +9,7 @@ from litestar import Request, delete, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
+from portal import i18n
 from portal import webhooks as sender
 from portal.api.schemas import In, change_of, kept, problems
 from portal.domain import webhooks
@@ -111,6 +112,25 @@ def _input(data: WebhookIn) -> webhooks.EndpointInput:
 )
 async def list_webhooks(request: Request[Actor, Any, Any]) -> list[WebhookOut]:
     return [webhook_out(r) for r in await webhooks.list_endpoints(request.user)]
+
+
+class EventTypeOut(Struct):
+    type: str
+    label: Annotated[str, Meta(description="what it means, in the caller's language")]
+
+
+@get(
+    "/api/v1/webhooks/events",
+    tags=["webhooks"],
+    summary="The event types a webhook endpoint may subscribe to",
+    description="Each type with what it means; an endpoint's events are some of these, or *.",
+    responses=problems(401, 403),
+)
+async def list_event_types(request: Request[Actor, Any, Any]) -> list[EventTypeOut]:
+    return [
+        EventTypeOut(type=t, label=i18n.gettext(label))
+        for t, label in webhooks.event_types(request.user).items()
+    ]
 
 
 @post(
@@ -243,6 +263,7 @@ async def retry_webhook_delivery(request: Request[Actor, Any, Any], delivery_id:
 
 
 ROUTES = [
+    list_event_types,
     list_webhooks,
     create_webhook,
     get_webhook,

@@ -51,6 +51,9 @@ EVENT_TYPES: dict[str, str] = {
     "order.backordered": _("Order accepted with backorders"),
     "order.backorder_reserved": _("Backordered goods reserved"),
     "order.stock_short": _("Part of an order backordered after a stock count or loss"),
+    "order.stock_moved": _(
+        "Part of an order's reservation taken over by another warehouse after a stock count"
+    ),
     "order.completed": _("Order completed"),
     "order.remainder_closed": _("Rest of a partly shipped order closed (will not ship)"),
     "shipment.packed": _("Shipment packed"),
@@ -84,6 +87,12 @@ MISSING = _("Webhook not found.")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def event_types(actor: Actor) -> dict[str, str]:
+    """What a receiver may subscribe to, with what each means (msgids); administrators."""
+    _require_admin(actor)
+    return dict(EVENT_TYPES)
 
 
 def _require_admin(actor: Actor) -> None:

@@ -225,6 +225,7 @@ MATRIX: dict[str, str] = {
     "POST /admin/webhooks/{endpoint_id:int}/test":      "303 403 403 403 403 403 403 303/303/404",
     "POST /admin/webhooks/deliveries/{delivery_id:int}/retry": "303 403 403 403 403 403 403 303/303/404",
     "GET /api/v1/webhooks":                             "401 403 403 403 403 403 403 200",
+    "GET /api/v1/webhooks/events":                      "401 403 403 403 403 403 403 200",
     "POST /api/v1/webhooks":                            "401 400 400 400 400 400 400 400",
     "GET /api/v1/webhooks/{endpoint_id:int}":           "401 403 403 403 403 403 403 200/200/404",
     "PUT /api/v1/webhooks/{endpoint_id:int}":           "401 400 400 400 400 400 400 400",

@@ -272,3 +272,15 @@ async def test_an_administrator_sends_a_signed_test_and_sees_how_it_went(client,
         )
     assert_problem(await client.post("/api/v1/webhooks/999/test", headers=admin), 404, "not-found")
     assert len(receiver.requests) == 2
+
+
+async def test_the_api_lists_the_event_types_to_subscribe_to(client, shop):
+    from portal.domain import webhooks as domain_webhooks
+    from tests.http.test_api_auth import EN, bearer
+
+    root = {**await bearer(client, "root"), **EN}
+    listed = await client.get("/api/v1/webhooks/events", headers=root)
+    assert listed.status_code == 200
+    types = {e["type"]: e["label"] for e in listed.json()}
+    assert set(types) == set(domain_webhooks.EVENT_TYPES)
+    assert "order.stock_moved" in types and types["order.approved"].startswith("Order approved")
