@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from portal.domain import shipments
 from portal.tables import Dealer, ReturnRequest
 from tests import factories as f
@@ -81,6 +83,18 @@ async def test_return_flow_pages(db, client):
     )
     assert refused.status_code == 422
     assert f'<option value="{w.wh2["id"]}" selected>' in refused.text
+    # Nothing accepted and no note: the form says why it came back, beside the note.
+    nothing = await client.post(
+        f"/returns/{rma['id']}/receive",
+        data={
+            "_csrf_token": csrf_from(page.text),
+            "warehouse": str(w.wh1["id"]),
+            f"qty_{line['id']}": "0",
+            "note": "",
+        },
+    )
+    assert nothing.status_code == 422
+    assert re.search(r'id="rcv-note-err">[^<]+<', nothing.text), nothing.text[-3000:]
     r = await client.post(
         f"/returns/{rma['id']}/receive",
         data={
