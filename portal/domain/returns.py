@@ -26,7 +26,7 @@ from portal.domain.idempotency import (
     claim_fulfilment_key,
     first_result,
 )
-from portal.domain.money import line_total_fen
+from portal.domain.money import format_yuan, line_total_fen
 from portal.domain.orders import note_on_order
 from portal.domain.quantities import parse_line_quantities
 from portal.domain.scope import (
@@ -588,7 +588,7 @@ async def request_return(
             order_id, "return_requested", actor=actor, now=now, note=f"{rma.number}\n{reason}"
         )
         await notifications.tell_return(
-            order_id, "return_requested", actor=actor, now=now, note=rma.number
+            order_id, "return_requested", actor=actor, now=now, note=f"{rma.number}\n{reason}"
         )
         await audit.record(
             actor,
@@ -693,8 +693,13 @@ async def decide_return(
         await note_on_order(
             view.order_id, f"return_{status}", actor=actor, now=now, note=f"{view.number}\n{note}"
         )
+        # The reason goes with the news (a refusal says why, as an order's does).
         await notifications.tell_return(
-            view.order_id, f"return_{status}", actor=actor, now=now, note=view.number
+            view.order_id,
+            f"return_{status}",
+            actor=actor,
+            now=now,
+            note=f"{view.number}\n{note}" if note else view.number,
         )
         await audit.record(
             actor,
@@ -862,7 +867,16 @@ async def receive_return(
             "return_received" if credit else "return_received_none",
             actor=actor,
             now=now,
-            note=view.number if credit else f"{view.number}\n{note}",
+            # What was credited, and the inspection's note where there is one.
+            note="\n".join(
+                part
+                for part in (
+                    view.number,
+                    format_yuan(credit) if credit else "",
+                    note,
+                )
+                if part
+            ),
         )
         await audit.record(
             actor,

@@ -72,6 +72,25 @@ async def test_return_restores_stock_and_credit(db):
     assert {"return_requested", "return_approved", "return_received"} <= set(kinds)
     # 3 accepted, 1 not: 7 may still be asked back.
     assert (await returns.returnable(o["id"]))[line["id"]] == 7
+    # The dealer's news says what was credited and what the inspection found.
+    news = await Notification.select(Notification.note).where(
+        (Notification.user == w.buyer.user_id) & (Notification.kind == "return_received")
+    )
+    assert [n["note"] for n in news] == [f"{rma.number}\n¥6.00\n1 瓶无法再售"]
+
+
+async def test_a_refused_return_tells_the_dealer_why(db):
+    w = await fulfil_world()
+    admin = f.actor(await f.user("admin"))
+    o, line = await shipped_order(w)
+    rma = await returns.request_return(
+        w.buyer, o["id"], quantities={line["id"]: 2}, reason="口味不对", now=NOW
+    )
+    await returns.decide_return(admin, rma.id, approve=False, note="已超过退货期限", now=NOW)
+    news = await Notification.select(Notification.note).where(
+        (Notification.user == w.buyer.user_id) & (Notification.kind == "return_rejected")
+    )
+    assert [n["note"] for n in news] == [f"{rma.number}\n已超过退货期限"]
 
 
 async def test_return_rules(db):
