@@ -9,6 +9,7 @@ import pytest
 
 from portal.demo import DEMO_LOGINS, DEMO_PASSWORD
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
+from tests.browser.test_screenshots import choose_language
 
 # Markup, styles and scripts, the same on either engine: checked once, on PostgreSQL.
 pytestmark = pytest.mark.markup_only
@@ -51,6 +52,20 @@ async def test_staff_and_dealer_pages_have_44px_targets(phone, shot):
     await page.locator("li.sku-row .sku-name").first.click()
     await page.wait_for_url("**/products/*")
     await assert_big_enough(page)  # the breadcrumbs
+    # A spec × flavour grid wider than the phone scrolls inside its box, hidden labels and
+    # all (in English they pushed the whole page to 482 px at 390).
+    await choose_language(page, "en")
+    try:
+        await page.goto("/catalog?q=跳跳 姜汁汽水")
+        await page.locator("li.sku-row .sku-name").first.click()
+        await page.wait_for_url("**/products/*")
+        assert await page.locator("table.variant-grid").count() == 1
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await assert_no_horizontal_scroll(page, 390)
+        await page.set_viewport_size({"width": 360, "height": 740})
+        await assert_big_enough(page)
+    finally:
+        await choose_language(page, "zh_Hans")
     await page.goto("/me")
     await page.locator("a[href$='/users']").click()
     await page.wait_for_url("**/users")
