@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from portal.db import Write, fetch
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.scope import Actor
-from portal.tables import Order, OrderLine, User, Warehouse
+from portal.tables import Dealer, Order, OrderLine, Sku, User, Warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -217,25 +217,47 @@ async def list_entries(
 
 # --- what recorded ids are called (the log's page shows names, not ids) -------------------
 
-# Recorded ids shown by name (resolved per page: People, Names).
+# Recorded ids shown by name (resolved per page: Names), as a value of their own or as a key
+# of the dicts in a recorded list ([{"sku_id": 3, "warehouse_id": 1, "qty": 4}]).
 USER_KEYS = frozenset({"rep", "manager", "by_id", "placed_by"})
 WAREHOUSE_KEYS = frozenset({"warehouse_id", "warehouse", "default_warehouse"})
 ORDER_KEYS = frozenset({"order_id"})
+DEALER_KEYS = frozenset({"dealer_id", "dealer"})
+SKU_KEYS = frozenset({"sku_id", "sku"})
+LINE_KEYS = frozenset({"order_line_id"})
 # {"<order line id>": qty} maps, shown as "A100 × 4".
 LINE_MAP_KEYS = frozenset(
     {"accepted", "lines", "reserved_here", "backordered", "backordered_more", "quantities"}
+)
+_KINDS = (
+    ("users", USER_KEYS),
+    ("warehouses", WAREHOUSE_KEYS),
+    ("orders", ORDER_KEYS),
+    ("dealers", DEALER_KEYS),
+    ("skus", SKU_KEYS),
+    ("lines", LINE_KEYS),
 )
 
 
 @dataclass(frozen=True)
 class Names:
     """What ids recorded on a page of entries are called: people, warehouses, orders (by
-    number), order lines (by SKU code)."""
+    number), dealers, SKUs and order lines (by SKU code)."""
 
     users: dict[str, str] = field(default_factory=dict)
     warehouses: dict[str, str] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
     lines: dict[str, str] = field(default_factory=dict)
+    dealers: dict[str, str] = field(default_factory=dict)
+    skus: dict[str, str] = field(default_factory=dict)
+
+    def of(self, key: str, value: Any) -> str | None:
+        """The name of an id recorded under `key`, if it is one of a kind named here."""
+        text = str(value)
+        for kind, keys in _KINDS:
+            if key in keys:
+                return getattr(self, kind).get(text)
+        return None
 
 
 def line_map(text: str) -> dict[str, Any] | None:
@@ -248,58 +270,67 @@ def line_map(text: str) -> dict[str, Any] | None:
     return None
 
 
+def record_list(text: str) -> list[dict[str, Any]] | None:
+    """A recorded list of dicts (reservations, lines), or None."""
+    if not text.startswith("[{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return value
+    return None
+
+
+def _ids(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
 async def names_for(entries: list[EntryView]) -> Names:
     """One query per kind of id for the whole page."""
-    users: set[int] = set()
-    warehouses: set[int] = set()
-    order_ids: set[int] = set()
-    lines: set[int] = set()
+    wanted: dict[str, set[int]] = {kind: set() for kind, _keys in _KINDS}
+
+    def add(key: str, value: Any) -> None:
+        number = _ids(value)
+        if number is None:
+            return
+        for kind, keys in _KINDS:
+            if key in keys:
+                wanted[kind].add(number)
+
     for e in entries:
+        if e.entity == "order":
+            add("order_id", e.entity_id)
+        elif e.entity == "dealer":
+            add("dealer_id", e.entity_id)
         for c in e.changes:
             for v in (c.before, c.after):
-                if c.key in USER_KEYS and v.isdigit():
-                    users.add(int(v))
-                elif c.key in WAREHOUSE_KEYS and v.isdigit():
-                    warehouses.add(int(v))
-                elif c.key in ORDER_KEYS and v.isdigit():
-                    order_ids.add(int(v))
-                elif c.key in LINE_MAP_KEYS and (m := line_map(v)) is not None:
-                    lines.update(int(k) for k in m if len(str(k)) < 12)
-    return Names(
-        users={
-            str(r["id"]): r["display_name"]
-            for r in (
-                await User.select(User.id, User.display_name).where(User.id.is_in(sorted(users)))
-                if users
-                else []
-            )
-        },
-        warehouses={
-            str(r["id"]): r["name"]
-            for r in (
-                await Warehouse.select(Warehouse.id, Warehouse.name).where(
-                    Warehouse.id.is_in(sorted(warehouses))
-                )
-                if warehouses
-                else []
-            )
-        },
-        orders={
-            str(r["id"]): r["number"]
-            for r in (
-                await Order.select(Order.id, Order.number).where(Order.id.is_in(sorted(order_ids)))
-                if order_ids
-                else []
-            )
-        },
-        lines={
-            str(r["id"]): r["sku_code"]
-            for r in (
-                await OrderLine.select(OrderLine.id, OrderLine.sku_code).where(
-                    OrderLine.id.is_in(sorted(lines))
-                )
-                if lines
-                else []
-            )
-        },
-    )
+                if c.key in LINE_MAP_KEYS and (m := line_map(v)) is not None:
+                    for k in m:
+                        add("order_line_id", k)
+                elif (items := record_list(v)) is not None:
+                    for item in items:
+                        for k, inner in item.items():
+                            add(k, inner)
+                else:
+                    add(c.key, v)
+    queries = {
+        "users": (User, User.display_name),
+        "warehouses": (Warehouse, Warehouse.name),
+        "orders": (Order, Order.number),
+        "dealers": (Dealer, Dealer.name),
+        "skus": (Sku, Sku.code),
+        "lines": (OrderLine, OrderLine.sku_code),
+    }
+    found: dict[str, dict[str, str]] = {}
+    for kind, (table, column) in queries.items():
+        ids = sorted(wanted[kind])
+        rows = (
+            await table.select(table.id, column.as_alias("label")).where(table.id.is_in(ids))
+            if ids
+            else []
+        )
+        found[kind] = {str(r["id"]): r["label"] for r in rows}
+    return Names(**found)

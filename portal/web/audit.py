@@ -3,8 +3,10 @@ filtered by what was changed, the kind of change and the days."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get
@@ -244,6 +246,18 @@ KEY_LABELS = {
     "value_date": _("Value date"),
     "open_orders_fen": _("Open orders"),
     "list_total_fen": _("List total"),
+    "dealer_id": _("Dealer"),
+    "dealer": _("Dealer"),
+    "sku_id": _("SKU"),
+    "order_line_id": _("Order line"),
+    "approval_steps": _("Approval steps"),
+    "dealer_open_orders_fen": _("Dealer's open orders"),
+    "over_credit": _("Over the credit limit"),
+    "unit_price_fen": _("Unit price"),
+    "ref_price_fen": _("Dealer's own price"),
+    "decision": _("Decision"),
+    "rule_kind": _("Rule"),
+    "entry_id": _("Entry"),
 }
 _METHODS = ledger.PAYMENT_METHOD_LABELS
 USER_KEYS, WAREHOUSE_KEYS, ORDER_KEYS = audit.USER_KEYS, audit.WAREHOUSE_KEYS, audit.ORDER_KEYS
@@ -281,14 +295,16 @@ def _shown_value(key: str, text: str, entity: str = "", names: Names | None = No
     people, warehouses and orders by name and number, order lines by SKU code, a payment's
     method by its label, true and false as yes and no; anything else as recorded."""
     names = names or Names()
-    if key in USER_KEYS and text in names.users:
-        return names.users[text]
-    if key in WAREHOUSE_KEYS and text in names.warehouses:
-        return names.warehouses[text]
-    if key in ORDER_KEYS and text in names.orders:
-        return names.orders[text]
+    if (named := names.of(key, text)) is not None:
+        return named
     if key in LINE_MAP_KEYS and (m := _line_map(text)) is not None:
         return ", ".join(f"{names.lines.get(str(k), '#' + str(k))} × {v}" for k, v in m.items())
+    if text in ("[]", "{}"):
+        return "—"
+    if (items := audit.record_list(text)) is not None:
+        return "; ".join(_shown_item(item, names) for item in items)
+    if key == "approval_steps" and text.startswith("[["):
+        return _shown_steps(text)
     if key in ("method", "reversed_kind") and text in {**_METHODS, **ledger.KIND_LABELS}:
         return i18n.gettext({**_METHODS, **ledger.KIND_LABELS}[text])
     if _WHOLE.match(text):
@@ -314,6 +330,45 @@ def _shown_value(key: str, text: str, entity: str = "", names: Names | None = No
     if text == "null":
         return "—"  # recorded as JSON null: nothing set
     return text
+
+
+def _shown_item(item: dict[str, Any], names: Names) -> str:
+    """One recorded dict of a list (a reservation, a line) as a short phrase: what it is
+    about by name or code, quantities as × n, amounts in yuan, other fields labelled."""
+    what: list[str] = []  # the SKU, the warehouse: first
+    parts: list[str] = []
+    qty = ""
+    for k, v in item.items():
+        if v is None or v == "":
+            continue
+        if k == "qty":
+            qty = f"× {v}"
+        elif (named := names.of(k, v)) is not None:
+            what.append(named)
+        elif k in ("sku_code", "sku", "code"):
+            what.append(str(v))
+        elif k.endswith("_fen") and isinstance(v, int):
+            label = i18n.gettext(KEY_LABELS[k]) if k in KEY_LABELS else k
+            parts.append(f"{label} {i18n.money(v)}")
+        elif k == "rule":
+            parts.append(str(v))
+        else:
+            label = i18n.gettext(KEY_LABELS[k]) if k in KEY_LABELS else k
+            parts.append(f"{label} {v}")
+    return " · ".join(what + ([qty] if qty else []) + parts)
+
+
+def _shown_steps(text: str) -> str:
+    """Approval steps recorded as [[role, rule kind], ...]: the roles by name, in order."""
+    try:
+        steps = json.loads(text)
+    except ValueError:
+        return text
+    shown = []
+    for step in steps if isinstance(steps, list) else []:
+        role = str(step[0]) if isinstance(step, list) and step else ""
+        shown.append(i18n.gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role)
+    return " → ".join(shown) or "—"
 
 
 def shown_changes(

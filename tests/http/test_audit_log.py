@@ -234,3 +234,29 @@ async def test_recorded_ids_read_as_names_numbers_and_codes(db):
         ("Accepted", "", "A100 × 4"),
         ("Method", "", "Bank transfer"),
     ]
+
+
+async def test_an_orders_entries_read_by_number_dealer_and_codes(client, db):
+    """order.submitted's recorded reservations and lines, its dealer and approval steps read
+    as a person reads them, and the entry is headed by the order's number."""
+    from portal.domain import orders
+    from portal.domain.quantities import LineRequest
+
+    wh = await f.warehouse(code="SH", name="上海仓")
+    dealer = await f.dealer(await f.tier(), name="杭州永盛", default_warehouse=wh)
+    sku = await f.sku(code="A100")
+    await f.stock(sku, wh, 100)
+    buyer = f.actor(await f.user("dealer_buyer", dealer))
+    placed = await orders.submit_order(
+        buyer, None, [LineRequest(qty=4, sku_id=sku["id"])], idempotency_key="k"
+    )
+    await f.user("admin", username="root")
+    await sign_in(client, "root")
+    page = await client.get(
+        "/admin/audit", params={"entity": "order", "entity_id": str(placed.order.id)}
+    )
+    assert page.status_code == 200
+    text = page.text
+    assert f"订单 {placed.order.number}</a>" in text
+    assert "杭州永盛" in text and "上海仓" in text and "A100" in text
+    assert '"sku_id"' not in text and '"warehouse_id"' not in text and ">dealer_id<" not in text
