@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         import uvicorn
 
+        behind = asyncio.run(_schema_behind(settings))
+        if behind:
+            print(behind, file=sys.stderr)
+            return 1
         taken = _port_taken(settings.host, settings.port)
         if taken:
             print(
@@ -96,6 +100,32 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     return 2
+
+
+async def _schema_behind(settings: Settings) -> str:
+    """Why the server should not start on this database ("" when it may): never migrated,
+    or behind the code's migrations. A database that cannot be reached is no reason to stop
+    (the server waits for it, and /health/ready says not ready meanwhile)."""
+    from portal.db import SchemaBehind, bind_tables, engine_from_url, ping, start, stop
+
+    engine = engine_from_url(settings.database_url)
+    bind_tables(engine)
+    try:
+        await start(engine)
+        await ping()
+    except SchemaBehind:
+        return (
+            "The database is not migrated to this version of the portal: run "
+            "`python -m portal migrate` (or `make migrate`) first, then serve again."
+        )
+    except Exception:  # not reachable now: serve, and wait for it
+        return ""
+    finally:
+        try:
+            await stop(engine)
+        except Exception:  # noqa: S110 - closing what may never have opened
+            pass
+    return ""
 
 
 def _port_taken(host: str, port: int) -> str:

@@ -698,6 +698,10 @@ def health_live() -> dict[str, str]:
 async def health_ready() -> Response:
     try:
         await dbmod.ping()
+    except dbmod.SchemaBehind:  # reachable, but not migrated to this version: every request
+        return Response(  # would fail, so no traffic until `migrate` runs
+            {"status": "unavailable", "reason": "migrations pending"}, status_code=503
+        )
     except Exception as exc:  # any failure to reach the database means "not ready"
         return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
     return Response({"status": "ready"})

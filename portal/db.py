@@ -310,11 +310,37 @@ async def stop(engine: Engine) -> None:
         await engine.close_idle()
 
 
+class SchemaBehind(Exception):
+    """The database answers but lacks migrations this code needs (serve before migrate)."""
+
+
+def latest_migration() -> str:
+    """The newest migration's ID in migrations/ ("2026-11-28T10:00:00:000000")."""
+    from portal.piccolo_app import APP_CONFIG
+
+    names = sorted(p.stem for p in Path(APP_CONFIG.migrations_folder_path).glob("portal_*.py"))
+    stem = names[-1].removeprefix("portal_")  # 2026_11_28t10_00_00_000000
+    day, clock = stem.split("t")
+    hours, minutes, seconds, micro = clock.split("_")
+    return f"{day.replace('_', '-')}T{hours}:{minutes}:{seconds}:{micro}"
+
+
 async def ping() -> None:
-    """Raise if the database cannot answer a trivial query."""
+    """Raise if the database cannot answer a trivial query, or (SchemaBehind) if it has not
+    been migrated to the code's newest migration: such a server would fail every request."""
     from portal.tables.users import User
 
     await User.raw("SELECT 1")
+    try:
+        rows = await User.raw(
+            "SELECT COUNT(*) AS n FROM migration WHERE app_name = {} AND name = {}",
+            "portal",
+            latest_migration(),
+        )
+    except Exception as exc:  # no migration table at all: never migrated
+        raise SchemaBehind(str(exc)) from exc
+    if not rows or not int(rows[0]["n"]):
+        raise SchemaBehind(latest_migration())
 
 
 # One write as Table.raw takes it: SQL with {} placeholders, and the values.

@@ -328,3 +328,23 @@ def engine_of(app):
     from portal.tables import User
 
     return User._meta.db  # the app's start-up bound every table to its own engine
+
+
+async def test_a_database_never_migrated_is_not_ready_and_serve_says_migrate(tmp_path):
+    """A server pointed at an empty database (serve before migrate) is not ready, so no
+    traffic reaches it, and `portal serve` refuses to start with what to run."""
+    import sys
+
+    from portal.__main__ import _schema_behind
+
+    settings = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path)})  # an empty SQLite file
+    app = await asyncio.to_thread(create_app, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c,
+    ):
+        ready = await c.get("/health/ready")
+        assert ready.status_code == 503 and ready.json()["reason"] == "migrations pending"
+    assert "migrate" in await _schema_behind(settings)
+    assert sys.modules["portal.db"].latest_migration().startswith("20")
