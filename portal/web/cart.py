@@ -25,8 +25,10 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.quantities import MAX_LINE_QTY, offers_pack_step, pack_step, parse_qty_unit
+from portal.export import csv_bytes
 from portal.http_files import upload_limits, uploaded_file
 from portal.web.common import (
+    acting_dealer,
     acting_dealer_id,
     clear_flash,
     flash,
@@ -104,8 +106,16 @@ def _context(
     details_saved: bool = False,
     cart_error: str | None = None,
 ) -> dict[str, Any]:
+    # Quick order's example: lines of the cart as they would be typed ("BV-0021-1000-DT 24"),
+    # else the shape of a line in words (made-up codes would be refused if typed).
+    placeholder = (
+        "\n".join(f"{line.code} {line.qty}" for line in view.lines[:2])
+        if view.lines
+        else i18n.gettext("SKU code and quantity, e.g. CODE 12")
+    )
     return {
         "cart": view,
+        "quick_placeholder": placeholder,
         "ui": {line.sku_id: _line_ui(line) for line in view.lines},
         "cart_count": view.count,
         # A fresh key each time the form is drawn: a double tap or a retry of this
@@ -450,4 +460,32 @@ async def submit(request: Request, data: Form) -> Response:
     return flash(response, "ok", [message])
 
 
-ROUTES = [cart_page, set_line, save_details, quick_order, upload_order_file, submit]
+@get("/cart/order-sample.csv", include_in_schema=False)
+async def order_sample(request: Request) -> Response:
+    """A sample order file with codes the dealer can order (a static sample's made-up codes
+    would be refused when uploaded): a few SKUs of its catalog, one in its pack unit."""
+    if (redirect := _no_dealer(request)) is not None:
+        return redirect
+    await cart.get_cart(request.user, acting_dealer_id(request))  # a role that orders only
+    dealer = await acting_dealer(request)
+    found = await catalog.search(request.user, dealer, in_stock=True, per_page=3)
+    rows: list[list[Any]] = []
+    for n, item in enumerate(found.items):
+        if (
+            n == 1
+            and item.pack_name
+            and item.pack_factor
+            and offers_pack_step(item.pack_factor, item.order_multiple)
+        ):
+            rows.append([item.code, 1, item.pack_name])
+        else:
+            rows.append([item.code, item.first_qty, ""])
+    body = csv_bytes([i18n.gettext("SKU"), i18n.gettext("Quantity"), i18n.gettext("Unit")], rows)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="order-sample.csv"'},
+    )
+
+
+ROUTES = [cart_page, set_line, save_details, quick_order, upload_order_file, submit, order_sample]

@@ -524,3 +524,25 @@ async def test_a_total_that_changed_since_the_cart_was_shown_is_not_placed(clien
     )
     assert placed.status_code == 303
     assert (await Order.select(Order.total_fen).first())["total_fen"] == 380
+
+
+async def test_the_sample_order_file_has_codes_the_dealer_can_order_and_adds_cleanly(client):
+    s = await shop()
+    await sign_in(client, "buyer")
+    sample = await client.get("/cart/order-sample.csv")
+    assert sample.status_code == 200 and sample.headers["content-type"].startswith("text/csv")
+    rows = [r.split(",") for r in sample.content.decode("utf-8-sig").strip().splitlines()]
+    assert rows[0] == ["SKU", "数量", "单位"]
+    assert {r[0] for r in rows[1:]} <= {"A100", "B200"} and len(rows) > 1
+    page = await client.get("/cart")
+    assert 'href="/cart/order-sample.csv"' in page.text
+    uploaded = await client.post(
+        "/cart/upload",
+        files={"file": ("order.csv", sample.content, "text/csv")},
+        data={"_csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code in (200, 303), uploaded.text[-500:]
+    assert set(await cart_qty(s)) == {
+        sku["id"] for sku in (s.a, s.b) if sku["code"] in {r[0] for r in rows[1:]}
+    }
