@@ -148,7 +148,7 @@ async def order_export(
     rows = [
         [
             o.number,
-            i18n.local_datetime(o.created_at),
+            o.created_at,  # a date cell in Excel (sorts and filters as one), Shanghai time
             o.dealer_name,
             i18n.gettext(orders.STATUS_LABELS.get(o.status, o.status)),
             o.line_count,
