@@ -50,8 +50,14 @@ class UnreadOut(Struct):
 async def list_notifications(
     request: Request[Actor, Any, Any],
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    before: Annotated[
+        int | None,
+        QueryParameter(
+            ge=1, le=2**31 - 1, description="only those older than this id: the next page"
+        ),
+    ] = None,
 ) -> NotificationsOut:
-    items = await notifications.list_for(request.user, limit=limit)
+    items = await notifications.list_for(request.user, limit=limit, before=before)
     return NotificationsOut(
         items=[
             NotificationOut(

@@ -293,16 +293,22 @@ def _mine_in_scope(actor: Actor) -> tuple[str, list[Any]]:
     return sql, args
 
 
-async def list_for(actor: Actor, *, limit: int = PAGE_SIZE) -> list[NotificationView]:
-    """The actor's own notifications about what they may see now, newest first."""
+async def list_for(
+    actor: Actor, *, limit: int = PAGE_SIZE, before: int | None = None
+) -> list[NotificationView]:
+    """The actor's own notifications about what they may see now, newest first; `before`:
+    those older than that notification's id (the next page)."""
     mine, args = _mine_in_scope(actor)
+    older = ""
+    if before is not None:
+        older, args = " AND nt.id < {}", [*args, int(before)]
     rows = await fetch(
         'SELECT nt.id AS id, nt.kind AS kind, nt."order" AS order_id, so.number AS order_number, '
         "nt.note AS note, nt.created_at AS created_at, nt.read_at AS read_at, "
         "nd.name AS dealer_name "
         'FROM "notification" nt LEFT JOIN "sales_order" so ON so.id = nt."order" '
         "LEFT JOIN dealer nd ON nd.id = so.dealer "
-        f"WHERE {mine} ORDER BY nt.created_at DESC, nt.id DESC LIMIT {max(1, min(limit, 200)):d}",
+        f"WHERE {mine}{older} ORDER BY nt.id DESC LIMIT {max(1, min(limit, 200)):d}",
         *args,
     )
     return [
@@ -327,6 +333,18 @@ async def unread_count(actor: Actor) -> int:
         f'SELECT COUNT(*) AS n FROM "notification" nt WHERE {mine} AND nt.read_at IS NULL', *args
     )
     return int(rows[0]["n"])
+
+
+async def mark_seen(actor: Actor, ids: list[int], *, now: datetime) -> None:
+    """Mark these of the actor's notifications read (the ones a page showed)."""
+    if not ids:
+        return
+    async with write_transaction():
+        await Notification.update({Notification.read_at: now}).where(
+            (Notification.user == actor.user_id)
+            & Notification.read_at.is_null()
+            & Notification.id.is_in(sorted(ids))
+        )
 
 
 async def mark_read(actor: Actor, notification_id: int | None, *, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from portal.domain import notifications
@@ -12,15 +13,21 @@ from portal.web.common import page
 
 
 @get("/notifications", include_in_schema=False)
-async def notification_list(request: Request) -> Template:
-    items = await notifications.list_for(request.user)
-    context: dict = {"items": items}
-    if any(not n.read for n in items):
-        # Seen is read: the list still marks what was new, and the bell counts none from here
-        # on (a reader who had looked at them kept seeing the count until they found the
-        # "mark all read" button).
-        await notifications.mark_read(request.user, None, now=datetime.now(UTC))
-        context["unread_count"] = 0
+async def notification_list(request: Request, before: FromQuery[str | None] = None) -> Template:
+    older = int(before) if (before or "").isdigit() and len(before or "") < 12 else None
+    items = await notifications.list_for(request.user, before=older)
+    context: dict = {
+        "items": items,
+        "older_url": f"/notifications?before={items[-1].id}"
+        if len(items) == notifications.PAGE_SIZE
+        else "",
+    }
+    unseen = [n.id for n in items if not n.read]
+    if unseen:
+        # Seen is read: the list still marks what was new, and the bell counts only what this
+        # page did not show (older ones, a page further on), not what the reader just saw.
+        await notifications.mark_seen(request.user, unseen, now=datetime.now(UTC))
+        context["unread_count"] = await notifications.unread_count(request.user)
     return page(request, "notifications/list.html", context, active_tab="notifications")
 
 

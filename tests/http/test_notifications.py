@@ -184,3 +184,28 @@ async def test_both_reps_hear_of_a_dealer_given_from_one_to_the_other(client, db
     page = await client.get("/notifications")
     assert f"济南益丰便利店 ({dealer['code']}) 现由您负责。" in page.text
     assert page.text.count("济南益丰便利店") == 1  # said once, not again as a note
+
+
+async def test_a_long_list_pages_and_only_what_was_shown_is_read(client, db):
+    """Opening the list reads what it shows, not the older ones a page further on (they
+    stayed out of sight and the bell said nothing of them)."""
+    d = await f.dealer(await f.tier())
+    me = await f.user("dealer_buyer", d, username="me")
+    now = datetime.now(UTC)
+    await Notification.insert(
+        *[
+            Notification(user=me["id"], kind="approved", note=f"第{n}条", created_at=now)
+            for n in range(1, 61)
+        ]
+    )
+    await sign_in(client, "me")
+    first = await client.get("/notifications")
+    assert first.text.count("notice-unread") == 50 and "第60条" in first.text
+    assert "第10条" not in first.text
+    unread = await Notification.count().where(Notification.read_at.is_null())
+    assert unread == 10
+    older = re.search(r'href="(/notifications\?before=\d+)" rel="next"', first.text).group(1)
+    second = await client.get(older)
+    assert "第10条" in second.text and "第60条" not in second.text
+    assert second.text.count("notice-unread") == 10 and 'rel="next"' not in second.text
+    assert await Notification.count().where(Notification.read_at.is_null()) == 0
