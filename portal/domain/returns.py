@@ -395,27 +395,46 @@ async def list_for_order(actor: Actor, order_id: int) -> list[ReturnView]:
 LIST_LIMIT = 100
 
 
-async def list_returns(
-    actor: Actor, status: str | None = None, *, limit: int = LIST_LIMIT, offset: int = 0
-) -> list[ReturnView]:
-    """The returns the actor may see, newest first (`limit` of them after skipping `offset`,
-    for paging), of one status or all: staff find what waits for them (a decision, a
-    receipt) without opening each order."""
+# What waits for someone: the oldest first (a work queue), not the newest.
+WAITING_STATUSES = frozenset({"requested", "approved"})
+
+
+def _status_checked(status: str | None) -> None:
     if status is not None and status not in STATUS_LABELS:
         message = _("Unknown return status %(status)s.")
         raise ValidationFailed(
             message, {"status": status}, errors=[FieldError("status", message, {"status": status})]
         )
+
+
+async def list_returns(
+    actor: Actor, status: str | None = None, *, limit: int = LIST_LIMIT, offset: int = 0
+) -> list[ReturnView]:
+    """The returns the actor may see (`limit` of them after skipping `offset`, for paging),
+    of one status or all: staff find what waits for them (a decision, a receipt) without
+    opening each order. Newest first, but what waits (requested, approved) oldest first, as
+    work is done."""
+    _status_checked(status)
     ids = await visible_dealer_ids(actor)
     query = ReturnRequest.select(*_COLUMNS).where(in_scope(ReturnRequest.dealer, ids))
     if status is not None:
         query = query.where(ReturnRequest.status == status)
     rows = (
-        await query.order_by(ReturnRequest.id, ascending=False)
+        await query.order_by(ReturnRequest.id, ascending=status in WAITING_STATUSES)
         .limit(max(0, int(limit)))
         .offset(max(0, int(offset)))
     )
     return await _views(rows)
+
+
+async def count_returns(actor: Actor, status: str | None = None) -> int:
+    """How many returns list_returns pages through."""
+    _status_checked(status)
+    ids = await visible_dealer_ids(actor)
+    query = ReturnRequest.count().where(in_scope(ReturnRequest.dealer, ids))
+    if status is not None:
+        query = query.where(ReturnRequest.status == status)
+    return await query
 
 
 async def waiting_count(actor: Actor) -> int:

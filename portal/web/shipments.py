@@ -17,7 +17,7 @@ from portal.domain import photos, returns, shipments
 from portal.domain.errors import Conflict, FieldError, InsufficientStock, ValidationFailed, _
 from portal.export import delivery_note_document
 from portal.http_files import document_response, page_address, supplier_now
-from portal.web.common import clear_flash, flash, page, take_flash
+from portal.web.common import Pager, clear_flash, flash, page, take_flash
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -335,8 +335,15 @@ RETURN_FILTERS = (
 )
 
 
+RETURNS_PER_PAGE = 50
+
+
 @get("/returns", include_in_schema=False)
-async def return_list(request: Request, status: FromQuery[str | None] = None) -> Template:
+async def return_list(
+    request: Request,
+    status: FromQuery[str | None] = None,
+    page_no: Annotated[str | None, QueryParameter(name="page")] = None,
+) -> Template:
     actor = request.user
     # Each role starts where its work is: deciding staff at requests, the warehouse at
     # what it receives, dealers at all of theirs.
@@ -348,14 +355,23 @@ async def return_list(request: Request, status: FromQuery[str | None] = None) ->
         else ""
     )
     chosen = default if status is None else status.strip()
+    chosen = "" if chosen == "all" else chosen  # "all": every state (kept across pages)
     bad = chosen not in returns.STATUS_LABELS and chosen != ""
     if bad:  # as the orders page: say so, and show them all
         chosen = ""
+    total = await returns.count_returns(actor, chosen or None)
+    pager = Pager.of(page_no, total, RETURNS_PER_PAGE, "/returns", status=chosen or "all")
     return page(
         request,
         "shipments/return_list.html",
         {
-            "found": await returns.list_returns(actor, chosen or None),
+            "pager": pager,
+            "found": await returns.list_returns(
+                actor,
+                chosen or None,
+                limit=RETURNS_PER_PAGE,
+                offset=pager.offset(RETURNS_PER_PAGE),
+            ),
             "status": chosen,
             "filters": RETURN_FILTERS,
             "bad_status": bad,

@@ -151,3 +151,36 @@ async def test_a_return_form_sent_twice_asks_once_and_an_order_with_nothing_left
     fragment = await client.get(f"/orders/{o['id']}/shipments", headers={"HX-Request": "true"})
     assert f"/orders/{o['id']}/returns/new" not in fragment.text
     assert 'id="nothing-to-return"' in (await client.get(f"/orders/{o['id']}/returns/new")).text
+
+
+async def test_the_returns_work_list_pages_oldest_waiting_first(db, client, monkeypatch):
+    from portal.domain import returns
+    from portal.web import shipments as pages
+
+    monkeypatch.setattr(pages, "RETURNS_PER_PAGE", 2)
+    w = await fulfil_world()
+    await f.user("admin", username="boss")
+    o = await approved_order(w, qty=10)
+    line = o["lines"][0]
+    sh = (
+        await shipments.create_shipment(
+            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
+        )
+    ).shipment
+    await shipments.ship(w.clerk, sh.id, now=NOW)
+    made = [
+        await returns.request_return(w.buyer, o["id"], quantities={line["id"]: 1}, reason="破损")
+        for _n in range(3)
+    ]
+    await sign_in(client, "boss")
+    first = await client.get("/returns")  # an administrator starts at what waits to be decided
+    numbers = re.findall(r'<strong class="ident">([^<]+)</strong>', first.text)
+    assert numbers == [made[0].number, made[1].number]  # the oldest first
+    nxt = re.search(r'rel="next" href="([^"]+)"', first.text).group(1)
+    assert "status=requested" in nxt
+    second = await client.get(nxt.replace("&amp;", "&"))
+    assert re.findall(r'<strong class="ident">([^<]+)</strong>', second.text) == [made[2].number]
+    # Every state: newest first, kept across pages.
+    every = await client.get("/returns?status=all")
+    assert re.findall(r'<strong class="ident">([^<]+)</strong>', every.text)[0] == made[2].number
+    assert "status=all" in re.search(r'rel="next" href="([^"]+)"', every.text).group(1)
