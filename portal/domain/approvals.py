@@ -1037,6 +1037,10 @@ async def adjust(
             now=now,
         )
         await notifications.tell(order_id, "adjusted", actor=actor, now=now, note=reason)
+        if status == "approved":
+            # The change left no rule to meet: the order is approved, and they hear so (as
+            # from an approver), not only that it was adjusted.
+            await notifications.tell(order_id, "approved", actor=actor, now=now)
     return status
 
 

@@ -755,3 +755,19 @@ async def test_a_quantity_change_never_brings_in_prices_changed_since_the_order(
     await approvals.adjust(t.manager, placed.id, change, "加", now=NOW)
     [still] = (await orders.get_order(t.manager, placed.id)).lines
     assert (still.qty, still.unit_price_fen) == (72, 180)
+
+
+async def test_an_adjustment_that_leaves_no_rule_to_meet_tells_of_the_approval(db):
+    t = await team()
+    await rule("total_at_least", "sales_manager", amount_fen=5_000)
+    order = await place(t, qty_boxes=2)  # ¥86.40: waits for the manager
+    assert order.status == "pending_approval"
+    line = order.lines[0]
+    status = await approvals.adjust(
+        t.manager, order.id, [approvals.LineChange(line.id, 24)], "减到一箱", now=NOW
+    )
+    assert status == "approved"  # ¥43.20, under the ¥50 rule
+    told = await Notification.select(Notification.kind).where(
+        (Notification.user == t.w.buyer.user_id) & (Notification.order == order.id)
+    )
+    assert {"adjusted", "approved"} <= {n["kind"] for n in told}
