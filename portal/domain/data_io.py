@@ -1184,10 +1184,12 @@ async def import_file(
     table.warehouses = await staff_warehouses(actor)
     plan = await PLANNERS[kind](table)
     if table.errors:
+        # In row order, as the file is read (each check adds its own, one after another).
+        in_order = sorted(table.errors, key=lambda e: int(e.params.get("row", 0) or 0))
         raise ValidationFailed(
-            _("Nothing was imported: %(n)s problems."),
+            _("Nothing was imported. Problems found: %(n)s."),
             {"n": len(table.errors)},
-            errors=table.errors[:MAX_ERRORS_SHOWN],
+            errors=in_order[:MAX_ERRORS_SHOWN],
         )
     result = Result()
     async with write_transaction():
