@@ -638,3 +638,17 @@ async def test_the_unit_switch_names_a_unit_only_when_every_variant_has_it(clien
     page = await client.get(f"/products/{product['id']}")
     switch = page.text.split('class="unit-switch"')[1].split("</nav>")[0]
     assert ">按单品<" in switch and ">按整箱<" in switch and "按瓶" not in switch
+
+
+async def test_an_empty_list_says_why_in_its_own_words(client, db):
+    """No favourites yet, or a page past the last: not "try fewer words" when none were typed."""
+    from tests.http.test_pages_cart_orders import shop
+
+    await shop()
+    await sign_in(client, "buyer")
+    favourites = await client.get("/catalog?favourites=1")
+    assert "还没有收藏" in favourites.text and "关键词" not in favourites.text
+    past = await client.get("/catalog?page=40")
+    assert "此列表没有第 40 页" in past.text and 'href="/catalog"' in past.text
+    nothing = await client.get("/catalog?q=不存在的东西")
+    assert "还没有收藏" not in nothing.text and "第 1 页" not in nothing.text
