@@ -44,14 +44,27 @@ async def login_page(
     if lang in i18n.LOCALES:
         # The choice also goes with the form, so signing in keeps it for the user.
         context["locale"] = lang
-        # The sign-in page offers the languages as links; remember the choice in a cookie.
+        # The sign-in page offers the languages as links; remember the choice in a cookie,
+        # and that it was picked here (PICKED): a sign-in page reached later (a redirect
+        # after the session ended, a bookmark) still carries it to the user.
         i18n.set_locale(lang)
         response = page(request, "account/login.html", context)
         response.cookies.append(
             Cookie(key="lang", value=lang, samesite="lax", path="/", max_age=31536000)
         )
+        response.cookies.append(
+            Cookie(key=PICKED, value=lang, samesite="lax", path="/", max_age=86400)
+        )
         return response
+    picked = request.cookies.get(PICKED, "")
+    if picked in i18n.LOCALES:
+        context["locale"] = picked
     return page(request, "account/login.html", context)
+
+
+# A language picked on the sign-in page, before anyone signed in (not the language the last
+# user of this phone had: that is the "lang" cookie, which must not become the next user's).
+PICKED = "lang_picked"
 
 
 @post("/login", include_in_schema=False)
@@ -100,6 +113,7 @@ async def login_submit(request: Request, data: Form) -> Response:
         cookies=[
             session_cookie(request, user),
             Cookie(key="lang", value=user["locale"], samesite="lax", path="/", max_age=31536000),
+            Cookie(key=PICKED, value="", samesite="lax", path="/", max_age=0),  # taken
         ],
     )
 

@@ -118,6 +118,37 @@ async def test_a_language_picked_on_the_sign_in_page_is_kept_after_signing_in(cl
     assert row["locale"] == "en"
 
 
+async def test_a_language_picked_then_a_sign_in_page_reached_another_way_keeps_it(client):
+    """English picked on the sign-in page; the next sign-in page comes by a redirect (no
+    ?lang= in its address): the choice still goes with the form, once."""
+    from portal.tables import User
+    from tests.http.conftest import csrf_from
+
+    d = await f.dealer()
+    u = await f.user("dealer_buyer", d, username="buyer7")
+    await client.get("/login?lang=en")
+    again = await client.get("/login?next=/orders")
+    assert 'name="locale" value="en"' in again.text
+    done = await client.post(
+        "/login",
+        data={
+            "login": "buyer7",
+            "password": f.PASSWORD,
+            "locale": "en",
+            "next": "/orders",
+            "_csrf_token": csrf_from(again.text),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert (await User.select(User.locale).where(User.id == u["id"]).first())["locale"] == "en"
+    assert '<html lang="en">' in (await client.get("/orders")).text
+    # Taken: the next person's sign-in page does not carry it.
+    client.cookies.delete("flash")
+    await client.post("/logout", data={"_csrf_token": csrf_from((await client.get("/me")).text)})
+    assert 'name="locale"' not in (await client.get("/login")).text
+
+
 async def test_signing_in_without_picking_keeps_the_users_own_language(client):
     from portal.tables import User
 
