@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from sqlite3 import Connection as SQLiteConnection
 from typing import Any
@@ -314,6 +315,7 @@ class SchemaBehind(Exception):
     """The database answers but lacks migrations this code needs (serve before migrate)."""
 
 
+@cache
 def latest_migration() -> str:
     """The newest migration's ID in migrations/ ("2026-11-28T10:00:00:000000")."""
     from portal.piccolo_app import APP_CONFIG
