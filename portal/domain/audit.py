@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from portal.db import Write, fetch
 from portal.domain.errors import FieldError, Forbidden, ValidationFailed, _
 from portal.domain.scope import Actor
-from portal.tables import Dealer, Order, OrderLine, Sku, User, Warehouse
+from portal.tables import Dealer, LedgerEntry, Order, OrderLine, Sku, User, Warehouse
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -250,6 +250,8 @@ class Names:
     lines: dict[str, str] = field(default_factory=dict)
     dealers: dict[str, str] = field(default_factory=dict)
     skus: dict[str, str] = field(default_factory=dict)
+    # Ledger entries a reversal took back: id -> (kind, amount in fen, when).
+    entries: dict[str, tuple[str, int, datetime]] = field(default_factory=dict)
 
     def of(self, key: str, value: Any) -> str | None:
         """The name of an id recorded under `key`, if it is one of a kind named here."""
@@ -324,7 +326,20 @@ async def names_for(entries: list[EntryView]) -> Names:
         "skus": (Sku, Sku.code),
         "lines": (OrderLine, OrderLine.sku_code),
     }
-    found: dict[str, dict[str, str]] = {}
+    reversed_ids = sorted(
+        {
+            int(c.after)
+            for e in entries
+            for c in e.changes
+            if c.key == "reversed_entry" and c.after.isdigit() and len(c.after) < 12
+        }
+    )
+    found: dict[str, Any] = {}
+    if reversed_ids:
+        rows = await LedgerEntry.select(
+            LedgerEntry.id, LedgerEntry.kind, LedgerEntry.amount_fen, LedgerEntry.at
+        ).where(LedgerEntry.id.is_in(reversed_ids))
+        found["entries"] = {str(r["id"]): (r["kind"], int(r["amount_fen"]), r["at"]) for r in rows}
     for kind, (table, column) in queries.items():
         ids = sorted(wanted[kind])
         rows = (

@@ -297,6 +297,10 @@ def _shown_value(key: str, text: str, entity: str = "", names: Names | None = No
     names = names or Names()
     if (named := names.of(key, text)) is not None:
         return named
+    if key == "reversed_entry" and text in names.entries:
+        kind, amount, at = names.entries[text]
+        label = ledger.KIND_LABELS.get(kind, kind)
+        return f"{i18n.gettext(label)} {i18n.money(-amount)} · {i18n.local_datetime(at)}"
     if key in LINE_MAP_KEYS and (m := _line_map(text)) is not None:
         return ", ".join(f"{names.lines.get(str(k), '#' + str(k))} × {v}" for k, v in m.items())
     if text in ("[]", "{}"):

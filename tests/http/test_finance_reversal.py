@@ -42,6 +42,10 @@ async def test_finance_reverses_a_mistyped_payment_on_the_account_page(client, d
     assert balance["balance_fen"] == 20_000
     # Nothing left to reverse: the card is gone.
     assert 'id="reversal-form"' not in again.text
+    # The audit log says what was reversed, not its id.
+    log = await client.get("/admin/audit", params={"action": "ledger.reversed"}, headers=ZH)
+    assert log.status_code == 200 and "冲正" in log.text
+    assert "收款 ¥62,220,212,345.67" in log.text
     # A dealer's user cannot.
     await f.user("dealer_buyer", dealer, username="buyer")
     await sign_in(client, "buyer")
