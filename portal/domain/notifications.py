@@ -21,6 +21,7 @@ from portal.tables import (
     MailOutbox,
     Notification,
     Order,
+    ReturnRequest,
     User,
 )
 
@@ -262,6 +263,13 @@ class NotificationView:
     # The order's dealer: what a rep or an approver with many dealers needs to know whose
     # order it is (a dealer's own people know).
     dealer_name: str = ""
+    return_id: int | None = None  # a return's news: the return it is about
+
+    @property
+    def link(self) -> str:
+        if self.return_id is not None:
+            return f"/returns/{self.return_id}"
+        return f"/orders/{self.order_id}" if self.order_id else ""
 
     @property
     def text(self) -> str:
@@ -311,6 +319,22 @@ async def list_for(
         f"WHERE {mine}{older} ORDER BY nt.id DESC LIMIT {max(1, min(limit, 200)):d}",
         *args,
     )
+    # A return's news opens the return (its number is the note's first line), not its order.
+    numbers = {
+        (r["note"] or "").split("\n", 1)[0]
+        for r in rows
+        if str(r["kind"]).startswith("return_") and r["note"]
+    }
+    returns_by_number = (
+        {
+            rr["number"]: rr["id"]
+            for rr in await ReturnRequest.select(ReturnRequest.id, ReturnRequest.number).where(
+                ReturnRequest.number.is_in(sorted(numbers))
+            )
+        }
+        if numbers
+        else {}
+    )
     return [
         NotificationView(
             id=r["id"],
@@ -321,6 +345,9 @@ async def list_for(
             created_at=r["created_at"],
             read=r["read_at"] is not None,
             dealer_name="" if actor.is_dealer else (r["dealer_name"] or ""),
+            return_id=returns_by_number.get((r["note"] or "").split("\n", 1)[0])
+            if str(r["kind"]).startswith("return_")
+            else None,
         )
         for r in rows
     ]

@@ -91,6 +91,11 @@ async def test_a_refused_return_tells_the_dealer_why(db):
         (Notification.user == w.buyer.user_id) & (Notification.kind == "return_rejected")
     )
     assert [n["note"] for n in news] == [f"{rma.number}\n已超过退货期限"]
+    # The news opens the return it is about, not its order.
+    from portal.domain import notifications
+
+    listed = await notifications.list_for(w.buyer)
+    assert {n.link for n in listed if n.kind.startswith("return_")} == {f"/returns/{rma.id}"}
 
 
 async def test_return_rules(db):
