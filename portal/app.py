@@ -153,11 +153,14 @@ def who_is_lost(auth: JWTCookieAuth) -> Callable[[Exception, Scope], Awaitable[N
 
 
 def error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    from portal.web.common import home_path, tabs_for
+    from portal.web.common import CHROME_STATE, home_path, tabs_for
 
     htmx = isinstance(request, HTMXRequest) and bool(request.htmx)
     template = "_error.html" if htmx else "error.html"
     actor = request.scope.get("user")
+    # The frame the page would have had (the supplier's name, the bell), where it was read
+    # before the error: an error page is still the portal's.
+    chrome = request.state.get(CHROME_STATE) if actor is not None else None
     return Template(
         template_name=template,
         context={
@@ -166,6 +169,9 @@ def error_page(request: Request, status: int, title: str, detail: str) -> Respon
             "detail": detail,
             "request": request,
             "actor": actor,
+            "brand": getattr(chrome, "brand", ""),
+            "unread_count": getattr(chrome, "unread", 0),
+            "cart_count": getattr(chrome, "cart_count", 0),
             # The tab bar stays, so a 404 is never a dead end on a phone.
             "tabs": tabs_for(actor),
             # "/" takes anyone else to sign in.

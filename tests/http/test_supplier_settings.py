@@ -79,6 +79,9 @@ async def test_an_administrator_sets_them_on_the_phone_and_dealers_see_figures(
     catalog = await client.get("/catalog", params={"q": "NF550"}, headers=ZH)
     assert "有货 · 1,000 瓶" in catalog.text
     assert '<span class="brand">润川食品饮料有限公司</span>' in catalog.text
+    missing = await client.get("/orders/987654", headers=ZH)  # an error page is the portal's
+    assert missing.status_code == 404
+    assert '<span class="brand">润川食品饮料有限公司</span>' in missing.text
     me = await client.get("/me", headers=ZH)  # whom the dealer buys from, a tap to call
     assert "您的供应商" in me.text and "成都市双流区" in me.text
     assert '<a class="btn btn-block" href="tel:028-85661888">拨打 028-8566 1888</a>' in me.text
