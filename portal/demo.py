@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from portal.auth.passwords import hash_password
 from portal.db import bind_tables, engine_from_url, fetch, start, stop, write_transaction
@@ -869,8 +870,14 @@ async def _place_orders(plan: DemoPlan, skipped: list[str]) -> Placed:
 
 
 def _demo_now() -> datetime:
-    """The hour the demo's past is counted back from."""
-    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    """The hour the demo's past is counted back from: the latest 16:00 in Shanghai that has
+    passed, so that its orders fall in working hours (08:00-16:00 there), whenever the demo
+    is loaded (loaded at 02:40 in Shanghai, they were placed between 18:00 and 02:00)."""
+    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    anchor = local.replace(hour=16, minute=0, second=0, microsecond=0)
+    if anchor > local:
+        anchor -= timedelta(days=1)
+    return anchor.astimezone(UTC)
 
 
 async def _demo_actor(username: str) -> Any:
