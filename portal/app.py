@@ -411,13 +411,28 @@ def _unwrap(hint: Any) -> Any:
             return hint
 
 
+def _outside_name(request: Request | None, field: str) -> str:
+    """A parameter's name as the caller sent it (?format=, an Idempotency-Key header), not
+    the handler's Python name for it (fmt, idempotency_key)."""
+    handler = request.scope.get("route_handler") if request is not None else None
+    signature = getattr(handler, "parsed_fn_signature", None)
+    parameter = signature.parameters.get(field) if signature is not None else None
+    kwarg = getattr(parameter, "kwarg_definition", None)
+    for attr in ("header", "query", "cookie", "name"):
+        alias = getattr(kwarg, attr, None)
+        if isinstance(alias, str) and alias:
+            return alias
+    return field
+
+
 def _input_errors(exc: HTTPException, request: Request | None = None) -> list[FieldError]:
     """Field errors for Litestar's own validation, as translatable msgids; a value that is
     not one of a field's choices names them (read from the route's signature)."""
     detail = str(exc.detail)
     missing = _MISSING_PARAMETER.match(detail)
     if missing:
-        return [FieldError(field=missing["name"], message=_("This is required."))]
+        field = _outside_name(request, missing["name"])
+        return [FieldError(field=field, message=_("This is required."))]
     if not isinstance(exc, ValidationException):
         # A body that is not JSON at all (or not the expected encoding).
         return [FieldError(field="body", message=_("The request body is not valid JSON."))]
@@ -433,7 +448,11 @@ def _input_errors(exc: HTTPException, request: Request | None = None) -> list[Fi
             if enum["path"]:
                 field = enum["path"] if field in ("", "data") else f"{field}.{enum['path']}"
             errors.append(
-                FieldError(field=field, message=MSG_CHOICES, params={"choices": ", ".join(choices)})
+                FieldError(
+                    field=_outside_name(request, field),
+                    message=MSG_CHOICES,
+                    params={"choices": ", ".join(choices)},
+                )
             )
             continue
         for pattern, msgid in _INPUT_MESSAGES:
@@ -446,6 +465,7 @@ def _input_errors(exc: HTTPException, request: Request | None = None) -> list[Fi
                 break
         if field == "data" and message == _("This value is not valid."):
             field, message = "body", _("The request body is missing or has the wrong shape.")
+        field = _outside_name(request, field) if field else field
         errors.append(FieldError(field=field or "body", message=message, params=params))
     return errors
 

@@ -225,3 +225,25 @@ async def test_a_value_outside_a_fields_choices_names_the_choices(client):
     assert refused["errors"] == [
         {"field": "approver_role", "message": "請從以下選擇：sales_manager, finance。"}
     ]
+
+
+async def test_errors_name_parameters_as_the_caller_sent_them(client):
+    buyer = {**await bearer(client, "buyer_a"), **EN}
+    no_key = await client.post("/api/v1/orders", json=order_body(), headers=buyer)
+    assert [e["field"] for e in assert_problem(no_key, 400, "validation")["errors"]] == [
+        "Idempotency-Key"
+    ]
+    empty_key = await client.post(
+        "/api/v1/orders", json=order_body(), headers={**buyer, "Idempotency-Key": ""}
+    )
+    assert [e["field"] for e in assert_problem(empty_key, 400, "validation")["errors"]] == [
+        "Idempotency-Key"
+    ]
+    from portal.tables import Dealer
+
+    dealer = await Dealer.select(Dealer.id).where(Dealer.name == "甲经销商").first()
+    statement = await client.get(
+        f"/api/v1/dealers/{dealer['id']}/statement", params={"format": "doc"}, headers=buyer
+    )
+    errors = assert_problem(statement, 400, "validation")["errors"]
+    assert [e["field"] for e in errors] == ["format"] and "pdf, xlsx" in errors[0]["message"]
