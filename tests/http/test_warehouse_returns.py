@@ -158,16 +158,11 @@ async def test_the_returns_work_list_pages_oldest_waiting_first(db, client, monk
     from portal.web import shipments as pages
 
     monkeypatch.setattr(pages, "RETURNS_PER_PAGE", 2)
+    from tests.db.test_shipments_returns import shipped_order
+
     w = await fulfil_world()
     await f.user("admin", username="boss")
-    o = await approved_order(w, qty=10)
-    line = o["lines"][0]
-    sh = (
-        await shipments.create_shipment(
-            w.clerk, o["id"], warehouse_id=w.wh1["id"], quantities={line["id"]: 10}, now=NOW
-        )
-    ).shipment
-    await shipments.ship(w.clerk, sh.id, now=NOW)
+    o, line = await shipped_order(w)
     made = [
         await returns.request_return(w.buyer, o["id"], quantities={line["id"]: 1}, reason="破损")
         for _n in range(3)
