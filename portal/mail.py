@@ -52,13 +52,20 @@ class MailSettings:
             return None
         return cls(
             host=host,
-            port=int(env.get("PORTAL_SMTP_PORT") or 25),
+            port=_port(env.get("PORTAL_SMTP_PORT") or "25"),
             sender=env.get("PORTAL_SMTP_FROM") or "portal@localhost",
             username=env.get("PORTAL_SMTP_USER") or "",
             password=env.get("PORTAL_SMTP_PASSWORD") or "",
             starttls=(env.get("PORTAL_SMTP_STARTTLS") or "") in ("1", "true", "yes"),
             public_url=public_url(env.get("PORTAL_PUBLIC_URL") or ""),
         )
+
+
+def _port(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"PORTAL_SMTP_PORT must be a number, not {raw!r}") from None
 
 
 def public_url(raw: str) -> str:

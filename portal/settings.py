@@ -7,6 +7,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from portal.mail import MailSettings, public_url
 
@@ -35,6 +36,15 @@ def _secret_from_file(var_dir: Path) -> str:
         finally:
             os.unlink(tmp)
     return path.read_text().strip()
+
+
+def _number(env: dict[str, str], name: str, default: str, kind: type = int) -> Any:
+    """A numeric setting, or a ValueError naming the variable (not a traceback about int())."""
+    raw = env.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -85,17 +95,17 @@ class Settings:
             database_url=database_url,
             secret_key=secret,
             host=env.get("PORTAL_HOST", "127.0.0.1"),
-            port=int(env.get("PORTAL_PORT", "8000")),
-            workers=int(env.get("PORTAL_WORKERS", "1")),
+            port=_number(env, "PORTAL_PORT", "8000"),
+            workers=_number(env, "PORTAL_WORKERS", "1"),
             secure_cookies=env.get("PORTAL_SECURE_COOKIES", "0") == "1",
-            session_minutes=int(env.get("PORTAL_SESSION_MINUTES", "120")),
+            session_minutes=_number(env, "PORTAL_SESSION_MINUTES", "120"),
             show_stock_numbers=env.get("PORTAL_SHOW_STOCK_NUMBERS", "0") == "1",
             var_dir=var_dir,
             debug=env.get("PORTAL_DEBUG", "0") == "1",
             mail=MailSettings.from_env(env),
-            auto_receive_days=int(env.get("PORTAL_AUTO_RECEIVE_DAYS", "7")),
-            housekeeping_seconds=int(env.get("PORTAL_HOUSEKEEPING_SECONDS", "3600")),
-            webhook_seconds=float(env.get("PORTAL_WEBHOOK_SECONDS", "5")),
+            auto_receive_days=_number(env, "PORTAL_AUTO_RECEIVE_DAYS", "7"),
+            housekeeping_seconds=_number(env, "PORTAL_HOUSEKEEPING_SECONDS", "3600"),
+            webhook_seconds=_number(env, "PORTAL_WEBHOOK_SECONDS", "5", float),
             webhook_private_addresses=env.get("PORTAL_WEBHOOK_PRIVATE", "0") == "1",
             access_log=env.get("PORTAL_ACCESS_LOG", "0") == "1",
             public_url=public_url(env.get("PORTAL_PUBLIC_URL") or ""),

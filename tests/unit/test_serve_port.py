@@ -69,6 +69,9 @@ def test_port_taken_answers_empty_for_a_free_port():
     [
         ("PORTAL_SECRET_KEY", "short", "PORTAL_SECRET_KEY"),
         ("PORTAL_PUBLIC_URL", "dhd.example.com", "PORTAL_PUBLIC_URL"),
+        ("PORTAL_PORT", "abc", "PORTAL_PORT must be a number"),
+        ("PORTAL_WEBHOOK_SECONDS", "five", "PORTAL_WEBHOOK_SECONDS must be a number"),
+        ("PORTAL_SMTP_PORT", "smtp", "PORTAL_SMTP_PORT must be a number"),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named_without_a_traceback(
