@@ -86,9 +86,7 @@ def sku_out(
             unit_price=money(quote.unit_price_fen),
             list_price=money(quote.list_price_fen),
             rule=quote.rule,
-            base_rule=str(quote.rule_params.get("base_rule") or "base")
-            if quote.rule == pricing.RULE_PROMOTION
-            else quote.rule,
+            base_rule=pricing.base_rule(quote.rule, quote.rule_params),
             rule_label=pricing.rule_label(quote.rule, quote.rule_params),
             next_break=NextBreakOut(
                 more_qty=nb.more_qty,

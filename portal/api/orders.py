@@ -27,7 +27,7 @@ from portal.api.schemas import (
     price_fen,
     problems,
 )
-from portal.domain import margins, orders, returns, shipments
+from portal.domain import margins, orders, pricing, returns, shipments
 from portal.domain.quantities import LineRequest
 from portal.domain.scope import Actor
 from portal.i18n import gettext
@@ -37,15 +37,6 @@ EVENT_LABELS = {**orders.EVENT_LABELS, **shipments.EVENT_LABELS, **returns.EVENT
 
 # Visible ASCII, 1 to 100 characters (a UUID, a client's own request id, ...).
 ORDER_ID = PathParameter(ge=1, le=2**31 - 1)
-
-
-def base_rule(rule: str, params: dict[str, Any]) -> str:
-    """The price list's rule under a promotion's percentage off or a staff-set price."""
-    if rule == "promotion":
-        return str(params.get("base_rule") or "base")
-    if rule == "manual":  # what gave the dealer's own price then (promotion included)
-        return str(params.get("ref_rule") or "")
-    return rule
 
 
 def order_out(view: orders.OrderView) -> OrderOut:
@@ -87,7 +78,7 @@ def order_out(view: orders.OrderView) -> OrderOut:
                 price_rule_label=line.price_rule_label,
                 discount=money(line.discount_fen),
                 is_gift=line.is_gift,
-                base_rule=base_rule(line.price_rule, line.price_rule_params),
+                base_rule=pricing.base_rule(line.price_rule, line.price_rule_params),
                 ref_unit_price=money(int(line.price_rule_params["ref_price_fen"]))
                 if line.price_rule == "manual" and "ref_price_fen" in line.price_rule_params
                 else None,

@@ -210,6 +210,16 @@ LABEL_NEXT_BREAK = _("%(qty)s more %(unit)s → %(price)s/%(base_unit)s")
 LABEL_PROMOTION = _("%(base)s, %(promotion)s: %(percent)s off")
 
 
+def base_rule(rule: str, params: dict[str, Any]) -> str:
+    """The price list's rule under a promotion's percentage off (contract, volume_break, tier
+    or base), or, for a staff-set price, the rule that gave the dealer's own price then."""
+    if rule == RULE_PROMOTION:
+        return str(params.get("base_rule") or RULE_BASE)
+    if rule == "manual":  # orders.RULE_MANUAL (orders imports this module)
+        return str(params.get("ref_rule") or "")
+    return rule
+
+
 def rule_label(rule: str, params: dict[str, Any]) -> str:
     """Which rule gave a price, in the reader's language."""
     if rule == RULE_PROMOTION:

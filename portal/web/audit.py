@@ -259,8 +259,8 @@ KEY_LABELS = {
     "rule_kind": _("Rule"),
     "entry_id": _("Entry"),
 }
-_METHODS = ledger.PAYMENT_METHOD_LABELS
-USER_KEYS, WAREHOUSE_KEYS, ORDER_KEYS = audit.USER_KEYS, audit.WAREHOUSE_KEYS, audit.ORDER_KEYS
+# A payment's method and a reversed entry's kind, by their labels.
+_CODE_LABELS = {**ledger.PAYMENT_METHOD_LABELS, **ledger.KIND_LABELS}
 LINE_MAP_KEYS, Names, names_for, _line_map = (
     audit.LINE_MAP_KEYS,
     audit.Names,
@@ -309,8 +309,8 @@ def _shown_value(key: str, text: str, entity: str = "", names: Names | None = No
         return "; ".join(_shown_item(item, names) for item in items)
     if key == "approval_steps" and text.startswith("[["):
         return _shown_steps(text)
-    if key in ("method", "reversed_kind") and text in {**_METHODS, **ledger.KIND_LABELS}:
-        return i18n.gettext({**_METHODS, **ledger.KIND_LABELS}[text])
+    if key in ("method", "reversed_kind") and text in _CODE_LABELS:
+        return i18n.gettext(_CODE_LABELS[text])
     if _WHOLE.match(text):
         if key.endswith("_fen"):
             return i18n.money(int(text))

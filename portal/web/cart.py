@@ -25,10 +25,10 @@ from portal.domain.errors import (
     _,
 )
 from portal.domain.quantities import MAX_LINE_QTY, offers_pack_step, pack_step, parse_qty_unit
+from portal.domain.scope import ordering_dealer
 from portal.export import csv_bytes
 from portal.http_files import upload_limits, uploaded_file
 from portal.web.common import (
-    acting_dealer,
     acting_dealer_id,
     clear_flash,
     flash,
@@ -466,8 +466,9 @@ async def order_sample(request: Request) -> Response:
     would be refused when uploaded): a few SKUs of its catalog, one in its pack unit."""
     if (redirect := _no_dealer(request)) is not None:
         return redirect
-    await cart.get_cart(request.user, acting_dealer_id(request))  # a role that orders only
-    dealer = await acting_dealer(request)
+    # Who may order for which dealer (Forbidden for a role that does not order), without
+    # reading the cart the sample has nothing to do with.
+    dealer = await ordering_dealer(request.user, acting_dealer_id(request))
     found = await catalog.search(request.user, dealer, in_stock=True, per_page=3)
     rows: list[list[Any]] = []
     for n, item in enumerate(found.items):
